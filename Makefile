@@ -1,0 +1,71 @@
+# nnc — build, test and demo.  `make` builds ./nnc; see README.md.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild
+LDLIBS  := -lm
+
+SRCS := compiler/main.c compiler/arena.c compiler/source.c compiler/diag.c compiler/buf.c \
+        compiler/ast.c compiler/check.c compiler/lower.c compiler/ir_print.c compiler/emit_c.c \
+        compiler/output.c
+GEN  := build/parser.c build/lexer.c
+OBJS := $(SRCS:compiler/%.c=build/%.o) build/parser.o build/lexer.o
+
+all: nnc
+
+nnc: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+build/parser.c build/parser.h: grammar/parser.y | build/.dir
+	bison -Wall -Werror --header=build/parser.h -o build/parser.c grammar/parser.y
+
+build/lexer.c build/lexer.h: grammar/lexer.l | build/.dir
+	flex --header-file=build/lexer.h -o build/lexer.c grammar/lexer.l
+
+build/%.o: compiler/%.c | build/.dir
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Generated code is not ours to keep warning-free in every detail (flex's
+# skeleton has unused functions), so it builds without -Wpedantic extras.
+build/parser.o: build/parser.c build/lexer.h
+	$(CC) $(CPPFLAGS) -std=c99 -Wall $(CFLAGS) -MMD -MP -c -o $@ $<
+build/lexer.o: build/lexer.c build/parser.h
+	$(CC) $(CPPFLAGS) -std=c99 -Wall -Wno-unused-function $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJS): build/parser.h
+
+build/.dir:
+	mkdir -p build && touch $@
+
+clean:
+	rm -rf build nnc
+
+.PHONY: all clean
+-include $(wildcard build/*.d)
+
+# ---- sanitizer build of the compiler, for the test suite ----
+SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+build/asan/nnc: $(SRCS) $(GEN) compiler/nnc.h compiler/ops.def grammar/parse_ctx.h
+	@mkdir -p build/asan
+	$(CC) $(CPPFLAGS) -std=c99 $(SAN) -o $@ $(SRCS) $(GEN) $(LDLIBS)
+
+# ---- the README's two commands ----
+demo:
+	@sh scripts/setup.sh build
+	@$(MAKE) --no-print-directory nnc
+	@mkdir -p build/demo
+	./nnc examples/xor.nn -o build/demo/xor.c
+	$(CC) -std=c99 -O2 -Wall -Wextra -Ibuild/demo -o build/demo/xor_demo examples/xor_demo.c build/demo/xor.c -lm
+	./build/demo/xor_demo
+
+test:
+	@sh scripts/setup.sh test
+	@$(MAKE) --no-print-directory nnc build/asan/nnc
+	@sh tests/run.sh
+
+# Regenerates the golden files; commit them with the change that caused them.
+golden: nnc
+	sh tests/golden/regen.sh $(NAME)
+	sh tests/errors/regen.sh $(NAME)
+
+.PHONY: demo test golden

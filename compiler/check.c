@@ -1,0 +1,718 @@
+/* check.c — semantic checks: AST -> Net.
+ *
+ * Each statement keyword has one row in `stmt_rules`, with the function that
+ * reads its arguments and the usage line quoted in its errors.  This stage
+ * fills in what the statements say (layers, loss, optimizer, init, seed,
+ * batch) with defaults for what they leave out; shapes are lower.c's job.
+ * Every error names the statement and points at the offending argument, and
+ * checking goes on after an error so that one run reports them all. */
+#include "nnc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const ActInfo act_info[ACT__COUNT] = {
+#define ACT(id, kw, p, dp, f, d, i) {kw, p, dp, f, d, i},
+#include "ops.def"
+#undef ACT
+};
+const LayerInfo layer_info[LAYER__COUNT] = {
+#define LAYER(id, kw, hp, em) {kw, hp, em},
+#include "ops.def"
+#undef LAYER
+};
+const char *const loss_keyword[LOSS__COUNT] = {
+#define LOSS(id, kw) kw,
+#include "ops.def"
+#undef LOSS
+};
+const char *const optim_keyword[OPTIM__COUNT] = {
+#define OPTIM(id, kw) kw,
+#include "ops.def"
+#undef OPTIM
+};
+const char *const init_keyword[INIT__COUNT] = {
+#define INIT(id, kw, n) kw,
+#include "ops.def"
+#undef INIT
+};
+static const int init_n_args[INIT__COUNT] = {
+#define INIT(id, kw, n) n,
+#include "ops.def"
+#undef INIT
+};
+
+enum { N_RULES_MAX = 16 };
+
+typedef struct Checker {
+    Arena *arena;
+    Diag *diag;
+    Net *net;
+    int cap_layers;
+    const struct StmtRule *rule;   /* the statement being checked */
+    const Stmt *stmt;
+    Loc first[N_RULES_MAX];        /* where each once-only statement was first seen */
+} Checker;
+
+typedef void CheckFn(Checker *c, const Stmt *s);
+
+typedef struct StmtRule {
+    const char *keyword;
+    CheckFn *check;
+    const char *usage;
+    bool once;                     /* may appear only once per network */
+} StmtRule;
+
+static CheckFn check_input, check_dense, check_conv, check_pool, check_flatten, check_loss,
+    check_optimizer, check_batch, check_init, check_seed;
+
+static const StmtRule stmt_rules[] = {
+    {"input", check_input, "input N | input CxHxW", true},
+    {"dense", check_dense, "dense UNITS [ACTIVATION]", false},
+    {"conv", check_conv, "conv FILTERS KxK [stride S] [pad P] [ACTIVATION]", false},
+    {"maxpool", check_pool, "maxpool KxK [stride S]", false},
+    {"avgpool", check_pool, "avgpool KxK [stride S]", false},
+    {"flatten", check_flatten, "flatten", false},
+    {"loss", check_loss, "loss mse | loss cross_entropy", true},
+    {"optimizer", check_optimizer,
+     "optimizer sgd lr=F [momentum=F] [weight_decay=F] | optimizer adam [lr=F] [beta1=F] [beta2=F] [eps=F] "
+     "[weight_decay=F]",
+     true},
+    {"batch", check_batch, "batch N", true},
+    {"init", check_init, "init uniform(A, B) | normal(MEAN, STD) | xavier | he", true},
+    {"seed", check_seed, "seed N", true},
+};
+enum { N_RULES = sizeof stmt_rules / sizeof stmt_rules[0] };
+typedef char rules_fit[(int)N_RULES <= (int)N_RULES_MAX ? 1 : -1];
+
+static void error_at(Checker *c, Loc loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vat(c->diag, DIAG_ERROR, loc, fmt, ap);
+    va_end(ap);
+}
+
+static const StmtRule *find_rule(const char *keyword)
+{
+    for (int i = 0; i < N_RULES; i++)
+        if (strcmp(keyword, stmt_rules[i].keyword) == 0)
+            return &stmt_rules[i];
+    return NULL;
+}
+
+/* Whether a once-only statement has been seen (valid or not) in this network. */
+static bool seen(const Checker *c, const char *keyword)
+{
+    return c->first[find_rule(keyword) - stmt_rules].first_line != 0;
+}
+
+static void usage_note(Checker *c)
+{
+    diag_at(c->diag, DIAG_NOTE, c->stmt->kw_loc, "usage: %s", c->rule->usage);
+}
+
+/* ---- reading arguments ---- */
+
+static const char *describe(const Arg *a)
+{
+    return a->kind == ARG_NUMBER ? "number" : a->kind == ARG_DIMS ? "dimensions" : a->kind == ARG_CALL ? "call"
+           : a->kind == ARG_KEYVAL                                                  ? "option"
+                                                                                    : "word";
+}
+
+/* A whole number in [lo, hi]; `what` names it in errors ("units"). */
+static bool read_int(Checker *c, const Arg *a, const char *what, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!a) {
+        error_at(c, c->stmt->loc, "'%s' needs %s", c->rule->keyword, what);
+        usage_note(c);
+        return false;
+    }
+    if (a->kind != ARG_NUMBER) {
+        error_at(c, a->loc, "'%s' expects %s here, not the %s '%s'", c->rule->keyword, what, describe(a), a->text);
+        usage_note(c);
+        return false;
+    }
+    if (!a->is_int) {
+        error_at(c, a->loc, "%s must be a whole number, not '%s'", what, a->text);
+        return false;
+    }
+    if (a->out_of_range || a->num < (double)lo || a->num > (double)hi) {
+        if (hi == NNC_MAX_DIM)
+            error_at(c, a->loc, "%s must be from %lld to %lld (nnc's limit), not %s", what, (long long)lo,
+                     (long long)hi, a->text);
+        else
+            error_at(c, a->loc, "%s must be from %lld to %lld, not %s", what, (long long)lo, (long long)hi, a->text);
+        return false;
+    }
+    *out = (int64_t)a->num;
+    return true;
+}
+
+/* A finite real number. */
+static bool read_real(Checker *c, const Arg *a, const char *what, double *out)
+{
+    if (!a || a->kind != ARG_NUMBER) {
+        error_at(c, a ? a->loc : c->stmt->loc, "%s must be a number%s%s%s", what, a ? ", not '" : "",
+                 a ? a->text : "", a ? "'" : "");
+        return false;
+    }
+    if (a->out_of_range || !isfinite(a->num)) {
+        error_at(c, a->loc, "%s is out of range: %s", what, a->text);
+        return false;
+    }
+    *out = a->num;
+    return true;
+}
+
+/* Kernel or window size: "3" (square) or "3x2". */
+static bool read_size2(Checker *c, const Arg *a, const char *what, int64_t *h, int64_t *w)
+{
+    if (a && a->kind == ARG_NUMBER) {
+        if (!read_int(c, a, what, 1, NNC_MAX_DIM, h))
+            return false;
+        *w = *h;
+        return true;
+    }
+    if (!a || a->kind != ARG_DIMS) {
+        error_at(c, a ? a->loc : c->stmt->loc, "'%s' needs %s like 3x3%s%s%s", c->rule->keyword, what,
+                 a ? ", not '" : "", a ? a->text : "", a ? "'" : "");
+        usage_note(c);
+        return false;
+    }
+    if (a->n_dims != 2) {
+        error_at(c, a->loc, "%s has two dimensions (HxW), not %d", what, a->n_dims);
+        return false;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (a->out_of_range || a->dims[i] < 1 || a->dims[i] > NNC_MAX_DIM) {
+            error_at(c, a->loc, "each dimension of %s must be from 1 to %d, in '%s'", what, NNC_MAX_DIM, a->text);
+            return false;
+        }
+    }
+    *h = a->dims[0];
+    *w = a->dims[1];
+    return true;
+}
+
+static bool is_act_name(const char *word)
+{
+    for (int k = 0; k < ACT__COUNT; k++)
+        if (strcmp(word, act_info[k].keyword) == 0)
+            return true;
+    return false;
+}
+
+/* An activation: a word (`relu`) or a call (`leaky_relu(0.2)`). */
+static bool read_activation(Checker *c, const Arg *a, Layer *l)
+{
+    if (a->kind != ARG_WORD && a->kind != ARG_CALL) {
+        error_at(c, a->loc, "unexpected %s '%s' after the arguments of '%s'", describe(a), a->text, c->rule->keyword);
+        usage_note(c);
+        return false;
+    }
+    for (int k = 0; k < ACT__COUNT; k++) {
+        const ActInfo *info = &act_info[k];
+        if (strcmp(a->text, info->keyword) != 0)
+            continue;
+        l->act = (ActKind)k;
+        l->act_param = info->default_param;
+        if (a->kind == ARG_CALL) {
+            if (!info->takes_param) {
+                error_at(c, a->loc, "activation '%s' takes no parameter", info->keyword);
+                return false;
+            }
+            if (!a->args || a->args->next) {
+                error_at(c, a->loc, "'%s(...)' takes exactly one number (the negative slope)", info->keyword);
+                return false;
+            }
+            if (!read_real(c, a->args, "the negative slope", &l->act_param))
+                return false;
+            if (l->act_param < 0 || l->act_param >= 1) {
+                error_at(c, a->args->loc, "the negative slope of leaky_relu must be in [0, 1), not %s",
+                         a->args->text);
+                return false;
+            }
+        }
+        return true;
+    }
+    const char *names[ACT__COUNT];
+    for (int k = 0; k < ACT__COUNT; k++)
+        names[k] = act_info[k].keyword;
+    const char *hint = suggest_word(a->text, names, ACT__COUNT);
+    if (hint)
+        error_at(c, a->loc, "unknown activation '%s' (did you mean '%s'?)", a->text, hint);
+    else
+        error_at(c, a->loc, "unknown activation '%s'; expected linear, sigmoid, tanh, relu, leaky_relu or softmax",
+                 a->text);
+    return false;
+}
+
+static void extra_args(Checker *c, const Arg *a)
+{
+    if (a) {
+        error_at(c, a->loc, "unexpected %s '%s' in '%s'", describe(a), a->text, c->rule->keyword);
+        usage_note(c);
+    }
+}
+
+/* ---- layers ---- */
+
+static Layer *new_layer(Checker *c, LayerKind kind)
+{
+    Net *n = c->net;
+    if (!seen(c, "input"))
+        error_at(c, c->stmt->kw_loc, "'%s' comes before 'input': the input shape must be declared first",
+                 c->rule->keyword);
+    if (n->n_layers == NNC_MAX_LAYERS) {
+        error_at(c, c->stmt->kw_loc, "too many layers (nnc's limit is %d)", NNC_MAX_LAYERS);
+        return NULL;
+    }
+    if (n->n_layers == c->cap_layers) {
+        int cap = c->cap_layers ? 2 * c->cap_layers : 8;
+        Layer *bigger = arena_alloc(c->arena, (size_t)cap * sizeof(Layer));
+        if (n->n_layers)
+            memcpy(bigger, n->layers, (size_t)n->n_layers * sizeof(Layer));
+        n->layers = bigger;
+        c->cap_layers = cap;
+    }
+    Layer *l = &n->layers[n->n_layers++];
+    l->kind = kind;
+    l->loc = c->stmt->loc;
+    l->line = c->stmt->loc.first_line;
+    l->act = ACT_LINEAR;
+    l->index = n->n_layers;
+    l->stride_h = l->stride_w = 1;
+    return l;
+}
+
+static void check_input(Checker *c, const Stmt *s)
+{
+    Net *n = c->net;
+    const Arg *a = s->args;
+    n->input_loc = s->loc;
+    if (a && a->kind == ARG_NUMBER) {
+        int64_t v;
+        if (!read_int(c, a, "the number of inputs", 1, NNC_MAX_DIM, &v))
+            return;
+        n->input = (Shape){v, 1, 1};
+    } else if (a && a->kind == ARG_DIMS) {
+        if (a->n_dims != 3) {
+            error_at(c, a->loc, "an image input is CxHxW (channels x height x width), e.g. 1x28x28; '%s' has %d "
+                     "dimension%s", a->text, a->n_dims, a->n_dims == 1 ? "" : "s");
+            return;
+        }
+        for (int i = 0; i < 3; i++) {
+            if (a->out_of_range || a->dims[i] < 1 || a->dims[i] > NNC_MAX_DIM) {
+                error_at(c, a->loc, "each input dimension must be from 1 to %d, in '%s'", NNC_MAX_DIM, a->text);
+                return;
+            }
+        }
+        n->input = (Shape){a->dims[0], a->dims[1], a->dims[2]};
+    } else {
+        read_int(c, a, "the number of inputs", 1, NNC_MAX_DIM, &(int64_t){0});
+        return;
+    }
+    n->has_input = true;
+    extra_args(c, a->next);
+}
+
+static void check_dense(Checker *c, const Stmt *s)
+{
+    Layer *l = new_layer(c, LAYER_DENSE);
+    if (!l)
+        return;
+    const Arg *a = s->args;
+    if (!read_int(c, a, "the number of units", 1, NNC_MAX_DIM, &l->units))
+        return;
+    a = a->next;
+    if (a && read_activation(c, a, l))
+        extra_args(c, a->next);
+}
+
+/* Options of conv and pooling: `stride S`, `stride=S`, `pad P` (S, P may be HxW). */
+static const Arg *read_window_options(Checker *c, const Arg *a, Layer *l, bool allow_pad)
+{
+    while (a) {
+        const Arg *val;
+        const char *key;
+        if (a->kind == ARG_KEYVAL) {
+            key = a->text;
+            val = a->args;
+        } else if (a->kind == ARG_WORD && (strcmp(a->text, "stride") == 0 || strcmp(a->text, "pad") == 0)) {
+            key = a->text;
+            val = a->next;
+        } else {
+            return a;
+        }
+        bool is_stride = strcmp(key, "stride") == 0;
+        if (!is_stride && !(allow_pad && strcmp(key, "pad") == 0)) {
+            error_at(c, a->loc, "'%s' has no option '%s'", c->rule->keyword, key);
+            usage_note(c);
+            return NULL;
+        }
+        int64_t h, w;
+        if (val && val->kind == ARG_NUMBER) {
+            if (!read_int(c, val, is_stride ? "the stride" : "the padding", is_stride ? 1 : 0, NNC_MAX_DIM, &h))
+                return NULL;
+            w = h;
+        } else if (!read_size2(c, val, is_stride ? "the stride" : "the padding", &h, &w)) {
+            return NULL;
+        }
+        if (is_stride) {
+            l->stride_h = h;
+            l->stride_w = w;
+        } else {
+            l->pad_h = h;
+            l->pad_w = w;
+        }
+        a = a->kind == ARG_KEYVAL ? a->next : val->next;
+    }
+    return NULL;
+}
+
+static void check_conv(Checker *c, const Stmt *s)
+{
+    Layer *l = new_layer(c, LAYER_CONV);
+    if (!l)
+        return;
+    const Arg *a = s->args;
+    if (!read_int(c, a, "the number of filters", 1, NNC_MAX_DIM, &l->units))
+        return;
+    if (!read_size2(c, a->next, "a kernel size", &l->kh, &l->kw))
+        return;
+    a = read_window_options(c, a->next->next, l, true);
+    if (a && read_activation(c, a, l))
+        extra_args(c, a->next);
+}
+
+static void check_pool(Checker *c, const Stmt *s)
+{
+    Layer *l = new_layer(c, strcmp(s->kw, "maxpool") == 0 ? LAYER_MAXPOOL : LAYER_AVGPOOL);
+    if (!l)
+        return;
+    const Arg *a = s->args;
+    if (!read_size2(c, a, "a window size", &l->kh, &l->kw))
+        return;
+    l->stride_h = l->kh;   /* the stride defaults to the window */
+    l->stride_w = l->kw;
+    extra_args(c, read_window_options(c, a->next, l, false));
+}
+
+static void check_flatten(Checker *c, const Stmt *s)
+{
+    if (new_layer(c, LAYER_FLATTEN))
+        extra_args(c, s->args);
+}
+
+/* ---- the other statements ---- */
+
+static void check_loss(Checker *c, const Stmt *s)
+{
+    const Arg *a = s->args;
+    if (!a || a->kind != ARG_WORD) {
+        error_at(c, a ? a->loc : s->loc, "'loss' needs a loss function: mse or cross_entropy");
+        return;
+    }
+    for (int k = 0; k < LOSS__COUNT; k++) {
+        if (strcmp(a->text, loss_keyword[k]) == 0) {
+            c->net->loss = (LossKind)k;
+            c->net->has_loss = true;
+            c->net->loss_loc = s->loc;
+            extra_args(c, a->next);
+            return;
+        }
+    }
+    const char *hint = suggest_word(a->text, loss_keyword, LOSS__COUNT);
+    if (hint)
+        error_at(c, a->loc, "unknown loss '%s' (did you mean '%s'?)", a->text, hint);
+    else
+        error_at(c, a->loc, "unknown loss '%s'; expected mse or cross_entropy", a->text);
+}
+
+typedef struct OptimKey {
+    const char *key;
+    size_t offset;               /* into Optim */
+    double lo, hi;               /* allowed range; lo exclusive when lo_open */
+    bool lo_open, hi_open;
+    unsigned optims;             /* bit per OptimKind that accepts it */
+} OptimKey;
+
+#define OPT_FIELD(f) offsetof(Optim, f)
+static const OptimKey optim_keys[] = {
+    {"lr", OPT_FIELD(lr), 0, 1e6, true, false, 1u << OPTIM_SGD | 1u << OPTIM_ADAM},
+    {"momentum", OPT_FIELD(momentum), 0, 1, false, true, 1u << OPTIM_SGD},
+    {"weight_decay", OPT_FIELD(weight_decay), 0, 1e6, false, false, 1u << OPTIM_SGD | 1u << OPTIM_ADAM},
+    {"beta1", OPT_FIELD(beta1), 0, 1, false, true, 1u << OPTIM_ADAM},
+    {"beta2", OPT_FIELD(beta2), 0, 1, false, true, 1u << OPTIM_ADAM},
+    {"eps", OPT_FIELD(eps), 0, 1, true, false, 1u << OPTIM_ADAM},
+};
+enum { N_OPTIM_KEYS = sizeof optim_keys / sizeof optim_keys[0] };
+
+static void set_optim_defaults(Optim *o, OptimKind kind)
+{
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    o->lr = kind == OPTIM_ADAM ? 0.001 : 0.01;    /* adam's is PyTorch's default */
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->eps = 1e-8;
+}
+
+static void check_optimizer(Checker *c, const Stmt *s)
+{
+    const Arg *a = s->args;
+    Optim *o = &c->net->optim;
+    if (!a || a->kind != ARG_WORD) {
+        error_at(c, a ? a->loc : s->loc, "'optimizer' needs an optimizer name: sgd or adam");
+        usage_note(c);
+        return;
+    }
+    int kind = -1;
+    for (int k = 0; k < OPTIM__COUNT; k++)
+        if (strcmp(a->text, optim_keyword[k]) == 0)
+            kind = k;
+    if (kind < 0) {
+        const char *hint = suggest_word(a->text, optim_keyword, OPTIM__COUNT);
+        error_at(c, a->loc, "unknown optimizer '%s'%s%s%s", a->text, hint ? " (did you mean '" : "; expected sgd or adam",
+                 hint ? hint : "", hint ? "'?)" : "");
+        return;
+    }
+    set_optim_defaults(o, (OptimKind)kind);
+    o->loc = s->loc;
+    unsigned seen = 0;
+    for (a = a->next; a; a = a->next) {
+        if (a->kind != ARG_KEYVAL) {
+            error_at(c, a->loc, "optimizer options are written key=value (e.g. lr=0.1), not '%s'", a->text);
+            continue;
+        }
+        const OptimKey *k = NULL;
+        for (int i = 0; i < N_OPTIM_KEYS; i++)
+            if (strcmp(a->text, optim_keys[i].key) == 0)
+                k = &optim_keys[i];
+        if (!k || !(k->optims & (1u << kind))) {
+            const char *names[N_OPTIM_KEYS];
+            for (int i = 0; i < N_OPTIM_KEYS; i++)
+                names[i] = optim_keys[i].optims & (1u << kind) ? optim_keys[i].key : NULL;
+            const char *hint = suggest_word(a->text, names, N_OPTIM_KEYS);
+            error_at(c, a->loc, "optimizer %s has no option '%s'%s%s%s", optim_keyword[kind], a->text,
+                     hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+            usage_note(c);
+            continue;
+        }
+        unsigned bit = 1u << (k - optim_keys);
+        if (seen & bit) {
+            error_at(c, a->loc, "option '%s' is given twice", k->key);
+            continue;
+        }
+        seen |= bit;
+        double v;
+        if (!read_real(c, a->args, k->key, &v))
+            continue;
+        bool low = k->lo_open ? v <= k->lo : v < k->lo;
+        bool high = k->hi_open ? v >= k->hi : v > k->hi;
+        if (low || high) {
+            error_at(c, a->args->loc, "%s must be %s %g and %s %g, not %s", k->key, k->lo_open ? ">" : ">=", k->lo,
+                     k->hi_open ? "<" : "<=", k->hi, a->args->text);
+            continue;
+        }
+        *(double *)((char *)o + k->offset) = v;
+    }
+}
+
+static void check_batch(Checker *c, const Stmt *s)
+{
+    if (read_int(c, s->args, "the batch size", 1, NNC_MAX_BATCH, &c->net->batch))
+        extra_args(c, s->args->next);
+}
+
+static void check_init(Checker *c, const Stmt *s)
+{
+    const Arg *a = s->args;
+    Init *init = &c->net->init;
+    if (!a || (a->kind != ARG_WORD && a->kind != ARG_CALL)) {
+        error_at(c, a ? a->loc : s->loc, "'init' needs a method: uniform(A, B), normal(MEAN, STD), xavier or he");
+        return;
+    }
+    int kind = -1;
+    for (int k = 1; k < INIT__COUNT; k++)   /* 0 is "default", not a keyword */
+        if (strcmp(a->text, init_keyword[k]) == 0)
+            kind = k;
+    if (kind < 0) {
+        const char *hint = suggest_word(a->text, init_keyword + 1, INIT__COUNT - 1);
+        error_at(c, a->loc, "unknown init '%s'%s%s%s", a->text, hint ? " (did you mean '" : "; expected uniform, normal, xavier or he",
+                 hint ? hint : "", hint ? "'?)" : "");
+        return;
+    }
+    int want = init_n_args[kind], got = 0;
+    for (const Arg *p = a->args; p; p = p->next)
+        got++;
+    if (want > 0 && (a->kind != ARG_CALL || got != want)) {
+        error_at(c, a->loc, "'%s' takes %d numbers: %s", init_keyword[kind], want,
+                 kind == INIT_UNIFORM ? "uniform(LOW, HIGH)" : "normal(MEAN, STD)");
+        return;
+    }
+    if (want == 0 && a->kind == ARG_CALL) {
+        error_at(c, a->loc, "'%s' takes no arguments", init_keyword[kind]);
+        return;
+    }
+    init->kind = (InitKind)kind;
+    init->loc = s->loc;
+    if (want == 2) {
+        if (!read_real(c, a->args, "the first argument", &init->a) ||
+            !read_real(c, a->args->next, "the second argument", &init->b))
+            return;
+        if (kind == INIT_UNIFORM && !(init->a < init->b))
+            error_at(c, a->loc, "uniform(LOW, HIGH) needs LOW < HIGH, not %s and %s", a->args->text,
+                     a->args->next->text);
+        if (kind == INIT_NORMAL && !(init->b > 0))
+            error_at(c, a->args->next->loc, "the standard deviation must be > 0, not %s", a->args->next->text);
+    }
+    extra_args(c, a->next);
+}
+
+static void check_seed(Checker *c, const Stmt *s)
+{
+    const Arg *a = s->args;
+    if (!a || a->kind != ARG_NUMBER || !a->is_int || a->text[0] == '-') {
+        error_at(c, a ? a->loc : s->loc, "'seed' needs a whole number from 0 to 18446744073709551615");
+        return;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(a->text, NULL, 10);
+    if (errno == ERANGE) {
+        error_at(c, a->loc, "the seed must be at most 18446744073709551615, not %s", a->text);
+        return;
+    }
+    c->net->seed = (uint64_t)v;
+    c->net->has_seed = true;
+    extra_args(c, a->next);
+}
+
+/* ---- networks ---- */
+
+static const char *const c_reserved[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool",
+    "_Complex", "_Imaginary", "bool", "true", "false", "main", "NULL",
+};
+
+static void check_name(Checker *c, const NetDecl *d)
+{
+    for (size_t i = 0; i < sizeof c_reserved / sizeof c_reserved[0]; i++) {
+        if (strcmp(d->name, c_reserved[i]) == 0) {
+            error_at(c, d->name_loc, "'%s' cannot name a network: it is reserved in C, and the name becomes a C type",
+                     d->name);
+            return;
+        }
+    }
+    if (strncmp(d->name, "nnc_", 4) == 0 || (d->name[0] == '_' && (d->name[1] == '_' || (d->name[1] >= 'A' && d->name[1] <= 'Z'))))
+        error_at(c, d->name_loc, "network names starting with '%.4s' are reserved", d->name);
+}
+
+static void check_stmt(Checker *c, const Stmt *s)
+{
+    const StmtRule *rule = find_rule(s->kw);
+    if (!rule) {
+        const char *names[N_RULES];
+        for (int i = 0; i < N_RULES; i++)
+            names[i] = stmt_rules[i].keyword;
+        const char *hint = suggest_word(s->kw, names, N_RULES);
+        if (hint)
+            error_at(c, s->kw_loc, "unknown statement '%s' (did you mean '%s'?)", s->kw, hint);
+        else if (is_act_name(s->kw))
+            error_at(c, s->kw_loc, "'%s' is an activation; it goes after a layer, as in 'dense 10 %s'", s->kw, s->kw);
+        else
+            error_at(c, s->kw_loc, "unknown statement '%s'; expected input, dense, conv, maxpool, avgpool, flatten, "
+                     "loss, optimizer, batch, init or seed", s->kw);
+        return;
+    }
+    c->rule = rule;
+    c->stmt = s;
+    if (rule->once) {
+        Loc *first = &c->first[rule - stmt_rules];
+        if (first->first_line) {
+            error_at(c, s->kw_loc, "duplicate '%s' statement", rule->keyword);
+            diag_at(c->diag, DIAG_NOTE, *first, "the first '%s' is here", rule->keyword);
+            return;
+        }
+        *first = s->kw_loc;
+    }
+    rule->check(c, s);
+}
+
+static void check_whole_net(Checker *c, const NetDecl *d)
+{
+    Net *n = c->net;
+    if (!seen(c, "input"))
+        error_at(c, d->name_loc, "network '%s' has no 'input' statement (e.g. 'input 2' or 'input 1x28x28')",
+                 d->name);
+    if (n->n_layers == 0)
+        error_at(c, d->name_loc, "network '%s' has no layers (e.g. 'dense 10 relu')", d->name);
+    if (!seen(c, "loss"))
+        error_at(c, d->name_loc, "network '%s' has no 'loss' statement (loss mse or loss cross_entropy)", d->name);
+    for (int i = 0; i < n->n_layers; i++) {
+        Layer *l = &n->layers[i];
+        if (l->act == ACT_SOFTMAX && i != n->n_layers - 1)
+            error_at(c, l->loc, "softmax is only allowed on the last layer; layer %d is followed by %d more", l->index,
+                     n->n_layers - 1 - i);
+        else if (l->act == ACT_SOFTMAX && l->kind != LAYER_DENSE)
+            error_at(c, l->loc, "softmax is only allowed on a dense layer");
+        else if (l->act == ACT_SOFTMAX && l->units == 1)
+            diag_at(c->diag, DIAG_WARNING, l->loc, "softmax over 1 output is always 1; this layer cannot learn");
+    }
+    if (n->has_loss && n->loss == LOSS_CROSS_ENTROPY && n->n_layers > 0) {
+        const Layer *last = &n->layers[n->n_layers - 1];
+        if (last->act != ACT_SOFTMAX) {
+            error_at(c, n->loss_loc, "cross_entropy needs a softmax output layer, but the last layer is %s %s",
+                     layer_info[last->kind].keyword, act_info[last->act].keyword);
+            diag_at(c->diag, DIAG_NOTE, last->loc, "add softmax here, as in 'dense N softmax'");
+        }
+    }
+}
+
+Module *check_program(const Program *prog, const Source *src, Arena *arena, Diag *diag)
+{
+    int errors_before = diag->n_errors;
+    Module *m = arena_alloc(arena, sizeof *m);
+    m->src = src;
+    int count = 0;
+    for (const NetDecl *d = prog->nets; d; d = d->next)
+        count++;
+    if (count == 0 && diag->n_errors == errors_before) {
+        Loc start = {1, 1, 1, 1};
+        diag_at(diag, DIAG_ERROR, start, "no network in this file; a file holds one or more 'network NAME { ... }' blocks");
+        return NULL;
+    }
+    m->nets = arena_alloc(arena, (size_t)(count ? count : 1) * sizeof(Net));
+    for (const NetDecl *d = prog->nets; d; d = d->next) {
+        Net *n = &m->nets[m->n_nets++];
+        n->name = d->name;
+        n->loc = d->loc;
+        n->name_loc = d->name_loc;
+        n->batch = 1;
+        n->seed = NNC_DEFAULT_SEED;
+        set_optim_defaults(&n->optim, OPTIM_SGD);
+        Checker c = {.arena = arena, .diag = diag, .net = n};
+        check_name(&c, d);
+        for (const NetDecl *e = prog->nets; e != d; e = e->next) {
+            size_t le = strlen(e->name), ld = strlen(d->name);
+            if (strcmp(e->name, d->name) == 0) {
+                error_at(&c, d->name_loc, "a network named '%s' is already defined", d->name);
+                diag_at(diag, DIAG_NOTE, e->name_loc, "the first '%s' is here", e->name);
+            } else if ((le < ld && strncmp(e->name, d->name, le) == 0 && d->name[le] == '_') ||
+                       (ld < le && strncmp(e->name, d->name, ld) == 0 && e->name[ld] == '_')) {
+                error_at(&c, d->name_loc, "networks '%s' and '%s' would give clashing C names (one is the other's "
+                         "prefix followed by '_')", e->name, d->name);
+            }
+        }
+        for (const Stmt *s = d->stmts; s; s = s->next)
+            check_stmt(&c, s);
+        check_whole_net(&c, d);
+    }
+    return diag->n_errors == errors_before ? m : NULL;
+}

@@ -1,0 +1,706 @@
+/* emit_c.c — IR -> specialized C: the forward pass, the backward pass and
+ * the optimizer step of every network, as a .c file and its .h.
+ *
+ * Everything the IR knows is baked in: every size and offset is a literal,
+ * layers of at most `unroll` multiply-adds become straight-line code, larger
+ * ones become loops with literal bounds whose innermost loop has no serial
+ * reduction (dot products keep NNC_LANES partial sums), so compilers
+ * vectorize them.  The code is meant to be read: a banner per layer naming
+ * its source line, shape comments, and the same bytes for the same input.
+ *
+ * Conventions of the generated code (llm.c's): `in`/`out` are a layer's
+ * input and output, `w`/`b` its weight [out][in] and bias, `gw`/`gb` their
+ * gradients, `dz` dLoss/d(pre-activation) of a layer, `din` dLoss/d(input). */
+#include "nnc.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { NNC_LANES = 8 };          /* partial sums per dot product in loop form */
+
+typedef struct Emitter {
+    Buf *out;
+    const Net *net;
+    const Module *mod;
+    const EmitOptions *opt;
+} Emitter;
+
+static void emit(Emitter *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(e->out, fmt, ap);
+    va_end(ap);
+}
+
+/* Expands an ops.def template: `$` becomes `operand`, `@` becomes `param`. */
+static void emit_template(Emitter *e, const char *tmpl, const char *operand, const char *param)
+{
+    for (const char *p = tmpl; *p; p++) {
+        if (*p == '$')
+            buf_puts(e->out, operand);
+        else if (*p == '@')
+            buf_puts(e->out, param);
+        else
+            buf_printf(e->out, "%c", *p);
+    }
+}
+
+static const char *act_param_str(char out[32], const Layer *l)
+{
+    return fmt_float(out, l->act_param);
+}
+
+/* The layer whose output is layer i's input, skipping flattens; NULL for x. */
+static const Layer *producer(const Net *n, int i)
+{
+    for (int j = i - 1; j >= 0; j--)
+        if (!n->layers[j].aliases_input)
+            return &n->layers[j];
+    return NULL;
+}
+
+/* A pointer expression to the activations starting at `off` (-1: the input). */
+static void act_ptr(char out[64], const char *x, int64_t off)
+{
+    if (off < 0)
+        snprintf(out, 64, "%s", x);
+    else
+        snprintf(out, 64, "net->act + %lld", (long long)off);
+}
+
+static bool unrolled(const Emitter *e, const Layer *l)
+{
+    return l->n_in * l->n_out <= e->opt->unroll;
+}
+
+/* Element-wise work (loss, activation derivatives) is unrolled when short. */
+static bool short_vector(const Emitter *e, int64_t n)
+{
+    return n <= e->opt->unroll / 16 || n == 1;
+}
+
+/* ---- helpers emitted once per file ---- */
+
+static bool module_uses_act(const Module *m, ActKind k)
+{
+    for (int i = 0; i < m->n_nets; i++)
+        for (int j = 0; j < m->nets[i].n_layers; j++)
+            if (m->nets[i].layers[j].act == k)
+                return true;
+    return false;
+}
+
+static bool module_uses_normal(const Module *m)
+{
+    for (int i = 0; i < m->n_nets; i++)
+        if (m->nets[i].init.kind == INIT_NORMAL)
+            return true;
+    return false;
+}
+
+static void emit_helpers(Emitter *e)
+{
+    const Module *m = e->mod;
+    emit(e, "/* ---- helpers shared by the networks of this file ---- */\n\n");
+    if (module_uses_act(m, ACT_SIGMOID))
+        emit(e, "static float nnc_sigmoid(float z)\n{\n    return 1.0f / (1.0f + expf(-z));\n}\n\n");
+    if (module_uses_act(m, ACT_RELU))
+        emit(e, "static float nnc_relu(float z)\n{\n    return z > 0.0f ? z : 0.0f;\n}\n\n");
+    if (module_uses_act(m, ACT_LEAKY_RELU))
+        emit(e, "static float nnc_leaky_relu(float z, float slope)\n{\n    return z > 0.0f ? z : slope * z;\n}\n\n");
+    emit(e, "/* splitmix64: the deterministic random numbers of NAME_init */\n"
+            "static uint64_t nnc_rng_next(uint64_t *state)\n"
+            "{\n"
+            "    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));\n"
+            "    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);\n"
+            "    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);\n"
+            "    return z ^ (z >> 31);\n"
+            "}\n\n"
+            "/* uniform in [lo, hi): 24 random bits, so every float step is reachable */\n"
+            "static float nnc_rng_uniform(uint64_t *state, float lo, float hi)\n"
+            "{\n"
+            "    float u = (float)(nnc_rng_next(state) >> 40) * (1.0f / 16777216.0f);\n"
+            "    return lo + (hi - lo) * u;\n"
+            "}\n\n");
+    if (module_uses_normal(m))
+        emit(e, "/* normal(mean, std) by Box-Muller, in double for accuracy */\n"
+                "static float nnc_rng_normal(uint64_t *state, float mean, float std)\n"
+                "{\n"
+                "    double u1 = ((double)(nnc_rng_next(state) >> 11) + 1.0) * (1.0 / 9007199254740992.0);\n"
+                "    double u2 = (double)(nnc_rng_next(state) >> 11) * (1.0 / 9007199254740992.0);\n"
+                "    return mean + std * (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));\n"
+                "}\n\n");
+}
+
+/* ---- init ---- */
+
+/* The init a layer gets and its describing text. */
+static void layer_init(const Net *n, const Layer *l, Init *out)
+{
+    *out = n->init;
+    if (out->kind == INIT_DEFAULT)
+        out->kind = act_info[l->act].default_init;
+}
+
+static void emit_fill(Emitter *e, const char *what, int64_t off, int64_t len, const Init *in, double bound_xh)
+{
+    char a[32], b[32];
+    if (len == 1)
+        emit(e, "    net->param[%lld] = ", (long long)off);
+    else if (off == 0)
+        emit(e, "    for (int i = 0; i < %lld; i++)\n        net->param[i] = ", (long long)len);
+    else
+        emit(e, "    for (int i = 0; i < %lld; i++)\n        net->param[%lld + i] = ", (long long)len, (long long)off);
+    switch (in->kind) {
+    case INIT_UNIFORM:
+        emit(e, "nnc_rng_uniform(&rng, %s, %s);", fmt_float(a, in->a), fmt_float(b, in->b));
+        break;
+    case INIT_NORMAL:
+        emit(e, "nnc_rng_normal(&rng, %s, %s);", fmt_float(a, in->a), fmt_float(b, in->b));
+        break;
+    default:
+        emit(e, "nnc_rng_uniform(&rng, %s, %s);", fmt_float(a, -bound_xh), fmt_float(b, bound_xh));
+        break;
+    }
+    emit(e, "   /* %s */\n", what);
+}
+
+static void emit_init(Emitter *e)
+{
+    const Net *n = e->net;
+    char lr[32];
+    emit(e, "void %s_init(%s *net, uint64_t seed)\n{\n", n->name, n->name);
+    emit(e, "    uint64_t rng = seed;\n\n");
+    emit(e, "    memset(net, 0, sizeof *net);\n");
+    emit(e, "    net->lr = %s;\n", fmt_float(lr, n->optim.lr));
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        if (!l->w_len)
+            continue;
+        Init in;
+        layer_init(n, l, &in);
+        double fan_in = (double)l->w_len / (double)l->units, fan_out = (double)l->units * (double)(l->kh ? l->kh * l->kw : 1);
+        double bound = in.kind == INIT_HE ? sqrt(6.0 / fan_in) : sqrt(6.0 / (fan_in + fan_out));
+        emit(e, "    /* layer %d: %s (%s:%d): %s */\n", l->index, layer_info[l->kind].keyword, e->mod->src->name,
+             l->line,
+             in.kind == INIT_HE       ? "He uniform, bound sqrt(6 / fan_in); biases 0"
+             : in.kind == INIT_XAVIER ? "Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0"
+             : in.kind == INIT_UNIFORM ? "weights and biases uniform"
+                                       : "weights and biases normal");
+        emit_fill(e, "weight", l->w_off, l->w_len, &in, bound);
+        if (in.kind == INIT_UNIFORM || in.kind == INIT_NORMAL)
+            emit_fill(e, "bias", l->b_off, l->b_len, &in, bound);
+    }
+    emit(e, "}\n\n");
+}
+
+/* ---- forward ---- */
+
+/* z = b[o] + sum_i w[o][i] * in[i], as one expression, four terms a line. */
+static void emit_dot_unrolled(Emitter *e, const Layer *l, int64_t o, int indent)
+{
+    emit(e, "b[%lld]", (long long)o);
+    for (int64_t i = 0; i < l->n_in; i++) {
+        if (i % 4 == 3)
+            emit(e, "\n%*s", indent, "");
+        emit(e, " + w[%lld] * in[%lld]", (long long)(o * l->n_in + i), (long long)i);
+    }
+}
+
+static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
+{
+    const Net *n = e->net;
+    bool softmax = l->act == ACT_SOFTMAX;
+    const ActInfo *a = &act_info[l->act];
+    char slope[32];
+    act_param_str(slope, l);
+    emit(e, "        const float *w = net->param + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off,
+         (long long)l->n_out, (long long)l->n_in);
+    emit(e, "        const float *b = net->param + %lld;   /* [%lld] */\n", (long long)l->b_off, (long long)l->n_out);
+    emit(e, "        const float *in = %s;\n", in_ptr);
+    emit(e, "        float *out = net->act + %lld;\n", (long long)l->act_off);
+    const char *dest = softmax ? "net->logit" : "out";
+    if (unrolled(e, l)) {
+        for (int64_t o = 0; o < l->n_out; o++) {
+            char lhs[64];
+            snprintf(lhs, sizeof lhs, "        %s[%lld] = ", dest, (long long)o);
+            emit(e, "%s", lhs);
+            Buf dot = {0};
+            Emitter sub = *e;
+            sub.out = &dot;
+            size_t indent = strlen(lhs);
+            if (!softmax && a->forward && strcmp(a->forward, "$") != 0) {
+                const char *open = strchr(a->forward, '$');
+                indent += (size_t)(open - a->forward);
+            }
+            emit_dot_unrolled(&sub, l, o, (int)indent);
+            if (!softmax && a->forward)
+                emit_template(e, a->forward, dot.oom ? "" : dot.data, slope);
+            else
+                emit(e, "%s", dot.oom ? "" : dot.data);
+            buf_free(&dot);
+            emit(e, ";\n");
+        }
+    } else {
+        emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
+        emit(e, "            const float *wo = w + o * %lld;\n", (long long)l->n_in);
+        int64_t main_len = l->n_in >= 2 * NNC_LANES ? l->n_in / NNC_LANES * NNC_LANES : 0;
+        if (main_len) {
+            emit(e, "            float acc[%d] = {0.0f};   /* %d partial sums: no serial dependence */\n", NNC_LANES,
+                 NNC_LANES);
+            emit(e, "            float z;\n");
+            emit(e, "            for (int i = 0; i < %lld; i += %d)\n", (long long)main_len, NNC_LANES);
+            emit(e, "                for (int k = 0; k < %d; k++)\n", NNC_LANES);
+            emit(e, "                    acc[k] += wo[i + k] * in[i + k];\n");
+            emit(e, "            z = b[o] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));\n");
+        } else {
+            emit(e, "            float z = b[o];\n");
+        }
+        if (main_len < l->n_in)
+            emit(e, "            for (int i = %lld; i < %lld; i++)\n                z += wo[i] * in[i];\n",
+                 (long long)main_len, (long long)l->n_in);
+        emit(e, "            %s[o] = ", dest);
+        if (!softmax && a->forward)
+            emit_template(e, a->forward, "z", slope);
+        else
+            emit(e, "z");
+        emit(e, ";\n        }\n");
+    }
+    if (softmax) {
+        emit(e, "        {   /* softmax: out = exp(z - max z) / sum */\n");
+        emit(e, "            const float *z = net->logit;\n");
+        emit(e, "            float m = z[0], sum = 0.0f, inv;\n");
+        emit(e, "            for (int o = 1; o < %lld; o++)\n                m = z[o] > m ? z[o] : m;\n",
+             (long long)l->n_out);
+        emit(e, "            for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
+        emit(e, "                out[o] = expf(z[o] - m);\n                sum += out[o];\n            }\n");
+        emit(e, "            inv = 1.0f / sum;\n");
+        emit(e, "            for (int o = 0; o < %lld; o++)\n                out[o] *= inv;\n", (long long)l->n_out);
+        emit(e, "        }\n");
+    }
+    (void)n;
+}
+
+static void emit_banner(Emitter *e, const Layer *l, const char *suffix)
+{
+    Buf d = {0};
+    ir_describe_layer(&d, l);
+    emit(e, "    /* layer %d: %s (%s:%d)%s */\n", l->index, d.oom ? "" : d.data, e->mod->src->name, l->line, suffix);
+    buf_free(&d);
+}
+
+static void emit_run(Emitter *e)
+{
+    const Net *n = e->net;
+    emit(e, "/* Forward pass of one sample: every layer's output into net->act. */\n");
+    emit(e, "static void %s_run(%s *net, const float *x)\n{\n", n->name, n->name);
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        char in_ptr[64];
+        const Layer *p = producer(n, i);
+        act_ptr(in_ptr, "x", p ? p->act_off : -1);
+        if (l->kind == LAYER_FLATTEN) {
+            emit_banner(e, l, ": CHW order is kept, nothing to do");
+            continue;
+        }
+        emit_banner(e, l, "");
+        emit(e, "    {\n");
+        emit_dense_forward(e, l, in_ptr);
+        emit(e, "    }\n");
+    }
+    emit(e, "}\n\n");
+}
+
+/* ---- backward ---- */
+
+/* The derivative factor of activation of `l` at output expression `y`, as
+ * " * (...)", or "" when it is 1. */
+static void emit_deriv_factor(Emitter *e, const Layer *l, const char *y)
+{
+    const ActInfo *a = &act_info[l->act];
+    if (!a->derivative)
+        return;
+    char slope[32];
+    act_param_str(slope, l);
+    emit(e, " * (");
+    emit_template(e, a->derivative, y, slope);
+    emit(e, ")");
+}
+
+/* dLoss/dz of the output layer into dz (row 0 of net->delta); returns via
+ * `loss` the sample's loss. */
+static void emit_loss(Emitter *e)
+{
+    const Net *n = e->net;
+    const Layer *last = &n->layers[n->n_layers - 1];
+    const Layer *prod = last->aliases_input ? producer(n, n->n_layers - 1) : last;
+    int64_t no = n->n_outputs;
+    bool unroll = short_vector(e, no);
+    char y[64];
+    act_ptr(y, "x", prod ? prod->act_off : -1);
+    emit(e, "    const float *y = %s;   /* the output [%lld] */\n", y, (long long)no);
+    emit(e, "    float *dz_out = net->delta;   /* dLoss/dz of the output layer */\n");
+    emit(e, "    float loss = 0.0f;\n\n");
+    if (n->loss == LOSS_CROSS_ENTROPY) {
+        /* softmax last is guaranteed by check.c */
+        emit(e, "    {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);\n"
+                "           with softmax, dL/dz = y - t */\n");
+        emit(e, "        const float *z = net->logit;\n");
+        emit(e, "        float m = z[0], sum = 0.0f, lse;\n");
+        emit(e, "        for (int j = 1; j < %lld; j++)\n            m = z[j] > m ? z[j] : m;\n", (long long)no);
+        emit(e, "        for (int j = 0; j < %lld; j++)\n            sum += expf(z[j] - m);\n", (long long)no);
+        emit(e, "        lse = m + logf(sum);\n");
+        emit(e, "        for (int j = 0; j < %lld; j++) {\n", (long long)no);
+        emit(e, "            loss += t[j] * (lse - z[j]);\n");
+        emit(e, "            dz_out[j] = (y[j] - t[j]) * scale;\n");
+        emit(e, "        }\n    }\n");
+        return;
+    }
+    /* mse: L = 1/2 sum (t - y)^2, dL/dy = y - t = -Error */
+    emit(e, "    /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */\n");
+    if (prod && prod->act == ACT_SOFTMAX) {
+        emit(e, "    {   /* through softmax: dz_j = y_j (g_j - sum_k g_k y_k) with g = dL/dy */\n");
+        emit(e, "        float dot = 0.0f;\n");
+        emit(e, "        for (int j = 0; j < %lld; j++) {\n", (long long)no);
+        emit(e, "            float err = y[j] - t[j];\n");
+        emit(e, "            loss += err * err;\n");
+        emit(e, "            dz_out[j] = err * scale;\n");
+        emit(e, "            dot += dz_out[j] * y[j];\n");
+        emit(e, "        }\n");
+        emit(e, "        for (int j = 0; j < %lld; j++)\n", (long long)no);
+        emit(e, "            dz_out[j] = y[j] * (dz_out[j] - dot);\n");
+        emit(e, "    }\n");
+    } else if (unroll) {
+        for (int64_t j = 0; j < no; j++) {
+            char yj[32];
+            snprintf(yj, sizeof yj, "y[%lld]", (long long)j);
+            emit(e, "    {\n        float err = y[%lld] - t[%lld];\n        loss += err * err;\n", (long long)j,
+                 (long long)j);
+            emit(e, "        dz_out[%lld] = err", (long long)j);
+            if (prod)
+                emit_deriv_factor(e, prod, yj);
+            emit(e, " * scale;\n    }\n");
+        }
+    } else {
+        emit(e, "    for (int j = 0; j < %lld; j++) {\n", (long long)no);
+        emit(e, "        float err = y[j] - t[j];\n        loss += err * err;\n");
+        emit(e, "        dz_out[j] = err");
+        if (prod)
+            emit_deriv_factor(e, prod, "y[j]");
+        emit(e, " * scale;\n    }\n");
+    }
+    emit(e, "    loss *= 0.5f;\n");
+}
+
+static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+{
+    const Net *n = e->net;
+    int64_t ni = l->n_in, no = l->n_out;
+    bool need_din = prod != NULL;
+    emit(e, "        const float *dz = net->delta + %lld;\n", (long long)(row * n->max_width));
+    if (need_din) {
+        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+        emit(e, "        float *din = net->delta + %lld;\n", (long long)((row ^ 1) * n->max_width));
+    }
+    emit(e, "        const float *in = %s;\n", in_ptr);
+    emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
+    emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+    if (unrolled(e, l)) {
+        for (int64_t o = 0; o < no; o++) {
+            for (int64_t i = 0; i < ni; i++)
+                emit(e, "        gw[%lld] += dz[%lld] * in[%lld];\n", (long long)(o * ni + i), (long long)o,
+                     (long long)i);
+            emit(e, "        gb[%lld] += dz[%lld];\n", (long long)o, (long long)o);
+        }
+        if (need_din) {
+            for (int64_t i = 0; i < ni; i++) {
+                char yi[32];
+                snprintf(yi, sizeof yi, "in[%lld]", (long long)i);
+                emit(e, "        din[%lld] = (", (long long)i);
+                for (int64_t o = 0; o < no; o++) {
+                    if (o > 0 && o % 4 == 0)
+                        emit(e, "\n                  ");
+                    emit(e, "%sw[%lld] * dz[%lld]", o ? " + " : "", (long long)(o * ni + i), (long long)o);
+                }
+                emit(e, ")");
+                emit_deriv_factor(e, prod, yi);
+                emit(e, ";\n");
+            }
+        }
+        return;
+    }
+    emit(e, "        for (int o = 0; o < %lld; o++) {   /* gw += dz in^T, gb += dz */\n", (long long)no);
+    emit(e, "            const float d = dz[o];\n");
+    emit(e, "            float *go = gw + o * %lld;\n", (long long)ni);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                go[i] += d * in[i];\n", (long long)ni);
+    emit(e, "            gb[o] += d;\n        }\n");
+    if (!need_din)
+        return;
+    emit(e, "        for (int i = 0; i < %lld; i++)   /* din = w^T dz */\n            din[i] = 0.0f;\n",
+         (long long)ni);
+    emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)no);
+    emit(e, "            const float d = dz[o];\n");
+    emit(e, "            const float *wo = w + o * %lld;\n", (long long)ni);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                din[i] += wo[i] * d;\n", (long long)ni);
+    emit(e, "        }\n");
+    if (act_info[prod->act].derivative) {
+        emit(e, "        for (int i = 0; i < %lld; i++)   /* through the activation of layer %d */\n", (long long)ni,
+             prod->index);
+        emit(e, "            din[i] *= ");
+        char slope[32];
+        act_param_str(slope, prod);
+        emit_template(e, act_info[prod->act].derivative, "in[i]", slope);
+        emit(e, ";\n");
+    }
+}
+
+static void emit_backward_sample(Emitter *e)
+{
+    const Net *n = e->net;
+    emit(e, "/* Backward pass of the sample last run: adds its gradient, times `scale`,\n"
+            " * into net->grad and returns its loss. */\n");
+    emit(e, "static float %s_backward_sample(%s *net, const float *x, const float *t, float scale)\n{\n", n->name,
+         n->name);
+    emit_loss(e);
+    int row = 0;
+    for (int i = n->n_layers - 1; i >= 0; i--) {
+        const Layer *l = &n->layers[i];
+        const Layer *p = producer(n, i);
+        char in_ptr[64];
+        act_ptr(in_ptr, "x", p ? p->act_off : -1);
+        emit(e, "\n");
+        if (l->kind == LAYER_FLATTEN) {
+            emit_banner(e, l, " backward: nothing to do");
+            continue;
+        }
+        emit_banner(e, l, " backward");
+        emit(e, "    {\n");
+        emit_dense_backward(e, l, p, row, in_ptr);
+        emit(e, "    }\n");
+        row ^= 1;
+    }
+    emit(e, "    return loss;\n}\n\n");
+}
+
+static void emit_update(Emitter *e)
+{
+    const Net *n = e->net;
+    const Optim *o = &n->optim;
+    char f1[32], f2[32], f3[32];
+    emit(e, "/* One optimizer step over all parameters, as torch.optim.%s does it. */\n",
+         o->kind == OPTIM_SGD ? "SGD" : "Adam");
+    emit(e, "void %s_update(%s *net)\n{\n", n->name, n->name);
+    emit(e, "    const float lr = net->lr;\n");
+    if (o->kind == OPTIM_ADAM) {
+        emit(e, "    const double bc1 = 1.0 - pow(%.17g, (double)(net->step + 1));   /* bias corrections */\n",
+             o->beta1);
+        emit(e, "    const double bc2 = 1.0 - pow(%.17g, (double)(net->step + 1));\n", o->beta2);
+        emit(e, "    const float step_size = (float)((double)lr / bc1);\n");
+        emit(e, "    const float bc2_sqrt = (float)sqrt(bc2);\n");
+    } else if (o->momentum != 0) {
+        emit(e, "    const int first = net->step == 0;\n");
+    }
+    emit(e, "\n    for (int i = 0; i < %lld; i++) {\n", (long long)n->n_params);
+    emit(e, "        float g = net->grad[i];\n");
+    if (o->weight_decay != 0)
+        emit(e, "        g += %s * net->param[i];   /* weight decay */\n", fmt_float(f1, o->weight_decay));
+    if (o->kind == OPTIM_ADAM) {
+        emit(e, "        net->adam_m[i] = net->adam_m[i] * %s + g * %s;\n", fmt_float(f1, o->beta1),
+             fmt_float(f2, 1.0 - o->beta1));
+        emit(e, "        net->adam_v[i] = net->adam_v[i] * %s + %s * g * g;\n", fmt_float(f1, o->beta2),
+             fmt_float(f2, 1.0 - o->beta2));
+        emit(e, "        net->param[i] -= step_size * (net->adam_m[i] / (sqrtf(net->adam_v[i]) / bc2_sqrt + %s));\n",
+             fmt_float(f3, o->eps));
+    } else if (o->momentum != 0) {
+        emit(e, "        net->velocity[i] = first ? g : net->velocity[i] * %s + g;\n", fmt_float(f1, o->momentum));
+        emit(e, "        net->param[i] -= lr * net->velocity[i];\n");
+    } else {
+        emit(e, "        net->param[i] -= lr * g;\n");
+    }
+    emit(e, "    }\n    net->step++;\n}\n\n");
+}
+
+static void emit_entry_points(Emitter *e)
+{
+    const Net *n = e->net;
+    const char *N = n->name;
+    const Layer *last = &n->layers[n->n_layers - 1];
+    const Layer *prod = last->aliases_input ? producer(n, n->n_layers - 1) : last;
+    char y[64];
+    act_ptr(y, "x", prod ? prod->act_off : -1);
+    emit(e, "void %s_forward(%s *net, const float *x, float *y)\n{\n", N, N);
+    emit(e, "    %s_run(net, x);\n", N);
+    emit(e, "    memcpy(y, %s, %lld * sizeof(float));\n}\n\n", y, (long long)n->n_outputs);
+
+    emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
+    emit(e, "    float loss = 0.0f, scale;\n\n");
+    if (n->batch == 1)
+        emit(e, "    if (n != 1)\n        return NAN;\n");
+    else
+        emit(e, "    if (n < 1 || n > %lld)\n        return NAN;\n", (long long)n->batch);
+    emit(e, "    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */\n");
+    emit(e, "    memset(net->grad, 0, sizeof net->grad);\n");
+    emit(e, "    for (int s = 0; s < n; s++) {\n");
+    emit(e, "        %s_run(net, x + s * %lld);\n", N, (long long)n->n_inputs);
+    emit(e, "        loss += %s_backward_sample(net, x + s * %lld, t + s * %lld, scale);\n", N,
+         (long long)n->n_inputs, (long long)n->n_outputs);
+    emit(e, "    }\n    return loss / (float)n;\n}\n\n");
+
+    emit(e, "float %s_train_step(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
+    emit(e, "    float loss = %s_backward(net, x, t, n);\n\n", N);
+    if (n->batch == 1)
+        emit(e, "    if (n == 1)\n        %s_update(net);\n", N);
+    else
+        emit(e, "    if (n >= 1 && n <= %lld)\n        %s_update(net);\n", (long long)n->batch, N);
+    emit(e, "    return loss;\n}\n\n");
+
+    emit(e, "float *%s_params(%s *net)\n{\n    return net->param;\n}\n\n", N, N);
+    emit(e, "float *%s_grads(%s *net)\n{\n    return net->grad;\n}\n", N, N);
+}
+
+/* ---- the header ---- */
+
+static void emit_header_net(Emitter *e)
+{
+    const Net *n = e->net;
+    const char *N = n->name;
+    Buf d = {0};
+    ir_describe_net(&d, n);
+    emit(e, "/* ---- network %s (%s:%d): %s ---- */\n\n", N, e->mod->src->name, n->loc.first_line, d.oom ? "" : d.data);
+    buf_free(&d);
+    emit(e, "#define %s_N_INPUTS  %lld   /* floats per input sample%s */\n", N, (long long)n->n_inputs,
+         n->input.h > 1 || n->input.w > 1 ? " (CHW order)" : "");
+    emit(e, "#define %s_N_OUTPUTS %lld\n", N, (long long)n->n_outputs);
+    emit(e, "#define %s_BATCH     %lld   /* most samples per train step */\n", N, (long long)n->batch);
+    emit(e, "#define %s_N_PARAMS  %lld\n", N, (long long)n->n_params);
+    emit(e, "#define %s_SEED      UINT64_C(%llu)%s\n\n", N, (unsigned long long)n->seed,
+         n->has_seed ? "" : "   /* no `seed` statement: nnc's default */");
+    emit(e, "/* Parameter layout (offsets into param[] and grad[]):\n");
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        if (!l->w_len)
+            continue;
+        emit(e, " *   layer %d %s: weight [%lld][%lld] at %lld, bias [%lld] at %lld\n", l->index,
+             layer_info[l->kind].keyword, (long long)l->n_out, (long long)l->n_in, (long long)l->w_off,
+             (long long)l->b_len, (long long)l->b_off);
+    }
+    emit(e, " * sizeof(%s) is all the memory the network needs: %lld bytes. */\n", N, (long long)n->struct_bytes);
+    emit(e, "typedef struct %s {\n", N);
+    for (int i = 0; i < n->n_buffers; i++) {
+        const Buffer *b = &n->buffers[i];
+        char decl[96];
+        snprintf(decl, sizeof decl, "float %s[%lld];", b->name, (long long)b->floats);
+        emit(e, "    %-24s /* %s */\n", decl, b->what);
+    }
+    emit(e, "    %-24s /* learning rate: %s_init sets the file's; change it freely */\n", "float lr;", N);
+    emit(e, "    %-24s /* optimizer steps taken */\n", "uint32_t step;");
+    emit(e, "} %s;\n\n", N);
+    emit(e, "/* Sets the parameters from `seed` (%s_SEED is the file's) and clears all other state. */\n", N);
+    emit(e, "void %s_init(%s *net, uint64_t seed);\n", N, N);
+    emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
+    emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
+    emit(e, "/* Trains on n samples (1..%s_BATCH): rows of x and of t (targets, one-hot for\n"
+            " * classes) are contiguous.  Returns the mean loss before the update, or NaN\n"
+            " * (and changes nothing) when n is out of range. */\n", N);
+    emit(e, "float %s_train_step(%s *net, const float *x, const float *t, int n);\n", N, N);
+    emit(e, "/* All %s_N_PARAMS parameters, contiguous, in PyTorch's state_dict order. */\n", N);
+    emit(e, "float *%s_params(%s *net);\n\n", N, N);
+    emit(e, "/* The two halves of %s_train_step, for gradient checks and custom loops:\n"
+            " * %s_backward fills grad[] with the mean gradient of n samples and returns\n"
+            " * their mean loss; %s_update applies one optimizer step to it. */\n", N, N, N);
+    emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n);\n", N, N);
+    emit(e, "void %s_update(%s *net);\n", N, N);
+    emit(e, "float *%s_grads(%s *net);\n\n", N, N);
+}
+
+static void emit_banner_comment(Emitter *e, const char *file)
+{
+    emit(e, "/* %s: generated by nnc %s from %s.\n * Do not edit: change the .nn file and run nnc again.\n",
+         file, NNC_VERSION, e->mod->src->name);
+    for (int i = 0; i < e->mod->n_nets; i++) {
+        const Net *n = &e->mod->nets[i];
+        Buf d = {0};
+        ir_describe_net(&d, n);
+        Buf o = {0};
+        ir_describe_optim(&o, n);
+        emit(e, " *\n * network %s: %s\n *   loss %s, optimizer %s, batch %lld\n", n->name, d.oom ? "" : d.data,
+             loss_keyword[n->loss], o.oom ? "" : o.data, (long long)n->batch);
+        buf_free(&d);
+        buf_free(&o);
+    }
+    emit(e, " */\n");
+}
+
+static void header_guard(char *out, size_t cap, const char *header_name)
+{
+    size_t j = 0;
+    if (header_name[0] >= '0' && header_name[0] <= '9')
+        j = (size_t)snprintf(out, cap, "NNC_");
+    for (const char *p = header_name; *p && j + 8 < cap; p++) {
+        char ch = *p;
+        out[j++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 'a' + 'A') : ((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) ? ch : '_';
+    }
+    out[j] = '\0';
+    strcat(out, "_INCLUDED");
+}
+
+static bool check_emittable(const Module *m, Diag *diag)
+{
+    bool ok = true;
+    for (int i = 0; i < m->n_nets; i++) {
+        const Net *n = &m->nets[i];
+        for (int j = 0; j < n->n_layers; j++) {
+            const Layer *l = &n->layers[j];
+            if (!layer_info[l->kind].emitted) {
+                diag_at(diag, DIAG_ERROR, l->loc,
+                        "layer %d ('%s') cannot be emitted as C yet: this version of nnc emits dense and flatten "
+                        "layers only (--emit=ir shows its shapes)",
+                        l->index, layer_info[l->kind].keyword);
+                ok = false;
+            }
+        }
+    }
+    return ok;
+}
+
+bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag)
+{
+    if (!check_emittable(m, diag))
+        return false;
+    Emitter e = {.out = h, .mod = m, .opt = opt};
+    char guard[256];
+    header_guard(guard, sizeof guard, opt->header_name);
+    emit_banner_comment(&e, opt->header_name);
+    emit(&e, "#ifndef %s\n#define %s\n\n#include <stddef.h>\n#include <stdint.h>\n\n", guard, guard);
+    emit(&e, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    for (int i = 0; i < m->n_nets; i++) {
+        e.net = &m->nets[i];
+        emit_header_net(&e);
+    }
+    emit(&e, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
+
+    e.out = c;
+    e.net = NULL;
+    char c_name[256];
+    snprintf(c_name, sizeof c_name, "%.*s.c", (int)(strlen(opt->header_name) - 2), opt->header_name);
+    emit_banner_comment(&e, c_name);
+    emit(&e, "#include \"%s\"\n\n#include <math.h>\n#include <string.h>\n\n", opt->header_name);
+    emit_helpers(&e);
+    for (int i = 0; i < m->n_nets; i++) {
+        e.net = &m->nets[i];
+        emit(&e, "/* ---- network %s (%s:%d) ---- */\n\n", e.net->name, m->src->name, e.net->loc.first_line);
+        emit_init(&e);
+        emit_run(&e);
+        emit_backward_sample(&e);
+        emit_update(&e);
+        emit_entry_points(&e);
+        if (i + 1 < m->n_nets)
+            emit(&e, "\n");
+    }
+    if (c->oom || h->oom) {
+        diag_plain(diag, DIAG_ERROR, "out of memory while emitting C");
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,187 @@
+/* lower.c — Net -> IR: every shape resolved, every offset and buffer planned.
+ *
+ * After this stage each layer knows its input and output shape (CHW), where
+ * its weights and bias sit in the flat parameter array (PyTorch's state_dict
+ * order: layer by layer, weight then bias), and where its output sits in the
+ * activation buffer.  The buffers of the emitted struct are planned here once
+ * so that the emitter and the IR printer describe the same memory. */
+#include "nnc.h"
+
+#include <string.h>
+
+/* a * b, or -1 when it would exceed `limit`. */
+static int64_t mul_limited(int64_t a, int64_t b, int64_t limit)
+{
+    if (a < 0 || b < 0 || (a != 0 && b > limit / a))
+        return -1;
+    return a * b;
+}
+
+static const char *shape_str(char out[64], Shape s, bool image)
+{
+    if (image)
+        snprintf(out, 64, "%lldx%lldx%lld", (long long)s.c, (long long)s.h, (long long)s.w);
+    else
+        snprintf(out, 64, "%lld", (long long)s.c);
+    return out;
+}
+
+/* Output size of a window sliding over `in` (with padding); reports errors. */
+static bool window_out(Diag *diag, const Layer *l, int64_t in, int64_t pad, int64_t k, int64_t stride,
+                       const char *axis, const char *in_desc, int64_t *out, bool *drops)
+{
+    int64_t span = in + 2 * pad;
+    if (span < k) {
+        diag_at(diag, DIAG_ERROR, l->loc, "the %lldx%lld %s does not fit the %s input %s (%s %lld%s)",
+                (long long)l->kh, (long long)l->kw, l->kind == LAYER_CONV ? "kernel" : "window",
+                l->kind == LAYER_CONV ? "layer's" : "pooled", in_desc, axis, (long long)in,
+                pad ? " plus padding" : "");
+        return false;
+    }
+    *out = (span - k) / stride + 1;
+    if ((span - k) % stride != 0)
+        *drops = true;
+    return true;
+}
+
+static bool lower_net(Net *n, Diag *diag)
+{
+    Shape cur = n->input;
+    bool image = cur.h > 1 || cur.w > 1;
+    int64_t n_params = 0, n_act = 0, max_width = cur.c * cur.h * cur.w;
+    int64_t prev_act = -1;   /* where the current tensor lives: -1 is the input x */
+    n->n_inputs = max_width;
+    for (int i = 0; i < n->n_layers; i++) {
+        Layer *l = &n->layers[i];
+        char desc[64];
+        l->in = cur;
+        l->n_in = cur.c * cur.h * cur.w;
+        switch (l->kind) {
+        case LAYER_DENSE:
+            l->out = (Shape){l->units, 1, 1};
+            l->w_len = mul_limited(l->units, l->n_in, NNC_MAX_PARAMS);
+            l->b_len = l->units;
+            image = false;
+            break;
+        case LAYER_CONV:
+        case LAYER_MAXPOOL:
+        case LAYER_AVGPOOL: {
+            if (!image) {
+                diag_at(diag, DIAG_ERROR, l->loc, "'%s' needs an image (CxHxW) input, but its input is a vector of %lld",
+                        layer_info[l->kind].keyword, (long long)l->n_in);
+                return false;
+            }
+            shape_str(desc, cur, true);
+            bool drops = false;
+            int64_t oh, ow;
+            if (!window_out(diag, l, cur.h, l->pad_h, l->kh, l->stride_h, "height", desc, &oh, &drops) ||
+                !window_out(diag, l, cur.w, l->pad_w, l->kw, l->stride_w, "width", desc, &ow, &drops))
+                return false;
+            if (drops)
+                diag_at(diag, DIAG_WARNING, l->loc,
+                        "with stride %lldx%lld the %lldx%lld %s leaves the last rows or columns of the %s input unused",
+                        (long long)l->stride_h, (long long)l->stride_w, (long long)l->kh, (long long)l->kw,
+                        l->kind == LAYER_CONV ? "kernel" : "window", desc);
+            if (l->kind == LAYER_CONV) {
+                if (l->pad_h >= l->kh || l->pad_w >= l->kw)
+                    diag_at(diag, DIAG_WARNING, l->loc, "padding %lldx%lld is as large as the %lldx%lld kernel: the "
+                            "outer outputs see only padding", (long long)l->pad_h, (long long)l->pad_w,
+                            (long long)l->kh, (long long)l->kw);
+                l->out = (Shape){l->units, oh, ow};
+                int64_t per_filter = mul_limited(cur.c, mul_limited(l->kh, l->kw, NNC_MAX_PARAMS), NNC_MAX_PARAMS);
+                l->w_len = per_filter < 0 ? -1 : mul_limited(l->units, per_filter, NNC_MAX_PARAMS);
+                l->b_len = l->units;
+            } else {
+                l->out = (Shape){cur.c, oh, ow};
+            }
+            break;
+        }
+        case LAYER_FLATTEN:
+            l->out = (Shape){l->n_in, 1, 1};
+            l->aliases_input = true;
+            image = false;
+            break;
+        default:
+            break;
+        }
+        if (l->w_len < 0 || n_params + l->w_len + l->b_len > NNC_MAX_PARAMS) {
+            diag_at(diag, DIAG_ERROR, l->loc, "layer %d takes the network over %d parameters, nnc's limit", l->index,
+                    NNC_MAX_PARAMS);
+            return false;
+        }
+        l->n_out = l->out.c * l->out.h * l->out.w;
+        if (l->n_out == 0) {
+            diag_at(diag, DIAG_ERROR, l->loc, "layer %d has an empty output", l->index);
+            return false;
+        }
+        if (l->w_len) {
+            l->w_off = n_params;
+            n_params += l->w_len;
+            l->b_off = n_params;
+            n_params += l->b_len;
+        }
+        if (l->aliases_input) {
+            l->act_off = prev_act;
+        } else {
+            if (n_act + l->n_out > NNC_MAX_ACT) {
+                diag_at(diag, DIAG_ERROR, l->loc, "layer %d takes the activations of one sample over %d floats, nnc's limit",
+                        l->index, NNC_MAX_ACT);
+                return false;
+            }
+            l->act_off = n_act;
+            n_act += l->n_out;
+        }
+        prev_act = l->act_off;
+        if (l->n_out > max_width)
+            max_width = l->n_out;
+        cur = l->out;
+    }
+    if (n_params == 0) {
+        diag_at(diag, DIAG_ERROR, n->name_loc, "network '%s' has nothing to train: it needs a dense or conv layer",
+                n->name);
+        return false;
+    }
+    n->n_params = n_params;
+    n->n_act = n_act;
+    n->n_outputs = cur.c * cur.h * cur.w;
+    n->max_width = max_width;
+
+    /* The buffers of the emitted struct, in struct order. */
+    n->n_buffers = 0;
+#define BUFFER(nm, wh, fl) (n->buffers[n->n_buffers++] = (Buffer){nm, wh, fl})
+    BUFFER("param", "parameters, PyTorch state_dict order", n_params);
+    BUFFER("grad", "dLoss/dparam, mean over the last batch", n_params);
+    if (n->optim.kind == OPTIM_SGD && n->optim.momentum != 0)
+        BUFFER("velocity", "SGD momentum buffer", n_params);
+    if (n->optim.kind == OPTIM_ADAM) {
+        BUFFER("adam_m", "Adam first moment", n_params);
+        BUFFER("adam_v", "Adam second moment", n_params);
+    }
+    BUFFER("act", "layer outputs of the sample in flight", n_act);
+    BUFFER("delta", "dLoss/d(layer output), two rows used in turn", 2 * max_width);
+    if (n->layers[n->n_layers - 1].act == ACT_SOFTMAX)
+        BUFFER("logit", "inputs of the softmax", n->n_outputs);
+#undef BUFFER
+    int64_t floats = 0;
+    for (int i = 0; i < n->n_buffers; i++)
+        floats += n->buffers[i].floats;
+    n->struct_bytes = floats * 4 + 4 /* lr */ + 4 /* step */;
+    return true;
+}
+
+bool lower_module(Module *m, Arena *arena, Diag *diag)
+{
+    (void)arena;
+    bool ok = true;
+    for (int i = 0; i < m->n_nets; i++)
+        ok &= lower_net(&m->nets[i], diag);
+    return ok;
+}
+
+const Buffer *net_buffer(const Net *net, const char *name)
+{
+    for (int i = 0; i < net->n_buffers; i++)
+        if (strcmp(net->buffers[i].name, name) == 0)
+            return &net->buffers[i];
+    return NULL;
+}

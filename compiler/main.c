@@ -1,0 +1,188 @@
+/* main.c — the nnc driver: reads the command line, chains the stages
+ * (source -> parse -> check -> lower -> emit -> output) and decides the exit
+ * status: 0 success, 1 errors in the input, 2 usage errors. */
+#include "nnc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: nnc [options] FILE.nn\n"
+    "\n"
+    "Compiles the networks described in FILE.nn to specialized C.\n"
+    "\n"
+    "options:\n"
+    "  -o OUT.c        write OUT.c and its header OUT.h (both or neither)\n"
+    "  --emit=ir       print the IR (shapes, parameter offsets, buffers) to stdout\n"
+    "  --emit=c        print the generated .c to stdout\n"
+    "  --emit=h        print the generated .h to stdout\n"
+    "  --unroll N      unroll layers of at most N multiply-adds (default 256)\n"
+    "  -h, --help      show this help\n"
+    "  --version       show the version\n"
+    "\n"
+    "Docs: docs/language.md (the .nn language), docs/emitted-api.md (the C API).\n";
+
+typedef enum { EMIT_FILES, EMIT_IR, EMIT_C, EMIT_H } EmitMode;
+
+typedef struct Options {
+    const char *input;
+    const char *output;
+    EmitMode mode;
+    int64_t unroll;
+} Options;
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("nnc: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'nnc --help' for more information.\n", stderr);
+    return 2;
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, Options *o)
+{
+    o->unroll = NNC_DEFAULT_UNROLL;
+    bool mode_set = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("nnc %s\n", NNC_VERSION);
+            return 0;
+        } else if (strcmp(a, "-o") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("option '-o' needs a file name%s", "");
+            o->output = argv[++i];
+        } else if (strncmp(a, "--emit=", 7) == 0) {
+            const char *m = a + 7;
+            if (mode_set)
+                return usage_error("only one --emit option may be given%s", "");
+            mode_set = true;
+            if (strcmp(m, "ir") == 0)
+                o->mode = EMIT_IR;
+            else if (strcmp(m, "c") == 0)
+                o->mode = EMIT_C;
+            else if (strcmp(m, "h") == 0)
+                o->mode = EMIT_H;
+            else
+                return usage_error("unknown --emit kind '%s'; expected ir, c or h", m);
+        } else if (strcmp(a, "--unroll") == 0 || strncmp(a, "--unroll=", 9) == 0) {
+            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v)
+                return usage_error("option '--unroll' needs a number%s", "");
+            char *end;
+            errno = 0;
+            long long n = strtoll(v, &end, 10);
+            if (*v == '\0' || *end != '\0' || errno || n < 0 || n > 1000000)
+                return usage_error("--unroll needs a whole number from 0 to 1000000, not '%s'", v);
+            o->unroll = n;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("unknown option '%s'", a);
+        } else if (o->input) {
+            return usage_error("only one input file may be given; '%s' is a second one", a);
+        } else {
+            o->input = a;
+        }
+    }
+    if (!o->input)
+        return usage_error("no input file%s", "");
+    if (o->mode == EMIT_FILES && !o->output)
+        return usage_error("nothing to do: give -o OUT.c to write C, or --emit=ir|c|h to print%s", "");
+    if (o->mode != EMIT_FILES && o->output)
+        return usage_error("-o and --emit print different things; give one of them%s", "");
+    if (o->output) {
+        size_t len = strlen(o->output);
+        if (len < 3 || strcmp(o->output + len - 2, ".c") != 0 || o->output[len - 3] == '/')
+            return usage_error("the -o file must end in .c (its header is written beside it as .h), not '%s'",
+                               o->output);
+    }
+    return -1;
+}
+
+/* "dir/net.c" -> "net.h" (what the .c includes) and "dir/net.h" (where it goes). */
+static void header_names(Arena *a, const char *c_path, const char **include_name, const char **path)
+{
+    size_t len = strlen(c_path);
+    char *h = arena_strdup(a, c_path);
+    h[len - 1] = 'h';
+    *path = h;
+    const char *slash = strrchr(h, '/');
+    *include_name = slash ? slash + 1 : h;
+}
+
+static const char *default_header_name(Arena *a, const char *input)
+{
+    const char *slash = strrchr(input, '/');
+    const char *base = slash ? slash + 1 : input;
+    size_t len = strlen(base);
+    if (len > 3 && strcmp(base + len - 3, ".nn") == 0)
+        len -= 3;
+    char *h = arena_alloc(a, len + 3);
+    memcpy(h, base, len);
+    memcpy(h + len, ".h", 3);
+    return h;
+}
+
+static int compile(const Options *o, Arena *arena, Diag *diag)
+{
+    Source src;
+    if (!source_load(&src, o->input, arena, diag))
+        return 1;
+    diag->src = &src;
+    Program *prog = parse_program(&src, arena, diag);
+    if (diag->n_errors)
+        return 1;
+    Module *mod = check_program(prog, &src, arena, diag);
+    if (!mod || !lower_module(mod, arena, diag))
+        return 1;
+    if (o->mode == EMIT_IR) {
+        Buf ir = {0};
+        ir_print(&ir, mod);
+        if (!ir.oom)
+            fwrite(ir.data, 1, ir.len, stdout);
+        buf_free(&ir);
+        return 0;
+    }
+    EmitOptions eo = {.unroll = o->unroll};
+    const char *h_path = NULL;
+    if (o->output)
+        header_names(arena, o->output, &eo.header_name, &h_path);
+    else
+        eo.header_name = default_header_name(arena, o->input);
+    Buf c = {0}, h = {0};
+    int status = 0;
+    if (!emit_c(mod, &eo, &c, &h, diag)) {
+        status = 1;
+    } else if (o->mode == EMIT_C || o->mode == EMIT_H) {
+        const Buf *b = o->mode == EMIT_C ? &c : &h;
+        fwrite(b->data, 1, b->len, stdout);
+    } else {
+        OutFile files[2] = {{o->output, &c}, {h_path, &h}};
+        status = output_write_all(files, 2, diag) ? 0 : 1;
+    }
+    buf_free(&c);
+    buf_free(&h);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    Options o = {0};
+    int status = parse_args(argc, argv, &o);
+    if (status >= 0)
+        return status;
+    Diag diag;
+    diag_init(&diag, stderr);
+    Arena *arena = arena_new();
+    status = compile(&o, arena, &diag);
+    if (status == 0 && fflush(stdout) != 0) {
+        diag_plain(&diag, DIAG_ERROR, "cannot write to standard output");
+        status = 1;
+    }
+    arena_free(arena);
+    return status;
+}

@@ -1,0 +1,298 @@
+/* nnc.h — the compiler's internal header.
+ *
+ * It is sectioned by file, in pipeline order, so it reads as the map of the
+ * program:
+ *
+ *   source.c   load a .nn file (or a string) into memory
+ *   diag.c     diagnostics: file:line:col, the source line, a caret
+ *   arena.c    one arena per compilation; stages never call free
+ *   buf.c      growable text buffer for emitted code
+ *   ast.c      AST constructors used by the grammar actions
+ *   parse      grammar/lexer.l + grammar/parser.y: text -> AST
+ *   check.c    AST -> Net: statements, values, defaults (no shapes yet)
+ *   lower.c    Net -> IR: shapes, parameter offsets, buffer layout
+ *   ir_print.c IR -> text (--emit=ir)
+ *   emit_c.c   IR -> specialized C (.c and .h)
+ *   output.c   atomic file writes
+ *   main.c     the driver: chains the stages, decides the exit status
+ */
+#ifndef NNC_H
+#define NNC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNC_VERSION "0.1.0"
+
+/* Limits the language enforces, so no input can make nnc (or the C it
+ * emits) allocate without bound.  Each error that cites one says so. */
+#define NNC_MAX_DIM      (1 << 20)   /* units, channels, height, width, kernel */
+#define NNC_MAX_BATCH    65536
+#define NNC_MAX_PARAMS   (1 << 27)   /* parameters of one network */
+#define NNC_MAX_ACT      (1 << 27)   /* activation floats of one sample */
+#define NNC_MAX_LAYERS   1024
+#define NNC_MAX_ERRORS   20          /* diagnostics stop after this many errors */
+#define NNC_MAX_SOURCE   (16 << 20)  /* bytes of one .nn file */
+#define NNC_DEFAULT_SEED 42u
+#define NNC_DEFAULT_UNROLL 256       /* multiply-adds per layer; see docs/unrolling.md */
+
+/* ---- arena.c ---- */
+typedef struct Arena Arena;
+Arena *arena_new(void);
+void *arena_alloc(Arena *a, size_t size);            /* zeroed, never NULL */
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_strdup(Arena *a, const char *s);
+void arena_free(Arena *a);
+
+/* ---- source.c ---- */
+typedef struct Source {
+    const char *path;    /* as given on the command line */
+    const char *name;    /* basename, used in emitted comments */
+    const char *text;    /* NUL-terminated copy of the file */
+    size_t len;
+} Source;
+
+/* A span in the source, 1-based; the field names are bison's YYLTYPE's. */
+typedef struct Loc {
+    int first_line, first_column;
+    int last_line, last_column;      /* last_column is one past the end */
+} Loc;
+
+struct Diag;
+bool source_load(Source *src, const char *path, Arena *arena, struct Diag *diag);
+void source_from_string(Source *src, const char *name, const char *text, size_t len);
+
+/* ---- diag.c ---- */
+typedef enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
+typedef struct Diag {
+    const Source *src;   /* for located messages; may be NULL */
+    FILE *out;           /* where messages go (stderr) */
+    int n_errors, n_warnings;
+    bool color;
+    bool too_many;       /* NNC_MAX_ERRORS reached: later errors are dropped */
+} Diag;
+void diag_init(Diag *d, FILE *out);
+void diag_at(Diag *d, DiagLevel level, Loc loc, const char *fmt, ...);
+void diag_vat(Diag *d, DiagLevel level, Loc loc, const char *fmt, va_list ap);
+void diag_plain(Diag *d, DiagLevel level, const char *fmt, ...);   /* "nnc: error: ..." */
+Loc loc_span(Loc a, Loc b);
+const char *suggest_word(const char *word, const char *const *choices, size_t n);
+
+/* ---- buf.c ---- */
+typedef struct Buf {
+    char *data;
+    size_t len, cap;
+    bool oom;
+} Buf;
+void buf_printf(Buf *b, const char *fmt, ...);
+void buf_vprintf(Buf *b, const char *fmt, va_list ap);
+void buf_puts(Buf *b, const char *s);
+void buf_free(Buf *b);
+const char *fmt_float(char out[32], double v);   /* shortest round-trip C float literal */
+
+/* ---- ast.c ---- */
+typedef enum { ARG_NUMBER, ARG_DIMS, ARG_WORD, ARG_CALL, ARG_KEYVAL } ArgKind;
+
+#define NNC_MAX_DIMS 4
+typedef struct Arg {
+    ArgKind kind;
+    Loc loc;
+    const char *text;            /* the word, the number as written, or the key */
+    double num;                  /* ARG_NUMBER */
+    bool is_int;                 /* ARG_NUMBER written without '.' or exponent */
+    bool out_of_range;           /* ARG_NUMBER/ARG_DIMS too large to represent */
+    int64_t dims[NNC_MAX_DIMS];  /* ARG_DIMS: 3x3 -> {3, 3} */
+    int n_dims;
+    struct Arg *args;            /* ARG_CALL: arguments; ARG_KEYVAL: the value */
+    struct Arg *next;
+    struct Arg *last;            /* on the head of a list: its tail */
+} Arg;
+
+typedef struct Stmt {
+    Loc loc;                     /* the whole statement */
+    Loc kw_loc;
+    const char *kw;
+    Arg *args;
+    struct Stmt *next;
+    struct Stmt *last;           /* on the head of a list: its tail */
+} Stmt;
+
+typedef struct NetDecl {
+    Loc loc, name_loc;
+    const char *name;
+    Stmt *stmts;
+    struct NetDecl *next;
+} NetDecl;
+
+typedef struct Program {
+    NetDecl *nets;
+} Program;
+
+Arg *ast_number(Arena *a, const char *text, Loc loc);
+Arg *ast_dims(Arena *a, const char *text, Loc loc);
+Arg *ast_word(Arena *a, const char *text, Loc loc);
+Arg *ast_call(Arena *a, const char *name, Arg *args, Loc loc);
+Arg *ast_keyval(Arena *a, const char *key, Arg *value, Loc loc);
+Arg *ast_append_arg(Arg *list, Arg *item);
+Stmt *ast_stmt(Arena *a, const char *kw, Loc kw_loc, Arg *args, Loc loc);
+Stmt *ast_append_stmt(Stmt *list, Stmt *item);
+NetDecl *ast_net(Arena *a, const char *name, Loc name_loc, Stmt *stmts, Loc loc);
+const char *arg_kind_name(ArgKind k);
+
+/* ---- parse (grammar/parser.y) ---- */
+/* Parses the whole source; on syntax errors it reports them through `diag`
+ * and returns what it could recover (check diag->n_errors). */
+Program *parse_program(const Source *src, Arena *arena, Diag *diag);
+
+/* ---- check.c ---- */
+typedef enum {
+#define ACT(id, kw, p, dp, f, d, i) ACT_##id,
+#include "ops.def"
+#undef ACT
+    ACT__COUNT
+} ActKind;
+typedef enum {
+#define LAYER(id, kw, hp, em) LAYER_##id,
+#include "ops.def"
+#undef LAYER
+    LAYER__COUNT
+} LayerKind;
+typedef enum {
+#define LOSS(id, kw) LOSS_##id,
+#include "ops.def"
+#undef LOSS
+    LOSS__COUNT
+} LossKind;
+typedef enum {
+#define OPTIM(id, kw) OPTIM_##id,
+#include "ops.def"
+#undef OPTIM
+    OPTIM__COUNT
+} OptimKind;
+typedef enum {
+#define INIT(id, kw, n) INIT_##id,
+#include "ops.def"
+#undef INIT
+    INIT__COUNT
+} InitKind;
+
+typedef struct ActInfo {
+    const char *keyword;
+    bool takes_param;
+    double default_param;
+    const char *forward;         /* template, `$` = pre-activation */
+    const char *derivative;      /* template, `$` = output, `@` = param */
+    InitKind default_init;
+} ActInfo;
+extern const ActInfo act_info[ACT__COUNT];
+typedef struct LayerInfo { const char *keyword; bool has_params, emitted; } LayerInfo;
+extern const LayerInfo layer_info[LAYER__COUNT];
+extern const char *const loss_keyword[LOSS__COUNT];
+extern const char *const optim_keyword[OPTIM__COUNT];
+extern const char *const init_keyword[INIT__COUNT];
+
+typedef struct Shape { int64_t c, h, w; } Shape;   /* a flat vector is {n, 1, 1} */
+
+typedef struct Layer {
+    LayerKind kind;
+    Loc loc;
+    int line;                    /* source line, for comments */
+    /* what the statement says */
+    int64_t units;               /* dense units, conv filters */
+    int64_t kh, kw;              /* conv kernel, pool window */
+    int64_t stride_h, stride_w;
+    int64_t pad_h, pad_w;
+    ActKind act;
+    double act_param;            /* leaky_relu slope */
+    /* filled in by lower.c */
+    Shape in, out;
+    int64_t n_in, n_out;         /* floats per sample */
+    int64_t w_off, w_len;        /* weight offset and length in the parameter array */
+    int64_t b_off, b_len;
+    int64_t act_off;             /* offset of this layer's output in net->act */
+    bool aliases_input;          /* flatten: output is the input, no buffer */
+    int index;                   /* 1-based, counting every layer */
+} Layer;
+
+typedef struct Optim {
+    OptimKind kind;
+    Loc loc;
+    double lr, momentum, weight_decay, beta1, beta2, eps;
+} Optim;
+
+typedef struct Init {
+    InitKind kind;
+    Loc loc;
+    double a, b;                 /* uniform(a, b), normal(mean=a, std=b) */
+} Init;
+
+typedef struct Buffer {          /* one array of the emitted struct */
+    const char *name;
+    const char *what;            /* comment in the emitted struct */
+    int64_t floats;
+} Buffer;
+#define NNC_MAX_BUFFERS 8
+
+typedef struct Net {
+    const char *name;
+    Loc loc, name_loc;
+    Shape input;
+    bool has_input;
+    Loc input_loc;
+    Layer *layers;
+    int n_layers;
+    LossKind loss;
+    Loc loss_loc;
+    bool has_loss;
+    Optim optim;
+    int64_t batch;
+    Init init;
+    uint64_t seed;
+    bool has_seed;
+    /* filled in by lower.c */
+    int64_t n_inputs, n_outputs, n_params, n_act;
+    int64_t max_width;           /* widest layer input/output, for delta buffers */
+    Buffer buffers[NNC_MAX_BUFFERS];
+    int n_buffers;
+    int64_t struct_bytes;
+} Net;
+
+typedef struct Module {          /* everything one .nn file describes */
+    const Source *src;
+    Net *nets;
+    int n_nets;
+} Module;
+
+/* Returns NULL (with errors reported) when the program is not valid. */
+Module *check_program(const Program *prog, const Source *src, Arena *arena, Diag *diag);
+
+/* ---- lower.c ---- */
+/* Resolves shapes, parameter offsets and buffers of every network. */
+bool lower_module(Module *m, Arena *arena, Diag *diag);
+const Buffer *net_buffer(const Net *net, const char *name);
+
+/* ---- ir_print.c ---- */
+void ir_print(Buf *out, const Module *m);
+void ir_describe_layer(Buf *b, const Layer *l);   /* "dense 2 -> 1 sigmoid" */
+void ir_describe_net(Buf *b, const Net *n);       /* "2 -> dense 2 sigmoid -> dense 1 sigmoid" */
+void ir_describe_optim(Buf *b, const Net *n);     /* "sgd lr=0.5 momentum=0.9" */
+
+/* ---- emit_c.c ---- */
+typedef struct EmitOptions {
+    int64_t unroll;              /* layers with at most this many multiply-adds are unrolled */
+    const char *header_name;     /* "net.h": what the .c includes */
+} EmitOptions;
+/* Checks that every layer can be emitted (errors otherwise), then writes the
+ * .c into `c` and the .h into `h`. */
+bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag);
+
+/* ---- output.c ---- */
+/* Writes all files or none: each goes to a temporary file beside its
+ * target, is flushed to disk, and only then renamed over the target. */
+typedef struct OutFile { const char *path; const Buf *content; } OutFile;
+bool output_write_all(const OutFile *files, int n, Diag *diag);
+
+#endif

@@ -1,0 +1,45 @@
+#!/bin/sh
+# setup.sh — installs the Debian packages nnc needs, only those missing.
+#   scripts/setup.sh build   flex, bison and a C compiler (for `make`, `make demo`)
+#   scripts/setup.sh test    also tcc, libtcc-dev, clang, cmocka, valgrind, python3-torch
+# Says what it installs and why; does nothing when everything is there.
+set -eu
+profile=${1:-build}
+
+missing=""
+need() {   # need PACKAGE TEST-COMMAND...
+    pkg=$1; shift
+    if ! "$@" >/dev/null 2>&1; then missing="$missing $pkg"; fi
+}
+has() { command -v "$1"; }
+hdr() { test -f "/usr/include/$1"; }
+
+need flex has flex
+need bison has bison
+need gcc has cc
+need make has make
+if [ "$profile" = test ] || [ "$profile" = all ]; then
+    need tcc has tcc
+    need libtcc-dev hdr libtcc.h
+    need clang has clang
+    need libcmocka-dev hdr cmocka.h
+    need valgrind has valgrind
+    need python3-torch /usr/bin/python3 -c 'import torch'
+    need python3-numpy /usr/bin/python3 -c 'import numpy'
+fi
+
+[ -z "$missing" ] && exit 0
+echo "setup: installing Debian packages:$missing" >&2
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo=sudo; else
+        echo "setup: not root and no sudo; please install:$missing" >&2; exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+# The package lists of a fresh machine are empty: update them once first.
+if ! $sudo apt-get install -y -qq --no-install-recommends $missing; then
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends $missing
+fi
+echo "setup: done" >&2

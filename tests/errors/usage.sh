@@ -1,0 +1,53 @@
+#!/bin/sh
+# Usage errors: exit status 2, a message naming the problem, nothing written.
+. tests/lib.sh
+out=build/test/usage
+mkdir -p "$out"
+usage() {   # usage NAME EXPECTED-MESSAGE-PART ARGS...
+    name=$1 want=$2; shift 2
+    $NNC "$@" >"$out/stdout" 2>"$out/stderr"
+    status=$?
+    if [ $status -ne 2 ]; then
+        fail "usage $name" "exit status $status, expected 2" "$(cat "$out/stderr")"
+    elif ! grep -qF -- "$want" "$out/stderr"; then
+        fail "usage $name" "expected '$want' in:" "$(cat "$out/stderr")"
+    else
+        ok "usage $name"
+    fi
+}
+usage no-args "no input file"
+usage unknown-option "unknown option '--frobnicate'" --frobnicate examples/xor.nn
+usage no-output "give -o OUT.c" examples/xor.nn
+usage o-without-name "option '-o' needs a file name" examples/xor.nn -o
+usage o-not-c "must end in .c" examples/xor.nn -o "$out/xor.txt"
+usage two-inputs "only one input file" examples/xor.nn examples/xor.nn -o "$out/x.c"
+usage bad-emit "unknown --emit kind 'asm'" --emit=asm examples/xor.nn
+usage bad-unroll "--unroll needs a whole number" --unroll=-3 examples/xor.nn -o "$out/x.c"
+usage unroll-junk "--unroll needs a whole number" --unroll 12abc examples/xor.nn -o "$out/x.c"
+usage emit-and-o "give one of them" --emit=ir -o "$out/x.c" examples/xor.nn
+[ -e "$out/x.c" ] && fail "usage wrote nothing" "$out/x.c exists" || ok "usage wrote nothing"
+
+# --help and --version succeed and print to stdout.
+check "help" sh -c "$NNC --help | grep -q 'usage: nnc'"
+check "version" sh -c "$NNC --version | grep -q '^nnc [0-9]'"
+
+# Errors about files are located or name the file, with exit status 1.
+file_error() {   # file_error NAME EXPECTED ARGS...
+    name=$1 want=$2; shift 2
+    $NNC "$@" >"$out/stdout" 2>"$out/stderr"
+    status=$?
+    if [ $status -eq 1 ] && grep -qF -- "$want" "$out/stderr"; then ok "file $name"
+    else fail "file $name" "exit status $status, expected 1 and '$want' in:" "$(cat "$out/stderr")"; fi
+}
+file_error missing "cannot open 'no/such.nn'" no/such.nn -o "$out/x.c"
+file_error directory "is a directory" tests -o "$out/x.c"
+printf 'network a {\n  input 2\000\n}\n' > "$out/nul.nn"
+file_error binary "nul.nn:2:10: error: file contains a NUL byte" "$out/nul.nn" -o "$out/x.c"
+file_error unwritable "cannot create 'no/such/dir/x.c'" examples/xor.nn -o no/such/dir/x.c
+
+# An existing output is left untouched when compilation fails.
+echo "keep me" > "$out/keep.c"; echo "keep me" > "$out/keep.h"
+$NNC tests/errors/missing_loss.nn -o "$out/keep.c" 2>/dev/null
+if [ "$(cat "$out/keep.c" "$out/keep.h")" = "keep me
+keep me" ] && [ -z "$(ls "$out" | grep tmp)" ]; then ok "failed compile keeps old output"
+else fail "failed compile keeps old output" "$(ls -la "$out")"; fi

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Regenerates the golden expectations (all, or the names given) with ./nnc.
+# Review the diff of generated code (git diff tests/golden) and commit it.
+set -e
+cd "$(dirname "$0")/../.."
+if [ $# -eq 0 ]; then set -- tests/golden/*.nn; fi
+for arg in "$@"; do
+    name=$(basename "$arg" .nn)
+    ./nnc "tests/golden/$name.nn" -o "tests/golden/$name.c"
+    ./nnc --emit=ir "tests/golden/$name.nn" > "tests/golden/$name.ir"
+    echo "regenerated tests/golden/$name.{c,h,ir}"
+done
