@@ -53,6 +53,7 @@ typedef struct Checker {
     int cap_layers;
     const struct StmtRule *rule;   /* the statement being checked */
     const Stmt *stmt;
+    bool too_many_layers;          /* reported once */
     Loc first[N_RULES_MAX];        /* where each once-only statement was first seen */
 } Checker;
 
@@ -268,7 +269,9 @@ static Layer *new_layer(Checker *c, LayerKind kind)
         error_at(c, c->stmt->kw_loc, "'%s' comes before 'input': the input shape must be declared first",
                  c->rule->keyword);
     if (n->n_layers == NNC_MAX_LAYERS) {
-        error_at(c, c->stmt->kw_loc, "too many layers (nnc's limit is %d)", NNC_MAX_LAYERS);
+        if (!c->too_many_layers)
+            error_at(c, c->stmt->kw_loc, "too many layers (nnc's limit is %d)", NNC_MAX_LAYERS);
+        c->too_many_layers = true;
         return NULL;
     }
     if (n->n_layers == c->cap_layers) {

@@ -120,6 +120,40 @@ static void print_level(Diag *d, DiagLevel level)
         fprintf(d->out, "%s: ", level_name[level]);
 }
 
+enum { QUOTED_MAX = 40 };   /* longer 'quoted' words in messages are clipped */
+
+/* Prints the message, clipping any 'quoted' text longer than QUOTED_MAX, so a
+ * 100,000-character word in the input gives a readable error. */
+static void print_message(Diag *d, const char *fmt, va_list ap)
+{
+    char small[512];
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap2);
+    va_end(ap2);
+    char *msg = small;
+    if (n >= (int)sizeof small) {
+        msg = malloc((size_t)n + 1);
+        if (!msg) {
+            fputs("(message too long)\n", d->out);
+            return;
+        }
+        vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    }
+    for (const char *p = msg; *p;) {
+        const char *close = *p == '\'' ? strchr(p + 1, '\'') : NULL;
+        if (close && close - p - 1 > QUOTED_MAX) {
+            fprintf(d->out, "'%.*s...'", QUOTED_MAX, p + 1);
+            p = close + 1;
+        } else {
+            fputc(*p++, d->out);
+        }
+    }
+    fputc('\n', d->out);
+    if (msg != small)
+        free(msg);
+}
+
 void diag_vat(Diag *d, DiagLevel level, Loc loc, const char *fmt, va_list ap)
 {
     if (!count(d, level))
@@ -130,8 +164,7 @@ void diag_vat(Diag *d, DiagLevel level, Loc loc, const char *fmt, va_list ap)
     else
         fprintf(d->out, "%s: ", path);
     print_level(d, level);
-    vfprintf(d->out, fmt, ap);
-    fputc('\n', d->out);
+    print_message(d, fmt, ap);
     if (loc.first_line > 0)
         quote_line(d, loc);
 }

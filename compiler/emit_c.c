@@ -91,10 +91,12 @@ static bool module_uses_act(const Module *m, ActKind k)
     return false;
 }
 
-static bool module_uses_normal(const Module *m)
+/* Whether any network of the file initializes with normal (or, when
+ * `normal` is false, with a uniform distribution: everything else). */
+static bool module_uses_init(const Module *m, bool normal)
 {
     for (int i = 0; i < m->n_nets; i++)
-        if (m->nets[i].init.kind == INIT_NORMAL)
+        if ((m->nets[i].init.kind == INIT_NORMAL) == normal)
             return true;
     return false;
 }
@@ -116,14 +118,15 @@ static void emit_helpers(Emitter *e)
             "    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);\n"
             "    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);\n"
             "    return z ^ (z >> 31);\n"
-            "}\n\n"
-            "/* uniform in [lo, hi): 24 random bits, so every float step is reachable */\n"
+            "}\n\n");
+    if (module_uses_init(m, false))
+        emit(e, "/* uniform in [lo, hi): 24 random bits, so every float step is reachable */\n"
             "static float nnc_rng_uniform(uint64_t *state, float lo, float hi)\n"
             "{\n"
             "    float u = (float)(nnc_rng_next(state) >> 40) * (1.0f / 16777216.0f);\n"
             "    return lo + (hi - lo) * u;\n"
             "}\n\n");
-    if (module_uses_normal(m))
+    if (module_uses_init(m, true))
         emit(e, "/* normal(mean, std) by Box-Muller, in double for accuracy */\n"
                 "static float nnc_rng_normal(uint64_t *state, float mean, float std)\n"
                 "{\n"
