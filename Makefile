@@ -50,13 +50,21 @@ build/asan/nnc: $(SRCS) $(GEN) compiler/nnc.h compiler/ops.def grammar/parse_ctx
 	$(CC) $(CPPFLAGS) -std=c99 $(SAN) -o $@ $(SRCS) $(GEN) $(LDLIBS)
 
 # ---- the README's two commands ----
+# Each demo: nnc emits C from examples/NAME.nn, the system compiler builds it
+# with examples/NAME_demo.c, and the program trains with that code alone.
+DEMOS := xor spiral sine
 demo:
 	@sh scripts/setup.sh build
 	@$(MAKE) --no-print-directory nnc
 	@mkdir -p build/demo
-	./nnc examples/xor.nn -o build/demo/xor.c
-	$(CC) -std=c99 -O2 -Wall -Wextra -Ibuild/demo -o build/demo/xor_demo examples/xor_demo.c build/demo/xor.c -lm
-	./build/demo/xor_demo
+	@for d in $(DEMOS); do \
+	    echo "== examples/$$d.nn"; \
+	    echo "./nnc examples/$$d.nn -o build/demo/$$d.c"; \
+	    ./nnc examples/$$d.nn -o build/demo/$$d.c || exit 1; \
+	    $(CC) -std=c99 -O2 -Wall -Wextra -Ibuild/demo -o build/demo/$${d}_demo \
+	        examples/$${d}_demo.c build/demo/$$d.c -lm || exit 1; \
+	    ./build/demo/$${d}_demo || exit 1; echo; \
+	done
 
 test:
 	@sh scripts/setup.sh test
