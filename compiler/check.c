@@ -301,7 +301,7 @@ static void check_input(Checker *c, const Stmt *s)
         int64_t v;
         if (!read_int(c, a, "the number of inputs", 1, NNC_MAX_DIM, &v))
             return;
-        n->input = (Shape){v, 1, 1};
+        n->input = (Shape){v, 1, 1, false};
     } else if (a && a->kind == ARG_DIMS) {
         if (a->n_dims != 3) {
             error_at(c, a->loc, "an image input is CxHxW (channels x height x width), e.g. 1x28x28; '%s' has %d "
@@ -314,7 +314,7 @@ static void check_input(Checker *c, const Stmt *s)
                 return;
             }
         }
-        n->input = (Shape){a->dims[0], a->dims[1], a->dims[2]};
+        n->input = (Shape){a->dims[0], a->dims[1], a->dims[2], true};
     } else {
         read_int(c, a, "the number of inputs", 1, NNC_MAX_DIM, &(int64_t){0});
         return;

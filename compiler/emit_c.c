@@ -573,7 +573,7 @@ static void emit_header_net(Emitter *e)
     emit(e, "/* ---- network %s (%s:%d): %s ---- */\n\n", N, e->mod->src->name, n->loc.first_line, d.oom ? "" : d.data);
     buf_free(&d);
     emit(e, "#define %s_N_INPUTS  %lld   /* floats per input sample%s */\n", N, (long long)n->n_inputs,
-         n->input.h > 1 || n->input.w > 1 ? " (CHW order)" : "");
+         n->input.image ? " (CHW order)" : "");
     emit(e, "#define %s_N_OUTPUTS %lld\n", N, (long long)n->n_outputs);
     emit(e, "#define %s_BATCH     %lld   /* most samples per train step */\n", N, (long long)n->batch);
     emit(e, "#define %s_N_PARAMS  %lld\n", N, (long long)n->n_params);

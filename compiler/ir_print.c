@@ -19,9 +19,9 @@ static void describe_act(Buf *b, const Layer *l)
 void ir_describe_layer(Buf *b, const Layer *l)
 {
     char in[64], out[64];
-    snprintf(in, sizeof in, l->in.h > 1 || l->in.w > 1 ? "%lldx%lldx%lld" : "%lld", (long long)l->in.c,
+    snprintf(in, sizeof in, l->in.image ? "%lldx%lldx%lld" : "%lld", (long long)l->in.c,
              (long long)l->in.h, (long long)l->in.w);
-    snprintf(out, sizeof out, l->out.h > 1 || l->out.w > 1 ? "%lldx%lldx%lld" : "%lld", (long long)l->out.c,
+    snprintf(out, sizeof out, l->out.image ? "%lldx%lldx%lld" : "%lld", (long long)l->out.c,
              (long long)l->out.h, (long long)l->out.w);
     buf_printf(b, "%s %s -> %s", layer_info[l->kind].keyword, in, out);
     if (l->kind == LAYER_DENSE || l->kind == LAYER_CONV) {
@@ -33,7 +33,7 @@ void ir_describe_layer(Buf *b, const Layer *l)
 /* "2 -> dense 2 sigmoid -> dense 1 sigmoid" */
 void ir_describe_net(Buf *b, const Net *n)
 {
-    if (n->input.h > 1 || n->input.w > 1)
+    if (n->input.image)
         buf_printf(b, "%lldx%lldx%lld", (long long)n->input.c, (long long)n->input.h, (long long)n->input.w);
     else
         buf_printf(b, "%lld", (long long)n->input.c);
@@ -81,7 +81,7 @@ static void print_init(Buf *b, const Init *in)
 static void print_net(Buf *b, const Module *m, const Net *n)
 {
     buf_printf(b, "network %s (%s:%d)\n", n->name, m->src->name, n->loc.first_line);
-    if (n->input.h > 1 || n->input.w > 1)
+    if (n->input.image)
         buf_printf(b, "  input    %lldx%lldx%lld = %lld floats\n", (long long)n->input.c, (long long)n->input.h,
                    (long long)n->input.w, (long long)n->n_inputs);
     else

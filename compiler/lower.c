@@ -47,7 +47,6 @@ static bool window_out(Diag *diag, const Layer *l, int64_t in, int64_t pad, int6
 static bool lower_net(Net *n, Diag *diag)
 {
     Shape cur = n->input;
-    bool image = cur.h > 1 || cur.w > 1;
     int64_t n_params = 0, n_act = 0, max_width = cur.c * cur.h * cur.w;
     int64_t prev_act = -1;   /* where the current tensor lives: -1 is the input x */
     n->n_inputs = max_width;
@@ -58,15 +57,14 @@ static bool lower_net(Net *n, Diag *diag)
         l->n_in = cur.c * cur.h * cur.w;
         switch (l->kind) {
         case LAYER_DENSE:
-            l->out = (Shape){l->units, 1, 1};
+            l->out = (Shape){l->units, 1, 1, false};
             l->w_len = mul_limited(l->units, l->n_in, NNC_MAX_PARAMS);
             l->b_len = l->units;
-            image = false;
             break;
         case LAYER_CONV:
         case LAYER_MAXPOOL:
         case LAYER_AVGPOOL: {
-            if (!image) {
+            if (!cur.image) {
                 diag_at(diag, DIAG_ERROR, l->loc, "'%s' needs an image (CxHxW) input, but its input is a vector of %lld",
                         layer_info[l->kind].keyword, (long long)l->n_in);
                 return false;
@@ -87,19 +85,18 @@ static bool lower_net(Net *n, Diag *diag)
                     diag_at(diag, DIAG_WARNING, l->loc, "padding %lldx%lld is as large as the %lldx%lld kernel: the "
                             "outer outputs see only padding", (long long)l->pad_h, (long long)l->pad_w,
                             (long long)l->kh, (long long)l->kw);
-                l->out = (Shape){l->units, oh, ow};
+                l->out = (Shape){l->units, oh, ow, true};
                 int64_t per_filter = mul_limited(cur.c, mul_limited(l->kh, l->kw, NNC_MAX_PARAMS), NNC_MAX_PARAMS);
                 l->w_len = per_filter < 0 ? -1 : mul_limited(l->units, per_filter, NNC_MAX_PARAMS);
                 l->b_len = l->units;
             } else {
-                l->out = (Shape){cur.c, oh, ow};
+                l->out = (Shape){cur.c, oh, ow, true};
             }
             break;
         }
         case LAYER_FLATTEN:
-            l->out = (Shape){l->n_in, 1, 1};
+            l->out = (Shape){l->n_in, 1, 1, false};
             l->aliases_input = true;
-            image = false;
             break;
         default:
             break;

@@ -194,7 +194,10 @@ extern const char *const loss_keyword[LOSS__COUNT];
 extern const char *const optim_keyword[OPTIM__COUNT];
 extern const char *const init_keyword[INIT__COUNT];
 
-typedef struct Shape { int64_t c, h, w; } Shape;   /* a flat vector is {n, 1, 1} */
+typedef struct Shape {
+    int64_t c, h, w;             /* a flat vector is {n, 1, 1} */
+    bool image;                  /* CxHxW (even 8x1x1), not a flat vector */
+} Shape;
 
 typedef struct Layer {
     LayerKind kind;
