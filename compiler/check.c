@@ -78,7 +78,7 @@ static const StmtRule stmt_rules[] = {
     {"flatten", check_flatten, "flatten", false},
     {"loss", check_loss, "loss mse | loss cross_entropy", true},
     {"optimizer", check_optimizer,
-     "optimizer sgd lr=F [momentum=F] [weight_decay=F] | optimizer adam [lr=F] [beta1=F] [beta2=F] [eps=F] "
+     "optimizer sgd [lr=F] [momentum=F] [weight_decay=F] | optimizer adam [lr=F] [beta1=F] [beta2=F] [eps=F] "
      "[weight_decay=F]",
      true},
     {"batch", check_batch, "batch N", true},
@@ -142,7 +142,7 @@ static bool read_int(Checker *c, const Arg *a, const char *what, int64_t lo, int
         return false;
     }
     if (a->out_of_range || a->num < (double)lo || a->num > (double)hi) {
-        if (hi == NNC_MAX_DIM)
+        if (hi == NNC_MAX_DIM && a->num > (double)hi)
             error_at(c, a->loc, "%s must be from %lld to %lld (nnc's limit), not %s", what, (long long)lo,
                      (long long)hi, a->text);
         else
@@ -169,11 +169,11 @@ static bool read_real(Checker *c, const Arg *a, const char *what, double *out)
     return true;
 }
 
-/* Kernel or window size: "3" (square) or "3x2". */
-static bool read_size2(Checker *c, const Arg *a, const char *what, int64_t *h, int64_t *w)
+/* Kernel, window, stride or padding: "3" (square) or "3x2"; each at least `lo`. */
+static bool read_size2(Checker *c, const Arg *a, const char *what, int64_t lo, int64_t *h, int64_t *w)
 {
     if (a && a->kind == ARG_NUMBER) {
-        if (!read_int(c, a, what, 1, NNC_MAX_DIM, h))
+        if (!read_int(c, a, what, lo, NNC_MAX_DIM, h))
             return false;
         *w = *h;
         return true;
@@ -189,8 +189,9 @@ static bool read_size2(Checker *c, const Arg *a, const char *what, int64_t *h, i
         return false;
     }
     for (int i = 0; i < 2; i++) {
-        if (a->out_of_range || a->dims[i] < 1 || a->dims[i] > NNC_MAX_DIM) {
-            error_at(c, a->loc, "each dimension of %s must be from 1 to %d, in '%s'", what, NNC_MAX_DIM, a->text);
+        if (a->out_of_range || a->dims[i] < lo || a->dims[i] > NNC_MAX_DIM) {
+            error_at(c, a->loc, "each dimension of %s must be from %lld to %d, in '%s'", what, (long long)lo,
+                     NNC_MAX_DIM, a->text);
             return false;
         }
     }
@@ -358,13 +359,8 @@ static const Arg *read_window_options(Checker *c, const Arg *a, Layer *l, bool a
             return NULL;
         }
         int64_t h, w;
-        if (val && val->kind == ARG_NUMBER) {
-            if (!read_int(c, val, is_stride ? "the stride" : "the padding", is_stride ? 1 : 0, NNC_MAX_DIM, &h))
-                return NULL;
-            w = h;
-        } else if (!read_size2(c, val, is_stride ? "the stride" : "the padding", &h, &w)) {
+        if (!read_size2(c, val, is_stride ? "the stride" : "the padding", is_stride ? 1 : 0, &h, &w))
             return NULL;
-        }
         if (is_stride) {
             l->stride_h = h;
             l->stride_w = w;
@@ -385,7 +381,7 @@ static void check_conv(Checker *c, const Stmt *s)
     const Arg *a = s->args;
     if (!read_int(c, a, "the number of filters", 1, NNC_MAX_DIM, &l->units))
         return;
-    if (!read_size2(c, a->next, "a kernel size", &l->kh, &l->kw))
+    if (!read_size2(c, a->next, "a kernel size", 1, &l->kh, &l->kw))
         return;
     a = read_window_options(c, a->next->next, l, true);
     if (a && read_activation(c, a, l))
@@ -398,7 +394,7 @@ static void check_pool(Checker *c, const Stmt *s)
     if (!l)
         return;
     const Arg *a = s->args;
-    if (!read_size2(c, a, "a window size", &l->kh, &l->kw))
+    if (!read_size2(c, a, "a window size", 1, &l->kh, &l->kw))
         return;
     l->stride_h = l->kh;   /* the stride defaults to the window */
     l->stride_w = l->kw;
@@ -602,6 +598,9 @@ static const char *const c_reserved[] = {
     "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
     "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool",
     "_Complex", "_Imaginary", "bool", "true", "false", "main", "NULL",
+    /* names the emitted code uses from <math.h>, <string.h>, <stdint.h>, <stddef.h> */
+    "expf", "logf", "tanhf", "sqrtf", "exp", "log", "sqrt", "pow", "cos", "memcpy", "memset", "size_t",
+    "uint64_t", "uint32_t", "int64_t", "int32_t", "UINT64_C", "NAN", "HUGE_VALF", "offsetof",
 };
 
 static void check_name(Checker *c, const NetDecl *d)
@@ -614,7 +613,8 @@ static void check_name(Checker *c, const NetDecl *d)
         }
     }
     if (strncmp(d->name, "nnc_", 4) == 0 || (d->name[0] == '_' && (d->name[1] == '_' || (d->name[1] >= 'A' && d->name[1] <= 'Z'))))
-        error_at(c, d->name_loc, "network names starting with '%.4s' are reserved", d->name);
+        error_at(c, d->name_loc, "network names starting with '%s' are reserved", d->name[0] == 'n' ? "nnc_"
+                 : d->name[1] == '_' ? "__" : "_ and a capital letter");
 }
 
 static void check_stmt(Checker *c, const Stmt *s)
@@ -671,8 +671,12 @@ static void check_whole_net(Checker *c, const NetDecl *d)
     if (n->has_loss && n->loss == LOSS_CROSS_ENTROPY && n->n_layers > 0) {
         const Layer *last = &n->layers[n->n_layers - 1];
         if (last->act != ACT_SOFTMAX) {
-            error_at(c, n->loss_loc, "cross_entropy needs a softmax output layer, but the last layer is %s %s",
-                     layer_info[last->kind].keyword, act_info[last->act].keyword);
+            if (last->kind == LAYER_DENSE || last->kind == LAYER_CONV)
+                error_at(c, n->loss_loc, "cross_entropy needs a softmax output layer, but the last layer is %s %s",
+                         layer_info[last->kind].keyword, act_info[last->act].keyword);
+            else
+                error_at(c, n->loss_loc, "cross_entropy needs a softmax output layer, but the last layer is %s",
+                         layer_info[last->kind].keyword);
             diag_at(c->diag, DIAG_NOTE, last->loc, "add softmax here, as in 'dense N softmax'");
         }
     }

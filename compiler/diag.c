@@ -141,8 +141,9 @@ static void print_message(Diag *d, const char *fmt, va_list ap)
         vsnprintf(msg, (size_t)n + 1, fmt, ap);
     }
     for (const char *p = msg; *p;) {
+        /* A quoted run with no blank in it is a word from the input. */
         const char *close = *p == '\'' ? strchr(p + 1, '\'') : NULL;
-        if (close && close - p - 1 > QUOTED_MAX) {
+        if (close && close - p - 1 > QUOTED_MAX && !memchr(p + 1, ' ', (size_t)(close - p - 1))) {
             fprintf(d->out, "'%.*s...'", QUOTED_MAX, p + 1);
             p = close + 1;
         } else {

@@ -50,6 +50,11 @@ static bool lower_net(Net *n, Diag *diag)
     int64_t n_params = 0, n_act = 0, max_width = cur.c * cur.h * cur.w;
     int64_t prev_act = -1;   /* where the current tensor lives: -1 is the input x */
     n->n_inputs = max_width;
+    if (max_width > NNC_MAX_ACT) {
+        diag_at(diag, DIAG_ERROR, n->input_loc, "the input has %lld floats per sample; nnc's limit is %d",
+                (long long)max_width, NNC_MAX_ACT);
+        return false;
+    }
     for (int i = 0; i < n->n_layers; i++) {
         Layer *l = &n->layers[i];
         char desc[64];
@@ -155,7 +160,7 @@ static bool lower_net(Net *n, Diag *diag)
         BUFFER("adam_v", "Adam second moment", n_params);
     }
     BUFFER("act", "layer outputs of the sample in flight", n_act);
-    BUFFER("delta", "dLoss/d(layer output), two rows used in turn", 2 * max_width);
+    BUFFER("delta", "dLoss/dz of the layer in flight, two rows used in turn", 2 * max_width);
     if (n->layers[n->n_layers - 1].act == ACT_SOFTMAX)
         BUFFER("logit", "inputs of the softmax", n->n_outputs);
 #undef BUFFER

@@ -8,7 +8,7 @@
  *   stmt     = WORD { arg }
  *   arg      = NUMBER | DIMS | WORD | WORD "(" [ value { "," value } ] ")"
  *            | WORD "=" value
- *   value    = NUMBER | WORD
+ *   value    = NUMBER | DIMS | WORD
  *
  * Actions only build the AST (ast.c); check.c gives statements their
  * meaning.  A syntax error inside a block skips to the end of the line, so
@@ -117,6 +117,7 @@ values
 
 value
     : NUMBER                { $$ = ast_number(ctx->arena, $1, @1); }
+    | DIMS                  { $$ = ast_dims(ctx->arena, $1, @1); }
     | WORD                  { $$ = ast_word(ctx->arena, $1, @1); }
     ;
 

@@ -31,7 +31,7 @@ typedef struct leaky {
     float param[1028];       /* parameters, PyTorch state_dict order */
     float grad[1028];        /* dLoss/dparam, mean over the last batch */
     float act[44];           /* layer outputs of the sample in flight */
-    float delta[60];         /* dLoss/d(layer output), two rows used in turn */
+    float delta[60];         /* dLoss/dz of the layer in flight, two rows used in turn */
     float lr;                /* learning rate: leaky_init sets the file's; change it freely */
     uint32_t step;           /* optimizer steps taken */
 } leaky;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Golden tests (cproc style): tests/golden/NAME.nn beside the exact expected
-# NAME.c, NAME.h and NAME.ir.  Each check diffs nnc's output against them;
+# NAME.c, NAME.h and NAME.ir (only NAME.ir for networks the C emitter does
+# not support yet).  Each check diffs nnc's output against them;
 # unless NO_COMPILE is set, each expected .c is also compiled with gcc, clang
 # and tcc under the strict flags.  `make golden` regenerates the expectations.
 . tests/lib.sh
@@ -9,18 +10,20 @@ mkdir -p "$out"
 for nn in tests/golden/*.nn; do
     name=$(basename "$nn" .nn)
     exp=tests/golden/$name
+    if [ -f "$exp.c" ]; then
     if $NNC "$nn" -o "$out/$name.c" >"$out/$name.stderr" 2>&1 &&
         d1=$(diff -u "$exp.c" "$out/$name.c") && d2=$(diff -u "$exp.h" "$out/$name.h"); then
         ok "golden $name.c/.h"
     else
         fail "golden $name.c/.h" "$(cat "$out/$name.stderr")" "${d1:-}" "${d2:-}"
     fi
+    fi
     if $NNC --emit=ir "$nn" >"$out/$name.ir" 2>"$out/$name.stderr" && d=$(diff -u "$exp.ir" "$out/$name.ir"); then
         ok "golden $name.ir"
     else
         fail "golden $name.ir" "$(cat "$out/$name.stderr")" "${d:-}"
     fi
-    [ -n "${NO_COMPILE:-}" ] && continue
+    [ -n "${NO_COMPILE:-}" ] || [ ! -f "$exp.c" ] && continue
     for cc in gcc clang tcc; do
         if command -v $cc >/dev/null; then
             check "compile $name.c with $cc" $cc $STRICT -c "$exp.c" -o "$out/$name.$cc.o"

@@ -32,7 +32,7 @@ typedef struct sine {
     float grad[321];         /* dLoss/dparam, mean over the last batch */
     float velocity[321];     /* SGD momentum buffer */
     float act[33];           /* layer outputs of the sample in flight */
-    float delta[32];         /* dLoss/d(layer output), two rows used in turn */
+    float delta[32];         /* dLoss/dz of the layer in flight, two rows used in turn */
     float lr;                /* learning rate: sine_init sets the file's; change it freely */
     uint32_t step;           /* optimizer steps taken */
 } sine;

@@ -33,7 +33,7 @@ typedef struct spiral {
     float adam_m[1251];      /* Adam first moment */
     float adam_v[1251];      /* Adam second moment */
     float act[67];           /* layer outputs of the sample in flight */
-    float delta[64];         /* dLoss/d(layer output), two rows used in turn */
+    float delta[64];         /* dLoss/dz of the layer in flight, two rows used in turn */
     float logit[3];          /* inputs of the softmax */
     float lr;                /* learning rate: spiral_init sets the file's; change it freely */
     uint32_t step;           /* optimizer steps taken */

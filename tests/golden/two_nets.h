@@ -32,7 +32,7 @@ typedef struct enc {
     float param[8];          /* parameters, PyTorch state_dict order */
     float grad[8];           /* dLoss/dparam, mean over the last batch */
     float act[2];            /* layer outputs of the sample in flight */
-    float delta[6];          /* dLoss/d(layer output), two rows used in turn */
+    float delta[6];          /* dLoss/dz of the layer in flight, two rows used in turn */
     float lr;                /* learning rate: enc_init sets the file's; change it freely */
     uint32_t step;           /* optimizer steps taken */
 } enc;
@@ -73,7 +73,7 @@ typedef struct cls {
     float adam_m[22];        /* Adam first moment */
     float adam_v[22];        /* Adam second moment */
     float act[6];            /* layer outputs of the sample in flight */
-    float delta[8];          /* dLoss/d(layer output), two rows used in turn */
+    float delta[8];          /* dLoss/dz of the layer in flight, two rows used in turn */
     float logit[2];          /* inputs of the softmax */
     float lr;                /* learning rate: cls_init sets the file's; change it freely */
     uint32_t step;           /* optimizer steps taken */

@@ -30,7 +30,7 @@ typedef struct xor {
     float param[9];          /* parameters, PyTorch state_dict order */
     float grad[9];           /* dLoss/dparam, mean over the last batch */
     float act[3];            /* layer outputs of the sample in flight */
-    float delta[4];          /* dLoss/d(layer output), two rows used in turn */
+    float delta[4];          /* dLoss/dz of the layer in flight, two rows used in turn */
     float lr;                /* learning rate: xor_init sets the file's; change it freely */
     uint32_t step;           /* optimizer steps taken */
 } xor;
