@@ -71,10 +71,14 @@ const char *fmt_float(char out[32], double v)
         return strcpy(out, "(0.0f / 0.0f)");
     if (isinf(f))
         return strcpy(out, f > 0 ? "HUGE_VALF" : "-HUGE_VALF");
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(out, 24, "%.*g", prec, (double)f);
-        if (strtof(out, NULL) == f)
-            break;
+    if (f == floorf(f) && fabsf(f) < 1e7f) {
+        snprintf(out, 24, "%.1f", (double)f);   /* 100 -> "100.0", not "1e+02" */
+    } else {
+        for (int prec = 1; prec <= 9; prec++) {
+            snprintf(out, 24, "%.*g", prec, (double)f);
+            if (strtof(out, NULL) == f)
+                break;
+        }
     }
     if (!strpbrk(out, ".eEn"))
         strcat(out, ".0");

@@ -57,7 +57,20 @@ static bool write_temp(const OutFile *f, char *tmp, size_t cap, Diag *diag)
 bool output_write_all(const OutFile *files, int n, Diag *diag)
 {
     char tmp[MAX_OUT_FILES][4096];
-    bool ok = n <= MAX_OUT_FILES;
+    if (n > MAX_OUT_FILES) {
+        diag_plain(diag, DIAG_ERROR, "internal error: at most %d files can be written together", MAX_OUT_FILES);
+        return false;
+    }
+    /* A target that is a directory would fail its rename after the others
+     * had replaced theirs: refuse before writing anything. */
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(files[i].path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            diag_plain(diag, DIAG_ERROR, "cannot write '%s': it is a directory", files[i].path);
+            return false;
+        }
+    }
+    bool ok = true;
     int made = 0;   /* temporaries [0, made) may exist */
     for (int i = 0; ok && i < n; i++) {
         tmp[i][0] = '\0';

@@ -132,7 +132,7 @@ static const char *token_name(yysymbol_kind_t kind)
     case YYSYMBOL_NETWORK: return "'network'";
     case YYSYMBOL_WORD: return "a word";
     case YYSYMBOL_NUMBER: return "a number";
-    case YYSYMBOL_DIMS: return "a dimensions";   /* "a " is cut off where it reads badly */
+    case YYSYMBOL_DIMS: return "dimensions";
     case YYSYMBOL_NEWLINE: return "end of line";
     default: return yysymbol_name(kind);   /* '{' and the other characters */
     }
@@ -151,7 +151,7 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner, Pa
     }
     char what[96];
     if (seen == YYSYMBOL_WORD || seen == YYSYMBOL_NUMBER || seen == YYSYMBOL_DIMS)
-        snprintf(what, sizeof what, "%s '%.40s%s'", token_name(seen) + 2, ctx->last_text,
+        snprintf(what, sizeof what, "%s '%.40s%s'", seen == YYSYMBOL_WORD ? "word" : seen == YYSYMBOL_NUMBER ? "number" : "dimensions", ctx->last_text,
                  strlen(ctx->last_text) > 40 ? "..." : "");
     else
         snprintf(what, sizeof what, "%s", token_name(seen));

@@ -4,7 +4,7 @@
 # Each suite prints "ok NAME" or "FAIL NAME" lines; this counts them.
 cd "$(dirname "$0")/.."
 suites=${*:-"golden errors usage unit numeric torch asan"}
-log=build/test/log
+log=build/test/log.$$
 mkdir -p build/test
 : > "$log"
 for s in $suites; do
@@ -23,4 +23,5 @@ failed=$(grep -c '^FAIL ' "$log")
 [ "$failed" -gt 0 ] && { echo; echo "failures:"; grep '^FAIL ' "$log"; }
 echo
 echo "$passed passed, $failed failed"
+rm -f "$log"
 [ "$failed" -eq 0 ]
