@@ -593,24 +593,73 @@ static void check_seed(Checker *c, const Stmt *s)
 
 /* ---- networks ---- */
 
+/* Names a network cannot take: its name becomes a C type and the prefix of
+ * every emitted name, and the emitted file includes <math.h>, <string.h>,
+ * <stdint.h> and <stddef.h>. */
 static const char *const c_reserved[] = {
+    /* C99 keywords, and names a C program cannot redefine usefully */
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
     "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
     "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool",
-    "_Complex", "_Imaginary", "bool", "true", "false", "main", "NULL",
-    /* names the emitted code uses from <math.h>, <string.h>, <stdint.h>, <stddef.h> */
-    "expf", "logf", "tanhf", "sqrtf", "exp", "log", "sqrt", "pow", "cos", "memcpy", "memset", "size_t",
-    "uint64_t", "uint32_t", "int64_t", "int32_t", "UINT64_C", "NAN", "HUGE_VALF", "offsetof",
+    "_Complex", "_Imaginary", "bool", "true", "false", "main", "errno", "assert",
+    /* <string.h> and <stddef.h> */
+    "memcpy", "memmove", "strcpy", "strncpy", "strcat", "strncat", "memcmp", "strcmp", "strcoll", "strncmp",
+    "strxfrm", "memchr", "strchr", "strcspn", "strpbrk", "strrchr", "strspn", "strstr", "strtok", "memset",
+    "strerror", "strlen", "offsetof", "NULL",
+    /* <math.h> macros and types */
+    "fpclassify", "isfinite", "isinf", "isnan", "isnormal", "signbit", "isgreater", "isgreaterequal", "isless",
+    "islessequal", "islessgreater", "isunordered", "float_t", "double_t", "math_errhandling", "INFINITY", "NAN",
+    "HUGE_VAL", "HUGE_VALF", "HUGE_VALL",
 };
+
+/* <math.h> functions; each also comes with the suffixes f and l. */
+static const char *const c_math[] = {
+    "acos", "asin", "atan", "atan2", "cos", "sin", "tan", "acosh", "asinh", "atanh", "cosh", "sinh", "tanh",
+    "exp", "exp2", "expm1", "frexp", "ilogb", "ldexp", "log", "log10", "log1p", "log2", "logb", "modf",
+    "scalbn", "scalbln", "cbrt", "fabs", "hypot", "pow", "sqrt", "erf", "erfc", "lgamma", "tgamma", "ceil",
+    "floor", "nearbyint", "rint", "lrint", "llrint", "round", "lround", "llround", "trunc", "fmod", "remainder",
+    "remquo", "copysign", "nan", "nextafter", "nexttoward", "fdim", "fmax", "fmin", "fma",
+};
+
+static bool all_caps(const char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'a' && *s <= 'z')
+            return false;
+    return true;
+}
+
+static bool is_c_reserved(const char *name)
+{
+    for (size_t i = 0; i < sizeof c_reserved / sizeof c_reserved[0]; i++)
+        if (strcmp(name, c_reserved[i]) == 0)
+            return true;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < sizeof c_math / sizeof c_math[0]; i++) {
+        size_t n = strlen(c_math[i]);
+        if (strncmp(name, c_math[i], n) == 0 &&
+            (len == n || (len == n + 1 && (name[n] == 'f' || name[n] == 'l'))))
+            return true;
+    }
+    /* <stdint.h>, <stddef.h> types (int8_t, size_t, ...: POSIX reserves all
+     * of *_t) and macros (INT8_MAX, UINT64_C, SIZE_MAX, FP_NAN, ...) */
+    if (len > 2 && strcmp(name + len - 2, "_t") == 0)
+        return true;
+    if (all_caps(name) && (strncmp(name, "INT", 3) == 0 || strncmp(name, "UINT", 4) == 0 ||
+                           strncmp(name, "FP_", 3) == 0 || strncmp(name, "SIZE_", 5) == 0 ||
+                           strncmp(name, "PTRDIFF_", 8) == 0 || strncmp(name, "SIG_ATOMIC_", 11) == 0 ||
+                           strncmp(name, "WCHAR_", 6) == 0 || strncmp(name, "WINT_", 5) == 0 ||
+                           strncmp(name, "MATH_", 5) == 0))
+        return true;
+    return false;
+}
 
 static void check_name(Checker *c, const NetDecl *d)
 {
-    for (size_t i = 0; i < sizeof c_reserved / sizeof c_reserved[0]; i++) {
-        if (strcmp(d->name, c_reserved[i]) == 0) {
-            error_at(c, d->name_loc, "'%s' cannot name a network: it is reserved in C, and the name becomes a C type",
-                     d->name);
-            return;
-        }
+    if (is_c_reserved(d->name)) {
+        error_at(c, d->name_loc, "'%s' cannot name a network: it is reserved in C or by the C library, and the name "
+                 "becomes a C type", d->name);
+        return;
     }
     if (strncmp(d->name, "nnc_", 4) == 0 || (d->name[0] == '_' && (d->name[1] == '_' || (d->name[1] >= 'A' && d->name[1] <= 'Z'))))
         error_at(c, d->name_loc, "network names starting with '%s' are reserved", d->name[0] == 'n' ? "nnc_"

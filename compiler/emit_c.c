@@ -597,7 +597,7 @@ static void emit_header_net(Emitter *e)
         emit(e, "    %-24s /* %s */\n", decl, b->what);
     }
     emit(e, "    %-24s /* learning rate: %s_init sets the file's; change it freely */\n", "float lr;", N);
-    emit(e, "    %-24s /* optimizer steps taken */\n", "uint32_t step;");
+    emit(e, "    %-24s /* optimizer steps taken */\n", "uint64_t step;");
     emit(e, "} %s;\n\n", N);
     emit(e, "/* Sets the parameters from `seed` (%s_SEED is the file's) and clears all other state. */\n", N);
     emit(e, "void %s_init(%s *net, uint64_t seed);\n", N, N);

@@ -118,8 +118,13 @@ static void print_net(Buf *b, const Module *m, const Net *n)
         buf_printf(b, "    %-9s %10lld floats %12lld bytes  %s\n", buf->name, (long long)buf->floats,
                    (long long)buf->floats * 4, buf->what);
     }
-    buf_printf(b, "    %-9s %10s        %12d bytes  learning rate, step count\n", "scalars", "", 8);
-    buf_printf(b, "  total    sizeof(%s) = %lld bytes\n", n->name, (long long)n->struct_bytes);
+    int64_t floats = 0;
+    for (int i = 0; i < n->n_buffers; i++)
+        floats += n->buffers[i].floats;
+    buf_printf(b, "    %-9s %10s        %12lld bytes  learning rate, step count (and alignment)\n", "scalars", "",
+               (long long)(n->struct_bytes - floats * 4));
+    buf_printf(b, "  total    sizeof(%s) = %lld bytes (where uint64_t is 8-byte aligned)\n", n->name,
+               (long long)n->struct_bytes);
 }
 
 void ir_print(Buf *b, const Module *m)

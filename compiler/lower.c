@@ -167,7 +167,8 @@ static bool lower_net(Net *n, Diag *diag)
     int64_t floats = 0;
     for (int i = 0; i < n->n_buffers; i++)
         floats += n->buffers[i].floats;
-    n->struct_bytes = floats * 4 + 4 /* lr */ + 4 /* step */;
+    /* lr, then the 8-byte step, aligned to 8 */
+    n->struct_bytes = (floats * 4 + 4 + 7) / 8 * 8 + 8;
     return true;
 }
 

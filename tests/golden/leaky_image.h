@@ -26,14 +26,14 @@ extern "C" {
  *   layer 2 dense: weight [30][20] at 0, bias [30] at 600
  *   layer 3 dense: weight [12][30] at 630, bias [12] at 990
  *   layer 4 dense: weight [2][12] at 1002, bias [2] at 1026
- * sizeof(leaky) is all the memory the network needs: 8648 bytes. */
+ * sizeof(leaky) is all the memory the network needs: 8656 bytes. */
 typedef struct leaky {
     float param[1028];       /* parameters, PyTorch state_dict order */
     float grad[1028];        /* dLoss/dparam, mean over the last batch */
     float act[44];           /* layer outputs of the sample in flight */
     float delta[60];         /* dLoss/dz of the layer in flight, two rows used in turn */
     float lr;                /* learning rate: leaky_init sets the file's; change it freely */
-    uint32_t step;           /* optimizer steps taken */
+    uint64_t step;           /* optimizer steps taken */
 } leaky;
 
 /* Sets the parameters from `seed` (leaky_SEED is the file's) and clears all other state. */

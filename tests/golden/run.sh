@@ -24,6 +24,17 @@ for nn in tests/golden/*.nn; do
         fail "golden $name.ir" "$(cat "$out/$name.stderr")" "${d:-}"
     fi
     [ -n "${NO_COMPILE:-}" ] || [ ! -f "$exp.c" ] && continue
+    # The IR's "sizeof(NAME) = N bytes" is the real sizeof of the struct.
+    { echo "#include <stdio.h>"; echo "#include \"$name.h\""; echo "int main(void) {";
+      sed -n 's/^  total *sizeof(\([A-Za-z0-9_]*\)) = \([0-9]*\) bytes.*/    printf("%s %zu %s\\n", "\1", sizeof(\1), "\2");/p' "$exp.ir"
+      echo "return 0; }"; } > "$out/${name}_sizeof.c"
+    if cc -std=c99 -I tests/golden -o "$out/${name}_sizeof" "$out/${name}_sizeof.c" 2>"$out/$name.stderr" &&
+        "$out/${name}_sizeof" > "$out/$name.sizes" && [ -s "$out/$name.sizes" ] &&
+        awk '$2 != $3 { bad = 1 } END { exit bad }' "$out/$name.sizes"; then
+        ok "sizeof matches the IR for $name"
+    else
+        fail "sizeof matches the IR for $name" "$(cat "$out/$name.stderr" "$out/$name.sizes" 2>/dev/null)"
+    fi
     for cc in gcc clang tcc; do
         if command -v $cc >/dev/null; then
             check "compile $name.c with $cc" $cc $STRICT -c "$exp.c" -o "$out/$name.$cc.o"

@@ -26,7 +26,7 @@ extern "C" {
  *   layer 1 dense: weight [16][1] at 0, bias [16] at 16
  *   layer 2 dense: weight [16][16] at 32, bias [16] at 288
  *   layer 3 dense: weight [1][16] at 304, bias [1] at 320
- * sizeof(sine) is all the memory the network needs: 4120 bytes. */
+ * sizeof(sine) is all the memory the network needs: 4128 bytes. */
 typedef struct sine {
     float param[321];        /* parameters, PyTorch state_dict order */
     float grad[321];         /* dLoss/dparam, mean over the last batch */
@@ -34,7 +34,7 @@ typedef struct sine {
     float act[33];           /* layer outputs of the sample in flight */
     float delta[32];         /* dLoss/dz of the layer in flight, two rows used in turn */
     float lr;                /* learning rate: sine_init sets the file's; change it freely */
-    uint32_t step;           /* optimizer steps taken */
+    uint64_t step;           /* optimizer steps taken */
 } sine;
 
 /* Sets the parameters from `seed` (sine_SEED is the file's) and clears all other state. */

@@ -26,7 +26,7 @@ extern "C" {
  *   layer 1 dense: weight [32][2] at 0, bias [32] at 64
  *   layer 2 dense: weight [32][32] at 96, bias [32] at 1120
  *   layer 3 dense: weight [3][32] at 1152, bias [3] at 1248
- * sizeof(spiral) is all the memory the network needs: 20560 bytes. */
+ * sizeof(spiral) is all the memory the network needs: 20568 bytes. */
 typedef struct spiral {
     float param[1251];       /* parameters, PyTorch state_dict order */
     float grad[1251];        /* dLoss/dparam, mean over the last batch */
@@ -36,7 +36,7 @@ typedef struct spiral {
     float delta[64];         /* dLoss/dz of the layer in flight, two rows used in turn */
     float logit[3];          /* inputs of the softmax */
     float lr;                /* learning rate: spiral_init sets the file's; change it freely */
-    uint32_t step;           /* optimizer steps taken */
+    uint64_t step;           /* optimizer steps taken */
 } spiral;
 
 /* Sets the parameters from `seed` (spiral_SEED is the file's) and clears all other state. */

@@ -27,14 +27,14 @@ extern "C" {
 
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 dense: weight [2][3] at 0, bias [2] at 6
- * sizeof(enc) is all the memory the network needs: 104 bytes. */
+ * sizeof(enc) is all the memory the network needs: 112 bytes. */
 typedef struct enc {
     float param[8];          /* parameters, PyTorch state_dict order */
     float grad[8];           /* dLoss/dparam, mean over the last batch */
     float act[2];            /* layer outputs of the sample in flight */
     float delta[6];          /* dLoss/dz of the layer in flight, two rows used in turn */
     float lr;                /* learning rate: enc_init sets the file's; change it freely */
-    uint32_t step;           /* optimizer steps taken */
+    uint64_t step;           /* optimizer steps taken */
 } enc;
 
 /* Sets the parameters from `seed` (enc_SEED is the file's) and clears all other state. */
@@ -66,7 +66,7 @@ float *enc_grads(enc *net);
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 dense: weight [4][2] at 0, bias [4] at 8
  *   layer 2 dense: weight [2][4] at 12, bias [2] at 20
- * sizeof(cls) is all the memory the network needs: 424 bytes. */
+ * sizeof(cls) is all the memory the network needs: 432 bytes. */
 typedef struct cls {
     float param[22];         /* parameters, PyTorch state_dict order */
     float grad[22];          /* dLoss/dparam, mean over the last batch */
@@ -76,7 +76,7 @@ typedef struct cls {
     float delta[8];          /* dLoss/dz of the layer in flight, two rows used in turn */
     float logit[2];          /* inputs of the softmax */
     float lr;                /* learning rate: cls_init sets the file's; change it freely */
-    uint32_t step;           /* optimizer steps taken */
+    uint64_t step;           /* optimizer steps taken */
 } cls;
 
 /* Sets the parameters from `seed` (cls_SEED is the file's) and clears all other state. */

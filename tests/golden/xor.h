@@ -25,14 +25,14 @@ extern "C" {
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 dense: weight [2][2] at 0, bias [2] at 4
  *   layer 2 dense: weight [1][2] at 6, bias [1] at 8
- * sizeof(xor) is all the memory the network needs: 108 bytes. */
+ * sizeof(xor) is all the memory the network needs: 112 bytes. */
 typedef struct xor {
     float param[9];          /* parameters, PyTorch state_dict order */
     float grad[9];           /* dLoss/dparam, mean over the last batch */
     float act[3];            /* layer outputs of the sample in flight */
     float delta[4];          /* dLoss/dz of the layer in flight, two rows used in turn */
     float lr;                /* learning rate: xor_init sets the file's; change it freely */
-    uint32_t step;           /* optimizer steps taken */
+    uint64_t step;           /* optimizer steps taken */
 } xor;
 
 /* Sets the parameters from `seed` (xor_SEED is the file's) and clears all other state. */

@@ -1,0 +1,351 @@
+/* gradcheck.c — checks a network's generated backward pass against central
+ * finite differences of its generated loss.
+ *
+ *   gcc $STRICT -DNET=name -include name.h gradcheck.c name.o -lm
+ *   ./a.out FILE.nn            the gradient check; exit 0 when it passes
+ *   ./a.out FILE.nn selftest   shows the comparison rejects wrong gradients
+ *   ./a.out FILE.nn stats      the check, printing how close it came: for
+ *                              tuning the tolerances below
+ *
+ * For each of two parameter settings (the file's seed, and another seed, each
+ * jittered so biases are not all 0) and each batch size n in {BATCH, about
+ * BATCH/2, 1}, on random inputs and targets:
+ *   - NAME_backward's grad[] (the analytic gradient, mean over n samples) is
+ *     compared, parameter by parameter, with (L(p+h) - L(p-h)) / 2h, where L
+ *     is the mean loss NAME_backward returns: the generated forward pass and
+ *     loss, so the check says the backward pass is the derivative of what
+ *     the generated code computes;
+ *   - the loss NAME_backward returns equals the loss recomputed in double
+ *     from NAME_forward's outputs (mse: 1/2 sum (t-y)^2, cross_entropy:
+ *     -sum t log y), mean over the samples;
+ *   - a second call gives the same bits (grad[] is cleared, not accumulated),
+ *     params are left alone, and rows of x and t past n are never read (a
+ *     copy padded with NaN rows gives the same bits; the exact-size copies
+ *     are malloc'ed so AddressSanitizer sees any read past them);
+ *   - n = 0 and n = BATCH+1 return NaN and change nothing, for NAME_backward
+ *     and NAME_train_step.
+ * Kinks: relu and leaky_relu are not differentiable at 0, and a difference
+ * taken across a kink is meaningless.  Inputs are random, so a
+ * pre-activation lands within h of 0 only rarely; the check detects it
+ * exactly: a unit crosses its kink iff its output changes sign, so the sign
+ * of every layer output (net->act) of every sample at p+h and at p-h must
+ * match the one at p.  Otherwise h is divided by 4 (up to 3 times) and,
+ * failing that, the parameter is skipped; more than 2% skipped is a failure.
+ * (Outputs of smooth layers may change sign too; that only shrinks h.) */
+#include "common.h"
+
+enum {
+    NI = API(_N_INPUTS),
+    NO = API(_N_OUTPUTS),
+    NB = API(_BATCH),
+    NP = API(_N_PARAMS),
+    NA = (int)(sizeof((NET *)0)->act / sizeof(float))   /* layer outputs of one sample */
+};
+
+/* Step and tolerances.  The generated code is float (24-bit mantissa), and
+ * so is the loss it returns: each evaluation of L carries a rounding error of
+ * a few ulps, k * FLT_EPSILON * max(L, 1) with k a small number for these
+ * small networks.  The central difference then has two errors:
+ *   truncation  h^2/6 * L'''  ~ 1e-5 with h = 1e-2 and L''' of order 0.1-1
+ *               (0 for piecewise-linear networks under mse, between kinks);
+ *   rounding    ~ k * FLT_EPSILON * max(L, 1) / h  ~ 1e-5 * k at h = 1e-2.
+ * h = 1e-2 balances the two (h = 1e-3 makes rounding 10x worse, h = 1e-1
+ * makes truncation 100x worse).  A gradient entry passes when
+ *   |analytic - numeric| <= RTOL * max(|analytic|, |numeric|) + noise,
+ *   noise = NOISE_ULPS * FLT_EPSILON * max(L, 1) / h + ATOL
+ * Measured over every network of gradcheck.nn, both emissions (`stats`):
+ *   - the worst |analytic - numeric| is 0.3 of the noise term, i.e. the
+ *     rounding error is at most ~5 ulps: NOISE_ULPS = 16 leaves 3x margin;
+ *   - entries 100x above the noise term agree to 1.4e-3 relative at worst
+ *     (most to 1e-5): RTOL = 1e-2 leaves 7x margin, and is far below the
+ *     errors of real bugs (a missing 1/n, a wrong activation derivative, a
+ *     transposed weight: tens of percent or more);
+ *   - two thirds of all entries would reject a 5% error (selftest checks
+ *     that a uniform 5% error, among others, is rejected).
+ * The noise term grows as h shrinks near kinks; ATOL is a floor for entries
+ * that are 0 up to rounding (dead relu units). */
+#define H0 1e-2
+#define RTOL 1e-2
+#define NOISE_ULPS 16.0
+#define ATOL 1e-6
+
+static NET net;
+static int is_ce;    /* loss cross_entropy, else mse */
+static int stats;    /* print error statistics */
+
+/* The rounding part of the tolerance, for step h at loss L. */
+static double noise_term(double h, double loss)
+{
+    return NOISE_ULPS * FLT_EPSILON * fmax(loss, 1.0) / h + ATOL;
+}
+
+/* Whether one gradient entry matches its central difference. */
+static int grad_close(double analytic, double numeric, double h, double loss)
+{
+    double tol = RTOL * fmax(fabs(analytic), fabs(numeric)) + noise_term(h, loss);
+    return fabs(analytic - numeric) <= tol;   /* false for NaN */
+}
+
+/* Entries of `analytic` that do not match; `h[i]` is 0 for skipped ones.
+ * Reports the first few when `report` is set. */
+static int count_mismatches(const double *analytic, const double *numeric, const double *h, double loss,
+                            int report, const char *what)
+{
+    int bad = 0, checked = 0, big = 0, sensitive = 0, smaller_h = 0;   /* all but `bad` for `stats` */
+    double worst_noise = 0, worst_rel = 0;
+
+    for (int i = 0; i < NP; i++) {
+        double err = fabs(analytic[i] - numeric[i]), size = fmax(fabs(analytic[i]), fabs(numeric[i]));
+        double noise = noise_term(h[i], loss);
+        if (h[i] == 0)
+            continue;
+        checked++;
+        smaller_h += h[i] < 0.9 * H0;
+        worst_noise = fmax(worst_noise, err / noise);
+        if (size > 100 * noise) {   /* well above the rounding noise */
+            big++;
+            worst_rel = fmax(worst_rel, err / size);
+        }
+        sensitive += RTOL * size + noise < 0.05 * size;
+        if (grad_close(analytic[i], numeric[i], h[i], loss))
+            continue;
+        if (report && bad < 8)
+            failf("%s: param %d: backward %.9g, central difference %.9g (h %g, loss %g)", what, i, analytic[i],
+                  numeric[i], h[i], loss);
+        bad++;
+    }
+    if (stats && report)
+        printf("%s: worst |error| / noise term %.3f, worst relative error %.1e (of %d entries > 100x noise), "
+               "%d of %d entries would reject a 5%% error, %d at a smaller h (kinks)\n",
+               what, worst_noise, worst_rel, big, sensitive, checked, smaller_h);
+    return bad;
+}
+
+/* Sign (> 0) of every layer output of every sample, into bits[n * NA]. */
+static void act_signs(const float *x, int n, unsigned char *bits)
+{
+    float y[NO];
+    for (int s = 0; s < n; s++) {
+        API(_forward)(&net, x + s * NI, y);
+        for (int j = 0; j < NA; j++)
+            bits[s * NA + j] = net.act[j] > 0.0f;
+    }
+}
+
+/* Random inputs in [-1, 1); targets in [0, 1) for mse, and for
+ * cross_entropy a one-hot vector (even samples) or a random distribution
+ * (odd ones): both sum to 1, which dL/dz = y - t assumes. */
+static void random_data(float *x, float *t, int n)
+{
+    for (int i = 0; i < n * NI; i++)
+        x[i] = (float)urand(-1, 1);
+    for (int s = 0; s < n; s++) {
+        float *ts = t + s * NO;
+        if (!is_ce) {
+            for (int j = 0; j < NO; j++)
+                ts[j] = (float)urand(0, 1);
+        } else if (s % 2 == 0) {
+            int hot = (int)(rng_next() % NO);
+            for (int j = 0; j < NO; j++)
+                ts[j] = j == hot ? 1.0f : 0.0f;
+        } else {
+            double sum = 0;
+            for (int j = 0; j < NO; j++)
+                sum += ts[j] = (float)urand(0.05, 1);
+            for (int j = 0; j < NO; j++)
+                ts[j] = (float)(ts[j] / sum);
+        }
+    }
+}
+
+/* The mean loss of n samples, in double from NAME_forward's outputs. */
+static double reference_loss(const float *x, const float *t, int n)
+{
+    double total = 0;
+    float y[NO];
+    for (int s = 0; s < n; s++) {
+        API(_forward)(&net, x + s * NI, y);
+        for (int j = 0; j < NO; j++) {
+            double tj = t[s * NO + j], yj = y[j];
+            total += is_ce ? (tj != 0 ? -tj * log(yj) : 0) : 0.5 * (tj - yj) * (tj - yj);
+        }
+    }
+    return total / n;
+}
+
+/* Analytic and numeric gradients at the current parameters, for n samples.
+ * Fills h[i] (0: skipped at a kink) and returns the mean loss. */
+static double gradients(const float *x, const float *t, int n, double *analytic, double *numeric, double *h,
+                        int *skipped)
+{
+    double loss = API(_backward)(&net, x, t, n);
+    unsigned char *base = malloc((size_t)n * NA), *plus = malloc((size_t)n * NA), *minus = malloc((size_t)n * NA);
+
+    for (int i = 0; i < NP; i++)
+        analytic[i] = net.grad[i];
+    act_signs(x, n, base);
+    *skipped = 0;
+    for (int i = 0; i < NP; i++) {
+        const float p0 = net.param[i];
+        double step = H0;
+        h[i] = 0;
+        for (int attempt = 0; attempt < 4; attempt++, step /= 4) {
+            float pp = (float)(p0 + step), pm = (float)(p0 - step);
+            double lp, lm;
+            net.param[i] = pp;
+            lp = API(_backward)(&net, x, t, n);
+            act_signs(x, n, plus);
+            net.param[i] = pm;
+            lm = API(_backward)(&net, x, t, n);
+            act_signs(x, n, minus);
+            net.param[i] = p0;
+            if (memcmp(base, plus, (size_t)n * NA) == 0 && memcmp(base, minus, (size_t)n * NA) == 0) {
+                /* divide by the step actually taken: p0 +- step is rounded to float */
+                numeric[i] = (lp - lm) / ((double)pp - (double)pm);
+                h[i] = ((double)pp - (double)pm) / 2;
+                break;
+            }
+        }
+        if (h[i] == 0)
+            ++*skipped;
+    }
+    free(base);
+    free(plus);
+    free(minus);
+    return loss;
+}
+
+/* The checks other than the gradient's, for n samples at the current params. */
+static void api_checks(const float *x, const float *t, int n, const char *where)
+{
+    static NET before, again;
+    float *xp = malloc(sizeof(float) * NB * NI), *tp = malloc(sizeof(float) * NB * NO);
+    double loss, ref;
+
+    before = net;
+    loss = API(_backward)(&net, x, t, n);
+    if (memcmp(before.param, net.param, sizeof net.param) != 0)
+        failf("%s: NAME_backward changed the parameters", where);
+    again = net;
+    if (API(_backward)(&net, x, t, n) != loss || memcmp(again.grad, net.grad, sizeof net.grad) != 0)
+        failf("%s: a second NAME_backward gives other bits (grad[] accumulates?)", where);
+    for (int i = 0; i < NB * NI; i++)
+        xp[i] = i < n * NI ? x[i] : NAN;
+    for (int i = 0; i < NB * NO; i++)
+        tp[i] = i < n * NO ? t[i] : NAN;
+    if (API(_backward)(&net, xp, tp, n) != loss || memcmp(again.grad, net.grad, sizeof net.grad) != 0)
+        failf("%s: rows past n change the result (rows past n are NaN here)", where);
+    for (int i = 0; i < NP; i++)
+        if (!isfinite(net.grad[i])) {
+            failf("%s: grad[%d] is %g", where, i, net.grad[i]);
+            break;
+        }
+    ref = reference_loss(x, t, n);
+    if (!(fabs(loss - ref) <= 1e-5 * fmax(1.0, fabs(ref))))
+        failf("%s: NAME_backward returns loss %.9g, recomputed from NAME_forward: %.9g", where, loss, ref);
+
+    /* out-of-range n: NaN, nothing changed */
+    for (int k = 0; k < 2; k++) {
+        int bad_n = k == 0 ? 0 : NB + 1;
+        again = net;
+        if (!isnan(API(_backward)(&net, x, t, bad_n)))
+            failf("%s: NAME_backward(n = %d) does not return NaN", where, bad_n);
+        if (!isnan(API(_train_step)(&net, x, t, bad_n)))
+            failf("%s: NAME_train_step(n = %d) does not return NaN", where, bad_n);
+        if (memcmp(&again, &net, sizeof net) != 0)
+            failf("%s: n = %d changed the network", where, bad_n);
+    }
+    free(xp);
+    free(tp);
+}
+
+/* The check proper; returns its verdict.  With `selftest`, instead checks
+ * that count_mismatches rejects deliberately wrong gradients. */
+static int run(const char *path, int selftest)
+{
+    int sizes[3] = {NB, (NB + 1) / 2, 1}, n_sizes = 0, total_skipped = 0, total_params = 0;
+    double *analytic = malloc(sizeof(double) * NP), *numeric = malloc(sizeof(double) * NP),
+           *h = malloc(sizeof(double) * NP), *wrong = malloc(sizeof(double) * NP);
+    char loss_kw[64];
+
+    if (nn_statement(path, NET_NAME, "loss", loss_kw, sizeof loss_kw) != 1) {
+        printf("cannot find the loss of network %s in %s\n", NET_NAME, path);
+        return 1;
+    }
+    is_ce = strcmp(loss_kw, "cross_entropy") == 0;
+    for (int k = 0; k < 3; k++) {   /* distinct batch sizes */
+        int dup = 0;
+        for (int j = 0; j < n_sizes; j++)
+            dup |= sizes[j] == sizes[k];
+        if (!dup)
+            sizes[n_sizes++] = sizes[k];
+    }
+    for (int setting = 0; setting < 2; setting++) {
+        API(_init)(&net, setting == 0 ? API(_SEED) : UINT64_C(7));
+        for (int i = 0; i < NP; i++)
+            net.param[i] += (float)urand(-0.1, 0.1);
+        for (int k = 0; k < n_sizes; k++) {
+            int n = sizes[k], skipped;
+            float *x = malloc(sizeof(float) * n * NI), *t = malloc(sizeof(float) * n * NO);
+            char where[64];
+            double loss;
+
+            snprintf(where, sizeof where, "%s, setting %d, n = %d", NET_NAME, setting, n);
+            random_data(x, t, n);
+            if (!selftest)
+                api_checks(x, t, n, where);
+            loss = gradients(x, t, n, analytic, numeric, h, &skipped);
+            total_skipped += skipped;
+            if (stats && skipped)
+                printf("%s: %d of %d parameters skipped at kinks\n", where, skipped, NP);
+            total_params += NP;
+            if (!selftest) {
+                count_mismatches(analytic, numeric, h, loss, 1, where);
+            } else {
+                /* Every corruption must be caught; the honest gradient must pass. */
+                int big = 0;
+                for (int i = 1; i < NP; i++)
+                    if (fabs(analytic[i]) > fabs(analytic[big]))
+                        big = i;
+                if (count_mismatches(analytic, numeric, h, loss, 1, where) != 0)
+                    failf("%s: the honest gradient is rejected", where);
+                for (int c = 0; c < 6; c++) {
+                    static const char *const name[] = {"all scaled by 1.05", "all scaled by 0.95",
+                                                       "largest entry scaled by 1.05", "largest entry negated",
+                                                       "sum over samples instead of mean", "all zero"};
+                    if (c == 4 && n == 1)
+                        continue;
+                    for (int i = 0; i < NP; i++)
+                        wrong[i] = c == 0 ? analytic[i] * 1.05 : c == 1 ? analytic[i] * 0.95
+                                   : c == 4 ? analytic[i] * n : c == 5 ? 0 : analytic[i];
+                    if (c == 2)
+                        wrong[big] *= 1.05;
+                    if (c == 3)
+                        wrong[big] = -wrong[big];
+                    if (count_mismatches(wrong, numeric, h, loss, 0, where) == 0)
+                        failf("%s: a wrong gradient (%s) is accepted", where, name[c]);
+                }
+            }
+            free(x);
+            free(t);
+        }
+    }
+    if (total_skipped * 50 > total_params)
+        failf("%d of %d parameter checks skipped: too many kinks within h", total_skipped, total_params);
+    free(analytic);
+    free(numeric);
+    free(h);
+    free(wrong);
+    return failures != 0;
+}
+
+int main(int argc, char **argv)
+{
+    int selftest = argc == 3 && strcmp(argv[2], "selftest") == 0;
+    stats = argc == 3 && strcmp(argv[2], "stats") == 0;
+    if (argc < 2 || argc > 3 || (argc == 3 && !selftest && !stats)) {
+        fprintf(stderr, "usage: %s FILE.nn [selftest | stats]\n", argv[0]);
+        return 2;
+    }
+    return run(argv[1], selftest);
+}

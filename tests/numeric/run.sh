@@ -1,0 +1,184 @@
+#!/bin/sh
+# Numeric tests of the generated C, run from the repository root:
+#   gradcheck  NAME_backward against central finite differences of the loss,
+#              every network of gradcheck.nn (every activation, both losses,
+#              softmax with mse, batch sizes 1 to BATCH)         gradcheck.c
+#   optim      NAME_update against torch.optim's SGD and Adam formulas,
+#              every network of optim.nn                          optim.c
+#   xor        examples/xor.nn: xor_init against splitmix64, and one epoch
+#              of xor_train_step against the classic perceptron rules
+#              worked by hand (bit-identical as of nnc 0.1.0)     xor_hand.c
+# Every .nn file is emitted twice, as is (layers up to 256 multiply-adds
+# unrolled) and with --unroll 0 (loops everywhere), and every program is built
+# twice with gcc under $STRICT: -O2, and with AddressSanitizer and
+# UndefinedBehaviorSanitizer (a report aborts the program: the check fails).
+# The drivers are generic: one source, compiled per network with -DNET=name
+# and -include of the generated header.  Two more checks show that the
+# comparisons can fail: they must reject deliberately wrong gradients and
+# wrong optimizer formulas.  One checks that training survives the 2^32nd
+# update, where the uint32_t step counter wraps around.  The drivers print how close each comparison
+# came with `stats`, e.g.
+#   build/test/numeric/gradcheck.wide.unrolled tests/numeric/gradcheck.nn stats
+# About 30 s on 2 cores (JOBS=N sets the number of parallel jobs).
+. tests/lib.sh
+src=tests/numeric
+out=build/test/numeric
+CC=gcc
+# -fno-var-tracking: with -g, gcc's variable tracking takes minutes on the
+# long straight-line functions of unrolled code under the sanitizers.
+SAN="-O1 -g -fno-var-tracking -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+SAN="$SAN -fsanitize=float-divide-by-zero,float-cast-overflow"   # not part of gcc's "undefined"
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export ASAN_OPTIONS UBSAN_OPTIONS
+forms="unrolled loops"
+files="$src/gradcheck.nn $src/optim.nn examples/xor.nn"
+rm -rf "$out"
+mkdir -p "$out/res" "$out/log" "$out/unrolled" "$out/loops"
+
+if ! command -v $CC >/dev/null; then
+    fail "numeric: $CC" "$CC is not installed (scripts/setup.sh test installs it)"
+    exit 0
+fi
+
+nets() { sed -n 's/^network \([A-Za-z0-9_]*\).*/\1/p' "$1"; }
+unroll_flag() { [ "$1" = loops ] && echo "--unroll 0"; }
+mode_flags() { if [ "$1" = san ]; then echo "$SAN"; else echo -O2; fi; }
+
+# A pool of JOBS background jobs: a token is taken from a FIFO to start a
+# job and given back when it ends.  Each job writes its check lines to its
+# own numbered file; the files are printed in order at the end.
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+mkfifo "$out/tokens"
+exec 3<>"$out/tokens"
+rm -f "$out/tokens"
+i=0
+while [ $i -lt "$JOBS" ]; do echo >&3; i=$((i + 1)); done
+njob=0
+spawn() {
+    njob=$((njob + 1))
+    _res=$(printf '%s/res/%04d' "$out" $njob)
+    read -r _ <&3
+    { "$@" >"$_res" 2>&1; echo >&3; } &
+}
+
+# compile LOG CMD...: a silent job; on failure its output is in LOG for the
+# checks that need what it builds.
+compile() {
+    _log=$1; shift
+    "$@" >"$_log" 2>&1 || { echo "failed: $*" >>"$_log"; return 1; }
+    rm -f "$_log"
+}
+
+# program NAME EXE OBJECTS... -- ARGS: links EXE and runs it, one check.
+# A missing object fails the check with the log of its compile.
+program() {
+    _name=$1 _exe=$2 _objs=
+    shift 2
+    while [ "$1" != -- ]; do
+        if [ ! -f "$1" ]; then
+            _l=$out/log/$(basename "$1").log
+            fail "$_name" "$1 was not built:" "$(cat "$_l" 2>/dev/null)"
+            return
+        fi
+        _objs="$_objs $1"; shift
+    done
+    shift
+    case $_exe in *.san) _f=$SAN ;; *) _f=-O2 ;; esac
+    if ! _o=$($CC $_f $_objs -o "$_exe" -lm 2>&1); then
+        fail "$_name" "linking $_exe failed:" "$_o"
+    else
+        check "$_name" "$_exe" "$@"
+    fi
+}
+
+# every_net KIND NN MODE LABEL: runs KIND's driver in MODE (selftest: its
+# comparisons reject wrong results) on every network of NN (unrolled, -O2);
+# one check.
+every_net() {
+    _label=$4 _details=
+    for _o in "$out/unrolled/$(basename "$2" .nn).o" $(nets "$2" | sed "s|.*|$out/$1.&.o|"); do
+        if [ ! -f "$_o" ]; then
+            fail "$_label" "$_o was not built:" "$(cat "$out/log/$(basename "$_o").log" 2>/dev/null)"
+            return
+        fi
+    done
+    for net in $(nets "$2"); do
+        _exe=$out/$1.$net.$3
+        if ! _o=$($CC -O2 "$out/$1.$net.o" "$out/unrolled/$(basename "$2" .nn).o" -o "$_exe" -lm 2>&1) ||
+            ! _o=$("$_exe" "$2" $3 2>&1); then
+            _details="$_details$net: $_o
+"
+        fi
+    done
+    if [ -z "$_details" ]; then ok "$_label"; else fail "$_label" "$_details"; fi
+}
+
+# ---- the generated code (nnc is quick: no jobs) ----
+for form in $forms; do
+    for nn in $files; do
+        base=$(basename "$nn" .nn)
+        check "emit $base.nn ($form)" $NNC $(unroll_flag $form) "$nn" -o "$out/$form/$base.c"
+    done
+done
+for nn in $files; do   # the drivers are compiled once, against the unrolled header
+    base=$(basename "$nn" .nn)
+    check "$base.h does not depend on --unroll" cmp "$out/unrolled/$base.h" "$out/loops/$base.h"
+done
+
+# ---- objects: generated code (checks) and drivers (silent; their checks say) ----
+for nn in $files; do
+    base=$(basename "$nn" .nn)
+    for form in $forms; do
+        for mode in o2 san; do
+            o=$out/$form/$base.o tag=
+            [ $mode = san ] && o=$out/$form/$base.san.o tag=", sanitizers"
+            spawn check "compile $base.c ($form$tag)" \
+                $CC $STRICT $(mode_flags $mode) -c "$out/$form/$base.c" -o "$o"
+        done
+    done
+done
+for kind in gradcheck optim; do
+    for net in $(nets $src/$kind.nn); do
+        for mode in o2 san; do
+            o=$out/$kind.$net.o
+            [ $mode = san ] && o=$out/$kind.$net.san.o
+            spawn compile "$out/log/$(basename "$o").log" $CC $STRICT $(mode_flags $mode) -DNET=$net \
+                -include "$out/unrolled/$kind.h" -c "$src/$kind.c" -o "$o"
+        done
+    done
+done
+for mode in o2 san; do
+    o=$out/xor_hand.o
+    [ $mode = san ] && o=$out/xor_hand.san.o
+    spawn compile "$out/log/$(basename "$o").log" $CC $STRICT $(mode_flags $mode) -I"$out/unrolled" \
+        -c "$src/xor_hand.c" -o "$o"
+done
+wait
+
+# ---- the checks ----
+spawn every_net gradcheck $src/gradcheck.nn selftest \
+    "gradcheck rejects wrong gradients (scaled, negated, summed, zero)"
+spawn every_net optim $src/optim.nn selftest \
+    "optim rejects wrong optimizer formulas (dampening, Nesterov, no bias correction, AdamW...)"
+spawn every_net optim $src/optim.nn wrap \
+    "optim: NAME_update stays right across update 2^32 (where the uint32_t step counter wraps)"
+for mode in o2 san; do
+    s= tag=
+    [ $mode = san ] && s=.san tag=", sanitizers"
+    for form in $forms; do
+        for kind in gradcheck optim; do
+            for net in $(nets $src/$kind.nn); do
+                spawn program "$kind $net ($form$tag)" "$out/$kind.$net.$form$s" \
+                    "$out/$kind.$net$s.o" "$out/$form/$kind$s.o" -- $src/$kind.nn
+            done
+        done
+        spawn program "xor init: xor_init(seed 42) is splitmix64 uniform(-1, 1) ($form$tag)" \
+            "$out/xor_hand.init.$form$s" "$out/xor_hand$s.o" "$out/$form/xor$s.o" -- init
+        spawn program "xor step: one epoch of xor_train_step is the perceptron rules by hand ($form$tag)" \
+            "$out/xor_hand.step.$form$s" "$out/xor_hand$s.o" "$out/$form/xor$s.o" -- step
+    done
+done
+wait
+exec 3>&-
+cat "$out"/res/*
