@@ -2,19 +2,31 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild
-LDLIBS  := -lm
+CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild -Iruntime
+LDLIBS  := -ltcc -ledit -ldl -lz -lm
 
 SRCS := compiler/main.c compiler/arena.c compiler/source.c compiler/diag.c compiler/buf.c \
         compiler/ast.c compiler/check.c compiler/lower.c compiler/ir_print.c compiler/emit_c.c \
-        compiler/output.c
+        compiler/output.c compiler/pipeline.c compiler/jit.c compiler/cmd_train.c compiler/repl.c
 GEN  := build/parser.c build/lexer.c
 OBJS := $(SRCS:compiler/%.c=build/%.o) build/parser.o build/lexer.o
 
+# The runtime: a static library with one public header, runtime/nnc_rt.h.
+RT_SRCS := runtime/rng.c runtime/data.c runtime/checkpoint.c runtime/train.c
+RT_OBJS := $(RT_SRCS:runtime/%.c=build/rt/%.o)
+RT_LIB  := build/libnncrt.a
+
 all: nnc
 
-nnc: $(OBJS)
-	$(CC) $(CFLAGS) -o $@ $(OBJS) $(LDLIBS)
+nnc: $(OBJS) $(RT_LIB)
+	$(CC) $(CFLAGS) -o $@ $(OBJS) $(RT_LIB) $(LDLIBS)
+
+$(RT_LIB): $(RT_OBJS)
+	rm -f $@ && ar rcs $@ $(RT_OBJS)
+
+build/rt/%.o: runtime/%.c runtime/nnc_rt.h | build/.dir
+	@mkdir -p build/rt
+	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 build/parser.c build/parser.h: grammar/parser.y | build/.dir
 	bison -Wall -Werror --header=build/parser.h -o build/parser.c grammar/parser.y
@@ -41,13 +53,13 @@ clean:
 	rm -rf build nnc
 
 .PHONY: all clean
--include $(wildcard build/*.d)
+-include $(wildcard build/*.d build/rt/*.d)
 
 # ---- sanitizer build of the compiler, for the test suite ----
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-build/asan/nnc: $(SRCS) $(GEN) compiler/nnc.h compiler/ops.def grammar/parse_ctx.h
+build/asan/nnc: $(SRCS) $(GEN) $(RT_SRCS) compiler/nnc.h compiler/ops.def grammar/parse_ctx.h runtime/nnc_rt.h
 	@mkdir -p build/asan
-	$(CC) $(CPPFLAGS) -std=c99 $(SAN) -o $@ $(SRCS) $(GEN) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -std=c99 $(SAN) -o $@ $(SRCS) $(GEN) $(RT_SRCS) $(LDLIBS)
 
 # ---- the README's two commands ----
 # Each demo: nnc emits C from examples/NAME.nn, the system compiler builds it

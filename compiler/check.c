@@ -67,7 +67,7 @@ typedef struct StmtRule {
 } StmtRule;
 
 static CheckFn check_input, check_dense, check_conv, check_pool, check_flatten, check_loss,
-    check_optimizer, check_batch, check_init, check_seed;
+    check_optimizer, check_batch, check_epochs, check_init, check_seed;
 
 static const StmtRule stmt_rules[] = {
     {"input", check_input, "input N | input CxHxW", true},
@@ -82,6 +82,7 @@ static const StmtRule stmt_rules[] = {
      "[weight_decay=F]",
      true},
     {"batch", check_batch, "batch N", true},
+    {"epochs", check_epochs, "epochs N", true},
     {"init", check_init, "init uniform(A, B) | normal(MEAN, STD) | xavier | he", true},
     {"seed", check_seed, "seed N", true},
 };
@@ -528,6 +529,12 @@ static void check_batch(Checker *c, const Stmt *s)
         extra_args(c, s->args->next);
 }
 
+static void check_epochs(Checker *c, const Stmt *s)
+{
+    if (read_int(c, s->args, "the number of epochs", 1, NNC_MAX_EPOCHS, &c->net->epochs))
+        extra_args(c, s->args->next);
+}
+
 static void check_init(Checker *c, const Stmt *s)
 {
     const Arg *a = s->args;
@@ -680,7 +687,7 @@ static void check_stmt(Checker *c, const Stmt *s)
             error_at(c, s->kw_loc, "'%s' is an activation; it goes after a layer, as in 'dense 10 %s'", s->kw, s->kw);
         else
             error_at(c, s->kw_loc, "unknown statement '%s'; expected input, dense, conv, maxpool, avgpool, flatten, "
-                     "loss, optimizer, batch, init or seed", s->kw);
+                     "loss, optimizer, batch, epochs, init or seed", s->kw);
         return;
     }
     c->rule = rule;
@@ -751,6 +758,7 @@ Module *check_program(const Program *prog, const Source *src, Arena *arena, Diag
         n->loc = d->loc;
         n->name_loc = d->name_loc;
         n->batch = 1;
+        n->epochs = NNC_DEFAULT_EPOCHS;
         n->seed = NNC_DEFAULT_SEED;
         set_optim_defaults(&n->optim, OPTIM_SGD);
         Checker c = {.arena = arena, .diag = diag, .net = n};

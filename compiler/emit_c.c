@@ -23,6 +23,8 @@ typedef struct Emitter {
     const Net *net;
     const Module *mod;
     const EmitOptions *opt;
+    bool infer;                  /* inference only: constant weights, no training code */
+    char param[128];             /* how the parameters are reached: "net->param" or "NAME_param" */
 } Emitter;
 
 static void emit(Emitter *e, const char *fmt, ...)
@@ -82,12 +84,18 @@ static bool short_vector(const Emitter *e, int64_t n)
 
 /* ---- helpers emitted once per file ---- */
 
-static bool module_uses_act(const Module *m, ActKind k)
+/* Whether a network being emitted uses activation k (only the inference
+ * network counts when emitting for inference). */
+static bool module_uses_act(const Emitter *e, ActKind k)
 {
-    for (int i = 0; i < m->n_nets; i++)
+    const Module *m = e->mod;
+    for (int i = 0; i < m->n_nets; i++) {
+        if (e->infer && &m->nets[i] != e->opt->infer_net)
+            continue;
         for (int j = 0; j < m->nets[i].n_layers; j++)
             if (m->nets[i].layers[j].act == k)
                 return true;
+    }
     return false;
 }
 
@@ -105,12 +113,14 @@ static void emit_helpers(Emitter *e)
 {
     const Module *m = e->mod;
     emit(e, "/* ---- helpers shared by the networks of this file ---- */\n\n");
-    if (module_uses_act(m, ACT_SIGMOID))
+    if (module_uses_act(e, ACT_SIGMOID))
         emit(e, "static float nnc_sigmoid(float z)\n{\n    return 1.0f / (1.0f + expf(-z));\n}\n\n");
-    if (module_uses_act(m, ACT_RELU))
+    if (module_uses_act(e, ACT_RELU))
         emit(e, "static float nnc_relu(float z)\n{\n    return z > 0.0f ? z : 0.0f;\n}\n\n");
-    if (module_uses_act(m, ACT_LEAKY_RELU))
+    if (module_uses_act(e, ACT_LEAKY_RELU))
         emit(e, "static float nnc_leaky_relu(float z, float slope)\n{\n    return z > 0.0f ? z : slope * z;\n}\n\n");
+    if (e->infer)
+        return;
     emit(e, "/* splitmix64: the deterministic random numbers of NAME_init */\n"
             "static uint64_t nnc_rng_next(uint64_t *state)\n"
             "{\n"
@@ -218,9 +228,9 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
     const ActInfo *a = &act_info[l->act];
     char slope[32];
     act_param_str(slope, l);
-    emit(e, "        const float *w = net->param + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off,
+    emit(e, "        const float *w = %s + %lld;   /* [%lld][%lld] */\n", e->param, (long long)l->w_off,
          (long long)l->n_out, (long long)l->n_in);
-    emit(e, "        const float *b = net->param + %lld;   /* [%lld] */\n", (long long)l->b_off, (long long)l->n_out);
+    emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)l->n_out);
     emit(e, "        const float *in = %s;\n", in_ptr);
     emit(e, "        float *out = net->act + %lld;\n", (long long)l->act_off);
     const char *dest = softmax ? "net->logit" : "out";
@@ -524,7 +534,7 @@ static void emit_update(Emitter *e)
     emit(e, "    }\n    net->step++;\n}\n\n");
 }
 
-static void emit_entry_points(Emitter *e)
+static void emit_forward(Emitter *e)
 {
     const Net *n = e->net;
     const char *N = n->name;
@@ -535,6 +545,13 @@ static void emit_entry_points(Emitter *e)
     emit(e, "void %s_forward(%s *net, const float *x, float *y)\n{\n", N, N);
     emit(e, "    %s_run(net, x);\n", N);
     emit(e, "    memcpy(y, %s, %lld * sizeof(float));\n}\n\n", y, (long long)n->n_outputs);
+}
+
+static void emit_entry_points(Emitter *e)
+{
+    const Net *n = e->net;
+    const char *N = n->name;
+    emit_forward(e);
 
     emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
     emit(e, "    float loss = 0.0f, scale;\n\n");
@@ -577,8 +594,10 @@ static void emit_header_net(Emitter *e)
     emit(e, "#define %s_N_OUTPUTS %lld\n", N, (long long)n->n_outputs);
     emit(e, "#define %s_BATCH     %lld   /* most samples per train step */\n", N, (long long)n->batch);
     emit(e, "#define %s_N_PARAMS  %lld\n", N, (long long)n->n_params);
-    emit(e, "#define %s_SEED      UINT64_C(%llu)%s\n\n", N, (unsigned long long)n->seed,
+    emit(e, "#define %s_SEED      UINT64_C(%llu)%s\n", N, (unsigned long long)n->seed,
          n->has_seed ? "" : "   /* no `seed` statement: nnc's default */");
+    emit(e, "#define %s_FINGERPRINT UINT64_C(0x%016llx)   /* of the layer shapes; weight files carry it */\n\n", N,
+         (unsigned long long)n->fingerprint);
     emit(e, "/* Parameter layout (offsets into param[] and grad[]):\n");
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
@@ -617,18 +636,81 @@ static void emit_header_net(Emitter *e)
     emit(e, "float *%s_grads(%s *net);\n\n", N, N);
 }
 
+/* The header of an inference-only network: no batch, no training state. */
+static void emit_header_infer(Emitter *e)
+{
+    const Net *n = e->net;
+    const char *N = n->name;
+    Buf d = {0};
+    ir_describe_net(&d, n);
+    emit(e, "/* ---- network %s (%s:%d), inference only: %s ---- */\n\n", N, e->mod->src->name, n->loc.first_line,
+         d.oom ? "" : d.data);
+    buf_free(&d);
+    emit(e, "#define %s_N_INPUTS  %lld   /* floats per input sample%s */\n", N, (long long)n->n_inputs,
+         n->input.image ? " (CHW order)" : "");
+    emit(e, "#define %s_N_OUTPUTS %lld\n", N, (long long)n->n_outputs);
+    emit(e, "#define %s_N_PARAMS  %lld   /* constants in the .c, not in the struct */\n", N, (long long)n->n_params);
+    emit(e, "#define %s_FINGERPRINT UINT64_C(0x%016llx)\n\n", N, (unsigned long long)n->fingerprint);
+    int64_t floats = 0;
+    for (int i = 0; i < n->n_buffers; i++)
+        if (strcmp(n->buffers[i].name, "act") == 0 || strcmp(n->buffers[i].name, "logit") == 0)
+            floats += n->buffers[i].floats;
+    emit(e, "/* sizeof(%s) is all the RAM inference needs: %lld bytes. */\n", N, (long long)floats * 4);
+    emit(e, "typedef struct %s {\n", N);
+    for (int i = 0; i < n->n_buffers; i++) {
+        const Buffer *b = &n->buffers[i];
+        if (strcmp(b->name, "act") != 0 && strcmp(b->name, "logit") != 0)
+            continue;
+        char decl[96];
+        snprintf(decl, sizeof decl, "float %s[%lld];", b->name, (long long)b->floats);
+        emit(e, "    %-24s /* %s */\n", decl, b->what);
+    }
+    emit(e, "} %s;\n\n", N);
+    emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
+    emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
+    emit(e, "/* The %s_N_PARAMS trained parameters, in PyTorch's state_dict order. */\n", N);
+    emit(e, "const float *%s_params(void);\n\n", N);
+}
+
+/* The trained parameters as a constant array, eight a line. */
+static void emit_weights(Emitter *e)
+{
+    const Net *n = e->net;
+    emit(e, "/* The trained parameters (PyTorch's state_dict order):\n");
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        if (l->w_len)
+            emit(e, " *   layer %d %s: weight [%lld][%lld] at %lld, bias [%lld] at %lld\n", l->index,
+                 layer_info[l->kind].keyword, (long long)l->n_out, (long long)l->n_in, (long long)l->w_off,
+                 (long long)l->b_len, (long long)l->b_off);
+    }
+    emit(e, " */\nstatic const float %s_param[%lld] = {\n", n->name, (long long)n->n_params);
+    for (int64_t i = 0; i < n->n_params; i++) {
+        char f[32];
+        emit(e, "%s%s,", i % 8 == 0 ? "    " : " ", fmt_float(f, e->opt->weights[i]));
+        if (i % 8 == 7 || i + 1 == n->n_params)
+            emit(e, "\n");
+    }
+    emit(e, "};\n\n");
+}
+
 static void emit_banner_comment(Emitter *e, const char *file)
 {
     emit(e, "/* %s: generated by nnc %s from %s.\n * Do not edit: change the .nn file and run nnc again.\n",
          file, NNC_VERSION, e->mod->src->name);
     for (int i = 0; i < e->mod->n_nets; i++) {
         const Net *n = &e->mod->nets[i];
+        if (e->infer && n != e->opt->infer_net)
+            continue;
         Buf d = {0};
         ir_describe_net(&d, n);
         Buf o = {0};
         ir_describe_optim(&o, n);
-        emit(e, " *\n * network %s: %s\n *   loss %s, optimizer %s, batch %lld\n", n->name, d.oom ? "" : d.data,
-             loss_keyword[n->loss], o.oom ? "" : o.data, (long long)n->batch);
+        if (e->infer)
+            emit(e, " *\n * network %s: %s\n *   inference only, with trained weights\n", n->name, d.oom ? "" : d.data);
+        else
+            emit(e, " *\n * network %s: %s\n *   loss %s, optimizer %s, batch %lld\n", n->name, d.oom ? "" : d.data,
+                 loss_keyword[n->loss], o.oom ? "" : o.data, (long long)n->batch);
         buf_free(&d);
         buf_free(&o);
     }
@@ -671,27 +753,48 @@ bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag)
 {
     if (!check_emittable(m, diag))
         return false;
-    Emitter e = {.out = h, .mod = m, .opt = opt};
+    Emitter e = {.out = h, .mod = m, .opt = opt, .infer = opt->weights != NULL};
+    const char *h_name = opt->header_name ? opt->header_name : "jit.h";
     char guard[256];
-    header_guard(guard, sizeof guard, opt->header_name);
-    emit_banner_comment(&e, opt->header_name);
+    header_guard(guard, sizeof guard, h_name);
+    emit_banner_comment(&e, h_name);
     emit(&e, "#ifndef %s\n#define %s\n\n#include <stddef.h>\n#include <stdint.h>\n\n", guard, guard);
     emit(&e, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     for (int i = 0; i < m->n_nets; i++) {
         e.net = &m->nets[i];
-        emit_header_net(&e);
+        if (!e.infer)
+            emit_header_net(&e);
+        else if (e.net == opt->infer_net)
+            emit_header_infer(&e);
     }
     emit(&e, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 
     e.out = c;
     e.net = NULL;
     char c_name[256];
-    snprintf(c_name, sizeof c_name, "%.*s.c", (int)(strlen(opt->header_name) - 2), opt->header_name);
+    snprintf(c_name, sizeof c_name, "%.*s.c", (int)(strlen(h_name) - 2), h_name);
     emit_banner_comment(&e, c_name);
-    emit(&e, "#include \"%s\"\n\n#include <math.h>\n#include <string.h>\n\n", opt->header_name);
+    if (opt->header_name)
+        emit(&e, "#include \"%s\"\n\n", opt->header_name);
+    emit(&e, "#include <math.h>\n#include <string.h>\n\n");
     emit_helpers(&e);
     for (int i = 0; i < m->n_nets; i++) {
         e.net = &m->nets[i];
+        if (e.infer)
+            snprintf(e.param, sizeof e.param, "%s_param", e.net->name);
+        else
+            snprintf(e.param, sizeof e.param, "net->param");
+        if (e.infer) {
+            if (e.net != opt->infer_net)
+                continue;
+            emit(&e, "/* ---- network %s (%s:%d), inference only ---- */\n\n", e.net->name, m->src->name,
+                 e.net->loc.first_line);
+            emit_weights(&e);
+            emit_run(&e);
+            emit_forward(&e);
+            emit(&e, "const float *%s_params(void)\n{\n    return %s_param;\n}\n", e.net->name, e.net->name);
+            continue;
+        }
         emit(&e, "/* ---- network %s (%s:%d) ---- */\n\n", e.net->name, m->src->name, e.net->loc.first_line);
         emit_init(&e);
         emit_run(&e);

@@ -108,7 +108,7 @@ static void print_net(Buf *b, const Module *m, const Net *n)
     }
     buf_printf(b, "  loss     %s\n  optim    ", loss_keyword[n->loss]);
     ir_describe_optim(b, n);
-    buf_printf(b, "\n  batch    %lld\n  init     ", (long long)n->batch);
+    buf_printf(b, "\n  batch    %lld\n  epochs   %lld\n  init     ", (long long)n->batch, (long long)n->epochs);
     print_init(b, &n->init);
     buf_printf(b, "\n  seed     %llu%s\n", (unsigned long long)n->seed, n->has_seed ? "" : " (default)");
     buf_printf(b, "  params   %lld\n", (long long)n->n_params);

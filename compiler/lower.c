@@ -44,6 +44,31 @@ static bool window_out(Diag *diag, const Layer *l, int64_t in, int64_t pad, int6
     return true;
 }
 
+/* FNV-1a over the numbers that fix the parameter layout. */
+static uint64_t fnv1a(uint64_t h, int64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        h ^= (uint64_t)(v >> (8 * i)) & 0xff;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static uint64_t net_fingerprint(const Net *n)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    h = fnv1a(h, n->input.c);
+    h = fnv1a(h, n->input.h);
+    h = fnv1a(h, n->input.w);
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        int64_t fields[] = {l->kind, l->units, l->kh, l->kw, l->stride_h, l->stride_w, l->pad_h, l->pad_w};
+        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+            h = fnv1a(h, fields[k]);
+    }
+    return h;
+}
+
 static bool lower_net(Net *n, Diag *diag)
 {
     Shape cur = n->input;
@@ -169,6 +194,7 @@ static bool lower_net(Net *n, Diag *diag)
         floats += n->buffers[i].floats;
     /* lr, then the 8-byte step, aligned to 8 */
     n->struct_bytes = (floats * 4 + 4 + 7) / 8 * 8 + 8;
+    n->fingerprint = net_fingerprint(n);
     return true;
 }
 

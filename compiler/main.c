@@ -2,6 +2,7 @@
  * (source -> parse -> check -> lower -> emit -> output) and decides the exit
  * status: 0 success, 1 errors in the input, 2 usage errors. */
 #include "nnc.h"
+#include "nnc_rt.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 
 static const char usage_text[] =
     "usage: nnc [options] FILE.nn\n"
+    "       nnc train NET.nn --data TRAIN [options]   (nnc train --help)\n"
+    "       nnc repl [NET.nn]                         (then 'help')\n"
     "\n"
     "Compiles the networks described in FILE.nn to specialized C.\n"
     "\n"
@@ -17,7 +20,9 @@ static const char usage_text[] =
     "  --emit=ir       print the IR (shapes, parameter offsets, buffers) to stdout\n"
     "  --emit=c        print the generated .c to stdout\n"
     "  --emit=h        print the generated .h to stdout\n"
-    "  --unroll N      unroll layers of at most N multiply-adds (default 256)\n"
+    "  --unroll N      unroll layers of at most N multiply-adds (default 224)\n"
+    "  --weights W.nnw emit inference-only C with these trained weights baked in\n"
+    "  --net NAME      with --weights: which network of the file\n"
     "  -h, --help      show this help\n"
     "  --version       show the version\n"
     "\n"
@@ -28,6 +33,8 @@ typedef enum { EMIT_FILES, EMIT_IR, EMIT_C, EMIT_H } EmitMode;
 typedef struct Options {
     const char *input;
     const char *output;
+    const char *weights;         /* --weights: inference-only emission */
+    const char *net_name;
     EmitMode mode;
     int64_t unroll;
 } Options;
@@ -57,6 +64,10 @@ static int parse_args(int argc, char **argv, Options *o)
             if (i + 1 >= argc)
                 return usage_error("option '-o' needs a file name%s", "");
             o->output = argv[++i];
+        } else if (strcmp(a, "--weights") == 0 || strcmp(a, "--net") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("option '%s' needs a value", a);
+            *(a[2] == 'w' ? &o->weights : &o->net_name) = argv[++i];
         } else if (strncmp(a, "--emit=", 7) == 0) {
             const char *m = a + 7;
             if (mode_set)
@@ -133,11 +144,8 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
     if (!source_load(&src, o->input, arena, diag))
         return 1;
     diag->src = &src;
-    Program *prog = parse_program(&src, arena, diag);
-    if (diag->n_errors)
-        return 1;
-    Module *mod = check_program(prog, &src, arena, diag);
-    if (!mod || !lower_module(mod, arena, diag))
+    Module *mod = pipeline_module(&src, arena, diag);
+    if (!mod)
         return 1;
     if (o->mode == EMIT_IR) {
         Buf ir = {0};
@@ -148,6 +156,23 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
         return 0;
     }
     EmitOptions eo = {.unroll = o->unroll};
+    float *weights = NULL;
+    if (o->weights) {
+        const Net *net = pipeline_pick_net(mod, o->net_name, diag);
+        if (!net)
+            return 1;
+        weights = arena_alloc(arena, (size_t)net->n_params * sizeof *weights);
+        RtError err;
+        if (!rt_load_weights(o->weights, net->fingerprint, weights, net->n_params, &err)) {
+            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+            return 1;
+        }
+        eo.infer_net = net;
+        eo.weights = weights;
+    } else if (o->net_name) {
+        diag_plain(diag, DIAG_ERROR, "--net goes with --weights (all networks are emitted otherwise)");
+        return 1;
+    }
     const char *h_path = NULL;
     if (o->output)
         header_names(arena, o->output, &eo.header_name, &h_path);
@@ -171,6 +196,10 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "train") == 0)
+        return cmd_train(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "repl") == 0)
+        return cmd_repl(argc - 1, argv + 1);
     Options o = {0};
     int status = parse_args(argc, argv, &o);
     if (status >= 0)

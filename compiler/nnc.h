@@ -37,7 +37,10 @@
 #define NNC_MAX_ERRORS   20          /* diagnostics stop after this many errors */
 #define NNC_MAX_SOURCE   (16 << 20)  /* bytes of one .nn file */
 #define NNC_DEFAULT_SEED 42u
-#define NNC_DEFAULT_UNROLL 256       /* multiply-adds per layer; see docs/unrolling.md */
+#define NNC_DEFAULT_EPOCHS 10
+#define NNC_MAX_EPOCHS 10000000
+#define NNC_DEFAULT_UNROLL 224       /* multiply-adds per layer, for gcc -O2; see docs/unrolling.md */
+#define NNC_TCC_UNROLL 4096          /* the same for the tcc JIT, where unrolling pays longer */
 
 /* ---- arena.c ---- */
 typedef struct Arena Arena;
@@ -252,6 +255,7 @@ typedef struct Net {
     bool has_loss;
     Optim optim;
     int64_t batch;
+    int64_t epochs;              /* for nnc train and the REPL; the emitted C ignores it */
     Init init;
     uint64_t seed;
     bool has_seed;
@@ -261,6 +265,7 @@ typedef struct Net {
     Buffer buffers[NNC_MAX_BUFFERS];
     int n_buffers;
     int64_t struct_bytes;
+    uint64_t fingerprint;        /* hash of the layers' kinds and shapes: weight files carry it */
 } Net;
 
 typedef struct Module {          /* everything one .nn file describes */
@@ -286,11 +291,39 @@ void ir_describe_optim(Buf *b, const Net *n);     /* "sgd lr=0.5 momentum=0.9" *
 /* ---- emit_c.c ---- */
 typedef struct EmitOptions {
     int64_t unroll;              /* layers with at most this many multiply-adds are unrolled */
-    const char *header_name;     /* "net.h": what the .c includes */
+    const char *header_name;     /* "net.h": what the .c includes; NULL: the .c is
+                                    meant to be compiled after the header text (JIT) */
+    const Net *infer_net;        /* non-NULL: emit only this network, inference only, */
+    const float *weights;        /* with these n_params weights baked in as constants */
 } EmitOptions;
 /* Checks that every layer can be emitted (errors otherwise), then writes the
  * .c into `c` and the .h into `h`. */
 bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag);
+
+/* ---- pipeline.c ---- */
+/* Source text -> checked, lowered Module (parse, check, lower); NULL with
+ * the errors reported when the text is not a valid program. */
+Module *pipeline_module(const Source *src, Arena *arena, Diag *diag);
+/* The network called `name`, or the only one when `name` is NULL; reports an
+ * error (listing the networks) and returns NULL otherwise. */
+const Net *pipeline_pick_net(const Module *m, const char *name, Diag *diag);
+
+/* ---- jit.c ---- */
+typedef enum { JIT_TCC, JIT_CC } JitBackend;
+typedef struct Jit Jit;
+struct RtNet;
+/* Emits the module's C, compiles it in memory (tcc) or as a cached shared
+ * object (cc), and fills `out` with the entry points of network `net`,
+ * including a zeroed state of the right size.  NULL on failure. */
+Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t unroll, struct RtNet *out,
+                 Diag *diag);
+void jit_free(Jit *j, struct RtNet *net);   /* frees the state too */
+
+/* ---- cmd_train.c ---- */
+int cmd_train(int argc, char **argv);
+
+/* ---- repl.c ---- */
+int cmd_repl(int argc, char **argv);
 
 /* ---- output.c ---- */
 /* Writes all files or none: each goes to a temporary file beside its

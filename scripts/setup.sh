@@ -1,7 +1,7 @@
 #!/bin/sh
 # setup.sh — installs the Debian packages nnc needs, only those missing.
-#   scripts/setup.sh build   flex, bison and a C compiler (for `make`, `make demo`)
-#   scripts/setup.sh test    also tcc, libtcc-dev, clang, cmocka, valgrind, python3-torch
+#   scripts/setup.sh build   flex, bison, a C compiler, libtcc, zlib, libedit (`make`, `make demo`)
+#   scripts/setup.sh test    also clang, cmocka, valgrind, python3-torch
 # Says what it installs and why; does nothing when everything is there.
 set -eu
 profile=${1:-build}
@@ -18,9 +18,11 @@ need flex has flex
 need bison has bison
 need gcc has cc
 need make has make
+need tcc has tcc                 # also brings libtcc1.a, which the JIT links
+need libtcc-dev hdr libtcc.h
+need zlib1g-dev hdr zlib.h
+need libedit-dev hdr histedit.h
 if [ "$profile" = test ] || [ "$profile" = all ]; then
-    need tcc has tcc
-    need libtcc-dev hdr libtcc.h
     need clang has clang
     need libcmocka-dev hdr cmocka.h
     need valgrind has valgrind

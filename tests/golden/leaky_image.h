@@ -21,6 +21,7 @@ extern "C" {
 #define leaky_BATCH     4   /* most samples per train step */
 #define leaky_N_PARAMS  1028
 #define leaky_SEED      UINT64_C(42)   /* no `seed` statement: nnc's default */
+#define leaky_FINGERPRINT UINT64_C(0x195ae9652e2813d1)   /* of the layer shapes; weight files carry it */
 
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 2 dense: weight [30][20] at 0, bias [30] at 600

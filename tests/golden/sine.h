@@ -21,6 +21,7 @@ extern "C" {
 #define sine_BATCH     8   /* most samples per train step */
 #define sine_N_PARAMS  321
 #define sine_SEED      UINT64_C(3)
+#define sine_FINGERPRINT UINT64_C(0xd2ca3683c5cf73c5)   /* of the layer shapes; weight files carry it */
 
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 dense: weight [16][1] at 0, bias [16] at 16

@@ -21,6 +21,7 @@ extern "C" {
 #define spiral_BATCH     16   /* most samples per train step */
 #define spiral_N_PARAMS  1251
 #define spiral_SEED      UINT64_C(7)
+#define spiral_FINGERPRINT UINT64_C(0xc879131176843024)   /* of the layer shapes; weight files carry it */
 
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 dense: weight [32][2] at 0, bias [32] at 64

@@ -24,6 +24,7 @@ extern "C" {
 #define enc_BATCH     1   /* most samples per train step */
 #define enc_N_PARAMS  8
 #define enc_SEED      UINT64_C(42)   /* no `seed` statement: nnc's default */
+#define enc_FINGERPRINT UINT64_C(0x07d06ac3ce8581e4)   /* of the layer shapes; weight files carry it */
 
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 dense: weight [2][3] at 0, bias [2] at 6
@@ -62,6 +63,7 @@ float *enc_grads(enc *net);
 #define cls_BATCH     2   /* most samples per train step */
 #define cls_N_PARAMS  22
 #define cls_SEED      UINT64_C(18446744073709551615)
+#define cls_FINGERPRINT UINT64_C(0xcbd0e28573f18621)   /* of the layer shapes; weight files carry it */
 
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 dense: weight [4][2] at 0, bias [4] at 8

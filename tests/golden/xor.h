@@ -21,6 +21,7 @@ extern "C" {
 #define xor_BATCH     1   /* most samples per train step */
 #define xor_N_PARAMS  9
 #define xor_SEED      UINT64_C(42)
+#define xor_FINGERPRINT UINT64_C(0xa95f92b50ff18504)   /* of the layer shapes; weight files carry it */
 
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 dense: weight [2][2] at 0, bias [2] at 4

@@ -11,10 +11,10 @@
 out=build/test/unit
 mkdir -p "$out"
 CC=${CC:-cc}
-CPPFLAGS="-D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild"
+CPPFLAGS="-D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild -Iruntime"
 WARN="-std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
 SAN="-std=c99 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
-LIBS="-lcmocka -lm"
+LIBS="-lcmocka -ltcc -ledit -ldl -lz -lm"
 TESTS=$(ls tests/unit/*.c)
 filter=${1:-}
 
@@ -23,11 +23,11 @@ if [ ! -f build/parser.o ] || [ ! -f build/parser.c ] || [ ! -f build/lexer.c ];
     exit 1
 fi
 objs=
-for o in build/*.o; do
+for o in build/*.o build/rt/*.o; do
     [ "$o" = build/main.o ] || objs="$objs $o"
 done
 srcs=
-for c in compiler/*.c; do
+for c in compiler/*.c runtime/*.c; do
     [ "$c" = compiler/main.c ] || srcs="$srcs $c"
 done
 

@@ -1,0 +1,324 @@
+/* cmd_train.c — `nnc train NET.nn --data TRAIN ...`: compile the network
+ * with the JIT, load the data, train, report, save the weights.
+ *
+ * Exit status: 0 trained; 1 an error in the network, the data or a file, or
+ * training diverged; 2 a usage error; 130 stopped by Ctrl-C (weights saved
+ * when --save was given). */
+#define _POSIX_C_SOURCE 200809L
+#include "nnc.h"
+#include "nnc_rt.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char train_usage[] =
+    "usage: nnc train NET.nn --data TRAIN [options]\n"
+    "\n"
+    "Compiles NET.nn in memory and trains it on TRAIN.\n"
+    "\n"
+    "TRAIN and TEST are CSV files, or IDX image files (MNIST's format, gzip or\n"
+    "not) whose labels file is found beside them by MNIST's naming.\n"
+    "\n"
+    "options:\n"
+    "  --data FILE        training data (required)\n"
+    "  --labels FILE      the labels of an IDX --data file, if not found by name\n"
+    "  --test FILE        test data, evaluated after each epoch\n"
+    "  --test-labels FILE the labels of an IDX --test file\n"
+    "  --epochs N         epochs to train (default: the file's `epochs`, else 10)\n"
+    "  --every N          print every Nth epoch (default: about 20 lines in all)\n"
+    "  --seed N           seed for the weights and the shuffling (default: the file's)\n"
+    "  --lr F             learning rate (default: the file's)\n"
+    "  --load W.nnw       start from these weights\n"
+    "  --save W.nnw       save the weights after training (atomically)\n"
+    "  --jit=tcc|cc       compile with libtcc in memory (default) or with cc -O2\n"
+    "  --net NAME         which network of the file (when it has several)\n"
+    "  --header yes|no    whether a CSV file has a header row (default: detect)\n"
+    "  --label-col N      CSV column of the class label, 0-based (default: last)\n"
+    "  --confusion        print the confusion matrix of the last evaluation\n"
+    "  --unroll N         unroll layers of at most N multiply-adds (default: 4096\n"
+    "                     with tcc, 224 with cc; see docs/unrolling.md)\n";
+
+typedef struct TrainArgs {
+    const char *net_path, *data, *labels, *test, *test_labels, *load, *save, *net_name;
+    long long epochs, every, unroll;
+    unsigned long long seed;
+    bool has_seed, confusion;
+    double lr;
+    JitBackend backend;
+    RtCsvOptions csv;
+} TrainArgs;
+
+static int usage(const char *fmt, const char *arg)
+{
+    fputs("nnc train: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'nnc train --help' for more information.\n", stderr);
+    return 2;
+}
+
+static bool parse_num(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_train_args(int argc, char **argv, TrainArgs *a)
+{
+    a->unroll = -1;   /* the backend's default */
+    a->csv.label_col = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKES_VALUE(name)                                           \
+    if (strcmp(o, name) == 0) {                                     \
+        if (!v)                                                     \
+            return usage("option '%s' needs a value", name);       \
+        i++;
+#define END_VALUE }
+        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+            fputs(train_usage, stdout);
+            return 0;
+        } else if (strncmp(o, "--jit=", 6) == 0) {
+            if (strcmp(o + 6, "tcc") == 0)
+                a->backend = JIT_TCC;
+            else if (strcmp(o + 6, "cc") == 0)
+                a->backend = JIT_CC;
+            else
+                return usage("unknown JIT backend '%s'; expected tcc or cc", o + 6);
+        } else if (strcmp(o, "--confusion") == 0) {
+            a->confusion = true;
+        } else TAKES_VALUE("--data") a->data = v; END_VALUE
+        else TAKES_VALUE("--labels") a->labels = v; END_VALUE
+        else TAKES_VALUE("--test") a->test = v; END_VALUE
+        else TAKES_VALUE("--test-labels") a->test_labels = v; END_VALUE
+        else TAKES_VALUE("--load") a->load = v; END_VALUE
+        else TAKES_VALUE("--save") a->save = v; END_VALUE
+        else TAKES_VALUE("--net") a->net_name = v; END_VALUE
+        else TAKES_VALUE("--epochs")
+            if (!parse_num(v, 1, NNC_MAX_EPOCHS, &a->epochs))
+                return usage("--epochs needs a whole number from 1 to 10000000, not '%s'", v);
+        END_VALUE
+        else TAKES_VALUE("--every")
+            if (!parse_num(v, 1, NNC_MAX_EPOCHS, &a->every))
+                return usage("--every needs a whole number from 1, not '%s'", v);
+        END_VALUE
+        else TAKES_VALUE("--unroll")
+            if (!parse_num(v, 0, 1000000, &a->unroll))
+                return usage("--unroll needs a whole number from 0 to 1000000, not '%s'", v);
+        END_VALUE
+        else TAKES_VALUE("--label-col")
+            long long col;
+            if (!parse_num(v, 0, 1000000, &col))
+                return usage("--label-col needs a column number from 0, not '%s'", v);
+            a->csv.label_col = (int)col;
+        END_VALUE
+        else TAKES_VALUE("--header")
+            if (strcmp(v, "yes") == 0)
+                a->csv.header = RT_HEADER_YES;
+            else if (strcmp(v, "no") == 0)
+                a->csv.header = RT_HEADER_NO;
+            else if (strcmp(v, "auto") == 0)
+                a->csv.header = RT_HEADER_AUTO;
+            else
+                return usage("--header takes yes, no or auto, not '%s'", v);
+        END_VALUE
+        else TAKES_VALUE("--seed")
+            char *end;
+            errno = 0;
+            a->seed = strtoull(v, &end, 10);
+            if (!*v || *end || errno || v[0] == '-')
+                return usage("--seed needs a whole number from 0, not '%s'", v);
+            a->has_seed = true;
+        END_VALUE
+        else TAKES_VALUE("--lr")
+            char *end;
+            a->lr = strtod(v, &end);
+            if (!*v || *end || !(a->lr > 0) || a->lr > 1e6)
+                return usage("--lr needs a number > 0, not '%s'", v);
+        END_VALUE
+        else if (o[0] == '-' && o[1])
+            return usage("unknown option '%s'", o);
+        else if (a->net_path)
+            return usage("only one network file may be given; '%s' is a second one", o);
+        else
+            a->net_path = o;
+#undef TAKES_VALUE
+#undef END_VALUE
+    }
+    if (!a->net_path)
+        return usage("no network file%s", "");
+    if (!a->data)
+        return usage("no training data: give --data FILE%s", "");
+    return -1;
+}
+
+static bool load_data(const char *path, const char *labels, const TrainArgs *a, const RtNet *net, bool classify,
+                      RtData *d, Diag *diag)
+{
+    RtError err;
+    bool ok;
+    if (rt_is_idx(path)) {
+        char *guess = labels ? NULL : rt_idx_labels_path(path);
+        if (!labels && !guess) {
+            diag_plain(diag, DIAG_ERROR, "%s: cannot tell where its labels are (the name does not follow MNIST's "
+                       "'...-images-idx3-ubyte'); give them with --labels", path);
+            return false;
+        }
+        ok = rt_load_idx(path, labels ? labels : guess, net->n_inputs, net->n_outputs, d, &err);
+        free(guess);
+    } else {
+        ok = rt_load_csv(path, &a->csv, net->n_inputs, net->n_outputs, classify, d, &err);
+    }
+    if (!ok)
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+    return ok;
+}
+
+static volatile int interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+static void print_confusion(const int64_t *m, int64_t n)
+{
+    printf("confusion matrix (rows: true class, columns: predicted)\n      ");
+    for (int64_t j = 0; j < n; j++)
+        printf(" %6lld", (long long)j);
+    printf("\n");
+    for (int64_t i = 0; i < n; i++) {
+        printf("%6lld", (long long)i);
+        for (int64_t j = 0; j < n; j++)
+            printf(" %6lld", (long long)m[i * n + j]);
+        printf("\n");
+    }
+}
+
+static int train(const TrainArgs *a, Arena *arena, Diag *diag)
+{
+    Source src;
+    if (!source_load(&src, a->net_path, arena, diag))
+        return 1;
+    Module *m = pipeline_module(&src, arena, diag);
+    if (!m)
+        return 1;
+    const Net *n = pipeline_pick_net(m, a->net_name, diag);
+    if (!n)
+        return 1;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    RtNet net;
+    int64_t unroll = a->unroll >= 0 ? a->unroll : a->backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+    Jit *jit = jit_compile(m, n, a->backend, unroll, &net, diag);
+    if (!jit)
+        return 1;
+    double compile_ms = 1e3 * seconds_since(&t0);
+    int status = 1;
+    RtData train = {0}, test = {0};
+    bool classify = net.softmax || n->layers[n->n_layers - 1].act == ACT_SIGMOID;
+    bool ce = n->loss == LOSS_CROSS_ENTROPY;
+    uint64_t seed = a->has_seed ? a->seed : n->seed;
+    if (a->has_seed)
+        net.init(net.state, seed);
+    if (a->lr > 0)
+        *net.lr(net.state) = (float)a->lr;
+    RtError err;
+    if (a->load && !rt_load_weights(a->load, net.fingerprint, net.params(net.state), net.n_params, &err)) {
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        goto done;
+    }
+    if (!load_data(a->data, a->labels, a, &net, classify, &train, diag))
+        goto done;
+    if (a->test && !load_data(a->test, a->test_labels, a, &net, classify, &test, diag))
+        goto done;
+    int epochs = (int)(a->epochs ? a->epochs : n->epochs);
+    printf("network %s: %lld parameters, %zu bytes; compiled by %s in %.1f ms\n", n->name, (long long)n->n_params,
+           net.size, a->backend == JIT_TCC ? "libtcc" : "cc", compile_ms);
+    printf("training on %lld samples%s", (long long)train.n, test.n ? "" : "\n");
+    if (test.n)
+        printf(", testing on %lld\n", (long long)test.n);
+    fflush(stdout);
+
+    RtTrainOptions opt = {
+        .epochs = epochs,
+        .shuffle_seed = seed,
+        .cross_entropy = ce,
+        .out = stdout,
+        .progress = isatty(STDOUT_FILENO) != 0,
+        .report_every = (int)(a->every ? a->every : (epochs + 19) / 20),
+        .stop = &interrupted,
+    };
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old);
+    RtEpoch last;
+    bool trained = rt_train(&net, &train, test.n ? &test : NULL, &opt, &last);
+    sigaction(SIGINT, &old, NULL);
+    if (last.diverged) {
+        diag_plain(diag, DIAG_ERROR, "the weights were not saved; try a smaller learning rate (--lr)");
+        goto done;
+    }
+    if (a->confusion && (test.n ? test.label : train.label) && net.n_outputs > 1) {
+        int64_t *cm = calloc((size_t)(net.n_outputs * net.n_outputs), sizeof *cm);
+        if (cm) {
+            rt_evaluate(&net, test.n ? &test : &train, ce, cm);
+            print_confusion(cm, net.n_outputs);
+            free(cm);
+        }
+    }
+    if (a->save) {
+        if (!rt_save_weights(a->save, net.fingerprint, net.params(net.state), net.n_params, &err)) {
+            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+            goto done;
+        }
+        printf("saved the weights to %s\n", a->save);
+    }
+    RtEval final = test.n ? last.test : last.train;
+    if (final.accuracy >= 0)
+        printf("final %s accuracy: %.2f%%\n", test.n ? "test" : "training", 100.0 * final.accuracy);
+    else
+        printf("final %s loss: %.6g (mean per sample)\n", test.n ? "test" : "training", final.loss);
+    status = trained ? 0 : last.stopped ? 130 : 1;
+    if (last.stopped)
+        fprintf(stderr, "nnc: stopped by Ctrl-C in epoch %d\n", last.epoch);
+done:
+    rt_data_free(&train);
+    rt_data_free(&test);
+    jit_free(jit, &net);
+    return status;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    TrainArgs a = {0};
+    int status = parse_train_args(argc, argv, &a);
+    if (status >= 0)
+        return status;
+    Diag diag;
+    diag_init(&diag, stderr);
+    Arena *arena = arena_new();
+    status = train(&a, arena, &diag);
+    arena_free(arena);
+    fflush(stdout);
+    return status;
+}

@@ -1,0 +1,738 @@
+/* repl.c — `nnc repl`: load a network, point it at data, train, look,
+ * change a hyperparameter, train again, save; all in one session.
+ *
+ * Each command is one row of `commands` (name, arguments, help, function).
+ * A network can also be typed or pasted: a line starting with `network`
+ * opens a block that is read until its braces balance, and its errors are
+ * located in the session's input (`<stdin>:LINE:COL`).  Changing a
+ * hyperparameter that shapes the code (momentum, batch, backend, unroll)
+ * re-emits and re-JIT-compiles the network in place, keeping the weights.
+ *
+ * On a terminal there is a prompt, line editing and history (libedit).
+ * Otherwise commands are read without prompts, so a script can be piped in;
+ * a failing command reports its error and the session goes on, and the
+ * exit status is 1 at the end if any command failed. */
+#define _POSIX_C_SOURCE 200809L
+#include "nnc.h"
+#include "nnc_rt.h"
+
+#include <ctype.h>
+#include <editline/readline.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct Repl {
+    Diag diag;
+    Arena *arena;                /* the current network's compilation */
+    Source src;
+    Module *mod;
+    Net *net;                    /* in mod */
+    Jit *jit;
+    RtNet rt;
+    bool have_net;
+    JitBackend backend;
+    int64_t unroll;              /* -1: the backend's default */
+    RtData train, test;
+    bool have_train, have_test;
+    uint64_t shuffle_seed;
+    int epochs_done;
+    bool interactive;
+    bool echo;                   /* --echo: print each command read from a script */
+    int line_no;                 /* of the session's input, for diagnostics */
+    bool failed;                 /* some command failed */
+    bool quit;
+} Repl;
+
+static volatile int interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static bool fail(Repl *r, const char *fmt, ...)
+{
+    (void)r;   /* the caller records the failure */
+    va_list ap;
+    fflush(stdout);   /* keep a transcript of both streams in order */
+    va_start(ap, fmt);
+    fputs("error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return false;
+}
+
+/* ---- (re)compiling the network ---- */
+
+static int64_t unroll_for(const Repl *r)
+{
+    return r->unroll >= 0 ? r->unroll : r->backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+}
+
+/* JIT-compiles r->net; keeps `params` (when not NULL) as the weights and
+ * `lr` as the learning rate. */
+static bool rejit(Repl *r, const float *params, float lr)
+{
+    RtNet fresh;
+    Jit *j = jit_compile(r->mod, r->net, r->backend, unroll_for(r), &fresh, &r->diag);
+    if (!j)
+        return false;
+    if (params)
+        memcpy(fresh.params(fresh.state), params, (size_t)fresh.n_params * sizeof(float));
+    if (lr > 0)
+        *fresh.lr(fresh.state) = lr;
+    if (r->have_net)
+        jit_free(r->jit, &r->rt);
+    r->jit = j;
+    r->rt = fresh;
+    r->have_net = true;
+    return true;
+}
+
+/* Re-plans and re-JIT-compiles after a hyperparameter changed, keeping the
+ * weights and the learning rate. */
+static bool rebuild(Repl *r)
+{
+    size_t bytes = (size_t)r->rt.n_params * sizeof(float);
+    float *keep = malloc(bytes ? bytes : 1);
+    if (!keep)
+        return fail(r, "out of memory");
+    memcpy(keep, r->rt.params(r->rt.state), bytes);
+    float lr = *r->rt.lr(r->rt.state);
+    bool ok = lower_module(r->mod, r->arena, &r->diag) && rejit(r, keep, lr);
+    free(keep);
+    return ok;
+}
+
+static void drop_data(Repl *r)
+{
+    rt_data_free(&r->train);
+    rt_data_free(&r->test);
+    r->have_train = r->have_test = false;
+}
+
+/* Compiles `text` (a whole .nn source; copied) and makes its network the
+ * current one.  On failure the previous network stays. */
+static bool use_source(Repl *r, const char *name, const char *text, size_t len, const char *net_name)
+{
+    Arena *arena = arena_new();
+    Source *src = arena_alloc(arena, sizeof *src);
+    source_from_string(src, arena_strdup(arena, name), arena_strndup(arena, text, len), len);
+    Module *m = pipeline_module(src, arena, &r->diag);
+    const Net *n = m ? pipeline_pick_net(m, net_name, &r->diag) : NULL;
+    if (!n) {
+        arena_free(arena);
+        return false;
+    }
+    Repl old = *r;
+    r->arena = arena;
+    r->src = *src;
+    r->mod = m;
+    r->net = (Net *)n;
+    r->have_net = false;
+    if (!rejit(r, NULL, 0)) {
+        arena_free(arena);
+        r->arena = old.arena;
+        r->src = old.src;
+        r->mod = old.mod;
+        r->net = old.net;
+        r->have_net = old.have_net;
+        return false;
+    }
+    if (old.have_net) {
+        jit_free(old.jit, &old.rt);
+        arena_free(old.arena);
+    }
+    if ((r->have_train && (r->train.n_inputs != n->n_inputs || r->train.n_outputs != n->n_outputs)) ||
+        (r->have_test && (r->test.n_inputs != n->n_inputs || r->test.n_outputs != n->n_outputs))) {
+        printf("(the loaded data does not fit this network's %lld inputs and %lld outputs: dropped it)\n",
+               (long long)n->n_inputs, (long long)n->n_outputs);
+        drop_data(r);
+    }
+    r->shuffle_seed = n->seed;
+    r->epochs_done = 0;
+    printf("network %s: %lld parameters, %zu bytes (compiled by %s)\n", n->name, (long long)n->n_params, r->rt.size,
+           r->backend == JIT_TCC ? "libtcc" : "cc");
+    return true;
+}
+
+static bool need_net(Repl *r)
+{
+    if (!r->have_net)
+        return fail(r, "no network yet: 'load FILE.nn' or type a 'network NAME { ... }' block");
+    return true;
+}
+
+/* ---- commands ---- */
+
+typedef bool CmdFn(Repl *r, int argc, char **argv);
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static bool do_load(Repl *r, int argc, char **argv)
+{
+    if (argc < 2 || argc > 3)
+        return fail(r, "usage: load FILE.nn [NETWORK] | load WEIGHTS.nnw");
+    if (ends_with(argv[1], ".nnw")) {
+        if (!need_net(r))
+            return false;
+        RtError err;
+        if (!rt_load_weights(argv[1], r->rt.fingerprint, r->rt.params(r->rt.state), r->rt.n_params, &err))
+            return fail(r, "%s", err.msg);
+        printf("loaded %lld weights from %s\n", (long long)r->rt.n_params, argv[1]);
+        return true;
+    }
+    Source src;
+    Arena *tmp = arena_new();
+    bool ok = source_load(&src, argv[1], tmp, &r->diag) &&
+              use_source(r, argv[1], src.text, src.len, argc == 3 ? argv[2] : NULL);
+    arena_free(tmp);
+    return ok;
+}
+
+static bool load_data_cmd(Repl *r, int argc, char **argv, RtData *d, bool *have)
+{
+    if (argc != 2 && !(argc == 4 && strcmp(argv[2], "labels") == 0))
+        return fail(r, "usage: %s FILE [labels LABELS]", argv[0]);
+    if (!need_net(r))
+        return false;
+    RtError err;
+    RtData fresh = {0};
+    bool classify = r->rt.softmax || r->net->layers[r->net->n_layers - 1].act == ACT_SIGMOID;
+    bool ok;
+    if (rt_is_idx(argv[1])) {
+        char *guess = argc == 4 ? NULL : rt_idx_labels_path(argv[1]);
+        if (argc != 4 && !guess)
+            return fail(r, "%s: cannot tell where its labels are; give them: %s %s labels FILE", argv[1], argv[0],
+                        argv[1]);
+        ok = rt_load_idx(argv[1], argc == 4 ? argv[3] : guess, r->rt.n_inputs, r->rt.n_outputs, &fresh, &err);
+        free(guess);
+    } else {
+        RtCsvOptions opt = {RT_HEADER_AUTO, -1};
+        ok = rt_load_csv(argv[1], &opt, r->rt.n_inputs, r->rt.n_outputs, classify, &fresh, &err);
+    }
+    if (!ok)
+        return fail(r, "%s", err.msg);
+    rt_data_free(d);
+    *d = fresh;
+    *have = true;
+    printf("%s: %lld samples%s\n", argv[1], (long long)d->n, d->label ? " with class labels" : "");
+    return true;
+}
+
+static bool do_data(Repl *r, int argc, char **argv)
+{
+    return load_data_cmd(r, argc, argv, &r->train, &r->have_train);
+}
+
+static bool do_test(Repl *r, int argc, char **argv)
+{
+    return load_data_cmd(r, argc, argv, &r->test, &r->have_test);
+}
+
+static bool parse_count(Repl *r, const char *s, long long lo, long long hi, long long *out, const char *what)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return fail(r, "%s must be a whole number from %lld to %lld, not '%s'", what, lo, hi, s);
+    *out = v;
+    return true;
+}
+
+static bool do_train(Repl *r, int argc, char **argv)
+{
+    long long epochs = r->net ? r->net->epochs : NNC_DEFAULT_EPOCHS;
+    if (argc > 2)
+        return fail(r, "usage: train [EPOCHS]");
+    if (!need_net(r))
+        return false;
+    if (argc == 2 && !parse_count(r, argv[1], 1, NNC_MAX_EPOCHS, &epochs, "the number of epochs"))
+        return false;
+    if (!r->have_train)
+        return fail(r, "no training data: 'data FILE' first");
+    RtTrainOptions opt = {
+        .epochs = (int)epochs,
+        .shuffle_seed = r->shuffle_seed + (uint64_t)r->epochs_done,
+        .cross_entropy = r->net->loss == LOSS_CROSS_ENTROPY,
+        .out = stdout,
+        .progress = r->interactive && isatty(STDOUT_FILENO),
+        .report_every = (int)((epochs + 19) / 20),
+        .stop = &interrupted,
+    };
+    interrupted = 0;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old);
+    RtEpoch last;
+    bool ok = rt_train(&r->rt, &r->train, r->have_test ? &r->test : NULL, &opt, &last);
+    sigaction(SIGINT, &old, NULL);
+    r->epochs_done += last.epoch;
+    if (last.stopped) {
+        printf("stopped in epoch %d; the weights are kept\n", last.epoch);
+        return true;
+    }
+    if (last.diverged)
+        return fail(r, "training diverged; lower the learning rate ('set lr F') and 'init' again");
+    return ok;
+}
+
+static bool do_eval(Repl *r, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return fail(r, "usage: eval");
+    if (!need_net(r))
+        return false;
+    if (!r->have_train && !r->have_test)
+        return fail(r, "no data: 'data FILE' (and 'test FILE') first");
+    bool ce = r->net->loss == LOSS_CROSS_ENTROPY;
+    int64_t no = r->rt.n_outputs;
+    for (int k = 0; k < 2; k++) {
+        const RtData *d = k == 0 ? &r->train : &r->test;
+        if (!(k == 0 ? r->have_train : r->have_test))
+            continue;
+        int64_t *cm = d->label && no > 1 ? calloc((size_t)(no * no), sizeof *cm) : NULL;
+        RtEval e = rt_evaluate(&r->rt, d, ce, cm);
+        printf("%s (%lld samples): loss %.6g", k == 0 ? "training" : "test", (long long)e.n, e.loss);
+        if (e.accuracy >= 0)
+            printf(", accuracy %.2f%%", 100.0 * e.accuracy);
+        printf("\n");
+        if (cm && no <= 20) {
+            printf("  confusion (rows: true, columns: predicted)\n       ");
+            for (int64_t j = 0; j < no; j++)
+                printf(" %6lld", (long long)j);
+            printf("\n");
+            for (int64_t i = 0; i < no; i++) {
+                printf("  %5lld", (long long)i);
+                for (int64_t j = 0; j < no; j++)
+                    printf(" %6lld", (long long)cm[i * no + j]);
+                printf("\n");
+            }
+        }
+        free(cm);
+    }
+    return true;
+}
+
+static bool do_predict(Repl *r, int argc, char **argv)
+{
+    if (!need_net(r))
+        return false;
+    if (argc - 1 != r->rt.n_inputs)
+        return fail(r, "predict needs %lld numbers (the network's inputs), not %d", (long long)r->rt.n_inputs,
+                    argc - 1);
+    float *x = malloc((size_t)r->rt.n_inputs * sizeof *x), *y = malloc((size_t)r->rt.n_outputs * sizeof *y);
+    bool ok = x && y;
+    for (int i = 1; ok && i < argc; i++) {
+        char *end;
+        x[i - 1] = strtof(argv[i], &end);
+        if (*end || end == argv[i] || !isfinite(x[i - 1]))
+            ok = fail(r, "'%s' is not a number", argv[i]);
+    }
+    if (ok) {
+        r->rt.forward(r->rt.state, x, y);
+        int64_t best = 0;
+        for (int64_t j = 0; j < r->rt.n_outputs; j++) {
+            printf("%s%.6g", j ? " " : "", y[j]);
+            best = y[j] > y[best] ? j : best;
+        }
+        if (r->rt.softmax)
+            printf("   (class %lld)", (long long)best);
+        printf("\n");
+    }
+    free(x);
+    free(y);
+    return ok;
+}
+
+static bool parse_real(Repl *r, const char *s, double lo, double hi, bool lo_open, bool hi_open, double *out,
+                       const char *what)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !isfinite(v) || (lo_open ? v <= lo : v < lo) || (hi_open ? v >= hi : v > hi))
+        return fail(r, "%s must be a number %s %g and %s %g, not '%s'", what, lo_open ? ">" : ">=", lo,
+                    hi_open ? "<" : "<=", hi, s);
+    *out = v;
+    return true;
+}
+
+static bool do_set(Repl *r, int argc, char **argv)
+{
+    if (argc != 3)
+        return fail(r, "usage: set lr|momentum|weight_decay|batch|epochs|seed|backend|unroll VALUE");
+    if (!need_net(r))
+        return false;
+    const char *k = argv[1], *v = argv[2];
+    Optim *o = &r->net->optim;
+    long long n;
+    double f;
+    if (strcmp(k, "lr") == 0) {
+        if (!parse_real(r, v, 0, 1e6, true, false, &f, "lr"))
+            return false;
+        *r->rt.lr(r->rt.state) = (float)f;
+        o->lr = f;
+        printf("lr = %g\n", f);
+        return true;
+    }
+    if (strcmp(k, "epochs") == 0) {
+        if (!parse_count(r, v, 1, NNC_MAX_EPOCHS, &n, "epochs"))
+            return false;
+        r->net->epochs = n;
+        printf("epochs = %lld\n", n);
+        return true;
+    }
+    if (strcmp(k, "seed") == 0) {
+        if (!parse_count(r, v, 0, INT64_MAX, &n, "the seed"))
+            return false;
+        r->shuffle_seed = r->net->seed = (uint64_t)n;
+        r->epochs_done = 0;
+        printf("seed = %lld (for shuffling, and for 'init')\n", n);
+        return true;
+    }
+    if (strcmp(k, "momentum") == 0) {
+        if (o->kind != OPTIM_SGD)
+            return fail(r, "momentum is an option of sgd; this network uses %s", optim_keyword[o->kind]);
+        if (!parse_real(r, v, 0, 1, false, true, &f, "momentum"))
+            return false;
+        o->momentum = f;
+    } else if (strcmp(k, "weight_decay") == 0) {
+        if (!parse_real(r, v, 0, 1e6, false, false, &f, "weight_decay"))
+            return false;
+        o->weight_decay = f;
+    } else if (strcmp(k, "batch") == 0) {
+        if (!parse_count(r, v, 1, NNC_MAX_BATCH, &n, "the batch size"))
+            return false;
+        r->net->batch = n;
+    } else if (strcmp(k, "backend") == 0) {
+        if (strcmp(v, "tcc") == 0)
+            r->backend = JIT_TCC;
+        else if (strcmp(v, "cc") == 0)
+            r->backend = JIT_CC;
+        else
+            return fail(r, "the backend is tcc or cc, not '%s'", v);
+    } else if (strcmp(k, "unroll") == 0) {
+        if (!parse_count(r, v, 0, 1000000, &n, "unroll"))
+            return false;
+        r->unroll = n;
+    } else {
+        return fail(r, "unknown setting '%s'; expected lr, momentum, weight_decay, batch, epochs, seed, backend or "
+                    "unroll", k);
+    }
+    if (!rebuild(r))
+        return false;
+    printf("%s = %s; recompiled by %s, weights kept\n", k, v, r->backend == JIT_TCC ? "libtcc" : "cc");
+    return true;
+}
+
+static bool do_init(Repl *r, int argc, char **argv)
+{
+    long long seed;
+    if (argc > 2)
+        return fail(r, "usage: init [SEED]");
+    if (!need_net(r))
+        return false;
+    seed = (long long)r->net->seed;
+    if (argc == 2 && !parse_count(r, argv[1], 0, INT64_MAX, &seed, "the seed"))
+        return false;
+    float lr = *r->rt.lr(r->rt.state);
+    r->rt.init(r->rt.state, (uint64_t)seed);
+    *r->rt.lr(r->rt.state) = lr;
+    r->epochs_done = 0;
+    printf("weights initialized from seed %lld\n", seed);
+    return true;
+}
+
+static bool do_save(Repl *r, int argc, char **argv)
+{
+    if (argc != 2 || !ends_with(argv[1], ".nnw"))
+        return fail(r, "usage: save WEIGHTS.nnw");
+    if (!need_net(r))
+        return false;
+    RtError err;
+    if (!rt_save_weights(argv[1], r->rt.fingerprint, r->rt.params(r->rt.state), r->rt.n_params, &err))
+        return fail(r, "%s", err.msg);
+    printf("saved %lld weights to %s\n", (long long)r->rt.n_params, argv[1]);
+    return true;
+}
+
+static bool do_emit(Repl *r, int argc, char **argv)
+{
+    bool infer = argc == 3 && strcmp(argv[2], "inference") == 0;
+    if (argc < 2 || argc > 3 || (argc == 3 && !infer) || !ends_with(argv[1], ".c"))
+        return fail(r, "usage: emit OUT.c [inference]");
+    if (!need_net(r))
+        return false;
+    size_t len = strlen(argv[1]);
+    char *h_path = malloc(len + 1);
+    if (!h_path)
+        return fail(r, "out of memory");
+    memcpy(h_path, argv[1], len + 1);
+    h_path[len - 1] = 'h';
+    const char *slash = strrchr(h_path, '/');
+    EmitOptions eo = {.unroll = r->unroll >= 0 ? r->unroll : NNC_DEFAULT_UNROLL,
+                      .header_name = slash ? slash + 1 : h_path};
+    if (infer) {
+        eo.infer_net = r->net;
+        eo.weights = r->rt.params(r->rt.state);
+    }
+    Buf c = {0}, h = {0};
+    bool ok = emit_c(r->mod, &eo, &c, &h, &r->diag);
+    if (ok) {
+        OutFile files[2] = {{argv[1], &c}, {h_path, &h}};
+        ok = output_write_all(files, 2, &r->diag);
+    }
+    if (ok)
+        printf("wrote %s and %s%s\n", argv[1], h_path, infer ? " (inference only, trained weights baked in)" : "");
+    buf_free(&c);
+    buf_free(&h);
+    free(h_path);
+    return ok;
+}
+
+static bool do_show(Repl *r, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return fail(r, "usage: show");
+    if (!need_net(r))
+        return false;
+    Buf b = {0};
+    Module one = *r->mod;
+    one.nets = r->net;
+    one.n_nets = 1;
+    ir_print(&b, &one);
+    if (!b.oom)
+        fputs(b.data, stdout);
+    buf_free(&b);
+    printf("  lr now   %g; backend %s; %d epochs trained since init\n", *r->rt.lr(r->rt.state),
+           r->backend == JIT_TCC ? "tcc" : "cc", r->epochs_done);
+    return true;
+}
+
+static bool do_help(Repl *r, int argc, char **argv);
+
+static bool do_quit(Repl *r, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    r->quit = true;
+    return true;
+}
+
+typedef struct Command {
+    const char *name, *args, *help;
+    CmdFn *fn;
+} Command;
+
+static const Command commands[] = {
+    {"load", "FILE.nn [NET] | W.nnw", "load a network (or, for .nnw, its weights)", do_load},
+    {"network", "NAME { ... }", "type or paste a network block", NULL},
+    {"data", "FILE [labels FILE]", "training data: CSV, or IDX images (labels found by name)", do_data},
+    {"test", "FILE [labels FILE]", "test data, evaluated after each epoch", do_test},
+    {"train", "[EPOCHS]", "train (default: the network's epochs); Ctrl-C stops at the next batch", do_train},
+    {"eval", "", "loss and accuracy (with a confusion matrix) on the data", do_eval},
+    {"predict", "X1 X2 ...", "run the network on the numbers given", do_predict},
+    {"set", "KEY VALUE", "lr, epochs, seed, or (recompiling, weights kept) momentum, weight_decay, batch, backend, "
+                         "unroll", do_set},
+    {"init", "[SEED]", "initialize the weights again", do_init},
+    {"save", "W.nnw", "save the weights (atomically)", do_save},
+    {"emit", "OUT.c [inference]", "write the C (inference: with the trained weights baked in)", do_emit},
+    {"show", "", "the network: layers, shapes, parameters, bytes", do_show},
+    {"help", "", "this list", do_help},
+    {"quit", "", "leave (also 'exit', or end of input)", do_quit},
+    {"exit", "", NULL, do_quit},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static bool do_help(Repl *r, int argc, char **argv)
+{
+    (void)r;
+    (void)argc;
+    (void)argv;
+    printf("commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) {
+        if (!commands[i].help)
+            continue;
+        char head[64];
+        snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
+        printf("  %-30s %s\n", head, commands[i].help);
+    }
+    return true;
+}
+
+/* ---- reading input ---- */
+
+enum { MAX_ARGS = 4096 };
+
+static bool run_command(Repl *r, char *line)
+{
+    static char *argv[MAX_ARGS];
+    int argc = 0;
+    for (char *p = strtok(line, " \t\r"); p; p = strtok(NULL, " \t\r")) {
+        if (argc == MAX_ARGS)
+            return fail(r, "too many words on one line (at most %d)", MAX_ARGS);
+        argv[argc++] = p;
+    }
+    if (argc == 0)
+        return true;
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (commands[i].fn && strcmp(argv[0], commands[i].name) == 0)
+            return commands[i].fn(r, argc, argv);
+    const char *names[N_COMMANDS];
+    for (int i = 0; i < N_COMMANDS; i++)
+        names[i] = commands[i].name;
+    const char *hint = suggest_word(argv[0], names, N_COMMANDS);
+    if (hint)
+        return fail(r, "unknown command '%s' (did you mean '%s'?); 'help' lists them", argv[0], hint);
+    return fail(r, "unknown command '%s'; 'help' lists them", argv[0]);
+}
+
+/* One line of input, without its newline; NULL at the end.  The result is
+ * malloc'd. */
+static char *read_line(Repl *r, const char *prompt)
+{
+    if (r->interactive) {
+        char *line = readline(prompt);
+        if (line && *line)
+            add_history(line);
+        return line;
+    }
+    size_t cap = 256, len = 0;
+    char *buf = malloc(cap);
+    int ch;
+    while (buf && (ch = getchar()) != EOF && ch != '\n') {
+        if (len + 1 == cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger) {
+                free(buf);
+                return NULL;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        buf[len++] = (char)ch;
+    }
+    if (buf && len == 0 && ch == EOF) {
+        free(buf);
+        return NULL;
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/* Net brace depth of a line, ignoring comments. */
+static int brace_depth(const char *line)
+{
+    int d = 0;
+    for (const char *p = line; *p && *p != '#'; p++)
+        d += *p == '{' ? 1 : *p == '}' ? -1 : 0;
+    return d;
+}
+
+/* Reads a typed `network` block until its braces balance, then compiles it.
+ * The text is padded with the session's earlier line breaks so that errors
+ * carry the session's line numbers. */
+static bool read_block(Repl *r, char *first)
+{
+    int start = r->line_no, depth = brace_depth(first);
+    Buf text = {0};
+    for (int i = 1; i < start; i++)
+        buf_puts(&text, "\n");
+    buf_puts(&text, first);
+    buf_puts(&text, "\n");
+    bool opened = strchr(first, '{') != NULL;
+    while (!opened || depth > 0) {
+        char *line = read_line(r, "...> ");
+        if (!line)
+            break;
+        r->line_no++;
+        if (r->echo && !r->interactive)
+            printf("...> %s\n", line);
+        fflush(stdout);
+        opened |= strchr(line, '{') != NULL;
+        depth += brace_depth(line);
+        buf_puts(&text, line);
+        buf_puts(&text, "\n");
+        free(line);
+    }
+    bool ok = !text.oom && use_source(r, r->interactive ? "<repl>" : "<stdin>", text.data, text.len, NULL);
+    buf_free(&text);
+    return ok;
+}
+
+int cmd_repl(int argc, char **argv)
+{
+    Repl r = {0};
+    diag_init(&r.diag, stderr);
+    r.unroll = -1;
+    r.interactive = isatty(STDIN_FILENO) != 0;
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            printf("usage: nnc repl [--echo] [NET.nn]\n\n"
+                   "An interactive session; type 'help' for its commands.  With standard input\n"
+                   "not a terminal, commands are read without prompts (--echo prints each one).\n");
+            return 0;
+        } else if (strcmp(argv[i], "--echo") == 0) {
+            r.echo = true;
+        } else if (argv[i][0] == '-' || file) {
+            fprintf(stderr, "nnc repl: unexpected '%s'\nusage: nnc repl [--echo] [NET.nn]\n", argv[i]);
+            return 2;
+        } else {
+            file = argv[i];
+        }
+    }
+    if (r.interactive)
+        printf("nnc %s repl: 'help' lists the commands, 'quit' leaves\n", NNC_VERSION);
+    if (file) {
+        char *args[2] = {"load", (char *)file};
+        if (!do_load(&r, 2, args))
+            r.failed = true;
+    }
+    while (!r.quit) {
+        char *line = read_line(&r, "nnc> ");
+        if (!line)
+            break;
+        r.line_no++;
+        if (r.echo && !r.interactive)
+            printf("nnc> %s\n", line);
+        fflush(stdout);
+        r.diag.n_errors = 0;
+        r.diag.too_many = false;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        bool ok;
+        if (strncmp(p, "network", 7) == 0 && (p[7] == ' ' || p[7] == '\t' || p[7] == '\0'))
+            ok = read_block(&r, line);
+        else if (*p == '#')
+            ok = true;
+        else
+            ok = run_command(&r, p);
+        if (!ok)
+            r.failed = true;
+        fflush(stdout);
+        free(line);
+    }
+    if (r.have_net) {
+        jit_free(r.jit, &r.rt);
+        arena_free(r.arena);
+    }
+    drop_data(&r);
+    return r.failed && !r.interactive ? 1 : 0;
+}

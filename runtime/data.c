@@ -1,0 +1,993 @@
+/* data.c — data sets: CSV of numbers, and IDX files as MNIST and
+ * Fashion-MNIST ship them.  Every file is read through zlib's gzread, which
+ * decompresses gzip and copies anything else as it is, so "data.csv.gz" and
+ * "train-images-idx3-ubyte.gz" load like their plain forms.
+ *
+ * Every error names the file and a position: CSV "path:LINE:COL: ..." (or
+ * "path:LINE: ..." for the row as a whole), IDX "path: byte OFFSET: ...",
+ * the offset counted in the uncompressed data.  Nothing here aborts. */
+#include "nnc_rt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* The largest data set: 2^31 floats of inputs (8 GiB), and as many targets. */
+#define MAX_VALUES ((uint64_t)1 << 31)
+/* The longest CSV line, and the most uncompressed CSV text, we read. */
+#define MAX_LINE ((size_t)1 << 30)
+#define MAX_TEXT ((uint64_t)1 << 36)
+#define CHUNK ((size_t)1 << 16)
+
+/* ---- sizes ---- */
+
+/* a * b into *r; false when it does not fit in a size_t. */
+static bool mul_size(size_t a, size_t b, size_t *r)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return false;
+    *r = a * b;
+    return true;
+}
+
+static void *alloc_floats(uint64_t n)
+{
+    size_t bytes;
+    if (n > SIZE_MAX || !mul_size((size_t)n, sizeof(float), &bytes))
+        return NULL;
+    return malloc(bytes ? bytes : 1);
+}
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static const char *plural(uint64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
+/* ---- reading a file, gzip-compressed or not ---- */
+
+typedef struct In {
+    gzFile gz;
+    const char *path;
+    uint64_t pos;                /* uncompressed bytes delivered so far */
+    bool truncated;              /* after a failure: the gzip data ends early */
+    int64_t corrupt_at;          /* after a failure: where the corrupt gzip data is (compressed), or -1 */
+    char why[512];               /* after a failure: what went wrong */
+} In;
+
+static bool in_open(In *in, const char *path, RtError *err)
+{
+    memset(in, 0, sizeof *in);
+    in->path = path;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return rt_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return rt_fail(err, "%s: cannot open: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return rt_fail(err, "%s: is a directory, not a data file", path);
+    }
+    in->gz = gzdopen(fd, "rb");
+    if (!in->gz) {
+        close(fd);
+        return rt_fail(err, "%s: out of memory opening the file", path);
+    }
+    gzbuffer(in->gz, 1u << 17);
+    return true;
+}
+
+static void in_close(In *in)
+{
+    if (in->gz)
+        gzclose(in->gz);
+    in->gz = NULL;
+}
+
+/* Records zlib's error in in->why; returns false. */
+static bool in_error(In *in)
+{
+    int e = Z_OK;
+    const char *m = gzerror(in->gz, &e);
+    in->corrupt_at = -1;
+    if (e == Z_ERRNO) {
+        snprintf(in->why, sizeof in->why, "read error: %s", strerror(errno));
+    } else if (e == Z_BUF_ERROR) {
+        in->truncated = true;
+        snprintf(in->why, sizeof in->why, "the gzip data is cut short (the file is truncated)");
+    } else if (e == Z_MEM_ERROR) {
+        snprintf(in->why, sizeof in->why, "out of memory decompressing");
+    } else {
+        /* zlib's message is "<fd:N>: what"; keep the what. */
+        const char *colon = m ? strstr(m, ": ") : NULL;
+        const char *what = colon ? colon + 2 : (m && *m ? m : "unknown error");
+        snprintf(in->why, sizeof in->why, "the gzip data is corrupt (%s)", what);
+        in->corrupt_at = (int64_t)gzoffset(in->gz);
+    }
+    return false;
+}
+
+/* Reads up to n bytes into dst; *got < n at the end of the data.  False on
+ * a read or gzip error (in->why says which; *got counts what came before). */
+static bool in_read(In *in, void *dst, size_t n, size_t *got)
+{
+    unsigned char *p = dst;
+    *got = 0;
+    while (*got < n) {
+        size_t want = n - *got;
+        if (want > ((size_t)1 << 30))
+            want = (size_t)1 << 30;
+        int r = gzread(in->gz, p + *got, (unsigned)want);
+        if (r < 0)
+            return in_error(in);
+        if (r == 0)
+            break;
+        *got += (size_t)r;
+        in->pos += (uint64_t)r;
+    }
+    if (*got < n) {
+        int e = Z_OK;
+        gzerror(in->gz, &e);
+        if (e != Z_OK)
+            return in_error(in);
+    }
+    return true;
+}
+
+/* ---- CSV ---- */
+
+/* `s[0..n)` for a message, in single quotes: control bytes as \xNN, long
+ * text cut with "...". */
+static const char *show(char *buf, size_t size, const char *s, size_t n)
+{
+    size_t limit = 40, o = 0;
+    bool cut = false;
+    if (n > limit) {
+        n = limit;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)   /* not inside a UTF-8 character */
+            n--;
+        cut = true;
+    }
+    buf[o++] = '\'';
+    for (size_t i = 0; i < n && o + 8 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F)
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    if (cut && o + 4 < size) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o++] = '\'';
+    buf[o] = '\0';
+    return buf;
+}
+
+/* The same without the quotes, for a number. */
+static const char *show_number(char *buf, size_t size, const char *s, size_t n)
+{
+    show(buf, size, s, n);
+    buf[strlen(buf) - 1] = '\0';
+    return buf + 1;
+}
+
+enum { NUM_OK, NUM_EMPTY, NUM_TEXT, NUM_NONFINITE, NUM_RANGE };
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Whether s[0..n) spells NaN or infinity as strtod would take it. */
+static bool nonfinite_text(const char *s, size_t n)
+{
+    static const char *const words[] = {"nan", "inf", "infinity"};
+    if (n > 0 && (s[0] == '+' || s[0] == '-')) {
+        s++;
+        n--;
+    }
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        size_t len = strlen(words[w]);
+        if (n < len)
+            continue;
+        bool same = true;
+        for (size_t i = 0; i < len && same; i++)
+            same = (s[i] | 0x20) == words[w][i];
+        /* "nan(...)" too */
+        if (same && (n == len || (w == 0 && s[len] == '(' && s[n - 1] == ')')))
+            return true;
+    }
+    return false;
+}
+
+/* Parses the decimal number s[0..n): [+-] digits [. digits] [(e|E) [+-]
+ * digits], a digit before or after the point.  s[n] must be writable (it is
+ * restored). */
+static int parse_number(char *s, size_t n, double *v)
+{
+    if (n == 0)
+        return NUM_EMPTY;
+    size_t i = 0, digits = 0;
+    if (s[i] == '+' || s[i] == '-')
+        i++;
+    while (i < n && is_digit(s[i])) {
+        i++;
+        digits++;
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && is_digit(s[i])) {
+            i++;
+            digits++;
+        }
+    }
+    if (digits == 0)
+        return nonfinite_text(s, n) ? NUM_NONFINITE : NUM_TEXT;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t exp_digits = 0;
+        while (i < n && is_digit(s[i])) {
+            i++;
+            exp_digits++;
+        }
+        if (exp_digits == 0)
+            return NUM_TEXT;
+    }
+    if (i != n)
+        return NUM_TEXT;
+    char saved = s[n];
+    s[n] = '\0';
+    errno = 0;
+    char *end;
+    double d = strtod(s, &end);
+    int e = errno;
+    s[n] = saved;
+    if (end != s + n)
+        return NUM_TEXT;   /* a locale whose decimal point is not '.' */
+    if ((e == ERANGE && fabs(d) > 1.0) || !isfinite(d) || fabs(d) > FLT_MAX)
+        return NUM_RANGE;
+    *v = d;
+    return NUM_OK;
+}
+
+typedef struct Csv {
+    In in;
+    char *buf;
+    size_t cap, len, start;      /* buf[start..len) not yet returned */
+    bool eof;
+    bool failed;                 /* a read error after the data in buf (c->in.why) */
+    int64_t line;                /* the number of the line last returned */
+} Csv;
+
+/* The next line, without its line end, nul-terminated in place: 1, or 0 at
+ * the end of the file, or -1 on an error (in err). */
+static int csv_line(Csv *c, char **line, size_t *len, RtError *err)
+{
+    for (;;) {
+        char *from = c->buf + c->start;
+        size_t avail = c->len - c->start;
+        char *nl = avail ? memchr(from, '\n', avail) : NULL;
+        if (!nl && c->failed) {
+            /* The lines before the error are read; a partial one is not. */
+            if (c->in.corrupt_at >= 0)
+                rt_fail(err, "%s:%" PRId64 ": %s; at compressed byte %" PRId64, c->in.path, c->line + 1, c->in.why,
+                        c->in.corrupt_at);
+            else
+                rt_fail(err, "%s:%" PRId64 ": %s", c->in.path, c->line + 1, c->in.why);
+            return -1;
+        }
+        if (nl || (c->eof && avail > 0)) {
+            size_t n = nl ? (size_t)(nl - from) : avail;
+            from[n] = '\0';   /* the newline, or the byte kept free at the end */
+            c->start += nl ? n + 1 : n;
+            if (n > 0 && from[n - 1] == '\r')
+                from[--n] = '\0';
+            c->line++;
+            *line = from;
+            *len = n;
+            return 1;
+        }
+        if (c->eof)
+            return 0;
+        if (c->start > 0) {
+            memmove(c->buf, from, avail);
+            c->len = avail;
+            c->start = 0;
+        }
+        if (c->cap - c->len < CHUNK + 1) {
+            if (c->len > MAX_LINE) {
+                rt_fail(err, "%s:%" PRId64 ": the line is longer than %zu MiB", c->in.path, c->line + 1,
+                        MAX_LINE >> 20);
+                return -1;
+            }
+            size_t cap = c->cap ? c->cap * 2 : 4 * CHUNK;
+            char *b = realloc(c->buf, cap);
+            if (!b) {
+                rt_fail(err, "%s:%" PRId64 ": out of memory reading the line", c->in.path, c->line + 1);
+                return -1;
+            }
+            c->buf = b;
+            c->cap = cap;
+        }
+        size_t want = c->cap - c->len - 1, got;
+        bool ok = in_read(&c->in, c->buf + c->len, want, &got);
+        c->len += got;
+        if (!ok)
+            c->failed = c->eof = true;
+        if (got < want)
+            c->eof = true;
+        if (c->in.pos > MAX_TEXT) {
+            rt_fail(err, "%s:%" PRId64 ": the file is larger than %" PRIu64 " GiB; refused", c->in.path,
+                    c->line + 1, MAX_TEXT >> 30);
+            return -1;
+        }
+    }
+}
+
+static bool is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* The field at *p (up to the next comma or `end`), blanks trimmed: its start
+ * and length; *p moves past the comma (to end + 1 after the last field). */
+static char *next_field(char **p, char *end, size_t *n)
+{
+    char *s = *p;
+    char *comma = memchr(s, ',', (size_t)(end - s));
+    char *e = comma ? comma : end, *start = s;
+    *p = e + 1;
+    while (s < e && is_blank(*s))
+        s++;
+    while (e > s && is_blank(e[-1]))
+        e--;
+    *n = (size_t)(e - s);
+    return *n ? s : start;   /* an empty field is where it starts */
+}
+
+static int64_t count_columns(const char *s, size_t n)
+{
+    int64_t cols = 1;
+    const char *end = s + n;
+    while ((s = memchr(s, ',', (size_t)(end - s))) != NULL) {
+        cols++;
+        s++;
+    }
+    return cols;
+}
+
+/* A message for a field that is not a usable number. */
+static bool field_error(RtError *err, const char *path, int64_t line, size_t col, int code, const char *s,
+                        size_t n)
+{
+    char text[200];
+    switch (code) {
+    case NUM_EMPTY:
+        return rt_fail(err, "%s:%" PRId64 ":%zu: empty field, expected a number", path, line, col);
+    case NUM_NONFINITE:
+        return rt_fail(err, "%s:%" PRId64 ":%zu: %s is not a finite number (NaN and infinity are refused)", path,
+                       line, col, show(text, sizeof text, s, n));
+    case NUM_RANGE:
+        return rt_fail(err, "%s:%" PRId64 ":%zu: %s is out of range for a float (at most 3.4e38)", path, line,
+                       col, show(text, sizeof text, s, n));
+    default:
+        return rt_fail(err, "%s:%" PRId64 ":%zu: %s is not a number", path, line, col,
+                       show(text, sizeof text, s, n));
+    }
+}
+
+/* Whether the row has a field that is not a number (a header, for
+ * RT_HEADER_AUTO).  NaN, infinity and out-of-range numbers count as
+ * numbers here, so such a first row is reported rather than skipped. */
+static bool row_has_text(char *line, size_t len)
+{
+    char *p = line, *end = line + len;
+    while (p <= end) {
+        size_t n;
+        char *s = next_field(&p, end, &n);
+        double v;
+        int code = parse_number(s, n, &v);
+        if (code == NUM_EMPTY || code == NUM_TEXT)
+            return true;
+    }
+    return false;
+}
+
+enum { MODE_UNKNOWN, MODE_TARGETS, MODE_LABEL };
+
+/* Growable storage for the rows. */
+typedef struct Rows {
+    int64_t n, cap;
+    float *x, *t;
+    int32_t *label;
+} Rows;
+
+static bool rows_grow(Rows *r, int64_t n_inputs, int64_t n_outputs, bool with_labels)
+{
+    if (r->n < r->cap)
+        return true;
+    int64_t cap = r->cap ? r->cap * 2 : 64;
+    int64_t widest = n_inputs > n_outputs ? n_inputs : n_outputs;
+    if ((uint64_t)cap * (uint64_t)widest > MAX_VALUES)
+        cap = (int64_t)(MAX_VALUES / (uint64_t)widest);
+    if (cap <= r->n)
+        return false;
+    size_t nx, nt, bx, bt, bl;
+    if (!mul_size((size_t)cap, (size_t)n_inputs, &nx) || !mul_size(nx, sizeof(float), &bx)
+        || !mul_size((size_t)cap, (size_t)n_outputs, &nt) || !mul_size(nt, sizeof(float), &bt)
+        || !mul_size((size_t)cap, sizeof(int32_t), &bl))
+        return false;
+    /* Each array is only ever larger than cap says, so a failure leaves r usable. */
+    float *x = realloc(r->x, bx);
+    if (!x)
+        return false;
+    r->x = x;
+    float *t = realloc(r->t, bt);
+    if (!t)
+        return false;
+    r->t = t;
+    if (with_labels) {
+        int32_t *label = realloc(r->label, bl);
+        if (!label)
+            return false;
+        r->label = label;
+    }
+    r->cap = cap;
+    return true;
+}
+
+static void rows_free(Rows *r)
+{
+    free(r->x);
+    free(r->t);
+    free(r->label);
+    memset(r, 0, sizeof *r);
+}
+
+/* "N inputs + M targets" and the like, for column count messages. */
+static const char *shape_text(char *buf, size_t size, int64_t n_inputs, int64_t n_outputs, int mode)
+{
+    if (mode == MODE_LABEL)
+        snprintf(buf, size, "%" PRId64 " input%s + 1 label", n_inputs, plural((uint64_t)n_inputs));
+    else
+        snprintf(buf, size, "%" PRId64 " input%s + %" PRId64 " target%s", n_inputs, plural((uint64_t)n_inputs),
+                 n_outputs, plural((uint64_t)n_outputs));
+    return buf;
+}
+
+static bool columns_error(RtError *err, const char *path, int64_t line, const char *text, size_t len,
+                          int64_t cols, int64_t n_inputs, int64_t n_outputs, bool label_allowed, int mode,
+                          int64_t mode_line)
+{
+    char a[96], b[96], hint[128] = "";
+    if (cols == 1 && memchr(text, ';', len))
+        snprintf(hint, sizeof hint, "; are the fields separated by ';'? nnc reads comma-separated values");
+    else if (cols == 1 && memchr(text, '\t', len))
+        snprintf(hint, sizeof hint, "; are the fields separated by tabs? nnc reads comma-separated values");
+    int64_t full = n_inputs + n_outputs, with_label = n_inputs + 1;
+    if (mode == MODE_TARGETS || mode == MODE_LABEL)
+        return rt_fail(err, "%s:%" PRId64 ": %" PRId64 " column%s, expected %" PRId64 " (%s, as on line %" PRId64
+                       ")%s",
+                       path, line, cols, plural((uint64_t)cols), mode == MODE_LABEL ? with_label : full,
+                       shape_text(a, sizeof a, n_inputs, n_outputs, mode), mode_line, hint);
+    if (label_allowed)
+        return rt_fail(err, "%s:%" PRId64 ": %" PRId64 " column%s, expected %" PRId64 " (%s) or %" PRId64
+                       " (%s)%s",
+                       path, line, cols, plural((uint64_t)cols), full,
+                       shape_text(a, sizeof a, n_inputs, n_outputs, MODE_TARGETS), with_label,
+                       shape_text(b, sizeof b, n_inputs, n_outputs, MODE_LABEL), hint);
+    return rt_fail(err, "%s:%" PRId64 ": %" PRId64 " column%s, expected %" PRId64 " (%s)%s", path, line, cols,
+                   plural((uint64_t)cols), full, shape_text(a, sizeof a, n_inputs, n_outputs, MODE_TARGETS),
+                   hint);
+}
+
+/* The class a row of targets stands for: a one-hot row (n_outputs > 1) or a
+ * 0/1 target (n_outputs == 1); -1 when it is neither. */
+static int32_t class_of_targets(const float *t, int64_t n_outputs)
+{
+    if (n_outputs == 1)
+        return t[0] == 0.0f ? 0 : t[0] == 1.0f ? 1 : -1;
+    int32_t cls = -1;
+    for (int64_t j = 0; j < n_outputs; j++) {
+        if (t[j] == 1.0f && cls < 0)
+            cls = (int32_t)j;
+        else if (t[j] != 0.0f)
+            return -1;
+    }
+    return cls;
+}
+
+static bool check_shape(const char *path, int64_t n_inputs, int64_t n_outputs, RtError *err)
+{
+    if (n_inputs < 1 || n_outputs < 1 || (uint64_t)n_inputs > MAX_VALUES || (uint64_t)n_outputs > MAX_VALUES
+        || n_outputs > INT32_MAX)
+        return rt_fail(err, "%s: the network's shape (%" PRId64 " inputs, %" PRId64 " outputs) is not usable",
+                       path, n_inputs, n_outputs);
+    return true;
+}
+
+bool rt_load_csv(const char *path, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs, bool classify,
+                 RtData *out, RtError *err)
+{
+    static const RtCsvOptions defaults = {RT_HEADER_AUTO, -1};
+    if (!opt)
+        opt = &defaults;
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return rt_fail(err, "no CSV file given");
+    if (!check_shape(path, n_inputs, n_outputs, err))
+        return false;
+    if (opt->label_col < -1)
+        return rt_fail(err, "%s: label column %d is not a column (0-based, or -1 for the last)", path,
+                       opt->label_col);
+
+    bool label_allowed = classify && n_outputs > 1;
+    Csv c;
+    memset(&c, 0, sizeof c);
+    if (!in_open(&c.in, path, err))
+        return false;
+    Rows r;
+    memset(&r, 0, sizeof r);
+    bool ok = false, seen_row = false, labels_ok = classify;
+    int64_t header_line = 0, mode_line = 0, label_at = -1;
+    int mode = MODE_UNKNOWN;
+    char *line;
+    size_t len;
+    int got;
+    while ((got = csv_line(&c, &line, &len, err)) > 0) {
+        if (c.line == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {   /* a UTF-8 byte order mark */
+            line += 3;
+            len -= 3;
+        }
+        size_t k = 0;
+        while (k < len && (is_blank(line[k]) || line[k] == '\r'))
+            k++;
+        if (k == len)
+            continue;   /* blank lines are skipped */
+        if (!seen_row) {
+            seen_row = true;
+            if (opt->header == RT_HEADER_YES || (opt->header == RT_HEADER_AUTO && row_has_text(line, len))) {
+                header_line = c.line;
+                continue;
+            }
+        }
+
+        int64_t cols = count_columns(line, len);
+        if (mode == MODE_UNKNOWN) {
+            if (cols == n_inputs + n_outputs) {
+                mode = MODE_TARGETS;
+            } else if (label_allowed && cols == n_inputs + 1) {
+                mode = MODE_LABEL;
+                label_at = opt->label_col < 0 ? cols - 1 : opt->label_col;
+                if (label_at >= cols) {
+                    rt_fail(err, "%s:%" PRId64 ": label column %d (0-based) is beyond the row's %" PRId64
+                            " columns",
+                            path, c.line, opt->label_col, cols);
+                    goto done;
+                }
+            } else {
+                columns_error(err, path, c.line, line, len, cols, n_inputs, n_outputs, label_allowed, mode, 0);
+                goto done;
+            }
+            mode_line = c.line;
+        } else if (cols != (mode == MODE_LABEL ? n_inputs + 1 : n_inputs + n_outputs)) {
+            columns_error(err, path, c.line, line, len, cols, n_inputs, n_outputs, label_allowed, mode, mode_line);
+            goto done;
+        }
+        if (!rows_grow(&r, n_inputs, n_outputs, classify)) {
+            if ((uint64_t)(r.n + 1) * (uint64_t)(n_inputs > n_outputs ? n_inputs : n_outputs) > MAX_VALUES)
+                rt_fail(err, "%s:%" PRId64 ": too much data: more than 2^31 values", path, c.line);
+            else
+                rt_fail(err, "%s:%" PRId64 ": out of memory after %" PRId64 " rows", path, c.line, r.n);
+            goto done;
+        }
+
+        float *x = r.x + r.n * n_inputs, *t = r.t + r.n * n_outputs;
+        char *p = line, *end = line + len;
+        int64_t xi = 0;
+        for (int64_t i = 0; i < cols; i++) {
+            size_t n;
+            char *s = next_field(&p, end, &n);
+            size_t col = (size_t)(s - line) + 1;
+            double v = 0;
+            int code = parse_number(s, n, &v);
+            bool is_label = mode == MODE_LABEL && i == label_at;
+            if (code != NUM_OK && !(is_label && code == NUM_RANGE)) {
+                field_error(err, path, c.line, col, code, s, n);
+                goto done;
+            }
+            if (is_label) {
+                char text[200];
+                if (code == NUM_OK && v != floor(v)) {
+                    rt_fail(err, "%s:%" PRId64 ":%zu: label %s is not a whole class number", path, c.line, col,
+                            show_number(text, sizeof text, s, n));
+                    goto done;
+                }
+                if (code != NUM_OK || v < 0 || v >= (double)n_outputs) {
+                    rt_fail(err, "%s:%" PRId64 ":%zu: label %s is outside the network's %" PRId64
+                            " classes (0..%" PRId64 ")",
+                            path, c.line, col, show_number(text, sizeof text, s, n), n_outputs, n_outputs - 1);
+                    goto done;
+                }
+                int32_t cls = (int32_t)v;
+                for (int64_t j = 0; j < n_outputs; j++)
+                    t[j] = j == cls ? 1.0f : 0.0f;
+                r.label[r.n] = cls;
+            } else if (mode == MODE_TARGETS && i >= n_inputs) {
+                t[i - n_inputs] = (float)v;
+            } else {
+                x[xi++] = (float)v;
+            }
+        }
+        if (mode == MODE_TARGETS && labels_ok) {
+            int32_t cls = class_of_targets(t, n_outputs);
+            if (cls < 0)
+                labels_ok = false;
+            else
+                r.label[r.n] = cls;
+        }
+        r.n++;
+    }
+    if (got < 0)
+        goto done;
+    if (r.n == 0) {
+        if (header_line)
+            rt_fail(err, "%s:%" PRId64 ": a header and no data rows", path, header_line);
+        else if (c.in.pos == 0)
+            rt_fail(err, "%s: the file is empty", path);
+        else
+            rt_fail(err, "%s: no data rows, only blank lines", path);
+        goto done;
+    }
+    out->source = dup_string(path);
+    if (!out->source) {
+        rt_fail(err, "%s: out of memory", path);
+        goto done;
+    }
+    out->n = r.n;
+    out->n_inputs = n_inputs;
+    out->n_outputs = n_outputs;
+    out->x = r.x;
+    out->t = r.t;
+    if (labels_ok) {
+        out->label = r.label;
+    } else {
+        free(r.label);
+    }
+    memset(&r, 0, sizeof r);
+    ok = true;
+done:
+    rows_free(&r);
+    free(c.buf);
+    in_close(&c.in);
+    return ok;
+}
+
+/* ---- IDX ---- */
+
+static const char *idx_type_name(int code)
+{
+    switch (code) {
+    case 0x08: return "unsigned byte";
+    case 0x09: return "signed byte";
+    case 0x0B: return "16-bit integer";
+    case 0x0C: return "32-bit integer";
+    case 0x0D: return "float";
+    case 0x0E: return "double";
+    default: return "not an IDX type";
+    }
+}
+
+/* A read failure at `at` bytes: the gzip problem, or (when the data just
+ * ended) `ended`. */
+static bool idx_read_error(In *in, uint64_t at, const char *ended, RtError *err)
+{
+    if (in->corrupt_at >= 0)
+        return rt_fail(err, "%s: compressed byte %" PRId64 ": %s", in->path, in->corrupt_at, in->why);
+    if (in->truncated && ended)
+        return rt_fail(err, "%s: byte %" PRIu64 ": %s; %s", in->path, at, ended, in->why);
+    return rt_fail(err, "%s: byte %" PRIu64 ": %s", in->path, at, in->why);
+}
+
+/* Opens an IDX file of unsigned bytes with `n_dims` dimensions (what: "images"
+ * or "labels") and reads its header into dims. */
+static bool idx_open(In *in, const char *path, int n_dims, const char *what, uint32_t dims[3], RtError *err)
+{
+    if (!in_open(in, path, err))
+        return false;
+    unsigned char h[16];
+    size_t need = 4 + 4 * (size_t)n_dims, got;
+    bool ok = in_read(in, h, 4, &got);
+    if (!ok)
+        return idx_read_error(in, got, NULL, err);
+    if (got == 0)
+        return rt_fail(err, "%s: byte 0: the file is empty", path);
+    if (got >= 2 && (h[0] != 0 || h[1] != 0)) {
+        if (gzdirect(in->gz))
+            return rt_fail(err, "%s: byte 0: not gzip-compressed and not an IDX file (it starts with 0x%02x 0x%02x;"
+                           " IDX starts with 0x00 0x00, gzip with 0x1f 0x8b)",
+                           path, h[0], h[1]);
+        return rt_fail(err, "%s: byte 0: wrong IDX magic: the uncompressed data starts with 0x%02x 0x%02x, expected"
+                       " 0x00 0x00",
+                       path, h[0], h[1]);
+    }
+    if (got < 4)
+        return rt_fail(err, "%s: byte %zu: the file ends inside the IDX header (after %zu of %zu bytes)", path, got,
+                       got, need);
+    if (h[2] != 0x08)
+        return rt_fail(err, "%s: byte 2: type code 0x%02x (%s), expected 0x08 (unsigned byte)", path, h[2],
+                       idx_type_name(h[2]));
+    if (h[3] != n_dims) {
+        const char *hint = n_dims == 3 && h[3] == 1   ? "; is this a labels file?"
+                           : n_dims == 1 && h[3] == 3 ? "; is this an images file?"
+                                                      : "";
+        return rt_fail(err, "%s: byte 3: %d dimension%s, expected %d for %s file (%s)%s", path, h[3],
+                       plural(h[3]), n_dims, n_dims == 3 ? "an images" : "a labels",
+                       n_dims == 3 ? "count, rows, columns" : "count", hint);
+    }
+    ok = in_read(in, h + 4, need - 4, &got);
+    if (!ok)
+        return idx_read_error(in, 4 + got, NULL, err);
+    if (got < need - 4)
+        return rt_fail(err, "%s: byte %zu: the file ends inside the IDX header (after %zu of %zu bytes)", path,
+                       4 + got, 4 + got, need);
+    for (int d = 0; d < n_dims; d++) {
+        const unsigned char *b = h + 4 + 4 * d;
+        dims[d] = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
+    }
+    if (dims[0] == 0)
+        return rt_fail(err, "%s: byte 4: the file holds no %s", path, what);
+    return true;
+}
+
+/* After the data: the file must end here. */
+static bool idx_check_end(In *in, uint32_t count, const char *what, RtError *err)
+{
+    unsigned char extra;
+    size_t got;
+    uint64_t at = in->pos;
+    if (!in_read(in, &extra, 1, &got))
+        return idx_read_error(in, at, NULL, err);
+    if (got != 0)
+        return rt_fail(err, "%s: byte %" PRIu64 ": more data after the %" PRIu32 " %s the header announces",
+                       in->path, at, count, what);
+    return true;
+}
+
+bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inputs, int64_t n_outputs,
+                 RtData *out, RtError *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!images_path || !labels_path)
+        return rt_fail(err, "no IDX %s file given", images_path ? "labels" : "images");
+    if (!check_shape(images_path, n_inputs, n_outputs, err))
+        return false;
+
+    In im, lb;
+    memset(&im, 0, sizeof im);
+    memset(&lb, 0, sizeof lb);
+    uint32_t idims[3] = {0, 0, 0}, ldims[3] = {0, 0, 0};
+    float *x = NULL, *t = NULL;
+    int32_t *label = NULL;
+    unsigned char *chunk = NULL;
+    bool ok = false;
+
+    if (!idx_open(&im, images_path, 3, "images", idims, err))
+        goto done;
+    uint32_t count = idims[0];
+    uint64_t size = (uint64_t)idims[1] * idims[2];
+    if (size != (uint64_t)n_inputs) {
+        rt_fail(err, "%s: byte 8: the images are %" PRIu32 "x%" PRIu32 " (%" PRIu64 " values), but the network has %"
+                PRId64 " input%s",
+                images_path, idims[1], idims[2], size, n_inputs, plural((uint64_t)n_inputs));
+        goto done;
+    }
+    if ((uint64_t)count * size > MAX_VALUES || (uint64_t)count * (uint64_t)n_outputs > MAX_VALUES) {
+        rt_fail(err, "%s: byte 4: %" PRIu32 " images of %" PRIu64 " values is more than the limit of 2^31 values",
+                images_path, count, size);
+        goto done;
+    }
+    if (!idx_open(&lb, labels_path, 1, "labels", ldims, err))
+        goto done;
+    if (ldims[0] != count) {
+        rt_fail(err, "%s: byte 4: %" PRIu32 " label%s, but %s has %" PRIu32 " image%s", labels_path, ldims[0],
+                plural(ldims[0]), images_path, count, plural(count));
+        goto done;
+    }
+
+    chunk = malloc(CHUNK);
+    if (!chunk) {
+        rt_fail(err, "%s: out of memory", images_path);
+        goto done;
+    }
+
+    /* The images, a chunk at a time, scaled to [0, 1].  x grows with the
+     * data read, so a header that promises more than the file holds costs
+     * no more memory than the file. */
+    uint64_t total = (uint64_t)count * size, done_values = 0, cap = 0;
+    while (done_values < total) {
+        size_t want = total - done_values < CHUNK ? (size_t)(total - done_values) : CHUNK, got;
+        if (done_values + want > cap) {
+            uint64_t new_cap = cap ? cap * 2 : (uint64_t)1 << 20;
+            if (new_cap > total)
+                new_cap = total;
+            size_t bytes;
+            float *grown = NULL;
+            if (new_cap <= SIZE_MAX && mul_size((size_t)new_cap, sizeof *x, &bytes))
+                grown = realloc(x, bytes);
+            if (!grown) {
+                rt_fail(err, "%s: out of memory for %" PRIu32 " images of %" PRIu64 " values", images_path, count,
+                        size);
+                goto done;
+            }
+            x = grown;
+            cap = new_cap;
+        }
+        uint64_t at = im.pos;
+        bool read_ok = in_read(&im, chunk, want, &got);
+        for (size_t i = 0; i < got; i++)
+            x[done_values + i] = (float)chunk[i] / 255.0f;
+        done_values += got;
+        if (!read_ok || got < want) {
+            char ended[128];
+            snprintf(ended, sizeof ended, "the file ends after %" PRIu64 " of %" PRIu32 " image%s",
+                     done_values / size, count, plural(count));
+            if (!read_ok)
+                idx_read_error(&im, at + got, ended, err);
+            else
+                rt_fail(err, "%s: byte %" PRIu64 ": %s", images_path, at + got, ended);
+            goto done;
+        }
+    }
+    if (!idx_check_end(&im, count, "images", err))
+        goto done;
+
+    /* The labels. */
+    t = alloc_floats((uint64_t)count * (uint64_t)n_outputs);
+    size_t label_bytes;
+    if (mul_size(count, sizeof *label, &label_bytes))
+        label = malloc(label_bytes);
+    if (!t || !label) {
+        rt_fail(err, "%s: out of memory for %" PRIu32 " labels", labels_path, count);
+        goto done;
+    }
+    uint32_t n_labels = 0;
+    while (n_labels < count) {
+        size_t want = count - n_labels < CHUNK ? (size_t)(count - n_labels) : CHUNK, got;
+        uint64_t at = lb.pos;
+        bool read_ok = in_read(&lb, chunk, want, &got);
+        for (size_t i = 0; i < got; i++) {
+            unsigned v = chunk[i];
+            bool in_range = n_outputs == 1 ? v <= 1 : (int64_t)v < n_outputs;
+            if (!in_range) {
+                if (n_outputs == 1)
+                    rt_fail(err, "%s: byte %" PRIu64 ": label %u is not 0 or 1 (the network has 1 output)",
+                            labels_path, at + i, v);
+                else
+                    rt_fail(err, "%s: byte %" PRIu64 ": label %u is outside the network's %" PRId64
+                            " classes (0..%" PRId64 ")",
+                            labels_path, at + i, v, n_outputs, n_outputs - 1);
+                goto done;
+            }
+            float *row = t + (uint64_t)(n_labels + i) * (uint64_t)n_outputs;
+            if (n_outputs == 1) {
+                row[0] = (float)v;
+            } else {
+                for (int64_t j = 0; j < n_outputs; j++)
+                    row[j] = j == (int64_t)v ? 1.0f : 0.0f;
+            }
+            label[n_labels + i] = (int32_t)v;
+        }
+        n_labels += (uint32_t)got;
+        if (!read_ok || got < want) {
+            char ended[128];
+            snprintf(ended, sizeof ended, "the file ends after %" PRIu32 " of %" PRIu32 " label%s", n_labels, count,
+                     plural(count));
+            if (!read_ok)
+                idx_read_error(&lb, at + got, ended, err);
+            else
+                rt_fail(err, "%s: byte %" PRIu64 ": %s", labels_path, at + got, ended);
+            goto done;
+        }
+    }
+    if (!idx_check_end(&lb, count, "labels", err))
+        goto done;
+
+    out->source = dup_string(images_path);
+    if (!out->source) {
+        rt_fail(err, "%s: out of memory", images_path);
+        goto done;
+    }
+    out->n = count;
+    out->n_inputs = n_inputs;
+    out->n_outputs = n_outputs;
+    out->x = x;
+    out->t = t;
+    out->label = label;
+    x = NULL;
+    t = NULL;
+    label = NULL;
+    ok = true;
+done:
+    free(x);
+    free(t);
+    free(label);
+    free(chunk);
+    in_close(&im);
+    in_close(&lb);
+    return ok;
+}
+
+/* MNIST's naming: "...images...idx3..." beside "...labels...idx1...", in the
+ * file's name (not its directory). */
+char *rt_idx_labels_path(const char *images_path)
+{
+    if (!images_path)
+        return NULL;
+    const char *slash = strrchr(images_path, '/');
+    const char *base = slash ? slash + 1 : images_path;
+    const char *images = NULL;
+    for (const char *p = strstr(base, "images"); p; p = strstr(p + 1, "images"))
+        images = p;
+    if (!images)
+        return NULL;
+    char *idx3 = strstr(images + 6, "idx3");
+    if (!idx3)
+        return NULL;
+    char *labels = dup_string(images_path);
+    if (!labels)
+        return NULL;
+    memcpy(labels + (images - images_path), "labels", 6);
+    labels[idx3 - images_path + 3] = '1';
+    return labels;
+}
+
+bool rt_is_idx(const char *path)
+{
+    if (!path)
+        return false;
+    In in;
+    RtError ignored;
+    if (!in_open(&in, path, &ignored))
+        return false;
+    unsigned char h[4];
+    size_t got;
+    bool ok = in_read(&in, h, 4, &got) && got == 4;
+    in_close(&in);
+    return ok && h[0] == 0 && h[1] == 0 && strcmp(idx_type_name(h[2]), "not an IDX type") != 0 && h[3] >= 1;
+}
+
+void rt_data_free(RtData *d)
+{
+    if (!d)
+        return;
+    free(d->x);
+    free(d->t);
+    free(d->label);
+    free(d->source);
+    memset(d, 0, sizeof *d);
+}

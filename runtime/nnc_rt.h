@@ -1,0 +1,168 @@
+/* nnc_rt.h — the nnc runtime: data sets, the training loop, checkpoints.
+ *
+ * This is the runtime's one public header.  `nnc train` and `nnc repl` link
+ * the code nnc emits (compiled in memory by the JIT) against this library;
+ * a program of your own can use it the same way.  The emitted C itself never
+ * needs it.
+ *
+ * Every function that can fail returns false (or NULL) and fills an RtError
+ * with a message that names the file and the position (line, column, byte
+ * offset or record) where the problem is.  Nothing here exits or aborts. */
+#ifndef NNC_RT_H
+#define NNC_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct RtError {
+    char msg[1024];              /* "data.csv:12:3: 'abc' is not a number" */
+} RtError;
+
+/* Formats `msg` like printf; returns false so callers can `return rt_fail(...)`. */
+bool rt_fail(RtError *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- rng.c: the runtime's random numbers (never rand()) ---- */
+
+typedef struct RtRng {
+    uint64_t state;
+} RtRng;
+void rt_rng_seed(RtRng *r, uint64_t seed);
+uint64_t rt_rng_next(RtRng *r);                 /* splitmix64 */
+uint64_t rt_rng_below(RtRng *r, uint64_t n);    /* uniform in [0, n), n > 0, unbiased */
+void rt_shuffle(RtRng *r, int64_t *idx, int64_t n);
+
+/* ---- data.c: data sets ---- */
+
+/* A data set in memory: n samples of n_inputs floats and n_outputs target
+ * floats each, rows contiguous.  For classification, `label` holds each
+ * sample's class (0 .. n_outputs-1) and `t` its one-hot row. */
+typedef struct RtData {
+    int64_t n;
+    int64_t n_inputs, n_outputs;
+    float *x;                    /* n * n_inputs */
+    float *t;                    /* n * n_outputs */
+    int32_t *label;              /* n entries, or NULL for regression targets */
+    char *source;                /* the file it came from, for messages */
+} RtData;
+
+typedef enum { RT_HEADER_AUTO, RT_HEADER_YES, RT_HEADER_NO } RtHeader;
+
+typedef struct RtCsvOptions {
+    RtHeader header;             /* AUTO: a first row with a non-numeric field is a header */
+    int label_col;               /* 0-based column of the class label; -1: the last column */
+} RtCsvOptions;
+
+/* CSV of numbers, comma separated (blanks around fields allowed), one sample
+ * a row.  A row has either n_inputs + n_outputs columns (the targets are the
+ * last n_outputs, taken as they are: regression or one-hot), or, when
+ * `classify` and n_outputs > 1, n_inputs + 1 columns where `label_col` holds
+ * a whole class number in [0, n_outputs), made one-hot.  With n_outputs == 1
+ * and `classify`, a 0/1 target is also recorded as a label. */
+bool rt_load_csv(const char *path, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs, bool classify,
+                 RtData *out, RtError *err);
+
+/* IDX files as MNIST and Fashion-MNIST ship them, gzip-compressed or not
+ * (detected from the content).  Images are unsigned bytes scaled to [0, 1];
+ * labels are classes in [0, n_outputs), made one-hot.  The image size must
+ * equal n_inputs. */
+bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inputs, int64_t n_outputs,
+                 RtData *out, RtError *err);
+
+/* The labels file beside an IDX images file by MNIST's naming
+ * ("train-images-idx3-ubyte.gz" -> "train-labels-idx1-ubyte.gz"); a new
+ * malloc'd string, or NULL when the name does not follow it. */
+char *rt_idx_labels_path(const char *images_path);
+
+/* Whether the file starts like an IDX file (raw or gzip-compressed). */
+bool rt_is_idx(const char *path);
+
+void rt_data_free(RtData *d);
+
+/* ---- checkpoint.c: weight files ---- */
+
+/* A weight file (.nnw), version 1, all fields little-endian:
+ *   "NNCW"  u32 version  u64 fingerprint  u64 n_params  f32 params[n]  u32 crc32
+ * The CRC32 (zlib's) covers every byte before it.  The fingerprint is the
+ * network's NAME_FINGERPRINT: a hash of its layers' kinds and shapes. */
+#define RT_WEIGHTS_VERSION 1u
+
+/* Writes atomically: a temporary file beside `path`, fsync, rename.  On any
+ * failure the previous file at `path` is left as it was. */
+bool rt_save_weights(const char *path, uint64_t fingerprint, const float *params, int64_t n_params, RtError *err);
+
+/* Refuses (with a message saying which) a missing or truncated file, a bad
+ * magic, an unknown version, another network's fingerprint, a parameter
+ * count that differs, or a CRC mismatch; `params` is untouched then. */
+bool rt_load_weights(const char *path, uint64_t fingerprint, float *params, int64_t n_params, RtError *err);
+
+uint32_t rt_crc32(uint32_t crc, const void *data, size_t len);
+
+/* ---- train.c: a compiled network, and training it ---- */
+
+/* One compiled network, as the JIT (or dlopen) provides it.  `state` is the
+ * emitted NAME struct, allocated by the caller with `size` bytes. */
+typedef struct RtNet {
+    const char *name;
+    int64_t n_inputs, n_outputs, batch, n_params;
+    uint64_t seed, fingerprint;
+    bool softmax;                /* the output layer is softmax */
+    size_t size;
+    void *state;
+    void (*init)(void *net, uint64_t seed);
+    void (*forward)(void *net, const float *x, float *y);
+    float (*train_step)(void *net, const float *x, const float *t, int n);
+    float *(*params)(void *net);
+    float *(*lr)(void *net);     /* the struct's learning rate field */
+} RtNet;
+
+typedef struct RtEval {
+    double loss;                 /* mean loss per sample */
+    double accuracy;             /* in [0, 1]; negative when the data has no labels */
+    int64_t n;
+} RtEval;
+
+/* Mean loss and accuracy of the network on `d`.  The loss is computed from
+ * the outputs as the network's loss would (mse: 1/2 sum (t-y)^2; cross
+ * entropy: -sum t log y).  When `confusion` is not NULL it receives an
+ * n_outputs x n_outputs matrix, [true][predicted]. */
+RtEval rt_evaluate(const RtNet *net, const RtData *d, bool cross_entropy, int64_t *confusion);
+
+typedef struct RtTrainOptions {
+    int epochs;
+    uint64_t shuffle_seed;
+    bool cross_entropy;          /* the network's loss, for evaluation */
+    FILE *out;                   /* per-epoch lines, progress bar */
+    int report_every;            /* print every Nth epoch (and the last); 0 or 1: every one */
+    bool progress;               /* redraw a progress bar in place (a terminal) */
+    volatile int *stop;          /* set to non-zero (from a signal handler) to stop at the next batch */
+} RtTrainOptions;
+
+typedef struct RtEpoch {
+    int epoch;
+    double loss;                 /* mean training loss over the epoch's batches */
+    RtEval train, test;          /* test.n == 0 when there is no test set */
+    double samples_per_sec;
+    bool diverged;               /* the loss became NaN or infinite */
+    bool stopped;                /* stopped early through `stop` */
+} RtEpoch;
+
+/* Trains for opt->epochs epochs of shuffled mini-batches of net->batch (the
+ * last one partial), printing one line per epoch; `last` gets the final
+ * epoch's figures.  Returns false when training diverged or was stopped. */
+bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,188 @@
+/* train.c — the training loop and its metrics.
+ *
+ * Epochs of shuffled mini-batches (a seeded RtRng, never rand()), each batch
+ * gathered into contiguous rows and handed to the network's own train_step;
+ * after each epoch the mean loss, training and test accuracy (or loss for a
+ * regressor) and samples per second.  On a terminal a progress bar redraws
+ * in place; otherwise there is one plain line per epoch. */
+#define _POSIX_C_SOURCE 200809L
+#include "nnc_rt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int64_t argmax(const float *y, int64_t n)
+{
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (y[i] > y[best])
+            best = i;
+    return best;
+}
+
+RtEval rt_evaluate(const RtNet *net, const RtData *d, bool cross_entropy, int64_t *confusion)
+{
+    RtEval e = {0.0, -1.0, d->n};
+    int64_t no = net->n_outputs, correct = 0;
+    float *y = malloc((size_t)no * sizeof *y);
+    if (!y)
+        return e;
+    if (confusion)
+        memset(confusion, 0, (size_t)(no * no) * sizeof *confusion);
+    double total = 0;
+    for (int64_t s = 0; s < d->n; s++) {
+        const float *t = d->t + s * no;
+        net->forward(net->state, d->x + s * net->n_inputs, y);
+        double l = 0;
+        for (int64_t j = 0; j < no; j++) {
+            if (cross_entropy)
+                l -= t[j] > 0 ? (double)t[j] * log(fmax((double)y[j], 1e-30)) : 0.0;
+            else
+                l += 0.5 * ((double)t[j] - y[j]) * ((double)t[j] - y[j]);
+        }
+        total += l;
+        if (d->label) {
+            int64_t pred = no == 1 ? (y[0] > 0.5f) : argmax(y, no);
+            correct += pred == d->label[s];
+            if (confusion && d->label[s] >= 0 && d->label[s] < (no == 1 ? 2 : no) && no > 1)
+                confusion[d->label[s] * no + pred]++;
+        }
+    }
+    free(y);
+    if (d->n > 0) {
+        e.loss = total / (double)d->n;
+        if (d->label)
+            e.accuracy = (double)correct / (double)d->n;
+    }
+    return e;
+}
+
+static void format_time(char *out, size_t cap, double seconds)
+{
+    long s = (long)(seconds + 0.5);
+    if (s >= 3600)
+        snprintf(out, cap, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(out, cap, "%ld:%02ld", s / 60, s % 60);
+}
+
+static void progress_bar(FILE *out, int epoch, int epochs, int64_t done, int64_t total, double loss, double rate,
+                         double left)
+{
+    enum { WIDTH = 24 };
+    int fill = total ? (int)(WIDTH * done / total) : WIDTH;
+    char bar[WIDTH + 1], eta[32];
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+    bar[WIDTH] = '\0';
+    format_time(eta, sizeof eta, left);
+    fprintf(out, "\r\033[Kepoch %d/%d [%s] %lld/%lld  loss %.4f  %.0f samples/s  %s left", epoch, epochs, bar,
+            (long long)done, (long long)total, loss, rate, eta);
+    fflush(out);
+}
+
+static void print_eval(FILE *out, const char *what, RtEval e)
+{
+    if (e.accuracy >= 0)
+        fprintf(out, "  %s acc %.2f%%", what, 100.0 * e.accuracy);
+    else
+        fprintf(out, "  %s loss %.6g", what, e.loss);
+}
+
+bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last)
+{
+    int64_t n = train->n, ni = net->n_inputs, no = net->n_outputs, bs = net->batch;
+    int64_t *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
+    float *xb = malloc((size_t)(bs * ni) * sizeof *xb);
+    float *tb = malloc((size_t)(bs * no) * sizeof *tb);
+    RtEpoch ep = {0};
+    bool ok = idx && xb && tb;
+    if (!ok && opt->out)
+        fprintf(opt->out, "nnc: error: out of memory for the training batches\n");
+    RtRng rng;
+    rt_rng_seed(&rng, opt->shuffle_seed);
+    for (int64_t i = 0; i < n; i++)
+        idx[i] = i;
+    double start_all = now(), total_samples = (double)n * opt->epochs;
+    for (int epoch = 1; ok && epoch <= opt->epochs; epoch++) {
+        double t0 = now(), last_draw = 0, loss_sum = 0;
+        int64_t batches = 0, seen = 0;
+        rt_shuffle(&rng, idx, n);
+        memset(&ep, 0, sizeof ep);
+        ep.epoch = epoch;
+        for (int64_t b = 0; b < n; b += bs) {
+            int k = (int)(n - b < bs ? n - b : bs);
+            for (int s = 0; s < k; s++) {
+                memcpy(xb + s * ni, train->x + idx[b + s] * ni, (size_t)ni * sizeof *xb);
+                memcpy(tb + s * no, train->t + idx[b + s] * no, (size_t)no * sizeof *tb);
+            }
+            float loss = net->train_step(net->state, xb, tb, k);
+            if (!isfinite(loss)) {
+                ep.diverged = true;
+                if (opt->out)
+                    fprintf(opt->out, "%snnc: error: training diverged at epoch %d, batch %lld: the loss is %s\n",
+                            opt->progress ? "\r\033[K" : "", epoch, (long long)(b / bs + 1),
+                            isnan(loss) ? "NaN" : "infinite");
+                ok = false;
+                break;
+            }
+            loss_sum += loss;
+            batches++;
+            seen += k;
+            if (opt->progress && opt->out) {
+                double t = now();
+                if (t - last_draw > 0.1 || b + k == n) {
+                    double done_all = (double)(epoch - 1) * n + b + k;
+                    double rate = done_all / (t - start_all + 1e-9);
+                    progress_bar(opt->out, epoch, opt->epochs, b + k, n, loss_sum / batches, rate,
+                                 (total_samples - done_all) / (rate > 0 ? rate : 1));
+                    last_draw = t;
+                }
+            }
+            if (opt->stop && *opt->stop) {
+                ep.stopped = true;
+                ok = false;
+                break;
+            }
+        }
+        double secs = now() - t0;
+        ep.loss = batches ? loss_sum / (double)batches : 0;
+        ep.samples_per_sec = secs > 0 ? (double)seen / secs : 0;
+        if (ep.diverged)
+            break;
+        bool report = opt->report_every <= 1 || epoch % opt->report_every == 0 || epoch == opt->epochs ||
+                      ep.stopped || epoch == 1;
+        if (!report) {
+            if (opt->progress && opt->out)
+                fprintf(opt->out, "\r\033[K");
+            continue;
+        }
+        ep.train = rt_evaluate(net, train, opt->cross_entropy, NULL);
+        if (test && test->n)
+            ep.test = rt_evaluate(net, test, opt->cross_entropy, NULL);
+        if (opt->out) {
+            fprintf(opt->out, "%sepoch %d/%d  loss %.6f", opt->progress ? "\r\033[K" : "", epoch, opt->epochs,
+                    ep.loss);
+            print_eval(opt->out, "train", ep.train);
+            if (test && test->n)
+                print_eval(opt->out, "test", ep.test);
+            fprintf(opt->out, "  %.0f samples/s%s\n", ep.samples_per_sec, ep.stopped ? "  (stopped)" : "");
+            fflush(opt->out);
+        }
+    }
+    free(idx);
+    free(xb);
+    free(tb);
+    if (last)
+        *last = ep;
+    return ok;
+}
