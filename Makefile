@@ -77,6 +77,10 @@ demo:
 	        examples/$${d}_demo.c build/demo/$$d.c -lm || exit 1; \
 	    ./build/demo/$${d}_demo || exit 1; echo; \
 	done
+	@echo "== nnc train: the same XOR through the JIT, then one inference-only C file"
+	./nnc train examples/xor.nn --data examples/xor.csv --save build/demo/xor.nnw
+	./nnc examples/xor.nn --weights build/demo/xor.nnw -o build/demo/xor_trained.c
+	@echo "build/demo/xor_trained.c: $$(grep -c . build/demo/xor_trained.c) lines, weights baked in"
 
 test:
 	@sh scripts/setup.sh test

@@ -112,9 +112,9 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
     rt_rng_seed(&rng, opt->shuffle_seed);
     for (int64_t i = 0; i < n; i++)
         idx[i] = i;
-    double start_all = now(), total_samples = (double)n * opt->epochs;
+    double start_all = now(), total_samples = (double)n * opt->epochs, last_draw = 0;
     for (int epoch = 1; ok && epoch <= opt->epochs; epoch++) {
-        double t0 = now(), last_draw = 0, loss_sum = 0;
+        double t0 = now(), loss_sum = 0;
         int64_t batches = 0, seen = 0;
         rt_shuffle(&rng, idx, n);
         memset(&ep, 0, sizeof ep);
