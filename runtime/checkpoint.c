@@ -170,7 +170,9 @@ static bool write_weights(int fd, uint64_t fingerprint, const float *params, int
         ok = write_all(fd, buf, 4 * k);
         done += (int64_t)k;
     }
+    int saved = errno;
     free(buf);
+    errno = saved;
     if (!ok)
         return false;
 
@@ -212,6 +214,8 @@ bool rt_save_weights(const char *path, uint64_t fingerprint, const float *params
 {
     if (n_params < 0 || (uint64_t)n_params > MAX_FILE_PARAMS || (n_params > 0 && !params))
         return rt_fail(err, "%s: not saved: invalid parameter count %" PRId64, path, n_params);
+    if (!*path)
+        return rt_fail(err, "(empty file name): not saved: no file name");
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return rt_fail(err, "%s: not saved: it is a directory", path);
@@ -370,8 +374,8 @@ bool rt_load_weights(const char *path, uint64_t fingerprint, float *params, int6
     /* A regular file of another size will be refused: keep nothing then,
      * whatever count the caller (or the header) says. */
     struct stat st;
-    bool sized = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size != expected;
-    if (got == HEADER_BYTES && file_n == (uint64_t)n_params && !sized) {
+    bool wrong_size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size != expected;
+    if (got == HEADER_BYTES && file_n == (uint64_t)n_params && !wrong_size) {
         L.keep = malloc(4 * (size_t)n_params + 1);
         if (!L.keep) {
             rt_fail(err, "%s: not loaded: out of memory for %" PRId64 " parameters", path, n_params);
