@@ -93,3 +93,34 @@ golden: nnc
 	sh tests/errors/regen.sh $(NAME)
 
 .PHONY: demo test golden
+
+# ---- install / uninstall ----
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the compiler, the runtime
+# library and its header, the man page and the docs.  The man page names
+# /usr/local; it is installed with PREFIX put in its place.
+PREFIX     ?= /usr/local
+BINDIR     := $(PREFIX)/bin
+LIBDIR     := $(PREFIX)/lib
+INCLUDEDIR := $(PREFIX)/include
+MAN1DIR    := $(PREFIX)/share/man/man1
+DOCDIR     := $(PREFIX)/share/doc/nnc
+DOC_FILES  := README.md LICENSE $(wildcard docs/*.md)
+
+install: nnc $(RT_LIB) docs/nnc.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(DOCDIR)
+	install -m 755 nnc $(DESTDIR)$(BINDIR)/nnc
+	install -m 644 $(RT_LIB) $(DESTDIR)$(LIBDIR)/libnncrt.a
+	install -m 644 runtime/nnc_rt.h $(DESTDIR)$(INCLUDEDIR)/nnc_rt.h
+	@mkdir -p build/man
+	sed 's|/usr/local/|$(PREFIX)/|g' docs/nnc.1 > build/man/nnc.1
+	install -m 644 build/man/nnc.1 $(DESTDIR)$(MAN1DIR)/nnc.1
+	install -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nnc $(DESTDIR)$(LIBDIR)/libnncrt.a \
+	    $(DESTDIR)$(INCLUDEDIR)/nnc_rt.h $(DESTDIR)$(MAN1DIR)/nnc.1
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+.PHONY: install uninstall

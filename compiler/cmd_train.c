@@ -36,7 +36,8 @@ static const char train_usage[] =
     "  --save W.nnw       save the weights after training (atomically)\n"
     "  --jit=tcc|cc       compile with libtcc in memory (default) or with cc -O2\n"
     "  --net NAME         which network of the file (when it has several)\n"
-    "  --header yes|no    whether a CSV file has a header row (default: detect)\n"
+    "  --header yes|no|auto  whether a CSV file has a header row (default: auto,\n"
+    "                     a first row with a non-numeric field is a header)\n"
     "  --label-col N      CSV column of the class label, 0-based (default: last)\n"
     "  --confusion        print the confusion matrix of the last evaluation\n"
     "  --unroll N         unroll layers of at most N multiply-adds (default: 4096\n"
@@ -77,25 +78,35 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
     a->unroll = -1;   /* the backend's default */
     a->csv.label_col = -1;
     for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        /* "--opt VALUE" and "--opt=VALUE" are the same */
+        char opt[64];
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *eq = strncmp(o, "--", 2) == 0 ? strchr(o, '=') : NULL;
+        bool inline_value = eq && (size_t)(eq - o) < sizeof opt;
+        if (inline_value) {
+            memcpy(opt, o, (size_t)(eq - o));
+            opt[eq - o] = '\0';
+            o = opt;
+            v = eq + 1;
+        }
 #define TAKES_VALUE(name)                                           \
     if (strcmp(o, name) == 0) {                                     \
         if (!v)                                                     \
             return usage("option '%s' needs a value", name);       \
-        i++;
+        i += !inline_value;
 #define END_VALUE }
         if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
             fputs(train_usage, stdout);
             return 0;
-        } else if (strncmp(o, "--jit=", 6) == 0) {
-            if (strcmp(o + 6, "tcc") == 0)
+        } else TAKES_VALUE("--jit")
+            if (strcmp(v, "tcc") == 0)
                 a->backend = JIT_TCC;
-            else if (strcmp(o + 6, "cc") == 0)
+            else if (strcmp(v, "cc") == 0)
                 a->backend = JIT_CC;
             else
-                return usage("unknown JIT backend '%s'; expected tcc or cc", o + 6);
-        } else if (strcmp(o, "--confusion") == 0) {
+                return usage("unknown JIT backend '%s'; expected tcc or cc", v);
+        END_VALUE
+        else if (strcmp(o, "--confusion") == 0 && !inline_value) {
             a->confusion = true;
         } else TAKES_VALUE("--data") a->data = v; END_VALUE
         else TAKES_VALUE("--labels") a->labels = v; END_VALUE

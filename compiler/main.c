@@ -11,7 +11,7 @@
 static const char usage_text[] =
     "usage: nnc [options] FILE.nn\n"
     "       nnc train NET.nn --data TRAIN [options]   (nnc train --help)\n"
-    "       nnc repl [NET.nn]                         (then 'help')\n"
+    "       nnc repl [--echo] [NET.nn]                (then 'help')\n"
     "\n"
     "Compiles the networks described in FILE.nn to specialized C.\n"
     "\n"
@@ -26,7 +26,8 @@ static const char usage_text[] =
     "  -h, --help      show this help\n"
     "  --version       show the version\n"
     "\n"
-    "Docs: docs/language.md (the .nn language), docs/emitted-api.md (the C API).\n";
+    "Docs: man nnc; the language and the C API are described in docs/ of the\n"
+    "source (installed in share/doc/nnc).\n";
 
 typedef enum { EMIT_FILES, EMIT_IR, EMIT_C, EMIT_H } EmitMode;
 
@@ -103,6 +104,8 @@ static int parse_args(int argc, char **argv, Options *o)
         return usage_error("no input file%s", "");
     if (o->mode == EMIT_FILES && !o->output)
         return usage_error("nothing to do: give -o OUT.c to write C, or --emit=ir|c|h to print%s", "");
+    if (o->net_name && !o->weights)
+        return usage_error("--net goes with --weights (all networks are emitted otherwise)%s", "");
     if (o->mode != EMIT_FILES && o->output)
         return usage_error("-o and --emit print different things; give one of them%s", "");
     if (o->output) {
@@ -169,9 +172,6 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
         }
         eo.infer_net = net;
         eo.weights = weights;
-    } else if (o->net_name) {
-        diag_plain(diag, DIAG_ERROR, "--net goes with --weights (all networks are emitted otherwise)");
-        return 1;
     }
     const char *h_path = NULL;
     if (o->output)
