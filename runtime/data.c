@@ -5,7 +5,9 @@
  *
  * Every error names the file and a position: CSV "path:LINE:COL: ..." (or
  * "path:LINE: ..." for the row as a whole), IDX "path: byte OFFSET: ...",
- * the offset counted in the uncompressed data.  Nothing here aborts. */
+ * the offset counted in the uncompressed data.  Corrupt gzip data is
+ * "path: compressed byte OFFSET: ...", where zlib found it.  Nothing here
+ * aborts or exits. */
 #include "nnc_rt.h"
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <float.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +26,7 @@
 /* The largest data set: 2^31 floats of inputs (8 GiB), and as many targets. */
 #define MAX_VALUES ((uint64_t)1 << 31)
 /* The longest CSV line, and the most uncompressed CSV text, we read. */
-#define MAX_LINE ((size_t)1 << 30)
+#define MAX_LINE ((size_t)1 << 28)
 #define MAX_TEXT ((uint64_t)1 << 36)
 #define CHUNK ((size_t)1 << 16)
 
@@ -156,27 +159,45 @@ static bool in_read(In *in, void *dst, size_t n, size_t *got)
 
 /* ---- CSV ---- */
 
-/* `s[0..n)` for a message, in single quotes: control bytes as \xNN, long
- * text cut with "...". */
+/* The length of the valid UTF-8 character at s[0..n) that starts with a
+ * byte >= 0x80, or 0. */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
+                 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+                 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+                                                : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) || (s[0] == 0xF0 && s[1] < 0x90)
+        || (s[0] == 0xF4 && s[1] > 0x8F))
+        return 0;   /* overlong, a surrogate, or beyond U+10FFFF */
+    return len;
+}
+
+/* `s[0..n)` for a message, in single quotes: the first 40 bytes, control
+ * bytes and bytes that are not UTF-8 as \xNN, "..." when cut. */
 static const char *show(char *buf, size_t size, const char *s, size_t n)
 {
-    size_t limit = 40, o = 0;
-    bool cut = false;
-    if (n > limit) {
-        n = limit;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)   /* not inside a UTF-8 character */
-            n--;
-        cut = true;
-    }
+    const unsigned char *u = (const unsigned char *)s;
+    size_t limit = n > 40 ? 40 : n, o = 0;
     buf[o++] = '\'';
-    for (size_t i = 0; i < n && o + 8 < size; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7F)
-            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-        else
-            buf[o++] = (char)c;
+    size_t i = 0;
+    while (i < limit && o + 16 < size) {
+        size_t len = u[i] >= 0x80 ? utf8_char(u + i, n - i) : 1;
+        if (u[i] < 0x20 || u[i] == 0x7F || len == 0) {
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", u[i]);
+            i++;
+        } else {
+            memcpy(buf + o, s + i, len);
+            o += len;
+            i += len;
+        }
     }
-    if (cut && o + 4 < size) {
+    if (i < n) {
         memcpy(buf + o, "...", 3);
         o += 3;
     }
@@ -266,8 +287,30 @@ static int parse_number(char *s, size_t n, double *v)
     double d = strtod(s, &end);
     int e = errno;
     s[n] = saved;
-    if (end != s + n)
-        return NUM_TEXT;   /* a locale whose decimal point is not '.' */
+    if (end != s + n) {
+        /* strtod follows LC_NUMERIC: in a locale whose decimal point is not
+         * '.' (after a setlocale), spell the number that locale's way. */
+        const char *point = localeconv()->decimal_point;
+        size_t pn = strlen(point);
+        char local[128];
+        if (pn == 0 || n + pn >= sizeof local)
+            return NUM_TEXT;
+        size_t o = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (s[k] == '.') {
+                memcpy(local + o, point, pn);
+                o += pn;
+            } else {
+                local[o++] = s[k];
+            }
+        }
+        local[o] = '\0';
+        errno = 0;
+        d = strtod(local, &end);
+        e = errno;
+        if (end != local + o)
+            return NUM_TEXT;
+    }
     if ((e == ERANGE && fabs(d) > 1.0) || !isfinite(d) || fabs(d) > FLT_MAX)
         return NUM_RANGE;
     *v = d;
@@ -288,14 +331,15 @@ typedef struct Csv {
 static int csv_line(Csv *c, char **line, size_t *len, RtError *err)
 {
     for (;;) {
-        char *from = c->buf + c->start;
+        char *from = c->buf ? c->buf + c->start : NULL;
         size_t avail = c->len - c->start;
         char *nl = avail ? memchr(from, '\n', avail) : NULL;
         if (!nl && c->failed) {
-            /* The lines before the error are read; a partial one is not. */
+            /* The lines before the error are read; a partial one is not.
+             * (zlib drops what it decompressed in the call that found
+             * corrupt data, so that error names the compressed offset.) */
             if (c->in.corrupt_at >= 0)
-                rt_fail(err, "%s:%" PRId64 ": %s; at compressed byte %" PRId64, c->in.path, c->line + 1, c->in.why,
-                        c->in.corrupt_at);
+                rt_fail(err, "%s: compressed byte %" PRId64 ": %s", c->in.path, c->in.corrupt_at, c->in.why);
             else
                 rt_fail(err, "%s:%" PRId64 ": %s", c->in.path, c->line + 1, c->in.why);
             return -1;
@@ -313,18 +357,19 @@ static int csv_line(Csv *c, char **line, size_t *len, RtError *err)
         }
         if (c->eof)
             return 0;
+        if (avail > MAX_LINE) {
+            rt_fail(err, "%s:%" PRId64 ": the line is longer than %zu MiB", c->in.path, c->line + 1, MAX_LINE >> 20);
+            return -1;
+        }
         if (c->start > 0) {
             memmove(c->buf, from, avail);
             c->len = avail;
             c->start = 0;
         }
         if (c->cap - c->len < CHUNK + 1) {
-            if (c->len > MAX_LINE) {
-                rt_fail(err, "%s:%" PRId64 ": the line is longer than %zu MiB", c->in.path, c->line + 1,
-                        MAX_LINE >> 20);
-                return -1;
-            }
             size_t cap = c->cap ? c->cap * 2 : 4 * CHUNK;
+            if (cap > MAX_LINE + 2 * CHUNK)
+                cap = MAX_LINE + 2 * CHUNK;   /* room for a line of MAX_LINE and one more read */
             char *b = realloc(c->buf, cap);
             if (!b) {
                 rt_fail(err, "%s:%" PRId64 ": out of memory reading the line", c->in.path, c->line + 1);
@@ -702,8 +747,9 @@ static const char *idx_type_name(int code)
     }
 }
 
-/* A read failure at `at` bytes: the gzip problem, or (when the data just
- * ended) `ended`. */
+/* A read failure at uncompressed byte `at`: corrupt gzip data (named by its
+ * compressed offset), a read error, or gzip data cut short (then `ended`
+ * says what the cut lost, if not NULL). */
 static bool idx_read_error(In *in, uint64_t at, const char *ended, RtError *err)
 {
     if (in->corrupt_at >= 0)

@@ -45,7 +45,9 @@ void rt_shuffle(RtRng *r, int64_t *idx, int64_t n);
 
 /* A data set in memory: n samples of n_inputs floats and n_outputs target
  * floats each, rows contiguous.  For classification, `label` holds each
- * sample's class (0 .. n_outputs-1) and `t` its one-hot row. */
+ * sample's class (0 .. n_outputs-1; 0 or 1 for a single output) and `t` its
+ * one-hot row (the 0/1 target for a single output).  The loaders overwrite
+ * `out`, and leave it zeroed on failure; rt_data_free is always safe. */
 typedef struct RtData {
     int64_t n;
     int64_t n_inputs, n_outputs;
@@ -59,11 +61,13 @@ typedef enum { RT_HEADER_AUTO, RT_HEADER_YES, RT_HEADER_NO } RtHeader;
 
 typedef struct RtCsvOptions {
     RtHeader header;             /* AUTO: a first row with a non-numeric field is a header */
-    int label_col;               /* 0-based column of the class label; -1: the last column */
+    int label_col;               /* 0-based column of the class label; -1: the last column
+                                    (note: a zeroed RtCsvOptions means column 0; pass NULL
+                                    for the defaults) */
 } RtCsvOptions;
 
-/* CSV of numbers, comma separated (blanks around fields allowed), one sample
- * a row.  A row has either n_inputs + n_outputs columns (the targets are the
+/* CSV of numbers (or a gzip-compressed CSV), comma separated, blanks around
+ * fields allowed, blank lines skipped, one sample a row.  A row has either n_inputs + n_outputs columns (the targets are the
  * last n_outputs, taken as they are: regression or one-hot), or, when
  * `classify` and n_outputs > 1, n_inputs + 1 columns where `label_col` holds
  * a whole class number in [0, n_outputs), made one-hot.  With n_outputs == 1

@@ -28,6 +28,8 @@ if [ "$profile" = test ] || [ "$profile" = all ]; then
     need valgrind has valgrind
     need python3-torch /usr/bin/python3 -c 'import torch'
     need python3-numpy /usr/bin/python3 -c 'import numpy'
+    # real image data for the loader test and the Fashion-MNIST examples
+    need dataset-fashion-mnist test -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 fi
 
 [ -z "$missing" ] && exit 0
