@@ -66,7 +66,7 @@ typedef struct StmtRule {
     bool once;                     /* may appear only once per network */
 } StmtRule;
 
-static CheckFn check_input, check_dense, check_conv, check_pool, check_flatten, check_loss,
+static CheckFn check_input, check_dense, check_conv, check_pool, check_flatten, check_dropout, check_loss,
     check_optimizer, check_batch, check_epochs, check_init, check_seed;
 
 static const StmtRule stmt_rules[] = {
@@ -76,6 +76,7 @@ static const StmtRule stmt_rules[] = {
     {"maxpool", check_pool, "maxpool KxK [stride S]", false},
     {"avgpool", check_pool, "avgpool KxK [stride S]", false},
     {"flatten", check_flatten, "flatten", false},
+    {"dropout", check_dropout, "dropout P", false},
     {"loss", check_loss, "loss mse | loss cross_entropy", true},
     {"optimizer", check_optimizer,
      "optimizer sgd [lr=F] [momentum=F] [weight_decay=F] | optimizer adam [lr=F] [beta1=F] [beta2=F] [eps=F] "
@@ -408,6 +409,25 @@ static void check_flatten(Checker *c, const Stmt *s)
         extra_args(c, s->args);
 }
 
+static void check_dropout(Checker *c, const Stmt *s)
+{
+    Layer *l = new_layer(c, LAYER_DROPOUT);
+    if (!l)
+        return;
+    const Arg *a = s->args;
+    if (!a) {
+        error_at(c, s->loc, "'dropout' needs the probability of dropping a value, e.g. 'dropout 0.5'");
+        return;
+    }
+    if (!read_real(c, a, "the dropout probability", &l->rate))
+        return;
+    if (l->rate < 0 || l->rate >= 1) {
+        error_at(c, a->loc, "the dropout probability must be >= 0 and < 1, not %s", a->text);
+        return;
+    }
+    extra_args(c, a->next);
+}
+
 /* ---- the other statements ---- */
 
 static void check_loss(Checker *c, const Stmt *s)
@@ -686,7 +706,7 @@ static void check_stmt(Checker *c, const Stmt *s)
         else if (is_act_name(s->kw))
             error_at(c, s->kw_loc, "'%s' is an activation; it goes after a layer, as in 'dense 10 %s'", s->kw, s->kw);
         else
-            error_at(c, s->kw_loc, "unknown statement '%s'; expected input, dense, conv, maxpool, avgpool, flatten, "
+            error_at(c, s->kw_loc, "unknown statement '%s'; expected input, dense, conv, maxpool, avgpool, flatten, dropout, "
                      "loss, optimizer, batch, epochs, init or seed", s->kw);
         return;
     }

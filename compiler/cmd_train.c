@@ -30,6 +30,7 @@ static const char train_usage[] =
     "  --test-labels FILE the labels of an IDX --test file\n"
     "  --epochs N         epochs to train (default: the file's `epochs`, else 10)\n"
     "  --every N          print every Nth epoch (default: about 20 lines in all)\n"
+    "  --limit N          use only the first N samples of the training and test data\n"
     "  --seed N           seed for the weights and the shuffling (default: the file's)\n"
     "  --lr F             learning rate (default: the file's)\n"
     "  --load W.nnw       start from these weights\n"
@@ -45,7 +46,7 @@ static const char train_usage[] =
 
 typedef struct TrainArgs {
     const char *net_path, *data, *labels, *test, *test_labels, *load, *save, *net_name;
-    long long epochs, every, unroll;
+    long long epochs, every, unroll, limit;
     unsigned long long seed;
     bool has_seed, confusion;
     double lr;
@@ -122,6 +123,10 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
         else TAKES_VALUE("--every")
             if (!parse_num(v, 1, NNC_MAX_EPOCHS, &a->every))
                 return usage("--every needs a whole number from 1, not '%s'", v);
+        END_VALUE
+        else TAKES_VALUE("--limit")
+            if (!parse_num(v, 1, INT64_MAX, &a->limit))
+                return usage("--limit needs a whole number from 1, not '%s'", v);
         END_VALUE
         else TAKES_VALUE("--unroll")
             if (!parse_num(v, 0, 1000000, &a->unroll))
@@ -261,6 +266,10 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         goto done;
     if (a->test && !load_data(a->test, a->test_labels, a, &net, classify, &test, diag))
         goto done;
+    if (a->limit && train.n > a->limit)
+        train.n = a->limit;   /* the arrays stay as allocated; rt_data_free frees them */
+    if (a->limit && test.n > a->limit)
+        test.n = a->limit;
     int epochs = (int)(a->epochs ? a->epochs : n->epochs);
     printf("network %s: %lld parameters, %zu bytes; compiled by %s in %.1f ms\n", n->name, (long long)n->n_params,
            net.size, a->backend == JIT_TCC ? "libtcc" : "cc", compile_ms);

@@ -205,6 +205,8 @@ static void emit_init(Emitter *e)
         if (in.kind == INIT_UNIFORM || in.kind == INIT_NORMAL)
             emit_fill(e, "bias", l->b_off, l->b_len, &in, bound);
     }
+    if (n->has_dropout)
+        emit(e, "    net->rng = rng;   /* dropout masks continue the same random stream */\n");
     emit(e, "}\n\n");
 }
 
@@ -295,6 +297,296 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
     (void)n;
 }
 
+/* ---- convolution and pooling ----
+ *
+ * Direct convolution over CHW tensors, one sample.  For every filter f and
+ * input channel c, each kernel tap (ky, kx) is its own block with the rows
+ * and columns it touches worked out here, so the innermost loop runs over
+ * output columns with literal bounds and no branch: for stride 1 it is a
+ * contiguous axpy, which compilers vectorize. */
+
+typedef struct Range { int64_t lo, hi; } Range;   /* [lo, hi) */
+
+/* Output positions o in [0, n_out) whose input o*stride + k - pad is in [0, n_in). */
+static Range tap_range(int64_t n_in, int64_t n_out, int64_t k, int64_t stride, int64_t pad)
+{
+    int64_t off = k - pad;   /* input = o * stride + off */
+    int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int64_t hi = n_in - 1 - off < 0 ? 0 : (n_in - 1 - off) / stride + 1;
+    if (hi > n_out)
+        hi = n_out;
+    return (Range){lo, hi < lo ? lo : hi};
+}
+
+/* "ox * 2 + -1" reads badly: "ox * 2 - 1" */
+static void index_expr(char *out, size_t cap, const char *var, int64_t stride, int64_t off)
+{
+    char mul[40];
+    if (stride == 1)
+        snprintf(mul, sizeof mul, "%s", var);
+    else
+        snprintf(mul, sizeof mul, "%s * %lld", var, (long long)stride);
+    if (off > 0)
+        snprintf(out, cap, "%s + %lld", mul, (long long)off);
+    else if (off < 0)
+        snprintf(out, cap, "%s - %lld", mul, (long long)-off);
+    else
+        snprintf(out, cap, "%s", mul);
+}
+
+/* The taps of one (filter, channel) pair, each with the output rows and
+ * columns it reaches.  mode 0: forward, 1: weight gradient, 2: input
+ * gradient. */
+static void emit_conv_taps(Emitter *e, const Layer *l, int mode)
+{
+    int64_t H = l->in.h, W = l->in.w, OW = l->out.w;
+    for (int64_t ky = 0; ky < l->kh; ky++) {
+        Range ry = tap_range(H, l->out.h, ky, l->stride_h, l->pad_h);
+        for (int64_t kx = 0; kx < l->kw; kx++) {
+            Range rx = tap_range(W, OW, kx, l->stride_w, l->pad_w);
+            if (ry.lo >= ry.hi || rx.lo >= rx.hi)
+                continue;   /* this tap only ever sees padding */
+            char iy[96], ix[96];
+            index_expr(iy, sizeof iy, "oy", l->stride_h, ky - l->pad_h);
+            index_expr(ix, sizeof ix, "ox", l->stride_w, kx - l->pad_w);
+            int64_t tap = ky * l->kw + kx;
+            const char *indent = "                ";
+            switch (mode) {
+            case 0:
+                emit(e, "%sfor (int oy = %lld; oy < %lld; oy++) {   /* tap %lld,%lld */\n", indent, (long long)ry.lo,
+                     (long long)ry.hi, (long long)ky, (long long)kx);
+                emit(e, "%s    const float *ir = ic + (%s) * %lld;\n", indent, iy, (long long)W);
+                emit(e, "%s    float *orow = of + oy * %lld;\n", indent, (long long)OW);
+                emit(e, "%s    for (int ox = %lld; ox < %lld; ox++)\n", indent, (long long)rx.lo, (long long)rx.hi);
+                emit(e, "%s        orow[ox] += wc[%lld] * ir[%s];\n", indent, (long long)tap, ix);
+                emit(e, "%s}\n", indent);
+                break;
+            case 1:
+                emit(e, "%s{   /* tap %lld,%lld */\n", indent, (long long)ky, (long long)kx);
+                emit(e, "%s    float acc = 0.0f;\n", indent);
+                emit(e, "%s    for (int oy = %lld; oy < %lld; oy++) {\n", indent, (long long)ry.lo, (long long)ry.hi);
+                emit(e, "%s        const float *ir = ic + (%s) * %lld;\n", indent, iy, (long long)W);
+                emit(e, "%s        const float *drow = df + oy * %lld;\n", indent, (long long)OW);
+                emit(e, "%s        for (int ox = %lld; ox < %lld; ox++)\n", indent, (long long)rx.lo,
+                     (long long)rx.hi);
+                emit(e, "%s            acc += drow[ox] * ir[%s];\n", indent, ix);
+                emit(e, "%s    }\n", indent);
+                emit(e, "%s    gwc[%lld] += acc;\n", indent, (long long)tap);
+                emit(e, "%s}\n", indent);
+                break;
+            default:
+                emit(e, "%sfor (int oy = %lld; oy < %lld; oy++) {   /* tap %lld,%lld */\n", indent, (long long)ry.lo,
+                     (long long)ry.hi, (long long)ky, (long long)kx);
+                emit(e, "%s    float *dr = dc + (%s) * %lld;\n", indent, iy, (long long)W);
+                emit(e, "%s    const float *drow = df + oy * %lld;\n", indent, (long long)OW);
+                emit(e, "%s    for (int ox = %lld; ox < %lld; ox++)\n", indent, (long long)rx.lo, (long long)rx.hi);
+                emit(e, "%s        dr[%s] += wc[%lld] * drow[ox];\n", indent, ix, (long long)tap);
+                emit(e, "%s}\n", indent);
+                break;
+            }
+        }
+    }
+}
+
+static void emit_conv_forward(Emitter *e, const Layer *l, const char *in_ptr)
+{
+    int64_t C = l->in.c, HW = l->in.h * l->in.w, F = l->out.c, OHW = l->out.h * l->out.w, KK = l->kh * l->kw;
+    char expr[96], slope[32];
+    act_param_str(slope, l);
+    emit(e, "        const float *w = %s + %lld;   /* [%lld][%lld][%lld][%lld] */\n", e->param, (long long)l->w_off,
+         (long long)F, (long long)C, (long long)l->kh, (long long)l->kw);
+    emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)F);
+    emit(e, "        const float *in = %s;   /* [%lld][%lld][%lld] */\n", in_ptr, (long long)C, (long long)l->in.h,
+         (long long)l->in.w);
+    snprintf(expr, sizeof expr, "net->act + %lld", (long long)l->act_off);
+    emit(e, "        float *out = %s;   /* [%lld][%lld][%lld] */\n", expr, (long long)F, (long long)l->out.h,
+         (long long)l->out.w);
+    emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)F);
+    emit(e, "            float *of = out + f * %lld;\n", (long long)OHW);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                of[i] = b[f];\n", (long long)OHW);
+    emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)C);
+    emit(e, "                const float *ic = in + c * %lld;\n", (long long)HW);
+    emit(e, "                const float *wc = w + (f * %lld + c) * %lld;\n", (long long)C, (long long)KK);
+    emit_conv_taps(e, l, 0);
+    emit(e, "            }\n");
+    const ActInfo *a = &act_info[l->act];
+    if (a->forward && strcmp(a->forward, "$") != 0) {
+        emit(e, "            for (int i = 0; i < %lld; i++)\n                of[i] = ", (long long)OHW);
+        emit_template(e, a->forward, "of[i]", slope);
+        emit(e, ";\n");
+    }
+    emit(e, "        }\n");
+}
+
+static void emit_pool_forward(Emitter *e, const Layer *l, const char *in_ptr)
+{
+    bool max = l->kind == LAYER_MAXPOOL;
+    int64_t H = l->in.h, W = l->in.w, OH = l->out.h, OW = l->out.w;
+    char iy[96], ix[96];
+    index_expr(iy, sizeof iy, "oy", l->stride_h, 0);
+    index_expr(ix, sizeof ix, "ox", l->stride_w, 0);
+    emit(e, "        const float *in = %s;   /* [%lld][%lld][%lld] */\n", in_ptr, (long long)l->in.c, (long long)H,
+         (long long)W);
+    emit(e, "        float *out = net->act + %lld;   /* [%lld][%lld][%lld] */\n", (long long)l->act_off,
+         (long long)l->out.c, (long long)OH, (long long)OW);
+    emit(e, "        for (int c = 0; c < %lld; c++)\n", (long long)l->in.c);
+    emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)OH);
+    emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)OW);
+    emit(e, "                    const float *win = in + c * %lld + (%s) * %lld + (%s);\n", (long long)(H * W), iy,
+         (long long)W, ix);
+    emit(e, "                    float v = %s;\n", max ? "win[0]" : "0.0f");
+    emit(e, "                    for (int ky = 0; ky < %lld; ky++)\n", (long long)l->kh);
+    emit(e, "                        for (int kx = 0; kx < %lld; kx++)\n", (long long)l->kw);
+    if (max) {
+        emit(e, "                            v = win[ky * %lld + kx] > v ? win[ky * %lld + kx] : v;\n", (long long)W,
+             (long long)W);
+        emit(e, "                    out[(c * %lld + oy) * %lld + ox] = v;\n", (long long)OH, (long long)OW);
+    } else {
+        emit(e, "                            v += win[ky * %lld + kx];\n", (long long)W);
+        char inv[32];
+        emit(e, "                    out[(c * %lld + oy) * %lld + ox] = v * %s;\n", (long long)OH, (long long)OW,
+             fmt_float(inv, 1.0 / (double)(l->kh * l->kw)));
+    }
+    emit(e, "                }\n");
+}
+
+/* din *= act'(producer's output), element-wise over n floats. */
+static void emit_din_through_act(Emitter *e, const Layer *prod, int64_t n)
+{
+    if (!act_info[prod->act].derivative)
+        return;
+    char slope[32];
+    act_param_str(slope, prod);
+    emit(e, "        for (int i = 0; i < %lld; i++)   /* through the activation of layer %d */\n", (long long)n,
+         prod->index);
+    emit(e, "            din[i] *= ");
+    emit_template(e, act_info[prod->act].derivative, "in[i]", slope);
+    emit(e, ";\n");
+}
+
+static void emit_conv_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+{
+    const Net *n = e->net;
+    int64_t C = l->in.c, HW = l->in.h * l->in.w, F = l->out.c, OHW = l->out.h * l->out.w, KK = l->kh * l->kw;
+    bool need_din = prod != NULL;
+    emit(e, "        const float *dz = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
+         (long long)(row * n->max_width), (long long)F, (long long)l->out.h, (long long)l->out.w);
+    emit(e, "        const float *in = %s;\n", in_ptr);
+    emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
+    emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+    if (need_din) {
+        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+        emit(e, "        float *din = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
+             (long long)((row ^ 1) * n->max_width), (long long)C, (long long)l->in.h, (long long)l->in.w);
+        emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = 0.0f;\n", (long long)(C * HW));
+    }
+    emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)F);
+    emit(e, "            const float *df = dz + f * %lld;\n", (long long)OHW);
+    emit(e, "            float sum = 0.0f;\n");
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                sum += df[i];\n", (long long)OHW);
+    emit(e, "            gb[f] += sum;\n");
+    emit(e, "            for (int c = 0; c < %lld; c++) {   /* gw += dz (*) in */\n", (long long)C);
+    emit(e, "                const float *ic = in + c * %lld;\n", (long long)HW);
+    emit(e, "                float *gwc = gw + (f * %lld + c) * %lld;\n", (long long)C, (long long)KK);
+    emit_conv_taps(e, l, 1);
+    emit(e, "            }\n");
+    if (need_din) {
+        emit(e, "            for (int c = 0; c < %lld; c++) {   /* din += w (*) dz, the transposed convolution */\n",
+             (long long)C);
+        emit(e, "                float *dc = din + c * %lld;\n", (long long)HW);
+        emit(e, "                const float *wc = w + (f * %lld + c) * %lld;\n", (long long)C, (long long)KK);
+        emit_conv_taps(e, l, 2);
+        emit(e, "            }\n");
+    }
+    emit(e, "        }\n");
+    if (need_din)
+        emit_din_through_act(e, prod, C * HW);
+}
+
+static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+{
+    const Net *n = e->net;
+    bool max = l->kind == LAYER_MAXPOOL;
+    int64_t H = l->in.h, W = l->in.w, OH = l->out.h, OW = l->out.w;
+    if (!prod) {
+        emit(e, "        /* the input needs no gradient */\n");
+        return;
+    }
+    char iy[96], ix[96];
+    index_expr(iy, sizeof iy, "oy", l->stride_h, 0);
+    index_expr(ix, sizeof ix, "ox", l->stride_w, 0);
+    emit(e, "        const float *dz = net->delta + %lld;\n", (long long)(row * n->max_width));
+    emit(e, "        const float *in = %s;\n", in_ptr);
+    if (max)
+        emit(e, "        const float *out = net->act + %lld;\n", (long long)l->act_off);
+    emit(e, "        float *din = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
+         (long long)((row ^ 1) * n->max_width), (long long)l->in.c, (long long)H, (long long)W);
+    emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = 0.0f;\n", (long long)(l->in.c * H * W));
+    emit(e, "        for (int c = 0; c < %lld; c++)\n", (long long)l->in.c);
+    emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)OH);
+    emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)OW);
+    emit(e, "                    const int o = (c * %lld + oy) * %lld + ox;\n", (long long)OH, (long long)OW);
+    emit(e, "                    const int at = c * %lld + (%s) * %lld + (%s);\n", (long long)(H * W), iy, (long long)W,
+         ix);
+    if (max) {
+        emit(e, "                    int done = 0;   /* the gradient goes to the first maximum, as in PyTorch */\n");
+        emit(e, "                    for (int ky = 0; ky < %lld && !done; ky++)\n", (long long)l->kh);
+        emit(e, "                        for (int kx = 0; kx < %lld && !done; kx++)\n", (long long)l->kw);
+        emit(e, "                            if (in[at + ky * %lld + kx] == out[o]) {\n", (long long)W);
+        emit(e, "                                din[at + ky * %lld + kx] += dz[o];\n", (long long)W);
+        emit(e, "                                done = 1;\n");
+        emit(e, "                            }\n");
+    } else {
+        char inv[32];
+        emit(e, "                    const float d = dz[o] * %s;\n", fmt_float(inv, 1.0 / (double)(l->kh * l->kw)));
+        emit(e, "                    for (int ky = 0; ky < %lld; ky++)\n", (long long)l->kh);
+        emit(e, "                        for (int kx = 0; kx < %lld; kx++)\n", (long long)l->kw);
+        emit(e, "                            din[at + ky * %lld + kx] += d;\n", (long long)W);
+    }
+    emit(e, "                }\n");
+    emit_din_through_act(e, prod, l->in.c * H * W);
+}
+
+/* Dropout: in training each value is kept with probability 1-p and scaled
+ * by 1/(1-p) (PyTorch's convention), the mask drawn from net->rng; outside
+ * training, and in inference-only code, values pass through. */
+static void emit_dropout_forward(Emitter *e, const Layer *l, const char *in_ptr)
+{
+    char p[32], keep[32];
+    emit(e, "        const float *in = %s;\n", in_ptr);
+    emit(e, "        float *out = net->act + %lld;\n", (long long)l->act_off);
+    if (e->infer) {
+        emit(e, "        memcpy(out, in, %lld * sizeof(float));   /* dropout is off in inference */\n", (long long)l->n_out);
+        return;
+    }
+    emit(e, "        float *mask = net->mask + %lld;\n", (long long)l->mask_off);
+    emit(e, "        for (int i = 0; i < %lld; i++) {\n", (long long)l->n_out);
+    emit(e, "            if (train) {\n");
+    emit(e, "                float u = (float)(nnc_rng_next(&net->rng) >> 40) * (1.0f / 16777216.0f);\n");
+    emit(e, "                mask[i] = u < %s ? 0.0f : %s;\n", fmt_float(p, l->rate), fmt_float(keep, 1.0 / (1.0 - l->rate)));
+    emit(e, "                out[i] = in[i] * mask[i];\n");
+    emit(e, "            } else {\n");
+    emit(e, "                out[i] = in[i];\n");
+    emit(e, "            }\n");
+    emit(e, "        }\n");
+}
+
+static void emit_dropout_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+{
+    const Net *n = e->net;
+    if (!prod) {
+        emit(e, "        /* the input needs no gradient */\n");
+        return;
+    }
+    emit(e, "        const float *dz = net->delta + %lld;\n", (long long)(row * n->max_width));
+    emit(e, "        const float *mask = net->mask + %lld;\n", (long long)l->mask_off);
+    emit(e, "        float *din = net->delta + %lld;\n", (long long)((row ^ 1) * n->max_width));
+    if (act_info[prod->act].derivative)
+        emit(e, "        const float *in = %s;\n", in_ptr);
+    emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = dz[i] * mask[i];\n", (long long)l->n_in);
+    emit_din_through_act(e, prod, l->n_in);
+}
+
 static void emit_banner(Emitter *e, const Layer *l, const char *suffix)
 {
     Buf d = {0};
@@ -306,8 +598,10 @@ static void emit_banner(Emitter *e, const Layer *l, const char *suffix)
 static void emit_run(Emitter *e)
 {
     const Net *n = e->net;
-    emit(e, "/* Forward pass of one sample: every layer's output into net->act. */\n");
-    emit(e, "static void %s_run(%s *net, const float *x)\n{\n", n->name, n->name);
+    bool train_flag = n->has_dropout && !e->infer;
+    emit(e, "/* Forward pass of one sample: every layer's output into net->act%s. */\n",
+         train_flag ? "; `train` draws dropout masks, otherwise dropout passes values through" : "");
+    emit(e, "static void %s_run(%s *net, const float *x%s)\n{\n", n->name, n->name, train_flag ? ", int train" : "");
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
         char in_ptr[64];
@@ -319,7 +613,14 @@ static void emit_run(Emitter *e)
         }
         emit_banner(e, l, "");
         emit(e, "    {\n");
-        emit_dense_forward(e, l, in_ptr);
+        if (l->kind == LAYER_DROPOUT)
+            emit_dropout_forward(e, l, in_ptr);
+        else if (l->kind == LAYER_DENSE)
+            emit_dense_forward(e, l, in_ptr);
+        else if (l->kind == LAYER_CONV)
+            emit_conv_forward(e, l, in_ptr);
+        else
+            emit_pool_forward(e, l, in_ptr);
         emit(e, "    }\n");
     }
     emit(e, "}\n\n");
@@ -457,15 +758,7 @@ static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, i
     emit(e, "            const float *wo = w + o * %lld;\n", (long long)ni);
     emit(e, "            for (int i = 0; i < %lld; i++)\n                din[i] += wo[i] * d;\n", (long long)ni);
     emit(e, "        }\n");
-    if (act_info[prod->act].derivative) {
-        emit(e, "        for (int i = 0; i < %lld; i++)   /* through the activation of layer %d */\n", (long long)ni,
-             prod->index);
-        emit(e, "            din[i] *= ");
-        char slope[32];
-        act_param_str(slope, prod);
-        emit_template(e, act_info[prod->act].derivative, "in[i]", slope);
-        emit(e, ";\n");
-    }
+    emit_din_through_act(e, prod, ni);
 }
 
 static void emit_backward_sample(Emitter *e)
@@ -489,7 +782,14 @@ static void emit_backward_sample(Emitter *e)
         }
         emit_banner(e, l, " backward");
         emit(e, "    {\n");
-        emit_dense_backward(e, l, p, row, in_ptr);
+        if (l->kind == LAYER_DROPOUT)
+            emit_dropout_backward(e, l, p, row, in_ptr);
+        else if (l->kind == LAYER_DENSE)
+            emit_dense_backward(e, l, p, row, in_ptr);
+        else if (l->kind == LAYER_CONV)
+            emit_conv_backward(e, l, p, row, in_ptr);
+        else
+            emit_pool_backward(e, l, p, row, in_ptr);
         emit(e, "    }\n");
         row ^= 1;
     }
@@ -543,7 +843,7 @@ static void emit_forward(Emitter *e)
     char y[64];
     act_ptr(y, "x", prod ? prod->act_off : -1);
     emit(e, "void %s_forward(%s *net, const float *x, float *y)\n{\n", N, N);
-    emit(e, "    %s_run(net, x);\n", N);
+    emit(e, "    %s_run(net, x%s);\n", N, n->has_dropout && !e->infer ? ", 0" : "");
     emit(e, "    memcpy(y, %s, %lld * sizeof(float));\n}\n\n", y, (long long)n->n_outputs);
 }
 
@@ -562,7 +862,7 @@ static void emit_entry_points(Emitter *e)
     emit(e, "    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */\n");
     emit(e, "    memset(net->grad, 0, sizeof net->grad);\n");
     emit(e, "    for (int s = 0; s < n; s++) {\n");
-    emit(e, "        %s_run(net, x + s * %lld);\n", N, (long long)n->n_inputs);
+    emit(e, "        %s_run(net, x + s * %lld%s);\n", N, (long long)n->n_inputs, n->has_dropout ? ", 1" : "");
     emit(e, "        loss += %s_backward_sample(net, x + s * %lld, t + s * %lld, scale);\n", N,
          (long long)n->n_inputs, (long long)n->n_outputs);
     emit(e, "    }\n    return loss / (float)n;\n}\n\n");
@@ -617,6 +917,8 @@ static void emit_header_net(Emitter *e)
     }
     emit(e, "    %-24s /* learning rate: %s_init sets the file's; change it freely */\n", "float lr;", N);
     emit(e, "    %-24s /* optimizer steps taken */\n", "uint64_t step;");
+    if (n->has_dropout)
+        emit(e, "    %-24s /* state of the dropout masks' random numbers */\n", "uint64_t rng;");
     emit(e, "} %s;\n\n", N);
     emit(e, "/* Sets the parameters from `seed` (%s_SEED is the file's) and clears all other state. */\n", N);
     emit(e, "void %s_init(%s *net, uint64_t seed);\n", N, N);

@@ -24,6 +24,8 @@ void ir_describe_layer(Buf *b, const Layer *l)
     snprintf(out, sizeof out, l->out.image ? "%lldx%lldx%lld" : "%lld", (long long)l->out.c,
              (long long)l->out.h, (long long)l->out.w);
     buf_printf(b, "%s %s -> %s", layer_info[l->kind].keyword, in, out);
+    if (l->kind == LAYER_DROPOUT)
+        buf_printf(b, " p=%g", l->rate);
     if (l->kind == LAYER_DENSE || l->kind == LAYER_CONV) {
         buf_puts(b, " ");
         describe_act(b, l);
@@ -40,6 +42,8 @@ void ir_describe_net(Buf *b, const Net *n)
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
         buf_printf(b, " -> %s", layer_info[l->kind].keyword);
+        if (l->kind == LAYER_DROPOUT)
+            buf_printf(b, " %g", l->rate);
         if (l->kind == LAYER_DENSE || l->kind == LAYER_CONV) {
             buf_printf(b, " %lld ", (long long)l->units);
             describe_act(b, l);

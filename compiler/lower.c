@@ -63,6 +63,8 @@ static uint64_t net_fingerprint(const Net *n)
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
         int64_t fields[] = {l->kind, l->units, l->kh, l->kw, l->stride_h, l->stride_w, l->pad_h, l->pad_w};
+        if (l->kind == LAYER_DROPOUT)
+            continue;   /* no parameters: weights carry over with or without dropout */
         for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
             h = fnv1a(h, fields[k]);
     }
@@ -74,6 +76,7 @@ static bool lower_net(Net *n, Diag *diag)
     Shape cur = n->input;
     int64_t n_params = 0, n_act = 0, max_width = cur.c * cur.h * cur.w;
     int64_t prev_act = -1;   /* where the current tensor lives: -1 is the input x */
+    int64_t n_mask = 0;      /* dropout masks */
     n->n_inputs = max_width;
     if (max_width > NNC_MAX_ACT) {
         diag_at(diag, DIAG_ERROR, n->input_loc, "the input has %lld floats per sample; nnc's limit is %d",
@@ -124,6 +127,11 @@ static bool lower_net(Net *n, Diag *diag)
             }
             break;
         }
+        case LAYER_DROPOUT:
+            l->out = cur;
+            l->mask_off = n_mask;
+            n_mask += l->n_in;
+            break;
         case LAYER_FLATTEN:
             l->out = (Shape){l->n_in, 1, 1, false};
             l->aliases_input = true;
@@ -188,12 +196,15 @@ static bool lower_net(Net *n, Diag *diag)
     BUFFER("delta", "dLoss/dz of the layer in flight, two rows used in turn", 2 * max_width);
     if (n->layers[n->n_layers - 1].act == ACT_SOFTMAX)
         BUFFER("logit", "inputs of the softmax", n->n_outputs);
+    n->has_dropout = n_mask > 0;
+    if (n->has_dropout)
+        BUFFER("mask", "dropout masks of the sample in flight: 0 or 1/(1-p)", n_mask);
 #undef BUFFER
     int64_t floats = 0;
     for (int i = 0; i < n->n_buffers; i++)
         floats += n->buffers[i].floats;
     /* lr, then the 8-byte step, aligned to 8 */
-    n->struct_bytes = (floats * 4 + 4 + 7) / 8 * 8 + 8;
+    n->struct_bytes = (floats * 4 + 4 + 7) / 8 * 8 + 8 + (n->has_dropout ? 8 /* RNG state */ : 0);
     n->fingerprint = net_fingerprint(n);
     return true;
 }

@@ -213,6 +213,7 @@ typedef struct Layer {
     int64_t pad_h, pad_w;
     ActKind act;
     double act_param;            /* leaky_relu slope */
+    double rate;                 /* dropout probability */
     /* filled in by lower.c */
     Shape in, out;
     int64_t n_in, n_out;         /* floats per sample */
@@ -220,6 +221,7 @@ typedef struct Layer {
     int64_t b_off, b_len;
     int64_t act_off;             /* offset of this layer's output in net->act */
     bool aliases_input;          /* flatten: output is the input, no buffer */
+    int64_t mask_off;            /* dropout: offset of its mask in net->mask */
     int index;                   /* 1-based, counting every layer */
 } Layer;
 
@@ -262,6 +264,7 @@ typedef struct Net {
     /* filled in by lower.c */
     int64_t n_inputs, n_outputs, n_params, n_act;
     int64_t max_width;           /* widest layer input/output, for delta buffers */
+    bool has_dropout;            /* the struct then has a mask and an RNG state */
     Buffer buffers[NNC_MAX_BUFFERS];
     int n_buffers;
     int64_t struct_bytes;
