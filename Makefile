@@ -7,12 +7,12 @@ LDLIBS  := -ltcc -ledit -ldl -lz -lm
 
 SRCS := compiler/main.c compiler/arena.c compiler/source.c compiler/diag.c compiler/buf.c \
         compiler/ast.c compiler/check.c compiler/lower.c compiler/ir_print.c compiler/emit_c.c \
-        compiler/output.c compiler/pipeline.c compiler/jit.c compiler/cmd_train.c compiler/repl.c
+        compiler/output.c compiler/pipeline.c compiler/jit.c compiler/cmd_train.c compiler/repl.c compiler/emit_dot.c
 GEN  := build/parser.c build/lexer.c
 OBJS := $(SRCS:compiler/%.c=build/%.o) build/parser.o build/lexer.o
 
 # The runtime: a static library with one public header, runtime/nnc_rt.h.
-RT_SRCS := runtime/rng.c runtime/data.c runtime/checkpoint.c runtime/train.c
+RT_SRCS := runtime/rng.c runtime/data.c runtime/checkpoint.c runtime/train.c runtime/report.c
 RT_OBJS := $(RT_SRCS:runtime/%.c=build/rt/%.o)
 RT_LIB  := build/libnncrt.a
 

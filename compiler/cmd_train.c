@@ -40,15 +40,20 @@ static const char train_usage[] =
     "  --header yes|no|auto  whether a CSV file has a header row (default: auto,\n"
     "                     a first row with a non-numeric field is a header)\n"
     "  --label-col N      CSV column of the class label, 0-based (default: last)\n"
+    "  --target input     train each sample to reproduce itself (an autoencoder;\n"
+    "                     IDX images; the network needs as many outputs as inputs)\n"
     "  --confusion        print the confusion matrix of the last evaluation\n"
+    "  --plot FILE.svg    draw the loss and accuracy per epoch (evaluates every epoch)\n"
+    "  --pictures FILE.pgm  a classifier: misclassified test images; with --target\n"
+    "                     input: originals (odd rows) above their reconstructions\n"
     "  --unroll N         unroll layers of at most N multiply-adds (default: 4096\n"
     "                     with tcc, 224 with cc; see docs/unrolling.md)\n";
 
 typedef struct TrainArgs {
-    const char *net_path, *data, *labels, *test, *test_labels, *load, *save, *net_name;
+    const char *net_path, *data, *labels, *test, *test_labels, *load, *save, *net_name, *plot, *pictures;
     long long epochs, every, unroll, limit;
     unsigned long long seed;
-    bool has_seed, confusion;
+    bool has_seed, confusion, target_input;
     double lr;
     JitBackend backend;
     RtCsvOptions csv;
@@ -115,6 +120,8 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
         else TAKES_VALUE("--test-labels") a->test_labels = v; END_VALUE
         else TAKES_VALUE("--load") a->load = v; END_VALUE
         else TAKES_VALUE("--save") a->save = v; END_VALUE
+        else TAKES_VALUE("--plot") a->plot = v; END_VALUE
+        else TAKES_VALUE("--pictures") a->pictures = v; END_VALUE
         else TAKES_VALUE("--net") a->net_name = v; END_VALUE
         else TAKES_VALUE("--epochs")
             if (!parse_num(v, 1, NNC_MAX_EPOCHS, &a->epochs))
@@ -123,6 +130,14 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
         else TAKES_VALUE("--every")
             if (!parse_num(v, 1, NNC_MAX_EPOCHS, &a->every))
                 return usage("--every needs a whole number from 1, not '%s'", v);
+        END_VALUE
+        else TAKES_VALUE("--target")
+            if (strcmp(v, "input") == 0)
+                a->target_input = true;
+            else if (strcmp(v, "labels") == 0)
+                a->target_input = false;
+            else
+                return usage("--target takes input or labels, not '%s'", v);
         END_VALUE
         else TAKES_VALUE("--limit")
             if (!parse_num(v, 1, INT64_MAX, &a->limit))
@@ -183,6 +198,22 @@ static bool load_data(const char *path, const char *labels, const TrainArgs *a, 
 {
     RtError err;
     bool ok;
+    if (a->target_input) {
+        if (!rt_is_idx(path)) {
+            diag_plain(diag, DIAG_ERROR, "%s: --target input reads IDX image files; for CSV data give the targets "
+                       "as columns", path);
+            return false;
+        }
+        if (net->n_outputs != net->n_inputs) {
+            diag_plain(diag, DIAG_ERROR, "--target input needs a network with as many outputs as inputs; this one "
+                       "has %lld inputs and %lld outputs", (long long)net->n_inputs, (long long)net->n_outputs);
+            return false;
+        }
+        ok = rt_load_idx(path, NULL, net->n_inputs, net->n_outputs, d, &err) && rt_data_target_input(d, &err);
+        if (!ok)
+            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        return ok;
+    }
     if (rt_is_idx(path)) {
         char *guess = labels ? NULL : rt_idx_labels_path(path);
         if (!labels && !guess) {
@@ -197,6 +228,76 @@ static bool load_data(const char *path, const char *labels, const TrainArgs *a, 
     }
     if (!ok)
         diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+    return ok;
+}
+
+/* The epochs seen so far, for --plot. */
+typedef struct History {
+    RtEpoch *e;
+    int n, cap;
+} History;
+
+static void record_epoch(const RtEpoch *e, void *user)
+{
+    History *h = user;
+    if (h->n == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 64;
+        RtEpoch *bigger = realloc(h->e, (size_t)cap * sizeof *bigger);
+        if (!bigger)
+            return;   /* the plot will miss epochs; training goes on */
+        h->e = bigger;
+        h->cap = cap;
+    }
+    h->e[h->n++] = *e;
+}
+
+/* A grid of pictures: misclassified images of a classifier (up to 40), or
+ * for an autoencoder 16 images above their reconstructions. */
+static bool write_pictures(const char *path, const RtNet *net, const Net *n, const RtData *d, bool autoencoder,
+                           Diag *diag)
+{
+    if (!n->input.image) {
+        diag_plain(diag, DIAG_ERROR, "--pictures needs an image input (CxHxW); this network's input is a vector");
+        return false;
+    }
+    int h = (int)n->input.h, w = (int)n->input.w, cols = autoencoder ? 16 : 10;
+    int64_t plane = (int64_t)h * w, want = autoencoder ? 32 : 40, got = 0;
+    float *grid = calloc((size_t)(want * plane), sizeof *grid);
+    float *y = malloc((size_t)net->n_outputs * sizeof *y);
+    bool ok = grid && y;
+    for (int64_t s = 0; ok && s < d->n && got < want; s++) {
+        const float *x = d->x + s * net->n_inputs;
+        net->forward(net->state, x, y);
+        if (autoencoder) {
+            memcpy(grid + got * plane, x, (size_t)plane * sizeof *grid);   /* first channel */
+            memcpy(grid + (got + cols) * plane, y, (size_t)plane * sizeof *grid);
+            got++;
+            if (got % cols == 0)
+                got += cols;   /* skip the row of reconstructions just filled */
+            continue;
+        }
+        if (!d->label)
+            break;
+        int64_t best = 0;
+        for (int64_t j = 1; j < net->n_outputs; j++)
+            best = y[j] > y[best] ? j : best;
+        if (net->n_outputs == 1)
+            best = y[0] > 0.5f;
+        if (best != d->label[s])
+            memcpy(grid + got++ * plane, x, (size_t)plane * sizeof *grid);
+    }
+    RtError err;
+    if (ok && got == 0) {
+        printf("no misclassified images: %s not written\n", path);
+    } else if (ok && !rt_write_pgm_grid(path, grid, (int)(autoencoder ? (got + cols - 1) / cols * cols : got), h, w,
+                                        cols, &err)) {
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        ok = false;
+    } else if (ok) {
+        printf("wrote %s (%s)\n", path, autoencoder ? "originals above reconstructions" : "misclassified images");
+    }
+    free(grid);
+    free(y);
     return ok;
 }
 
@@ -249,6 +350,12 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         return 1;
     double compile_ms = 1e3 * seconds_since(&t0);
     int status = 1;
+    /* Ctrl-C stops training at the next batch; installed before the data
+     * loads, so an early Ctrl-C is not lost either. */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old);
     RtData train = {0}, test = {0};
     bool classify = net.softmax || n->layers[n->n_layers - 1].act == ACT_SIGMOID;
     bool ce = n->loss == LOSS_CROSS_ENTROPY;
@@ -278,6 +385,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         printf(", testing on %lld\n", (long long)test.n);
     fflush(stdout);
 
+    History history = {0};
     RtTrainOptions opt = {
         .epochs = epochs,
         .shuffle_seed = seed,
@@ -286,14 +394,13 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         .progress = isatty(STDOUT_FILENO) != 0,
         .report_every = (int)(a->every ? a->every : (epochs + 19) / 20),
         .stop = &interrupted,
+        .on_epoch = a->plot ? record_epoch : NULL,
+        .user = &history,
     };
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
+    if (a->plot && !a->every)
+        opt.report_every = 1;   /* every epoch evaluated, for the chart */
     RtEpoch last;
     bool trained = rt_train(&net, &train, test.n ? &test : NULL, &opt, &last);
-    sigaction(SIGINT, &old, NULL);
     if (last.diverged) {
         diag_plain(diag, DIAG_ERROR, "the weights were not saved; try a smaller learning rate (--lr)");
         goto done;
@@ -313,6 +420,19 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         }
         printf("saved the weights to %s\n", a->save);
     }
+    if (a->plot) {
+        char title[160];
+        snprintf(title, sizeof title, "%s: %s", n->name, src.name);
+        if (!rt_plot_svg(a->plot, history.e, history.n, title, &err)) {
+            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+            free(history.e);
+            goto done;
+        }
+        printf("wrote %s (loss and accuracy per epoch)\n", a->plot);
+    }
+    free(history.e);
+    if (a->pictures && !write_pictures(a->pictures, &net, n, test.n ? &test : &train, a->target_input, diag))
+        goto done;
     RtEval final = test.n ? last.test : last.train;
     if (final.accuracy >= 0)
         printf("final %s accuracy: %.2f%%\n", test.n ? "test" : "training", 100.0 * final.accuracy);
@@ -322,6 +442,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (last.stopped)
         fprintf(stderr, "nnc: stopped by Ctrl-C in epoch %d\n", last.epoch);
 done:
+    sigaction(SIGINT, &old, NULL);
     rt_data_free(&train);
     rt_data_free(&test);
     jit_free(jit, &net);

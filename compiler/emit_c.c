@@ -547,6 +547,164 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
     emit_din_through_act(e, prod, l->in.c * H * W);
 }
 
+
+/* ---- stride-1 convolution on a padded plane ----
+ *
+ * With stride 1, the input gets a zero border once (pin: [C][Hp][Wp]) and
+ * the output is computed Wp wide (oext: [OH][Wp]; the last Wp - OW columns
+ * of each row are never used).  Then every kernel tap (ky, kx) is ONE
+ * contiguous loop of L = (OH - 1) * Wp + OW multiply-adds,
+ *     oext[i] += w[f][c][ky][kx] * pin[c][ky * Wp + kx + i],
+ * long enough to vectorize well even for small images.  The backward pass
+ * runs the same loops transposed. */
+
+typedef struct PlaneGeom {
+    int64_t C, H, W, F, OH, OW, PH, PW, Hp, Wp, L, KK;
+} PlaneGeom;
+
+static PlaneGeom plane_geom(const Layer *l)
+{
+    PlaneGeom g;
+    g.C = l->in.c, g.H = l->in.h, g.W = l->in.w;
+    g.F = l->out.c, g.OH = l->out.h, g.OW = l->out.w;
+    g.PH = l->pad_h, g.PW = l->pad_w;
+    g.Hp = g.H + 2 * g.PH, g.Wp = g.W + 2 * g.PW;
+    g.L = (g.OH - 1) * g.Wp + g.OW;
+    g.KK = l->kh * l->kw;
+    return g;
+}
+
+/* pin = the input with a zero border (or the input itself, unpadded). */
+static void emit_padded_input(Emitter *e, const PlaneGeom *g)
+{
+    if (g->PH == 0 && g->PW == 0) {
+        emit(e, "        const float *pin = in;   /* no padding: the input itself */\n");
+        return;
+    }
+    emit(e, "        float *pin = net->pad;   /* [%lld][%lld][%lld]: the input inside a zero border */\n",
+         (long long)g->C, (long long)g->Hp, (long long)g->Wp);
+    emit(e, "        for (int i = 0; i < %lld; i++)\n            pin[i] = 0.0f;\n", (long long)(g->C * g->Hp * g->Wp));
+    emit(e, "        for (int c = 0; c < %lld; c++)\n", (long long)g->C);
+    emit(e, "            for (int y = 0; y < %lld; y++)\n", (long long)g->H);
+    emit(e, "                for (int x = 0; x < %lld; x++)\n", (long long)g->W);
+    emit(e, "                    pin[(c * %lld + y + %lld) * %lld + x + %lld] = in[(c * %lld + y) * %lld + x];\n",
+         (long long)g->Hp, (long long)g->PH, (long long)g->Wp, (long long)g->PW, (long long)g->H, (long long)g->W);
+}
+
+static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
+{
+    PlaneGeom g = plane_geom(l);
+    char slope[32];
+    act_param_str(slope, l);
+    emit(e, "        const float *w = %s + %lld;   /* [%lld][%lld][%lld][%lld] */\n", e->param, (long long)l->w_off,
+         (long long)g.F, (long long)g.C, (long long)l->kh, (long long)l->kw);
+    emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)g.F);
+    emit(e, "        const float *in = %s;   /* [%lld][%lld][%lld] */\n", in_ptr, (long long)g.C, (long long)g.H,
+         (long long)g.W);
+    emit(e, "        float *out = net->act + %lld;   /* [%lld][%lld][%lld] */\n", (long long)l->act_off, (long long)g.F,
+         (long long)g.OH, (long long)g.OW);
+    emit_padded_input(e, &g);
+    emit(e, "        float *oext = net->pad + %lld;   /* [%lld][%lld]: one output plane, %lld wide */\n",
+         (long long)(2 * g.C * g.Hp * g.Wp), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
+    emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g.F);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                oext[i] = 0.0f;\n", (long long)g.L);
+    emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)g.C);
+    emit(e, "                const float *pc = pin + c * %lld;\n", (long long)(g.Hp * g.Wp));
+    emit(e, "                const float *wc = w + (f * %lld + c) * %lld;\n", (long long)g.C, (long long)g.KK);
+    for (int64_t ky = 0; ky < l->kh; ky++)
+        for (int64_t kx = 0; kx < l->kw; kx++) {
+            int64_t tap = ky * l->kw + kx, off = ky * g.Wp + kx;
+            emit(e, "                for (int i = 0; i < %lld; i++)   /* tap %lld,%lld */\n", (long long)g.L,
+                 (long long)ky, (long long)kx);
+            emit(e, "                    oext[i] += wc[%lld] * pc[%lld + i];\n", (long long)tap, (long long)off);
+        }
+    emit(e, "            }\n");
+    emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)g.OH);
+    emit(e, "                for (int ox = 0; ox < %lld; ox++)\n", (long long)g.OW);
+    emit(e, "                    out[(f * %lld + oy) * %lld + ox] = ", (long long)g.OH, (long long)g.OW);
+    const ActInfo *a = &act_info[l->act];
+    char z[96];
+    snprintf(z, sizeof z, "oext[oy * %lld + ox] + b[f]", (long long)g.Wp);
+    if (a->forward && strcmp(a->forward, "$") != 0)
+        emit_template(e, a->forward, z, slope);
+    else
+        emit(e, "%s", z);
+    emit(e, ";\n        }\n");
+}
+
+static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+{
+    const Net *n = e->net;
+    PlaneGeom g = plane_geom(l);
+    bool need_din = prod != NULL;
+    int64_t plane = g.C * g.Hp * g.Wp;
+    emit(e, "        const float *dz = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
+         (long long)(row * n->max_width), (long long)g.F, (long long)g.OH, (long long)g.OW);
+    emit(e, "        const float *in = %s;\n", in_ptr);
+    emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
+    emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+    emit_padded_input(e, &g);
+    emit(e, "        float *dext = net->pad + %lld;   /* [%lld][%lld]: dz of one filter, %lld wide, zeros beyond */\n",
+         (long long)(2 * plane), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
+    if (need_din) {
+        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+        emit(e, "        float *dpin = net->pad + %lld;   /* [%lld][%lld][%lld]: gradient of pin */\n",
+             (long long)plane, (long long)g.C, (long long)g.Hp, (long long)g.Wp);
+        emit(e, "        float *din = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
+             (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
+        emit(e, "        for (int i = 0; i < %lld; i++)\n            dpin[i] = 0.0f;\n", (long long)plane);
+    }
+    emit(e, "        for (int i = 0; i < %lld; i++)\n            dext[i] = 0.0f;\n", (long long)(g.OH * g.Wp));
+    emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g.F);
+    emit(e, "            float sum = 0.0f;\n");
+    emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)g.OH);
+    emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)g.OW);
+    emit(e, "                    dext[oy * %lld + ox] = dz[(f * %lld + oy) * %lld + ox];\n", (long long)g.Wp,
+         (long long)g.OH, (long long)g.OW);
+    emit(e, "                    sum += dext[oy * %lld + ox];\n", (long long)g.Wp);
+    emit(e, "                }\n");
+    emit(e, "            gb[f] += sum;\n");
+    emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)g.C);
+    emit(e, "                const float *pc = pin + c * %lld;\n", (long long)(g.Hp * g.Wp));
+    emit(e, "                float *gwc = gw + (f * %lld + c) * %lld;\n", (long long)g.C, (long long)g.KK);
+    if (need_din) {
+        emit(e, "                const float *wc = w + (f * %lld + c) * %lld;\n", (long long)g.C, (long long)g.KK);
+        emit(e, "                float *dc = dpin + c * %lld;\n", (long long)(g.Hp * g.Wp));
+    }
+    int64_t main_len = g.L / NNC_LANES * NNC_LANES;
+    for (int64_t ky = 0; ky < l->kh; ky++)
+        for (int64_t kx = 0; kx < l->kw; kx++) {
+            int64_t tap = ky * l->kw + kx, off = ky * g.Wp + kx;
+            emit(e, "                {   /* tap %lld,%lld: gw += dz . pin, dpin += w dz */\n", (long long)ky,
+                 (long long)kx);
+            emit(e, "                    float acc[%d] = {0.0f};\n", NNC_LANES);
+            if (main_len) {
+                emit(e, "                    for (int i = 0; i < %lld; i += %d)\n", (long long)main_len, NNC_LANES);
+                emit(e, "                        for (int k = 0; k < %d; k++)\n", NNC_LANES);
+                emit(e, "                            acc[k] += dext[i + k] * pc[%lld + i + k];\n", (long long)off);
+            }
+            if (main_len < g.L)
+                emit(e, "                    for (int i = %lld; i < %lld; i++)\n                        acc[0] += "
+                        "dext[i] * pc[%lld + i];\n", (long long)main_len, (long long)g.L, (long long)off);
+            emit(e, "                    gwc[%lld] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + "
+                    "(acc[6] + acc[7]));\n", (long long)tap);
+            if (need_din) {
+                emit(e, "                    for (int i = 0; i < %lld; i++)\n", (long long)g.L);
+                emit(e, "                        dc[%lld + i] += wc[%lld] * dext[i];\n", (long long)off, (long long)tap);
+            }
+            emit(e, "                }\n");
+        }
+    emit(e, "            }\n        }\n");
+    if (need_din) {
+        emit(e, "        for (int c = 0; c < %lld; c++)   /* the inside of dpin is din */\n", (long long)g.C);
+        emit(e, "            for (int y = 0; y < %lld; y++)\n", (long long)g.H);
+        emit(e, "                for (int x = 0; x < %lld; x++)\n", (long long)g.W);
+        emit(e, "                    din[(c * %lld + y) * %lld + x] = dpin[(c * %lld + y + %lld) * %lld + x + %lld];\n",
+             (long long)g.H, (long long)g.W, (long long)g.Hp, (long long)g.PH, (long long)g.Wp, (long long)g.PW);
+        emit_din_through_act(e, prod, g.C * g.H * g.W);
+    }
+}
+
 /* Dropout: in training each value is kept with probability 1-p and scaled
  * by 1/(1-p) (PyTorch's convention), the mask drawn from net->rng; outside
  * training, and in inference-only code, values pass through. */
@@ -617,6 +775,8 @@ static void emit_run(Emitter *e)
             emit_dropout_forward(e, l, in_ptr);
         else if (l->kind == LAYER_DENSE)
             emit_dense_forward(e, l, in_ptr);
+        else if (l->kind == LAYER_CONV && l->stride_h == 1 && l->stride_w == 1)
+            emit_conv_forward_s1(e, l, in_ptr);
         else if (l->kind == LAYER_CONV)
             emit_conv_forward(e, l, in_ptr);
         else
@@ -786,6 +946,8 @@ static void emit_backward_sample(Emitter *e)
             emit_dropout_backward(e, l, p, row, in_ptr);
         else if (l->kind == LAYER_DENSE)
             emit_dense_backward(e, l, p, row, in_ptr);
+        else if (l->kind == LAYER_CONV && l->stride_h == 1 && l->stride_w == 1)
+            emit_conv_backward_s1(e, l, p, row, in_ptr);
         else if (l->kind == LAYER_CONV)
             emit_conv_backward(e, l, p, row, in_ptr);
         else

@@ -77,6 +77,7 @@ static bool lower_net(Net *n, Diag *diag)
     int64_t n_params = 0, n_act = 0, max_width = cur.c * cur.h * cur.w;
     int64_t prev_act = -1;   /* where the current tensor lives: -1 is the input x */
     int64_t n_mask = 0;      /* dropout masks */
+    int64_t n_pad = 0;       /* scratch of stride-1 convolutions: padded input, a wide plane, its gradient */
     n->n_inputs = max_width;
     if (max_width > NNC_MAX_ACT) {
         diag_at(diag, DIAG_ERROR, n->input_loc, "the input has %lld floats per sample; nnc's limit is %d",
@@ -119,6 +120,16 @@ static bool lower_net(Net *n, Diag *diag)
                             "outer outputs see only padding", (long long)l->pad_h, (long long)l->pad_w,
                             (long long)l->kh, (long long)l->kw);
                 l->out = (Shape){l->units, oh, ow, true};
+                if (l->stride_h == 1 && l->stride_w == 1) {
+                    int64_t hp = cur.h + 2 * l->pad_h, wp = cur.w + 2 * l->pad_w;
+                    int64_t need = 2 * cur.c * hp * wp + oh * wp;
+                    if (need > NNC_MAX_ACT) {
+                        diag_at(diag, DIAG_ERROR, l->loc, "layer %d needs %lld floats of scratch; nnc's limit is %d",
+                                l->index, (long long)need, NNC_MAX_ACT);
+                        return false;
+                    }
+                    n_pad = need > n_pad ? need : n_pad;
+                }
                 int64_t per_filter = mul_limited(cur.c, mul_limited(l->kh, l->kw, NNC_MAX_PARAMS), NNC_MAX_PARAMS);
                 l->w_len = per_filter < 0 ? -1 : mul_limited(l->units, per_filter, NNC_MAX_PARAMS);
                 l->b_len = l->units;
@@ -183,7 +194,8 @@ static bool lower_net(Net *n, Diag *diag)
 
     /* The buffers of the emitted struct, in struct order. */
     n->n_buffers = 0;
-#define BUFFER(nm, wh, fl) (n->buffers[n->n_buffers++] = (Buffer){nm, wh, fl})
+#define BUFFER(nm, wh, fl) (n->buffers[n->n_buffers < NNC_MAX_BUFFERS ? n->n_buffers++ : NNC_MAX_BUFFERS - 1] = \
+                                (Buffer){nm, wh, fl})
     BUFFER("param", "parameters, PyTorch state_dict order", n_params);
     BUFFER("grad", "dLoss/dparam, mean over the last batch", n_params);
     if (n->optim.kind == OPTIM_SGD && n->optim.momentum != 0)
@@ -196,6 +208,8 @@ static bool lower_net(Net *n, Diag *diag)
     BUFFER("delta", "dLoss/dz of the layer in flight, two rows used in turn", 2 * max_width);
     if (n->layers[n->n_layers - 1].act == ACT_SOFTMAX)
         BUFFER("logit", "inputs of the softmax", n->n_outputs);
+    if (n_pad)
+        BUFFER("pad", "scratch of stride-1 convolutions: zero-padded input, a wide output plane", n_pad);
     n->has_dropout = n_mask > 0;
     if (n->has_dropout)
         BUFFER("mask", "dropout masks of the sample in flight: 0 or 1/(1-p)", n_mask);

@@ -20,6 +20,7 @@ static const char usage_text[] =
     "  --emit=ir       print the IR (shapes, parameter offsets, buffers) to stdout\n"
     "  --emit=c        print the generated .c to stdout\n"
     "  --emit=h        print the generated .h to stdout\n"
+    "  --emit=dot      print the network as a Graphviz graph (dot -Tsvg draws it)\n"
     "  --unroll N      unroll layers of at most N multiply-adds (default 224)\n"
     "  --weights W.nnw emit inference-only C with these trained weights baked in\n"
     "  --net NAME      with --weights: which network of the file\n"
@@ -29,7 +30,7 @@ static const char usage_text[] =
     "Docs: man nnc; the language and the C API are described in docs/ of the\n"
     "source (installed in share/doc/nnc).\n";
 
-typedef enum { EMIT_FILES, EMIT_IR, EMIT_C, EMIT_H } EmitMode;
+typedef enum { EMIT_FILES, EMIT_IR, EMIT_C, EMIT_H, EMIT_DOT } EmitMode;
 
 typedef struct Options {
     const char *input;
@@ -80,8 +81,10 @@ static int parse_args(int argc, char **argv, Options *o)
                 o->mode = EMIT_C;
             else if (strcmp(m, "h") == 0)
                 o->mode = EMIT_H;
+            else if (strcmp(m, "dot") == 0)
+                o->mode = EMIT_DOT;
             else
-                return usage_error("unknown --emit kind '%s'; expected ir, c or h", m);
+                return usage_error("unknown --emit kind '%s'; expected ir, c, h or dot", m);
         } else if (strcmp(a, "--unroll") == 0 || strncmp(a, "--unroll=", 9) == 0) {
             const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v)
@@ -103,7 +106,7 @@ static int parse_args(int argc, char **argv, Options *o)
     if (!o->input)
         return usage_error("no input file%s", "");
     if (o->mode == EMIT_FILES && !o->output)
-        return usage_error("nothing to do: give -o OUT.c to write C, or --emit=ir|c|h to print%s", "");
+        return usage_error("nothing to do: give -o OUT.c to write C, or --emit=ir|c|h|dot to print%s", "");
     if (o->net_name && !o->weights)
         return usage_error("--net goes with --weights (all networks are emitted otherwise)%s", "");
     if (o->mode != EMIT_FILES && o->output)
@@ -150,9 +153,12 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
     Module *mod = pipeline_module(&src, arena, diag);
     if (!mod)
         return 1;
-    if (o->mode == EMIT_IR) {
+    if (o->mode == EMIT_IR || o->mode == EMIT_DOT) {
         Buf ir = {0};
-        ir_print(&ir, mod);
+        if (o->mode == EMIT_IR)
+            ir_print(&ir, mod);
+        else
+            emit_dot(&ir, mod);
         if (!ir.oom)
             fwrite(ir.data, 1, ir.len, stdout);
         buf_free(&ir);

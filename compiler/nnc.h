@@ -242,7 +242,7 @@ typedef struct Buffer {          /* one array of the emitted struct */
     const char *what;            /* comment in the emitted struct */
     int64_t floats;
 } Buffer;
-#define NNC_MAX_BUFFERS 8
+#define NNC_MAX_BUFFERS 12
 
 typedef struct Net {
     const char *name;
@@ -302,6 +302,14 @@ typedef struct EmitOptions {
 /* Checks that every layer can be emitted (errors otherwise), then writes the
  * .c into `c` and the .h into `h`. */
 bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag);
+
+/* ---- emit_dot.c ---- */
+/* Every network of the module as one Graphviz digraph (`dot -Tsvg`): a node
+ * for the input and one per layer (kind, output shape, activation,
+ * parameters), edges labelled with the tensor shape, and a caption with the
+ * name, loss, optimizer, parameter count and sizeof.  Several networks are
+ * one cluster each.  The same module gives byte-identical text. */
+void emit_dot(Buf *out, const Module *m);
 
 /* ---- pipeline.c ---- */
 /* Source text -> checked, lowered Module (parse, check, lower); NULL with

@@ -95,17 +95,54 @@ static bool rejit(Repl *r, const float *params, float lr)
     return true;
 }
 
+/* Byte offset of buffer `name` in the emitted struct (the float arrays come
+ * first, in the order lower.c planned them), or -1. */
+static int64_t buffer_offset(const Buffer *b, int n, const char *name, int64_t *floats)
+{
+    int64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(b[i].name, name) == 0) {
+            *floats = b[i].floats;
+            return off;
+        }
+        off += b[i].floats * 4;
+    }
+    return -1;
+}
+
 /* Re-plans and re-JIT-compiles after a hyperparameter changed, keeping the
- * weights and the learning rate. */
+ * weights, the learning rate, the optimizer's state (where the optimizer
+ * keeps the same kind of state) and its step count. */
 static bool rebuild(Repl *r)
 {
-    size_t bytes = (size_t)r->rt.n_params * sizeof(float);
-    float *keep = malloc(bytes ? bytes : 1);
+    Buffer old[NNC_MAX_BUFFERS];
+    int n_old = r->net->n_buffers;
+    memcpy(old, r->net->buffers, sizeof old);
+    int64_t old_floats = 0;
+    for (int i = 0; i < n_old; i++)
+        old_floats += old[i].floats;
+    char *keep = malloc(r->rt.size);
     if (!keep)
         return fail(r, "out of memory");
-    memcpy(keep, r->rt.params(r->rt.state), bytes);
+    memcpy(keep, r->rt.state, r->rt.size);
     float lr = *r->rt.lr(r->rt.state);
-    bool ok = lower_module(r->mod, r->arena, &r->diag) && rejit(r, keep, lr);
+    bool ok = lower_module(r->mod, r->arena, &r->diag) && rejit(r, NULL, lr);
+    if (ok) {
+        static const char *const kept[] = {"param", "velocity", "adam_m", "adam_v"};
+        for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
+            int64_t n_from = 0, n_to = 0;
+            int64_t from = buffer_offset(old, n_old, kept[k], &n_from);
+            int64_t to = buffer_offset(r->net->buffers, r->net->n_buffers, kept[k], &n_to);
+            if (from >= 0 && to >= 0 && n_from == n_to)
+                memcpy((char *)r->rt.state + to, keep + from, (size_t)n_to * 4);
+        }
+        /* the step count follows lr, 8-byte aligned (see lower.c) */
+        int64_t new_floats = 0;
+        for (int i = 0; i < r->net->n_buffers; i++)
+            new_floats += r->net->buffers[i].floats;
+        memcpy((char *)r->rt.state + (new_floats * 4 + 4 + 7) / 8 * 8, keep + (old_floats * 4 + 4 + 7) / 8 * 8,
+               sizeof(uint64_t));
+    }
     free(keep);
     return ok;
 }
@@ -483,8 +520,8 @@ static bool do_emit(Repl *r, int argc, char **argv)
     memcpy(h_path, argv[1], len + 1);
     h_path[len - 1] = 'h';
     const char *slash = strrchr(h_path, '/');
-    EmitOptions eo = {.unroll = r->unroll >= 0 ? r->unroll : NNC_DEFAULT_UNROLL,
-                      .header_name = slash ? slash + 1 : h_path};
+    /* The code the session runs, so the file computes exactly what 'predict' shows. */
+    EmitOptions eo = {.unroll = unroll_for(r), .header_name = slash ? slash + 1 : h_path};
     if (infer) {
         eo.infer_net = r->net;
         eo.weights = r->rt.params(r->rt.state);

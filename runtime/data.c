@@ -828,8 +828,11 @@ bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inp
                  RtData *out, RtError *err)
 {
     memset(out, 0, sizeof *out);
-    if (!images_path || !labels_path)
-        return rt_fail(err, "no IDX %s file given", images_path ? "labels" : "images");
+    bool images_only = labels_path == NULL;   /* targets are set by the caller, e.g. rt_data_target_input */
+    if (!images_path)
+        return rt_fail(err, "no IDX images file given");
+    if (images_only)
+        n_outputs = 1;   /* only for the shape check; no targets are made */
     if (!check_shape(images_path, n_inputs, n_outputs, err))
         return false;
 
@@ -857,9 +860,9 @@ bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inp
                 images_path, count, size);
         goto done;
     }
-    if (!idx_open(&lb, labels_path, 1, "labels", ldims, err))
+    if (!images_only && !idx_open(&lb, labels_path, 1, "labels", ldims, err))
         goto done;
-    if (ldims[0] != count) {
+    if (!images_only && ldims[0] != count) {
         rt_fail(err, "%s: byte 4: %" PRIu32 " label%s, but %s has %" PRIu32 " image%s", labels_path, ldims[0],
                 plural(ldims[0]), images_path, count, plural(count));
         goto done;
@@ -911,6 +914,10 @@ bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inp
     }
     if (!idx_check_end(&im, count, "images", err))
         goto done;
+    if (images_only) {
+        n_outputs = 0;
+        goto finish;
+    }
 
     /* The labels. */
     t = alloc_floats((uint64_t)count * (uint64_t)n_outputs);
@@ -963,6 +970,7 @@ bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inp
     if (!idx_check_end(&lb, count, "labels", err))
         goto done;
 
+finish:
     out->source = dup_string(images_path);
     if (!out->source) {
         rt_fail(err, "%s: out of memory", images_path);
@@ -1036,4 +1044,22 @@ void rt_data_free(RtData *d)
     free(d->label);
     free(d->source);
     memset(d, 0, sizeof *d);
+}
+
+bool rt_data_target_input(RtData *d, RtError *err)
+{
+    float *t = NULL;
+    if (d->n > 0) {
+        size_t bytes;
+        if (!mul_size((size_t)d->n, (size_t)d->n_inputs, &bytes) || !mul_size(bytes, sizeof *t, &bytes) ||
+            !(t = malloc(bytes)))
+            return rt_fail(err, "%s: out of memory for the targets", d->source ? d->source : "data");
+        memcpy(t, d->x, bytes);
+    }
+    free(d->t);
+    free(d->label);
+    d->t = t;
+    d->label = NULL;
+    d->n_outputs = d->n_inputs;
+    return true;
 }

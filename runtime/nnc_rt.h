@@ -78,7 +78,8 @@ bool rt_load_csv(const char *path, const RtCsvOptions *opt, int64_t n_inputs, in
 /* IDX files as MNIST and Fashion-MNIST ship them, gzip-compressed or not
  * (detected from the content).  Images are unsigned bytes scaled to [0, 1];
  * labels are classes in [0, n_outputs), made one-hot.  The image size must
- * equal n_inputs. */
+ * equal n_inputs.  With labels_path NULL only the images are read
+ * (n_outputs is ignored; t and label stay NULL): see rt_data_target_input. */
 bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inputs, int64_t n_outputs,
                  RtData *out, RtError *err);
 
@@ -89,6 +90,10 @@ char *rt_idx_labels_path(const char *images_path);
 
 /* Whether the file starts like an IDX file (raw or gzip-compressed). */
 bool rt_is_idx(const char *path);
+
+/* Makes every sample its own target (an autoencoder's data): t becomes a
+ * copy of x, n_outputs = n_inputs, and the labels are dropped. */
+bool rt_data_target_input(RtData *d, RtError *err);
 
 void rt_data_free(RtData *d);
 
@@ -141,6 +146,8 @@ typedef struct RtEval {
  * n_outputs x n_outputs matrix, [true][predicted]. */
 RtEval rt_evaluate(const RtNet *net, const RtData *d, bool cross_entropy, int64_t *confusion);
 
+struct RtEpoch;
+
 typedef struct RtTrainOptions {
     int epochs;
     uint64_t shuffle_seed;
@@ -149,6 +156,8 @@ typedef struct RtTrainOptions {
     int report_every;            /* print every Nth epoch (and the last); 0 or 1: every one */
     bool progress;               /* redraw a progress bar in place (a terminal) */
     volatile int *stop;          /* set to non-zero (from a signal handler) to stop at the next batch */
+    void (*on_epoch)(const struct RtEpoch *e, void *user);   /* after each evaluated epoch, or NULL */
+    void *user;
 } RtTrainOptions;
 
 typedef struct RtEpoch {
@@ -164,6 +173,25 @@ typedef struct RtEpoch {
  * last one partial), printing one line per epoch; `last` gets the final
  * epoch's figures.  Returns false when training diverged or was stopped. */
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last);
+
+/* ---- report.c: pictures of training ---- */
+
+/* A chart of training as a standalone SVG (no scripts, no external fonts):
+ * two panels side by side, the loss per epoch (epochs[i].loss and, where
+ * epochs[i].test.n > 0, epochs[i].test.loss) and the accuracy per epoch in
+ * percent (train.accuracy, and test.accuracy where there is a test set;
+ * negative accuracies are "no labels": a regressor's panel says so).  NaN
+ * and infinite values are left out (a note says how many).  The x axis is
+ * epochs[i].epoch, or 1 .. n when those do not increase.  `title` may be
+ * NULL.  Written atomically (a temporary file beside `path`, fsync, rename). */
+bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *title, RtError *err);
+
+/* n grey images of h x w floats each (row-major, one image after another;
+ * values clamped to [0, 1], NaN as 0) as one binary PGM (P5, maxval 255):
+ * a grid of `cols` columns (fewer when n < cols) and as many rows as needed,
+ * images 1 pixel apart on a mid-grey (128) background.  Refuses n, h, w or
+ * cols <= 0 and grids above 1 GiB.  Written atomically. */
+bool rt_write_pgm_grid(const char *path, const float *images, int n, int h, int w, int cols, RtError *err);
 
 #ifdef __cplusplus
 }

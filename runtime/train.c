@@ -169,6 +169,8 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         ep.train = rt_evaluate(net, train, opt->cross_entropy, NULL);
         if (test && test->n)
             ep.test = rt_evaluate(net, test, opt->cross_entropy, NULL);
+        if (opt->on_epoch)
+            opt->on_epoch(&ep, opt->user);
         if (opt->out) {
             fprintf(opt->out, "%sepoch %d/%d  loss %.6f", opt->progress ? "\r\033[K" : "", epoch, opt->epochs,
                     ep.loss);

@@ -1,9 +1,9 @@
 #!/bin/sh
 # run.sh — runs every test suite and ends with "N passed, N failed".
-#   tests/run.sh [SUITE...]     suites: golden errors usage unit numeric torch checkpoint data jit install asan
+#   tests/run.sh [SUITE...]     suites: golden errors usage unit numeric torch checkpoint data jit report install asan
 # Each suite prints "ok NAME" or "FAIL NAME" lines; this counts them.
 cd "$(dirname "$0")/.."
-suites=${*:-"golden errors usage unit numeric torch checkpoint data jit install asan"}
+suites=${*:-"golden errors usage unit numeric torch checkpoint data jit report install asan"}
 log=build/test/log.$$
 mkdir -p build/test
 : > "$log"
@@ -12,7 +12,8 @@ for s in $suites; do
     case $s in
     asan) NNC=build/asan/nnc NO_COMPILE=1 sh tests/golden/run.sh
           NNC=build/asan/nnc sh tests/errors/run.sh
-          NNC=build/asan/nnc sh tests/errors/usage.sh ;;
+          NNC=build/asan/nnc sh tests/errors/usage.sh
+          NNC=build/asan/nnc sh tests/jit/run.sh | sed 's/^\(ok\|FAIL\) /\1 asan /' ;;
     usage) sh tests/errors/usage.sh ;;
     *) if [ -x "tests/$s/run.sh" ] || [ -f "tests/$s/run.sh" ]; then sh "tests/$s/run.sh"
        else echo "FAIL suite $s: tests/$s/run.sh is missing"; fi ;;

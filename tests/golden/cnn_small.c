@@ -60,70 +60,42 @@ static void cnn_run(cnn *net, const float *x)
         const float *b = net->param + 54;   /* [3] */
         const float *in = x;   /* [2][7][6] */
         float *out = net->act + 0;   /* [3][7][6] */
+        float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
+        for (int i = 0; i < 144; i++)
+            pin[i] = 0.0f;
+        for (int c = 0; c < 2; c++)
+            for (int y = 0; y < 7; y++)
+                for (int x = 0; x < 6; x++)
+                    pin[(c * 9 + y + 1) * 8 + x + 1] = in[(c * 7 + y) * 6 + x];
+        float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
-            float *of = out + f * 42;
-            for (int i = 0; i < 42; i++)
-                of[i] = b[f];
+            for (int i = 0; i < 54; i++)
+                oext[i] = 0.0f;
             for (int c = 0; c < 2; c++) {
-                const float *ic = in + c * 42;
+                const float *pc = pin + c * 72;
                 const float *wc = w + (f * 2 + c) * 9;
-                for (int oy = 1; oy < 7; oy++) {   /* tap 0,0 */
-                    const float *ir = ic + (oy - 1) * 6;
-                    float *orow = of + oy * 6;
-                    for (int ox = 1; ox < 6; ox++)
-                        orow[ox] += wc[0] * ir[ox - 1];
-                }
-                for (int oy = 1; oy < 7; oy++) {   /* tap 0,1 */
-                    const float *ir = ic + (oy - 1) * 6;
-                    float *orow = of + oy * 6;
-                    for (int ox = 0; ox < 6; ox++)
-                        orow[ox] += wc[1] * ir[ox];
-                }
-                for (int oy = 1; oy < 7; oy++) {   /* tap 0,2 */
-                    const float *ir = ic + (oy - 1) * 6;
-                    float *orow = of + oy * 6;
-                    for (int ox = 0; ox < 5; ox++)
-                        orow[ox] += wc[2] * ir[ox + 1];
-                }
-                for (int oy = 0; oy < 7; oy++) {   /* tap 1,0 */
-                    const float *ir = ic + (oy) * 6;
-                    float *orow = of + oy * 6;
-                    for (int ox = 1; ox < 6; ox++)
-                        orow[ox] += wc[3] * ir[ox - 1];
-                }
-                for (int oy = 0; oy < 7; oy++) {   /* tap 1,1 */
-                    const float *ir = ic + (oy) * 6;
-                    float *orow = of + oy * 6;
-                    for (int ox = 0; ox < 6; ox++)
-                        orow[ox] += wc[4] * ir[ox];
-                }
-                for (int oy = 0; oy < 7; oy++) {   /* tap 1,2 */
-                    const float *ir = ic + (oy) * 6;
-                    float *orow = of + oy * 6;
-                    for (int ox = 0; ox < 5; ox++)
-                        orow[ox] += wc[5] * ir[ox + 1];
-                }
-                for (int oy = 0; oy < 6; oy++) {   /* tap 2,0 */
-                    const float *ir = ic + (oy + 1) * 6;
-                    float *orow = of + oy * 6;
-                    for (int ox = 1; ox < 6; ox++)
-                        orow[ox] += wc[6] * ir[ox - 1];
-                }
-                for (int oy = 0; oy < 6; oy++) {   /* tap 2,1 */
-                    const float *ir = ic + (oy + 1) * 6;
-                    float *orow = of + oy * 6;
-                    for (int ox = 0; ox < 6; ox++)
-                        orow[ox] += wc[7] * ir[ox];
-                }
-                for (int oy = 0; oy < 6; oy++) {   /* tap 2,2 */
-                    const float *ir = ic + (oy + 1) * 6;
-                    float *orow = of + oy * 6;
-                    for (int ox = 0; ox < 5; ox++)
-                        orow[ox] += wc[8] * ir[ox + 1];
-                }
+                for (int i = 0; i < 54; i++)   /* tap 0,0 */
+                    oext[i] += wc[0] * pc[0 + i];
+                for (int i = 0; i < 54; i++)   /* tap 0,1 */
+                    oext[i] += wc[1] * pc[1 + i];
+                for (int i = 0; i < 54; i++)   /* tap 0,2 */
+                    oext[i] += wc[2] * pc[2 + i];
+                for (int i = 0; i < 54; i++)   /* tap 1,0 */
+                    oext[i] += wc[3] * pc[8 + i];
+                for (int i = 0; i < 54; i++)   /* tap 1,1 */
+                    oext[i] += wc[4] * pc[9 + i];
+                for (int i = 0; i < 54; i++)   /* tap 1,2 */
+                    oext[i] += wc[5] * pc[10 + i];
+                for (int i = 0; i < 54; i++)   /* tap 2,0 */
+                    oext[i] += wc[6] * pc[16 + i];
+                for (int i = 0; i < 54; i++)   /* tap 2,1 */
+                    oext[i] += wc[7] * pc[17 + i];
+                for (int i = 0; i < 54; i++)   /* tap 2,2 */
+                    oext[i] += wc[8] * pc[18 + i];
             }
-            for (int i = 0; i < 42; i++)
-                of[i] = nnc_relu(of[i]);
+            for (int oy = 0; oy < 7; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(oext[oy * 8 + ox] + b[f]);
         }
     }
     /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) */
@@ -465,104 +437,107 @@ static float cnn_backward_sample(cnn *net, const float *x, const float *t, float
         const float *in = x;
         float *gw = net->grad + 0;
         float *gb = net->grad + 54;
+        float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
+        for (int i = 0; i < 144; i++)
+            pin[i] = 0.0f;
+        for (int c = 0; c < 2; c++)
+            for (int y = 0; y < 7; y++)
+                for (int x = 0; x < 6; x++)
+                    pin[(c * 9 + y + 1) * 8 + x + 1] = in[(c * 7 + y) * 6 + x];
+        float *dext = net->pad + 288;   /* [7][8]: dz of one filter, 8 wide, zeros beyond */
+        for (int i = 0; i < 56; i++)
+            dext[i] = 0.0f;
         for (int f = 0; f < 3; f++) {
-            const float *df = dz + f * 42;
             float sum = 0.0f;
-            for (int i = 0; i < 42; i++)
-                sum += df[i];
+            for (int oy = 0; oy < 7; oy++)
+                for (int ox = 0; ox < 6; ox++) {
+                    dext[oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                    sum += dext[oy * 8 + ox];
+                }
             gb[f] += sum;
-            for (int c = 0; c < 2; c++) {   /* gw += dz (*) in */
-                const float *ic = in + c * 42;
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 72;
                 float *gwc = gw + (f * 2 + c) * 9;
-                {   /* tap 0,0 */
-                    float acc = 0.0f;
-                    for (int oy = 1; oy < 7; oy++) {
-                        const float *ir = ic + (oy - 1) * 6;
-                        const float *drow = df + oy * 6;
-                        for (int ox = 1; ox < 6; ox++)
-                            acc += drow[ox] * ir[ox - 1];
-                    }
-                    gwc[0] += acc;
+                {   /* tap 0,0: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 48; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[0 + i + k];
+                    for (int i = 48; i < 54; i++)
+                        acc[0] += dext[i] * pc[0 + i];
+                    gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 0,1 */
-                    float acc = 0.0f;
-                    for (int oy = 1; oy < 7; oy++) {
-                        const float *ir = ic + (oy - 1) * 6;
-                        const float *drow = df + oy * 6;
-                        for (int ox = 0; ox < 6; ox++)
-                            acc += drow[ox] * ir[ox];
-                    }
-                    gwc[1] += acc;
+                {   /* tap 0,1: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 48; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[1 + i + k];
+                    for (int i = 48; i < 54; i++)
+                        acc[0] += dext[i] * pc[1 + i];
+                    gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 0,2 */
-                    float acc = 0.0f;
-                    for (int oy = 1; oy < 7; oy++) {
-                        const float *ir = ic + (oy - 1) * 6;
-                        const float *drow = df + oy * 6;
-                        for (int ox = 0; ox < 5; ox++)
-                            acc += drow[ox] * ir[ox + 1];
-                    }
-                    gwc[2] += acc;
+                {   /* tap 0,2: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 48; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[2 + i + k];
+                    for (int i = 48; i < 54; i++)
+                        acc[0] += dext[i] * pc[2 + i];
+                    gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 1,0 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 7; oy++) {
-                        const float *ir = ic + (oy) * 6;
-                        const float *drow = df + oy * 6;
-                        for (int ox = 1; ox < 6; ox++)
-                            acc += drow[ox] * ir[ox - 1];
-                    }
-                    gwc[3] += acc;
+                {   /* tap 1,0: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 48; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[8 + i + k];
+                    for (int i = 48; i < 54; i++)
+                        acc[0] += dext[i] * pc[8 + i];
+                    gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 1,1 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 7; oy++) {
-                        const float *ir = ic + (oy) * 6;
-                        const float *drow = df + oy * 6;
-                        for (int ox = 0; ox < 6; ox++)
-                            acc += drow[ox] * ir[ox];
-                    }
-                    gwc[4] += acc;
+                {   /* tap 1,1: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 48; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[9 + i + k];
+                    for (int i = 48; i < 54; i++)
+                        acc[0] += dext[i] * pc[9 + i];
+                    gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 1,2 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 7; oy++) {
-                        const float *ir = ic + (oy) * 6;
-                        const float *drow = df + oy * 6;
-                        for (int ox = 0; ox < 5; ox++)
-                            acc += drow[ox] * ir[ox + 1];
-                    }
-                    gwc[5] += acc;
+                {   /* tap 1,2: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 48; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[10 + i + k];
+                    for (int i = 48; i < 54; i++)
+                        acc[0] += dext[i] * pc[10 + i];
+                    gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 2,0 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 6; oy++) {
-                        const float *ir = ic + (oy + 1) * 6;
-                        const float *drow = df + oy * 6;
-                        for (int ox = 1; ox < 6; ox++)
-                            acc += drow[ox] * ir[ox - 1];
-                    }
-                    gwc[6] += acc;
+                {   /* tap 2,0: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 48; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[16 + i + k];
+                    for (int i = 48; i < 54; i++)
+                        acc[0] += dext[i] * pc[16 + i];
+                    gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 2,1 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 6; oy++) {
-                        const float *ir = ic + (oy + 1) * 6;
-                        const float *drow = df + oy * 6;
-                        for (int ox = 0; ox < 6; ox++)
-                            acc += drow[ox] * ir[ox];
-                    }
-                    gwc[7] += acc;
+                {   /* tap 2,1: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 48; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[17 + i + k];
+                    for (int i = 48; i < 54; i++)
+                        acc[0] += dext[i] * pc[17 + i];
+                    gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 2,2 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 6; oy++) {
-                        const float *ir = ic + (oy + 1) * 6;
-                        const float *drow = df + oy * 6;
-                        for (int ox = 0; ox < 5; ox++)
-                            acc += drow[ox] * ir[ox + 1];
-                    }
-                    gwc[8] += acc;
+                {   /* tap 2,2: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 48; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[18 + i + k];
+                    for (int i = 48; i < 54; i++)
+                        acc[0] += dext[i] * pc[18 + i];
+                    gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
             }
         }

@@ -61,70 +61,36 @@ static void drop_run(drop *net, const float *x, int train)
         const float *b = net->param + 18;   /* [2] */
         const float *in = x;   /* [1][6][6] */
         float *out = net->act + 0;   /* [2][4][4] */
+        const float *pin = in;   /* no padding: the input itself */
+        float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
-            float *of = out + f * 16;
-            for (int i = 0; i < 16; i++)
-                of[i] = b[f];
+            for (int i = 0; i < 22; i++)
+                oext[i] = 0.0f;
             for (int c = 0; c < 1; c++) {
-                const float *ic = in + c * 36;
+                const float *pc = pin + c * 36;
                 const float *wc = w + (f * 1 + c) * 9;
-                for (int oy = 0; oy < 4; oy++) {   /* tap 0,0 */
-                    const float *ir = ic + (oy) * 6;
-                    float *orow = of + oy * 4;
-                    for (int ox = 0; ox < 4; ox++)
-                        orow[ox] += wc[0] * ir[ox];
-                }
-                for (int oy = 0; oy < 4; oy++) {   /* tap 0,1 */
-                    const float *ir = ic + (oy) * 6;
-                    float *orow = of + oy * 4;
-                    for (int ox = 0; ox < 4; ox++)
-                        orow[ox] += wc[1] * ir[ox + 1];
-                }
-                for (int oy = 0; oy < 4; oy++) {   /* tap 0,2 */
-                    const float *ir = ic + (oy) * 6;
-                    float *orow = of + oy * 4;
-                    for (int ox = 0; ox < 4; ox++)
-                        orow[ox] += wc[2] * ir[ox + 2];
-                }
-                for (int oy = 0; oy < 4; oy++) {   /* tap 1,0 */
-                    const float *ir = ic + (oy + 1) * 6;
-                    float *orow = of + oy * 4;
-                    for (int ox = 0; ox < 4; ox++)
-                        orow[ox] += wc[3] * ir[ox];
-                }
-                for (int oy = 0; oy < 4; oy++) {   /* tap 1,1 */
-                    const float *ir = ic + (oy + 1) * 6;
-                    float *orow = of + oy * 4;
-                    for (int ox = 0; ox < 4; ox++)
-                        orow[ox] += wc[4] * ir[ox + 1];
-                }
-                for (int oy = 0; oy < 4; oy++) {   /* tap 1,2 */
-                    const float *ir = ic + (oy + 1) * 6;
-                    float *orow = of + oy * 4;
-                    for (int ox = 0; ox < 4; ox++)
-                        orow[ox] += wc[5] * ir[ox + 2];
-                }
-                for (int oy = 0; oy < 4; oy++) {   /* tap 2,0 */
-                    const float *ir = ic + (oy + 2) * 6;
-                    float *orow = of + oy * 4;
-                    for (int ox = 0; ox < 4; ox++)
-                        orow[ox] += wc[6] * ir[ox];
-                }
-                for (int oy = 0; oy < 4; oy++) {   /* tap 2,1 */
-                    const float *ir = ic + (oy + 2) * 6;
-                    float *orow = of + oy * 4;
-                    for (int ox = 0; ox < 4; ox++)
-                        orow[ox] += wc[7] * ir[ox + 1];
-                }
-                for (int oy = 0; oy < 4; oy++) {   /* tap 2,2 */
-                    const float *ir = ic + (oy + 2) * 6;
-                    float *orow = of + oy * 4;
-                    for (int ox = 0; ox < 4; ox++)
-                        orow[ox] += wc[8] * ir[ox + 2];
-                }
+                for (int i = 0; i < 22; i++)   /* tap 0,0 */
+                    oext[i] += wc[0] * pc[0 + i];
+                for (int i = 0; i < 22; i++)   /* tap 0,1 */
+                    oext[i] += wc[1] * pc[1 + i];
+                for (int i = 0; i < 22; i++)   /* tap 0,2 */
+                    oext[i] += wc[2] * pc[2 + i];
+                for (int i = 0; i < 22; i++)   /* tap 1,0 */
+                    oext[i] += wc[3] * pc[6 + i];
+                for (int i = 0; i < 22; i++)   /* tap 1,1 */
+                    oext[i] += wc[4] * pc[7 + i];
+                for (int i = 0; i < 22; i++)   /* tap 1,2 */
+                    oext[i] += wc[5] * pc[8 + i];
+                for (int i = 0; i < 22; i++)   /* tap 2,0 */
+                    oext[i] += wc[6] * pc[12 + i];
+                for (int i = 0; i < 22; i++)   /* tap 2,1 */
+                    oext[i] += wc[7] * pc[13 + i];
+                for (int i = 0; i < 22; i++)   /* tap 2,2 */
+                    oext[i] += wc[8] * pc[14 + i];
             }
-            for (int i = 0; i < 16; i++)
-                of[i] = nnc_relu(of[i]);
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(oext[oy * 6 + ox] + b[f]);
         }
     }
     /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) */
@@ -452,104 +418,101 @@ static float drop_backward_sample(drop *net, const float *x, const float *t, flo
         const float *in = x;
         float *gw = net->grad + 0;
         float *gb = net->grad + 18;
+        const float *pin = in;   /* no padding: the input itself */
+        float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
+        for (int i = 0; i < 24; i++)
+            dext[i] = 0.0f;
         for (int f = 0; f < 2; f++) {
-            const float *df = dz + f * 16;
             float sum = 0.0f;
-            for (int i = 0; i < 16; i++)
-                sum += df[i];
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++) {
+                    dext[oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                    sum += dext[oy * 6 + ox];
+                }
             gb[f] += sum;
-            for (int c = 0; c < 1; c++) {   /* gw += dz (*) in */
-                const float *ic = in + c * 36;
+            for (int c = 0; c < 1; c++) {
+                const float *pc = pin + c * 36;
                 float *gwc = gw + (f * 1 + c) * 9;
-                {   /* tap 0,0 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 4; oy++) {
-                        const float *ir = ic + (oy) * 6;
-                        const float *drow = df + oy * 4;
-                        for (int ox = 0; ox < 4; ox++)
-                            acc += drow[ox] * ir[ox];
-                    }
-                    gwc[0] += acc;
+                {   /* tap 0,0: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 16; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[0 + i + k];
+                    for (int i = 16; i < 22; i++)
+                        acc[0] += dext[i] * pc[0 + i];
+                    gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 0,1 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 4; oy++) {
-                        const float *ir = ic + (oy) * 6;
-                        const float *drow = df + oy * 4;
-                        for (int ox = 0; ox < 4; ox++)
-                            acc += drow[ox] * ir[ox + 1];
-                    }
-                    gwc[1] += acc;
+                {   /* tap 0,1: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 16; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[1 + i + k];
+                    for (int i = 16; i < 22; i++)
+                        acc[0] += dext[i] * pc[1 + i];
+                    gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 0,2 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 4; oy++) {
-                        const float *ir = ic + (oy) * 6;
-                        const float *drow = df + oy * 4;
-                        for (int ox = 0; ox < 4; ox++)
-                            acc += drow[ox] * ir[ox + 2];
-                    }
-                    gwc[2] += acc;
+                {   /* tap 0,2: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 16; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[2 + i + k];
+                    for (int i = 16; i < 22; i++)
+                        acc[0] += dext[i] * pc[2 + i];
+                    gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 1,0 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 4; oy++) {
-                        const float *ir = ic + (oy + 1) * 6;
-                        const float *drow = df + oy * 4;
-                        for (int ox = 0; ox < 4; ox++)
-                            acc += drow[ox] * ir[ox];
-                    }
-                    gwc[3] += acc;
+                {   /* tap 1,0: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 16; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[6 + i + k];
+                    for (int i = 16; i < 22; i++)
+                        acc[0] += dext[i] * pc[6 + i];
+                    gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 1,1 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 4; oy++) {
-                        const float *ir = ic + (oy + 1) * 6;
-                        const float *drow = df + oy * 4;
-                        for (int ox = 0; ox < 4; ox++)
-                            acc += drow[ox] * ir[ox + 1];
-                    }
-                    gwc[4] += acc;
+                {   /* tap 1,1: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 16; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[7 + i + k];
+                    for (int i = 16; i < 22; i++)
+                        acc[0] += dext[i] * pc[7 + i];
+                    gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 1,2 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 4; oy++) {
-                        const float *ir = ic + (oy + 1) * 6;
-                        const float *drow = df + oy * 4;
-                        for (int ox = 0; ox < 4; ox++)
-                            acc += drow[ox] * ir[ox + 2];
-                    }
-                    gwc[5] += acc;
+                {   /* tap 1,2: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 16; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[8 + i + k];
+                    for (int i = 16; i < 22; i++)
+                        acc[0] += dext[i] * pc[8 + i];
+                    gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 2,0 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 4; oy++) {
-                        const float *ir = ic + (oy + 2) * 6;
-                        const float *drow = df + oy * 4;
-                        for (int ox = 0; ox < 4; ox++)
-                            acc += drow[ox] * ir[ox];
-                    }
-                    gwc[6] += acc;
+                {   /* tap 2,0: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 16; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[12 + i + k];
+                    for (int i = 16; i < 22; i++)
+                        acc[0] += dext[i] * pc[12 + i];
+                    gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 2,1 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 4; oy++) {
-                        const float *ir = ic + (oy + 2) * 6;
-                        const float *drow = df + oy * 4;
-                        for (int ox = 0; ox < 4; ox++)
-                            acc += drow[ox] * ir[ox + 1];
-                    }
-                    gwc[7] += acc;
+                {   /* tap 2,1: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 16; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[13 + i + k];
+                    for (int i = 16; i < 22; i++)
+                        acc[0] += dext[i] * pc[13 + i];
+                    gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
-                {   /* tap 2,2 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 4; oy++) {
-                        const float *ir = ic + (oy + 2) * 6;
-                        const float *drow = df + oy * 4;
-                        for (int ox = 0; ox < 4; ox++)
-                            acc += drow[ox] * ir[ox + 2];
-                    }
-                    gwc[8] += acc;
+                {   /* tap 2,2: gw += dz . pin, dpin += w dz */
+                    float acc[8] = {0.0f};
+                    for (int i = 0; i < 16; i += 8)
+                        for (int k = 0; k < 8; k++)
+                            acc[k] += dext[i + k] * pc[14 + i + k];
+                    for (int i = 16; i < 22; i++)
+                        acc[0] += dext[i] * pc[14 + i];
+                    gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
             }
         }

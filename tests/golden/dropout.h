@@ -27,7 +27,7 @@ extern "C" {
  *   layer 1 conv: weight [32][36] at 0, bias [2] at 18
  *   layer 4 dense: weight [8][8] at 20, bias [8] at 84
  *   layer 6 dense: weight [3][8] at 92, bias [3] at 116
- * sizeof(drop) is all the memory the network needs: 2560 bytes. */
+ * sizeof(drop) is all the memory the network needs: 2944 bytes. */
 typedef struct drop {
     float param[119];        /* parameters, PyTorch state_dict order */
     float grad[119];         /* dLoss/dparam, mean over the last batch */
@@ -36,6 +36,7 @@ typedef struct drop {
     float act[67];           /* layer outputs of the sample in flight */
     float delta[72];         /* dLoss/dz of the layer in flight, two rows used in turn */
     float logit[3];          /* inputs of the softmax */
+    float pad[96];           /* scratch of stride-1 convolutions: zero-padded input, a wide output plane */
     float mask[16];          /* dropout masks of the sample in flight: 0 or 1/(1-p) */
     float lr;                /* learning rate: drop_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
