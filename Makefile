@@ -65,8 +65,10 @@ build/asan/nnc: $(SRCS) $(GEN) $(RT_SRCS) compiler/nnc.h compiler/ops.def gramma
 # Each demo: nnc emits C from examples/NAME.nn, the system compiler builds it
 # with examples/NAME_demo.c, and the program trains with that code alone.
 DEMOS := xor spiral sine
+FM    := /usr/share/datasets/fashion-mnist
+FM_DATA := --data $(FM)/train-images-idx3-ubyte.gz --test $(FM)/t10k-images-idx3-ubyte.gz
 demo:
-	@sh scripts/setup.sh build
+	@sh scripts/setup.sh demo
 	@$(MAKE) --no-print-directory nnc
 	@mkdir -p build/demo
 	@for d in $(DEMOS); do \
@@ -81,6 +83,25 @@ demo:
 	./nnc train examples/xor.nn --data examples/xor.csv --save build/demo/xor.nnw
 	./nnc examples/xor.nn --weights build/demo/xor.nnw -o build/demo/xor_trained.c
 	@echo "build/demo/xor_trained.c: $$(grep -c . build/demo/xor_trained.c) lines, weights baked in"
+	@echo
+	@echo "== Fashion-MNIST with an MLP, 10 epochs (the CNN: make demo-cnn; the autoencoder: make demo-autoencoder)"
+	./nnc train examples/fashion_mlp.nn --jit=cc $(FM_DATA) --save build/demo/fashion_mlp.nnw \
+	    --plot build/demo/fashion_mlp.svg --pictures build/demo/fashion_mlp_wrong.pgm
+
+demo-cnn:
+	@sh scripts/setup.sh demo
+	@$(MAKE) --no-print-directory nnc
+	@mkdir -p build/demo
+	./nnc train examples/fashion_cnn.nn --jit=cc $(FM_DATA) --save build/demo/fashion_cnn.nnw \
+	    --plot build/demo/fashion_cnn.svg --pictures build/demo/fashion_cnn_wrong.pgm --confusion
+	./nnc examples/fashion_cnn.nn --weights build/demo/fashion_cnn.nnw -o build/demo/fashion_cnn_trained.c
+
+demo-autoencoder:
+	@sh scripts/setup.sh demo
+	@$(MAKE) --no-print-directory nnc
+	@mkdir -p build/demo
+	./nnc train examples/autoencoder.nn --target input --jit=cc $(FM_DATA) \
+	    --plot build/demo/autoencoder.svg --pictures build/demo/autoencoder.pgm
 
 test:
 	@sh scripts/setup.sh test
@@ -92,7 +113,7 @@ golden: nnc
 	sh tests/golden/regen.sh $(NAME)
 	sh tests/errors/regen.sh $(NAME)
 
-.PHONY: demo test golden
+.PHONY: demo demo-cnn demo-autoencoder test golden
 
 # ---- install / uninstall ----
 # `make install [PREFIX=/usr/local] [DESTDIR=]`: the compiler, the runtime

@@ -1,7 +1,8 @@
 #!/bin/sh
 # setup.sh — installs the Debian packages nnc needs, only those missing.
 #   scripts/setup.sh build   flex, bison, a C compiler, libtcc, zlib, libedit (`make`, `make demo`)
-#   scripts/setup.sh test    also clang, cmocka, valgrind, python3-torch
+#   scripts/setup.sh demo    also the Fashion-MNIST data set (`make demo`)
+#   scripts/setup.sh test    also clang, cmocka, valgrind, python3-torch and the data set
 # Says what it installs and why; does nothing when everything is there.
 set -eu
 profile=${1:-build}
@@ -22,6 +23,9 @@ need tcc has tcc                 # also brings libtcc1.a, which the JIT links
 need libtcc-dev hdr libtcc.h
 need zlib1g-dev hdr zlib.h
 need libedit-dev hdr histedit.h
+if [ "$profile" = demo ]; then
+    need dataset-fashion-mnist test -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+fi
 if [ "$profile" = test ] || [ "$profile" = all ]; then
     need clang has clang
     need libcmocka-dev hdr cmocka.h

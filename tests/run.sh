@@ -1,9 +1,9 @@
 #!/bin/sh
 # run.sh — runs every test suite and ends with "N passed, N failed".
-#   tests/run.sh [SUITE...]     suites: golden errors usage unit numeric torch checkpoint data jit report install asan
+#   tests/run.sh [SUITE...]     suites: golden errors usage unit numeric torch checkpoint data jit report fashion install asan
 # Each suite prints "ok NAME" or "FAIL NAME" lines; this counts them.
 cd "$(dirname "$0")/.."
-suites=${*:-"golden errors usage unit numeric torch checkpoint data jit report install asan"}
+suites=${*:-"golden errors usage unit numeric torch checkpoint data jit report fashion install asan"}
 log=build/test/log.$$
 mkdir -p build/test
 : > "$log"

@@ -431,7 +431,26 @@ static void missing_files(void **state)
     write_good(false);
     expect_idx_error("nope", "lb", 4, 3, "nope: cannot open: No such file or directory");
     expect_idx_error("im", "nope", 4, 3, "nope: cannot open: No such file or directory");
-    expect_idx_error("im", NULL, 4, 3, "no IDX labels file given");
+    expect_idx_error(NULL, "lb", 4, 3, "no IDX images file given");
+}
+
+/* Without a labels file only the images are read; rt_data_target_input
+ * then makes each image its own target (an autoencoder's data). */
+static void images_only_and_target_input(void **state)
+{
+    (void)state;
+    write_good(false);
+    RtData d;
+    RtError err;
+    assert_true(rt_load_idx("im", NULL, 4, 3, &d, &err));
+    assert_int_equal(d.n, 3);
+    assert_int_equal(d.n_outputs, 0);
+    assert_null(d.t);
+    assert_null(d.label);
+    assert_true(rt_data_target_input(&d, &err));
+    assert_int_equal(d.n_outputs, 4);
+    assert_memory_equal(d.t, d.x, (size_t)(d.n * d.n_inputs) * sizeof(float));
+    rt_data_free(&d);
 }
 
 /* ---- the real thing ---- */
@@ -508,6 +527,7 @@ const struct CMUnitTest idx_tests[] = {
     T(label_outside),
     T(truncated_labels),
     T(missing_files),
+    T(images_only_and_target_input),
     T(fashion_mnist),
 };
 const size_t idx_count = sizeof idx_tests / sizeof idx_tests[0];
