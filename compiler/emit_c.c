@@ -1100,6 +1100,13 @@ static void emit_header_net(Emitter *e)
     emit(e, "float *%s_grads(%s *net);\n\n", N, N);
 }
 
+/* The buffers the forward pass uses: layer outputs, softmax inputs, and the
+ * scratch of stride-1 convolutions. */
+static bool inference_buffer(const Buffer *b)
+{
+    return strcmp(b->name, "act") == 0 || strcmp(b->name, "logit") == 0 || strcmp(b->name, "pad") == 0;
+}
+
 /* The header of an inference-only network: no batch, no training state. */
 static void emit_header_infer(Emitter *e)
 {
@@ -1117,13 +1124,13 @@ static void emit_header_infer(Emitter *e)
     emit(e, "#define %s_FINGERPRINT UINT64_C(0x%016llx)\n\n", N, (unsigned long long)n->fingerprint);
     int64_t floats = 0;
     for (int i = 0; i < n->n_buffers; i++)
-        if (strcmp(n->buffers[i].name, "act") == 0 || strcmp(n->buffers[i].name, "logit") == 0)
+        if (inference_buffer(&n->buffers[i]))
             floats += n->buffers[i].floats;
     emit(e, "/* sizeof(%s) is all the RAM inference needs: %lld bytes. */\n", N, (long long)floats * 4);
     emit(e, "typedef struct %s {\n", N);
     for (int i = 0; i < n->n_buffers; i++) {
         const Buffer *b = &n->buffers[i];
-        if (strcmp(b->name, "act") != 0 && strcmp(b->name, "logit") != 0)
+        if (!inference_buffer(b))
             continue;
         char decl[96];
         snprintf(decl, sizeof decl, "float %s[%lld];", b->name, (long long)b->floats);

@@ -13,4 +13,8 @@ for arg in "$@"; do
         rm -f "tests/golden/$name.c" "tests/golden/$name.h"
         echo "regenerated tests/golden/$name.ir (no C: the emitter does not support it yet)"
     fi
+    if [ -f "tests/golden/$name.nnw" ]; then
+        ./nnc "tests/golden/$name.nn" --weights "tests/golden/$name.nnw" -o "tests/golden/${name}_infer.c"
+        echo "regenerated tests/golden/${name}_infer.{c,h} (inference only, weights from $name.nnw)"
+    fi
 done

@@ -23,6 +23,20 @@ for nn in tests/golden/*.nn; do
     else
         fail "golden $name.ir" "$(cat "$out/$name.stderr")" "${d:-}"
     fi
+    # NAME.nnw beside it: the inference-only emission with those weights.
+    if [ -f "$exp.nnw" ]; then
+        if $NNC "$nn" --weights "$exp.nnw" -o "$out/${name}_infer.c" >"$out/$name.stderr" 2>&1 &&
+            d1=$(diff -u "${exp}_infer.c" "$out/${name}_infer.c") && d2=$(diff -u "${exp}_infer.h" "$out/${name}_infer.h"); then
+            ok "golden ${name}_infer.c/.h"
+        else
+            fail "golden ${name}_infer.c/.h" "$(cat "$out/$name.stderr")" "${d1:-}" "${d2:-}"
+        fi
+        if [ -z "${NO_COMPILE:-}" ]; then
+            for cc in gcc clang tcc; do
+                check "compile ${name}_infer.c with $cc" $cc $STRICT -c "${exp}_infer.c" -o "$out/${name}_infer.$cc.o"
+            done
+        fi
+    fi
     [ -n "${NO_COMPILE:-}" ] || [ ! -f "$exp.c" ] && continue
     # The IR's "sizeof(NAME) = N bytes" is the real sizeof of the struct.
     { echo "#include <stdio.h>"; echo "#include \"$name.h\""; echo "int main(void) {";
