@@ -12,7 +12,7 @@ GEN  := build/parser.c build/lexer.c
 OBJS := $(SRCS:compiler/%.c=build/%.o) build/parser.o build/lexer.o
 
 # The runtime: a static library with one public header, runtime/nnc_rt.h.
-RT_SRCS := runtime/rng.c runtime/data.c runtime/checkpoint.c runtime/train.c runtime/report.c
+RT_SRCS := runtime/rng.c runtime/data.c runtime/atomic.c runtime/checkpoint.c runtime/train.c runtime/report.c
 RT_OBJS := $(RT_SRCS:runtime/%.c=build/rt/%.o)
 RT_LIB  := build/libnncrt.a
 
@@ -24,7 +24,7 @@ nnc: $(OBJS) $(RT_LIB)
 $(RT_LIB): $(RT_OBJS)
 	rm -f $@ && ar rcs $@ $(RT_OBJS)
 
-build/rt/%.o: runtime/%.c runtime/nnc_rt.h | build/.dir
+build/rt/%.o: runtime/%.c runtime/nnc_rt.h runtime/rt_internal.h | build/.dir
 	@mkdir -p build/rt
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -145,3 +145,49 @@ uninstall:
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 .PHONY: install uninstall
+
+# ---- fuzzing (docs/robustness.md) ----
+# `make fuzz` builds the libFuzzer targets of fuzz/ with clang (ASan, UBSan)
+# and runs each for FUZZ_SECONDS (FUZZ_JOBS at a time); new inputs go to
+# build/fuzz/corpus/TARGET, findings to build/fuzz/artifacts/TARGET.
+# `make fuzz-build` only builds them; tests/fuzz/run.sh replays the
+# committed corpora (fuzz/corpus/TARGET) in `make test`.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+FUZZ_TARGETS := frontend repl csv idx weights
+FUZZ_SAN     := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRCS    := $(filter-out compiler/main.c,$(SRCS)) $(GEN) $(RT_SRCS)
+FUZZ_OBJS    := $(FUZZ_SRCS:%.c=build/fuzz/obj/%.o)
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+build/fuzz/obj/%.o: %.c build/parser.h build/lexer.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -std=c99 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+# The REPL target bounds the JIT and training (see fuzz/fuzz_repl.c).
+build/fuzz/fuzz_repl: FUZZ_LDFLAGS := -Wl,--wrap=jit_compile -Wl,--wrap=rt_train
+build/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_OBJS)
+	$(FUZZ_CC) $(CPPFLAGS) -std=c99 -Wall -Wextra $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) \
+	    $(FUZZ_LDFLAGS) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# (the objects are not intermediate files to delete)
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz:
+	@sh scripts/setup.sh test
+	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) fuzz-build
+	@sh fuzz/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+.PHONY: fuzz fuzz-build
+-include $(wildcard build/fuzz/obj/*/*.d)
+
+# ---- benchmarks (not part of `make test`): nnc against PyTorch and plain C ----
+# `make bench` runs bench/run.py (about 10 minutes; see bench/README.md);
+# `make bench BENCH_ARGS=--quick` is a smoke run of about 2 minutes.
+bench: nnc
+	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
+
+.PHONY: bench

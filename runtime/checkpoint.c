@@ -16,7 +16,7 @@
  * the way), keeps the parameter bytes only when their count is the caller's
  * (so nothing is ever allocated from a size the file claims), and writes the
  * caller's array only after every check has passed. */
-#include "nnc_rt.h"
+#include "rt_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,47 +104,6 @@ static void get_floats(float *f, const unsigned char *p, size_t n)
 
 /* ---- saving ---- */
 
-/* Writes all `len` bytes; false with errno set on failure.  A write that
- * makes no progress is a full disk. */
-static bool write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return false;
-        if (n == 0) {
-            errno = ENOSPC;
-            return false;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-/* The process's umask.  Linux shows it in /proc/self/status, which reads it
- * without changing it; elsewhere umask() must set it to read it. */
-static mode_t current_umask(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f) {
-        char line[256];
-        while (fgets(line, sizeof line, f)) {
-            unsigned mask;
-            if (sscanf(line, "Umask: %o", &mask) == 1) {
-                fclose(f);
-                return (mode_t)(mask & 0777);
-            }
-        }
-        fclose(f);
-    }
-    mode_t mask = umask(022);
-    umask(mask);
-    return mask;
-}
-
 /* The file's bytes, written to fd; false with errno set. */
 static bool write_weights(int fd, uint64_t fingerprint, const float *params, int64_t n_params)
 {
@@ -154,7 +113,7 @@ static bool write_weights(int fd, uint64_t fingerprint, const float *params, int
     put64(head + 8, fingerprint);
     put64(head + 16, (uint64_t)n_params);
     uint32_t crc = rt_crc32(0, head, sizeof head);
-    if (!write_all(fd, head, sizeof head))
+    if (!rt_write_all(fd, head, sizeof head))
         return false;
 
     unsigned char *buf = malloc(4 * CHUNK_FLOATS);
@@ -167,7 +126,7 @@ static bool write_weights(int fd, uint64_t fingerprint, const float *params, int
         size_t k = n_params - done < CHUNK_FLOATS ? (size_t)(n_params - done) : CHUNK_FLOATS;
         put_floats(buf, params + done, k);
         crc = rt_crc32(crc, buf, 4 * k);
-        ok = write_all(fd, buf, 4 * k);
+        ok = rt_write_all(fd, buf, 4 * k);
         done += (int64_t)k;
     }
     int saved = errno;
@@ -178,106 +137,27 @@ static bool write_weights(int fd, uint64_t fingerprint, const float *params, int
 
     unsigned char tail[4];
     put32(tail, crc);
-    return write_all(fd, tail, sizeof tail);
+    return rt_write_all(fd, tail, sizeof tail);
 }
 
-/* fsyncs the directory holding `path`, so the rename itself is on disk.
- * Best effort: the new file is complete either way. */
-static void sync_dir(const char *path)
+typedef struct WeightsOut {
+    uint64_t fingerprint;
+    const float *params;
+    int64_t n_params;
+} WeightsOut;
+
+static bool write_weights_cb(int fd, void *ctx)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash)
-        dir = strdup(".");
-    else if (slash == path)
-        dir = strdup("/");
-    else {
-        size_t n = (size_t)(slash - path);
-        dir = malloc(n + 1);
-        if (dir) {
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
-    }
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        while (fsync(fd) != 0 && errno == EINTR)
-            ;
-        close(fd);
-    }
-    free(dir);
+    const WeightsOut *w = ctx;
+    return write_weights(fd, w->fingerprint, w->params, w->n_params);
 }
 
 bool rt_save_weights(const char *path, uint64_t fingerprint, const float *params, int64_t n_params, RtError *err)
 {
     if (n_params < 0 || (uint64_t)n_params > MAX_FILE_PARAMS || (n_params > 0 && !params))
         return rt_fail(err, "%s: not saved: invalid parameter count %" PRId64, path, n_params);
-    if (!*path)
-        return rt_fail(err, "(empty file name): not saved: no file name");
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return rt_fail(err, "%s: not saved: it is a directory", path);
-
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
-    if (!tmp)
-        return rt_fail(err, "%s: not saved: out of memory", path);
-    int fd;
-    do {
-        memcpy(tmp, path, len);
-        memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-        fd = mkstemp(tmp);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        rt_fail(err, "%s: not saved: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        return false;
-    }
-
-    const char *what = "cannot write";
-    bool ok = write_weights(fd, fingerprint, params, n_params);
-    if (ok) {
-        /* mkstemp makes 0600 files; give the weights the usual mode. */
-        what = "cannot set the file's mode";
-        ok = fchmod(fd, 0666 & ~current_umask()) == 0;
-    }
-    if (ok) {
-        what = "cannot write it to disk (fsync)";
-        int r;
-        while ((r = fsync(fd)) != 0 && errno == EINTR)
-            ;
-        /* Not every file system can sync (EINVAL): the data is written. */
-        ok = r == 0 || errno == EINVAL;
-    }
-    int saved = errno;
-    /* On Linux close always releases the descriptor, even on EINTR; after a
-     * successful fsync an EINTR here loses nothing. */
-    if (close(fd) != 0 && ok && errno != EINTR) {
-        what = "cannot close";
-        saved = errno;
-        ok = false;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        what = "cannot rename the temporary file over it";
-        saved = errno;
-        ok = false;
-    }
-    if (!ok) {
-        /* Removing it can fail too, when the directory became read-only. */
-        if (unlink(tmp) != 0 && errno != ENOENT) {
-            char why[256];   /* strerror's buffer may be shared */
-            snprintf(why, sizeof why, "%s", strerror(saved));
-            rt_fail(err, "%s: not saved: %s: %s; the temporary file %s is left behind (cannot remove it: %s)", path,
-                    what, why, tmp, strerror(errno));
-        } else
-            rt_fail(err, "%s: not saved: %s: %s", path, what, strerror(saved));
-    } else {
-        sync_dir(path);
-    }
-    free(tmp);
-    return ok;
+    WeightsOut w = {fingerprint, params, n_params};
+    return rt_write_atomic(path, "not saved", write_weights_cb, &w, err);
 }
 
 /* ---- loading ---- */

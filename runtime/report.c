@@ -8,7 +8,7 @@
  * The SVG is standalone: no scripts, no external fonts or style sheets (text
  * asks for the generic "sans-serif"), and every number in it is written with
  * a '.' decimal point whatever the locale. */
-#include "nnc_rt.h"
+#include "rt_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,133 +171,22 @@ static void sb_xml(SBuf *b, const char *s)
 
 /* ---- writing a file atomically ---- */
 
-static bool write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return false;
-        if (n == 0) {
-            errno = ENOSPC;
-            return false;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
+typedef struct Bytes {
+    const void *data;
+    size_t len;
+} Bytes;
 
-/* The process's umask, read without changing it where Linux allows. */
-static mode_t current_umask(void)
+static bool write_bytes(int fd, void *ctx)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f) {
-        char line[256];
-        while (fgets(line, sizeof line, f)) {
-            unsigned mask;
-            if (sscanf(line, "Umask: %o", &mask) == 1) {
-                fclose(f);
-                return (mode_t)(mask & 0777);
-            }
-        }
-        fclose(f);
-    }
-    mode_t mask = umask(022);
-    umask(mask);
-    return mask;
-}
-
-/* fsyncs the directory holding `path`, so the rename is on disk (best effort). */
-static void sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash)
-        dir = strdup(".");
-    else if (slash == path)
-        dir = strdup("/");
-    else {
-        size_t n = (size_t)(slash - path);
-        dir = malloc(n + 1);
-        if (dir) {
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
-    }
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        while (fsync(fd) != 0 && errno == EINTR)
-            ;
-        close(fd);
-    }
-    free(dir);
+    const Bytes *b = ctx;
+    return rt_write_all(fd, b->data, b->len);
 }
 
 /* Writes `len` bytes to `path` through a temporary file beside it. */
 static bool write_atomic(const char *path, const void *data, size_t len, RtError *err)
 {
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return rt_fail(err, "%s: not written: it is a directory", path);
-
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof ".tmp.XXXXXX");
-    if (!tmp)
-        return rt_fail(err, "%s: not written: out of memory", path);
-    int fd;
-    do {
-        memcpy(tmp, path, plen);
-        memcpy(tmp + plen, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-        fd = mkstemp(tmp);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        rt_fail(err, "%s: not written: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        return false;
-    }
-
-    const char *what = "cannot write";
-    bool ok = write_all(fd, data, len);
-    if (ok) {
-        /* mkstemp makes 0600 files; give the picture the usual mode. */
-        what = "cannot set the file's mode";
-        ok = fchmod(fd, 0666 & ~current_umask()) == 0;
-    }
-    if (ok) {
-        what = "cannot write it to disk (fsync)";
-        int r;
-        while ((r = fsync(fd)) != 0 && errno == EINTR)
-            ;
-        ok = r == 0 || errno == EINVAL || errno == EROFS;
-    }
-    int saved = errno;
-    if (close(fd) != 0 && ok && errno != EINTR) {
-        what = "cannot close";
-        saved = errno;
-        ok = false;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        what = "cannot rename the temporary file over it";
-        saved = errno;
-        ok = false;
-    }
-    if (!ok) {
-        if (unlink(tmp) != 0 && errno != ENOENT) {
-            char why[256];   /* strerror's buffer may be shared */
-            snprintf(why, sizeof why, "%s", strerror(saved));
-            rt_fail(err, "%s: not written: %s: %s; the temporary file %s is left behind (cannot remove it: %s)",
-                    path, what, why, tmp, strerror(errno));
-        } else
-            rt_fail(err, "%s: not written: %s: %s", path, what, strerror(saved));
-    } else {
-        sync_dir(path);
-    }
-    free(tmp);
-    return ok;
+    Bytes b = {data, len};
+    return rt_write_atomic(path, "not written", write_bytes, &b, err);
 }
 
 /* ---- the chart ---- */

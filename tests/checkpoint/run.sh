@@ -17,7 +17,7 @@ CPPFLAGS="-D_POSIX_C_SOURCE=200809L -Iruntime"
 WARN="-std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
 SAN="-std=c99 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 LIBS="-lcmocka -lz"
-SRCS="$(ls tests/checkpoint/*.c) runtime/checkpoint.c runtime/rng.c"
+SRCS="$(ls tests/checkpoint/*.c) runtime/checkpoint.c runtime/atomic.c runtime/rng.c"
 filter=${1:-}
 sample=$out/sample.nnw
 

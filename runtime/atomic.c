@@ -1,0 +1,150 @@
+/* atomic.c — writing a file so that a crash never leaves it half-written:
+ * a temporary file beside it, written, flushed to disk, then renamed over
+ * it (rename is atomic on POSIX file systems).  Weight files and pictures
+ * are written this way. */
+#define _POSIX_C_SOURCE 200809L
+#include "rt_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool rt_write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return false;
+        if (n == 0) {
+            errno = ENOSPC;
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* The process's umask.  Linux shows it in /proc/self/status, which reads it
+ * without changing it; elsewhere umask() must set it to read it. */
+static mode_t current_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f)) {
+            unsigned mask;
+            if (sscanf(line, "Umask: %o", &mask) == 1) {
+                fclose(f);
+                return (mode_t)(mask & 0777);
+            }
+        }
+        fclose(f);
+    }
+    mode_t mask = umask(022);
+    umask(mask);
+    return mask;
+}
+
+/* fsyncs the directory holding `path`, so the rename itself is on disk.
+ * Best effort: the new file is complete either way. */
+static void sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    if (!slash)
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else {
+        size_t n = (size_t)(slash - path);
+        dir = malloc(n + 1);
+        if (dir) {
+            memcpy(dir, path, n);
+            dir[n] = '\0';
+        }
+    }
+    if (!dir)
+        return;
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        while (fsync(fd) != 0 && errno == EINTR)
+            ;
+        close(fd);
+    }
+    free(dir);
+}
+
+bool rt_write_atomic(const char *path, const char *verb, bool (*write)(int fd, void *ctx), void *ctx,
+                     RtError *err)
+{
+    if (!*path)
+        return rt_fail(err, "(empty file name): %s: no file name", verb);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return rt_fail(err, "%s: %s: it is a directory", path, verb);
+
+    size_t len = strlen(path);
+    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
+    if (!tmp)
+        return rt_fail(err, "%s: %s: out of memory", path, verb);
+    int fd;
+    do {
+        memcpy(tmp, path, len);
+        memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+        fd = mkstemp(tmp);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        rt_fail(err, "%s: %s: cannot create a temporary file beside it: %s", path, verb, strerror(errno));
+        free(tmp);
+        return false;
+    }
+
+    const char *what = "cannot write";
+    bool ok = write(fd, ctx);
+    if (ok) {
+        /* mkstemp makes 0600 files; give the file the usual mode. */
+        what = "cannot set the file's mode";
+        ok = fchmod(fd, 0666 & ~current_umask()) == 0;
+    }
+    if (ok) {
+        what = "cannot write it to disk (fsync)";
+        int r;
+        while ((r = fsync(fd)) != 0 && errno == EINTR)
+            ;
+        /* Not every file system can sync (EINVAL, EROFS): the data is written. */
+        ok = r == 0 || errno == EINVAL || errno == EROFS;
+    }
+    int saved = errno;
+    /* On Linux close always releases the descriptor, even on EINTR; after a
+     * successful fsync an EINTR here loses nothing. */
+    if (close(fd) != 0 && ok && errno != EINTR) {
+        what = "cannot close";
+        saved = errno;
+        ok = false;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        what = "cannot rename the temporary file over it";
+        saved = errno;
+        ok = false;
+    }
+    if (!ok) {
+        /* Removing it can fail too, when the directory became read-only. */
+        if (unlink(tmp) != 0 && errno != ENOENT) {
+            char why[256];   /* strerror's buffer may be shared */
+            snprintf(why, sizeof why, "%s", strerror(saved));
+            rt_fail(err, "%s: %s: %s: %s; the temporary file %s is left behind (cannot remove it: %s)", path, verb,
+                    what, why, tmp, strerror(errno));
+        } else
+            rt_fail(err, "%s: %s: %s: %s", path, verb, what, strerror(saved));
+    } else {
+        sync_dir(path);
+    }
+    free(tmp);
+    return ok;
+}
