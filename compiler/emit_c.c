@@ -53,6 +53,16 @@ static const char *act_param_str(char out[32], const Layer *l)
     return fmt_float(out, l->act_param);
 }
 
+/* "[out][in]" for dense, "[out_c][in_c][kh][kw]" for conv. */
+static void weight_shape(char *out, size_t cap, const Layer *l)
+{
+    if (l->kind == LAYER_CONV)
+        snprintf(out, cap, "[%lld][%lld][%lld][%lld]", (long long)l->out.c, (long long)l->in.c, (long long)l->kh,
+                 (long long)l->kw);
+    else
+        snprintf(out, cap, "[%lld][%lld]", (long long)l->n_out, (long long)l->n_in);
+}
+
 /* The layer whose output is layer i's input, skipping flattens; NULL for x. */
 static const Layer *producer(const Net *n, int i)
 {
@@ -516,7 +526,8 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
     index_expr(iy, sizeof iy, "oy", l->stride_h, 0);
     index_expr(ix, sizeof ix, "ox", l->stride_w, 0);
     emit(e, "        const float *dz = net->delta + %lld;\n", (long long)(row * n->max_width));
-    emit(e, "        const float *in = %s;\n", in_ptr);
+    if (max || act_info[prod->act].derivative)   /* avgpool reads its input only for the activation */
+        emit(e, "        const float *in = %s;\n", in_ptr);
     if (max)
         emit(e, "        const float *out = net->act + %lld;\n", (long long)l->act_off);
     emit(e, "        float *din = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
@@ -928,6 +939,14 @@ static void emit_backward_sample(Emitter *e)
             " * into net->grad and returns its loss. */\n");
     emit(e, "static float %s_backward_sample(%s *net, const float *x, const float *t, float scale)\n{\n", n->name,
          n->name);
+    /* A network that starts with a pooling or dropout layer never reads x
+     * going backward: the input needs no gradient. */
+    const Layer *first = NULL;
+    for (int i = 0; i < n->n_layers && !first; i++)
+        if (!n->layers[i].aliases_input)
+            first = &n->layers[i];
+    if (first && !first->w_len)
+        emit(e, "    (void)x;   /* the first layer has no weights: nothing backward reads the input */\n");
     emit_loss(e);
     int row = 0;
     for (int i = n->n_layers - 1; i >= 0; i--) {
@@ -1065,9 +1084,10 @@ static void emit_header_net(Emitter *e)
         const Layer *l = &n->layers[i];
         if (!l->w_len)
             continue;
-        emit(e, " *   layer %d %s: weight [%lld][%lld] at %lld, bias [%lld] at %lld\n", l->index,
-             layer_info[l->kind].keyword, (long long)l->n_out, (long long)l->n_in, (long long)l->w_off,
-             (long long)l->b_len, (long long)l->b_off);
+        char shape[96];
+        weight_shape(shape, sizeof shape, l);
+        emit(e, " *   layer %d %s: weight %s at %lld, bias [%lld] at %lld\n", l->index, layer_info[l->kind].keyword,
+             shape, (long long)l->w_off, (long long)l->b_len, (long long)l->b_off);
     }
     emit(e, " * sizeof(%s) is all the memory the network needs: %lld bytes. */\n", N, (long long)n->struct_bytes);
     emit(e, "typedef struct %s {\n", N);
@@ -1150,10 +1170,12 @@ static void emit_weights(Emitter *e)
     emit(e, "/* The trained parameters (PyTorch's state_dict order):\n");
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
-        if (l->w_len)
-            emit(e, " *   layer %d %s: weight [%lld][%lld] at %lld, bias [%lld] at %lld\n", l->index,
-                 layer_info[l->kind].keyword, (long long)l->n_out, (long long)l->n_in, (long long)l->w_off,
-                 (long long)l->b_len, (long long)l->b_off);
+        if (l->w_len) {
+            char shape[96];
+            weight_shape(shape, sizeof shape, l);
+            emit(e, " *   layer %d %s: weight %s at %lld, bias [%lld] at %lld\n", l->index,
+                 layer_info[l->kind].keyword, shape, (long long)l->w_off, (long long)l->b_len, (long long)l->b_off);
+        }
     }
     emit(e, " */\nstatic const float %s_param[%lld] = {\n", n->name, (long long)n->n_params);
     for (int64_t i = 0; i < n->n_params; i++) {

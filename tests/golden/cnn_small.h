@@ -24,8 +24,8 @@ extern "C" {
 #define cnn_FINGERPRINT UINT64_C(0x94aaaa5b37699dc0)   /* of the layer shapes; weight files carry it */
 
 /* Parameter layout (offsets into param[] and grad[]):
- *   layer 1 conv: weight [126][84] at 0, bias [3] at 54
- *   layer 3 conv: weight [8][27] at 57, bias [4] at 129
+ *   layer 1 conv: weight [3][2][3][3] at 0, bias [3] at 54
+ *   layer 3 conv: weight [4][3][2][3] at 57, bias [4] at 129
  *   layer 5 dense: weight [3][4] at 133, bias [3] at 145
  * sizeof(cnn) is all the memory the network needs: 4264 bytes. */
 typedef struct cnn {

@@ -19,8 +19,8 @@ static float nnc_relu(float z)
 /* ---- network cnn (cnn_small.nn:1), inference only ---- */
 
 /* The trained parameters (PyTorch's state_dict order):
- *   layer 1 conv: weight [126][84] at 0, bias [3] at 54
- *   layer 3 conv: weight [8][27] at 57, bias [4] at 129
+ *   layer 1 conv: weight [3][2][3][3] at 0, bias [3] at 54
+ *   layer 3 conv: weight [4][3][2][3] at 57, bias [4] at 129
  *   layer 5 dense: weight [3][4] at 133, bias [3] at 145
  */
 static const float cnn_param[148] = {

@@ -24,7 +24,7 @@ extern "C" {
 #define a_FINGERPRINT UINT64_C(0x79570260eb6dd7e3)   /* of the layer shapes; weight files carry it */
 
 /* Parameter layout (offsets into param[] and grad[]):
- *   layer 1 conv: weight [96][64] at 0, bias [4] at 36
+ *   layer 1 conv: weight [4][1][3][3] at 0, bias [4] at 36
  *   layer 3 dense: weight [2][60] at 40, bias [2] at 160
  * sizeof(a) is all the memory the network needs: 2712 bytes. */
 typedef struct a {

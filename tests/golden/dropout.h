@@ -24,7 +24,7 @@ extern "C" {
 #define drop_FINGERPRINT UINT64_C(0x841282303e1f380e)   /* of the layer shapes; weight files carry it */
 
 /* Parameter layout (offsets into param[] and grad[]):
- *   layer 1 conv: weight [32][36] at 0, bias [2] at 18
+ *   layer 1 conv: weight [2][1][3][3] at 0, bias [2] at 18
  *   layer 4 dense: weight [8][8] at 20, bias [8] at 84
  *   layer 6 dense: weight [3][8] at 92, bias [3] at 116
  * sizeof(drop) is all the memory the network needs: 2944 bytes. */

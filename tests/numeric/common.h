@@ -45,17 +45,20 @@ static double urand(double lo, double hi)
 
 /* ---- reading a network's statements from the .nn file ---- */
 
-/* Copies into out[cap] the arguments of the first statement `kw` of network
- * `net` in the file `path` (comments stripped, trimmed) and returns 1; returns
- * 0 when the network has no such statement, -1 when the file or the network
- * cannot be found.  Good enough for the test files, which keep one statement
- * a line and the braces on their own lines. */
-static int nn_statement(const char *path, const char *net, const char *kw, char *out, size_t cap)
+enum { NN_LINE = 256 };   /* longest statement kept */
+
+/* Copies the statements of network `net` in the file `path`, in order, into
+ * lines[max] (comments stripped, trimmed, keyword first; not the `network`
+ * line and its braces) and returns how many there are, at most max; -1 when
+ * the file or the network cannot be found.  Good enough for the test files,
+ * which keep one statement a line and the braces on the network's line or
+ * their own. */
+static int nn_statements(const char *path, const char *net, char (*lines)[NN_LINE], int max)
 {
     FILE *f = fopen(path, "r");
     char line[512];
-    int in_net = 0, found_net = 0, result = 0;
-    size_t nlen = strlen(net), klen = strlen(kw);
+    int in_net = 0, found_net = 0, count = 0;
+    size_t nlen = strlen(net);
 
     if (!f)
         return -1;
@@ -80,17 +83,39 @@ static int nn_statement(const char *path, const char *net, const char *kw, char 
         }
         if (*p == '}')
             break;
+        if (*p == '\0' || *p == '{')
+            continue;
+        if (count < max) {   /* truncated to NN_LINE - 1 characters */
+            size_t len = strlen(p) < NN_LINE - 1 ? strlen(p) : NN_LINE - 1;
+            memcpy(lines[count], p, len);
+            lines[count++][len] = '\0';
+        }
+    }
+    fclose(f);
+    return found_net ? count : -1;
+}
+
+/* Copies into out[cap] the arguments of the first statement `kw` of network
+ * `net` in the file `path` (comments stripped, trimmed) and returns 1; returns
+ * 0 when the network has no such statement, -1 when the file or the network
+ * cannot be found. */
+static int nn_statement(const char *path, const char *net, const char *kw, char *out, size_t cap)
+{
+    static char lines[64][NN_LINE];
+    int n = nn_statements(path, net, lines, 64);
+    size_t klen = strlen(kw);
+
+    for (int i = 0; i < n; i++) {
+        const char *p = lines[i];
         if (strncmp(p, kw, klen) == 0 && (p[klen] == '\0' || isspace((unsigned char)p[klen]))) {
             p += klen;
             while (isspace((unsigned char)*p))
                 p++;
             snprintf(out, cap, "%s", p);
-            result = 1;
-            break;
+            return 1;
         }
     }
-    fclose(f);
-    return found_net ? result : -1;
+    return n < 0 ? -1 : 0;
 }
 
 /* ---- reporting: details go to stdout, the exit status is the verdict ---- */

@@ -24,14 +24,18 @@
  *     are malloc'ed so AddressSanitizer sees any read past them);
  *   - n = 0 and n = BATCH+1 return NaN and change nothing, for NAME_backward
  *     and NAME_train_step.
- * Kinks: relu and leaky_relu are not differentiable at 0, and a difference
- * taken across a kink is meaningless.  Inputs are random, so a
- * pre-activation lands within h of 0 only rarely; the check detects it
- * exactly: a unit crosses its kink iff its output changes sign, so the sign
- * of every layer output (net->act) of every sample at p+h and at p-h must
- * match the one at p.  Otherwise h is divided by 4 (up to 3 times) and,
+ * Kinks: relu and leaky_relu are not differentiable at 0, nor is maxpool
+ * where the maximum of a window changes hands; a difference taken across a
+ * kink is meaningless.  Inputs are random, so a parameter lands within h of
+ * a kink only rarely; the check detects it exactly.  It follows the layers
+ * of the .nn file (their shapes give the layout of net->act) and takes, for
+ * every sample, a signature of every kink: the sign of each output of a relu
+ * or leaky_relu layer (a unit crosses its kink iff its output changes sign)
+ * and the position of the first maximum of each maxpool window (the one the
+ * generated code passes the gradient to).  The signatures at p+h and at p-h
+ * must match the one at p.  Otherwise h is divided by 4 (up to 3 times) and,
  * failing that, the parameter is skipped; more than 2% skipped is a failure.
- * (Outputs of smooth layers may change sign too; that only shrinks h.) */
+ */
 #include "common.h"
 
 enum {
@@ -95,10 +99,10 @@ static int count_mismatches(const double *analytic, const double *numeric, const
     double worst_noise = 0, worst_rel = 0;
 
     for (int i = 0; i < NP; i++) {
-        double err = fabs(analytic[i] - numeric[i]), size = fmax(fabs(analytic[i]), fabs(numeric[i]));
-        double noise = noise_term(h[i], loss);
+        double err = fabs(analytic[i] - numeric[i]), size = fmax(fabs(analytic[i]), fabs(numeric[i])), noise;
         if (h[i] == 0)
             continue;
+        noise = noise_term(h[i], loss);
         checked++;
         smaller_h += h[i] < 0.9 * H0;
         worst_noise = fmax(worst_noise, err / noise);
@@ -121,14 +125,152 @@ static int count_mismatches(const double *analytic, const double *numeric, const
     return bad;
 }
 
-/* Sign (> 0) of every layer output of every sample, into bits[n * NA]. */
-static void act_signs(const float *x, int n, unsigned char *bits)
+/* ---- the kinks, from the layers of the .nn file ---- */
+
+enum { MAX_POOLS = 16 };
+static unsigned char kinked[NA];   /* outputs of relu and leaky_relu layers */
+static struct Pool {               /* a maxpool layer */
+    int in_off;                    /* its input in net->act; -1: the network's input */
+    int out_off;                   /* its output in net->act */
+    int c, h, w, kh, kw, sh, sw, oh, ow;
+} pools[MAX_POOLS];
+static int n_pools;
+
+/* "3x2" or "3" (both axes) into *a, *b. */
+static int parse_dims(const char *s, int *a, int *b)
+{
+    char extra;
+    if (sscanf(s, "%dx%d%c", a, b, &extra) == 2)
+        return *a > 0 && *b >= 0;
+    if (sscanf(s, "%d%c", a, &extra) == 1) {
+        *b = *a;
+        return *a >= 0;
+    }
+    return 0;
+}
+
+/* Follows the layers of the network in the .nn file: fills kinked[] and
+ * pools[], and checks that the layer outputs it works out fill net->act
+ * exactly.  Returns 0 (after saying why) when it cannot. */
+static int follow_layers(const char *path)
+{
+    static char lines[64][NN_LINE];
+    int n = nn_statements(path, NET_NAME, lines, 64), c = 0, h = 1, w = 1, off = 0, prev = -1;
+
+    if (n < 0) {
+        failf("cannot find network %s in %s", NET_NAME, path);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        char buf[NN_LINE], *tok[16], *kw;
+        int nt = 0, size, kh = 1, kwid = 1, sh = 1, sw = 1, ph = 0, pw = 0, stride_given = 0, kink = 0;
+        int is_dense, is_conv, first;
+        memcpy(buf, lines[i], sizeof buf);
+        for (char *t = strtok(buf, " \t"); t && nt < 16; t = strtok(NULL, " \t"))
+            tok[nt++] = t;
+        if (nt == 0)
+            continue;
+        kw = tok[0];
+        is_dense = strcmp(kw, "dense") == 0;
+        is_conv = strcmp(kw, "conv") == 0;
+        if (nt < 2 && strcmp(kw, "flatten") != 0)
+            continue;
+        if (strcmp(kw, "input") == 0) {
+            if (sscanf(tok[1], "%dx%dx%d", &c, &h, &w) != 3) {
+                c = atoi(tok[1]);
+                h = w = 1;
+            }
+            continue;
+        }
+        if (strcmp(kw, "flatten") == 0) {
+            c *= h * w;
+            h = w = 1;
+            continue;
+        }
+        if (!is_dense && !is_conv && strcmp(kw, "maxpool") != 0 && strcmp(kw, "avgpool") != 0)
+            continue;   /* loss, optimizer, batch, seed...: not a layer */
+        first = is_dense || is_conv ? 2 : 1;   /* after the units or filters */
+        for (int k = first; k < nt; k++) {
+            char *name = tok[k], *val = strchr(name, '=');
+            if (val)
+                *val++ = '\0';   /* stride=2x1 */
+            else if ((strcmp(name, "stride") == 0 || strcmp(name, "pad") == 0) && k + 1 < nt)
+                val = tok[++k];   /* stride 2x1 */
+            if (val && strcmp(name, "stride") == 0)
+                stride_given = parse_dims(val, &sh, &sw);
+            else if (val && strcmp(name, "pad") == 0)
+                parse_dims(val, &ph, &pw);
+            else if (k == first && !is_dense)
+                parse_dims(name, &kh, &kwid);   /* the kernel or window */
+            else
+                kink |= strcmp(name, "relu") == 0 || strncmp(name, "leaky_relu", 10) == 0;
+        }
+        if (is_dense) {
+            c = atoi(tok[1]);
+            h = w = 1;
+        } else {
+            if (!is_conv && !stride_given) {
+                sh = kh;   /* pooling: the stride defaults to the window */
+                sw = kwid;
+            }
+            if (strcmp(kw, "maxpool") == 0) {
+                struct Pool *p = &pools[n_pools];
+                if (n_pools == MAX_POOLS) {
+                    failf("%s has more than %d maxpool layers", NET_NAME, MAX_POOLS);
+                    return 0;
+                }
+                *p = (struct Pool){prev, off, c, h, w, kh, kwid, sh, sw, (h - kh) / sh + 1, (w - kwid) / sw + 1};
+                n_pools++;
+            }
+            if (is_conv)
+                c = atoi(tok[1]);
+            h = (h + 2 * ph - kh) / sh + 1;
+            w = (w + 2 * pw - kwid) / sw + 1;
+        }
+        size = c * h * w;
+        if (off + size > NA) {
+            failf("%s: the layers of %s need more than the %d floats of net->act: gradcheck.c misreads them",
+                  path, NET_NAME, NA);
+            return 0;
+        }
+        memset(kinked + off, kink, (size_t)size);
+        prev = off;
+        off += size;
+    }
+    if (off != NA) {
+        failf("%s: the layers of %s fill %d floats of net->act, not %d: gradcheck.c misreads them", path, NET_NAME,
+              off, NA);
+        return 0;
+    }
+    return 1;
+}
+
+/* The kink signature of n samples into sig[n * NA]: for each layer output,
+ * its sign if it is a relu or leaky_relu output, 1 + the position in its
+ * window of the first maximum if it is a maxpool output, else 0. */
+static void kink_signature(const float *x, int n, int *sig)
 {
     float y[NO];
     for (int s = 0; s < n; s++) {
+        int *ss = sig + s * NA;
         API(_forward)(&net, x + s * NI, y);
         for (int j = 0; j < NA; j++)
-            bits[s * NA + j] = net.act[j] > 0.0f;
+            ss[j] = kinked[j] && net.act[j] > 0.0f;
+        for (int k = 0; k < n_pools; k++) {
+            const struct Pool *p = &pools[k];
+            const float *in = p->in_off < 0 ? x + s * NI : net.act + p->in_off;
+            for (int ch = 0; ch < p->c; ch++)
+                for (int oy = 0; oy < p->oh; oy++)
+                    for (int ox = 0; ox < p->ow; ox++) {
+                        const float *win = in + (ch * p->h + oy * p->sh) * p->w + ox * p->sw;
+                        int best = 0;
+                        for (int ky = 0; ky < p->kh; ky++)
+                            for (int kx = 0; kx < p->kw; kx++)
+                                if (win[ky * p->w + kx] > win[best / p->kw * p->w + best % p->kw])
+                                    best = ky * p->kw + kx;
+                        ss[p->out_off + (ch * p->oh + oy) * p->ow + ox] = 1 + best;
+                    }
+        }
     }
 }
 
@@ -179,11 +321,12 @@ static double gradients(const float *x, const float *t, int n, double *analytic,
                         int *skipped)
 {
     double loss = API(_backward)(&net, x, t, n);
-    unsigned char *base = malloc((size_t)n * NA), *plus = malloc((size_t)n * NA), *minus = malloc((size_t)n * NA);
+    size_t bytes = sizeof(int) * (size_t)n * NA;
+    int *base = malloc(bytes), *plus = malloc(bytes), *minus = malloc(bytes);
 
     for (int i = 0; i < NP; i++)
         analytic[i] = net.grad[i];
-    act_signs(x, n, base);
+    kink_signature(x, n, base);
     *skipped = 0;
     for (int i = 0; i < NP; i++) {
         const float p0 = net.param[i];
@@ -194,12 +337,12 @@ static double gradients(const float *x, const float *t, int n, double *analytic,
             double lp, lm;
             net.param[i] = pp;
             lp = API(_backward)(&net, x, t, n);
-            act_signs(x, n, plus);
+            kink_signature(x, n, plus);
             net.param[i] = pm;
             lm = API(_backward)(&net, x, t, n);
-            act_signs(x, n, minus);
+            kink_signature(x, n, minus);
             net.param[i] = p0;
-            if (memcmp(base, plus, (size_t)n * NA) == 0 && memcmp(base, minus, (size_t)n * NA) == 0) {
+            if (memcmp(base, plus, bytes) == 0 && memcmp(base, minus, bytes) == 0) {
                 /* divide by the step actually taken: p0 +- step is rounded to float */
                 numeric[i] = (lp - lm) / ((double)pp - (double)pm);
                 h[i] = ((double)pp - (double)pm) / 2;
@@ -273,6 +416,8 @@ static int run(const char *path, int selftest)
         return 1;
     }
     is_ce = strcmp(loss_kw, "cross_entropy") == 0;
+    if (!follow_layers(path))
+        return 1;
     for (int k = 0; k < 3; k++) {   /* distinct batch sizes */
         int dup = 0;
         for (int j = 0; j < n_sizes; j++)

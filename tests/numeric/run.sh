@@ -2,7 +2,9 @@
 # Numeric tests of the generated C, run from the repository root:
 #   gradcheck  NAME_backward against central finite differences of the loss,
 #              every network of gradcheck.nn (every activation, both losses,
-#              softmax with mse, batch sizes 1 to BATCH)         gradcheck.c
+#              softmax with mse, batch sizes 1 to BATCH) and of
+#              gradcheck_cnn.nn (conv with strides, padding and odd kernels,
+#              maxpool, avgpool, flatten)                         gradcheck.c
 #   optim      NAME_update against torch.optim's SGD and Adam formulas,
 #              every network of optim.nn                          optim.c
 #   xor        examples/xor.nn: xor_init against splitmix64, and one epoch
@@ -13,13 +15,14 @@
 # twice with gcc under $STRICT: -O2, and with AddressSanitizer and
 # UndefinedBehaviorSanitizer (a report aborts the program: the check fails).
 # The drivers are generic: one source, compiled per network with -DNET=name
-# and -include of the generated header.  Two more checks show that the
+# and -include of the generated header (`sets` below: which driver checks
+# the networks of which file).  Two more checks show that the
 # comparisons can fail: they must reject deliberately wrong gradients and
 # wrong optimizer formulas.  One checks that training survives the 2^32nd
 # update, where the uint32_t step counter wraps around.  The drivers print how close each comparison
 # came with `stats`, e.g.
 #   build/test/numeric/gradcheck.wide.unrolled tests/numeric/gradcheck.nn stats
-# About 30 s on 2 cores (JOBS=N sets the number of parallel jobs).
+# About 40 s on 2 cores (JOBS=N sets the number of parallel jobs).
 . tests/lib.sh
 src=tests/numeric
 out=build/test/numeric
@@ -32,7 +35,8 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
 forms="unrolled loops"
-files="$src/gradcheck.nn $src/optim.nn examples/xor.nn"
+files="$src/gradcheck.nn $src/gradcheck_cnn.nn $src/optim.nn examples/xor.nn"
+sets="gradcheck:gradcheck gradcheck:gradcheck_cnn optim:optim"   # DRIVER:NETWORKS, DRIVER.c on NETWORKS.nn
 rm -rf "$out"
 mkdir -p "$out/res" "$out/log" "$out/unrolled" "$out/loops"
 
@@ -92,21 +96,20 @@ program() {
     fi
 }
 
-# every_net KIND NN MODE LABEL: runs KIND's driver in MODE (selftest: its
-# comparisons reject wrong results) on every network of NN (unrolled, -O2);
-# one check.
+# every_net NN MODE LABEL: runs the driver of every network of NN in MODE
+# (selftest: its comparisons reject wrong results; unrolled, -O2); one check.
 every_net() {
-    _label=$4 _details=
-    for _o in "$out/unrolled/$(basename "$2" .nn).o" $(nets "$2" | sed "s|.*|$out/$1.&.o|"); do
+    _label=$3 _base=$(basename "$1" .nn) _details=
+    for _o in "$out/unrolled/$_base.o" $(nets "$1" | sed "s|.*|$out/$_base.&.o|"); do
         if [ ! -f "$_o" ]; then
             fail "$_label" "$_o was not built:" "$(cat "$out/log/$(basename "$_o").log" 2>/dev/null)"
             return
         fi
     done
-    for net in $(nets "$2"); do
-        _exe=$out/$1.$net.$3
-        if ! _o=$($CC -O2 "$out/$1.$net.o" "$out/unrolled/$(basename "$2" .nn).o" -o "$_exe" -lm 2>&1) ||
-            ! _o=$("$_exe" "$2" $3 2>&1); then
+    for net in $(nets "$1"); do
+        _exe=$out/$_base.$net.$2
+        if ! _o=$($CC -O2 "$out/$_base.$net.o" "$out/unrolled/$_base.o" -o "$_exe" -lm 2>&1) ||
+            ! _o=$("$_exe" "$1" $2 2>&1); then
             _details="$_details$net: $_o
 "
         fi
@@ -138,13 +141,14 @@ for nn in $files; do
         done
     done
 done
-for kind in gradcheck optim; do
-    for net in $(nets $src/$kind.nn); do
+for set in $sets; do
+    kind=${set%:*} base=${set#*:}
+    for net in $(nets $src/$base.nn); do
         for mode in o2 san; do
-            o=$out/$kind.$net.o
-            [ $mode = san ] && o=$out/$kind.$net.san.o
+            o=$out/$base.$net.o
+            [ $mode = san ] && o=$out/$base.$net.san.o
             spawn compile "$out/log/$(basename "$o").log" $CC $STRICT $(mode_flags $mode) -DNET=$net \
-                -include "$out/unrolled/$kind.h" -c "$src/$kind.c" -o "$o"
+                -include "$out/unrolled/$base.h" -c "$src/$kind.c" -o "$o"
         done
     done
 done
@@ -157,20 +161,23 @@ done
 wait
 
 # ---- the checks ----
-spawn every_net gradcheck $src/gradcheck.nn selftest \
+spawn every_net $src/gradcheck.nn selftest \
     "gradcheck rejects wrong gradients (scaled, negated, summed, zero)"
-spawn every_net optim $src/optim.nn selftest \
+spawn every_net $src/gradcheck_cnn.nn selftest \
+    "gradcheck rejects wrong gradients of the conv and pooling networks (scaled, negated, summed, zero)"
+spawn every_net $src/optim.nn selftest \
     "optim rejects wrong optimizer formulas (dampening, Nesterov, no bias correction, AdamW...)"
-spawn every_net optim $src/optim.nn wrap \
+spawn every_net $src/optim.nn wrap \
     "optim: NAME_update stays right across update 2^32 (where the uint32_t step counter wraps)"
 for mode in o2 san; do
     s= tag=
     [ $mode = san ] && s=.san tag=", sanitizers"
     for form in $forms; do
-        for kind in gradcheck optim; do
-            for net in $(nets $src/$kind.nn); do
-                spawn program "$kind $net ($form$tag)" "$out/$kind.$net.$form$s" \
-                    "$out/$kind.$net$s.o" "$out/$form/$kind$s.o" -- $src/$kind.nn
+        for set in $sets; do
+            kind=${set%:*} base=${set#*:}
+            for net in $(nets $src/$base.nn); do
+                spawn program "$kind $net ($form$tag)" "$out/$base.$net.$form$s" \
+                    "$out/$base.$net$s.o" "$out/$form/$base$s.o" -- $src/$base.nn
             done
         done
         spawn program "xor init: xor_init(seed 42) is splitmix64 uniform(-1, 1) ($form$tag)" \
@@ -182,3 +189,13 @@ done
 wait
 exec 3>&-
 cat "$out"/res/*
+
+# Dropout (tests/golden/dropout.nn): gradients with the masks held fixed,
+# mask statistics, and no dropout in NAME_forward; strict flags, sanitizers.
+mkdir -p "$out/dropout"
+if gcc $STRICT -O2 -fsanitize=address,undefined -fno-sanitize-recover=all -I tests/golden \
+    -o "$out/dropout/check" tests/numeric/dropout_check.c tests/golden/dropout.c -lm >"$out/dropout/build.log" 2>&1; then
+    "$out/dropout/check" || true
+else
+    fail "dropout checks build" "$(cat "$out/dropout/build.log")"
+fi

@@ -28,7 +28,10 @@ The conventions checked (docs/emitted-api.md; PyTorch's):
   gradients     of that mean; a step of n < BATCH samples is a mean over n
   sgd, adam     torch.optim.SGD (dampening 0, no nesterov) and torch.optim.Adam
                 (L2 weight decay added to the gradient, bias correction)
-  params        per layer weight [out][in] row-major, then bias
+  params        per layer weight [out][in] row-major, then bias; conv
+                weight [out_c][in_c][kh][kw] (nn.Conv2d's), then bias
+  conv, pooling nn.Conv2d (cross-correlation, zero padding on each side),
+                nn.MaxPool2d and nn.AvgPool2d (no padding, floor mode)
   train_step    returns the mean loss BEFORE the update
 """
 import math
@@ -280,6 +283,63 @@ def t_image_flatten(m):
         optim=sgd(0.05, m, momentum=0.9))
 
 
+# The convolutional networks: nn.Conv2d's weight is [out_c][in_c][kh][kw],
+# nnc's too; padding and strides are (height, width) as in nnc's HxW.
+
+def avgpool(k, m, stride=None):
+    """nn.AvgPool2d, or (mutant avgpool_sum) the sum of the window."""
+    pool = nn.AvgPool2d(k, stride=stride)
+    if "avgpool_sum" not in m:
+        return pool
+    area = k[0] * k[1] if isinstance(k, tuple) else k * k
+
+    class Summed(nn.Module):
+        def forward(self, x):
+            return pool(x) * area
+    return Summed()
+
+
+def t_cnn_momentum(m):
+    return dict(
+        n_in=64, n_out=10, batch=4, steps=40, sizes=[4, 4, 3, 4, 1, 4, 2], lr=lr_const(0.05),
+        data=data_classes(), loss="ce", in_shape=(1, 8, 8),
+        model=lambda: nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                    nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.Tanh(), avgpool(2, m),
+                                    nn.Flatten(), nn.Linear(6, 10)),
+        optim=sgd(0.05, m, momentum=0.9))
+
+
+def t_cnn_asym_adam(m):
+    # nnc's dense reads the 4x2x3 image as it is (CHW): torch flattens it first
+    return dict(
+        n_in=126, n_out=3, batch=3, steps=40, sizes=[3, 2, 3, 1], lr=lr_const(0.005),
+        data=data_teacher(np.tanh, 2.0), loss="mse", in_shape=(2, 9, 7),
+        model=lambda: nn.Sequential(nn.Conv2d(2, 5, (3, 2), stride=(2, 1), padding=(1, 0)), leaky(0.1, m),
+                                    nn.Conv2d(5, 4, (2, 3), stride=(1, 2), padding=(0, 1)), nn.Tanh(),
+                                    avgpool((2, 1), m), nn.Flatten(), nn.Linear(24, 3)),
+        optim=adam(0.005, m, weight_decay=0.01))
+
+
+def t_cnn_overlap(m):
+    return dict(
+        n_in=108, n_out=4, batch=2, steps=40, sizes=[2], lr=lr_const(0.1), data=data_classes(smooth=0.2),
+        loss="ce", in_shape=(3, 6, 6),
+        model=lambda: nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, stride=1),
+                                    nn.Conv2d(4, 3, 2, stride=2), nn.Sigmoid(), nn.Flatten(), nn.Linear(12, 4)),
+        optim=sgd(0.1, m, weight_decay=0.001))
+
+
+def t_cnn_conv_out(m):
+    return dict(
+        n_in=144, n_out=2, batch=5, steps=40, sizes=[5, 5, 2, 5, 4, 1], lr=lr_const(0.2),
+        data=data_teacher(sigmoid, 3.0), loss="mse", in_shape=(1, 12, 12),
+        model=lambda: nn.Sequential(nn.Conv2d(1, 2, 2, stride=2), nn.Tanh(),
+                                    nn.Conv2d(2, 3, (3, 1), padding=(1, 0)), nn.Tanh(),
+                                    nn.Conv2d(3, 3, (1, 3), padding=(0, 1)), nn.ReLU(),
+                                    nn.MaxPool2d(3, stride=2), nn.Conv2d(3, 2, 2), nn.Sigmoid(), nn.Flatten()),
+        optim=sgd(0.2, m, momentum=0.8, weight_decay=0.0005))
+
+
 TESTS = {
     "xor_sgd": t_xor_sgd,
     "softmax_momentum": t_softmax_momentum,
@@ -291,6 +351,10 @@ TESTS = {
     "single_layer": t_single_layer,
     "deep5": t_deep5,
     "image_flatten": t_image_flatten,
+    "cnn_momentum": t_cnn_momentum,
+    "cnn_asym_adam": t_cnn_asym_adam,
+    "cnn_overlap": t_cnn_overlap,
+    "cnn_conv_out": t_cnn_conv_out,
 }
 
 # Deliberately wrong conventions: each must make some check FAIL somewhere.
@@ -312,6 +376,10 @@ MUTANTS = {
     "transposed_weights": "weights stored [in][out] instead of [out][in]",
     "loss_after_update": "train_step's loss taken after the update",
     "hard_targets": "soft targets replaced by their argmax one-hot",
+    "conv_weights_in_out": "conv weights stored [in_c][out_c][kh][kw] instead of [out_c][in_c][kh][kw]",
+    "conv_flipped_kernel": "a true convolution (kernel flipped) instead of PyTorch's cross-correlation",
+    "conv_kernel_transposed": "conv kernels stored [kw][kh] instead of [kh][kw]",
+    "avgpool_sum": "avgpool summing its window instead of averaging it",
 }
 
 
@@ -436,6 +504,14 @@ def new_model(s, init, dtype, m):
             chunk = torch.from_numpy(init[off:off + k].astype(np.float64)).to(dtype)
             if "transposed_weights" in m and p.dim() == 2:
                 p.copy_(chunk.reshape(p.shape[1], p.shape[0]).t())
+            elif "conv_weights_in_out" in m and p.dim() == 4:
+                o, i, kh, kw = p.shape
+                p.copy_(chunk.reshape(i, o, kh, kw).transpose(0, 1))
+            elif "conv_flipped_kernel" in m and p.dim() == 4:
+                p.copy_(chunk.reshape(p.shape).flip(2, 3))
+            elif "conv_kernel_transposed" in m and p.dim() == 4:
+                o, i, kh, kw = p.shape
+                p.copy_(chunk.reshape(o, i, kw, kh).transpose(2, 3))
             else:
                 p.copy_(chunk.reshape(p.shape))
             off += k
@@ -488,16 +564,23 @@ def reference(s, init, steps, dtype, m=frozenset()):
 # ---- comparing -------------------------------------------------------------
 
 def param_names(s):
-    """Names of the flat parameter indices: 'layer 2 weight[3][0]'."""
+    """Names of the flat parameter indices, the layers with parameters
+    counted from 1: 'dense 2 weight[3][0]', 'conv 1 weight[3][0][2][1]'."""
     names = []
     model = s["model"]()
     layer = 0
     for mod in model:
-        if isinstance(mod, nn.Linear):
+        if isinstance(mod, (nn.Linear, nn.Conv2d)):
             layer += 1
+        if isinstance(mod, nn.Linear):
             o, i = mod.weight.shape
             names += [f"dense {layer} weight[{a}][{b}]" for a in range(o) for b in range(i)]
             names += [f"dense {layer} bias[{a}]" for a in range(o)]
+        elif isinstance(mod, nn.Conv2d):
+            o, i, kh, kw = mod.weight.shape
+            names += [f"conv {layer} weight[{a}][{b}][{y}][{x}]"
+                      for a in range(o) for b in range(i) for y in range(kh) for x in range(kw)]
+            names += [f"conv {layer} bias[{a}]" for a in range(o)]
     return names
 
 
