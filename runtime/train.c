@@ -121,11 +121,16 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         ep.epoch = epoch;
         for (int64_t b = 0; b < n; b += bs) {
             int k = (int)(n - b < bs ? n - b : bs);
-            for (int s = 0; s < k; s++) {
-                memcpy(xb + s * ni, train->x + idx[b + s] * ni, (size_t)ni * sizeof *xb);
-                memcpy(tb + s * no, train->t + idx[b + s] * no, (size_t)no * sizeof *tb);
+            float loss;
+            if (k == 1) {   /* one row is contiguous already: no copy */
+                loss = net->train_step(net->state, train->x + idx[b] * ni, train->t + idx[b] * no, 1);
+            } else {
+                for (int s = 0; s < k; s++) {
+                    memcpy(xb + s * ni, train->x + idx[b + s] * ni, (size_t)ni * sizeof *xb);
+                    memcpy(tb + s * no, train->t + idx[b + s] * no, (size_t)no * sizeof *tb);
+                }
+                loss = net->train_step(net->state, xb, tb, k);
             }
-            float loss = net->train_step(net->state, xb, tb, k);
             if (!isfinite(loss)) {
                 ep.diverged = true;
                 if (opt->out)
