@@ -187,7 +187,9 @@ fuzz:
 # ---- benchmarks (not part of `make test`): nnc against PyTorch and plain C ----
 # `make bench` runs bench/run.py (about 10 minutes; see bench/README.md);
 # `make bench BENCH_ARGS=--quick` is a smoke run of about 2 minutes.
-bench: nnc
+bench:
+	@sh scripts/setup.sh bench
+	@$(MAKE) --no-print-directory nnc
 	/usr/bin/python3 bench/run.py $(BENCH_ARGS)
 
 .PHONY: bench

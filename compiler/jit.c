@@ -132,11 +132,14 @@ static bool cache_dir(char *out, size_t cap, Diag *diag)
 
 /* How the cc backend compiles.  Reassociation (-fassociative-math, which
  * needs the two flags before it) lets compilers vectorize the dot products
- * and sums of the emitted code: results change only in float rounding.
+ * and sums of the emitted code, and contraction fuses multiply-adds: results
+ * change only in float rounding (bench/README.md has the measurements).
  * Finite-math and errno assumptions are not made, so NaN still reports a
  * diverging network. */
 static const char *const cc_flags[] = {
     "-std=c99", "-O3", "-march=native", "-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math",
+    "-ffp-contract=fast",            /* fused multiply-adds; -std=c99 turns them off otherwise */
+    "-mprefer-vector-width=256",     /* measured faster than 512-bit vectors for these loops */
     "-shared", "-fPIC", NULL,
 };
 

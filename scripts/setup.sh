@@ -3,6 +3,7 @@
 #   scripts/setup.sh build   flex, bison, a C compiler, libtcc, zlib, libedit (`make`, `make demo`)
 #   scripts/setup.sh demo    also the Fashion-MNIST data set (`make demo`)
 #   scripts/setup.sh test    also clang, cmocka, valgrind, python3-torch and the data set
+#   scripts/setup.sh bench   what test needs, and OpenBLAS for the peak probe (`make bench`)
 # Says what it installs and why; does nothing when everything is there.
 set -eu
 profile=${1:-build}
@@ -26,7 +27,7 @@ need libedit-dev hdr histedit.h
 if [ "$profile" = demo ]; then
     need dataset-fashion-mnist test -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 fi
-if [ "$profile" = test ] || [ "$profile" = all ]; then
+if [ "$profile" = test ] || [ "$profile" = bench ] || [ "$profile" = all ]; then
     need clang has clang
     need libcmocka-dev hdr cmocka.h
     need valgrind has valgrind
@@ -34,6 +35,9 @@ if [ "$profile" = test ] || [ "$profile" = all ]; then
     need python3-numpy /usr/bin/python3 -c 'import numpy'
     # real image data for the loader test and the Fashion-MNIST examples
     need dataset-fashion-mnist test -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+fi
+if [ "$profile" = bench ] || [ "$profile" = all ]; then
+    need libopenblas-dev hdr x86_64-linux-gnu/cblas.h
 fi
 
 [ -z "$missing" ] && exit 0

@@ -1,0 +1,785 @@
+#!/usr/bin/python3
+"""run.py - nnc against PyTorch (float32) and a hand-written C baseline.
+
+Run from the repository root (`make bench` does it); builds ./nnc if needed:
+
+  /usr/bin/python3 bench/run.py            # the full run (6-8 minutes on 2 busy cores)
+  /usr/bin/python3 bench/run.py --quick    # a smoke run (~1.5 minutes): small slices, 1 round
+  options: --reps N (rounds; default 5, --quick 1)
+           --readme (write the tables into bench/README.md)
+           --from-json FILE (print the tables of an earlier run's results.json)
+
+Prints markdown tables; writes them to build/bench/results.md and every raw
+figure to build/bench/results.json.  Exit status 1 when a correctness check
+fails (nnc's and PyTorch's accuracies or losses differ, an inference output
+differs, XOR is not learned), so speed is never bought with wrong results.
+
+The order of things:
+  1 build: ./nnc, the probes, the C baselines, nnc's starting weights
+    (bench/dump_init.c) for the PyTorch side; check that the PyTorch side's
+    shuffle is nnc's (bench/shuffle_check.c)
+  2 probes: the FMA peak (bench/fma_peak.c); OpenBLAS sgemm per kernel
+    (bench/sgemm_peak.c), which picks OPENBLAS_CORETYPE for "PyTorch at its best"
+  3 accuracy: one epoch of each network on nnc and on PyTorch (1 thread,
+    best kernel) from the same weights in the same order, then the test set
+  4 speed, in R rounds; each round runs every workload once on nnc (and on
+    the C baselines) and then on PyTorch with one thread (installed and best
+    kernel), so that a change in the machine's load hits both sides alike:
+      XOR steps/s; s/epoch of the MLP at batch 32 and 1 and of the CNN (a
+      warm-up epoch and a timed one on a slice of the training set);
+      one-image inference latency
+  5 compile latency: --jit=tcc and --jit=cc (an empty cache each time)
+  6 PyTorch on all cores (installed and best kernel), alone, on smaller
+    slices and under a time cap
+Medians everywhere; bench/README.md explains each measurement.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_bench   # noqa: E402  (the .nn translator and the shuffle; the torch runs are subprocesses)
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+BENCH = os.path.join(ROOT, "bench")
+OUT = os.path.join(ROOT, "build", "bench")
+NNC = os.path.join(ROOT, "nnc")
+FM = "/usr/share/datasets/fashion-mnist"
+TRAIN = os.path.join(FM, "train-images-idx3-ubyte.gz")
+TEST = os.path.join(FM, "t10k-images-idx3-ubyte.gz")
+PY = "/usr/bin/python3"
+OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+CORETYPES = ["Haswell", "Zen", "SkylakeX", "Cooperlake"]   # candidates for this x86-64 CPU
+NCPU = os.cpu_count() or 1
+EPOCH = 60000                        # samples in a Fashion-MNIST epoch
+
+
+def jit_flags():
+    """The flags of nnc's cc JIT backend (compiler/jit.c, cc_flags), without
+    -shared -fPIC: for building nnc's C as the JIT does."""
+    try:
+        src = open(os.path.join(ROOT, "compiler", "jit.c")).read()
+        body = re.search(r"cc_flags\[\]\s*=\s*\{(.*?)\};", src, re.S).group(1)
+        flags = [f for f in re.findall(r'"([^"]*)"', body) if f not in ("-shared", "-fPIC")]
+        if flags:
+            return flags
+    except (OSError, AttributeError):
+        pass
+    return ["-std=c99", "-O3", "-march=native", "-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math"]
+
+
+JIT_FLAGS = jit_flags()
+
+NETS = {   # name: (.nn file, network name)
+    "xor": ("examples/xor.nn", "xor"),
+    "mlp": ("bench/mlp.nn", "bench_mlp"),
+    "mlp_b1": ("bench/mlp_b1.nn", "bench_mlp_b1"),
+    "cnn": ("examples/fashion_cnn.nn", "fashion_cnn"),
+}
+
+failures = []
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def run(cmd, env=None, check=True, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, **kw)
+    if check and p.returncode != 0:
+        sys.exit("run.py: %s failed (exit %d):\n%s%s" % (" ".join(cmd), p.returncode, p.stdout[-3000:],
+                                                          p.stderr[-3000:]))
+    return p
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+        log("CHECK FAILED: " + what)
+    return ok
+
+
+def base_env():
+    """The environment without anything that would steer BLAS or threads."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENBLAS_", "OMP_", "GOTO", "MKL_")) and k != "LD_LIBRARY_PATH"}
+    return env
+
+
+# ---- the machine ---------------------------------------------------------------
+
+def first_line(cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        return (p.stdout or p.stderr).strip().splitlines()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def machine():
+    info = {}
+    cpu = open("/proc/cpuinfo").read()
+
+    def field(name):
+        m = re.search(r"^%s\s*:\s*(.*)$" % name, cpu, re.M)
+        return m.group(1).strip() if m else "?"
+    fam, model, flags = field("cpu family"), field("model"), field("flags").split()
+    uarch = ""
+    if field("vendor_id") == "AuthenticAMD" and fam.isdigit():
+        uarch = {23: "Zen/Zen 2", 25: "Zen 4" if "avx512f" in flags else "Zen 3", 26: "Zen 5"}.get(int(fam), "")
+    virt = "KVM guest" if "hypervisor" in flags else "bare metal"
+    simd = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16") if f in flags]
+    info["cpu"] = "%s (family %s model %s%s), %d cores, %s, %s" % (
+        field("model name"), fam, model, ": " + uarch if uarch else "", NCPU, virt, " ".join(simd))
+    info["cc"] = first_line(["cc", "--version"])
+    info["tcc"] = first_line(["tcc", "-v"])
+    info["python"] = platform.python_version()
+    p = run(["dpkg-query", "-W", "-f", "${Version}", "python3-torch", "libopenblas0-pthread"], check=False)
+    info["debian_pkgs"] = p.stdout
+    info["kernel"] = platform.release()
+    info["load_start"] = os.getloadavg()
+    return info
+
+
+# ---- building the helpers --------------------------------------------------------
+
+def build_all(quick):
+    log("building ./nnc and the helpers in build/bench")
+    run(["make", "-C", ROOT, "--no-print-directory", "nnc"])
+    os.makedirs(OUT, exist_ok=True)
+    native = ["cc", "-O3", "-march=native"]
+    run(native + ["-std=c99", "-ffp-contract=fast", "-pthread", "-o", OUT + "/fma_peak", BENCH + "/fma_peak.c"])
+    if os.path.exists(OPENBLAS_DIR + "/libopenblas.so"):
+        run(["cc", "-std=c99", "-O2", "-I/usr/include/x86_64-linux-gnu/openblas-pthread", "-o", OUT + "/sgemm_peak",
+             BENCH + "/sgemm_peak.c", "-L" + OPENBLAS_DIR, "-Wl,-rpath," + OPENBLAS_DIR, "-lopenblas"])
+    run(native + ["-o", OUT + "/xor_ref", BENCH + "/xor_ref.c", "-lm"])
+    run(["cc", "-std=c99", "-O2", "-I" + ROOT + "/runtime", "-o", OUT + "/shuffle_check", BENCH + "/shuffle_check.c",
+         ROOT + "/build/libnncrt.a", "-lz", "-lm"])
+    # nnc's training C, for the starting weights (and XOR's bare loop)
+    for key, (nn, name) in NETS.items():
+        c = "%s/%s.c" % (OUT, name)
+        run([NNC, os.path.join(ROOT, nn), "-o", c])
+        run(["cc", "-std=c99", "-O0", "-D_POSIX_C_SOURCE=200809L", "-DNET=" + name, "-include", "%s/%s.h" % (OUT, name), "-o",
+             "%s/dump_init_%s" % (OUT, name), BENCH + "/dump_init.c", c, "-lm"])
+        run(["%s/dump_init_%s" % (OUT, name), "%s/init_%s.f32" % (OUT, name)])
+    # the flags of nnc's cc JIT backend (compiler/jit.c)
+    run(["cc"] + JIT_FLAGS + ["-I" + OUT, "-o", OUT + "/xor_direct", BENCH + "/xor_direct.c", OUT + "/xor.c", "-lm"])
+    # the XOR rows, repeated: an epoch of nnc train is 65,536 steps
+    rows = ["0,0,0", "0,1,1", "1,0,1", "1,1,0"]
+    with open(OUT + "/xor_rows.csv", "w") as f:
+        f.write("\n".join(rows * 16384) + "\n")
+
+
+def check_shuffle():
+    """The PyTorch side reimplements nnc's shuffle: check it against the C."""
+    import numpy as np
+    for n, seed in ((EPOCH, 1), (6000, 1), (13, 42)):
+        want = run([OUT + "/shuffle_check", str(n), str(seed), "2"]).stdout.split("\n")
+        idx = np.arange(n, dtype=np.int64)
+        st = seed
+        for e in range(2):
+            st = torch_bench.nnc_shuffle(idx, st)
+            s = 0
+            for v in idx.tolist():
+                s = (s * 1000003 + v) & torch_bench.M64
+            got = " ".join(str(v) for v in [s] + idx[:8].tolist())
+            check(got == want[e].strip(), "the Python shuffle differs from rt_shuffle (n=%d seed=%d)" % (n, seed))
+
+
+# ---- probes ----------------------------------------------------------------------
+
+def probes(reps):
+    res = {}
+    for t in sorted({1, NCPU}):
+        out = run([OUT + "/fma_peak", str(t), str(max(3, reps * 2 + 1))]).stdout
+        m = re.search(r"median_gflops=(\S+) max_gflops=(\S+)", out)
+        res["fma_%dt" % t] = {"median": float(m.group(1)), "max": float(m.group(2))}
+        log("FMA probe, %d thread(s): %s" % (t, out.strip()))
+    if not os.path.exists(OUT + "/sgemm_peak"):
+        log("no OpenBLAS (libopenblas-dev): no sgemm probe, PyTorch 'best' = as installed")
+        return res, None
+    sg = {}
+
+    def sgemm(core, threads, m, n, k, r):
+        env = base_env()
+        env["OPENBLAS_NUM_THREADS"] = str(threads)
+        if core:
+            env["OPENBLAS_CORETYPE"] = core
+        out = run([OUT + "/sgemm_peak", str(m), str(n), str(k), str(r)], env=env).stdout
+        mm = re.search(r"core=(\S+) threads=\d+ median_gflops=(\S+) max_gflops=(\S+)", out)
+        return mm.group(1), float(mm.group(2)), float(mm.group(3))
+    big = 2048
+    cores = []
+    for core in [""] + CORETYPES:
+        got, sq_med, sq_max = sgemm(core, 1, big, big, big, max(3, reps))
+        if core and got.lower() != core.lower():
+            log("OpenBLAS has no working %s kernel here (it used %s)" % (core, got))
+            continue
+        cores.append(core)
+        sg[core or "auto"] = {"core": got, "square_median": sq_med, "square_max": sq_max, "mlp_shapes_runs": []}
+        log("sgemm %s (%s): %dx%dx%d %.1f GFLOP/s median, %.1f best" % (core or "auto", got, big, big, big,
+                                                                          sq_med, sq_max))
+    # The MLP's batch-32 GEMMs, forward x[32][784] W^T and weight gradient
+    # dz^T[128][32] x, in rounds over the kernels so that a change in the
+    # machine's load does not favour one of them.
+    for _ in range(1 if reps == 1 else 3):
+        for core in cores:
+            _, fwd, _ = sgemm(core, 1, 32, 128, 784, 3)
+            _, wg, _ = sgemm(core, 1, 128, 784, 32, 3)
+            sg[core or "auto"]["mlp_shapes_runs"].append(2 / (1 / fwd + 1 / wg))   # equal FLOP: the pair's rate
+    for k, v in sg.items():
+        v["mlp_shapes"] = median(v["mlp_shapes_runs"])
+        log("sgemm %s on the MLP's shapes: %.1f GFLOP/s" % (k, v["mlp_shapes"]))
+    best = max((k for k in sg if k != "auto"), key=lambda k: sg[k]["mlp_shapes"], default="auto")
+    if NCPU > 1:
+        _, med, mx = sgemm(best if best != "auto" else "", NCPU, big, big, big, max(3, reps))
+        res["sgemm_all"] = {"core": best, "median": med, "max": mx}
+    res["sgemm"] = sg
+    res["best_core"] = best
+    log("PyTorch at its best: OPENBLAS_CORETYPE=%s" % best)
+    return res, best
+
+
+def nnpath(key):
+    return os.path.join(ROOT, NETS[key][0])
+
+
+def init(key):
+    """nnc's starting parameters of the network (bench/dump_init.c)."""
+    return "%s/init_%s.f32" % (OUT, NETS[key][1])
+
+
+def describe(key):
+    """The network of a .nn file in one line, and its training FLOP per sample."""
+    spec = torch_bench.parse_nn(nnpath(key))
+    parts = []
+    for l in spec["layers"]:
+        if l["kind"] == "conv":
+            parts.append("conv %d %dx%d %s" % (l["out"][0], l["k"][0], l["k"][1], l["act"]))
+        elif l["kind"] in ("maxpool", "avgpool"):
+            parts.append("%s %dx%d" % (l["kind"], l["k"][0], l["k"][1]))
+        elif l["kind"] == "dense":
+            parts.append("dense %d %s" % (l["out"][0], l["act"]))
+    opt, o = spec["opt"]
+    text = "%s: %s; %s, %s %s, batch %d" % (
+        NETS[key][0], " → ".join(parts), spec["loss"], opt,
+        " ".join("%s=%g" % kv for kv in sorted(o.items())), spec["batch"])
+    return text, torch_bench.train_flop(spec)
+
+
+# ---- nnc -------------------------------------------------------------------------
+
+EPOCH_RE = re.compile(r"^epoch (\d+)/\d+\s+loss (\S+)\s+train acc (\S+)%(?:\s+test acc (\S+)%)?\s+(\d+) samples/s",
+                      re.M)
+
+
+def nnc_train(key, data, epochs, limit=None, test=None, save=None, backend="cc", cache=None):
+    nn, name = NETS[key]
+    cmd = [NNC, "train", os.path.join(ROOT, nn), "--jit=" + backend, "--data", data, "--epochs", str(epochs),
+           "--every", "1"]
+    if test:
+        cmd += ["--test", test]
+    if limit:
+        cmd += ["--limit", str(limit)]
+    if save:
+        cmd += ["--save", save]
+    env = base_env()
+    env["XDG_CACHE_HOME"] = cache or os.path.join(OUT, "cache")
+    p = run(cmd, env=env)
+    m = re.search(r"compiled by \S+ in (\S+) ms", p.stdout)
+    eps = [{"epoch": int(e), "loss": float(l), "train_acc": float(a) / 100,
+            "test_acc": float(t) / 100 if t else None, "sps": float(s)}
+           for e, l, a, t, s in EPOCH_RE.findall(p.stdout)]
+    if len(eps) != epochs:
+        sys.exit("run.py: expected %d epoch lines from %s:\n%s" % (epochs, " ".join(cmd), p.stdout))
+    return {"compile_ms": float(m.group(1)), "epochs": eps, "cmd": " ".join(cmd[1:]).replace(ROOT + "/", "")}
+
+
+# ---- PyTorch ---------------------------------------------------------------------
+
+def torch_configs(best):
+    cfgs = []
+    for threads in sorted({1, NCPU}):
+        for label, core in (("installed", None), ("best", best)):
+            env = base_env()
+            if core is not None and core != "auto":
+                env["LD_LIBRARY_PATH"] = OPENBLAS_DIR
+                env["OPENBLAS_CORETYPE"] = core
+            if threads == 1:
+                env["OPENBLAS_NUM_THREADS"] = "1"
+                env["OMP_NUM_THREADS"] = "1"
+            cfgs.append(("%s-%dt" % (label, threads), env, threads))
+    return cfgs
+
+
+class Torch:
+    """A torch_bench.py server in one configuration, alive while run.py needs it."""
+
+    def __init__(self, label, env, threads):
+        self.label = label
+        self.p = subprocess.Popen([PY, os.path.join(BENCH, "torch_bench.py")], env=env, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.info = self.call({"label": label, "threads": threads})
+
+    def call(self, job):
+        self.p.stdin.write(json.dumps(job) + "\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            sys.exit("run.py: PyTorch (%s) failed on %s" % (self.label, json.dumps(job)))
+        return json.loads(line)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+
+
+# ---- the measurements ------------------------------------------------------------
+
+def add(res, group, work, side, value):
+    res.setdefault(group, {}).setdefault(work, {}).setdefault(side, []).append(value)
+
+
+def measure(args):
+    quick, R = args.quick, args.reps
+    res = {"quick": quick, "reps": R, "machine": machine(), "started": datetime.datetime.now().isoformat()}
+    build_all(quick)
+    check_shuffle()
+    res["probes"], best = probes(R)
+    cfgs = torch_configs(best)
+    res["torch_configs"] = {label: {k: v for k, v in env.items() if k.startswith(("OPENBLAS", "OMP", "LD_LIB"))}
+                            for label, env, _ in cfgs}
+    # the timed slices: training samples per timed epoch (both sides the same)
+    S = {"mlp": 3200, "mlp_b1": 1000, "cnn": 640} if quick else {"mlp": 19200, "mlp_b1": 6000, "cnn": 9600}
+    full = 6000 if quick else None                    # the accuracy runs (None: all 60,000 / 10,000)
+    n_img, inf_reps = 256, 3 if quick else 7
+    xor_c_steps, xor_torch_steps = (1000000, 500) if quick else (4000000, 2000)
+    res.update(jit_flags=JIT_FLAGS, slices=S, full=full or EPOCH, n_img=n_img, inf_reps=inf_reps, xor_torch_steps=xor_torch_steps,
+               xor_c_steps=xor_c_steps)
+    one = [c for c in cfgs if c[2] == 1]
+    many = [c for c in cfgs if c[2] != 1]
+    res["torch"] = {}
+
+    log("accuracy runs: one epoch of nnc and of PyTorch best-1t from the same weights, same batches")
+    servers = {label: Torch(label, env, t) for label, env, t in one}
+    for label, srv in servers.items():
+        res["torch"][label] = srv.info
+        log("  PyTorch %s: BLAS %s" % (label, json.dumps(srv.info["blas"])))
+    bt = servers["best-1t"]
+    acc = {}
+    for key in ("mlp", "mlp_b1", "cnn"):
+        save = "%s/%s.nnw" % (OUT, key) if key != "mlp_b1" else None
+        e = nnc_train(key, TRAIN, 1, limit=full, test=TEST, save=save)["epochs"][0]
+        t = bt.call({"kind": "train", "nn": nnpath(key), "init": init(key), "epochs": 1, "limit": full,
+                     "test": True})
+        acc[key] = {"nnc": {"test_acc": e["test_acc"], "loss": e["loss"], "seconds": (full or EPOCH) / e["sps"]},
+                    "torch": {"test_acc": t.get("test_acc", -1), "loss": t["epoch_loss"][0] if t["epoch_loss"]
+                              else float("nan"), "seconds": t["epoch_seconds"][0] if t["epoch_seconds"] else 0,
+                              "diverged": t.get("diverged")}}
+        log("  %s: test accuracy nnc %.2f%%, PyTorch %.2f%%" % (key, 100 * e["test_acc"],
+                                                              100 * acc[key]["torch"]["test_acc"]))
+    res["acc"] = acc
+
+    log("the inference-only C of the trained networks")
+    import numpy as np
+    imgs = torch_bench.load_idx("t10k-images-idx3-ubyte.gz")[:n_img].astype(np.float32) / np.float32(255)
+    imgs.astype(np.float32).tofile(OUT + "/images.f32")
+    for key in ("mlp", "cnn"):
+        nnf, name = NETS[key]
+        c = "%s/%s_inf.c" % (OUT, key)
+        run([NNC, os.path.join(ROOT, nnf), "--weights", "%s/%s.nnw" % (OUT, key), "-o", c])
+        for suffix, flags in (("", ["-O3", "-march=native"]), ("_jit", JIT_FLAGS)):
+            run(["cc"] + flags + ["-D_POSIX_C_SOURCE=200809L", "-DNET=" + name, "-include", c[:-2] + ".h", "-o",
+                                  "%s/infer_%s%s" % (OUT, key, suffix), BENCH + "/infer_main.c", c, "-lm"])
+
+    def train_job(key, label, limit):
+        return {"kind": "train", "nn": nnpath(key), "init": init(key), "epochs": 2, "limit": limit}
+
+    def infer_job(key, label):
+        return {"kind": "infer", "nn": nnpath(key), "weights": "%s/%s.nnw" % (OUT, key), "n": n_img,
+                "reps": inf_reps, "out": "%s/torch_infer_%s_%s.out" % (OUT, key, label)}
+
+    def torch_unit(srv, key, limit):
+        """One timed unit of a workload on PyTorch: its figure and epoch-1 loss."""
+        if key == "xor":
+            r = srv.call({"kind": "xor", "nn": nnpath("xor"), "init": init("xor"), "steps": xor_torch_steps,
+                          "reps": 3})
+            return median(r["steps_per_s"]), None
+        if key.startswith("infer_"):
+            r = srv.call(infer_job(key[6:], srv.label))
+            return median(r["us"]), None
+        r = srv.call(train_job(key, srv.label, limit))
+        check("diverged" not in r, "PyTorch %s diverged on %s" % (srv.label, key))
+        return r["epoch_seconds"][1] * EPOCH / r["n"], r["epoch_loss"][0]
+
+    works = ["xor", "mlp", "mlp_b1", "cnn", "infer_mlp", "infer_cnn"]
+    log("%d rounds, each: every workload on nnc, then on PyTorch %s" % (R, " and ".join(servers)))
+    for rnd in range(R):
+        for key in works:
+            if key == "xor":
+                r = nnc_train("xor", OUT + "/xor_rows.csv", 4)
+                add(res, "speed", key, "nnc", median([e["sps"] for e in r["epochs"][1:]]))
+                res["xor_nnc_acc"] = r["epochs"][-1]["train_acc"]
+                for side, cmd in (("c_ref", [OUT + "/xor_ref", init("xor"), str(xor_c_steps), "3"]),
+                                  ("nnc_direct", [OUT + "/xor_direct", str(xor_c_steps), "3"])):
+                    out = run(cmd).stdout
+                    add(res, "speed", key, side, float(re.search(r"median_steps_per_s=(\S+)", out).group(1)))
+                    res.setdefault("xor_outputs", {})[side] = [float(x) for x in
+                                                              re.findall(r"^out \S+ \S+ (\S+)", out, re.M)]
+            elif key.startswith("infer_"):
+                for suffix, side in (("", "nnc"), ("_jit", "nnc_jitflags")):
+                    exe = "%s/infer_%s%s" % (OUT, key[6:], suffix)
+                    out = run([exe, OUT + "/images.f32", str(n_img), str(inf_reps), exe + ".out"]).stdout
+                    add(res, "speed", key, side, float(re.search(r"median_us=(\S+)", out).group(1)))
+            else:
+                r = nnc_train(key, TRAIN, 2, limit=S[key])
+                add(res, "speed", key, "nnc", EPOCH / r["epochs"][1]["sps"])
+                add(res, "loss1", key, "nnc", r["epochs"][0]["loss"])
+            for label, srv in servers.items():
+                v, loss1 = torch_unit(srv, key, S.get(key))
+                add(res, "speed", key, label, v)
+                if loss1 is not None:
+                    add(res, "loss1", key, label, loss1)
+        log("  round %d/%d: %s" % (rnd + 1, R, ", ".join(
+            "%s %s" % (k, fmt(res["speed"][k]["nnc"][-1])) for k in works)))
+    r = bt.call({"kind": "xor", "nn": nnpath("xor"), "init": init("xor"), "steps": xor_torch_steps, "reps": 1,
+                 "learn_steps": 12000})
+    res.setdefault("xor_outputs", {})["torch"] = r["outputs"]
+    for srv in servers.values():
+        srv.close()
+
+    log("compile latency: --jit=tcc and --jit=cc (empty cache each time)")
+    comp = {}
+    small = {"xor": os.path.join(ROOT, "examples/xor.csv"), "mlp": TEST, "cnn": TEST}
+    for key in ("xor", "mlp", "cnn"):
+        for backend, n in (("tcc", 3 if quick else 7), ("cc", 1 if quick else 3)):
+            ms = []
+            for _ in range(n):
+                with tempfile.TemporaryDirectory(prefix="nnc-bench-cache-") as tmp:
+                    ms.append(nnc_train(key, small[key], 1, limit=1, backend=backend, cache=tmp)["compile_ms"])
+            comp["%s_%s" % (key, backend)] = ms
+            log("  %s --jit=%s: %s ms" % (key, backend, " ".join("%.1f" % x for x in ms)))
+    res["compile"] = comp
+
+    # All cores: PyTorch alone (nnc has one thread), on quarter slices, until a
+    # time cap: on a busy machine these runs can be 20x slower than one thread.
+    cap = 10 if quick else 25
+    res["many_cap"] = cap
+    S4 = {k: max(320, v // 4) for k, v in S.items()}
+    res["slices_many"] = S4
+    for key in S4:        # nnc's first-epoch loss on those slices, for the check
+        add(res, "loss1q", key, "nnc", nnc_train(key, TRAIN, 1, limit=S4[key])["epochs"][0]["loss"])
+    for label, env, t in many:
+        srv = Torch(label, env, t)
+        res["torch"][label] = srv.info
+        log("PyTorch %s (BLAS %s): up to %d rounds, %d s a workload" % (label, srv.info["blas"].get(
+            "openblas_core", "?"), min(R, 3), cap))
+        for key in works:
+            t0 = time.time()
+            for rnd in range(min(R, 3)):
+                v, loss1 = torch_unit(srv, key, S4.get(key))
+                add(res, "speed", key, label, v)
+                if loss1 is not None and rnd == 0:
+                    add(res, "loss1q", key, label, loss1)
+                if time.time() - t0 > cap:
+                    break
+        srv.close()
+    res["machine"]["load_end"] = os.getloadavg()
+    res["finished"] = datetime.datetime.now().isoformat()
+    return res
+
+
+# ---- checks and tables -----------------------------------------------------------
+
+def verify(res):
+    quick = res["quick"]
+    tol_acc = 0.03 if quick else 0.015
+    xor_ok = lambda outs: len(outs) == 4 and all((y > 0.5) == bool(t) for y, t in zip(outs, (0, 1, 1, 0)))
+    check(res["xor_nnc_acc"] == 1.0, "nnc train did not learn XOR")
+    for side, what in (("c_ref", "the hand-written C"), ("nnc_direct", "nnc's emitted XOR in a bare loop"),
+                       ("torch", "PyTorch (12,000 steps)")):
+        check(xor_ok(res["xor_outputs"][side]), "%s did not learn XOR" % what)
+    for key, a in res["acc"].items():
+        check(not a["torch"].get("diverged"), "PyTorch diverged on %s" % key)
+        check(abs(a["nnc"]["test_acc"] - a["torch"]["test_acc"]) <= tol_acc,
+              "%s: test accuracy nnc %.2f%% vs PyTorch %.2f%%" % (key, 100 * a["nnc"]["test_acc"],
+                                                                  100 * a["torch"]["test_acc"]))
+    # the first (warm-up) epoch of every timed unit trains on the same batches
+    # from the same weights: the training losses must agree
+    for group in ("loss1", "loss1q"):
+        for key, sides in res.get(group, {}).items():
+            a = sides["nnc"][0]
+            for side, bs in sides.items():
+                for b in bs:
+                    check(abs(a - b) <= 0.05 * max(abs(a), abs(b)) + 1e-3,
+                          "%s: epoch-1 training loss nnc %.4f vs %s %.4f" % (key, a, side, b))
+    import numpy as np
+    for key in ("mlp", "cnn"):
+        for suffix in ("", "_jit"):
+            a = np.fromfile("%s/infer_%s%s.out" % (OUT, key, suffix), dtype=np.float32).reshape(-1, 10)
+            for label in res["torch"]:
+                b = np.fromfile("%s/torch_infer_%s_%s.out" % (OUT, key, label), dtype=np.float32).reshape(-1, 10)
+                d = float(np.abs(a - b).max())
+                check(d <= 1e-4 and (a.argmax(1) == b.argmax(1)).all(),
+                      "%s inference: nnc%s and PyTorch %s outputs differ by %.2g" % (key, suffix, label, d))
+
+
+def fmt(x, digits=3):
+    if x is None or x != x:
+        return "—"
+    if x >= 1000:
+        return "{:,.0f}".format(x)
+    if x >= 100:
+        return "%.0f" % x
+    if x >= 10:
+        return "%.1f" % x
+    if x >= 1:
+        return "%.2f" % x
+    return "%.*f" % (digits, x)
+
+
+def ratio(x):
+    return "—" if x is None or x != x else "%.2f×" % x
+
+
+def tables(res):
+    pr, sp = res["probes"], res["speed"]
+    labels = list(res["torch"])
+    one = [l for l in labels if l.endswith("-1t")]
+    R = res["reps"]
+    m = res["machine"]
+    info = res["torch"][labels[0]]
+    blas = info["blas"]
+    med = {k: {side: median(v) for side, v in sides.items()} for k, sides in sp.items()}
+    higher = {"xor": True}
+
+    def up(key, among):
+        """How many times faster nnc is than the fastest PyTorch among `among`."""
+        n, t = med[key]["nnc"], med[key]
+        if higher.get(key):
+            return n / max(t[l] for l in among)
+        return min(t[l] for l in among) / n
+
+    L = []
+    busy = max(m["load_start"][0], m["load_end"][0]) > 0.75
+    L.append("**Machine:** %s; %s; %s; PyTorch %s (Debian python3-torch) with OpenBLAS %s; Python %s; Linux %s. "
+             "Load average (1 min) %.2f at the start, %.2f at the end%s. Every figure is a median; nnc and "
+             "PyTorch (one thread) were measured in alternating rounds. nnc is single-threaded; \"all cores\" is "
+             "%d threads.%s" % (
+                 m["cpu"], m["cc"], m["tcc"], info["torch"],
+                 blas["openblas_config"].split()[1] if "openblas_config" in blas else "?",
+                 m["python"], m["kernel"], m["load_start"][0], m["load_end"][0],
+                 ": the machine was shared with other jobs, so the figures are noisier than on a quiet machine "
+                 "and the all-core PyTorch ones are unreliable" if busy else "", NCPU,
+                 " **QUICK RUN** (small slices, 1 round): not for quoting." if res["quick"] else ""))
+    L.append("")
+    core = pr.get("best_core", "auto")
+    auto = pr.get("sgemm", {}).get("auto", {}).get("core", "?")
+    L.append("PyTorch configurations: *installed* = OpenBLAS choosing its own kernel (%s on this CPU); *best* = "
+             "OPENBLAS_CORETYPE=%s (the fastest kernel on the MLP's GEMM shapes in the sgemm probe). *1t* = one "
+             "thread (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1); *%dt* = all cores "
+             "(torch's default threads). \"PyTorch at its best\" is, per workload, the fastest of the four; the "
+             "bars compare with the faster 1-thread one." % (auto, core, NCPU))
+    L.append("")
+    L.append("Networks: " + "; ".join("`%s`" % describe(k)[0] for k in ("xor", "mlp", "mlp_b1", "cnn")) + ".")
+    L.append("")
+
+    # --- training
+    L.append("### Training: workloads 1–3 (speed-up > 1: nnc faster)")
+    L.append("")
+    L.append("| workload | nnc --jit=cc | C by hand | " + " | ".join("PyTorch " + l for l in labels) +
+             " | nnc ÷ PyTorch 1t | nnc ÷ PyTorch at its best |")
+    L.append("|" + "---|" * (5 + len(labels)))
+    for key, what in (("xor", "1. XOR 2-2-1, batch 1: **training steps/s**"),
+                      ("mlp", "2. MLP 784-128-10, batch 32: **s/epoch**"),
+                      ("mlp_b1", "2. MLP 784-128-10, batch 1: **s/epoch**"),
+                      ("cnn", "3. CNN, batch 32: **s/epoch**")):
+        t = med[key]
+        L.append("| %s | %s | %s | %s | %s | %s |" % (what, fmt(t["nnc"]), fmt(t.get("c_ref")),
+                                                      " | ".join(fmt(t.get(l)) for l in labels),
+                                                      ratio(up(key, one)), ratio(up(key, labels))))
+    L.append("")
+    xc, xd, xn = med["xor"]["c_ref"], med["xor"]["nnc_direct"], med["xor"]["nnc"]
+    L.append("- XOR: the hand-written C (bench/xor_ref.c, -O3 -march=native) is the practical limit; `nnc train "
+             "--jit=cc` reaches **%s** of it. nnc's emitted C called in the same bare loop (bench/xor_direct.c, "
+             "built with the JIT's flags) does %s steps/s, %s of the C by hand: the difference between that and "
+             "`nnc train` is the runtime's per-step work (gathering the shuffled row, the call through the glue, "
+             "the NaN check). Per round: nnc, the median of 3 epochs of 65,536 steps after a warm-up epoch; the C, "
+             "of 3 runs of %s steps after a warm-up run; PyTorch, of 3 runs of %s steps after a warm-up run." % (
+                 ratio(xn / xc), fmt(xd), ratio(xd / xc), "{:,}".format(res.get("xor_c_steps", 4000000)),
+                 "{:,}".format(res["xor_torch_steps"])))
+    L.append("- s/epoch: training time per 60,000 samples, evaluation excluded (nnc: its samples/s figure; "
+             "PyTorch: timed around the same loop). Each round trains from the starting weights on a slice of the "
+             "training set, a warm-up epoch and a timed one: the first %s samples for the MLP at batch 32, %s at "
+             "batch 1, %s for the CNN (a quarter of those for all-core PyTorch), scaled to 60,000. Both sides "
+             "train on the same slice in the same order from the same weights. Median of %d rounds (all-core "
+             "PyTorch: up to %d, stopped after %d s)." % (
+                 "{:,}".format(res["slices"]["mlp"]), "{:,}".format(res["slices"]["mlp_b1"]),
+                 "{:,}".format(res["slices"]["cnn"]), R, min(R, 3), res["many_cap"]))
+    L.append("")
+
+    # --- accuracy
+    L.append("### Accuracy after one epoch (same starting weights, same batches)")
+    L.append("")
+    L.append("| workload | nnc test acc | PyTorch test acc | nnc epoch loss | PyTorch epoch loss | "
+             "that epoch, nnc | that epoch, PyTorch |")
+    L.append("|---|---|---|---|---|---|---|")
+    for key, what in (("mlp", "MLP batch 32"), ("mlp_b1", "MLP batch 1"), ("cnn", "CNN batch 32")):
+        a = res["acc"][key]
+        L.append("| %s | %.2f%% | %.2f%% | %.4f | %.4f | %s s | %s s |" % (
+            what, 100 * a["nnc"]["test_acc"], 100 * a["torch"]["test_acc"], a["nnc"]["loss"], a["torch"]["loss"],
+            fmt(a["nnc"]["seconds"]), fmt(a["torch"]["seconds"])))
+    L.append("")
+    L.append("One epoch of %s training samples from nnc's starting weights in nnc's shuffled order, then the %s "
+             "test images; PyTorch best-1t. The times are of that single, cold epoch (the speed figures above are "
+             "medians of warm ones)." % ("{:,}".format(res["full"]), "{:,}".format(min(res["full"], 10000))))
+    L.append("")
+
+    # --- inference
+    L.append("### 4. One-image inference latency, µs (lower is better)")
+    L.append("")
+    L.append("| network | nnc, -O3 -march=native | nnc, the JIT's flags | " +
+             " | ".join("PyTorch " + l for l in labels) + " | nnc ÷ PyTorch 1t | nnc ÷ PyTorch at its best |")
+    L.append("|" + "---|" * (5 + len(labels)))
+    for key, what in (("infer_mlp", "MLP 784-128-10"), ("infer_cnn", "CNN")):
+        t = med[key]
+        L.append("| %s | %s | %s | %s | %s | %s |" % (what, fmt(t["nnc"]), fmt(t["nnc_jitflags"]),
+                                                      " | ".join(fmt(t.get(l)) for l in labels),
+                                                      ratio(up(key, one)), ratio(up(key, labels))))
+    L.append("")
+    L.append("nnc: `nnc NET.nn --weights W.nnw -o OUT.c` (the weights of the accuracy runs), built with `cc -O3 "
+             "-march=native` as the issue says (the ratios use this build) and, for comparison, with the cc JIT "
+             "backend's flags (`%s`). PyTorch: the model (and the softmax nnc's forward includes) under "
+             "torch.no_grad(). One image per call, cycling through %d test images; per round the median of %d "
+             "passes; median of the rounds. The outputs agree (max |Δp| ≤ 1e-4, same classes)." % (
+                 " ".join(res.get("jit_flags", JIT_FLAGS)), res["n_img"], res["inf_reps"]))
+    L.append("")
+
+    # --- compile
+    L.append("### 5. Compile latency, .nn to callable code, ms (median)")
+    L.append("")
+    L.append("| network | --jit=tcc | --jit=cc (empty cache) |")
+    L.append("|---|---|---|")
+    c = res["compile"]
+    for key, what in (("xor", "XOR"), ("mlp", "MLP 784-128-10"), ("cnn", "CNN")):
+        L.append("| %s | %s | %s |" % (what, fmt(median(c[key + "_tcc"])), fmt(median(c[key + "_cc"]))))
+    L.append("")
+    L.append("The time `nnc train` reports (\"compiled by ... in\"): emitting the C, compiling it, linking (dlopen "
+             "for cc) and NAME_init. Parsing the .nn comes before it and takes well under a millisecond. cc: "
+             "XDG_CACHE_HOME a fresh temporary folder each run, so cc really runs. Median of %d (tcc) and %d (cc) "
+             "runs." % (len(c["xor_tcc"]), len(c["xor_cc"])))
+    L.append("")
+
+    # --- GFLOP/s
+    fma1 = pr["fma_1t"]["max"]
+    sq = max((v["square_max"] for v in pr.get("sgemm", {}).values()), default=float("nan"))
+    L.append("### 6. Achieved training GFLOP/s")
+    L.append("")
+    L.append("| network | FLOP per sample | nnc | " + " | ".join("PyTorch " + l for l in labels) +
+             " | nnc, % of the FMA peak | nnc, % of sgemm |")
+    L.append("|" + "---|" * (5 + len(labels)))
+    for key, what in (("mlp", "MLP batch 32"), ("cnn", "CNN batch 32")):
+        flop = describe(key)[1]
+        g = {side: flop * EPOCH / v / 1e9 for side, v in med[key].items()}
+        L.append("| %s | %s | %s | %s | %.0f%% | %.0f%% |" % (what, "{:,}".format(flop), fmt(g["nnc"]),
+                                                            " | ".join(fmt(g.get(l)) for l in labels),
+                                                            100 * g["nnc"] / fma1, 100 * g["nnc"] / sq))
+    L.append("")
+    line = ("Peak, one thread: the FMA probe (bench/fma_peak.c: independent AVX-512 FMAs) %s GFLOP/s (best run; "
+            "median %s)" % (fmt(fma1), fmt(pr["fma_1t"]["median"])))
+    if "sgemm" in pr:
+        line += "; OpenBLAS sgemm on 2048×2048 matrices %s GFLOP/s (best kernel, best run). sgemm by kernel, one " \
+                "thread (2048³ median / the MLP's shapes): " % fmt(sq) + ", ".join(
+                    "%s%s %s / %s" % (k, "" if k != "auto" else " (%s)" % v["core"], fmt(v["square_median"]),
+                                      fmt(v["mlp_shapes"])) for k, v in pr["sgemm"].items())
+    if NCPU > 1:
+        line += ". All %d cores: FMA %s" % (NCPU, fmt(pr["fma_%dt" % NCPU]["max"]))
+        if "sgemm_all" in pr:
+            line += ", sgemm %s" % fmt(pr["sgemm_all"]["max"])
+    L.append(line + ". FLOP counted: 2 per multiply-add of the forward pass, of the weight gradients and of the "
+             "input gradients (none for the first layer); element-wise work (biases, activations, pooling, the "
+             "optimizer) is not counted.")
+    L.append("")
+
+    # --- bars
+    L.append("### The bars")
+    L.append("")
+    L.append("| bar | measured | |")
+    L.append("|---|---|---|")
+    bars = [
+        ("XOR: nnc --jit=cc ≥ 1.5× the hand-written C", xn / xc, 1.5),
+        ("MLP batch 32 ≥ 4× PyTorch 1 thread", up("mlp", one), 4),
+        ("MLP batch 1 ≥ 20× PyTorch 1 thread", up("mlp_b1", one), 20),
+        ("CNN batch 32 ≥ 3× PyTorch 1 thread", up("cnn", one), 3),
+        ("MLP 1-image inference ≥ 20× PyTorch 1 thread", up("infer_mlp", one), 20),
+    ]
+    for what, got, want in bars:
+        L.append("| %s | %s | %s |" % (what, ratio(got), "met" if got >= want else "**not met**"))
+    tcc = median(c["cnn_tcc"])
+    L.append("| tcc compile < 50 ms for the CNN | %.1f ms | %s |" % (tcc, "met" if tcc < 50 else "**not met**"))
+    L.append("")
+    if failures:
+        L.append("**CHECKS FAILED:** " + "; ".join(failures))
+    else:
+        L.append("All correctness checks passed: XOR learned by every implementation; nnc's and PyTorch's test "
+                 "accuracies within %.1f points; the training losses of every timed unit's first epoch within 5%% "
+                 "of nnc's; inference outputs equal." % (3.0 if res["quick"] else 1.5))
+    return "\n".join(L)
+
+
+def update_readme(text, res):
+    path = os.path.join(BENCH, "README.md")
+    body = open(path).read()
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    i, j = body.find(begin), body.find(end)
+    if i < 0 or j < 0:
+        sys.exit("run.py: bench/README.md has no %s ... %s markers" % (begin, end))
+    cmd = "/usr/bin/python3 bench/run.py" + (" --quick" if res["quick"] else "") + \
+        (" --reps %d" % res["reps"] if res["reps"] != (1 if res["quick"] else 5) else "")
+    new = "%s\n\nMade by `%s` (what `make bench` runs) on %s, in %.0f s.\n\n%s\n\n%s" % (
+        begin, cmd, res["started"][:16].replace("T", " "), res.get("seconds", 0), text, end)
+    with open(path, "w") as f:
+        f.write(body[:i] + new + body[j + len(end):])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a smoke run on small slices")
+    ap.add_argument("--reps", type=int, help="timed repetitions (default 5; --quick 1)")
+    ap.add_argument("--readme", action="store_true", help="write the tables into bench/README.md")
+    ap.add_argument("--from-json", help="only print the tables of an earlier run's results.json")
+    args = ap.parse_args()
+    args.reps = args.reps or (1 if args.quick else 5)
+    t0 = time.time()
+    if args.from_json:
+        res = json.load(open(args.from_json))
+    else:
+        res = measure(args)
+        res["seconds"] = time.time() - t0
+        with open(os.path.join(OUT, "results.json"), "w") as f:
+            json.dump(res, f, indent=1)
+    verify(res)
+    text = tables(res)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+    if args.readme:
+        update_readme(text, res)
+    log("done in %.0f s" % res.get("seconds", time.time() - t0))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
