@@ -39,18 +39,21 @@ static int tcc_relocate_auto(TCCState *s)
 #endif
 }
 
+/* Parameter names carry the nnc_ prefix, which no network name may have: a
+ * network called `x` or `seed` must not be shadowed by a parameter. */
 static void glue(Buf *b, const Net *n)
 {
     const char *N = n->name;
     buf_printf(b,
                "\n/* ---- JIT glue for network %s: void-pointer entry points for the runtime ---- */\n"
                "size_t nnc_jit_size(void) { return sizeof(%s); }\n"
-               "void nnc_jit_init(void *n, uint64_t seed) { %s_init((%s *)n, seed); }\n"
-               "void nnc_jit_forward(void *n, const float *x, float *y) { %s_forward((%s *)n, x, y); }\n"
-               "float nnc_jit_train_step(void *n, const float *x, const float *t, int k)\n"
-               "{ return %s_train_step((%s *)n, x, t, k); }\n"
-               "float *nnc_jit_params(void *n) { return %s_params((%s *)n); }\n"
-               "float *nnc_jit_lr(void *n) { return &((%s *)n)->lr; }\n",
+               "void nnc_jit_init(void *nnc_net, uint64_t nnc_seed) { %s_init((%s *)nnc_net, nnc_seed); }\n"
+               "void nnc_jit_forward(void *nnc_net, const float *nnc_x, float *nnc_y)\n"
+               "{ %s_forward((%s *)nnc_net, nnc_x, nnc_y); }\n"
+               "float nnc_jit_train_step(void *nnc_net, const float *nnc_x, const float *nnc_t, int nnc_n)\n"
+               "{ return %s_train_step((%s *)nnc_net, nnc_x, nnc_t, nnc_n); }\n"
+               "float *nnc_jit_params(void *nnc_net) { return %s_params((%s *)nnc_net); }\n"
+               "float *nnc_jit_lr(void *nnc_net) { return &((%s *)nnc_net)->lr; }\n",
                N, N, N, N, N, N, N, N, N, N, N);
 }
 
