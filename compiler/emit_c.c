@@ -596,9 +596,9 @@ static void emit_padded_input(Emitter *e, const PlaneGeom *g)
          (long long)g->C, (long long)g->Hp, (long long)g->Wp);
     emit(e, "        for (int i = 0; i < %lld; i++)\n            pin[i] = 0.0f;\n", (long long)(g->C * g->Hp * g->Wp));
     emit(e, "        for (int c = 0; c < %lld; c++)\n", (long long)g->C);
-    emit(e, "            for (int y = 0; y < %lld; y++)\n", (long long)g->H);
-    emit(e, "                for (int x = 0; x < %lld; x++)\n", (long long)g->W);
-    emit(e, "                    pin[(c * %lld + y + %lld) * %lld + x + %lld] = in[(c * %lld + y) * %lld + x];\n",
+    emit(e, "            for (int iy = 0; iy < %lld; iy++)\n", (long long)g->H);
+    emit(e, "                for (int ix = 0; ix < %lld; ix++)\n", (long long)g->W);
+    emit(e, "                    pin[(c * %lld + iy + %lld) * %lld + ix + %lld] = in[(c * %lld + iy) * %lld + ix];\n",
          (long long)g->Hp, (long long)g->PH, (long long)g->Wp, (long long)g->PW, (long long)g->H, (long long)g->W);
 }
 
@@ -708,9 +708,9 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
     emit(e, "            }\n        }\n");
     if (need_din) {
         emit(e, "        for (int c = 0; c < %lld; c++)   /* the inside of dpin is din */\n", (long long)g.C);
-        emit(e, "            for (int y = 0; y < %lld; y++)\n", (long long)g.H);
-        emit(e, "                for (int x = 0; x < %lld; x++)\n", (long long)g.W);
-        emit(e, "                    din[(c * %lld + y) * %lld + x] = dpin[(c * %lld + y + %lld) * %lld + x + %lld];\n",
+        emit(e, "            for (int iy = 0; iy < %lld; iy++)\n", (long long)g.H);
+        emit(e, "                for (int ix = 0; ix < %lld; ix++)\n", (long long)g.W);
+        emit(e, "                    din[(c * %lld + iy) * %lld + ix] = dpin[(c * %lld + iy + %lld) * %lld + ix + %lld];\n",
              (long long)g.H, (long long)g.W, (long long)g.Hp, (long long)g.PH, (long long)g.Wp, (long long)g.PW);
         emit_din_through_act(e, prod, g.C * g.H * g.W);
     }

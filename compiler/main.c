@@ -5,6 +5,7 @@
 #include "nnc_rt.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,6 +203,9 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
 
 int main(int argc, char **argv)
 {
+    /* A file-size limit (ulimit -f) must give "File too large" errors, which
+     * nnc reports with the old file intact, not kill it mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc > 1 && strcmp(argv[1], "train") == 0)
         return cmd_train(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "repl") == 0)

@@ -126,7 +126,10 @@ static bool rebuild(Repl *r)
         return fail(r, "out of memory");
     memcpy(keep, r->rt.state, r->rt.size);
     float lr = *r->rt.lr(r->rt.state);
-    bool ok = lower_module(r->mod, r->arena, &r->diag) && rejit(r, NULL, lr);
+    r->diag.src = &r->src;   /* warnings of the re-plan point into the network's text */
+    bool ok = lower_module(r->mod, r->arena, &r->diag);
+    r->diag.src = NULL;
+    ok = ok && rejit(r, NULL, lr);
     if (ok) {
         static const char *const kept[] = {"param", "velocity", "adam_m", "adam_v"};
         for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
@@ -415,6 +418,9 @@ static bool do_set(Repl *r, int argc, char **argv)
         return false;
     const char *k = argv[1], *v = argv[2];
     Optim *o = &r->net->optim;
+    const Net saved = *r->net;
+    const JitBackend saved_backend = r->backend;
+    const int64_t saved_unroll = r->unroll;
     long long n;
     double f;
     if (strcmp(k, "lr") == 0) {
@@ -436,6 +442,7 @@ static bool do_set(Repl *r, int argc, char **argv)
         if (!parse_count(r, v, 0, INT64_MAX, &n, "the seed"))
             return false;
         r->shuffle_seed = r->net->seed = (uint64_t)n;
+        r->net->has_seed = true;
         r->epochs_done = 0;
         printf("seed = %lld (for shuffling, and for 'init')\n", n);
         return true;
@@ -469,8 +476,14 @@ static bool do_set(Repl *r, int argc, char **argv)
         return fail(r, "unknown setting '%s'; expected lr, momentum, weight_decay, batch, epochs, seed, backend or "
                     "unroll", k);
     }
-    if (!rebuild(r))
+    if (!rebuild(r)) {
+        /* The old code still runs: put back the settings and the plan it was built from. */
+        *r->net = saved;
+        r->backend = saved_backend;
+        r->unroll = saved_unroll;
+        lower_module(r->mod, r->arena, &r->diag);
         return false;
+    }
     printf("%s = %s; recompiled by %s, weights kept\n", k, v, r->backend == JIT_TCC ? "libtcc" : "cc");
     return true;
 }

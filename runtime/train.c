@@ -133,10 +133,12 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
             }
             if (!isfinite(loss)) {
                 ep.diverged = true;
+                if (opt->out && opt->progress)
+                    fprintf(opt->out, "\r\033[K");
                 if (opt->out)
-                    fprintf(opt->out, "%snnc: error: training diverged at epoch %d, batch %lld: the loss is %s\n",
-                            opt->progress ? "\r\033[K" : "", epoch, (long long)(b / bs + 1),
-                            isnan(loss) ? "NaN" : "infinite");
+                    fflush(opt->out);
+                fprintf(stderr, "nnc: error: training diverged at epoch %d, batch %lld: the loss is %s\n", epoch,
+                        (long long)(b / bs + 1), isnan(loss) ? "NaN" : "infinite");
                 ok = false;
                 break;
             }

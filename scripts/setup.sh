@@ -29,6 +29,8 @@ if [ "$profile" = demo ]; then
 fi
 if [ "$profile" = test ] || [ "$profile" = bench ] || [ "$profile" = all ]; then
     need clang has clang
+    need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
+    need cppcheck has cppcheck
     need libcmocka-dev hdr cmocka.h
     need valgrind has valgrind
     need python3-torch /usr/bin/python3 -c 'import torch'

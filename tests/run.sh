@@ -3,7 +3,7 @@
 #   tests/run.sh [SUITE...]     suites: golden errors usage unit numeric torch checkpoint data jit report fashion install asan
 # Each suite prints "ok NAME" or "FAIL NAME" lines; this counts them.
 cd "$(dirname "$0")/.."
-suites=${*:-"golden errors usage unit numeric torch checkpoint data jit report fashion install asan"}
+suites=${*:-"golden errors usage unit numeric torch checkpoint data jit report fashion fuzz robust install asan"}
 log=build/test/log.$$
 mkdir -p build/test
 : > "$log"

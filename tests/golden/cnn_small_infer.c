@@ -58,9 +58,9 @@ static void cnn_run(cnn *net, const float *x)
         for (int i = 0; i < 144; i++)
             pin[i] = 0.0f;
         for (int c = 0; c < 2; c++)
-            for (int y = 0; y < 7; y++)
-                for (int x = 0; x < 6; x++)
-                    pin[(c * 9 + y + 1) * 8 + x + 1] = in[(c * 7 + y) * 6 + x];
+            for (int iy = 0; iy < 7; iy++)
+                for (int ix = 0; ix < 6; ix++)
+                    pin[(c * 9 + iy + 1) * 8 + ix + 1] = in[(c * 7 + iy) * 6 + ix];
         float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
             for (int i = 0; i < 54; i++)

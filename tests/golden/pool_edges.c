@@ -59,9 +59,9 @@ static void a_run(a *net, const float *x)
         for (int i = 0; i < 36; i++)
             pin[i] = 0.0f;
         for (int c = 0; c < 1; c++)
-            for (int y = 0; y < 4; y++)
-                for (int x = 0; x < 4; x++)
-                    pin[(c * 6 + y + 1) * 6 + x + 1] = in[(c * 4 + y) * 4 + x];
+            for (int iy = 0; iy < 4; iy++)
+                for (int ix = 0; ix < 4; ix++)
+                    pin[(c * 6 + iy + 1) * 6 + ix + 1] = in[(c * 4 + iy) * 4 + ix];
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
             for (int i = 0; i < 22; i++)
@@ -208,9 +208,9 @@ static float a_backward_sample(a *net, const float *x, const float *t, float sca
         for (int i = 0; i < 36; i++)
             pin[i] = 0.0f;
         for (int c = 0; c < 1; c++)
-            for (int y = 0; y < 4; y++)
-                for (int x = 0; x < 4; x++)
-                    pin[(c * 6 + y + 1) * 6 + x + 1] = in[(c * 4 + y) * 4 + x];
+            for (int iy = 0; iy < 4; iy++)
+                for (int ix = 0; ix < 4; ix++)
+                    pin[(c * 6 + iy + 1) * 6 + ix + 1] = in[(c * 4 + iy) * 4 + ix];
         float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
         for (int i = 0; i < 24; i++)
             dext[i] = 0.0f;
