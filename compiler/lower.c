@@ -214,11 +214,7 @@ static bool lower_net(Net *n, Diag *diag)
     if (n->has_dropout)
         BUFFER("mask", "dropout masks of the sample in flight: 0 or 1/(1-p)", n_mask);
 #undef BUFFER
-    int64_t floats = 0;
-    for (int i = 0; i < n->n_buffers; i++)
-        floats += n->buffers[i].floats;
-    /* lr, then the 8-byte step, aligned to 8 */
-    n->struct_bytes = (floats * 4 + 4 + 7) / 8 * 8 + 8 + (n->has_dropout ? 8 /* RNG state */ : 0);
+    n->struct_bytes = layout_step_offset(n->buffers, n->n_buffers) + 8 + (n->has_dropout ? 8 /* RNG state */ : 0);
     n->fingerprint = net_fingerprint(n);
     return true;
 }
@@ -230,6 +226,30 @@ bool lower_module(Module *m, Arena *arena, Diag *diag)
     for (int i = 0; i < m->n_nets; i++)
         ok &= lower_net(&m->nets[i], diag);
     return ok;
+}
+
+/* The emitted struct is the float arrays of the plan in order (no padding
+ * between floats), then `float lr`, then `uint64_t step` at the next
+ * multiple of 8, then (with dropout) `uint64_t rng`. */
+int64_t layout_buffer_offset(const Buffer *b, int n, const char *name, int64_t *floats)
+{
+    int64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(b[i].name, name) == 0) {
+            *floats = b[i].floats;
+            return off;
+        }
+        off += b[i].floats * 4;
+    }
+    return -1;
+}
+
+int64_t layout_step_offset(const Buffer *b, int n)
+{
+    int64_t floats = 0;
+    for (int i = 0; i < n; i++)
+        floats += b[i].floats;
+    return (floats * 4 + 4 + 7) / 8 * 8;
 }
 
 const Buffer *net_buffer(const Net *net, const char *name)

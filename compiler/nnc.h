@@ -284,6 +284,11 @@ Module *check_program(const Program *prog, const Source *src, Arena *arena, Diag
 /* Resolves shapes, parameter offsets and buffers of every network. */
 bool lower_module(Module *m, Arena *arena, Diag *diag);
 const Buffer *net_buffer(const Net *net, const char *name);
+/* Byte offsets in the emitted struct (where uint64_t is 8-byte aligned):
+ * of a float buffer of the plan (-1 if absent; its length in *floats), and
+ * of the step counter. */
+int64_t layout_buffer_offset(const Buffer *b, int n, const char *name, int64_t *floats);
+int64_t layout_step_offset(const Buffer *b, int n);
 
 /* ---- ir_print.c ---- */
 void ir_print(Buf *out, const Module *m);

@@ -95,21 +95,6 @@ static bool rejit(Repl *r, const float *params, float lr)
     return true;
 }
 
-/* Byte offset of buffer `name` in the emitted struct (the float arrays come
- * first, in the order lower.c planned them), or -1. */
-static int64_t buffer_offset(const Buffer *b, int n, const char *name, int64_t *floats)
-{
-    int64_t off = 0;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(b[i].name, name) == 0) {
-            *floats = b[i].floats;
-            return off;
-        }
-        off += b[i].floats * 4;
-    }
-    return -1;
-}
-
 /* Re-plans and re-JIT-compiles after a hyperparameter changed, keeping the
  * weights, the learning rate, the optimizer's state (where the optimizer
  * keeps the same kind of state) and its step count. */
@@ -118,9 +103,6 @@ static bool rebuild(Repl *r)
     Buffer old[NNC_MAX_BUFFERS];
     int n_old = r->net->n_buffers;
     memcpy(old, r->net->buffers, sizeof old);
-    int64_t old_floats = 0;
-    for (int i = 0; i < n_old; i++)
-        old_floats += old[i].floats;
     char *keep = malloc(r->rt.size);
     if (!keep)
         return fail(r, "out of memory");
@@ -134,17 +116,13 @@ static bool rebuild(Repl *r)
         static const char *const kept[] = {"param", "velocity", "adam_m", "adam_v"};
         for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
             int64_t n_from = 0, n_to = 0;
-            int64_t from = buffer_offset(old, n_old, kept[k], &n_from);
-            int64_t to = buffer_offset(r->net->buffers, r->net->n_buffers, kept[k], &n_to);
+            int64_t from = layout_buffer_offset(old, n_old, kept[k], &n_from);
+            int64_t to = layout_buffer_offset(r->net->buffers, r->net->n_buffers, kept[k], &n_to);
             if (from >= 0 && to >= 0 && n_from == n_to)
                 memcpy((char *)r->rt.state + to, keep + from, (size_t)n_to * 4);
         }
-        /* the step count follows lr, 8-byte aligned (see lower.c) */
-        int64_t new_floats = 0;
-        for (int i = 0; i < r->net->n_buffers; i++)
-            new_floats += r->net->buffers[i].floats;
-        memcpy((char *)r->rt.state + (new_floats * 4 + 4 + 7) / 8 * 8, keep + (old_floats * 4 + 4 + 7) / 8 * 8,
-               sizeof(uint64_t));
+        memcpy((char *)r->rt.state + layout_step_offset(r->net->buffers, r->net->n_buffers),
+               keep + layout_step_offset(old, n_old), sizeof(uint64_t));
     }
     free(keep);
     return ok;
