@@ -117,15 +117,3 @@ NetDecl *ast_net(Arena *a, const char *name, Loc name_loc, Stmt *stmts, Loc loc)
     n->loc = loc;
     return n;
 }
-
-const char *arg_kind_name(ArgKind k)
-{
-    switch (k) {
-    case ARG_NUMBER: return "a number";
-    case ARG_DIMS: return "dimensions";
-    case ARG_WORD: return "a word";
-    case ARG_CALL: return "a call";
-    case ARG_KEYVAL: return "an option";
-    }
-    return "?";
-}

@@ -214,18 +214,8 @@ static bool load_data(const char *path, const char *labels, const TrainArgs *a, 
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
         return ok;
     }
-    if (rt_is_idx(path)) {
-        char *guess = labels ? NULL : rt_idx_labels_path(path);
-        if (!labels && !guess) {
-            diag_plain(diag, DIAG_ERROR, "%s: cannot tell where its labels are (the name does not follow MNIST's "
-                       "'...-images-idx3-ubyte'); give them with --labels", path);
-            return false;
-        }
-        ok = rt_load_idx(path, labels ? labels : guess, net->n_inputs, net->n_outputs, d, &err);
-        free(guess);
-    } else {
-        ok = rt_load_csv(path, &a->csv, net->n_inputs, net->n_outputs, classify, d, &err);
-    }
+    ok = rt_load_data(path, labels, &a->csv, net->n_inputs, net->n_outputs, classify, "give them with --labels", d,
+                      &err);
     if (!ok)
         diag_plain(diag, DIAG_ERROR, "%s", err.msg);
     return ok;
@@ -357,7 +347,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, &old);
     RtData train = {0}, test = {0};
-    bool classify = net.softmax || n->layers[n->n_layers - 1].act == ACT_SIGMOID;
+    bool classify = pipeline_is_classifier(n);
     bool ce = n->loss == LOSS_CROSS_ENTROPY;
     uint64_t seed = a->has_seed ? a->seed : n->seed;
     if (a->has_seed)

@@ -143,7 +143,6 @@ Arg *ast_append_arg(Arg *list, Arg *item);
 Stmt *ast_stmt(Arena *a, const char *kw, Loc kw_loc, Arg *args, Loc loc);
 Stmt *ast_append_stmt(Stmt *list, Stmt *item);
 NetDecl *ast_net(Arena *a, const char *name, Loc name_loc, Stmt *stmts, Loc loc);
-const char *arg_kind_name(ArgKind k);
 
 /* ---- parse (grammar/parser.y) ---- */
 /* Parses the whole source; on syntax errors it reports them through `diag`
@@ -323,6 +322,9 @@ Module *pipeline_module(const Source *src, Arena *arena, Diag *diag);
 /* The network called `name`, or the only one when `name` is NULL; reports an
  * error (listing the networks) and returns NULL otherwise. */
 const Net *pipeline_pick_net(const Module *m, const char *name, Diag *diag);
+/* Whether targets are classes (softmax or sigmoid output): the data loaders
+ * then record labels and training reports accuracy. */
+bool pipeline_is_classifier(const Net *n);
 
 /* ---- jit.c ---- */
 typedef enum { JIT_TCC, JIT_CC } JitBackend;

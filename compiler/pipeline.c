@@ -41,3 +41,9 @@ const Net *pipeline_pick_net(const Module *m, const char *name, Diag *diag)
                    m->n_nets, list);
     return NULL;
 }
+
+bool pipeline_is_classifier(const Net *n)
+{
+    ActKind last = n->layers[n->n_layers - 1].act;
+    return last == ACT_SOFTMAX || last == ACT_SIGMOID;
+}

@@ -226,19 +226,11 @@ static bool load_data_cmd(Repl *r, int argc, char **argv, RtData *d, bool *have)
         return false;
     RtError err;
     RtData fresh = {0};
-    bool classify = r->rt.softmax || r->net->layers[r->net->n_layers - 1].act == ACT_SIGMOID;
-    bool ok;
-    if (rt_is_idx(argv[1])) {
-        char *guess = argc == 4 ? NULL : rt_idx_labels_path(argv[1]);
-        if (argc != 4 && !guess)
-            return fail(r, "%s: cannot tell where its labels are; give them: %s %s labels FILE", argv[1], argv[0],
-                        argv[1]);
-        ok = rt_load_idx(argv[1], argc == 4 ? argv[3] : guess, r->rt.n_inputs, r->rt.n_outputs, &fresh, &err);
-        free(guess);
-    } else {
-        RtCsvOptions opt = {RT_HEADER_AUTO, -1};
-        ok = rt_load_csv(argv[1], &opt, r->rt.n_inputs, r->rt.n_outputs, classify, &fresh, &err);
-    }
+    char hint[64];
+    snprintf(hint, sizeof hint, "give them: %s FILE labels LABELS", argv[0]);
+    RtCsvOptions opt = {RT_HEADER_AUTO, -1};
+    bool ok = rt_load_data(argv[1], argc == 4 ? argv[3] : NULL, &opt, r->rt.n_inputs, r->rt.n_outputs,
+                           pipeline_is_classifier(r->net), hint, &fresh, &err);
     if (!ok)
         return fail(r, "%s", err.msg);
     rt_data_free(d);

@@ -1063,3 +1063,20 @@ bool rt_data_target_input(RtData *d, RtError *err)
     d->n_outputs = d->n_inputs;
     return true;
 }
+
+bool rt_load_data(const char *path, const char *labels_path, const RtCsvOptions *opt, int64_t n_inputs,
+                  int64_t n_outputs, bool classify, const char *labels_hint, RtData *out, RtError *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!rt_is_idx(path))
+        return rt_load_csv(path, opt, n_inputs, n_outputs, classify, out, err);
+    if (labels_path)
+        return rt_load_idx(path, labels_path, n_inputs, n_outputs, out, err);
+    char *guess = rt_idx_labels_path(path);
+    if (!guess)
+        return rt_fail(err, "%s: cannot tell where its labels are (the name does not follow MNIST's "
+                       "'...-images-idx3-ubyte'); %s", path, labels_hint ? labels_hint : "give the labels file");
+    bool ok = rt_load_idx(path, guess, n_inputs, n_outputs, out, err);
+    free(guess);
+    return ok;
+}

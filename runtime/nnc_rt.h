@@ -88,6 +88,12 @@ bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inp
  * malloc'd string, or NULL when the name does not follow it. */
 char *rt_idx_labels_path(const char *images_path);
 
+/* Either loader, chosen by the content: an IDX images file (its labels from
+ * `labels_path`, or found by MNIST's naming; `labels_hint` ends the error
+ * when they cannot be found, e.g. "give them with --labels"), else CSV. */
+bool rt_load_data(const char *path, const char *labels_path, const RtCsvOptions *opt, int64_t n_inputs,
+                  int64_t n_outputs, bool classify, const char *labels_hint, RtData *out, RtError *err);
+
 /* Whether the file starts like an IDX file (raw or gzip-compressed). */
 bool rt_is_idx(const char *path);
 

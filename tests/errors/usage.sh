@@ -51,3 +51,11 @@ $NNC tests/errors/missing_loss.nn -o "$out/keep.c" 2>/dev/null
 if [ "$(cat "$out/keep.c" "$out/keep.h")" = "keep me
 keep me" ] && [ -z "$(ls "$out" | grep tmp)" ]; then ok "failed compile keeps old output"
 else fail "failed compile keeps old output" "$(ls -la "$out")"; fi
+
+# nnc train: an IDX file whose labels cannot be found by MNIST's naming, and
+# --target input on a network with fewer outputs than inputs.
+printf '\000\000\010\003\000\000\000\001\000\000\000\001\000\000\000\002\377\000' > "$out/pixels.idx"
+file_error train-labels-not-found "pixels.idx: cannot tell where its labels are" \
+    train examples/xor.nn --data "$out/pixels.idx" --epochs 1
+file_error train-target-input-shape "--target input needs a network with as many outputs as inputs" \
+    train examples/xor.nn --data "$out/pixels.idx" --target input --epochs 1
