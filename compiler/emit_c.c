@@ -4,8 +4,10 @@
  * Everything the IR knows is baked in: every size and offset is a literal,
  * layers of at most `unroll` multiply-adds become straight-line code, larger
  * ones become loops with literal bounds whose innermost loop has no serial
- * reduction (dot products keep NNC_LANES partial sums), so compilers
- * vectorize them.  The code is meant to be read: a banner per layer naming
+ * reduction (dot products keep 8 or 16 partial sums), so compilers
+ * vectorize them without -ffast-math; with a batch, big dense layers work on
+ * all its samples at once, as matrix products (see "dense layers over a
+ * whole batch" below).  The code is meant to be read: a banner per layer naming
  * its source line, shape comments, and the same bytes for the same input.
  *
  * Conventions of the generated code (llm.c's): `in`/`out` are a layer's
@@ -13,10 +15,12 @@
  * gradients, `dz` dLoss/d(pre-activation) of a layer, `din` dLoss/d(input). */
 #include "nnc.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
-enum { NNC_LANES = 8 };          /* partial sums per dot product in loop form */
+enum { NNC_LANES = 8 };          /* partial sums per dot product of a convolution's weight gradient */
+enum { DOT_LANES = 16 };         /* partial sums per dot product of a dense layer, one sample at a time */
 
 typedef struct Emitter {
     Buf *out;
@@ -25,6 +29,11 @@ typedef struct Emitter {
     const EmitOptions *opt;
     bool infer;                  /* inference only: constant weights, no training code */
     char param[128];             /* how the parameters are reached: "net->param" or "NAME_param" */
+    /* How per-sample code reaches the sample in flight: its input and its
+     * rows of the activations, deltas, softmax inputs and dropout masks
+     * ("x", "net->act", ... for one sample, "xs", "act", ... in a loop over
+     * the batch). */
+    const char *x, *act, *delta, *logit, *mask, *t;
 } Emitter;
 
 static void emit(Emitter *e, const char *fmt, ...)
@@ -72,13 +81,14 @@ static const Layer *producer(const Net *n, int i)
     return NULL;
 }
 
-/* A pointer expression to the activations starting at `off` (-1: the input). */
-static void act_ptr(char out[64], const char *x, int64_t off)
+/* A pointer expression to the activations of the sample in flight starting
+ * at `off` (-1: its input). */
+static void act_ptr(const Emitter *e, char out[64], int64_t off)
 {
     if (off < 0)
-        snprintf(out, 64, "%s", x);
+        snprintf(out, 64, "%s", e->x);
     else
-        snprintf(out, 64, "net->act + %lld", (long long)off);
+        snprintf(out, 64, "%s + %lld", e->act, (long long)off);
 }
 
 static bool unrolled(const Emitter *e, const Layer *l)
@@ -139,6 +149,19 @@ static void emit_helpers(Emitter *e)
             "    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);\n"
             "    return z ^ (z >> 31);\n"
             "}\n\n");
+    bool gemm = false;
+    for (int i = 0; i < m->n_nets; i++)
+        for (int j = 0; j < m->nets[i].n_layers; j++)
+            gemm |= m->nets[i].layers[j].gemm && m->nets[i].batch > 1;
+    if (gemm)
+        emit(e, "/* Batched dense layers keep their sums in vectors of 8 floats where the\n"
+                " * compiler has them (GCC's and Clang's vector extension): registers, which\n"
+                " * plain arrays of accumulators are not always given.  Elsewhere (tcc, or\n"
+                " * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */\n"
+                "#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)\n"
+                "#define NNC_V8 1\n"
+                "typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */\n"
+                "#endif\n\n");
     if (module_uses_init(m, false))
         emit(e, "/* uniform in [lo, hi): 24 random bits, so every float step is reachable */\n"
             "static float nnc_rng_uniform(uint64_t *state, float lo, float hi)\n"
@@ -244,8 +267,8 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
          (long long)l->n_out, (long long)l->n_in);
     emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)l->n_out);
     emit(e, "        const float *in = %s;\n", in_ptr);
-    emit(e, "        float *out = net->act + %lld;\n", (long long)l->act_off);
-    const char *dest = softmax ? "net->logit" : "out";
+    emit(e, "        float *out = %s + %lld;\n", e->act, (long long)l->act_off);
+    const char *dest = softmax ? e->logit : "out";
     if (unrolled(e, l)) {
         for (int64_t o = 0; o < l->n_out; o++) {
             char lhs[64];
@@ -270,15 +293,17 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
     } else {
         emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
         emit(e, "            const float *wo = w + o * %lld;\n", (long long)l->n_in);
-        int64_t main_len = l->n_in >= 2 * NNC_LANES ? l->n_in / NNC_LANES * NNC_LANES : 0;
+        int64_t main_len = l->n_in >= 2 * DOT_LANES ? l->n_in / DOT_LANES * DOT_LANES : 0;
         if (main_len) {
-            emit(e, "            float acc[%d] = {0.0f};   /* %d partial sums: no serial dependence */\n", NNC_LANES,
-                 NNC_LANES);
+            emit(e, "            float acc[%d] = {0.0f};   /* %d partial sums: no serial dependence */\n", DOT_LANES,
+                 DOT_LANES);
             emit(e, "            float z;\n");
-            emit(e, "            for (int i = 0; i < %lld; i += %d)\n", (long long)main_len, NNC_LANES);
-            emit(e, "                for (int k = 0; k < %d; k++)\n", NNC_LANES);
+            emit(e, "            for (int i = 0; i < %lld; i += %d)\n", (long long)main_len, DOT_LANES);
+            emit(e, "                for (int k = 0; k < %d; k++)\n", DOT_LANES);
             emit(e, "                    acc[k] += wo[i + k] * in[i + k];\n");
-            emit(e, "            z = b[o] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));\n");
+            emit(e, "            for (int k = 0; k < 8; k++)   /* added up pairwise */\n                acc[k] += acc[k + 8];\n");
+            emit(e, "            for (int k = 0; k < 4; k++)\n                acc[k] += acc[k + 4];\n");
+            emit(e, "            z = b[o] + ((acc[0] + acc[2]) + (acc[1] + acc[3]));\n");
         } else {
             emit(e, "            float z = b[o];\n");
         }
@@ -294,7 +319,7 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
     }
     if (softmax) {
         emit(e, "        {   /* softmax: out = exp(z - max z) / sum */\n");
-        emit(e, "            const float *z = net->logit;\n");
+        emit(e, "            const float *z = %s;\n", e->logit);
         emit(e, "            float m = z[0], sum = 0.0f, inv;\n");
         emit(e, "            for (int o = 1; o < %lld; o++)\n                m = z[o] > m ? z[o] : m;\n",
              (long long)l->n_out);
@@ -408,7 +433,7 @@ static void emit_conv_forward(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)F);
     emit(e, "        const float *in = %s;   /* [%lld][%lld][%lld] */\n", in_ptr, (long long)C, (long long)l->in.h,
          (long long)l->in.w);
-    snprintf(expr, sizeof expr, "net->act + %lld", (long long)l->act_off);
+    snprintf(expr, sizeof expr, "%s + %lld", e->act, (long long)l->act_off);
     emit(e, "        float *out = %s;   /* [%lld][%lld][%lld] */\n", expr, (long long)F, (long long)l->out.h,
          (long long)l->out.w);
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)F);
@@ -437,7 +462,7 @@ static void emit_pool_forward(Emitter *e, const Layer *l, const char *in_ptr)
     index_expr(ix, sizeof ix, "ox", l->stride_w, 0);
     emit(e, "        const float *in = %s;   /* [%lld][%lld][%lld] */\n", in_ptr, (long long)l->in.c, (long long)H,
          (long long)W);
-    emit(e, "        float *out = net->act + %lld;   /* [%lld][%lld][%lld] */\n", (long long)l->act_off,
+    emit(e, "        float *out = %s + %lld;   /* [%lld][%lld][%lld] */\n", e->act, (long long)l->act_off,
          (long long)l->out.c, (long long)OH, (long long)OW);
     emit(e, "        for (int c = 0; c < %lld; c++)\n", (long long)l->in.c);
     emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)OH);
@@ -479,15 +504,15 @@ static void emit_conv_backward(Emitter *e, const Layer *l, const Layer *prod, in
     const Net *n = e->net;
     int64_t C = l->in.c, HW = l->in.h * l->in.w, F = l->out.c, OHW = l->out.h * l->out.w, KK = l->kh * l->kw;
     bool need_din = prod != NULL;
-    emit(e, "        const float *dz = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
-         (long long)(row * n->max_width), (long long)F, (long long)l->out.h, (long long)l->out.w);
+    emit(e, "        const float *dz = %s + %lld;   /* [%lld][%lld][%lld] */\n",
+         e->delta, (long long)(row * n->max_width), (long long)F, (long long)l->out.h, (long long)l->out.w);
     emit(e, "        const float *in = %s;\n", in_ptr);
     emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
     emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
     if (need_din) {
         emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
-        emit(e, "        float *din = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
-             (long long)((row ^ 1) * n->max_width), (long long)C, (long long)l->in.h, (long long)l->in.w);
+        emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
+             e->delta, (long long)((row ^ 1) * n->max_width), (long long)C, (long long)l->in.h, (long long)l->in.w);
         emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = 0.0f;\n", (long long)(C * HW));
     }
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)F);
@@ -525,13 +550,13 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
     char iy[96], ix[96];
     index_expr(iy, sizeof iy, "oy", l->stride_h, 0);
     index_expr(ix, sizeof ix, "ox", l->stride_w, 0);
-    emit(e, "        const float *dz = net->delta + %lld;\n", (long long)(row * n->max_width));
+    emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
     if (max || act_info[prod->act].derivative)   /* avgpool reads its input only for the activation */
         emit(e, "        const float *in = %s;\n", in_ptr);
     if (max)
-        emit(e, "        const float *out = net->act + %lld;\n", (long long)l->act_off);
-    emit(e, "        float *din = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
-         (long long)((row ^ 1) * n->max_width), (long long)l->in.c, (long long)H, (long long)W);
+        emit(e, "        const float *out = %s + %lld;\n", e->act, (long long)l->act_off);
+    emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
+         e->delta, (long long)((row ^ 1) * n->max_width), (long long)l->in.c, (long long)H, (long long)W);
     emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = 0.0f;\n", (long long)(l->in.c * H * W));
     emit(e, "        for (int c = 0; c < %lld; c++)\n", (long long)l->in.c);
     emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)OH);
@@ -612,7 +637,7 @@ static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)g.F);
     emit(e, "        const float *in = %s;   /* [%lld][%lld][%lld] */\n", in_ptr, (long long)g.C, (long long)g.H,
          (long long)g.W);
-    emit(e, "        float *out = net->act + %lld;   /* [%lld][%lld][%lld] */\n", (long long)l->act_off, (long long)g.F,
+    emit(e, "        float *out = %s + %lld;   /* [%lld][%lld][%lld] */\n", e->act, (long long)l->act_off, (long long)g.F,
          (long long)g.OH, (long long)g.OW);
     emit_padded_input(e, &g);
     emit(e, "        float *oext = net->pad + %lld;   /* [%lld][%lld]: one output plane, %lld wide */\n",
@@ -649,8 +674,8 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
     PlaneGeom g = plane_geom(l);
     bool need_din = prod != NULL;
     int64_t plane = g.C * g.Hp * g.Wp;
-    emit(e, "        const float *dz = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
-         (long long)(row * n->max_width), (long long)g.F, (long long)g.OH, (long long)g.OW);
+    emit(e, "        const float *dz = %s + %lld;   /* [%lld][%lld][%lld] */\n",
+         e->delta, (long long)(row * n->max_width), (long long)g.F, (long long)g.OH, (long long)g.OW);
     emit(e, "        const float *in = %s;\n", in_ptr);
     emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
     emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
@@ -661,8 +686,8 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
         emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
         emit(e, "        float *dpin = net->pad + %lld;   /* [%lld][%lld][%lld]: gradient of pin */\n",
              (long long)plane, (long long)g.C, (long long)g.Hp, (long long)g.Wp);
-        emit(e, "        float *din = net->delta + %lld;   /* [%lld][%lld][%lld] */\n",
-             (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
+        emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
+             e->delta, (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
         emit(e, "        for (int i = 0; i < %lld; i++)\n            dpin[i] = 0.0f;\n", (long long)plane);
     }
     emit(e, "        for (int i = 0; i < %lld; i++)\n            dext[i] = 0.0f;\n", (long long)(g.OH * g.Wp));
@@ -723,12 +748,12 @@ static void emit_dropout_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     char p[32], keep[32];
     emit(e, "        const float *in = %s;\n", in_ptr);
-    emit(e, "        float *out = net->act + %lld;\n", (long long)l->act_off);
+    emit(e, "        float *out = %s + %lld;\n", e->act, (long long)l->act_off);
     if (e->infer) {
         emit(e, "        memcpy(out, in, %lld * sizeof(float));   /* dropout is off in inference */\n", (long long)l->n_out);
         return;
     }
-    emit(e, "        float *mask = net->mask + %lld;\n", (long long)l->mask_off);
+    emit(e, "        float *mask = %s + %lld;\n", e->mask, (long long)l->mask_off);
     emit(e, "        for (int i = 0; i < %lld; i++) {\n", (long long)l->n_out);
     emit(e, "            if (train) {\n");
     emit(e, "                float u = (float)(nnc_rng_next(&net->rng) >> 40) * (1.0f / 16777216.0f);\n");
@@ -747,9 +772,9 @@ static void emit_dropout_backward(Emitter *e, const Layer *l, const Layer *prod,
         emit(e, "        /* the input needs no gradient */\n");
         return;
     }
-    emit(e, "        const float *dz = net->delta + %lld;\n", (long long)(row * n->max_width));
-    emit(e, "        const float *mask = net->mask + %lld;\n", (long long)l->mask_off);
-    emit(e, "        float *din = net->delta + %lld;\n", (long long)((row ^ 1) * n->max_width));
+    emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
+    emit(e, "        const float *mask = %s + %lld;\n", e->mask, (long long)l->mask_off);
+    emit(e, "        float *din = %s + %lld;\n", e->delta, (long long)((row ^ 1) * n->max_width));
     if (act_info[prod->act].derivative)
         emit(e, "        const float *in = %s;\n", in_ptr);
     emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = dz[i] * mask[i];\n", (long long)l->n_in);
@@ -764,37 +789,401 @@ static void emit_banner(Emitter *e, const Layer *l, const char *suffix)
     buf_free(&d);
 }
 
-static void emit_run(Emitter *e)
+/* ---- dense layers over a whole batch: matrix products ----
+ *
+ * A dense layer that lower.c marks `gemm` works on all the samples of the
+ * batch at once, as three matrix products with every size a literal:
+ *     forward      z[s][o]  = b[o] + sum_i w[o][i] in[s][i]
+ *     weights      gw[o][i] = sum_s dz[s][o] in[s][i]
+ *     input        din[s][i] = sum_o dz[s][o] w[o][i]
+ * Each is written so that its innermost loop runs along a dimension that is
+ * NOT summed over (samples for the forward product, inputs for the other
+ * two), into a small block of accumulator arrays that stays in registers:
+ * compilers vectorize that without reassociating a sum (no -ffast-math),
+ * and every sum is still added in the order of the plain loops, so results
+ * do not depend on the compiler or the vector width.  The forward product
+ * reads its input transposed (net->xt: one vector of samples per input). */
+
+enum {
+    GEMM_BLOCK_FLOATS = 256,   /* accumulators of one forward block: 32 vectors of 8 (AVX-512 has 32 registers) */
+    GEMM_MAX_LANES = 32,       /* samples per forward block */
+    GEMM_ARRAY = 16,           /* floats per accumulator array of the backward products */
+    GEMM_GW_ROWS = 8,          /* outputs per block of the weight gradient (8 x 16: 16 vectors) */
+    GEMM_DIN_ARRAYS = 4,       /* accumulator arrays per block of the input gradient */
+};
+
+/* Samples per forward block: the largest divisor of the batch up to 32. */
+static int64_t gemm_lanes(int64_t batch)
+{
+    for (int64_t k = batch < GEMM_MAX_LANES ? batch : GEMM_MAX_LANES; k > 1; k--)
+        if (batch % k == 0)
+            return k;
+    return 1;
+}
+
+/* " + off", or nothing when off is 0. */
+static const char *plus(char out[32], int64_t off)
+{
+    if (off)
+        snprintf(out, 32, " + %lld", (long long)off);
+    else
+        out[0] = '\0';
+    return out;
+}
+
+/* Row s of a layer's input, as "BASE + s * STRIDE[ + OFF]" (its stride also
+ * in *stride). */
+static void gemm_input(const Emitter *e, const Layer *l, char row[64], int64_t *stride)
+{
+    const Layer *p = producer(e->net, (int)(l - e->net->layers));
+    char o[32];
+    *stride = p ? e->net->n_act : e->net->n_inputs;
+    snprintf(row, 64, "%s + s * %lld%s", p ? "net->act" : "x", (long long)*stride, plus(o, p ? p->act_off : 0));
+}
+
+/* One forward block: outputs o .. o+R-1 of `lanes` samples from s0. */
+static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64_t lanes, bool s0_var)
 {
     const Net *n = e->net;
-    bool train_flag = n->has_dropout && !e->infer;
-    emit(e, "/* Forward pass of one sample: every layer's output into net->act%s. */\n",
-         train_flag ? "; `train` draws dropout masks, otherwise dropout passes values through" : "");
-    emit(e, "static void %s_run(%s *net, const float *x%s)\n{\n", n->name, n->name, train_flag ? ", int train" : "");
-    for (int i = 0; i < n->n_layers; i++) {
-        const Layer *l = &n->layers[i];
-        char in_ptr[64];
-        const Layer *p = producer(n, i);
-        act_ptr(in_ptr, "x", p ? p->act_off : -1);
-        if (l->kind == LAYER_FLATTEN) {
-            emit_banner(e, l, ": CHW order is kept, nothing to do");
-            continue;
+    int64_t B = n->batch;
+    bool softmax = l->act == ACT_SOFTMAX;
+    const ActInfo *a = &act_info[l->act];
+    char slope[32];
+    act_param_str(slope, l);
+    emit(e, "            const float *w0 = w + o * %lld", (long long)l->n_in);
+    for (int64_t r = 1; r < R; r++)
+        emit(e, ",%s*w%lld = w%lld + %lld", r % 4 ? " " : "\n                        ", (long long)r, (long long)(r - 1),
+             (long long)l->n_in);
+    emit(e, ";\n            float z0[%lld]", (long long)lanes);
+    for (int64_t r = 1; r < R; r++)
+        emit(e, ", z%lld[%lld]", (long long)r, (long long)lanes);
+    emit(e, ";\n");
+    if (lanes % 8 == 0) {
+        int64_t q = lanes / 8;
+        emit(e, "#ifdef NNC_V8\n");
+        emit(e, "            {\n                const nnc_v8 zero = {0.0f};\n                nnc_v8 ");
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%sv%lld_%lld = zero + b[o + %lld]", !k ? (r ? ",\n                       " : "") : ", ",
+                     (long long)r, (long long)k, (long long)r);
+        emit(e, ";\n                for (int i = 0; i < %lld; i++) {\n", (long long)l->n_in);
+        emit(e, "                    const float *xi = xt + i * %lld%s;\n", (long long)B, s0_var ? " + s0" : "");
+        emit(e, "                    nnc_v8 ");
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sx%lld", k ? ", " : "", (long long)k);
+        emit(e, ";\n");
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "                    memcpy(&x%lld, xi + %lld, sizeof x%lld);\n", (long long)k, (long long)(8 * k),
+                 (long long)k);
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "                    ");
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%sv%lld_%lld += w%lld[i] * x%lld;", k ? " " : "", (long long)r, (long long)k, (long long)r,
+                     (long long)k);
+            emit(e, "\n");
         }
-        emit_banner(e, l, "");
-        emit(e, "    {\n");
-        if (l->kind == LAYER_DROPOUT)
-            emit_dropout_forward(e, l, in_ptr);
-        else if (l->kind == LAYER_DENSE)
-            emit_dense_forward(e, l, in_ptr);
-        else if (l->kind == LAYER_CONV && l->stride_h == 1 && l->stride_w == 1)
-            emit_conv_forward_s1(e, l, in_ptr);
-        else if (l->kind == LAYER_CONV)
-            emit_conv_forward(e, l, in_ptr);
-        else
-            emit_pool_forward(e, l, in_ptr);
-        emit(e, "    }\n");
+        emit(e, "                }\n");
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "                ");
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%smemcpy(z%lld + %lld, &v%lld_%lld, 32);", k ? " " : "", (long long)r, (long long)(8 * k),
+                     (long long)r, (long long)k);
+            emit(e, "\n");
+        }
+        emit(e, "            }\n#else\n");
     }
-    emit(e, "}\n\n");
+    emit(e, "            for (int s = 0; s < %lld; s++) {\n", (long long)lanes);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "                z%lld[s] = b[o + %lld];\n", (long long)r, (long long)r);
+    emit(e, "            }\n");
+    emit(e, "            for (int i = 0; i < %lld; i++) {\n", (long long)l->n_in);
+    emit(e, "                const float *xi = xt + i * %lld%s;\n", (long long)B, s0_var ? " + s0" : "");
+    emit(e, "                const float ");
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "%sw%lldi = w%lld[i]", r ? ", " : "", (long long)r, (long long)r);
+    emit(e, ";\n                for (int s = 0; s < %lld; s++) {\n", (long long)lanes);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "                    z%lld[s] += w%lldi * xi[s];\n", (long long)r, (long long)r);
+    emit(e, "                }\n            }\n");
+    if (lanes % 8 == 0)
+        emit(e, "#endif\n");
+    if (s0_var)
+        emit(e, "            for (int s = 0; s < %lld && s0 + s < n; s++) {\n", (long long)lanes);
+    else
+        emit(e, "            for (int s = 0; s < n; s++) {\n");
+    const char *srow = s0_var ? "(s0 + s)" : "s";
+    char off[32];
+    if (softmax)
+        emit(e, "                float *out = net->logit + %s * %lld;\n", srow, (long long)n->n_outputs);
+    else
+        emit(e, "                float *out = net->act + %s * %lld%s;\n", srow, (long long)n->n_act,
+             plus(off, l->act_off));
+    for (int64_t r = 0; r < R; r++) {
+        char z[32];
+        snprintf(z, sizeof z, "z%lld[s]", (long long)r);
+        emit(e, "                out[o + %lld] = ", (long long)r);
+        if (!softmax && a->forward)
+            emit_template(e, a->forward, z, slope);
+        else
+            emit(e, "%s", z);
+        emit(e, ";\n");
+    }
+    emit(e, "            }\n");
+}
+
+static void emit_gemm_forward(Emitter *e, const Layer *l)
+{
+    const Net *n = e->net;
+    int64_t B = n->batch, ni = l->n_in, no = l->n_out;
+    int64_t lanes = gemm_lanes(B);
+    int64_t R = GEMM_BLOCK_FLOATS / lanes;
+    R = R < 1 ? 1 : R > 8 ? 8 : R;
+    R = R > no ? no : R;
+    int64_t main_len = no / R * R;
+    bool s0_var = lanes < B;
+    char in[64];
+    int64_t stride;
+    gemm_input(e, l, in, &stride);
+    emit(e, "        const float *w = net->param + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off, (long long)no,
+         (long long)ni);
+    emit(e, "        const float *b = net->param + %lld;   /* [%lld] */\n", (long long)l->b_off, (long long)no);
+    emit(e, "        float *xt = net->xt;   /* [%lld][%lld]: the inputs transposed, a vector of samples each */\n",
+         (long long)ni, (long long)B);
+    emit(e, "        for (int s = 0; s < n; s++) {\n");
+    emit(e, "            const float *in = %s;\n", in);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                xt[i * %lld + s] = in[i];\n", (long long)ni,
+         (long long)B);
+    emit(e, "        }\n");
+    emit(e, "        for (int s = n; s < %lld; s++)   /* samples beyond n: zeros, computed and dropped */\n",
+         (long long)B);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                xt[i * %lld + s] = 0.0f;\n", (long long)ni,
+         (long long)B);
+    for (int part = 0; part < 2; part++) {
+        int64_t r = part == 0 ? R : no - main_len;
+        if (r == 0 || (part == 0 && main_len == 0))
+            continue;
+        if (part == 0)
+            emit(e, "        for (int o = 0; o < %lld; o += %lld) {   /* %lld outputs of %lld samples at a time */\n",
+                 (long long)main_len, (long long)R, (long long)R, (long long)lanes);
+        else
+            emit(e, "        {   /* the last %lld outputs */\n            const int o = %lld;\n", (long long)r,
+                 (long long)main_len);
+        if (s0_var) {
+            emit(e, "            for (int s0 = 0; s0 < n; s0 += %lld) {\n", (long long)lanes);
+            Buf blk = {0};
+            Emitter sub = *e;
+            sub.out = &blk;
+            emit_gemm_forward_block(&sub, l, r, lanes, true);
+            /* indent the block by 4 */
+            for (const char *p = blk.data ? blk.data : ""; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+                emit(e, "    %.*s", (int)len, p);
+                p += len;
+            }
+            buf_free(&blk);
+            emit(e, "            }\n");
+        } else {
+            emit_gemm_forward_block(e, l, r, lanes, false);
+        }
+        emit(e, "        }\n");
+    }
+    if (l->act == ACT_SOFTMAX) {
+        emit(e, "        for (int s = 0; s < n; s++) {   /* softmax: out = exp(z - max z) / sum */\n");
+        emit(e, "            const float *z = net->logit + s * %lld;\n", (long long)no);
+        emit(e, "            float *out = net->act + s * %lld%s;\n", (long long)n->n_act, plus(in, l->act_off));
+        emit(e, "            float m = z[0], sum = 0.0f, inv;\n");
+        emit(e, "            for (int o = 1; o < %lld; o++)\n                m = z[o] > m ? z[o] : m;\n", (long long)no);
+        emit(e, "            for (int o = 0; o < %lld; o++) {\n", (long long)no);
+        emit(e, "                out[o] = expf(z[o] - m);\n                sum += out[o];\n            }\n");
+        emit(e, "            inv = 1.0f / sum;\n");
+        emit(e, "            for (int o = 0; o < %lld; o++)\n                out[o] *= inv;\n", (long long)no);
+        emit(e, "        }\n");
+    }
+}
+
+/* One block of the weight gradient: outputs o .. o+R-1, inputs i .. i+W-1. */
+static void emit_gemm_gw_block(Emitter *e, const Layer *l, int64_t R, int64_t W, const char *in, int64_t dz_off,
+                               const char *ind)
+{
+    const Net *n = e->net;
+    char o[32];
+    if (W % 8 == 0) {
+        int64_t q = W / 8;
+        emit(e, "#ifdef NNC_V8\n%sconst nnc_v8 zero = {0.0f};\n%snnc_v8 ", ind, ind);
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%sv%lld_%lld = zero", r || k ? ", " : "", (long long)r, (long long)k);
+        emit(e, ";\n%sfor (int s = 0; s < n; s++) {\n", ind);
+        emit(e, "%s    const float *in = %s + i;\n", ind, in);
+        emit(e, "%s    const float *dz = net->delta + s * %lld%s + o;\n", ind, (long long)(2 * n->max_width),
+             plus(o, dz_off));
+        emit(e, "%s    nnc_v8 ", ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sx%lld", k ? ", " : "", (long long)k);
+        emit(e, ";\n");
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%s    memcpy(&x%lld, in + %lld, sizeof x%lld);\n", ind, (long long)k, (long long)(8 * k),
+                 (long long)k);
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "%s    ", ind);
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%sv%lld_%lld += dz[%lld] * x%lld;", k ? " " : "", (long long)r, (long long)k, (long long)r,
+                     (long long)k);
+            emit(e, "\n");
+        }
+        emit(e, "%s}\n", ind);
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "%s", ind);
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%smemcpy(gw + (o + %lld) * %lld + i + %lld, &v%lld_%lld, 32);", k ? " " : "", (long long)r,
+                     (long long)l->n_in, (long long)(8 * k), (long long)r, (long long)k);
+            emit(e, "\n");
+        }
+        emit(e, "#else\n");
+    }
+    emit(e, "%sfloat g0[%lld] = {0.0f}", ind, (long long)W);
+    for (int64_t r = 1; r < R; r++)
+        emit(e, ", g%lld[%lld] = {0.0f}", (long long)r, (long long)W);
+    emit(e, ";\n%sfor (int s = 0; s < n; s++) {\n", ind);
+    emit(e, "%s    const float *in = %s + i;\n", ind, in);
+    emit(e, "%s    const float *dz = net->delta + s * %lld%s + o;\n", ind, (long long)(2 * n->max_width),
+         plus(o, dz_off));
+    emit(e, "%s    const float ", ind);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "%sd%lld = dz[%lld]", r ? ", " : "", (long long)r, (long long)r);
+    emit(e, ";\n%s    for (int k = 0; k < %lld; k++) {\n", ind, (long long)W);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "%s        g%lld[k] += d%lld * in[k];\n", ind, (long long)r, (long long)r);
+    emit(e, "%s    }\n%s}\n", ind, ind);
+    emit(e, "%sfor (int k = 0; k < %lld; k++) {\n", ind, (long long)W);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "%s    gw[(o + %lld) * %lld + i + k] = g%lld[k];\n", ind, (long long)r, (long long)l->n_in,
+             (long long)r);
+    emit(e, "%s}\n", ind);
+    if (W % 8 == 0)
+        emit(e, "#endif\n");
+}
+
+/* One block of the input gradient of sample s: inputs i .. i+W-1. */
+static void emit_gemm_din_block(Emitter *e, const Layer *l, int64_t W, const char *ind)
+{
+    int64_t arrays = (W + GEMM_ARRAY - 1) / GEMM_ARRAY;
+    if (W % 8 == 0) {
+        int64_t q = W / 8;
+        emit(e, "#ifdef NNC_V8\n%sconst nnc_v8 zero = {0.0f};\n%snnc_v8 ", ind, ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sv%lld = zero", k ? ", " : "", (long long)k);
+        emit(e, ";\n%sfor (int o = 0; o < %lld; o++) {\n", ind, (long long)l->n_out);
+        emit(e, "%s    const float d = dz[o], *wo = w + o * %lld + i;\n", ind, (long long)l->n_in);
+        emit(e, "%s    nnc_v8 wk;\n", ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%s    memcpy(&wk, wo + %lld, 32);\n%s    v%lld += d * wk;\n", ind, (long long)(8 * k), ind,
+                 (long long)k);
+        emit(e, "%s}\n", ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%smemcpy(din + i + %lld, &v%lld, 32);\n", ind, (long long)(8 * k), (long long)k);
+        emit(e, "#else\n");
+    }
+    emit(e, "%sfloat ", ind);
+    for (int64_t q = 0; q < arrays; q++) {
+        int64_t w = q + 1 < arrays ? GEMM_ARRAY : W - q * GEMM_ARRAY;
+        emit(e, "%sa%lld[%lld] = {0.0f}", q ? ", " : "", (long long)q, (long long)w);
+    }
+    emit(e, ";\n%sfor (int o = 0; o < %lld; o++) {\n", ind, (long long)l->n_out);
+    emit(e, "%s    const float d = dz[o], *wo = w + o * %lld + i;\n", ind, (long long)l->n_in);
+    for (int64_t q = 0; q < arrays; q++) {
+        int64_t w = q + 1 < arrays ? GEMM_ARRAY : W - q * GEMM_ARRAY;
+        emit(e, "%s    for (int k = 0; k < %lld; k++)\n%s        a%lld[k] += d * wo[%lld + k];\n", ind, (long long)w,
+             ind, (long long)q, (long long)(q * GEMM_ARRAY));
+    }
+    emit(e, "%s}\n", ind);
+    for (int64_t q = 0; q < arrays; q++) {
+        int64_t w = q + 1 < arrays ? GEMM_ARRAY : W - q * GEMM_ARRAY;
+        emit(e, "%sfor (int k = 0; k < %lld; k++)\n%s    din[i + %lld + k] = a%lld[k];\n", ind, (long long)w, ind,
+             (long long)(q * GEMM_ARRAY), (long long)q);
+    }
+    if (W % 8 == 0)
+        emit(e, "#endif\n");
+}
+
+static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, int row)
+{
+    const Net *n = e->net;
+    int64_t ni = l->n_in, no = l->n_out, rowlen = 2 * n->max_width;
+    int64_t dz_off = row * n->max_width, din_off = (row ^ 1) * n->max_width;
+    char in[64];
+    int64_t stride;
+    gemm_input(e, l, in, &stride);
+    emit(e, "        float *gw = net->grad + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off, (long long)no,
+         (long long)ni);
+    emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+    /* gw = dz^T in, in blocks of R outputs x W inputs */
+    int64_t R = no < GEMM_GW_ROWS ? no : GEMM_GW_ROWS, W = ni < GEMM_ARRAY ? ni : GEMM_ARRAY;
+    int64_t o_main = no / R * R, i_main = ni / W * W;
+    for (int po = 0; po < 2; po++)
+        for (int pi = 0; pi < 2; pi++) {
+            int64_t r = po ? no - o_main : R, w = pi ? ni - i_main : W;
+            if (!r || !w)
+                continue;
+            char ind[32] = "            ";
+            if (!po)
+                emit(e, "        for (int o = 0; o < %lld; o += %lld)", (long long)o_main, (long long)R);
+            if (!pi)
+                emit(e, "%sfor (int i = 0; i < %lld; i += %lld)", po ? "        " : " ", (long long)i_main,
+                     (long long)W);
+            emit(e, "%s{", po && pi ? "        " : " ");
+            if (po && pi)
+                emit(e, "   /* the last outputs and inputs */\n            const int o = %lld, i = %lld;\n",
+                     (long long)o_main, (long long)i_main);
+            else if (po)
+                emit(e, "   /* the last %lld outputs */\n            const int o = %lld;\n", (long long)r,
+                     (long long)o_main);
+            else if (pi)
+                emit(e, "   /* the last %lld inputs */\n            const int i = %lld;\n", (long long)w,
+                     (long long)i_main);
+            else
+                emit(e, "   /* gw = dz^T in, %lld outputs x %lld inputs at a time */\n", (long long)R, (long long)W);
+            emit_gemm_gw_block(e, l, r, w, in, dz_off, ind);
+            emit(e, "        }\n");
+        }
+    emit(e, "        for (int o = 0; o < %lld; o++) {   /* gb = the sum of dz over the samples */\n", (long long)no);
+    emit(e, "            float sum = 0.0f;\n");
+    char o1[32], o2[32];
+    emit(e, "            for (int s = 0; s < n; s++)\n                sum += net->delta[s * %lld%s + o];\n",
+         (long long)rowlen, plus(o1, dz_off));
+    emit(e, "            gb[o] = sum;\n        }\n");
+    if (!prod)
+        return;
+    /* din = dz w, sample by sample, in blocks of 64 inputs */
+    int64_t blk = GEMM_ARRAY * GEMM_DIN_ARRAYS;
+    blk = blk > ni ? ni : blk;
+    int64_t d_main = ni / blk * blk;
+    emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+    emit(e, "        for (int s = 0; s < n; s++) {   /* din = dz w */\n");
+    emit(e, "            const float *dz = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o1, dz_off));
+    emit(e, "            float *din = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o2, din_off));
+    if (act_info[prod->act].derivative)
+        emit(e, "            const float *in = %s;\n", in);
+    emit(e, "            for (int i = 0; i < %lld; i += %lld) {\n", (long long)d_main, (long long)blk);
+    emit_gemm_din_block(e, l, blk, "                ");
+    emit(e, "            }\n");
+    if (d_main < ni) {
+        emit(e, "            {   /* the last %lld inputs */\n                const int i = %lld;\n",
+             (long long)(ni - d_main), (long long)d_main);
+        emit_gemm_din_block(e, l, ni - d_main, "                ");
+        emit(e, "            }\n");
+    }
+    if (act_info[prod->act].derivative) {
+        char slope[32];
+        act_param_str(slope, prod);
+        emit(e, "            for (int i = 0; i < %lld; i++)   /* through the activation of layer %d */\n",
+             (long long)ni, prod->index);
+        emit(e, "                din[i] *= ");
+        emit_template(e, act_info[prod->act].derivative, "in[i]", slope);
+        emit(e, ";\n");
+    }
+    emit(e, "        }\n");
 }
 
 /* ---- backward ---- */
@@ -822,60 +1211,62 @@ static void emit_loss(Emitter *e)
     const Layer *prod = last->aliases_input ? producer(n, n->n_layers - 1) : last;
     int64_t no = n->n_outputs;
     bool unroll = short_vector(e, no);
+    const char *t = e->t;
     char y[64];
-    act_ptr(y, "x", prod ? prod->act_off : -1);
-    emit(e, "    const float *y = %s;   /* the output [%lld] */\n", y, (long long)no);
-    emit(e, "    float *dz_out = net->delta;   /* dLoss/dz of the output layer */\n");
-    emit(e, "    float loss = 0.0f;\n\n");
+    act_ptr(e, y, prod ? prod->act_off : -1);
+    emit(e, "        const float *y = %s;   /* the output [%lld] */\n", y, (long long)no);
+    emit(e, "        float *dz_out = %s;   /* dLoss/dz of the output layer */\n", e->delta);
+    emit(e, "        float ls = 0.0f;   /* the sample's loss */\n\n");
     if (n->loss == LOSS_CROSS_ENTROPY) {
         /* softmax last is guaranteed by check.c */
-        emit(e, "    {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);\n"
-                "           with softmax, dL/dz = y - t */\n");
-        emit(e, "        const float *z = net->logit;\n");
-        emit(e, "        float m = z[0], sum = 0.0f, lse;\n");
-        emit(e, "        for (int j = 1; j < %lld; j++)\n            m = z[j] > m ? z[j] : m;\n", (long long)no);
-        emit(e, "        for (int j = 0; j < %lld; j++)\n            sum += expf(z[j] - m);\n", (long long)no);
-        emit(e, "        lse = m + logf(sum);\n");
-        emit(e, "        for (int j = 0; j < %lld; j++) {\n", (long long)no);
-        emit(e, "            loss += t[j] * (lse - z[j]);\n");
-        emit(e, "            dz_out[j] = (y[j] - t[j]) * scale;\n");
-        emit(e, "        }\n    }\n");
+        emit(e, "        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);\n"
+                "               with softmax, dL/dz = y - t */\n");
+        emit(e, "            const float *z = %s;\n", e->logit);
+        emit(e, "            float m = z[0], sum = 0.0f, lse;\n");
+        emit(e, "            for (int j = 1; j < %lld; j++)\n                m = z[j] > m ? z[j] : m;\n", (long long)no);
+        emit(e, "            for (int j = 0; j < %lld; j++)\n                sum += expf(z[j] - m);\n", (long long)no);
+        emit(e, "            lse = m + logf(sum);\n");
+        emit(e, "            for (int j = 0; j < %lld; j++) {\n", (long long)no);
+        emit(e, "                ls += %s[j] * (lse - z[j]);\n", t);
+        emit(e, "                dz_out[j] = (y[j] - %s[j]) * scale;\n", t);
+        emit(e, "            }\n        }\n");
+        emit(e, "        loss += ls;\n");
         return;
     }
     /* mse: L = 1/2 sum (t - y)^2, dL/dy = y - t = -Error */
-    emit(e, "    /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */\n");
+    emit(e, "        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */\n");
     if (prod && prod->act == ACT_SOFTMAX) {
-        emit(e, "    {   /* through softmax: dz_j = y_j (g_j - sum_k g_k y_k) with g = dL/dy */\n");
-        emit(e, "        float dot = 0.0f;\n");
-        emit(e, "        for (int j = 0; j < %lld; j++) {\n", (long long)no);
-        emit(e, "            float err = y[j] - t[j];\n");
-        emit(e, "            loss += err * err;\n");
-        emit(e, "            dz_out[j] = err * scale;\n");
-        emit(e, "            dot += dz_out[j] * y[j];\n");
+        emit(e, "        {   /* through softmax: dz_j = y_j (g_j - sum_k g_k y_k) with g = dL/dy */\n");
+        emit(e, "            float dot = 0.0f;\n");
+        emit(e, "            for (int j = 0; j < %lld; j++) {\n", (long long)no);
+        emit(e, "                float err = y[j] - %s[j];\n", t);
+        emit(e, "                ls += err * err;\n");
+        emit(e, "                dz_out[j] = err * scale;\n");
+        emit(e, "                dot += dz_out[j] * y[j];\n");
+        emit(e, "            }\n");
+        emit(e, "            for (int j = 0; j < %lld; j++)\n", (long long)no);
+        emit(e, "                dz_out[j] = y[j] * (dz_out[j] - dot);\n");
         emit(e, "        }\n");
-        emit(e, "        for (int j = 0; j < %lld; j++)\n", (long long)no);
-        emit(e, "            dz_out[j] = y[j] * (dz_out[j] - dot);\n");
-        emit(e, "    }\n");
     } else if (unroll) {
         for (int64_t j = 0; j < no; j++) {
             char yj[32];
             snprintf(yj, sizeof yj, "y[%lld]", (long long)j);
-            emit(e, "    {\n        float err = y[%lld] - t[%lld];\n        loss += err * err;\n", (long long)j,
-                 (long long)j);
-            emit(e, "        dz_out[%lld] = err", (long long)j);
+            emit(e, "        {\n            float err = y[%lld] - %s[%lld];\n            ls += err * err;\n",
+                 (long long)j, t, (long long)j);
+            emit(e, "            dz_out[%lld] = err", (long long)j);
             if (prod)
                 emit_deriv_factor(e, prod, yj);
-            emit(e, " * scale;\n    }\n");
+            emit(e, " * scale;\n        }\n");
         }
     } else {
-        emit(e, "    for (int j = 0; j < %lld; j++) {\n", (long long)no);
-        emit(e, "        float err = y[j] - t[j];\n        loss += err * err;\n");
-        emit(e, "        dz_out[j] = err");
+        emit(e, "        for (int j = 0; j < %lld; j++) {\n", (long long)no);
+        emit(e, "            float err = y[j] - %s[j];\n            ls += err * err;\n", t);
+        emit(e, "            dz_out[j] = err");
         if (prod)
             emit_deriv_factor(e, prod, "y[j]");
-        emit(e, " * scale;\n    }\n");
+        emit(e, " * scale;\n        }\n");
     }
-    emit(e, "    loss *= 0.5f;\n");
+    emit(e, "        loss += ls * 0.5f;\n");
 }
 
 static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
@@ -883,10 +1274,10 @@ static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, i
     const Net *n = e->net;
     int64_t ni = l->n_in, no = l->n_out;
     bool need_din = prod != NULL;
-    emit(e, "        const float *dz = net->delta + %lld;\n", (long long)(row * n->max_width));
+    emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
     if (need_din) {
         emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
-        emit(e, "        float *din = net->delta + %lld;\n", (long long)((row ^ 1) * n->max_width));
+        emit(e, "        float *din = %s + %lld;\n", e->delta, (long long)((row ^ 1) * n->max_width));
     }
     emit(e, "        const float *in = %s;\n", in_ptr);
     emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
@@ -932,13 +1323,140 @@ static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, i
     emit_din_through_act(e, prod, ni);
 }
 
-static void emit_backward_sample(Emitter *e)
+/* ---- the passes ---- */
+
+/* Whether `code` mentions identifier `id`. */
+static bool mentions(const char *code, const char *id)
+{
+    size_t len = strlen(id);
+    for (const char *p = code; (p = strstr(p, id)) != NULL; p += len) {
+        bool before = p > code && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '>' || p[-1] == '.');
+        bool after = isalnum((unsigned char)p[len]) || p[len] == '_';
+        if (!before && !after)
+            return true;
+    }
+    return false;
+}
+
+typedef enum { PASS_FORWARD, PASS_LOSS, PASS_BACKWARD } Pass;
+
+/* The per-sample code of one layer and pass, for the sample in flight. */
+static void emit_layer_code(Emitter *e, Pass pass, const Layer *l, int row)
 {
     const Net *n = e->net;
-    emit(e, "/* Backward pass of the sample last run: adds its gradient, times `scale`,\n"
-            " * into net->grad and returns its loss. */\n");
-    emit(e, "static float %s_backward_sample(%s *net, const float *x, const float *t, float scale)\n{\n", n->name,
-         n->name);
+    const Layer *p = l ? producer(n, (int)(l - n->layers)) : NULL;
+    char in_ptr[64];
+    act_ptr(e, in_ptr, p ? p->act_off : -1);
+    if (pass == PASS_LOSS)
+        emit_loss(e);
+    else if (pass == PASS_FORWARD && l->kind == LAYER_DROPOUT)
+        emit_dropout_forward(e, l, in_ptr);
+    else if (pass == PASS_FORWARD && l->kind == LAYER_DENSE)
+        emit_dense_forward(e, l, in_ptr);
+    else if (pass == PASS_FORWARD && l->kind == LAYER_CONV && l->stride_h == 1 && l->stride_w == 1)
+        emit_conv_forward_s1(e, l, in_ptr);
+    else if (pass == PASS_FORWARD && l->kind == LAYER_CONV)
+        emit_conv_forward(e, l, in_ptr);
+    else if (pass == PASS_FORWARD)
+        emit_pool_forward(e, l, in_ptr);
+    else if (l->kind == LAYER_DROPOUT)
+        emit_dropout_backward(e, l, p, row, in_ptr);
+    else if (l->kind == LAYER_DENSE)
+        emit_dense_backward(e, l, p, row, in_ptr);
+    else if (l->kind == LAYER_CONV && l->stride_h == 1 && l->stride_w == 1)
+        emit_conv_backward_s1(e, l, p, row, in_ptr);
+    else if (l->kind == LAYER_CONV)
+        emit_conv_backward(e, l, p, row, in_ptr);
+    else
+        emit_pool_backward(e, l, p, row, in_ptr);
+}
+
+/* A layer's code for every sample: as it is for a single sample (inference,
+ * batch 1), else in a loop over the n samples with each one's rows. */
+static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
+{
+    const Net *n = e->net;
+    Emitter sub = *e;
+    if (e->infer || n->batch == 1) {
+        sub.x = "x", sub.act = "net->act", sub.delta = "net->delta", sub.logit = "net->logit";
+        sub.mask = "net->mask", sub.t = "t";
+        emit(e, "    {\n");
+        emit_layer_code(&sub, pass, l, row);
+        emit(e, "    }\n");
+        return;
+    }
+    Buf body = {0};
+    sub.out = &body;
+    sub.x = "xs", sub.act = "act", sub.delta = "delta", sub.logit = "logit", sub.mask = "masks", sub.t = "ts";
+    emit_layer_code(&sub, pass, l, row);
+    const char *code = body.data ? body.data : "";
+    emit(e, "    for (int s = 0; s < n; s++) {\n");
+    if (mentions(code, "xs"))
+        emit(e, "        const float *xs = x + s * %lld;\n", (long long)n->n_inputs);
+    if (mentions(code, "ts"))
+        emit(e, "        const float *ts = t + s * %lld;\n", (long long)n->n_outputs);
+    if (mentions(code, "act"))
+        emit(e, "        float *act = net->act + s * %lld;\n", (long long)n->n_act);
+    if (mentions(code, "delta"))
+        emit(e, "        float *delta = net->delta + s * %lld;\n", (long long)(2 * n->max_width));
+    if (mentions(code, "logit"))
+        emit(e, "        float *logit = net->logit + s * %lld;\n", (long long)n->n_outputs);
+    if (mentions(code, "masks"))
+        emit(e, "        float *masks = net->mask + s * %lld;\n", (long long)net_buffer(n, "mask")->floats / n->batch);
+    emit(e, "%s", code);
+    emit(e, "    }\n");
+    buf_free(&body);
+}
+
+static bool batched(const Emitter *e)
+{
+    return !e->infer && e->net->batch > 1;
+}
+
+static void emit_run(Emitter *e)
+{
+    const Net *n = e->net;
+    bool train_flag = n->has_dropout && !e->infer;
+    if (batched(e)) {
+        emit(e, "/* Forward pass of n samples (rows of x): every layer's outputs into net->act,\n"
+                " * a row per sample%s. */\n", train_flag ? "; `train` draws dropout masks, otherwise dropout passes "
+                "values through" : "");
+        emit(e, "static void %s_run(%s *net, const float *x, int n%s)\n{\n", n->name, n->name,
+             train_flag ? ", int train" : "");
+    } else {
+        emit(e, "/* Forward pass of one sample: every layer's output into net->act%s. */\n",
+             train_flag ? "; `train` draws dropout masks, otherwise dropout passes values through" : "");
+        emit(e, "static void %s_run(%s *net, const float *x%s)\n{\n", n->name, n->name, train_flag ? ", int train" : "");
+    }
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        if (l->kind == LAYER_FLATTEN) {
+            emit_banner(e, l, ": CHW order is kept, nothing to do");
+            continue;
+        }
+        if (l->gemm && batched(e)) {
+            emit_banner(e, l, ", all samples at once");
+            emit(e, "    {\n");
+            emit_gemm_forward(e, l);
+            emit(e, "    }\n");
+            continue;
+        }
+        emit_banner(e, l, "");
+        emit_per_sample(e, PASS_FORWARD, l, 0);
+    }
+    emit(e, "}\n\n");
+}
+
+static void emit_backward_pass(Emitter *e)
+{
+    const Net *n = e->net;
+    bool many = batched(e);
+    emit(e, "/* Backward pass of the %s last run: adds %s gradient, times `scale`,\n"
+            " * into net->grad and returns the sum of %s loss. */\n", many ? "n samples" : "sample",
+         many ? "their" : "its", many ? "their" : "its");
+    emit(e, "static float %s_backward_pass(%s *net, const float *x, const float *t, %sfloat scale)\n{\n", n->name,
+         n->name, many ? "int n, " : "");
+    emit(e, "    float loss = 0.0f;\n");
     /* A network that starts with a pooling or dropout layer never reads x
      * going backward: the input needs no gradient. */
     const Layer *first = NULL;
@@ -947,31 +1465,25 @@ static void emit_backward_sample(Emitter *e)
             first = &n->layers[i];
     if (first && !first->w_len)
         emit(e, "    (void)x;   /* the first layer has no weights: nothing backward reads the input */\n");
-    emit_loss(e);
+    emit(e, "\n    /* the loss, and dLoss/dz of the output layer */\n");
+    emit_per_sample(e, PASS_LOSS, NULL, 0);
     int row = 0;
     for (int i = n->n_layers - 1; i >= 0; i--) {
         const Layer *l = &n->layers[i];
-        const Layer *p = producer(n, i);
-        char in_ptr[64];
-        act_ptr(in_ptr, "x", p ? p->act_off : -1);
         emit(e, "\n");
         if (l->kind == LAYER_FLATTEN) {
             emit_banner(e, l, " backward: nothing to do");
             continue;
         }
-        emit_banner(e, l, " backward");
-        emit(e, "    {\n");
-        if (l->kind == LAYER_DROPOUT)
-            emit_dropout_backward(e, l, p, row, in_ptr);
-        else if (l->kind == LAYER_DENSE)
-            emit_dense_backward(e, l, p, row, in_ptr);
-        else if (l->kind == LAYER_CONV && l->stride_h == 1 && l->stride_w == 1)
-            emit_conv_backward_s1(e, l, p, row, in_ptr);
-        else if (l->kind == LAYER_CONV)
-            emit_conv_backward(e, l, p, row, in_ptr);
-        else
-            emit_pool_backward(e, l, p, row, in_ptr);
-        emit(e, "    }\n");
+        if (l->gemm && many) {
+            emit_banner(e, l, " backward, all samples at once");
+            emit(e, "    {\n");
+            emit_gemm_backward(e, l, producer(n, i), row);
+            emit(e, "    }\n");
+        } else {
+            emit_banner(e, l, " backward");
+            emit_per_sample(e, PASS_BACKWARD, l, row);
+        }
         row ^= 1;
     }
     emit(e, "    return loss;\n}\n\n");
@@ -1022,10 +1534,38 @@ static void emit_forward(Emitter *e)
     const Layer *last = &n->layers[n->n_layers - 1];
     const Layer *prod = last->aliases_input ? producer(n, n->n_layers - 1) : last;
     char y[64];
-    act_ptr(y, "x", prod ? prod->act_off : -1);
+    snprintf(y, sizeof y, "net->act + %lld", (long long)(prod ? prod->act_off : 0));
     emit(e, "void %s_forward(%s *net, const float *x, float *y)\n{\n", N, N);
-    emit(e, "    %s_run(net, x%s);\n", N, n->has_dropout && !e->infer ? ", 0" : "");
-    emit(e, "    memcpy(y, %s, %lld * sizeof(float));\n}\n\n", y, (long long)n->n_outputs);
+    emit(e, "    %s_run(net, x%s%s);\n", N, batched(e) ? ", 1" : "", n->has_dropout && !e->infer ? ", 0" : "");
+    emit(e, "    memcpy(y, %s, %lld * sizeof(float));\n}\n\n", prod ? y : "x", (long long)n->n_outputs);
+}
+
+/* Clears the gradients that backward adds up sample by sample (batched
+ * dense layers write theirs whole), as runs of contiguous parameters. */
+static void emit_clear_grads(Emitter *e)
+{
+    const Net *n = e->net;
+    int64_t lo = -1, hi = -1;
+    for (int i = 0; i <= n->n_layers; i++) {
+        const Layer *l = i < n->n_layers ? &n->layers[i] : NULL;
+        bool adds = l && l->w_len && !(l->gemm && batched(e));
+        if (adds && lo >= 0 && l->w_off == hi) {
+            hi = l->b_off + l->b_len;
+            continue;
+        }
+        if (lo >= 0 && (!l || adds || l->w_len)) {
+            if (lo == 0 && hi == n->n_params)
+                emit(e, "    memset(net->grad, 0, sizeof net->grad);\n");
+            else
+                emit(e, "    memset(net->grad + %lld, 0, %lld * sizeof(float));\n", (long long)lo,
+                     (long long)(hi - lo));
+            lo = -1;
+        }
+        if (adds) {
+            lo = l->w_off;
+            hi = l->b_off + l->b_len;
+        }
+    }
 }
 
 static void emit_entry_points(Emitter *e)
@@ -1035,18 +1575,21 @@ static void emit_entry_points(Emitter *e)
     emit_forward(e);
 
     emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
-    emit(e, "    float loss = 0.0f, scale;\n\n");
+    emit(e, "    float loss, scale;\n\n");
     if (n->batch == 1)
         emit(e, "    if (n != 1)\n        return NAN;\n");
     else
         emit(e, "    if (n < 1 || n > %lld)\n        return NAN;\n", (long long)n->batch);
     emit(e, "    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */\n");
-    emit(e, "    memset(net->grad, 0, sizeof net->grad);\n");
-    emit(e, "    for (int s = 0; s < n; s++) {\n");
-    emit(e, "        %s_run(net, x + s * %lld%s);\n", N, (long long)n->n_inputs, n->has_dropout ? ", 1" : "");
-    emit(e, "        loss += %s_backward_sample(net, x + s * %lld, t + s * %lld, scale);\n", N,
-         (long long)n->n_inputs, (long long)n->n_outputs);
-    emit(e, "    }\n    return loss / (float)n;\n}\n\n");
+    emit_clear_grads(e);
+    if (batched(e)) {
+        emit(e, "    %s_run(net, x, n%s);\n", N, n->has_dropout ? ", 1" : "");
+        emit(e, "    loss = %s_backward_pass(net, x, t, n, scale);\n", N);
+    } else {
+        emit(e, "    %s_run(net, x%s);\n", N, n->has_dropout ? ", 1" : "");
+        emit(e, "    loss = %s_backward_pass(net, x, t, scale);\n", N);
+    }
+    emit(e, "    return loss / (float)n;\n}\n\n");
 
     emit(e, "float %s_train_step(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
     emit(e, "    float loss = %s_backward(net, x, t, n);\n\n", N);
@@ -1145,7 +1688,7 @@ static void emit_header_infer(Emitter *e)
     int64_t floats = 0;
     for (int i = 0; i < n->n_buffers; i++)
         if (inference_buffer(&n->buffers[i]))
-            floats += n->buffers[i].floats;
+            floats += n->buffers[i].floats / n->buffers[i].rows;   /* one sample */
     emit(e, "/* sizeof(%s) is all the RAM inference needs: %lld bytes. */\n", N, (long long)floats * 4);
     emit(e, "typedef struct %s {\n", N);
     for (int i = 0; i < n->n_buffers; i++) {
@@ -1153,7 +1696,7 @@ static void emit_header_infer(Emitter *e)
         if (!inference_buffer(b))
             continue;
         char decl[96];
-        snprintf(decl, sizeof decl, "float %s[%lld];", b->name, (long long)b->floats);
+        snprintf(decl, sizeof decl, "float %s[%lld];", b->name, (long long)(b->floats / b->rows));
         emit(e, "    %-24s /* %s */\n", decl, b->what);
     }
     emit(e, "} %s;\n\n", N);
@@ -1291,7 +1834,7 @@ bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag)
         emit(&e, "/* ---- network %s (%s:%d) ---- */\n\n", e.net->name, m->src->name, e.net->loc.first_line);
         emit_init(&e);
         emit_run(&e);
-        emit_backward_sample(&e);
+        emit_backward_pass(&e);
         emit_update(&e);
         emit_entry_points(&e);
         if (i + 1 < m->n_nets)

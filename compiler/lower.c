@@ -194,26 +194,49 @@ static bool lower_net(Net *n, Diag *diag)
 
     /* The buffers of the emitted struct, in struct order. */
     n->n_buffers = 0;
-#define BUFFER(nm, wh, fl) (n->buffers[n->n_buffers < NNC_MAX_BUFFERS ? n->n_buffers++ : NNC_MAX_BUFFERS - 1] = \
-                                (Buffer){nm, wh, fl})
-    BUFFER("param", "parameters, PyTorch state_dict order", n_params);
-    BUFFER("grad", "dLoss/dparam, mean over the last batch", n_params);
-    if (n->optim.kind == OPTIM_SGD && n->optim.momentum != 0)
-        BUFFER("velocity", "SGD momentum buffer", n_params);
-    if (n->optim.kind == OPTIM_ADAM) {
-        BUFFER("adam_m", "Adam first moment", n_params);
-        BUFFER("adam_v", "Adam second moment", n_params);
+#define BUFFER(nm, wh, fl, r) (n->buffers[n->n_buffers < NNC_MAX_BUFFERS ? n->n_buffers++ : NNC_MAX_BUFFERS - 1] = \
+                                   (Buffer){nm, wh, (fl) * (r), r})
+    /* Dense layers big enough not to be unrolled work on the whole batch at
+     * once (emit_c.c's matrix-product form): they need their input
+     * transposed, one vector of `batch` floats per input. */
+    int64_t n_xt = 0;
+    for (int i = 0; i < n->n_layers; i++) {
+        Layer *l = &n->layers[i];
+        l->gemm = l->kind == LAYER_DENSE && n->batch >= NNC_GEMM_MIN_BATCH && l->n_in * l->n_out > NNC_DEFAULT_UNROLL;
+        if (l->gemm && l->n_in > n_xt)
+            n_xt = l->n_in;
     }
-    BUFFER("act", "layer outputs of the sample in flight", n_act);
-    BUFFER("delta", "dLoss/dz of the layer in flight, two rows used in turn", 2 * max_width);
+    int64_t rows = n->batch;   /* the per-sample buffers hold a whole batch */
+    BUFFER("param", "parameters, PyTorch state_dict order", n_params, 1);
+    BUFFER("grad", "dLoss/dparam, mean over the last batch", n_params, 1);
+    if (n->optim.kind == OPTIM_SGD && n->optim.momentum != 0)
+        BUFFER("velocity", "SGD momentum buffer", n_params, 1);
+    if (n->optim.kind == OPTIM_ADAM) {
+        BUFFER("adam_m", "Adam first moment", n_params, 1);
+        BUFFER("adam_v", "Adam second moment", n_params, 1);
+    }
+    BUFFER("act", "layer outputs, a row per sample", n_act, rows);
+    BUFFER("delta", "dLoss/dz of the layer in flight, two halves used in turn, a row per sample", 2 * max_width, rows);
     if (n->layers[n->n_layers - 1].act == ACT_SOFTMAX)
-        BUFFER("logit", "inputs of the softmax", n->n_outputs);
+        BUFFER("logit", "inputs of the softmax, a row per sample", n->n_outputs, rows);
+    if (n_xt)
+        BUFFER("xt", "scratch of batched dense layers: their input transposed", n_xt, rows);
     if (n_pad)
-        BUFFER("pad", "scratch of stride-1 convolutions: zero-padded input, a wide output plane", n_pad);
+        BUFFER("pad", "scratch of stride-1 convolutions: zero-padded input, a wide output plane", n_pad, 1);
     n->has_dropout = n_mask > 0;
     if (n->has_dropout)
-        BUFFER("mask", "dropout masks of the sample in flight: 0 or 1/(1-p)", n_mask);
+        BUFFER("mask", "dropout masks: 0 or 1/(1-p), a row per sample", n_mask, rows);
 #undef BUFFER
+    int64_t batch_floats = 0;
+    for (int i = 0; i < n->n_buffers; i++)
+        if (n->buffers[i].rows > 1)
+            batch_floats += n->buffers[i].floats;
+    if (batch_floats > NNC_MAX_BATCH_FLOATS) {
+        diag_at(diag, DIAG_ERROR, n->name_loc, "network '%s' needs %lld floats for a batch of %lld samples in flight; "
+                "nnc's limit is %d: make the batch smaller", n->name, (long long)batch_floats, (long long)n->batch,
+                NNC_MAX_BATCH_FLOATS);
+        return false;
+    }
     n->struct_bytes = layout_step_offset(n->buffers, n->n_buffers) + 8 + (n->has_dropout ? 8 /* RNG state */ : 0);
     n->fingerprint = net_fingerprint(n);
     return true;

@@ -32,6 +32,7 @@
 #define NNC_MAX_DIM      (1 << 20)   /* units, channels, height, width, kernel */
 #define NNC_MAX_BATCH    65536
 #define NNC_MAX_PARAMS   (1 << 27)   /* parameters of one network */
+#define NNC_MAX_BATCH_FLOATS (1 << 28)   /* activations, deltas and masks of a whole batch */
 #define NNC_MAX_ACT      (1 << 27)   /* activation floats of one sample */
 #define NNC_MAX_LAYERS   1024
 #define NNC_MAX_ERRORS   20          /* diagnostics stop after this many errors */
@@ -40,6 +41,7 @@
 #define NNC_DEFAULT_EPOCHS 10
 #define NNC_MAX_EPOCHS 10000000
 #define NNC_DEFAULT_UNROLL 224       /* multiply-adds per layer, for gcc -O2; see docs/unrolling.md */
+#define NNC_GEMM_MIN_BATCH 4         /* from this batch on, big dense layers train as matrix products */
 #define NNC_TCC_UNROLL 4096          /* the same for the tcc JIT, where unrolling pays longer */
 
 /* ---- arena.c ---- */
@@ -221,6 +223,7 @@ typedef struct Layer {
     int64_t act_off;             /* offset of this layer's output in net->act */
     bool aliases_input;          /* flatten: output is the input, no buffer */
     int64_t mask_off;            /* dropout: offset of its mask in net->mask */
+    bool gemm;                   /* dense over a whole batch at once, as matrix products (lower.c decides) */
     int index;                   /* 1-based, counting every layer */
 } Layer;
 
@@ -239,7 +242,8 @@ typedef struct Init {
 typedef struct Buffer {          /* one array of the emitted struct */
     const char *name;
     const char *what;            /* comment in the emitted struct */
-    int64_t floats;
+    int64_t floats;              /* in all */
+    int64_t rows;                /* floats / rows per sample: 1 for state, the batch for per-sample buffers */
 } Buffer;
 #define NNC_MAX_BUFFERS 12
 

@@ -51,15 +51,18 @@ void cnn_init(cnn *net, uint64_t seed)
         net->param[133 + i] = nnc_rng_uniform(&rng, -0.9258201f, 0.9258201f);   /* weight */
 }
 
-/* Forward pass of one sample: every layer's output into net->act. */
-static void cnn_run(cnn *net, const float *x)
+/* Forward pass of n samples (rows of x): every layer's outputs into net->act,
+ * a row per sample. */
+static void cnn_run(cnn *net, const float *x, int n)
 {
     /* layer 1: conv 2x7x6 -> 3x7x6 relu (cnn_small.nn:3) */
-    {
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 84;
+        float *act = net->act + s * 168;
         const float *w = net->param + 0;   /* [3][2][3][3] */
         const float *b = net->param + 54;   /* [3] */
-        const float *in = x;   /* [2][7][6] */
-        float *out = net->act + 0;   /* [3][7][6] */
+        const float *in = xs;   /* [2][7][6] */
+        float *out = act + 0;   /* [3][7][6] */
         float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
         for (int i = 0; i < 144; i++)
             pin[i] = 0.0f;
@@ -99,9 +102,10 @@ static void cnn_run(cnn *net, const float *x)
         }
     }
     /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) */
-    {
-        const float *in = net->act + 0;   /* [3][7][6] */
-        float *out = net->act + 126;   /* [3][3][3] */
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 168;
+        const float *in = act + 0;   /* [3][7][6] */
+        float *out = act + 126;   /* [3][3][3] */
         for (int c = 0; c < 3; c++)
             for (int oy = 0; oy < 3; oy++)
                 for (int ox = 0; ox < 3; ox++) {
@@ -114,11 +118,12 @@ static void cnn_run(cnn *net, const float *x)
                 }
     }
     /* layer 3: conv 3x3x3 -> 4x2x1 tanh (cnn_small.nn:5) */
-    {
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 168;
         const float *w = net->param + 57;   /* [4][3][2][3] */
         const float *b = net->param + 129;   /* [4] */
-        const float *in = net->act + 126;   /* [3][3][3] */
-        float *out = net->act + 153;   /* [4][2][1] */
+        const float *in = act + 126;   /* [3][3][3] */
+        float *out = act + 153;   /* [4][2][1] */
         for (int f = 0; f < 4; f++) {
             float *of = out + f * 2;
             for (int i = 0; i < 2; i++)
@@ -168,9 +173,10 @@ static void cnn_run(cnn *net, const float *x)
         }
     }
     /* layer 4: avgpool 4x2x1 -> 4x1x1 (cnn_small.nn:6) */
-    {
-        const float *in = net->act + 153;   /* [4][2][1] */
-        float *out = net->act + 161;   /* [4][1][1] */
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 168;
+        const float *in = act + 153;   /* [4][2][1] */
+        float *out = act + 161;   /* [4][1][1] */
         for (int c = 0; c < 4; c++)
             for (int oy = 0; oy < 1; oy++)
                 for (int ox = 0; ox < 1; ox++) {
@@ -183,19 +189,21 @@ static void cnn_run(cnn *net, const float *x)
                 }
     }
     /* layer 5: dense 4x1x1 -> 3 softmax (cnn_small.nn:7) */
-    {
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 168;
+        float *logit = net->logit + s * 3;
         const float *w = net->param + 133;   /* [3][4] */
         const float *b = net->param + 145;   /* [3] */
-        const float *in = net->act + 161;
-        float *out = net->act + 165;
-        net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                         + w[3] * in[3];
-        net->logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
-                         + w[7] * in[3];
-        net->logit[2] = b[2] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
-                         + w[11] * in[3];
+        const float *in = act + 161;
+        float *out = act + 165;
+        logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                    + w[3] * in[3];
+        logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
+                    + w[7] * in[3];
+        logit[2] = b[2] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
+                    + w[11] * in[3];
         {   /* softmax: out = exp(z - max z) / sum */
-            const float *z = net->logit;
+            const float *z = logit;
             float m = z[0], sum = 0.0f, inv;
             for (int o = 1; o < 3; o++)
                 m = z[o] > m ? z[o] : m;
@@ -210,35 +218,47 @@ static void cnn_run(cnn *net, const float *x)
     }
 }
 
-/* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float cnn_backward_sample(cnn *net, const float *x, const float *t, float scale)
+/* Backward pass of the n samples last run: adds their gradient, times `scale`,
+ * into net->grad and returns the sum of their loss. */
+static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, float scale)
 {
-    const float *y = net->act + 165;   /* the output [3] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-           with softmax, dL/dz = y - t */
-        const float *z = net->logit;
-        float m = z[0], sum = 0.0f, lse;
-        for (int j = 1; j < 3; j++)
-            m = z[j] > m ? z[j] : m;
-        for (int j = 0; j < 3; j++)
-            sum += expf(z[j] - m);
-        lse = m + logf(sum);
-        for (int j = 0; j < 3; j++) {
-            loss += t[j] * (lse - z[j]);
-            dz_out[j] = (y[j] - t[j]) * scale;
+    /* the loss, and dLoss/dz of the output layer */
+    for (int s = 0; s < n; s++) {
+        const float *ts = t + s * 3;
+        float *act = net->act + s * 168;
+        float *delta = net->delta + s * 252;
+        float *logit = net->logit + s * 3;
+        const float *y = act + 165;   /* the output [3] */
+        float *dz_out = delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+               with softmax, dL/dz = y - t */
+            const float *z = logit;
+            float m = z[0], sum = 0.0f, lse;
+            for (int j = 1; j < 3; j++)
+                m = z[j] > m ? z[j] : m;
+            for (int j = 0; j < 3; j++)
+                sum += expf(z[j] - m);
+            lse = m + logf(sum);
+            for (int j = 0; j < 3; j++) {
+                ls += ts[j] * (lse - z[j]);
+                dz_out[j] = (y[j] - ts[j]) * scale;
+            }
         }
+        loss += ls;
     }
 
     /* layer 5: dense 4x1x1 -> 3 softmax (cnn_small.nn:7) backward */
-    {
-        const float *dz = net->delta + 0;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 168;
+        float *delta = net->delta + s * 252;
+        const float *dz = delta + 0;
         const float *w = net->param + 133;
-        float *din = net->delta + 126;
-        const float *in = net->act + 161;
+        float *din = delta + 126;
+        const float *in = act + 161;
         float *gw = net->grad + 133;
         float *gb = net->grad + 145;
         gw[0] += dz[0] * in[0];
@@ -263,10 +283,12 @@ static float cnn_backward_sample(cnn *net, const float *x, const float *t, float
     }
 
     /* layer 4: avgpool 4x2x1 -> 4x1x1 (cnn_small.nn:6) backward */
-    {
-        const float *dz = net->delta + 126;
-        const float *in = net->act + 153;
-        float *din = net->delta + 0;   /* [4][2][1] */
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 168;
+        float *delta = net->delta + s * 252;
+        const float *dz = delta + 126;
+        const float *in = act + 153;
+        float *din = delta + 0;   /* [4][2][1] */
         for (int i = 0; i < 8; i++)
             din[i] = 0.0f;
         for (int c = 0; c < 4; c++)
@@ -284,13 +306,15 @@ static float cnn_backward_sample(cnn *net, const float *x, const float *t, float
     }
 
     /* layer 3: conv 3x3x3 -> 4x2x1 tanh (cnn_small.nn:5) backward */
-    {
-        const float *dz = net->delta + 0;   /* [4][2][1] */
-        const float *in = net->act + 126;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 168;
+        float *delta = net->delta + s * 252;
+        const float *dz = delta + 0;   /* [4][2][1] */
+        const float *in = act + 126;
         float *gw = net->grad + 57;
         float *gb = net->grad + 129;
         const float *w = net->param + 57;
-        float *din = net->delta + 126;   /* [3][3][3] */
+        float *din = delta + 126;   /* [3][3][3] */
         for (int i = 0; i < 27; i++)
             din[i] = 0.0f;
         for (int f = 0; f < 4; f++) {
@@ -407,11 +431,13 @@ static float cnn_backward_sample(cnn *net, const float *x, const float *t, float
     }
 
     /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) backward */
-    {
-        const float *dz = net->delta + 126;
-        const float *in = net->act + 0;
-        const float *out = net->act + 126;
-        float *din = net->delta + 0;   /* [3][7][6] */
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 168;
+        float *delta = net->delta + s * 252;
+        const float *dz = delta + 126;
+        const float *in = act + 0;
+        const float *out = act + 126;
+        float *din = delta + 0;   /* [3][7][6] */
         for (int i = 0; i < 126; i++)
             din[i] = 0.0f;
         for (int c = 0; c < 3; c++)
@@ -432,9 +458,11 @@ static float cnn_backward_sample(cnn *net, const float *x, const float *t, float
     }
 
     /* layer 1: conv 2x7x6 -> 3x7x6 relu (cnn_small.nn:3) backward */
-    {
-        const float *dz = net->delta + 0;   /* [3][7][6] */
-        const float *in = x;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 84;
+        float *delta = net->delta + s * 252;
+        const float *dz = delta + 0;   /* [3][7][6] */
+        const float *in = xs;
         float *gw = net->grad + 0;
         float *gb = net->grad + 54;
         float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
@@ -559,22 +587,20 @@ void cnn_update(cnn *net)
 
 void cnn_forward(cnn *net, const float *x, float *y)
 {
-    cnn_run(net, x);
+    cnn_run(net, x, 1);
     memcpy(y, net->act + 165, 3 * sizeof(float));
 }
 
 float cnn_backward(cnn *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n < 1 || n > 2)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        cnn_run(net, x + s * 84);
-        loss += cnn_backward_sample(net, x + s * 84, t + s * 3, scale);
-    }
+    cnn_run(net, x, n);
+    loss = cnn_backward_pass(net, x, t, n, scale);
     return loss / (float)n;
 }
 

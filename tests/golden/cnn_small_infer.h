@@ -23,8 +23,8 @@ extern "C" {
 
 /* sizeof(cnn) is all the RAM inference needs: 2060 bytes. */
 typedef struct cnn {
-    float act[168];          /* layer outputs of the sample in flight */
-    float logit[3];          /* inputs of the softmax */
+    float act[168];          /* layer outputs, a row per sample */
+    float logit[3];          /* inputs of the softmax, a row per sample */
     float pad[344];          /* scratch of stride-1 convolutions: zero-padded input, a wide output plane */
 } cnn;
 

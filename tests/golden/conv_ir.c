@@ -180,25 +180,30 @@ static void a_run(a *net, const float *x)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float a_backward_sample(a *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss. */
+static float a_backward_pass(a *net, const float *x, const float *t, float scale)
 {
-    const float *y = net->act + 156;   /* the output [2] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+    /* the loss, and dLoss/dz of the output layer */
     {
-        float err = y[0] - t[0];
-        loss += err * err;
-        dz_out[0] = err * scale;
+        const float *y = net->act + 156;   /* the output [2] */
+        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+        {
+            float err = y[0] - t[0];
+            ls += err * err;
+            dz_out[0] = err * scale;
+        }
+        {
+            float err = y[1] - t[1];
+            ls += err * err;
+            dz_out[1] = err * scale;
+        }
+        loss += ls * 0.5f;
     }
-    {
-        float err = y[1] - t[1];
-        loss += err * err;
-        dz_out[1] = err * scale;
-    }
-    loss *= 0.5f;
 
     /* layer 3: dense 4x3x5 -> 2 linear (conv_ir.nn:5) backward */
     {
@@ -548,16 +553,14 @@ void a_forward(a *net, const float *x, float *y)
 
 float a_backward(a *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n != 1)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        a_run(net, x + s * 64);
-        loss += a_backward_sample(net, x + s * 64, t + s * 2, scale);
-    }
+    a_run(net, x);
+    loss = a_backward_pass(net, x, t, scale);
     return loss / (float)n;
 }
 

@@ -30,8 +30,8 @@ extern "C" {
 typedef struct a {
     float param[162];        /* parameters, PyTorch state_dict order */
     float grad[162];         /* dLoss/dparam, mean over the last batch */
-    float act[158];          /* layer outputs of the sample in flight */
-    float delta[192];        /* dLoss/dz of the layer in flight, two rows used in turn */
+    float act[158];          /* layer outputs, a row per sample */
+    float delta[192];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float lr;                /* learning rate: a_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } a;

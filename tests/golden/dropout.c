@@ -52,15 +52,18 @@ void drop_init(drop *net, uint64_t seed)
     net->rng = rng;   /* dropout masks continue the same random stream */
 }
 
-/* Forward pass of one sample: every layer's output into net->act; `train` draws dropout masks, otherwise dropout passes values through. */
-static void drop_run(drop *net, const float *x, int train)
+/* Forward pass of n samples (rows of x): every layer's outputs into net->act,
+ * a row per sample; `train` draws dropout masks, otherwise dropout passes values through. */
+static void drop_run(drop *net, const float *x, int n, int train)
 {
     /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) */
-    {
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 36;
+        float *act = net->act + s * 67;
         const float *w = net->param + 0;   /* [2][1][3][3] */
         const float *b = net->param + 18;   /* [2] */
-        const float *in = x;   /* [1][6][6] */
-        float *out = net->act + 0;   /* [2][4][4] */
+        const float *in = xs;   /* [1][6][6] */
+        float *out = act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -94,9 +97,10 @@ static void drop_run(drop *net, const float *x, int train)
         }
     }
     /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) */
-    {
-        const float *in = net->act + 0;   /* [2][4][4] */
-        float *out = net->act + 32;   /* [2][2][2] */
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        const float *in = act + 0;   /* [2][4][4] */
+        float *out = act + 32;   /* [2][2][2] */
         for (int c = 0; c < 2; c++)
             for (int oy = 0; oy < 2; oy++)
                 for (int ox = 0; ox < 2; ox++) {
@@ -109,10 +113,12 @@ static void drop_run(drop *net, const float *x, int train)
                 }
     }
     /* layer 3: dropout 2x2x2 -> 2x2x2 p=0.25 (dropout.nn:6) */
-    {
-        const float *in = net->act + 32;
-        float *out = net->act + 40;
-        float *mask = net->mask + 0;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        float *masks = net->mask + s * 16;
+        const float *in = act + 32;
+        float *out = act + 40;
+        float *mask = masks + 0;
         for (int i = 0; i < 8; i++) {
             if (train) {
                 float u = (float)(nnc_rng_next(&net->rng) >> 40) * (1.0f / 16777216.0f);
@@ -124,11 +130,12 @@ static void drop_run(drop *net, const float *x, int train)
         }
     }
     /* layer 4: dense 2x2x2 -> 8 tanh (dropout.nn:7) */
-    {
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
         const float *w = net->param + 20;   /* [8][8] */
         const float *b = net->param + 84;   /* [8] */
-        const float *in = net->act + 40;
-        float *out = net->act + 48;
+        const float *in = act + 40;
+        float *out = act + 48;
         out[0] = tanhf(b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
                         + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
                         + w[7] * in[7]);
@@ -155,10 +162,12 @@ static void drop_run(drop *net, const float *x, int train)
                         + w[63] * in[7]);
     }
     /* layer 5: dropout 8 -> 8 p=0.5 (dropout.nn:8) */
-    {
-        const float *in = net->act + 48;
-        float *out = net->act + 56;
-        float *mask = net->mask + 8;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        float *masks = net->mask + s * 16;
+        const float *in = act + 48;
+        float *out = act + 56;
+        float *mask = masks + 8;
         for (int i = 0; i < 8; i++) {
             if (train) {
                 float u = (float)(nnc_rng_next(&net->rng) >> 40) * (1.0f / 16777216.0f);
@@ -170,22 +179,24 @@ static void drop_run(drop *net, const float *x, int train)
         }
     }
     /* layer 6: dense 8 -> 3 softmax (dropout.nn:9) */
-    {
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        float *logit = net->logit + s * 3;
         const float *w = net->param + 92;   /* [3][8] */
         const float *b = net->param + 116;   /* [3] */
-        const float *in = net->act + 56;
-        float *out = net->act + 64;
-        net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                         + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
-                         + w[7] * in[7];
-        net->logit[1] = b[1] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
-                         + w[11] * in[3] + w[12] * in[4] + w[13] * in[5] + w[14] * in[6]
-                         + w[15] * in[7];
-        net->logit[2] = b[2] + w[16] * in[0] + w[17] * in[1] + w[18] * in[2]
-                         + w[19] * in[3] + w[20] * in[4] + w[21] * in[5] + w[22] * in[6]
-                         + w[23] * in[7];
+        const float *in = act + 56;
+        float *out = act + 64;
+        logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                    + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                    + w[7] * in[7];
+        logit[1] = b[1] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
+                    + w[11] * in[3] + w[12] * in[4] + w[13] * in[5] + w[14] * in[6]
+                    + w[15] * in[7];
+        logit[2] = b[2] + w[16] * in[0] + w[17] * in[1] + w[18] * in[2]
+                    + w[19] * in[3] + w[20] * in[4] + w[21] * in[5] + w[22] * in[6]
+                    + w[23] * in[7];
         {   /* softmax: out = exp(z - max z) / sum */
-            const float *z = net->logit;
+            const float *z = logit;
             float m = z[0], sum = 0.0f, inv;
             for (int o = 1; o < 3; o++)
                 m = z[o] > m ? z[o] : m;
@@ -200,35 +211,47 @@ static void drop_run(drop *net, const float *x, int train)
     }
 }
 
-/* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float drop_backward_sample(drop *net, const float *x, const float *t, float scale)
+/* Backward pass of the n samples last run: adds their gradient, times `scale`,
+ * into net->grad and returns the sum of their loss. */
+static float drop_backward_pass(drop *net, const float *x, const float *t, int n, float scale)
 {
-    const float *y = net->act + 64;   /* the output [3] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-           with softmax, dL/dz = y - t */
-        const float *z = net->logit;
-        float m = z[0], sum = 0.0f, lse;
-        for (int j = 1; j < 3; j++)
-            m = z[j] > m ? z[j] : m;
-        for (int j = 0; j < 3; j++)
-            sum += expf(z[j] - m);
-        lse = m + logf(sum);
-        for (int j = 0; j < 3; j++) {
-            loss += t[j] * (lse - z[j]);
-            dz_out[j] = (y[j] - t[j]) * scale;
+    /* the loss, and dLoss/dz of the output layer */
+    for (int s = 0; s < n; s++) {
+        const float *ts = t + s * 3;
+        float *act = net->act + s * 67;
+        float *delta = net->delta + s * 72;
+        float *logit = net->logit + s * 3;
+        const float *y = act + 64;   /* the output [3] */
+        float *dz_out = delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+               with softmax, dL/dz = y - t */
+            const float *z = logit;
+            float m = z[0], sum = 0.0f, lse;
+            for (int j = 1; j < 3; j++)
+                m = z[j] > m ? z[j] : m;
+            for (int j = 0; j < 3; j++)
+                sum += expf(z[j] - m);
+            lse = m + logf(sum);
+            for (int j = 0; j < 3; j++) {
+                ls += ts[j] * (lse - z[j]);
+                dz_out[j] = (y[j] - ts[j]) * scale;
+            }
         }
+        loss += ls;
     }
 
     /* layer 6: dense 8 -> 3 softmax (dropout.nn:9) backward */
-    {
-        const float *dz = net->delta + 0;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        float *delta = net->delta + s * 72;
+        const float *dz = delta + 0;
         const float *w = net->param + 92;
-        float *din = net->delta + 36;
-        const float *in = net->act + 56;
+        float *din = delta + 36;
+        const float *in = act + 56;
         float *gw = net->grad + 92;
         float *gb = net->grad + 116;
         gw[0] += dz[0] * in[0];
@@ -269,11 +292,14 @@ static float drop_backward_sample(drop *net, const float *x, const float *t, flo
     }
 
     /* layer 5: dropout 8 -> 8 p=0.5 (dropout.nn:8) backward */
-    {
-        const float *dz = net->delta + 36;
-        const float *mask = net->mask + 8;
-        float *din = net->delta + 0;
-        const float *in = net->act + 48;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        float *delta = net->delta + s * 72;
+        float *masks = net->mask + s * 16;
+        const float *dz = delta + 36;
+        const float *mask = masks + 8;
+        float *din = delta + 0;
+        const float *in = act + 48;
         for (int i = 0; i < 8; i++)
             din[i] = dz[i] * mask[i];
         for (int i = 0; i < 8; i++)   /* through the activation of layer 4 */
@@ -281,11 +307,13 @@ static float drop_backward_sample(drop *net, const float *x, const float *t, flo
     }
 
     /* layer 4: dense 2x2x2 -> 8 tanh (dropout.nn:7) backward */
-    {
-        const float *dz = net->delta + 0;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        float *delta = net->delta + s * 72;
+        const float *dz = delta + 0;
         const float *w = net->param + 20;
-        float *din = net->delta + 36;
-        const float *in = net->act + 40;
+        float *din = delta + 36;
+        const float *in = act + 40;
         float *gw = net->grad + 20;
         float *gb = net->grad + 84;
         gw[0] += dz[0] * in[0];
@@ -379,20 +407,24 @@ static float drop_backward_sample(drop *net, const float *x, const float *t, flo
     }
 
     /* layer 3: dropout 2x2x2 -> 2x2x2 p=0.25 (dropout.nn:6) backward */
-    {
-        const float *dz = net->delta + 36;
-        const float *mask = net->mask + 0;
-        float *din = net->delta + 0;
+    for (int s = 0; s < n; s++) {
+        float *delta = net->delta + s * 72;
+        float *masks = net->mask + s * 16;
+        const float *dz = delta + 36;
+        const float *mask = masks + 0;
+        float *din = delta + 0;
         for (int i = 0; i < 8; i++)
             din[i] = dz[i] * mask[i];
     }
 
     /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) backward */
-    {
-        const float *dz = net->delta + 0;
-        const float *in = net->act + 0;
-        const float *out = net->act + 32;
-        float *din = net->delta + 36;   /* [2][4][4] */
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        float *delta = net->delta + s * 72;
+        const float *dz = delta + 0;
+        const float *in = act + 0;
+        const float *out = act + 32;
+        float *din = delta + 36;   /* [2][4][4] */
         for (int i = 0; i < 32; i++)
             din[i] = 0.0f;
         for (int c = 0; c < 2; c++)
@@ -413,9 +445,11 @@ static float drop_backward_sample(drop *net, const float *x, const float *t, flo
     }
 
     /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) backward */
-    {
-        const float *dz = net->delta + 36;   /* [2][4][4] */
-        const float *in = x;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 36;
+        float *delta = net->delta + s * 72;
+        const float *dz = delta + 36;   /* [2][4][4] */
+        const float *in = xs;
         float *gw = net->grad + 0;
         float *gb = net->grad + 18;
         const float *pin = in;   /* no padding: the input itself */
@@ -540,22 +574,20 @@ void drop_update(drop *net)
 
 void drop_forward(drop *net, const float *x, float *y)
 {
-    drop_run(net, x, 0);
+    drop_run(net, x, 1, 0);
     memcpy(y, net->act + 64, 3 * sizeof(float));
 }
 
 float drop_backward(drop *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n < 1 || n > 4)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        drop_run(net, x + s * 36, 1);
-        loss += drop_backward_sample(net, x + s * 36, t + s * 3, scale);
-    }
+    drop_run(net, x, n, 1);
+    loss = drop_backward_pass(net, x, t, n, scale);
     return loss / (float)n;
 }
 

@@ -23,8 +23,8 @@ extern "C" {
 
 /* sizeof(drop) is all the RAM inference needs: 664 bytes. */
 typedef struct drop {
-    float act[67];           /* layer outputs of the sample in flight */
-    float logit[3];          /* inputs of the softmax */
+    float act[67];           /* layer outputs, a row per sample */
+    float logit[3];          /* inputs of the softmax, a row per sample */
     float pad[96];           /* scratch of stride-1 convolutions: zero-padded input, a wide output plane */
 } drop;
 

@@ -30,6 +30,15 @@ static uint64_t nnc_rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Batched dense layers keep their sums in vectors of 8 floats where the
+ * compiler has them (GCC's and Clang's vector extension): registers, which
+ * plain arrays of accumulators are not always given.  Elsewhere (tcc, or
+ * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)
+#define NNC_V8 1
+typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#endif
+
 /* normal(mean, std) by Box-Muller, in double for accuracy */
 static float nnc_rng_normal(uint64_t *state, float mean, float std)
 {
@@ -63,54 +72,189 @@ void leaky_init(leaky *net, uint64_t seed)
         net->param[1026 + i] = nnc_rng_normal(&rng, 0.0f, 0.1f);   /* bias */
 }
 
-/* Forward pass of one sample: every layer's output into net->act. */
-static void leaky_run(leaky *net, const float *x)
+/* Forward pass of n samples (rows of x): every layer's outputs into net->act,
+ * a row per sample. */
+static void leaky_run(leaky *net, const float *x, int n)
 {
     /* layer 1: flatten 1x4x5 -> 20 (leaky_image.nn:6): CHW order is kept, nothing to do */
-    /* layer 2: dense 20 -> 30 leaky_relu(0.2) (leaky_image.nn:7) */
+    /* layer 2: dense 20 -> 30 leaky_relu(0.2) (leaky_image.nn:7), all samples at once */
     {
         const float *w = net->param + 0;   /* [30][20] */
         const float *b = net->param + 600;   /* [30] */
-        const float *in = x;
-        float *out = net->act + 0;
-        for (int o = 0; o < 30; o++) {
-            const float *wo = w + o * 20;
-            float acc[8] = {0.0f};   /* 8 partial sums: no serial dependence */
-            float z;
-            for (int i = 0; i < 16; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += wo[i + k] * in[i + k];
-            z = b[o] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
-            for (int i = 16; i < 20; i++)
-                z += wo[i] * in[i];
-            out[o] = nnc_leaky_relu(z, 0.2f);
+        float *xt = net->xt;   /* [20][4]: the inputs transposed, a vector of samples each */
+        for (int s = 0; s < n; s++) {
+            const float *in = x + s * 20;
+            for (int i = 0; i < 20; i++)
+                xt[i * 4 + s] = in[i];
+        }
+        for (int s = n; s < 4; s++)   /* samples beyond n: zeros, computed and dropped */
+            for (int i = 0; i < 20; i++)
+                xt[i * 4 + s] = 0.0f;
+        for (int o = 0; o < 24; o += 8) {   /* 8 outputs of 4 samples at a time */
+            const float *w0 = w + o * 20, *w1 = w0 + 20, *w2 = w1 + 20, *w3 = w2 + 20,
+                        *w4 = w3 + 20, *w5 = w4 + 20, *w6 = w5 + 20, *w7 = w6 + 20;
+            float z0[4], z1[4], z2[4], z3[4], z4[4], z5[4], z6[4], z7[4];
+            for (int s = 0; s < 4; s++) {
+                z0[s] = b[o + 0];
+                z1[s] = b[o + 1];
+                z2[s] = b[o + 2];
+                z3[s] = b[o + 3];
+                z4[s] = b[o + 4];
+                z5[s] = b[o + 5];
+                z6[s] = b[o + 6];
+                z7[s] = b[o + 7];
+            }
+            for (int i = 0; i < 20; i++) {
+                const float *xi = xt + i * 4;
+                const float w0i = w0[i], w1i = w1[i], w2i = w2[i], w3i = w3[i], w4i = w4[i], w5i = w5[i], w6i = w6[i], w7i = w7[i];
+                for (int s = 0; s < 4; s++) {
+                    z0[s] += w0i * xi[s];
+                    z1[s] += w1i * xi[s];
+                    z2[s] += w2i * xi[s];
+                    z3[s] += w3i * xi[s];
+                    z4[s] += w4i * xi[s];
+                    z5[s] += w5i * xi[s];
+                    z6[s] += w6i * xi[s];
+                    z7[s] += w7i * xi[s];
+                }
+            }
+            for (int s = 0; s < n; s++) {
+                float *out = net->act + s * 44;
+                out[o + 0] = nnc_leaky_relu(z0[s], 0.2f);
+                out[o + 1] = nnc_leaky_relu(z1[s], 0.2f);
+                out[o + 2] = nnc_leaky_relu(z2[s], 0.2f);
+                out[o + 3] = nnc_leaky_relu(z3[s], 0.2f);
+                out[o + 4] = nnc_leaky_relu(z4[s], 0.2f);
+                out[o + 5] = nnc_leaky_relu(z5[s], 0.2f);
+                out[o + 6] = nnc_leaky_relu(z6[s], 0.2f);
+                out[o + 7] = nnc_leaky_relu(z7[s], 0.2f);
+            }
+        }
+        {   /* the last 6 outputs */
+            const int o = 24;
+            const float *w0 = w + o * 20, *w1 = w0 + 20, *w2 = w1 + 20, *w3 = w2 + 20,
+                        *w4 = w3 + 20, *w5 = w4 + 20;
+            float z0[4], z1[4], z2[4], z3[4], z4[4], z5[4];
+            for (int s = 0; s < 4; s++) {
+                z0[s] = b[o + 0];
+                z1[s] = b[o + 1];
+                z2[s] = b[o + 2];
+                z3[s] = b[o + 3];
+                z4[s] = b[o + 4];
+                z5[s] = b[o + 5];
+            }
+            for (int i = 0; i < 20; i++) {
+                const float *xi = xt + i * 4;
+                const float w0i = w0[i], w1i = w1[i], w2i = w2[i], w3i = w3[i], w4i = w4[i], w5i = w5[i];
+                for (int s = 0; s < 4; s++) {
+                    z0[s] += w0i * xi[s];
+                    z1[s] += w1i * xi[s];
+                    z2[s] += w2i * xi[s];
+                    z3[s] += w3i * xi[s];
+                    z4[s] += w4i * xi[s];
+                    z5[s] += w5i * xi[s];
+                }
+            }
+            for (int s = 0; s < n; s++) {
+                float *out = net->act + s * 44;
+                out[o + 0] = nnc_leaky_relu(z0[s], 0.2f);
+                out[o + 1] = nnc_leaky_relu(z1[s], 0.2f);
+                out[o + 2] = nnc_leaky_relu(z2[s], 0.2f);
+                out[o + 3] = nnc_leaky_relu(z3[s], 0.2f);
+                out[o + 4] = nnc_leaky_relu(z4[s], 0.2f);
+                out[o + 5] = nnc_leaky_relu(z5[s], 0.2f);
+            }
         }
     }
-    /* layer 3: dense 30 -> 12 leaky_relu (leaky_image.nn:8) */
+    /* layer 3: dense 30 -> 12 leaky_relu (leaky_image.nn:8), all samples at once */
     {
         const float *w = net->param + 630;   /* [12][30] */
         const float *b = net->param + 990;   /* [12] */
-        const float *in = net->act + 0;
-        float *out = net->act + 30;
-        for (int o = 0; o < 12; o++) {
-            const float *wo = w + o * 30;
-            float acc[8] = {0.0f};   /* 8 partial sums: no serial dependence */
-            float z;
-            for (int i = 0; i < 24; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += wo[i + k] * in[i + k];
-            z = b[o] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
-            for (int i = 24; i < 30; i++)
-                z += wo[i] * in[i];
-            out[o] = nnc_leaky_relu(z, 0.01f);
+        float *xt = net->xt;   /* [30][4]: the inputs transposed, a vector of samples each */
+        for (int s = 0; s < n; s++) {
+            const float *in = net->act + s * 44;
+            for (int i = 0; i < 30; i++)
+                xt[i * 4 + s] = in[i];
+        }
+        for (int s = n; s < 4; s++)   /* samples beyond n: zeros, computed and dropped */
+            for (int i = 0; i < 30; i++)
+                xt[i * 4 + s] = 0.0f;
+        for (int o = 0; o < 8; o += 8) {   /* 8 outputs of 4 samples at a time */
+            const float *w0 = w + o * 30, *w1 = w0 + 30, *w2 = w1 + 30, *w3 = w2 + 30,
+                        *w4 = w3 + 30, *w5 = w4 + 30, *w6 = w5 + 30, *w7 = w6 + 30;
+            float z0[4], z1[4], z2[4], z3[4], z4[4], z5[4], z6[4], z7[4];
+            for (int s = 0; s < 4; s++) {
+                z0[s] = b[o + 0];
+                z1[s] = b[o + 1];
+                z2[s] = b[o + 2];
+                z3[s] = b[o + 3];
+                z4[s] = b[o + 4];
+                z5[s] = b[o + 5];
+                z6[s] = b[o + 6];
+                z7[s] = b[o + 7];
+            }
+            for (int i = 0; i < 30; i++) {
+                const float *xi = xt + i * 4;
+                const float w0i = w0[i], w1i = w1[i], w2i = w2[i], w3i = w3[i], w4i = w4[i], w5i = w5[i], w6i = w6[i], w7i = w7[i];
+                for (int s = 0; s < 4; s++) {
+                    z0[s] += w0i * xi[s];
+                    z1[s] += w1i * xi[s];
+                    z2[s] += w2i * xi[s];
+                    z3[s] += w3i * xi[s];
+                    z4[s] += w4i * xi[s];
+                    z5[s] += w5i * xi[s];
+                    z6[s] += w6i * xi[s];
+                    z7[s] += w7i * xi[s];
+                }
+            }
+            for (int s = 0; s < n; s++) {
+                float *out = net->act + s * 44 + 30;
+                out[o + 0] = nnc_leaky_relu(z0[s], 0.01f);
+                out[o + 1] = nnc_leaky_relu(z1[s], 0.01f);
+                out[o + 2] = nnc_leaky_relu(z2[s], 0.01f);
+                out[o + 3] = nnc_leaky_relu(z3[s], 0.01f);
+                out[o + 4] = nnc_leaky_relu(z4[s], 0.01f);
+                out[o + 5] = nnc_leaky_relu(z5[s], 0.01f);
+                out[o + 6] = nnc_leaky_relu(z6[s], 0.01f);
+                out[o + 7] = nnc_leaky_relu(z7[s], 0.01f);
+            }
+        }
+        {   /* the last 4 outputs */
+            const int o = 8;
+            const float *w0 = w + o * 30, *w1 = w0 + 30, *w2 = w1 + 30, *w3 = w2 + 30;
+            float z0[4], z1[4], z2[4], z3[4];
+            for (int s = 0; s < 4; s++) {
+                z0[s] = b[o + 0];
+                z1[s] = b[o + 1];
+                z2[s] = b[o + 2];
+                z3[s] = b[o + 3];
+            }
+            for (int i = 0; i < 30; i++) {
+                const float *xi = xt + i * 4;
+                const float w0i = w0[i], w1i = w1[i], w2i = w2[i], w3i = w3[i];
+                for (int s = 0; s < 4; s++) {
+                    z0[s] += w0i * xi[s];
+                    z1[s] += w1i * xi[s];
+                    z2[s] += w2i * xi[s];
+                    z3[s] += w3i * xi[s];
+                }
+            }
+            for (int s = 0; s < n; s++) {
+                float *out = net->act + s * 44 + 30;
+                out[o + 0] = nnc_leaky_relu(z0[s], 0.01f);
+                out[o + 1] = nnc_leaky_relu(z1[s], 0.01f);
+                out[o + 2] = nnc_leaky_relu(z2[s], 0.01f);
+                out[o + 3] = nnc_leaky_relu(z3[s], 0.01f);
+            }
         }
     }
     /* layer 4: dense 12 -> 2 sigmoid (leaky_image.nn:9) */
-    {
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 44;
         const float *w = net->param + 1002;   /* [2][12] */
         const float *b = net->param + 1026;   /* [2] */
-        const float *in = net->act + 30;
-        float *out = net->act + 42;
+        const float *in = act + 30;
+        float *out = act + 42;
         out[0] = nnc_sigmoid(b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
                               + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
                               + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
@@ -122,33 +266,43 @@ static void leaky_run(leaky *net, const float *x)
     }
 }
 
-/* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float leaky_backward_sample(leaky *net, const float *x, const float *t, float scale)
+/* Backward pass of the n samples last run: adds their gradient, times `scale`,
+ * into net->grad and returns the sum of their loss. */
+static float leaky_backward_pass(leaky *net, const float *x, const float *t, int n, float scale)
 {
-    const float *y = net->act + 42;   /* the output [2] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
-    {
-        float err = y[0] - t[0];
-        loss += err * err;
-        dz_out[0] = err * (y[0] * (1.0f - y[0])) * scale;
+    /* the loss, and dLoss/dz of the output layer */
+    for (int s = 0; s < n; s++) {
+        const float *ts = t + s * 2;
+        float *act = net->act + s * 44;
+        float *delta = net->delta + s * 60;
+        const float *y = act + 42;   /* the output [2] */
+        float *dz_out = delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+        {
+            float err = y[0] - ts[0];
+            ls += err * err;
+            dz_out[0] = err * (y[0] * (1.0f - y[0])) * scale;
+        }
+        {
+            float err = y[1] - ts[1];
+            ls += err * err;
+            dz_out[1] = err * (y[1] * (1.0f - y[1])) * scale;
+        }
+        loss += ls * 0.5f;
     }
-    {
-        float err = y[1] - t[1];
-        loss += err * err;
-        dz_out[1] = err * (y[1] * (1.0f - y[1])) * scale;
-    }
-    loss *= 0.5f;
 
     /* layer 4: dense 12 -> 2 sigmoid (leaky_image.nn:9) backward */
-    {
-        const float *dz = net->delta + 0;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 44;
+        float *delta = net->delta + s * 60;
+        const float *dz = delta + 0;
         const float *w = net->param + 1002;
-        float *din = net->delta + 30;
-        const float *in = net->act + 30;
+        float *din = delta + 30;
+        const float *in = act + 30;
         float *gw = net->grad + 1002;
         float *gb = net->grad + 1026;
         gw[0] += dz[0] * in[0];
@@ -191,45 +345,355 @@ static float leaky_backward_sample(leaky *net, const float *x, const float *t, f
         din[11] = (w[11] * dz[0] + w[23] * dz[1]) * ((in[11] > 0.0f ? 1.0f : 0.01f));
     }
 
-    /* layer 3: dense 30 -> 12 leaky_relu (leaky_image.nn:8) backward */
+    /* layer 3: dense 30 -> 12 leaky_relu (leaky_image.nn:8) backward, all samples at once */
     {
-        const float *dz = net->delta + 30;
-        const float *w = net->param + 630;
-        float *din = net->delta + 0;
-        const float *in = net->act + 0;
-        float *gw = net->grad + 630;
+        float *gw = net->grad + 630;   /* [12][30] */
         float *gb = net->grad + 990;
-        for (int o = 0; o < 12; o++) {   /* gw += dz in^T, gb += dz */
-            const float d = dz[o];
-            float *go = gw + o * 30;
-            for (int i = 0; i < 30; i++)
-                go[i] += d * in[i];
-            gb[o] += d;
+        for (int o = 0; o < 8; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
+#ifdef NNC_V8
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
+                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
+            }
+            memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 30 + i + 8, &v0_1, 32);
+            memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 30 + i + 8, &v1_1, 32);
+            memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 30 + i + 8, &v2_1, 32);
+            memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 30 + i + 8, &v3_1, 32);
+            memcpy(gw + (o + 4) * 30 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 30 + i + 8, &v4_1, 32);
+            memcpy(gw + (o + 5) * 30 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 30 + i + 8, &v5_1, 32);
+            memcpy(gw + (o + 6) * 30 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 30 + i + 8, &v6_1, 32);
+            memcpy(gw + (o + 7) * 30 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 30 + i + 8, &v7_1, 32);
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            for (int k = 0; k < 16; k++) {
+                gw[(o + 0) * 30 + i + k] = g0[k];
+                gw[(o + 1) * 30 + i + k] = g1[k];
+                gw[(o + 2) * 30 + i + k] = g2[k];
+                gw[(o + 3) * 30 + i + k] = g3[k];
+                gw[(o + 4) * 30 + i + k] = g4[k];
+                gw[(o + 5) * 30 + i + k] = g5[k];
+                gw[(o + 6) * 30 + i + k] = g6[k];
+                gw[(o + 7) * 30 + i + k] = g7[k];
+            }
+#endif
         }
-        for (int i = 0; i < 30; i++)   /* din = w^T dz */
-            din[i] = 0.0f;
-        for (int o = 0; o < 12; o++) {
-            const float d = dz[o];
-            const float *wo = w + o * 30;
-            for (int i = 0; i < 30; i++)
-                din[i] += wo[i] * d;
+        for (int o = 0; o < 8; o += 8) {   /* the last 14 inputs */
+            const int i = 16;
+            float g0[14] = {0.0f}, g1[14] = {0.0f}, g2[14] = {0.0f}, g3[14] = {0.0f}, g4[14] = {0.0f}, g5[14] = {0.0f}, g6[14] = {0.0f}, g7[14] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 14; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            for (int k = 0; k < 14; k++) {
+                gw[(o + 0) * 30 + i + k] = g0[k];
+                gw[(o + 1) * 30 + i + k] = g1[k];
+                gw[(o + 2) * 30 + i + k] = g2[k];
+                gw[(o + 3) * 30 + i + k] = g3[k];
+                gw[(o + 4) * 30 + i + k] = g4[k];
+                gw[(o + 5) * 30 + i + k] = g5[k];
+                gw[(o + 6) * 30 + i + k] = g6[k];
+                gw[(o + 7) * 30 + i + k] = g7[k];
+            }
         }
-        for (int i = 0; i < 30; i++)   /* through the activation of layer 2 */
-            din[i] *= (in[i] > 0.0f ? 1.0f : 0.2f);
+        for (int i = 0; i < 16; i += 16) {   /* the last 4 outputs */
+            const int o = 8;
+#ifdef NNC_V8
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+            }
+            memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 30 + i + 8, &v0_1, 32);
+            memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 30 + i + 8, &v1_1, 32);
+            memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 30 + i + 8, &v2_1, 32);
+            memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 30 + i + 8, &v3_1, 32);
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                }
+            }
+            for (int k = 0; k < 16; k++) {
+                gw[(o + 0) * 30 + i + k] = g0[k];
+                gw[(o + 1) * 30 + i + k] = g1[k];
+                gw[(o + 2) * 30 + i + k] = g2[k];
+                gw[(o + 3) * 30 + i + k] = g3[k];
+            }
+#endif
+        }
+        {   /* the last outputs and inputs */
+            const int o = 8, i = 16;
+            float g0[14] = {0.0f}, g1[14] = {0.0f}, g2[14] = {0.0f}, g3[14] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3];
+                for (int k = 0; k < 14; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                }
+            }
+            for (int k = 0; k < 14; k++) {
+                gw[(o + 0) * 30 + i + k] = g0[k];
+                gw[(o + 1) * 30 + i + k] = g1[k];
+                gw[(o + 2) * 30 + i + k] = g2[k];
+                gw[(o + 3) * 30 + i + k] = g3[k];
+            }
+        }
+        for (int o = 0; o < 12; o++) {   /* gb = the sum of dz over the samples */
+            float sum = 0.0f;
+            for (int s = 0; s < n; s++)
+                sum += net->delta[s * 60 + 30 + o];
+            gb[o] = sum;
+        }
+        const float *w = net->param + 630;
+        for (int s = 0; s < n; s++) {   /* din = dz w */
+            const float *dz = net->delta + s * 60 + 30;
+            float *din = net->delta + s * 60;
+            const float *in = net->act + s * 44;
+            for (int i = 0; i < 30; i += 30) {
+                float a0[16] = {0.0f}, a1[14] = {0.0f};
+                for (int o = 0; o < 12; o++) {
+                    const float d = dz[o], *wo = w + o * 30 + i;
+                    for (int k = 0; k < 16; k++)
+                        a0[k] += d * wo[0 + k];
+                    for (int k = 0; k < 14; k++)
+                        a1[k] += d * wo[16 + k];
+                }
+                for (int k = 0; k < 16; k++)
+                    din[i + 0 + k] = a0[k];
+                for (int k = 0; k < 14; k++)
+                    din[i + 16 + k] = a1[k];
+            }
+            for (int i = 0; i < 30; i++)   /* through the activation of layer 2 */
+                din[i] *= (in[i] > 0.0f ? 1.0f : 0.2f);
+        }
     }
 
-    /* layer 2: dense 20 -> 30 leaky_relu(0.2) (leaky_image.nn:7) backward */
+    /* layer 2: dense 20 -> 30 leaky_relu(0.2) (leaky_image.nn:7) backward, all samples at once */
     {
-        const float *dz = net->delta + 0;
-        const float *in = x;
-        float *gw = net->grad + 0;
+        float *gw = net->grad + 0;   /* [30][20] */
         float *gb = net->grad + 600;
-        for (int o = 0; o < 30; o++) {   /* gw += dz in^T, gb += dz */
-            const float d = dz[o];
-            float *go = gw + o * 20;
-            for (int i = 0; i < 20; i++)
-                go[i] += d * in[i];
-            gb[o] += d;
+        for (int o = 0; o < 24; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
+#ifdef NNC_V8
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
+                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
+            }
+            memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 20 + i + 8, &v0_1, 32);
+            memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 20 + i + 8, &v1_1, 32);
+            memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 20 + i + 8, &v2_1, 32);
+            memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 20 + i + 8, &v3_1, 32);
+            memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 20 + i + 8, &v4_1, 32);
+            memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 20 + i + 8, &v5_1, 32);
+            memcpy(gw + (o + 6) * 20 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 20 + i + 8, &v6_1, 32);
+            memcpy(gw + (o + 7) * 20 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 20 + i + 8, &v7_1, 32);
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            for (int k = 0; k < 16; k++) {
+                gw[(o + 0) * 20 + i + k] = g0[k];
+                gw[(o + 1) * 20 + i + k] = g1[k];
+                gw[(o + 2) * 20 + i + k] = g2[k];
+                gw[(o + 3) * 20 + i + k] = g3[k];
+                gw[(o + 4) * 20 + i + k] = g4[k];
+                gw[(o + 5) * 20 + i + k] = g5[k];
+                gw[(o + 6) * 20 + i + k] = g6[k];
+                gw[(o + 7) * 20 + i + k] = g7[k];
+            }
+#endif
+        }
+        for (int o = 0; o < 24; o += 8) {   /* the last 4 inputs */
+            const int i = 16;
+            float g0[4] = {0.0f}, g1[4] = {0.0f}, g2[4] = {0.0f}, g3[4] = {0.0f}, g4[4] = {0.0f}, g5[4] = {0.0f}, g6[4] = {0.0f}, g7[4] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 4; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            for (int k = 0; k < 4; k++) {
+                gw[(o + 0) * 20 + i + k] = g0[k];
+                gw[(o + 1) * 20 + i + k] = g1[k];
+                gw[(o + 2) * 20 + i + k] = g2[k];
+                gw[(o + 3) * 20 + i + k] = g3[k];
+                gw[(o + 4) * 20 + i + k] = g4[k];
+                gw[(o + 5) * 20 + i + k] = g5[k];
+                gw[(o + 6) * 20 + i + k] = g6[k];
+                gw[(o + 7) * 20 + i + k] = g7[k];
+            }
+        }
+        for (int i = 0; i < 16; i += 16) {   /* the last 6 outputs */
+            const int o = 24;
+#ifdef NNC_V8
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+            }
+            memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 20 + i + 8, &v0_1, 32);
+            memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 20 + i + 8, &v1_1, 32);
+            memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 20 + i + 8, &v2_1, 32);
+            memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 20 + i + 8, &v3_1, 32);
+            memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 20 + i + 8, &v4_1, 32);
+            memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 20 + i + 8, &v5_1, 32);
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                }
+            }
+            for (int k = 0; k < 16; k++) {
+                gw[(o + 0) * 20 + i + k] = g0[k];
+                gw[(o + 1) * 20 + i + k] = g1[k];
+                gw[(o + 2) * 20 + i + k] = g2[k];
+                gw[(o + 3) * 20 + i + k] = g3[k];
+                gw[(o + 4) * 20 + i + k] = g4[k];
+                gw[(o + 5) * 20 + i + k] = g5[k];
+            }
+#endif
+        }
+        {   /* the last outputs and inputs */
+            const int o = 24, i = 16;
+            float g0[4] = {0.0f}, g1[4] = {0.0f}, g2[4] = {0.0f}, g3[4] = {0.0f}, g4[4] = {0.0f}, g5[4] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5];
+                for (int k = 0; k < 4; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                }
+            }
+            for (int k = 0; k < 4; k++) {
+                gw[(o + 0) * 20 + i + k] = g0[k];
+                gw[(o + 1) * 20 + i + k] = g1[k];
+                gw[(o + 2) * 20 + i + k] = g2[k];
+                gw[(o + 3) * 20 + i + k] = g3[k];
+                gw[(o + 4) * 20 + i + k] = g4[k];
+                gw[(o + 5) * 20 + i + k] = g5[k];
+            }
+        }
+        for (int o = 0; o < 30; o++) {   /* gb = the sum of dz over the samples */
+            float sum = 0.0f;
+            for (int s = 0; s < n; s++)
+                sum += net->delta[s * 60 + o];
+            gb[o] = sum;
         }
     }
 
@@ -252,22 +716,20 @@ void leaky_update(leaky *net)
 
 void leaky_forward(leaky *net, const float *x, float *y)
 {
-    leaky_run(net, x);
+    leaky_run(net, x, 1);
     memcpy(y, net->act + 42, 2 * sizeof(float));
 }
 
 float leaky_backward(leaky *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n < 1 || n > 4)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
-    memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        leaky_run(net, x + s * 20);
-        loss += leaky_backward_sample(net, x + s * 20, t + s * 2, scale);
-    }
+    memset(net->grad + 1002, 0, 26 * sizeof(float));
+    leaky_run(net, x, n);
+    loss = leaky_backward_pass(net, x, t, n, scale);
     return loss / (float)n;
 }
 

@@ -27,12 +27,13 @@ extern "C" {
  *   layer 2 dense: weight [30][20] at 0, bias [30] at 600
  *   layer 3 dense: weight [12][30] at 630, bias [12] at 990
  *   layer 4 dense: weight [2][12] at 1002, bias [2] at 1026
- * sizeof(leaky) is all the memory the network needs: 8656 bytes. */
+ * sizeof(leaky) is all the memory the network needs: 10384 bytes. */
 typedef struct leaky {
     float param[1028];       /* parameters, PyTorch state_dict order */
     float grad[1028];        /* dLoss/dparam, mean over the last batch */
-    float act[44];           /* layer outputs of the sample in flight */
-    float delta[60];         /* dLoss/dz of the layer in flight, two rows used in turn */
+    float act[176];          /* layer outputs, a row per sample */
+    float delta[240];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
+    float xt[120];           /* scratch of batched dense layers: their input transposed */
     float lr;                /* learning rate: leaky_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } leaky;

@@ -124,25 +124,30 @@ static void a_run(a *net, const float *x)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float a_backward_sample(a *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss. */
+static float a_backward_pass(a *net, const float *x, const float *t, float scale)
 {
-    const float *y = net->act + 40;   /* the output [2] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+    /* the loss, and dLoss/dz of the output layer */
     {
-        float err = y[0] - t[0];
-        loss += err * err;
-        dz_out[0] = err * scale;
+        const float *y = net->act + 40;   /* the output [2] */
+        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+        {
+            float err = y[0] - t[0];
+            ls += err * err;
+            dz_out[0] = err * scale;
+        }
+        {
+            float err = y[1] - t[1];
+            ls += err * err;
+            dz_out[1] = err * scale;
+        }
+        loss += ls * 0.5f;
     }
-    {
-        float err = y[1] - t[1];
-        loss += err * err;
-        dz_out[1] = err * scale;
-    }
-    loss *= 0.5f;
 
     /* layer 3: dense 2x2x2 -> 2 linear (pool_edges.nn:7) backward */
     {
@@ -332,16 +337,14 @@ void a_forward(a *net, const float *x, float *y)
 
 float a_backward(a *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n != 1)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        a_run(net, x + s * 16);
-        loss += a_backward_sample(net, x + s * 16, t + s * 2, scale);
-    }
+    a_run(net, x);
+    loss = a_backward_pass(net, x, t, scale);
     return loss / (float)n;
 }
 
@@ -409,26 +412,31 @@ static void b_run(b *net, const float *x)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float b_backward_sample(b *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss. */
+static float b_backward_pass(b *net, const float *x, const float *t, float scale)
 {
-    (void)x;   /* the first layer has no weights: nothing backward reads the input */
-    const float *y = net->act + 4;   /* the output [2] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
+    (void)x;   /* the first layer has no weights: nothing backward reads the input */
 
-    /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+    /* the loss, and dLoss/dz of the output layer */
     {
-        float err = y[0] - t[0];
-        loss += err * err;
-        dz_out[0] = err * scale;
+        const float *y = net->act + 4;   /* the output [2] */
+        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+        {
+            float err = y[0] - t[0];
+            ls += err * err;
+            dz_out[0] = err * scale;
+        }
+        {
+            float err = y[1] - t[1];
+            ls += err * err;
+            dz_out[1] = err * scale;
+        }
+        loss += ls * 0.5f;
     }
-    {
-        float err = y[1] - t[1];
-        loss += err * err;
-        dz_out[1] = err * scale;
-    }
-    loss *= 0.5f;
 
     /* layer 2: dense 1x2x2 -> 2 linear (pool_edges.nn:13) backward */
     {
@@ -481,16 +489,14 @@ void b_forward(b *net, const float *x, float *y)
 
 float b_backward(b *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n != 1)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        b_run(net, x + s * 16);
-        loss += b_backward_sample(net, x + s * 16, t + s * 2, scale);
-    }
+    b_run(net, x);
+    loss = b_backward_pass(net, x, t, scale);
     return loss / (float)n;
 }
 

@@ -33,8 +33,8 @@ extern "C" {
 typedef struct a {
     float param[38];         /* parameters, PyTorch state_dict order */
     float grad[38];          /* dLoss/dparam, mean over the last batch */
-    float act[42];           /* layer outputs of the sample in flight */
-    float delta[64];         /* dLoss/dz of the layer in flight, two rows used in turn */
+    float act[42];           /* layer outputs, a row per sample */
+    float delta[64];         /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float pad[96];           /* scratch of stride-1 convolutions: zero-padded input, a wide output plane */
     float lr;                /* learning rate: a_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
@@ -73,8 +73,8 @@ float *a_grads(a *net);
 typedef struct b {
     float param[10];         /* parameters, PyTorch state_dict order */
     float grad[10];          /* dLoss/dparam, mean over the last batch */
-    float act[6];            /* layer outputs of the sample in flight */
-    float delta[32];         /* dLoss/dz of the layer in flight, two rows used in turn */
+    float act[6];            /* layer outputs, a row per sample */
+    float delta[32];         /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float lr;                /* learning rate: b_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } b;

@@ -20,6 +20,15 @@ static uint64_t nnc_rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Batched dense layers keep their sums in vectors of 8 floats where the
+ * compiler has them (GCC's and Clang's vector extension): registers, which
+ * plain arrays of accumulators are not always given.  Elsewhere (tcc, or
+ * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)
+#define NNC_V8 1
+typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#endif
+
 /* uniform in [lo, hi): 24 random bits, so every float step is reachable */
 static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 {
@@ -46,15 +55,18 @@ void sine_init(sine *net, uint64_t seed)
         net->param[304 + i] = nnc_rng_uniform(&rng, -0.59408855f, 0.59408855f);   /* weight */
 }
 
-/* Forward pass of one sample: every layer's output into net->act. */
-static void sine_run(sine *net, const float *x)
+/* Forward pass of n samples (rows of x): every layer's outputs into net->act,
+ * a row per sample. */
+static void sine_run(sine *net, const float *x, int n)
 {
     /* layer 1: dense 1 -> 16 tanh (sine.nn:4) */
-    {
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 1;
+        float *act = net->act + s * 33;
         const float *w = net->param + 0;   /* [16][1] */
         const float *b = net->param + 16;   /* [16] */
-        const float *in = x;
-        float *out = net->act + 0;
+        const float *in = xs;
+        float *out = act + 0;
         out[0] = tanhf(b[0] + w[0] * in[0]);
         out[1] = tanhf(b[1] + w[1] * in[0]);
         out[2] = tanhf(b[2] + w[2] * in[0]);
@@ -72,29 +84,102 @@ static void sine_run(sine *net, const float *x)
         out[14] = tanhf(b[14] + w[14] * in[0]);
         out[15] = tanhf(b[15] + w[15] * in[0]);
     }
-    /* layer 2: dense 16 -> 16 tanh (sine.nn:5) */
+    /* layer 2: dense 16 -> 16 tanh (sine.nn:5), all samples at once */
     {
         const float *w = net->param + 32;   /* [16][16] */
         const float *b = net->param + 288;   /* [16] */
-        const float *in = net->act + 0;
-        float *out = net->act + 16;
-        for (int o = 0; o < 16; o++) {
-            const float *wo = w + o * 16;
-            float acc[8] = {0.0f};   /* 8 partial sums: no serial dependence */
-            float z;
-            for (int i = 0; i < 16; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += wo[i + k] * in[i + k];
-            z = b[o] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
-            out[o] = tanhf(z);
+        float *xt = net->xt;   /* [16][8]: the inputs transposed, a vector of samples each */
+        for (int s = 0; s < n; s++) {
+            const float *in = net->act + s * 33;
+            for (int i = 0; i < 16; i++)
+                xt[i * 8 + s] = in[i];
+        }
+        for (int s = n; s < 8; s++)   /* samples beyond n: zeros, computed and dropped */
+            for (int i = 0; i < 16; i++)
+                xt[i * 8 + s] = 0.0f;
+        for (int o = 0; o < 16; o += 8) {   /* 8 outputs of 8 samples at a time */
+            const float *w0 = w + o * 16, *w1 = w0 + 16, *w2 = w1 + 16, *w3 = w2 + 16,
+                        *w4 = w3 + 16, *w5 = w4 + 16, *w6 = w5 + 16, *w7 = w6 + 16;
+            float z0[8], z1[8], z2[8], z3[8], z4[8], z5[8], z6[8], z7[8];
+#ifdef NNC_V8
+            {
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 v0_0 = zero + b[o + 0],
+                       v1_0 = zero + b[o + 1],
+                       v2_0 = zero + b[o + 2],
+                       v3_0 = zero + b[o + 3],
+                       v4_0 = zero + b[o + 4],
+                       v5_0 = zero + b[o + 5],
+                       v6_0 = zero + b[o + 6],
+                       v7_0 = zero + b[o + 7];
+                for (int i = 0; i < 16; i++) {
+                    const float *xi = xt + i * 8;
+                    nnc_v8 x0;
+                    memcpy(&x0, xi + 0, sizeof x0);
+                    v0_0 += w0[i] * x0;
+                    v1_0 += w1[i] * x0;
+                    v2_0 += w2[i] * x0;
+                    v3_0 += w3[i] * x0;
+                    v4_0 += w4[i] * x0;
+                    v5_0 += w5[i] * x0;
+                    v6_0 += w6[i] * x0;
+                    v7_0 += w7[i] * x0;
+                }
+                memcpy(z0 + 0, &v0_0, 32);
+                memcpy(z1 + 0, &v1_0, 32);
+                memcpy(z2 + 0, &v2_0, 32);
+                memcpy(z3 + 0, &v3_0, 32);
+                memcpy(z4 + 0, &v4_0, 32);
+                memcpy(z5 + 0, &v5_0, 32);
+                memcpy(z6 + 0, &v6_0, 32);
+                memcpy(z7 + 0, &v7_0, 32);
+            }
+#else
+            for (int s = 0; s < 8; s++) {
+                z0[s] = b[o + 0];
+                z1[s] = b[o + 1];
+                z2[s] = b[o + 2];
+                z3[s] = b[o + 3];
+                z4[s] = b[o + 4];
+                z5[s] = b[o + 5];
+                z6[s] = b[o + 6];
+                z7[s] = b[o + 7];
+            }
+            for (int i = 0; i < 16; i++) {
+                const float *xi = xt + i * 8;
+                const float w0i = w0[i], w1i = w1[i], w2i = w2[i], w3i = w3[i], w4i = w4[i], w5i = w5[i], w6i = w6[i], w7i = w7[i];
+                for (int s = 0; s < 8; s++) {
+                    z0[s] += w0i * xi[s];
+                    z1[s] += w1i * xi[s];
+                    z2[s] += w2i * xi[s];
+                    z3[s] += w3i * xi[s];
+                    z4[s] += w4i * xi[s];
+                    z5[s] += w5i * xi[s];
+                    z6[s] += w6i * xi[s];
+                    z7[s] += w7i * xi[s];
+                }
+            }
+#endif
+            for (int s = 0; s < n; s++) {
+                float *out = net->act + s * 33 + 16;
+                out[o + 0] = tanhf(z0[s]);
+                out[o + 1] = tanhf(z1[s]);
+                out[o + 2] = tanhf(z2[s]);
+                out[o + 3] = tanhf(z3[s]);
+                out[o + 4] = tanhf(z4[s]);
+                out[o + 5] = tanhf(z5[s]);
+                out[o + 6] = tanhf(z6[s]);
+                out[o + 7] = tanhf(z7[s]);
+            }
         }
     }
     /* layer 3: dense 16 -> 1 linear (sine.nn:6) */
-    {
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 33;
         const float *w = net->param + 304;   /* [1][16] */
         const float *b = net->param + 320;   /* [1] */
-        const float *in = net->act + 16;
-        float *out = net->act + 32;
+        const float *in = act + 16;
+        float *out = act + 32;
         out[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
                   + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
                   + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
@@ -103,28 +188,38 @@ static void sine_run(sine *net, const float *x)
     }
 }
 
-/* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float sine_backward_sample(sine *net, const float *x, const float *t, float scale)
+/* Backward pass of the n samples last run: adds their gradient, times `scale`,
+ * into net->grad and returns the sum of their loss. */
+static float sine_backward_pass(sine *net, const float *x, const float *t, int n, float scale)
 {
-    const float *y = net->act + 32;   /* the output [1] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
-    {
-        float err = y[0] - t[0];
-        loss += err * err;
-        dz_out[0] = err * scale;
+    /* the loss, and dLoss/dz of the output layer */
+    for (int s = 0; s < n; s++) {
+        const float *ts = t + s * 1;
+        float *act = net->act + s * 33;
+        float *delta = net->delta + s * 32;
+        const float *y = act + 32;   /* the output [1] */
+        float *dz_out = delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+        {
+            float err = y[0] - ts[0];
+            ls += err * err;
+            dz_out[0] = err * scale;
+        }
+        loss += ls * 0.5f;
     }
-    loss *= 0.5f;
 
     /* layer 3: dense 16 -> 1 linear (sine.nn:6) backward */
-    {
-        const float *dz = net->delta + 0;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 33;
+        float *delta = net->delta + s * 32;
+        const float *dz = delta + 0;
         const float *w = net->param + 304;
-        float *din = net->delta + 16;
-        const float *in = net->act + 16;
+        float *din = delta + 16;
+        const float *in = act + 16;
         float *gw = net->grad + 304;
         float *gb = net->grad + 320;
         gw[0] += dz[0] * in[0];
@@ -162,37 +257,113 @@ static float sine_backward_sample(sine *net, const float *x, const float *t, flo
         din[15] = (w[15] * dz[0]) * ((1.0f - in[15] * in[15]));
     }
 
-    /* layer 2: dense 16 -> 16 tanh (sine.nn:5) backward */
+    /* layer 2: dense 16 -> 16 tanh (sine.nn:5) backward, all samples at once */
     {
-        const float *dz = net->delta + 16;
-        const float *w = net->param + 32;
-        float *din = net->delta + 0;
-        const float *in = net->act + 0;
-        float *gw = net->grad + 32;
+        float *gw = net->grad + 32;   /* [16][16] */
         float *gb = net->grad + 288;
-        for (int o = 0; o < 16; o++) {   /* gw += dz in^T, gb += dz */
-            const float d = dz[o];
-            float *go = gw + o * 16;
-            for (int i = 0; i < 16; i++)
-                go[i] += d * in[i];
-            gb[o] += d;
+        for (int o = 0; o < 16; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
+#ifdef NNC_V8
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 33 + i;
+                const float *dz = net->delta + s * 32 + 16 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
+                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
+            }
+            memcpy(gw + (o + 0) * 16 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 16 + i + 8, &v0_1, 32);
+            memcpy(gw + (o + 1) * 16 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 16 + i + 8, &v1_1, 32);
+            memcpy(gw + (o + 2) * 16 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 16 + i + 8, &v2_1, 32);
+            memcpy(gw + (o + 3) * 16 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 16 + i + 8, &v3_1, 32);
+            memcpy(gw + (o + 4) * 16 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 16 + i + 8, &v4_1, 32);
+            memcpy(gw + (o + 5) * 16 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 16 + i + 8, &v5_1, 32);
+            memcpy(gw + (o + 6) * 16 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 16 + i + 8, &v6_1, 32);
+            memcpy(gw + (o + 7) * 16 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 16 + i + 8, &v7_1, 32);
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 33 + i;
+                const float *dz = net->delta + s * 32 + 16 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            for (int k = 0; k < 16; k++) {
+                gw[(o + 0) * 16 + i + k] = g0[k];
+                gw[(o + 1) * 16 + i + k] = g1[k];
+                gw[(o + 2) * 16 + i + k] = g2[k];
+                gw[(o + 3) * 16 + i + k] = g3[k];
+                gw[(o + 4) * 16 + i + k] = g4[k];
+                gw[(o + 5) * 16 + i + k] = g5[k];
+                gw[(o + 6) * 16 + i + k] = g6[k];
+                gw[(o + 7) * 16 + i + k] = g7[k];
+            }
+#endif
         }
-        for (int i = 0; i < 16; i++)   /* din = w^T dz */
-            din[i] = 0.0f;
-        for (int o = 0; o < 16; o++) {
-            const float d = dz[o];
-            const float *wo = w + o * 16;
-            for (int i = 0; i < 16; i++)
-                din[i] += wo[i] * d;
+        for (int o = 0; o < 16; o++) {   /* gb = the sum of dz over the samples */
+            float sum = 0.0f;
+            for (int s = 0; s < n; s++)
+                sum += net->delta[s * 32 + 16 + o];
+            gb[o] = sum;
         }
-        for (int i = 0; i < 16; i++)   /* through the activation of layer 1 */
-            din[i] *= (1.0f - in[i] * in[i]);
+        const float *w = net->param + 32;
+        for (int s = 0; s < n; s++) {   /* din = dz w */
+            const float *dz = net->delta + s * 32 + 16;
+            float *din = net->delta + s * 32;
+            const float *in = net->act + s * 33;
+            for (int i = 0; i < 16; i += 16) {
+#ifdef NNC_V8
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 v0 = zero, v1 = zero;
+                for (int o = 0; o < 16; o++) {
+                    const float d = dz[o], *wo = w + o * 16 + i;
+                    nnc_v8 wk;
+                    memcpy(&wk, wo + 0, 32);
+                    v0 += d * wk;
+                    memcpy(&wk, wo + 8, 32);
+                    v1 += d * wk;
+                }
+                memcpy(din + i + 0, &v0, 32);
+                memcpy(din + i + 8, &v1, 32);
+#else
+                float a0[16] = {0.0f};
+                for (int o = 0; o < 16; o++) {
+                    const float d = dz[o], *wo = w + o * 16 + i;
+                    for (int k = 0; k < 16; k++)
+                        a0[k] += d * wo[0 + k];
+                }
+                for (int k = 0; k < 16; k++)
+                    din[i + 0 + k] = a0[k];
+#endif
+            }
+            for (int i = 0; i < 16; i++)   /* through the activation of layer 1 */
+                din[i] *= (1.0f - in[i] * in[i]);
+        }
     }
 
     /* layer 1: dense 1 -> 16 tanh (sine.nn:4) backward */
-    {
-        const float *dz = net->delta + 0;
-        const float *in = x;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 1;
+        float *delta = net->delta + s * 32;
+        const float *dz = delta + 0;
+        const float *in = xs;
         float *gw = net->grad + 0;
         float *gb = net->grad + 16;
         gw[0] += dz[0] * in[0];
@@ -247,22 +418,21 @@ void sine_update(sine *net)
 
 void sine_forward(sine *net, const float *x, float *y)
 {
-    sine_run(net, x);
+    sine_run(net, x, 1);
     memcpy(y, net->act + 32, 1 * sizeof(float));
 }
 
 float sine_backward(sine *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n < 1 || n > 8)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
-    memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        sine_run(net, x + s * 1);
-        loss += sine_backward_sample(net, x + s * 1, t + s * 1, scale);
-    }
+    memset(net->grad + 0, 0, 32 * sizeof(float));
+    memset(net->grad + 304, 0, 17 * sizeof(float));
+    sine_run(net, x, n);
+    loss = sine_backward_pass(net, x, t, n, scale);
     return loss / (float)n;
 }
 

@@ -27,13 +27,14 @@ extern "C" {
  *   layer 1 dense: weight [16][1] at 0, bias [16] at 16
  *   layer 2 dense: weight [16][16] at 32, bias [16] at 288
  *   layer 3 dense: weight [1][16] at 304, bias [1] at 320
- * sizeof(sine) is all the memory the network needs: 4128 bytes. */
+ * sizeof(sine) is all the memory the network needs: 6456 bytes. */
 typedef struct sine {
     float param[321];        /* parameters, PyTorch state_dict order */
     float grad[321];         /* dLoss/dparam, mean over the last batch */
     float velocity[321];     /* SGD momentum buffer */
-    float act[33];           /* layer outputs of the sample in flight */
-    float delta[32];         /* dLoss/dz of the layer in flight, two rows used in turn */
+    float act[264];          /* layer outputs, a row per sample */
+    float delta[256];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
+    float xt[128];           /* scratch of batched dense layers: their input transposed */
     float lr;                /* learning rate: sine_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } sine;

@@ -25,6 +25,15 @@ static uint64_t nnc_rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Batched dense layers keep their sums in vectors of 8 floats where the
+ * compiler has them (GCC's and Clang's vector extension): registers, which
+ * plain arrays of accumulators are not always given.  Elsewhere (tcc, or
+ * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)
+#define NNC_V8 1
+typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#endif
+
 /* uniform in [lo, hi): 24 random bits, so every float step is reachable */
 static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 {
@@ -51,15 +60,18 @@ void spiral_init(spiral *net, uint64_t seed)
         net->param[1152 + i] = nnc_rng_uniform(&rng, -0.41403934f, 0.41403934f);   /* weight */
 }
 
-/* Forward pass of one sample: every layer's output into net->act. */
-static void spiral_run(spiral *net, const float *x)
+/* Forward pass of n samples (rows of x): every layer's outputs into net->act,
+ * a row per sample. */
+static void spiral_run(spiral *net, const float *x, int n)
 {
     /* layer 1: dense 2 -> 32 tanh (spiral.nn:5) */
-    {
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 2;
+        float *act = net->act + s * 67;
         const float *w = net->param + 0;   /* [32][2] */
         const float *b = net->param + 64;   /* [32] */
-        const float *in = x;
-        float *out = net->act + 0;
+        const float *in = xs;
+        float *out = act + 0;
         out[0] = tanhf(b[0] + w[0] * in[0] + w[1] * in[1]);
         out[1] = tanhf(b[1] + w[2] * in[0] + w[3] * in[1]);
         out[2] = tanhf(b[2] + w[4] * in[0] + w[5] * in[1]);
@@ -93,58 +105,133 @@ static void spiral_run(spiral *net, const float *x)
         out[30] = tanhf(b[30] + w[60] * in[0] + w[61] * in[1]);
         out[31] = tanhf(b[31] + w[62] * in[0] + w[63] * in[1]);
     }
-    /* layer 2: dense 32 -> 32 relu (spiral.nn:6) */
+    /* layer 2: dense 32 -> 32 relu (spiral.nn:6), all samples at once */
     {
         const float *w = net->param + 96;   /* [32][32] */
         const float *b = net->param + 1120;   /* [32] */
-        const float *in = net->act + 0;
-        float *out = net->act + 32;
-        for (int o = 0; o < 32; o++) {
-            const float *wo = w + o * 32;
-            float acc[8] = {0.0f};   /* 8 partial sums: no serial dependence */
-            float z;
-            for (int i = 0; i < 32; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += wo[i + k] * in[i + k];
-            z = b[o] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
-            out[o] = nnc_relu(z);
+        float *xt = net->xt;   /* [32][16]: the inputs transposed, a vector of samples each */
+        for (int s = 0; s < n; s++) {
+            const float *in = net->act + s * 67;
+            for (int i = 0; i < 32; i++)
+                xt[i * 16 + s] = in[i];
+        }
+        for (int s = n; s < 16; s++)   /* samples beyond n: zeros, computed and dropped */
+            for (int i = 0; i < 32; i++)
+                xt[i * 16 + s] = 0.0f;
+        for (int o = 0; o < 32; o += 8) {   /* 8 outputs of 16 samples at a time */
+            const float *w0 = w + o * 32, *w1 = w0 + 32, *w2 = w1 + 32, *w3 = w2 + 32,
+                        *w4 = w3 + 32, *w5 = w4 + 32, *w6 = w5 + 32, *w7 = w6 + 32;
+            float z0[16], z1[16], z2[16], z3[16], z4[16], z5[16], z6[16], z7[16];
+#ifdef NNC_V8
+            {
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 v0_0 = zero + b[o + 0], v0_1 = zero + b[o + 0],
+                       v1_0 = zero + b[o + 1], v1_1 = zero + b[o + 1],
+                       v2_0 = zero + b[o + 2], v2_1 = zero + b[o + 2],
+                       v3_0 = zero + b[o + 3], v3_1 = zero + b[o + 3],
+                       v4_0 = zero + b[o + 4], v4_1 = zero + b[o + 4],
+                       v5_0 = zero + b[o + 5], v5_1 = zero + b[o + 5],
+                       v6_0 = zero + b[o + 6], v6_1 = zero + b[o + 6],
+                       v7_0 = zero + b[o + 7], v7_1 = zero + b[o + 7];
+                for (int i = 0; i < 32; i++) {
+                    const float *xi = xt + i * 16;
+                    nnc_v8 x0, x1;
+                    memcpy(&x0, xi + 0, sizeof x0);
+                    memcpy(&x1, xi + 8, sizeof x1);
+                    v0_0 += w0[i] * x0; v0_1 += w0[i] * x1;
+                    v1_0 += w1[i] * x0; v1_1 += w1[i] * x1;
+                    v2_0 += w2[i] * x0; v2_1 += w2[i] * x1;
+                    v3_0 += w3[i] * x0; v3_1 += w3[i] * x1;
+                    v4_0 += w4[i] * x0; v4_1 += w4[i] * x1;
+                    v5_0 += w5[i] * x0; v5_1 += w5[i] * x1;
+                    v6_0 += w6[i] * x0; v6_1 += w6[i] * x1;
+                    v7_0 += w7[i] * x0; v7_1 += w7[i] * x1;
+                }
+                memcpy(z0 + 0, &v0_0, 32); memcpy(z0 + 8, &v0_1, 32);
+                memcpy(z1 + 0, &v1_0, 32); memcpy(z1 + 8, &v1_1, 32);
+                memcpy(z2 + 0, &v2_0, 32); memcpy(z2 + 8, &v2_1, 32);
+                memcpy(z3 + 0, &v3_0, 32); memcpy(z3 + 8, &v3_1, 32);
+                memcpy(z4 + 0, &v4_0, 32); memcpy(z4 + 8, &v4_1, 32);
+                memcpy(z5 + 0, &v5_0, 32); memcpy(z5 + 8, &v5_1, 32);
+                memcpy(z6 + 0, &v6_0, 32); memcpy(z6 + 8, &v6_1, 32);
+                memcpy(z7 + 0, &v7_0, 32); memcpy(z7 + 8, &v7_1, 32);
+            }
+#else
+            for (int s = 0; s < 16; s++) {
+                z0[s] = b[o + 0];
+                z1[s] = b[o + 1];
+                z2[s] = b[o + 2];
+                z3[s] = b[o + 3];
+                z4[s] = b[o + 4];
+                z5[s] = b[o + 5];
+                z6[s] = b[o + 6];
+                z7[s] = b[o + 7];
+            }
+            for (int i = 0; i < 32; i++) {
+                const float *xi = xt + i * 16;
+                const float w0i = w0[i], w1i = w1[i], w2i = w2[i], w3i = w3[i], w4i = w4[i], w5i = w5[i], w6i = w6[i], w7i = w7[i];
+                for (int s = 0; s < 16; s++) {
+                    z0[s] += w0i * xi[s];
+                    z1[s] += w1i * xi[s];
+                    z2[s] += w2i * xi[s];
+                    z3[s] += w3i * xi[s];
+                    z4[s] += w4i * xi[s];
+                    z5[s] += w5i * xi[s];
+                    z6[s] += w6i * xi[s];
+                    z7[s] += w7i * xi[s];
+                }
+            }
+#endif
+            for (int s = 0; s < n; s++) {
+                float *out = net->act + s * 67 + 32;
+                out[o + 0] = nnc_relu(z0[s]);
+                out[o + 1] = nnc_relu(z1[s]);
+                out[o + 2] = nnc_relu(z2[s]);
+                out[o + 3] = nnc_relu(z3[s]);
+                out[o + 4] = nnc_relu(z4[s]);
+                out[o + 5] = nnc_relu(z5[s]);
+                out[o + 6] = nnc_relu(z6[s]);
+                out[o + 7] = nnc_relu(z7[s]);
+            }
         }
     }
     /* layer 3: dense 32 -> 3 softmax (spiral.nn:7) */
-    {
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        float *logit = net->logit + s * 3;
         const float *w = net->param + 1152;   /* [3][32] */
         const float *b = net->param + 1248;   /* [3] */
-        const float *in = net->act + 32;
-        float *out = net->act + 64;
-        net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                         + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
-                         + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
-                         + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
-                         + w[15] * in[15] + w[16] * in[16] + w[17] * in[17] + w[18] * in[18]
-                         + w[19] * in[19] + w[20] * in[20] + w[21] * in[21] + w[22] * in[22]
-                         + w[23] * in[23] + w[24] * in[24] + w[25] * in[25] + w[26] * in[26]
-                         + w[27] * in[27] + w[28] * in[28] + w[29] * in[29] + w[30] * in[30]
-                         + w[31] * in[31];
-        net->logit[1] = b[1] + w[32] * in[0] + w[33] * in[1] + w[34] * in[2]
-                         + w[35] * in[3] + w[36] * in[4] + w[37] * in[5] + w[38] * in[6]
-                         + w[39] * in[7] + w[40] * in[8] + w[41] * in[9] + w[42] * in[10]
-                         + w[43] * in[11] + w[44] * in[12] + w[45] * in[13] + w[46] * in[14]
-                         + w[47] * in[15] + w[48] * in[16] + w[49] * in[17] + w[50] * in[18]
-                         + w[51] * in[19] + w[52] * in[20] + w[53] * in[21] + w[54] * in[22]
-                         + w[55] * in[23] + w[56] * in[24] + w[57] * in[25] + w[58] * in[26]
-                         + w[59] * in[27] + w[60] * in[28] + w[61] * in[29] + w[62] * in[30]
-                         + w[63] * in[31];
-        net->logit[2] = b[2] + w[64] * in[0] + w[65] * in[1] + w[66] * in[2]
-                         + w[67] * in[3] + w[68] * in[4] + w[69] * in[5] + w[70] * in[6]
-                         + w[71] * in[7] + w[72] * in[8] + w[73] * in[9] + w[74] * in[10]
-                         + w[75] * in[11] + w[76] * in[12] + w[77] * in[13] + w[78] * in[14]
-                         + w[79] * in[15] + w[80] * in[16] + w[81] * in[17] + w[82] * in[18]
-                         + w[83] * in[19] + w[84] * in[20] + w[85] * in[21] + w[86] * in[22]
-                         + w[87] * in[23] + w[88] * in[24] + w[89] * in[25] + w[90] * in[26]
-                         + w[91] * in[27] + w[92] * in[28] + w[93] * in[29] + w[94] * in[30]
-                         + w[95] * in[31];
+        const float *in = act + 32;
+        float *out = act + 64;
+        logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                    + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                    + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
+                    + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
+                    + w[15] * in[15] + w[16] * in[16] + w[17] * in[17] + w[18] * in[18]
+                    + w[19] * in[19] + w[20] * in[20] + w[21] * in[21] + w[22] * in[22]
+                    + w[23] * in[23] + w[24] * in[24] + w[25] * in[25] + w[26] * in[26]
+                    + w[27] * in[27] + w[28] * in[28] + w[29] * in[29] + w[30] * in[30]
+                    + w[31] * in[31];
+        logit[1] = b[1] + w[32] * in[0] + w[33] * in[1] + w[34] * in[2]
+                    + w[35] * in[3] + w[36] * in[4] + w[37] * in[5] + w[38] * in[6]
+                    + w[39] * in[7] + w[40] * in[8] + w[41] * in[9] + w[42] * in[10]
+                    + w[43] * in[11] + w[44] * in[12] + w[45] * in[13] + w[46] * in[14]
+                    + w[47] * in[15] + w[48] * in[16] + w[49] * in[17] + w[50] * in[18]
+                    + w[51] * in[19] + w[52] * in[20] + w[53] * in[21] + w[54] * in[22]
+                    + w[55] * in[23] + w[56] * in[24] + w[57] * in[25] + w[58] * in[26]
+                    + w[59] * in[27] + w[60] * in[28] + w[61] * in[29] + w[62] * in[30]
+                    + w[63] * in[31];
+        logit[2] = b[2] + w[64] * in[0] + w[65] * in[1] + w[66] * in[2]
+                    + w[67] * in[3] + w[68] * in[4] + w[69] * in[5] + w[70] * in[6]
+                    + w[71] * in[7] + w[72] * in[8] + w[73] * in[9] + w[74] * in[10]
+                    + w[75] * in[11] + w[76] * in[12] + w[77] * in[13] + w[78] * in[14]
+                    + w[79] * in[15] + w[80] * in[16] + w[81] * in[17] + w[82] * in[18]
+                    + w[83] * in[19] + w[84] * in[20] + w[85] * in[21] + w[86] * in[22]
+                    + w[87] * in[23] + w[88] * in[24] + w[89] * in[25] + w[90] * in[26]
+                    + w[91] * in[27] + w[92] * in[28] + w[93] * in[29] + w[94] * in[30]
+                    + w[95] * in[31];
         {   /* softmax: out = exp(z - max z) / sum */
-            const float *z = net->logit;
+            const float *z = logit;
             float m = z[0], sum = 0.0f, inv;
             for (int o = 1; o < 3; o++)
                 m = z[o] > m ? z[o] : m;
@@ -159,35 +246,47 @@ static void spiral_run(spiral *net, const float *x)
     }
 }
 
-/* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float spiral_backward_sample(spiral *net, const float *x, const float *t, float scale)
+/* Backward pass of the n samples last run: adds their gradient, times `scale`,
+ * into net->grad and returns the sum of their loss. */
+static float spiral_backward_pass(spiral *net, const float *x, const float *t, int n, float scale)
 {
-    const float *y = net->act + 64;   /* the output [3] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-           with softmax, dL/dz = y - t */
-        const float *z = net->logit;
-        float m = z[0], sum = 0.0f, lse;
-        for (int j = 1; j < 3; j++)
-            m = z[j] > m ? z[j] : m;
-        for (int j = 0; j < 3; j++)
-            sum += expf(z[j] - m);
-        lse = m + logf(sum);
-        for (int j = 0; j < 3; j++) {
-            loss += t[j] * (lse - z[j]);
-            dz_out[j] = (y[j] - t[j]) * scale;
+    /* the loss, and dLoss/dz of the output layer */
+    for (int s = 0; s < n; s++) {
+        const float *ts = t + s * 3;
+        float *act = net->act + s * 67;
+        float *delta = net->delta + s * 64;
+        float *logit = net->logit + s * 3;
+        const float *y = act + 64;   /* the output [3] */
+        float *dz_out = delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+               with softmax, dL/dz = y - t */
+            const float *z = logit;
+            float m = z[0], sum = 0.0f, lse;
+            for (int j = 1; j < 3; j++)
+                m = z[j] > m ? z[j] : m;
+            for (int j = 0; j < 3; j++)
+                sum += expf(z[j] - m);
+            lse = m + logf(sum);
+            for (int j = 0; j < 3; j++) {
+                ls += ts[j] * (lse - z[j]);
+                dz_out[j] = (y[j] - ts[j]) * scale;
+            }
         }
+        loss += ls;
     }
 
     /* layer 3: dense 32 -> 3 softmax (spiral.nn:7) backward */
-    {
-        const float *dz = net->delta + 0;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 67;
+        float *delta = net->delta + s * 64;
+        const float *dz = delta + 0;
         const float *w = net->param + 1152;
-        float *din = net->delta + 32;
-        const float *in = net->act + 32;
+        float *din = delta + 32;
+        const float *in = act + 32;
         float *gw = net->grad + 1152;
         float *gb = net->grad + 1248;
         gw[0] += dz[0] * in[0];
@@ -323,37 +422,123 @@ static float spiral_backward_sample(spiral *net, const float *x, const float *t,
         din[31] = (w[31] * dz[0] + w[63] * dz[1] + w[95] * dz[2]) * ((in[31] > 0.0f ? 1.0f : 0.0f));
     }
 
-    /* layer 2: dense 32 -> 32 relu (spiral.nn:6) backward */
+    /* layer 2: dense 32 -> 32 relu (spiral.nn:6) backward, all samples at once */
     {
-        const float *dz = net->delta + 32;
-        const float *w = net->param + 96;
-        float *din = net->delta + 0;
-        const float *in = net->act + 0;
-        float *gw = net->grad + 96;
+        float *gw = net->grad + 96;   /* [32][32] */
         float *gb = net->grad + 1120;
-        for (int o = 0; o < 32; o++) {   /* gw += dz in^T, gb += dz */
-            const float d = dz[o];
-            float *go = gw + o * 32;
-            for (int i = 0; i < 32; i++)
-                go[i] += d * in[i];
-            gb[o] += d;
+        for (int o = 0; o < 32; o += 8) for (int i = 0; i < 32; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
+#ifdef NNC_V8
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 67 + i;
+                const float *dz = net->delta + s * 64 + 32 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
+                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
+            }
+            memcpy(gw + (o + 0) * 32 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 32 + i + 8, &v0_1, 32);
+            memcpy(gw + (o + 1) * 32 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 32 + i + 8, &v1_1, 32);
+            memcpy(gw + (o + 2) * 32 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 32 + i + 8, &v2_1, 32);
+            memcpy(gw + (o + 3) * 32 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 32 + i + 8, &v3_1, 32);
+            memcpy(gw + (o + 4) * 32 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 32 + i + 8, &v4_1, 32);
+            memcpy(gw + (o + 5) * 32 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 32 + i + 8, &v5_1, 32);
+            memcpy(gw + (o + 6) * 32 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 32 + i + 8, &v6_1, 32);
+            memcpy(gw + (o + 7) * 32 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 32 + i + 8, &v7_1, 32);
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 67 + i;
+                const float *dz = net->delta + s * 64 + 32 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            for (int k = 0; k < 16; k++) {
+                gw[(o + 0) * 32 + i + k] = g0[k];
+                gw[(o + 1) * 32 + i + k] = g1[k];
+                gw[(o + 2) * 32 + i + k] = g2[k];
+                gw[(o + 3) * 32 + i + k] = g3[k];
+                gw[(o + 4) * 32 + i + k] = g4[k];
+                gw[(o + 5) * 32 + i + k] = g5[k];
+                gw[(o + 6) * 32 + i + k] = g6[k];
+                gw[(o + 7) * 32 + i + k] = g7[k];
+            }
+#endif
         }
-        for (int i = 0; i < 32; i++)   /* din = w^T dz */
-            din[i] = 0.0f;
-        for (int o = 0; o < 32; o++) {
-            const float d = dz[o];
-            const float *wo = w + o * 32;
-            for (int i = 0; i < 32; i++)
-                din[i] += wo[i] * d;
+        for (int o = 0; o < 32; o++) {   /* gb = the sum of dz over the samples */
+            float sum = 0.0f;
+            for (int s = 0; s < n; s++)
+                sum += net->delta[s * 64 + 32 + o];
+            gb[o] = sum;
         }
-        for (int i = 0; i < 32; i++)   /* through the activation of layer 1 */
-            din[i] *= (1.0f - in[i] * in[i]);
+        const float *w = net->param + 96;
+        for (int s = 0; s < n; s++) {   /* din = dz w */
+            const float *dz = net->delta + s * 64 + 32;
+            float *din = net->delta + s * 64;
+            const float *in = net->act + s * 67;
+            for (int i = 0; i < 32; i += 32) {
+#ifdef NNC_V8
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 v0 = zero, v1 = zero, v2 = zero, v3 = zero;
+                for (int o = 0; o < 32; o++) {
+                    const float d = dz[o], *wo = w + o * 32 + i;
+                    nnc_v8 wk;
+                    memcpy(&wk, wo + 0, 32);
+                    v0 += d * wk;
+                    memcpy(&wk, wo + 8, 32);
+                    v1 += d * wk;
+                    memcpy(&wk, wo + 16, 32);
+                    v2 += d * wk;
+                    memcpy(&wk, wo + 24, 32);
+                    v3 += d * wk;
+                }
+                memcpy(din + i + 0, &v0, 32);
+                memcpy(din + i + 8, &v1, 32);
+                memcpy(din + i + 16, &v2, 32);
+                memcpy(din + i + 24, &v3, 32);
+#else
+                float a0[16] = {0.0f}, a1[16] = {0.0f};
+                for (int o = 0; o < 32; o++) {
+                    const float d = dz[o], *wo = w + o * 32 + i;
+                    for (int k = 0; k < 16; k++)
+                        a0[k] += d * wo[0 + k];
+                    for (int k = 0; k < 16; k++)
+                        a1[k] += d * wo[16 + k];
+                }
+                for (int k = 0; k < 16; k++)
+                    din[i + 0 + k] = a0[k];
+                for (int k = 0; k < 16; k++)
+                    din[i + 16 + k] = a1[k];
+#endif
+            }
+            for (int i = 0; i < 32; i++)   /* through the activation of layer 1 */
+                din[i] *= (1.0f - in[i] * in[i]);
+        }
     }
 
     /* layer 1: dense 2 -> 32 tanh (spiral.nn:5) backward */
-    {
-        const float *dz = net->delta + 0;
-        const float *in = x;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 2;
+        float *delta = net->delta + s * 64;
+        const float *dz = delta + 0;
+        const float *in = xs;
         float *gw = net->grad + 0;
         float *gb = net->grad + 64;
         gw[0] += dz[0] * in[0];
@@ -476,22 +661,21 @@ void spiral_update(spiral *net)
 
 void spiral_forward(spiral *net, const float *x, float *y)
 {
-    spiral_run(net, x);
+    spiral_run(net, x, 1);
     memcpy(y, net->act + 64, 3 * sizeof(float));
 }
 
 float spiral_backward(spiral *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n < 1 || n > 16)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
-    memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        spiral_run(net, x + s * 2);
-        loss += spiral_backward_sample(net, x + s * 2, t + s * 3, scale);
-    }
+    memset(net->grad + 0, 0, 96 * sizeof(float));
+    memset(net->grad + 1152, 0, 99 * sizeof(float));
+    spiral_run(net, x, n);
+    loss = spiral_backward_pass(net, x, t, n, scale);
     return loss / (float)n;
 }
 

@@ -27,15 +27,16 @@ extern "C" {
  *   layer 1 dense: weight [32][2] at 0, bias [32] at 64
  *   layer 2 dense: weight [32][32] at 96, bias [32] at 1120
  *   layer 3 dense: weight [3][32] at 1152, bias [3] at 1248
- * sizeof(spiral) is all the memory the network needs: 20568 bytes. */
+ * sizeof(spiral) is all the memory the network needs: 30656 bytes. */
 typedef struct spiral {
     float param[1251];       /* parameters, PyTorch state_dict order */
     float grad[1251];        /* dLoss/dparam, mean over the last batch */
     float adam_m[1251];      /* Adam first moment */
     float adam_v[1251];      /* Adam second moment */
-    float act[67];           /* layer outputs of the sample in flight */
-    float delta[64];         /* dLoss/dz of the layer in flight, two rows used in turn */
-    float logit[3];          /* inputs of the softmax */
+    float act[1072];         /* layer outputs, a row per sample */
+    float delta[1024];       /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
+    float logit[48];         /* inputs of the softmax, a row per sample */
+    float xt[512];           /* scratch of batched dense layers: their input transposed */
     float lr;                /* learning rate: spiral_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } spiral;

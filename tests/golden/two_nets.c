@@ -63,25 +63,30 @@ static void enc_run(enc *net, const float *x)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float enc_backward_sample(enc *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss. */
+static float enc_backward_pass(enc *net, const float *x, const float *t, float scale)
 {
-    const float *y = net->act + 0;   /* the output [2] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+    /* the loss, and dLoss/dz of the output layer */
     {
-        float err = y[0] - t[0];
-        loss += err * err;
-        dz_out[0] = err * ((1.0f - y[0] * y[0])) * scale;
+        const float *y = net->act + 0;   /* the output [2] */
+        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+        {
+            float err = y[0] - t[0];
+            ls += err * err;
+            dz_out[0] = err * ((1.0f - y[0] * y[0])) * scale;
+        }
+        {
+            float err = y[1] - t[1];
+            ls += err * err;
+            dz_out[1] = err * ((1.0f - y[1] * y[1])) * scale;
+        }
+        loss += ls * 0.5f;
     }
-    {
-        float err = y[1] - t[1];
-        loss += err * err;
-        dz_out[1] = err * ((1.0f - y[1] * y[1])) * scale;
-    }
-    loss *= 0.5f;
 
     /* layer 1: dense 3 -> 2 tanh (two_nets.nn:2) backward */
     {
@@ -121,16 +126,14 @@ void enc_forward(enc *net, const float *x, float *y)
 
 float enc_backward(enc *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n != 1)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        enc_run(net, x + s * 3);
-        loss += enc_backward_sample(net, x + s * 3, t + s * 2, scale);
-    }
+    enc_run(net, x);
+    loss = enc_backward_pass(net, x, t, scale);
     return loss / (float)n;
 }
 
@@ -169,32 +172,37 @@ void cls_init(cls *net, uint64_t seed)
         net->param[12 + i] = nnc_rng_uniform(&rng, -1.2247449f, 1.2247449f);   /* weight */
 }
 
-/* Forward pass of one sample: every layer's output into net->act. */
-static void cls_run(cls *net, const float *x)
+/* Forward pass of n samples (rows of x): every layer's outputs into net->act,
+ * a row per sample. */
+static void cls_run(cls *net, const float *x, int n)
 {
     /* layer 1: dense 2 -> 4 relu (two_nets.nn:5) */
-    {
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 2;
+        float *act = net->act + s * 6;
         const float *w = net->param + 0;   /* [4][2] */
         const float *b = net->param + 8;   /* [4] */
-        const float *in = x;
-        float *out = net->act + 0;
+        const float *in = xs;
+        float *out = act + 0;
         out[0] = nnc_relu(b[0] + w[0] * in[0] + w[1] * in[1]);
         out[1] = nnc_relu(b[1] + w[2] * in[0] + w[3] * in[1]);
         out[2] = nnc_relu(b[2] + w[4] * in[0] + w[5] * in[1]);
         out[3] = nnc_relu(b[3] + w[6] * in[0] + w[7] * in[1]);
     }
     /* layer 2: dense 4 -> 2 softmax (two_nets.nn:6) */
-    {
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 6;
+        float *logit = net->logit + s * 2;
         const float *w = net->param + 12;   /* [2][4] */
         const float *b = net->param + 20;   /* [2] */
-        const float *in = net->act + 0;
-        float *out = net->act + 4;
-        net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                         + w[3] * in[3];
-        net->logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
-                         + w[7] * in[3];
+        const float *in = act + 0;
+        float *out = act + 4;
+        logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                    + w[3] * in[3];
+        logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
+                    + w[7] * in[3];
         {   /* softmax: out = exp(z - max z) / sum */
-            const float *z = net->logit;
+            const float *z = logit;
             float m = z[0], sum = 0.0f, inv;
             for (int o = 1; o < 2; o++)
                 m = z[o] > m ? z[o] : m;
@@ -209,35 +217,47 @@ static void cls_run(cls *net, const float *x)
     }
 }
 
-/* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float cls_backward_sample(cls *net, const float *x, const float *t, float scale)
+/* Backward pass of the n samples last run: adds their gradient, times `scale`,
+ * into net->grad and returns the sum of their loss. */
+static float cls_backward_pass(cls *net, const float *x, const float *t, int n, float scale)
 {
-    const float *y = net->act + 4;   /* the output [2] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-           with softmax, dL/dz = y - t */
-        const float *z = net->logit;
-        float m = z[0], sum = 0.0f, lse;
-        for (int j = 1; j < 2; j++)
-            m = z[j] > m ? z[j] : m;
-        for (int j = 0; j < 2; j++)
-            sum += expf(z[j] - m);
-        lse = m + logf(sum);
-        for (int j = 0; j < 2; j++) {
-            loss += t[j] * (lse - z[j]);
-            dz_out[j] = (y[j] - t[j]) * scale;
+    /* the loss, and dLoss/dz of the output layer */
+    for (int s = 0; s < n; s++) {
+        const float *ts = t + s * 2;
+        float *act = net->act + s * 6;
+        float *delta = net->delta + s * 8;
+        float *logit = net->logit + s * 2;
+        const float *y = act + 4;   /* the output [2] */
+        float *dz_out = delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+               with softmax, dL/dz = y - t */
+            const float *z = logit;
+            float m = z[0], sum = 0.0f, lse;
+            for (int j = 1; j < 2; j++)
+                m = z[j] > m ? z[j] : m;
+            for (int j = 0; j < 2; j++)
+                sum += expf(z[j] - m);
+            lse = m + logf(sum);
+            for (int j = 0; j < 2; j++) {
+                ls += ts[j] * (lse - z[j]);
+                dz_out[j] = (y[j] - ts[j]) * scale;
+            }
         }
+        loss += ls;
     }
 
     /* layer 2: dense 4 -> 2 softmax (two_nets.nn:6) backward */
-    {
-        const float *dz = net->delta + 0;
+    for (int s = 0; s < n; s++) {
+        float *act = net->act + s * 6;
+        float *delta = net->delta + s * 8;
+        const float *dz = delta + 0;
         const float *w = net->param + 12;
-        float *din = net->delta + 4;
-        const float *in = net->act + 0;
+        float *din = delta + 4;
+        const float *in = act + 0;
         float *gw = net->grad + 12;
         float *gb = net->grad + 20;
         gw[0] += dz[0] * in[0];
@@ -257,9 +277,11 @@ static float cls_backward_sample(cls *net, const float *x, const float *t, float
     }
 
     /* layer 1: dense 2 -> 4 relu (two_nets.nn:5) backward */
-    {
-        const float *dz = net->delta + 4;
-        const float *in = x;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 2;
+        float *delta = net->delta + s * 8;
+        const float *dz = delta + 4;
+        const float *in = xs;
         float *gw = net->grad + 0;
         float *gb = net->grad + 8;
         gw[0] += dz[0] * in[0];
@@ -299,22 +321,20 @@ void cls_update(cls *net)
 
 void cls_forward(cls *net, const float *x, float *y)
 {
-    cls_run(net, x);
+    cls_run(net, x, 1);
     memcpy(y, net->act + 4, 2 * sizeof(float));
 }
 
 float cls_backward(cls *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n < 1 || n > 2)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        cls_run(net, x + s * 2);
-        loss += cls_backward_sample(net, x + s * 2, t + s * 2, scale);
-    }
+    cls_run(net, x, n);
+    loss = cls_backward_pass(net, x, t, n, scale);
     return loss / (float)n;
 }
 

@@ -32,8 +32,8 @@ extern "C" {
 typedef struct enc {
     float param[8];          /* parameters, PyTorch state_dict order */
     float grad[8];           /* dLoss/dparam, mean over the last batch */
-    float act[2];            /* layer outputs of the sample in flight */
-    float delta[6];          /* dLoss/dz of the layer in flight, two rows used in turn */
+    float act[2];            /* layer outputs, a row per sample */
+    float delta[6];          /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float lr;                /* learning rate: enc_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } enc;
@@ -68,15 +68,15 @@ float *enc_grads(enc *net);
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 dense: weight [4][2] at 0, bias [4] at 8
  *   layer 2 dense: weight [2][4] at 12, bias [2] at 20
- * sizeof(cls) is all the memory the network needs: 432 bytes. */
+ * sizeof(cls) is all the memory the network needs: 496 bytes. */
 typedef struct cls {
     float param[22];         /* parameters, PyTorch state_dict order */
     float grad[22];          /* dLoss/dparam, mean over the last batch */
     float adam_m[22];        /* Adam first moment */
     float adam_v[22];        /* Adam second moment */
-    float act[6];            /* layer outputs of the sample in flight */
-    float delta[8];          /* dLoss/dz of the layer in flight, two rows used in turn */
-    float logit[2];          /* inputs of the softmax */
+    float act[12];           /* layer outputs, a row per sample */
+    float delta[16];         /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
+    float logit[4];          /* inputs of the softmax, a row per sample */
     float lr;                /* learning rate: cls_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } cls;

@@ -74,20 +74,25 @@ static void xor_run(xor *net, const float *x)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns its loss. */
-static float xor_backward_sample(xor *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss. */
+static float xor_backward_pass(xor *net, const float *x, const float *t, float scale)
 {
-    const float *y = net->act + 2;   /* the output [1] */
-    float *dz_out = net->delta;   /* dLoss/dz of the output layer */
     float loss = 0.0f;
 
-    /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+    /* the loss, and dLoss/dz of the output layer */
     {
-        float err = y[0] - t[0];
-        loss += err * err;
-        dz_out[0] = err * (y[0] * (1.0f - y[0])) * scale;
+        const float *y = net->act + 2;   /* the output [1] */
+        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+        float ls = 0.0f;   /* the sample's loss */
+
+        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+        {
+            float err = y[0] - t[0];
+            ls += err * err;
+            dz_out[0] = err * (y[0] * (1.0f - y[0])) * scale;
+        }
+        loss += ls * 0.5f;
     }
-    loss *= 0.5f;
 
     /* layer 2: dense 2 -> 1 sigmoid (xor.nn:9) backward */
     {
@@ -140,16 +145,14 @@ void xor_forward(xor *net, const float *x, float *y)
 
 float xor_backward(xor *net, const float *x, const float *t, int n)
 {
-    float loss = 0.0f, scale;
+    float loss, scale;
 
     if (n != 1)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
-    for (int s = 0; s < n; s++) {
-        xor_run(net, x + s * 2);
-        loss += xor_backward_sample(net, x + s * 2, t + s * 1, scale);
-    }
+    xor_run(net, x);
+    loss = xor_backward_pass(net, x, t, scale);
     return loss / (float)n;
 }
 

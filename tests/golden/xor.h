@@ -30,8 +30,8 @@ extern "C" {
 typedef struct xor {
     float param[9];          /* parameters, PyTorch state_dict order */
     float grad[9];           /* dLoss/dparam, mean over the last batch */
-    float act[3];            /* layer outputs of the sample in flight */
-    float delta[4];          /* dLoss/dz of the layer in flight, two rows used in turn */
+    float act[3];            /* layer outputs, a row per sample */
+    float delta[4];          /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float lr;                /* learning rate: xor_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } xor;

@@ -43,7 +43,7 @@ enum {
     NO = API(_N_OUTPUTS),
     NB = API(_BATCH),
     NP = API(_N_PARAMS),
-    NA = (int)(sizeof((NET *)0)->act / sizeof(float))   /* layer outputs of one sample */
+    NA = (int)(sizeof((NET *)0)->act / sizeof(float) / NB)   /* layer outputs of one sample (a row per sample) */
 };
 
 /* Step and tolerances.  The generated code is float (24-bit mantissa), and

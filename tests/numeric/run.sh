@@ -31,6 +31,7 @@ CC=gcc
 # long straight-line functions of unrolled code under the sanitizers.
 SAN="-O1 -g -fno-var-tracking -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 SAN="$SAN -fsanitize=float-divide-by-zero,float-cast-overflow"   # not part of gcc's "undefined"
+SAN="$SAN -DNNC_PLAIN_C"   # the batched dense layers as plain loops here, as vectors in the -O2 builds
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
