@@ -139,6 +139,26 @@ static void emit_helpers(Emitter *e)
         emit(e, "static float nnc_relu(float z)\n{\n    return z > 0.0f ? z : 0.0f;\n}\n\n");
     if (module_uses_act(e, ACT_LEAKY_RELU))
         emit(e, "static float nnc_leaky_relu(float z, float slope)\n{\n    return z > 0.0f ? z : slope * z;\n}\n\n");
+    bool v8 = false;   /* batched dense layers (training) or stride-1 convolutions */
+    for (int i = 0; i < m->n_nets; i++) {
+        const Net *n = &m->nets[i];
+        if (e->infer && n != e->opt->infer_net)
+            continue;
+        for (int j = 0; j < n->n_layers; j++) {
+            const Layer *l = &n->layers[j];
+            v8 |= (l->gemm && n->batch > 1 && !e->infer) ||
+                  (l->kind == LAYER_CONV && l->stride_h == 1 && l->stride_w == 1);
+        }
+    }
+    if (v8)
+        emit(e, "/* Batched dense layers and convolutions keep their sums in vectors of 8 floats where the\n"
+                " * compiler has them (GCC's and Clang's vector extension): registers, which\n"
+                " * plain arrays of accumulators are not always given.  Elsewhere (tcc, or\n"
+                " * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */\n"
+                "#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)\n"
+                "#define NNC_V8 1\n"
+                "typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */\n"
+                "#endif\n\n");
     if (e->infer)
         return;
     emit(e, "/* splitmix64: the deterministic random numbers of NAME_init */\n"
@@ -149,19 +169,6 @@ static void emit_helpers(Emitter *e)
             "    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);\n"
             "    return z ^ (z >> 31);\n"
             "}\n\n");
-    bool gemm = false;
-    for (int i = 0; i < m->n_nets; i++)
-        for (int j = 0; j < m->nets[i].n_layers; j++)
-            gemm |= m->nets[i].layers[j].gemm && m->nets[i].batch > 1;
-    if (gemm)
-        emit(e, "/* Batched dense layers keep their sums in vectors of 8 floats where the\n"
-                " * compiler has them (GCC's and Clang's vector extension): registers, which\n"
-                " * plain arrays of accumulators are not always given.  Elsewhere (tcc, or\n"
-                " * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */\n"
-                "#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)\n"
-                "#define NNC_V8 1\n"
-                "typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */\n"
-                "#endif\n\n");
     if (module_uses_init(m, false))
         emit(e, "/* uniform in [lo, hi): 24 random bits, so every float step is reachable */\n"
             "static float nnc_rng_uniform(uint64_t *state, float lo, float hi)\n"
@@ -627,6 +634,138 @@ static void emit_padded_input(Emitter *e, const PlaneGeom *g)
          (long long)g->Hp, (long long)g->PH, (long long)g->Wp, (long long)g->PW, (long long)g->H, (long long)g->W);
 }
 
+/* The stride-1 convolution's forward pass in register blocks: R filters x
+ * 8*Q positions of the wide plane at a time, summed over channels and taps
+ * in the plain loops' order (so the two paths give the same bits), then
+ * bias and activation on the way out to the compact output. */
+static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, int64_t R, int64_t Q, const char *ind)
+{
+    bool ragged = Q < 0;   /* Q = -1: one vector that may run past L */
+    Q = ragged ? 1 : Q;
+    const ActInfo *a = &act_info[l->act];
+    char slope[32];
+    act_param_str(slope, l);
+    int64_t ckk = g->C * g->KK;
+    if (Q == 0) {   /* one position: plain sums */
+        emit(e, "%sfor (int r = 0; r < %lld; r++) {\n", ind, (long long)R);
+        emit(e, "%s    const float *wr = w + (f + r) * %lld;\n", ind, (long long)ckk);
+        emit(e, "%s    const int oy = i / %lld, ox = i - oy * %lld;\n", ind, (long long)g->Wp, (long long)g->Wp);
+        emit(e, "%s    float z = 0.0f;\n", ind);
+        emit(e, "%s    for (int c = 0; c < %lld; c++)\n", ind, (long long)g->C);
+        emit(e, "%s        for (int k = 0; k < %lld; k++)\n", ind, (long long)g->KK);
+        emit(e, "%s            z += wr[c * %lld + k] * pin[c * %lld + k / %lld * %lld + k %% %lld + i];\n", ind,
+             (long long)g->KK, (long long)(g->Hp * g->Wp), (long long)l->kw, (long long)g->Wp, (long long)l->kw);
+        emit(e, "%s    if (ox < %lld)\n%s        out[(f + r) * %lld + oy * %lld + ox] = ", ind, (long long)g->OW, ind,
+             (long long)(g->OH * g->OW), (long long)g->OW);
+        if (a->forward && strcmp(a->forward, "$") != 0)
+            emit_template(e, a->forward, "z + b[f + r]", slope);
+        else
+            emit(e, "z + b[f + r]");
+        emit(e, ";\n%s}\n", ind);
+        return;
+    }
+    emit(e, "%sconst nnc_v8 zero = {0.0f};\n%snnc_v8 ", ind, ind);
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k = 0; k < Q; k++)
+            emit(e, "%sa%lld_%lld = zero", !k ? (r ? ",\n       " : "") : ", ", (long long)r, (long long)k);
+    emit(e, ";\n");
+    emit(e, "%sfloat t[%lld];\n", ind, (long long)(8 * Q));
+    emit(e, "%sfor (int c = 0; c < %lld; c++) {\n", ind, (long long)g->C);
+    emit(e, "%s    const float *pc = pin + c * %lld + i, *wc = w + f * %lld + c * %lld;\n", ind,
+         (long long)(g->Hp * g->Wp), (long long)ckk, (long long)g->KK);
+    emit(e, "%s    nnc_v8 ", ind);
+    for (int64_t k = 0; k < Q; k++)
+        emit(e, "%sx%lld", k ? ", " : "", (long long)k);
+    emit(e, ";\n");
+    for (int64_t ky = 0; ky < l->kh; ky++)
+        for (int64_t kx = 0; kx < l->kw; kx++) {
+            int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
+            emit(e, "%s    /* tap %lld,%lld */\n", ind, (long long)ky, (long long)kx);
+            for (int64_t k = 0; k < Q; k++)
+                emit(e, "%s    memcpy(&x%lld, pc + %lld, 32);\n", ind, (long long)k, (long long)(off + 8 * k));
+            for (int64_t r = 0; r < R; r++) {
+                emit(e, "%s   ", ind);
+                for (int64_t k = 0; k < Q; k++)
+                    emit(e, " a%lld_%lld += wc[%lld] * x%lld;", (long long)r, (long long)k, (long long)(r * ckk + tap),
+                         (long long)k);
+                emit(e, "\n");
+            }
+        }
+    emit(e, "%s}\n", ind);
+    for (int64_t r = 0; r < R; r++) {
+        emit(e, "%s", ind);
+        for (int64_t k = 0; k < Q; k++)
+            emit(e, "%smemcpy(t + %lld, &a%lld_%lld, 32);", k ? " " : "", (long long)(8 * k), (long long)r, (long long)k);
+        if (ragged)
+            emit(e, "\n%sfor (int j = 0; j < 8 && i + j < %lld; j++) {   /* filter f + %lld out, but the gap columns */\n",
+                 ind, (long long)g->L, (long long)r);
+        else
+            emit(e, "\n%sfor (int j = 0; j < %lld; j++) {   /* filter f + %lld out, but the wide plane's gap columns */\n",
+                 ind, (long long)(8 * Q), (long long)r);
+        emit(e, "%s    const int oy = (i + j) / %lld, ox = i + j - oy * %lld;\n", ind, (long long)g->Wp,
+             (long long)g->Wp);
+        emit(e, "%s    if (ox < %lld)\n%s        out[%lld + oy * %lld + ox + f * %lld] = ", ind, (long long)g->OW, ind,
+             (long long)(r * g->OH * g->OW), (long long)g->OW, (long long)(g->OH * g->OW));
+        char z[64];
+        snprintf(z, sizeof z, "t[j] + b[f + %lld]", (long long)r);
+        if (a->forward && strcmp(a->forward, "$") != 0)
+            emit_template(e, a->forward, z, slope);
+        else
+            emit(e, "%s", z);
+        emit(e, ";\n%s}\n", ind);
+    }
+}
+
+enum {
+    CONV_FILTERS = 8, CONV_VECTORS = 3,            /* a forward block: 8 filters x 24 positions, 24 registers */
+    CONV_GW_FILTERS = 2,                           /* a weight-gradient block: 2 filters x all taps */
+    CONV_DIN_CHANNELS = 4, CONV_DIN_VECTORS = 4,   /* an input-gradient block: 4 channels x 32 positions */
+};
+
+static void emit_conv_forward_v8(Emitter *e, const Layer *l, const PlaneGeom *g)
+{
+    int64_t R = g->F < CONV_FILTERS ? g->F : CONV_FILTERS, f_main = g->F / R * R;
+    /* With a zero border, pin is scratch with room after it: the last vector
+     * may read up to 7 floats past the plane, into the scratch that follows,
+     * and the positions past L are dropped.  Unpadded, pin is the layer's
+     * input itself, and the last L % 8 positions are summed one by one. */
+    bool over = g->PH || g->PW;
+    int64_t PB = 8 * CONV_VECTORS, l_main = g->L / PB * PB, l8 = g->L / 8 * 8;
+    for (int part = 0; part < 2; part++) {
+        int64_t r = part ? g->F - f_main : R;
+        if (!r)
+            continue;
+        if (!part)
+            emit(e, "        for (int f = 0; f < %lld; f += %lld) {   /* %lld filters at a time */\n", (long long)f_main,
+                 (long long)R, (long long)R);
+        else
+            emit(e, "        {   /* the last %lld filters */\n            const int f = %lld;\n", (long long)r,
+                 (long long)f_main);
+        if (l_main) {
+            emit(e, "            for (int i = 0; i < %lld; i += %lld) {   /* %lld positions at a time */\n",
+                 (long long)l_main, (long long)PB, (long long)PB);
+            emit_conv_fwd_block(e, l, g, r, CONV_VECTORS, "                ");
+            emit(e, "            }\n");
+        }
+        if (l8 > l_main) {
+            emit(e, "            for (int i = %lld; i < %lld; i += 8) {\n", (long long)l_main, (long long)l8);
+            emit_conv_fwd_block(e, l, g, r, 1, "                ");
+            emit(e, "            }\n");
+        }
+        if (g->L > l8 && over) {
+            emit(e, "            {   /* the last %lld positions, in a vector that runs past them */\n"
+                    "                const int i = %lld;\n", (long long)(g->L - l8), (long long)l8);
+            emit_conv_fwd_block(e, l, g, r, -1, "                ");
+            emit(e, "            }\n");
+        } else if (g->L > l8) {
+            emit(e, "            for (int i = %lld; i < %lld; i++) {\n", (long long)l8, (long long)g->L);
+            emit_conv_fwd_block(e, l, g, r, 0, "                ");
+            emit(e, "            }\n");
+        }
+        emit(e, "        }\n");
+    }
+}
+
 static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
 {
     PlaneGeom g = plane_geom(l);
@@ -640,6 +779,9 @@ static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "        float *out = %s + %lld;   /* [%lld][%lld][%lld] */\n", e->act, (long long)l->act_off, (long long)g.F,
          (long long)g.OH, (long long)g.OW);
     emit_padded_input(e, &g);
+    emit(e, "#ifdef NNC_V8\n");
+    emit_conv_forward_v8(e, l, &g);
+    emit(e, "#else\n");
     emit(e, "        float *oext = net->pad + %lld;   /* [%lld][%lld]: one output plane, %lld wide */\n",
          (long long)(2 * g.C * g.Hp * g.Wp), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g.F);
@@ -665,7 +807,180 @@ static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
         emit_template(e, a->forward, z, slope);
     else
         emit(e, "%s", z);
-    emit(e, ";\n        }\n");
+    emit(e, ";\n        }\n#endif\n");
+}
+
+/* The stride-1 convolution's backward pass in register blocks.  dz goes
+ * into one wide plane per filter (dx: [F][PS], zeros in the gap columns and
+ * in margins of M floats before and after), then
+ *   gw: 2 filters x all taps of one channel at a time, each a vector of 8
+ *       position lanes, added up like the plain loops' 8 partial sums;
+ *   din: 4 channels x 32 positions of the padded plane at a time, summed
+ *       over filters and taps (a convolution with the flipped kernel), and
+ *       written straight into din's interior.
+ * Both give the plain loops' bits. */
+typedef struct ConvBack {
+    int64_t M, PS;   /* margin and plane stride of dx */
+} ConvBack;
+
+static ConvBack conv_back(const PlaneGeom *g, const Layer *l)
+{
+    ConvBack b;
+    b.M = (l->kh - 1) * g->Wp + (l->kw - 1);
+    b.PS = l->dx_stride;   /* lower.c's: OH * Wp + 2 M + 32, room for a block's reads past the end */
+    return b;
+}
+
+static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
+{
+    int64_t KK = g->KK, l8 = g->L / 8 * 8, plane = g->Hp * g->Wp;
+    emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)g->C);
+    emit(e, "                const float *pc = pin + c * %lld;\n", (long long)plane);
+    emit(e, "                nnc_v8 ");
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k = 0; k < KK; k++)
+            emit(e, "%sa%lld_%lld = zero", !k ? (r ? ",\n                       " : "") : ", ", (long long)r,
+                 (long long)k);
+    emit(e, ";\n");
+    if (l8) {
+        emit(e, "                for (int i = 0; i < %lld; i += 8) {\n", (long long)l8);
+        emit(e, "                    nnc_v8 x, d0");
+        for (int64_t r = 1; r < R; r++)
+            emit(e, ", d%lld", (long long)r);
+        emit(e, ";\n");
+        for (int64_t r = 0; r < R; r++)
+            emit(e, "                    memcpy(&d%lld, dx + (f + %lld) * %lld + %lld + i, 32);\n", (long long)r,
+                 (long long)r, (long long)cb->PS, (long long)cb->M);
+        for (int64_t ky = 0; ky < l->kh; ky++)
+            for (int64_t kx = 0; kx < l->kw; kx++) {
+                int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
+                emit(e, "                    memcpy(&x, pc + %lld + i, 32);   /* tap %lld,%lld */\n", (long long)off,
+                     (long long)ky, (long long)kx);
+                emit(e, "                   ");
+                for (int64_t r = 0; r < R; r++)
+                    emit(e, " a%lld_%lld += d%lld * x;", (long long)r, (long long)tap, (long long)r);
+                emit(e, "\n");
+            }
+        emit(e, "                }\n");
+    }
+    emit(e, "                float t[%lld][8];   /* the lanes of each tap of each filter */\n", (long long)(R * KK));
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k = 0; k < KK; k++)
+            emit(e, "                memcpy(t[%lld], &a%lld_%lld, 32);\n", (long long)(r * KK + k), (long long)r,
+                 (long long)k);
+    emit(e, "                for (int r = 0; r < %lld; r++)\n", (long long)R);
+    emit(e, "                    for (int k = 0; k < %lld; k++) {\n", (long long)KK);
+    emit(e, "                        float *tk = t[r * %lld + k];\n", (long long)KK);
+    if (g->L > l8)
+        emit(e, "                        for (int i = %lld; i < %lld; i++)\n"
+                "                            tk[0] += dx[(f + r) * %lld + %lld + i] * pc[k / %lld * %lld + k %% %lld + i];\n",
+             (long long)l8, (long long)g->L, (long long)cb->PS, (long long)cb->M, (long long)l->kw, (long long)g->Wp,
+             (long long)l->kw);
+    emit(e, "                        gw[(f + r) * %lld + c * %lld + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + "
+            "((tk[4] + tk[5]) + (tk[6] + tk[7]));\n", (long long)(g->C * KK), (long long)KK);
+    emit(e, "                    }\n");
+    emit(e, "            }\n");
+}
+
+/* din for channels c .. c+R-1, positions j .. j+8Q-1 of the padded plane. */
+static void emit_conv_din_block(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R,
+                                int64_t Q, int64_t j_end, const char *ind)
+{
+    int64_t KK = g->KK, ckk = g->C * KK;
+    emit(e, "%snnc_v8 ", ind);
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k = 0; k < Q; k++)
+            emit(e, "%sb%lld_%lld = zero", !k ? (r ? ",\n       " : "") : ", ", (long long)r, (long long)k);
+    emit(e, ";\n%sfloat t[%lld];\n", ind, (long long)(8 * Q));
+    emit(e, "%sfor (int f = 0; f < %lld; f++) {\n", ind, (long long)g->F);
+    emit(e, "%s    const float *df = dx + f * %lld + %lld + j, *wf = w + f * %lld + c * %lld;\n", ind, (long long)cb->PS,
+         (long long)cb->M, (long long)ckk, (long long)KK);
+    emit(e, "%s    nnc_v8 ", ind);
+    for (int64_t k = 0; k < Q; k++)
+        emit(e, "%sy%lld", k ? ", " : "", (long long)k);
+    emit(e, ";\n");
+    for (int64_t ky = 0; ky < l->kh; ky++)
+        for (int64_t kx = 0; kx < l->kw; kx++) {
+            int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
+            emit(e, "%s    /* tap %lld,%lld */\n", ind, (long long)ky, (long long)kx);
+            for (int64_t k = 0; k < Q; k++)
+                emit(e, "%s    memcpy(&y%lld, df + %lld, 32);\n", ind, (long long)k, (long long)(8 * k - off));
+            for (int64_t r = 0; r < R; r++) {
+                emit(e, "%s   ", ind);
+                for (int64_t k = 0; k < Q; k++)
+                    emit(e, " b%lld_%lld += wf[%lld] * y%lld;", (long long)r, (long long)k, (long long)(r * KK + tap),
+                         (long long)k);
+                emit(e, "\n");
+            }
+        }
+    emit(e, "%s}\n", ind);
+    for (int64_t r = 0; r < R; r++) {
+        emit(e, "%s", ind);
+        for (int64_t k = 0; k < Q; k++)
+            emit(e, "%smemcpy(t + %lld, &b%lld_%lld, 32);", k ? " " : "", (long long)(8 * k), (long long)r,
+                 (long long)k);
+        emit(e, "\n%sfor (int q = 0; q < %lld && j + q < %lld; q++) {   /* channel c + %lld, inside the border */\n",
+             ind, (long long)(8 * Q), (long long)j_end, (long long)r);
+        emit(e, "%s    const int iy = (j + q) / %lld - %lld, ix = (j + q) %% %lld - %lld;\n", ind, (long long)g->Wp,
+             (long long)g->PH, (long long)g->Wp, (long long)g->PW);
+        emit(e, "%s    if (ix >= 0 && ix < %lld)\n%s        din[(c + %lld) * %lld + iy * %lld + ix] = t[q];\n", ind,
+             (long long)g->W, ind, (long long)r, (long long)(g->H * g->W), (long long)g->W);
+        emit(e, "%s}\n", ind);
+    }
+}
+
+static void emit_conv_backward_v8(Emitter *e, const Layer *l, const Layer *prod, const PlaneGeom *g)
+{
+    ConvBack cb = conv_back(g, l);
+    int64_t plane = g->C * g->Hp * g->Wp;
+    emit(e, "        const nnc_v8 zero = {0.0f};\n");
+    emit(e, "        float *dx = net->pad + %lld;   /* [%lld][%lld]: dz of each filter, %lld wide, zeros around */\n",
+         (long long)(2 * plane), (long long)g->F, (long long)cb.PS, (long long)g->Wp);
+    emit(e, "        for (int i = 0; i < %lld; i++)\n            dx[i] = 0.0f;\n", (long long)(g->F * cb.PS));
+    emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g->F);
+    emit(e, "            float sum = 0.0f;\n");
+    emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)g->OH);
+    emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)g->OW);
+    emit(e, "                    dx[f * %lld + %lld + oy * %lld + ox] = dz[(f * %lld + oy) * %lld + ox];\n",
+         (long long)cb.PS, (long long)cb.M, (long long)g->Wp, (long long)g->OH, (long long)g->OW);
+    emit(e, "                    sum += dz[(f * %lld + oy) * %lld + ox];\n", (long long)g->OH, (long long)g->OW);
+    emit(e, "                }\n");
+    emit(e, "            gb[f] += sum;\n        }\n");
+    int64_t R = g->F < CONV_GW_FILTERS ? g->F : CONV_GW_FILTERS, f_main = g->F / R * R;
+    for (int part = 0; part < 2; part++) {
+        int64_t r = part ? g->F - f_main : R;
+        if (!r)
+            continue;
+        if (!part)
+            emit(e, "        for (int f = 0; f < %lld; f += %lld) {   /* gw, %lld filters at a time */\n",
+                 (long long)f_main, (long long)R, (long long)R);
+        else
+            emit(e, "        {   /* gw of the last filter */\n            const int f = %lld;\n", (long long)f_main);
+        emit_conv_gw_block(e, l, g, &cb, r);
+        emit(e, "        }\n");
+    }
+    if (!prod)
+        return;
+    /* din: the interior rows of the padded plane, j in [J0, J1) */
+    int64_t J0 = g->PH * g->Wp, J1 = (g->PH + g->H) * g->Wp, PB = 8 * CONV_DIN_VECTORS;
+    int64_t CR = g->C < CONV_DIN_CHANNELS ? g->C : CONV_DIN_CHANNELS, c_main = g->C / CR * CR;
+    for (int part = 0; part < 2; part++) {
+        int64_t r = part ? g->C - c_main : CR;
+        if (!r)
+            continue;
+        if (!part)
+            emit(e, "        for (int c = 0; c < %lld; c += %lld)   /* din, %lld channels x %lld positions at a time */\n",
+                 (long long)c_main, (long long)CR, (long long)CR, (long long)PB);
+        else
+            emit(e, "        {   /* din of the last %lld channels */\n            const int c = %lld;\n", (long long)r,
+                 (long long)c_main);
+        emit(e, "            for (int j = %lld; j < %lld; j += %lld) {\n", (long long)J0, (long long)J1, (long long)PB);
+        emit_conv_din_block(e, l, g, &cb, r, CONV_DIN_VECTORS, J1, "                ");
+        emit(e, "            }\n");
+        if (part)
+            emit(e, "        }\n");
+    }
+    emit_din_through_act(e, prod, g->C * g->H * g->W);
 }
 
 static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
@@ -680,6 +995,14 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
     emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
     emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
     emit_padded_input(e, &g);
+    emit(e, "#ifdef NNC_V8\n");
+    if (need_din) {
+        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+        emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
+             e->delta, (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
+    }
+    emit_conv_backward_v8(e, l, prod, &g);
+    emit(e, "#else\n");
     emit(e, "        float *dext = net->pad + %lld;   /* [%lld][%lld]: dz of one filter, %lld wide, zeros beyond */\n",
          (long long)(2 * plane), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
     if (need_din) {
@@ -739,6 +1062,7 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
              (long long)g.H, (long long)g.W, (long long)g.Hp, (long long)g.PH, (long long)g.Wp, (long long)g.PW);
         emit_din_through_act(e, prod, g.C * g.H * g.W);
     }
+    emit(e, "#endif\n");
 }
 
 /* Dropout: in training each value is kept with probability 1-p and scaled

@@ -122,7 +122,11 @@ static bool lower_net(Net *n, Diag *diag)
                 l->out = (Shape){l->units, oh, ow, true};
                 if (l->stride_h == 1 && l->stride_w == 1) {
                     int64_t hp = cur.h + 2 * l->pad_h, wp = cur.w + 2 * l->pad_w;
-                    int64_t need = 2 * cur.c * hp * wp + oh * wp;
+                    /* the padded input, its gradient, and dz of every filter as a
+                     * wide plane with margins of (kh-1)*wp + kw-1 zeros and room
+                     * for 32 floats of reads past the end (emit_c.c's blocks) */
+                    l->dx_stride = oh * wp + 2 * ((l->kh - 1) * wp + l->kw - 1) + 32;
+                    int64_t need = 2 * cur.c * hp * wp + l->units * l->dx_stride;
                     if (need > NNC_MAX_ACT) {
                         diag_at(diag, DIAG_ERROR, l->loc, "layer %d needs %lld floats of scratch; nnc's limit is %d",
                                 l->index, (long long)need, NNC_MAX_ACT);

@@ -224,6 +224,7 @@ typedef struct Layer {
     bool aliases_input;          /* flatten: output is the input, no buffer */
     int64_t mask_off;            /* dropout: offset of its mask in net->mask */
     bool gemm;                   /* dense over a whole batch at once, as matrix products (lower.c decides) */
+    int64_t dx_stride;           /* stride-1 conv: floats per filter of its dz planes in the scratch */
     int index;                   /* 1-based, counting every layer */
 } Layer;
 

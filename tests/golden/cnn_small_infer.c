@@ -16,6 +16,15 @@ static float nnc_relu(float z)
     return z > 0.0f ? z : 0.0f;
 }
 
+/* Batched dense layers and convolutions keep their sums in vectors of 8 floats where the
+ * compiler has them (GCC's and Clang's vector extension): registers, which
+ * plain arrays of accumulators are not always given.  Elsewhere (tcc, or
+ * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)
+#define NNC_V8 1
+typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#endif
+
 /* ---- network cnn (cnn_small.nn:1), inference only ---- */
 
 /* The trained parameters (PyTorch's state_dict order):
@@ -61,6 +70,177 @@ static void cnn_run(cnn *net, const float *x)
             for (int iy = 0; iy < 7; iy++)
                 for (int ix = 0; ix < 6; ix++)
                     pin[(c * 9 + iy + 1) * 8 + ix + 1] = in[(c * 7 + iy) * 6 + ix];
+#ifdef NNC_V8
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+       a1_0 = zero, a1_1 = zero, a1_2 = zero,
+       a2_0 = zero, a2_1 = zero, a2_2 = zero;
+                float t[24];
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0, x1, x2;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    memcpy(&x2, pc + 16, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    memcpy(&x2, pc + 17, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    memcpy(&x2, pc + 18, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    memcpy(&x2, pc + 24, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 32);
+                    memcpy(&x1, pc + 17, 32);
+                    memcpy(&x2, pc + 25, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 32);
+                    memcpy(&x1, pc + 18, 32);
+                    memcpy(&x2, pc + 26, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 32);
+                    memcpy(&x1, pc + 24, 32);
+                    memcpy(&x2, pc + 32, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 32);
+                    memcpy(&x1, pc + 25, 32);
+                    memcpy(&x2, pc + 33, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 32);
+                    memcpy(&x1, pc + 26, 32);
+                    memcpy(&x2, pc + 34, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                }
+                memcpy(t + 0, &a0_0, 32); memcpy(t + 8, &a0_1, 32); memcpy(t + 16, &a0_2, 32);
+                for (int j = 0; j < 24; j++) {   /* filter f + 0 out, but the wide plane's gap columns */
+                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
+                    if (ox < 6)
+                        out[0 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 0]);
+                }
+                memcpy(t + 0, &a1_0, 32); memcpy(t + 8, &a1_1, 32); memcpy(t + 16, &a1_2, 32);
+                for (int j = 0; j < 24; j++) {   /* filter f + 1 out, but the wide plane's gap columns */
+                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
+                    if (ox < 6)
+                        out[42 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 1]);
+                }
+                memcpy(t + 0, &a2_0, 32); memcpy(t + 8, &a2_1, 32); memcpy(t + 16, &a2_2, 32);
+                for (int j = 0; j < 24; j++) {   /* filter f + 2 out, but the wide plane's gap columns */
+                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
+                    if (ox < 6)
+                        out[84 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 2]);
+                }
+            }
+            {   /* the last 6 positions, in a vector that runs past them */
+                const int i = 48;
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                float t[8];
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(t + 0, &a0_0, 32);
+                for (int j = 0; j < 8 && i + j < 54; j++) {   /* filter f + 0 out, but the gap columns */
+                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
+                    if (ox < 6)
+                        out[0 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 0]);
+                }
+                memcpy(t + 0, &a1_0, 32);
+                for (int j = 0; j < 8 && i + j < 54; j++) {   /* filter f + 1 out, but the gap columns */
+                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
+                    if (ox < 6)
+                        out[42 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 1]);
+                }
+                memcpy(t + 0, &a2_0, 32);
+                for (int j = 0; j < 8 && i + j < 54; j++) {   /* filter f + 2 out, but the gap columns */
+                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
+                    if (ox < 6)
+                        out[84 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 2]);
+                }
+            }
+        }
+#else
         float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
             for (int i = 0; i < 54; i++)
@@ -91,6 +271,7 @@ static void cnn_run(cnn *net, const float *x)
                 for (int ox = 0; ox < 6; ox++)
                     out[(f * 7 + oy) * 6 + ox] = nnc_relu(oext[oy * 8 + ox] + b[f]);
         }
+#endif
     }
     /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) */
     {

@@ -16,6 +16,15 @@ static float nnc_relu(float z)
     return z > 0.0f ? z : 0.0f;
 }
 
+/* Batched dense layers and convolutions keep their sums in vectors of 8 floats where the
+ * compiler has them (GCC's and Clang's vector extension): registers, which
+ * plain arrays of accumulators are not always given.  Elsewhere (tcc, or
+ * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)
+#define NNC_V8 1
+typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#endif
+
 /* ---- network drop (dropout.nn:2), inference only ---- */
 
 /* The trained parameters (PyTorch's state_dict order):
@@ -51,6 +60,80 @@ static void drop_run(drop *net, const float *x)
         const float *in = x;   /* [1][6][6] */
         float *out = net->act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
+#ifdef NNC_V8
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 16; i += 8) {
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero;
+                float t[8];
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(t + 0, &a0_0, 32);
+                for (int j = 0; j < 8; j++) {   /* filter f + 0 out, but the wide plane's gap columns */
+                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
+                    if (ox < 4)
+                        out[0 + oy * 4 + ox + f * 16] = nnc_relu(t[j] + b[f + 0]);
+                }
+                memcpy(t + 0, &a1_0, 32);
+                for (int j = 0; j < 8; j++) {   /* filter f + 1 out, but the wide plane's gap columns */
+                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
+                    if (ox < 4)
+                        out[16 + oy * 4 + ox + f * 16] = nnc_relu(t[j] + b[f + 1]);
+                }
+            }
+            for (int i = 16; i < 22; i++) {
+                for (int r = 0; r < 2; r++) {
+                    const float *wr = w + (f + r) * 9;
+                    const int oy = i / 6, ox = i - oy * 6;
+                    float z = 0.0f;
+                    for (int c = 0; c < 1; c++)
+                        for (int k = 0; k < 9; k++)
+                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                    if (ox < 4)
+                        out[(f + r) * 16 + oy * 4 + ox] = nnc_relu(z + b[f + r]);
+                }
+            }
+        }
+#else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
             for (int i = 0; i < 22; i++)
@@ -81,6 +164,7 @@ static void drop_run(drop *net, const float *x)
                 for (int ox = 0; ox < 4; ox++)
                     out[(f * 4 + oy) * 4 + ox] = nnc_relu(oext[oy * 6 + ox] + b[f]);
         }
+#endif
     }
     /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) */
     {

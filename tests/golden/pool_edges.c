@@ -14,6 +14,15 @@
 
 /* ---- helpers shared by the networks of this file ---- */
 
+/* Batched dense layers and convolutions keep their sums in vectors of 8 floats where the
+ * compiler has them (GCC's and Clang's vector extension): registers, which
+ * plain arrays of accumulators are not always given.  Elsewhere (tcc, or
+ * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)
+#define NNC_V8 1
+typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#endif
+
 /* splitmix64: the deterministic random numbers of NAME_init */
 static uint64_t nnc_rng_next(uint64_t *state)
 {
@@ -62,6 +71,127 @@ static void a_run(a *net, const float *x)
             for (int iy = 0; iy < 4; iy++)
                 for (int ix = 0; ix < 4; ix++)
                     pin[(c * 6 + iy + 1) * 6 + ix + 1] = in[(c * 4 + iy) * 4 + ix];
+#ifdef NNC_V8
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 16; i += 8) {
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero;
+                float t[8];
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(t + 0, &a0_0, 32);
+                for (int j = 0; j < 8; j++) {   /* filter f + 0 out, but the wide plane's gap columns */
+                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
+                    if (ox < 4)
+                        out[0 + oy * 4 + ox + f * 16] = t[j] + b[f + 0];
+                }
+                memcpy(t + 0, &a1_0, 32);
+                for (int j = 0; j < 8; j++) {   /* filter f + 1 out, but the wide plane's gap columns */
+                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
+                    if (ox < 4)
+                        out[16 + oy * 4 + ox + f * 16] = t[j] + b[f + 1];
+                }
+            }
+            {   /* the last 6 positions, in a vector that runs past them */
+                const int i = 16;
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero;
+                float t[8];
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(t + 0, &a0_0, 32);
+                for (int j = 0; j < 8 && i + j < 22; j++) {   /* filter f + 0 out, but the gap columns */
+                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
+                    if (ox < 4)
+                        out[0 + oy * 4 + ox + f * 16] = t[j] + b[f + 0];
+                }
+                memcpy(t + 0, &a1_0, 32);
+                for (int j = 0; j < 8 && i + j < 22; j++) {   /* filter f + 1 out, but the gap columns */
+                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
+                    if (ox < 4)
+                        out[16 + oy * 4 + ox + f * 16] = t[j] + b[f + 1];
+                }
+            }
+        }
+#else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
             for (int i = 0; i < 22; i++)
@@ -92,6 +222,7 @@ static void a_run(a *net, const float *x)
                 for (int ox = 0; ox < 4; ox++)
                     out[(f * 4 + oy) * 4 + ox] = oext[oy * 6 + ox] + b[f];
         }
+#endif
     }
     /* layer 2: avgpool 2x4x4 -> 2x2x2 (pool_edges.nn:6) */
     {
@@ -216,6 +347,77 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             for (int iy = 0; iy < 4; iy++)
                 for (int ix = 0; ix < 4; ix++)
                     pin[(c * 6 + iy + 1) * 6 + ix + 1] = in[(c * 4 + iy) * 4 + ix];
+#ifdef NNC_V8
+        const nnc_v8 zero = {0.0f};
+        float *dx = net->pad + 72;   /* [2][84]: dz of each filter, 6 wide, zeros around */
+        for (int i = 0; i < 168; i++)
+            dx[i] = 0.0f;
+        for (int f = 0; f < 2; f++) {
+            float sum = 0.0f;
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++) {
+                    dx[f * 84 + 14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                    sum += dz[(f * 4 + oy) * 4 + ox];
+                }
+            gb[f] += sum;
+        }
+        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+            for (int c = 0; c < 1; c++) {
+                const float *pc = pin + c * 36;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
+                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                for (int i = 0; i < 16; i += 8) {
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 84 + 14 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 84 + 14 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                float t[18][8];   /* the lanes of each tap of each filter */
+                memcpy(t[0], &a0_0, 32);
+                memcpy(t[1], &a0_1, 32);
+                memcpy(t[2], &a0_2, 32);
+                memcpy(t[3], &a0_3, 32);
+                memcpy(t[4], &a0_4, 32);
+                memcpy(t[5], &a0_5, 32);
+                memcpy(t[6], &a0_6, 32);
+                memcpy(t[7], &a0_7, 32);
+                memcpy(t[8], &a0_8, 32);
+                memcpy(t[9], &a1_0, 32);
+                memcpy(t[10], &a1_1, 32);
+                memcpy(t[11], &a1_2, 32);
+                memcpy(t[12], &a1_3, 32);
+                memcpy(t[13], &a1_4, 32);
+                memcpy(t[14], &a1_5, 32);
+                memcpy(t[15], &a1_6, 32);
+                memcpy(t[16], &a1_7, 32);
+                memcpy(t[17], &a1_8, 32);
+                for (int r = 0; r < 2; r++)
+                    for (int k = 0; k < 9; k++) {
+                        float *tk = t[r * 9 + k];
+                        for (int i = 16; i < 22; i++)
+                            tk[0] += dx[(f + r) * 84 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                        gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
+                    }
+            }
+        }
+#else
         float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
         for (int i = 0; i < 24; i++)
             dext[i] = 0.0f;
@@ -313,6 +515,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 }
             }
         }
+#endif
     }
     return loss;
 }

@@ -16,6 +16,15 @@ static float nnc_relu(float z)
     return z > 0.0f ? z : 0.0f;
 }
 
+/* Batched dense layers and convolutions keep their sums in vectors of 8 floats where the
+ * compiler has them (GCC's and Clang's vector extension): registers, which
+ * plain arrays of accumulators are not always given.  Elsewhere (tcc, or
+ * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)
+#define NNC_V8 1
+typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#endif
+
 /* splitmix64: the deterministic random numbers of NAME_init */
 static uint64_t nnc_rng_next(uint64_t *state)
 {
@@ -24,15 +33,6 @@ static uint64_t nnc_rng_next(uint64_t *state)
     z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
     return z ^ (z >> 31);
 }
-
-/* Batched dense layers keep their sums in vectors of 8 floats where the
- * compiler has them (GCC's and Clang's vector extension): registers, which
- * plain arrays of accumulators are not always given.  Elsewhere (tcc, or
- * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */
-#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)
-#define NNC_V8 1
-typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
-#endif
 
 /* uniform in [lo, hi): 24 random bits, so every float step is reachable */
 static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
