@@ -564,6 +564,36 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
         emit(e, "        const float *out = %s + %lld;\n", e->act, (long long)l->act_off);
     emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
          e->delta, (long long)((row ^ 1) * n->max_width), (long long)l->in.c, (long long)H, (long long)W);
+    /* Windows that tile the input exactly: every input is in one window, so
+     * each gets its value once, without clearing din first or branching. */
+    bool tiles = l->stride_h == l->kh && l->stride_w == l->kw && OH * l->kh == H && OW * l->kw == W;
+    if (tiles) {
+        int64_t kk = l->kh * l->kw;
+        emit(e, "        for (int c = 0; c < %lld; c++)   /* the windows tile the input */\n", (long long)l->in.c);
+        emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)OH);
+        emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)OW);
+        emit(e, "                    const int o = (c * %lld + oy) * %lld + ox;\n", (long long)OH, (long long)OW);
+        emit(e, "                    const int at = c * %lld + (%s) * %lld + (%s);\n", (long long)(H * W), iy,
+             (long long)W, ix);
+        if (max) {
+            emit(e, "                    int k = %lld;   /* the window's first maximum, as in PyTorch (none: NaN) */\n",
+                 (long long)kk);
+            for (int64_t j = kk - 1; j >= 0; j--)
+                emit(e, "                    k = in[at + %lld] == out[o] ? %lld : k;\n",
+                     (long long)(j / l->kw * W + j % l->kw), (long long)j);
+            for (int64_t j = 0; j < kk; j++)
+                emit(e, "                    din[at + %lld] = k == %lld ? dz[o] : 0.0f;\n",
+                     (long long)(j / l->kw * W + j % l->kw), (long long)j);
+        } else {
+            char inv[32];
+            emit(e, "                    const float d = dz[o] * %s;\n", fmt_float(inv, 1.0 / (double)kk));
+            for (int64_t j = 0; j < kk; j++)
+                emit(e, "                    din[at + %lld] = d;\n", (long long)(j / l->kw * W + j % l->kw));
+        }
+        emit(e, "                }\n");
+        emit_din_through_act(e, prod, l->in.c * H * W);
+        return;
+    }
     emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = 0.0f;\n", (long long)(l->in.c * H * W));
     emit(e, "        for (int c = 0; c < %lld; c++)\n", (long long)l->in.c);
     emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)OH);
@@ -636,32 +666,22 @@ static void emit_padded_input(Emitter *e, const PlaneGeom *g)
 
 /* The stride-1 convolution's forward pass in register blocks: R filters x
  * 8*Q positions of the wide plane at a time, summed over channels and taps
- * in the plain loops' order (so the two paths give the same bits), then
- * bias and activation on the way out to the compact output. */
+ * in the plain loops' order (so the two paths give the same bits), stored
+ * into one wide plane per filter (ow, dx_stride apart); bias and activation
+ * come on the way out to the compact output. */
 static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, int64_t R, int64_t Q, const char *ind)
 {
-    bool ragged = Q < 0;   /* Q = -1: one vector that may run past L */
-    Q = ragged ? 1 : Q;
-    const ActInfo *a = &act_info[l->act];
-    char slope[32];
-    act_param_str(slope, l);
-    int64_t ckk = g->C * g->KK;
+    int64_t ckk = g->C * g->KK, ps = l->dx_stride;
+    Q = Q < 0 ? 1 : Q;
     if (Q == 0) {   /* one position: plain sums */
         emit(e, "%sfor (int r = 0; r < %lld; r++) {\n", ind, (long long)R);
         emit(e, "%s    const float *wr = w + (f + r) * %lld;\n", ind, (long long)ckk);
-        emit(e, "%s    const int oy = i / %lld, ox = i - oy * %lld;\n", ind, (long long)g->Wp, (long long)g->Wp);
         emit(e, "%s    float z = 0.0f;\n", ind);
         emit(e, "%s    for (int c = 0; c < %lld; c++)\n", ind, (long long)g->C);
         emit(e, "%s        for (int k = 0; k < %lld; k++)\n", ind, (long long)g->KK);
         emit(e, "%s            z += wr[c * %lld + k] * pin[c * %lld + k / %lld * %lld + k %% %lld + i];\n", ind,
              (long long)g->KK, (long long)(g->Hp * g->Wp), (long long)l->kw, (long long)g->Wp, (long long)l->kw);
-        emit(e, "%s    if (ox < %lld)\n%s        out[(f + r) * %lld + oy * %lld + ox] = ", ind, (long long)g->OW, ind,
-             (long long)(g->OH * g->OW), (long long)g->OW);
-        if (a->forward && strcmp(a->forward, "$") != 0)
-            emit_template(e, a->forward, "z + b[f + r]", slope);
-        else
-            emit(e, "z + b[f + r]");
-        emit(e, ";\n%s}\n", ind);
+        emit(e, "%s    ow[(f + r) * %lld + i] = z;\n%s}\n", ind, (long long)ps, ind);
         return;
     }
     emit(e, "%sconst nnc_v8 zero = {0.0f};\n%snnc_v8 ", ind, ind);
@@ -669,7 +689,6 @@ static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
         for (int64_t k = 0; k < Q; k++)
             emit(e, "%sa%lld_%lld = zero", !k ? (r ? ",\n       " : "") : ", ", (long long)r, (long long)k);
     emit(e, ";\n");
-    emit(e, "%sfloat t[%lld];\n", ind, (long long)(8 * Q));
     emit(e, "%sfor (int c = 0; c < %lld; c++) {\n", ind, (long long)g->C);
     emit(e, "%s    const float *pc = pin + c * %lld + i, *wc = w + f * %lld + c * %lld;\n", ind,
          (long long)(g->Hp * g->Wp), (long long)ckk, (long long)g->KK);
@@ -695,24 +714,9 @@ static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s", ind);
         for (int64_t k = 0; k < Q; k++)
-            emit(e, "%smemcpy(t + %lld, &a%lld_%lld, 32);", k ? " " : "", (long long)(8 * k), (long long)r, (long long)k);
-        if (ragged)
-            emit(e, "\n%sfor (int j = 0; j < 8 && i + j < %lld; j++) {   /* filter f + %lld out, but the gap columns */\n",
-                 ind, (long long)g->L, (long long)r);
-        else
-            emit(e, "\n%sfor (int j = 0; j < %lld; j++) {   /* filter f + %lld out, but the wide plane's gap columns */\n",
-                 ind, (long long)(8 * Q), (long long)r);
-        emit(e, "%s    const int oy = (i + j) / %lld, ox = i + j - oy * %lld;\n", ind, (long long)g->Wp,
-             (long long)g->Wp);
-        emit(e, "%s    if (ox < %lld)\n%s        out[%lld + oy * %lld + ox + f * %lld] = ", ind, (long long)g->OW, ind,
-             (long long)(r * g->OH * g->OW), (long long)g->OW, (long long)(g->OH * g->OW));
-        char z[64];
-        snprintf(z, sizeof z, "t[j] + b[f + %lld]", (long long)r);
-        if (a->forward && strcmp(a->forward, "$") != 0)
-            emit_template(e, a->forward, z, slope);
-        else
-            emit(e, "%s", z);
-        emit(e, ";\n%s}\n", ind);
+            emit(e, "%smemcpy(ow + (f + %lld) * %lld + i + %lld, &a%lld_%lld, 32);", k ? " " : "", (long long)r,
+                 (long long)ps, (long long)(8 * k), (long long)r, (long long)k);
+        emit(e, "\n");
     }
 }
 
@@ -724,6 +728,8 @@ enum {
 
 static void emit_conv_forward_v8(Emitter *e, const Layer *l, const PlaneGeom *g)
 {
+    emit(e, "        float *ow = net->pad + %lld;   /* [%lld][%lld]: each filter's output, %lld wide */\n",
+         (long long)(2 * g->C * g->Hp * g->Wp), (long long)g->F, (long long)l->dx_stride, (long long)g->Wp);
     int64_t R = g->F < CONV_FILTERS ? g->F : CONV_FILTERS, f_main = g->F / R * R;
     /* With a zero border, pin is scratch with room after it: the last vector
      * may read up to 7 floats past the plane, into the scratch that follows,
@@ -764,6 +770,20 @@ static void emit_conv_forward_v8(Emitter *e, const Layer *l, const PlaneGeom *g)
         }
         emit(e, "        }\n");
     }
+    const ActInfo *a = &act_info[l->act];
+    char slope[32], z[96];
+    act_param_str(slope, l);
+    emit(e, "        for (int f = 0; f < %lld; f++)   /* bias and activation, into the compact output */\n",
+         (long long)g->F);
+    emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)g->OH);
+    emit(e, "                for (int ox = 0; ox < %lld; ox++)\n", (long long)g->OW);
+    emit(e, "                    out[(f * %lld + oy) * %lld + ox] = ", (long long)g->OH, (long long)g->OW);
+    snprintf(z, sizeof z, "ow[f * %lld + oy * %lld + ox] + b[f]", (long long)l->dx_stride, (long long)g->Wp);
+    if (a->forward && strcmp(a->forward, "$") != 0)
+        emit_template(e, a->forward, z, slope);
+    else
+        emit(e, "%s", z);
+    emit(e, ";\n");
 }
 
 static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)

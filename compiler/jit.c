@@ -133,15 +133,16 @@ static bool cache_dir(char *out, size_t cap, Diag *diag)
     return true;
 }
 
-/* How the cc backend compiles.  Reassociation (-fassociative-math, which
- * needs the two flags before it) lets compilers vectorize the dot products
- * and sums of the emitted code, and contraction fuses multiply-adds: results
- * change only in float rounding (bench/README.md has the measurements).
- * Finite-math and errno assumptions are not made, so NaN still reports a
- * diverging network. */
+/* How the cc backend compiles.  The emitted code vectorizes as it is (its
+ * sums are written to need no reassociation, so no -ffast-math or
+ * -fassociative-math: they measured no faster); contraction fuses
+ * multiply-adds, so results change only in float rounding
+ * (bench/README.md has the measurements).  No finite-math assumption
+ * either, so NaN still reports a diverging network. */
 static const char *const cc_flags[] = {
-    "-std=c99", "-O3", "-march=native", "-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math",
+    "-std=c99", "-O3", "-march=native",
     "-ffp-contract=fast",            /* fused multiply-adds; -std=c99 turns them off otherwise */
+    "-fno-math-errno",               /* sqrtf (Adam) vectorizes: nothing reads errno */
     "-mprefer-vector-width=256",     /* measured faster than 512-bit vectors for these loops */
     "-shared", "-fPIC", NULL,
 };

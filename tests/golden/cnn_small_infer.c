@@ -71,13 +71,13 @@ static void cnn_run(cnn *net, const float *x)
                 for (int ix = 0; ix < 6; ix++)
                     pin[(c * 9 + iy + 1) * 8 + ix + 1] = in[(c * 7 + iy) * 6 + ix];
 #ifdef NNC_V8
+        float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
        a1_0 = zero, a1_1 = zero, a1_2 = zero,
        a2_0 = zero, a2_1 = zero, a2_2 = zero;
-                float t[24];
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
                     nnc_v8 x0, x1, x2;
@@ -145,24 +145,9 @@ static void cnn_run(cnn *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
-                memcpy(t + 0, &a0_0, 32); memcpy(t + 8, &a0_1, 32); memcpy(t + 16, &a0_2, 32);
-                for (int j = 0; j < 24; j++) {   /* filter f + 0 out, but the wide plane's gap columns */
-                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
-                    if (ox < 6)
-                        out[0 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 0]);
-                }
-                memcpy(t + 0, &a1_0, 32); memcpy(t + 8, &a1_1, 32); memcpy(t + 16, &a1_2, 32);
-                for (int j = 0; j < 24; j++) {   /* filter f + 1 out, but the wide plane's gap columns */
-                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
-                    if (ox < 6)
-                        out[42 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 1]);
-                }
-                memcpy(t + 0, &a2_0, 32); memcpy(t + 8, &a2_1, 32); memcpy(t + 16, &a2_2, 32);
-                for (int j = 0; j < 24; j++) {   /* filter f + 2 out, but the wide plane's gap columns */
-                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
-                    if (ox < 6)
-                        out[84 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 2]);
-                }
+                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 124 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 124 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 124 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 124 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 124 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 124 + i + 16, &a2_2, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 48;
@@ -170,7 +155,6 @@ static void cnn_run(cnn *net, const float *x)
                 nnc_v8 a0_0 = zero,
        a1_0 = zero,
        a2_0 = zero;
-                float t[8];
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
                     nnc_v8 x0;
@@ -220,26 +204,15 @@ static void cnn_run(cnn *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(t + 0, &a0_0, 32);
-                for (int j = 0; j < 8 && i + j < 54; j++) {   /* filter f + 0 out, but the gap columns */
-                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
-                    if (ox < 6)
-                        out[0 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 0]);
-                }
-                memcpy(t + 0, &a1_0, 32);
-                for (int j = 0; j < 8 && i + j < 54; j++) {   /* filter f + 1 out, but the gap columns */
-                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
-                    if (ox < 6)
-                        out[42 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 1]);
-                }
-                memcpy(t + 0, &a2_0, 32);
-                for (int j = 0; j < 8 && i + j < 54; j++) {   /* filter f + 2 out, but the gap columns */
-                    const int oy = (i + j) / 8, ox = i + j - oy * 8;
-                    if (ox < 6)
-                        out[84 + oy * 6 + ox + f * 42] = nnc_relu(t[j] + b[f + 2]);
-                }
+                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32);
             }
         }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 7; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
 #else
         float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {

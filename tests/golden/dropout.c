@@ -75,12 +75,12 @@ static void drop_run(drop *net, const float *x, int n, int train)
         float *out = act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
 #ifdef NNC_V8
+        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 8) {
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 a0_0 = zero,
        a1_0 = zero;
-                float t[8];
                 for (int c = 0; c < 1; c++) {
                     const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
                     nnc_v8 x0;
@@ -121,32 +121,24 @@ static void drop_run(drop *net, const float *x, int n, int train)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(t + 0, &a0_0, 32);
-                for (int j = 0; j < 8; j++) {   /* filter f + 0 out, but the wide plane's gap columns */
-                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
-                    if (ox < 4)
-                        out[0 + oy * 4 + ox + f * 16] = nnc_relu(t[j] + b[f + 0]);
-                }
-                memcpy(t + 0, &a1_0, 32);
-                for (int j = 0; j < 8; j++) {   /* filter f + 1 out, but the wide plane's gap columns */
-                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
-                    if (ox < 4)
-                        out[16 + oy * 4 + ox + f * 16] = nnc_relu(t[j] + b[f + 1]);
-                }
+                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
                     const float *wr = w + (f + r) * 9;
-                    const int oy = i / 6, ox = i - oy * 6;
                     float z = 0.0f;
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    if (ox < 4)
-                        out[(f + r) * 16 + oy * 4 + ox] = nnc_relu(z + b[f + r]);
+                    ow[(f + r) * 84 + i] = z;
                 }
             }
         }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -509,20 +501,20 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         const float *in = act + 0;
         const float *out = act + 32;
         float *din = delta + 36;   /* [2][4][4] */
-        for (int i = 0; i < 32; i++)
-            din[i] = 0.0f;
-        for (int c = 0; c < 2; c++)
+        for (int c = 0; c < 2; c++)   /* the windows tile the input */
             for (int oy = 0; oy < 2; oy++)
                 for (int ox = 0; ox < 2; ox++) {
                     const int o = (c * 2 + oy) * 2 + ox;
                     const int at = c * 16 + (oy * 2) * 4 + (ox * 2);
-                    int done = 0;   /* the gradient goes to the first maximum, as in PyTorch */
-                    for (int ky = 0; ky < 2 && !done; ky++)
-                        for (int kx = 0; kx < 2 && !done; kx++)
-                            if (in[at + ky * 4 + kx] == out[o]) {
-                                din[at + ky * 4 + kx] += dz[o];
-                                done = 1;
-                            }
+                    int k = 4;   /* the window's first maximum, as in PyTorch (none: NaN) */
+                    k = in[at + 5] == out[o] ? 3 : k;
+                    k = in[at + 4] == out[o] ? 2 : k;
+                    k = in[at + 1] == out[o] ? 1 : k;
+                    k = in[at + 0] == out[o] ? 0 : k;
+                    din[at + 0] = k == 0 ? dz[o] : 0.0f;
+                    din[at + 1] = k == 1 ? dz[o] : 0.0f;
+                    din[at + 4] = k == 2 ? dz[o] : 0.0f;
+                    din[at + 5] = k == 3 ? dz[o] : 0.0f;
                 }
         for (int i = 0; i < 32; i++)   /* through the activation of layer 1 */
             din[i] *= (in[i] > 0.0f ? 1.0f : 0.0f);

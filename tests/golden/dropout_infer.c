@@ -61,12 +61,12 @@ static void drop_run(drop *net, const float *x)
         float *out = net->act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
 #ifdef NNC_V8
+        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 8) {
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 a0_0 = zero,
        a1_0 = zero;
-                float t[8];
                 for (int c = 0; c < 1; c++) {
                     const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
                     nnc_v8 x0;
@@ -107,32 +107,24 @@ static void drop_run(drop *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(t + 0, &a0_0, 32);
-                for (int j = 0; j < 8; j++) {   /* filter f + 0 out, but the wide plane's gap columns */
-                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
-                    if (ox < 4)
-                        out[0 + oy * 4 + ox + f * 16] = nnc_relu(t[j] + b[f + 0]);
-                }
-                memcpy(t + 0, &a1_0, 32);
-                for (int j = 0; j < 8; j++) {   /* filter f + 1 out, but the wide plane's gap columns */
-                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
-                    if (ox < 4)
-                        out[16 + oy * 4 + ox + f * 16] = nnc_relu(t[j] + b[f + 1]);
-                }
+                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
                     const float *wr = w + (f + r) * 9;
-                    const int oy = i / 6, ox = i - oy * 6;
                     float z = 0.0f;
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    if (ox < 4)
-                        out[(f + r) * 16 + oy * 4 + ox] = nnc_relu(z + b[f + r]);
+                    ow[(f + r) * 84 + i] = z;
                 }
             }
         }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {

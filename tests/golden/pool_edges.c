@@ -72,12 +72,12 @@ static void a_run(a *net, const float *x)
                 for (int ix = 0; ix < 4; ix++)
                     pin[(c * 6 + iy + 1) * 6 + ix + 1] = in[(c * 4 + iy) * 4 + ix];
 #ifdef NNC_V8
+        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 8) {
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 a0_0 = zero,
        a1_0 = zero;
-                float t[8];
                 for (int c = 0; c < 1; c++) {
                     const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
                     nnc_v8 x0;
@@ -118,25 +118,14 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(t + 0, &a0_0, 32);
-                for (int j = 0; j < 8; j++) {   /* filter f + 0 out, but the wide plane's gap columns */
-                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
-                    if (ox < 4)
-                        out[0 + oy * 4 + ox + f * 16] = t[j] + b[f + 0];
-                }
-                memcpy(t + 0, &a1_0, 32);
-                for (int j = 0; j < 8; j++) {   /* filter f + 1 out, but the wide plane's gap columns */
-                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
-                    if (ox < 4)
-                        out[16 + oy * 4 + ox + f * 16] = t[j] + b[f + 1];
-                }
+                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 16;
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 a0_0 = zero,
        a1_0 = zero;
-                float t[8];
                 for (int c = 0; c < 1; c++) {
                     const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
                     nnc_v8 x0;
@@ -177,20 +166,14 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(t + 0, &a0_0, 32);
-                for (int j = 0; j < 8 && i + j < 22; j++) {   /* filter f + 0 out, but the gap columns */
-                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
-                    if (ox < 4)
-                        out[0 + oy * 4 + ox + f * 16] = t[j] + b[f + 0];
-                }
-                memcpy(t + 0, &a1_0, 32);
-                for (int j = 0; j < 8 && i + j < 22; j++) {   /* filter f + 1 out, but the gap columns */
-                    const int oy = (i + j) / 6, ox = i + j - oy * 6;
-                    if (ox < 4)
-                        out[16 + oy * 4 + ox + f * 16] = t[j] + b[f + 1];
-                }
+                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
             }
         }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = ow[f * 84 + oy * 6 + ox] + b[f];
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -320,17 +303,16 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
     {
         const float *dz = net->delta + 32;
         float *din = net->delta + 0;   /* [2][4][4] */
-        for (int i = 0; i < 32; i++)
-            din[i] = 0.0f;
-        for (int c = 0; c < 2; c++)
+        for (int c = 0; c < 2; c++)   /* the windows tile the input */
             for (int oy = 0; oy < 2; oy++)
                 for (int ox = 0; ox < 2; ox++) {
                     const int o = (c * 2 + oy) * 2 + ox;
                     const int at = c * 16 + (oy * 2) * 4 + (ox * 2);
                     const float d = dz[o] * 0.25f;
-                    for (int ky = 0; ky < 2; ky++)
-                        for (int kx = 0; kx < 2; kx++)
-                            din[at + ky * 4 + kx] += d;
+                    din[at + 0] = d;
+                    din[at + 1] = d;
+                    din[at + 4] = d;
+                    din[at + 5] = d;
                 }
     }
 
