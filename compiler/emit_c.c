@@ -883,6 +883,33 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
             }
         emit(e, "                }\n");
     }
+    bool over = g->PH || g->PW;
+    if (g->L > l8 && over) {
+        /* The last positions as one more vector: past L, dx is zero and pin
+         * reads into the gradient plane after it, which this path never
+         * writes (NAME_init clears it), so they add nothing. */
+        emit(e, "                {   /* the last %lld positions, in lanes 0.., the rest adding zeros */\n",
+             (long long)(g->L - l8));
+        emit(e, "                    const int i = %lld;\n", (long long)l8);
+        emit(e, "                    nnc_v8 x, d0");
+        for (int64_t r = 1; r < R; r++)
+            emit(e, ", d%lld", (long long)r);
+        emit(e, ";\n");
+        for (int64_t r = 0; r < R; r++)
+            emit(e, "                    memcpy(&d%lld, dx + (f + %lld) * %lld + %lld + i, 32);\n", (long long)r,
+                 (long long)r, (long long)cb->PS, (long long)cb->M);
+        for (int64_t ky = 0; ky < l->kh; ky++)
+            for (int64_t kx = 0; kx < l->kw; kx++) {
+                int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
+                emit(e, "                    memcpy(&x, pc + %lld + i, 32);   /* tap %lld,%lld */\n", (long long)off,
+                     (long long)ky, (long long)kx);
+                emit(e, "                   ");
+                for (int64_t r = 0; r < R; r++)
+                    emit(e, " a%lld_%lld += d%lld * x;", (long long)r, (long long)tap, (long long)r);
+                emit(e, "\n");
+            }
+        emit(e, "                }\n");
+    }
     emit(e, "                float t[%lld][8];   /* the lanes of each tap of each filter */\n", (long long)(R * KK));
     for (int64_t r = 0; r < R; r++)
         for (int64_t k = 0; k < KK; k++)
@@ -891,11 +918,11 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
     emit(e, "                for (int r = 0; r < %lld; r++)\n", (long long)R);
     emit(e, "                    for (int k = 0; k < %lld; k++) {\n", (long long)KK);
     emit(e, "                        float *tk = t[r * %lld + k];\n", (long long)KK);
-    if (g->L > l8)
+    if (g->L > l8 && !over)   /* unpadded: pin is the input itself, nothing to read past it */
         emit(e, "                        for (int i = %lld; i < %lld; i++)\n"
-                "                            tk[0] += dx[(f + r) * %lld + %lld + i] * pc[k / %lld * %lld + k %% %lld + i];\n",
-             (long long)l8, (long long)g->L, (long long)cb->PS, (long long)cb->M, (long long)l->kw, (long long)g->Wp,
-             (long long)l->kw);
+                "                            tk[i - %lld] += dx[(f + r) * %lld + %lld + i] * pc[k / %lld * %lld + k %% %lld + i];\n",
+             (long long)l8, (long long)g->L, (long long)l8, (long long)cb->PS, (long long)cb->M, (long long)l->kw,
+             (long long)g->Wp, (long long)l->kw);
     emit(e, "                        gw[(f + r) * %lld + c * %lld + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + "
             "((tk[4] + tk[5]) + (tk[6] + tk[7]));\n", (long long)(g->C * KK), (long long)KK);
     emit(e, "                    }\n");
@@ -1063,8 +1090,9 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
                 emit(e, "                            acc[k] += dext[i + k] * pc[%lld + i + k];\n", (long long)off);
             }
             if (main_len < g.L)
-                emit(e, "                    for (int i = %lld; i < %lld; i++)\n                        acc[0] += "
-                        "dext[i] * pc[%lld + i];\n", (long long)main_len, (long long)g.L, (long long)off);
+                emit(e, "                    for (int i = %lld; i < %lld; i++)   /* the rest in lanes too */\n"
+                        "                        acc[i - %lld] += dext[i] * pc[%lld + i];\n", (long long)main_len,
+                     (long long)g.L, (long long)main_len, (long long)off);
             emit(e, "                    gwc[%lld] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + "
                     "(acc[6] + acc[7]));\n", (long long)tap);
             if (need_din) {

@@ -665,6 +665,30 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
                     a0_8 += d0 * x; a1_8 += d1 * x;
                 }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 48;
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 124 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
                 float t[18][8];   /* the lanes of each tap of each filter */
                 memcpy(t[0], &a0_0, 32);
                 memcpy(t[1], &a0_1, 32);
@@ -687,8 +711,6 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 for (int r = 0; r < 2; r++)
                     for (int k = 0; k < 9; k++) {
                         float *tk = t[r * 9 + k];
-                        for (int i = 48; i < 54; i++)
-                            tk[0] += dx[(f + r) * 124 + 18 + i] * pc[k / 3 * 8 + k % 3 + i];
                         gw[(f + r) * 18 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
                     }
             }
@@ -699,6 +721,29 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 const float *pc = pin + c * 72;
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 48; i += 8) {
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 48;
                     nnc_v8 x, d0;
                     memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
@@ -733,8 +778,6 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 for (int r = 0; r < 1; r++)
                     for (int k = 0; k < 9; k++) {
                         float *tk = t[r * 9 + k];
-                        for (int i = 48; i < 54; i++)
-                            tk[0] += dx[(f + r) * 124 + 18 + i] * pc[k / 3 * 8 + k % 3 + i];
                         gw[(f + r) * 18 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
                     }
             }
@@ -759,8 +802,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 0; i < 48; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 48; i < 54; i++)
-                        acc[0] += dext[i] * pc[0 + i];
+                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                        acc[i - 48] += dext[i] * pc[0 + i];
                     gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 0,1: gw += dz . pin, dpin += w dz */
@@ -768,8 +811,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 0; i < 48; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 48; i < 54; i++)
-                        acc[0] += dext[i] * pc[1 + i];
+                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                        acc[i - 48] += dext[i] * pc[1 + i];
                     gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 0,2: gw += dz . pin, dpin += w dz */
@@ -777,8 +820,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 0; i < 48; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 48; i < 54; i++)
-                        acc[0] += dext[i] * pc[2 + i];
+                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                        acc[i - 48] += dext[i] * pc[2 + i];
                     gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 1,0: gw += dz . pin, dpin += w dz */
@@ -786,8 +829,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 0; i < 48; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[8 + i + k];
-                    for (int i = 48; i < 54; i++)
-                        acc[0] += dext[i] * pc[8 + i];
+                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                        acc[i - 48] += dext[i] * pc[8 + i];
                     gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 1,1: gw += dz . pin, dpin += w dz */
@@ -795,8 +838,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 0; i < 48; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[9 + i + k];
-                    for (int i = 48; i < 54; i++)
-                        acc[0] += dext[i] * pc[9 + i];
+                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                        acc[i - 48] += dext[i] * pc[9 + i];
                     gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 1,2: gw += dz . pin, dpin += w dz */
@@ -804,8 +847,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 0; i < 48; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[10 + i + k];
-                    for (int i = 48; i < 54; i++)
-                        acc[0] += dext[i] * pc[10 + i];
+                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                        acc[i - 48] += dext[i] * pc[10 + i];
                     gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 2,0: gw += dz . pin, dpin += w dz */
@@ -813,8 +856,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 0; i < 48; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[16 + i + k];
-                    for (int i = 48; i < 54; i++)
-                        acc[0] += dext[i] * pc[16 + i];
+                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                        acc[i - 48] += dext[i] * pc[16 + i];
                     gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 2,1: gw += dz . pin, dpin += w dz */
@@ -822,8 +865,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 0; i < 48; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[17 + i + k];
-                    for (int i = 48; i < 54; i++)
-                        acc[0] += dext[i] * pc[17 + i];
+                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                        acc[i - 48] += dext[i] * pc[17 + i];
                     gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 2,2: gw += dz . pin, dpin += w dz */
@@ -831,8 +874,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 0; i < 48; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[18 + i + k];
-                    for (int i = 48; i < 54; i++)
-                        acc[0] += dext[i] * pc[18 + i];
+                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                        acc[i - 48] += dext[i] * pc[18 + i];
                     gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
             }

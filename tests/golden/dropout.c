@@ -594,7 +594,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int k = 0; k < 9; k++) {
                         float *tk = t[r * 9 + k];
                         for (int i = 16; i < 22; i++)
-                            tk[0] += dx[(f + r) * 84 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                            tk[i - 16] += dx[(f + r) * 84 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
                         gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
                     }
             }
@@ -619,8 +619,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[0 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[0 + i];
                     gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 0,1: gw += dz . pin, dpin += w dz */
@@ -628,8 +628,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[1 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[1 + i];
                     gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 0,2: gw += dz . pin, dpin += w dz */
@@ -637,8 +637,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[2 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[2 + i];
                     gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 1,0: gw += dz . pin, dpin += w dz */
@@ -646,8 +646,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[6 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[6 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[6 + i];
                     gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 1,1: gw += dz . pin, dpin += w dz */
@@ -655,8 +655,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[7 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[7 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[7 + i];
                     gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 1,2: gw += dz . pin, dpin += w dz */
@@ -664,8 +664,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[8 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[8 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[8 + i];
                     gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 2,0: gw += dz . pin, dpin += w dz */
@@ -673,8 +673,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[12 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[12 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[12 + i];
                     gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 2,1: gw += dz . pin, dpin += w dz */
@@ -682,8 +682,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[13 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[13 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[13 + i];
                     gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 2,2: gw += dz . pin, dpin += w dz */
@@ -691,8 +691,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[14 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[14 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[14 + i];
                     gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
             }

@@ -371,6 +371,30 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
                     a0_8 += d0 * x; a1_8 += d1 * x;
                 }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 16;
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 84 + 14 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 84 + 14 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
                 float t[18][8];   /* the lanes of each tap of each filter */
                 memcpy(t[0], &a0_0, 32);
                 memcpy(t[1], &a0_1, 32);
@@ -393,8 +417,6 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 for (int r = 0; r < 2; r++)
                     for (int k = 0; k < 9; k++) {
                         float *tk = t[r * 9 + k];
-                        for (int i = 16; i < 22; i++)
-                            tk[0] += dx[(f + r) * 84 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
                         gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
                     }
             }
@@ -419,8 +441,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[0 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[0 + i];
                     gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 0,1: gw += dz . pin, dpin += w dz */
@@ -428,8 +450,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[1 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[1 + i];
                     gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 0,2: gw += dz . pin, dpin += w dz */
@@ -437,8 +459,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[2 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[2 + i];
                     gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 1,0: gw += dz . pin, dpin += w dz */
@@ -446,8 +468,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[6 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[6 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[6 + i];
                     gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 1,1: gw += dz . pin, dpin += w dz */
@@ -455,8 +477,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[7 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[7 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[7 + i];
                     gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 1,2: gw += dz . pin, dpin += w dz */
@@ -464,8 +486,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[8 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[8 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[8 + i];
                     gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 2,0: gw += dz . pin, dpin += w dz */
@@ -473,8 +495,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[12 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[12 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[12 + i];
                     gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 2,1: gw += dz . pin, dpin += w dz */
@@ -482,8 +504,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[13 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[13 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[13 + i];
                     gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
                 {   /* tap 2,2: gw += dz . pin, dpin += w dz */
@@ -491,8 +513,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 0; i < 16; i += 8)
                         for (int k = 0; k < 8; k++)
                             acc[k] += dext[i + k] * pc[14 + i + k];
-                    for (int i = 16; i < 22; i++)
-                        acc[0] += dext[i] * pc[14 + i];
+                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                        acc[i - 16] += dext[i] * pc[14 + i];
                     gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
                 }
             }
