@@ -473,6 +473,18 @@ def measure(args):
             log("  %s --jit=%s: %s ms" % (key, backend, " ".join("%.1f" % x for x in ms)))
     res["compile"] = comp
 
+    # Training speed with --jit=tcc: tcc does not optimize, so one round on
+    # smaller slices is enough to show where it stands.
+    log("training speed with --jit=tcc (one round, smaller slices)")
+    St = {"mlp": max(320, S["mlp"] // 4), "mlp_b1": max(100, S["mlp_b1"] // 4), "cnn": max(320, S["cnn"] // 8)}
+    tcc = {"slices": St}
+    r = nnc_train("xor", OUT + "/xor_rows.csv", 4, backend="tcc")
+    tcc["xor"] = median([e["sps"] for e in r["epochs"][1:]])
+    for key in ("mlp", "mlp_b1", "cnn"):
+        tcc[key] = EPOCH / nnc_train(key, TRAIN, 2, limit=St[key], backend="tcc")["epochs"][1]["sps"]
+        log("  %s --jit=tcc: %s s/epoch" % (key, fmt(tcc[key])))
+    res["tcc_train"] = tcc
+
     # All cores: PyTorch alone (nnc has one thread), on quarter slices, until a
     # time cap: on a busy machine these runs can be 20x slower than one thread.
     cap = 10 if quick else 25
@@ -629,6 +641,21 @@ def tables(res):
                  "{:,}".format(res["slices"]["mlp"]), "{:,}".format(res["slices"]["mlp_b1"]),
                  "{:,}".format(res["slices"]["cnn"]), R, min(R, 3), res["many_cap"]))
     L.append("")
+    if "tcc_train" in res:
+        tt = res["tcc_train"]
+        L.append("With `--jit=tcc` (the default backend: compiles in milliseconds, does not optimize), one round "
+                 "on smaller slices (%s, %s and %s samples): " % tuple("{:,}".format(tt["slices"][k])
+                                                                        for k in ("mlp", "mlp_b1", "cnn")))
+        L.append("")
+        L.append("| workload | nnc --jit=tcc | nnc --jit=cc | tcc ÷ cc | tcc ÷ PyTorch best-1t |")
+        L.append("|---|---|---|---|---|")
+        for key, what in (("xor", "XOR: steps/s"), ("mlp", "MLP batch 32: s/epoch"),
+                          ("mlp_b1", "MLP batch 1: s/epoch"), ("cnn", "CNN batch 32: s/epoch")):
+            t, c, b = tt[key], med[key]["nnc"], med[key].get("best-1t")
+            speed = (t / c, t / b if b else None) if higher.get(key) else (c / t, b / t if b else None)
+            L.append("| %s | %s | %s | %s | %s |" % (what, fmt(t), fmt(c), ratio(speed[0]),
+                                                     ratio(speed[1]) if speed[1] else "—"))
+        L.append("")
 
     # --- accuracy
     L.append("### Accuracy after one epoch (same starting weights, same batches)")

@@ -1641,50 +1641,74 @@ static void emit_loss(Emitter *e)
     emit(e, "        loss += ls * 0.5f;\n");
 }
 
-static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+/* The optimizer's constants for one step, as locals. */
+static void emit_update_consts(Emitter *e, const char *ind)
 {
-    const Net *n = e->net;
+    const Optim *o = &e->net->optim;
+    emit(e, "%sconst float lr = net->lr;\n", ind);
+    if (o->kind == OPTIM_ADAM) {
+        emit(e, "%sconst double bc1 = 1.0 - pow(%.17g, (double)(net->step + 1));   /* bias corrections */\n", ind,
+             o->beta1);
+        emit(e, "%sconst double bc2 = 1.0 - pow(%.17g, (double)(net->step + 1));\n", ind, o->beta2);
+        emit(e, "%sconst float step_size = (float)((double)lr / bc1);\n", ind);
+        emit(e, "%sconst float bc2_sqrt = (float)sqrt(bc2);\n", ind);
+    } else if (o->momentum != 0) {
+        emit(e, "%sconst int first = net->step == 0;\n", ind);
+    }
+}
+
+/* One parameter's optimizer step: parameter `i` (an expression) with
+ * gradient `grad` (an expression), in a block of its own. */
+static void emit_update_element(Emitter *e, const char *ind, const char *i, const char *grad)
+{
+    const Optim *o = &e->net->optim;
+    char f1[32], f2[32], f3[32];
+    emit(e, "%sfloat g = %s;\n", ind, grad);
+    if (o->weight_decay != 0)
+        emit(e, "%sg += %s * net->param[%s];   /* weight decay */\n", ind, fmt_float(f1, o->weight_decay), i);
+    if (o->kind == OPTIM_ADAM) {
+        emit(e, "%snet->adam_m[%s] = net->adam_m[%s] * %s + g * %s;\n", ind, i, i, fmt_float(f1, o->beta1),
+             fmt_float(f2, 1.0 - o->beta1));
+        emit(e, "%snet->adam_v[%s] = net->adam_v[%s] * %s + %s * g * g;\n", ind, i, i, fmt_float(f1, o->beta2),
+             fmt_float(f2, 1.0 - o->beta2));
+        emit(e, "%snet->param[%s] -= step_size * (net->adam_m[%s] / (sqrtf(net->adam_v[%s]) / bc2_sqrt + %s));\n",
+             ind, i, i, i, fmt_float(f3, o->eps));
+    } else if (o->momentum != 0) {
+        emit(e, "%snet->velocity[%s] = first ? g : net->velocity[%s] * %s + g;\n", ind, i, i,
+             fmt_float(f1, o->momentum));
+        emit(e, "%snet->param[%s] -= lr * net->velocity[%s];\n", ind, i, i);
+    } else {
+        emit(e, "%snet->param[%s] -= lr * g;\n", ind, i);
+    }
+}
+
+/* Whether train_step applies a layer's optimizer step inside its backward
+ * code, with no gradient buffer: dense layers of batch-1 networks, where
+ * the gradient of one sample is the step's whole gradient. */
+static bool fused_update(const Emitter *e, const Layer *l)
+{
+    return !e->infer && e->net->batch == 1 && l->kind == LAYER_DENSE && !l->gemm;
+}
+
+static void emit_dense_din(Emitter *e, const Layer *l, const Layer *prod)
+{
     int64_t ni = l->n_in, no = l->n_out;
-    bool need_din = prod != NULL;
-    emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
-    if (need_din) {
-        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
-        emit(e, "        float *din = %s + %lld;\n", e->delta, (long long)((row ^ 1) * n->max_width));
-    }
-    emit(e, "        const float *in = %s;\n", in_ptr);
-    emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
-    emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
     if (unrolled(e, l)) {
-        for (int64_t o = 0; o < no; o++) {
-            for (int64_t i = 0; i < ni; i++)
-                emit(e, "        gw[%lld] += dz[%lld] * in[%lld];\n", (long long)(o * ni + i), (long long)o,
-                     (long long)i);
-            emit(e, "        gb[%lld] += dz[%lld];\n", (long long)o, (long long)o);
-        }
-        if (need_din) {
-            for (int64_t i = 0; i < ni; i++) {
-                char yi[32];
-                snprintf(yi, sizeof yi, "in[%lld]", (long long)i);
-                emit(e, "        din[%lld] = (", (long long)i);
-                for (int64_t o = 0; o < no; o++) {
-                    if (o > 0 && o % 4 == 0)
-                        emit(e, "\n                  ");
-                    emit(e, "%sw[%lld] * dz[%lld]", o ? " + " : "", (long long)(o * ni + i), (long long)o);
-                }
-                emit(e, ")");
-                emit_deriv_factor(e, prod, yi);
-                emit(e, ";\n");
+        for (int64_t i = 0; i < ni; i++) {
+            char yi[32];
+            snprintf(yi, sizeof yi, "in[%lld]", (long long)i);
+            emit(e, "        din[%lld] = (", (long long)i);
+            for (int64_t o = 0; o < no; o++) {
+                if (o > 0 && o % 4 == 0)
+                    emit(e, "\n                  ");
+                emit(e, "%sw[%lld] * dz[%lld]", o ? " + " : "", (long long)(o * ni + i), (long long)o);
             }
+            emit(e, ")");
+            emit_deriv_factor(e, prod, yi);
+            emit(e, ";\n");
         }
         return;
     }
-    emit(e, "        for (int o = 0; o < %lld; o++) {   /* gw += dz in^T, gb += dz */\n", (long long)no);
-    emit(e, "            const float d = dz[o];\n");
-    emit(e, "            float *go = gw + o * %lld;\n", (long long)ni);
-    emit(e, "            for (int i = 0; i < %lld; i++)\n                go[i] += d * in[i];\n", (long long)ni);
-    emit(e, "            gb[o] += d;\n        }\n");
-    if (!need_din)
-        return;
     emit(e, "        for (int i = 0; i < %lld; i++)   /* din = w^T dz */\n            din[i] = 0.0f;\n",
          (long long)ni);
     emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)no);
@@ -1693,6 +1717,94 @@ static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, i
     emit(e, "            for (int i = 0; i < %lld; i++)\n                din[i] += wo[i] * d;\n", (long long)ni);
     emit(e, "        }\n");
     emit_din_through_act(e, prod, ni);
+}
+
+/* Emits `code` with every line indented by four more spaces. */
+static void emit_indented(Emitter *e, const Buf *code)
+{
+    for (const char *p = code->data ? code->data : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+        emit(e, "%s%.*s", len > 1 ? "    " : "", (int)len, p);
+        p += len;
+    }
+}
+
+static void emit_dense_gw(Emitter *e, const Layer *l)
+{
+    int64_t ni = l->n_in, no = l->n_out;
+    if (unrolled(e, l)) {
+        for (int64_t o = 0; o < no; o++) {
+            for (int64_t i = 0; i < ni; i++)
+                emit(e, "        gw[%lld] += dz[%lld] * in[%lld];\n", (long long)(o * ni + i), (long long)o,
+                     (long long)i);
+            emit(e, "        gb[%lld] += dz[%lld];\n", (long long)o, (long long)o);
+        }
+        return;
+    }
+    emit(e, "        for (int o = 0; o < %lld; o++) {   /* gw += dz in^T, gb += dz */\n", (long long)no);
+    emit(e, "            const float d = dz[o];\n");
+    emit(e, "            float *go = gw + o * %lld;\n", (long long)ni);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                go[i] += d * in[i];\n", (long long)ni);
+    emit(e, "            gb[o] += d;\n        }\n");
+}
+
+/* train_step's version for a fused layer: the optimizer step of each
+ * weight and bias straight from its gradient, which is never stored. */
+static void emit_dense_fused_step(Emitter *e, const Layer *l)
+{
+    int64_t ni = l->n_in, no = l->n_out;
+    char k[64];
+    emit_update_consts(e, "        ");
+    emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)no);
+    emit(e, "            const float d = dz[o];\n");
+    emit(e, "            for (int i = 0; i < %lld; i++) {\n", (long long)ni);
+    snprintf(k, sizeof k, "%lld + o * %lld + i", (long long)l->w_off, (long long)ni);
+    emit(e, "                const int k = %s;\n", k);
+    emit_update_element(e, "                ", "k", "d * in[i]");
+    emit(e, "            }\n            {\n");
+    emit(e, "                const int k = %lld + o;\n", (long long)l->b_off);
+    emit_update_element(e, "                ", "k", "d");
+    emit(e, "            }\n        }\n");
+}
+
+static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+{
+    const Net *n = e->net;
+    bool need_din = prod != NULL;
+    emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
+    if (need_din) {
+        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+        emit(e, "        float *din = %s + %lld;\n", e->delta, (long long)((row ^ 1) * n->max_width));
+    }
+    emit(e, "        const float *in = %s;\n", in_ptr);
+    if (!fused_update(e, l)) {
+        emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
+        emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+        emit_dense_gw(e, l);
+        if (need_din)
+            emit_dense_din(e, l, prod);
+        return;
+    }
+    Buf step = {0}, alone = {0};
+    Emitter sub = *e;
+    sub.out = &step;
+    if (need_din)
+        emit_dense_din(&sub, l, prod);   /* din first: it needs the weights before their step */
+    emit_dense_fused_step(&sub, l);
+    sub.out = &alone;
+    emit(&sub, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
+    emit(&sub, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+    emit_dense_gw(&sub, l);
+    if (need_din)
+        emit_dense_din(&sub, l, prod);
+    emit(e, "        if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */\n");
+    emit_indented(e, &step);
+    emit(e, "        } else {   /* backward alone: the gradient into grad[] */\n");
+    emit_indented(e, &alone);
+    emit(e, "        }\n");
+    buf_free(&step);
+    buf_free(&alone);
 }
 
 /* ---- the passes ---- */
@@ -1824,10 +1936,11 @@ static void emit_backward_pass(Emitter *e)
     const Net *n = e->net;
     bool many = batched(e);
     emit(e, "/* Backward pass of the %s last run: adds %s gradient, times `scale`,\n"
-            " * into net->grad and returns the sum of %s loss. */\n", many ? "n samples" : "sample",
+            " * into net->grad and returns the sum of %s loss; with `update`, each layer's\n"
+            " * optimizer step follows its gradient. */\n", many ? "n samples" : "sample",
          many ? "their" : "its", many ? "their" : "its");
-    emit(e, "static float %s_backward_pass(%s *net, const float *x, const float *t, %sfloat scale)\n{\n", n->name,
-         n->name, many ? "int n, " : "");
+    emit(e, "static float %s_backward_pass(%s *net, const float *x, const float *t, %sfloat scale, int update)\n{\n",
+         n->name, n->name, many ? "int n, " : "");
     emit(e, "    float loss = 0.0f;\n");
     /* A network that starts with a pooling or dropout layer never reads x
      * going backward: the input needs no gradient. */
@@ -1856,6 +1969,10 @@ static void emit_backward_pass(Emitter *e)
             emit_banner(e, l, " backward");
             emit_per_sample(e, PASS_BACKWARD, l, row);
         }
+        if (l->w_len && !fused_update(e, l))
+            emit(e, "    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */\n"
+                    "        %s_update_params(net, %lld, %lld);\n", n->name, (long long)l->w_off,
+                 (long long)(l->b_off + l->b_len));
         row ^= 1;
     }
     emit(e, "    return loss;\n}\n\n");
@@ -1865,38 +1982,15 @@ static void emit_update(Emitter *e)
 {
     const Net *n = e->net;
     const Optim *o = &n->optim;
-    char f1[32], f2[32], f3[32];
-    emit(e, "/* One optimizer step over all parameters, as torch.optim.%s does it. */\n",
-         o->kind == OPTIM_SGD ? "SGD" : "Adam");
-    emit(e, "void %s_update(%s *net)\n{\n", n->name, n->name);
-    emit(e, "    const float lr = net->lr;\n");
-    if (o->kind == OPTIM_ADAM) {
-        emit(e, "    const double bc1 = 1.0 - pow(%.17g, (double)(net->step + 1));   /* bias corrections */\n",
-             o->beta1);
-        emit(e, "    const double bc2 = 1.0 - pow(%.17g, (double)(net->step + 1));\n", o->beta2);
-        emit(e, "    const float step_size = (float)((double)lr / bc1);\n");
-        emit(e, "    const float bc2_sqrt = (float)sqrt(bc2);\n");
-    } else if (o->momentum != 0) {
-        emit(e, "    const int first = net->step == 0;\n");
-    }
-    emit(e, "\n    for (int i = 0; i < %lld; i++) {\n", (long long)n->n_params);
-    emit(e, "        float g = net->grad[i];\n");
-    if (o->weight_decay != 0)
-        emit(e, "        g += %s * net->param[i];   /* weight decay */\n", fmt_float(f1, o->weight_decay));
-    if (o->kind == OPTIM_ADAM) {
-        emit(e, "        net->adam_m[i] = net->adam_m[i] * %s + g * %s;\n", fmt_float(f1, o->beta1),
-             fmt_float(f2, 1.0 - o->beta1));
-        emit(e, "        net->adam_v[i] = net->adam_v[i] * %s + %s * g * g;\n", fmt_float(f1, o->beta2),
-             fmt_float(f2, 1.0 - o->beta2));
-        emit(e, "        net->param[i] -= step_size * (net->adam_m[i] / (sqrtf(net->adam_v[i]) / bc2_sqrt + %s));\n",
-             fmt_float(f3, o->eps));
-    } else if (o->momentum != 0) {
-        emit(e, "        net->velocity[i] = first ? g : net->velocity[i] * %s + g;\n", fmt_float(f1, o->momentum));
-        emit(e, "        net->param[i] -= lr * net->velocity[i];\n");
-    } else {
-        emit(e, "        net->param[i] -= lr * g;\n");
-    }
-    emit(e, "    }\n    net->step++;\n}\n\n");
+    emit(e, "/* One optimizer step over parameters lo .. hi-1, as torch.optim.%s does it;\n"
+            " * the caller counts the step. */\n", o->kind == OPTIM_SGD ? "SGD" : "Adam");
+    emit(e, "static void %s_update_params(%s *net, int lo, int hi)\n{\n", n->name, n->name);
+    emit_update_consts(e, "    ");
+    emit(e, "\n    for (int i = lo; i < hi; i++) {\n");
+    emit_update_element(e, "        ", "i", "net->grad[i]");
+    emit(e, "    }\n}\n\n");
+    emit(e, "void %s_update(%s *net)\n{\n    %s_update_params(net, 0, %lld);\n    net->step++;\n}\n\n", n->name,
+         n->name, n->name, (long long)n->n_params);
 }
 
 static void emit_forward(Emitter *e)
@@ -1914,13 +2008,13 @@ static void emit_forward(Emitter *e)
 
 /* Clears the gradients that backward adds up sample by sample (batched
  * dense layers write theirs whole), as runs of contiguous parameters. */
-static void emit_clear_grads(Emitter *e)
+static void emit_clear_grads(Emitter *e, bool step)
 {
     const Net *n = e->net;
     int64_t lo = -1, hi = -1;
     for (int i = 0; i <= n->n_layers; i++) {
         const Layer *l = i < n->n_layers ? &n->layers[i] : NULL;
-        bool adds = l && l->w_len && !(l->gemm && batched(e));
+        bool adds = l && l->w_len && !(l->gemm && batched(e)) && !(step && fused_update(e, l));
         if (adds && lo >= 0 && l->w_off == hi) {
             hi = l->b_off + l->b_len;
             continue;
@@ -1946,30 +2040,31 @@ static void emit_entry_points(Emitter *e)
     const char *N = n->name;
     emit_forward(e);
 
-    emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
-    emit(e, "    float loss, scale;\n\n");
-    if (n->batch == 1)
-        emit(e, "    if (n != 1)\n        return NAN;\n");
-    else
-        emit(e, "    if (n < 1 || n > %lld)\n        return NAN;\n", (long long)n->batch);
-    emit(e, "    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */\n");
-    emit_clear_grads(e);
-    if (batched(e)) {
-        emit(e, "    %s_run(net, x, n%s);\n", N, n->has_dropout ? ", 1" : "");
-        emit(e, "    loss = %s_backward_pass(net, x, t, n, scale);\n", N);
-    } else {
-        emit(e, "    %s_run(net, x%s);\n", N, n->has_dropout ? ", 1" : "");
-        emit(e, "    loss = %s_backward_pass(net, x, t, scale);\n", N);
+    for (int step = 0; step < 2; step++) {
+        if (!step)
+            emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
+        else
+            emit(e, "/* backward and update in one pass: each layer's step as soon as its gradient\n"
+                    " * is complete (the same numbers as %s_backward, then %s_update) */\n"
+                    "float %s_train_step(%s *net, const float *x, const float *t, int n)\n{\n", N, N, N, N);
+        emit(e, "    float loss, scale;\n\n");
+        if (n->batch == 1)
+            emit(e, "    if (n != 1)\n        return NAN;\n");
+        else
+            emit(e, "    if (n < 1 || n > %lld)\n        return NAN;\n", (long long)n->batch);
+        emit(e, "    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */\n");
+        emit_clear_grads(e, step);
+        if (batched(e)) {
+            emit(e, "    %s_run(net, x, n%s);\n", N, n->has_dropout ? ", 1" : "");
+            emit(e, "    loss = %s_backward_pass(net, x, t, n, scale, %d);\n", N, step);
+        } else {
+            emit(e, "    %s_run(net, x%s);\n", N, n->has_dropout ? ", 1" : "");
+            emit(e, "    loss = %s_backward_pass(net, x, t, scale, %d);\n", N, step);
+        }
+        if (step)
+            emit(e, "    net->step++;\n");
+        emit(e, "    return loss / (float)n;\n}\n\n");
     }
-    emit(e, "    return loss / (float)n;\n}\n\n");
-
-    emit(e, "float %s_train_step(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
-    emit(e, "    float loss = %s_backward(net, x, t, n);\n\n", N);
-    if (n->batch == 1)
-        emit(e, "    if (n == 1)\n        %s_update(net);\n", N);
-    else
-        emit(e, "    if (n >= 1 && n <= %lld)\n        %s_update(net);\n", (long long)n->batch, N);
-    emit(e, "    return loss;\n}\n\n");
 
     emit(e, "float *%s_params(%s *net)\n{\n    return net->param;\n}\n\n", N, N);
     emit(e, "float *%s_grads(%s *net)\n{\n    return net->grad;\n}\n", N, N);
@@ -2206,8 +2301,8 @@ bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag)
         emit(&e, "/* ---- network %s (%s:%d) ---- */\n\n", e.net->name, m->src->name, e.net->loc.first_line);
         emit_init(&e);
         emit_run(&e);
-        emit_backward_pass(&e);
         emit_update(&e);
+        emit_backward_pass(&e);
         emit_entry_points(&e);
         if (i + 1 < m->n_nets)
             emit(&e, "\n");

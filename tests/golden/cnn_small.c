@@ -372,9 +372,28 @@ static void cnn_run(cnn *net, const float *x, int n)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
+ * the caller counts the step. */
+static void cnn_update_params(cnn *net, int lo, int hi)
+{
+    const float lr = net->lr;
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        net->param[i] -= lr * g;
+    }
+}
+
+void cnn_update(cnn *net)
+{
+    cnn_update_params(net, 0, 148);
+    net->step++;
+}
+
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss. */
-static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, float scale)
+ * into net->grad and returns the sum of their loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -435,6 +454,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
         din[2] = (w[2] * dz[0] + w[6] * dz[1] + w[10] * dz[2]);
         din[3] = (w[3] * dz[0] + w[7] * dz[1] + w[11] * dz[2]);
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        cnn_update_params(net, 133, 148);
 
     /* layer 4: avgpool 4x2x1 -> 4x1x1 (cnn_small.nn:6) backward */
     for (int s = 0; s < n; s++) {
@@ -580,6 +601,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             }
         }
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        cnn_update_params(net, 57, 133);
 
     /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) backward */
     for (int s = 0; s < n; s++) {
@@ -882,19 +905,9 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
         }
 #endif
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        cnn_update_params(net, 0, 57);
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.SGD does it. */
-void cnn_update(cnn *net)
-{
-    const float lr = net->lr;
-
-    for (int i = 0; i < 148; i++) {
-        float g = net->grad[i];
-        net->param[i] -= lr * g;
-    }
-    net->step++;
 }
 
 void cnn_forward(cnn *net, const float *x, float *y)
@@ -912,17 +925,24 @@ float cnn_backward(cnn *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cnn_run(net, x, n);
-    loss = cnn_backward_pass(net, x, t, n, scale);
+    loss = cnn_backward_pass(net, x, t, n, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as cnn_backward, then cnn_update) */
 float cnn_train_step(cnn *net, const float *x, const float *t, int n)
 {
-    float loss = cnn_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n >= 1 && n <= 2)
-        cnn_update(net);
-    return loss;
+    if (n < 1 || n > 2)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    memset(net->grad, 0, sizeof net->grad);
+    cnn_run(net, x, n);
+    loss = cnn_backward_pass(net, x, t, n, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *cnn_params(cnn *net)

@@ -179,9 +179,28 @@ static void a_run(a *net, const float *x)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
+ * the caller counts the step. */
+static void a_update_params(a *net, int lo, int hi)
+{
+    const float lr = net->lr;
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        net->param[i] -= lr * g;
+    }
+}
+
+void a_update(a *net)
+{
+    a_update_params(net, 0, 162);
+    net->step++;
+}
+
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss. */
-static float a_backward_pass(a *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float a_backward_pass(a *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -211,190 +230,267 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
         const float *w = net->param + 40;
         float *din = net->delta + 96;
         const float *in = net->act + 96;
-        float *gw = net->grad + 40;
-        float *gb = net->grad + 160;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gw[4] += dz[0] * in[4];
-        gw[5] += dz[0] * in[5];
-        gw[6] += dz[0] * in[6];
-        gw[7] += dz[0] * in[7];
-        gw[8] += dz[0] * in[8];
-        gw[9] += dz[0] * in[9];
-        gw[10] += dz[0] * in[10];
-        gw[11] += dz[0] * in[11];
-        gw[12] += dz[0] * in[12];
-        gw[13] += dz[0] * in[13];
-        gw[14] += dz[0] * in[14];
-        gw[15] += dz[0] * in[15];
-        gw[16] += dz[0] * in[16];
-        gw[17] += dz[0] * in[17];
-        gw[18] += dz[0] * in[18];
-        gw[19] += dz[0] * in[19];
-        gw[20] += dz[0] * in[20];
-        gw[21] += dz[0] * in[21];
-        gw[22] += dz[0] * in[22];
-        gw[23] += dz[0] * in[23];
-        gw[24] += dz[0] * in[24];
-        gw[25] += dz[0] * in[25];
-        gw[26] += dz[0] * in[26];
-        gw[27] += dz[0] * in[27];
-        gw[28] += dz[0] * in[28];
-        gw[29] += dz[0] * in[29];
-        gw[30] += dz[0] * in[30];
-        gw[31] += dz[0] * in[31];
-        gw[32] += dz[0] * in[32];
-        gw[33] += dz[0] * in[33];
-        gw[34] += dz[0] * in[34];
-        gw[35] += dz[0] * in[35];
-        gw[36] += dz[0] * in[36];
-        gw[37] += dz[0] * in[37];
-        gw[38] += dz[0] * in[38];
-        gw[39] += dz[0] * in[39];
-        gw[40] += dz[0] * in[40];
-        gw[41] += dz[0] * in[41];
-        gw[42] += dz[0] * in[42];
-        gw[43] += dz[0] * in[43];
-        gw[44] += dz[0] * in[44];
-        gw[45] += dz[0] * in[45];
-        gw[46] += dz[0] * in[46];
-        gw[47] += dz[0] * in[47];
-        gw[48] += dz[0] * in[48];
-        gw[49] += dz[0] * in[49];
-        gw[50] += dz[0] * in[50];
-        gw[51] += dz[0] * in[51];
-        gw[52] += dz[0] * in[52];
-        gw[53] += dz[0] * in[53];
-        gw[54] += dz[0] * in[54];
-        gw[55] += dz[0] * in[55];
-        gw[56] += dz[0] * in[56];
-        gw[57] += dz[0] * in[57];
-        gw[58] += dz[0] * in[58];
-        gw[59] += dz[0] * in[59];
-        gb[0] += dz[0];
-        gw[60] += dz[1] * in[0];
-        gw[61] += dz[1] * in[1];
-        gw[62] += dz[1] * in[2];
-        gw[63] += dz[1] * in[3];
-        gw[64] += dz[1] * in[4];
-        gw[65] += dz[1] * in[5];
-        gw[66] += dz[1] * in[6];
-        gw[67] += dz[1] * in[7];
-        gw[68] += dz[1] * in[8];
-        gw[69] += dz[1] * in[9];
-        gw[70] += dz[1] * in[10];
-        gw[71] += dz[1] * in[11];
-        gw[72] += dz[1] * in[12];
-        gw[73] += dz[1] * in[13];
-        gw[74] += dz[1] * in[14];
-        gw[75] += dz[1] * in[15];
-        gw[76] += dz[1] * in[16];
-        gw[77] += dz[1] * in[17];
-        gw[78] += dz[1] * in[18];
-        gw[79] += dz[1] * in[19];
-        gw[80] += dz[1] * in[20];
-        gw[81] += dz[1] * in[21];
-        gw[82] += dz[1] * in[22];
-        gw[83] += dz[1] * in[23];
-        gw[84] += dz[1] * in[24];
-        gw[85] += dz[1] * in[25];
-        gw[86] += dz[1] * in[26];
-        gw[87] += dz[1] * in[27];
-        gw[88] += dz[1] * in[28];
-        gw[89] += dz[1] * in[29];
-        gw[90] += dz[1] * in[30];
-        gw[91] += dz[1] * in[31];
-        gw[92] += dz[1] * in[32];
-        gw[93] += dz[1] * in[33];
-        gw[94] += dz[1] * in[34];
-        gw[95] += dz[1] * in[35];
-        gw[96] += dz[1] * in[36];
-        gw[97] += dz[1] * in[37];
-        gw[98] += dz[1] * in[38];
-        gw[99] += dz[1] * in[39];
-        gw[100] += dz[1] * in[40];
-        gw[101] += dz[1] * in[41];
-        gw[102] += dz[1] * in[42];
-        gw[103] += dz[1] * in[43];
-        gw[104] += dz[1] * in[44];
-        gw[105] += dz[1] * in[45];
-        gw[106] += dz[1] * in[46];
-        gw[107] += dz[1] * in[47];
-        gw[108] += dz[1] * in[48];
-        gw[109] += dz[1] * in[49];
-        gw[110] += dz[1] * in[50];
-        gw[111] += dz[1] * in[51];
-        gw[112] += dz[1] * in[52];
-        gw[113] += dz[1] * in[53];
-        gw[114] += dz[1] * in[54];
-        gw[115] += dz[1] * in[55];
-        gw[116] += dz[1] * in[56];
-        gw[117] += dz[1] * in[57];
-        gw[118] += dz[1] * in[58];
-        gw[119] += dz[1] * in[59];
-        gb[1] += dz[1];
-        din[0] = (w[0] * dz[0] + w[60] * dz[1]);
-        din[1] = (w[1] * dz[0] + w[61] * dz[1]);
-        din[2] = (w[2] * dz[0] + w[62] * dz[1]);
-        din[3] = (w[3] * dz[0] + w[63] * dz[1]);
-        din[4] = (w[4] * dz[0] + w[64] * dz[1]);
-        din[5] = (w[5] * dz[0] + w[65] * dz[1]);
-        din[6] = (w[6] * dz[0] + w[66] * dz[1]);
-        din[7] = (w[7] * dz[0] + w[67] * dz[1]);
-        din[8] = (w[8] * dz[0] + w[68] * dz[1]);
-        din[9] = (w[9] * dz[0] + w[69] * dz[1]);
-        din[10] = (w[10] * dz[0] + w[70] * dz[1]);
-        din[11] = (w[11] * dz[0] + w[71] * dz[1]);
-        din[12] = (w[12] * dz[0] + w[72] * dz[1]);
-        din[13] = (w[13] * dz[0] + w[73] * dz[1]);
-        din[14] = (w[14] * dz[0] + w[74] * dz[1]);
-        din[15] = (w[15] * dz[0] + w[75] * dz[1]);
-        din[16] = (w[16] * dz[0] + w[76] * dz[1]);
-        din[17] = (w[17] * dz[0] + w[77] * dz[1]);
-        din[18] = (w[18] * dz[0] + w[78] * dz[1]);
-        din[19] = (w[19] * dz[0] + w[79] * dz[1]);
-        din[20] = (w[20] * dz[0] + w[80] * dz[1]);
-        din[21] = (w[21] * dz[0] + w[81] * dz[1]);
-        din[22] = (w[22] * dz[0] + w[82] * dz[1]);
-        din[23] = (w[23] * dz[0] + w[83] * dz[1]);
-        din[24] = (w[24] * dz[0] + w[84] * dz[1]);
-        din[25] = (w[25] * dz[0] + w[85] * dz[1]);
-        din[26] = (w[26] * dz[0] + w[86] * dz[1]);
-        din[27] = (w[27] * dz[0] + w[87] * dz[1]);
-        din[28] = (w[28] * dz[0] + w[88] * dz[1]);
-        din[29] = (w[29] * dz[0] + w[89] * dz[1]);
-        din[30] = (w[30] * dz[0] + w[90] * dz[1]);
-        din[31] = (w[31] * dz[0] + w[91] * dz[1]);
-        din[32] = (w[32] * dz[0] + w[92] * dz[1]);
-        din[33] = (w[33] * dz[0] + w[93] * dz[1]);
-        din[34] = (w[34] * dz[0] + w[94] * dz[1]);
-        din[35] = (w[35] * dz[0] + w[95] * dz[1]);
-        din[36] = (w[36] * dz[0] + w[96] * dz[1]);
-        din[37] = (w[37] * dz[0] + w[97] * dz[1]);
-        din[38] = (w[38] * dz[0] + w[98] * dz[1]);
-        din[39] = (w[39] * dz[0] + w[99] * dz[1]);
-        din[40] = (w[40] * dz[0] + w[100] * dz[1]);
-        din[41] = (w[41] * dz[0] + w[101] * dz[1]);
-        din[42] = (w[42] * dz[0] + w[102] * dz[1]);
-        din[43] = (w[43] * dz[0] + w[103] * dz[1]);
-        din[44] = (w[44] * dz[0] + w[104] * dz[1]);
-        din[45] = (w[45] * dz[0] + w[105] * dz[1]);
-        din[46] = (w[46] * dz[0] + w[106] * dz[1]);
-        din[47] = (w[47] * dz[0] + w[107] * dz[1]);
-        din[48] = (w[48] * dz[0] + w[108] * dz[1]);
-        din[49] = (w[49] * dz[0] + w[109] * dz[1]);
-        din[50] = (w[50] * dz[0] + w[110] * dz[1]);
-        din[51] = (w[51] * dz[0] + w[111] * dz[1]);
-        din[52] = (w[52] * dz[0] + w[112] * dz[1]);
-        din[53] = (w[53] * dz[0] + w[113] * dz[1]);
-        din[54] = (w[54] * dz[0] + w[114] * dz[1]);
-        din[55] = (w[55] * dz[0] + w[115] * dz[1]);
-        din[56] = (w[56] * dz[0] + w[116] * dz[1]);
-        din[57] = (w[57] * dz[0] + w[117] * dz[1]);
-        din[58] = (w[58] * dz[0] + w[118] * dz[1]);
-        din[59] = (w[59] * dz[0] + w[119] * dz[1]);
+        if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            din[0] = (w[0] * dz[0] + w[60] * dz[1]);
+            din[1] = (w[1] * dz[0] + w[61] * dz[1]);
+            din[2] = (w[2] * dz[0] + w[62] * dz[1]);
+            din[3] = (w[3] * dz[0] + w[63] * dz[1]);
+            din[4] = (w[4] * dz[0] + w[64] * dz[1]);
+            din[5] = (w[5] * dz[0] + w[65] * dz[1]);
+            din[6] = (w[6] * dz[0] + w[66] * dz[1]);
+            din[7] = (w[7] * dz[0] + w[67] * dz[1]);
+            din[8] = (w[8] * dz[0] + w[68] * dz[1]);
+            din[9] = (w[9] * dz[0] + w[69] * dz[1]);
+            din[10] = (w[10] * dz[0] + w[70] * dz[1]);
+            din[11] = (w[11] * dz[0] + w[71] * dz[1]);
+            din[12] = (w[12] * dz[0] + w[72] * dz[1]);
+            din[13] = (w[13] * dz[0] + w[73] * dz[1]);
+            din[14] = (w[14] * dz[0] + w[74] * dz[1]);
+            din[15] = (w[15] * dz[0] + w[75] * dz[1]);
+            din[16] = (w[16] * dz[0] + w[76] * dz[1]);
+            din[17] = (w[17] * dz[0] + w[77] * dz[1]);
+            din[18] = (w[18] * dz[0] + w[78] * dz[1]);
+            din[19] = (w[19] * dz[0] + w[79] * dz[1]);
+            din[20] = (w[20] * dz[0] + w[80] * dz[1]);
+            din[21] = (w[21] * dz[0] + w[81] * dz[1]);
+            din[22] = (w[22] * dz[0] + w[82] * dz[1]);
+            din[23] = (w[23] * dz[0] + w[83] * dz[1]);
+            din[24] = (w[24] * dz[0] + w[84] * dz[1]);
+            din[25] = (w[25] * dz[0] + w[85] * dz[1]);
+            din[26] = (w[26] * dz[0] + w[86] * dz[1]);
+            din[27] = (w[27] * dz[0] + w[87] * dz[1]);
+            din[28] = (w[28] * dz[0] + w[88] * dz[1]);
+            din[29] = (w[29] * dz[0] + w[89] * dz[1]);
+            din[30] = (w[30] * dz[0] + w[90] * dz[1]);
+            din[31] = (w[31] * dz[0] + w[91] * dz[1]);
+            din[32] = (w[32] * dz[0] + w[92] * dz[1]);
+            din[33] = (w[33] * dz[0] + w[93] * dz[1]);
+            din[34] = (w[34] * dz[0] + w[94] * dz[1]);
+            din[35] = (w[35] * dz[0] + w[95] * dz[1]);
+            din[36] = (w[36] * dz[0] + w[96] * dz[1]);
+            din[37] = (w[37] * dz[0] + w[97] * dz[1]);
+            din[38] = (w[38] * dz[0] + w[98] * dz[1]);
+            din[39] = (w[39] * dz[0] + w[99] * dz[1]);
+            din[40] = (w[40] * dz[0] + w[100] * dz[1]);
+            din[41] = (w[41] * dz[0] + w[101] * dz[1]);
+            din[42] = (w[42] * dz[0] + w[102] * dz[1]);
+            din[43] = (w[43] * dz[0] + w[103] * dz[1]);
+            din[44] = (w[44] * dz[0] + w[104] * dz[1]);
+            din[45] = (w[45] * dz[0] + w[105] * dz[1]);
+            din[46] = (w[46] * dz[0] + w[106] * dz[1]);
+            din[47] = (w[47] * dz[0] + w[107] * dz[1]);
+            din[48] = (w[48] * dz[0] + w[108] * dz[1]);
+            din[49] = (w[49] * dz[0] + w[109] * dz[1]);
+            din[50] = (w[50] * dz[0] + w[110] * dz[1]);
+            din[51] = (w[51] * dz[0] + w[111] * dz[1]);
+            din[52] = (w[52] * dz[0] + w[112] * dz[1]);
+            din[53] = (w[53] * dz[0] + w[113] * dz[1]);
+            din[54] = (w[54] * dz[0] + w[114] * dz[1]);
+            din[55] = (w[55] * dz[0] + w[115] * dz[1]);
+            din[56] = (w[56] * dz[0] + w[116] * dz[1]);
+            din[57] = (w[57] * dz[0] + w[117] * dz[1]);
+            din[58] = (w[58] * dz[0] + w[118] * dz[1]);
+            din[59] = (w[59] * dz[0] + w[119] * dz[1]);
+            const float lr = net->lr;
+            for (int o = 0; o < 2; o++) {
+                const float d = dz[o];
+                for (int i = 0; i < 60; i++) {
+                    const int k = 40 + o * 60 + i;
+                    float g = d * in[i];
+                    net->param[k] -= lr * g;
+                }
+                {
+                    const int k = 160 + o;
+                    float g = d;
+                    net->param[k] -= lr * g;
+                }
+            }
+        } else {   /* backward alone: the gradient into grad[] */
+            float *gw = net->grad + 40;
+            float *gb = net->grad + 160;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gw[4] += dz[0] * in[4];
+            gw[5] += dz[0] * in[5];
+            gw[6] += dz[0] * in[6];
+            gw[7] += dz[0] * in[7];
+            gw[8] += dz[0] * in[8];
+            gw[9] += dz[0] * in[9];
+            gw[10] += dz[0] * in[10];
+            gw[11] += dz[0] * in[11];
+            gw[12] += dz[0] * in[12];
+            gw[13] += dz[0] * in[13];
+            gw[14] += dz[0] * in[14];
+            gw[15] += dz[0] * in[15];
+            gw[16] += dz[0] * in[16];
+            gw[17] += dz[0] * in[17];
+            gw[18] += dz[0] * in[18];
+            gw[19] += dz[0] * in[19];
+            gw[20] += dz[0] * in[20];
+            gw[21] += dz[0] * in[21];
+            gw[22] += dz[0] * in[22];
+            gw[23] += dz[0] * in[23];
+            gw[24] += dz[0] * in[24];
+            gw[25] += dz[0] * in[25];
+            gw[26] += dz[0] * in[26];
+            gw[27] += dz[0] * in[27];
+            gw[28] += dz[0] * in[28];
+            gw[29] += dz[0] * in[29];
+            gw[30] += dz[0] * in[30];
+            gw[31] += dz[0] * in[31];
+            gw[32] += dz[0] * in[32];
+            gw[33] += dz[0] * in[33];
+            gw[34] += dz[0] * in[34];
+            gw[35] += dz[0] * in[35];
+            gw[36] += dz[0] * in[36];
+            gw[37] += dz[0] * in[37];
+            gw[38] += dz[0] * in[38];
+            gw[39] += dz[0] * in[39];
+            gw[40] += dz[0] * in[40];
+            gw[41] += dz[0] * in[41];
+            gw[42] += dz[0] * in[42];
+            gw[43] += dz[0] * in[43];
+            gw[44] += dz[0] * in[44];
+            gw[45] += dz[0] * in[45];
+            gw[46] += dz[0] * in[46];
+            gw[47] += dz[0] * in[47];
+            gw[48] += dz[0] * in[48];
+            gw[49] += dz[0] * in[49];
+            gw[50] += dz[0] * in[50];
+            gw[51] += dz[0] * in[51];
+            gw[52] += dz[0] * in[52];
+            gw[53] += dz[0] * in[53];
+            gw[54] += dz[0] * in[54];
+            gw[55] += dz[0] * in[55];
+            gw[56] += dz[0] * in[56];
+            gw[57] += dz[0] * in[57];
+            gw[58] += dz[0] * in[58];
+            gw[59] += dz[0] * in[59];
+            gb[0] += dz[0];
+            gw[60] += dz[1] * in[0];
+            gw[61] += dz[1] * in[1];
+            gw[62] += dz[1] * in[2];
+            gw[63] += dz[1] * in[3];
+            gw[64] += dz[1] * in[4];
+            gw[65] += dz[1] * in[5];
+            gw[66] += dz[1] * in[6];
+            gw[67] += dz[1] * in[7];
+            gw[68] += dz[1] * in[8];
+            gw[69] += dz[1] * in[9];
+            gw[70] += dz[1] * in[10];
+            gw[71] += dz[1] * in[11];
+            gw[72] += dz[1] * in[12];
+            gw[73] += dz[1] * in[13];
+            gw[74] += dz[1] * in[14];
+            gw[75] += dz[1] * in[15];
+            gw[76] += dz[1] * in[16];
+            gw[77] += dz[1] * in[17];
+            gw[78] += dz[1] * in[18];
+            gw[79] += dz[1] * in[19];
+            gw[80] += dz[1] * in[20];
+            gw[81] += dz[1] * in[21];
+            gw[82] += dz[1] * in[22];
+            gw[83] += dz[1] * in[23];
+            gw[84] += dz[1] * in[24];
+            gw[85] += dz[1] * in[25];
+            gw[86] += dz[1] * in[26];
+            gw[87] += dz[1] * in[27];
+            gw[88] += dz[1] * in[28];
+            gw[89] += dz[1] * in[29];
+            gw[90] += dz[1] * in[30];
+            gw[91] += dz[1] * in[31];
+            gw[92] += dz[1] * in[32];
+            gw[93] += dz[1] * in[33];
+            gw[94] += dz[1] * in[34];
+            gw[95] += dz[1] * in[35];
+            gw[96] += dz[1] * in[36];
+            gw[97] += dz[1] * in[37];
+            gw[98] += dz[1] * in[38];
+            gw[99] += dz[1] * in[39];
+            gw[100] += dz[1] * in[40];
+            gw[101] += dz[1] * in[41];
+            gw[102] += dz[1] * in[42];
+            gw[103] += dz[1] * in[43];
+            gw[104] += dz[1] * in[44];
+            gw[105] += dz[1] * in[45];
+            gw[106] += dz[1] * in[46];
+            gw[107] += dz[1] * in[47];
+            gw[108] += dz[1] * in[48];
+            gw[109] += dz[1] * in[49];
+            gw[110] += dz[1] * in[50];
+            gw[111] += dz[1] * in[51];
+            gw[112] += dz[1] * in[52];
+            gw[113] += dz[1] * in[53];
+            gw[114] += dz[1] * in[54];
+            gw[115] += dz[1] * in[55];
+            gw[116] += dz[1] * in[56];
+            gw[117] += dz[1] * in[57];
+            gw[118] += dz[1] * in[58];
+            gw[119] += dz[1] * in[59];
+            gb[1] += dz[1];
+            din[0] = (w[0] * dz[0] + w[60] * dz[1]);
+            din[1] = (w[1] * dz[0] + w[61] * dz[1]);
+            din[2] = (w[2] * dz[0] + w[62] * dz[1]);
+            din[3] = (w[3] * dz[0] + w[63] * dz[1]);
+            din[4] = (w[4] * dz[0] + w[64] * dz[1]);
+            din[5] = (w[5] * dz[0] + w[65] * dz[1]);
+            din[6] = (w[6] * dz[0] + w[66] * dz[1]);
+            din[7] = (w[7] * dz[0] + w[67] * dz[1]);
+            din[8] = (w[8] * dz[0] + w[68] * dz[1]);
+            din[9] = (w[9] * dz[0] + w[69] * dz[1]);
+            din[10] = (w[10] * dz[0] + w[70] * dz[1]);
+            din[11] = (w[11] * dz[0] + w[71] * dz[1]);
+            din[12] = (w[12] * dz[0] + w[72] * dz[1]);
+            din[13] = (w[13] * dz[0] + w[73] * dz[1]);
+            din[14] = (w[14] * dz[0] + w[74] * dz[1]);
+            din[15] = (w[15] * dz[0] + w[75] * dz[1]);
+            din[16] = (w[16] * dz[0] + w[76] * dz[1]);
+            din[17] = (w[17] * dz[0] + w[77] * dz[1]);
+            din[18] = (w[18] * dz[0] + w[78] * dz[1]);
+            din[19] = (w[19] * dz[0] + w[79] * dz[1]);
+            din[20] = (w[20] * dz[0] + w[80] * dz[1]);
+            din[21] = (w[21] * dz[0] + w[81] * dz[1]);
+            din[22] = (w[22] * dz[0] + w[82] * dz[1]);
+            din[23] = (w[23] * dz[0] + w[83] * dz[1]);
+            din[24] = (w[24] * dz[0] + w[84] * dz[1]);
+            din[25] = (w[25] * dz[0] + w[85] * dz[1]);
+            din[26] = (w[26] * dz[0] + w[86] * dz[1]);
+            din[27] = (w[27] * dz[0] + w[87] * dz[1]);
+            din[28] = (w[28] * dz[0] + w[88] * dz[1]);
+            din[29] = (w[29] * dz[0] + w[89] * dz[1]);
+            din[30] = (w[30] * dz[0] + w[90] * dz[1]);
+            din[31] = (w[31] * dz[0] + w[91] * dz[1]);
+            din[32] = (w[32] * dz[0] + w[92] * dz[1]);
+            din[33] = (w[33] * dz[0] + w[93] * dz[1]);
+            din[34] = (w[34] * dz[0] + w[94] * dz[1]);
+            din[35] = (w[35] * dz[0] + w[95] * dz[1]);
+            din[36] = (w[36] * dz[0] + w[96] * dz[1]);
+            din[37] = (w[37] * dz[0] + w[97] * dz[1]);
+            din[38] = (w[38] * dz[0] + w[98] * dz[1]);
+            din[39] = (w[39] * dz[0] + w[99] * dz[1]);
+            din[40] = (w[40] * dz[0] + w[100] * dz[1]);
+            din[41] = (w[41] * dz[0] + w[101] * dz[1]);
+            din[42] = (w[42] * dz[0] + w[102] * dz[1]);
+            din[43] = (w[43] * dz[0] + w[103] * dz[1]);
+            din[44] = (w[44] * dz[0] + w[104] * dz[1]);
+            din[45] = (w[45] * dz[0] + w[105] * dz[1]);
+            din[46] = (w[46] * dz[0] + w[106] * dz[1]);
+            din[47] = (w[47] * dz[0] + w[107] * dz[1]);
+            din[48] = (w[48] * dz[0] + w[108] * dz[1]);
+            din[49] = (w[49] * dz[0] + w[109] * dz[1]);
+            din[50] = (w[50] * dz[0] + w[110] * dz[1]);
+            din[51] = (w[51] * dz[0] + w[111] * dz[1]);
+            din[52] = (w[52] * dz[0] + w[112] * dz[1]);
+            din[53] = (w[53] * dz[0] + w[113] * dz[1]);
+            din[54] = (w[54] * dz[0] + w[114] * dz[1]);
+            din[55] = (w[55] * dz[0] + w[115] * dz[1]);
+            din[56] = (w[56] * dz[0] + w[116] * dz[1]);
+            din[57] = (w[57] * dz[0] + w[117] * dz[1]);
+            din[58] = (w[58] * dz[0] + w[118] * dz[1]);
+            din[59] = (w[59] * dz[0] + w[119] * dz[1]);
+        }
     }
 
     /* layer 2: maxpool 4x4x6 -> 4x3x5 (conv_ir.nn:4) backward */
@@ -530,19 +626,9 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             }
         }
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        a_update_params(net, 0, 40);
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.SGD does it. */
-void a_update(a *net)
-{
-    const float lr = net->lr;
-
-    for (int i = 0; i < 162; i++) {
-        float g = net->grad[i];
-        net->param[i] -= lr * g;
-    }
-    net->step++;
 }
 
 void a_forward(a *net, const float *x, float *y)
@@ -560,17 +646,24 @@ float a_backward(a *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     a_run(net, x);
-    loss = a_backward_pass(net, x, t, scale);
+    loss = a_backward_pass(net, x, t, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as a_backward, then a_update) */
 float a_train_step(a *net, const float *x, const float *t, int n)
 {
-    float loss = a_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n == 1)
-        a_update(net);
-    return loss;
+    if (n != 1)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    memset(net->grad + 0, 0, 40 * sizeof(float));
+    a_run(net, x);
+    loss = a_backward_pass(net, x, t, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *a_params(a *net)

@@ -287,9 +287,34 @@ static void drop_run(drop *net, const float *x, int n, int train)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
+ * the caller counts the step. */
+static void drop_update_params(drop *net, int lo, int hi)
+{
+    const float lr = net->lr;
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
+    const float step_size = (float)((double)lr / bc1);
+    const float bc2_sqrt = (float)sqrt(bc2);
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
+        net->adam_v[i] = net->adam_v[i] * 0.999f + 0.001f * g * g;
+        net->param[i] -= step_size * (net->adam_m[i] / (sqrtf(net->adam_v[i]) / bc2_sqrt + 1e-08f));
+    }
+}
+
+void drop_update(drop *net)
+{
+    drop_update_params(net, 0, 119);
+    net->step++;
+}
+
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss. */
-static float drop_backward_pass(drop *net, const float *x, const float *t, int n, float scale)
+ * into net->grad and returns the sum of their loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float drop_backward_pass(drop *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -366,6 +391,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         din[6] = (w[6] * dz[0] + w[14] * dz[1] + w[22] * dz[2]);
         din[7] = (w[7] * dz[0] + w[15] * dz[1] + w[23] * dz[2]);
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        drop_update_params(net, 92, 119);
 
     /* layer 5: dropout 8 -> 8 p=0.5 (dropout.nn:8) backward */
     for (int s = 0; s < n; s++) {
@@ -481,6 +508,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         din[7] = (w[7] * dz[0] + w[15] * dz[1] + w[23] * dz[2] + w[31] * dz[3]
                    + w[39] * dz[4] + w[47] * dz[5] + w[55] * dz[6] + w[63] * dz[7]);
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        drop_update_params(net, 20, 92);
 
     /* layer 3: dropout 2x2x2 -> 2x2x2 p=0.25 (dropout.nn:6) backward */
     for (int s = 0; s < n; s++) {
@@ -699,25 +728,9 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         }
 #endif
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        drop_update_params(net, 0, 20);
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.Adam does it. */
-void drop_update(drop *net)
-{
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
-    const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
-
-    for (int i = 0; i < 119; i++) {
-        float g = net->grad[i];
-        net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
-        net->adam_v[i] = net->adam_v[i] * 0.999f + 0.001f * g * g;
-        net->param[i] -= step_size * (net->adam_m[i] / (sqrtf(net->adam_v[i]) / bc2_sqrt + 1e-08f));
-    }
-    net->step++;
 }
 
 void drop_forward(drop *net, const float *x, float *y)
@@ -735,17 +748,24 @@ float drop_backward(drop *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     drop_run(net, x, n, 1);
-    loss = drop_backward_pass(net, x, t, n, scale);
+    loss = drop_backward_pass(net, x, t, n, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as drop_backward, then drop_update) */
 float drop_train_step(drop *net, const float *x, const float *t, int n)
 {
-    float loss = drop_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n >= 1 && n <= 4)
-        drop_update(net);
-    return loss;
+    if (n < 1 || n > 4)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    memset(net->grad, 0, sizeof net->grad);
+    drop_run(net, x, n, 1);
+    loss = drop_backward_pass(net, x, t, n, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *drop_params(drop *net)

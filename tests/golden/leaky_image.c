@@ -266,9 +266,29 @@ static void leaky_run(leaky *net, const float *x, int n)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
+ * the caller counts the step. */
+static void leaky_update_params(leaky *net, int lo, int hi)
+{
+    const float lr = net->lr;
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        g += 0.0005f * net->param[i];   /* weight decay */
+        net->param[i] -= lr * g;
+    }
+}
+
+void leaky_update(leaky *net)
+{
+    leaky_update_params(net, 0, 1028);
+    net->step++;
+}
+
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss. */
-static float leaky_backward_pass(leaky *net, const float *x, const float *t, int n, float scale)
+ * into net->grad and returns the sum of their loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float leaky_backward_pass(leaky *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -344,6 +364,8 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
         din[10] = (w[10] * dz[0] + w[22] * dz[1]) * ((in[10] > 0.0f ? 1.0f : 0.01f));
         din[11] = (w[11] * dz[0] + w[23] * dz[1]) * ((in[11] > 0.0f ? 1.0f : 0.01f));
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        leaky_update_params(net, 1002, 1028);
 
     /* layer 3: dense 30 -> 12 leaky_relu (leaky_image.nn:8) backward, all samples at once */
     {
@@ -525,6 +547,8 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
                 din[i] *= (in[i] > 0.0f ? 1.0f : 0.2f);
         }
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        leaky_update_params(net, 630, 1002);
 
     /* layer 2: dense 20 -> 30 leaky_relu(0.2) (leaky_image.nn:7) backward, all samples at once */
     {
@@ -696,22 +720,11 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
             gb[o] = sum;
         }
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        leaky_update_params(net, 0, 630);
 
     /* layer 1: flatten 1x4x5 -> 20 (leaky_image.nn:6) backward: nothing to do */
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.SGD does it. */
-void leaky_update(leaky *net)
-{
-    const float lr = net->lr;
-
-    for (int i = 0; i < 1028; i++) {
-        float g = net->grad[i];
-        g += 0.0005f * net->param[i];   /* weight decay */
-        net->param[i] -= lr * g;
-    }
-    net->step++;
 }
 
 void leaky_forward(leaky *net, const float *x, float *y)
@@ -729,17 +742,24 @@ float leaky_backward(leaky *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad + 1002, 0, 26 * sizeof(float));
     leaky_run(net, x, n);
-    loss = leaky_backward_pass(net, x, t, n, scale);
+    loss = leaky_backward_pass(net, x, t, n, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as leaky_backward, then leaky_update) */
 float leaky_train_step(leaky *net, const float *x, const float *t, int n)
 {
-    float loss = leaky_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n >= 1 && n <= 4)
-        leaky_update(net);
-    return loss;
+    if (n < 1 || n > 4)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    memset(net->grad + 1002, 0, 26 * sizeof(float));
+    leaky_run(net, x, n);
+    loss = leaky_backward_pass(net, x, t, n, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *leaky_params(leaky *net)

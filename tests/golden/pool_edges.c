@@ -237,9 +237,28 @@ static void a_run(a *net, const float *x)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
+ * the caller counts the step. */
+static void a_update_params(a *net, int lo, int hi)
+{
+    const float lr = net->lr;
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        net->param[i] -= lr * g;
+    }
+}
+
+void a_update(a *net)
+{
+    a_update_params(net, 0, 38);
+    net->step++;
+}
+
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss. */
-static float a_backward_pass(a *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float a_backward_pass(a *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -269,34 +288,59 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
         const float *w = net->param + 20;
         float *din = net->delta + 32;
         const float *in = net->act + 32;
-        float *gw = net->grad + 20;
-        float *gb = net->grad + 36;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gw[4] += dz[0] * in[4];
-        gw[5] += dz[0] * in[5];
-        gw[6] += dz[0] * in[6];
-        gw[7] += dz[0] * in[7];
-        gb[0] += dz[0];
-        gw[8] += dz[1] * in[0];
-        gw[9] += dz[1] * in[1];
-        gw[10] += dz[1] * in[2];
-        gw[11] += dz[1] * in[3];
-        gw[12] += dz[1] * in[4];
-        gw[13] += dz[1] * in[5];
-        gw[14] += dz[1] * in[6];
-        gw[15] += dz[1] * in[7];
-        gb[1] += dz[1];
-        din[0] = (w[0] * dz[0] + w[8] * dz[1]);
-        din[1] = (w[1] * dz[0] + w[9] * dz[1]);
-        din[2] = (w[2] * dz[0] + w[10] * dz[1]);
-        din[3] = (w[3] * dz[0] + w[11] * dz[1]);
-        din[4] = (w[4] * dz[0] + w[12] * dz[1]);
-        din[5] = (w[5] * dz[0] + w[13] * dz[1]);
-        din[6] = (w[6] * dz[0] + w[14] * dz[1]);
-        din[7] = (w[7] * dz[0] + w[15] * dz[1]);
+        if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            din[0] = (w[0] * dz[0] + w[8] * dz[1]);
+            din[1] = (w[1] * dz[0] + w[9] * dz[1]);
+            din[2] = (w[2] * dz[0] + w[10] * dz[1]);
+            din[3] = (w[3] * dz[0] + w[11] * dz[1]);
+            din[4] = (w[4] * dz[0] + w[12] * dz[1]);
+            din[5] = (w[5] * dz[0] + w[13] * dz[1]);
+            din[6] = (w[6] * dz[0] + w[14] * dz[1]);
+            din[7] = (w[7] * dz[0] + w[15] * dz[1]);
+            const float lr = net->lr;
+            for (int o = 0; o < 2; o++) {
+                const float d = dz[o];
+                for (int i = 0; i < 8; i++) {
+                    const int k = 20 + o * 8 + i;
+                    float g = d * in[i];
+                    net->param[k] -= lr * g;
+                }
+                {
+                    const int k = 36 + o;
+                    float g = d;
+                    net->param[k] -= lr * g;
+                }
+            }
+        } else {   /* backward alone: the gradient into grad[] */
+            float *gw = net->grad + 20;
+            float *gb = net->grad + 36;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gw[4] += dz[0] * in[4];
+            gw[5] += dz[0] * in[5];
+            gw[6] += dz[0] * in[6];
+            gw[7] += dz[0] * in[7];
+            gb[0] += dz[0];
+            gw[8] += dz[1] * in[0];
+            gw[9] += dz[1] * in[1];
+            gw[10] += dz[1] * in[2];
+            gw[11] += dz[1] * in[3];
+            gw[12] += dz[1] * in[4];
+            gw[13] += dz[1] * in[5];
+            gw[14] += dz[1] * in[6];
+            gw[15] += dz[1] * in[7];
+            gb[1] += dz[1];
+            din[0] = (w[0] * dz[0] + w[8] * dz[1]);
+            din[1] = (w[1] * dz[0] + w[9] * dz[1]);
+            din[2] = (w[2] * dz[0] + w[10] * dz[1]);
+            din[3] = (w[3] * dz[0] + w[11] * dz[1]);
+            din[4] = (w[4] * dz[0] + w[12] * dz[1]);
+            din[5] = (w[5] * dz[0] + w[13] * dz[1]);
+            din[6] = (w[6] * dz[0] + w[14] * dz[1]);
+            din[7] = (w[7] * dz[0] + w[15] * dz[1]);
+        }
     }
 
     /* layer 2: avgpool 2x4x4 -> 2x2x2 (pool_edges.nn:6) backward */
@@ -521,19 +565,9 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
         }
 #endif
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        a_update_params(net, 0, 20);
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.SGD does it. */
-void a_update(a *net)
-{
-    const float lr = net->lr;
-
-    for (int i = 0; i < 38; i++) {
-        float g = net->grad[i];
-        net->param[i] -= lr * g;
-    }
-    net->step++;
 }
 
 void a_forward(a *net, const float *x, float *y)
@@ -551,17 +585,24 @@ float a_backward(a *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     a_run(net, x);
-    loss = a_backward_pass(net, x, t, scale);
+    loss = a_backward_pass(net, x, t, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as a_backward, then a_update) */
 float a_train_step(a *net, const float *x, const float *t, int n)
 {
-    float loss = a_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n == 1)
-        a_update(net);
-    return loss;
+    if (n != 1)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    memset(net->grad + 0, 0, 20 * sizeof(float));
+    a_run(net, x);
+    loss = a_backward_pass(net, x, t, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *a_params(a *net)
@@ -618,9 +659,28 @@ static void b_run(b *net, const float *x)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
+ * the caller counts the step. */
+static void b_update_params(b *net, int lo, int hi)
+{
+    const float lr = net->lr;
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        net->param[i] -= lr * g;
+    }
+}
+
+void b_update(b *net)
+{
+    b_update_params(net, 0, 10);
+    net->step++;
+}
+
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss. */
-static float b_backward_pass(b *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float b_backward_pass(b *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
     (void)x;   /* the first layer has no weights: nothing backward reads the input */
@@ -651,22 +711,43 @@ static float b_backward_pass(b *net, const float *x, const float *t, float scale
         const float *w = net->param + 0;
         float *din = net->delta + 16;
         const float *in = net->act + 0;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 8;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gb[0] += dz[0];
-        gw[4] += dz[1] * in[0];
-        gw[5] += dz[1] * in[1];
-        gw[6] += dz[1] * in[2];
-        gw[7] += dz[1] * in[3];
-        gb[1] += dz[1];
-        din[0] = (w[0] * dz[0] + w[4] * dz[1]);
-        din[1] = (w[1] * dz[0] + w[5] * dz[1]);
-        din[2] = (w[2] * dz[0] + w[6] * dz[1]);
-        din[3] = (w[3] * dz[0] + w[7] * dz[1]);
+        if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            din[0] = (w[0] * dz[0] + w[4] * dz[1]);
+            din[1] = (w[1] * dz[0] + w[5] * dz[1]);
+            din[2] = (w[2] * dz[0] + w[6] * dz[1]);
+            din[3] = (w[3] * dz[0] + w[7] * dz[1]);
+            const float lr = net->lr;
+            for (int o = 0; o < 2; o++) {
+                const float d = dz[o];
+                for (int i = 0; i < 4; i++) {
+                    const int k = 0 + o * 4 + i;
+                    float g = d * in[i];
+                    net->param[k] -= lr * g;
+                }
+                {
+                    const int k = 8 + o;
+                    float g = d;
+                    net->param[k] -= lr * g;
+                }
+            }
+        } else {   /* backward alone: the gradient into grad[] */
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 8;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gb[0] += dz[0];
+            gw[4] += dz[1] * in[0];
+            gw[5] += dz[1] * in[1];
+            gw[6] += dz[1] * in[2];
+            gw[7] += dz[1] * in[3];
+            gb[1] += dz[1];
+            din[0] = (w[0] * dz[0] + w[4] * dz[1]);
+            din[1] = (w[1] * dz[0] + w[5] * dz[1]);
+            din[2] = (w[2] * dz[0] + w[6] * dz[1]);
+            din[3] = (w[3] * dz[0] + w[7] * dz[1]);
+        }
     }
 
     /* layer 1: maxpool 1x4x4 -> 1x2x2 (pool_edges.nn:12) backward */
@@ -674,18 +755,6 @@ static float b_backward_pass(b *net, const float *x, const float *t, float scale
         /* the input needs no gradient */
     }
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.SGD does it. */
-void b_update(b *net)
-{
-    const float lr = net->lr;
-
-    for (int i = 0; i < 10; i++) {
-        float g = net->grad[i];
-        net->param[i] -= lr * g;
-    }
-    net->step++;
 }
 
 void b_forward(b *net, const float *x, float *y)
@@ -703,17 +772,23 @@ float b_backward(b *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     b_run(net, x);
-    loss = b_backward_pass(net, x, t, scale);
+    loss = b_backward_pass(net, x, t, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as b_backward, then b_update) */
 float b_train_step(b *net, const float *x, const float *t, int n)
 {
-    float loss = b_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n == 1)
-        b_update(net);
-    return loss;
+    if (n != 1)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    b_run(net, x);
+    loss = b_backward_pass(net, x, t, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *b_params(b *net)

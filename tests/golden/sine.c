@@ -188,9 +188,30 @@ static void sine_run(sine *net, const float *x, int n)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
+ * the caller counts the step. */
+static void sine_update_params(sine *net, int lo, int hi)
+{
+    const float lr = net->lr;
+    const int first = net->step == 0;
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        net->velocity[i] = first ? g : net->velocity[i] * 0.9f + g;
+        net->param[i] -= lr * net->velocity[i];
+    }
+}
+
+void sine_update(sine *net)
+{
+    sine_update_params(net, 0, 321);
+    net->step++;
+}
+
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss. */
-static float sine_backward_pass(sine *net, const float *x, const float *t, int n, float scale)
+ * into net->grad and returns the sum of their loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float sine_backward_pass(sine *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -256,6 +277,8 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, int n
         din[14] = (w[14] * dz[0]) * ((1.0f - in[14] * in[14]));
         din[15] = (w[15] * dz[0]) * ((1.0f - in[15] * in[15]));
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        sine_update_params(net, 304, 321);
 
     /* layer 2: dense 16 -> 16 tanh (sine.nn:5) backward, all samples at once */
     {
@@ -357,6 +380,8 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, int n
                 din[i] *= (1.0f - in[i] * in[i]);
         }
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        sine_update_params(net, 32, 304);
 
     /* layer 1: dense 1 -> 16 tanh (sine.nn:4) backward */
     for (int s = 0; s < n; s++) {
@@ -399,21 +424,9 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, int n
         gw[15] += dz[15] * in[0];
         gb[15] += dz[15];
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        sine_update_params(net, 0, 32);
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.SGD does it. */
-void sine_update(sine *net)
-{
-    const float lr = net->lr;
-    const int first = net->step == 0;
-
-    for (int i = 0; i < 321; i++) {
-        float g = net->grad[i];
-        net->velocity[i] = first ? g : net->velocity[i] * 0.9f + g;
-        net->param[i] -= lr * net->velocity[i];
-    }
-    net->step++;
 }
 
 void sine_forward(sine *net, const float *x, float *y)
@@ -432,17 +445,25 @@ float sine_backward(sine *net, const float *x, const float *t, int n)
     memset(net->grad + 0, 0, 32 * sizeof(float));
     memset(net->grad + 304, 0, 17 * sizeof(float));
     sine_run(net, x, n);
-    loss = sine_backward_pass(net, x, t, n, scale);
+    loss = sine_backward_pass(net, x, t, n, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as sine_backward, then sine_update) */
 float sine_train_step(sine *net, const float *x, const float *t, int n)
 {
-    float loss = sine_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n >= 1 && n <= 8)
-        sine_update(net);
-    return loss;
+    if (n < 1 || n > 8)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    memset(net->grad + 0, 0, 32 * sizeof(float));
+    memset(net->grad + 304, 0, 17 * sizeof(float));
+    sine_run(net, x, n);
+    loss = sine_backward_pass(net, x, t, n, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *sine_params(sine *net)

@@ -246,9 +246,34 @@ static void spiral_run(spiral *net, const float *x, int n)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
+ * the caller counts the step. */
+static void spiral_update_params(spiral *net, int lo, int hi)
+{
+    const float lr = net->lr;
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
+    const float step_size = (float)((double)lr / bc1);
+    const float bc2_sqrt = (float)sqrt(bc2);
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
+        net->adam_v[i] = net->adam_v[i] * 0.999f + 0.001f * g * g;
+        net->param[i] -= step_size * (net->adam_m[i] / (sqrtf(net->adam_v[i]) / bc2_sqrt + 1e-08f));
+    }
+}
+
+void spiral_update(spiral *net)
+{
+    spiral_update_params(net, 0, 1251);
+    net->step++;
+}
+
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss. */
-static float spiral_backward_pass(spiral *net, const float *x, const float *t, int n, float scale)
+ * into net->grad and returns the sum of their loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float spiral_backward_pass(spiral *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -421,6 +446,8 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
         din[30] = (w[30] * dz[0] + w[62] * dz[1] + w[94] * dz[2]) * ((in[30] > 0.0f ? 1.0f : 0.0f));
         din[31] = (w[31] * dz[0] + w[63] * dz[1] + w[95] * dz[2]) * ((in[31] > 0.0f ? 1.0f : 0.0f));
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        spiral_update_params(net, 1152, 1251);
 
     /* layer 2: dense 32 -> 32 relu (spiral.nn:6) backward, all samples at once */
     {
@@ -532,6 +559,8 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
                 din[i] *= (1.0f - in[i] * in[i]);
         }
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        spiral_update_params(net, 96, 1152);
 
     /* layer 1: dense 2 -> 32 tanh (spiral.nn:5) backward */
     for (int s = 0; s < n; s++) {
@@ -638,25 +667,9 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
         gw[63] += dz[31] * in[1];
         gb[31] += dz[31];
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        spiral_update_params(net, 0, 96);
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.Adam does it. */
-void spiral_update(spiral *net)
-{
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
-    const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
-
-    for (int i = 0; i < 1251; i++) {
-        float g = net->grad[i];
-        net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
-        net->adam_v[i] = net->adam_v[i] * 0.999f + 0.001f * g * g;
-        net->param[i] -= step_size * (net->adam_m[i] / (sqrtf(net->adam_v[i]) / bc2_sqrt + 1e-08f));
-    }
-    net->step++;
 }
 
 void spiral_forward(spiral *net, const float *x, float *y)
@@ -675,17 +688,25 @@ float spiral_backward(spiral *net, const float *x, const float *t, int n)
     memset(net->grad + 0, 0, 96 * sizeof(float));
     memset(net->grad + 1152, 0, 99 * sizeof(float));
     spiral_run(net, x, n);
-    loss = spiral_backward_pass(net, x, t, n, scale);
+    loss = spiral_backward_pass(net, x, t, n, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as spiral_backward, then spiral_update) */
 float spiral_train_step(spiral *net, const float *x, const float *t, int n)
 {
-    float loss = spiral_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n >= 1 && n <= 16)
-        spiral_update(net);
-    return loss;
+    if (n < 1 || n > 16)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    memset(net->grad + 0, 0, 96 * sizeof(float));
+    memset(net->grad + 1152, 0, 99 * sizeof(float));
+    spiral_run(net, x, n);
+    loss = spiral_backward_pass(net, x, t, n, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *spiral_params(spiral *net)

@@ -62,9 +62,28 @@ static void enc_run(enc *net, const float *x)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
+ * the caller counts the step. */
+static void enc_update_params(enc *net, int lo, int hi)
+{
+    const float lr = net->lr;
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        net->param[i] -= lr * g;
+    }
+}
+
+void enc_update(enc *net)
+{
+    enc_update_params(net, 0, 8);
+    net->step++;
+}
+
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss. */
-static float enc_backward_pass(enc *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float enc_backward_pass(enc *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -92,30 +111,35 @@ static float enc_backward_pass(enc *net, const float *x, const float *t, float s
     {
         const float *dz = net->delta + 0;
         const float *in = x;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 6;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gb[0] += dz[0];
-        gw[3] += dz[1] * in[0];
-        gw[4] += dz[1] * in[1];
-        gw[5] += dz[1] * in[2];
-        gb[1] += dz[1];
+        if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            const float lr = net->lr;
+            for (int o = 0; o < 2; o++) {
+                const float d = dz[o];
+                for (int i = 0; i < 3; i++) {
+                    const int k = 0 + o * 3 + i;
+                    float g = d * in[i];
+                    net->param[k] -= lr * g;
+                }
+                {
+                    const int k = 6 + o;
+                    float g = d;
+                    net->param[k] -= lr * g;
+                }
+            }
+        } else {   /* backward alone: the gradient into grad[] */
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 6;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gb[0] += dz[0];
+            gw[3] += dz[1] * in[0];
+            gw[4] += dz[1] * in[1];
+            gw[5] += dz[1] * in[2];
+            gb[1] += dz[1];
+        }
     }
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.SGD does it. */
-void enc_update(enc *net)
-{
-    const float lr = net->lr;
-
-    for (int i = 0; i < 8; i++) {
-        float g = net->grad[i];
-        net->param[i] -= lr * g;
-    }
-    net->step++;
 }
 
 void enc_forward(enc *net, const float *x, float *y)
@@ -133,17 +157,23 @@ float enc_backward(enc *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     enc_run(net, x);
-    loss = enc_backward_pass(net, x, t, scale);
+    loss = enc_backward_pass(net, x, t, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as enc_backward, then enc_update) */
 float enc_train_step(enc *net, const float *x, const float *t, int n)
 {
-    float loss = enc_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n == 1)
-        enc_update(net);
-    return loss;
+    if (n != 1)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    enc_run(net, x);
+    loss = enc_backward_pass(net, x, t, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *enc_params(enc *net)
@@ -217,9 +247,35 @@ static void cls_run(cls *net, const float *x, int n)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
+ * the caller counts the step. */
+static void cls_update_params(cls *net, int lo, int hi)
+{
+    const float lr = net->lr;
+    const double bc1 = 1.0 - pow(0.80000000000000004, (double)(net->step + 1));   /* bias corrections */
+    const double bc2 = 1.0 - pow(0.98999999999999999, (double)(net->step + 1));
+    const float step_size = (float)((double)lr / bc1);
+    const float bc2_sqrt = (float)sqrt(bc2);
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        g += 0.01f * net->param[i];   /* weight decay */
+        net->adam_m[i] = net->adam_m[i] * 0.8f + g * 0.2f;
+        net->adam_v[i] = net->adam_v[i] * 0.99f + 0.01f * g * g;
+        net->param[i] -= step_size * (net->adam_m[i] / (sqrtf(net->adam_v[i]) / bc2_sqrt + 1e-06f));
+    }
+}
+
+void cls_update(cls *net)
+{
+    cls_update_params(net, 0, 22);
+    net->step++;
+}
+
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss. */
-static float cls_backward_pass(cls *net, const float *x, const float *t, int n, float scale)
+ * into net->grad and returns the sum of their loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float cls_backward_pass(cls *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -275,6 +331,8 @@ static float cls_backward_pass(cls *net, const float *x, const float *t, int n, 
         din[2] = (w[2] * dz[0] + w[6] * dz[1]) * ((in[2] > 0.0f ? 1.0f : 0.0f));
         din[3] = (w[3] * dz[0] + w[7] * dz[1]) * ((in[3] > 0.0f ? 1.0f : 0.0f));
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        cls_update_params(net, 12, 22);
 
     /* layer 1: dense 2 -> 4 relu (two_nets.nn:5) backward */
     for (int s = 0; s < n; s++) {
@@ -297,26 +355,9 @@ static float cls_backward_pass(cls *net, const float *x, const float *t, int n, 
         gw[7] += dz[3] * in[1];
         gb[3] += dz[3];
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        cls_update_params(net, 0, 12);
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.Adam does it. */
-void cls_update(cls *net)
-{
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.80000000000000004, (double)(net->step + 1));   /* bias corrections */
-    const double bc2 = 1.0 - pow(0.98999999999999999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
-
-    for (int i = 0; i < 22; i++) {
-        float g = net->grad[i];
-        g += 0.01f * net->param[i];   /* weight decay */
-        net->adam_m[i] = net->adam_m[i] * 0.8f + g * 0.2f;
-        net->adam_v[i] = net->adam_v[i] * 0.99f + 0.01f * g * g;
-        net->param[i] -= step_size * (net->adam_m[i] / (sqrtf(net->adam_v[i]) / bc2_sqrt + 1e-06f));
-    }
-    net->step++;
 }
 
 void cls_forward(cls *net, const float *x, float *y)
@@ -334,17 +375,24 @@ float cls_backward(cls *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cls_run(net, x, n);
-    loss = cls_backward_pass(net, x, t, n, scale);
+    loss = cls_backward_pass(net, x, t, n, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as cls_backward, then cls_update) */
 float cls_train_step(cls *net, const float *x, const float *t, int n)
 {
-    float loss = cls_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n >= 1 && n <= 2)
-        cls_update(net);
-    return loss;
+    if (n < 1 || n > 2)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    memset(net->grad, 0, sizeof net->grad);
+    cls_run(net, x, n);
+    loss = cls_backward_pass(net, x, t, n, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *cls_params(cls *net)

@@ -73,9 +73,28 @@ static void xor_run(xor *net, const float *x)
     }
 }
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
+ * the caller counts the step. */
+static void xor_update_params(xor *net, int lo, int hi)
+{
+    const float lr = net->lr;
+
+    for (int i = lo; i < hi; i++) {
+        float g = net->grad[i];
+        net->param[i] -= lr * g;
+    }
+}
+
+void xor_update(xor *net)
+{
+    xor_update_params(net, 0, 9);
+    net->step++;
+}
+
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss. */
-static float xor_backward_pass(xor *net, const float *x, const float *t, float scale)
+ * into net->grad and returns the sum of its loss; with `update`, each layer's
+ * optimizer step follows its gradient. */
+static float xor_backward_pass(xor *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
 
@@ -100,41 +119,65 @@ static float xor_backward_pass(xor *net, const float *x, const float *t, float s
         const float *w = net->param + 6;
         float *din = net->delta + 2;
         const float *in = net->act + 0;
-        float *gw = net->grad + 6;
-        float *gb = net->grad + 8;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gb[0] += dz[0];
-        din[0] = (w[0] * dz[0]) * (in[0] * (1.0f - in[0]));
-        din[1] = (w[1] * dz[0]) * (in[1] * (1.0f - in[1]));
+        if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            din[0] = (w[0] * dz[0]) * (in[0] * (1.0f - in[0]));
+            din[1] = (w[1] * dz[0]) * (in[1] * (1.0f - in[1]));
+            const float lr = net->lr;
+            for (int o = 0; o < 1; o++) {
+                const float d = dz[o];
+                for (int i = 0; i < 2; i++) {
+                    const int k = 6 + o * 2 + i;
+                    float g = d * in[i];
+                    net->param[k] -= lr * g;
+                }
+                {
+                    const int k = 8 + o;
+                    float g = d;
+                    net->param[k] -= lr * g;
+                }
+            }
+        } else {   /* backward alone: the gradient into grad[] */
+            float *gw = net->grad + 6;
+            float *gb = net->grad + 8;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gb[0] += dz[0];
+            din[0] = (w[0] * dz[0]) * (in[0] * (1.0f - in[0]));
+            din[1] = (w[1] * dz[0]) * (in[1] * (1.0f - in[1]));
+        }
     }
 
     /* layer 1: dense 2 -> 2 sigmoid (xor.nn:8) backward */
     {
         const float *dz = net->delta + 2;
         const float *in = x;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 4;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gb[0] += dz[0];
-        gw[2] += dz[1] * in[0];
-        gw[3] += dz[1] * in[1];
-        gb[1] += dz[1];
+        if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            const float lr = net->lr;
+            for (int o = 0; o < 2; o++) {
+                const float d = dz[o];
+                for (int i = 0; i < 2; i++) {
+                    const int k = 0 + o * 2 + i;
+                    float g = d * in[i];
+                    net->param[k] -= lr * g;
+                }
+                {
+                    const int k = 4 + o;
+                    float g = d;
+                    net->param[k] -= lr * g;
+                }
+            }
+        } else {   /* backward alone: the gradient into grad[] */
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 4;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gb[0] += dz[0];
+            gw[2] += dz[1] * in[0];
+            gw[3] += dz[1] * in[1];
+            gb[1] += dz[1];
+        }
     }
     return loss;
-}
-
-/* One optimizer step over all parameters, as torch.optim.SGD does it. */
-void xor_update(xor *net)
-{
-    const float lr = net->lr;
-
-    for (int i = 0; i < 9; i++) {
-        float g = net->grad[i];
-        net->param[i] -= lr * g;
-    }
-    net->step++;
 }
 
 void xor_forward(xor *net, const float *x, float *y)
@@ -152,17 +195,23 @@ float xor_backward(xor *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     xor_run(net, x);
-    loss = xor_backward_pass(net, x, t, scale);
+    loss = xor_backward_pass(net, x, t, scale, 0);
     return loss / (float)n;
 }
 
+/* backward and update in one pass: each layer's step as soon as its gradient
+ * is complete (the same numbers as xor_backward, then xor_update) */
 float xor_train_step(xor *net, const float *x, const float *t, int n)
 {
-    float loss = xor_backward(net, x, t, n);
+    float loss, scale;
 
-    if (n == 1)
-        xor_update(net);
-    return loss;
+    if (n != 1)
+        return NAN;
+    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    xor_run(net, x);
+    loss = xor_backward_pass(net, x, t, scale, 1);
+    net->step++;
+    return loss / (float)n;
 }
 
 float *xor_params(xor *net)
