@@ -34,6 +34,7 @@ typedef struct Emitter {
      * ("x", "net->act", ... for one sample, "xs", "act", ... in a loop over
      * the batch). */
     const char *x, *act, *delta, *logit, *mask, *t;
+    bool single;                 /* NAME_run_one: one sample of a batched network, dropout off */
 } Emitter;
 
 static void emit(Emitter *e, const char *fmt, ...)
@@ -1121,7 +1122,7 @@ static void emit_dropout_forward(Emitter *e, const Layer *l, const char *in_ptr)
     char p[32], keep[32];
     emit(e, "        const float *in = %s;\n", in_ptr);
     emit(e, "        float *out = %s + %lld;\n", e->act, (long long)l->act_off);
-    if (e->infer) {
+    if (e->infer || e->single) {
         emit(e, "        memcpy(out, in, %lld * sizeof(float));   /* dropout is off in inference */\n", (long long)l->n_out);
         return;
     }
@@ -1861,7 +1862,7 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
 {
     const Net *n = e->net;
     Emitter sub = *e;
-    if (e->infer || n->batch == 1) {
+    if (e->infer || e->single || n->batch == 1) {
         sub.x = "x", sub.act = "net->act", sub.delta = "net->delta", sub.logit = "net->logit";
         sub.mask = "net->mask", sub.t = "t";
         emit(e, "    {\n");
@@ -1894,14 +1895,19 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
 
 static bool batched(const Emitter *e)
 {
-    return !e->infer && e->net->batch > 1;
+    return !e->infer && !e->single && e->net->batch > 1;
 }
 
 static void emit_run(Emitter *e)
 {
     const Net *n = e->net;
-    bool train_flag = n->has_dropout && !e->infer;
-    if (batched(e)) {
+    bool train_flag = n->has_dropout && !e->infer && !e->single;
+    if (e->single) {
+        emit(e, "/* Forward pass of one sample, for %s_forward: the batched layers' matrix\n"
+                " * products would compute all %lld lanes for it; dropout passes values through. */\n", n->name,
+             (long long)n->batch);
+        emit(e, "static void %s_run_one(%s *net, const float *x)\n{\n", n->name, n->name);
+    } else if (batched(e)) {
         emit(e, "/* Forward pass of n samples (rows of x): every layer's outputs into net->act,\n"
                 " * a row per sample%s. */\n", train_flag ? "; `train` draws dropout masks, otherwise dropout passes "
                 "values through" : "");
@@ -2002,7 +2008,10 @@ static void emit_forward(Emitter *e)
     char y[64];
     snprintf(y, sizeof y, "net->act + %lld", (long long)(prod ? prod->act_off : 0));
     emit(e, "void %s_forward(%s *net, const float *x, float *y)\n{\n", N, N);
-    emit(e, "    %s_run(net, x%s%s);\n", N, batched(e) ? ", 1" : "", n->has_dropout && !e->infer ? ", 0" : "");
+    if (batched(e))
+        emit(e, "    %s_run_one(net, x);\n", N);
+    else
+        emit(e, "    %s_run(net, x%s);\n", N, n->has_dropout && !e->infer ? ", 0" : "");
     emit(e, "    memcpy(y, %s, %lld * sizeof(float));\n}\n\n", prod ? y : "x", (long long)n->n_outputs);
 }
 
@@ -2301,6 +2310,11 @@ bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag)
         emit(&e, "/* ---- network %s (%s:%d) ---- */\n\n", e.net->name, m->src->name, e.net->loc.first_line);
         emit_init(&e);
         emit_run(&e);
+        if (batched(&e)) {
+            e.single = true;
+            emit_run(&e);
+            e.single = false;
+        }
         emit_update(&e);
         emit_backward_pass(&e);
         emit_entry_points(&e);

@@ -372,6 +372,311 @@ static void cnn_run(cnn *net, const float *x, int n)
     }
 }
 
+/* Forward pass of one sample, for cnn_forward: the batched layers' matrix
+ * products would compute all 2 lanes for it; dropout passes values through. */
+static void cnn_run_one(cnn *net, const float *x)
+{
+    /* layer 1: conv 2x7x6 -> 3x7x6 relu (cnn_small.nn:3) */
+    {
+        const float *w = net->param + 0;   /* [3][2][3][3] */
+        const float *b = net->param + 54;   /* [3] */
+        const float *in = x;   /* [2][7][6] */
+        float *out = net->act + 0;   /* [3][7][6] */
+        float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
+        for (int i = 0; i < 144; i++)
+            pin[i] = 0.0f;
+        for (int c = 0; c < 2; c++)
+            for (int iy = 0; iy < 7; iy++)
+                for (int ix = 0; ix < 6; ix++)
+                    pin[(c * 9 + iy + 1) * 8 + ix + 1] = in[(c * 7 + iy) * 6 + ix];
+#ifdef NNC_V8
+        float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+       a1_0 = zero, a1_1 = zero, a1_2 = zero,
+       a2_0 = zero, a2_1 = zero, a2_2 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0, x1, x2;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    memcpy(&x2, pc + 16, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    memcpy(&x2, pc + 17, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    memcpy(&x2, pc + 18, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    memcpy(&x2, pc + 24, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 32);
+                    memcpy(&x1, pc + 17, 32);
+                    memcpy(&x2, pc + 25, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 32);
+                    memcpy(&x1, pc + 18, 32);
+                    memcpy(&x2, pc + 26, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 32);
+                    memcpy(&x1, pc + 24, 32);
+                    memcpy(&x2, pc + 32, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 32);
+                    memcpy(&x1, pc + 25, 32);
+                    memcpy(&x2, pc + 33, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 32);
+                    memcpy(&x1, pc + 26, 32);
+                    memcpy(&x2, pc + 34, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                }
+                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 124 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 124 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 124 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 124 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 124 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 124 + i + 16, &a2_2, 32);
+            }
+            {   /* the last 6 positions, in a vector that runs past them */
+                const int i = 48;
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 7; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
+#else
+        float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
+        for (int f = 0; f < 3; f++) {
+            for (int i = 0; i < 54; i++)
+                oext[i] = 0.0f;
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 72;
+                const float *wc = w + (f * 2 + c) * 9;
+                for (int i = 0; i < 54; i++)   /* tap 0,0 */
+                    oext[i] += wc[0] * pc[0 + i];
+                for (int i = 0; i < 54; i++)   /* tap 0,1 */
+                    oext[i] += wc[1] * pc[1 + i];
+                for (int i = 0; i < 54; i++)   /* tap 0,2 */
+                    oext[i] += wc[2] * pc[2 + i];
+                for (int i = 0; i < 54; i++)   /* tap 1,0 */
+                    oext[i] += wc[3] * pc[8 + i];
+                for (int i = 0; i < 54; i++)   /* tap 1,1 */
+                    oext[i] += wc[4] * pc[9 + i];
+                for (int i = 0; i < 54; i++)   /* tap 1,2 */
+                    oext[i] += wc[5] * pc[10 + i];
+                for (int i = 0; i < 54; i++)   /* tap 2,0 */
+                    oext[i] += wc[6] * pc[16 + i];
+                for (int i = 0; i < 54; i++)   /* tap 2,1 */
+                    oext[i] += wc[7] * pc[17 + i];
+                for (int i = 0; i < 54; i++)   /* tap 2,2 */
+                    oext[i] += wc[8] * pc[18 + i];
+            }
+            for (int oy = 0; oy < 7; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(oext[oy * 8 + ox] + b[f]);
+        }
+#endif
+    }
+    /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) */
+    {
+        const float *in = net->act + 0;   /* [3][7][6] */
+        float *out = net->act + 126;   /* [3][3][3] */
+        for (int c = 0; c < 3; c++)
+            for (int oy = 0; oy < 3; oy++)
+                for (int ox = 0; ox < 3; ox++) {
+                    const float *win = in + c * 42 + (oy * 2) * 6 + (ox * 2);
+                    float v = win[0];
+                    for (int ky = 0; ky < 2; ky++)
+                        for (int kx = 0; kx < 2; kx++)
+                            v = win[ky * 6 + kx] > v ? win[ky * 6 + kx] : v;
+                    out[(c * 3 + oy) * 3 + ox] = v;
+                }
+    }
+    /* layer 3: conv 3x3x3 -> 4x2x1 tanh (cnn_small.nn:5) */
+    {
+        const float *w = net->param + 57;   /* [4][3][2][3] */
+        const float *b = net->param + 129;   /* [4] */
+        const float *in = net->act + 126;   /* [3][3][3] */
+        float *out = net->act + 153;   /* [4][2][1] */
+        for (int f = 0; f < 4; f++) {
+            float *of = out + f * 2;
+            for (int i = 0; i < 2; i++)
+                of[i] = b[f];
+            for (int c = 0; c < 3; c++) {
+                const float *ic = in + c * 9;
+                const float *wc = w + (f * 3 + c) * 6;
+                for (int oy = 1; oy < 2; oy++) {   /* tap 0,0 */
+                    const float *ir = ic + (oy * 2 - 1) * 3;
+                    float *orow = of + oy * 1;
+                    for (int ox = 0; ox < 1; ox++)
+                        orow[ox] += wc[0] * ir[ox];
+                }
+                for (int oy = 1; oy < 2; oy++) {   /* tap 0,1 */
+                    const float *ir = ic + (oy * 2 - 1) * 3;
+                    float *orow = of + oy * 1;
+                    for (int ox = 0; ox < 1; ox++)
+                        orow[ox] += wc[1] * ir[ox + 1];
+                }
+                for (int oy = 1; oy < 2; oy++) {   /* tap 0,2 */
+                    const float *ir = ic + (oy * 2 - 1) * 3;
+                    float *orow = of + oy * 1;
+                    for (int ox = 0; ox < 1; ox++)
+                        orow[ox] += wc[2] * ir[ox + 2];
+                }
+                for (int oy = 0; oy < 2; oy++) {   /* tap 1,0 */
+                    const float *ir = ic + (oy * 2) * 3;
+                    float *orow = of + oy * 1;
+                    for (int ox = 0; ox < 1; ox++)
+                        orow[ox] += wc[3] * ir[ox];
+                }
+                for (int oy = 0; oy < 2; oy++) {   /* tap 1,1 */
+                    const float *ir = ic + (oy * 2) * 3;
+                    float *orow = of + oy * 1;
+                    for (int ox = 0; ox < 1; ox++)
+                        orow[ox] += wc[4] * ir[ox + 1];
+                }
+                for (int oy = 0; oy < 2; oy++) {   /* tap 1,2 */
+                    const float *ir = ic + (oy * 2) * 3;
+                    float *orow = of + oy * 1;
+                    for (int ox = 0; ox < 1; ox++)
+                        orow[ox] += wc[5] * ir[ox + 2];
+                }
+            }
+            for (int i = 0; i < 2; i++)
+                of[i] = tanhf(of[i]);
+        }
+    }
+    /* layer 4: avgpool 4x2x1 -> 4x1x1 (cnn_small.nn:6) */
+    {
+        const float *in = net->act + 153;   /* [4][2][1] */
+        float *out = net->act + 161;   /* [4][1][1] */
+        for (int c = 0; c < 4; c++)
+            for (int oy = 0; oy < 1; oy++)
+                for (int ox = 0; ox < 1; ox++) {
+                    const float *win = in + c * 2 + (oy * 2) * 1 + (ox);
+                    float v = 0.0f;
+                    for (int ky = 0; ky < 2; ky++)
+                        for (int kx = 0; kx < 1; kx++)
+                            v += win[ky * 1 + kx];
+                    out[(c * 1 + oy) * 1 + ox] = v * 0.5f;
+                }
+    }
+    /* layer 5: dense 4x1x1 -> 3 softmax (cnn_small.nn:7) */
+    {
+        const float *w = net->param + 133;   /* [3][4] */
+        const float *b = net->param + 145;   /* [3] */
+        const float *in = net->act + 161;
+        float *out = net->act + 165;
+        net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                         + w[3] * in[3];
+        net->logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
+                         + w[7] * in[3];
+        net->logit[2] = b[2] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
+                         + w[11] * in[3];
+        {   /* softmax: out = exp(z - max z) / sum */
+            const float *z = net->logit;
+            float m = z[0], sum = 0.0f, inv;
+            for (int o = 1; o < 3; o++)
+                m = z[o] > m ? z[o] : m;
+            for (int o = 0; o < 3; o++) {
+                out[o] = expf(z[o] - m);
+                sum += out[o];
+            }
+            inv = 1.0f / sum;
+            for (int o = 0; o < 3; o++)
+                out[o] *= inv;
+        }
+    }
+}
+
 /* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
  * the caller counts the step. */
 static void cnn_update_params(cnn *net, int lo, int hi)
@@ -912,7 +1217,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
 
 void cnn_forward(cnn *net, const float *x, float *y)
 {
-    cnn_run(net, x, 1);
+    cnn_run_one(net, x);
     memcpy(y, net->act + 165, 3 * sizeof(float));
 }
 

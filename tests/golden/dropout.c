@@ -287,6 +287,204 @@ static void drop_run(drop *net, const float *x, int n, int train)
     }
 }
 
+/* Forward pass of one sample, for drop_forward: the batched layers' matrix
+ * products would compute all 4 lanes for it; dropout passes values through. */
+static void drop_run_one(drop *net, const float *x)
+{
+    /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) */
+    {
+        const float *w = net->param + 0;   /* [2][1][3][3] */
+        const float *b = net->param + 18;   /* [2] */
+        const float *in = x;   /* [1][6][6] */
+        float *out = net->act + 0;   /* [2][4][4] */
+        const float *pin = in;   /* no padding: the input itself */
+#ifdef NNC_V8
+        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 16; i += 8) {
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
+            }
+            for (int i = 16; i < 22; i++) {
+                for (int r = 0; r < 2; r++) {
+                    const float *wr = w + (f + r) * 9;
+                    float z = 0.0f;
+                    for (int c = 0; c < 1; c++)
+                        for (int k = 0; k < 9; k++)
+                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                    ow[(f + r) * 84 + i] = z;
+                }
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
+#else
+        float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
+        for (int f = 0; f < 2; f++) {
+            for (int i = 0; i < 22; i++)
+                oext[i] = 0.0f;
+            for (int c = 0; c < 1; c++) {
+                const float *pc = pin + c * 36;
+                const float *wc = w + (f * 1 + c) * 9;
+                for (int i = 0; i < 22; i++)   /* tap 0,0 */
+                    oext[i] += wc[0] * pc[0 + i];
+                for (int i = 0; i < 22; i++)   /* tap 0,1 */
+                    oext[i] += wc[1] * pc[1 + i];
+                for (int i = 0; i < 22; i++)   /* tap 0,2 */
+                    oext[i] += wc[2] * pc[2 + i];
+                for (int i = 0; i < 22; i++)   /* tap 1,0 */
+                    oext[i] += wc[3] * pc[6 + i];
+                for (int i = 0; i < 22; i++)   /* tap 1,1 */
+                    oext[i] += wc[4] * pc[7 + i];
+                for (int i = 0; i < 22; i++)   /* tap 1,2 */
+                    oext[i] += wc[5] * pc[8 + i];
+                for (int i = 0; i < 22; i++)   /* tap 2,0 */
+                    oext[i] += wc[6] * pc[12 + i];
+                for (int i = 0; i < 22; i++)   /* tap 2,1 */
+                    oext[i] += wc[7] * pc[13 + i];
+                for (int i = 0; i < 22; i++)   /* tap 2,2 */
+                    oext[i] += wc[8] * pc[14 + i];
+            }
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(oext[oy * 6 + ox] + b[f]);
+        }
+#endif
+    }
+    /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) */
+    {
+        const float *in = net->act + 0;   /* [2][4][4] */
+        float *out = net->act + 32;   /* [2][2][2] */
+        for (int c = 0; c < 2; c++)
+            for (int oy = 0; oy < 2; oy++)
+                for (int ox = 0; ox < 2; ox++) {
+                    const float *win = in + c * 16 + (oy * 2) * 4 + (ox * 2);
+                    float v = win[0];
+                    for (int ky = 0; ky < 2; ky++)
+                        for (int kx = 0; kx < 2; kx++)
+                            v = win[ky * 4 + kx] > v ? win[ky * 4 + kx] : v;
+                    out[(c * 2 + oy) * 2 + ox] = v;
+                }
+    }
+    /* layer 3: dropout 2x2x2 -> 2x2x2 p=0.25 (dropout.nn:6) */
+    {
+        const float *in = net->act + 32;
+        float *out = net->act + 40;
+        memcpy(out, in, 8 * sizeof(float));   /* dropout is off in inference */
+    }
+    /* layer 4: dense 2x2x2 -> 8 tanh (dropout.nn:7) */
+    {
+        const float *w = net->param + 20;   /* [8][8] */
+        const float *b = net->param + 84;   /* [8] */
+        const float *in = net->act + 40;
+        float *out = net->act + 48;
+        out[0] = tanhf(b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                        + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                        + w[7] * in[7]);
+        out[1] = tanhf(b[1] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
+                        + w[11] * in[3] + w[12] * in[4] + w[13] * in[5] + w[14] * in[6]
+                        + w[15] * in[7]);
+        out[2] = tanhf(b[2] + w[16] * in[0] + w[17] * in[1] + w[18] * in[2]
+                        + w[19] * in[3] + w[20] * in[4] + w[21] * in[5] + w[22] * in[6]
+                        + w[23] * in[7]);
+        out[3] = tanhf(b[3] + w[24] * in[0] + w[25] * in[1] + w[26] * in[2]
+                        + w[27] * in[3] + w[28] * in[4] + w[29] * in[5] + w[30] * in[6]
+                        + w[31] * in[7]);
+        out[4] = tanhf(b[4] + w[32] * in[0] + w[33] * in[1] + w[34] * in[2]
+                        + w[35] * in[3] + w[36] * in[4] + w[37] * in[5] + w[38] * in[6]
+                        + w[39] * in[7]);
+        out[5] = tanhf(b[5] + w[40] * in[0] + w[41] * in[1] + w[42] * in[2]
+                        + w[43] * in[3] + w[44] * in[4] + w[45] * in[5] + w[46] * in[6]
+                        + w[47] * in[7]);
+        out[6] = tanhf(b[6] + w[48] * in[0] + w[49] * in[1] + w[50] * in[2]
+                        + w[51] * in[3] + w[52] * in[4] + w[53] * in[5] + w[54] * in[6]
+                        + w[55] * in[7]);
+        out[7] = tanhf(b[7] + w[56] * in[0] + w[57] * in[1] + w[58] * in[2]
+                        + w[59] * in[3] + w[60] * in[4] + w[61] * in[5] + w[62] * in[6]
+                        + w[63] * in[7]);
+    }
+    /* layer 5: dropout 8 -> 8 p=0.5 (dropout.nn:8) */
+    {
+        const float *in = net->act + 48;
+        float *out = net->act + 56;
+        memcpy(out, in, 8 * sizeof(float));   /* dropout is off in inference */
+    }
+    /* layer 6: dense 8 -> 3 softmax (dropout.nn:9) */
+    {
+        const float *w = net->param + 92;   /* [3][8] */
+        const float *b = net->param + 116;   /* [3] */
+        const float *in = net->act + 56;
+        float *out = net->act + 64;
+        net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                         + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                         + w[7] * in[7];
+        net->logit[1] = b[1] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
+                         + w[11] * in[3] + w[12] * in[4] + w[13] * in[5] + w[14] * in[6]
+                         + w[15] * in[7];
+        net->logit[2] = b[2] + w[16] * in[0] + w[17] * in[1] + w[18] * in[2]
+                         + w[19] * in[3] + w[20] * in[4] + w[21] * in[5] + w[22] * in[6]
+                         + w[23] * in[7];
+        {   /* softmax: out = exp(z - max z) / sum */
+            const float *z = net->logit;
+            float m = z[0], sum = 0.0f, inv;
+            for (int o = 1; o < 3; o++)
+                m = z[o] > m ? z[o] : m;
+            for (int o = 0; o < 3; o++) {
+                out[o] = expf(z[o] - m);
+                sum += out[o];
+            }
+            inv = 1.0f / sum;
+            for (int o = 0; o < 3; o++)
+                out[o] *= inv;
+        }
+    }
+}
+
 /* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
  * the caller counts the step. */
 static void drop_update_params(drop *net, int lo, int hi)
@@ -735,7 +933,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
 
 void drop_forward(drop *net, const float *x, float *y)
 {
-    drop_run(net, x, 1, 0);
+    drop_run_one(net, x);
     memcpy(y, net->act + 64, 3 * sizeof(float));
 }
 

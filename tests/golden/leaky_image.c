@@ -266,6 +266,56 @@ static void leaky_run(leaky *net, const float *x, int n)
     }
 }
 
+/* Forward pass of one sample, for leaky_forward: the batched layers' matrix
+ * products would compute all 4 lanes for it; dropout passes values through. */
+static void leaky_run_one(leaky *net, const float *x)
+{
+    /* layer 1: flatten 1x4x5 -> 20 (leaky_image.nn:6): CHW order is kept, nothing to do */
+    /* layer 2: dense 20 -> 30 leaky_relu(0.2) (leaky_image.nn:7) */
+    {
+        const float *w = net->param + 0;   /* [30][20] */
+        const float *b = net->param + 600;   /* [30] */
+        const float *in = x;
+        float *out = net->act + 0;
+        for (int o = 0; o < 30; o++) {
+            const float *wo = w + o * 20;
+            float z = b[o];
+            for (int i = 0; i < 20; i++)
+                z += wo[i] * in[i];
+            out[o] = nnc_leaky_relu(z, 0.2f);
+        }
+    }
+    /* layer 3: dense 30 -> 12 leaky_relu (leaky_image.nn:8) */
+    {
+        const float *w = net->param + 630;   /* [12][30] */
+        const float *b = net->param + 990;   /* [12] */
+        const float *in = net->act + 0;
+        float *out = net->act + 30;
+        for (int o = 0; o < 12; o++) {
+            const float *wo = w + o * 30;
+            float z = b[o];
+            for (int i = 0; i < 30; i++)
+                z += wo[i] * in[i];
+            out[o] = nnc_leaky_relu(z, 0.01f);
+        }
+    }
+    /* layer 4: dense 12 -> 2 sigmoid (leaky_image.nn:9) */
+    {
+        const float *w = net->param + 1002;   /* [2][12] */
+        const float *b = net->param + 1026;   /* [2] */
+        const float *in = net->act + 30;
+        float *out = net->act + 42;
+        out[0] = nnc_sigmoid(b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                              + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                              + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
+                              + w[11] * in[11]);
+        out[1] = nnc_sigmoid(b[1] + w[12] * in[0] + w[13] * in[1] + w[14] * in[2]
+                              + w[15] * in[3] + w[16] * in[4] + w[17] * in[5] + w[18] * in[6]
+                              + w[19] * in[7] + w[20] * in[8] + w[21] * in[9] + w[22] * in[10]
+                              + w[23] * in[11]);
+    }
+}
+
 /* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
  * the caller counts the step. */
 static void leaky_update_params(leaky *net, int lo, int hi)
@@ -729,7 +779,7 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
 
 void leaky_forward(leaky *net, const float *x, float *y)
 {
-    leaky_run(net, x, 1);
+    leaky_run_one(net, x);
     memcpy(y, net->act + 42, 2 * sizeof(float));
 }
 

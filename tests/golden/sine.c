@@ -188,6 +188,61 @@ static void sine_run(sine *net, const float *x, int n)
     }
 }
 
+/* Forward pass of one sample, for sine_forward: the batched layers' matrix
+ * products would compute all 8 lanes for it; dropout passes values through. */
+static void sine_run_one(sine *net, const float *x)
+{
+    /* layer 1: dense 1 -> 16 tanh (sine.nn:4) */
+    {
+        const float *w = net->param + 0;   /* [16][1] */
+        const float *b = net->param + 16;   /* [16] */
+        const float *in = x;
+        float *out = net->act + 0;
+        out[0] = tanhf(b[0] + w[0] * in[0]);
+        out[1] = tanhf(b[1] + w[1] * in[0]);
+        out[2] = tanhf(b[2] + w[2] * in[0]);
+        out[3] = tanhf(b[3] + w[3] * in[0]);
+        out[4] = tanhf(b[4] + w[4] * in[0]);
+        out[5] = tanhf(b[5] + w[5] * in[0]);
+        out[6] = tanhf(b[6] + w[6] * in[0]);
+        out[7] = tanhf(b[7] + w[7] * in[0]);
+        out[8] = tanhf(b[8] + w[8] * in[0]);
+        out[9] = tanhf(b[9] + w[9] * in[0]);
+        out[10] = tanhf(b[10] + w[10] * in[0]);
+        out[11] = tanhf(b[11] + w[11] * in[0]);
+        out[12] = tanhf(b[12] + w[12] * in[0]);
+        out[13] = tanhf(b[13] + w[13] * in[0]);
+        out[14] = tanhf(b[14] + w[14] * in[0]);
+        out[15] = tanhf(b[15] + w[15] * in[0]);
+    }
+    /* layer 2: dense 16 -> 16 tanh (sine.nn:5) */
+    {
+        const float *w = net->param + 32;   /* [16][16] */
+        const float *b = net->param + 288;   /* [16] */
+        const float *in = net->act + 0;
+        float *out = net->act + 16;
+        for (int o = 0; o < 16; o++) {
+            const float *wo = w + o * 16;
+            float z = b[o];
+            for (int i = 0; i < 16; i++)
+                z += wo[i] * in[i];
+            out[o] = tanhf(z);
+        }
+    }
+    /* layer 3: dense 16 -> 1 linear (sine.nn:6) */
+    {
+        const float *w = net->param + 304;   /* [1][16] */
+        const float *b = net->param + 320;   /* [1] */
+        const float *in = net->act + 16;
+        float *out = net->act + 32;
+        out[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                  + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                  + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
+                  + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
+                  + w[15] * in[15];
+    }
+}
+
 /* One optimizer step over parameters lo .. hi-1, as torch.optim.SGD does it;
  * the caller counts the step. */
 static void sine_update_params(sine *net, int lo, int hi)
@@ -431,7 +486,7 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, int n
 
 void sine_forward(sine *net, const float *x, float *y)
 {
-    sine_run(net, x, 1);
+    sine_run_one(net, x);
     memcpy(y, net->act + 32, 1 * sizeof(float));
 }
 

@@ -246,6 +246,119 @@ static void spiral_run(spiral *net, const float *x, int n)
     }
 }
 
+/* Forward pass of one sample, for spiral_forward: the batched layers' matrix
+ * products would compute all 16 lanes for it; dropout passes values through. */
+static void spiral_run_one(spiral *net, const float *x)
+{
+    /* layer 1: dense 2 -> 32 tanh (spiral.nn:5) */
+    {
+        const float *w = net->param + 0;   /* [32][2] */
+        const float *b = net->param + 64;   /* [32] */
+        const float *in = x;
+        float *out = net->act + 0;
+        out[0] = tanhf(b[0] + w[0] * in[0] + w[1] * in[1]);
+        out[1] = tanhf(b[1] + w[2] * in[0] + w[3] * in[1]);
+        out[2] = tanhf(b[2] + w[4] * in[0] + w[5] * in[1]);
+        out[3] = tanhf(b[3] + w[6] * in[0] + w[7] * in[1]);
+        out[4] = tanhf(b[4] + w[8] * in[0] + w[9] * in[1]);
+        out[5] = tanhf(b[5] + w[10] * in[0] + w[11] * in[1]);
+        out[6] = tanhf(b[6] + w[12] * in[0] + w[13] * in[1]);
+        out[7] = tanhf(b[7] + w[14] * in[0] + w[15] * in[1]);
+        out[8] = tanhf(b[8] + w[16] * in[0] + w[17] * in[1]);
+        out[9] = tanhf(b[9] + w[18] * in[0] + w[19] * in[1]);
+        out[10] = tanhf(b[10] + w[20] * in[0] + w[21] * in[1]);
+        out[11] = tanhf(b[11] + w[22] * in[0] + w[23] * in[1]);
+        out[12] = tanhf(b[12] + w[24] * in[0] + w[25] * in[1]);
+        out[13] = tanhf(b[13] + w[26] * in[0] + w[27] * in[1]);
+        out[14] = tanhf(b[14] + w[28] * in[0] + w[29] * in[1]);
+        out[15] = tanhf(b[15] + w[30] * in[0] + w[31] * in[1]);
+        out[16] = tanhf(b[16] + w[32] * in[0] + w[33] * in[1]);
+        out[17] = tanhf(b[17] + w[34] * in[0] + w[35] * in[1]);
+        out[18] = tanhf(b[18] + w[36] * in[0] + w[37] * in[1]);
+        out[19] = tanhf(b[19] + w[38] * in[0] + w[39] * in[1]);
+        out[20] = tanhf(b[20] + w[40] * in[0] + w[41] * in[1]);
+        out[21] = tanhf(b[21] + w[42] * in[0] + w[43] * in[1]);
+        out[22] = tanhf(b[22] + w[44] * in[0] + w[45] * in[1]);
+        out[23] = tanhf(b[23] + w[46] * in[0] + w[47] * in[1]);
+        out[24] = tanhf(b[24] + w[48] * in[0] + w[49] * in[1]);
+        out[25] = tanhf(b[25] + w[50] * in[0] + w[51] * in[1]);
+        out[26] = tanhf(b[26] + w[52] * in[0] + w[53] * in[1]);
+        out[27] = tanhf(b[27] + w[54] * in[0] + w[55] * in[1]);
+        out[28] = tanhf(b[28] + w[56] * in[0] + w[57] * in[1]);
+        out[29] = tanhf(b[29] + w[58] * in[0] + w[59] * in[1]);
+        out[30] = tanhf(b[30] + w[60] * in[0] + w[61] * in[1]);
+        out[31] = tanhf(b[31] + w[62] * in[0] + w[63] * in[1]);
+    }
+    /* layer 2: dense 32 -> 32 relu (spiral.nn:6) */
+    {
+        const float *w = net->param + 96;   /* [32][32] */
+        const float *b = net->param + 1120;   /* [32] */
+        const float *in = net->act + 0;
+        float *out = net->act + 32;
+        for (int o = 0; o < 32; o++) {
+            const float *wo = w + o * 32;
+            float acc[16] = {0.0f};   /* 16 partial sums: no serial dependence */
+            float z;
+            for (int i = 0; i < 32; i += 16)
+                for (int k = 0; k < 16; k++)
+                    acc[k] += wo[i + k] * in[i + k];
+            for (int k = 0; k < 8; k++)   /* added up pairwise */
+                acc[k] += acc[k + 8];
+            for (int k = 0; k < 4; k++)
+                acc[k] += acc[k + 4];
+            z = b[o] + ((acc[0] + acc[2]) + (acc[1] + acc[3]));
+            out[o] = nnc_relu(z);
+        }
+    }
+    /* layer 3: dense 32 -> 3 softmax (spiral.nn:7) */
+    {
+        const float *w = net->param + 1152;   /* [3][32] */
+        const float *b = net->param + 1248;   /* [3] */
+        const float *in = net->act + 32;
+        float *out = net->act + 64;
+        net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                         + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                         + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
+                         + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
+                         + w[15] * in[15] + w[16] * in[16] + w[17] * in[17] + w[18] * in[18]
+                         + w[19] * in[19] + w[20] * in[20] + w[21] * in[21] + w[22] * in[22]
+                         + w[23] * in[23] + w[24] * in[24] + w[25] * in[25] + w[26] * in[26]
+                         + w[27] * in[27] + w[28] * in[28] + w[29] * in[29] + w[30] * in[30]
+                         + w[31] * in[31];
+        net->logit[1] = b[1] + w[32] * in[0] + w[33] * in[1] + w[34] * in[2]
+                         + w[35] * in[3] + w[36] * in[4] + w[37] * in[5] + w[38] * in[6]
+                         + w[39] * in[7] + w[40] * in[8] + w[41] * in[9] + w[42] * in[10]
+                         + w[43] * in[11] + w[44] * in[12] + w[45] * in[13] + w[46] * in[14]
+                         + w[47] * in[15] + w[48] * in[16] + w[49] * in[17] + w[50] * in[18]
+                         + w[51] * in[19] + w[52] * in[20] + w[53] * in[21] + w[54] * in[22]
+                         + w[55] * in[23] + w[56] * in[24] + w[57] * in[25] + w[58] * in[26]
+                         + w[59] * in[27] + w[60] * in[28] + w[61] * in[29] + w[62] * in[30]
+                         + w[63] * in[31];
+        net->logit[2] = b[2] + w[64] * in[0] + w[65] * in[1] + w[66] * in[2]
+                         + w[67] * in[3] + w[68] * in[4] + w[69] * in[5] + w[70] * in[6]
+                         + w[71] * in[7] + w[72] * in[8] + w[73] * in[9] + w[74] * in[10]
+                         + w[75] * in[11] + w[76] * in[12] + w[77] * in[13] + w[78] * in[14]
+                         + w[79] * in[15] + w[80] * in[16] + w[81] * in[17] + w[82] * in[18]
+                         + w[83] * in[19] + w[84] * in[20] + w[85] * in[21] + w[86] * in[22]
+                         + w[87] * in[23] + w[88] * in[24] + w[89] * in[25] + w[90] * in[26]
+                         + w[91] * in[27] + w[92] * in[28] + w[93] * in[29] + w[94] * in[30]
+                         + w[95] * in[31];
+        {   /* softmax: out = exp(z - max z) / sum */
+            const float *z = net->logit;
+            float m = z[0], sum = 0.0f, inv;
+            for (int o = 1; o < 3; o++)
+                m = z[o] > m ? z[o] : m;
+            for (int o = 0; o < 3; o++) {
+                out[o] = expf(z[o] - m);
+                sum += out[o];
+            }
+            inv = 1.0f / sum;
+            for (int o = 0; o < 3; o++)
+                out[o] *= inv;
+        }
+    }
+}
+
 /* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
  * the caller counts the step. */
 static void spiral_update_params(spiral *net, int lo, int hi)
@@ -674,7 +787,7 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
 
 void spiral_forward(spiral *net, const float *x, float *y)
 {
-    spiral_run(net, x, 1);
+    spiral_run_one(net, x);
     memcpy(y, net->act + 64, 3 * sizeof(float));
 }
 

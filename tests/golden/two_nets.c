@@ -247,6 +247,47 @@ static void cls_run(cls *net, const float *x, int n)
     }
 }
 
+/* Forward pass of one sample, for cls_forward: the batched layers' matrix
+ * products would compute all 2 lanes for it; dropout passes values through. */
+static void cls_run_one(cls *net, const float *x)
+{
+    /* layer 1: dense 2 -> 4 relu (two_nets.nn:5) */
+    {
+        const float *w = net->param + 0;   /* [4][2] */
+        const float *b = net->param + 8;   /* [4] */
+        const float *in = x;
+        float *out = net->act + 0;
+        out[0] = nnc_relu(b[0] + w[0] * in[0] + w[1] * in[1]);
+        out[1] = nnc_relu(b[1] + w[2] * in[0] + w[3] * in[1]);
+        out[2] = nnc_relu(b[2] + w[4] * in[0] + w[5] * in[1]);
+        out[3] = nnc_relu(b[3] + w[6] * in[0] + w[7] * in[1]);
+    }
+    /* layer 2: dense 4 -> 2 softmax (two_nets.nn:6) */
+    {
+        const float *w = net->param + 12;   /* [2][4] */
+        const float *b = net->param + 20;   /* [2] */
+        const float *in = net->act + 0;
+        float *out = net->act + 4;
+        net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                         + w[3] * in[3];
+        net->logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
+                         + w[7] * in[3];
+        {   /* softmax: out = exp(z - max z) / sum */
+            const float *z = net->logit;
+            float m = z[0], sum = 0.0f, inv;
+            for (int o = 1; o < 2; o++)
+                m = z[o] > m ? z[o] : m;
+            for (int o = 0; o < 2; o++) {
+                out[o] = expf(z[o] - m);
+                sum += out[o];
+            }
+            inv = 1.0f / sum;
+            for (int o = 0; o < 2; o++)
+                out[o] *= inv;
+        }
+    }
+}
+
 /* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
  * the caller counts the step. */
 static void cls_update_params(cls *net, int lo, int hi)
@@ -362,7 +403,7 @@ static float cls_backward_pass(cls *net, const float *x, const float *t, int n, 
 
 void cls_forward(cls *net, const float *x, float *y)
 {
-    cls_run(net, x, 1);
+    cls_run_one(net, x);
     memcpy(y, net->act + 4, 2 * sizeof(float));
 }
 
