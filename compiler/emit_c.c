@@ -152,11 +152,13 @@ static void emit_helpers(Emitter *e)
         }
     }
     if (v8)
-        emit(e, "/* Batched dense layers and convolutions keep their sums in vectors of 8 floats where the\n"
-                " * compiler has them (GCC's and Clang's vector extension): registers, which\n"
-                " * plain arrays of accumulators are not always given.  Elsewhere (tcc, or\n"
-                " * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */\n"
-                "#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)\n"
+        emit(e, "/* Batched dense layers and convolutions keep their sums in vectors of 8 floats\n"
+                " * where the compiler has them (GCC's and Clang's vector extension) and the\n"
+                " * target has 8-float registers (AVX: -march=native on most x86-64, -mavx2):\n"
+                " * registers, which plain arrays of accumulators are not always given.\n"
+                " * Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same sums, in the same\n"
+                " * order, are plain loops. */\n"
+                "#if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)\n"
                 "#define NNC_V8 1\n"
                 "typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */\n"
                 "#endif\n\n");

@@ -35,6 +35,10 @@ for nn in tests/golden/*.nn; do
             for cc in gcc clang tcc; do
                 check "compile ${name}_infer.c with $cc" $cc $STRICT -c "${exp}_infer.c" -o "$out/${name}_infer.$cc.o"
             done
+            for cc in gcc clang; do   # the vector path (NNC_V8) too: it needs AVX
+                check "compile ${name}_infer.c with $cc -mavx2 -mfma" $cc $STRICT -mavx2 -mfma -c "${exp}_infer.c" \
+                    -o "$out/${name}_infer.$cc.avx.o"
+            done
         fi
     fi
     [ -n "${NO_COMPILE:-}" ] || [ ! -f "$exp.c" ] && continue
@@ -55,5 +59,9 @@ for nn in tests/golden/*.nn; do
         else
             fail "compile $name.c with $cc" "$cc is not installed (scripts/setup.sh test installs it)"
         fi
+    done
+    for cc in gcc clang; do   # the vector path (NNC_V8) of batched layers and convolutions: it needs AVX
+        command -v $cc >/dev/null &&
+            check "compile $name.c with $cc -mavx2 -mfma" $cc $STRICT -mavx2 -mfma -c "$exp.c" -o "$out/$name.$cc.avx.o"
     done
 done

@@ -16,11 +16,13 @@ static float nnc_relu(float z)
     return z > 0.0f ? z : 0.0f;
 }
 
-/* Batched dense layers and convolutions keep their sums in vectors of 8 floats where the
- * compiler has them (GCC's and Clang's vector extension): registers, which
- * plain arrays of accumulators are not always given.  Elsewhere (tcc, or
- * -DNNC_PLAIN_C) the same sums, in the same order, are plain loops. */
-#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNC_PLAIN_C)
+/* Batched dense layers and convolutions keep their sums in vectors of 8 floats
+ * where the compiler has them (GCC's and Clang's vector extension) and the
+ * target has 8-float registers (AVX: -march=native on most x86-64, -mavx2):
+ * registers, which plain arrays of accumulators are not always given.
+ * Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same sums, in the same
+ * order, are plain loops. */
+#if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
 #endif
