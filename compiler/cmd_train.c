@@ -370,6 +370,11 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     int epochs = (int)(a->epochs ? a->epochs : n->epochs);
     printf("network %s: %lld parameters, %zu bytes; compiled by %s in %.1f ms\n", n->name, (long long)n->n_params,
            net.size, a->backend == JIT_TCC ? "libtcc" : "cc", compile_ms);
+    /* tcc compiles in milliseconds but does not optimize: say so when the
+     * training is big enough for that to cost minutes (bench/README.md) */
+    if (a->backend == JIT_TCC && (double)n->n_params * (double)train.n * epochs > 1e9)
+        fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
+                        "faster (bench/README.md)\n");
     printf("training on %lld samples%s", (long long)train.n, test.n ? "" : "\n");
     if (test.n)
         printf(", testing on %lld\n", (long long)test.n);

@@ -173,7 +173,7 @@ static void emit_helpers(Emitter *e)
             "    return z ^ (z >> 31);\n"
             "}\n\n");
     if (module_uses_init(m, false))
-        emit(e, "/* uniform in [lo, hi): 24 random bits, so every float step is reachable */\n"
+        emit(e, "/* uniform in [lo, hi): 24 random bits, a uniform grid of 2^24 values */\n"
             "static float nnc_rng_uniform(uint64_t *state, float lo, float hi)\n"
             "{\n"
             "    float u = (float)(nnc_rng_next(state) >> 40) * (1.0f / 16777216.0f);\n"
@@ -1905,9 +1905,12 @@ static void emit_run(Emitter *e)
     const Net *n = e->net;
     bool train_flag = n->has_dropout && !e->infer && !e->single;
     if (e->single) {
-        emit(e, "/* Forward pass of one sample, for %s_forward: the batched layers' matrix\n"
-                " * products would compute all %lld lanes for it; dropout passes values through. */\n", n->name,
-             (long long)n->batch);
+        bool gemm = false;
+        for (int i = 0; i < n->n_layers; i++)
+            gemm |= n->layers[i].gemm;
+        emit(e, "/* Forward pass of one sample, for %s_forward%s%s. */\n", n->name,
+             gemm ? ": the batched layers' matrix products would compute a whole batch's lanes for it" : "",
+             n->has_dropout ? (gemm ? "; dropout passes values through" : ": dropout passes values through") : "");
         emit(e, "static void %s_run_one(%s *net, const float *x)\n{\n", n->name, n->name);
     } else if (batched(e)) {
         emit(e, "/* Forward pass of n samples (rows of x): every layer's outputs into net->act,\n"
@@ -1943,10 +1946,13 @@ static void emit_backward_pass(Emitter *e)
 {
     const Net *n = e->net;
     bool many = batched(e);
+    bool stores = false;
+    for (int i = 0; i < n->n_layers; i++)
+        stores |= n->layers[i].gemm && many;
     emit(e, "/* Backward pass of the %s last run: adds %s gradient, times `scale`,\n"
-            " * into net->grad and returns the sum of %s loss; with `update`, each layer's\n"
-            " * optimizer step follows its gradient. */\n", many ? "n samples" : "sample",
-         many ? "their" : "its", many ? "their" : "its");
+            " * into net->grad%s and returns the sum of %s loss; with `update`, each\n"
+            " * layer's optimizer step follows its gradient. */\n", many ? "n samples" : "sample",
+         many ? "their" : "its", stores ? " (the batched dense layers store theirs)" : "", many ? "their" : "its");
     emit(e, "static float %s_backward_pass(%s *net, const float *x, const float *t, %sfloat scale, int update)\n{\n",
          n->name, n->name, many ? "int n, " : "");
     emit(e, "    float loss = 0.0f;\n");

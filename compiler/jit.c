@@ -1,11 +1,12 @@
 /* jit.c — compiling the emitted C at run time, for `nnc train` and the REPL.
  *
- * The JIT runs exactly the code `nnc FILE.nn -o OUT.c` writes: the header
+ * The JIT runs exactly the code `nnc FILE.nn -o OUT.c` writes (with the
+ * same --unroll: nnc train's default for tcc is 4096): the header
  * text, then the .c, then a few lines of glue that give the runtime
  * void-pointer entry points and the struct's size.  Two backends:
  *
  *   tcc  libtcc compiles the source in memory in milliseconds (default)
- *   cc   the system compiler builds a shared object (-O3 -march=native),
+ *   cc   the system compiler builds a shared object (cc_flags below),
  *        cached in $XDG_CACHE_HOME/nnc (or ~/.cache/nnc) under a hash of the
  *        source and the command, then dlopen'ed: slower to start, faster code
  */

@@ -226,7 +226,8 @@ static bool lower_net(Net *n, Diag *diag)
     if (n_xt)
         BUFFER("xt", "scratch of batched dense layers: their input transposed", n_xt, rows);
     if (n_pad)
-        BUFFER("pad", "scratch of stride-1 convolutions: zero-padded input, a wide output plane", n_pad, 1);
+        BUFFER("pad", "scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter",
+               n_pad, 1);
     n->has_dropout = n_mask > 0;
     if (n->has_dropout)
         BUFFER("mask", "dropout masks: 0 or 1/(1-p), a row per sample", n_mask, rows);

@@ -36,7 +36,7 @@ static uint64_t nnc_rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* uniform in [lo, hi): 24 random bits, so every float step is reachable */
+/* uniform in [lo, hi): 24 random bits, a uniform grid of 2^24 values */
 static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 {
     float u = (float)(nnc_rng_next(state) >> 40) * (1.0f / 16777216.0f);
@@ -374,8 +374,7 @@ static void cnn_run(cnn *net, const float *x, int n)
     }
 }
 
-/* Forward pass of one sample, for cnn_forward: the batched layers' matrix
- * products would compute all 2 lanes for it; dropout passes values through. */
+/* Forward pass of one sample, for cnn_forward. */
 static void cnn_run_one(cnn *net, const float *x)
 {
     /* layer 1: conv 2x7x6 -> 3x7x6 relu (cnn_small.nn:3) */
@@ -698,8 +697,8 @@ void cnn_update(cnn *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss; with `update`, each layer's
- * optimizer step follows its gradient. */
+ * into net->grad and returns the sum of their loss; with `update`, each
+ * layer's optimizer step follows its gradient. */
 static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

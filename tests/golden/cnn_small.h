@@ -34,7 +34,7 @@ typedef struct cnn {
     float act[336];          /* layer outputs, a row per sample */
     float delta[504];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[6];          /* inputs of the softmax, a row per sample */
-    float pad[660];          /* scratch of stride-1 convolutions: zero-padded input, a wide output plane */
+    float pad[660];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
     float lr;                /* learning rate: cnn_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } cnn;

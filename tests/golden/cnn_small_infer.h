@@ -25,7 +25,7 @@ extern "C" {
 typedef struct cnn {
     float act[168];          /* layer outputs, a row per sample */
     float logit[3];          /* inputs of the softmax, a row per sample */
-    float pad[660];          /* scratch of stride-1 convolutions: zero-padded input, a wide output plane */
+    float pad[660];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
 } cnn;
 
 /* Runs one sample x[cnn_N_INPUTS] through the network into y[cnn_N_OUTPUTS]. */

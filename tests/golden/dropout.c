@@ -36,7 +36,7 @@ static uint64_t nnc_rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* uniform in [lo, hi): 24 random bits, so every float step is reachable */
+/* uniform in [lo, hi): 24 random bits, a uniform grid of 2^24 values */
 static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 {
     float u = (float)(nnc_rng_next(state) >> 40) * (1.0f / 16777216.0f);
@@ -289,8 +289,7 @@ static void drop_run(drop *net, const float *x, int n, int train)
     }
 }
 
-/* Forward pass of one sample, for drop_forward: the batched layers' matrix
- * products would compute all 4 lanes for it; dropout passes values through. */
+/* Forward pass of one sample, for drop_forward: dropout passes values through. */
 static void drop_run_one(drop *net, const float *x)
 {
     /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) */
@@ -512,8 +511,8 @@ void drop_update(drop *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss; with `update`, each layer's
- * optimizer step follows its gradient. */
+ * into net->grad and returns the sum of their loss; with `update`, each
+ * layer's optimizer step follows its gradient. */
 static float drop_backward_pass(drop *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

@@ -36,7 +36,7 @@ typedef struct drop {
     float act[268];          /* layer outputs, a row per sample */
     float delta[288];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[12];         /* inputs of the softmax, a row per sample */
-    float pad[240];          /* scratch of stride-1 convolutions: zero-padded input, a wide output plane */
+    float pad[240];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
     float mask[64];          /* dropout masks: 0 or 1/(1-p), a row per sample */
     float lr;                /* learning rate: drop_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */

@@ -25,7 +25,7 @@ extern "C" {
 typedef struct drop {
     float act[67];           /* layer outputs, a row per sample */
     float logit[3];          /* inputs of the softmax, a row per sample */
-    float pad[240];          /* scratch of stride-1 convolutions: zero-padded input, a wide output plane */
+    float pad[240];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
 } drop;
 
 /* Runs one sample x[drop_N_INPUTS] through the network into y[drop_N_OUTPUTS]. */

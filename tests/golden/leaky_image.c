@@ -268,8 +268,7 @@ static void leaky_run(leaky *net, const float *x, int n)
     }
 }
 
-/* Forward pass of one sample, for leaky_forward: the batched layers' matrix
- * products would compute all 4 lanes for it; dropout passes values through. */
+/* Forward pass of one sample, for leaky_forward: the batched layers' matrix products would compute a whole batch's lanes for it. */
 static void leaky_run_one(leaky *net, const float *x)
 {
     /* layer 1: flatten 1x4x5 -> 20 (leaky_image.nn:6): CHW order is kept, nothing to do */
@@ -338,8 +337,8 @@ void leaky_update(leaky *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss; with `update`, each layer's
- * optimizer step follows its gradient. */
+ * into net->grad (the batched dense layers store theirs) and returns the sum of their loss; with `update`, each
+ * layer's optimizer step follows its gradient. */
 static float leaky_backward_pass(leaky *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

@@ -35,7 +35,7 @@ typedef struct a {
     float grad[38];          /* dLoss/dparam, mean over the last batch */
     float act[42];           /* layer outputs, a row per sample */
     float delta[64];         /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
-    float pad[240];          /* scratch of stride-1 convolutions: zero-padded input, a wide output plane */
+    float pad[240];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
     float lr;                /* learning rate: a_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } a;

@@ -31,7 +31,7 @@ static uint64_t nnc_rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* uniform in [lo, hi): 24 random bits, so every float step is reachable */
+/* uniform in [lo, hi): 24 random bits, a uniform grid of 2^24 values */
 static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 {
     float u = (float)(nnc_rng_next(state) >> 40) * (1.0f / 16777216.0f);
@@ -190,8 +190,7 @@ static void sine_run(sine *net, const float *x, int n)
     }
 }
 
-/* Forward pass of one sample, for sine_forward: the batched layers' matrix
- * products would compute all 8 lanes for it; dropout passes values through. */
+/* Forward pass of one sample, for sine_forward: the batched layers' matrix products would compute a whole batch's lanes for it. */
 static void sine_run_one(sine *net, const float *x)
 {
     /* layer 1: dense 1 -> 16 tanh (sine.nn:4) */
@@ -266,8 +265,8 @@ void sine_update(sine *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss; with `update`, each layer's
- * optimizer step follows its gradient. */
+ * into net->grad (the batched dense layers store theirs) and returns the sum of their loss; with `update`, each
+ * layer's optimizer step follows its gradient. */
 static float sine_backward_pass(sine *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

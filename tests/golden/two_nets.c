@@ -28,7 +28,7 @@ static uint64_t nnc_rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* uniform in [lo, hi): 24 random bits, so every float step is reachable */
+/* uniform in [lo, hi): 24 random bits, a uniform grid of 2^24 values */
 static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 {
     float u = (float)(nnc_rng_next(state) >> 40) * (1.0f / 16777216.0f);
@@ -81,8 +81,8 @@ void enc_update(enc *net)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss; with `update`, each layer's
- * optimizer step follows its gradient. */
+ * into net->grad and returns the sum of its loss; with `update`, each
+ * layer's optimizer step follows its gradient. */
 static float enc_backward_pass(enc *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
@@ -247,8 +247,7 @@ static void cls_run(cls *net, const float *x, int n)
     }
 }
 
-/* Forward pass of one sample, for cls_forward: the batched layers' matrix
- * products would compute all 2 lanes for it; dropout passes values through. */
+/* Forward pass of one sample, for cls_forward. */
 static void cls_run_one(cls *net, const float *x)
 {
     /* layer 1: dense 2 -> 4 relu (two_nets.nn:5) */
@@ -314,8 +313,8 @@ void cls_update(cls *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss; with `update`, each layer's
- * optimizer step follows its gradient. */
+ * into net->grad and returns the sum of their loss; with `update`, each
+ * layer's optimizer step follows its gradient. */
 static float cls_backward_pass(cls *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

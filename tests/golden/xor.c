@@ -25,7 +25,7 @@ static uint64_t nnc_rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* uniform in [lo, hi): 24 random bits, so every float step is reachable */
+/* uniform in [lo, hi): 24 random bits, a uniform grid of 2^24 values */
 static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 {
     float u = (float)(nnc_rng_next(state) >> 40) * (1.0f / 16777216.0f);
@@ -92,8 +92,8 @@ void xor_update(xor *net)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss; with `update`, each layer's
- * optimizer step follows its gradient. */
+ * into net->grad and returns the sum of its loss; with `update`, each
+ * layer's optimizer step follows its gradient. */
 static float xor_backward_pass(xor *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
