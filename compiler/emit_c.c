@@ -667,6 +667,30 @@ static void emit_padded_input(Emitter *e, const PlaneGeom *g)
          (long long)g->Hp, (long long)g->PH, (long long)g->Wp, (long long)g->PW, (long long)g->H, (long long)g->W);
 }
 
+/* Every tap of a register block: Q vectors of the plane `base` at the tap's
+ * offset (times `sign`: the input gradient reads dz shifted the other way)
+ * into vec<k>, then acc<r>_<k> += w[r * wstride + tap] * vec<k>. */
+static void emit_conv_taps_v8(Emitter *e, const Layer *l, const PlaneGeom *g, int64_t R, int64_t Q, const char *ind,
+                              const char *acc, const char *vec, const char *base, int sign, const char *w,
+                              int64_t wstride)
+{
+    for (int64_t ky = 0; ky < l->kh; ky++)
+        for (int64_t kx = 0; kx < l->kw; kx++) {
+            int64_t tap = ky * l->kw + kx, off = sign * (ky * g->Wp + kx);
+            emit(e, "%s    /* tap %lld,%lld */\n", ind, (long long)ky, (long long)kx);
+            for (int64_t k = 0; k < Q; k++)
+                emit(e, "%s    memcpy(&%s%lld, %s + %lld, 32);\n", ind, vec, (long long)k, base,
+                     (long long)(off + 8 * k));
+            for (int64_t r = 0; r < R; r++) {
+                emit(e, "%s   ", ind);
+                for (int64_t k = 0; k < Q; k++)
+                    emit(e, " %s%lld_%lld += %s[%lld] * %s%lld;", acc, (long long)r, (long long)k, w,
+                         (long long)(r * wstride + tap), vec, (long long)k);
+                emit(e, "\n");
+            }
+        }
+}
+
 /* The stride-1 convolution's forward pass in register blocks: R filters x
  * 8*Q positions of the wide plane at a time, summed over channels and taps
  * in the plain loops' order (so the two paths give the same bits), stored
@@ -699,20 +723,7 @@ static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
     for (int64_t k = 0; k < Q; k++)
         emit(e, "%sx%lld", k ? ", " : "", (long long)k);
     emit(e, ";\n");
-    for (int64_t ky = 0; ky < l->kh; ky++)
-        for (int64_t kx = 0; kx < l->kw; kx++) {
-            int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
-            emit(e, "%s    /* tap %lld,%lld */\n", ind, (long long)ky, (long long)kx);
-            for (int64_t k = 0; k < Q; k++)
-                emit(e, "%s    memcpy(&x%lld, pc + %lld, 32);\n", ind, (long long)k, (long long)(off + 8 * k));
-            for (int64_t r = 0; r < R; r++) {
-                emit(e, "%s   ", ind);
-                for (int64_t k = 0; k < Q; k++)
-                    emit(e, " a%lld_%lld += wc[%lld] * x%lld;", (long long)r, (long long)k, (long long)(r * ckk + tap),
-                         (long long)k);
-                emit(e, "\n");
-            }
-        }
+    emit_conv_taps_v8(e, l, g, R, Q, ind, "a", "x", "pc", 1, "wc", ckk);
     emit(e, "%s}\n", ind);
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s", ind);
@@ -854,6 +865,29 @@ static ConvBack conv_back(const PlaneGeom *g, const Layer *l)
     return b;
 }
 
+/* One step of 8 positions from i of the weight gradient's block: dz of R
+ * filters times the input under each tap, into the lanes a<r>_<tap>. */
+static void emit_conv_gw_step(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
+{
+    emit(e, "                    nnc_v8 x, d0");
+    for (int64_t r = 1; r < R; r++)
+        emit(e, ", d%lld", (long long)r);
+    emit(e, ";\n");
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "                    memcpy(&d%lld, dx + (f + %lld) * %lld + %lld + i, 32);\n", (long long)r,
+             (long long)r, (long long)cb->PS, (long long)cb->M);
+    for (int64_t ky = 0; ky < l->kh; ky++)
+        for (int64_t kx = 0; kx < l->kw; kx++) {
+            int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
+            emit(e, "                    memcpy(&x, pc + %lld + i, 32);   /* tap %lld,%lld */\n", (long long)off,
+                 (long long)ky, (long long)kx);
+            emit(e, "                   ");
+            for (int64_t r = 0; r < R; r++)
+                emit(e, " a%lld_%lld += d%lld * x;", (long long)r, (long long)tap, (long long)r);
+            emit(e, "\n");
+        }
+}
+
 static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
 {
     int64_t KK = g->KK, l8 = g->L / 8 * 8, plane = g->Hp * g->Wp;
@@ -867,23 +901,7 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
     emit(e, ";\n");
     if (l8) {
         emit(e, "                for (int i = 0; i < %lld; i += 8) {\n", (long long)l8);
-        emit(e, "                    nnc_v8 x, d0");
-        for (int64_t r = 1; r < R; r++)
-            emit(e, ", d%lld", (long long)r);
-        emit(e, ";\n");
-        for (int64_t r = 0; r < R; r++)
-            emit(e, "                    memcpy(&d%lld, dx + (f + %lld) * %lld + %lld + i, 32);\n", (long long)r,
-                 (long long)r, (long long)cb->PS, (long long)cb->M);
-        for (int64_t ky = 0; ky < l->kh; ky++)
-            for (int64_t kx = 0; kx < l->kw; kx++) {
-                int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
-                emit(e, "                    memcpy(&x, pc + %lld + i, 32);   /* tap %lld,%lld */\n", (long long)off,
-                     (long long)ky, (long long)kx);
-                emit(e, "                   ");
-                for (int64_t r = 0; r < R; r++)
-                    emit(e, " a%lld_%lld += d%lld * x;", (long long)r, (long long)tap, (long long)r);
-                emit(e, "\n");
-            }
+        emit_conv_gw_step(e, l, g, cb, R);
         emit(e, "                }\n");
     }
     bool over = g->PH || g->PW;
@@ -894,23 +912,7 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
         emit(e, "                {   /* the last %lld positions, in lanes 0.., the rest adding zeros */\n",
              (long long)(g->L - l8));
         emit(e, "                    const int i = %lld;\n", (long long)l8);
-        emit(e, "                    nnc_v8 x, d0");
-        for (int64_t r = 1; r < R; r++)
-            emit(e, ", d%lld", (long long)r);
-        emit(e, ";\n");
-        for (int64_t r = 0; r < R; r++)
-            emit(e, "                    memcpy(&d%lld, dx + (f + %lld) * %lld + %lld + i, 32);\n", (long long)r,
-                 (long long)r, (long long)cb->PS, (long long)cb->M);
-        for (int64_t ky = 0; ky < l->kh; ky++)
-            for (int64_t kx = 0; kx < l->kw; kx++) {
-                int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
-                emit(e, "                    memcpy(&x, pc + %lld + i, 32);   /* tap %lld,%lld */\n", (long long)off,
-                     (long long)ky, (long long)kx);
-                emit(e, "                   ");
-                for (int64_t r = 0; r < R; r++)
-                    emit(e, " a%lld_%lld += d%lld * x;", (long long)r, (long long)tap, (long long)r);
-                emit(e, "\n");
-            }
+        emit_conv_gw_step(e, l, g, cb, R);
         emit(e, "                }\n");
     }
     emit(e, "                float t[%lld][8];   /* the lanes of each tap of each filter */\n", (long long)(R * KK));
@@ -949,20 +951,7 @@ static void emit_conv_din_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
     for (int64_t k = 0; k < Q; k++)
         emit(e, "%sy%lld", k ? ", " : "", (long long)k);
     emit(e, ";\n");
-    for (int64_t ky = 0; ky < l->kh; ky++)
-        for (int64_t kx = 0; kx < l->kw; kx++) {
-            int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
-            emit(e, "%s    /* tap %lld,%lld */\n", ind, (long long)ky, (long long)kx);
-            for (int64_t k = 0; k < Q; k++)
-                emit(e, "%s    memcpy(&y%lld, df + %lld, 32);\n", ind, (long long)k, (long long)(8 * k - off));
-            for (int64_t r = 0; r < R; r++) {
-                emit(e, "%s   ", ind);
-                for (int64_t k = 0; k < Q; k++)
-                    emit(e, " b%lld_%lld += wf[%lld] * y%lld;", (long long)r, (long long)k, (long long)(r * KK + tap),
-                         (long long)k);
-                emit(e, "\n");
-            }
-        }
+    emit_conv_taps_v8(e, l, g, R, Q, ind, "b", "y", "df", -1, "wf", KK);
     emit(e, "%s}\n", ind);
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s", ind);
