@@ -149,6 +149,20 @@ else
     fail "backends: tcc and cc epoch losses within 1e-4 (spiral, 380 steps, --unroll 224 both)" \
         "exit $tcc224 and $cc1" "$(paste "$out/tcc224.out" "$out/cc1.out")" "$(cat "$out/tcc224.err" "$out/cc1.err")"
 fi
+# The note that --jit=cc trains big networks much faster: printed (on
+# stderr, before training) when parameters x samples x epochs pass 1e9, not
+# for the small spiral run above.  The big run is stopped after the note.
+awk 'BEGIN { srand(7); for (i = 0; i < 20; i++) { for (j = 0; j < 2000; j++) printf "%.2f,", rand(); print i % 2 } }' \
+    >"$out/wide.csv"
+printf 'network wide {\n  input 2000\n  dense 500 relu\n  dense 2 softmax\n  loss cross_entropy\n}\n' >"$out/wide.nn"
+timeout 3 $NNC train "$out/wide.nn" --data "$out/wide.csv" --epochs 200 >/dev/null 2>"$out/wide.err"
+if grep -q '^nnc: note: --jit=tcc does not optimize; --jit=cc trains' "$out/wide.err" &&
+    ! grep -q 'note:' "$out/tcc224.err" "$out/tcc4096.err"; then
+    ok "nnc train --jit=tcc notes that --jit=cc is faster, for a big run only"
+else
+    fail "nnc train --jit=tcc notes that --jit=cc is faster, for a big run only" "$(cat "$out/wide.err")" \
+        "$(cat "$out/tcc224.err")"
+fi
 if [ "$tcc4096" = 0 ] && close_losses "$out/tcc4096.out" "$out/cc1.out" 20; then
     ok "backends: tcc at its default unroll (4096) and cc at its (224): epoch losses within 1e-4"
 else
