@@ -84,9 +84,15 @@ static void leaky_run(leaky *net, const float *x, int n)
         const float *w = net->param + 0;   /* [30][20] */
         const float *b = net->param + 600;   /* [30] */
         float *xt = net->xt;   /* [20][4]: the inputs transposed, a vector of samples each */
+        for (int i0 = 0; i0 < 16; i0 += 8)
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i0;
+                for (int i = 0; i < 8; i++)
+                    xt[(i0 + i) * 4 + s] = in[i];
+            }
         for (int s = 0; s < n; s++) {
             const float *in = x + s * 20;
-            for (int i = 0; i < 20; i++)
+            for (int i = 16; i < 20; i++)
                 xt[i * 4 + s] = in[i];
         }
         for (int s = n; s < 4; s++)   /* samples beyond n: zeros, computed and dropped */
@@ -173,9 +179,15 @@ static void leaky_run(leaky *net, const float *x, int n)
         const float *w = net->param + 630;   /* [12][30] */
         const float *b = net->param + 990;   /* [12] */
         float *xt = net->xt;   /* [30][4]: the inputs transposed, a vector of samples each */
+        for (int i0 = 0; i0 < 24; i0 += 8)
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 44 + i0;
+                for (int i = 0; i < 8; i++)
+                    xt[(i0 + i) * 4 + s] = in[i];
+            }
         for (int s = 0; s < n; s++) {
             const float *in = net->act + s * 44;
-            for (int i = 0; i < 30; i++)
+            for (int i = 24; i < 30; i++)
                 xt[i * 4 + s] = in[i];
         }
         for (int s = n; s < 4; s++)   /* samples beyond n: zeros, computed and dropped */

@@ -91,11 +91,12 @@ static void sine_run(sine *net, const float *x, int n)
         const float *w = net->param + 32;   /* [16][16] */
         const float *b = net->param + 288;   /* [16] */
         float *xt = net->xt;   /* [16][8]: the inputs transposed, a vector of samples each */
-        for (int s = 0; s < n; s++) {
-            const float *in = net->act + s * 33;
-            for (int i = 0; i < 16; i++)
-                xt[i * 8 + s] = in[i];
-        }
+        for (int i0 = 0; i0 < 16; i0 += 8)
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 33 + i0;
+                for (int i = 0; i < 8; i++)
+                    xt[(i0 + i) * 8 + s] = in[i];
+            }
         for (int s = n; s < 8; s++)   /* samples beyond n: zeros, computed and dropped */
             for (int i = 0; i < 16; i++)
                 xt[i * 8 + s] = 0.0f;

@@ -112,11 +112,12 @@ static void spiral_run(spiral *net, const float *x, int n)
         const float *w = net->param + 96;   /* [32][32] */
         const float *b = net->param + 1120;   /* [32] */
         float *xt = net->xt;   /* [32][16]: the inputs transposed, a vector of samples each */
-        for (int s = 0; s < n; s++) {
-            const float *in = net->act + s * 67;
-            for (int i = 0; i < 32; i++)
-                xt[i * 16 + s] = in[i];
-        }
+        for (int i0 = 0; i0 < 32; i0 += 8)
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 67 + i0;
+                for (int i = 0; i < 8; i++)
+                    xt[(i0 + i) * 16 + s] = in[i];
+            }
         for (int s = n; s < 16; s++)   /* samples beyond n: zeros, computed and dropped */
             for (int i = 0; i < 32; i++)
                 xt[i * 16 + s] = 0.0f;
