@@ -69,11 +69,11 @@ def jit_flags():
         src = open(os.path.join(ROOT, "compiler", "jit.c")).read()
         body = re.search(r"cc_flags\[\]\s*=\s*\{(.*?)\};", src, re.S).group(1)
         flags = [f for f in re.findall(r'"([^"]*)"', body) if f not in ("-shared", "-fPIC")]
-        if flags:
-            return flags
     except (OSError, AttributeError):
-        pass
-    return ["-std=c99", "-O3", "-march=native", "-fno-trapping-math", "-fno-signed-zeros", "-fassociative-math"]
+        flags = []
+    if not flags:   # no second copy of the list here: it would go stale
+        sys.exit("run.py: cannot read cc_flags from compiler/jit.c")
+    return flags
 
 
 JIT_FLAGS = jit_flags()

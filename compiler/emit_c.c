@@ -699,7 +699,6 @@ static void emit_conv_taps_v8(Emitter *e, const Layer *l, const PlaneGeom *g, in
 static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, int64_t R, int64_t Q, const char *ind)
 {
     int64_t ckk = g->C * g->KK, ps = l->dx_stride;
-    Q = Q < 0 ? 1 : Q;
     if (Q == 0) {   /* one position: plain sums */
         emit(e, "%sfor (int r = 0; r < %lld; r++) {\n", ind, (long long)R);
         emit(e, "%s    const float *wr = w + (f + r) * %lld;\n", ind, (long long)ckk);
@@ -775,7 +774,7 @@ static void emit_conv_forward_v8(Emitter *e, const Layer *l, const PlaneGeom *g)
         if (g->L > l8 && over) {
             emit(e, "            {   /* the last %lld positions, in a vector that runs past them */\n"
                     "                const int i = %lld;\n", (long long)(g->L - l8), (long long)l8);
-            emit_conv_fwd_block(e, l, g, r, -1, "                ");
+            emit_conv_fwd_block(e, l, g, r, 1, "                ");
             emit(e, "            }\n");
         } else if (g->L > l8) {
             emit(e, "            for (int i = %lld; i < %lld; i++) {\n", (long long)l8, (long long)g->L);
@@ -1153,6 +1152,18 @@ static void emit_banner(Emitter *e, const Layer *l, const char *suffix)
     buf_free(&d);
 }
 
+/* Emits `code` with every line indented by four more spaces (preprocessor
+ * lines stay in column 0). */
+static void emit_indented(Emitter *e, const Buf *code)
+{
+    for (const char *p = code->data ? code->data : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+        emit(e, "%s%.*s", len > 1 && *p != '#' ? "    " : "", (int)len, p);
+        p += len;
+    }
+}
+
 /* ---- dense layers over a whole batch: matrix products ----
  *
  * A dense layer that lower.c marks `gemm` works on all the samples of the
@@ -1349,13 +1360,7 @@ static void emit_gemm_forward(Emitter *e, const Layer *l)
             Emitter sub = *e;
             sub.out = &blk;
             emit_gemm_forward_block(&sub, l, r, lanes, true);
-            /* indent the block by 4 */
-            for (const char *p = blk.data ? blk.data : ""; *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
-                emit(e, "    %.*s", (int)len, p);
-                p += len;
-            }
+            emit_indented(e, &blk);
             buf_free(&blk);
             emit(e, "            }\n");
         } else {
@@ -1722,16 +1727,6 @@ static void emit_dense_din(Emitter *e, const Layer *l, const Layer *prod)
     emit_din_through_act(e, prod, ni);
 }
 
-/* Emits `code` with every line indented by four more spaces. */
-static void emit_indented(Emitter *e, const Buf *code)
-{
-    for (const char *p = code->data ? code->data : ""; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
-        emit(e, "%s%.*s", len > 1 ? "    " : "", (int)len, p);
-        p += len;
-    }
-}
 
 static void emit_dense_gw(Emitter *e, const Layer *l)
 {
