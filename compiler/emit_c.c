@@ -1945,9 +1945,10 @@ static void emit_backward_pass(Emitter *e)
     for (int i = 0; i < n->n_layers; i++)
         stores |= n->layers[i].gemm && many;
     emit(e, "/* Backward pass of the %s last run: adds %s gradient, times `scale`,\n"
-            " * into net->grad%s and returns the sum of %s loss; with `update`, each\n"
-            " * layer's optimizer step follows its gradient. */\n", many ? "n samples" : "sample",
-         many ? "their" : "its", stores ? " (the batched dense layers store theirs)" : "", many ? "their" : "its");
+            " * into net->grad%s,\n"
+            " * and returns %s; with `update`, each layer's optimizer step follows its gradient. */\n", many ? "n samples" : "sample",
+         many ? "their" : "its", stores ? " (the batched dense layers store theirs)" : "",
+         many ? "the sum of their losses" : "its loss");
     emit(e, "static float %s_backward_pass(%s *net, const float *x, const float *t, %sfloat scale, int update)\n{\n",
          n->name, n->name, many ? "int n, " : "");
     emit(e, "    float loss = 0.0f;\n");

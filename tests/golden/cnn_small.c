@@ -697,8 +697,8 @@ void cnn_update(cnn *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss; with `update`, each
- * layer's optimizer step follows its gradient. */
+ * into net->grad,
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
 static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

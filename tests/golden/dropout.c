@@ -511,8 +511,8 @@ void drop_update(drop *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss; with `update`, each
- * layer's optimizer step follows its gradient. */
+ * into net->grad,
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
 static float drop_backward_pass(drop *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

@@ -258,8 +258,8 @@ void a_update(a *net)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss; with `update`, each
- * layer's optimizer step follows its gradient. */
+ * into net->grad,
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
 static float a_backward_pass(a *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
@@ -680,8 +680,8 @@ void b_update(b *net)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss; with `update`, each
- * layer's optimizer step follows its gradient. */
+ * into net->grad,
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
 static float b_backward_pass(b *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;

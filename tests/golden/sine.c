@@ -266,8 +266,8 @@ void sine_update(sine *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad (the batched dense layers store theirs) and returns the sum of their loss; with `update`, each
- * layer's optimizer step follows its gradient. */
+ * into net->grad (the batched dense layers store theirs),
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
 static float sine_backward_pass(sine *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

@@ -386,8 +386,8 @@ void spiral_update(spiral *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad (the batched dense layers store theirs) and returns the sum of their loss; with `update`, each
- * layer's optimizer step follows its gradient. */
+ * into net->grad (the batched dense layers store theirs),
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
 static float spiral_backward_pass(spiral *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

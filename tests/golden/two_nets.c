@@ -81,8 +81,8 @@ void enc_update(enc *net)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss; with `update`, each
- * layer's optimizer step follows its gradient. */
+ * into net->grad,
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
 static float enc_backward_pass(enc *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
@@ -313,8 +313,8 @@ void cls_update(cls *net)
 }
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
- * into net->grad and returns the sum of their loss; with `update`, each
- * layer's optimizer step follows its gradient. */
+ * into net->grad,
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
 static float cls_backward_pass(cls *net, const float *x, const float *t, int n, float scale, int update)
 {
     float loss = 0.0f;

@@ -92,8 +92,8 @@ void xor_update(xor *net)
 }
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
- * into net->grad and returns the sum of its loss; with `update`, each
- * layer's optimizer step follows its gradient. */
+ * into net->grad,
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
 static float xor_backward_pass(xor *net, const float *x, const float *t, float scale, int update)
 {
     float loss = 0.0f;
