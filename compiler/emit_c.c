@@ -495,6 +495,20 @@ static void emit_pool_forward(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "                }\n");
 }
 
+/* The derivative factor of activation of `l` at output expression `y`, as
+ * " * (...)", or "" when it is 1. */
+static void emit_deriv_factor(Emitter *e, const Layer *l, const char *y)
+{
+    const ActInfo *a = &act_info[l->act];
+    if (!a->derivative)
+        return;
+    char slope[32];
+    act_param_str(slope, l);
+    emit(e, " * (");
+    emit_template(e, a->derivative, y, slope);
+    emit(e, ")");
+}
+
 /* din *= act'(producer's output), element-wise over n floats. */
 static void emit_din_through_act(Emitter *e, const Layer *prod, int64_t n)
 {
@@ -507,6 +521,25 @@ static void emit_din_through_act(Emitter *e, const Layer *prod, int64_t n)
     emit(e, "            din[i] *= ");
     emit_template(e, act_info[prod->act].derivative, "in[i]", slope);
     emit(e, ";\n");
+}
+
+/* gb[f] += the sum of dz over filter f's output plane, in 8 lanes added
+ * pairwise (a serial sum would be one long chain of dependent adds). */
+static void emit_conv_bias_grad(Emitter *e, int64_t F, int64_t OHW)
+{
+    int64_t main_len = OHW / NNC_LANES * NNC_LANES;
+    emit(e, "        for (int f = 0; f < %lld; f++) {   /* gb += the sum of dz, in %d lanes */\n", (long long)F,
+         NNC_LANES);
+    emit(e, "            const float *df = dz + f * %lld;\n", (long long)OHW);
+    emit(e, "            float acc[%d] = {0.0f};\n", NNC_LANES);
+    if (main_len)
+        emit(e, "            for (int i = 0; i < %lld; i += %d)\n                for (int k = 0; k < %d; k++)\n"
+                "                    acc[k] += df[i + k];\n", (long long)main_len, NNC_LANES, NNC_LANES);
+    if (main_len < OHW)
+        emit(e, "            for (int i = %lld; i < %lld; i++)\n                acc[i - %lld] += df[i];\n",
+             (long long)main_len, (long long)OHW, (long long)main_len);
+    emit(e, "            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));\n");
+    emit(e, "        }\n");
 }
 
 static void emit_conv_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
@@ -525,11 +558,9 @@ static void emit_conv_backward(Emitter *e, const Layer *l, const Layer *prod, in
              e->delta, (long long)((row ^ 1) * n->max_width), (long long)C, (long long)l->in.h, (long long)l->in.w);
         emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = 0.0f;\n", (long long)(C * HW));
     }
+    emit_conv_bias_grad(e, F, OHW);
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)F);
     emit(e, "            const float *df = dz + f * %lld;\n", (long long)OHW);
-    emit(e, "            float sum = 0.0f;\n");
-    emit(e, "            for (int i = 0; i < %lld; i++)\n                sum += df[i];\n", (long long)OHW);
-    emit(e, "            gb[f] += sum;\n");
     emit(e, "            for (int c = 0; c < %lld; c++) {   /* gw += dz (*) in */\n", (long long)C);
     emit(e, "                const float *ic = in + c * %lld;\n", (long long)HW);
     emit(e, "                float *gwc = gw + (f * %lld + c) * %lld;\n", (long long)C, (long long)KK);
@@ -570,6 +601,53 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
     /* Windows that tile the input exactly: every input is in one window, so
      * each gets its value once, without clearing din first or branching. */
     bool tiles = l->stride_h == l->kh && l->stride_w == l->kw && OH * l->kh == H && OW * l->kw == W;
+    if (tiles && max) {
+        /* Row by row, so that the ox loop reads and writes contiguous rows and
+         * vectorizes.  The first maximum of a window gets dz times the
+         * producer's derivative there (the maximum is that input's value); the
+         * other inputs get 0.  A NaN window matches nothing and gets 0. */
+        emit(e, "        for (int c = 0; c < %lld; c++)   /* the windows tile the input */\n", (long long)l->in.c);
+        emit(e, "            for (int oy = 0; oy < %lld; oy++) {\n", (long long)OH);
+        emit(e, "                const float *m = out + (c * %lld + oy) * %lld, *g = dz + (c * %lld + oy) * %lld;\n",
+             (long long)OH, (long long)OW, (long long)OH, (long long)OW);
+        /* one pointer per row of the windows: GCC vectorizes each row's
+         * interleaved reads, not one group spanning rows */
+        for (int64_t ky = 0; ky < l->kh; ky++)
+            emit(e, "                const float *r%lld = in + c * %lld + oy * %lld + %lld;\n", (long long)ky,
+                 (long long)(H * W), (long long)(l->kh * W), (long long)(ky * W));
+        for (int64_t ky = 0; ky < l->kh; ky++)
+            emit(e, "                float *d%lld = din + c * %lld + oy * %lld + %lld;\n", (long long)ky,
+                 (long long)(H * W), (long long)(l->kh * W), (long long)(ky * W));
+        emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)OW);
+        emit(e, "                    const float mx = m[ox], gv = g[ox]");
+        emit_deriv_factor(e, prod, "mx");
+        emit(e, ";\n");
+        /* all reads first, then the tests, then the writes: GCC vectorizes
+         * this order, not reads and writes interleaved */
+        int64_t kk = l->kh * l->kw;
+        char at[96];
+        for (int64_t j = 0; j < kk; j++) {
+            index_expr(at, sizeof at, "ox", l->kw, j % l->kw);
+            emit(e, "%s v%lld = r%lld[%s]%s", j ? "," : "                    const float", (long long)j,
+                 (long long)(j / l->kw), at, j == kk - 1 ? ";\n" : "");
+        }
+        emit(e, "                    int left, h0");
+        for (int64_t j = 1; j < kk; j++)
+            emit(e, ", h%lld", (long long)j);
+        emit(e, ";   /* the first maximum, in PyTorch's order */\n");
+        emit(e, "                    h0 = v0 == mx;\n                    left = !h0;\n");
+        for (int64_t j = 1; j < kk; j++) {
+            emit(e, "                    h%lld = left & (v%lld == mx);\n", (long long)j, (long long)j);
+            if (j < kk - 1)
+                emit(e, "                    left &= !h%lld;\n", (long long)j);
+        }
+        for (int64_t j = 0; j < kk; j++) {
+            index_expr(at, sizeof at, "ox", l->kw, j % l->kw);
+            emit(e, "                    d%lld[%s] = h%lld ? gv : 0.0f;\n", (long long)(j / l->kw), at, (long long)j);
+        }
+        emit(e, "                }\n            }\n");
+        return;
+    }
     if (tiles) {
         int64_t kk = l->kh * l->kw;
         emit(e, "        for (int c = 0; c < %lld; c++)   /* the windows tile the input */\n", (long long)l->in.c);
@@ -578,21 +656,10 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
         emit(e, "                    const int o = (c * %lld + oy) * %lld + ox;\n", (long long)OH, (long long)OW);
         emit(e, "                    const int at = c * %lld + (%s) * %lld + (%s);\n", (long long)(H * W), iy,
              (long long)W, ix);
-        if (max) {
-            emit(e, "                    int k = %lld;   /* the window's first maximum, as in PyTorch (none: NaN) */\n",
-                 (long long)kk);
-            for (int64_t j = kk - 1; j >= 0; j--)
-                emit(e, "                    k = in[at + %lld] == out[o] ? %lld : k;\n",
-                     (long long)(j / l->kw * W + j % l->kw), (long long)j);
-            for (int64_t j = 0; j < kk; j++)
-                emit(e, "                    din[at + %lld] = k == %lld ? dz[o] : 0.0f;\n",
-                     (long long)(j / l->kw * W + j % l->kw), (long long)j);
-        } else {
-            char inv[32];
-            emit(e, "                    const float d = dz[o] * %s;\n", fmt_float(inv, 1.0 / (double)kk));
-            for (int64_t j = 0; j < kk; j++)
-                emit(e, "                    din[at + %lld] = d;\n", (long long)(j / l->kw * W + j % l->kw));
-        }
+        char inv[32];
+        emit(e, "                    const float d = dz[o] * %s;\n", fmt_float(inv, 1.0 / (double)kk));
+        for (int64_t j = 0; j < kk; j++)
+            emit(e, "                    din[at + %lld] = d;\n", (long long)(j / l->kw * W + j % l->kw));
         emit(e, "                }\n");
         emit_din_through_act(e, prod, l->in.c * H * W);
         return;
@@ -659,12 +726,21 @@ static void emit_padded_input(Emitter *e, const PlaneGeom *g)
     }
     emit(e, "        float *pin = net->pad;   /* [%lld][%lld][%lld]: the input inside a zero border */\n",
          (long long)g->C, (long long)g->Hp, (long long)g->Wp);
-    emit(e, "        for (int i = 0; i < %lld; i++)\n            pin[i] = 0.0f;\n", (long long)(g->C * g->Hp * g->Wp));
-    emit(e, "        for (int c = 0; c < %lld; c++)\n", (long long)g->C);
-    emit(e, "            for (int iy = 0; iy < %lld; iy++)\n", (long long)g->H);
+    emit(e, "        for (int c = 0; c < %lld; c++) {   /* each float once: the border's zeros, the input */\n",
+         (long long)g->C);
+    emit(e, "            float *pc = pin + c * %lld;\n", (long long)(g->Hp * g->Wp));
+    if (g->PH)
+        emit(e, "            for (int i = 0; i < %lld; i++)\n                pc[i] = pc[%lld + i] = 0.0f;\n",
+             (long long)(g->PH * g->Wp), (long long)((g->PH + g->H) * g->Wp));
+    emit(e, "            for (int iy = 0; iy < %lld; iy++) {\n", (long long)g->H);
+    emit(e, "                float *pr = pc + (iy + %lld) * %lld;\n", (long long)g->PH, (long long)g->Wp);
+    if (g->PW)
+        emit(e, "                for (int k = 0; k < %lld; k++)\n                    pr[k] = pr[%lld + k] = 0.0f;\n",
+             (long long)g->PW, (long long)(g->PW + g->W));
     emit(e, "                for (int ix = 0; ix < %lld; ix++)\n", (long long)g->W);
-    emit(e, "                    pin[(c * %lld + iy + %lld) * %lld + ix + %lld] = in[(c * %lld + iy) * %lld + ix];\n",
-         (long long)g->Hp, (long long)g->PH, (long long)g->Wp, (long long)g->PW, (long long)g->H, (long long)g->W);
+    emit(e, "                    pr[%lld + ix] = in[(c * %lld + iy) * %lld + ix];\n", (long long)g->PW, (long long)g->H,
+         (long long)g->W);
+    emit(e, "            }\n        }\n");
 }
 
 /* Every tap of a register block: Q vectors of the plane `base` at the tap's
@@ -974,16 +1050,22 @@ static void emit_conv_backward_v8(Emitter *e, const Layer *l, const Layer *prod,
     emit(e, "        const nnc_v8 zero = {0.0f};\n");
     emit(e, "        float *dx = net->pad + %lld;   /* [%lld][%lld]: dz of each filter, %lld wide, zeros around */\n",
          (long long)(2 * plane), (long long)g->F, (long long)cb.PS, (long long)g->Wp);
-    emit(e, "        for (int i = 0; i < %lld; i++)\n            dx[i] = 0.0f;\n", (long long)(g->F * cb.PS));
-    emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g->F);
-    emit(e, "            float sum = 0.0f;\n");
-    emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)g->OH);
-    emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)g->OW);
-    emit(e, "                    dx[f * %lld + %lld + oy * %lld + ox] = dz[(f * %lld + oy) * %lld + ox];\n",
-         (long long)cb.PS, (long long)cb.M, (long long)g->Wp, (long long)g->OH, (long long)g->OW);
-    emit(e, "                    sum += dz[(f * %lld + oy) * %lld + ox];\n", (long long)g->OH, (long long)g->OW);
-    emit(e, "                }\n");
-    emit(e, "            gb[f] += sum;\n        }\n");
+    emit_conv_bias_grad(e, g->F, g->OH * g->OW);
+    emit(e, "        for (int f = 0; f < %lld; f++) {   /* each float once: dz, zeros in the gaps and margins */\n",
+         (long long)g->F);
+    emit(e, "            float *pf = dx + f * %lld;\n", (long long)cb.PS);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                pf[i] = 0.0f;\n", (long long)cb.M);
+    emit(e, "            for (int oy = 0; oy < %lld; oy++) {\n", (long long)g->OH);
+    emit(e, "                for (int ox = 0; ox < %lld; ox++)\n", (long long)g->OW);
+    emit(e, "                    pf[%lld + oy * %lld + ox] = dz[(f * %lld + oy) * %lld + ox];\n", (long long)cb.M,
+         (long long)g->Wp, (long long)g->OH, (long long)g->OW);
+    if (g->Wp > g->OW)
+        emit(e, "                for (int ox = %lld; ox < %lld; ox++)\n                    pf[%lld + oy * %lld + ox] = 0.0f;\n",
+             (long long)g->OW, (long long)g->Wp, (long long)cb.M, (long long)g->Wp);
+    emit(e, "            }\n");
+    emit(e, "            for (int i = %lld; i < %lld; i++)\n                pf[i] = 0.0f;\n",
+         (long long)(cb.M + g->OH * g->Wp), (long long)cb.PS);
+    emit(e, "        }\n");
     int64_t R = g->F < CONV_GW_FILTERS ? g->F : CONV_GW_FILTERS, f_main = g->F / R * R;
     for (int part = 0; part < 2; part++) {
         int64_t r = part ? g->F - f_main : R;
@@ -1051,16 +1133,13 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
              e->delta, (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
         emit(e, "        for (int i = 0; i < %lld; i++)\n            dpin[i] = 0.0f;\n", (long long)plane);
     }
+    emit_conv_bias_grad(e, g.F, g.OH * g.OW);
     emit(e, "        for (int i = 0; i < %lld; i++)\n            dext[i] = 0.0f;\n", (long long)(g.OH * g.Wp));
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g.F);
-    emit(e, "            float sum = 0.0f;\n");
     emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)g.OH);
-    emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)g.OW);
+    emit(e, "                for (int ox = 0; ox < %lld; ox++)\n", (long long)g.OW);
     emit(e, "                    dext[oy * %lld + ox] = dz[(f * %lld + oy) * %lld + ox];\n", (long long)g.Wp,
          (long long)g.OH, (long long)g.OW);
-    emit(e, "                    sum += dext[oy * %lld + ox];\n", (long long)g.Wp);
-    emit(e, "                }\n");
-    emit(e, "            gb[f] += sum;\n");
     emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)g.C);
     emit(e, "                const float *pc = pin + c * %lld;\n", (long long)(g.Hp * g.Wp));
     emit(e, "                float *gwc = gw + (f * %lld + c) * %lld;\n", (long long)g.C, (long long)g.KK);
@@ -1567,20 +1646,6 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
 }
 
 /* ---- backward ---- */
-
-/* The derivative factor of activation of `l` at output expression `y`, as
- * " * (...)", or "" when it is 1. */
-static void emit_deriv_factor(Emitter *e, const Layer *l, const char *y)
-{
-    const ActInfo *a = &act_info[l->act];
-    if (!a->derivative)
-        return;
-    char slope[32];
-    act_param_str(slope, l);
-    emit(e, " * (");
-    emit_template(e, a->derivative, y, slope);
-    emit(e, ")");
-}
 
 /* dLoss/dz of the output layer into dz (row 0 of net->delta); returns via
  * `loss` the sample's loss. */

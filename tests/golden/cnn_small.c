@@ -75,12 +75,18 @@ static void cnn_run(cnn *net, const float *x, int n)
         const float *in = xs;   /* [2][7][6] */
         float *out = act + 0;   /* [3][7][6] */
         float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
-        for (int i = 0; i < 144; i++)
-            pin[i] = 0.0f;
-        for (int c = 0; c < 2; c++)
-            for (int iy = 0; iy < 7; iy++)
+        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+            float *pc = pin + c * 72;
+            for (int i = 0; i < 8; i++)
+                pc[i] = pc[64 + i] = 0.0f;
+            for (int iy = 0; iy < 7; iy++) {
+                float *pr = pc + (iy + 1) * 8;
+                for (int k = 0; k < 1; k++)
+                    pr[k] = pr[7 + k] = 0.0f;
                 for (int ix = 0; ix < 6; ix++)
-                    pin[(c * 9 + iy + 1) * 8 + ix + 1] = in[(c * 7 + iy) * 6 + ix];
+                    pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
+            }
+        }
 #ifdef NNC_V8
         float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -384,12 +390,18 @@ static void cnn_run_one(cnn *net, const float *x)
         const float *in = x;   /* [2][7][6] */
         float *out = net->act + 0;   /* [3][7][6] */
         float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
-        for (int i = 0; i < 144; i++)
-            pin[i] = 0.0f;
-        for (int c = 0; c < 2; c++)
-            for (int iy = 0; iy < 7; iy++)
+        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+            float *pc = pin + c * 72;
+            for (int i = 0; i < 8; i++)
+                pc[i] = pc[64 + i] = 0.0f;
+            for (int iy = 0; iy < 7; iy++) {
+                float *pr = pc + (iy + 1) * 8;
+                for (int k = 0; k < 1; k++)
+                    pr[k] = pr[7 + k] = 0.0f;
                 for (int ix = 0; ix < 6; ix++)
-                    pin[(c * 9 + iy + 1) * 8 + ix + 1] = in[(c * 7 + iy) * 6 + ix];
+                    pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
+            }
+        }
 #ifdef NNC_V8
         float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -795,12 +807,15 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
         float *din = delta + 126;   /* [3][3][3] */
         for (int i = 0; i < 27; i++)
             din[i] = 0.0f;
+        for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 2;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 2; i++)
+                acc[i - 0] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
         for (int f = 0; f < 4; f++) {
             const float *df = dz + f * 2;
-            float sum = 0.0f;
-            for (int i = 0; i < 2; i++)
-                sum += df[i];
-            gb[f] += sum;
             for (int c = 0; c < 3; c++) {   /* gw += dz (*) in */
                 const float *ic = in + c * 9;
                 float *gwc = gw + (f * 3 + c) * 6;
@@ -946,25 +961,43 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
         float *gw = net->grad + 0;
         float *gb = net->grad + 54;
         float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
-        for (int i = 0; i < 144; i++)
-            pin[i] = 0.0f;
-        for (int c = 0; c < 2; c++)
-            for (int iy = 0; iy < 7; iy++)
+        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+            float *pc = pin + c * 72;
+            for (int i = 0; i < 8; i++)
+                pc[i] = pc[64 + i] = 0.0f;
+            for (int iy = 0; iy < 7; iy++) {
+                float *pr = pc + (iy + 1) * 8;
+                for (int k = 0; k < 1; k++)
+                    pr[k] = pr[7 + k] = 0.0f;
                 for (int ix = 0; ix < 6; ix++)
-                    pin[(c * 9 + iy + 1) * 8 + ix + 1] = in[(c * 7 + iy) * 6 + ix];
+                    pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
+            }
+        }
 #ifdef NNC_V8
         const nnc_v8 zero = {0.0f};
         float *dx = net->pad + 288;   /* [3][124]: dz of each filter, 8 wide, zeros around */
-        for (int i = 0; i < 372; i++)
-            dx[i] = 0.0f;
-        for (int f = 0; f < 3; f++) {
-            float sum = 0.0f;
-            for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++) {
-                    dx[f * 124 + 18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
-                    sum += dz[(f * 7 + oy) * 6 + ox];
-                }
-            gb[f] += sum;
+        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 42;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 40; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 40; i < 42; i++)
+                acc[i - 40] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 124;
+            for (int i = 0; i < 18; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 7; oy++) {
+                for (int ox = 0; ox < 6; ox++)
+                    pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                for (int ox = 6; ox < 8; ox++)
+                    pf[18 + oy * 8 + ox] = 0.0f;
+            }
+            for (int i = 74; i < 124; i++)
+                pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
             for (int c = 0; c < 2; c++) {
@@ -1113,16 +1146,22 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
         }
 #else
         float *dext = net->pad + 288;   /* [7][8]: dz of one filter, 8 wide, zeros beyond */
+        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 42;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 40; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 40; i < 42; i++)
+                acc[i - 40] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
         for (int i = 0; i < 56; i++)
             dext[i] = 0.0f;
         for (int f = 0; f < 3; f++) {
-            float sum = 0.0f;
             for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++) {
+                for (int ox = 0; ox < 6; ox++)
                     dext[oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
-                    sum += dext[oy * 8 + ox];
-                }
-            gb[f] += sum;
             for (int c = 0; c < 2; c++) {
                 const float *pc = pin + c * 72;
                 float *gwc = gw + (f * 2 + c) * 9;

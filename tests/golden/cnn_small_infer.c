@@ -66,12 +66,18 @@ static void cnn_run(cnn *net, const float *x)
         const float *in = x;   /* [2][7][6] */
         float *out = net->act + 0;   /* [3][7][6] */
         float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
-        for (int i = 0; i < 144; i++)
-            pin[i] = 0.0f;
-        for (int c = 0; c < 2; c++)
-            for (int iy = 0; iy < 7; iy++)
+        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+            float *pc = pin + c * 72;
+            for (int i = 0; i < 8; i++)
+                pc[i] = pc[64 + i] = 0.0f;
+            for (int iy = 0; iy < 7; iy++) {
+                float *pr = pc + (iy + 1) * 8;
+                for (int k = 0; k < 1; k++)
+                    pr[k] = pr[7 + k] = 0.0f;
                 for (int ix = 0; ix < 6; ix++)
-                    pin[(c * 9 + iy + 1) * 8 + ix + 1] = in[(c * 7 + iy) * 6 + ix];
+                    pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
+            }
+        }
 #ifdef NNC_V8
         float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */

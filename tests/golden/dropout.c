@@ -730,22 +730,29 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         const float *out = act + 32;
         float *din = delta + 36;   /* [2][4][4] */
         for (int c = 0; c < 2; c++)   /* the windows tile the input */
-            for (int oy = 0; oy < 2; oy++)
+            for (int oy = 0; oy < 2; oy++) {
+                const float *m = out + (c * 2 + oy) * 2, *g = dz + (c * 2 + oy) * 2;
+                const float *r0 = in + c * 16 + oy * 8 + 0;
+                const float *r1 = in + c * 16 + oy * 8 + 4;
+                float *d0 = din + c * 16 + oy * 8 + 0;
+                float *d1 = din + c * 16 + oy * 8 + 4;
                 for (int ox = 0; ox < 2; ox++) {
-                    const int o = (c * 2 + oy) * 2 + ox;
-                    const int at = c * 16 + (oy * 2) * 4 + (ox * 2);
-                    int k = 4;   /* the window's first maximum, as in PyTorch (none: NaN) */
-                    k = in[at + 5] == out[o] ? 3 : k;
-                    k = in[at + 4] == out[o] ? 2 : k;
-                    k = in[at + 1] == out[o] ? 1 : k;
-                    k = in[at + 0] == out[o] ? 0 : k;
-                    din[at + 0] = k == 0 ? dz[o] : 0.0f;
-                    din[at + 1] = k == 1 ? dz[o] : 0.0f;
-                    din[at + 4] = k == 2 ? dz[o] : 0.0f;
-                    din[at + 5] = k == 3 ? dz[o] : 0.0f;
+                    const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
+                    const float v0 = r0[ox * 2], v1 = r0[ox * 2 + 1], v2 = r1[ox * 2], v3 = r1[ox * 2 + 1];
+                    int left, h0, h1, h2, h3;   /* the first maximum, in PyTorch's order */
+                    h0 = v0 == mx;
+                    left = !h0;
+                    h1 = left & (v1 == mx);
+                    left &= !h1;
+                    h2 = left & (v2 == mx);
+                    left &= !h2;
+                    h3 = left & (v3 == mx);
+                    d0[ox * 2] = h0 ? gv : 0.0f;
+                    d0[ox * 2 + 1] = h1 ? gv : 0.0f;
+                    d1[ox * 2] = h2 ? gv : 0.0f;
+                    d1[ox * 2 + 1] = h3 ? gv : 0.0f;
                 }
-        for (int i = 0; i < 32; i++)   /* through the activation of layer 1 */
-            din[i] *= (in[i] > 0.0f ? 1.0f : 0.0f);
+            }
     }
 
     /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) backward */
@@ -760,16 +767,26 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
 #ifdef NNC_V8
         const nnc_v8 zero = {0.0f};
         float *dx = net->pad + 72;   /* [2][84]: dz of each filter, 6 wide, zeros around */
-        for (int i = 0; i < 168; i++)
-            dx[i] = 0.0f;
-        for (int f = 0; f < 2; f++) {
-            float sum = 0.0f;
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++) {
-                    dx[f * 84 + 14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
-                    sum += dz[(f * 4 + oy) * 4 + ox];
-                }
-            gb[f] += sum;
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 16;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 16; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 84;
+            for (int i = 0; i < 14; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 4; oy++) {
+                for (int ox = 0; ox < 4; ox++)
+                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                for (int ox = 4; ox < 6; ox++)
+                    pf[14 + oy * 6 + ox] = 0.0f;
+            }
+            for (int i = 38; i < 84; i++)
+                pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
             for (int c = 0; c < 1; c++) {
@@ -829,16 +846,20 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         }
 #else
         float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 16;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 16; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
         for (int i = 0; i < 24; i++)
             dext[i] = 0.0f;
         for (int f = 0; f < 2; f++) {
-            float sum = 0.0f;
             for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++) {
+                for (int ox = 0; ox < 4; ox++)
                     dext[oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
-                    sum += dext[oy * 6 + ox];
-                }
-            gb[f] += sum;
             for (int c = 0; c < 1; c++) {
                 const float *pc = pin + c * 36;
                 float *gwc = gw + (f * 1 + c) * 9;

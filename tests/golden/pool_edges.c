@@ -67,12 +67,18 @@ static void a_run(a *net, const float *x)
         const float *in = x;   /* [1][4][4] */
         float *out = net->act + 0;   /* [2][4][4] */
         float *pin = net->pad;   /* [1][6][6]: the input inside a zero border */
-        for (int i = 0; i < 36; i++)
-            pin[i] = 0.0f;
-        for (int c = 0; c < 1; c++)
-            for (int iy = 0; iy < 4; iy++)
+        for (int c = 0; c < 1; c++) {   /* each float once: the border's zeros, the input */
+            float *pc = pin + c * 36;
+            for (int i = 0; i < 6; i++)
+                pc[i] = pc[30 + i] = 0.0f;
+            for (int iy = 0; iy < 4; iy++) {
+                float *pr = pc + (iy + 1) * 6;
+                for (int k = 0; k < 1; k++)
+                    pr[k] = pr[5 + k] = 0.0f;
                 for (int ix = 0; ix < 4; ix++)
-                    pin[(c * 6 + iy + 1) * 6 + ix + 1] = in[(c * 4 + iy) * 4 + ix];
+                    pr[1 + ix] = in[(c * 4 + iy) * 4 + ix];
+            }
+        }
 #ifdef NNC_V8
         float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -369,25 +375,41 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
         float *gw = net->grad + 0;
         float *gb = net->grad + 18;
         float *pin = net->pad;   /* [1][6][6]: the input inside a zero border */
-        for (int i = 0; i < 36; i++)
-            pin[i] = 0.0f;
-        for (int c = 0; c < 1; c++)
-            for (int iy = 0; iy < 4; iy++)
+        for (int c = 0; c < 1; c++) {   /* each float once: the border's zeros, the input */
+            float *pc = pin + c * 36;
+            for (int i = 0; i < 6; i++)
+                pc[i] = pc[30 + i] = 0.0f;
+            for (int iy = 0; iy < 4; iy++) {
+                float *pr = pc + (iy + 1) * 6;
+                for (int k = 0; k < 1; k++)
+                    pr[k] = pr[5 + k] = 0.0f;
                 for (int ix = 0; ix < 4; ix++)
-                    pin[(c * 6 + iy + 1) * 6 + ix + 1] = in[(c * 4 + iy) * 4 + ix];
+                    pr[1 + ix] = in[(c * 4 + iy) * 4 + ix];
+            }
+        }
 #ifdef NNC_V8
         const nnc_v8 zero = {0.0f};
         float *dx = net->pad + 72;   /* [2][84]: dz of each filter, 6 wide, zeros around */
-        for (int i = 0; i < 168; i++)
-            dx[i] = 0.0f;
-        for (int f = 0; f < 2; f++) {
-            float sum = 0.0f;
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++) {
-                    dx[f * 84 + 14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
-                    sum += dz[(f * 4 + oy) * 4 + ox];
-                }
-            gb[f] += sum;
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 16;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 16; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 84;
+            for (int i = 0; i < 14; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 4; oy++) {
+                for (int ox = 0; ox < 4; ox++)
+                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                for (int ox = 4; ox < 6; ox++)
+                    pf[14 + oy * 6 + ox] = 0.0f;
+            }
+            for (int i = 38; i < 84; i++)
+                pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
             for (int c = 0; c < 1; c++) {
@@ -469,16 +491,20 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
         }
 #else
         float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 16;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 16; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
         for (int i = 0; i < 24; i++)
             dext[i] = 0.0f;
         for (int f = 0; f < 2; f++) {
-            float sum = 0.0f;
             for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++) {
+                for (int ox = 0; ox < 4; ox++)
                     dext[oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
-                    sum += dext[oy * 6 + ox];
-                }
-            gb[f] += sum;
             for (int c = 0; c < 1; c++) {
                 const float *pc = pin + c * 36;
                 float *gwc = gw + (f * 1 + c) * 9;
