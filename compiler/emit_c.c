@@ -1264,6 +1264,8 @@ enum {
     GEMM_ARRAY = 16,           /* floats per accumulator array of the backward products */
     GEMM_GW_ROWS = 8,          /* outputs per block of the weight gradient (8 x 16: 16 vectors) */
     GEMM_DIN_ARRAYS = 4,       /* accumulator arrays per block of the input gradient */
+    GEMM_DIN_SAMPLES = 8,      /* vector path: samples per block of the input gradient ... */
+    GEMM_DIN_VECTORS = 4,      /* ... times 8-float vectors of inputs: 32 accumulators, as the forward block */
 };
 
 /* Samples per forward block: the largest divisor of the batch up to 32. */
@@ -1566,6 +1568,80 @@ static void emit_gemm_din_block(Emitter *e, const Layer *l, int64_t W, const cha
         emit(e, "#endif\n");
 }
 
+/* The vector path's din = dz w: blocks of 8V inputs x S samples, the
+ * samples inner, so that the block's panel of w (n_out x 8V floats) stays
+ * in L1 for the whole batch instead of streaming all of w once per sample.
+ * The sums are the plain loops' (over o in order): both paths give the same
+ * bits.  Samples past n repeat sample s: they write the same values again. */
+static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int64_t rowlen, int64_t dz_off,
+                             int64_t din_off)
+{
+    int64_t ni = l->n_in, S = GEMM_DIN_SAMPLES, blk = 8 * GEMM_DIN_VECTORS;
+    char o1[32];
+    emit(e, "        {\n            const nnc_v8 zero = {0.0f};\n");
+    for (int part = 0; part < 2; part++) {
+        int64_t i_main = ni / blk * blk, W = part ? ni - i_main : blk, q = W / 8;
+        if (!W || (!part && !i_main))
+            continue;
+        if (!part)
+            emit(e, "            for (int i = 0; i < %lld; i += %lld)   /* din = dz w, %lld inputs x %lld samples at a "
+                    "time */\n", (long long)i_main, (long long)blk, (long long)blk, (long long)S);
+        else
+            emit(e, "            {   /* the last %lld inputs */\n            const int i = %lld;\n", (long long)W,
+                 (long long)i_main);
+        emit(e, "            for (int s = 0; s < n; s += %lld) {\n", (long long)S);
+        for (int64_t k = 0; k < S; k++) {
+            if (k)
+                emit(e, "                const int s%lld = s + %lld < n ? s + %lld : s;   /* past n: sample s again */\n",
+                     (long long)k, (long long)k, (long long)k);
+            else
+                emit(e, "                const int s0 = s;\n");
+        }
+        emit(e, "                const float ");
+        for (int64_t k = 0; k < S; k++)
+            emit(e, "%s*dz%lld = net->delta + s%lld * %lld%s", k ? ", " : "", (long long)k, (long long)k,
+                 (long long)rowlen, plus(o1, dz_off));
+        emit(e, ";\n                nnc_v8 ");
+        for (int64_t k = 0; k < S; k++)
+            for (int64_t v = 0; v < q; v++)
+                emit(e, "%sv%lld_%lld = zero", !v ? (k ? ",\n                       " : "") : ", ", (long long)k,
+                     (long long)v);
+        emit(e, ";\n                for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
+        emit(e, "                    const float *wo = w + o * %lld + i;\n                    const float ", (long long)ni);
+        for (int64_t k = 0; k < S; k++)
+            emit(e, "%sd%lld = dz%lld[o]", k ? ", " : "", (long long)k, (long long)k);
+        emit(e, ";\n                    nnc_v8 wk;\n");
+        for (int64_t v = 0; v < q; v++) {
+            emit(e, "                    memcpy(&wk, wo + %lld, 32);\n                   ", (long long)(8 * v));
+            for (int64_t k = 0; k < S; k++)
+                emit(e, " v%lld_%lld += d%lld * wk;", (long long)k, (long long)v, (long long)k);
+            emit(e, "\n");
+        }
+        emit(e, "                }\n");
+        for (int64_t k = 0; k < S; k++) {
+            emit(e, "               ");
+            for (int64_t v = 0; v < q; v++)
+                emit(e, " memcpy(net->delta + s%lld * %lld + %lld + i, &v%lld_%lld, 32);", (long long)k,
+                     (long long)rowlen, (long long)(din_off + 8 * v), (long long)k, (long long)v);
+            emit(e, "\n");
+        }
+        emit(e, "            }\n");
+        if (part)
+            emit(e, "            }\n");
+    }
+    if (act_info[prod->act].derivative) {
+        char slope[32], x[96];
+        act_param_str(slope, prod);
+        emit(e, "            for (int s = 0; s < n; s++)   /* through the activation of layer %d */\n", prod->index);
+        emit(e, "                for (int i = 0; i < %lld; i++)\n", (long long)ni);
+        emit(e, "                    net->delta[s * %lld%s + i] *= ", (long long)rowlen, plus(o1, din_off));
+        snprintf(x, sizeof x, "net->act[s * %lld%s + i]", (long long)e->net->n_act, plus(o1, prod->act_off));
+        emit_template(e, act_info[prod->act].derivative, x, slope);
+        emit(e, ";\n");
+    }
+    emit(e, "        }\n");
+}
+
 static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, int row)
 {
     const Net *n = e->net;
@@ -1619,6 +1695,12 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
     blk = blk > ni ? ni : blk;
     int64_t d_main = ni / blk * blk;
     emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+    bool v8 = ni % 8 == 0;
+    if (v8) {
+        emit(e, "#ifdef NNC_V8\n");
+        emit_gemm_din_v8(e, l, prod, rowlen, dz_off, din_off);
+        emit(e, "#else\n");
+    }
     emit(e, "        for (int s = 0; s < n; s++) {   /* din = dz w */\n");
     emit(e, "            const float *dz = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o1, dz_off));
     emit(e, "            float *din = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o2, din_off));
@@ -1643,6 +1725,8 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
         emit(e, ";\n");
     }
     emit(e, "        }\n");
+    if (v8)
+        emit(e, "#endif\n");
 }
 
 /* ---- backward ---- */
