@@ -130,6 +130,8 @@ static bool module_uses_init(const Module *m, bool normal)
     return false;
 }
 
+static bool conv_gw_lane_sums(const Layer *l);
+
 static void emit_helpers(Emitter *e)
 {
     const Module *m = e->mod;
@@ -141,6 +143,7 @@ static void emit_helpers(Emitter *e)
     if (module_uses_act(e, ACT_LEAKY_RELU))
         emit(e, "static float nnc_leaky_relu(float z, float slope)\n{\n    return z > 0.0f ? z : slope * z;\n}\n\n");
     bool v8 = false;   /* batched dense layers (training) or stride-1 convolutions */
+    bool lane_sums = false;   /* the weight gradient of a stride-1 convolution */
     for (int i = 0; i < m->n_nets; i++) {
         const Net *n = &m->nets[i];
         if (e->infer && n != e->opt->infer_net)
@@ -149,6 +152,7 @@ static void emit_helpers(Emitter *e)
             const Layer *l = &n->layers[j];
             v8 |= (l->gemm && n->batch > 1 && !e->infer) ||
                   (l->kind == LAYER_CONV && l->stride_h == 1 && l->stride_w == 1);
+            lane_sums |= !e->infer && conv_gw_lane_sums(l);
         }
     }
     if (v8)
@@ -161,6 +165,19 @@ static void emit_helpers(Emitter *e)
                 "#if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)\n"
                 "#define NNC_V8 1\n"
                 "typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */\n"
+                "#endif\n\n");
+    if (lane_sums)
+        emit(e, "#ifdef NNC_V8\n"
+                "#include <immintrin.h>\n\n"
+                "/* The 8 lane sums of v0 .. v7, each ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7))\n"
+                " * as the plain loops add them: two rounds of pairwise adds, then the halves. */\n"
+                "static nnc_v8 nnc_lane_sums(nnc_v8 v0, nnc_v8 v1, nnc_v8 v2, nnc_v8 v3, nnc_v8 v4, nnc_v8 v5, nnc_v8 v6,\n"
+                "                            nnc_v8 v7)\n"
+                "{\n"
+                "    __m256 lo = _mm256_hadd_ps(_mm256_hadd_ps(v0, v1), _mm256_hadd_ps(v2, v3));\n"
+                "    __m256 hi = _mm256_hadd_ps(_mm256_hadd_ps(v4, v5), _mm256_hadd_ps(v6, v7));\n"
+                "    return _mm256_permute2f128_ps(lo, hi, 0x20) + _mm256_permute2f128_ps(lo, hi, 0x31);\n"
+                "}\n"
                 "#endif\n\n");
     if (e->infer)
         return;
@@ -940,6 +957,17 @@ static ConvBack conv_back(const PlaneGeom *g, const Layer *l)
     return b;
 }
 
+/* Whether the vector path's weight gradient adds up its lanes with
+ * nnc_lane_sums: every stride-1 convolution but an unpadded one whose last
+ * positions are summed one by one into the lanes. */
+static bool conv_gw_lane_sums(const Layer *l)
+{
+    if (l->kind != LAYER_CONV || l->stride_h != 1 || l->stride_w != 1)
+        return false;
+    PlaneGeom g = plane_geom(l);
+    return g.PH || g.PW || g.L % 8 == 0;
+}
+
 /* One step of 8 positions from i of the weight gradient's block: dz of R
  * filters times the input under each tap, into the lanes a<r>_<tap>. */
 static void emit_conv_gw_step(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
@@ -961,6 +989,47 @@ static void emit_conv_gw_step(Emitter *e, const Layer *l, const PlaneGeom *g, co
                 emit(e, " a%lld_%lld += d%lld * x;", (long long)r, (long long)tap, (long long)r);
             emit(e, "\n");
         }
+}
+
+/* gw += the lane sums of the block's accumulators a<r>_<tap>: 8 taps of a
+ * filter at a time as one vector, the taps left over (KK % 8 per filter)
+ * together, lane by lane. */
+static void emit_conv_gw_lane_sums(Emitter *e, const PlaneGeom *g, int64_t R)
+{
+    int64_t KK = g->KK, ckk = g->C * KK, full = KK / 8 * 8;
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k0 = 0; k0 < full; k0 += 8) {
+            emit(e, "                {   /* taps %lld .. %lld of filter f + %lld */\n", (long long)k0,
+                 (long long)(k0 + 7), (long long)r);
+            emit(e, "                    float *gk = gw + (f + %lld) * %lld + c * %lld + %lld;\n", (long long)r,
+                 (long long)ckk, (long long)KK, (long long)k0);
+            emit(e, "                    nnc_v8 old, sum = nnc_lane_sums(");
+            for (int64_t k = 0; k < 8; k++)
+                emit(e, "%sa%lld_%lld", k ? ", " : "", (long long)r, (long long)(k0 + k));
+            emit(e, ");\n");
+            emit(e, "                    memcpy(&old, gk, 32);\n                    old += sum;\n"
+                    "                    memcpy(gk, &old, 32);\n                }\n");
+        }
+    int64_t n_left = R * (KK - full);
+    for (int64_t q0 = 0; q0 < n_left; q0 += 8) {
+        int64_t cnt = n_left - q0 < 8 ? n_left - q0 : 8;
+        emit(e, "                {   /* the other taps */\n                    float t[8];\n");
+        emit(e, "                    nnc_v8 sum = nnc_lane_sums(");
+        for (int64_t q = 0; q < 8; q++) {
+            int64_t idx = q0 + q, r = idx / (KK - full), k = full + idx % (KK - full);
+            if (q < cnt)
+                emit(e, "%sa%lld_%lld", q ? ", " : "", (long long)r, (long long)k);
+            else
+                emit(e, ", zero");
+        }
+        emit(e, ");\n                    memcpy(t, &sum, 32);\n");
+        for (int64_t q = 0; q < cnt; q++) {
+            int64_t idx = q0 + q, r = idx / (KK - full), k = full + idx % (KK - full);
+            emit(e, "                    gw[(f + %lld) * %lld + c * %lld + %lld] += t[%lld];\n", (long long)r,
+                 (long long)ckk, (long long)KK, (long long)k, (long long)q);
+        }
+        emit(e, "                }\n");
+    }
 }
 
 static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
@@ -989,6 +1058,11 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
         emit(e, "                    const int i = %lld;\n", (long long)l8);
         emit_conv_gw_step(e, l, g, cb, R);
         emit(e, "                }\n");
+    }
+    if (conv_gw_lane_sums(l)) {
+        emit_conv_gw_lane_sums(e, g, R);
+        emit(e, "            }\n");
+        return;
     }
     emit(e, "                float t[%lld][8];   /* the lanes of each tap of each filter */\n", (long long)(R * KK));
     for (int64_t r = 0; r < R; r++)

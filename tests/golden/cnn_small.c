@@ -27,6 +27,20 @@ static float nnc_relu(float z)
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
 #endif
 
+#ifdef NNC_V8
+#include <immintrin.h>
+
+/* The 8 lane sums of v0 .. v7, each ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7))
+ * as the plain loops add them: two rounds of pairwise adds, then the halves. */
+static nnc_v8 nnc_lane_sums(nnc_v8 v0, nnc_v8 v1, nnc_v8 v2, nnc_v8 v3, nnc_v8 v4, nnc_v8 v5, nnc_v8 v6,
+                            nnc_v8 v7)
+{
+    __m256 lo = _mm256_hadd_ps(_mm256_hadd_ps(v0, v1), _mm256_hadd_ps(v2, v3));
+    __m256 hi = _mm256_hadd_ps(_mm256_hadd_ps(v4, v5), _mm256_hadd_ps(v6, v7));
+    return _mm256_permute2f128_ps(lo, hi, 0x20) + _mm256_permute2f128_ps(lo, hi, 0x31);
+}
+#endif
+
 /* splitmix64: the deterministic random numbers of NAME_init */
 static uint64_t nnc_rng_next(uint64_t *state)
 {
@@ -1051,30 +1065,27 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
                     a0_8 += d0 * x; a1_8 += d1 * x;
                 }
-                float t[18][8];   /* the lanes of each tap of each filter */
-                memcpy(t[0], &a0_0, 32);
-                memcpy(t[1], &a0_1, 32);
-                memcpy(t[2], &a0_2, 32);
-                memcpy(t[3], &a0_3, 32);
-                memcpy(t[4], &a0_4, 32);
-                memcpy(t[5], &a0_5, 32);
-                memcpy(t[6], &a0_6, 32);
-                memcpy(t[7], &a0_7, 32);
-                memcpy(t[8], &a0_8, 32);
-                memcpy(t[9], &a1_0, 32);
-                memcpy(t[10], &a1_1, 32);
-                memcpy(t[11], &a1_2, 32);
-                memcpy(t[12], &a1_3, 32);
-                memcpy(t[13], &a1_4, 32);
-                memcpy(t[14], &a1_5, 32);
-                memcpy(t[15], &a1_6, 32);
-                memcpy(t[16], &a1_7, 32);
-                memcpy(t[17], &a1_8, 32);
-                for (int r = 0; r < 2; r++)
-                    for (int k = 0; k < 9; k++) {
-                        float *tk = t[r * 9 + k];
-                        gw[(f + r) * 18 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
-                    }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* taps 0 .. 7 of filter f + 1 */
+                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                }
             }
         }
         {   /* gw of the last filter */
@@ -1127,21 +1138,19 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
                     a0_8 += d0 * x;
                 }
-                float t[9][8];   /* the lanes of each tap of each filter */
-                memcpy(t[0], &a0_0, 32);
-                memcpy(t[1], &a0_1, 32);
-                memcpy(t[2], &a0_2, 32);
-                memcpy(t[3], &a0_3, 32);
-                memcpy(t[4], &a0_4, 32);
-                memcpy(t[5], &a0_5, 32);
-                memcpy(t[6], &a0_6, 32);
-                memcpy(t[7], &a0_7, 32);
-                memcpy(t[8], &a0_8, 32);
-                for (int r = 0; r < 1; r++)
-                    for (int k = 0; k < 9; k++) {
-                        float *tk = t[r * 9 + k];
-                        gw[(f + r) * 18 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
-                    }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                }
             }
         }
 #else

@@ -10,6 +10,9 @@
 #   xor        examples/xor.nn: xor_init against splitmix64, and one epoch
 #              of xor_train_step against the classic perceptron rules
 #              worked by hand (bit-identical as of nnc 0.1.0)     xor_hand.c
+#   paths      the vector path (NNC_V8) and the plain loops (-DNNC_PLAIN_C)
+#              of every network of gradcheck.nn and gradcheck_cnn.nn give
+#              the same bits after a few training steps         paths.c
 # Every .nn file is emitted twice, as is (layers up to 256 multiply-adds
 # unrolled) and with --unroll 0 (loops everywhere), and every program is built
 # twice with gcc under $STRICT: -O2, and with AddressSanitizer and
@@ -155,6 +158,17 @@ for set in $sets; do
         done
     done
 done
+# paths: the generated code once more, with the plain loops (the -O2 object
+# above takes the vector path where the CPU has AVX), and the driver
+paths_nets="gradcheck gradcheck_cnn"
+for base in $paths_nets; do
+    spawn compile "$out/log/$base.plain.o.log" $CC $STRICT -O2 -march=native -DNNC_PLAIN_C \
+        -c "$out/unrolled/$base.c" -o "$out/unrolled/$base.plain.o"
+    for net in $(nets $src/$base.nn); do
+        spawn compile "$out/log/$base.$net.paths.o.log" $CC $STRICT -O2 -DNET=$net \
+            -include "$out/unrolled/$base.h" -c "$src/paths.c" -o "$out/$base.$net.paths.o"
+    done
+done
 for mode in o2 san; do
     o=$out/xor_hand.o
     [ $mode = san ] && o=$out/xor_hand.san.o
@@ -189,6 +203,38 @@ for mode in o2 san; do
             "$out/xor_hand.step.$form$s" "$out/xor_hand$s.o" "$out/$form/xor$s.o" -- step
     done
 done
+# same_paths BASE: both builds of every network of BASE.nn print the same bits
+same_paths() {
+    _base=$1 _details=
+    for _o in "$out/unrolled/$_base.o" "$out/unrolled/$_base.plain.o"; do
+        if [ ! -f "$_o" ]; then
+            fail "paths: $_base.nn" "$_o was not built:" "$(cat "$out/log/$(basename "$_o").log" 2>/dev/null)"
+            return
+        fi
+    done
+    for net in $(nets $src/$_base.nn); do
+        _e=$out/$_base.$net.paths
+        if ! _o=$($CC -O2 "$_e.o" "$out/unrolled/$_base.o" -o "$_e.v8" -lm 2>&1) ||
+            ! _o=$($CC -O2 "$_e.o" "$out/unrolled/$_base.plain.o" -o "$_e.plain" -lm 2>&1) ||
+            ! "$_e.v8" $src/$_base.nn >"$_e.v8.out" 2>&1 || ! "$_e.plain" $src/$_base.nn >"$_e.plain.out" 2>&1; then
+            _details="$_details$net: $_o
+"
+        elif ! cmp -s "$_e.v8.out" "$_e.plain.out"; then
+            _details="$_details$net: the bits differ (diff $_e.v8.out $_e.plain.out)
+"
+        fi
+    done
+    if [ -z "$_details" ]; then
+        ok "paths: the vector path and the plain loops give the same bits (every network of $_base.nn)"
+    else
+        fail "paths: the vector path and the plain loops give the same bits (every network of $_base.nn)" "$_details"
+    fi
+}
+if $CC -march=native -dM -E - </dev/null | grep -q '__AVX__'; then
+    for base in $paths_nets; do spawn same_paths $base; done
+else
+    echo "skipped paths: this CPU has no AVX, so both builds would be the plain loops"
+fi
 wait
 exec 3>&-
 cat "$out"/res/*
