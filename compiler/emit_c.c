@@ -1083,16 +1083,18 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
     emit(e, "            }\n");
 }
 
-/* din for channels c .. c+R-1, positions j .. j+8Q-1 of the padded plane. */
+/* din for channels c .. c+R-1, positions j .. j+8Q-1 of the padded plane,
+ * into dpw (the same layout): whole vectors, or, for the last block
+ * (`full` false), only the positions before j_end. */
 static void emit_conv_din_block(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R,
-                                int64_t Q, int64_t j_end, const char *ind)
+                                int64_t Q, int64_t j_end, bool full, const char *ind)
 {
-    int64_t KK = g->KK, ckk = g->C * KK;
+    int64_t KK = g->KK, ckk = g->C * KK, hw = g->Hp * g->Wp;
     emit(e, "%snnc_v8 ", ind);
     for (int64_t r = 0; r < R; r++)
         for (int64_t k = 0; k < Q; k++)
             emit(e, "%sb%lld_%lld = zero", !k ? (r ? ",\n       " : "") : ", ", (long long)r, (long long)k);
-    emit(e, ";\n%sfloat t[%lld];\n", ind, (long long)(8 * Q));
+    emit(e, ";\n");
     emit(e, "%sfor (int f = 0; f < %lld; f++) {\n", ind, (long long)g->F);
     emit(e, "%s    const float *df = dx + f * %lld + %lld + j, *wf = w + f * %lld + c * %lld;\n", ind, (long long)cb->PS,
          (long long)cb->M, (long long)ckk, (long long)KK);
@@ -1102,18 +1104,22 @@ static void emit_conv_din_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
     emit(e, ";\n");
     emit_conv_taps_v8(e, l, g, R, Q, ind, "b", "y", "df", -1, "wf", KK);
     emit(e, "%s}\n", ind);
+    if (!full)
+        emit(e, "%sfloat t[%lld];\n", ind, (long long)(8 * Q));
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s", ind);
-        for (int64_t k = 0; k < Q; k++)
-            emit(e, "%smemcpy(t + %lld, &b%lld_%lld, 32);", k ? " " : "", (long long)(8 * k), (long long)r,
-                 (long long)k);
-        emit(e, "\n%sfor (int q = 0; q < %lld && j + q < %lld; q++) {   /* channel c + %lld, inside the border */\n",
-             ind, (long long)(8 * Q), (long long)j_end, (long long)r);
-        emit(e, "%s    const int iy = (j + q) / %lld - %lld, ix = (j + q) %% %lld - %lld;\n", ind, (long long)g->Wp,
-             (long long)g->PH, (long long)g->Wp, (long long)g->PW);
-        emit(e, "%s    if (ix >= 0 && ix < %lld)\n%s        din[(c + %lld) * %lld + iy * %lld + ix] = t[q];\n", ind,
-             (long long)g->W, ind, (long long)r, (long long)(g->H * g->W), (long long)g->W);
-        emit(e, "%s}\n", ind);
+        for (int64_t k = 0; k < Q; k++) {
+            if (full)
+                emit(e, "%smemcpy(dpw + (c + %lld) * %lld + j + %lld, &b%lld_%lld, 32);", k ? " " : "", (long long)r,
+                     (long long)hw, (long long)(8 * k), (long long)r, (long long)k);
+            else
+                emit(e, "%smemcpy(t + %lld, &b%lld_%lld, 32);", k ? " " : "", (long long)(8 * k), (long long)r,
+                     (long long)k);
+        }
+        emit(e, "\n");
+        if (!full)
+            emit(e, "%sfor (int q = 0; q < %lld && j + q < %lld; q++)\n%s    dpw[(c + %lld) * %lld + j + q] = t[q];\n",
+                 ind, (long long)(8 * Q), (long long)j_end, ind, (long long)r, (long long)hw);
     }
 }
 
@@ -1155,7 +1161,9 @@ static void emit_conv_backward_v8(Emitter *e, const Layer *l, const Layer *prod,
     }
     if (!prod)
         return;
-    /* din: the interior rows of the padded plane, j in [J0, J1) */
+    /* din: the interior rows of the padded plane, j in [J0, J1), into dpw */
+    emit(e, "        float *dpw = net->pad + %lld;   /* [%lld][%lld][%lld]: din, %lld wide */\n", (long long)plane,
+         (long long)g->C, (long long)g->Hp, (long long)g->Wp, (long long)g->Wp);
     int64_t J0 = g->PH * g->Wp, J1 = (g->PH + g->H) * g->Wp, PB = 8 * CONV_DIN_VECTORS;
     int64_t CR = g->C < CONV_DIN_CHANNELS ? g->C : CONV_DIN_CHANNELS, c_main = g->C / CR * CR;
     for (int part = 0; part < 2; part++) {
@@ -1168,13 +1176,34 @@ static void emit_conv_backward_v8(Emitter *e, const Layer *l, const Layer *prod,
         else
             emit(e, "        {   /* din of the last %lld channels */\n            const int c = %lld;\n", (long long)r,
                  (long long)c_main);
-        emit(e, "            for (int j = %lld; j < %lld; j += %lld) {\n", (long long)J0, (long long)J1, (long long)PB);
-        emit_conv_din_block(e, l, g, &cb, r, CONV_DIN_VECTORS, J1, "                ");
-        emit(e, "            }\n");
+        int64_t j_full = J0 + (J1 - J0) / PB * PB;
+        if (j_full > J0) {
+            emit(e, "            for (int j = %lld; j < %lld; j += %lld) {\n", (long long)J0, (long long)j_full,
+                 (long long)PB);
+            emit_conv_din_block(e, l, g, &cb, r, CONV_DIN_VECTORS, J1, true, "                ");
+            emit(e, "            }\n");
+        }
+        if (j_full < J1) {
+            emit(e, "            {   /* the last %lld positions */\n                const int j = %lld;\n",
+                 (long long)(J1 - j_full), (long long)j_full);
+            emit_conv_din_block(e, l, g, &cb, r, CONV_DIN_VECTORS, J1, false, "                ");
+            emit(e, "            }\n");
+        }
         if (part)
             emit(e, "        }\n");
     }
-    emit_din_through_act(e, prod, g->C * g->H * g->W);
+    char at[96];
+    snprintf(at, sizeof at, "in[(c * %lld + iy) * %lld + ix]", (long long)g->H, (long long)g->W);
+    emit(e, "        for (int c = 0; c < %lld; c++)   /* din: the inside of dpw", (long long)g->C);
+    if (act_info[prod->act].derivative)
+        emit(e, ", through the activation of layer %d", prod->index);
+    emit(e, " */\n");
+    emit(e, "            for (int iy = 0; iy < %lld; iy++)\n", (long long)g->H);
+    emit(e, "                for (int ix = 0; ix < %lld; ix++)\n", (long long)g->W);
+    emit(e, "                    din[(c * %lld + iy) * %lld + ix] = dpw[(c * %lld + iy + %lld) * %lld + ix + %lld]",
+         (long long)g->H, (long long)g->W, (long long)g->Hp, (long long)g->PH, (long long)g->Wp, (long long)g->PW);
+    emit_deriv_factor(e, prod, at);
+    emit(e, ";\n");
 }
 
 static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
