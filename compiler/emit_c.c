@@ -1171,7 +1171,7 @@ static void emit_conv_backward_v8(Emitter *e, const Layer *l, const Layer *prod,
         if (!r)
             continue;
         if (!part)
-            emit(e, "        for (int c = 0; c < %lld; c += %lld)   /* din, %lld channels x %lld positions at a time */\n",
+            emit(e, "        for (int c = 0; c < %lld; c += %lld) {   /* din, %lld channels x %lld positions at a time */\n",
                  (long long)c_main, (long long)CR, (long long)CR, (long long)PB);
         else
             emit(e, "        {   /* din of the last %lld channels */\n            const int c = %lld;\n", (long long)r,
@@ -1189,8 +1189,7 @@ static void emit_conv_backward_v8(Emitter *e, const Layer *l, const Layer *prod,
             emit_conv_din_block(e, l, g, &cb, r, CONV_DIN_VECTORS, J1, false, "                ");
             emit(e, "            }\n");
         }
-        if (part)
-            emit(e, "        }\n");
+        emit(e, "        }\n");
     }
     char at[96];
     snprintf(at, sizeof at, "in[(c * %lld + iy) * %lld + ix]", (long long)g->H, (long long)g->W);
