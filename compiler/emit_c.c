@@ -2270,6 +2270,35 @@ static void emit_forward(Emitter *e)
     emit(e, "    memcpy(y, %s, %lld * sizeof(float));\n}\n\n", prod ? y : "x", (long long)n->n_outputs);
 }
 
+/* NAME_forward_batch: n samples, a batch at a time through the training
+ * code's forward pass (dropout off), the way evaluation is fastest. */
+static void emit_forward_batch(Emitter *e)
+{
+    const Net *n = e->net;
+    const char *N = n->name;
+    const Layer *last = &n->layers[n->n_layers - 1];
+    const Layer *prod = last->aliases_input ? producer(n, n->n_layers - 1) : last;
+    int64_t no = n->n_outputs, ni = n->n_inputs;
+    emit(e, "void %s_forward_batch(%s *net, const float *x, float *y, int n)\n{\n", N, N);
+    if (!batched(e)) {
+        emit(e, "    for (; n > 0; n--, x += %lld, y += %lld)\n        %s_forward(net, x, y);\n}\n\n", (long long)ni,
+             (long long)no, N);
+        return;
+    }
+    emit(e, "    while (n > 0) {\n");
+    emit(e, "        const int k = n < %lld ? n : %lld;\n", (long long)n->batch, (long long)n->batch);
+    emit(e, "        %s_run(net, x, k%s);\n", N, n->has_dropout ? ", 0" : "");
+    emit(e, "        for (int s = 0; s < k; s++)\n");
+    if (prod)
+        emit(e, "            memcpy(y + s * %lld, net->act + s * %lld + %lld, %lld * sizeof(float));\n", (long long)no,
+             (long long)n->n_act, (long long)prod->act_off, (long long)no);
+    else
+        emit(e, "            memcpy(y + s * %lld, x + s * %lld, %lld * sizeof(float));\n", (long long)no,
+             (long long)ni, (long long)no);
+    emit(e, "        x += k * %lld;\n        y += k * %lld;\n        n -= k;\n    }\n}\n\n", (long long)ni,
+         (long long)no);
+}
+
 /* Clears the gradients that backward adds up sample by sample (batched
  * dense layers write theirs whole), as runs of contiguous parameters. */
 static void emit_clear_grads(Emitter *e, bool step)
@@ -2303,6 +2332,7 @@ static void emit_entry_points(Emitter *e)
     const Net *n = e->net;
     const char *N = n->name;
     emit_forward(e);
+    emit_forward_batch(e);
 
     for (int step = 0; step < 2; step++) {
         if (!step)
@@ -2380,6 +2410,9 @@ static void emit_header_net(Emitter *e)
     emit(e, "void %s_init(%s *net, uint64_t seed);\n", N, N);
     emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
     emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
+    emit(e, "/* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:\n"
+            " * %s_forward's outputs up to float rounding, faster for many samples. */\n", N);
+    emit(e, "void %s_forward_batch(%s *net, const float *x, float *y, int n);\n", N, N);
     emit(e, "/* Trains on n samples (1..%s_BATCH): rows of x and of t (targets, one-hot for\n"
             " * classes) are contiguous.  Returns the mean loss before the update, or NaN\n"
             " * (and changes nothing) when n is out of range. */\n", N);

@@ -51,11 +51,13 @@ static void glue(Buf *b, const Net *n)
                "void nnc_jit_init(void *nnc_net, uint64_t nnc_seed) { %s_init((%s *)nnc_net, nnc_seed); }\n"
                "void nnc_jit_forward(void *nnc_net, const float *nnc_x, float *nnc_y)\n"
                "{ %s_forward((%s *)nnc_net, nnc_x, nnc_y); }\n"
+               "void nnc_jit_forward_batch(void *nnc_net, const float *nnc_x, float *nnc_y, int nnc_n)\n"
+               "{ %s_forward_batch((%s *)nnc_net, nnc_x, nnc_y, nnc_n); }\n"
                "float nnc_jit_train_step(void *nnc_net, const float *nnc_x, const float *nnc_t, int nnc_n)\n"
                "{ return %s_train_step((%s *)nnc_net, nnc_x, nnc_t, nnc_n); }\n"
                "float *nnc_jit_params(void *nnc_net) { return %s_params((%s *)nnc_net); }\n"
                "float *nnc_jit_lr(void *nnc_net) { return &((%s *)nnc_net)->lr; }\n",
-               N, N, N, N, N, N, N, N, N, N, N);
+               N, N, N, N, N, N, N, N, N, N, N, N, N);
 }
 
 static void tcc_error(void *opaque, const char *msg)
@@ -256,11 +258,12 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     BIND(size, "nnc_jit_size");
     BIND(out->init, "nnc_jit_init");
     BIND(out->forward, "nnc_jit_forward");
+    BIND(out->forward_batch, "nnc_jit_forward_batch");
     BIND(out->train_step, "nnc_jit_train_step");
     BIND(out->params, "nnc_jit_params");
     BIND(out->lr, "nnc_jit_lr");
 #undef BIND
-    if (!size || !out->init || !out->forward || !out->train_step || !out->params || !out->lr) {
+    if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->params || !out->lr) {
         diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", net->name);
         jit_free(j, NULL);
         return NULL;

@@ -135,6 +135,7 @@ typedef struct RtNet {
     void *state;
     void (*init)(void *net, uint64_t seed);
     void (*forward)(void *net, const float *x, float *y);
+    void (*forward_batch)(void *net, const float *x, float *y, int n);   /* n rows, a batch at a time */
     float (*train_step)(void *net, const float *x, const float *t, int n);
     float *(*params)(void *net);
     float *(*lr)(void *net);     /* the struct's learning rate field */

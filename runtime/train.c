@@ -31,17 +31,20 @@ static int64_t argmax(const float *y, int64_t n)
 
 RtEval rt_evaluate(const RtNet *net, const RtData *d, bool cross_entropy, int64_t *confusion)
 {
+    enum { CHUNK = 256 };   /* samples per forward_batch call */
     RtEval e = {0.0, -1.0, d->n};
     int64_t no = net->n_outputs, correct = 0;
-    float *y = malloc((size_t)no * sizeof *y);
-    if (!y)
+    float *ys = malloc((size_t)(CHUNK * no) * sizeof *ys);
+    if (!ys)
         return e;
     if (confusion)
         memset(confusion, 0, (size_t)(no * no) * sizeof *confusion);
     double total = 0;
     for (int64_t s = 0; s < d->n; s++) {
-        const float *t = d->t + s * no;
-        net->forward(net->state, d->x + s * net->n_inputs, y);
+        const float *t = d->t + s * no, *y = ys + s % CHUNK * no;
+        if (s % CHUNK == 0)
+            net->forward_batch(net->state, d->x + s * net->n_inputs, ys,
+                               (int)(d->n - s < CHUNK ? d->n - s : CHUNK));
         double l = 0;
         for (int64_t j = 0; j < no; j++) {
             if (cross_entropy)
@@ -57,7 +60,7 @@ RtEval rt_evaluate(const RtNet *net, const RtData *d, bool cross_entropy, int64_
                 confusion[d->label[s] * no + pred]++;
         }
     }
-    free(y);
+    free(ys);
     if (d->n > 0) {
         e.loss = total / (double)d->n;
         if (d->label)

@@ -1270,6 +1270,19 @@ void cnn_forward(cnn *net, const float *x, float *y)
     memcpy(y, net->act + 165, 3 * sizeof(float));
 }
 
+void cnn_forward_batch(cnn *net, const float *x, float *y, int n)
+{
+    while (n > 0) {
+        const int k = n < 2 ? n : 2;
+        cnn_run(net, x, k);
+        for (int s = 0; s < k; s++)
+            memcpy(y + s * 3, net->act + s * 168 + 165, 3 * sizeof(float));
+        x += k * 84;
+        y += k * 3;
+        n -= k;
+    }
+}
+
 float cnn_backward(cnn *net, const float *x, const float *t, int n)
 {
     float loss, scale;

@@ -2053,6 +2053,19 @@ void cnn_stack_forward(cnn_stack *net, const float *x, float *y)
     memcpy(y, net->act + 207, 2 * sizeof(float));
 }
 
+void cnn_stack_forward_batch(cnn_stack *net, const float *x, float *y, int n)
+{
+    while (n > 0) {
+        const int k = n < 4 ? n : 4;
+        cnn_stack_run(net, x, k);
+        for (int s = 0; s < k; s++)
+            memcpy(y + s * 2, net->act + s * 209 + 207, 2 * sizeof(float));
+        x += k * 36;
+        y += k * 2;
+        n -= k;
+    }
+}
+
 float cnn_stack_backward(cnn_stack *net, const float *x, const float *t, int n)
 {
     float loss, scale;

@@ -45,6 +45,9 @@ typedef struct cnn_stack {
 void cnn_stack_init(cnn_stack *net, uint64_t seed);
 /* Runs one sample x[cnn_stack_N_INPUTS] through the network into y[cnn_stack_N_OUTPUTS]. */
 void cnn_stack_forward(cnn_stack *net, const float *x, float *y);
+/* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:
+ * cnn_stack_forward's outputs up to float rounding, faster for many samples. */
+void cnn_stack_forward_batch(cnn_stack *net, const float *x, float *y, int n);
 /* Trains on n samples (1..cnn_stack_BATCH): rows of x and of t (targets, one-hot for
  * classes) are contiguous.  Returns the mean loss before the update, or NaN
  * (and changes nothing) when n is out of range. */

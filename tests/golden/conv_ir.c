@@ -641,6 +641,12 @@ void a_forward(a *net, const float *x, float *y)
     memcpy(y, net->act + 156, 2 * sizeof(float));
 }
 
+void a_forward_batch(a *net, const float *x, float *y, int n)
+{
+    for (; n > 0; n--, x += 64, y += 2)
+        a_forward(net, x, y);
+}
+
 float a_backward(a *net, const float *x, const float *t, int n)
 {
     float loss, scale;

@@ -959,6 +959,19 @@ void drop_forward(drop *net, const float *x, float *y)
     memcpy(y, net->act + 64, 3 * sizeof(float));
 }
 
+void drop_forward_batch(drop *net, const float *x, float *y, int n)
+{
+    while (n > 0) {
+        const int k = n < 4 ? n : 4;
+        drop_run(net, x, k, 0);
+        for (int s = 0; s < k; s++)
+            memcpy(y + s * 3, net->act + s * 67 + 64, 3 * sizeof(float));
+        x += k * 36;
+        y += k * 3;
+        n -= k;
+    }
+}
+
 float drop_backward(drop *net, const float *x, const float *t, int n)
 {
     float loss, scale;

@@ -796,6 +796,19 @@ void leaky_forward(leaky *net, const float *x, float *y)
     memcpy(y, net->act + 42, 2 * sizeof(float));
 }
 
+void leaky_forward_batch(leaky *net, const float *x, float *y, int n)
+{
+    while (n > 0) {
+        const int k = n < 4 ? n : 4;
+        leaky_run(net, x, k);
+        for (int s = 0; s < k; s++)
+            memcpy(y + s * 2, net->act + s * 44 + 42, 2 * sizeof(float));
+        x += k * 20;
+        y += k * 2;
+        n -= k;
+    }
+}
+
 float leaky_backward(leaky *net, const float *x, const float *t, int n)
 {
     float loss, scale;

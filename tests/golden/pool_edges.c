@@ -615,6 +615,12 @@ void a_forward(a *net, const float *x, float *y)
     memcpy(y, net->act + 40, 2 * sizeof(float));
 }
 
+void a_forward_batch(a *net, const float *x, float *y, int n)
+{
+    for (; n > 0; n--, x += 16, y += 2)
+        a_forward(net, x, y);
+}
+
 float a_backward(a *net, const float *x, const float *t, int n)
 {
     float loss, scale;
@@ -800,6 +806,12 @@ void b_forward(b *net, const float *x, float *y)
 {
     b_run(net, x);
     memcpy(y, net->act + 4, 2 * sizeof(float));
+}
+
+void b_forward_batch(b *net, const float *x, float *y, int n)
+{
+    for (; n > 0; n--, x += 16, y += 2)
+        b_forward(net, x, y);
 }
 
 float b_backward(b *net, const float *x, const float *t, int n)

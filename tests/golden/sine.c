@@ -540,6 +540,19 @@ void sine_forward(sine *net, const float *x, float *y)
     memcpy(y, net->act + 32, 1 * sizeof(float));
 }
 
+void sine_forward_batch(sine *net, const float *x, float *y, int n)
+{
+    while (n > 0) {
+        const int k = n < 8 ? n : 8;
+        sine_run(net, x, k);
+        for (int s = 0; s < k; s++)
+            memcpy(y + s * 1, net->act + s * 33 + 32, 1 * sizeof(float));
+        x += k * 1;
+        y += k * 1;
+        n -= k;
+    }
+}
+
 float sine_backward(sine *net, const float *x, const float *t, int n)
 {
     float loss, scale;

@@ -843,6 +843,19 @@ void spiral_forward(spiral *net, const float *x, float *y)
     memcpy(y, net->act + 64, 3 * sizeof(float));
 }
 
+void spiral_forward_batch(spiral *net, const float *x, float *y, int n)
+{
+    while (n > 0) {
+        const int k = n < 16 ? n : 16;
+        spiral_run(net, x, k);
+        for (int s = 0; s < k; s++)
+            memcpy(y + s * 3, net->act + s * 67 + 64, 3 * sizeof(float));
+        x += k * 2;
+        y += k * 3;
+        n -= k;
+    }
+}
+
 float spiral_backward(spiral *net, const float *x, const float *t, int n)
 {
     float loss, scale;

@@ -45,6 +45,9 @@ typedef struct spiral {
 void spiral_init(spiral *net, uint64_t seed);
 /* Runs one sample x[spiral_N_INPUTS] through the network into y[spiral_N_OUTPUTS]. */
 void spiral_forward(spiral *net, const float *x, float *y);
+/* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:
+ * spiral_forward's outputs up to float rounding, faster for many samples. */
+void spiral_forward_batch(spiral *net, const float *x, float *y, int n);
 /* Trains on n samples (1..spiral_BATCH): rows of x and of t (targets, one-hot for
  * classes) are contiguous.  Returns the mean loss before the update, or NaN
  * (and changes nothing) when n is out of range. */

@@ -148,6 +148,12 @@ void enc_forward(enc *net, const float *x, float *y)
     memcpy(y, net->act + 0, 2 * sizeof(float));
 }
 
+void enc_forward_batch(enc *net, const float *x, float *y, int n)
+{
+    for (; n > 0; n--, x += 3, y += 2)
+        enc_forward(net, x, y);
+}
+
 float enc_backward(enc *net, const float *x, const float *t, int n)
 {
     float loss, scale;
@@ -404,6 +410,19 @@ void cls_forward(cls *net, const float *x, float *y)
 {
     cls_run_one(net, x);
     memcpy(y, net->act + 4, 2 * sizeof(float));
+}
+
+void cls_forward_batch(cls *net, const float *x, float *y, int n)
+{
+    while (n > 0) {
+        const int k = n < 2 ? n : 2;
+        cls_run(net, x, k);
+        for (int s = 0; s < k; s++)
+            memcpy(y + s * 2, net->act + s * 6 + 4, 2 * sizeof(float));
+        x += k * 2;
+        y += k * 2;
+        n -= k;
+    }
 }
 
 float cls_backward(cls *net, const float *x, const float *t, int n)

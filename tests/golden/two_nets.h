@@ -42,6 +42,9 @@ typedef struct enc {
 void enc_init(enc *net, uint64_t seed);
 /* Runs one sample x[enc_N_INPUTS] through the network into y[enc_N_OUTPUTS]. */
 void enc_forward(enc *net, const float *x, float *y);
+/* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:
+ * enc_forward's outputs up to float rounding, faster for many samples. */
+void enc_forward_batch(enc *net, const float *x, float *y, int n);
 /* Trains on n samples (1..enc_BATCH): rows of x and of t (targets, one-hot for
  * classes) are contiguous.  Returns the mean loss before the update, or NaN
  * (and changes nothing) when n is out of range. */
@@ -85,6 +88,9 @@ typedef struct cls {
 void cls_init(cls *net, uint64_t seed);
 /* Runs one sample x[cls_N_INPUTS] through the network into y[cls_N_OUTPUTS]. */
 void cls_forward(cls *net, const float *x, float *y);
+/* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:
+ * cls_forward's outputs up to float rounding, faster for many samples. */
+void cls_forward_batch(cls *net, const float *x, float *y, int n);
 /* Trains on n samples (1..cls_BATCH): rows of x and of t (targets, one-hot for
  * classes) are contiguous.  Returns the mean loss before the update, or NaN
  * (and changes nothing) when n is out of range. */

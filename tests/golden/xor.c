@@ -186,6 +186,12 @@ void xor_forward(xor *net, const float *x, float *y)
     memcpy(y, net->act + 2, 1 * sizeof(float));
 }
 
+void xor_forward_batch(xor *net, const float *x, float *y, int n)
+{
+    for (; n > 0; n--, x += 2, y += 1)
+        xor_forward(net, x, y);
+}
+
 float xor_backward(xor *net, const float *x, const float *t, int n)
 {
     float loss, scale;

@@ -40,6 +40,9 @@ typedef struct xor {
 void xor_init(xor *net, uint64_t seed);
 /* Runs one sample x[xor_N_INPUTS] through the network into y[xor_N_OUTPUTS]. */
 void xor_forward(xor *net, const float *x, float *y);
+/* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:
+ * xor_forward's outputs up to float rounding, faster for many samples. */
+void xor_forward_batch(xor *net, const float *x, float *y, int n);
 /* Trains on n samples (1..xor_BATCH): rows of x and of t (targets, one-hot for
  * classes) are contiguous.  Returns the mean loss before the update, or NaN
  * (and changes nothing) when n is out of range. */

@@ -32,6 +32,7 @@
 static size_t w_size(void) { return sizeof(NET); }
 static void w_init(void *n, uint64_t seed) { F(_init)((NET *)n, seed); }
 static void w_forward(void *n, const float *x, float *y) { F(_forward)((NET *)n, x, y); }
+static void w_forward_batch(void *n, const float *x, float *y, int k) { F(_forward_batch)((NET *)n, x, y, k); }
 static float w_train_step(void *n, const float *x, const float *t, int k) { return F(_train_step)((NET *)n, x, t, k); }
 static float *w_params(void *n) { return F(_params)((NET *)n); }
 static float *w_lr(void *n) { return &((NET *)n)->lr; }
@@ -52,6 +53,7 @@ static RtNet make_net(int softmax)
     r.size = w_size();
     r.init = w_init;
     r.forward = w_forward;
+    r.forward_batch = w_forward_batch;
     r.train_step = w_train_step;
     r.params = w_params;
     r.lr = w_lr;
