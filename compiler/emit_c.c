@@ -168,15 +168,16 @@ static void emit_helpers(Emitter *e)
                 "#endif\n\n");
     if (lane_sums)
         emit(e, "#ifdef NNC_V8\n"
-                "#include <immintrin.h>\n\n"
                 "/* The 8 lane sums of v0 .. v7, each ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7))\n"
-                " * as the plain loops add them: two rounds of pairwise adds, then the halves. */\n"
+                " * as the plain loops add them: two rounds of pairwise adds (AVX's vhaddps), then\n"
+                " * the 128-bit halves (vperm2f128).  GCC's and Clang's builtins, not <immintrin.h>,\n"
+                " * which brings <stdlib.h> and its names along. */\n"
                 "static nnc_v8 nnc_lane_sums(nnc_v8 v0, nnc_v8 v1, nnc_v8 v2, nnc_v8 v3, nnc_v8 v4, nnc_v8 v5, nnc_v8 v6,\n"
                 "                            nnc_v8 v7)\n"
                 "{\n"
-                "    __m256 lo = _mm256_hadd_ps(_mm256_hadd_ps(v0, v1), _mm256_hadd_ps(v2, v3));\n"
-                "    __m256 hi = _mm256_hadd_ps(_mm256_hadd_ps(v4, v5), _mm256_hadd_ps(v6, v7));\n"
-                "    return _mm256_permute2f128_ps(lo, hi, 0x20) + _mm256_permute2f128_ps(lo, hi, 0x31);\n"
+                "    nnc_v8 lo = __builtin_ia32_haddps256(__builtin_ia32_haddps256(v0, v1), __builtin_ia32_haddps256(v2, v3));\n"
+                "    nnc_v8 hi = __builtin_ia32_haddps256(__builtin_ia32_haddps256(v4, v5), __builtin_ia32_haddps256(v6, v7));\n"
+                "    return __builtin_ia32_vperm2f128_ps256(lo, hi, 0x20) + __builtin_ia32_vperm2f128_ps256(lo, hi, 0x31);\n"
                 "}\n"
                 "#endif\n\n");
     if (e->infer)
@@ -648,11 +649,13 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
             emit(e, "%s v%lld = r%lld[%s]%s", j ? "," : "                    const float", (long long)j,
                  (long long)(j / l->kw), at, j == kk - 1 ? ";\n" : "");
         }
-        emit(e, "                    int left, h0");
+        emit(e, "                    int %sh0", kk > 1 ? "left, " : "");
         for (int64_t j = 1; j < kk; j++)
             emit(e, ", h%lld", (long long)j);
         emit(e, ";   /* the first maximum, in PyTorch's order */\n");
-        emit(e, "                    h0 = v0 == mx;\n                    left = !h0;\n");
+        emit(e, "                    h0 = v0 == mx;\n");
+        if (kk > 1)
+            emit(e, "                    left = !h0;\n");
         for (int64_t j = 1; j < kk; j++) {
             emit(e, "                    h%lld = left & (v%lld == mx);\n", (long long)j, (long long)j);
             if (j < kk - 1)
@@ -942,8 +945,9 @@ static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
  *   gw: 2 filters x all taps of one channel at a time, each a vector of 8
  *       position lanes, added up like the plain loops' 8 partial sums;
  *   din: 4 channels x 32 positions of the padded plane at a time, summed
- *       over filters and taps (a convolution with the flipped kernel), and
- *       written straight into din's interior.
+ *       over filters and taps (a convolution with the flipped kernel),
+ *       stored whole into a wide plane (dpw), whose inside one more pass
+ *       copies to din through the producer's activation.
  * Both give the plain loops' bits. */
 typedef struct ConvBack {
     int64_t M, PS;   /* margin and plane stride of dx */
@@ -1050,9 +1054,10 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
     }
     bool over = g->PH || g->PW;
     if (g->L > l8 && over) {
-        /* The last positions as one more vector: past L, dx is zero and pin
-         * reads into the gradient plane after it, which this path never
-         * writes (NAME_init clears it), so they add nothing. */
+        /* The last positions as one more vector: past L, dx is zero, and
+         * pin's reads past its plane land in the scratch after it (dpw, or
+         * another layer's planes): finite values times zero add nothing.
+         * (Were that scratch Inf or NaN, training would have diverged.) */
         emit(e, "                {   /* the last %lld positions, in lanes 0.., the rest adding zeros */\n",
              (long long)(g->L - l8));
         emit(e, "                    const int i = %lld;\n", (long long)l8);

@@ -28,16 +28,16 @@ typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: a
 #endif
 
 #ifdef NNC_V8
-#include <immintrin.h>
-
 /* The 8 lane sums of v0 .. v7, each ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7))
- * as the plain loops add them: two rounds of pairwise adds, then the halves. */
+ * as the plain loops add them: two rounds of pairwise adds (AVX's vhaddps), then
+ * the 128-bit halves (vperm2f128).  GCC's and Clang's builtins, not <immintrin.h>,
+ * which brings <stdlib.h> and its names along. */
 static nnc_v8 nnc_lane_sums(nnc_v8 v0, nnc_v8 v1, nnc_v8 v2, nnc_v8 v3, nnc_v8 v4, nnc_v8 v5, nnc_v8 v6,
                             nnc_v8 v7)
 {
-    __m256 lo = _mm256_hadd_ps(_mm256_hadd_ps(v0, v1), _mm256_hadd_ps(v2, v3));
-    __m256 hi = _mm256_hadd_ps(_mm256_hadd_ps(v4, v5), _mm256_hadd_ps(v6, v7));
-    return _mm256_permute2f128_ps(lo, hi, 0x20) + _mm256_permute2f128_ps(lo, hi, 0x31);
+    nnc_v8 lo = __builtin_ia32_haddps256(__builtin_ia32_haddps256(v0, v1), __builtin_ia32_haddps256(v2, v3));
+    nnc_v8 hi = __builtin_ia32_haddps256(__builtin_ia32_haddps256(v4, v5), __builtin_ia32_haddps256(v6, v7));
+    return __builtin_ia32_vperm2f128_ps256(lo, hi, 0x20) + __builtin_ia32_vperm2f128_ps256(lo, hi, 0x31);
 }
 #endif
 

@@ -12,7 +12,8 @@
 #              worked by hand (bit-identical as of nnc 0.1.0)     xor_hand.c
 #   paths      the vector path (NNC_V8) and the plain loops (-DNNC_PLAIN_C)
 #              of every network of gradcheck.nn and gradcheck_cnn.nn give
-#              the same bits after a few training steps, and
+#              the same bits after a few training steps (and the
+#              vector path under the sanitizers too), and
 #              NAME_forward_batch agrees with NAME_forward     paths.c
 # Every .nn file is emitted twice, as is (layers up to 256 multiply-adds
 # unrolled) and with --unroll 0 (loops everywhere), and every program is built
@@ -35,6 +36,7 @@ CC=gcc
 # long straight-line functions of unrolled code under the sanitizers.
 SAN="-O1 -g -fno-var-tracking -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 SAN="$SAN -fsanitize=float-divide-by-zero,float-cast-overflow"   # not part of gcc's "undefined"
+SAN_V8="$SAN -march=native"   # paths: the vector path under the sanitizers too
 SAN="$SAN -DNNC_PLAIN_C"   # the batched dense layers as plain loops here, as vectors in the -O2 builds
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
@@ -160,11 +162,16 @@ for set in $sets; do
     done
 done
 # paths: the generated code once more, with the plain loops (the -O2 object
-# above takes the vector path where the CPU has AVX), and the driver
+# above takes the vector path where the CPU has AVX), and the vector path
+# under the sanitizers (the loops form: it compiles faster); the driver
 paths_nets="gradcheck gradcheck_cnn"
 for base in $paths_nets; do
-    spawn compile "$out/log/$base.plain.o.log" $CC $STRICT -O2 -march=native -DNNC_PLAIN_C \
-        -c "$out/unrolled/$base.c" -o "$out/unrolled/$base.plain.o"
+    for form in $forms; do
+        spawn compile "$out/log/$form.$base.plain.o.log" $CC $STRICT -O2 -march=native -DNNC_PLAIN_C \
+            -c "$out/$form/$base.c" -o "$out/$form/$base.plain.o"
+    done
+    spawn compile "$out/log/loops.$base.v8san.o.log" $CC $STRICT $SAN_V8 \
+        -c "$out/loops/$base.c" -o "$out/loops/$base.v8san.o"
     for net in $(nets $src/$base.nn); do
         spawn compile "$out/log/$base.$net.paths.o.log" $CC $STRICT -O2 -DNET=$net \
             -include "$out/unrolled/$base.h" -c "$src/paths.c" -o "$out/$base.$net.paths.o"
@@ -204,37 +211,54 @@ for mode in o2 san; do
             "$out/xor_hand.step.$form$s" "$out/xor_hand$s.o" "$out/$form/xor$s.o" -- step
     done
 done
-# same_paths BASE: both builds of every network of BASE.nn print the same bits
+# run_paths EXE NN OUT: one run of the paths driver; its failure messages, if any
+run_paths() {
+    "$1" "$2" >"$3" 2>&1 || { grep -v '^[0-9a-f]\{8\}$' "$3" | head -4; echo "($1 failed)"; }
+}
+
+# same_paths BASE FORM: the vector path (-O2; and, for the loops form, under
+# the sanitizers) and the plain loops print the same bits, for every network
+# of BASE.nn emitted in FORM
 same_paths() {
-    _base=$1 _details=
-    for _o in "$out/unrolled/$_base.o" "$out/unrolled/$_base.plain.o"; do
+    _base=$1 _form=$2 _details=
+    _name="paths: the vector path and the plain loops give the same bits, forward_batch agrees with forward (every network of $_base.nn, $_form)"
+    _objs="$out/$_form/$_base.o $out/$_form/$_base.plain.o"
+    [ "$_form" = loops ] && _objs="$_objs $out/loops/$_base.v8san.o"
+    for _o in $_objs; do
         if [ ! -f "$_o" ]; then
-            fail "paths: $_base.nn" "$_o was not built:" "$(cat "$out/log/$(basename "$_o").log" 2>/dev/null)"
+            fail "$_name" "$_o was not built:" "$(cat "$out/log/$_form.$(basename "$_o").log" 2>/dev/null)"
             return
         fi
     done
     for net in $(nets $src/$_base.nn); do
-        _e=$out/$_base.$net.paths
-        if ! _o=$($CC -O2 "$_e.o" "$out/unrolled/$_base.o" -o "$_e.v8" -lm 2>&1) ||
-            ! _o=$($CC -O2 "$_e.o" "$out/unrolled/$_base.plain.o" -o "$_e.plain" -lm 2>&1); then
+        _e=$out/$_form.$_base.$net.paths _d=$out/$_base.$net.paths
+        if ! _o=$($CC -O2 "$_d.o" "$out/$_form/$_base.o" -o "$_e.v8" -lm 2>&1) ||
+            ! _o=$($CC -O2 "$_d.o" "$out/$_form/$_base.plain.o" -o "$_e.plain" -lm 2>&1) ||
+            { [ "$_form" = loops ] &&
+              ! _o=$($CC $SAN "$_d.o" "$out/loops/$_base.v8san.o" -o "$_e.v8san" -lm 2>&1); }; then
             _details="$_details$net: $_o
 "
-        elif ! "$_e.v8" $src/$_base.nn >"$_e.v8.out" 2>&1 || ! "$_e.plain" $src/$_base.nn >"$_e.plain.out" 2>&1; then
-            _details="$_details$net: $(cat "$_e.v8.out" "$_e.plain.out" | grep -v '^[0-9a-f]\{8\}$' | head -4)
+            continue
+        fi
+        _o=$(run_paths "$_e.v8" $src/$_base.nn "$_e.v8.out"; run_paths "$_e.plain" $src/$_base.nn "$_e.plain.out")
+        [ "$_form" = loops ] && _o="$_o$(run_paths "$_e.v8san" $src/$_base.nn "$_e.v8san.out")"
+        if [ -n "$_o" ]; then
+            _details="$_details$net: $_o
 "
         elif ! cmp -s "$_e.v8.out" "$_e.plain.out"; then
             _details="$_details$net: the bits differ (diff $_e.v8.out $_e.plain.out)
 "
+        elif [ "$_form" = loops ] && ! cmp -s "$_e.v8.out" "$_e.v8san.out"; then
+            _details="$_details$net: the sanitizer build's bits differ (diff $_e.v8.out $_e.v8san.out)
+"
         fi
     done
-    if [ -z "$_details" ]; then
-        ok "paths: the vector path and the plain loops give the same bits, forward_batch agrees with forward (every network of $_base.nn)"
-    else
-        fail "paths: the vector path and the plain loops give the same bits, forward_batch agrees with forward (every network of $_base.nn)" "$_details"
-    fi
+    if [ -z "$_details" ]; then ok "$_name"; else fail "$_name" "$_details"; fi
 }
 if $CC -march=native -dM -E - </dev/null | grep -q '__AVX__'; then
-    for base in $paths_nets; do spawn same_paths $base; done
+    for base in $paths_nets; do
+        for form in $forms; do spawn same_paths $base $form; done
+    done
 else
     echo "skipped paths: this CPU has no AVX, so both builds would be the plain loops"
 fi
