@@ -25,6 +25,9 @@ static float nnc_relu(float z)
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#if defined(__AVX512VL__)
+#define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
+#endif
 #endif
 
 #ifdef NNC_V8
@@ -102,6 +105,7 @@ static void cnn_run(cnn *net, const float *x, int n)
             }
         }
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
@@ -244,6 +248,141 @@ static void cnn_run(cnn *net, const float *x, int n)
             for (int oy = 0; oy < 7; oy++)
                 for (int ox = 0; ox < 6; ox++)
                     out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
+#else
+        float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 48; i += 16) {   /* 16 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero,
+       a2_0 = zero, a2_1 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0, x1;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 32);
+                    memcpy(&x1, pc + 17, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 32);
+                    memcpy(&x1, pc + 18, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 32);
+                    memcpy(&x1, pc + 24, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 32);
+                    memcpy(&x1, pc + 25, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 32);
+                    memcpy(&x1, pc + 26, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                }
+                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 124 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 124 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 124 + i + 8, &a2_1, 32);
+            }
+            {   /* the last 6 positions, in a vector that runs past them */
+                const int i = 48;
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 7; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
+#endif
 #else
         float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
@@ -417,6 +556,7 @@ static void cnn_run_one(cnn *net, const float *x)
             }
         }
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
@@ -559,6 +699,141 @@ static void cnn_run_one(cnn *net, const float *x)
             for (int oy = 0; oy < 7; oy++)
                 for (int ox = 0; ox < 6; ox++)
                     out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
+#else
+        float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 48; i += 16) {   /* 16 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero,
+       a2_0 = zero, a2_1 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0, x1;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 32);
+                    memcpy(&x1, pc + 17, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 32);
+                    memcpy(&x1, pc + 18, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 32);
+                    memcpy(&x1, pc + 24, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 32);
+                    memcpy(&x1, pc + 25, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 32);
+                    memcpy(&x1, pc + 26, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                }
+                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 124 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 124 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 124 + i + 8, &a2_1, 32);
+            }
+            {   /* the last 6 positions, in a vector that runs past them */
+                const int i = 48;
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 7; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
+#endif
 #else
         float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
@@ -988,6 +1263,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             }
         }
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         const nnc_v8 zero = {0.0f};
         float *dx = net->pad + 288;   /* [3][124]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
@@ -1153,6 +1429,97 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 }
             }
         }
+#else
+        const nnc_v8 zero = {0.0f};
+        float *dx = net->pad + 288;   /* [3][124]: dz of each filter, 8 wide, zeros around */
+        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 42;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 40; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 40; i < 42; i++)
+                acc[i - 40] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 124;
+            for (int i = 0; i < 18; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 7; oy++) {
+                for (int ox = 0; ox < 6; ox++)
+                    pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                for (int ox = 6; ox < 8; ox++)
+                    pf[18 + oy * 8 + ox] = 0.0f;
+            }
+            for (int i = 74; i < 124; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 72;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
+                for (int i = 0; i < 48; i += 8) {
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 48;
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                }
+            }
+        }
+#endif
 #else
         float *dext = net->pad + 288;   /* [7][8]: dz of one filter, 8 wide, zeros beyond */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */

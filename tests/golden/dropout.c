@@ -25,6 +25,9 @@ static float nnc_relu(float z)
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#if defined(__AVX512VL__)
+#define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
+#endif
 #endif
 
 /* splitmix64: the deterministic random numbers of NAME_init */
@@ -77,6 +80,7 @@ static void drop_run(drop *net, const float *x, int n, int train)
         float *out = act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 8) {
@@ -141,6 +145,81 @@ static void drop_run(drop *net, const float *x, int n, int train)
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
                     out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
+#else
+        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 16; i += 16) {   /* 16 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v8 x0, x1;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 32);
+                    memcpy(&x1, pc + 14, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[12] * x0; a1_1 += wc[12] * x1;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 32);
+                    memcpy(&x1, pc + 15, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[13] * x0; a1_1 += wc[13] * x1;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[14] * x0; a1_1 += wc[14] * x1;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 32);
+                    memcpy(&x1, pc + 20, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[15] * x0; a1_1 += wc[15] * x1;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 32);
+                    memcpy(&x1, pc + 21, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[16] * x0; a1_1 += wc[16] * x1;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 32);
+                    memcpy(&x1, pc + 22, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
+                }
+                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 84 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 84 + i + 8, &a1_1, 32);
+            }
+            for (int i = 16; i < 22; i++) {
+                for (int r = 0; r < 2; r++) {
+                    const float *wr = w + (f + r) * 9;
+                    float z = 0.0f;
+                    for (int c = 0; c < 1; c++)
+                        for (int k = 0; k < 9; k++)
+                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                    ow[(f + r) * 84 + i] = z;
+                }
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
+#endif
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -300,6 +379,7 @@ static void drop_run_one(drop *net, const float *x)
         float *out = net->act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 8) {
@@ -364,6 +444,81 @@ static void drop_run_one(drop *net, const float *x)
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
                     out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
+#else
+        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 16; i += 16) {   /* 16 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v8 x0, x1;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 32);
+                    memcpy(&x1, pc + 14, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[12] * x0; a1_1 += wc[12] * x1;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 32);
+                    memcpy(&x1, pc + 15, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[13] * x0; a1_1 += wc[13] * x1;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[14] * x0; a1_1 += wc[14] * x1;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 32);
+                    memcpy(&x1, pc + 20, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[15] * x0; a1_1 += wc[15] * x1;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 32);
+                    memcpy(&x1, pc + 21, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[16] * x0; a1_1 += wc[16] * x1;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 32);
+                    memcpy(&x1, pc + 22, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
+                }
+                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 84 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 84 + i + 8, &a1_1, 32);
+            }
+            for (int i = 16; i < 22; i++) {
+                for (int r = 0; r < 2; r++) {
+                    const float *wr = w + (f + r) * 9;
+                    float z = 0.0f;
+                    for (int c = 0; c < 1; c++)
+                        for (int k = 0; k < 9; k++)
+                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                    ow[(f + r) * 84 + i] = z;
+                }
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
+#endif
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -765,6 +920,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         float *gb = net->grad + 18;
         const float *pin = in;   /* no padding: the input itself */
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         const nnc_v8 zero = {0.0f};
         float *dx = net->pad + 72;   /* [2][84]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
@@ -844,6 +1000,76 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     }
             }
         }
+#else
+        const nnc_v8 zero = {0.0f};
+        float *dx = net->pad + 72;   /* [2][84]: dz of each filter, 6 wide, zeros around */
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 16;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 16; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 84;
+            for (int i = 0; i < 14; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 4; oy++) {
+                for (int ox = 0; ox < 4; ox++)
+                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                for (int ox = 4; ox < 6; ox++)
+                    pf[14 + oy * 6 + ox] = 0.0f;
+            }
+            for (int i = 38; i < 84; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
+            for (int c = 0; c < 1; c++) {
+                const float *pc = pin + c * 36;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
+                for (int i = 0; i < 16; i += 8) {
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 84 + 14 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                float t[9][8];   /* the lanes of each tap of each filter */
+                memcpy(t[0], &a0_0, 32);
+                memcpy(t[1], &a0_1, 32);
+                memcpy(t[2], &a0_2, 32);
+                memcpy(t[3], &a0_3, 32);
+                memcpy(t[4], &a0_4, 32);
+                memcpy(t[5], &a0_5, 32);
+                memcpy(t[6], &a0_6, 32);
+                memcpy(t[7], &a0_7, 32);
+                memcpy(t[8], &a0_8, 32);
+                for (int r = 0; r < 1; r++)
+                    for (int k = 0; k < 9; k++) {
+                        float *tk = t[r * 9 + k];
+                        for (int i = 16; i < 22; i++)
+                            tk[i - 16] += dx[(f + r) * 84 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                        gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
+                    }
+            }
+        }
+#endif
 #else
         float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */

@@ -20,6 +20,9 @@
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#if defined(__AVX512VL__)
+#define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
+#endif
 #endif
 
 /* splitmix64: the deterministic random numbers of NAME_init */

@@ -30,6 +30,9 @@ static float nnc_relu(float z)
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+#if defined(__AVX512VL__)
+#define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
+#endif
 #endif
 
 #ifdef NNC_V8
@@ -107,6 +110,7 @@ static void abs_run(abs *net, const float *x, int n)
             }
         }
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         float *ow = net->pad + 196;   /* [3][99]: each filter's output, 7 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
@@ -308,6 +312,141 @@ static void abs_run(abs *net, const float *x, int n)
                 for (int ox = 0; ox < 5; ox++)
                     out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 99 + oy * 7 + ox] + b[f]);
 #else
+        float *ow = net->pad + 196;   /* [3][99]: each filter's output, 7 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero,
+       a2_0 = zero, a2_1 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0, x1;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 32);
+                    memcpy(&x1, pc + 15, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 32);
+                    memcpy(&x1, pc + 17, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 32);
+                    memcpy(&x1, pc + 22, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 32);
+                    memcpy(&x1, pc + 23, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 32);
+                    memcpy(&x1, pc + 24, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                }
+                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 99 + i + 8, &a2_1, 32);
+            }
+            {   /* the last 1 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 5; oy++)
+                for (int ox = 0; ox < 5; ox++)
+                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 99 + oy * 7 + ox] + b[f]);
+#endif
+#else
         float *oext = net->pad + 196;   /* [5][7]: one output plane, 7 wide */
         for (int f = 0; f < 3; f++) {
             for (int i = 0; i < 33; i++)
@@ -377,6 +516,7 @@ static void abs_run(abs *net, const float *x, int n)
             }
         }
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         float *ow = net->pad + 294;   /* [2][99]: each filter's output, 7 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
@@ -544,6 +684,119 @@ static void abs_run(abs *net, const float *x, int n)
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
                     out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 99 + oy * 7 + ox] + b[f]);
+#else
+        float *ow = net->pad + 294;   /* [2][99]: each filter's output, 7 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero;
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                    nnc_v8 x0, x1;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[27] * x0; a1_1 += wc[27] * x1;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[28] * x0; a1_1 += wc[28] * x1;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[29] * x0; a1_1 += wc[29] * x1;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 32);
+                    memcpy(&x1, pc + 15, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[30] * x0; a1_1 += wc[30] * x1;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[31] * x0; a1_1 += wc[31] * x1;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 32);
+                    memcpy(&x1, pc + 17, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[32] * x0; a1_1 += wc[32] * x1;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 32);
+                    memcpy(&x1, pc + 22, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[33] * x0; a1_1 += wc[33] * x1;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 32);
+                    memcpy(&x1, pc + 23, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[34] * x0; a1_1 += wc[34] * x1;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 32);
+                    memcpy(&x1, pc + 24, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[35] * x0; a1_1 += wc[35] * x1;
+                }
+                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32);
+            }
+            {   /* the last 1 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[27] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[28] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[29] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[30] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[31] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[32] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[33] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[34] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[35] * x0;
+                }
+                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 5; oy++)
+                for (int ox = 0; ox < 5; ox++)
+                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 99 + oy * 7 + ox] + b[f]);
+#endif
 #else
         float *oext = net->pad + 294;   /* [5][7]: one output plane, 7 wide */
         for (int f = 0; f < 2; f++) {
@@ -650,6 +903,7 @@ static void abs_run_one(abs *net, const float *x)
             }
         }
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         float *ow = net->pad + 196;   /* [3][99]: each filter's output, 7 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
@@ -851,6 +1105,141 @@ static void abs_run_one(abs *net, const float *x)
                 for (int ox = 0; ox < 5; ox++)
                     out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 99 + oy * 7 + ox] + b[f]);
 #else
+        float *ow = net->pad + 196;   /* [3][99]: each filter's output, 7 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero,
+       a2_0 = zero, a2_1 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0, x1;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 32);
+                    memcpy(&x1, pc + 15, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 32);
+                    memcpy(&x1, pc + 17, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 32);
+                    memcpy(&x1, pc + 22, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 32);
+                    memcpy(&x1, pc + 23, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 32);
+                    memcpy(&x1, pc + 24, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                }
+                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 99 + i + 8, &a2_1, 32);
+            }
+            {   /* the last 1 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 5; oy++)
+                for (int ox = 0; ox < 5; ox++)
+                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 99 + oy * 7 + ox] + b[f]);
+#endif
+#else
         float *oext = net->pad + 196;   /* [5][7]: one output plane, 7 wide */
         for (int f = 0; f < 3; f++) {
             for (int i = 0; i < 33; i++)
@@ -918,6 +1307,7 @@ static void abs_run_one(abs *net, const float *x)
             }
         }
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         float *ow = net->pad + 294;   /* [2][99]: each filter's output, 7 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
@@ -1085,6 +1475,119 @@ static void abs_run_one(abs *net, const float *x)
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
                     out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 99 + oy * 7 + ox] + b[f]);
+#else
+        float *ow = net->pad + 294;   /* [2][99]: each filter's output, 7 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero;
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                    nnc_v8 x0, x1;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    memcpy(&x1, pc + 8, 32);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[27] * x0; a1_1 += wc[27] * x1;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    memcpy(&x1, pc + 9, 32);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[28] * x0; a1_1 += wc[28] * x1;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    memcpy(&x1, pc + 10, 32);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[29] * x0; a1_1 += wc[29] * x1;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 32);
+                    memcpy(&x1, pc + 15, 32);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[30] * x0; a1_1 += wc[30] * x1;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 32);
+                    memcpy(&x1, pc + 16, 32);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[31] * x0; a1_1 += wc[31] * x1;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 32);
+                    memcpy(&x1, pc + 17, 32);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[32] * x0; a1_1 += wc[32] * x1;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 32);
+                    memcpy(&x1, pc + 22, 32);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[33] * x0; a1_1 += wc[33] * x1;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 32);
+                    memcpy(&x1, pc + 23, 32);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[34] * x0; a1_1 += wc[34] * x1;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 32);
+                    memcpy(&x1, pc + 24, 32);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[35] * x0; a1_1 += wc[35] * x1;
+                }
+                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32);
+            }
+            {   /* the last 1 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v8 zero = {0.0f};
+                nnc_v8 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                    nnc_v8 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 32);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[27] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 32);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[28] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 32);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[29] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 32);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[30] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 32);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[31] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 32);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[32] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 32);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[33] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 32);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[34] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 32);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[35] * x0;
+                }
+                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 5; oy++)
+                for (int ox = 0; ox < 5; ox++)
+                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 99 + oy * 7 + ox] + b[f]);
+#endif
 #else
         float *oext = net->pad + 294;   /* [5][7]: one output plane, 7 wide */
         for (int f = 0; f < 2; f++) {
@@ -1408,6 +1911,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
 #ifdef NNC_V8
         const float *w = net->param + 57;
         float *din = delta + 0;   /* [3][5][5] */
+#ifdef NNC_V8_WIDE
         const nnc_v8 zero = {0.0f};
         float *dx = net->pad + 294;   /* [2][99]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
@@ -1692,6 +2196,262 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 for (int ix = 0; ix < 5; ix++)
                     din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
 #else
+        const nnc_v8 zero = {0.0f};
+        float *dx = net->pad + 294;   /* [2][99]: dz of each filter, 7 wide, zeros around */
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 25;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 24; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 24; i < 25; i++)
+                acc[i - 24] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 99;
+            for (int i = 0; i < 16; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 5; oy++) {
+                for (int ox = 0; ox < 5; ox++)
+                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                for (int ox = 5; ox < 7; ox++)
+                    pf[16 + oy * 7 + ox] = 0.0f;
+            }
+            for (int i = 51; i < 99; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
+            for (int c = 0; c < 3; c++) {
+                const float *pc = pin + c * 49;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
+                for (int i = 0; i < 32; i += 8) {
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 32;
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 27 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 27 + c * 9 + 8] += t[0];
+                }
+            }
+        }
+        float *dpw = net->pad + 147;   /* [3][7][7]: din, 7 wide */
+        for (int c = 0; c < 3; c += 3) {   /* din, 3 channels x 24 positions at a time */
+            for (int j = 7; j < 31; j += 24) {
+                nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+       b1_0 = zero, b1_1 = zero, b1_2 = zero,
+       b2_0 = zero, b2_1 = zero, b2_2 = zero;
+                for (int f = 0; f < 2; f++) {
+                    const float *df = dx + f * 99 + 16 + j, *wf = w + f * 27 + c * 9;
+                    nnc_v8 y0, y1, y2;
+                    /* tap 0,0 */
+                    memcpy(&y0, df + 0, 32);
+                    memcpy(&y1, df + 8, 32);
+                    memcpy(&y2, df + 16, 32);
+                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                    b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2;
+                    /* tap 0,1 */
+                    memcpy(&y0, df + -1, 32);
+                    memcpy(&y1, df + 7, 32);
+                    memcpy(&y2, df + 15, 32);
+                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                    b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2;
+                    /* tap 0,2 */
+                    memcpy(&y0, df + -2, 32);
+                    memcpy(&y1, df + 6, 32);
+                    memcpy(&y2, df + 14, 32);
+                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                    b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2;
+                    /* tap 1,0 */
+                    memcpy(&y0, df + -7, 32);
+                    memcpy(&y1, df + 1, 32);
+                    memcpy(&y2, df + 9, 32);
+                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                    b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2;
+                    /* tap 1,1 */
+                    memcpy(&y0, df + -8, 32);
+                    memcpy(&y1, df + 0, 32);
+                    memcpy(&y2, df + 8, 32);
+                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                    b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2;
+                    /* tap 1,2 */
+                    memcpy(&y0, df + -9, 32);
+                    memcpy(&y1, df + -1, 32);
+                    memcpy(&y2, df + 7, 32);
+                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                    b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2;
+                    /* tap 2,0 */
+                    memcpy(&y0, df + -14, 32);
+                    memcpy(&y1, df + -6, 32);
+                    memcpy(&y2, df + 2, 32);
+                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                    b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2;
+                    /* tap 2,1 */
+                    memcpy(&y0, df + -15, 32);
+                    memcpy(&y1, df + -7, 32);
+                    memcpy(&y2, df + 1, 32);
+                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                    b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2;
+                    /* tap 2,2 */
+                    memcpy(&y0, df + -16, 32);
+                    memcpy(&y1, df + -8, 32);
+                    memcpy(&y2, df + 0, 32);
+                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2;
+                }
+                memcpy(dpw + (c + 0) * 49 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 49 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 49 + j + 16, &b0_2, 32);
+                memcpy(dpw + (c + 1) * 49 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 49 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 49 + j + 16, &b1_2, 32);
+                memcpy(dpw + (c + 2) * 49 + j + 0, &b2_0, 32); memcpy(dpw + (c + 2) * 49 + j + 8, &b2_1, 32); memcpy(dpw + (c + 2) * 49 + j + 16, &b2_2, 32);
+            }
+            {   /* the last 11 positions */
+                const int j = 31;
+                nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+       b1_0 = zero, b1_1 = zero, b1_2 = zero,
+       b2_0 = zero, b2_1 = zero, b2_2 = zero;
+                for (int f = 0; f < 2; f++) {
+                    const float *df = dx + f * 99 + 16 + j, *wf = w + f * 27 + c * 9;
+                    nnc_v8 y0, y1, y2;
+                    /* tap 0,0 */
+                    memcpy(&y0, df + 0, 32);
+                    memcpy(&y1, df + 8, 32);
+                    memcpy(&y2, df + 16, 32);
+                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                    b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2;
+                    /* tap 0,1 */
+                    memcpy(&y0, df + -1, 32);
+                    memcpy(&y1, df + 7, 32);
+                    memcpy(&y2, df + 15, 32);
+                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                    b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2;
+                    /* tap 0,2 */
+                    memcpy(&y0, df + -2, 32);
+                    memcpy(&y1, df + 6, 32);
+                    memcpy(&y2, df + 14, 32);
+                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                    b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2;
+                    /* tap 1,0 */
+                    memcpy(&y0, df + -7, 32);
+                    memcpy(&y1, df + 1, 32);
+                    memcpy(&y2, df + 9, 32);
+                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                    b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2;
+                    /* tap 1,1 */
+                    memcpy(&y0, df + -8, 32);
+                    memcpy(&y1, df + 0, 32);
+                    memcpy(&y2, df + 8, 32);
+                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                    b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2;
+                    /* tap 1,2 */
+                    memcpy(&y0, df + -9, 32);
+                    memcpy(&y1, df + -1, 32);
+                    memcpy(&y2, df + 7, 32);
+                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                    b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2;
+                    /* tap 2,0 */
+                    memcpy(&y0, df + -14, 32);
+                    memcpy(&y1, df + -6, 32);
+                    memcpy(&y2, df + 2, 32);
+                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                    b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2;
+                    /* tap 2,1 */
+                    memcpy(&y0, df + -15, 32);
+                    memcpy(&y1, df + -7, 32);
+                    memcpy(&y2, df + 1, 32);
+                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                    b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2;
+                    /* tap 2,2 */
+                    memcpy(&y0, df + -16, 32);
+                    memcpy(&y1, df + -8, 32);
+                    memcpy(&y2, df + 0, 32);
+                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2;
+                }
+                float t[24];
+                memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
+                for (int q = 0; q < 24 && j + q < 42; q++)
+                    dpw[(c + 0) * 49 + j + q] = t[q];
+                memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
+                for (int q = 0; q < 24 && j + q < 42; q++)
+                    dpw[(c + 1) * 49 + j + q] = t[q];
+                memcpy(t + 0, &b2_0, 32); memcpy(t + 8, &b2_1, 32); memcpy(t + 16, &b2_2, 32);
+                for (int q = 0; q < 24 && j + q < 42; q++)
+                    dpw[(c + 2) * 49 + j + q] = t[q];
+            }
+        }
+        for (int c = 0; c < 3; c++)   /* din: the inside of dpw */
+            for (int iy = 0; iy < 5; iy++)
+                for (int ix = 0; ix < 5; ix++)
+                    din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
+#endif
+#else
         float *dext = net->pad + 294;   /* [5][7]: dz of one filter, 7 wide, zeros beyond */
         const float *w = net->param + 57;
         float *dpin = net->pad + 147;   /* [3][7][7]: gradient of pin */
@@ -1874,6 +2634,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             }
         }
 #ifdef NNC_V8
+#ifdef NNC_V8_WIDE
         const nnc_v8 zero = {0.0f};
         float *dx = net->pad + 196;   /* [3][99]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
@@ -2039,6 +2800,97 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 }
             }
         }
+#else
+        const nnc_v8 zero = {0.0f};
+        float *dx = net->pad + 196;   /* [3][99]: dz of each filter, 7 wide, zeros around */
+        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 25;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 24; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 24; i < 25; i++)
+                acc[i - 24] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 99;
+            for (int i = 0; i < 16; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 5; oy++) {
+                for (int ox = 0; ox < 5; ox++)
+                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                for (int ox = 5; ox < 7; ox++)
+                    pf[16 + oy * 7 + ox] = 0.0f;
+            }
+            for (int i = 51; i < 99; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 49;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
+                for (int i = 0; i < 32; i += 8) {
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 32;
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                }
+            }
+        }
+#endif
 #else
         float *dext = net->pad + 196;   /* [5][7]: dz of one filter, 7 wide, zeros beyond */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */

@@ -13,7 +13,8 @@
 #   paths      the vector path (NNC_V8) and the plain loops (-DNNC_PLAIN_C)
 #              of every network of gradcheck.nn and gradcheck_cnn.nn give
 #              the same bits after a few training steps (and the
-#              vector path under the sanitizers too), and
+#              vector path under the sanitizers too, and with the
+#              convolutions' blocks for 16 registers), and
 #              NAME_forward_batch agrees with NAME_forward     paths.c
 # Every .nn file is emitted twice, as is (layers up to 256 multiply-adds
 # unrolled) and with --unroll 0 (loops everywhere), and every program is built
@@ -172,6 +173,9 @@ for base in $paths_nets; do
     done
     spawn compile "$out/log/loops.$base.v8san.o.log" $CC $STRICT $SAN_V8 \
         -c "$out/loops/$base.c" -o "$out/loops/$base.v8san.o"
+    # the convolutions' narrow blocks (16 vector registers), where -march=native has 32
+    spawn compile "$out/log/unrolled.$base.narrow.o.log" $CC $STRICT -O2 -march=native -mno-avx512f \
+        -c "$out/unrolled/$base.c" -o "$out/unrolled/$base.narrow.o"
     for net in $(nets $src/$base.nn); do
         spawn compile "$out/log/$base.$net.paths.o.log" $CC $STRICT -O2 -DNET=$net \
             -include "$out/unrolled/$base.h" -c "$src/paths.c" -o "$out/$base.$net.paths.o"
@@ -224,6 +228,7 @@ same_paths() {
     _name="paths: the vector path and the plain loops give the same bits, forward_batch agrees with forward (every network of $_base.nn, $_form)"
     _objs="$out/$_form/$_base.o $out/$_form/$_base.plain.o"
     [ "$_form" = loops ] && _objs="$_objs $out/loops/$_base.v8san.o"
+    [ "$_form" = unrolled ] && _objs="$_objs $out/unrolled/$_base.narrow.o"
     for _o in $_objs; do
         if [ ! -f "$_o" ]; then
             fail "$_name" "$_o was not built:" "$(cat "$out/log/$_form.$(basename "$_o").log" 2>/dev/null)"
@@ -235,18 +240,24 @@ same_paths() {
         if ! _o=$($CC -O2 "$_d.o" "$out/$_form/$_base.o" -o "$_e.v8" -lm 2>&1) ||
             ! _o=$($CC -O2 "$_d.o" "$out/$_form/$_base.plain.o" -o "$_e.plain" -lm 2>&1) ||
             { [ "$_form" = loops ] &&
-              ! _o=$($CC $SAN "$_d.o" "$out/loops/$_base.v8san.o" -o "$_e.v8san" -lm 2>&1); }; then
+              ! _o=$($CC $SAN "$_d.o" "$out/loops/$_base.v8san.o" -o "$_e.v8san" -lm 2>&1); } ||
+            { [ "$_form" = unrolled ] &&
+              ! _o=$($CC -O2 "$_d.o" "$out/unrolled/$_base.narrow.o" -o "$_e.narrow" -lm 2>&1); }; then
             _details="$_details$net: $_o
 "
             continue
         fi
         _o=$(run_paths "$_e.v8" $src/$_base.nn "$_e.v8.out"; run_paths "$_e.plain" $src/$_base.nn "$_e.plain.out")
         [ "$_form" = loops ] && _o="$_o$(run_paths "$_e.v8san" $src/$_base.nn "$_e.v8san.out")"
+        [ "$_form" = unrolled ] && _o="$_o$(run_paths "$_e.narrow" $src/$_base.nn "$_e.narrow.out")"
         if [ -n "$_o" ]; then
             _details="$_details$net: $_o
 "
         elif ! cmp -s "$_e.v8.out" "$_e.plain.out"; then
             _details="$_details$net: the bits differ (diff $_e.v8.out $_e.plain.out)
+"
+        elif [ "$_form" = unrolled ] && ! cmp -s "$_e.v8.out" "$_e.narrow.out"; then
+            _details="$_details$net: the narrow blocks' bits differ (diff $_e.v8.out $_e.narrow.out)
 "
         elif [ "$_form" = loops ] && ! cmp -s "$_e.v8.out" "$_e.v8san.out"; then
             _details="$_details$net: the sanitizer build's bits differ (diff $_e.v8.out $_e.v8san.out)
