@@ -82,6 +82,15 @@ static const Layer *producer(const Net *n, int i)
     return NULL;
 }
 
+/* The layer whose act holds the network's outputs: the last one, or, when
+ * the last passes its input through (flatten, dropout), its producer; NULL
+ * when that is the network's input itself. */
+static const Layer *output_layer(const Net *n)
+{
+    const Layer *last = &n->layers[n->n_layers - 1];
+    return last->aliases_input ? producer(n, n->n_layers - 1) : last;
+}
+
 /* A pointer expression to the activations of the sample in flight starting
  * at `off` (-1: its input). */
 static void act_ptr(const Emitter *e, char out[64], int64_t off)
@@ -531,17 +540,23 @@ static void emit_deriv_factor(Emitter *e, const Layer *l, const char *y)
 }
 
 /* din *= act'(producer's output), element-wise over n floats. */
-static void emit_din_through_act(Emitter *e, const Layer *prod, int64_t n)
+static void emit_din_through_act_at(Emitter *e, const Layer *prod, int64_t n, const char *ind)
 {
     if (!act_info[prod->act].derivative)
         return;
     char slope[32];
     act_param_str(slope, prod);
-    emit(e, "        for (int i = 0; i < %lld; i++)   /* through the activation of layer %d */\n", (long long)n,
+    emit(e, "%sfor (int i = 0; i < %lld; i++)   /* through the activation of layer %d */\n", ind, (long long)n,
          prod->index);
-    emit(e, "            din[i] *= ");
+    emit(e, "%s    din[i] *= ", ind);
     emit_template(e, act_info[prod->act].derivative, "in[i]", slope);
     emit(e, ";\n");
+}
+
+/* ... at the indent of a layer's per-sample code */
+static void emit_din_through_act(Emitter *e, const Layer *prod, int64_t n)
+{
+    emit_din_through_act_at(e, prod, n, "        ");
 }
 
 /* gb[f] += the sum of dz over filter f's output plane, in 8 lanes added
@@ -1359,6 +1374,8 @@ static void emit_banner(Emitter *e, const Layer *l, const char *suffix)
  * lines stay in column 0). */
 static void emit_indented(Emitter *e, const Buf *code)
 {
+    if (code->oom)   /* a lost piece makes the whole output unusable */
+        e->out->oom = true;
     for (const char *p = code->data ? code->data : ""; *p;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
@@ -1698,7 +1715,7 @@ static void emit_gemm_din_block(Emitter *e, const Layer *l, int64_t W, const cha
  * The sums are the plain loops' (over o in order): both paths give the same
  * bits.  Samples past n repeat sample s: they write the same values again. */
 static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int64_t rowlen, int64_t dz_off,
-                             int64_t din_off)
+                             int64_t din_off, const char *in)
 {
     int64_t ni = l->n_in, S = GEMM_DIN_SAMPLES, blk = 8 * GEMM_DIN_VECTORS;
     char o1[32];
@@ -1708,11 +1725,14 @@ static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int6
         if (!W || (!part && !i_main))
             continue;
         if (!part)
-            emit(e, "            for (int i = 0; i < %lld; i += %lld)   /* din = dz w, %lld inputs x %lld samples at a "
+            emit(e, "            for (int i = 0; i < %lld; i += %lld) {   /* din = dz w, %lld inputs x %lld samples at a "
                     "time */\n", (long long)i_main, (long long)blk, (long long)blk, (long long)S);
         else
-            emit(e, "            {   /* the last %lld inputs */\n            const int i = %lld;\n", (long long)W,
+            emit(e, "            {   /* the last %lld inputs */\n                const int i = %lld;\n", (long long)W,
                  (long long)i_main);
+        Buf blkbuf = {0};   /* the samples' loop, indented one more level by emit_indented */
+        Emitter outer = *e;
+        e->out = &blkbuf;
         emit(e, "            for (int s = 0; s < n; s += %lld) {\n", (long long)S);
         for (int64_t k = 0; k < S; k++) {
             if (k)
@@ -1721,11 +1741,10 @@ static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int6
             else
                 emit(e, "                const int s0 = s;\n");
         }
-        emit(e, "                const float ");
         for (int64_t k = 0; k < S; k++)
-            emit(e, "%s*dz%lld = net->delta + s%lld * %lld%s", k ? ", " : "", (long long)k, (long long)k,
+            emit(e, "                const float *dz%lld = net->delta + s%lld * %lld%s;\n", (long long)k, (long long)k,
                  (long long)rowlen, plus(o1, dz_off));
-        emit(e, ";\n                nnc_v8 ");
+        emit(e, "                nnc_v8 ");
         for (int64_t k = 0; k < S; k++)
             for (int64_t v = 0; v < q; v++)
                 emit(e, "%sv%lld_%lld = zero", !v ? (k ? ",\n                       " : "") : ", ", (long long)k,
@@ -1750,18 +1769,17 @@ static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int6
             emit(e, "\n");
         }
         emit(e, "            }\n");
-        if (part)
-            emit(e, "            }\n");
+        *e = outer;
+        emit_indented(e, &blkbuf);
+        buf_free(&blkbuf);
+        emit(e, "            }\n");
     }
     if (act_info[prod->act].derivative) {
-        char slope[32], x[96];
-        act_param_str(slope, prod);
-        emit(e, "            for (int s = 0; s < n; s++)   /* through the activation of layer %d */\n", prod->index);
-        emit(e, "                for (int i = 0; i < %lld; i++)\n", (long long)ni);
-        emit(e, "                    net->delta[s * %lld%s + i] *= ", (long long)rowlen, plus(o1, din_off));
-        snprintf(x, sizeof x, "net->act[s * %lld%s + i]", (long long)e->net->n_act, plus(o1, prod->act_off));
-        emit_template(e, act_info[prod->act].derivative, x, slope);
-        emit(e, ";\n");
+        emit(e, "            for (int s = 0; s < n; s++) {\n");
+        emit(e, "                float *din = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o1, din_off));
+        emit(e, "                const float *in = %s;\n", in);
+        emit_din_through_act_at(e, prod, ni, "                ");
+        emit(e, "            }\n");
     }
     emit(e, "        }\n");
 }
@@ -1822,7 +1840,7 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
     bool v8 = ni % 8 == 0;
     if (v8) {
         emit(e, "#ifdef NNC_V8\n");
-        emit_gemm_din_v8(e, l, prod, rowlen, dz_off, din_off);
+        emit_gemm_din_v8(e, l, prod, rowlen, dz_off, din_off, in);
         emit(e, "#else\n");
     }
     emit(e, "        for (int s = 0; s < n; s++) {   /* din = dz w */\n");
@@ -1839,15 +1857,7 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
         emit_gemm_din_block(e, l, ni - d_main, "                ");
         emit(e, "            }\n");
     }
-    if (act_info[prod->act].derivative) {
-        char slope[32];
-        act_param_str(slope, prod);
-        emit(e, "            for (int i = 0; i < %lld; i++)   /* through the activation of layer %d */\n",
-             (long long)ni, prod->index);
-        emit(e, "                din[i] *= ");
-        emit_template(e, act_info[prod->act].derivative, "in[i]", slope);
-        emit(e, ";\n");
-    }
+    emit_din_through_act_at(e, prod, ni, "            ");
     emit(e, "        }\n");
     if (v8)
         emit(e, "#endif\n");
@@ -1860,8 +1870,7 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
 static void emit_loss(Emitter *e)
 {
     const Net *n = e->net;
-    const Layer *last = &n->layers[n->n_layers - 1];
-    const Layer *prod = last->aliases_input ? producer(n, n->n_layers - 1) : last;
+    const Layer *prod = output_layer(n);
     int64_t no = n->n_outputs;
     bool unroll = short_vector(e, no);
     const char *t = e->t;
@@ -2160,6 +2169,8 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
         emit(e, "        float *masks = net->mask + s * %lld;\n", (long long)net_buffer(n, "mask")->floats / n->batch);
     emit(e, "%s", code);
     emit(e, "    }\n");
+    if (body.oom)   /* a lost piece makes the whole output unusable */
+        e->out->oom = true;
     buf_free(&body);
 }
 
@@ -2280,8 +2291,7 @@ static void emit_forward(Emitter *e)
 {
     const Net *n = e->net;
     const char *N = n->name;
-    const Layer *last = &n->layers[n->n_layers - 1];
-    const Layer *prod = last->aliases_input ? producer(n, n->n_layers - 1) : last;
+    const Layer *prod = output_layer(n);
     char y[64];
     snprintf(y, sizeof y, "net->act + %lld", (long long)(prod ? prod->act_off : 0));
     emit(e, "void %s_forward(%s *net, const float *x, float *y)\n{\n", N, N);
@@ -2298,8 +2308,7 @@ static void emit_forward_batch(Emitter *e)
 {
     const Net *n = e->net;
     const char *N = n->name;
-    const Layer *last = &n->layers[n->n_layers - 1];
-    const Layer *prod = last->aliases_input ? producer(n, n->n_layers - 1) : last;
+    const Layer *prod = output_layer(n);
     int64_t no = n->n_outputs, ni = n->n_inputs;
     emit(e, "void %s_forward_batch(%s *net, const float *x, float *y, int n)\n{\n", N, N);
     if (!batched(e)) {

@@ -411,47 +411,57 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, int n
         {
             const nnc_v8 zero = {0.0f};
             {   /* the last 16 inputs */
-            const int i = 0;
-            for (int s = 0; s < n; s += 8) {
-                const int s0 = s;
-                const int s1 = s + 1 < n ? s + 1 : s;   /* past n: sample s again */
-                const int s2 = s + 2 < n ? s + 2 : s;   /* past n: sample s again */
-                const int s3 = s + 3 < n ? s + 3 : s;   /* past n: sample s again */
-                const int s4 = s + 4 < n ? s + 4 : s;   /* past n: sample s again */
-                const int s5 = s + 5 < n ? s + 5 : s;   /* past n: sample s again */
-                const int s6 = s + 6 < n ? s + 6 : s;   /* past n: sample s again */
-                const int s7 = s + 7 < n ? s + 7 : s;   /* past n: sample s again */
-                const float *dz0 = net->delta + s0 * 32 + 16, *dz1 = net->delta + s1 * 32 + 16, *dz2 = net->delta + s2 * 32 + 16, *dz3 = net->delta + s3 * 32 + 16, *dz4 = net->delta + s4 * 32 + 16, *dz5 = net->delta + s5 * 32 + 16, *dz6 = net->delta + s6 * 32 + 16, *dz7 = net->delta + s7 * 32 + 16;
-                nnc_v8 v0_0 = zero, v0_1 = zero,
-                       v1_0 = zero, v1_1 = zero,
-                       v2_0 = zero, v2_1 = zero,
-                       v3_0 = zero, v3_1 = zero,
-                       v4_0 = zero, v4_1 = zero,
-                       v5_0 = zero, v5_1 = zero,
-                       v6_0 = zero, v6_1 = zero,
-                       v7_0 = zero, v7_1 = zero;
-                for (int o = 0; o < 16; o++) {
-                    const float *wo = w + o * 16 + i;
-                    const float d0 = dz0[o], d1 = dz1[o], d2 = dz2[o], d3 = dz3[o], d4 = dz4[o], d5 = dz5[o], d6 = dz6[o], d7 = dz7[o];
-                    nnc_v8 wk;
-                    memcpy(&wk, wo + 0, 32);
-                    v0_0 += d0 * wk; v1_0 += d1 * wk; v2_0 += d2 * wk; v3_0 += d3 * wk; v4_0 += d4 * wk; v5_0 += d5 * wk; v6_0 += d6 * wk; v7_0 += d7 * wk;
-                    memcpy(&wk, wo + 8, 32);
-                    v0_1 += d0 * wk; v1_1 += d1 * wk; v2_1 += d2 * wk; v3_1 += d3 * wk; v4_1 += d4 * wk; v5_1 += d5 * wk; v6_1 += d6 * wk; v7_1 += d7 * wk;
+                const int i = 0;
+                for (int s = 0; s < n; s += 8) {
+                    const int s0 = s;
+                    const int s1 = s + 1 < n ? s + 1 : s;   /* past n: sample s again */
+                    const int s2 = s + 2 < n ? s + 2 : s;   /* past n: sample s again */
+                    const int s3 = s + 3 < n ? s + 3 : s;   /* past n: sample s again */
+                    const int s4 = s + 4 < n ? s + 4 : s;   /* past n: sample s again */
+                    const int s5 = s + 5 < n ? s + 5 : s;   /* past n: sample s again */
+                    const int s6 = s + 6 < n ? s + 6 : s;   /* past n: sample s again */
+                    const int s7 = s + 7 < n ? s + 7 : s;   /* past n: sample s again */
+                    const float *dz0 = net->delta + s0 * 32 + 16;
+                    const float *dz1 = net->delta + s1 * 32 + 16;
+                    const float *dz2 = net->delta + s2 * 32 + 16;
+                    const float *dz3 = net->delta + s3 * 32 + 16;
+                    const float *dz4 = net->delta + s4 * 32 + 16;
+                    const float *dz5 = net->delta + s5 * 32 + 16;
+                    const float *dz6 = net->delta + s6 * 32 + 16;
+                    const float *dz7 = net->delta + s7 * 32 + 16;
+                    nnc_v8 v0_0 = zero, v0_1 = zero,
+                           v1_0 = zero, v1_1 = zero,
+                           v2_0 = zero, v2_1 = zero,
+                           v3_0 = zero, v3_1 = zero,
+                           v4_0 = zero, v4_1 = zero,
+                           v5_0 = zero, v5_1 = zero,
+                           v6_0 = zero, v6_1 = zero,
+                           v7_0 = zero, v7_1 = zero;
+                    for (int o = 0; o < 16; o++) {
+                        const float *wo = w + o * 16 + i;
+                        const float d0 = dz0[o], d1 = dz1[o], d2 = dz2[o], d3 = dz3[o], d4 = dz4[o], d5 = dz5[o], d6 = dz6[o], d7 = dz7[o];
+                        nnc_v8 wk;
+                        memcpy(&wk, wo + 0, 32);
+                        v0_0 += d0 * wk; v1_0 += d1 * wk; v2_0 += d2 * wk; v3_0 += d3 * wk; v4_0 += d4 * wk; v5_0 += d5 * wk; v6_0 += d6 * wk; v7_0 += d7 * wk;
+                        memcpy(&wk, wo + 8, 32);
+                        v0_1 += d0 * wk; v1_1 += d1 * wk; v2_1 += d2 * wk; v3_1 += d3 * wk; v4_1 += d4 * wk; v5_1 += d5 * wk; v6_1 += d6 * wk; v7_1 += d7 * wk;
+                    }
+                    memcpy(net->delta + s0 * 32 + 0 + i, &v0_0, 32); memcpy(net->delta + s0 * 32 + 8 + i, &v0_1, 32);
+                    memcpy(net->delta + s1 * 32 + 0 + i, &v1_0, 32); memcpy(net->delta + s1 * 32 + 8 + i, &v1_1, 32);
+                    memcpy(net->delta + s2 * 32 + 0 + i, &v2_0, 32); memcpy(net->delta + s2 * 32 + 8 + i, &v2_1, 32);
+                    memcpy(net->delta + s3 * 32 + 0 + i, &v3_0, 32); memcpy(net->delta + s3 * 32 + 8 + i, &v3_1, 32);
+                    memcpy(net->delta + s4 * 32 + 0 + i, &v4_0, 32); memcpy(net->delta + s4 * 32 + 8 + i, &v4_1, 32);
+                    memcpy(net->delta + s5 * 32 + 0 + i, &v5_0, 32); memcpy(net->delta + s5 * 32 + 8 + i, &v5_1, 32);
+                    memcpy(net->delta + s6 * 32 + 0 + i, &v6_0, 32); memcpy(net->delta + s6 * 32 + 8 + i, &v6_1, 32);
+                    memcpy(net->delta + s7 * 32 + 0 + i, &v7_0, 32); memcpy(net->delta + s7 * 32 + 8 + i, &v7_1, 32);
                 }
-                memcpy(net->delta + s0 * 32 + 0 + i, &v0_0, 32); memcpy(net->delta + s0 * 32 + 8 + i, &v0_1, 32);
-                memcpy(net->delta + s1 * 32 + 0 + i, &v1_0, 32); memcpy(net->delta + s1 * 32 + 8 + i, &v1_1, 32);
-                memcpy(net->delta + s2 * 32 + 0 + i, &v2_0, 32); memcpy(net->delta + s2 * 32 + 8 + i, &v2_1, 32);
-                memcpy(net->delta + s3 * 32 + 0 + i, &v3_0, 32); memcpy(net->delta + s3 * 32 + 8 + i, &v3_1, 32);
-                memcpy(net->delta + s4 * 32 + 0 + i, &v4_0, 32); memcpy(net->delta + s4 * 32 + 8 + i, &v4_1, 32);
-                memcpy(net->delta + s5 * 32 + 0 + i, &v5_0, 32); memcpy(net->delta + s5 * 32 + 8 + i, &v5_1, 32);
-                memcpy(net->delta + s6 * 32 + 0 + i, &v6_0, 32); memcpy(net->delta + s6 * 32 + 8 + i, &v6_1, 32);
-                memcpy(net->delta + s7 * 32 + 0 + i, &v7_0, 32); memcpy(net->delta + s7 * 32 + 8 + i, &v7_1, 32);
             }
+            for (int s = 0; s < n; s++) {
+                float *din = net->delta + s * 32;
+                const float *in = net->act + s * 33;
+                for (int i = 0; i < 16; i++)   /* through the activation of layer 1 */
+                    din[i] *= (1.0f - in[i] * in[i]);
             }
-            for (int s = 0; s < n; s++)   /* through the activation of layer 1 */
-                for (int i = 0; i < 16; i++)
-                    net->delta[s * 32 + i] *= (1.0f - net->act[s * 33 + i] * net->act[s * 33 + i]);
         }
 #else
         for (int s = 0; s < n; s++) {   /* din = dz w */

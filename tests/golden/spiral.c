@@ -637,50 +637,61 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
 #ifdef NNC_V8
         {
             const nnc_v8 zero = {0.0f};
-            for (int i = 0; i < 32; i += 32)   /* din = dz w, 32 inputs x 8 samples at a time */
-            for (int s = 0; s < n; s += 8) {
-                const int s0 = s;
-                const int s1 = s + 1 < n ? s + 1 : s;   /* past n: sample s again */
-                const int s2 = s + 2 < n ? s + 2 : s;   /* past n: sample s again */
-                const int s3 = s + 3 < n ? s + 3 : s;   /* past n: sample s again */
-                const int s4 = s + 4 < n ? s + 4 : s;   /* past n: sample s again */
-                const int s5 = s + 5 < n ? s + 5 : s;   /* past n: sample s again */
-                const int s6 = s + 6 < n ? s + 6 : s;   /* past n: sample s again */
-                const int s7 = s + 7 < n ? s + 7 : s;   /* past n: sample s again */
-                const float *dz0 = net->delta + s0 * 64 + 32, *dz1 = net->delta + s1 * 64 + 32, *dz2 = net->delta + s2 * 64 + 32, *dz3 = net->delta + s3 * 64 + 32, *dz4 = net->delta + s4 * 64 + 32, *dz5 = net->delta + s5 * 64 + 32, *dz6 = net->delta + s6 * 64 + 32, *dz7 = net->delta + s7 * 64 + 32;
-                nnc_v8 v0_0 = zero, v0_1 = zero, v0_2 = zero, v0_3 = zero,
-                       v1_0 = zero, v1_1 = zero, v1_2 = zero, v1_3 = zero,
-                       v2_0 = zero, v2_1 = zero, v2_2 = zero, v2_3 = zero,
-                       v3_0 = zero, v3_1 = zero, v3_2 = zero, v3_3 = zero,
-                       v4_0 = zero, v4_1 = zero, v4_2 = zero, v4_3 = zero,
-                       v5_0 = zero, v5_1 = zero, v5_2 = zero, v5_3 = zero,
-                       v6_0 = zero, v6_1 = zero, v6_2 = zero, v6_3 = zero,
-                       v7_0 = zero, v7_1 = zero, v7_2 = zero, v7_3 = zero;
-                for (int o = 0; o < 32; o++) {
-                    const float *wo = w + o * 32 + i;
-                    const float d0 = dz0[o], d1 = dz1[o], d2 = dz2[o], d3 = dz3[o], d4 = dz4[o], d5 = dz5[o], d6 = dz6[o], d7 = dz7[o];
-                    nnc_v8 wk;
-                    memcpy(&wk, wo + 0, 32);
-                    v0_0 += d0 * wk; v1_0 += d1 * wk; v2_0 += d2 * wk; v3_0 += d3 * wk; v4_0 += d4 * wk; v5_0 += d5 * wk; v6_0 += d6 * wk; v7_0 += d7 * wk;
-                    memcpy(&wk, wo + 8, 32);
-                    v0_1 += d0 * wk; v1_1 += d1 * wk; v2_1 += d2 * wk; v3_1 += d3 * wk; v4_1 += d4 * wk; v5_1 += d5 * wk; v6_1 += d6 * wk; v7_1 += d7 * wk;
-                    memcpy(&wk, wo + 16, 32);
-                    v0_2 += d0 * wk; v1_2 += d1 * wk; v2_2 += d2 * wk; v3_2 += d3 * wk; v4_2 += d4 * wk; v5_2 += d5 * wk; v6_2 += d6 * wk; v7_2 += d7 * wk;
-                    memcpy(&wk, wo + 24, 32);
-                    v0_3 += d0 * wk; v1_3 += d1 * wk; v2_3 += d2 * wk; v3_3 += d3 * wk; v4_3 += d4 * wk; v5_3 += d5 * wk; v6_3 += d6 * wk; v7_3 += d7 * wk;
+            for (int i = 0; i < 32; i += 32) {   /* din = dz w, 32 inputs x 8 samples at a time */
+                for (int s = 0; s < n; s += 8) {
+                    const int s0 = s;
+                    const int s1 = s + 1 < n ? s + 1 : s;   /* past n: sample s again */
+                    const int s2 = s + 2 < n ? s + 2 : s;   /* past n: sample s again */
+                    const int s3 = s + 3 < n ? s + 3 : s;   /* past n: sample s again */
+                    const int s4 = s + 4 < n ? s + 4 : s;   /* past n: sample s again */
+                    const int s5 = s + 5 < n ? s + 5 : s;   /* past n: sample s again */
+                    const int s6 = s + 6 < n ? s + 6 : s;   /* past n: sample s again */
+                    const int s7 = s + 7 < n ? s + 7 : s;   /* past n: sample s again */
+                    const float *dz0 = net->delta + s0 * 64 + 32;
+                    const float *dz1 = net->delta + s1 * 64 + 32;
+                    const float *dz2 = net->delta + s2 * 64 + 32;
+                    const float *dz3 = net->delta + s3 * 64 + 32;
+                    const float *dz4 = net->delta + s4 * 64 + 32;
+                    const float *dz5 = net->delta + s5 * 64 + 32;
+                    const float *dz6 = net->delta + s6 * 64 + 32;
+                    const float *dz7 = net->delta + s7 * 64 + 32;
+                    nnc_v8 v0_0 = zero, v0_1 = zero, v0_2 = zero, v0_3 = zero,
+                           v1_0 = zero, v1_1 = zero, v1_2 = zero, v1_3 = zero,
+                           v2_0 = zero, v2_1 = zero, v2_2 = zero, v2_3 = zero,
+                           v3_0 = zero, v3_1 = zero, v3_2 = zero, v3_3 = zero,
+                           v4_0 = zero, v4_1 = zero, v4_2 = zero, v4_3 = zero,
+                           v5_0 = zero, v5_1 = zero, v5_2 = zero, v5_3 = zero,
+                           v6_0 = zero, v6_1 = zero, v6_2 = zero, v6_3 = zero,
+                           v7_0 = zero, v7_1 = zero, v7_2 = zero, v7_3 = zero;
+                    for (int o = 0; o < 32; o++) {
+                        const float *wo = w + o * 32 + i;
+                        const float d0 = dz0[o], d1 = dz1[o], d2 = dz2[o], d3 = dz3[o], d4 = dz4[o], d5 = dz5[o], d6 = dz6[o], d7 = dz7[o];
+                        nnc_v8 wk;
+                        memcpy(&wk, wo + 0, 32);
+                        v0_0 += d0 * wk; v1_0 += d1 * wk; v2_0 += d2 * wk; v3_0 += d3 * wk; v4_0 += d4 * wk; v5_0 += d5 * wk; v6_0 += d6 * wk; v7_0 += d7 * wk;
+                        memcpy(&wk, wo + 8, 32);
+                        v0_1 += d0 * wk; v1_1 += d1 * wk; v2_1 += d2 * wk; v3_1 += d3 * wk; v4_1 += d4 * wk; v5_1 += d5 * wk; v6_1 += d6 * wk; v7_1 += d7 * wk;
+                        memcpy(&wk, wo + 16, 32);
+                        v0_2 += d0 * wk; v1_2 += d1 * wk; v2_2 += d2 * wk; v3_2 += d3 * wk; v4_2 += d4 * wk; v5_2 += d5 * wk; v6_2 += d6 * wk; v7_2 += d7 * wk;
+                        memcpy(&wk, wo + 24, 32);
+                        v0_3 += d0 * wk; v1_3 += d1 * wk; v2_3 += d2 * wk; v3_3 += d3 * wk; v4_3 += d4 * wk; v5_3 += d5 * wk; v6_3 += d6 * wk; v7_3 += d7 * wk;
+                    }
+                    memcpy(net->delta + s0 * 64 + 0 + i, &v0_0, 32); memcpy(net->delta + s0 * 64 + 8 + i, &v0_1, 32); memcpy(net->delta + s0 * 64 + 16 + i, &v0_2, 32); memcpy(net->delta + s0 * 64 + 24 + i, &v0_3, 32);
+                    memcpy(net->delta + s1 * 64 + 0 + i, &v1_0, 32); memcpy(net->delta + s1 * 64 + 8 + i, &v1_1, 32); memcpy(net->delta + s1 * 64 + 16 + i, &v1_2, 32); memcpy(net->delta + s1 * 64 + 24 + i, &v1_3, 32);
+                    memcpy(net->delta + s2 * 64 + 0 + i, &v2_0, 32); memcpy(net->delta + s2 * 64 + 8 + i, &v2_1, 32); memcpy(net->delta + s2 * 64 + 16 + i, &v2_2, 32); memcpy(net->delta + s2 * 64 + 24 + i, &v2_3, 32);
+                    memcpy(net->delta + s3 * 64 + 0 + i, &v3_0, 32); memcpy(net->delta + s3 * 64 + 8 + i, &v3_1, 32); memcpy(net->delta + s3 * 64 + 16 + i, &v3_2, 32); memcpy(net->delta + s3 * 64 + 24 + i, &v3_3, 32);
+                    memcpy(net->delta + s4 * 64 + 0 + i, &v4_0, 32); memcpy(net->delta + s4 * 64 + 8 + i, &v4_1, 32); memcpy(net->delta + s4 * 64 + 16 + i, &v4_2, 32); memcpy(net->delta + s4 * 64 + 24 + i, &v4_3, 32);
+                    memcpy(net->delta + s5 * 64 + 0 + i, &v5_0, 32); memcpy(net->delta + s5 * 64 + 8 + i, &v5_1, 32); memcpy(net->delta + s5 * 64 + 16 + i, &v5_2, 32); memcpy(net->delta + s5 * 64 + 24 + i, &v5_3, 32);
+                    memcpy(net->delta + s6 * 64 + 0 + i, &v6_0, 32); memcpy(net->delta + s6 * 64 + 8 + i, &v6_1, 32); memcpy(net->delta + s6 * 64 + 16 + i, &v6_2, 32); memcpy(net->delta + s6 * 64 + 24 + i, &v6_3, 32);
+                    memcpy(net->delta + s7 * 64 + 0 + i, &v7_0, 32); memcpy(net->delta + s7 * 64 + 8 + i, &v7_1, 32); memcpy(net->delta + s7 * 64 + 16 + i, &v7_2, 32); memcpy(net->delta + s7 * 64 + 24 + i, &v7_3, 32);
                 }
-                memcpy(net->delta + s0 * 64 + 0 + i, &v0_0, 32); memcpy(net->delta + s0 * 64 + 8 + i, &v0_1, 32); memcpy(net->delta + s0 * 64 + 16 + i, &v0_2, 32); memcpy(net->delta + s0 * 64 + 24 + i, &v0_3, 32);
-                memcpy(net->delta + s1 * 64 + 0 + i, &v1_0, 32); memcpy(net->delta + s1 * 64 + 8 + i, &v1_1, 32); memcpy(net->delta + s1 * 64 + 16 + i, &v1_2, 32); memcpy(net->delta + s1 * 64 + 24 + i, &v1_3, 32);
-                memcpy(net->delta + s2 * 64 + 0 + i, &v2_0, 32); memcpy(net->delta + s2 * 64 + 8 + i, &v2_1, 32); memcpy(net->delta + s2 * 64 + 16 + i, &v2_2, 32); memcpy(net->delta + s2 * 64 + 24 + i, &v2_3, 32);
-                memcpy(net->delta + s3 * 64 + 0 + i, &v3_0, 32); memcpy(net->delta + s3 * 64 + 8 + i, &v3_1, 32); memcpy(net->delta + s3 * 64 + 16 + i, &v3_2, 32); memcpy(net->delta + s3 * 64 + 24 + i, &v3_3, 32);
-                memcpy(net->delta + s4 * 64 + 0 + i, &v4_0, 32); memcpy(net->delta + s4 * 64 + 8 + i, &v4_1, 32); memcpy(net->delta + s4 * 64 + 16 + i, &v4_2, 32); memcpy(net->delta + s4 * 64 + 24 + i, &v4_3, 32);
-                memcpy(net->delta + s5 * 64 + 0 + i, &v5_0, 32); memcpy(net->delta + s5 * 64 + 8 + i, &v5_1, 32); memcpy(net->delta + s5 * 64 + 16 + i, &v5_2, 32); memcpy(net->delta + s5 * 64 + 24 + i, &v5_3, 32);
-                memcpy(net->delta + s6 * 64 + 0 + i, &v6_0, 32); memcpy(net->delta + s6 * 64 + 8 + i, &v6_1, 32); memcpy(net->delta + s6 * 64 + 16 + i, &v6_2, 32); memcpy(net->delta + s6 * 64 + 24 + i, &v6_3, 32);
-                memcpy(net->delta + s7 * 64 + 0 + i, &v7_0, 32); memcpy(net->delta + s7 * 64 + 8 + i, &v7_1, 32); memcpy(net->delta + s7 * 64 + 16 + i, &v7_2, 32); memcpy(net->delta + s7 * 64 + 24 + i, &v7_3, 32);
             }
-            for (int s = 0; s < n; s++)   /* through the activation of layer 1 */
-                for (int i = 0; i < 32; i++)
-                    net->delta[s * 64 + i] *= (1.0f - net->act[s * 67 + i] * net->act[s * 67 + i]);
+            for (int s = 0; s < n; s++) {
+                float *din = net->delta + s * 64;
+                const float *in = net->act + s * 67;
+                for (int i = 0; i < 32; i++)   /* through the activation of layer 1 */
+                    din[i] *= (1.0f - in[i] * in[i]);
+            }
         }
 #else
         for (int s = 0; s < n; s++) {   /* din = dz w */
