@@ -5,14 +5,16 @@ WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmiss
 CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild -Iruntime
 LDLIBS  := -ltcc -ledit -ldl -lz -lm
 
-SRCS := compiler/main.c compiler/arena.c compiler/source.c compiler/diag.c compiler/buf.c \
-        compiler/ast.c compiler/check.c compiler/lower.c compiler/ir_print.c compiler/emit_c.c \
+SRCS := compiler/main.c compiler/arena.c compiler/source.c compiler/diag.c \
+        compiler/ast.c compiler/check.c compiler/lower.c compiler/ir_print.c \
+        compiler/emit_c.c compiler/emit_header.c compiler/emit_common.c compiler/emit_dense.c compiler/emit_conv.c \
+        compiler/emit_pool.c compiler/emit_dropout.c compiler/emit_loss.c compiler/emit_optim.c \
         compiler/output.c compiler/pipeline.c compiler/jit.c compiler/cmd_train.c compiler/repl.c compiler/emit_dot.c
 GEN  := build/parser.c build/lexer.c
 OBJS := $(SRCS:compiler/%.c=build/%.o) build/parser.o build/lexer.o
 
 # The runtime: a static library with one public header, runtime/nnc_rt.h.
-RT_SRCS := runtime/rng.c runtime/data.c runtime/atomic.c runtime/checkpoint.c runtime/train.c runtime/report.c
+RT_SRCS := runtime/buf.c runtime/rng.c runtime/data.c runtime/atomic.c runtime/checkpoint.c runtime/train.c runtime/report.c
 RT_OBJS := $(RT_SRCS:runtime/%.c=build/rt/%.o)
 RT_LIB  := build/libnncrt.a
 
@@ -24,14 +26,14 @@ nnc: $(OBJS) $(RT_LIB)
 $(RT_LIB): $(RT_OBJS)
 	rm -f $@ && ar rcs $@ $(RT_OBJS)
 
-build/rt/%.o: runtime/%.c runtime/nnc_rt.h runtime/rt_internal.h | build/.dir
+build/rt/%.o: runtime/%.c runtime/nnc_rt.h runtime/rt_internal.h runtime/rt_shared.h | build/.dir
 	@mkdir -p build/rt
 	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-build/parser.c build/parser.h: grammar/parser.y | build/.dir
+build/parser.c build/parser.h &: grammar/parser.y | build/.dir
 	bison -Wall -Werror --header=build/parser.h -o build/parser.c grammar/parser.y
 
-build/lexer.c build/lexer.h: grammar/lexer.l | build/.dir
+build/lexer.c build/lexer.h &: grammar/lexer.l | build/.dir
 	flex --header-file=build/lexer.h -o build/lexer.c grammar/lexer.l
 
 build/%.o: compiler/%.c | build/.dir
@@ -57,7 +59,8 @@ clean:
 
 # ---- sanitizer build of the compiler, for the test suite ----
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-build/asan/nnc: $(SRCS) $(GEN) $(RT_SRCS) compiler/nnc.h compiler/ops.def grammar/parse_ctx.h runtime/nnc_rt.h
+build/asan/nnc: $(SRCS) $(GEN) $(RT_SRCS) compiler/nnc.h compiler/emit.h compiler/ops.def grammar/parse_ctx.h \
+                runtime/nnc_rt.h runtime/rt_shared.h runtime/rt_internal.h
 	@mkdir -p build/asan
 	$(CC) $(CPPFLAGS) -std=c99 $(SAN) -o $@ $(SRCS) $(GEN) $(RT_SRCS) $(LDLIBS)
 

@@ -19,7 +19,7 @@ const ActInfo act_info[ACT__COUNT] = {
 #undef ACT
 };
 const LayerInfo layer_info[LAYER__COUNT] = {
-#define LAYER(id, kw, hp, em) {kw, hp, em},
+#define LAYER(id, kw, hp, family) {kw, hp},
 #include "ops.def"
 #undef LAYER
 };

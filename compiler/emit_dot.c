@@ -12,36 +12,36 @@
 #include <string.h>
 
 /* Text inside an HTML-like label. */
-static void put_html(Buf *b, const char *s)
+static void put_html(RtBuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': buf_puts(b, "&amp;"); break;
-        case '<': buf_puts(b, "&lt;"); break;
-        case '>': buf_puts(b, "&gt;"); break;
-        case '"': buf_puts(b, "&quot;"); break;
+        case '&': rt_buf_puts(b, "&amp;"); break;
+        case '<': rt_buf_puts(b, "&lt;"); break;
+        case '>': rt_buf_puts(b, "&gt;"); break;
+        case '"': rt_buf_puts(b, "&quot;"); break;
         default:
             if ((unsigned char)*s < 0x20)
-                buf_puts(b, " ");
+                rt_buf_puts(b, " ");
             else
-                buf_printf(b, "%c", *s);
+                rt_buf_printf(b, "%c", *s);
         }
     }
 }
 
 /* A double-quoted DOT string. */
-static void put_quoted(Buf *b, const char *s)
+static void put_quoted(RtBuf *b, const char *s)
 {
-    buf_puts(b, "\"");
+    rt_buf_puts(b, "\"");
     for (; *s; s++) {
         if (*s == '"' || *s == '\\')
-            buf_printf(b, "\\%c", *s);
+            rt_buf_printf(b, "\\%c", *s);
         else if ((unsigned char)*s < 0x20)
-            buf_puts(b, " ");
+            rt_buf_puts(b, " ");
         else
-            buf_printf(b, "%c", *s);
+            rt_buf_printf(b, "%c", *s);
     }
-    buf_puts(b, "\"");
+    rt_buf_puts(b, "\"");
 }
 
 /* "16x28x28" for an image, "10" for a vector. */
@@ -63,37 +63,37 @@ static void pair_text(char out[48], int64_t a, int64_t b, bool squash)
 }
 
 /* What the statement says: "conv 16 3x3 pad 1", "maxpool 2x2", "dense 10". */
-static void layer_headline(Buf *b, const Layer *l)
+static void layer_headline(RtBuf *b, const Layer *l)
 {
     char k[48], s[48], p[48];
-    buf_puts(b, layer_info[l->kind].keyword);
+    rt_buf_puts(b, layer_info[l->kind].keyword);
     switch (l->kind) {
     case LAYER_DENSE:
-        buf_printf(b, " %lld", (long long)l->units);
+        rt_buf_printf(b, " %lld", (long long)l->units);
         break;
     case LAYER_CONV:
         pair_text(k, l->kh, l->kw, false);
-        buf_printf(b, " %lld %s", (long long)l->units, k);
+        rt_buf_printf(b, " %lld %s", (long long)l->units, k);
         if (l->stride_h != 1 || l->stride_w != 1) {
             pair_text(s, l->stride_h, l->stride_w, false);
-            buf_printf(b, " stride %s", s);
+            rt_buf_printf(b, " stride %s", s);
         }
         if (l->pad_h || l->pad_w) {
             pair_text(p, l->pad_h, l->pad_w, true);
-            buf_printf(b, " pad %s", p);
+            rt_buf_printf(b, " pad %s", p);
         }
         break;
     case LAYER_MAXPOOL:
     case LAYER_AVGPOOL:
         pair_text(k, l->kh, l->kw, false);
-        buf_printf(b, " %s", k);
+        rt_buf_printf(b, " %s", k);
         if (l->stride_h != l->kh || l->stride_w != l->kw) {
             pair_text(s, l->stride_h, l->stride_w, false);
-            buf_printf(b, " stride %s", s);
+            rt_buf_printf(b, " stride %s", s);
         }
         break;
     case LAYER_DROPOUT:
-        buf_printf(b, " p=%g", l->rate);
+        rt_buf_printf(b, " p=%g", l->rate);
         break;
     default:
         break;
@@ -112,60 +112,60 @@ static const char *layer_color(LayerKind k)
     }
 }
 
-static void table_open(Buf *b, const char *color, const char *head)
+static void table_open(RtBuf *b, const char *color, const char *head)
 {
-    buf_printf(b, "<<TABLE BORDER=\"0\" CELLBORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"4\">"
+    rt_buf_printf(b, "<<TABLE BORDER=\"0\" CELLBORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"4\">"
                   "<TR><TD BGCOLOR=\"%s\"><B>", color);
     put_html(b, head);
-    buf_puts(b, "</B></TD></TR>");
+    rt_buf_puts(b, "</B></TD></TR>");
 }
 
-static void table_row(Buf *b, const char *text)
+static void table_row(RtBuf *b, const char *text)
 {
-    buf_puts(b, "<TR><TD>");
+    rt_buf_puts(b, "<TR><TD>");
     put_html(b, text);
-    buf_puts(b, "</TD></TR>");
+    rt_buf_puts(b, "</TD></TR>");
 }
 
-static void emit_layer_node(Buf *b, const char *indent, int net_index, const Layer *l)
+static void emit_layer_node(RtBuf *b, const char *indent, int net_index, const Layer *l)
 {
-    Buf head = {0}, row = {0};
+    RtBuf head = {0}, row = {0};
     char shape[80];
     layer_headline(&head, l);
-    buf_printf(b, "%sn%d_l%d [label=", indent, net_index, l->index);
+    rt_buf_printf(b, "%sn%d_l%d [label=", indent, net_index, l->index);
     table_open(b, layer_color(l->kind), head.oom ? "?" : head.data);
     shape_text(shape, l->out);
-    buf_printf(&row, "out %s", shape);
+    rt_buf_printf(&row, "out %s", shape);
     table_row(b, row.oom ? "?" : row.data);
     if (l->kind == LAYER_DENSE || l->kind == LAYER_CONV) {
         const ActInfo *a = &act_info[l->act];
         row.len = 0;
         if (a->takes_param && l->act_param != a->default_param)
-            buf_printf(&row, "%s(%g)", a->keyword, l->act_param);
+            rt_buf_printf(&row, "%s(%g)", a->keyword, l->act_param);
         else
-            buf_puts(&row, a->keyword);
+            rt_buf_puts(&row, a->keyword);
         table_row(b, row.oom ? "?" : row.data);
     }
     int64_t params = l->w_len + l->b_len;
     row.len = 0;
-    buf_printf(&row, "%lld param%s", (long long)params, params == 1 ? "" : "s");
+    rt_buf_printf(&row, "%lld param%s", (long long)params, params == 1 ? "" : "s");
     table_row(b, row.oom ? "?" : row.data);
-    buf_puts(b, "</TABLE>>];\n");
-    buf_free(&head);
-    buf_free(&row);
+    rt_buf_puts(b, "</TABLE>>];\n");
+    rt_buf_free(&head);
+    rt_buf_free(&row);
 }
 
 /* The nodes and edges of one network, each line starting with `indent`. */
-static void emit_net_body(Buf *b, const Net *n, int net_index, const char *indent)
+static void emit_net_body(RtBuf *b, const Net *n, int net_index, const char *indent)
 {
     char shape[80], text[128];
     shape_text(shape, n->input);
-    buf_printf(b, "%sn%d_input [label=", indent, net_index);
+    rt_buf_printf(b, "%sn%d_input [label=", indent, net_index);
     table_open(b, "#fff2cc", "input");
     table_row(b, shape);
     snprintf(text, sizeof text, "%lld float%s", (long long)n->n_inputs, n->n_inputs == 1 ? "" : "s");
     table_row(b, text);
-    buf_puts(b, "</TABLE>>];\n");
+    rt_buf_puts(b, "</TABLE>>];\n");
     for (int i = 0; i < n->n_layers; i++)
         emit_layer_node(b, indent, net_index, &n->layers[i]);
 
@@ -179,75 +179,75 @@ static void emit_net_body(Buf *b, const Net *n, int net_index, const char *inden
         else
             snprintf(text, sizeof text, " %s", shape);
         if (i == 0)
-            buf_printf(b, "%sn%d_input -> n%d_l%d [label=", indent, net_index, net_index, l->index);
+            rt_buf_printf(b, "%sn%d_input -> n%d_l%d [label=", indent, net_index, net_index, l->index);
         else
-            buf_printf(b, "%sn%d_l%d -> n%d_l%d [label=", indent, net_index, n->layers[i - 1].index, net_index,
+            rt_buf_printf(b, "%sn%d_l%d -> n%d_l%d [label=", indent, net_index, n->layers[i - 1].index, net_index,
                        l->index);
         put_quoted(b, text);
-        buf_puts(b, "];\n");
+        rt_buf_puts(b, "];\n");
         prev = l->out;
     }
 }
 
 /* The network's caption: name, loss, optimizer, batch, size. */
-static void emit_net_label(Buf *b, const Module *m, const Net *n)
+static void emit_net_label(RtBuf *b, const Module *m, const Net *n)
 {
-    Buf t = {0};
+    RtBuf t = {0};
     /* The first line all bold: dot loses a space between bold and plain text. */
-    buf_puts(b, "<<B>network ");
+    rt_buf_puts(b, "<<B>network ");
     put_html(b, n->name);
     if (m->src && m->src->name) {
-        buf_puts(b, " (");
+        rt_buf_puts(b, " (");
         put_html(b, m->src->name);
-        buf_printf(b, ":%d)", n->loc.first_line);
+        rt_buf_printf(b, ":%d)", n->loc.first_line);
     }
-    buf_printf(b, "</B><BR/>loss %s, optimizer ", loss_keyword[n->loss]);
+    rt_buf_printf(b, "</B><BR/>loss %s, optimizer ", loss_keyword[n->loss]);
     ir_describe_optim(&t, n);
     put_html(b, t.oom ? "?" : t.data ? t.data : "");
-    buf_printf(b, ", batch %lld<BR/>%lld parameter%s, sizeof(", (long long)n->batch, (long long)n->n_params,
+    rt_buf_printf(b, ", batch %lld<BR/>%lld parameter%s, sizeof(", (long long)n->batch, (long long)n->n_params,
                n->n_params == 1 ? "" : "s");
     put_html(b, n->name);
-    buf_printf(b, ") = %lld bytes>", (long long)n->struct_bytes);
-    buf_free(&t);
+    rt_buf_printf(b, ") = %lld bytes>", (long long)n->struct_bytes);
+    rt_buf_free(&t);
 }
 
-static void emit_defaults(Buf *b)
+static void emit_defaults(RtBuf *b)
 {
-    buf_puts(b, "    graph [labelloc=t, fontname=\"Helvetica\", fontsize=13, nodesep=0.4, ranksep=0.45];\n"
+    rt_buf_puts(b, "    graph [labelloc=t, fontname=\"Helvetica\", fontsize=13, nodesep=0.4, ranksep=0.45];\n"
                 "    node [shape=plain, fontname=\"Helvetica\", fontsize=11];\n"
                 "    edge [fontname=\"Helvetica\", fontsize=10, color=\"#555555\"];\n");
 }
 
-void emit_dot(Buf *out, const Module *m)
+void emit_dot(RtBuf *out, const Module *m)
 {
     const char *file = m->src && m->src->name ? m->src->name : "module";
     if (m->n_nets == 1) {
         const Net *n = &m->nets[0];
-        buf_puts(out, "digraph ");
+        rt_buf_puts(out, "digraph ");
         put_quoted(out, n->name);
-        buf_puts(out, " {\n");
+        rt_buf_puts(out, " {\n");
         emit_defaults(out);
-        buf_puts(out, "    label=");
+        rt_buf_puts(out, "    label=");
         emit_net_label(out, m, n);
-        buf_puts(out, ";\n");
+        rt_buf_puts(out, ";\n");
         emit_net_body(out, n, 0, "    ");
-        buf_puts(out, "}\n");
+        rt_buf_puts(out, "}\n");
         return;
     }
-    buf_puts(out, "digraph ");
+    rt_buf_puts(out, "digraph ");
     put_quoted(out, file);
-    buf_puts(out, " {\n");
+    rt_buf_puts(out, " {\n");
     emit_defaults(out);
-    buf_puts(out, "    label=<<B>");
+    rt_buf_puts(out, "    label=<<B>");
     put_html(out, file);
-    buf_printf(out, "</B>: %d network%s>;\n", m->n_nets, m->n_nets == 1 ? "" : "s");
+    rt_buf_printf(out, "</B>: %d network%s>;\n", m->n_nets, m->n_nets == 1 ? "" : "s");
     for (int i = 0; i < m->n_nets; i++) {
         const Net *n = &m->nets[i];
-        buf_printf(out, "    subgraph cluster_%d {\n        label=", i);
+        rt_buf_printf(out, "    subgraph cluster_%d {\n        label=", i);
         emit_net_label(out, m, n);
-        buf_puts(out, ";\n        style=rounded;\n        color=\"#999999\";\n");
+        rt_buf_puts(out, ";\n        style=rounded;\n        color=\"#999999\";\n");
         emit_net_body(out, n, i, "        ");
-        buf_puts(out, "    }\n");
+        rt_buf_puts(out, "    }\n");
     }
-    buf_puts(out, "}\n");
+    rt_buf_puts(out, "}\n");
 }

@@ -6,136 +6,136 @@
 #include <string.h>
 
 /* "relu", "leaky_relu(0.2)" */
-static void describe_act(Buf *b, const Layer *l)
+static void describe_act(RtBuf *b, const Layer *l)
 {
     const ActInfo *a = &act_info[l->act];
     if (a->takes_param && l->act_param != a->default_param)
-        buf_printf(b, "%s(%g)", a->keyword, l->act_param);
+        rt_buf_printf(b, "%s(%g)", a->keyword, l->act_param);
     else
-        buf_puts(b, a->keyword);
+        rt_buf_puts(b, a->keyword);
 }
 
 /* One line per layer kind, used in banners and the IR: "dense 2 -> 1 sigmoid" */
-void ir_describe_layer(Buf *b, const Layer *l)
+void ir_describe_layer(RtBuf *b, const Layer *l)
 {
     char in[64], out[64];
     snprintf(in, sizeof in, l->in.image ? "%lldx%lldx%lld" : "%lld", (long long)l->in.c,
              (long long)l->in.h, (long long)l->in.w);
     snprintf(out, sizeof out, l->out.image ? "%lldx%lldx%lld" : "%lld", (long long)l->out.c,
              (long long)l->out.h, (long long)l->out.w);
-    buf_printf(b, "%s %s -> %s", layer_info[l->kind].keyword, in, out);
+    rt_buf_printf(b, "%s %s -> %s", layer_info[l->kind].keyword, in, out);
     if (l->kind == LAYER_DROPOUT)
-        buf_printf(b, " p=%g", l->rate);
+        rt_buf_printf(b, " p=%g", l->rate);
     if (l->kind == LAYER_DENSE || l->kind == LAYER_CONV) {
-        buf_puts(b, " ");
+        rt_buf_puts(b, " ");
         describe_act(b, l);
     }
 }
 
 /* "2 -> dense 2 sigmoid -> dense 1 sigmoid" */
-void ir_describe_net(Buf *b, const Net *n)
+void ir_describe_net(RtBuf *b, const Net *n)
 {
     if (n->input.image)
-        buf_printf(b, "%lldx%lldx%lld", (long long)n->input.c, (long long)n->input.h, (long long)n->input.w);
+        rt_buf_printf(b, "%lldx%lldx%lld", (long long)n->input.c, (long long)n->input.h, (long long)n->input.w);
     else
-        buf_printf(b, "%lld", (long long)n->input.c);
+        rt_buf_printf(b, "%lld", (long long)n->input.c);
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
-        buf_printf(b, " -> %s", layer_info[l->kind].keyword);
+        rt_buf_printf(b, " -> %s", layer_info[l->kind].keyword);
         if (l->kind == LAYER_DROPOUT)
-            buf_printf(b, " %g", l->rate);
+            rt_buf_printf(b, " %g", l->rate);
         if (l->kind == LAYER_DENSE || l->kind == LAYER_CONV) {
-            buf_printf(b, " %lld ", (long long)l->units);
+            rt_buf_printf(b, " %lld ", (long long)l->units);
             describe_act(b, l);
         }
     }
 }
 
-void ir_describe_optim(Buf *b, const Net *n)
+void ir_describe_optim(RtBuf *b, const Net *n)
 {
     const Optim *o = &n->optim;
-    buf_printf(b, "%s lr=%g", optim_keyword[o->kind], o->lr);
+    rt_buf_printf(b, "%s lr=%g", optim_keyword[o->kind], o->lr);
     if (o->kind == OPTIM_SGD && o->momentum != 0)
-        buf_printf(b, " momentum=%g", o->momentum);
+        rt_buf_printf(b, " momentum=%g", o->momentum);
     if (o->kind == OPTIM_ADAM)
-        buf_printf(b, " beta1=%g beta2=%g eps=%g", o->beta1, o->beta2, o->eps);
+        rt_buf_printf(b, " beta1=%g beta2=%g eps=%g", o->beta1, o->beta2, o->eps);
     if (o->weight_decay != 0)
-        buf_printf(b, " weight_decay=%g", o->weight_decay);
+        rt_buf_printf(b, " weight_decay=%g", o->weight_decay);
 }
 
 
-static void print_init(Buf *b, const Init *in)
+static void print_init(RtBuf *b, const Init *in)
 {
     switch (in->kind) {
     case INIT_UNIFORM:
-        buf_printf(b, "uniform(%g, %g)", in->a, in->b);
+        rt_buf_printf(b, "uniform(%g, %g)", in->a, in->b);
         break;
     case INIT_NORMAL:
-        buf_printf(b, "normal(%g, %g)", in->a, in->b);
+        rt_buf_printf(b, "normal(%g, %g)", in->a, in->b);
         break;
     case INIT_DEFAULT:
-        buf_puts(b, "default (xavier, or he before relu/leaky_relu)");
+        rt_buf_puts(b, "default (xavier, or he before relu/leaky_relu)");
         break;
     default:
-        buf_puts(b, init_keyword[in->kind]);
+        rt_buf_puts(b, init_keyword[in->kind]);
         break;
     }
 }
 
-static void print_net(Buf *b, const Module *m, const Net *n)
+static void print_net(RtBuf *b, const Module *m, const Net *n)
 {
-    buf_printf(b, "network %s (%s:%d)\n", n->name, m->src->name, n->loc.first_line);
+    rt_buf_printf(b, "network %s (%s:%d)\n", n->name, m->src->name, n->loc.first_line);
     if (n->input.image)
-        buf_printf(b, "  input    %lldx%lldx%lld = %lld floats\n", (long long)n->input.c, (long long)n->input.h,
+        rt_buf_printf(b, "  input    %lldx%lldx%lld = %lld floats\n", (long long)n->input.c, (long long)n->input.h,
                    (long long)n->input.w, (long long)n->n_inputs);
     else
-        buf_printf(b, "  input    %lld floats\n", (long long)n->n_inputs);
+        rt_buf_printf(b, "  input    %lld floats\n", (long long)n->n_inputs);
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
-        buf_printf(b, "  layer %d  ", l->index);
+        rt_buf_printf(b, "  layer %d  ", l->index);
         ir_describe_layer(b, l);
-        buf_printf(b, "  (line %d)\n", l->line);
+        rt_buf_printf(b, "  (line %d)\n", l->line);
         if (l->kind == LAYER_CONV)
-            buf_printf(b, "           kernel %lldx%lld stride %lldx%lld pad %lldx%lld\n", (long long)l->kh,
+            rt_buf_printf(b, "           kernel %lldx%lld stride %lldx%lld pad %lldx%lld\n", (long long)l->kh,
                        (long long)l->kw, (long long)l->stride_h, (long long)l->stride_w, (long long)l->pad_h,
                        (long long)l->pad_w);
         else if (l->kind == LAYER_MAXPOOL || l->kind == LAYER_AVGPOOL)
-            buf_printf(b, "           window %lldx%lld stride %lldx%lld\n", (long long)l->kh, (long long)l->kw,
+            rt_buf_printf(b, "           window %lldx%lld stride %lldx%lld\n", (long long)l->kh, (long long)l->kw,
                        (long long)l->stride_h, (long long)l->stride_w);
         if (l->w_len)
-            buf_printf(b, "           weight @%lld [%lld]  bias @%lld [%lld]\n", (long long)l->w_off,
+            rt_buf_printf(b, "           weight @%lld [%lld]  bias @%lld [%lld]\n", (long long)l->w_off,
                        (long long)l->w_len, (long long)l->b_off, (long long)l->b_len);
         if (l->aliases_input)
-            buf_printf(b, "           output aliases its input\n");
+            rt_buf_printf(b, "           output aliases its input\n");
         else
-            buf_printf(b, "           output act@%lld [%lld]\n", (long long)l->act_off, (long long)l->n_out);
+            rt_buf_printf(b, "           output act@%lld [%lld]\n", (long long)l->act_off, (long long)l->n_out);
     }
-    buf_printf(b, "  loss     %s\n  optim    ", loss_keyword[n->loss]);
+    rt_buf_printf(b, "  loss     %s\n  optim    ", loss_keyword[n->loss]);
     ir_describe_optim(b, n);
-    buf_printf(b, "\n  batch    %lld\n  epochs   %lld\n  init     ", (long long)n->batch, (long long)n->epochs);
+    rt_buf_printf(b, "\n  batch    %lld\n  epochs   %lld\n  init     ", (long long)n->batch, (long long)n->epochs);
     print_init(b, &n->init);
-    buf_printf(b, "\n  seed     %llu%s\n", (unsigned long long)n->seed, n->has_seed ? "" : " (default)");
-    buf_printf(b, "  params   %lld\n", (long long)n->n_params);
-    buf_printf(b, "  buffers\n");
+    rt_buf_printf(b, "\n  seed     %llu%s\n", (unsigned long long)n->seed, n->has_seed ? "" : " (default)");
+    rt_buf_printf(b, "  params   %lld\n", (long long)n->n_params);
+    rt_buf_printf(b, "  buffers\n");
     for (int i = 0; i < n->n_buffers; i++) {
         const Buffer *buf = &n->buffers[i];
-        buf_printf(b, "    %-9s %10lld floats %12lld bytes  %s\n", buf->name, (long long)buf->floats,
+        rt_buf_printf(b, "    %-9s %10lld floats %12lld bytes  %s\n", buf->name, (long long)buf->floats,
                    (long long)buf->floats * 4, buf->what);
     }
     int64_t floats = 0;
     for (int i = 0; i < n->n_buffers; i++)
         floats += n->buffers[i].floats;
-    buf_printf(b, "    %-9s %10s        %12lld bytes  learning rate, step count (and alignment)\n", "scalars", "",
+    rt_buf_printf(b, "    %-9s %10s        %12lld bytes  learning rate, step count (and alignment)\n", "scalars", "",
                (long long)(n->struct_bytes - floats * 4));
-    buf_printf(b, "  total    sizeof(%s) = %lld bytes (where uint64_t is 8-byte aligned)\n", n->name,
+    rt_buf_printf(b, "  total    sizeof(%s) = %lld bytes (where uint64_t is 8-byte aligned)\n", n->name,
                (long long)n->struct_bytes);
 }
 
-void ir_print(Buf *b, const Module *m)
+void ir_print(RtBuf *b, const Module *m)
 {
     for (int i = 0; i < m->n_nets; i++) {
         if (i)
-            buf_puts(b, "\n");
+            rt_buf_puts(b, "\n");
         print_net(b, m, &m->nets[i]);
     }
 }

@@ -42,10 +42,10 @@ static int tcc_relocate_auto(TCCState *s)
 
 /* Parameter names carry the nnc_ prefix, which no network name may have: a
  * network called `x` or `seed` must not be shadowed by a parameter. */
-static void glue(Buf *b, const Net *n)
+static void glue(RtBuf *b, const Net *n)
 {
     const char *N = n->name;
-    buf_printf(b,
+    rt_buf_printf(b,
                "\n/* ---- JIT glue for network %s: void-pointer entry points for the runtime ---- */\n"
                "size_t nnc_jit_size(void) { return sizeof(%s); }\n"
                "void nnc_jit_init(void *nnc_net, uint64_t nnc_seed) { %s_init((%s *)nnc_net, nnc_seed); }\n"
@@ -185,7 +185,7 @@ static bool run_cc(const char *cc, const char *c_path, const char *so_tmp, Diag 
     return true;
 }
 
-static bool compile_cc(Jit *j, const Buf *source, Diag *diag)
+static bool compile_cc(Jit *j, const RtBuf *source, Diag *diag)
 {
     const char *cc = getenv("CC");
     if (!cc || !*cc)
@@ -225,12 +225,12 @@ static bool compile_cc(Jit *j, const Buf *source, Diag *diag)
 Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t unroll, RtNet *out, Diag *diag)
 {
     EmitOptions eo = {.unroll = unroll, .header_name = NULL};
-    Buf c = {0}, h = {0}, src = {0};
+    RtBuf c = {0}, h = {0}, src = {0};
     Jit *j = calloc(1, sizeof *j);
     bool ok = j != NULL && emit_c(m, &eo, &c, &h, diag);
     if (ok) {
-        buf_puts(&src, h.data);
-        buf_puts(&src, c.data);
+        rt_buf_puts(&src, h.data);
+        rt_buf_puts(&src, c.data);
         glue(&src, net);
         ok = !src.oom;
     }
@@ -238,9 +238,9 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
         j->backend = backend;
         ok = backend == JIT_TCC ? compile_tcc(j, src.data, diag) : compile_cc(j, &src, diag);
     }
-    buf_free(&c);
-    buf_free(&h);
-    buf_free(&src);
+    rt_buf_free(&c);
+    rt_buf_free(&h);
+    rt_buf_free(&src);
     if (!ok) {
         jit_free(j, NULL);
         return NULL;

@@ -155,14 +155,14 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
     if (!mod)
         return 1;
     if (o->mode == EMIT_IR || o->mode == EMIT_DOT) {
-        Buf ir = {0};
+        RtBuf ir = {0};
         if (o->mode == EMIT_IR)
             ir_print(&ir, mod);
         else
             emit_dot(&ir, mod);
         if (!ir.oom)
             fwrite(ir.data, 1, ir.len, stdout);
-        buf_free(&ir);
+        rt_buf_free(&ir);
         return 0;
     }
     EmitOptions eo = {.unroll = o->unroll};
@@ -185,19 +185,19 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
         header_names(arena, o->output, &eo.header_name, &h_path);
     else
         eo.header_name = default_header_name(arena, o->input);
-    Buf c = {0}, h = {0};
+    RtBuf c = {0}, h = {0};
     int status = 0;
     if (!emit_c(mod, &eo, &c, &h, diag)) {
         status = 1;
     } else if (o->mode == EMIT_C || o->mode == EMIT_H) {
-        const Buf *b = o->mode == EMIT_C ? &c : &h;
+        const RtBuf *b = o->mode == EMIT_C ? &c : &h;
         fwrite(b->data, 1, b->len, stdout);
     } else {
         OutFile files[2] = {{o->output, &c}, {h_path, &h}};
         status = output_write_all(files, 2, diag) ? 0 : 1;
     }
-    buf_free(&c);
-    buf_free(&h);
+    rt_buf_free(&c);
+    rt_buf_free(&h);
     return status;
 }
 

@@ -6,15 +6,22 @@
  *   source.c   load a .nn file (or a string) into memory
  *   diag.c     diagnostics: file:line:col, the source line, a caret
  *   arena.c    one arena per compilation; stages never call free
- *   buf.c      growable text buffer for emitted code
  *   ast.c      AST constructors used by the grammar actions
  *   parse      grammar/lexer.l + grammar/parser.y: text -> AST
  *   check.c    AST -> Net: statements, values, defaults (no shapes yet)
  *   lower.c    Net -> IR: shapes, parameter offsets, buffer layout
  *   ir_print.c IR -> text (--emit=ir)
- *   emit_c.c   IR -> specialized C (.c and .h)
+ *   emit_*.c   IR -> specialized C (.c and .h): emit_c.c drives, one file
+ *              per layer family; emit.h is their map
+ *   emit_dot.c IR -> a Graphviz graph (--emit=dot)
+ *   pipeline.c source -> checked, lowered Module, for every command
+ *   jit.c      the emitted C compiled in memory (libtcc) or by cc
+ *   cmd_train.c, repl.c   the `nnc train` and `nnc repl` commands
  *   output.c   atomic file writes
  *   main.c     the driver: chains the stages, decides the exit status
+ *
+ * The text buffer (RtBuf) and the atomic file steps come from the runtime
+ * (runtime/rt_shared.h).  docs/internals.md walks through all of it.
  */
 #ifndef NNC_H
 #define NNC_H
@@ -24,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "rt_shared.h"   /* the runtime's text buffer (RtBuf) and atomic files */
 
 #define NNC_VERSION "0.1.0"
 
@@ -86,18 +95,6 @@ void diag_plain(Diag *d, DiagLevel level, const char *fmt, ...);   /* "nnc: erro
 Loc loc_span(Loc a, Loc b);
 const char *suggest_word(const char *word, const char *const *choices, size_t n);
 
-/* ---- buf.c ---- */
-typedef struct Buf {
-    char *data;
-    size_t len, cap;
-    bool oom;
-} Buf;
-void buf_printf(Buf *b, const char *fmt, ...);
-void buf_vprintf(Buf *b, const char *fmt, va_list ap);
-void buf_puts(Buf *b, const char *s);
-void buf_free(Buf *b);
-const char *fmt_float(char out[32], double v);   /* shortest round-trip C float literal */
-
 /* ---- ast.c ---- */
 typedef enum { ARG_NUMBER, ARG_DIMS, ARG_WORD, ARG_CALL, ARG_KEYVAL } ArgKind;
 
@@ -159,7 +156,7 @@ typedef enum {
     ACT__COUNT
 } ActKind;
 typedef enum {
-#define LAYER(id, kw, hp, em) LAYER_##id,
+#define LAYER(id, kw, hp, family) LAYER_##id,
 #include "ops.def"
 #undef LAYER
     LAYER__COUNT
@@ -192,7 +189,7 @@ typedef struct ActInfo {
     InitKind default_init;
 } ActInfo;
 extern const ActInfo act_info[ACT__COUNT];
-typedef struct LayerInfo { const char *keyword; bool has_params, emitted; } LayerInfo;
+typedef struct LayerInfo { const char *keyword; bool has_params; } LayerInfo;
 extern const LayerInfo layer_info[LAYER__COUNT];
 extern const char *const loss_keyword[LOSS__COUNT];
 extern const char *const optim_keyword[OPTIM__COUNT];
@@ -295,12 +292,12 @@ int64_t layout_buffer_offset(const Buffer *b, int n, const char *name, int64_t *
 int64_t layout_step_offset(const Buffer *b, int n);
 
 /* ---- ir_print.c ---- */
-void ir_print(Buf *out, const Module *m);
-void ir_describe_layer(Buf *b, const Layer *l);   /* "dense 2 -> 1 sigmoid" */
-void ir_describe_net(Buf *b, const Net *n);       /* "2 -> dense 2 sigmoid -> dense 1 sigmoid" */
-void ir_describe_optim(Buf *b, const Net *n);     /* "sgd lr=0.5 momentum=0.9" */
+void ir_print(RtBuf *out, const Module *m);
+void ir_describe_layer(RtBuf *b, const Layer *l);   /* "dense 2 -> 1 sigmoid" */
+void ir_describe_net(RtBuf *b, const Net *n);       /* "2 -> dense 2 sigmoid -> dense 1 sigmoid" */
+void ir_describe_optim(RtBuf *b, const Net *n);     /* "sgd lr=0.5 momentum=0.9" */
 
-/* ---- emit_c.c ---- */
+/* ---- emit_c.c (and the emit_*.c files of emit.h) ---- */
 typedef struct EmitOptions {
     int64_t unroll;              /* layers with at most this many multiply-adds are unrolled */
     const char *header_name;     /* "net.h": what the .c includes; NULL: the .c is
@@ -310,7 +307,7 @@ typedef struct EmitOptions {
 } EmitOptions;
 /* Checks that every layer can be emitted (errors otherwise), then writes the
  * .c into `c` and the .h into `h`. */
-bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag);
+bool emit_c(const Module *m, const EmitOptions *opt, RtBuf *c, RtBuf *h, Diag *diag);
 
 /* ---- emit_dot.c ---- */
 /* Every network of the module as one Graphviz digraph (`dot -Tsvg`): a node
@@ -318,7 +315,7 @@ bool emit_c(const Module *m, const EmitOptions *opt, Buf *c, Buf *h, Diag *diag)
  * parameters), edges labelled with the tensor shape, and a caption with the
  * name, loss, optimizer, parameter count and sizeof.  Several networks are
  * one cluster each.  The same module gives byte-identical text. */
-void emit_dot(Buf *out, const Module *m);
+void emit_dot(RtBuf *out, const Module *m);
 
 /* ---- pipeline.c ---- */
 /* Source text -> checked, lowered Module (parse, check, lower); NULL with
@@ -351,7 +348,7 @@ int cmd_repl(int argc, char **argv);
 /* ---- output.c ---- */
 /* Writes all files or none: each goes to a temporary file beside its
  * target, is flushed to disk, and only then renamed over the target. */
-typedef struct OutFile { const char *path; const Buf *content; } OutFile;
+typedef struct OutFile { const char *path; const RtBuf *content; } OutFile;
 bool output_write_all(const OutFile *files, int n, Diag *diag);
 
 #endif

@@ -509,7 +509,7 @@ static bool do_emit(Repl *r, int argc, char **argv)
         eo.infer_net = r->net;
         eo.weights = r->rt.params(r->rt.state);
     }
-    Buf c = {0}, h = {0};
+    RtBuf c = {0}, h = {0};
     bool ok = emit_c(r->mod, &eo, &c, &h, &r->diag);
     if (ok) {
         OutFile files[2] = {{argv[1], &c}, {h_path, &h}};
@@ -517,8 +517,8 @@ static bool do_emit(Repl *r, int argc, char **argv)
     }
     if (ok)
         printf("wrote %s and %s%s\n", argv[1], h_path, infer ? " (inference only, trained weights baked in)" : "");
-    buf_free(&c);
-    buf_free(&h);
+    rt_buf_free(&c);
+    rt_buf_free(&h);
     free(h_path);
     return ok;
 }
@@ -530,14 +530,14 @@ static bool do_show(Repl *r, int argc, char **argv)
         return fail(r, "usage: show");
     if (!need_net(r))
         return false;
-    Buf b = {0};
+    RtBuf b = {0};
     Module one = *r->mod;
     one.nets = r->net;
     one.n_nets = 1;
     ir_print(&b, &one);
     if (!b.oom)
         fputs(b.data, stdout);
-    buf_free(&b);
+    rt_buf_free(&b);
     printf("  lr now   %g; backend %s; %d epochs trained since init\n", *r->rt.lr(r->rt.state),
            r->backend == JIT_TCC ? "tcc" : "cc", r->epochs_done);
     return true;
@@ -670,11 +670,11 @@ static int brace_depth(const char *line)
 static bool read_block(Repl *r, char *first)
 {
     int start = r->line_no, depth = brace_depth(first);
-    Buf text = {0};
+    RtBuf text = {0};
     for (int i = 1; i < start; i++)
-        buf_puts(&text, "\n");
-    buf_puts(&text, first);
-    buf_puts(&text, "\n");
+        rt_buf_puts(&text, "\n");
+    rt_buf_puts(&text, first);
+    rt_buf_puts(&text, "\n");
     bool opened = strchr(first, '{') != NULL;
     while (!opened || depth > 0) {
         char *line = read_line(r, "...> ");
@@ -686,12 +686,12 @@ static bool read_block(Repl *r, char *first)
         fflush(stdout);
         opened |= strchr(line, '{') != NULL;
         depth += brace_depth(line);
-        buf_puts(&text, line);
-        buf_puts(&text, "\n");
+        rt_buf_puts(&text, line);
+        rt_buf_puts(&text, "\n");
         free(line);
     }
     bool ok = !text.oom && use_source(r, r->interactive ? "<repl>" : "<stdin>", text.data, text.len, NULL);
-    buf_free(&text);
+    rt_buf_free(&text);
     return ok;
 }
 

@@ -42,13 +42,13 @@ static double net_work(const Net *n)
     return w;
 }
 
-static bool same_buf(const Buf *a, const Buf *b)
+static bool same_buf(const RtBuf *a, const RtBuf *b)
 {
     return a->len == b->len && a->oom == b->oom && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
 /* The IR text, the .c and the .h of module m (false when emit_c failed). */
-static bool emit_texts(const Module *m, Diag *diag, Buf *ir, Buf *c, Buf *h)
+static bool emit_texts(const Module *m, Diag *diag, RtBuf *ir, RtBuf *c, RtBuf *h)
 {
     int errors = diag->n_errors;
     EmitOptions eo = {.unroll = NNC_DEFAULT_UNROLL, .header_name = "fuzz.h"};
@@ -62,7 +62,7 @@ static bool emit_texts(const Module *m, Diag *diag, Buf *ir, Buf *c, Buf *h)
 static void emit_everything(const Module *m, const Source *src, Diag *diag)
 {
     int errors;
-    Buf ir = {0}, c = {0}, h = {0};
+    RtBuf ir = {0}, c = {0}, h = {0};
     bool ok = emit_texts(m, diag, &ir, &c, &h);
 
     /* The same text compiled again, in a fresh arena: the same output. */
@@ -72,28 +72,28 @@ static void emit_everything(const Module *m, const Source *src, Diag *diag)
     Module *m2 = pipeline_module(src, again, &quiet);
     if (!m2)
         fuzz_bug("the same program compiled a second time was rejected");
-    Buf ir2 = {0}, c2 = {0}, h2 = {0};
+    RtBuf ir2 = {0}, c2 = {0}, h2 = {0};
     bool ok2 = emit_texts(m2, &quiet, &ir2, &c2, &h2);
     if (ok != ok2 || !same_buf(&ir, &ir2) || !same_buf(&c, &c2) || !same_buf(&h, &h2))
         fuzz_bug("compiling the same program twice gave different IR or C");
-    buf_free(&ir2);
-    buf_free(&c2);
-    buf_free(&h2);
+    rt_buf_free(&ir2);
+    rt_buf_free(&c2);
+    rt_buf_free(&h2);
     arena_free(again);
-    buf_free(&ir);
-    buf_free(&c);
-    buf_free(&h);
+    rt_buf_free(&ir);
+    rt_buf_free(&c);
+    rt_buf_free(&h);
 
-    Buf dot = {0};
+    RtBuf dot = {0};
     emit_dot(&dot, m);
-    buf_free(&dot);
+    rt_buf_free(&dot);
 
     for (int k = 0; k < m->n_nets; k++) {
         const Net *n = &m->nets[k];
-        Buf b = {0};
+        RtBuf b = {0};
         ir_describe_net(&b, n);
         ir_describe_optim(&b, n);
-        buf_free(&b);
+        rt_buf_free(&b);
         /* Inference-only C with the weights baked in, for small networks. */
         if (n->n_params <= 4096) {
             float *w = malloc(((size_t)n->n_params + 1) * sizeof *w);
@@ -103,12 +103,12 @@ static void emit_everything(const Module *m, const Source *src, Diag *diag)
                 w[i] = (float)((i * 7919) % 2001 - 1000) / 997.0f;
             EmitOptions io = {.unroll = NNC_DEFAULT_UNROLL, .header_name = "fuzz_infer.h", .infer_net = n,
                               .weights = w};
-            Buf ic = {0}, ih = {0};
+            RtBuf ic = {0}, ih = {0};
             errors = diag->n_errors;
             if (!emit_c(m, &io, &ic, &ih, diag) && diag->n_errors == errors)
                 fuzz_bug("emit_c (inference) failed without reporting an error");
-            buf_free(&ic);
-            buf_free(&ih);
+            rt_buf_free(&ic);
+            rt_buf_free(&ih);
             free(w);
         }
     }

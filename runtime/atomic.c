@@ -1,7 +1,8 @@
 /* atomic.c — writing a file so that a crash never leaves it half-written:
  * a temporary file beside it, written, flushed to disk, then renamed over
  * it (rename is atomic on POSIX file systems).  Weight files and pictures
- * are written this way. */
+ * are written this way (rt_write_atomic), and so are the compiler's .c and
+ * .h (compiler/output.c, with the RtTempFile steps). */
 #define _POSIX_C_SOURCE 200809L
 #include "rt_internal.h"
 
@@ -12,8 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-bool rt_write_all(int fd, const unsigned char *p, size_t len)
+bool rt_write_all(int fd, const void *data, size_t len)
 {
+    const unsigned char *p = data;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
@@ -80,6 +82,84 @@ static void sync_dir(const char *path)
     free(dir);
 }
 
+bool rt_temp_open(RtTempFile *f, const char *path)
+{
+    f->path = path;
+    f->fd = -1;
+    size_t len = strlen(path);
+    f->tmp = malloc(len + sizeof ".tmp.XXXXXX");
+    if (!f->tmp) {
+        errno = ENOMEM;
+        return false;
+    }
+    do {
+        memcpy(f->tmp, path, len);
+        memcpy(f->tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+        f->fd = mkstemp(f->tmp);
+    } while (f->fd < 0 && errno == EINTR);
+    if (f->fd < 0) {
+        int saved = errno;
+        free(f->tmp);
+        f->tmp = NULL;
+        errno = saved;
+        return false;
+    }
+    return true;
+}
+
+bool rt_temp_finish(RtTempFile *f, const char **what)
+{
+    /* mkstemp makes 0600 files; give the file the usual mode. */
+    *what = "cannot set the file's mode";
+    bool ok = fchmod(f->fd, 0666 & ~current_umask()) == 0;
+    if (ok) {
+        *what = "cannot write it to disk (fsync)";
+        int r;
+        while ((r = fsync(f->fd)) != 0 && errno == EINTR)
+            ;
+        /* Not every file system can sync (EINVAL, EROFS): the data is written. */
+        ok = r == 0 || errno == EINVAL || errno == EROFS;
+    }
+    int saved = errno;
+    /* On Linux close always releases the descriptor, even on EINTR; after a
+     * successful fsync an EINTR here loses nothing. */
+    if (close(f->fd) != 0 && ok && errno != EINTR) {
+        *what = "cannot close";
+        saved = errno;
+        ok = false;
+    }
+    f->fd = -1;
+    errno = saved;
+    return ok;
+}
+
+bool rt_temp_commit(RtTempFile *f)
+{
+    if (rename(f->tmp, f->path) != 0)
+        return false;
+    free(f->tmp);
+    f->tmp = NULL;
+    sync_dir(f->path);
+    return true;
+}
+
+bool rt_temp_discard(RtTempFile *f)
+{
+    bool ok = true;
+    if (f->fd >= 0) {
+        close(f->fd);
+        f->fd = -1;
+    }
+    if (f->tmp) {
+        ok = unlink(f->tmp) == 0 || errno == ENOENT;
+        int saved = errno;
+        free(f->tmp);
+        f->tmp = NULL;
+        errno = saved;
+    }
+    return ok;
+}
+
 bool rt_write_atomic(const char *path, const char *verb, bool (*write)(int fd, void *ctx), void *ctx,
                      RtError *err)
 {
@@ -89,62 +169,37 @@ bool rt_write_atomic(const char *path, const char *verb, bool (*write)(int fd, v
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return rt_fail(err, "%s: %s: it is a directory", path, verb);
 
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
-    if (!tmp)
-        return rt_fail(err, "%s: %s: out of memory", path, verb);
-    int fd;
-    do {
-        memcpy(tmp, path, len);
-        memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-        fd = mkstemp(tmp);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        rt_fail(err, "%s: %s: cannot create a temporary file beside it: %s", path, verb, strerror(errno));
-        free(tmp);
-        return false;
+    RtTempFile f;
+    if (!rt_temp_open(&f, path)) {
+        if (errno == ENOMEM)
+            return rt_fail(err, "%s: %s: out of memory", path, verb);
+        return rt_fail(err, "%s: %s: cannot create a temporary file beside it: %s", path, verb, strerror(errno));
     }
-
     const char *what = "cannot write";
-    bool ok = write(fd, ctx);
-    if (ok) {
-        /* mkstemp makes 0600 files; give the file the usual mode. */
-        what = "cannot set the file's mode";
-        ok = fchmod(fd, 0666 & ~current_umask()) == 0;
+    bool ok = write(f.fd, ctx);
+    if (!ok) {
+        int saved = errno;
+        close(f.fd);
+        f.fd = -1;
+        errno = saved;
+    } else {
+        ok = rt_temp_finish(&f, &what);
     }
-    if (ok) {
-        what = "cannot write it to disk (fsync)";
-        int r;
-        while ((r = fsync(fd)) != 0 && errno == EINTR)
-            ;
-        /* Not every file system can sync (EINVAL, EROFS): the data is written. */
-        ok = r == 0 || errno == EINVAL || errno == EROFS;
-    }
-    int saved = errno;
-    /* On Linux close always releases the descriptor, even on EINTR; after a
-     * successful fsync an EINTR here loses nothing. */
-    if (close(fd) != 0 && ok && errno != EINTR) {
-        what = "cannot close";
-        saved = errno;
-        ok = false;
-    }
-    if (ok && rename(tmp, path) != 0) {
+    if (ok && !rt_temp_commit(&f)) {
         what = "cannot rename the temporary file over it";
-        saved = errno;
         ok = false;
     }
     if (!ok) {
+        char why[256];   /* strerror's buffer may be shared */
+        snprintf(why, sizeof why, "%s", strerror(errno));
+        char *tmp = f.tmp ? strdup(f.tmp) : NULL;
         /* Removing it can fail too, when the directory became read-only. */
-        if (unlink(tmp) != 0 && errno != ENOENT) {
-            char why[256];   /* strerror's buffer may be shared */
-            snprintf(why, sizeof why, "%s", strerror(saved));
+        if (!rt_temp_discard(&f))
             rt_fail(err, "%s: %s: %s: %s; the temporary file %s is left behind (cannot remove it: %s)", path, verb,
-                    what, why, tmp, strerror(errno));
-        } else
-            rt_fail(err, "%s: %s: %s: %s", path, verb, what, strerror(saved));
-    } else {
-        sync_dir(path);
+                    what, why, tmp ? tmp : "", strerror(errno));
+        else
+            rt_fail(err, "%s: %s: %s: %s", path, verb, what, why);
+        free(tmp);
     }
-    free(tmp);
     return ok;
 }

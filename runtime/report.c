@@ -21,70 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- a growable byte buffer ---- */
-
-typedef struct SBuf {
-    char *data;
-    size_t len, cap;
-    bool oom;
-} SBuf;
-
-static bool sb_reserve(SBuf *b, size_t extra)
-{
-    if (b->oom)
-        return false;
-    if (extra > SIZE_MAX / 2 - b->len) {
-        b->oom = true;
-        return false;
-    }
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 8192;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-        b->oom = true;
-        return false;
-    }
-    b->data = p;
-    b->cap = cap;
-    return true;
-}
-
-static void sb_putn(SBuf *b, const char *s, size_t n)
-{
-    if (!sb_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void sb_puts(SBuf *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-/* Only for text and integers: numbers with a fraction go through sb_num,
- * which does not depend on the locale. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void sb_printf(SBuf *b, const char *fmt, ...)
-{
-    va_list ap, ap2;
-    va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    if (n >= 0 && sb_reserve(b, (size_t)n)) {
-        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-        b->len += (size_t)n;
-    }
-    va_end(ap);
-}
-
 /* A formatted number with the locale's decimal point made '.', and "-0"
  * made "0". */
 static void fix_number(char *s)
@@ -109,44 +45,44 @@ static void fix_number(char *s)
 }
 
 /* `v` with `decimals` digits after the point. */
-static void sb_num(SBuf *b, double v, int decimals)
+static void buf_num(RtBuf *b, double v, int decimals)
 {
     char s[400];
     snprintf(s, sizeof s, "%.*f", decimals, v);
     fix_number(s);
-    sb_puts(b, s);
+    rt_buf_puts(b, s);
 }
 
 /* `v` as %g with `prec` significant digits. */
-static void sb_g(SBuf *b, double v, int prec)
+static void buf_g(RtBuf *b, double v, int prec)
 {
     char s[64];
     snprintf(s, sizeof s, "%.*g", prec, v);
     fix_number(s);
-    sb_puts(b, s);
+    rt_buf_puts(b, s);
 }
 
 /* Text for XML: the five special characters escaped, control characters
  * (not allowed in XML 1.0) and bytes that are not UTF-8 replaced by '?'. */
-static void sb_xml(SBuf *b, const char *s)
+static void buf_xml(RtBuf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         unsigned c = *p;
         if (c == '&')
-            sb_puts(b, "&amp;");
+            rt_buf_puts(b, "&amp;");
         else if (c == '<')
-            sb_puts(b, "&lt;");
+            rt_buf_puts(b, "&lt;");
         else if (c == '>')
-            sb_puts(b, "&gt;");
+            rt_buf_puts(b, "&gt;");
         else if (c == '"')
-            sb_puts(b, "&quot;");
+            rt_buf_puts(b, "&quot;");
         else if (c == '\'')
-            sb_puts(b, "&apos;");
+            rt_buf_puts(b, "&apos;");
         else if (c < 0x20 || c == 0x7f)
-            sb_puts(b, c == '\t' ? " " : "?");
+            rt_buf_puts(b, c == '\t' ? " " : "?");
         else if (c < 0x80)
-            sb_putn(b, (const char *)p, 1);
+            rt_buf_putn(b, (const char *)p, 1);
         else {
             /* A UTF-8 sequence: 2 to 4 bytes, no overlong forms, no
              * surrogates, nothing above U+10FFFF. */
@@ -159,11 +95,11 @@ static void sb_xml(SBuf *b, const char *s)
             if (valid && len == 4)
                 valid = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
             if (valid) {
-                sb_putn(b, (const char *)p, (size_t)len);
+                rt_buf_putn(b, (const char *)p, (size_t)len);
                 p += len;
                 continue;
             }
-            sb_puts(b, "?");
+            rt_buf_puts(b, "?");
         }
         p++;
     }
@@ -326,14 +262,14 @@ static double py(const Plot *p, double y)
     return p->y1 - (y - p->ay.lo) / (p->ay.hi - p->ay.lo) * (p->y1 - p->y0);
 }
 
-static void tick_label(SBuf *b, const Axis *a, double v, bool percent)
+static void tick_label(RtBuf *b, const Axis *a, double v, bool percent)
 {
     if (a->sci)
-        sb_g(b, v, 6);
+        buf_g(b, v, 6);
     else
-        sb_num(b, v, a->decimals);
+        buf_num(b, v, a->decimals);
     if (percent)
-        sb_puts(b, "%");
+        rt_buf_puts(b, "%");
 }
 
 /* The ticks of an axis: indices i with i * step in [lo, hi]. */
@@ -345,109 +281,109 @@ static void tick_range(const Axis *a, double *first, double *last)
         *last = *first + 50;
 }
 
-static void draw_axes(SBuf *b, const Plot *p, const char *ylabel)
+static void draw_axes(RtBuf *b, const Plot *p, const char *ylabel)
 {
     double first, last;
     /* grid lines and y ticks */
-    sb_puts(b, "<g class=\"axes\" font-size=\"12\" fill=\"#333\">\n");
+    rt_buf_puts(b, "<g class=\"axes\" font-size=\"12\" fill=\"#333\">\n");
     tick_range(&p->ay, &first, &last);
     for (double i = first; i <= last; i++) {
         double v = i * p->ay.step, y = py(p, v);
-        sb_puts(b, "<line stroke=\"#e3e3e3\" x1=\"");
-        sb_num(b, p->x0, 1);
-        sb_puts(b, "\" x2=\"");
-        sb_num(b, p->x1, 1);
-        sb_puts(b, "\" y1=\"");
-        sb_num(b, y, 1);
-        sb_puts(b, "\" y2=\"");
-        sb_num(b, y, 1);
-        sb_puts(b, "\"/><line stroke=\"#333\" x1=\"");
-        sb_num(b, p->x0 - 5, 1);
-        sb_puts(b, "\" x2=\"");
-        sb_num(b, p->x0, 1);
-        sb_puts(b, "\" y1=\"");
-        sb_num(b, y, 1);
-        sb_puts(b, "\" y2=\"");
-        sb_num(b, y, 1);
-        sb_puts(b, "\"/><text class=\"ytick\" text-anchor=\"end\" x=\"");
-        sb_num(b, p->x0 - 8, 1);
-        sb_puts(b, "\" y=\"");
-        sb_num(b, y + 4, 1);
-        sb_puts(b, "\">");
+        rt_buf_puts(b, "<line stroke=\"#e3e3e3\" x1=\"");
+        buf_num(b, p->x0, 1);
+        rt_buf_puts(b, "\" x2=\"");
+        buf_num(b, p->x1, 1);
+        rt_buf_puts(b, "\" y1=\"");
+        buf_num(b, y, 1);
+        rt_buf_puts(b, "\" y2=\"");
+        buf_num(b, y, 1);
+        rt_buf_puts(b, "\"/><line stroke=\"#333\" x1=\"");
+        buf_num(b, p->x0 - 5, 1);
+        rt_buf_puts(b, "\" x2=\"");
+        buf_num(b, p->x0, 1);
+        rt_buf_puts(b, "\" y1=\"");
+        buf_num(b, y, 1);
+        rt_buf_puts(b, "\" y2=\"");
+        buf_num(b, y, 1);
+        rt_buf_puts(b, "\"/><text class=\"ytick\" text-anchor=\"end\" x=\"");
+        buf_num(b, p->x0 - 8, 1);
+        rt_buf_puts(b, "\" y=\"");
+        buf_num(b, y + 4, 1);
+        rt_buf_puts(b, "\">");
         tick_label(b, &p->ay, v, p->percent);
-        sb_puts(b, "</text>\n");
+        rt_buf_puts(b, "</text>\n");
     }
     tick_range(&p->ax, &first, &last);
     for (double i = first; i <= last; i++) {
         double v = i * p->ax.step, x = px(p, v);
-        sb_puts(b, "<line stroke=\"#333\" x1=\"");
-        sb_num(b, x, 1);
-        sb_puts(b, "\" x2=\"");
-        sb_num(b, x, 1);
-        sb_puts(b, "\" y1=\"");
-        sb_num(b, p->y1, 1);
-        sb_puts(b, "\" y2=\"");
-        sb_num(b, p->y1 + 5, 1);
-        sb_puts(b, "\"/><text class=\"xtick\" text-anchor=\"middle\" x=\"");
-        sb_num(b, x, 1);
-        sb_puts(b, "\" y=\"");
-        sb_num(b, p->y1 + 19, 1);
-        sb_puts(b, "\">");
+        rt_buf_puts(b, "<line stroke=\"#333\" x1=\"");
+        buf_num(b, x, 1);
+        rt_buf_puts(b, "\" x2=\"");
+        buf_num(b, x, 1);
+        rt_buf_puts(b, "\" y1=\"");
+        buf_num(b, p->y1, 1);
+        rt_buf_puts(b, "\" y2=\"");
+        buf_num(b, p->y1 + 5, 1);
+        rt_buf_puts(b, "\"/><text class=\"xtick\" text-anchor=\"middle\" x=\"");
+        buf_num(b, x, 1);
+        rt_buf_puts(b, "\" y=\"");
+        buf_num(b, p->y1 + 19, 1);
+        rt_buf_puts(b, "\">");
         tick_label(b, &p->ax, v, false);
-        sb_puts(b, "</text>\n");
+        rt_buf_puts(b, "</text>\n");
     }
     /* the frame, then the axis titles */
-    sb_puts(b, "<rect fill=\"none\" stroke=\"#333\" x=\"");
-    sb_num(b, p->x0, 1);
-    sb_puts(b, "\" y=\"");
-    sb_num(b, p->y0, 1);
-    sb_puts(b, "\" width=\"");
-    sb_num(b, p->x1 - p->x0, 1);
-    sb_puts(b, "\" height=\"");
-    sb_num(b, p->y1 - p->y0, 1);
-    sb_puts(b, "\"/>\n<text class=\"xlabel\" font-size=\"13\" text-anchor=\"middle\" x=\"");
-    sb_num(b, (p->x0 + p->x1) / 2, 1);
-    sb_puts(b, "\" y=\"");
-    sb_num(b, p->y1 + 38, 1);
-    sb_puts(b, "\">epoch</text>\n<text class=\"ylabel\" font-size=\"13\" text-anchor=\"middle\" transform=\"translate(");
-    sb_num(b, p->x0 - 60, 1);
-    sb_puts(b, " ");
-    sb_num(b, (p->y0 + p->y1) / 2, 1);
-    sb_puts(b, ") rotate(-90)\">");
-    sb_xml(b, ylabel);
-    sb_puts(b, "</text>\n</g>\n");
+    rt_buf_puts(b, "<rect fill=\"none\" stroke=\"#333\" x=\"");
+    buf_num(b, p->x0, 1);
+    rt_buf_puts(b, "\" y=\"");
+    buf_num(b, p->y0, 1);
+    rt_buf_puts(b, "\" width=\"");
+    buf_num(b, p->x1 - p->x0, 1);
+    rt_buf_puts(b, "\" height=\"");
+    buf_num(b, p->y1 - p->y0, 1);
+    rt_buf_puts(b, "\"/>\n<text class=\"xlabel\" font-size=\"13\" text-anchor=\"middle\" x=\"");
+    buf_num(b, (p->x0 + p->x1) / 2, 1);
+    rt_buf_puts(b, "\" y=\"");
+    buf_num(b, p->y1 + 38, 1);
+    rt_buf_puts(b, "\">epoch</text>\n<text class=\"ylabel\" font-size=\"13\" text-anchor=\"middle\" transform=\"translate(");
+    buf_num(b, p->x0 - 60, 1);
+    rt_buf_puts(b, " ");
+    buf_num(b, (p->y0 + p->y1) / 2, 1);
+    rt_buf_puts(b, ") rotate(-90)\">");
+    buf_xml(b, ylabel);
+    rt_buf_puts(b, "</text>\n</g>\n");
 }
 
-static void draw_marker(SBuf *b, const Plot *p, const Series *s, double x, double y, double r)
+static void draw_marker(RtBuf *b, const Plot *p, const Series *s, double x, double y, double r)
 {
-    sb_puts(b, "<circle cx=\"");
-    sb_num(b, px(p, x), 2);
-    sb_puts(b, "\" cy=\"");
-    sb_num(b, py(p, y), 2);
-    sb_puts(b, "\" r=\"");
-    sb_num(b, r, 1);
-    sb_printf(b, "\" fill=\"%s\"/>\n", s->color);
+    rt_buf_puts(b, "<circle cx=\"");
+    buf_num(b, px(p, x), 2);
+    rt_buf_puts(b, "\" cy=\"");
+    buf_num(b, py(p, y), 2);
+    rt_buf_puts(b, "\" r=\"");
+    buf_num(b, r, 1);
+    rt_buf_printf(b, "\" fill=\"%s\"/>\n", s->color);
 }
 
 /* A series as one path (broken where values are missing) and dots. */
-static void path_point(SBuf *b, const Plot *p, double x, double y, bool *pen)
+static void path_point(RtBuf *b, const Plot *p, double x, double y, bool *pen)
 {
-    sb_puts(b, *pen ? " L" : " M");
-    sb_num(b, px(p, x), 2);
-    sb_puts(b, " ");
-    sb_num(b, py(p, y), 2);
+    rt_buf_puts(b, *pen ? " L" : " M");
+    buf_num(b, px(p, x), 2);
+    rt_buf_puts(b, " ");
+    buf_num(b, py(p, y), 2);
     *pen = true;
 }
 
 /* A series as one path (broken where values are missing) and dots.  A long
  * series is thinned to what a pixel column can show: of each run of points
  * in one column, the first, the lowest, the highest and the last. */
-static void draw_series(SBuf *b, const Plot *p, const Series *s, const double *xs, int n)
+static void draw_series(RtBuf *b, const Plot *p, const Series *s, const double *xs, int n)
 {
     if (s->n_points == 0)
         return;
-    sb_printf(b, "<g class=\"series\" id=\"%s\">\n", s->id);
-    sb_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"%s d=\"", s->color,
+    rt_buf_printf(b, "<g class=\"series\" id=\"%s\">\n", s->id);
+    rt_buf_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"%s d=\"", s->color,
               s->dashed ? " stroke-dasharray=\"7 4\"" : "");
     size_t start = b->len;
     bool pen = false;
@@ -481,7 +417,7 @@ static void draw_series(SBuf *b, const Plot *p, const Series *s, const double *x
         memmove(b->data + start, b->data + start + 1, b->len - start);   /* with the '\0' */
         b->len--;
     }
-    sb_puts(b, "\"/>\n");
+    rt_buf_puts(b, "\"/>\n");
     for (int i = 0; i < n; i++) {
         if (!usable(s->y[i]))
             continue;
@@ -489,28 +425,28 @@ static void draw_series(SBuf *b, const Plot *p, const Series *s, const double *x
         if (s->n_points <= MAX_MARKED || alone)
             draw_marker(b, p, s, xs[i], s->y[i], s->n_points <= MAX_MARKED ? 3 : 2.5);
     }
-    sb_puts(b, "</g>\n");
+    rt_buf_puts(b, "</g>\n");
 }
 
-static void draw_text(SBuf *b, double x, double y, int size, const char *anchor, const char *extra, const char *text)
+static void draw_text(RtBuf *b, double x, double y, int size, const char *anchor, const char *extra, const char *text)
 {
-    sb_puts(b, "<text x=\"");
-    sb_num(b, x, 1);
-    sb_puts(b, "\" y=\"");
-    sb_num(b, y, 1);
-    sb_printf(b, "\" font-size=\"%d\" text-anchor=\"%s\"%s>", size, anchor, extra);
-    sb_xml(b, text);
-    sb_puts(b, "</text>\n");
+    rt_buf_puts(b, "<text x=\"");
+    buf_num(b, x, 1);
+    rt_buf_puts(b, "\" y=\"");
+    buf_num(b, y, 1);
+    rt_buf_printf(b, "\" font-size=\"%d\" text-anchor=\"%s\"%s>", size, anchor, extra);
+    buf_xml(b, text);
+    rt_buf_puts(b, "</text>\n");
 }
 
 /* The legend, in a row under the panel's title: for each series that has
  * points a swatch, its name and its last value (with the epoch when that is
  * not the last one). */
-static void draw_legend(SBuf *b, const Plot *p, const Series *ss, int n_series, const double *xs, int n,
+static void draw_legend(RtBuf *b, const Plot *p, const Series *ss, int n_series, const double *xs, int n,
                         bool percent)
 {
     double x = p->x0 + 4, y = p->y0 - 14;
-    sb_puts(b, "<g class=\"legend\" font-size=\"12\" fill=\"#222\">\n");
+    rt_buf_puts(b, "<g class=\"legend\" font-size=\"12\" fill=\"#222\">\n");
     for (int k = 0; k < n_series; k++) {
         const Series *s = &ss[k];
         if (s->n_points == 0)
@@ -518,41 +454,41 @@ static void draw_legend(SBuf *b, const Plot *p, const Series *ss, int n_series, 
         int last = n - 1;
         while (!usable(s->y[last]))
             last--;
-        sb_puts(b, "<line stroke-width=\"2\" x1=\"");
-        sb_num(b, x, 1);
-        sb_puts(b, "\" x2=\"");
-        sb_num(b, x + 24, 1);
-        sb_puts(b, "\" y1=\"");
-        sb_num(b, y - 4, 1);
-        sb_puts(b, "\" y2=\"");
-        sb_num(b, y - 4, 1);
-        sb_printf(b, "\" stroke=\"%s\"%s/>", s->color, s->dashed ? " stroke-dasharray=\"7 4\"" : "");
-        SBuf t = {NULL, 0, 0, false};
-        sb_printf(&t, "%s: ", s->label);
+        rt_buf_puts(b, "<line stroke-width=\"2\" x1=\"");
+        buf_num(b, x, 1);
+        rt_buf_puts(b, "\" x2=\"");
+        buf_num(b, x + 24, 1);
+        rt_buf_puts(b, "\" y1=\"");
+        buf_num(b, y - 4, 1);
+        rt_buf_puts(b, "\" y2=\"");
+        buf_num(b, y - 4, 1);
+        rt_buf_printf(b, "\" stroke=\"%s\"%s/>", s->color, s->dashed ? " stroke-dasharray=\"7 4\"" : "");
+        RtBuf t = {0};
+        rt_buf_printf(&t, "%s: ", s->label);
         if (percent) {
-            sb_num(&t, s->y[last], 2);
-            sb_puts(&t, "%");
+            buf_num(&t, s->y[last], 2);
+            rt_buf_puts(&t, "%");
         } else
-            sb_g(&t, s->y[last], 4);
+            buf_g(&t, s->y[last], 4);
         if (last != n - 1)
-            sb_printf(&t, " (epoch %.0f)", xs[last]);
-        sb_puts(b, "<text x=\"");
-        sb_num(b, x + 30, 1);
-        sb_puts(b, "\" y=\"");
-        sb_num(b, y, 1);
-        sb_puts(b, "\">");
-        sb_xml(b, t.oom ? "?" : t.data);
-        sb_puts(b, "</text>\n");
+            rt_buf_printf(&t, " (epoch %.0f)", xs[last]);
+        rt_buf_puts(b, "<text x=\"");
+        buf_num(b, x + 30, 1);
+        rt_buf_puts(b, "\" y=\"");
+        buf_num(b, y, 1);
+        rt_buf_puts(b, "\">");
+        buf_xml(b, t.oom ? "?" : t.data);
+        rt_buf_puts(b, "</text>\n");
         /* about 6.6 pixels a character at 12 pixels, then a gap */
         x += 30 + 6.6 * (double)t.len + 28;
-        free(t.data);
+        rt_buf_free(&t);
     }
-    sb_puts(b, "</g>\n");
+    rt_buf_puts(b, "</g>\n");
 }
 
 /* One panel: a title, axes, the series, a legend; or, when no series has a
  * point, the frame with `empty` written in it. */
-static void draw_panel(SBuf *b, int left, const char *title, const char *ylabel, Series *ss, int n_series,
+static void draw_panel(RtBuf *b, int left, const char *title, const char *ylabel, Series *ss, int n_series,
                        const double *xs, int n, Axis ax, bool percent, const char *empty)
 {
     Plot p;
@@ -574,7 +510,7 @@ static void draw_panel(SBuf *b, int left, const char *title, const char *ylabel,
                 hi = fmax(hi, ss[k].y[i]);
             }
     }
-    sb_printf(b, "<g class=\"panel\" id=\"%s-panel\">\n", ss[0].id[0] == 'l' ? "loss" : "accuracy");
+    rt_buf_printf(b, "<g class=\"panel\" id=\"%s-panel\">\n", ss[0].id[0] == 'l' ? "loss" : "accuracy");
     draw_text(b, (p.x0 + p.x1) / 2, 46, 15, "middle", " font-weight=\"bold\"", title);
     if (skipped) {
         char note[96];
@@ -583,15 +519,15 @@ static void draw_panel(SBuf *b, int left, const char *title, const char *ylabel,
         draw_text(b, p.x1, p.y1 + 58, 11, "end", " fill=\"#b00\" class=\"skipped\"", note);
     }
     if (points == 0) {
-        sb_puts(b, "<rect fill=\"#fafafa\" stroke=\"#999\" x=\"");
-        sb_num(b, p.x0, 1);
-        sb_puts(b, "\" y=\"");
-        sb_num(b, p.y0, 1);
-        sb_puts(b, "\" width=\"");
-        sb_num(b, p.x1 - p.x0, 1);
-        sb_puts(b, "\" height=\"");
-        sb_num(b, p.y1 - p.y0, 1);
-        sb_puts(b, "\"/>\n");
+        rt_buf_puts(b, "<rect fill=\"#fafafa\" stroke=\"#999\" x=\"");
+        buf_num(b, p.x0, 1);
+        rt_buf_puts(b, "\" y=\"");
+        buf_num(b, p.y0, 1);
+        rt_buf_puts(b, "\" width=\"");
+        buf_num(b, p.x1 - p.x0, 1);
+        rt_buf_puts(b, "\" height=\"");
+        buf_num(b, p.y1 - p.y0, 1);
+        rt_buf_puts(b, "\"/>\n");
         /* `empty` is a line, or a line and a smaller one after a '\n'. */
         const char *nl = strchr(empty, '\n');
         char line[128];
@@ -600,17 +536,17 @@ static void draw_panel(SBuf *b, int left, const char *title, const char *ylabel,
                   " fill=\"#666\" class=\"empty\"", line);
         if (nl)
             draw_text(b, (p.x0 + p.x1) / 2, (p.y0 + p.y1) / 2 + 14, 12, "middle", " fill=\"#666\"", nl + 1);
-        sb_puts(b, "</g>\n");
+        rt_buf_puts(b, "</g>\n");
         return;
     }
     p.ay = percent ? y_axis(lo, hi, 0, 100) : y_axis(lo, hi, -INFINITY, INFINITY);
     draw_axes(b, &p, ylabel);
-    sb_puts(b, "<g class=\"data\">\n");
+    rt_buf_puts(b, "<g class=\"data\">\n");
     for (int k = 0; k < n_series; k++)
         draw_series(b, &p, &ss[k], xs, n);
-    sb_puts(b, "</g>\n");
+    rt_buf_puts(b, "</g>\n");
     draw_legend(b, &p, ss, n_series, xs, n, percent);
-    sb_puts(b, "</g>\n");
+    rt_buf_puts(b, "</g>\n");
 }
 
 static void count_points(Series *s, const bool *present, int n)
@@ -691,17 +627,17 @@ bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *tit
     double xlo = xs[0], xhi = xs[n - 1];
     Axis ax = x_axis(xlo, xhi);
 
-    SBuf b = {NULL, 0, 0, false};
-    sb_printf(&b,
+    RtBuf b = {0};
+    rt_buf_printf(&b,
               "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
               "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n",
               SVG_W, SVG_H, SVG_W, SVG_H);
     const char *t = title && *title ? title : "training";
-    sb_puts(&b, "<title>");
-    sb_xml(&b, t);
-    sb_puts(&b, "</title>\n");
-    sb_printf(&b, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", SVG_W, SVG_H);
+    rt_buf_puts(&b, "<title>");
+    buf_xml(&b, t);
+    rt_buf_puts(&b, "</title>\n");
+    rt_buf_printf(&b, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", SVG_W, SVG_H);
     /* The heading fits the picture: at most TITLE_MAX bytes, cut between
      * UTF-8 characters, with an ellipsis; <title> has it all. */
     char heading[TITLE_MAX + 8];
@@ -718,7 +654,7 @@ bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *tit
     draw_panel(&b, PANEL_W, "accuracy per epoch", "accuracy", acc, 2, xs, n, ax, true,
                any_acc ? "no finite accuracy values"
                                                 : "no accuracy\nthe targets are not class labels (regression)");
-    sb_puts(&b, "</svg>\n");
+    rt_buf_puts(&b, "</svg>\n");
 
     free(mem);
     free(present);
@@ -727,7 +663,7 @@ bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *tit
         ok = rt_fail(err, "%s: chart not written: out of memory", path);
     else
         ok = write_atomic(path, b.data, b.len, err);
-    free(b.data);
+    rt_buf_free(&b);
     return ok;
 }
 

@@ -18,11 +18,11 @@ int main(int argc, char **argv)
     if (source_load(&src, argv[1], arena, &diag)) {
         Module *m = pipeline_module(&src, arena, &diag);
         if (m) {
-            Buf b = {0};
+            RtBuf b = {0};
             emit_dot(&b, m);
             if (!b.oom && b.data && fwrite(b.data, 1, b.len, stdout) == b.len)
                 status = 0;
-            buf_free(&b);
+            rt_buf_free(&b);
         }
     }
     arena_free(arena);

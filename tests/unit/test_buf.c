@@ -1,5 +1,7 @@
-/* test_buf.c — buf.c: the growable buffer and fmt_float. */
+/* test_buf.c — runtime/buf.c: the growable buffer (RtBuf); emit_common.c:
+ * fmt_float. */
 #include "unit.h"
+#include "emit.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -8,22 +10,22 @@
 static void buf_printf_appends_formatted_text(void **state)
 {
     (void)state;
-    Buf b = {0};
-    buf_printf(&b, "%s %d", "dense", 10);
-    buf_printf(&b, "/%lld", (long long)-3);
+    RtBuf b = {0};
+    rt_buf_printf(&b, "%s %d", "dense", 10);
+    rt_buf_printf(&b, "/%lld", (long long)-3);
     assert_string_equal(b.data, "dense 10/-3");
     assert_int_equal(b.len, strlen("dense 10/-3"));
     assert_false(b.oom);
-    buf_free(&b);
+    rt_buf_free(&b);
 }
 
 static void buf_printf_grows_past_initial_capacity(void **state)
 {
     (void)state;
-    Buf b = {0};
+    RtBuf b = {0};
     enum { N = 5000 };   /* 5000 * 7 bytes: several doublings of 4096 */
     for (int i = 0; i < N; i++)
-        buf_printf(&b, "%06d,", i);
+        rt_buf_printf(&b, "%06d,", i);
     assert_false(b.oom);
     assert_int_equal(b.len, (size_t)N * 7);
     assert_true(b.cap > b.len);
@@ -33,53 +35,53 @@ static void buf_printf_grows_past_initial_capacity(void **state)
         snprintf(want, sizeof want, "%06d,", i);
         assert_memory_equal(b.data + (size_t)i * 7, want, 7);
     }
-    buf_free(&b);
+    rt_buf_free(&b);
 }
 
 static void buf_printf_single_write_larger_than_capacity(void **state)
 {
     (void)state;
-    Buf b = {0};
+    RtBuf b = {0};
     size_t n = 100000;
     char *big = malloc(n + 1);
     assert_non_null(big);
     memset(big, 'x', n);
     big[n] = '\0';
-    buf_puts(&b, "<");
-    buf_printf(&b, "%s>", big);
+    rt_buf_puts(&b, "<");
+    rt_buf_printf(&b, "%s>", big);
     free(big);
     assert_int_equal(b.len, n + 2);
     assert_int_equal(b.data[0], '<');
     assert_int_equal(b.data[n], 'x');
     assert_int_equal(b.data[n + 1], '>');
     assert_int_equal(b.data[n + 2], '\0');
-    buf_free(&b);
+    rt_buf_free(&b);
 }
 
 static void buf_puts_appends(void **state)
 {
     (void)state;
-    Buf b = {0};
-    buf_puts(&b, "ab");
-    buf_puts(&b, "");
-    buf_puts(&b, "cd");
+    RtBuf b = {0};
+    rt_buf_puts(&b, "ab");
+    rt_buf_puts(&b, "");
+    rt_buf_puts(&b, "cd");
     assert_string_equal(b.data, "abcd");
     assert_int_equal(b.len, 4);
-    buf_free(&b);
+    rt_buf_free(&b);
 }
 
 static void buf_free_resets(void **state)
 {
     (void)state;
-    Buf b = {0};
-    buf_puts(&b, "something");
-    buf_free(&b);
+    RtBuf b = {0};
+    rt_buf_puts(&b, "something");
+    rt_buf_free(&b);
     assert_null(b.data);
     assert_int_equal(b.len, 0);
     assert_int_equal(b.cap, 0);
-    buf_puts(&b, "again");   /* usable after free */
+    rt_buf_puts(&b, "again");   /* usable after free */
     assert_string_equal(b.data, "again");
-    buf_free(&b);
+    rt_buf_free(&b);
 }
 
 /* ---- fmt_float ---- */

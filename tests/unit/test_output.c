@@ -141,21 +141,21 @@ static void expect_dir_entries(const char *const *names, int n)
     assert_int_equal(seen, n);
 }
 
-static Buf text_buf(const char *s)
+static RtBuf text_buf(const char *s)
 {
-    Buf b = {0};
-    buf_puts(&b, s);
+    RtBuf b = {0};
+    rt_buf_puts(&b, s);
     return b;
 }
 
 static void output_writes_all_files(void **state)
 {
     Fx *fx = *state;
-    Buf c = text_buf("int x;\n"), h = text_buf("extern int x;\n");
+    RtBuf c = text_buf("int x;\n"), h = text_buf("extern int x;\n");
     OutFile files[2] = {{in_dir(0, "net.c"), &c}, {in_dir(1, "net.h"), &h}};
     bool ok = output_write_all(files, 2, &fx->diag);
-    buf_free(&c);
-    buf_free(&h);
+    rt_buf_free(&c);
+    rt_buf_free(&h);
     assert_true(ok);
     assert_no_errors(fx);
     expect_file(in_dir(0, "net.c"), "int x;\n");
@@ -169,11 +169,11 @@ static void output_replaces_existing_targets(void **state)
     Fx *fx = *state;
     write_file(in_dir(0, "net.c"), "old c, longer than the new one\n");
     write_file(in_dir(1, "net.h"), "old h\n");
-    Buf c = text_buf("new c\n"), h = text_buf("new h\n");
+    RtBuf c = text_buf("new c\n"), h = text_buf("new h\n");
     OutFile files[2] = {{in_dir(0, "net.c"), &c}, {in_dir(1, "net.h"), &h}};
     bool ok = output_write_all(files, 2, &fx->diag);
-    buf_free(&c);
-    buf_free(&h);
+    rt_buf_free(&c);
+    rt_buf_free(&h);
     assert_true(ok);
     expect_file(in_dir(0, "net.c"), "new c\n");
     expect_file(in_dir(1, "net.h"), "new h\n");
@@ -182,7 +182,7 @@ static void output_replaces_existing_targets(void **state)
 static void output_empty_buffer_writes_empty_file(void **state)
 {
     Fx *fx = *state;
-    Buf empty = {0};   /* never written to: data is NULL */
+    RtBuf empty = {0};   /* never written to: data is NULL */
     OutFile files[1] = {{in_dir(0, "empty.c"), &empty}};
     assert_true(output_write_all(files, 1, &fx->diag));
     expect_file(in_dir(0, "empty.c"), "");
@@ -191,12 +191,12 @@ static void output_empty_buffer_writes_empty_file(void **state)
 static void output_file_mode_follows_umask(void **state)
 {
     Fx *fx = *state;
-    Buf c = text_buf("x\n");
+    RtBuf c = text_buf("x\n");
     OutFile files[1] = {{in_dir(0, "mode.c"), &c}};
     mode_t old = umask(022);
     bool ok = output_write_all(files, 1, &fx->diag);
     umask(old);
-    buf_free(&c);
+    rt_buf_free(&c);
     assert_true(ok);
     struct stat st;
     assert_int_equal(stat(in_dir(0, "mode.c"), &st), 0);
@@ -208,11 +208,11 @@ static void output_missing_directory_leaves_targets_untouched(void **state)
     Fx *fx = *state;
     write_file(in_dir(0, "net.c"), "old c\n");
     write_file(in_dir(1, "net.h"), "old h\n");
-    Buf c = text_buf("new c\n"), h = text_buf("new h\n");
+    RtBuf c = text_buf("new c\n"), h = text_buf("new h\n");
     OutFile files[2] = {{in_dir(0, "net.c"), &c}, {in_dir(2, "missing/net.h"), &h}};
     bool ok = output_write_all(files, 2, &fx->diag);
-    buf_free(&c);
-    buf_free(&h);
+    rt_buf_free(&c);
+    rt_buf_free(&h);
     assert_false(ok);
     assert_errors(fx, 1);
     char want[1400];
@@ -227,11 +227,11 @@ static void output_missing_directory_leaves_targets_untouched(void **state)
 static void output_missing_directory_for_first_file_writes_nothing(void **state)
 {
     Fx *fx = *state;
-    Buf c = text_buf("new c\n"), h = text_buf("new h\n");
+    RtBuf c = text_buf("new c\n"), h = text_buf("new h\n");
     OutFile files[2] = {{in_dir(0, "missing/net.c"), &c}, {in_dir(1, "net.h"), &h}};
     bool ok = output_write_all(files, 2, &fx->diag);
-    buf_free(&c);
-    buf_free(&h);
+    rt_buf_free(&c);
+    rt_buf_free(&h);
     assert_false(ok);
     assert_errors(fx, 1);
     expect_dir_entries(NULL, 0);
@@ -244,11 +244,11 @@ static void output_target_is_directory_changes_nothing(void **state)
      * net.c must keep its old contents too. */
     write_file(in_dir(0, "net.c"), "old c\n");
     assert_int_equal(mkdir(in_dir(1, "net.h"), 0777), 0);
-    Buf c = text_buf("new c\n"), h = text_buf("new h\n");
+    RtBuf c = text_buf("new c\n"), h = text_buf("new h\n");
     OutFile files[2] = {{in_dir(0, "net.c"), &c}, {in_dir(1, "net.h"), &h}};
     bool ok = output_write_all(files, 2, &fx->diag);
-    buf_free(&c);
-    buf_free(&h);
+    rt_buf_free(&c);
+    rt_buf_free(&h);
     assert_false(ok);
     assert_errors(fx, 1);
     static const char *const names[] = {"net.c", "net.h"};

@@ -1,0 +1,175 @@
+/* emit.h — what the C emitter's files share, and nothing else includes.
+ *
+ * The emitter turns the IR into specialized C: the forward pass, the
+ * backward pass and the optimizer step of every network, as a .c file and
+ * its .h.  Its files, by what they emit:
+ *
+ *   emit_c.c        the driver: walks each network, emits NAME_init, the
+ *                   forward and backward passes (a layer at a time, through
+ *                   the layer's family below) and the entry points
+ *   emit_header.c   the .h (training, or inference-only), the baked weights
+ *                   of inference-only files, the banner comments
+ *   emit_common.c   printing helpers shared by every family, the activation
+ *                   functions' C, the helpers emitted once per file
+ *   emit_dense.c    dense layers: unrolled, loops, and matrix products over a
+ *                   whole batch
+ *   emit_conv.c     convolutions: plain loops, and stride-1 on a padded
+ *                   plane (plain loops and register blocks of vectors)
+ *   emit_pool.c     max and average pooling
+ *   emit_dropout.c  dropout
+ *   emit_loss.c     the losses: the loss and dLoss/dz of the output layer
+ *   emit_optim.c    the optimizers: one parameter's step, NAME_update
+ *
+ * A layer family is one LayerEmitter (below), named in its ops.def row;
+ * docs/internals.md ("Adding a layer") says how to add one.
+ *
+ * Everything the IR knows is baked in: every size and offset is a literal,
+ * layers of at most `unroll` multiply-adds become straight-line code, larger
+ * ones become loops with literal bounds whose innermost loop has no serial
+ * reduction (dot products keep 8 or 16 partial sums), so compilers
+ * vectorize them without -ffast-math; with a batch, big dense layers work on
+ * all its samples at once, as matrix products (emit_dense.c).  The code is
+ * meant to be read: a banner per layer naming its source line, shape
+ * comments, and the same bytes for the same input.
+ *
+ * Conventions of the generated code (llm.c's): `in`/`out` are a layer's
+ * input and output, `w`/`b` its weight [out][in] and bias, `gw`/`gb` their
+ * gradients, `dz` dLoss/d(pre-activation) of a layer, `din` dLoss/d(input). */
+#ifndef NNC_EMIT_H
+#define NNC_EMIT_H
+
+#include "nnc.h"
+
+enum { NNC_LANES = 8 };          /* partial sums per dot product of a convolution's weight gradient */
+
+typedef struct Emitter {
+    RtBuf *out;
+    const Net *net;
+    const Module *mod;
+    const EmitOptions *opt;
+    bool infer;                  /* inference only: constant weights, no training code */
+    char param[128];             /* how the parameters are reached: "net->param" or "NAME_param" */
+    /* How per-sample code reaches the sample in flight: its input and its
+     * rows of the activations, deltas, softmax inputs and dropout masks
+     * ("x", "net->act", ... for one sample, "xs", "act", ... in a loop over
+     * the batch). */
+    const char *x, *act, *delta, *logit, *mask, *t;
+    bool single;                 /* NAME_run_one: one sample of a batched network, dropout off */
+} Emitter;
+
+/* ---- a layer family's hooks ----
+ *
+ * Each layer family (emit_dense.c, emit_conv.c, ...) fills one of these, and
+ * its ops.def row names it: the driver reaches a layer's code only through
+ * it.  Per-sample hooks write the code of one layer for the sample in
+ * flight, inside a block of their own at an indent of 8 spaces: the input at
+ * `in` (a pointer expression), the output at e->act + l->act_off; backward,
+ * dLoss/dz of the layer's outputs in delta half `row` (e->delta + row *
+ * max_width), and, when `prod` is not NULL, dLoss/d(input) into the other
+ * half, already through the activation of `prod` (the layer that produced
+ * the input); the parameter gradients are added into net->grad.
+ * Inference-only code (e->infer) and NAME_run_one (e->single) use the same
+ * forward hook. */
+typedef struct LayerEmitter {
+    void (*forward)(Emitter *e, const Layer *l, const char *in);
+    void (*backward)(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in);
+    /* Optional: the forms over all the samples of a batch at once, used for
+     * the layers lower.c marks `gemm`. */
+    void (*forward_batch)(Emitter *e, const Layer *l);
+    void (*backward_batch)(Emitter *e, const Layer *l, const Layer *prod, int row);
+    /* Optional: which of the file's shared helpers the layer's code calls
+     * (EMIT_NEEDS_* bits); the driver emits those once per file. */
+    unsigned (*needs)(const Emitter *e, const Layer *l);
+    /* A family with no code at all (flatten) has no hooks, and says why in
+     * its layers' banners. */
+    const char *no_code;
+} LayerEmitter;
+
+enum {
+    EMIT_NEEDS_V8 = 1,           /* the nnc_v8 vector type (NNC_V8) */
+    EMIT_NEEDS_LANE_SUMS = 2,    /* nnc_lane_sums */
+};
+
+/* One per family, named in ops.def: LAYER(..., family) is family_emitter. */
+#define LAYER(id, kw, hp, family) extern const LayerEmitter family##_emitter;
+#include "ops.def"
+#undef LAYER
+
+/* The family of a layer kind (ops.def). */
+const LayerEmitter *layer_emitter(LayerKind kind);
+
+/* ---- emit_common.c ---- */
+void emit(Emitter *e, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Expands an ops.def template: `$` becomes `operand`, `@` becomes `param`. */
+void emit_template(Emitter *e, const char *tmpl, const char *operand, const char *param);
+/* Emits `code` with every line indented by four more spaces (preprocessor
+ * lines stay in column 0). */
+void emit_indented(Emitter *e, const RtBuf *code);
+/* The banner comment of a layer's code: its index, what it is, its source
+ * line, then `suffix`. */
+void emit_banner(Emitter *e, const Layer *l, const char *suffix);
+/* The helpers emitted once per file: activation functions, what the
+ * layers' families say they need (EMIT_NEEDS_* bits), the random numbers of
+ * NAME_init. */
+void emit_helpers(Emitter *e, unsigned needs);
+/* The shortest decimal that reads back as the same float, as a C float
+ * literal ("0.5f", "1.0f"): the same bytes for the same value. */
+const char *fmt_float(char out[32], double v);
+/* The activation's parameter (leaky_relu's slope) as a C float literal. */
+const char *act_param_str(char out[32], const Layer *l);
+/* The derivative factor of the activation of `l` at output expression `y`,
+ * as " * (...)", or nothing when it is 1. */
+void emit_deriv_factor(Emitter *e, const Layer *l, const char *y);
+/* din *= act'(producer's output), element-wise over n floats, at indent
+ * `ind` (emit_din_through_act: a layer's per-sample indent). */
+void emit_din_through_act_at(Emitter *e, const Layer *prod, int64_t n, const char *ind);
+void emit_din_through_act(Emitter *e, const Layer *prod, int64_t n);
+/* Opens part `part` of a loop split into whole blocks and a remainder.
+ * Part 0, the whole blocks: "for (int VAR = FROM; VAR < WHOLE_END; VAR +=
+ * STEP) {" with the comment `whole` (none when NULL).  Part 1, the
+ * remainder up to END: "{" with the comment `rest`, then "const int VAR =
+ * WHOLE_END;".  Returns the part's block size, or 0 when the part is empty
+ * (nothing is emitted); the caller closes the brace. */
+int64_t emit_block_open(Emitter *e, const char *ind, int part, const char *var, int64_t from, int64_t whole_end,
+                        int64_t end, int64_t step, const char *whole, const char *rest);
+/* A pointer expression to the activations of the sample in flight starting
+ * at `off` (-1: its input). */
+void act_ptr(const Emitter *e, char out[64], int64_t off);
+/* "oy * 2 - 1": VAR times STRIDE plus OFF, as a reader would write it. */
+void index_expr(char *out, size_t cap, const char *var, int64_t stride, int64_t off);
+/* The layer whose output is layer i's input, skipping flattens; NULL for x. */
+const Layer *producer(const Net *n, int i);
+/* The layer whose act holds the network's outputs; NULL when that is the
+ * network's input itself. */
+const Layer *output_layer(const Net *n);
+
+/* ---- emit_header.c ---- */
+/* The whole .h: banner, guard, each network's defines, struct and API. */
+void emit_header(Emitter *e, const char *h_name);
+/* The banner comment at the top of the .c and the .h. */
+void emit_banner_comment(Emitter *e, const char *file);
+/* The trained parameters as a constant array (inference-only files). */
+void emit_weights(Emitter *e);
+
+/* ---- emit_loss.c ---- */
+/* dLoss/dz of the output layer into row 0 of delta, and the sample's loss
+ * added into `loss`, for the sample in flight. */
+void emit_loss(Emitter *e);
+
+/* ---- emit_optim.c ---- */
+/* The optimizer's constants for one step, as locals. */
+void emit_update_consts(Emitter *e, const char *ind);
+/* One parameter's optimizer step: parameter `i` (an expression) with
+ * gradient `grad` (an expression). */
+void emit_update_element(Emitter *e, const char *ind, const char *i, const char *grad);
+/* Whether train_step applies layer l's optimizer step inside its backward
+ * code, with no gradient buffer (dense layers of batch-1 networks). */
+bool fused_update(const Emitter *e, const Layer *l);
+/* NAME_update_params (one step over a range of parameters) and NAME_update. */
+void emit_update(Emitter *e);
+
+#endif

@@ -1,0 +1,267 @@
+/* emit_common.c — what every layer family's emitter uses: printing into the
+ * output, indentation, banners, the activation functions' C (ops.def's
+ * templates), and the helpers emitted once at the top of each .c file. */
+#include "emit.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void emit(Emitter *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rt_buf_vprintf(e->out, fmt, ap);
+    va_end(ap);
+}
+
+void emit_template(Emitter *e, const char *tmpl, const char *operand, const char *param)
+{
+    for (const char *p = tmpl; *p; p++) {
+        if (*p == '$')
+            rt_buf_puts(e->out, operand);
+        else if (*p == '@')
+            rt_buf_puts(e->out, param);
+        else
+            rt_buf_printf(e->out, "%c", *p);
+    }
+}
+
+void emit_indented(Emitter *e, const RtBuf *code)
+{
+    if (code->oom)   /* a lost piece makes the whole output unusable */
+        e->out->oom = true;
+    for (const char *p = code->data ? code->data : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+        emit(e, "%s%.*s", len > 1 && *p != '#' ? "    " : "", (int)len, p);
+        p += len;
+    }
+}
+
+void emit_banner(Emitter *e, const Layer *l, const char *suffix)
+{
+    RtBuf d = {0};
+    ir_describe_layer(&d, l);
+    emit(e, "    /* layer %d: %s (%s:%d)%s */\n", l->index, d.oom ? "" : d.data, e->mod->src->name, l->line, suffix);
+    rt_buf_free(&d);
+}
+
+int64_t emit_block_open(Emitter *e, const char *ind, int part, const char *var, int64_t from, int64_t whole_end,
+                        int64_t end, int64_t step, const char *whole, const char *rest)
+{
+    if (part == 0) {
+        if (whole_end <= from)
+            return 0;
+        emit(e, "%sfor (int %s = %lld; %s < %lld; %s += %lld) {", ind, var, (long long)from, var, (long long)whole_end, var,
+             (long long)step);
+        if (whole)
+            emit(e, "   /* %s */", whole);
+        emit(e, "\n");
+        return step;
+    }
+    if (end <= whole_end)
+        return 0;
+    emit(e, "%s{   /* %s */\n%s    const int %s = %lld;\n", ind, rest, ind, var, (long long)whole_end);
+    return end - whole_end;
+}
+
+const char *act_param_str(char out[32], const Layer *l)
+{
+    return fmt_float(out, l->act_param);
+}
+
+/* The layer whose output is layer i's input, skipping flattens; NULL for x. */
+const Layer *producer(const Net *n, int i)
+{
+    for (int j = i - 1; j >= 0; j--)
+        if (!n->layers[j].aliases_input)
+            return &n->layers[j];
+    return NULL;
+}
+
+/* The layer whose act holds the network's outputs: the last one, or, when
+ * the last passes its input through (flatten, dropout), its producer; NULL
+ * when that is the network's input itself. */
+const Layer *output_layer(const Net *n)
+{
+    const Layer *last = &n->layers[n->n_layers - 1];
+    return last->aliases_input ? producer(n, n->n_layers - 1) : last;
+}
+
+/* A pointer expression to the activations of the sample in flight starting
+ * at `off` (-1: its input). */
+void act_ptr(const Emitter *e, char out[64], int64_t off)
+{
+    if (off < 0)
+        snprintf(out, 64, "%s", e->x);
+    else
+        snprintf(out, 64, "%s + %lld", e->act, (long long)off);
+}
+
+/* ---- helpers emitted once per file ---- */
+
+/* Whether a network being emitted uses activation k (only the inference
+ * network counts when emitting for inference). */
+static bool module_uses_act(const Emitter *e, ActKind k)
+{
+    const Module *m = e->mod;
+    for (int i = 0; i < m->n_nets; i++) {
+        if (e->infer && &m->nets[i] != e->opt->infer_net)
+            continue;
+        for (int j = 0; j < m->nets[i].n_layers; j++)
+            if (m->nets[i].layers[j].act == k)
+                return true;
+    }
+    return false;
+}
+
+/* Whether any network of the file initializes with normal (or, when
+ * `normal` is false, with a uniform distribution: everything else). */
+static bool module_uses_init(const Module *m, bool normal)
+{
+    for (int i = 0; i < m->n_nets; i++)
+        if ((m->nets[i].init.kind == INIT_NORMAL) == normal)
+            return true;
+    return false;
+}
+
+void emit_helpers(Emitter *e, unsigned needs)
+{
+    const Module *m = e->mod;
+    emit(e, "/* ---- helpers shared by the networks of this file ---- */\n\n");
+    if (module_uses_act(e, ACT_SIGMOID))
+        emit(e, "static float nnc_sigmoid(float z)\n{\n    return 1.0f / (1.0f + expf(-z));\n}\n\n");
+    if (module_uses_act(e, ACT_RELU))
+        emit(e, "static float nnc_relu(float z)\n{\n    return z > 0.0f ? z : 0.0f;\n}\n\n");
+    if (module_uses_act(e, ACT_LEAKY_RELU))
+        emit(e, "static float nnc_leaky_relu(float z, float slope)\n{\n    return z > 0.0f ? z : slope * z;\n}\n\n");
+    if (needs & EMIT_NEEDS_V8)
+        emit(e, "/* Batched dense layers and convolutions keep their sums in vectors of 8 floats\n"
+                " * where the compiler has them (GCC's and Clang's vector extension) and the\n"
+                " * target has 8-float registers (AVX: -march=native on most x86-64, -mavx2):\n"
+                " * registers, which plain arrays of accumulators are not always given.\n"
+                " * Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same sums, in the same\n"
+                " * order, are plain loops. */\n"
+                "#if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)\n"
+                "#define NNC_V8 1\n"
+                "typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */\n"
+                "#if defined(__AVX512VL__)\n"
+                "#define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */\n"
+                "#endif\n"
+                "#endif\n\n");
+    if (needs & EMIT_NEEDS_LANE_SUMS)
+        emit(e, "#ifdef NNC_V8\n"
+                "/* The 8 lane sums of v0 .. v7, each ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7))\n"
+                " * as the plain loops add them: two rounds of pairwise adds (AVX's vhaddps), then\n"
+                " * the 128-bit halves (vperm2f128).  GCC's and Clang's builtins, not <immintrin.h>,\n"
+                " * which brings <stdlib.h> and its names along. */\n"
+                "static nnc_v8 nnc_lane_sums(nnc_v8 v0, nnc_v8 v1, nnc_v8 v2, nnc_v8 v3, nnc_v8 v4, nnc_v8 v5, nnc_v8 v6,\n"
+                "                            nnc_v8 v7)\n"
+                "{\n"
+                "    nnc_v8 lo = __builtin_ia32_haddps256(__builtin_ia32_haddps256(v0, v1), __builtin_ia32_haddps256(v2, v3));\n"
+                "    nnc_v8 hi = __builtin_ia32_haddps256(__builtin_ia32_haddps256(v4, v5), __builtin_ia32_haddps256(v6, v7));\n"
+                "    return __builtin_ia32_vperm2f128_ps256(lo, hi, 0x20) + __builtin_ia32_vperm2f128_ps256(lo, hi, 0x31);\n"
+                "}\n"
+                "#endif\n\n");
+    if (e->infer)
+        return;
+    emit(e, "/* splitmix64: the deterministic random numbers of NAME_init */\n"
+            "static uint64_t nnc_rng_next(uint64_t *state)\n"
+            "{\n"
+            "    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));\n"
+            "    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);\n"
+            "    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);\n"
+            "    return z ^ (z >> 31);\n"
+            "}\n\n");
+    if (module_uses_init(m, false))
+        emit(e, "/* uniform in [lo, hi): 24 random bits, a uniform grid of 2^24 values */\n"
+            "static float nnc_rng_uniform(uint64_t *state, float lo, float hi)\n"
+            "{\n"
+            "    float u = (float)(nnc_rng_next(state) >> 40) * (1.0f / 16777216.0f);\n"
+            "    return lo + (hi - lo) * u;\n"
+            "}\n\n");
+    if (module_uses_init(m, true))
+        emit(e, "/* normal(mean, std) by Box-Muller, in double for accuracy */\n"
+                "static float nnc_rng_normal(uint64_t *state, float mean, float std)\n"
+                "{\n"
+                "    double u1 = ((double)(nnc_rng_next(state) >> 11) + 1.0) * (1.0 / 9007199254740992.0);\n"
+                "    double u2 = (double)(nnc_rng_next(state) >> 11) * (1.0 / 9007199254740992.0);\n"
+                "    return mean + std * (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));\n"
+                "}\n\n");
+}
+
+/* "ox * 2 + -1" reads badly: "ox * 2 - 1" */
+void index_expr(char *out, size_t cap, const char *var, int64_t stride, int64_t off)
+{
+    char mul[40];
+    if (stride == 1)
+        snprintf(mul, sizeof mul, "%s", var);
+    else
+        snprintf(mul, sizeof mul, "%s * %lld", var, (long long)stride);
+    if (off > 0)
+        snprintf(out, cap, "%s + %lld", mul, (long long)off);
+    else if (off < 0)
+        snprintf(out, cap, "%s - %lld", mul, (long long)-off);
+    else
+        snprintf(out, cap, "%s", mul);
+}
+
+/* The derivative factor of activation of `l` at output expression `y`, as
+ * " * (...)", or "" when it is 1. */
+void emit_deriv_factor(Emitter *e, const Layer *l, const char *y)
+{
+    const ActInfo *a = &act_info[l->act];
+    if (!a->derivative)
+        return;
+    char slope[32];
+    act_param_str(slope, l);
+    emit(e, " * (");
+    emit_template(e, a->derivative, y, slope);
+    emit(e, ")");
+}
+
+/* din *= act'(producer's output), element-wise over n floats. */
+void emit_din_through_act_at(Emitter *e, const Layer *prod, int64_t n, const char *ind)
+{
+    if (!act_info[prod->act].derivative)
+        return;
+    char slope[32];
+    act_param_str(slope, prod);
+    emit(e, "%sfor (int i = 0; i < %lld; i++)   /* through the activation of layer %d */\n", ind, (long long)n,
+         prod->index);
+    emit(e, "%s    din[i] *= ", ind);
+    emit_template(e, act_info[prod->act].derivative, "in[i]", slope);
+    emit(e, ";\n");
+}
+
+/* ... at the indent of a layer's per-sample code */
+void emit_din_through_act(Emitter *e, const Layer *prod, int64_t n)
+{
+    emit_din_through_act_at(e, prod, n, "        ");
+}
+
+/* The shortest decimal that reads back as the same float, as a C float
+ * literal: 0.5 -> "0.5f", 1 -> "1.0f", 0.1 -> "0.1f", 1e-8 -> "9.99999994e-09f"
+ * style only when needed.  Deterministic, so emitted code is byte-stable. */
+const char *fmt_float(char out[32], double v)
+{
+    float f = (float)v;
+    if (isnan(f))
+        return strcpy(out, "(0.0f / 0.0f)");
+    if (isinf(f))
+        return strcpy(out, f > 0 ? "HUGE_VALF" : "-HUGE_VALF");
+    if (f == floorf(f) && fabsf(f) < 1e7f) {
+        snprintf(out, 24, "%.1f", (double)f);   /* 100 -> "100.0", not "1e+02" */
+    } else {
+        for (int prec = 1; prec <= 9; prec++) {
+            snprintf(out, 24, "%.*g", prec, (double)f);
+            if (strtof(out, NULL) == f)
+                break;
+        }
+    }
+    if (!strpbrk(out, ".eEn"))
+        strcat(out, ".0");
+    strcat(out, "f");
+    return out;
+}

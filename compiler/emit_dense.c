@@ -1,0 +1,705 @@
+/* emit_dense.c — dense layers: z = W in + b, then the activation.
+ *
+ * Three forms.  Layers of at most `unroll` multiply-adds are straight-line
+ * code; larger ones are loops with literal bounds whose dot products keep 16
+ * partial sums (no serial reduction, so compilers vectorize them without
+ * -ffast-math); and, when lower.c marks them `gemm` (batch >= 4), they work
+ * on all the samples of a batch at once, as register-blocked matrix
+ * products (see "dense layers over a whole batch" below).  The backward
+ * pass of batch-1 networks can apply the optimizer step on the spot
+ * (fused_update, emit_optim.c). */
+#include "emit.h"
+
+#include <string.h>
+
+enum { DOT_LANES = 16 };         /* partial sums per dot product of a dense layer, one sample at a time */
+
+static bool unrolled(const Emitter *e, const Layer *l)
+{
+    return l->n_in * l->n_out <= e->opt->unroll;
+}
+
+/* ---- one sample at a time: unrolled, or loops ---- */
+
+/* z = b[o] + sum_i w[o][i] * in[i], as one expression, four terms a line. */
+static void emit_dot_unrolled(Emitter *e, const Layer *l, int64_t o, int indent)
+{
+    emit(e, "b[%lld]", (long long)o);
+    for (int64_t i = 0; i < l->n_in; i++) {
+        if (i % 4 == 3)
+            emit(e, "\n%*s", indent, "");
+        emit(e, " + w[%lld] * in[%lld]", (long long)(o * l->n_in + i), (long long)i);
+    }
+}
+
+static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
+{
+    const Net *n = e->net;
+    bool softmax = l->act == ACT_SOFTMAX;
+    const ActInfo *a = &act_info[l->act];
+    char slope[32];
+    act_param_str(slope, l);
+    emit(e, "        const float *w = %s + %lld;   /* [%lld][%lld] */\n", e->param, (long long)l->w_off,
+         (long long)l->n_out, (long long)l->n_in);
+    emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)l->n_out);
+    emit(e, "        const float *in = %s;\n", in_ptr);
+    emit(e, "        float *out = %s + %lld;\n", e->act, (long long)l->act_off);
+    const char *dest = softmax ? e->logit : "out";
+    if (unrolled(e, l)) {
+        for (int64_t o = 0; o < l->n_out; o++) {
+            char lhs[64];
+            snprintf(lhs, sizeof lhs, "        %s[%lld] = ", dest, (long long)o);
+            emit(e, "%s", lhs);
+            RtBuf dot = {0};
+            Emitter sub = *e;
+            sub.out = &dot;
+            size_t indent = strlen(lhs);
+            if (!softmax && a->forward && strcmp(a->forward, "$") != 0) {
+                const char *open = strchr(a->forward, '$');
+                indent += (size_t)(open - a->forward);
+            }
+            emit_dot_unrolled(&sub, l, o, (int)indent);
+            if (!softmax && a->forward)
+                emit_template(e, a->forward, dot.oom ? "" : dot.data, slope);
+            else
+                emit(e, "%s", dot.oom ? "" : dot.data);
+            rt_buf_free(&dot);
+            emit(e, ";\n");
+        }
+    } else {
+        emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
+        emit(e, "            const float *wo = w + o * %lld;\n", (long long)l->n_in);
+        int64_t main_len = l->n_in >= 2 * DOT_LANES ? l->n_in / DOT_LANES * DOT_LANES : 0;
+        if (main_len) {
+            emit(e, "            float acc[%d] = {0.0f};   /* %d partial sums: no serial dependence */\n", DOT_LANES,
+                 DOT_LANES);
+            emit(e, "            float z;\n");
+            emit(e, "            for (int i = 0; i < %lld; i += %d)\n", (long long)main_len, DOT_LANES);
+            emit(e, "                for (int k = 0; k < %d; k++)\n", DOT_LANES);
+            emit(e, "                    acc[k] += wo[i + k] * in[i + k];\n");
+            emit(e, "            for (int k = 0; k < 8; k++)   /* added up pairwise */\n                acc[k] += acc[k + 8];\n");
+            emit(e, "            for (int k = 0; k < 4; k++)\n                acc[k] += acc[k + 4];\n");
+            emit(e, "            z = b[o] + ((acc[0] + acc[2]) + (acc[1] + acc[3]));\n");
+        } else {
+            emit(e, "            float z = b[o];\n");
+        }
+        if (main_len < l->n_in)
+            emit(e, "            for (int i = %lld; i < %lld; i++)\n                z += wo[i] * in[i];\n",
+                 (long long)main_len, (long long)l->n_in);
+        emit(e, "            %s[o] = ", dest);
+        if (!softmax && a->forward)
+            emit_template(e, a->forward, "z", slope);
+        else
+            emit(e, "z");
+        emit(e, ";\n        }\n");
+    }
+    if (softmax) {
+        emit(e, "        {   /* softmax: out = exp(z - max z) / sum */\n");
+        emit(e, "            const float *z = %s;\n", e->logit);
+        emit(e, "            float m = z[0], sum = 0.0f, inv;\n");
+        emit(e, "            for (int o = 1; o < %lld; o++)\n                m = z[o] > m ? z[o] : m;\n",
+             (long long)l->n_out);
+        emit(e, "            for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
+        emit(e, "                out[o] = expf(z[o] - m);\n                sum += out[o];\n            }\n");
+        emit(e, "            inv = 1.0f / sum;\n");
+        emit(e, "            for (int o = 0; o < %lld; o++)\n                out[o] *= inv;\n", (long long)l->n_out);
+        emit(e, "        }\n");
+    }
+    (void)n;
+}
+
+static void emit_dense_din(Emitter *e, const Layer *l, const Layer *prod)
+{
+    int64_t ni = l->n_in, no = l->n_out;
+    if (unrolled(e, l)) {
+        for (int64_t i = 0; i < ni; i++) {
+            char yi[32];
+            snprintf(yi, sizeof yi, "in[%lld]", (long long)i);
+            emit(e, "        din[%lld] = (", (long long)i);
+            for (int64_t o = 0; o < no; o++) {
+                if (o > 0 && o % 4 == 0)
+                    emit(e, "\n                  ");
+                emit(e, "%sw[%lld] * dz[%lld]", o ? " + " : "", (long long)(o * ni + i), (long long)o);
+            }
+            emit(e, ")");
+            emit_deriv_factor(e, prod, yi);
+            emit(e, ";\n");
+        }
+        return;
+    }
+    emit(e, "        for (int i = 0; i < %lld; i++)   /* din = w^T dz */\n            din[i] = 0.0f;\n",
+         (long long)ni);
+    emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)no);
+    emit(e, "            const float d = dz[o];\n");
+    emit(e, "            const float *wo = w + o * %lld;\n", (long long)ni);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                din[i] += wo[i] * d;\n", (long long)ni);
+    emit(e, "        }\n");
+    emit_din_through_act(e, prod, ni);
+}
+
+
+static void emit_dense_gw(Emitter *e, const Layer *l)
+{
+    int64_t ni = l->n_in, no = l->n_out;
+    if (unrolled(e, l)) {
+        for (int64_t o = 0; o < no; o++) {
+            for (int64_t i = 0; i < ni; i++)
+                emit(e, "        gw[%lld] += dz[%lld] * in[%lld];\n", (long long)(o * ni + i), (long long)o,
+                     (long long)i);
+            emit(e, "        gb[%lld] += dz[%lld];\n", (long long)o, (long long)o);
+        }
+        return;
+    }
+    emit(e, "        for (int o = 0; o < %lld; o++) {   /* gw += dz in^T, gb += dz */\n", (long long)no);
+    emit(e, "            const float d = dz[o];\n");
+    emit(e, "            float *go = gw + o * %lld;\n", (long long)ni);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                go[i] += d * in[i];\n", (long long)ni);
+    emit(e, "            gb[o] += d;\n        }\n");
+}
+
+/* train_step's version for a fused layer: the optimizer step of each
+ * weight and bias straight from its gradient, which is never stored. */
+static void emit_dense_fused_step(Emitter *e, const Layer *l)
+{
+    int64_t ni = l->n_in, no = l->n_out;
+    char k[64];
+    emit_update_consts(e, "        ");
+    emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)no);
+    emit(e, "            const float d = dz[o];\n");
+    emit(e, "            for (int i = 0; i < %lld; i++) {\n", (long long)ni);
+    snprintf(k, sizeof k, "%lld + o * %lld + i", (long long)l->w_off, (long long)ni);
+    emit(e, "                const int k = %s;\n", k);
+    emit_update_element(e, "                ", "k", "d * in[i]");
+    emit(e, "            }\n            {\n");
+    emit(e, "                const int k = %lld + o;\n", (long long)l->b_off);
+    emit_update_element(e, "                ", "k", "d");
+    emit(e, "            }\n        }\n");
+}
+
+static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+{
+    const Net *n = e->net;
+    bool need_din = prod != NULL;
+    emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
+    if (need_din) {
+        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+        emit(e, "        float *din = %s + %lld;\n", e->delta, (long long)((row ^ 1) * n->max_width));
+    }
+    emit(e, "        const float *in = %s;\n", in_ptr);
+    if (!fused_update(e, l)) {
+        emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
+        emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+        emit_dense_gw(e, l);
+        if (need_din)
+            emit_dense_din(e, l, prod);
+        return;
+    }
+    RtBuf step = {0}, alone = {0};
+    Emitter sub = *e;
+    sub.out = &step;
+    if (need_din)
+        emit_dense_din(&sub, l, prod);   /* din first: it needs the weights before their step */
+    emit_dense_fused_step(&sub, l);
+    sub.out = &alone;
+    emit(&sub, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
+    emit(&sub, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+    emit_dense_gw(&sub, l);
+    if (need_din)
+        emit_dense_din(&sub, l, prod);
+    emit(e, "        if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */\n");
+    emit_indented(e, &step);
+    emit(e, "        } else {   /* backward alone: the gradient into grad[] */\n");
+    emit_indented(e, &alone);
+    emit(e, "        }\n");
+    rt_buf_free(&step);
+    rt_buf_free(&alone);
+}
+
+/* ---- dense layers over a whole batch: matrix products ----
+ *
+ * A dense layer that lower.c marks `gemm` works on all the samples of the
+ * batch at once, as three matrix products with every size a literal:
+ *     forward      z[s][o]  = b[o] + sum_i w[o][i] in[s][i]
+ *     weights      gw[o][i] = sum_s dz[s][o] in[s][i]
+ *     input        din[s][i] = sum_o dz[s][o] w[o][i]
+ * Each is written so that its innermost loop runs along a dimension that is
+ * NOT summed over (samples for the forward product, inputs for the other
+ * two), into a small block of accumulator arrays that stays in registers:
+ * compilers vectorize that without reassociating a sum (no -ffast-math),
+ * and every sum is still added in the order of the plain loops, so results
+ * do not depend on the compiler or the vector width.  The forward product
+ * reads its input transposed (net->xt: one vector of samples per input). */
+
+enum {
+    GEMM_BLOCK_FLOATS = 256,   /* accumulators of one forward block: 32 vectors of 8 (AVX-512 has 32 registers) */
+    GEMM_MAX_LANES = 32,       /* samples per forward block */
+    GEMM_ARRAY = 16,           /* floats per accumulator array of the backward products */
+    GEMM_GW_ROWS = 8,          /* outputs per block of the weight gradient (8 x 16: 16 vectors) */
+    GEMM_DIN_ARRAYS = 4,       /* accumulator arrays per block of the input gradient */
+    GEMM_DIN_SAMPLES = 8,      /* vector path: samples per block of the input gradient ... */
+    GEMM_DIN_VECTORS = 4,      /* ... times 8-float vectors of inputs: 32 accumulators, as the forward block */
+};
+
+/* Samples per forward block: the largest divisor of the batch up to 32. */
+static int64_t gemm_lanes(int64_t batch)
+{
+    for (int64_t k = batch < GEMM_MAX_LANES ? batch : GEMM_MAX_LANES; k > 1; k--)
+        if (batch % k == 0)
+            return k;
+    return 1;
+}
+
+/* " + off", or nothing when off is 0. */
+static const char *plus(char out[32], int64_t off)
+{
+    if (off)
+        snprintf(out, 32, " + %lld", (long long)off);
+    else
+        out[0] = '\0';
+    return out;
+}
+
+/* Row s of a layer's input, as "BASE + s * STRIDE[ + OFF]" (its stride also
+ * in *stride). */
+static void gemm_input(const Emitter *e, const Layer *l, char row[64], int64_t *stride)
+{
+    const Layer *p = producer(e->net, (int)(l - e->net->layers));
+    char o[32];
+    *stride = p ? e->net->n_act : e->net->n_inputs;
+    snprintf(row, 64, "%s + s * %lld%s", p ? "net->act" : "x", (long long)*stride, plus(o, p ? p->act_off : 0));
+}
+
+/* One forward block: outputs o .. o+R-1 of `lanes` samples from s0. */
+static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64_t lanes, bool s0_var)
+{
+    const Net *n = e->net;
+    int64_t B = n->batch;
+    bool softmax = l->act == ACT_SOFTMAX;
+    const ActInfo *a = &act_info[l->act];
+    char slope[32];
+    act_param_str(slope, l);
+    emit(e, "            const float *w0 = w + o * %lld", (long long)l->n_in);
+    for (int64_t r = 1; r < R; r++)
+        emit(e, ",%s*w%lld = w%lld + %lld", r % 4 ? " " : "\n                        ", (long long)r, (long long)(r - 1),
+             (long long)l->n_in);
+    emit(e, ";\n            float z0[%lld]", (long long)lanes);
+    for (int64_t r = 1; r < R; r++)
+        emit(e, ", z%lld[%lld]", (long long)r, (long long)lanes);
+    emit(e, ";\n");
+    if (lanes % 8 == 0) {
+        int64_t q = lanes / 8;
+        emit(e, "#ifdef NNC_V8\n");
+        emit(e, "            {\n                const nnc_v8 zero = {0.0f};\n                nnc_v8 ");
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%sv%lld_%lld = zero + b[o + %lld]", !k ? (r ? ",\n                       " : "") : ", ",
+                     (long long)r, (long long)k, (long long)r);
+        emit(e, ";\n                for (int i = 0; i < %lld; i++) {\n", (long long)l->n_in);
+        emit(e, "                    const float *xi = xt + i * %lld%s;\n", (long long)B, s0_var ? " + s0" : "");
+        emit(e, "                    nnc_v8 ");
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sx%lld", k ? ", " : "", (long long)k);
+        emit(e, ";\n");
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "                    memcpy(&x%lld, xi + %lld, sizeof x%lld);\n", (long long)k, (long long)(8 * k),
+                 (long long)k);
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "                    ");
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%sv%lld_%lld += w%lld[i] * x%lld;", k ? " " : "", (long long)r, (long long)k, (long long)r,
+                     (long long)k);
+            emit(e, "\n");
+        }
+        emit(e, "                }\n");
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "                ");
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%smemcpy(z%lld + %lld, &v%lld_%lld, 32);", k ? " " : "", (long long)r, (long long)(8 * k),
+                     (long long)r, (long long)k);
+            emit(e, "\n");
+        }
+        emit(e, "            }\n#else\n");
+    }
+    emit(e, "            for (int s = 0; s < %lld; s++) {\n", (long long)lanes);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "                z%lld[s] = b[o + %lld];\n", (long long)r, (long long)r);
+    emit(e, "            }\n");
+    emit(e, "            for (int i = 0; i < %lld; i++) {\n", (long long)l->n_in);
+    emit(e, "                const float *xi = xt + i * %lld%s;\n", (long long)B, s0_var ? " + s0" : "");
+    emit(e, "                const float ");
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "%sw%lldi = w%lld[i]", r ? ", " : "", (long long)r, (long long)r);
+    emit(e, ";\n                for (int s = 0; s < %lld; s++) {\n", (long long)lanes);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "                    z%lld[s] += w%lldi * xi[s];\n", (long long)r, (long long)r);
+    emit(e, "                }\n            }\n");
+    if (lanes % 8 == 0)
+        emit(e, "#endif\n");
+    if (s0_var)
+        emit(e, "            for (int s = 0; s < %lld && s0 + s < n; s++) {\n", (long long)lanes);
+    else
+        emit(e, "            for (int s = 0; s < n; s++) {\n");
+    const char *srow = s0_var ? "(s0 + s)" : "s";
+    char off[32];
+    if (softmax)
+        emit(e, "                float *out = net->logit + %s * %lld;\n", srow, (long long)n->n_outputs);
+    else
+        emit(e, "                float *out = net->act + %s * %lld%s;\n", srow, (long long)n->n_act,
+             plus(off, l->act_off));
+    for (int64_t r = 0; r < R; r++) {
+        char z[32];
+        snprintf(z, sizeof z, "z%lld[s]", (long long)r);
+        emit(e, "                out[o + %lld] = ", (long long)r);
+        if (!softmax && a->forward)
+            emit_template(e, a->forward, z, slope);
+        else
+            emit(e, "%s", z);
+        emit(e, ";\n");
+    }
+    emit(e, "            }\n");
+}
+
+static void emit_gemm_forward(Emitter *e, const Layer *l)
+{
+    const Net *n = e->net;
+    int64_t B = n->batch, ni = l->n_in, no = l->n_out;
+    int64_t lanes = gemm_lanes(B);
+    int64_t R = GEMM_BLOCK_FLOATS / lanes;
+    R = R < 1 ? 1 : R > 8 ? 8 : R;
+    R = R > no ? no : R;
+    int64_t main_len = no / R * R;
+    bool s0_var = lanes < B;
+    char in[64];
+    int64_t stride;
+    gemm_input(e, l, in, &stride);
+    emit(e, "        const float *w = net->param + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off, (long long)no,
+         (long long)ni);
+    emit(e, "        const float *b = net->param + %lld;   /* [%lld] */\n", (long long)l->b_off, (long long)no);
+    emit(e, "        float *xt = net->xt;   /* [%lld][%lld]: the inputs transposed, a vector of samples each */\n",
+         (long long)ni, (long long)B);
+    int64_t ni8 = ni / 8 * 8;
+    if (ni8) {   /* 8 inputs at a time: their 8 rows of xt stay in cache while every sample fills them */
+        emit(e, "        for (int i0 = 0; i0 < %lld; i0 += 8)\n", (long long)ni8);
+        emit(e, "            for (int s = 0; s < n; s++) {\n");
+        emit(e, "                const float *in = %s + i0;\n", in);
+        emit(e, "                for (int i = 0; i < 8; i++)\n                    xt[(i0 + i) * %lld + s] = in[i];\n",
+             (long long)B);
+        emit(e, "            }\n");
+    }
+    if (ni8 < ni) {
+        emit(e, "        for (int s = 0; s < n; s++) {\n");
+        emit(e, "            const float *in = %s;\n", in);
+        emit(e, "            for (int i = %lld; i < %lld; i++)\n                xt[i * %lld + s] = in[i];\n",
+             (long long)ni8, (long long)ni, (long long)B);
+        emit(e, "        }\n");
+    }
+    emit(e, "        for (int s = n; s < %lld; s++)   /* samples beyond n: zeros, computed and dropped */\n",
+         (long long)B);
+    emit(e, "            for (int i = 0; i < %lld; i++)\n                xt[i * %lld + s] = 0.0f;\n", (long long)ni,
+         (long long)B);
+    char whole[64], rest[64];
+    snprintf(whole, sizeof whole, "%lld outputs of %lld samples at a time", (long long)R, (long long)lanes);
+    snprintf(rest, sizeof rest, "the last %lld outputs", (long long)(no - main_len));
+    for (int part = 0; part < 2; part++) {
+        int64_t r = emit_block_open(e, "        ", part, "o", 0, main_len, no, R, whole, rest);
+        if (!r)
+            continue;
+        if (s0_var) {
+            emit(e, "            for (int s0 = 0; s0 < n; s0 += %lld) {\n", (long long)lanes);
+            RtBuf blk = {0};
+            Emitter sub = *e;
+            sub.out = &blk;
+            emit_gemm_forward_block(&sub, l, r, lanes, true);
+            emit_indented(e, &blk);
+            rt_buf_free(&blk);
+            emit(e, "            }\n");
+        } else {
+            emit_gemm_forward_block(e, l, r, lanes, false);
+        }
+        emit(e, "        }\n");
+    }
+    if (l->act == ACT_SOFTMAX) {
+        emit(e, "        for (int s = 0; s < n; s++) {   /* softmax: out = exp(z - max z) / sum */\n");
+        emit(e, "            const float *z = net->logit + s * %lld;\n", (long long)no);
+        emit(e, "            float *out = net->act + s * %lld%s;\n", (long long)n->n_act, plus(in, l->act_off));
+        emit(e, "            float m = z[0], sum = 0.0f, inv;\n");
+        emit(e, "            for (int o = 1; o < %lld; o++)\n                m = z[o] > m ? z[o] : m;\n", (long long)no);
+        emit(e, "            for (int o = 0; o < %lld; o++) {\n", (long long)no);
+        emit(e, "                out[o] = expf(z[o] - m);\n                sum += out[o];\n            }\n");
+        emit(e, "            inv = 1.0f / sum;\n");
+        emit(e, "            for (int o = 0; o < %lld; o++)\n                out[o] *= inv;\n", (long long)no);
+        emit(e, "        }\n");
+    }
+}
+
+/* One block of the weight gradient: outputs o .. o+R-1, inputs i .. i+W-1. */
+static void emit_gemm_gw_block(Emitter *e, const Layer *l, int64_t R, int64_t W, const char *in, int64_t dz_off,
+                               const char *ind)
+{
+    const Net *n = e->net;
+    char o[32];
+    if (W % 8 == 0) {
+        int64_t q = W / 8;
+        emit(e, "#ifdef NNC_V8\n%sconst nnc_v8 zero = {0.0f};\n%snnc_v8 ", ind, ind);
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%sv%lld_%lld = zero", r || k ? ", " : "", (long long)r, (long long)k);
+        emit(e, ";\n%sfor (int s = 0; s < n; s++) {\n", ind);
+        emit(e, "%s    const float *in = %s + i;\n", ind, in);
+        emit(e, "%s    const float *dz = net->delta + s * %lld%s + o;\n", ind, (long long)(2 * n->max_width),
+             plus(o, dz_off));
+        emit(e, "%s    nnc_v8 ", ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sx%lld", k ? ", " : "", (long long)k);
+        emit(e, ";\n");
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%s    memcpy(&x%lld, in + %lld, sizeof x%lld);\n", ind, (long long)k, (long long)(8 * k),
+                 (long long)k);
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "%s    ", ind);
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%sv%lld_%lld += dz[%lld] * x%lld;", k ? " " : "", (long long)r, (long long)k, (long long)r,
+                     (long long)k);
+            emit(e, "\n");
+        }
+        emit(e, "%s}\n", ind);
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "%s", ind);
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%smemcpy(gw + (o + %lld) * %lld + i + %lld, &v%lld_%lld, 32);", k ? " " : "", (long long)r,
+                     (long long)l->n_in, (long long)(8 * k), (long long)r, (long long)k);
+            emit(e, "\n");
+        }
+        emit(e, "#else\n");
+    }
+    emit(e, "%sfloat g0[%lld] = {0.0f}", ind, (long long)W);
+    for (int64_t r = 1; r < R; r++)
+        emit(e, ", g%lld[%lld] = {0.0f}", (long long)r, (long long)W);
+    emit(e, ";\n%sfor (int s = 0; s < n; s++) {\n", ind);
+    emit(e, "%s    const float *in = %s + i;\n", ind, in);
+    emit(e, "%s    const float *dz = net->delta + s * %lld%s + o;\n", ind, (long long)(2 * n->max_width),
+         plus(o, dz_off));
+    emit(e, "%s    const float ", ind);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "%sd%lld = dz[%lld]", r ? ", " : "", (long long)r, (long long)r);
+    emit(e, ";\n%s    for (int k = 0; k < %lld; k++) {\n", ind, (long long)W);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "%s        g%lld[k] += d%lld * in[k];\n", ind, (long long)r, (long long)r);
+    emit(e, "%s    }\n%s}\n", ind, ind);
+    emit(e, "%sfor (int k = 0; k < %lld; k++) {\n", ind, (long long)W);
+    for (int64_t r = 0; r < R; r++)
+        emit(e, "%s    gw[(o + %lld) * %lld + i + k] = g%lld[k];\n", ind, (long long)r, (long long)l->n_in,
+             (long long)r);
+    emit(e, "%s}\n", ind);
+    if (W % 8 == 0)
+        emit(e, "#endif\n");
+}
+
+/* One block of the input gradient of sample s: inputs i .. i+W-1. */
+static void emit_gemm_din_block(Emitter *e, const Layer *l, int64_t W, const char *ind)
+{
+    int64_t arrays = (W + GEMM_ARRAY - 1) / GEMM_ARRAY;
+    if (W % 8 == 0) {
+        int64_t q = W / 8;
+        emit(e, "#ifdef NNC_V8\n%sconst nnc_v8 zero = {0.0f};\n%snnc_v8 ", ind, ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sv%lld = zero", k ? ", " : "", (long long)k);
+        emit(e, ";\n%sfor (int o = 0; o < %lld; o++) {\n", ind, (long long)l->n_out);
+        emit(e, "%s    const float d = dz[o], *wo = w + o * %lld + i;\n", ind, (long long)l->n_in);
+        emit(e, "%s    nnc_v8 wk;\n", ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%s    memcpy(&wk, wo + %lld, 32);\n%s    v%lld += d * wk;\n", ind, (long long)(8 * k), ind,
+                 (long long)k);
+        emit(e, "%s}\n", ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%smemcpy(din + i + %lld, &v%lld, 32);\n", ind, (long long)(8 * k), (long long)k);
+        emit(e, "#else\n");
+    }
+    emit(e, "%sfloat ", ind);
+    for (int64_t q = 0; q < arrays; q++) {
+        int64_t w = q + 1 < arrays ? GEMM_ARRAY : W - q * GEMM_ARRAY;
+        emit(e, "%sa%lld[%lld] = {0.0f}", q ? ", " : "", (long long)q, (long long)w);
+    }
+    emit(e, ";\n%sfor (int o = 0; o < %lld; o++) {\n", ind, (long long)l->n_out);
+    emit(e, "%s    const float d = dz[o], *wo = w + o * %lld + i;\n", ind, (long long)l->n_in);
+    for (int64_t q = 0; q < arrays; q++) {
+        int64_t w = q + 1 < arrays ? GEMM_ARRAY : W - q * GEMM_ARRAY;
+        emit(e, "%s    for (int k = 0; k < %lld; k++)\n%s        a%lld[k] += d * wo[%lld + k];\n", ind, (long long)w,
+             ind, (long long)q, (long long)(q * GEMM_ARRAY));
+    }
+    emit(e, "%s}\n", ind);
+    for (int64_t q = 0; q < arrays; q++) {
+        int64_t w = q + 1 < arrays ? GEMM_ARRAY : W - q * GEMM_ARRAY;
+        emit(e, "%sfor (int k = 0; k < %lld; k++)\n%s    din[i + %lld + k] = a%lld[k];\n", ind, (long long)w, ind,
+             (long long)(q * GEMM_ARRAY), (long long)q);
+    }
+    if (W % 8 == 0)
+        emit(e, "#endif\n");
+}
+
+/* The vector path's din = dz w: blocks of 8V inputs x S samples, the
+ * samples inner, so that the block's panel of w (n_out x 8V floats) stays
+ * in L1 for the whole batch instead of streaming all of w once per sample.
+ * The sums are the plain loops' (over o in order): both paths give the same
+ * bits.  Samples past n repeat sample s: they write the same values again. */
+static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int64_t rowlen, int64_t dz_off,
+                             int64_t din_off, const char *in)
+{
+    int64_t ni = l->n_in, S = GEMM_DIN_SAMPLES, blk = 8 * GEMM_DIN_VECTORS;
+    char o1[32];
+    emit(e, "        {\n            const nnc_v8 zero = {0.0f};\n");
+    int64_t i_main = ni / blk * blk;
+    char whole[64], rest[64];
+    snprintf(whole, sizeof whole, "din = dz w, %lld inputs x %lld samples at a time", (long long)blk, (long long)S);
+    snprintf(rest, sizeof rest, "the last %lld inputs", (long long)(ni - i_main));
+    for (int part = 0; part < 2; part++) {
+        int64_t W = emit_block_open(e, "            ", part, "i", 0, i_main, ni, blk, whole, rest), q = W / 8;
+        if (!W)
+            continue;
+        RtBuf blkbuf = {0};   /* the samples' loop, indented one more level by emit_indented */
+        Emitter outer = *e;
+        e->out = &blkbuf;
+        emit(e, "            for (int s = 0; s < n; s += %lld) {\n", (long long)S);
+        for (int64_t k = 0; k < S; k++) {
+            if (k)
+                emit(e, "                const int s%lld = s + %lld < n ? s + %lld : s;   /* past n: sample s again */\n",
+                     (long long)k, (long long)k, (long long)k);
+            else
+                emit(e, "                const int s0 = s;\n");
+        }
+        for (int64_t k = 0; k < S; k++)
+            emit(e, "                const float *dz%lld = net->delta + s%lld * %lld%s;\n", (long long)k, (long long)k,
+                 (long long)rowlen, plus(o1, dz_off));
+        emit(e, "                nnc_v8 ");
+        for (int64_t k = 0; k < S; k++)
+            for (int64_t v = 0; v < q; v++)
+                emit(e, "%sv%lld_%lld = zero", !v ? (k ? ",\n                       " : "") : ", ", (long long)k,
+                     (long long)v);
+        emit(e, ";\n                for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
+        emit(e, "                    const float *wo = w + o * %lld + i;\n                    const float ", (long long)ni);
+        for (int64_t k = 0; k < S; k++)
+            emit(e, "%sd%lld = dz%lld[o]", k ? ", " : "", (long long)k, (long long)k);
+        emit(e, ";\n                    nnc_v8 wk;\n");
+        for (int64_t v = 0; v < q; v++) {
+            emit(e, "                    memcpy(&wk, wo + %lld, 32);\n                   ", (long long)(8 * v));
+            for (int64_t k = 0; k < S; k++)
+                emit(e, " v%lld_%lld += d%lld * wk;", (long long)k, (long long)v, (long long)k);
+            emit(e, "\n");
+        }
+        emit(e, "                }\n");
+        for (int64_t k = 0; k < S; k++) {
+            emit(e, "               ");
+            for (int64_t v = 0; v < q; v++)
+                emit(e, " memcpy(net->delta + s%lld * %lld + %lld + i, &v%lld_%lld, 32);", (long long)k,
+                     (long long)rowlen, (long long)(din_off + 8 * v), (long long)k, (long long)v);
+            emit(e, "\n");
+        }
+        emit(e, "            }\n");
+        *e = outer;
+        emit_indented(e, &blkbuf);
+        rt_buf_free(&blkbuf);
+        emit(e, "            }\n");
+    }
+    if (act_info[prod->act].derivative) {
+        emit(e, "            for (int s = 0; s < n; s++) {\n");
+        emit(e, "                float *din = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o1, din_off));
+        emit(e, "                const float *in = %s;\n", in);
+        emit_din_through_act_at(e, prod, ni, "                ");
+        emit(e, "            }\n");
+    }
+    emit(e, "        }\n");
+}
+
+static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, int row)
+{
+    const Net *n = e->net;
+    int64_t ni = l->n_in, no = l->n_out, rowlen = 2 * n->max_width;
+    int64_t dz_off = row * n->max_width, din_off = (row ^ 1) * n->max_width;
+    char in[64];
+    int64_t stride;
+    gemm_input(e, l, in, &stride);
+    emit(e, "        float *gw = net->grad + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off, (long long)no,
+         (long long)ni);
+    emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+    /* gw = dz^T in, in blocks of R outputs x W inputs */
+    int64_t R = no < GEMM_GW_ROWS ? no : GEMM_GW_ROWS, W = ni < GEMM_ARRAY ? ni : GEMM_ARRAY;
+    int64_t o_main = no / R * R, i_main = ni / W * W;
+    for (int po = 0; po < 2; po++)
+        for (int pi = 0; pi < 2; pi++) {
+            int64_t r = po ? no - o_main : R, w = pi ? ni - i_main : W;
+            if (!r || !w)
+                continue;
+            char ind[32] = "            ";
+            if (!po)
+                emit(e, "        for (int o = 0; o < %lld; o += %lld)", (long long)o_main, (long long)R);
+            if (!pi)
+                emit(e, "%sfor (int i = 0; i < %lld; i += %lld)", po ? "        " : " ", (long long)i_main,
+                     (long long)W);
+            emit(e, "%s{", po && pi ? "        " : " ");
+            if (po && pi)
+                emit(e, "   /* the last outputs and inputs */\n            const int o = %lld, i = %lld;\n",
+                     (long long)o_main, (long long)i_main);
+            else if (po)
+                emit(e, "   /* the last %lld outputs */\n            const int o = %lld;\n", (long long)r,
+                     (long long)o_main);
+            else if (pi)
+                emit(e, "   /* the last %lld inputs */\n            const int i = %lld;\n", (long long)w,
+                     (long long)i_main);
+            else
+                emit(e, "   /* gw = dz^T in, %lld outputs x %lld inputs at a time */\n", (long long)R, (long long)W);
+            emit_gemm_gw_block(e, l, r, w, in, dz_off, ind);
+            emit(e, "        }\n");
+        }
+    emit(e, "        for (int o = 0; o < %lld; o++) {   /* gb = the sum of dz over the samples */\n", (long long)no);
+    emit(e, "            float sum = 0.0f;\n");
+    char o1[32], o2[32];
+    emit(e, "            for (int s = 0; s < n; s++)\n                sum += net->delta[s * %lld%s + o];\n",
+         (long long)rowlen, plus(o1, dz_off));
+    emit(e, "            gb[o] = sum;\n        }\n");
+    if (!prod)
+        return;
+    /* din = dz w, sample by sample, in blocks of 64 inputs */
+    int64_t blk = GEMM_ARRAY * GEMM_DIN_ARRAYS;
+    blk = blk > ni ? ni : blk;
+    int64_t d_main = ni / blk * blk;
+    emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+    bool v8 = ni % 8 == 0;
+    if (v8) {
+        emit(e, "#ifdef NNC_V8\n");
+        emit_gemm_din_v8(e, l, prod, rowlen, dz_off, din_off, in);
+        emit(e, "#else\n");
+    }
+    emit(e, "        for (int s = 0; s < n; s++) {   /* din = dz w */\n");
+    emit(e, "            const float *dz = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o1, dz_off));
+    emit(e, "            float *din = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o2, din_off));
+    if (act_info[prod->act].derivative)
+        emit(e, "            const float *in = %s;\n", in);
+    char rest[64];
+    snprintf(rest, sizeof rest, "the last %lld inputs", (long long)(ni - d_main));
+    for (int part = 0; part < 2; part++) {
+        int64_t width = emit_block_open(e, "            ", part, "i", 0, d_main, ni, blk, NULL, rest);
+        if (!width)
+            continue;
+        emit_gemm_din_block(e, l, width, "                ");
+        emit(e, "            }\n");
+    }
+    emit_din_through_act_at(e, prod, ni, "            ");
+    emit(e, "        }\n");
+    if (v8)
+        emit(e, "#endif\n");
+}
+
+/* The vector type, for the matrix products of training (the inference-only
+ * code runs one sample at a time). */
+static unsigned dense_needs(const Emitter *e, const Layer *l)
+{
+    return l->gemm && e->net->batch > 1 && !e->infer ? EMIT_NEEDS_V8 : 0;
+}
+
+const LayerEmitter dense_emitter = {
+    .forward = emit_dense_forward,
+    .backward = emit_dense_backward,
+    .forward_batch = emit_gemm_forward,
+    .backward_batch = emit_gemm_backward,
+    .needs = dense_needs,
+};

@@ -1,0 +1,198 @@
+/* emit_header.c — the .h of emitted C (the struct, its sizes and the API of
+ * each network, for training or inference only), the banner comments of
+ * both files, and the trained parameters baked into an inference-only .c. */
+#include "emit.h"
+
+#include <string.h>
+
+/* "[out][in]" for dense, "[out_c][in_c][kh][kw]" for conv. */
+static void weight_shape(char *out, size_t cap, const Layer *l)
+{
+    if (l->kind == LAYER_CONV)
+        snprintf(out, cap, "[%lld][%lld][%lld][%lld]", (long long)l->out.c, (long long)l->in.c, (long long)l->kh,
+                 (long long)l->kw);
+    else
+        snprintf(out, cap, "[%lld][%lld]", (long long)l->n_out, (long long)l->n_in);
+}
+
+static void emit_header_net(Emitter *e)
+{
+    const Net *n = e->net;
+    const char *N = n->name;
+    RtBuf d = {0};
+    ir_describe_net(&d, n);
+    emit(e, "/* ---- network %s (%s:%d): %s ---- */\n\n", N, e->mod->src->name, n->loc.first_line, d.oom ? "" : d.data);
+    rt_buf_free(&d);
+    emit(e, "#define %s_N_INPUTS  %lld   /* floats per input sample%s */\n", N, (long long)n->n_inputs,
+         n->input.image ? " (CHW order)" : "");
+    emit(e, "#define %s_N_OUTPUTS %lld\n", N, (long long)n->n_outputs);
+    emit(e, "#define %s_BATCH     %lld   /* most samples per train step */\n", N, (long long)n->batch);
+    emit(e, "#define %s_N_PARAMS  %lld\n", N, (long long)n->n_params);
+    emit(e, "#define %s_SEED      UINT64_C(%llu)%s\n", N, (unsigned long long)n->seed,
+         n->has_seed ? "" : "   /* no `seed` statement: nnc's default */");
+    emit(e, "#define %s_FINGERPRINT UINT64_C(0x%016llx)   /* of the layer shapes; weight files carry it */\n\n", N,
+         (unsigned long long)n->fingerprint);
+    emit(e, "/* Parameter layout (offsets into param[] and grad[]):\n");
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        if (!l->w_len)
+            continue;
+        char shape[96];
+        weight_shape(shape, sizeof shape, l);
+        emit(e, " *   layer %d %s: weight %s at %lld, bias [%lld] at %lld\n", l->index, layer_info[l->kind].keyword,
+             shape, (long long)l->w_off, (long long)l->b_len, (long long)l->b_off);
+    }
+    emit(e, " * sizeof(%s) is all the memory the network needs: %lld bytes. */\n", N, (long long)n->struct_bytes);
+    emit(e, "typedef struct %s {\n", N);
+    for (int i = 0; i < n->n_buffers; i++) {
+        const Buffer *b = &n->buffers[i];
+        char decl[96];
+        snprintf(decl, sizeof decl, "float %s[%lld];", b->name, (long long)b->floats);
+        emit(e, "    %-24s /* %s */\n", decl, b->what);
+    }
+    emit(e, "    %-24s /* learning rate: %s_init sets the file's; change it freely */\n", "float lr;", N);
+    emit(e, "    %-24s /* optimizer steps taken */\n", "uint64_t step;");
+    if (n->has_dropout)
+        emit(e, "    %-24s /* state of the dropout masks' random numbers */\n", "uint64_t rng;");
+    emit(e, "} %s;\n\n", N);
+    emit(e, "/* Sets the parameters from `seed` (%s_SEED is the file's) and clears all other state. */\n", N);
+    emit(e, "void %s_init(%s *net, uint64_t seed);\n", N, N);
+    emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
+    emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
+    emit(e, "/* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:\n"
+            " * %s_forward's outputs up to float rounding, faster for many samples. */\n", N);
+    emit(e, "void %s_forward_batch(%s *net, const float *x, float *y, int n);\n", N, N);
+    emit(e, "/* Trains on n samples (1..%s_BATCH): rows of x and of t (targets, one-hot for\n"
+            " * classes) are contiguous.  Returns the mean loss before the update, or NaN\n"
+            " * (and changes nothing) when n is out of range. */\n", N);
+    emit(e, "float %s_train_step(%s *net, const float *x, const float *t, int n);\n", N, N);
+    emit(e, "/* All %s_N_PARAMS parameters, contiguous, in PyTorch's state_dict order. */\n", N);
+    emit(e, "float *%s_params(%s *net);\n\n", N, N);
+    emit(e, "/* The two halves of %s_train_step, for gradient checks and custom loops:\n"
+            " * %s_backward fills grad[] with the mean gradient of n samples and returns\n"
+            " * their mean loss; %s_update applies one optimizer step to it. */\n", N, N, N);
+    emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n);\n", N, N);
+    emit(e, "void %s_update(%s *net);\n", N, N);
+    emit(e, "float *%s_grads(%s *net);\n\n", N, N);
+}
+
+/* The buffers the forward pass uses: layer outputs, softmax inputs, and the
+ * scratch of stride-1 convolutions. */
+static bool inference_buffer(const Buffer *b)
+{
+    return strcmp(b->name, "act") == 0 || strcmp(b->name, "logit") == 0 || strcmp(b->name, "pad") == 0;
+}
+
+/* The header of an inference-only network: no batch, no training state. */
+static void emit_header_infer(Emitter *e)
+{
+    const Net *n = e->net;
+    const char *N = n->name;
+    RtBuf d = {0};
+    ir_describe_net(&d, n);
+    emit(e, "/* ---- network %s (%s:%d), inference only: %s ---- */\n\n", N, e->mod->src->name, n->loc.first_line,
+         d.oom ? "" : d.data);
+    rt_buf_free(&d);
+    emit(e, "#define %s_N_INPUTS  %lld   /* floats per input sample%s */\n", N, (long long)n->n_inputs,
+         n->input.image ? " (CHW order)" : "");
+    emit(e, "#define %s_N_OUTPUTS %lld\n", N, (long long)n->n_outputs);
+    emit(e, "#define %s_N_PARAMS  %lld   /* constants in the .c, not in the struct */\n", N, (long long)n->n_params);
+    emit(e, "#define %s_FINGERPRINT UINT64_C(0x%016llx)\n\n", N, (unsigned long long)n->fingerprint);
+    int64_t floats = 0;
+    for (int i = 0; i < n->n_buffers; i++)
+        if (inference_buffer(&n->buffers[i]))
+            floats += n->buffers[i].floats / n->buffers[i].rows;   /* one sample */
+    emit(e, "/* sizeof(%s) is all the RAM inference needs: %lld bytes. */\n", N, (long long)floats * 4);
+    emit(e, "typedef struct %s {\n", N);
+    for (int i = 0; i < n->n_buffers; i++) {
+        const Buffer *b = &n->buffers[i];
+        if (!inference_buffer(b))
+            continue;
+        char decl[96];
+        snprintf(decl, sizeof decl, "float %s[%lld];", b->name, (long long)(b->floats / b->rows));
+        emit(e, "    %-24s /* %s */\n", decl, b->what);
+    }
+    emit(e, "} %s;\n\n", N);
+    emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
+    emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
+    emit(e, "/* The %s_N_PARAMS trained parameters, in PyTorch's state_dict order. */\n", N);
+    emit(e, "const float *%s_params(void);\n\n", N);
+}
+
+/* The trained parameters as a constant array, eight a line. */
+void emit_weights(Emitter *e)
+{
+    const Net *n = e->net;
+    emit(e, "/* The trained parameters (PyTorch's state_dict order):\n");
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        if (l->w_len) {
+            char shape[96];
+            weight_shape(shape, sizeof shape, l);
+            emit(e, " *   layer %d %s: weight %s at %lld, bias [%lld] at %lld\n", l->index,
+                 layer_info[l->kind].keyword, shape, (long long)l->w_off, (long long)l->b_len, (long long)l->b_off);
+        }
+    }
+    emit(e, " */\nstatic const float %s_param[%lld] = {\n", n->name, (long long)n->n_params);
+    for (int64_t i = 0; i < n->n_params; i++) {
+        char f[32];
+        emit(e, "%s%s,", i % 8 == 0 ? "    " : " ", fmt_float(f, e->opt->weights[i]));
+        if (i % 8 == 7 || i + 1 == n->n_params)
+            emit(e, "\n");
+    }
+    emit(e, "};\n\n");
+}
+
+void emit_banner_comment(Emitter *e, const char *file)
+{
+    emit(e, "/* %s: generated by nnc %s from %s.\n * Do not edit: change the .nn file and run nnc again.\n",
+         file, NNC_VERSION, e->mod->src->name);
+    for (int i = 0; i < e->mod->n_nets; i++) {
+        const Net *n = &e->mod->nets[i];
+        if (e->infer && n != e->opt->infer_net)
+            continue;
+        RtBuf d = {0};
+        ir_describe_net(&d, n);
+        RtBuf o = {0};
+        ir_describe_optim(&o, n);
+        if (e->infer)
+            emit(e, " *\n * network %s: %s\n *   inference only, with trained weights\n", n->name, d.oom ? "" : d.data);
+        else
+            emit(e, " *\n * network %s: %s\n *   loss %s, optimizer %s, batch %lld\n", n->name, d.oom ? "" : d.data,
+                 loss_keyword[n->loss], o.oom ? "" : o.data, (long long)n->batch);
+        rt_buf_free(&d);
+        rt_buf_free(&o);
+    }
+    emit(e, " */\n");
+}
+
+static void header_guard(char *out, size_t cap, const char *header_name)
+{
+    size_t j = 0;
+    if (header_name[0] >= '0' && header_name[0] <= '9')
+        j = (size_t)snprintf(out, cap, "NNC_");
+    for (const char *p = header_name; *p && j + 8 < cap; p++) {
+        char ch = *p;
+        out[j++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 'a' + 'A') : ((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) ? ch : '_';
+    }
+    out[j] = '\0';
+    strcat(out, "_INCLUDED");
+}
+
+void emit_header(Emitter *e, const char *h_name)
+{
+    const Module *m = e->mod;
+    char guard[256];
+    header_guard(guard, sizeof guard, h_name);
+    emit_banner_comment(e, h_name);
+    emit(e, "#ifndef %s\n#define %s\n\n#include <stddef.h>\n#include <stdint.h>\n\n", guard, guard);
+    emit(e, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    for (int i = 0; i < m->n_nets; i++) {
+        e->net = &m->nets[i];
+        if (!e->infer)
+            emit_header_net(e);
+        else if (e->net == e->opt->infer_net)
+            emit_header_infer(e);
+    }
+    emit(e, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
+}
