@@ -281,7 +281,7 @@ def describe(key):
 
 # ---- nnc -------------------------------------------------------------------------
 
-EPOCH_RE = re.compile(r"^epoch (\d+)/\d+\s+loss (\S+)\s+train acc (\S+)%(?:\s+test acc (\S+)%)?\s+(\d+) samples/s",
+EPOCH_RE = re.compile(r"^epoch (\d+)/\d+\s+batch loss (\S+)\s+train acc (\S+)%(?:\s+test acc (\S+)%)?\s+(\d+) samples/s",
                       re.M)
 
 

@@ -8,6 +8,8 @@
  * checking goes on after an error so that one run reports them all. */
 #include "nnc.h"
 
+#include <ctype.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -648,6 +650,41 @@ static const char *const c_math[] = {
     "remquo", "copysign", "nan", "nextafter", "nexttoward", "fdim", "fmax", "fmin", "fma",
 };
 
+/* What glibc's <math.h> and <string.h> declare beyond C99 in their default
+ * mode (gcc and clang without -std=c99, tcc always): BSD, SVID and POSIX
+ * names.  A user's program compiled without -std=c99 sees them, so a
+ * network cannot take them either; tests/errors/names.sh sweeps the
+ * system's headers for any this list misses. */
+static const char *const libc_extra[] = {
+    "bcmp", "bcopy", "bzero", "explicit_bzero", "ffs", "ffsl", "ffsll", "index", "rindex", "memccpy", "stpcpy",
+    "stpncpy", "strcasecmp", "strcasecmp_l", "strcoll_l", "strdup", "strerror_l", "strerror_r", "strncasecmp",
+    "strncasecmp_l", "strndup", "strnlen", "strsep", "strsignal", "strtok_r", "strxfrm_l", "signgam",
+    "lgamma_r", "lgammaf_r", "lgammal_r",
+    "alloca",   /* tcc's <stddef.h> */
+    /* macros compilers predefine outside strict mode */
+    "linux", "unix", "i386",
+};
+
+/* ... and the <math.h> functions of that list, each also with the suffixes
+ * f and l. */
+static const char *const libc_extra_math[] = {
+    "j0", "j1", "jn", "y0", "y1", "yn", "gamma", "drem", "finite", "scalb", "significand", "isinf", "isnan",
+};
+
+/* Whether `name` is one of `list`, or (with_fl) one of them followed by 'f'
+ * or 'l'. */
+static bool in_list(const char *name, const char *const *list, size_t n, bool with_fl)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(list[i]);
+        if (strncmp(name, list[i], k) == 0 &&
+            (len == k || (with_fl && len == k + 1 && (name[k] == 'f' || name[k] == 'l'))))
+            return true;
+    }
+    return false;
+}
+
 static bool all_caps(const char *s)
 {
     for (; *s; s++)
@@ -658,16 +695,12 @@ static bool all_caps(const char *s)
 
 static bool is_c_reserved(const char *name)
 {
-    for (size_t i = 0; i < sizeof c_reserved / sizeof c_reserved[0]; i++)
-        if (strcmp(name, c_reserved[i]) == 0)
-            return true;
     size_t len = strlen(name);
-    for (size_t i = 0; i < sizeof c_math / sizeof c_math[0]; i++) {
-        size_t n = strlen(c_math[i]);
-        if (strncmp(name, c_math[i], n) == 0 &&
-            (len == n || (len == n + 1 && (name[n] == 'f' || name[n] == 'l'))))
-            return true;
-    }
+    if (in_list(name, c_reserved, sizeof c_reserved / sizeof c_reserved[0], false) ||
+        in_list(name, c_math, sizeof c_math / sizeof c_math[0], true) ||
+        in_list(name, libc_extra, sizeof libc_extra / sizeof libc_extra[0], false) ||
+        in_list(name, libc_extra_math, sizeof libc_extra_math / sizeof libc_extra_math[0], true))
+        return true;
     /* <stdint.h>, <stddef.h> types (int8_t, size_t, ...: POSIX reserves all
      * of *_t) and macros (INT8_MAX, UINT64_C, SIZE_MAX, FP_NAN, ...) */
     if (len > 2 && strcmp(name + len - 2, "_t") == 0)
@@ -676,7 +709,7 @@ static bool is_c_reserved(const char *name)
                            strncmp(name, "FP_", 3) == 0 || strncmp(name, "SIZE_", 5) == 0 ||
                            strncmp(name, "PTRDIFF_", 8) == 0 || strncmp(name, "SIG_ATOMIC_", 11) == 0 ||
                            strncmp(name, "WCHAR_", 6) == 0 || strncmp(name, "WINT_", 5) == 0 ||
-                           strncmp(name, "MATH_", 5) == 0))
+                           strncmp(name, "MATH_", 5) == 0 || strncmp(name, "M_", 2) == 0))
         return true;
     return false;
 }
@@ -688,9 +721,15 @@ static void check_name(Checker *c, const NetDecl *d)
                  "becomes a C type", d->name);
         return;
     }
-    if (strncmp(d->name, "nnc_", 4) == 0 || (d->name[0] == '_' && (d->name[1] == '_' || (d->name[1] >= 'A' && d->name[1] <= 'Z'))))
-        error_at(c, d->name_loc, "network names starting with '%s' are reserved", d->name[0] == 'n' ? "nnc_"
-                 : d->name[1] == '_' ? "__" : "_ and a capital letter");
+    const char *n = d->name;
+    if (tolower((unsigned char)n[0]) == 'n' && tolower((unsigned char)n[1]) == 'n' &&
+        tolower((unsigned char)n[2]) == 'c' && n[3] == '_')
+        error_at(c, d->name_loc, "network names starting with 'nnc_' or 'NNC_' (in any case) are reserved: the "
+                 "emitted C's own names and macros start with them");
+    else if (n[0] == '_' && n[1] == '_')
+        error_at(c, d->name_loc, "network names starting with '__' are reserved in C");
+    else if (n[0] == '_' && n[1] >= 'A' && n[1] <= 'Z')
+        error_at(c, d->name_loc, "network names starting with '_' and a capital letter are reserved in C");
 }
 
 static void check_stmt(Checker *c, const Stmt *s)

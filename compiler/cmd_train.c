@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +22,8 @@ static const char train_usage[] =
     "Compiles NET.nn in memory and trains it on TRAIN.\n"
     "\n"
     "TRAIN and TEST are CSV files, or IDX image files (MNIST's format, gzip or\n"
-    "not) whose labels file is found beside them by MNIST's naming.\n"
+    "not) whose labels file is found beside them by MNIST's naming.  Each file\n"
+    "is read once, so it may be a pipe (--data /dev/stdin) or a FIFO.\n"
     "\n"
     "options:\n"
     "  --data FILE        training data (required)\n"
@@ -35,7 +37,8 @@ static const char train_usage[] =
     "  --lr F             learning rate (default: the file's)\n"
     "  --load W.nnw       start from these weights\n"
     "  --save W.nnw       save the weights after training (atomically)\n"
-    "  --jit=tcc|cc       compile with libtcc in memory (default) or with cc -O2\n"
+    "  --jit=tcc|cc       compile with libtcc in memory (default), or with $CC (else cc)\n"
+    "                     at the flags below, cached in ~/.cache/nnc\n"
     "  --net NAME         which network of the file (when it has several)\n"
     "  --header yes|no|auto  whether a CSV file has a header row (default: auto,\n"
     "                     a first row with a non-numeric field is a header)\n"
@@ -103,6 +106,7 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
 #define END_VALUE }
         if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
             fputs(train_usage, stdout);
+            printf("\nThe cc backend's flags: %s\n", jit_cc_flags());
             return 0;
         } else TAKES_VALUE("--jit")
             if (strcmp(v, "tcc") == 0)
@@ -199,17 +203,21 @@ static bool load_data(const char *path, const char *labels, const TrainArgs *a, 
     RtError err;
     bool ok;
     if (a->target_input) {
-        if (!rt_is_idx(path)) {
-            diag_plain(diag, DIAG_ERROR, "%s: --target input reads IDX image files; for CSV data give the targets "
-                       "as columns", path);
-            return false;
-        }
         if (net->n_outputs != net->n_inputs) {
             diag_plain(diag, DIAG_ERROR, "--target input needs a network with as many outputs as inputs; this one "
                        "has %lld inputs and %lld outputs", (long long)net->n_inputs, (long long)net->n_outputs);
             return false;
         }
-        ok = rt_load_idx(path, NULL, net->n_inputs, net->n_outputs, d, &err) && rt_data_target_input(d, &err);
+        /* Opened once: what it is, then the images, from the same stream (it may be a pipe). */
+        RtDataFile *f = rt_data_open(path, &err);
+        if (f && !rt_data_is_idx(f)) {
+            diag_plain(diag, DIAG_ERROR, "%s: --target input reads IDX image files; for CSV data give the targets "
+                       "as columns", path);
+            rt_data_close(f);
+            return false;
+        }
+        ok = f && rt_data_read_idx(f, NULL, net->n_inputs, net->n_outputs, d, &err) && rt_data_target_input(d, &err);
+        rt_data_close(f);
         if (!ok)
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
         return ok;
@@ -219,6 +227,27 @@ static bool load_data(const char *path, const char *labels, const TrainArgs *a, 
     if (!ok)
         diag_plain(diag, DIAG_ERROR, "%s", err.msg);
     return ok;
+}
+
+/* Two of --data, --labels, --test and --test-labels naming the same pipe
+ * (/dev/stdin twice): a pipe is read once, so the second would get only what
+ * the first left.  A message for usage(), or NULL. */
+static const char *same_stream(const TrainArgs *a, char *msg, size_t size)
+{
+    const char *const opt[4] = {"--data", "--labels", "--test", "--test-labels"};
+    const char *const path[4] = {a->data, a->labels, a->test, a->test_labels};
+    struct stat st[4];
+    bool stream[4];
+    for (int i = 0; i < 4; i++)
+        stream[i] = path[i] && stat(path[i], &st[i]) == 0 && !S_ISREG(st[i].st_mode) && !S_ISDIR(st[i].st_mode);
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            if (stream[i] && stream[j] && st[i].st_dev == st[j].st_dev && st[i].st_ino == st[j].st_ino) {
+                snprintf(msg, size, "%s %s and %s %s are the same pipe, which can be read only once; give one of "
+                         "them as a file", opt[i], path[i], opt[j], path[j]);
+                return msg;
+            }
+    return NULL;
 }
 
 /* The epochs seen so far, for --plot. */
@@ -328,7 +357,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     Module *m = pipeline_module(&src, arena, diag);
     if (!m)
         return 1;
-    const Net *n = pipeline_pick_net(m, a->net_name, diag);
+    const Net *n = pipeline_pick_net(m, a->net_name, "--net NAME", diag);
     if (!n)
         return 1;
     struct timespec t0;
@@ -363,6 +392,9 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         goto done;
     if (a->test && !load_data(a->test, a->test_labels, a, &net, classify, &test, diag))
         goto done;
+    pipeline_warn_image_shape(diag, &src, n, &train);
+    if (test.image_c != train.image_c || test.image_h != train.image_h || test.image_w != train.image_w)
+        pipeline_warn_image_shape(diag, &src, n, &test);   /* (the same shape: the same warning) */
     if (a->limit && train.n > a->limit)
         train.n = a->limit;   /* the arrays stay as allocated; rt_data_free frees them */
     if (a->limit && test.n > a->limit)
@@ -372,7 +404,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
            net.size, a->backend == JIT_TCC ? "libtcc" : "cc", compile_ms);
     /* tcc compiles in milliseconds but does not optimize: say so when the
      * training is big enough for that to cost minutes (bench/README.md) */
-    if (a->backend == JIT_TCC && (double)n->n_params * (double)train.n * epochs > 1e9)
+    if (a->backend == JIT_TCC && jit_tcc_is_slow(n, train.n, epochs))
         fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
                         "faster (bench/README.md)\n");
     printf("training on %lld samples%s", (long long)train.n, test.n ? "" : "\n");
@@ -450,6 +482,9 @@ int cmd_train(int argc, char **argv)
     int status = parse_train_args(argc, argv, &a);
     if (status >= 0)
         return status;
+    char msg[1024];
+    if (same_stream(&a, msg, sizeof msg))
+        return usage("%s", msg);
     Diag diag;
     diag_init(&diag, stderr);
     Arena *arena = arena_new();

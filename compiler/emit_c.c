@@ -404,9 +404,39 @@ static bool check_emittable(const Module *m, Diag *diag)
     return ok;
 }
 
+/* Weights to bake in must be numbers every compiler takes as constants:
+ * the first NaN or infinity is reported, naming its parameter. */
+static bool check_weights_finite(const Net *n, const float *w, Diag *diag)
+{
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        for (int64_t k = l->w_off; l->w_len && k < l->b_off + l->b_len; k++) {
+            if (isfinite(w[k]))
+                continue;
+            char at[96];
+            int64_t j = k - l->w_off;
+            if (k >= l->b_off)
+                snprintf(at, sizeof at, "bias [%lld]", (long long)(k - l->b_off));
+            else if (l->kind == LAYER_CONV)
+                snprintf(at, sizeof at, "weight [%lld][%lld][%lld][%lld]", (long long)(j / (l->in.c * l->kh * l->kw)),
+                         (long long)(j / (l->kh * l->kw) % l->in.c), (long long)(j / l->kw % l->kh),
+                         (long long)(j % l->kw));
+            else
+                snprintf(at, sizeof at, "weight [%lld][%lld]", (long long)(j / l->n_in), (long long)(j % l->n_in));
+            diag_at(diag, DIAG_ERROR, l->loc, "cannot bake the weights into C: layer %d's %s (parameter %lld of %lld) "
+                    "is %s; the training that made them diverged (a smaller learning rate may help)", l->index, at,
+                    (long long)k, (long long)n->n_params, isnan(w[k]) ? "NaN" : "infinite");
+            return false;
+        }
+    }
+    return true;
+}
+
 bool emit_c(const Module *m, const EmitOptions *opt, RtBuf *c, RtBuf *h, Diag *diag)
 {
     if (!check_emittable(m, diag))
+        return false;
+    if (opt->weights && !check_weights_finite(opt->infer_net, opt->weights, diag))
         return false;
     Emitter e = {.out = h, .mod = m, .opt = opt, .infer = opt->weights != NULL};
     const char *h_name = opt->header_name ? opt->header_name : "jit.h";

@@ -166,12 +166,12 @@ void emit_banner_comment(Emitter *e, const char *file)
     emit(e, " */\n");
 }
 
+/* NNC_<HEADER NAME>_INCLUDED: no network may be named with the NNC_ prefix
+ * (in any case), so the guard cannot clash with a name the file defines. */
 static void header_guard(char *out, size_t cap, const char *header_name)
 {
-    size_t j = 0;
-    if (header_name[0] >= '0' && header_name[0] <= '9')
-        j = (size_t)snprintf(out, cap, "NNC_");
-    for (const char *p = header_name; *p && j + 8 < cap; p++) {
+    size_t j = (size_t)snprintf(out, cap, "NNC_");
+    for (const char *p = header_name; *p && j + sizeof "_INCLUDED" < cap; p++) {
         char ch = *p;
         out[j++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 'a' + 'A') : ((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) ? ch : '_';
     }

@@ -80,6 +80,9 @@ static bool compile_tcc(Jit *j, const char *source, Diag *diag)
     tcc_set_error_func(j->tcc, diag, tcc_error);
     if (tcc_set_output_type(j->tcc, TCC_OUTPUT_MEMORY) != 0)
         return false;
+    /* As -std=c99 does for gcc and clang: the C library's headers declare
+     * only ISO C's names (not index, j0, M_PI, ...), as the docs promise. */
+    tcc_define_symbol(j->tcc, "__STRICT_ANSI__", "1");
     if (tcc_compile_string(j->tcc, source) != 0) {
         diag_plain(diag, DIAG_ERROR, "JIT: libtcc could not compile the emitted C (a bug in nnc: please report it)");
         return false;
@@ -149,6 +152,20 @@ static const char *const cc_flags[] = {
     "-mprefer-vector-width=256",     /* measured faster than 512-bit vectors for these loops */
     "-shared", "-fPIC", NULL,
 };
+
+const char *jit_cc_flags(void)
+{
+    static char text[256];
+    if (!text[0])
+        for (int i = 0; cc_flags[i] && strcmp(cc_flags[i], "-shared") != 0; i++)
+            snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", i ? " " : "", cc_flags[i]);
+    return text;
+}
+
+bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs)
+{
+    return (double)n->n_params * (double)samples * (double)epochs > 1e9;
+}
 
 static bool run_cc(const char *cc, const char *c_path, const char *so_tmp, Diag *diag)
 {

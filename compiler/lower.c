@@ -44,6 +44,19 @@ static bool window_out(Diag *diag, const Layer *l, int64_t in, int64_t pad, int6
     return true;
 }
 
+/* Whether some window position along one axis reads an input, not only
+ * padding: some output o and kernel offset k with 0 <= o*stride + k - pad < in. */
+static bool window_sees_input(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad)
+{
+    for (int64_t t = 0; t < k; t++) {
+        int64_t off = t - pad;   /* input = o * stride + off */
+        int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+        if (lo < out && lo * stride + off < in)
+            return true;
+    }
+    return false;
+}
+
 /* FNV-1a over the numbers that fix the parameter layout. */
 static uint64_t fnv1a(uint64_t h, int64_t v)
 {
@@ -119,17 +132,32 @@ static bool lower_net(Net *n, Diag *diag)
                     diag_at(diag, DIAG_WARNING, l->loc, "padding %lldx%lld is as large as the %lldx%lld kernel: the "
                             "outer outputs see only padding", (long long)l->pad_h, (long long)l->pad_w,
                             (long long)l->kh, (long long)l->kw);
+                if (!window_sees_input(cur.h, oh, l->kh, l->stride_h, l->pad_h) ||
+                    !window_sees_input(cur.w, ow, l->kw, l->stride_w, l->pad_w)) {
+                    diag_at(diag, DIAG_ERROR, l->loc, "layer %d never sees its input: with stride %lldx%lld and "
+                            "padding %lldx%lld, every window of the %lldx%lld kernel lies in the padding of the %s "
+                            "input (make the padding or the stride smaller)", l->index, (long long)l->stride_h,
+                            (long long)l->stride_w, (long long)l->pad_h, (long long)l->pad_w, (long long)l->kh,
+                            (long long)l->kw, desc);
+                    return false;
+                }
                 l->out = (Shape){l->units, oh, ow, true};
                 if (l->stride_h == 1 && l->stride_w == 1) {
                     int64_t hp = cur.h + 2 * l->pad_h, wp = cur.w + 2 * l->pad_w;
                     /* the padded input, its gradient, and dz of every filter as a
                      * wide plane with margins of (kh-1)*wp + kw-1 zeros and room
                      * for 32 floats of reads past the end (emit_c.c's blocks) */
-                    l->dx_stride = oh * wp + 2 * ((l->kh - 1) * wp + l->kw - 1) + 32;
-                    int64_t need = 2 * cur.c * hp * wp + l->units * l->dx_stride;
-                    if (need > NNC_MAX_ACT) {
-                        diag_at(diag, DIAG_ERROR, l->loc, "layer %d needs %lld floats of scratch; nnc's limit is %d",
-                                l->index, (long long)need, NNC_MAX_ACT);
+                    l->dx_stride = oh * wp + 2 * ((l->kh - 1) * wp + l->kw - 1) + 32;   /* < 2^46: no overflow */
+                    int64_t plane = mul_limited(cur.c, mul_limited(hp, wp, NNC_MAX_ACT), NNC_MAX_ACT);
+                    int64_t planes = mul_limited(l->units, l->dx_stride, NNC_MAX_ACT);
+                    int64_t need = plane < 0 || planes < 0 ? -1 : 2 * plane + planes;
+                    if (need < 0 || need > NNC_MAX_ACT) {
+                        if (need < 0)
+                            diag_at(diag, DIAG_ERROR, l->loc, "layer %d needs more than %d floats of scratch, nnc's "
+                                    "limit", l->index, NNC_MAX_ACT);
+                        else
+                            diag_at(diag, DIAG_ERROR, l->loc, "layer %d needs %lld floats of scratch; nnc's limit is %d",
+                                    l->index, (long long)need, NNC_MAX_ACT);
                         return false;
                     }
                     n_pad = need > n_pad ? need : n_pad;

@@ -28,8 +28,9 @@ static const char usage_text[] =
     "  -h, --help      show this help\n"
     "  --version       show the version\n"
     "\n"
-    "Docs: man nnc; the language and the C API are described in docs/ of the\n"
-    "source (installed in share/doc/nnc).\n";
+    "Docs: README.md and docs/ in the source tree (docs/language.md: the language;\n"
+    "docs/emitted-api.md: the C it emits); after `make install`, also `man nnc`\n"
+    "and share/doc/nnc.\n";
 
 typedef enum { EMIT_FILES, EMIT_IR, EMIT_C, EMIT_H, EMIT_DOT } EmitMode;
 
@@ -168,7 +169,7 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
     EmitOptions eo = {.unroll = o->unroll};
     float *weights = NULL;
     if (o->weights) {
-        const Net *net = pipeline_pick_net(mod, o->net_name, diag);
+        const Net *net = pipeline_pick_net(mod, o->net_name, "--net NAME", diag);
         if (!net)
             return 1;
         weights = arena_alloc(arena, (size_t)net->n_params * sizeof *weights);

@@ -322,11 +322,16 @@ void emit_dot(RtBuf *out, const Module *m);
  * the errors reported when the text is not a valid program. */
 Module *pipeline_module(const Source *src, Arena *arena, Diag *diag);
 /* The network called `name`, or the only one when `name` is NULL; reports an
- * error (listing the networks) and returns NULL otherwise. */
-const Net *pipeline_pick_net(const Module *m, const char *name, Diag *diag);
+ * error (listing the networks, and `how` to choose one: "--net NAME") and
+ * returns NULL otherwise. */
+const Net *pipeline_pick_net(const Module *m, const char *name, const char *how, Diag *diag);
 /* Whether targets are classes (softmax or sigmoid output): the data loaders
  * then record labels and training reports accuracy. */
 bool pipeline_is_classifier(const Net *n);
+/* Warns (at the network's input) when IDX images loaded into `d` have the
+ * network's input size but another shape (28x28 into 1x14x56). */
+struct RtData;
+void pipeline_warn_image_shape(Diag *diag, const Source *src, const Net *n, const struct RtData *d);
 
 /* ---- jit.c ---- */
 typedef enum { JIT_TCC, JIT_CC } JitBackend;
@@ -338,6 +343,13 @@ struct RtNet;
 Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t unroll, struct RtNet *out,
                  Diag *diag);
 void jit_free(Jit *j, struct RtNet *net);   /* frees the state too */
+/* The cc backend's optimization flags, as one line ("-std=c99 -O3 ..."):
+ * the help text and the docs quote this. */
+const char *jit_cc_flags(void);
+/* Whether training n's parameters on `samples` for `epochs` is big enough
+ * that libtcc's unoptimized code costs minutes (bench/README.md: cc is
+ * 30-45x faster there): the commands then say so. */
+bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs);
 
 /* ---- cmd_train.c ---- */
 int cmd_train(int argc, char **argv);

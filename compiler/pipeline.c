@@ -1,6 +1,7 @@
 /* pipeline.c — the front half of every command: source text -> a checked,
  * lowered Module.  The compiler driver, `nnc train` and the REPL share it. */
 #include "nnc.h"
+#include "nnc_rt.h"
 
 #include <string.h>
 
@@ -20,7 +21,7 @@ Module *pipeline_module(const Source *src, Arena *arena, Diag *diag)
     return m;
 }
 
-const Net *pipeline_pick_net(const Module *m, const char *name, Diag *diag)
+const Net *pipeline_pick_net(const Module *m, const char *name, const char *how, Diag *diag)
 {
     if (!name && m->n_nets == 1)
         return &m->nets[0];
@@ -37,8 +38,8 @@ const Net *pipeline_pick_net(const Module *m, const char *name, Diag *diag)
     if (name)
         diag_plain(diag, DIAG_ERROR, "%s has no network '%s'; it has: %s", m->src->path, name, list);
     else
-        diag_plain(diag, DIAG_ERROR, "%s has %d networks (%s); choose one with --net NAME", m->src->path,
-                   m->n_nets, list);
+        diag_plain(diag, DIAG_ERROR, "%s has %d networks (%s); choose one with %s", m->src->path, m->n_nets,
+                   list, how);
     return NULL;
 }
 
@@ -46,4 +47,26 @@ bool pipeline_is_classifier(const Net *n)
 {
     ActKind last = n->layers[n->n_layers - 1].act;
     return last == ACT_SOFTMAX || last == ACT_SIGMOID;
+}
+
+/* IDX images of the network's input size but not its shape (28x28 images
+ * into `input 1x14x56`) would train without a word: a warning, at the
+ * network's input.  A flat input (`input 784`) takes images flattened. */
+void pipeline_warn_image_shape(Diag *diag, const Source *src, const Net *n, const RtData *d)
+{
+    const Shape *in = &n->input;
+    if (!in->image || d->image_h == 0 || (in->c == d->image_c && in->h == d->image_h && in->w == d->image_w))
+        return;
+    char images[96];
+    if (d->image_c == 1)
+        snprintf(images, sizeof images, "%lldx%lld", (long long)d->image_h, (long long)d->image_w);
+    else
+        snprintf(images, sizeof images, "%lldx%lldx%lld", (long long)d->image_c, (long long)d->image_h,
+                 (long long)d->image_w);
+    fflush(stdout);   /* keep a transcript of both streams in order */
+    const Source *was = diag->src;
+    diag->src = src;
+    diag_at(diag, DIAG_WARNING, n->input_loc, "%s: the images are %s, the network's input is %lldx%lldx%lld (same "
+            "size, different shape)", d->source, images, (long long)in->c, (long long)in->h, (long long)in->w);
+    diag->src = was;
 }

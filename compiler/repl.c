@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct Repl {
@@ -38,6 +39,7 @@ typedef struct Repl {
     int64_t unroll;              /* -1: the backend's default */
     RtData train, test;
     bool have_train, have_test;
+    char *train_from[2], *test_from[2];   /* the files each came from: data, labels (or NULL) */
     uint64_t shuffle_seed;
     int epochs_done;
     bool interactive;
@@ -128,11 +130,69 @@ static bool rebuild(Repl *r)
     return ok;
 }
 
+static void forget_paths(char *from[2])
+{
+    free(from[0]);
+    free(from[1]);
+    from[0] = from[1] = NULL;
+}
+
 static void drop_data(Repl *r)
 {
     rt_data_free(&r->train);
     rt_data_free(&r->test);
+    forget_paths(r->train_from);
+    forget_paths(r->test_from);
     r->have_train = r->have_test = false;
+}
+
+/* Loads `path` (and its `labels`) for the current network, as `data` does. */
+static bool load_for_net(Repl *r, const char *path, const char *labels, const char *cmd, RtData *out, RtError *err)
+{
+    char hint[64];
+    snprintf(hint, sizeof hint, "give them: %s FILE labels LABELS", cmd);
+    RtCsvOptions opt = {RT_HEADER_AUTO, -1};
+    return rt_load_data(path, labels, &opt, r->rt.n_inputs, r->rt.n_outputs, pipeline_is_classifier(r->net), hint,
+                        out, err);
+}
+
+/* After a new network is loaded: the data loaded before is read again by
+ * the rule `data` uses for this network (its inputs, its outputs, labels
+ * or targets), so it stays exactly when `data FILE` would load it.  Data
+ * that came through a pipe cannot be read again: it stays if it has the
+ * same form, or is dropped. */
+static void refit_data(Repl *r, const char *cmd, const char *what, RtData *d, bool *have, char *from[2])
+{
+    if (!*have)
+        return;
+    struct stat st;
+    bool again = stat(from[0], &st) == 0 && S_ISREG(st.st_mode) &&
+                 (!from[1] || (stat(from[1], &st) == 0 && S_ISREG(st.st_mode)));
+    if (!again) {
+        bool fits = d->n_inputs == r->rt.n_inputs && d->n_outputs == r->rt.n_outputs &&
+                    (d->label != NULL) == pipeline_is_classifier(r->net);
+        if (!fits) {
+            printf("(the %s data from %s came through a pipe and does not fit this network: dropped it)\n", what,
+                   from[0]);
+            rt_data_free(d);
+            forget_paths(from);
+            *have = false;
+        }
+        return;
+    }
+    RtError err;
+    RtData fresh = {0};
+    if (!load_for_net(r, from[0], from[1], cmd, &fresh, &err)) {
+        printf("(the %s data does not fit this network, dropped it: %s)\n", what, err.msg);
+        rt_data_free(d);
+        forget_paths(from);
+        *have = false;
+        return;
+    }
+    rt_data_free(d);
+    *d = fresh;
+    printf("%s: %lld samples%s, read again for this network\n", from[0], (long long)d->n,
+           d->label ? " with class labels" : "");
 }
 
 /* Compiles `text` (a whole .nn source; copied) and makes its network the
@@ -143,7 +203,7 @@ static bool use_source(Repl *r, const char *name, const char *text, size_t len, 
     Source *src = arena_alloc(arena, sizeof *src);
     source_from_string(src, arena_strdup(arena, name), arena_strndup(arena, text, len), len);
     Module *m = pipeline_module(src, arena, &r->diag);
-    const Net *n = m ? pipeline_pick_net(m, net_name, &r->diag) : NULL;
+    const Net *n = m ? pipeline_pick_net(m, net_name, "'load FILE.nn NAME'", &r->diag) : NULL;
     if (!n) {
         arena_free(arena);
         return false;
@@ -167,16 +227,16 @@ static bool use_source(Repl *r, const char *name, const char *text, size_t len, 
         jit_free(old.jit, &old.rt);
         arena_free(old.arena);
     }
-    if ((r->have_train && (r->train.n_inputs != n->n_inputs || r->train.n_outputs != n->n_outputs)) ||
-        (r->have_test && (r->test.n_inputs != n->n_inputs || r->test.n_outputs != n->n_outputs))) {
-        printf("(the loaded data does not fit this network's %lld inputs and %lld outputs: dropped it)\n",
-               (long long)n->n_inputs, (long long)n->n_outputs);
-        drop_data(r);
-    }
     r->shuffle_seed = n->seed;
     r->epochs_done = 0;
     printf("network %s: %lld parameters, %zu bytes (compiled by %s)\n", n->name, (long long)n->n_params, r->rt.size,
            r->backend == JIT_TCC ? "libtcc" : "cc");
+    refit_data(r, "data", "training", &r->train, &r->have_train, r->train_from);
+    refit_data(r, "test", "test", &r->test, &r->have_test, r->test_from);
+    if (r->have_train)
+        pipeline_warn_image_shape(&r->diag, &r->src, r->net, &r->train);   /* the data kept: does its shape fit? */
+    if (r->have_test)
+        pipeline_warn_image_shape(&r->diag, &r->src, r->net, &r->test);
     return true;
 }
 
@@ -218,25 +278,47 @@ static bool do_load(Repl *r, int argc, char **argv)
     return ok;
 }
 
+/* Whether `path` is the session's own input (/dev/stdin, /dev/fd/0, or the
+ * script's file): the data would be read from the commands. */
+static bool is_session_input(const char *path)
+{
+    struct stat p, in;
+    return stat(path, &p) == 0 && fstat(STDIN_FILENO, &in) == 0 && p.st_dev == in.st_dev && p.st_ino == in.st_ino;
+}
+
 static bool load_data_cmd(Repl *r, int argc, char **argv, RtData *d, bool *have)
 {
     if (argc != 2 && !(argc == 4 && strcmp(argv[2], "labels") == 0))
         return fail(r, "usage: %s FILE [labels LABELS]", argv[0]);
     if (!need_net(r))
         return false;
+    for (int i = 1; i < argc; i += 2)
+        if (is_session_input(argv[i]))
+            return fail(r, "%s: the session's commands are read from there; give the data as a file, or as a FIFO "
+                        "(mkfifo) that another program writes", argv[i]);
     RtError err;
     RtData fresh = {0};
-    char hint[64];
-    snprintf(hint, sizeof hint, "give them: %s FILE labels LABELS", argv[0]);
-    RtCsvOptions opt = {RT_HEADER_AUTO, -1};
-    bool ok = rt_load_data(argv[1], argc == 4 ? argv[3] : NULL, &opt, r->rt.n_inputs, r->rt.n_outputs,
-                           pipeline_is_classifier(r->net), hint, &fresh, &err);
-    if (!ok)
+    const char *labels = argc == 4 ? argv[3] : NULL;
+    char *path_copy = strdup(argv[1]), *labels_copy = labels ? strdup(labels) : NULL;
+    if (!path_copy || (labels && !labels_copy)) {
+        free(path_copy);
+        free(labels_copy);
+        return fail(r, "out of memory");
+    }
+    if (!load_for_net(r, argv[1], labels, argv[0], &fresh, &err)) {
+        free(path_copy);
+        free(labels_copy);
         return fail(r, "%s", err.msg);
+    }
     rt_data_free(d);
     *d = fresh;
     *have = true;
+    char **from = d == &r->train ? r->train_from : r->test_from;
+    forget_paths(from);
+    from[0] = path_copy;
+    from[1] = labels_copy;
     printf("%s: %lld samples%s\n", argv[1], (long long)d->n, d->label ? " with class labels" : "");
+    pipeline_warn_image_shape(&r->diag, &r->src, r->net, d);
     return true;
 }
 
@@ -272,6 +354,11 @@ static bool do_train(Repl *r, int argc, char **argv)
         return false;
     if (!r->have_train)
         return fail(r, "no training data: 'data FILE' first");
+    if (r->backend == JIT_TCC && jit_tcc_is_slow(r->net, r->train.n, epochs)) {
+        fflush(stdout);
+        fprintf(stderr, "note: libtcc does not optimize; 'set backend cc' trains networks of this size about "
+                        "30-45x faster (bench/README.md)\n");
+    }
     RtTrainOptions opt = {
         .epochs = (int)epochs,
         .shuffle_seed = r->shuffle_seed + (uint64_t)r->epochs_done,
@@ -510,7 +597,9 @@ static bool do_emit(Repl *r, int argc, char **argv)
         eo.weights = r->rt.params(r->rt.state);
     }
     RtBuf c = {0}, h = {0};
+    r->diag.src = &r->src;   /* errors about the weights point at their layer */
     bool ok = emit_c(r->mod, &eo, &c, &h, &r->diag);
+    r->diag.src = NULL;
     if (ok) {
         OutFile files[2] = {{argv[1], &c}, {h_path, &h}};
         ok = output_write_all(files, 2, &r->diag);

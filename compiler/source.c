@@ -62,6 +62,10 @@ bool source_load(Source *src, const char *path, Arena *arena, Diag *diag)
     char *text = arena_alloc(arena, cap + 1);
     for (;;) {
         if (len == cap) {
+            /* At the limit, a file of exactly NNC_MAX_SOURCE bytes is fine:
+             * only a byte beyond it is too much. */
+            if (cap >= NNC_MAX_SOURCE && getc(f) == EOF && !ferror(f))
+                break;
             if (cap >= NNC_MAX_SOURCE) {
                 fclose(f);
                 diag_plain(diag, DIAG_ERROR, "'%s' is larger than %d MiB; nnc reads .nn files up to that size",

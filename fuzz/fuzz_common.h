@@ -17,6 +17,7 @@
 #endif
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -120,6 +121,30 @@ static inline void fuzz_write(const char *path, const void *data, size_t size)
     FILE *f = fopen(path, "wb");
     if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0)
         fuzz_bug("cannot write %s: %s", path, strerror(errno));
+}
+
+/* A pipe holding data[0..n), its write end closed: the read end's fd, its
+ * name ("/dev/fd/N") in path; -1 when the data does not fit the pipe. */
+static inline int fuzz_pipe_with(const uint8_t *data, size_t n, char *path, size_t size)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        fuzz_bug("pipe: %s", strerror(errno));
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fds[1], data + done, n - done);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    close(fds[1]);
+    if (done < n) {
+        close(fds[0]);
+        return -1;
+    }
+    snprintf(path, size, "/dev/fd/%d", fds[0]);
+    return fds[0];
 }
 
 #endif

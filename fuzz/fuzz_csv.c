@@ -1,4 +1,5 @@
-/* fuzz_csv.c — the CSV reader, rt_load_csv (runtime/data.c).
+/* fuzz_csv.c — the CSV reader, rt_load_csv (runtime/data.c), and the same
+ * reader on a pipe (rt_data_open, rt_data_read_csv).
  *
  * Input: the bytes of a CSV file, written to a file in a private directory.
  * Its first non-blank line's column count C sets the shapes tried, so most
@@ -15,7 +16,13 @@
  *   labels (if any) within the classes and matching the one-hot targets;
  *   the same bytes gzip-compressed load to exactly the same data (inputs
  *   up to 64 KiB, not gzip data already), or, when the plain file was
- *   refused, are refused too. */
+ *   refused, are refused too;
+ *   the same bytes read from a pipe (rt_data_open on "/dev/fd/N", inputs
+ *   that fit a pipe's buffer, with the first shape tried) load to exactly
+ *   the same data, or are refused
+ *   with the same message but for the file's name: a loader reads its file
+ *   once, the bytes it looked at included;
+ *   CSV data has no image shape (image_c/h/w 0). */
 #include "fuzz_common.h"
 
 #include "nnc_rt.h"
@@ -24,6 +31,9 @@
 #include <zlib.h>
 
 static const char *plain_path, *gz_path;
+static const uint8_t *input;   /* this run's bytes, for the pipe */
+static size_t input_size;
+static bool pipe_pending;      /* the run's first load also reads them through a pipe */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -48,6 +58,8 @@ static void check_result(bool ok, const RtData *d, const RtError *err, const cha
     if (d->n < 1 || d->n_inputs != ni || d->n_outputs != no || !d->x || !d->t || !d->source)
         fuzz_bug("rt_load_csv succeeded with n=%lld, %lldx%lld", (long long)d->n, (long long)d->n_inputs,
                  (long long)d->n_outputs);
+    if (d->image_c || d->image_h || d->image_w)
+        fuzz_bug("CSV data with an image shape");
     if (d->label && !classify)
         fuzz_bug("labels from a regression load");
     for (int64_t i = 0; i < d->n * ni; i++)
@@ -77,12 +89,56 @@ static bool same_data(const RtData *a, const RtData *b)
            (!a->label || memcmp(a->label, b->label, (size_t)a->n * sizeof(int32_t)) == 0);
 }
 
+/* Whether the file's and the pipe's messages say the same.  Corrupt gzip
+ * data is named by its compressed offset in a file, which zlib cannot tell
+ * in a pipe (no lseek): there the message is located where the reader was,
+ * and only what zlib found must agree. */
+static bool same_refusal(const char *file_msg, const char *pipe_msg)
+{
+    static const char corrupt[] = "the gzip data is corrupt (";
+    const char *f = strstr(file_msg, corrupt), *p = strstr(pipe_msg, corrupt);
+    if (f && strstr(file_msg, "compressed byte "))
+        return p && strcmp(f, p) == 0;
+    return strcmp(file_msg, pipe_msg) == 0;
+}
+
+/* The input through a pipe: what the file gave, message and all. */
+static void load_pipe(const RtCsvOptions *opt, int64_t ni, int64_t no, bool classify, bool ok, const RtData *d,
+                      const RtError *err)
+{
+    char path[32];
+    int fd = fuzz_pipe_with(input, input_size, path, sizeof path);
+    if (fd < 0)
+        return;
+    RtData p;
+    RtError perr;
+    RtDataFile *f = rt_data_open(path, &perr);
+    if (!f)
+        fuzz_bug("rt_data_open(%s): %s", path, perr.msg);
+    bool pok = rt_data_read_csv(f, opt, ni, no, classify, &p, &perr);
+    rt_data_close(f);
+    close(fd);
+    check_result(pok, &p, &perr, path, ni, no, classify);
+    if (ok != pok)
+        fuzz_bug("the file %s, the pipe %s (%s)", ok ? "loads" : "is refused", pok ? "loads" : "is refused",
+                 ok ? perr.msg : err->msg);
+    if (ok && !same_data(d, &p))
+        fuzz_bug("the pipe loads to other data than the file");
+    size_t fl = strlen(plain_path), pl = strlen(path);
+    if (!ok && strncmp(err->msg, plain_path, fl) == 0 && !same_refusal(err->msg + fl, perr.msg + pl))
+        fuzz_bug("the file and the pipe are refused differently: '%s', '%s'", err->msg, perr.msg);
+    rt_data_free(&p);
+}
+
 static void load(const RtCsvOptions *opt, int64_t ni, int64_t no, bool classify, bool with_gz)
 {
     RtData d, g;
     RtError err, gerr;
     bool ok = rt_load_csv(plain_path, opt, ni, no, classify, &d, &err);
     check_result(ok, &d, &err, plain_path, ni, no, classify);
+    if (pipe_pending)
+        load_pipe(opt, ni, no, classify, ok, &d, &err);
+    pipe_pending = false;
     if (with_gz) {
         bool gok = rt_load_csv(gz_path, opt, ni, no, classify, &g, &gerr);
         check_result(gok, &g, &gerr, gz_path, ni, no, classify);
@@ -103,6 +159,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > (1 << 20))
         return -1;
     fuzz_write(plain_path, data, size);
+    input = data;
+    input_size = size;
+    pipe_pending = true;
     /* (gzip data is decompressed by the plain load: compressing it again
      * would compare different things) */
     bool with_gz = size <= (64 << 10) && !(size >= 2 && data[0] == 0x1f && data[1] == 0x8b);

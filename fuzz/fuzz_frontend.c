@@ -188,9 +188,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (diag.n_errors == 0)
             jit_and_run(m, &diag, size);
         /* pipeline_pick_net: by name, and the "which one?" error */
-        (void)pipeline_pick_net(m, m->nets[m->n_nets - 1].name, &diag);
-        (void)pipeline_pick_net(m, NULL, &diag);
-        (void)pipeline_pick_net(m, "no_such_network", &diag);
+        (void)pipeline_pick_net(m, m->nets[m->n_nets - 1].name, "--net NAME", &diag);
+        (void)pipeline_pick_net(m, NULL, "--net NAME", &diag);
+        (void)pipeline_pick_net(m, "no_such_network", "--net NAME", &diag);
     }
     arena_free(arena);
     return 0;

@@ -1,5 +1,6 @@
 /* fuzz_idx.c — the IDX reader, rt_load_idx (runtime/data.c), plain and
- * gzip-compressed, and its helpers rt_is_idx, rt_idx_labels_path and
+ * gzip-compressed, the same reader on a pipe (rt_data_open,
+ * rt_data_read_idx), and its helpers rt_is_idx, rt_idx_labels_path and
  * rt_data_target_input.
  *
  * Input: a flags byte, a big-endian 16-bit length L, then an images file of
@@ -16,9 +17,13 @@
  *
  * Invariants checked besides the sanitizers' (a break aborts):
  *   a failure leaves the RtData zeroed, with a message naming a file;
- *   a success has the count the header says, pixels in [0, 1], labels in
- *   range and matching one-hot targets, and rt_is_idx agrees;
+ *   a success has the count the header says, the image shape it says
+ *   (rows x columns = the network's inputs, one channel), pixels in [0, 1],
+ *   labels in range and matching one-hot targets, and rt_is_idx agrees;
  *   plain and gzip give the same outcome and the same data;
+ *   the images read from a pipe (rt_data_open on "/dev/fd/N", when they fit
+ *   a pipe's buffer) give the same data, or the same message but for the
+ *   file's name, and rt_data_is_idx agrees with rt_is_idx;
  *   rt_idx_labels_path only swaps "images" -> "labels", "idx3" -> "idx1". */
 #include "fuzz_common.h"
 
@@ -54,18 +59,17 @@ static uint32_t be32(const uint8_t *p)
 
 /* Loads images (and labels) and checks the result; returns whether it loaded. */
 static bool load(const char *im, bool images_only, int64_t ni, int64_t no, const uint8_t *head, size_t head_len,
-                 RtData *d)
+                 RtData *d, RtError *err)
 {
-    RtError err;
     char *lb = images_only ? NULL : rt_idx_labels_path(im);
     if (!images_only && !lb)
         fuzz_bug("no labels path for %s", im);
-    bool ok = rt_load_idx(im, lb, ni, no, d, &err);
+    bool ok = rt_load_idx(im, lb, ni, no, d, err);
     if (!ok) {
         if (d->n || d->x || d->t || d->label || d->source)
             fuzz_bug("rt_load_idx failed but left data behind");
-        if (!strstr(err.msg, im) && !(lb && strstr(err.msg, lb)))
-            fuzz_bug("the error names no file: %s", err.msg);
+        if (!strstr(err->msg, im) && !(lb && strstr(err->msg, lb)))
+            fuzz_bug("the error names no file: %s", err->msg);
         free(lb);
         return false;
     }
@@ -77,6 +81,11 @@ static bool load(const char *im, bool images_only, int64_t ni, int64_t no, const
         fuzz_bug("loaded %lld images, the header says %u", (long long)d->n, be32(head + 4));
     if (d->n < 1 || d->n_inputs != ni || !d->x || !d->source)
         fuzz_bug("rt_load_idx succeeded with n=%lld", (long long)d->n);
+    if (d->image_c != 1 || d->image_h < 1 || d->image_w < 1 || d->image_h * d->image_w != ni ||
+        (head_len >= 16 && head[0] == 0 && head[1] == 0 &&
+         (d->image_h != be32(head + 8) || d->image_w != be32(head + 12))))
+        fuzz_bug("images of %lldx%lldx%lld for %lld inputs", (long long)d->image_c, (long long)d->image_h,
+                 (long long)d->image_w, (long long)ni);
     for (int64_t i = 0; i < d->n * ni; i++)
         if (!(d->x[i] >= 0.0f && d->x[i] <= 1.0f))
             fuzz_bug("pixel %lld is %g, outside [0, 1]", (long long)i, d->x[i]);
@@ -103,11 +112,75 @@ static bool load(const char *im, bool images_only, int64_t ni, int64_t no, const
 static bool same_data(const RtData *a, const RtData *b)
 {
     if (a->n != b->n || a->n_inputs != b->n_inputs || a->n_outputs != b->n_outputs || !a->t != !b->t ||
-        !a->label != !b->label)
+        !a->label != !b->label || a->image_c != b->image_c || a->image_h != b->image_h || a->image_w != b->image_w)
         return false;
     size_t nx = (size_t)(a->n * a->n_inputs), nt = (size_t)(a->n * a->n_outputs);
     return memcmp(a->x, b->x, nx * sizeof(float)) == 0 && (!a->t || memcmp(a->t, b->t, nt * sizeof(float)) == 0) &&
            (!a->label || memcmp(a->label, b->label, (size_t)a->n * sizeof(int32_t)) == 0);
+}
+
+/* `msg` with every `from` replaced by `to`, into out. */
+static void replace_all(const char *msg, const char *from, const char *to, char *out, size_t size)
+{
+    size_t o = 0, fl = strlen(from), tl = strlen(to);
+    while (*msg && o + 1 < size) {
+        if (strncmp(msg, from, fl) == 0 && o + tl < size) {
+            memcpy(out + o, to, tl);
+            o += tl;
+            msg += fl;
+        } else {
+            out[o++] = *msg++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Whether the file's and the pipe's messages say the same.  Corrupt gzip
+ * data is named by its compressed offset in a file, which zlib cannot tell
+ * in a pipe (no lseek): there the message is located where the reader was,
+ * and only what zlib found must agree. */
+static bool same_refusal(const char *file_msg, const char *pipe_msg)
+{
+    static const char corrupt[] = "the gzip data is corrupt (";
+    const char *f = strstr(file_msg, corrupt), *p = strstr(pipe_msg, corrupt);
+    if (f && strstr(file_msg, "compressed byte "))
+        return p && strcmp(f, p) == 0;
+    return strcmp(file_msg, pipe_msg) == 0;
+}
+
+/* The images (im[0..n), as written to images_path) through a pipe, the
+ * labels from their file: what the file gave, message and all. */
+static void load_pipe(const uint8_t *im, size_t n, bool images_only, int64_t ni, int64_t no, bool ok,
+                      const RtData *d, const char *msg)
+{
+    char path[32];
+    int fd = fuzz_pipe_with(im, n, path, sizeof path);
+    if (fd < 0)
+        return;
+    RtData p;
+    RtError perr;
+    RtDataFile *f = rt_data_open(path, &perr);
+    if (!f)
+        fuzz_bug("rt_data_open(%s): %s", path, perr.msg);
+    if (rt_data_is_idx(f) != rt_is_idx(images_path))
+        fuzz_bug("rt_data_is_idx on the pipe and rt_is_idx on the file disagree");
+    bool pok = rt_data_read_idx(f, images_only ? NULL : labels_path, ni, no, &p, &perr);
+    rt_data_close(f);
+    close(fd);
+    if (ok != pok)
+        fuzz_bug("the file %s, the pipe %s (%s)", ok ? "loads" : "is refused", pok ? "loads" : "is refused",
+                 ok ? perr.msg : msg);
+    if (!ok) {
+        char want[sizeof perr.msg + 64];
+        replace_all(msg, images_path, path, want, sizeof want);
+        if (!same_refusal(want, perr.msg))
+            fuzz_bug("the file and the pipe are refused differently: '%s', '%s'", msg, perr.msg);
+    }
+    if (ok && !same_data(d, &p))
+        fuzz_bug("the pipe loads to other data than the file");
+    if (!pok && (p.n || p.x || p.t || p.label || p.source))
+        fuzz_bug("rt_data_read_idx failed but left data behind");
+    rt_data_free(&p);
 }
 
 static void check_labels_path(const uint8_t *p, size_t n)
@@ -159,7 +232,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_write(images_path, im, im_len);
     fuzz_write(labels_path, lb, lb_len);
     RtData d, g;
-    bool ok = load(images_path, images_only, ni, no, im, im_len, &d);
+    RtError derr, gerr;
+    memset(&derr, 0, sizeof derr);
+    bool ok = load(images_path, images_only, ni, no, im, im_len, &d, &derr);
+    load_pipe(im, im_len, images_only, ni, no, ok, &d, derr.msg);
     if (ok && images_only) {
         RtError err;
         if (!rt_data_target_input(&d, &err))
@@ -173,7 +249,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!gzip_already && size <= (64 << 10)) {
         write_gz(gz_images_path, im, im_len);
         write_gz(gz_labels_path, lb, lb_len);
-        bool gok = load(gz_images_path, images_only, ni, no, NULL, 0, &g);
+        bool gok = load(gz_images_path, images_only, ni, no, NULL, 0, &g, &gerr);
         if (gok && images_only) {
             RtError err;
             if (!rt_data_target_input(&g, &err))

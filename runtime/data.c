@@ -1,13 +1,15 @@
 /* data.c — data sets: CSV of numbers, and IDX files as MNIST and
  * Fashion-MNIST ship them.  Every file is read through zlib's gzread, which
  * decompresses gzip and copies anything else as it is, so "data.csv.gz" and
- * "train-images-idx3-ubyte.gz" load like their plain forms.
+ * "train-images-idx3-ubyte.gz" load like their plain forms.  Each file is
+ * opened once and read once, front to back (In, below), so pipes load too.
  *
  * Every error names the file and a position: CSV "path:LINE:COL: ..." (or
  * "path:LINE: ..." for the row as a whole), IDX "path: byte OFFSET: ...",
  * the offset counted in the uncompressed data.  Corrupt gzip data is
- * "path: compressed byte OFFSET: ...", where zlib found it.  Nothing here
- * aborts or exits. */
+ * "path: compressed byte OFFSET: ...", where zlib found it; in a pipe, where
+ * zlib cannot tell that offset, it is located as the other read errors
+ * are.  Nothing here aborts or exits. */
 #include "nnc_rt.h"
 
 #include <errno.h>
@@ -65,47 +67,24 @@ static const char *plural(uint64_t n)
 
 /* ---- reading a file, gzip-compressed or not ---- */
 
+/* A file is opened once and read once, front to back: it may be a pipe, a
+ * FIFO, /dev/stdin or a process substitution, which cannot be opened again
+ * or rewound.  Its first bytes (uncompressed) are read ahead into `head`, to
+ * tell IDX from CSV, and handed out again by the first reads. */
+enum { HEAD = 4 };
+
 typedef struct In {
     gzFile gz;
     const char *path;
+    bool regular;                /* a regular file, not a pipe, FIFO, terminal or socket */
     uint64_t pos;                /* uncompressed bytes delivered so far */
+    unsigned char head[HEAD];    /* the first bytes, read ahead ... */
+    size_t head_len, head_at;    /* ... head[head_at..head_len) not yet delivered */
+    bool head_failed;            /* reading ahead failed: the next read fails after the head (why says how) */
     bool truncated;              /* after a failure: the gzip data ends early */
     int64_t corrupt_at;          /* after a failure: where the corrupt gzip data is (compressed), or -1 */
     char why[512];               /* after a failure: what went wrong */
 } In;
-
-static bool in_open(In *in, const char *path, RtError *err)
-{
-    memset(in, 0, sizeof *in);
-    in->path = path;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return rt_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return rt_fail(err, "%s: cannot open: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return rt_fail(err, "%s: is a directory, not a data file", path);
-    }
-    in->gz = gzdopen(fd, "rb");
-    if (!in->gz) {
-        close(fd);
-        return rt_fail(err, "%s: out of memory opening the file", path);
-    }
-    gzbuffer(in->gz, 1u << 17);
-    return true;
-}
-
-static void in_close(In *in)
-{
-    if (in->gz)
-        gzclose(in->gz);
-    in->gz = NULL;
-}
 
 /* Records zlib's error in in->why; returns false. */
 static bool in_error(In *in)
@@ -130,23 +109,22 @@ static bool in_error(In *in)
     return false;
 }
 
-/* Reads up to n bytes into dst; *got < n at the end of the data.  False on
- * a read or gzip error (in->why says which; *got counts what came before). */
-static bool in_read(In *in, void *dst, size_t n, size_t *got)
+/* Reads up to n bytes from the stream itself (past the head) into dst; *got
+ * < n at the end of the data.  False on a read or gzip error (in->why says
+ * which; *got counts what came before). */
+static bool in_fill(In *in, unsigned char *dst, size_t n, size_t *got)
 {
-    unsigned char *p = dst;
     *got = 0;
     while (*got < n) {
         size_t want = n - *got;
         if (want > ((size_t)1 << 30))
             want = (size_t)1 << 30;
-        int r = gzread(in->gz, p + *got, (unsigned)want);
+        int r = gzread(in->gz, dst + *got, (unsigned)want);
         if (r < 0)
             return in_error(in);
         if (r == 0)
             break;
         *got += (size_t)r;
-        in->pos += (uint64_t)r;
     }
     if (*got < n) {
         int e = Z_OK;
@@ -155,6 +133,71 @@ static bool in_read(In *in, void *dst, size_t n, size_t *got)
             return in_error(in);
     }
     return true;
+}
+
+/* Opens `path` once and reads its first HEAD bytes ahead.  A failure to read
+ * them is not reported here but by the first in_read, where the loader can
+ * say where it happened. */
+static bool in_open(In *in, const char *path, RtError *err)
+{
+    memset(in, 0, sizeof *in);
+    in->path = path;
+    in->corrupt_at = -1;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return rt_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return rt_fail(err, "%s: cannot open: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return rt_fail(err, "%s: is a directory, not a data file", path);
+    }
+    in->regular = S_ISREG(st.st_mode);
+    in->gz = gzdopen(fd, "rb");
+    if (!in->gz) {
+        close(fd);
+        return rt_fail(err, "%s: out of memory opening the file", path);
+    }
+    gzbuffer(in->gz, 1u << 17);
+    in->head_failed = !in_fill(in, in->head, HEAD, &in->head_len);
+    return true;
+}
+
+static void in_close(In *in)
+{
+    if (in->gz)
+        gzclose(in->gz);
+    in->gz = NULL;
+}
+
+/* Reads up to n bytes into dst, the head first; *got < n at the end of the
+ * data.  False on a read or gzip error (in->why says which; *got counts what
+ * came before). */
+static bool in_read(In *in, void *dst, size_t n, size_t *got)
+{
+    unsigned char *p = dst;
+    size_t from_head = in->head_len - in->head_at;
+    if (from_head > n)
+        from_head = n;
+    if (from_head > 0)
+        memcpy(p, in->head + in->head_at, from_head);
+    in->head_at += from_head;
+    *got = from_head;
+    bool ok = true;
+    if (*got < n) {
+        size_t more = 0;
+        if (in->head_failed)
+            ok = false;   /* as with zlib, every read after an error fails */
+        else if (in->head_len == HEAD)   /* (a shorter head: the data ended there) */
+            ok = in_fill(in, p + *got, n - *got, &more);
+        *got += more;
+    }
+    in->pos += (uint64_t)*got;
+    return ok;
 }
 
 /* ---- CSV ---- */
@@ -318,11 +361,11 @@ static int parse_number(char *s, size_t n, double *v)
 }
 
 typedef struct Csv {
-    In in;
+    In *in;                      /* open; the caller closes it */
     char *buf;
     size_t cap, len, start;      /* buf[start..len) not yet returned */
     bool eof;
-    bool failed;                 /* a read error after the data in buf (c->in.why) */
+    bool failed;                 /* a read error after the data in buf (c->in->why) */
     int64_t line;                /* the number of the line last returned */
 } Csv;
 
@@ -338,10 +381,10 @@ static int csv_line(Csv *c, char **line, size_t *len, RtError *err)
             /* The lines before the error are read; a partial one is not.
              * (zlib drops what it decompressed in the call that found
              * corrupt data, so that error names the compressed offset.) */
-            if (c->in.corrupt_at >= 0)
-                rt_fail(err, "%s: compressed byte %" PRId64 ": %s", c->in.path, c->in.corrupt_at, c->in.why);
+            if (c->in->corrupt_at >= 0)
+                rt_fail(err, "%s: compressed byte %" PRId64 ": %s", c->in->path, c->in->corrupt_at, c->in->why);
             else
-                rt_fail(err, "%s:%" PRId64 ": %s", c->in.path, c->line + 1, c->in.why);
+                rt_fail(err, "%s:%" PRId64 ": %s", c->in->path, c->line + 1, c->in->why);
             return -1;
         }
         if (nl || (c->eof && avail > 0)) {
@@ -358,7 +401,7 @@ static int csv_line(Csv *c, char **line, size_t *len, RtError *err)
         if (c->eof)
             return 0;
         if (avail > MAX_LINE) {
-            rt_fail(err, "%s:%" PRId64 ": the line is longer than %zu MiB", c->in.path, c->line + 1, MAX_LINE >> 20);
+            rt_fail(err, "%s:%" PRId64 ": the line is longer than %zu MiB", c->in->path, c->line + 1, MAX_LINE >> 20);
             return -1;
         }
         if (c->start > 0) {
@@ -372,21 +415,21 @@ static int csv_line(Csv *c, char **line, size_t *len, RtError *err)
                 cap = MAX_LINE + 2 * CHUNK;   /* room for a line of MAX_LINE and one more read */
             char *b = realloc(c->buf, cap);
             if (!b) {
-                rt_fail(err, "%s:%" PRId64 ": out of memory reading the line", c->in.path, c->line + 1);
+                rt_fail(err, "%s:%" PRId64 ": out of memory reading the line", c->in->path, c->line + 1);
                 return -1;
             }
             c->buf = b;
             c->cap = cap;
         }
         size_t want = c->cap - c->len - 1, got;
-        bool ok = in_read(&c->in, c->buf + c->len, want, &got);
+        bool ok = in_read(c->in, c->buf + c->len, want, &got);
         c->len += got;
         if (!ok)
             c->failed = c->eof = true;
         if (got < want)
             c->eof = true;
-        if (c->in.pos > MAX_TEXT) {
-            rt_fail(err, "%s:%" PRId64 ": the file is larger than %" PRIu64 " GiB; refused", c->in.path,
+        if (c->in->pos > MAX_TEXT) {
+            rt_fail(err, "%s:%" PRId64 ": the file is larger than %" PRIu64 " GiB; refused", c->in->path,
                     c->line + 1, MAX_TEXT >> 30);
             return -1;
         }
@@ -575,26 +618,30 @@ static bool check_shape(const char *path, int64_t n_inputs, int64_t n_outputs, R
     return true;
 }
 
-bool rt_load_csv(const char *path, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs, bool classify,
-                 RtData *out, RtError *err)
+static const RtCsvOptions csv_defaults = {RT_HEADER_AUTO, -1};
+
+/* The checks of rt_load_csv's arguments, before the file is opened. */
+static bool csv_check_args(const char *path, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs,
+                           RtError *err)
 {
-    static const RtCsvOptions defaults = {RT_HEADER_AUTO, -1};
-    if (!opt)
-        opt = &defaults;
-    memset(out, 0, sizeof *out);
-    if (!path)
-        return rt_fail(err, "no CSV file given");
     if (!check_shape(path, n_inputs, n_outputs, err))
         return false;
     if (opt->label_col < -1)
         return rt_fail(err, "%s: label column %d is not a column (0-based, or -1 for the last)", path,
                        opt->label_col);
+    return true;
+}
 
+/* Reads CSV from `in` (open, nothing read past its head) to its end; the
+ * caller closes it.  The arguments are checked (csv_check_args). */
+static bool csv_from(In *in, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs, bool classify,
+                     RtData *out, RtError *err)
+{
+    const char *path = in->path;
     bool label_allowed = classify && n_outputs > 1;
     Csv c;
     memset(&c, 0, sizeof c);
-    if (!in_open(&c.in, path, err))
-        return false;
+    c.in = in;
     Rows r;
     memset(&r, 0, sizeof r);
     bool ok = false, seen_row = false, labels_ok = classify;
@@ -702,7 +749,7 @@ bool rt_load_csv(const char *path, const RtCsvOptions *opt, int64_t n_inputs, in
     if (r.n == 0) {
         if (header_line)
             rt_fail(err, "%s:%" PRId64 ": a header and no data rows", path, header_line);
-        else if (c.in.pos == 0)
+        else if (c.in->pos == 0)
             rt_fail(err, "%s: the file is empty", path);
         else
             rt_fail(err, "%s: no data rows, only blank lines", path);
@@ -728,7 +775,24 @@ bool rt_load_csv(const char *path, const RtCsvOptions *opt, int64_t n_inputs, in
 done:
     rows_free(&r);
     free(c.buf);
-    in_close(&c.in);
+    return ok;
+}
+
+bool rt_load_csv(const char *path, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs, bool classify,
+                 RtData *out, RtError *err)
+{
+    if (!opt)
+        opt = &csv_defaults;
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return rt_fail(err, "no CSV file given");
+    if (!csv_check_args(path, opt, n_inputs, n_outputs, err))
+        return false;
+    In in;
+    if (!in_open(&in, path, err))
+        return false;
+    bool ok = csv_from(&in, opt, n_inputs, n_outputs, classify, out, err);
+    in_close(&in);
     return ok;
 }
 
@@ -759,12 +823,21 @@ static bool idx_read_error(In *in, uint64_t at, const char *ended, RtError *err)
     return rt_fail(err, "%s: byte %" PRIu64 ": %s", in->path, at, in->why);
 }
 
-/* Opens an IDX file of unsigned bytes with `n_dims` dimensions (what: "images"
- * or "labels") and reads its header into dims. */
-static bool idx_open(In *in, const char *path, int n_dims, const char *what, uint32_t dims[3], RtError *err)
+/* Whether the file starts like an IDX file: 0x00 0x00, a type code, at
+ * least one dimension. */
+static bool in_is_idx(const In *in)
 {
-    if (!in_open(in, path, err))
-        return false;
+    const unsigned char *h = in->head;
+    return in->head_len == HEAD && h[0] == 0 && h[1] == 0 && strcmp(idx_type_name(h[2]), "not an IDX type") != 0
+           && h[3] >= 1;
+}
+
+/* Reads the header of an IDX file of unsigned bytes with `n_dims` dimensions
+ * (what: "images" or "labels") from `in` (open, nothing read past its head)
+ * into dims. */
+static bool idx_header(In *in, int n_dims, const char *what, uint32_t dims[3], RtError *err)
+{
+    const char *path = in->path;
     unsigned char h[16];
     size_t need = 4 + 4 * (size_t)n_dims, got;
     bool ok = in_read(in, h, 4, &got);
@@ -824,20 +897,23 @@ static bool idx_check_end(In *in, uint32_t count, const char *what, RtError *err
     return true;
 }
 
-bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inputs, int64_t n_outputs,
-                 RtData *out, RtError *err)
+/* The checks of rt_load_idx's arguments, before a file is opened. */
+static bool idx_check_args(const char *images_path, const char *labels_path, int64_t n_inputs, int64_t n_outputs,
+                           RtError *err)
 {
-    memset(out, 0, sizeof *out);
-    bool images_only = labels_path == NULL;   /* targets are set by the caller, e.g. rt_data_target_input */
-    if (!images_path)
-        return rt_fail(err, "no IDX images file given");
-    if (images_only)
-        n_outputs = 1;   /* only for the shape check; no targets are made */
-    if (!check_shape(images_path, n_inputs, n_outputs, err))
-        return false;
+    /* images only: n_outputs is not used (no targets are made) */
+    return check_shape(images_path, n_inputs, labels_path ? n_outputs : 1, err);
+}
 
-    In im, lb;
-    memset(&im, 0, sizeof im);
+/* Reads IDX images from `im` (open, nothing read past its head) to its end,
+ * and their labels from labels_path (NULL: the images only); the caller
+ * closes `im`.  The arguments are checked (idx_check_args). */
+static bool idx_from(In *im, const char *labels_path, int64_t n_inputs, int64_t n_outputs, RtData *out,
+                     RtError *err)
+{
+    const char *images_path = im->path;
+    bool images_only = labels_path == NULL;   /* targets are set by the caller, e.g. rt_data_target_input */
+    In lb;
     memset(&lb, 0, sizeof lb);
     uint32_t idims[3] = {0, 0, 0}, ldims[3] = {0, 0, 0};
     float *x = NULL, *t = NULL;
@@ -845,7 +921,7 @@ bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inp
     unsigned char *chunk = NULL;
     bool ok = false;
 
-    if (!idx_open(&im, images_path, 3, "images", idims, err))
+    if (!idx_header(im, 3, "images", idims, err))
         goto done;
     uint32_t count = idims[0];
     uint64_t size = (uint64_t)idims[1] * idims[2];
@@ -855,12 +931,12 @@ bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inp
                 images_path, idims[1], idims[2], size, n_inputs, plural((uint64_t)n_inputs));
         goto done;
     }
-    if ((uint64_t)count * size > MAX_VALUES || (uint64_t)count * (uint64_t)n_outputs > MAX_VALUES) {
+    if ((uint64_t)count * size > MAX_VALUES || (!images_only && (uint64_t)count * (uint64_t)n_outputs > MAX_VALUES)) {
         rt_fail(err, "%s: byte 4: %" PRIu32 " images of %" PRIu64 " values is more than the limit of 2^31 values",
                 images_path, count, size);
         goto done;
     }
-    if (!images_only && !idx_open(&lb, labels_path, 1, "labels", ldims, err))
+    if (!images_only && !(in_open(&lb, labels_path, err) && idx_header(&lb, 1, "labels", ldims, err)))
         goto done;
     if (!images_only && ldims[0] != count) {
         rt_fail(err, "%s: byte 4: %" PRIu32 " label%s, but %s has %" PRIu32 " image%s", labels_path, ldims[0],
@@ -896,8 +972,8 @@ bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inp
             x = grown;
             cap = new_cap;
         }
-        uint64_t at = im.pos;
-        bool read_ok = in_read(&im, chunk, want, &got);
+        uint64_t at = im->pos;
+        bool read_ok = in_read(im, chunk, want, &got);
         for (size_t i = 0; i < got; i++)
             x[done_values + i] = (float)chunk[i] / 255.0f;
         done_values += got;
@@ -906,13 +982,13 @@ bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inp
             snprintf(ended, sizeof ended, "the file ends after %" PRIu64 " of %" PRIu32 " image%s",
                      done_values / size, count, plural(count));
             if (!read_ok)
-                idx_read_error(&im, at + got, ended, err);
+                idx_read_error(im, at + got, ended, err);
             else
                 rt_fail(err, "%s: byte %" PRIu64 ": %s", images_path, at + got, ended);
             goto done;
         }
     }
-    if (!idx_check_end(&im, count, "images", err))
+    if (!idx_check_end(im, count, "images", err))
         goto done;
     if (images_only) {
         n_outputs = 0;
@@ -979,6 +1055,9 @@ finish:
     out->n = count;
     out->n_inputs = n_inputs;
     out->n_outputs = n_outputs;
+    out->image_c = 1;
+    out->image_h = idims[1];
+    out->image_w = idims[2];
     out->x = x;
     out->t = t;
     out->label = label;
@@ -991,10 +1070,26 @@ done:
     free(t);
     free(label);
     free(chunk);
-    in_close(&im);
     in_close(&lb);
     return ok;
 }
+
+bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inputs, int64_t n_outputs,
+                 RtData *out, RtError *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!images_path)
+        return rt_fail(err, "no IDX images file given");
+    if (!idx_check_args(images_path, labels_path, n_inputs, n_outputs, err))
+        return false;
+    In im;
+    if (!in_open(&im, images_path, err))
+        return false;
+    bool ok = idx_from(&im, labels_path, n_inputs, n_outputs, out, err);
+    in_close(&im);
+    return ok;
+}
+
 
 /* MNIST's naming: "...images...idx3..." beside "...labels...idx1...", in the
  * file's name (not its directory). */
@@ -1018,21 +1113,6 @@ char *rt_idx_labels_path(const char *images_path)
     memcpy(labels + (images - images_path), "labels", 6);
     labels[idx3 - images_path + 3] = '1';
     return labels;
-}
-
-bool rt_is_idx(const char *path)
-{
-    if (!path)
-        return false;
-    In in;
-    RtError ignored;
-    if (!in_open(&in, path, &ignored))
-        return false;
-    unsigned char h[4];
-    size_t got;
-    bool ok = in_read(&in, h, 4, &got) && got == 4;
-    in_close(&in);
-    return ok && h[0] == 0 && h[1] == 0 && strcmp(idx_type_name(h[2]), "not an IDX type") != 0 && h[3] >= 1;
 }
 
 void rt_data_free(RtData *d)
@@ -1064,19 +1144,118 @@ bool rt_data_target_input(RtData *d, RtError *err)
     return true;
 }
 
+/* ---- a data file, opened once ---- */
+
+struct RtDataFile {
+    In in;
+    char *path;                  /* in.path points here */
+    bool read;                   /* a loader has read it */
+};
+
+RtDataFile *rt_data_open(const char *path, RtError *err)
+{
+    if (!path) {
+        rt_fail(err, "no data file given");
+        return NULL;
+    }
+    RtDataFile *f = calloc(1, sizeof *f);
+    char *copy = dup_string(path);
+    if (!f || !copy) {
+        free(f);
+        free(copy);
+        rt_fail(err, "%s: out of memory", path);
+        return NULL;
+    }
+    f->path = copy;
+    if (!in_open(&f->in, f->path, err)) {
+        free(copy);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+bool rt_data_is_idx(const RtDataFile *f)
+{
+    return f && in_is_idx(&f->in);
+}
+
+void rt_data_close(RtDataFile *f)
+{
+    if (!f)
+        return;
+    in_close(&f->in);
+    free(f->path);
+    free(f);
+}
+
+/* Before a loader reads f: out zeroed, and f not read yet. */
+static bool data_unread(RtDataFile *f, RtData *out, RtError *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!f)
+        return rt_fail(err, "no data file given");
+    if (f->read)
+        return rt_fail(err, "%s: already read (a data file is read once, front to back)", f->path);
+    return true;
+}
+
+bool rt_data_read_csv(RtDataFile *f, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs, bool classify,
+                      RtData *out, RtError *err)
+{
+    if (!opt)
+        opt = &csv_defaults;
+    if (!data_unread(f, out, err) || !csv_check_args(f->path, opt, n_inputs, n_outputs, err))
+        return false;
+    f->read = true;
+    return csv_from(&f->in, opt, n_inputs, n_outputs, classify, out, err);
+}
+
+bool rt_data_read_idx(RtDataFile *f, const char *labels_path, int64_t n_inputs, int64_t n_outputs, RtData *out,
+                      RtError *err)
+{
+    if (!data_unread(f, out, err) || !idx_check_args(f->path, labels_path, n_inputs, n_outputs, err))
+        return false;
+    f->read = true;
+    return idx_from(&f->in, labels_path, n_inputs, n_outputs, out, err);
+}
+
+bool rt_is_idx(const char *path)
+{
+    RtError ignored;
+    RtDataFile *f = path ? rt_data_open(path, &ignored) : NULL;
+    bool idx = rt_data_is_idx(f);
+    rt_data_close(f);
+    return idx;
+}
+
 bool rt_load_data(const char *path, const char *labels_path, const RtCsvOptions *opt, int64_t n_inputs,
                   int64_t n_outputs, bool classify, const char *labels_hint, RtData *out, RtError *err)
 {
     memset(out, 0, sizeof *out);
-    if (!rt_is_idx(path))
-        return rt_load_csv(path, opt, n_inputs, n_outputs, classify, out, err);
-    if (labels_path)
-        return rt_load_idx(path, labels_path, n_inputs, n_outputs, out, err);
-    char *guess = rt_idx_labels_path(path);
-    if (!guess)
-        return rt_fail(err, "%s: cannot tell where its labels are (the name does not follow MNIST's "
-                       "'...-images-idx3-ubyte'); %s", path, labels_hint ? labels_hint : "give the labels file");
-    bool ok = rt_load_idx(path, guess, n_inputs, n_outputs, out, err);
+    if (!path)
+        return rt_fail(err, "no data file given");
+    if (!check_shape(path, n_inputs, n_outputs, err))
+        return false;
+    RtDataFile *f = rt_data_open(path, err);
+    if (!f)
+        return false;
+    const char *hint = labels_hint ? labels_hint : "give the labels file";
+    char *guess = NULL;
+    bool ok;
+    if (!rt_data_is_idx(f))
+        ok = rt_data_read_csv(f, opt, n_inputs, n_outputs, classify, out, err);
+    else if (labels_path)
+        ok = rt_data_read_idx(f, labels_path, n_inputs, n_outputs, out, err);
+    else if ((guess = rt_idx_labels_path(path)) != NULL)
+        ok = rt_data_read_idx(f, guess, n_inputs, n_outputs, out, err);
+    else if (!f->in.regular)   /* /dev/stdin, /dev/fd/63 (a process substitution), ... */
+        ok = rt_fail(err, "%s: cannot tell where its labels are (IDX images from a pipe have no file name to find "
+                     "them by); %s", path, hint);
+    else
+        ok = rt_fail(err, "%s: cannot tell where its labels are (the name does not follow MNIST's "
+                     "'...-images-idx3-ubyte'); %s", path, hint);
     free(guess);
+    rt_data_close(f);
     return ok;
 }

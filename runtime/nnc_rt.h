@@ -47,7 +47,13 @@ void rt_shuffle(RtRng *r, int64_t *idx, int64_t n);
  * floats each, rows contiguous.  For classification, `label` holds each
  * sample's class (0 .. n_outputs-1; 0 or 1 for a single output) and `t` its
  * one-hot row (the 0/1 target for a single output).  The loaders overwrite
- * `out`, and leave it zeroed on failure; rt_data_free is always safe. */
+ * `out`, and leave it zeroed on failure; rt_data_free is always safe.
+ *
+ * Images (IDX) also keep the shape the file gives them, image_c x image_h x
+ * image_w = n_inputs floats a sample (channel-major, then row-major; IDX
+ * images have one channel): a caller can compare it with the shape its
+ * network expects, which the sizes alone do not tell (28x28 and 14x56 are
+ * both 784 floats).  All three are 0 for data without a shape (CSV). */
 typedef struct RtData {
     int64_t n;
     int64_t n_inputs, n_outputs;
@@ -55,6 +61,7 @@ typedef struct RtData {
     float *t;                    /* n * n_outputs */
     int32_t *label;              /* n entries, or NULL for regression targets */
     char *source;                /* the file it came from, for messages */
+    int64_t image_c, image_h, image_w;   /* images: channels, rows, columns; else 0 */
 } RtData;
 
 typedef enum { RT_HEADER_AUTO, RT_HEADER_YES, RT_HEADER_NO } RtHeader;
@@ -65,6 +72,12 @@ typedef struct RtCsvOptions {
                                     (note: a zeroed RtCsvOptions means column 0; pass NULL
                                     for the defaults) */
 } RtCsvOptions;
+
+/* Every loader opens its file once and reads it once, front to back: it
+ * looks at the first bytes (gzip or not; IDX or CSV) of the stream it then
+ * parses.  So a pipe, a FIFO, /dev/stdin or a process substitution
+ * (`<(zcat ...)`) loads like a regular file, gzip-compressed or not.  (The
+ * labels of IDX images are a second file, opened once too.) */
 
 /* CSV of numbers (or a gzip-compressed CSV), comma separated, blanks around
  * fields allowed, blank lines skipped, one sample a row.  A row has either n_inputs + n_outputs columns (the targets are the
@@ -78,7 +91,7 @@ bool rt_load_csv(const char *path, const RtCsvOptions *opt, int64_t n_inputs, in
 /* IDX files as MNIST and Fashion-MNIST ship them, gzip-compressed or not
  * (detected from the content).  Images are unsigned bytes scaled to [0, 1];
  * labels are classes in [0, n_outputs), made one-hot.  The image size must
- * equal n_inputs.  With labels_path NULL only the images are read
+ * equal n_inputs; the image shape is kept in image_c/h/w.  With labels_path NULL only the images are read
  * (n_outputs is ignored; t and label stay NULL): see rt_data_target_input. */
 bool rt_load_idx(const char *images_path, const char *labels_path, int64_t n_inputs, int64_t n_outputs,
                  RtData *out, RtError *err);
@@ -90,11 +103,32 @@ char *rt_idx_labels_path(const char *images_path);
 
 /* Either loader, chosen by the content: an IDX images file (its labels from
  * `labels_path`, or found by MNIST's naming; `labels_hint` ends the error
- * when they cannot be found, e.g. "give them with --labels"), else CSV. */
+ * when they cannot be found, e.g. "give them with --labels"; images from a
+ * pipe have no name to find them by), else CSV. */
 bool rt_load_data(const char *path, const char *labels_path, const RtCsvOptions *opt, int64_t n_inputs,
                   int64_t n_outputs, bool classify, const char *labels_hint, RtData *out, RtError *err);
 
-/* Whether the file starts like an IDX file (raw or gzip-compressed). */
+/* The loaders' steps, for a caller that decides between looking at a file
+ * and reading it (as `nnc train --target input` takes IDX images only):
+ *   RtDataFile *f = rt_data_open(path, &err);     opened, its first bytes read
+ *   if (f && rt_data_is_idx(f)) ok = rt_data_read_idx(f, NULL, ...);
+ *   rt_data_close(f);
+ * rt_data_open fails (NULL, err set) when the file cannot be opened or is a
+ * directory; an error reading the first bytes is reported by the read that
+ * follows.  rt_data_read_csv and rt_data_read_idx are rt_load_csv and
+ * rt_load_idx on the open file; each file can be read once. */
+typedef struct RtDataFile RtDataFile;
+RtDataFile *rt_data_open(const char *path, RtError *err);
+bool rt_data_is_idx(const RtDataFile *f);       /* it starts like an IDX file (raw or gzip-compressed) */
+bool rt_data_read_csv(RtDataFile *f, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs, bool classify,
+                      RtData *out, RtError *err);
+bool rt_data_read_idx(RtDataFile *f, const char *labels_path, int64_t n_inputs, int64_t n_outputs, RtData *out,
+                      RtError *err);
+void rt_data_close(RtDataFile *f);              /* NULL is fine */
+
+/* Whether the file starts like an IDX file (raw or gzip-compressed).  It
+ * opens and reads the file: from a pipe, those bytes are gone for a loader
+ * that opens it next.  To look and then read, use rt_data_open. */
 bool rt_is_idx(const char *path);
 
 /* Makes every sample its own target (an autoencoder's data): t becomes a

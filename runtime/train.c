@@ -88,7 +88,7 @@ static void progress_bar(FILE *out, int epoch, int epochs, int64_t done, int64_t
         bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
     bar[WIDTH] = '\0';
     format_time(eta, sizeof eta, left);
-    fprintf(out, "\r\033[Kepoch %d/%d [%s] %lld/%lld  loss %.4f  %.0f samples/s  %s left", epoch, epochs, bar,
+    fprintf(out, "\r\033[Kepoch %d/%d [%s] %lld/%lld  batch loss %.4f  %.0f samples/s  %s left", epoch, epochs, bar,
             (long long)done, (long long)total, loss, rate, eta);
     fflush(out);
 }
@@ -182,7 +182,7 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         if (opt->on_epoch)
             opt->on_epoch(&ep, opt->user);
         if (opt->out) {
-            fprintf(opt->out, "%sepoch %d/%d  loss %.6f", opt->progress ? "\r\033[K" : "", epoch, opt->epochs,
+            fprintf(opt->out, "%sepoch %d/%d  batch loss %.6f", opt->progress ? "\r\033[K" : "", epoch, opt->epochs,
                     ep.loss);
             print_eval(opt->out, "train", ep.train);
             if (test && test->n)

@@ -1,12 +1,28 @@
 #!/bin/sh
 # run.sh — runs every test suite and ends with "N passed, N failed".
-#   tests/run.sh [SUITE...]     suites: golden errors usage unit numeric torch checkpoint data jit report fashion install asan
-# Each suite prints "ok NAME" or "FAIL NAME" lines; this counts them.
+#   tests/run.sh [SUITE...]     suites: golden errors names usage unit numeric torch checkpoint data jit
+#                               report fashion fuzz robust install docs asan
+# Each suite prints "ok NAME" or "FAIL NAME" lines; this counts them.  A
+# failure is shown with its details as it happens; passing checks are
+# counted, on a terminal as a counter redrawn in place, elsewhere (a CI log)
+# as a line every 100; each suite ends with its counts and its time.
 cd "$(dirname "$0")/.."
-suites=${*:-"golden errors usage unit numeric torch checkpoint data jit report fashion fuzz robust install asan"}
+suites=${*:-"golden errors names usage unit numeric torch checkpoint data jit report fashion fuzz robust install docs asan"}
 log=build/test/log.$$
 mkdir -p build/test
 : > "$log"
+tty=0
+[ -t 1 ] && tty=1
+# progress SUITE: passes a suite's lines to the log, shows what is not "ok"
+progress() {
+    awk -v logf="$log" -v tty=$tty -v t0="$(date +%s)" '
+        { print >> logf; fflush(logf) }
+        /^ok / { n++; if (tty) printf "\r   %d ok", n; else if (n % 100 == 0) printf "   ... %d ok\n", n; fflush(); next }
+        /^FAIL / { f++ }
+        { if (tty && n) printf "\r\033[K"; print; fflush() }
+        END { "date +%s" | getline t1; if (tty) printf "\r\033[K"
+              printf "   %d ok, %d failed, %d s\n", n, f, t1 - t0 }'
+}
 for s in $suites; do
     echo "== $s" | tee -a "$log"
     case $s in
@@ -15,9 +31,10 @@ for s in $suites; do
           NNC=build/asan/nnc sh tests/errors/usage.sh
           NNC=build/asan/nnc sh tests/jit/run.sh | sed 's/^\(ok\|FAIL\) /\1 asan /' ;;
     usage) sh tests/errors/usage.sh ;;
+    names) sh tests/errors/names.sh ;;
     *) if [ -x "tests/$s/run.sh" ] || [ -f "tests/$s/run.sh" ]; then sh "tests/$s/run.sh"
        else echo "FAIL suite $s: tests/$s/run.sh is missing"; fi ;;
-    esac 2>&1 | tee -a "$log" | grep -v '^ok ' || true
+    esac 2>&1 | progress
 done
 passed=$(grep -c '^ok ' "$log")
 failed=$(grep -c '^FAIL ' "$log")

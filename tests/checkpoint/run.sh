@@ -94,7 +94,7 @@ if ! "$PY" -c 'import numpy' >/dev/null 2>&1; then
     exit 0
 fi
 awk '/<!-- read_nnw:/ { want = 1; next }
-     want && /^```python$/ { on = 1; next }
+     want && /^```python( file=[^ ]*)?$/ { on = 1; next }
      on && /^```$/ { exit }
      on { print }' docs/weights-format.md >"$out/read_nnw.py"
 cat >"$out/check_snippet.py" <<'EOF'

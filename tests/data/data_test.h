@@ -35,7 +35,7 @@ void expect_idx_error(const char *images, const char *labels, int64_t n_inputs, 
 void load_csv_text(const char *text, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs, bool classify,
                    RtData *d);
 
-extern const struct CMUnitTest csv_tests[], idx_tests[], fuzz_tests[];
-extern const size_t csv_count, idx_count, fuzz_count;
+extern const struct CMUnitTest csv_tests[], idx_tests[], fuzz_tests[], stream_tests[];
+extern const size_t csv_count, idx_count, fuzz_count, stream_count;
 
 #endif

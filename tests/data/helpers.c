@@ -116,4 +116,5 @@ void load_csv_text(const char *text, const RtCsvOptions *opt, int64_t n_inputs, 
     assert_int_equal(d->n_inputs, n_inputs);
     assert_int_equal(d->n_outputs, n_outputs);
     assert_string_equal(d->source, "t.csv");
+    assert_true(d->image_c == 0 && d->image_h == 0 && d->image_w == 0);   /* CSV has no image shape */
 }

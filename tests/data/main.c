@@ -22,6 +22,7 @@ static const Group groups[] = {
     {"csv", csv_tests, &csv_count},
     {"idx", idx_tests, &idx_count},
     {"fuzz", fuzz_tests, &fuzz_count},
+    {"stream", stream_tests, &stream_count},
 };
 
 /* Removes the (flat) directory `dir`. */

@@ -19,7 +19,7 @@ WARN="-std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-p
 SAN="-std=c99 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 LIBS="-lcmocka -lz -lm"
 SRCS="tests/data/main.c tests/data/helpers.c tests/data/test_csv.c tests/data/test_idx.c tests/data/test_fuzz.c
-      runtime/data.c runtime/rng.c"
+      tests/data/test_stream.c runtime/data.c runtime/rng.c"
 filter=${1:-}
 
 # Both builds at once; each leaves its compiler output in a log.

@@ -67,7 +67,29 @@ static void raw(void **state)
     load_ok("im", "lb", 4, 3, &d);
     check_good(&d);
     assert_string_equal(d.source, "im");
+    assert_true(d.image_c == 1 && d.image_h == 2 && d.image_w == 2);
     rt_data_free(&d);
+}
+
+/* The image shape is kept: rows, then columns (not only their product). */
+static void image_shape(void **state)
+{
+    (void)state;
+    uint32_t dims[3] = {2, 3, 5};
+    unsigned char px[30] = {0};
+    unsigned char lb[2] = {1, 0};
+    uint32_t ldims[1] = {2};
+    write_idx("wide", 3, dims, px, sizeof px, true);
+    write_idx("wide-lb", 1, ldims, lb, sizeof lb, false);
+    RtData d;
+    load_ok("wide", "wide-lb", 15, 2, &d);
+    assert_int_equal(d.image_c, 1);
+    assert_int_equal(d.image_h, 3);
+    assert_int_equal(d.image_w, 5);
+    rt_data_free(&d);
+    assert_true(d.image_c == 0 && d.image_h == 0 && d.image_w == 0);
+    expect_idx_error("wide", "wide-lb", 16, 2, "wide: byte 8: the images are 3x5 (15 values), but the network has 16 "
+                     "inputs");
 }
 
 static void gzip(void **state)
@@ -505,6 +527,7 @@ static void fashion_mnist(void **state)
 #define T(f) {"idx_" #f, f, NULL, NULL, NULL}
 const struct CMUnitTest idx_tests[] = {
     T(raw),
+    T(image_shape),
     T(gzip),
     T(gzip_and_raw_mixed),
     T(binary_labels),

@@ -4,8 +4,8 @@
  * network cnn: 2x7x6 -> conv 3 relu -> maxpool -> conv 4 tanh -> avgpool -> dense 3 softmax
  *   loss cross_entropy, optimizer sgd lr=0.1, batch 2
  */
-#ifndef CNN_SMALL_H_INCLUDED
-#define CNN_SMALL_H_INCLUDED
+#ifndef NNC_CNN_SMALL_H_INCLUDED
+#define NNC_CNN_SMALL_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * network cnn_stack: 1x6x6 -> conv 2 relu -> conv 3 relu -> maxpool -> dense 2 softmax
  *   loss cross_entropy, optimizer adam lr=0.01 beta1=0.9 beta2=0.999 eps=1e-08, batch 4
  */
-#ifndef CNN_STACK_H_INCLUDED
-#define CNN_STACK_H_INCLUDED
+#ifndef NNC_CNN_STACK_H_INCLUDED
+#define NNC_CNN_STACK_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * network a: 1x8x8 -> conv 4 relu -> maxpool -> dense 2 linear
  *   loss mse, optimizer sgd lr=0.01, batch 1
  */
-#ifndef CONV_IR_H_INCLUDED
-#define CONV_IR_H_INCLUDED
+#ifndef NNC_CONV_IR_H_INCLUDED
+#define NNC_CONV_IR_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * network drop: 1x6x6 -> conv 2 relu -> maxpool -> dropout 0.25 -> dense 8 tanh -> dropout 0.5 -> dense 3 softmax
  *   loss cross_entropy, optimizer adam lr=0.01 beta1=0.9 beta2=0.999 eps=1e-08, batch 4
  */
-#ifndef DROPOUT_H_INCLUDED
-#define DROPOUT_H_INCLUDED
+#ifndef NNC_DROPOUT_H_INCLUDED
+#define NNC_DROPOUT_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * network drop: 1x6x6 -> conv 2 relu -> maxpool -> dropout 0.25 -> dense 8 tanh -> dropout 0.5 -> dense 3 softmax
  *   inference only, with trained weights
  */
-#ifndef DROPOUT_INFER_H_INCLUDED
-#define DROPOUT_INFER_H_INCLUDED
+#ifndef NNC_DROPOUT_INFER_H_INCLUDED
+#define NNC_DROPOUT_INFER_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * network leaky: 1x4x5 -> flatten -> dense 30 leaky_relu(0.2) -> dense 12 leaky_relu -> dense 2 sigmoid
  *   loss mse, optimizer sgd lr=0.1 weight_decay=0.0005, batch 4
  */
-#ifndef LEAKY_IMAGE_H_INCLUDED
-#define LEAKY_IMAGE_H_INCLUDED
+#ifndef NNC_LEAKY_IMAGE_H_INCLUDED
+#define NNC_LEAKY_IMAGE_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * network b: 1x4x4 -> maxpool -> dense 2 linear
  *   loss mse, optimizer sgd lr=0.01, batch 1
  */
-#ifndef POOL_EDGES_H_INCLUDED
-#define POOL_EDGES_H_INCLUDED
+#ifndef NNC_POOL_EDGES_H_INCLUDED
+#define NNC_POOL_EDGES_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * network sine: 1 -> dense 16 tanh -> dense 16 tanh -> dense 1 linear
  *   loss mse, optimizer sgd lr=0.05 momentum=0.9, batch 8
  */
-#ifndef SINE_H_INCLUDED
-#define SINE_H_INCLUDED
+#ifndef NNC_SINE_H_INCLUDED
+#define NNC_SINE_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * network spiral: 2 -> dense 32 tanh -> dense 32 relu -> dense 3 softmax
  *   loss cross_entropy, optimizer adam lr=0.01 beta1=0.9 beta2=0.999 eps=1e-08, batch 16
  */
-#ifndef SPIRAL_H_INCLUDED
-#define SPIRAL_H_INCLUDED
+#ifndef NNC_SPIRAL_H_INCLUDED
+#define NNC_SPIRAL_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

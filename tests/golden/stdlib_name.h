@@ -4,8 +4,8 @@
  * network abs: 2x5x5 -> conv 3 relu -> maxpool -> conv 2 sigmoid -> dense 2 softmax
  *   loss cross_entropy, optimizer sgd lr=0.01, batch 2
  */
-#ifndef STDLIB_NAME_H_INCLUDED
-#define STDLIB_NAME_H_INCLUDED
+#ifndef NNC_STDLIB_NAME_H_INCLUDED
+#define NNC_STDLIB_NAME_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * network cls: 2 -> dense 4 relu -> dense 2 softmax
  *   loss cross_entropy, optimizer adam lr=0.001 beta1=0.8 beta2=0.99 eps=1e-06 weight_decay=0.01, batch 2
  */
-#ifndef TWO_NETS_H_INCLUDED
-#define TWO_NETS_H_INCLUDED
+#ifndef NNC_TWO_NETS_H_INCLUDED
+#define NNC_TWO_NETS_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

@@ -4,8 +4,8 @@
  * network xor: 2 -> dense 2 sigmoid -> dense 1 sigmoid
  *   loss mse, optimizer sgd lr=0.5, batch 1
  */
-#ifndef XOR_H_INCLUDED
-#define XOR_H_INCLUDED
+#ifndef NNC_XOR_H_INCLUDED
+#define NNC_XOR_H_INCLUDED
 
 #include <stddef.h>
 #include <stdint.h>

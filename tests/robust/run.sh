@@ -154,6 +154,35 @@ else
     fi
 fi
 
+# ---- non-finite weights are not baked into inference C ----
+# A weight file of `lin` (one weight, one bias) holding NaN or infinity, as a
+# diverged run could leave: `nnc --weights` and the REPL's `emit ...
+# inference` refuse it, naming the parameter (tcc cannot compile NaN as a
+# constant initializer).
+fp=$($NNC --emit=h "$T/lin.nn" | sed -n 's/^#define lin_FINGERPRINT UINT64_C(\(0x[0-9a-f]*\)).*/\1/p')
+for v in nan inf; do
+    /usr/bin/python3 -c 'import struct, sys, zlib
+fp, v = int(sys.argv[1], 16), float(sys.argv[2])
+body = b"NNCW" + struct.pack("<IQQ", 1, fp, 2) + struct.pack("<ff", 0.5, v)
+sys.stdout.buffer.write(body + struct.pack("<I", zlib.crc32(body)))' "$fp" "$v" >"$T/$v.nnw"
+    want=$([ $v = nan ] && echo "is NaN" || echo "is infinite")
+    $NNC "$T/lin.nn" --weights "$T/$v.nnw" -o "$T/$v.c" >/dev/null 2>"$T/$v.err"
+    st=$?
+    if [ $st -eq 1 ] && grep -q "layer 1's bias \[0\] (parameter 1 of 2) $want" "$T/$v.err" && [ ! -e "$T/$v.c" ]; then
+        ok "robust weights: $v is not baked ($(grep -o 'error: .*' "$T/$v.err" | cut -c1-80)...)"
+    else
+        fail "robust weights: $v is not baked" "exit $st (expected 1, '$want', no $v.c):" "$(cat "$T/$v.err")"
+    fi
+    printf 'load %s\nload %s\nemit %s inference\n' "$T/lin.nn" "$T/$v.nnw" "$T/repl_$v.c" |
+        $NNC repl >"$T/repl_$v.out" 2>&1
+    st=$?
+    if [ $st -eq 1 ] && grep -q "$want" "$T/repl_$v.out" && [ ! -e "$T/repl_$v.c" ]; then
+        ok "robust weights: the REPL does not emit $v weights"
+    else
+        fail "robust weights: the REPL does not emit $v weights" "exit $st:" "$(cat "$T/repl_$v.out")"
+    fi
+done
+
 # ---- limits: hostile inputs are refused quickly, in bounded memory ----
 # bounded NAME EXPECTED-TEXT COMMAND...: exit 1 within 20 s and 2 GiB, with EXPECTED-TEXT in stderr
 bounded() {
@@ -178,6 +207,17 @@ bounded "a network of 2^41 parameters" "error" $NNC --emit=ir "$T/huge.nn"
 bounded "1100 layers" "error" $NNC --emit=ir "$T/deep.nn"
 head -c 17000000 /dev/zero | tr '\0' '#' >"$T/big.nn"
 bounded "a 17 MB .nn file" "larger than" $NNC --emit=ir "$T/big.nn"
+# The limit is "up to 16 MiB": exactly 16 MiB is read, one byte more is not.
+{ printf 'network m {\n    input 1\n    dense 1\n    loss mse\n}\n'; head -c 16777164 /dev/zero | tr '\0' '#'
+  printf '\n'; } >"$T/max.nn"
+size=$(wc -c <"$T/max.nn")
+if [ "$size" -eq 16777216 ] && $NNC --emit=ir "$T/max.nn" >/dev/null 2>"$T/max.err"; then
+    ok "robust limits: a .nn file of exactly 16 MiB is read"
+else
+    fail "robust limits: a .nn file of exactly 16 MiB is read" "size $size; stderr:" "$(head -3 "$T/max.err")"
+fi
+printf '#' >>"$T/max.nn"
+bounded "a .nn file of 16 MiB and one byte" "larger than 16 MiB" $NNC --emit=ir "$T/max.nn"
 # 2^21 images of 28x28 promised (within the 2^31-value limit), 4 delivered
 printf '\000\000\010\003\000\040\000\000\000\000\000\034\000\000\000\034' >"$T/x-images-idx3-ubyte"
 head -c 3136 /dev/zero >>"$T/x-images-idx3-ubyte"

@@ -1,0 +1,11 @@
+#!/bin/sh
+# The docs' examples: every console, sh and errors block of README.md and
+# docs/*.md, and the man page's options and examples, run and compared by
+# tests/docs/doctest.py (its header, and docs/internals.md, say how).
+# Run from the repository's root after `make nnc`.
+. tests/lib.sh
+if [ ! -x ./nnc ] || [ ! -f build/libnncrt.a ]; then
+    fail "docs" "./nnc or build/libnncrt.a is missing: run 'make nnc' first"
+    exit 0
+fi
+/usr/bin/python3 tests/docs/doctest.py README.md docs/*.md docs/nnc.1
