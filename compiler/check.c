@@ -46,7 +46,7 @@ static const int init_n_args[INIT__COUNT] = {
 #undef INIT
 };
 
-enum { N_RULES_MAX = 16 };
+enum { N_RULES_MAX = 24 };
 
 typedef struct Checker {
     Arena *arena;
@@ -68,21 +68,26 @@ typedef struct StmtRule {
     bool once;                     /* may appear only once per network */
 } StmtRule;
 
-static CheckFn check_input, check_dense, check_conv, check_pool, check_flatten, check_dropout, check_loss,
+static CheckFn check_input, check_dense, check_conv, check_pool, check_flatten, check_dropout, check_recurrent,
+    check_embed, check_loss,
     check_optimizer, check_batch, check_epochs, check_init, check_seed;
 
 static const StmtRule stmt_rules[] = {
-    {"input", check_input, "input N | input CxHxW", true},
+    {"input", check_input, "input N | input CxHxW | input F steps=T | input steps=T", true},
     {"dense", check_dense, "dense UNITS [ACTIVATION]", false},
     {"conv", check_conv, "conv FILTERS KxK [stride S] [pad P] [ACTIVATION]", false},
     {"maxpool", check_pool, "maxpool KxK [stride S]", false},
     {"avgpool", check_pool, "avgpool KxK [stride S]", false},
     {"flatten", check_flatten, "flatten", false},
     {"dropout", check_dropout, "dropout P", false},
+    {"rnn", check_recurrent, "rnn UNITS [tanh|relu] [return=last|all]", false},
+    {"lstm", check_recurrent, "lstm UNITS [return=last|all]", false},
+    {"gru", check_recurrent, "gru UNITS [return=last|all]", false},
+    {"embed", check_embed, "embed V D (V ids, vectors of D)", false},
     {"loss", check_loss, "loss mse | loss cross_entropy", true},
     {"optimizer", check_optimizer,
-     "optimizer sgd [lr=F] [momentum=F] [weight_decay=F] | optimizer adam [lr=F] [beta1=F] [beta2=F] [eps=F] "
-     "[weight_decay=F]",
+     "optimizer sgd [lr=F] [momentum=F] [weight_decay=F] [clip=C] | optimizer adam [lr=F] [beta1=F] [beta2=F] "
+     "[eps=F] [weight_decay=F] [clip=C]",
      true},
     {"batch", check_batch, "batch N", true},
     {"epochs", check_epochs, "epochs N", true},
@@ -302,11 +307,32 @@ static void check_input(Checker *c, const Stmt *s)
     Net *n = c->net;
     const Arg *a = s->args;
     n->input_loc = s->loc;
+    const Arg *steps = NULL;   /* input F steps=T, input steps=T */
+    if (a && a->kind == ARG_KEYVAL && strcmp(a->text, "steps") == 0)
+        steps = a;
+    else if (a && a->kind == ARG_NUMBER && a->next && a->next->kind == ARG_KEYVAL)
+        steps = a->next;
+    if (steps) {
+        int64_t f = 1, t;
+        if (strcmp(steps->text, "steps") != 0) {
+            error_at(c, steps->loc, "'input' has no option '%s'; a sequence input is 'input F steps=T'", steps->text);
+            usage_note(c);
+            return;
+        }
+        if (steps != a && !read_int(c, a, "the number of features per step", 1, NNC_MAX_DIM, &f))
+            return;
+        if (!read_int(c, steps->args, "the number of steps", 1, NNC_MAX_DIM, &t))
+            return;
+        n->input = (Shape){f, 1, 1, false, t};
+        n->has_input = true;
+        extra_args(c, steps->next);
+        return;
+    }
     if (a && a->kind == ARG_NUMBER) {
         int64_t v;
         if (!read_int(c, a, "the number of inputs", 1, NNC_MAX_DIM, &v))
             return;
-        n->input = (Shape){v, 1, 1, false};
+        n->input = (Shape){v, 1, 1, false, 0};
     } else if (a && a->kind == ARG_DIMS) {
         if (a->n_dims != 3) {
             error_at(c, a->loc, "an image input is CxHxW (channels x height x width), e.g. 1x28x28; '%s' has %d "
@@ -319,7 +345,7 @@ static void check_input(Checker *c, const Stmt *s)
                 return;
             }
         }
-        n->input = (Shape){a->dims[0], a->dims[1], a->dims[2], true};
+        n->input = (Shape){a->dims[0], a->dims[1], a->dims[2], true, 0};
     } else {
         read_int(c, a, "the number of inputs", 1, NNC_MAX_DIM, &(int64_t){0});
         return;
@@ -430,6 +456,73 @@ static void check_dropout(Checker *c, const Stmt *s)
     extra_args(c, a->next);
 }
 
+/* rnn H [tanh|relu] [return=last|all], lstm H [return=...], gru H [return=...] */
+static void check_recurrent(Checker *c, const Stmt *s)
+{
+    LayerKind kind = strcmp(s->kw, "rnn") == 0 ? LAYER_RNN : strcmp(s->kw, "lstm") == 0 ? LAYER_LSTM : LAYER_GRU;
+    Layer *l = new_layer(c, kind);
+    if (!l)
+        return;
+    const Arg *a = s->args;
+    if (!read_int(c, a, "the number of units", 1, NNC_MAX_DIM, &l->units))
+        return;
+    l->cell_act = ACT_TANH;
+    bool seen_act = false, seen_return = false;
+    for (a = a->next; a; a = a->next) {
+        if (a->kind == ARG_KEYVAL) {
+            if (strcmp(a->text, "return") != 0) {
+                error_at(c, a->loc, "'%s' has no option '%s'", s->kw, a->text);
+                usage_note(c);
+                return;
+            }
+            const Arg *v = a->args;
+            if (seen_return) {
+                error_at(c, a->loc, "option 'return' is given twice");
+                return;
+            }
+            seen_return = true;
+            if (v->kind != ARG_WORD || (strcmp(v->text, "last") != 0 && strcmp(v->text, "all") != 0)) {
+                error_at(c, v->loc, "return= takes 'last' (the last step's hidden state) or 'all' (every step's), "
+                         "not '%s'", v->text);
+                return;
+            }
+            l->return_all = strcmp(v->text, "all") == 0;
+        } else if (kind == LAYER_RNN && !seen_act && !seen_return && a->kind == ARG_WORD && is_act_name(a->text)) {
+            if (!read_activation(c, a, l))
+                return;
+            if (l->act != ACT_TANH && l->act != ACT_RELU) {
+                error_at(c, a->loc, "an rnn's activation is tanh or relu (as PyTorch's nn.RNN), not %s", a->text);
+                return;
+            }
+            l->cell_act = l->act;
+            l->act = ACT_LINEAR;
+            seen_act = true;
+        } else if (a->kind == ARG_WORD && is_act_name(a->text)) {
+            error_at(c, a->loc, "'%s' has its own activations (its gates' sigmoids and tanh); it takes no '%s'",
+                     s->kw, a->text);
+            return;
+        } else {
+            error_at(c, a->loc, "unexpected %s '%s' in '%s'", describe(a), a->text, s->kw);
+            usage_note(c);
+            return;
+        }
+    }
+}
+
+/* embed V D */
+static void check_embed(Checker *c, const Stmt *s)
+{
+    Layer *l = new_layer(c, LAYER_EMBED);
+    if (!l)
+        return;
+    const Arg *a = s->args;
+    if (!read_int(c, a, "the number of ids (the vocabulary)", 1, NNC_MAX_DIM, &l->vocab))
+        return;
+    if (!read_int(c, a->next, "the size of a vector", 1, NNC_MAX_DIM, &l->units))
+        return;
+    extra_args(c, a->next->next);
+}
+
 /* ---- the other statements ---- */
 
 static void check_loss(Checker *c, const Stmt *s)
@@ -471,6 +564,7 @@ static const OptimKey optim_keys[] = {
     {"beta1", OPT_FIELD(beta1), 0, 1, false, true, 1u << OPTIM_ADAM},
     {"beta2", OPT_FIELD(beta2), 0, 1, false, true, 1u << OPTIM_ADAM},
     {"eps", OPT_FIELD(eps), 0, 1, true, false, 1u << OPTIM_ADAM},
+    {"clip", OPT_FIELD(clip), 0, 1e6, true, false, 1u << OPTIM_SGD | 1u << OPTIM_ADAM},
 };
 enum { N_OPTIM_KEYS = sizeof optim_keys / sizeof optim_keys[0] };
 
@@ -746,7 +840,7 @@ static void check_stmt(Checker *c, const Stmt *s)
             error_at(c, s->kw_loc, "'%s' is an activation; it goes after a layer, as in 'dense 10 %s'", s->kw, s->kw);
         else
             error_at(c, s->kw_loc, "unknown statement '%s'; expected input, dense, conv, maxpool, avgpool, flatten, dropout, "
-                     "loss, optimizer, batch, epochs, init or seed", s->kw);
+                     "rnn, lstm, gru, embed, loss, optimizer, batch, epochs, init or seed", s->kw);
         return;
     }
     c->rule = rule;
@@ -775,6 +869,9 @@ static void check_whole_net(Checker *c, const NetDecl *d)
         error_at(c, d->name_loc, "network '%s' has no 'loss' statement (loss mse or loss cross_entropy)", d->name);
     for (int i = 0; i < n->n_layers; i++) {
         Layer *l = &n->layers[i];
+        if (l->kind == LAYER_EMBED && i != 0)
+            error_at(c, l->loc, "'embed' reads the ids of the input, so it must be the first layer; layer %d comes "
+                     "after %d other%s", l->index, i, i == 1 ? "" : "s");
         if (l->act == ACT_SOFTMAX && i != n->n_layers - 1)
             error_at(c, l->loc, "softmax is only allowed on the last layer; layer %d is followed by %d more", l->index,
                      n->n_layers - 1 - i);

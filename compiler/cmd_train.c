@@ -9,6 +9,7 @@
 #include "nnc_rt.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,10 @@ static const char train_usage[] =
     "is read once, so it may be a pipe (--data /dev/stdin) or a FIFO.\n"
     "\n"
     "options:\n"
-    "  --data FILE        training data (required)\n"
+    "  --data FILE        training data (this, or --text)\n"
+    "  --text FILE        a text file for a language model: windows of the input's\n"
+    "                     steps, each byte an id, the next byte the target; the last\n"
+    "                     10%% is held out for validation (reported as the test set)\n"
     "  --labels FILE      the labels of an IDX --data file, if not found by name\n"
     "  --test FILE        test data, evaluated after each epoch\n"
     "  --test-labels FILE the labels of an IDX --test file\n"
@@ -53,7 +57,7 @@ static const char train_usage[] =
     "                     with tcc, 224 with cc; see docs/unrolling.md)\n";
 
 typedef struct TrainArgs {
-    const char *net_path, *data, *labels, *test, *test_labels, *load, *save, *net_name, *plot, *pictures;
+    const char *net_path, *data, *labels, *test, *test_labels, *load, *save, *net_name, *plot, *pictures, *text;
     long long epochs, every, unroll, limit;
     unsigned long long seed;
     bool has_seed, confusion, target_input;
@@ -119,6 +123,7 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
         else if (strcmp(o, "--confusion") == 0 && !inline_value) {
             a->confusion = true;
         } else TAKES_VALUE("--data") a->data = v; END_VALUE
+        else TAKES_VALUE("--text") a->text = v; END_VALUE
         else TAKES_VALUE("--labels") a->labels = v; END_VALUE
         else TAKES_VALUE("--test") a->test = v; END_VALUE
         else TAKES_VALUE("--test-labels") a->test_labels = v; END_VALUE
@@ -192,8 +197,11 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
     }
     if (!a->net_path)
         return usage("no network file%s", "");
-    if (!a->data)
-        return usage("no training data: give --data FILE%s", "");
+    if (!a->data && !a->text)
+        return usage("no training data: give --data FILE (or, for a language model, --text FILE)%s", "");
+    if (a->text && (a->data || a->test || a->labels || a->target_input))
+        return usage("--text is the whole data set (the last 10%% held out): it goes without --data, --test, "
+                     "--labels and --target%s", "");
     return -1;
 }
 
@@ -222,8 +230,9 @@ static bool load_data(const char *path, const char *labels, const TrainArgs *a, 
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
         return ok;
     }
-    ok = rt_load_data(path, labels, &a->csv, net->n_inputs, net->n_outputs, classify, "give them with --labels", d,
-                      &err);
+    RtCsvOptions csv = a->csv;
+    csv.steps = net->out_steps;   /* a sequence output: a class per step */
+    ok = rt_load_data(path, labels, &csv, net->n_inputs, net->n_outputs, classify, "give them with --labels", d, &err);
     if (!ok)
         diag_plain(diag, DIAG_ERROR, "%s", err.msg);
     return ok;
@@ -248,6 +257,26 @@ static const char *same_stream(const TrainArgs *a, char *msg, size_t size)
                 return msg;
             }
     return NULL;
+}
+
+/* --text: a language model's data, which the network must fit: ids in, the
+ * next id out at every step. */
+static bool load_text(const char *path, const Net *n, RtData *train, RtData *valid, Diag *diag)
+{
+    const Layer *first = &n->layers[0], *last = &n->layers[n->n_layers - 1];
+    if (first->kind != LAYER_EMBED || n->out_steps != n->input.steps || last->act != ACT_SOFTMAX ||
+        n->loss != LOSS_CROSS_ENTROPY || n->n_outputs / n->out_steps != first->vocab) {
+        diag_plain(diag, DIAG_ERROR, "--text trains a language model: the network must start with 'embed V D' and "
+                   "end with a softmax over the same V ids at every step (a recurrent layer with return=all, "
+                   "then 'dense V softmax', 'loss cross_entropy'); see examples/charlm.nn");
+        return false;
+    }
+    RtError err;
+    if (!rt_load_text(path, n->input.steps, first->vocab, 0.1, train, valid, &err)) {
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        return false;
+    }
+    return true;
 }
 
 /* The epochs seen so far, for --plot. */
@@ -388,10 +417,17 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         diag_plain(diag, DIAG_ERROR, "%s", err.msg);
         goto done;
     }
-    if (!load_data(a->data, a->labels, a, &net, classify, &train, diag))
+    if (a->text && !load_text(a->text, n, &train, &test, diag))
+        goto done;
+    if (a->data && !load_data(a->data, a->labels, a, &net, classify, &train, diag))
         goto done;
     if (a->test && !load_data(a->test, a->test_labels, a, &net, classify, &test, diag))
         goto done;
+    if (n->layers[0].kind == LAYER_EMBED && !a->text &&
+        (!rt_data_check_ids(&train, n->layers[0].vocab, &err) || !rt_data_check_ids(&test, n->layers[0].vocab, &err))) {
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        goto done;
+    }
     pipeline_warn_image_shape(diag, &src, n, &train);
     if (test.image_c != train.image_c || test.image_h != train.image_h || test.image_w != train.image_w)
         pipeline_warn_image_shape(diag, &src, n, &test);   /* (the same shape: the same warning) */
@@ -407,9 +443,10 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (a->backend == JIT_TCC && jit_tcc_is_slow(n, train.n, epochs))
         fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
                         "faster (bench/README.md)\n");
-    printf("training on %lld samples%s", (long long)train.n, test.n ? "" : "\n");
+    printf("training on %lld %s%s", (long long)train.n, a->text ? "windows of text" : "samples", test.n ? "" : "\n");
     if (test.n)
-        printf(", testing on %lld\n", (long long)test.n);
+        printf(a->text ? ", validating on %lld (the last 10%% of the text)\n" : ", testing on %lld\n",
+               (long long)test.n);
     fflush(stdout);
 
     History history = {0};
@@ -423,6 +460,8 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         .stop = &interrupted,
         .on_epoch = a->plot ? record_epoch : NULL,
         .user = &history,
+        .test_name = a->text ? "valid" : NULL,
+        .test_loss = a->text != NULL,   /* nats per character */
     };
     if (a->plot && !a->every)
         opt.report_every = 1;   /* every epoch evaluated, for the chart */
@@ -432,11 +471,12 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         diag_plain(diag, DIAG_ERROR, "the weights were not saved; try a smaller learning rate (--lr)");
         goto done;
     }
-    if (a->confusion && (test.n ? test.label : train.label) && net.n_outputs > 1) {
-        int64_t *cm = calloc((size_t)(net.n_outputs * net.n_outputs), sizeof *cm);
+    int64_t classes = net.n_outputs / net.out_steps;   /* of one step */
+    if (a->confusion && (test.n ? test.label : train.label) && classes > 1) {
+        int64_t *cm = calloc((size_t)(classes * classes), sizeof *cm);
         if (cm) {
             rt_evaluate(&net, test.n ? &test : &train, ce, cm);
-            print_confusion(cm, net.n_outputs);
+            print_confusion(cm, classes);
             free(cm);
         }
     }
@@ -461,7 +501,10 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (a->pictures && !write_pictures(a->pictures, &net, n, test.n ? &test : &train, a->target_input, diag))
         goto done;
     RtEval final = test.n ? last.test : last.train;
-    if (final.accuracy >= 0)
+    if (a->text)
+        printf("final validation loss: %.4f nats per character (perplexity %.2f), accuracy of the next byte %.2f%%\n",
+               final.loss, exp(final.loss), 100.0 * final.accuracy);
+    else if (final.accuracy >= 0)
         printf("final %s accuracy: %.2f%%\n", test.n ? "test" : "training", 100.0 * final.accuracy);
     else
         printf("final %s loss: %.6g (mean per sample)\n", test.n ? "test" : "training", final.loss);

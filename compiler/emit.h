@@ -17,6 +17,10 @@
  *                   plane (plain loops and register blocks of vectors)
  *   emit_pool.c     max and average pooling
  *   emit_dropout.c  dropout
+ *   emit_recurrent.c  rnn, lstm and gru layers: forward and backward through time
+ *   emit_embed.c    embedding tables (ids to vectors)
+ *   emit_matmul.c   matrix products with literal sizes, for the recurrent and
+ *                   per-step dense layers' training code
  *   emit_loss.c     the losses: the loss and dLoss/dz of the output layer
  *   emit_optim.c    the optimizers: one parameter's step, NAME_update
  *
@@ -73,8 +77,10 @@ typedef struct Emitter {
 typedef struct LayerEmitter {
     void (*forward)(Emitter *e, const Layer *l, const char *in);
     void (*backward)(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in);
-    /* Optional: the forms over all the samples of a batch at once, used for
-     * the layers lower.c marks `gemm`. */
+    /* Optional: the forms over all the samples of a batch at once (n of
+     * them, rows of net->act, net->delta, ...), which the training code uses
+     * for the layers whole_batch says. */
+    bool (*whole_batch)(const Emitter *e, const Layer *l);
     void (*forward_batch)(Emitter *e, const Layer *l);
     void (*backward_batch)(Emitter *e, const Layer *l, const Layer *prod, int row);
     /* Optional: which of the file's shared helpers the layer's code calls
@@ -88,6 +94,10 @@ typedef struct LayerEmitter {
 enum {
     EMIT_NEEDS_V8 = 1,           /* the nnc_v8 vector type (NNC_V8) */
     EMIT_NEEDS_LANE_SUMS = 2,    /* nnc_lane_sums */
+    EMIT_NEEDS_SIGMOID = 4,      /* nnc_sigmoid, whatever the activations (lstm and gru gates) */
+    EMIT_NEEDS_RELU = 8,         /* nnc_relu, whatever the activations (rnn relu) */
+    EMIT_NEEDS_VTANH = 16,       /* nnc_vtanh (with nnc_vexp, nnc_vsel): the recurrent cells' */
+    EMIT_NEEDS_VSIGMOID = 32,    /* nnc_vsigmoid (with nnc_vexp, nnc_vsel): lstm and gru gates */
 };
 
 /* One per family, named in ops.def: LAYER(..., family) is family_emitter. */
@@ -119,6 +129,11 @@ void emit_helpers(Emitter *e, unsigned needs);
 /* The shortest decimal that reads back as the same float, as a C float
  * literal ("0.5f", "1.0f"): the same bytes for the same value. */
 const char *fmt_float(char out[32], double v);
+/* The init layer l gets (the network's `init` statement, or its default);
+ * true when that is PyTorch's default for the layer (rnn, lstm, gru:
+ * uniform(-1/sqrt(H), 1/sqrt(H)) for weights and biases; embed: normal(0, 1)),
+ * which an `init xavier` or `he` does not change. */
+bool layer_init(const Net *n, const Layer *l, Init *out);
 /* The activation's parameter (leaky_relu's slope) as a C float literal. */
 const char *act_param_str(char out[32], const Layer *l);
 /* The derivative factor of the activation of `l` at output expression `y`,
@@ -146,6 +161,24 @@ const Layer *producer(const Net *n, int i);
 /* The layer whose act holds the network's outputs; NULL when that is the
  * network's input itself. */
 const Layer *output_layer(const Net *n);
+
+/* ---- emit_matmul.c ---- */
+/* C(m, n) = (C(m, n) if accumulate, else bias[n], else 0) + sum_k A(m, k) B(k, n)
+ * with A(m, k) = a[m * a_ms + k * a_ks], B(k, n) = b[k * b_ks + n], C(m, n) =
+ * c[m * c_ms + n]; a, b, c and bias are C pointer expressions (they may use
+ * the caller's loop variables); M rows, or `rows` (an expression, at most
+ * M) when set.  `what` names the product in a comment. */
+typedef struct MatMul {
+    const char *what;
+    int64_t M, N, K;
+    const char *rows;
+    const char *a, *b, *c, *bias;
+    int64_t a_ms, a_ks, b_ks, c_ms;
+    bool accumulate;
+} MatMul;
+void emit_matmul(Emitter *e, const MatMul *mm, const char *ind);
+/* out[c][r] = in[r][c] for an R x C matrix (pointer expressions). */
+void emit_transpose(Emitter *e, const char *out, const char *in, int64_t R, int64_t C, const char *ind);
 
 /* ---- emit_header.c ---- */
 /* The whole .h: banner, guard, each network's defines, struct and API. */

@@ -27,14 +27,6 @@ const LayerEmitter *layer_emitter(LayerKind kind)
 
 /* ---- init ---- */
 
-/* The init a layer gets and its describing text. */
-static void layer_init(const Net *n, const Layer *l, Init *out)
-{
-    *out = n->init;
-    if (out->kind == INIT_DEFAULT)
-        out->kind = act_info[l->act].default_init;
-}
-
 static void emit_fill(Emitter *e, const char *what, int64_t off, int64_t len, const Init *in, double bound_xh)
 {
     char a[32], b[32];
@@ -71,17 +63,19 @@ static void emit_init(Emitter *e)
         if (!l->w_len)
             continue;
         Init in;
-        layer_init(n, l, &in);
+        bool torch_default = layer_init(n, l, &in);
         double fan_in = (double)l->w_len / (double)l->units, fan_out = (double)l->units * (double)(l->kh ? l->kh * l->kw : 1);
         double bound = in.kind == INIT_HE ? sqrt(6.0 / fan_in) : sqrt(6.0 / (fan_in + fan_out));
         emit(e, "    /* layer %d: %s (%s:%d): %s */\n", l->index, layer_info[l->kind].keyword, e->mod->src->name,
              l->line,
-             in.kind == INIT_HE       ? "He uniform, bound sqrt(6 / fan_in); biases 0"
+             torch_default && l->kind == LAYER_EMBED ? "PyTorch's default: normal(0, 1)"
+             : torch_default          ? "PyTorch's default: weights and biases uniform(-1/sqrt(H), 1/sqrt(H))"
+             : in.kind == INIT_HE     ? "He uniform, bound sqrt(6 / fan_in); biases 0"
              : in.kind == INIT_XAVIER ? "Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0"
              : in.kind == INIT_UNIFORM ? "weights and biases uniform"
                                        : "weights and biases normal");
         emit_fill(e, "weight", l->w_off, l->w_len, &in, bound);
-        if (in.kind == INIT_UNIFORM || in.kind == INIT_NORMAL)
+        if ((in.kind == INIT_UNIFORM || in.kind == INIT_NORMAL) && l->b_len)
             emit_fill(e, "bias", l->b_off, l->b_len, &in, bound);
     }
     if (n->has_dropout)
@@ -165,6 +159,23 @@ static bool batched(const Emitter *e)
     return !e->infer && !e->single && e->net->batch > 1;
 }
 
+/* Whether the training code runs layer l over the whole batch at once, as
+ * its family says (inference-only code and NAME_run_one never do). */
+static bool whole_batch(const Emitter *e, const Layer *l)
+{
+    const LayerEmitter *le = layer_emitter(l->kind);
+    return !e->infer && !e->single && le->whole_batch && le->whole_batch(e, l);
+}
+
+/* A whole-batch layer's block; in a batch-1 network's functions, which take
+ * no count, with `n` = 1. */
+static void open_whole_batch(Emitter *e)
+{
+    emit(e, "    {\n");
+    if (!batched(e))
+        emit(e, "        const int n = 1;   /* a batch-1 network: one sample */\n");
+}
+
 static void emit_run(Emitter *e)
 {
     const Net *n = e->net;
@@ -194,9 +205,9 @@ static void emit_run(Emitter *e)
             emit_banner(e, l, layer_emitter(l->kind)->no_code);
             continue;
         }
-        if (l->gemm && batched(e)) {
-            emit_banner(e, l, ", all samples at once");
-            emit(e, "    {\n");
+        if (whole_batch(e, l)) {
+            emit_banner(e, l, batched(e) ? ", all samples at once" : "");
+            open_whole_batch(e);
             layer_emitter(l->kind)->forward_batch(e, l);
             emit(e, "    }\n");
             continue;
@@ -214,22 +225,30 @@ static void emit_backward_pass(Emitter *e)
     bool stores = false;
     for (int i = 0; i < n->n_layers; i++)
         stores |= n->layers[i].gemm && many;
+    bool clip = n->optim.clip != 0;
     emit(e, "/* Backward pass of the %s last run: adds %s gradient, times `scale`,\n"
             " * into net->grad%s,\n"
-            " * and returns %s; with `update`, each layer's optimizer step follows its gradient. */\n", many ? "n samples" : "sample",
+            " * and returns %s%s */\n", many ? "n samples" : "sample",
          many ? "their" : "its", stores ? " (the batched dense layers store theirs)" : "",
-         many ? "the sum of their losses" : "its loss");
+         many ? "the sum of their losses" : "its loss",
+         clip ? " (with clip, the step needs the whole gradient: `update` is unused)." :
+                "; with `update`, each layer's optimizer step follows its gradient.");
     emit(e, "static float %s_backward_pass(%s *net, const float *x, const float *t, %sfloat scale, int update)\n{\n",
          n->name, n->name, many ? "int n, " : "");
     emit(e, "    float loss = 0.0f;\n");
+    if (clip)
+        emit(e, "    (void)update;   /* with clip, the update waits for the whole gradient */\n");
     /* A network that starts with a pooling or dropout layer never reads x
-     * going backward: the input needs no gradient. */
+     * going backward: the input needs no gradient; a recurrent layer reads
+     * its own copy. */
     const Layer *first = NULL;
     for (int i = 0; i < n->n_layers && !first; i++)
         if (!n->layers[i].aliases_input)
             first = &n->layers[i];
     if (first && !first->w_len)
         emit(e, "    (void)x;   /* the first layer has no weights: nothing backward reads the input */\n");
+    else if (first && layer_is_recurrent(first))
+        emit(e, "    (void)x;   /* the first layer kept its copy of the input in net->seq */\n");
     emit(e, "\n    /* the loss, and dLoss/dz of the output layer */\n");
     emit_per_sample(e, PASS_LOSS, NULL, 0);
     int row = 0;
@@ -240,16 +259,16 @@ static void emit_backward_pass(Emitter *e)
             emit_banner(e, l, " backward: nothing to do");
             continue;
         }
-        if (l->gemm && many) {
-            emit_banner(e, l, " backward, all samples at once");
-            emit(e, "    {\n");
+        if (whole_batch(e, l)) {
+            emit_banner(e, l, many ? " backward, all samples at once" : " backward");
+            open_whole_batch(e);
             layer_emitter(l->kind)->backward_batch(e, l, producer(n, i), row);
             emit(e, "    }\n");
         } else {
             emit_banner(e, l, " backward");
             emit_per_sample(e, PASS_BACKWARD, l, row);
         }
-        if (l->w_len && !fused_update(e, l))
+        if (l->w_len && !fused_update(e, l) && !clip)
             emit(e, "    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */\n"
                     "        %s_update_params(net, %lld, %lld);\n", n->name, (long long)l->w_off,
                  (long long)(l->b_off + l->b_len));
@@ -357,7 +376,9 @@ static void emit_entry_points(Emitter *e)
             emit(e, "    %s_run(net, x%s);\n", N, n->has_dropout ? ", 1" : "");
             emit(e, "    loss = %s_backward_pass(net, x, t, scale, %d);\n", N, step);
         }
-        if (step)
+        if (step && n->optim.clip != 0)
+            emit(e, "    %s_update(net);   /* clipping needs the whole gradient before any step */\n", N);
+        else if (step)
             emit(e, "    net->step++;\n");
         emit(e, "    return loss / (float)n;\n}\n\n");
     }

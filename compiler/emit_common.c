@@ -116,13 +116,37 @@ static bool module_uses_act(const Emitter *e, ActKind k)
     return false;
 }
 
-/* Whether any network of the file initializes with normal (or, when
- * `normal` is false, with a uniform distribution: everything else). */
+bool layer_init(const Net *n, const Layer *l, Init *out)
+{
+    *out = n->init;
+    if (out->kind == INIT_UNIFORM || out->kind == INIT_NORMAL)
+        return false;
+    if (layer_is_recurrent(l)) {
+        double k = 1.0 / sqrt((double)l->units);
+        *out = (Init){INIT_UNIFORM, out->loc, -k, k};
+        return true;
+    }
+    if (l->kind == LAYER_EMBED) {
+        *out = (Init){INIT_NORMAL, out->loc, 0.0, 1.0};
+        return true;
+    }
+    if (out->kind == INIT_DEFAULT)
+        out->kind = act_info[l->act].default_init;
+    return false;
+}
+
+/* Whether any layer of the file initializes with normal (or, when `normal`
+ * is false, with a uniform distribution: everything else). */
 static bool module_uses_init(const Module *m, bool normal)
 {
     for (int i = 0; i < m->n_nets; i++)
-        if ((m->nets[i].init.kind == INIT_NORMAL) == normal)
-            return true;
+        for (int j = 0; j < m->nets[i].n_layers; j++) {
+            Init in;
+            const Layer *l = &m->nets[i].layers[j];
+            layer_init(&m->nets[i], l, &in);
+            if (l->w_len && (in.kind == INIT_NORMAL) == normal)
+                return true;
+        }
     return false;
 }
 
@@ -130,9 +154,9 @@ void emit_helpers(Emitter *e, unsigned needs)
 {
     const Module *m = e->mod;
     emit(e, "/* ---- helpers shared by the networks of this file ---- */\n\n");
-    if (module_uses_act(e, ACT_SIGMOID))
+    if (module_uses_act(e, ACT_SIGMOID) || (needs & EMIT_NEEDS_SIGMOID))
         emit(e, "static float nnc_sigmoid(float z)\n{\n    return 1.0f / (1.0f + expf(-z));\n}\n\n");
-    if (module_uses_act(e, ACT_RELU))
+    if (module_uses_act(e, ACT_RELU) || (needs & EMIT_NEEDS_RELU))
         emit(e, "static float nnc_relu(float z)\n{\n    return z > 0.0f ? z : 0.0f;\n}\n\n");
     if (module_uses_act(e, ACT_LEAKY_RELU))
         emit(e, "static float nnc_leaky_relu(float z, float slope)\n{\n    return z > 0.0f ? z : slope * z;\n}\n\n");
@@ -150,6 +174,70 @@ void emit_helpers(Emitter *e, unsigned needs)
                 "#define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */\n"
                 "#endif\n"
                 "#endif\n\n");
+    if (needs & (EMIT_NEEDS_VTANH | EMIT_NEEDS_VSIGMOID))
+        emit(e, "/* e^x, sigmoid and tanh for the recurrent cells, in operations compilers\n"
+                " * vectorize (no library call, no branch), so a cell's loop over its units\n"
+                " * runs in vectors: e^x to about 1 ulp (|x| <= 87), by e^x = 2^k e^r with\n"
+                " * k = round(x / ln 2), r = x - k ln 2 (ln 2 in two parts), e^r its Taylor\n"
+                " * series to r^7 (|r| <= ln 2 / 2: the rest is below 1e-8); tanh from\n"
+                " * e^(2|z|), or near 0 (|z| < 0.2) its series to z^9; 3 ulp at most.\n"
+                " * Signs and choices go by the bits (nnc_vsel): GCC leaves a ?: with a\n"
+                " * constant or computed arm as a branch, and a branch stops its vectorizer;\n"
+                " * and inline, or GCC calls nnc_vexp where a cell uses it more than once. */\n"
+                "static inline float nnc_vsel(int c, float a, float b)   /* c ? a : b */\n"
+                "{\n"
+                "    uint32_t ab, bb, m = -(uint32_t)(c != 0);\n"
+                "    memcpy(&ab, &a, sizeof ab);\n"
+                "    memcpy(&bb, &b, sizeof bb);\n"
+                "    ab = (ab & m) | (bb & ~m);\n"
+                "    memcpy(&a, &ab, sizeof a);\n"
+                "    return a;\n"
+                "}\n\n"
+                "static inline float nnc_vexp(float x)\n"
+                "{\n"
+                "    float kf, r, p, scale;\n"
+                "    int k;\n"
+                "    int32_t bits;\n"
+                "    x = nnc_vsel(x < -87.0f, -87.0f, x);\n"
+                "    x = nnc_vsel(x > 88.0f, 88.0f, x);\n"
+                "    kf = x * 1.44269502f;\n"
+                "    k = (int)(kf + 128.5f) - 128;   /* round(kf): kf + 128.5 > 0, truncated is floored */\n"
+                "    r = (x - (float)k * 0.693145752f) - (float)k * 1.42860677e-6f;\n"
+                "    p = 1.0f / 5040.0f;\n"
+                "    p = p * r + 1.0f / 720.0f;\n"
+                "    p = p * r + 1.0f / 120.0f;\n"
+                "    p = p * r + 1.0f / 24.0f;\n"
+                "    p = p * r + 1.0f / 6.0f;\n"
+                "    p = p * r + 0.5f;\n"
+                "    p = p * r + 1.0f;\n"
+                "    p = p * r + 1.0f;\n"
+                "    bits = (int32_t)((uint32_t)(k + 127) << 23);   /* 2^k */\n"
+                "    memcpy(&scale, &bits, sizeof scale);\n"
+                "    return p * scale;\n"
+                "}\n\n");
+    if (needs & EMIT_NEEDS_VSIGMOID)
+        emit(e, "static inline float nnc_vsigmoid(float z)\n"
+                "{\n"
+                "    return 1.0f / (1.0f + nnc_vexp(-z));\n"
+                "}\n\n");
+    if (needs & EMIT_NEEDS_VTANH)
+        emit(e, "static inline float nnc_vtanh(float z)\n"
+                "{\n"
+                "    uint32_t zb, fb, sign;\n"
+                "    float a, far;\n"
+                "    const float z2 = z * z;\n"
+                "    const float near0 = z * (1.0f + z2 * (-1.0f / 3.0f + z2 * (2.0f / 15.0f + z2 * (-17.0f / 315.0f +\n"
+                "                                                                            z2 * (62.0f / 2835.0f)))));\n"
+                "    memcpy(&zb, &z, sizeof zb);\n"
+                "    sign = zb & 0x80000000u;\n"
+                "    zb ^= sign;\n"
+                "    memcpy(&a, &zb, sizeof a);   /* |z| */\n"
+                "    far = 1.0f - 2.0f / (nnc_vexp(2.0f * a) + 1.0f);   /* tanh |z| */\n"
+                "    memcpy(&fb, &far, sizeof fb);\n"
+                "    fb ^= sign;\n"
+                "    memcpy(&far, &fb, sizeof far);\n"
+                "    return nnc_vsel(a < 0.2f, near0, far);\n"
+                "}\n\n");
     if (needs & EMIT_NEEDS_LANE_SUMS)
         emit(e, "#ifdef NNC_V8\n"
                 "/* The 8 lane sums of v0 .. v7, each ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7))\n"

@@ -689,17 +689,173 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
         emit(e, "#endif\n");
 }
 
+/* ---- a dense layer over a sequence: the same layer at every step ----
+ *
+ * [T][F] -> [T][units], as nn.Linear on a [batch][T][F] tensor.  Training
+ * runs it over the whole batch as matrix products per sample (all T steps
+ * at once, the weights transposed into net->wt); one sample (inference,
+ * NAME_forward) as dot products step by step, in the same order. */
+
+/* Softmax over each step's `no` outputs, from z (logits) into out. */
+static void emit_step_softmax(Emitter *e, int64_t T, int64_t no, const char *ind)
+{
+    emit(e, "%sfor (int t = 0; t < %lld; t++) {   /* softmax of each step: out = exp(z - max z) / sum */\n", ind,
+         (long long)T);
+    emit(e, "%s    const float *z = logit + t * %lld;\n%s    float *o = out + t * %lld;\n", ind, (long long)no, ind,
+         (long long)no);
+    emit(e, "%s    float m = z[0], sum = 0.0f, inv;\n", ind);
+    emit(e, "%s    for (int j = 1; j < %lld; j++)\n%s        m = z[j] > m ? z[j] : m;\n", ind, (long long)no, ind);
+    emit(e, "%s    for (int j = 0; j < %lld; j++) {\n%s        o[j] = expf(z[j] - m);\n%s        sum += o[j];\n%s    }\n",
+         ind, (long long)no, ind, ind, ind);
+    emit(e, "%s    inv = 1.0f / sum;\n%s    for (int j = 0; j < %lld; j++)\n%s        o[j] *= inv;\n%s}\n", ind, ind,
+         (long long)no, ind, ind);
+}
+
+/* The activation of every output in place (linear and softmax: nothing). */
+static void emit_step_activation(Emitter *e, const Layer *l, const char *ind)
+{
+    const ActInfo *a = &act_info[l->act];
+    if (!a->forward || strcmp(a->forward, "$") == 0)
+        return;
+    char slope[32];
+    act_param_str(slope, l);
+    emit(e, "%sfor (int i = 0; i < %lld; i++)\n%s    out[i] = ", ind, (long long)l->n_out, ind);
+    emit_template(e, a->forward, "out[i]", slope);
+    emit(e, ";\n");
+}
+
+static void emit_seq_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
+{
+    int64_t T = l->in.steps, F = l->in.c, no = l->units;
+    bool softmax = l->act == ACT_SOFTMAX;
+    emit(e, "        const float *w = %s + %lld;   /* [%lld][%lld] */\n", e->param, (long long)l->w_off, (long long)no,
+         (long long)F);
+    emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)no);
+    emit(e, "        const float *in = %s;   /* [%lld][%lld] */\n", in_ptr, (long long)T, (long long)F);
+    emit(e, "        float *out = %s + %lld;   /* [%lld][%lld] */\n", e->act, (long long)l->act_off, (long long)T,
+         (long long)no);
+    if (softmax)
+        emit(e, "        float *logit = %s;\n", e->logit);
+    emit(e, "        for (int t = 0; t < %lld; t++)   /* each step: z = b + w in[t] */\n", (long long)T);
+    emit(e, "            for (int o = 0; o < %lld; o++) {\n", (long long)no);
+    emit(e, "                const float *wo = w + o * %lld, *it = in + t * %lld;\n", (long long)F, (long long)F);
+    emit(e, "                float z = b[o];\n");
+    emit(e, "                for (int k = 0; k < %lld; k++)\n                    z += wo[k] * it[k];\n", (long long)F);
+    emit(e, "                %s[t * %lld + o] = z;\n            }\n", softmax ? "logit" : "out", (long long)no);
+    if (softmax)
+        emit_step_softmax(e, T, no, "        ");
+    else
+        emit_step_activation(e, l, "        ");
+}
+
+static void emit_seq_dense_forward_batch(Emitter *e, const Layer *l)
+{
+    const Net *n = e->net;
+    const Layer *p = producer(n, (int)(l - n->layers));
+    int64_t T = l->in.steps, F = l->in.c, no = l->units;
+    bool softmax = l->act == ACT_SOFTMAX;
+    char in[96], out[96];
+    if (p)
+        snprintf(in, sizeof in, "net->act + s * %lld + %lld", (long long)n->n_act, (long long)p->act_off);
+    else
+        snprintf(in, sizeof in, "x + s * %lld", (long long)n->n_inputs);
+    emit(e, "        const float *w = net->param + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off, (long long)no,
+         (long long)F);
+    emit(e, "        const float *b = net->param + %lld;   /* [%lld] */\n", (long long)l->b_off, (long long)no);
+    emit(e, "        float *wt = net->wt + %lld;   /* [%lld][%lld]: w transposed */\n", (long long)l->wt_off,
+         (long long)F, (long long)no);
+    emit_transpose(e, "wt", "w", no, F, "        ");
+    emit(e, "        for (int s = 0; s < n; s++) {\n");
+    emit(e, "            float *out = net->act + s * %lld + %lld;   /* [%lld][%lld] */\n", (long long)n->n_act,
+         (long long)l->act_off, (long long)T, (long long)no);
+    if (softmax)
+        emit(e, "            float *logit = net->logit + s * %lld;\n", (long long)n->n_outputs);
+    snprintf(out, sizeof out, "%s", softmax ? "logit" : "out");
+    MatMul mm = {"z = b + in w^T, every step", T, no, F, NULL, in, "wt", out, "b", F, 1, no, no, false};
+    emit_matmul(e, &mm, "            ");
+    if (softmax)
+        emit_step_softmax(e, T, no, "            ");
+    else
+        emit_step_activation(e, l, "            ");
+    emit(e, "        }\n");
+}
+
+static void emit_seq_dense_backward_batch(Emitter *e, const Layer *l, const Layer *prod, int row)
+{
+    const Net *n = e->net;
+    int64_t T = l->in.steps, F = l->in.c, no = l->units, ds = 2 * n->max_width;
+    char in[96];
+    if (prod)
+        snprintf(in, sizeof in, "net->act + s * %lld + %lld", (long long)n->n_act, (long long)prod->act_off);
+    else
+        snprintf(in, sizeof in, "x + s * %lld", (long long)n->n_inputs);
+    emit(e, "        float *gw = net->grad + %lld, *gb = net->grad + %lld;\n", (long long)l->w_off, (long long)l->b_off);
+    if (prod)
+        emit(e, "        const float *w = net->param + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off,
+             (long long)no, (long long)F);
+    emit(e, "        for (int s = 0; s < n; s++) {\n");
+    emit(e, "            const float *dz = net->delta + s * %lld + %lld;   /* [%lld][%lld] */\n", (long long)ds,
+         (long long)(row * n->max_width), (long long)T, (long long)no);
+    MatMul gw = {"gw += dz^T in, over the steps", no, F, T, NULL, "dz", in, "gw", NULL, 1, no, F, F, true};
+    emit_matmul(e, &gw, "            ");
+    emit(e, "            for (int t = 0; t < %lld; t++)\n                for (int o = 0; o < %lld; o++)\n"
+            "                    gb[o] += dz[t * %lld + o];\n", (long long)T, (long long)no, (long long)no);
+    if (prod) {
+        emit(e, "            float *din = net->delta + s * %lld + %lld;\n", (long long)ds,
+             (long long)((row ^ 1) * n->max_width));
+        MatMul din = {"din = dz w, every step", T, F, no, NULL, "dz", "w", "din", NULL, no, 1, F, F, false};
+        emit_matmul(e, &din, "            ");
+        if (act_info[prod->act].derivative) {
+            emit(e, "            const float *in = %s;\n", in);
+            emit_din_through_act_at(e, prod, T * F, "            ");
+        }
+    }
+    emit(e, "        }\n");
+}
+
+/* ---- the family ---- */
+
+static void dense_forward(Emitter *e, const Layer *l, const char *in)
+{
+    if (l->in.steps)
+        emit_seq_dense_forward(e, l, in);
+    else
+        emit_dense_forward(e, l, in);
+}
+
+static bool dense_whole_batch(const Emitter *e, const Layer *l)
+{
+    return (l->gemm && e->net->batch > 1) || l->in.steps;
+}
+
+static void dense_forward_batch(Emitter *e, const Layer *l)
+{
+    if (l->in.steps)
+        emit_seq_dense_forward_batch(e, l);
+    else
+        emit_gemm_forward(e, l);
+}
+
+static void dense_backward_batch(Emitter *e, const Layer *l, const Layer *prod, int row)
+{
+    if (l->in.steps)
+        emit_seq_dense_backward_batch(e, l, prod, row);
+    else
+        emit_gemm_backward(e, l, prod, row);
+}
+
 /* The vector type, for the matrix products of training (the inference-only
  * code runs one sample at a time). */
 static unsigned dense_needs(const Emitter *e, const Layer *l)
 {
-    return l->gemm && e->net->batch > 1 && !e->infer ? EMIT_NEEDS_V8 : 0;
+    return (l->gemm && e->net->batch > 1 && !e->infer) || (l->in.steps && !e->infer) ? EMIT_NEEDS_V8 : 0;
 }
 
 const LayerEmitter dense_emitter = {
-    .forward = emit_dense_forward,
+    .forward = dense_forward,
     .backward = emit_dense_backward,
-    .forward_batch = emit_gemm_forward,
-    .backward_batch = emit_gemm_backward,
+    .whole_batch = dense_whole_batch,
+    .forward_batch = dense_forward_batch,
+    .backward_batch = dense_backward_batch,
     .needs = dense_needs,
 };

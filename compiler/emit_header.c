@@ -5,14 +5,29 @@
 
 #include <string.h>
 
-/* "[out][in]" for dense, "[out_c][in_c][kh][kw]" for conv. */
-static void weight_shape(char *out, size_t cap, const Layer *l)
+/* One line of the parameter layout comment: "layer 1 dense: weight [2][2] at
+ * 0, bias [2] at 4" (conv: [out_c][in_c][kh][kw]; recurrent layers: the four
+ * tensors of PyTorch's state_dict; embed: its table). */
+static void emit_layout_line(Emitter *e, const Layer *l)
 {
-    if (l->kind == LAYER_CONV)
-        snprintf(out, cap, "[%lld][%lld][%lld][%lld]", (long long)l->out.c, (long long)l->in.c, (long long)l->kh,
-                 (long long)l->kw);
-    else
-        snprintf(out, cap, "[%lld][%lld]", (long long)l->n_out, (long long)l->n_in);
+    const char *kw = layer_info[l->kind].keyword;
+    long long w = l->w_off, b = l->b_off;
+    if (l->kind == LAYER_CONV) {
+        emit(e, " *   layer %d %s: weight [%lld][%lld][%lld][%lld] at %lld, bias [%lld] at %lld\n", l->index, kw,
+             (long long)l->out.c, (long long)l->in.c, (long long)l->kh, (long long)l->kw, w, (long long)l->b_len, b);
+    } else if (layer_is_recurrent(l)) {
+        long long gh = (long long)(recurrent_layout(l, 1).g * l->units), f = (long long)l->in.c, h = (long long)l->units;
+        emit(e, " *   layer %d %s: weight_ih [%lld][%lld] at %lld, weight_hh [%lld][%lld] at %lld,\n"
+                " *     bias_ih [%lld] at %lld, bias_hh [%lld] at %lld\n", l->index, kw, gh, f, w, gh, h, w + gh * f,
+             gh, b, gh, b + gh);
+    } else if (l->kind == LAYER_EMBED) {
+        emit(e, " *   layer %d %s: weight [%lld][%lld] at %lld\n", l->index, kw, (long long)l->vocab,
+             (long long)l->units, w);
+    } else {
+        long long in = (long long)(l->in.steps ? l->in.c : l->n_in);
+        emit(e, " *   layer %d %s: weight [%lld][%lld] at %lld, bias [%lld] at %lld\n", l->index, kw,
+             (long long)l->units, in, w, (long long)l->b_len, b);
+    }
 }
 
 static void emit_header_net(Emitter *e)
@@ -37,10 +52,7 @@ static void emit_header_net(Emitter *e)
         const Layer *l = &n->layers[i];
         if (!l->w_len)
             continue;
-        char shape[96];
-        weight_shape(shape, sizeof shape, l);
-        emit(e, " *   layer %d %s: weight %s at %lld, bias [%lld] at %lld\n", l->index, layer_info[l->kind].keyword,
-             shape, (long long)l->w_off, (long long)l->b_len, (long long)l->b_off);
+        emit_layout_line(e, l);
     }
     emit(e, " * sizeof(%s) is all the memory the network needs: %lld bytes. */\n", N, (long long)n->struct_bytes);
     emit(e, "typedef struct %s {\n", N);
@@ -80,7 +92,8 @@ static void emit_header_net(Emitter *e)
  * scratch of stride-1 convolutions. */
 static bool inference_buffer(const Buffer *b)
 {
-    return strcmp(b->name, "act") == 0 || strcmp(b->name, "logit") == 0 || strcmp(b->name, "pad") == 0;
+    return strcmp(b->name, "act") == 0 || strcmp(b->name, "logit") == 0 || strcmp(b->name, "pad") == 0 ||
+           strcmp(b->name, "state") == 0;
 }
 
 /* The header of an inference-only network: no batch, no training state. */
@@ -126,12 +139,8 @@ void emit_weights(Emitter *e)
     emit(e, "/* The trained parameters (PyTorch's state_dict order):\n");
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
-        if (l->w_len) {
-            char shape[96];
-            weight_shape(shape, sizeof shape, l);
-            emit(e, " *   layer %d %s: weight %s at %lld, bias [%lld] at %lld\n", l->index,
-                 layer_info[l->kind].keyword, shape, (long long)l->w_off, (long long)l->b_len, (long long)l->b_off);
-        }
+        if (l->w_len)
+            emit_layout_line(e, l);
     }
     emit(e, " */\nstatic const float %s_param[%lld] = {\n", n->name, (long long)n->n_params);
     for (int64_t i = 0; i < n->n_params; i++) {

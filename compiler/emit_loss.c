@@ -9,50 +9,74 @@ static bool short_vector(const Emitter *e, int64_t n)
     return n <= e->opt->unroll / 16 || n == 1;
 }
 
-/* dLoss/dz of the output layer into dz (row 0 of net->delta); returns via
- * `loss` the sample's loss. */
+/* dLoss/dz of the output layer into dz (row 0 of net->delta); adds into
+ * `loss` the sample's loss.  A sequence output of T steps takes the mean of
+ * the steps' losses: each step's code is the same as one vector's, its
+ * pointers moved by the step, and scale times 1/T. */
 void emit_loss(Emitter *e)
 {
     const Net *n = e->net;
     const Layer *prod = output_layer(n);
-    int64_t no = n->n_outputs;
-    bool unroll = short_vector(e, no);
-    const char *t = e->t;
-    char y[64];
+    int64_t T = n->out_steps, no = n->n_outputs / T;   /* floats of one step */
+    bool unroll = short_vector(e, no) && T == 1;
+    const char *t = e->t, *scale = T > 1 ? "sc" : "scale";
+    const char *ind = T > 1 ? "    " : "";
+    char y[64], f[32];
     act_ptr(e, y, prod ? prod->act_off : -1);
-    emit(e, "        const float *y = %s;   /* the output [%lld] */\n", y, (long long)no);
-    emit(e, "        float *dz_out = %s;   /* dLoss/dz of the output layer */\n", e->delta);
-    emit(e, "        float ls = 0.0f;   /* the sample's loss */\n\n");
+    if (T > 1) {
+        emit(e, "        const float sc = scale * %s;   /* the mean over the %lld steps */\n", fmt_float(f, 1.0 / (double)T),
+             (long long)T);
+        emit(e, "        float ls = 0.0f;   /* the sample's loss, summed over its steps */\n\n");
+        emit(e, "        for (int st = 0; st < %lld; st++) {   /* step st */\n", (long long)T);
+        emit(e, "            const float *y = %s + st * %lld;   /* the output [%lld] */\n", y, (long long)no,
+             (long long)no);
+        emit(e, "            const float *tt = %s + st * %lld;\n", t, (long long)no);
+        emit(e, "            float *dz_out = %s + st * %lld;   /* dLoss/dz of the output layer */\n", e->delta,
+             (long long)no);
+        t = "tt";
+    } else {
+        emit(e, "        const float *y = %s;   /* the output [%lld] */\n", y, (long long)no);
+        emit(e, "        float *dz_out = %s;   /* dLoss/dz of the output layer */\n", e->delta);
+        emit(e, "        float ls = 0.0f;   /* the sample's loss */\n\n");
+    }
     if (n->loss == LOSS_CROSS_ENTROPY) {
         /* softmax last is guaranteed by check.c */
-        emit(e, "        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);\n"
-                "               with softmax, dL/dz = y - t */\n");
-        emit(e, "            const float *z = %s;\n", e->logit);
-        emit(e, "            float m = z[0], sum = 0.0f, lse;\n");
-        emit(e, "            for (int j = 1; j < %lld; j++)\n                m = z[j] > m ? z[j] : m;\n", (long long)no);
-        emit(e, "            for (int j = 0; j < %lld; j++)\n                sum += expf(z[j] - m);\n", (long long)no);
-        emit(e, "            lse = m + logf(sum);\n");
-        emit(e, "            for (int j = 0; j < %lld; j++) {\n", (long long)no);
-        emit(e, "                ls += %s[j] * (lse - z[j]);\n", t);
-        emit(e, "                dz_out[j] = (y[j] - %s[j]) * scale;\n", t);
-        emit(e, "            }\n        }\n");
-        emit(e, "        loss += ls;\n");
+        emit(e, "%s        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);\n"
+                "%s               with softmax, dL/dz = y - t */\n", ind, ind);
+        if (T > 1)
+            emit(e, "%s            const float *z = %s + st * %lld;\n", ind, e->logit, (long long)no);
+        else
+            emit(e, "%s            const float *z = %s;\n", ind, e->logit);
+        emit(e, "%s            float m = z[0], sum = 0.0f, lse;\n", ind);
+        emit(e, "%s            for (int j = 1; j < %lld; j++)\n%s                m = z[j] > m ? z[j] : m;\n", ind,
+             (long long)no, ind);
+        emit(e, "%s            for (int j = 0; j < %lld; j++)\n%s                sum += expf(z[j] - m);\n", ind,
+             (long long)no, ind);
+        emit(e, "%s            lse = m + logf(sum);\n", ind);
+        emit(e, "%s            for (int j = 0; j < %lld; j++) {\n", ind, (long long)no);
+        emit(e, "%s                ls += %s[j] * (lse - z[j]);\n", ind, t);
+        emit(e, "%s                dz_out[j] = (y[j] - %s[j]) * %s;\n", ind, t, scale);
+        emit(e, "%s            }\n%s        }\n", ind, ind);
+        if (T > 1)
+            emit(e, "        }\n        loss += ls * %s;\n", fmt_float(f, 1.0 / (double)T));
+        else
+            emit(e, "        loss += ls;\n");
         return;
     }
     /* mse: L = 1/2 sum (t - y)^2, dL/dy = y - t = -Error */
-    emit(e, "        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */\n");
+    emit(e, "%s        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */\n", ind);
     if (prod && prod->act == ACT_SOFTMAX) {
-        emit(e, "        {   /* through softmax: dz_j = y_j (g_j - sum_k g_k y_k) with g = dL/dy */\n");
-        emit(e, "            float dot = 0.0f;\n");
-        emit(e, "            for (int j = 0; j < %lld; j++) {\n", (long long)no);
-        emit(e, "                float err = y[j] - %s[j];\n", t);
-        emit(e, "                ls += err * err;\n");
-        emit(e, "                dz_out[j] = err * scale;\n");
-        emit(e, "                dot += dz_out[j] * y[j];\n");
-        emit(e, "            }\n");
-        emit(e, "            for (int j = 0; j < %lld; j++)\n", (long long)no);
-        emit(e, "                dz_out[j] = y[j] * (dz_out[j] - dot);\n");
-        emit(e, "        }\n");
+        emit(e, "%s        {   /* through softmax: dz_j = y_j (g_j - sum_k g_k y_k) with g = dL/dy */\n", ind);
+        emit(e, "%s            float dot = 0.0f;\n", ind);
+        emit(e, "%s            for (int j = 0; j < %lld; j++) {\n", ind, (long long)no);
+        emit(e, "%s                float err = y[j] - %s[j];\n", ind, t);
+        emit(e, "%s                ls += err * err;\n", ind);
+        emit(e, "%s                dz_out[j] = err * %s;\n", ind, scale);
+        emit(e, "%s                dot += dz_out[j] * y[j];\n", ind);
+        emit(e, "%s            }\n", ind);
+        emit(e, "%s            for (int j = 0; j < %lld; j++)\n", ind, (long long)no);
+        emit(e, "%s                dz_out[j] = y[j] * (dz_out[j] - dot);\n", ind);
+        emit(e, "%s        }\n", ind);
     } else if (unroll) {
         for (int64_t j = 0; j < no; j++) {
             char yj[32];
@@ -65,12 +89,15 @@ void emit_loss(Emitter *e)
             emit(e, " * scale;\n        }\n");
         }
     } else {
-        emit(e, "        for (int j = 0; j < %lld; j++) {\n", (long long)no);
-        emit(e, "            float err = y[j] - %s[j];\n            ls += err * err;\n", t);
-        emit(e, "            dz_out[j] = err");
+        emit(e, "%s        for (int j = 0; j < %lld; j++) {\n", ind, (long long)no);
+        emit(e, "%s            float err = y[j] - %s[j];\n%s            ls += err * err;\n", ind, t, ind);
+        emit(e, "%s            dz_out[j] = err", ind);
         if (prod)
             emit_deriv_factor(e, prod, "y[j]");
-        emit(e, " * scale;\n        }\n");
+        emit(e, " * %s;\n%s        }\n", scale, ind);
     }
-    emit(e, "        loss += ls * 0.5f;\n");
+    if (T > 1)
+        emit(e, "        }\n        loss += ls * %s;\n", fmt_float(f, 0.5 / (double)T));
+    else
+        emit(e, "        loss += ls * 0.5f;\n");
 }

@@ -48,7 +48,8 @@ void emit_update_element(Emitter *e, const char *ind, const char *i, const char 
  * the gradient of one sample is the step's whole gradient. */
 bool fused_update(const Emitter *e, const Layer *l)
 {
-    return !e->infer && e->net->batch == 1 && l->kind == LAYER_DENSE && !l->gemm;
+    return !e->infer && e->net->batch == 1 && l->kind == LAYER_DENSE && !l->gemm && !l->in.steps &&
+           e->net->optim.clip == 0;
 }
 
 void emit_update(Emitter *e)
@@ -62,6 +63,20 @@ void emit_update(Emitter *e)
     emit(e, "\n    for (int i = lo; i < hi; i++) {\n");
     emit_update_element(e, "        ", "i", "net->grad[i]");
     emit(e, "    }\n}\n\n");
+    if (o->clip != 0) {
+        char c[32];
+        emit(e, "/* The gradient scaled down to a global norm of at most %s, as\n"
+                " * torch.nn.utils.clip_grad_norm_ does, then one step. */\n", fmt_float(c, o->clip));
+        emit(e, "void %s_update(%s *net)\n{\n", n->name, n->name);
+        emit(e, "    double sq = 0.0;\n    float coef;\n");
+        emit(e, "    for (int i = 0; i < %lld; i++)\n        sq += (double)net->grad[i] * net->grad[i];\n",
+             (long long)n->n_params);
+        emit(e, "    coef = (float)(%s / (sqrt(sq) + 1e-6));\n", fmt_float(c, o->clip));
+        emit(e, "    if (coef < 1.0f)\n        for (int i = 0; i < %lld; i++)\n            net->grad[i] *= coef;\n",
+             (long long)n->n_params);
+        emit(e, "    %s_update_params(net, 0, %lld);\n    net->step++;\n}\n\n", n->name, (long long)n->n_params);
+        return;
+    }
     emit(e, "void %s_update(%s *net)\n{\n    %s_update_params(net, 0, %lld);\n    net->step++;\n}\n\n", n->name,
          n->name, n->name, (long long)n->n_params);
 }

@@ -15,30 +15,38 @@ static void describe_act(RtBuf *b, const Layer *l)
         rt_buf_puts(b, a->keyword);
 }
 
+/* "2", "1x28x28", "[28][28]" (28 steps of 28) */
+static const char *shape_text(char out[64], Shape s)
+{
+    if (s.steps)
+        snprintf(out, 64, "[%lld][%lld]", (long long)s.steps, (long long)s.c);
+    else if (s.image)
+        snprintf(out, 64, "%lldx%lldx%lld", (long long)s.c, (long long)s.h, (long long)s.w);
+    else
+        snprintf(out, 64, "%lld", (long long)s.c);
+    return out;
+}
+
 /* One line per layer kind, used in banners and the IR: "dense 2 -> 1 sigmoid" */
 void ir_describe_layer(RtBuf *b, const Layer *l)
 {
     char in[64], out[64];
-    snprintf(in, sizeof in, l->in.image ? "%lldx%lldx%lld" : "%lld", (long long)l->in.c,
-             (long long)l->in.h, (long long)l->in.w);
-    snprintf(out, sizeof out, l->out.image ? "%lldx%lldx%lld" : "%lld", (long long)l->out.c,
-             (long long)l->out.h, (long long)l->out.w);
-    rt_buf_printf(b, "%s %s -> %s", layer_info[l->kind].keyword, in, out);
+    rt_buf_printf(b, "%s %s -> %s", layer_info[l->kind].keyword, shape_text(in, l->in), shape_text(out, l->out));
     if (l->kind == LAYER_DROPOUT)
         rt_buf_printf(b, " p=%g", l->rate);
     if (l->kind == LAYER_DENSE || l->kind == LAYER_CONV) {
         rt_buf_puts(b, " ");
         describe_act(b, l);
     }
+    if (l->kind == LAYER_RNN)
+        rt_buf_printf(b, " %s", act_info[l->cell_act].keyword);
 }
 
 /* "2 -> dense 2 sigmoid -> dense 1 sigmoid" */
 void ir_describe_net(RtBuf *b, const Net *n)
 {
-    if (n->input.image)
-        rt_buf_printf(b, "%lldx%lldx%lld", (long long)n->input.c, (long long)n->input.h, (long long)n->input.w);
-    else
-        rt_buf_printf(b, "%lld", (long long)n->input.c);
+    char in[64];
+    rt_buf_puts(b, shape_text(in, n->input));
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
         rt_buf_printf(b, " -> %s", layer_info[l->kind].keyword);
@@ -48,6 +56,15 @@ void ir_describe_net(RtBuf *b, const Net *n)
             rt_buf_printf(b, " %lld ", (long long)l->units);
             describe_act(b, l);
         }
+        if (layer_is_recurrent(l)) {
+            rt_buf_printf(b, " %lld", (long long)l->units);
+            if (l->kind == LAYER_RNN)
+                rt_buf_printf(b, " %s", act_info[l->cell_act].keyword);
+            if (l->return_all)
+                rt_buf_puts(b, " return=all");
+        }
+        if (l->kind == LAYER_EMBED)
+            rt_buf_printf(b, " %lld %lld", (long long)l->vocab, (long long)l->units);
     }
 }
 
@@ -61,6 +78,8 @@ void ir_describe_optim(RtBuf *b, const Net *n)
         rt_buf_printf(b, " beta1=%g beta2=%g eps=%g", o->beta1, o->beta2, o->eps);
     if (o->weight_decay != 0)
         rt_buf_printf(b, " weight_decay=%g", o->weight_decay);
+    if (o->clip != 0)
+        rt_buf_printf(b, " clip=%g", o->clip);
 }
 
 
@@ -85,7 +104,11 @@ static void print_init(RtBuf *b, const Init *in)
 static void print_net(RtBuf *b, const Module *m, const Net *n)
 {
     rt_buf_printf(b, "network %s (%s:%d)\n", n->name, m->src->name, n->loc.first_line);
-    if (n->input.image)
+    if (n->input.steps)
+        rt_buf_printf(b, "  input    [%lld][%lld] = %lld floats (%lld steps of %lld%s)\n", (long long)n->input.steps,
+                      (long long)n->input.c, (long long)n->n_inputs, (long long)n->input.steps, (long long)n->input.c,
+                      n->layers[0].kind == LAYER_EMBED ? ": one id each" : "");
+    else if (n->input.image)
         rt_buf_printf(b, "  input    %lldx%lldx%lld = %lld floats\n", (long long)n->input.c, (long long)n->input.h,
                    (long long)n->input.w, (long long)n->n_inputs);
     else
@@ -102,9 +125,31 @@ static void print_net(RtBuf *b, const Module *m, const Net *n)
         else if (l->kind == LAYER_MAXPOOL || l->kind == LAYER_AVGPOOL)
             rt_buf_printf(b, "           window %lldx%lld stride %lldx%lld\n", (long long)l->kh, (long long)l->kw,
                        (long long)l->stride_h, (long long)l->stride_w);
-        if (l->w_len)
+        if (layer_is_recurrent(l)) {
+            RecurrentLayout r = recurrent_layout(l, n->batch);
+            int64_t gh = r.g * l->units, T = l->in.steps, H = l->units;
+            rt_buf_printf(b, "           weight_ih @%lld [%lld][%lld]  weight_hh @%lld [%lld][%lld]\n",
+                          (long long)l->w_off, (long long)gh, (long long)l->in.c, (long long)(l->w_off + gh * l->in.c),
+                          (long long)gh, (long long)H);
+            rt_buf_printf(b, "           bias_ih @%lld [%lld]  bias_hh @%lld [%lld]\n", (long long)l->b_off,
+                          (long long)gh, (long long)(l->b_off + gh), (long long)gh);
+            rt_buf_printf(b, "           steps seq@%lld [%lld] = %lld a sample, [step][sample] of: input [%lld], gates [%lld], "
+                          "h [%lld]", (long long)l->seq_off, (long long)r.total, (long long)r.sample,
+                          (long long)l->in.c, (long long)gh, (long long)H);
+            if (l->kind == LAYER_LSTM)
+                rt_buf_printf(b, ", c [%lld]", (long long)H);
+            if (l->kind == LAYER_GRU)
+                rt_buf_printf(b, ", hn [%lld]", (long long)H);
+            rt_buf_printf(b, ",\n             their gradients [%lld]%s over %lld steps; per sample dh%s, scratch [%lld]\n",
+                          (long long)gh, l->kind == LAYER_GRU ? " (input and hidden parts)" : "", (long long)T,
+                          l->kind == LAYER_LSTM ? " and dc" : "", (long long)gh);
+        } else if (l->w_len && l->b_len) {
             rt_buf_printf(b, "           weight @%lld [%lld]  bias @%lld [%lld]\n", (long long)l->w_off,
                        (long long)l->w_len, (long long)l->b_off, (long long)l->b_len);
+        } else if (l->w_len) {
+            rt_buf_printf(b, "           weight @%lld [%lld][%lld]\n", (long long)l->w_off, (long long)l->vocab,
+                          (long long)l->units);
+        }
         if (l->aliases_input)
             rt_buf_printf(b, "           output aliases its input\n");
         else

@@ -288,6 +288,7 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     out->name = net->name;
     out->n_inputs = net->n_inputs;
     out->n_outputs = net->n_outputs;
+    out->out_steps = net->out_steps;
     out->batch = net->batch;
     out->n_params = net->n_params;
     out->seed = net->seed;

@@ -17,6 +17,53 @@ static int64_t mul_limited(int64_t a, int64_t b, int64_t limit)
     return a * b;
 }
 
+/* Floats of one sample of shape s. */
+static int64_t shape_floats(Shape s)
+{
+    return s.c * s.h * s.w * (s.steps ? s.steps : 1);
+}
+
+bool layer_is_recurrent(const Layer *l)
+{
+    return l->kind == LAYER_RNN || l->kind == LAYER_LSTM || l->kind == LAYER_GRU;
+}
+
+RecurrentLayout recurrent_layout(const Layer *l, int64_t batch)
+{
+    RecurrentLayout r = {0};
+    int64_t T = l->in.steps, H = l->units, B = batch;
+    bool lstm = l->kind == LAYER_LSTM, gru = l->kind == LAYER_GRU;
+    r.g = lstm ? 4 : gru ? 3 : 1;
+    int64_t GH = r.g * H, at = 0;
+    r.x = at, at += T * B * l->in.c;
+    r.gates = at, at += T * B * GH;
+    at += B * H;   /* h_0 = 0, so step 1 reads h[t - 1] as the others do */
+    r.h = at, at += T * B * H;
+    at += lstm ? B * H : 0;   /* c_0 = 0 */
+    r.c = at, at += lstm ? T * B * H : 0;
+    r.hn = at, at += gru ? T * B * H : 0;
+    r.dg = at, at += T * B * GH;
+    r.dgh = at, at += gru ? T * B * GH : 0;
+    r.dh = at, at += B * H;
+    r.dc = at, at += lstm ? B * H : 0;
+    r.scratch = at, at += B * GH;
+    r.total = at;
+    r.sample = at / B;
+    return r;
+}
+
+/* "28 steps of 28", "784", "1x28x28" */
+static const char *describe_shape(char out[64], Shape s)
+{
+    if (s.steps)
+        snprintf(out, 64, "a sequence of %lld steps of %lld", (long long)s.steps, (long long)s.c);
+    else if (s.image)
+        snprintf(out, 64, "an image %lldx%lldx%lld", (long long)s.c, (long long)s.h, (long long)s.w);
+    else
+        snprintf(out, 64, "a vector of %lld", (long long)s.c);
+    return out;
+}
+
 static const char *shape_str(char out[64], Shape s, bool image)
 {
     if (image)
@@ -73,6 +120,8 @@ static uint64_t net_fingerprint(const Net *n)
     h = fnv1a(h, n->input.c);
     h = fnv1a(h, n->input.h);
     h = fnv1a(h, n->input.w);
+    if (n->input.steps)   /* (only then: the fingerprints of other networks stay as they were) */
+        h = fnv1a(h, n->input.steps);
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
         int64_t fields[] = {l->kind, l->units, l->kh, l->kw, l->stride_h, l->stride_w, l->pad_h, l->pad_w};
@@ -80,6 +129,10 @@ static uint64_t net_fingerprint(const Net *n)
             continue;   /* no parameters: weights carry over with or without dropout */
         for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
             h = fnv1a(h, fields[k]);
+        if (l->kind == LAYER_EMBED)
+            h = fnv1a(h, l->vocab);
+        if (layer_is_recurrent(l))
+            h = fnv1a(h, l->return_all);
     }
     return h;
 }
@@ -87,7 +140,7 @@ static uint64_t net_fingerprint(const Net *n)
 static bool lower_net(Net *n, Diag *diag)
 {
     Shape cur = n->input;
-    int64_t n_params = 0, n_act = 0, max_width = cur.c * cur.h * cur.w;
+    int64_t n_params = 0, n_act = 0, max_width = shape_floats(cur);
     int64_t prev_act = -1;   /* where the current tensor lives: -1 is the input x */
     int64_t n_mask = 0;      /* dropout masks */
     int64_t n_pad = 0;       /* scratch of stride-1 convolutions: padded input, a wide plane, its gradient */
@@ -101,19 +154,52 @@ static bool lower_net(Net *n, Diag *diag)
         Layer *l = &n->layers[i];
         char desc[64];
         l->in = cur;
-        l->n_in = cur.c * cur.h * cur.w;
+        l->n_in = shape_floats(cur);
         switch (l->kind) {
         case LAYER_DENSE:
-            l->out = (Shape){l->units, 1, 1, false};
-            l->w_len = mul_limited(l->units, l->n_in, NNC_MAX_PARAMS);
+            if (cur.steps) {   /* the same dense layer at every step: [T][F] -> [T][units] */
+                l->out = (Shape){l->units, 1, 1, false, cur.steps};
+                l->w_len = mul_limited(l->units, cur.c, NNC_MAX_PARAMS);
+            } else {
+                l->out = (Shape){l->units, 1, 1, false, 0};
+                l->w_len = mul_limited(l->units, l->n_in, NNC_MAX_PARAMS);
+            }
             l->b_len = l->units;
+            break;
+        case LAYER_RNN:
+        case LAYER_LSTM:
+        case LAYER_GRU: {
+            if (!cur.steps) {
+                diag_at(diag, DIAG_ERROR, l->loc, "'%s' needs a sequence input ('input F steps=T', or a recurrent "
+                        "layer with return=all before it), but its input is %s%s", layer_info[l->kind].keyword,
+                        describe_shape(desc, cur), cur.image ? "; images are read row by row with 'input W steps=H' "
+                        "(28x28 images: 'input 28 steps=28')" : "");
+                return false;
+            }
+            int64_t g = l->kind == LAYER_LSTM ? 4 : l->kind == LAYER_GRU ? 3 : 1;
+            int64_t gh = mul_limited(g, l->units, NNC_MAX_PARAMS);
+            /* weight_ih [G*H][F] and weight_hh [G*H][H], then bias_ih and bias_hh [G*H]: PyTorch's order */
+            l->w_len = gh < 0 ? -1 : mul_limited(gh, cur.c + l->units, NNC_MAX_PARAMS);
+            l->b_len = gh < 0 ? 0 : 2 * gh;
+            l->out = l->return_all ? (Shape){l->units, 1, 1, false, cur.steps} : (Shape){l->units, 1, 1, false, 0};
+            break;
+        }
+        case LAYER_EMBED:
+            if (!cur.steps || cur.c != 1) {
+                diag_at(diag, DIAG_ERROR, l->loc, "'embed' reads one id per step: its input must be 'input steps=T' "
+                        "(or 'input 1 steps=T'), not %s", describe_shape(desc, cur));
+                return false;
+            }
+            l->out = (Shape){l->units, 1, 1, false, cur.steps};
+            l->w_len = mul_limited(l->vocab, l->units, NNC_MAX_PARAMS);
+            l->b_len = 0;
             break;
         case LAYER_CONV:
         case LAYER_MAXPOOL:
         case LAYER_AVGPOOL: {
             if (!cur.image) {
-                diag_at(diag, DIAG_ERROR, l->loc, "'%s' needs an image (CxHxW) input, but its input is a vector of %lld",
-                        layer_info[l->kind].keyword, (long long)l->n_in);
+                diag_at(diag, DIAG_ERROR, l->loc, "'%s' needs an image (CxHxW) input, but its input is %s",
+                        layer_info[l->kind].keyword, describe_shape(desc, cur));
                 return false;
             }
             shape_str(desc, cur, true);
@@ -141,7 +227,7 @@ static bool lower_net(Net *n, Diag *diag)
                             (long long)l->kw, desc);
                     return false;
                 }
-                l->out = (Shape){l->units, oh, ow, true};
+                l->out = (Shape){l->units, oh, ow, true, 0};
                 if (l->stride_h == 1 && l->stride_w == 1) {
                     int64_t hp = cur.h + 2 * l->pad_h, wp = cur.w + 2 * l->pad_w;
                     /* the padded input, its gradient, and dz of every filter as a
@@ -166,7 +252,7 @@ static bool lower_net(Net *n, Diag *diag)
                 l->w_len = per_filter < 0 ? -1 : mul_limited(l->units, per_filter, NNC_MAX_PARAMS);
                 l->b_len = l->units;
             } else {
-                l->out = (Shape){cur.c, oh, ow, true};
+                l->out = (Shape){cur.c, oh, ow, true, 0};
             }
             break;
         }
@@ -176,7 +262,7 @@ static bool lower_net(Net *n, Diag *diag)
             n_mask += l->n_in;
             break;
         case LAYER_FLATTEN:
-            l->out = (Shape){l->n_in, 1, 1, false};
+            l->out = (Shape){l->n_in, 1, 1, false, 0};
             l->aliases_input = true;
             break;
         default:
@@ -187,7 +273,7 @@ static bool lower_net(Net *n, Diag *diag)
                     NNC_MAX_PARAMS);
             return false;
         }
-        l->n_out = l->out.c * l->out.h * l->out.w;
+        l->n_out = shape_floats(l->out);
         if (l->n_out == 0) {
             diag_at(diag, DIAG_ERROR, l->loc, "layer %d has an empty output", l->index);
             return false;
@@ -221,7 +307,8 @@ static bool lower_net(Net *n, Diag *diag)
     }
     n->n_params = n_params;
     n->n_act = n_act;
-    n->n_outputs = cur.c * cur.h * cur.w;
+    n->n_outputs = shape_floats(cur);
+    n->out_steps = cur.steps ? cur.steps : 1;
     n->max_width = max_width;
 
     /* The buffers of the emitted struct, in struct order. */
@@ -234,9 +321,34 @@ static bool lower_net(Net *n, Diag *diag)
     int64_t n_xt = 0;
     for (int i = 0; i < n->n_layers; i++) {
         Layer *l = &n->layers[i];
-        l->gemm = l->kind == LAYER_DENSE && n->batch >= NNC_GEMM_MIN_BATCH && l->n_in * l->n_out > NNC_DEFAULT_UNROLL;
+        l->gemm = l->kind == LAYER_DENSE && !l->in.steps && n->batch >= NNC_GEMM_MIN_BATCH &&
+                  l->n_in * l->n_out > NNC_DEFAULT_UNROLL;
         if (l->gemm && l->n_in > n_xt)
             n_xt = l->n_in;
+    }
+    /* Recurrent layers keep every step's states per sample (net->seq), and
+     * their weights, and those of dense layers over a sequence, transposed
+     * for the training code's matrix products (net->wt). */
+    int64_t n_seq = 0, n_wt = 0, n_state = 0;
+    for (int i = 0; i < n->n_layers; i++) {
+        Layer *l = &n->layers[i];
+        if (layer_is_recurrent(l)) {
+            RecurrentLayout r = recurrent_layout(l, n->batch);
+            l->seq_off = n_seq * n->batch;
+            n_seq += r.sample;
+            l->wt_off = n_wt;
+            n_wt += l->w_len + l->b_len / 2;
+            l->state_off = n_state;
+            n_state += l->units * (l->kind == LAYER_LSTM ? 2 : 1) + r.g * l->units * (l->kind == LAYER_GRU ? 2 : 1);
+        } else if (l->kind == LAYER_DENSE && l->in.steps) {
+            l->wt_off = n_wt;
+            n_wt += l->w_len;
+        }
+        if (n_seq > NNC_MAX_ACT) {
+            diag_at(diag, DIAG_ERROR, l->loc, "layer %d takes the per-step states of one sample over %d floats, "
+                    "nnc's limit", l->index, NNC_MAX_ACT);
+            return false;
+        }
     }
     int64_t rows = n->batch;   /* the per-sample buffers hold a whole batch */
     BUFFER("param", "parameters, PyTorch state_dict order", n_params, 1);
@@ -256,6 +368,13 @@ static bool lower_net(Net *n, Diag *diag)
     if (n_pad)
         BUFFER("pad", "scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter",
                n_pad, 1);
+    if (n_seq)
+        BUFFER("seq", "recurrent layers: every step's gates, states and their gradients, step major", n_seq,
+               rows);
+    if (n_wt)
+        BUFFER("wt", "scratch of recurrent and per-step dense layers: their weights transposed", n_wt, 1);
+    if (n_state)
+        BUFFER("state", "recurrent layers, one sample at a time (inference): h, c, the gates", n_state, 1);
     n->has_dropout = n_mask > 0;
     if (n->has_dropout)
         BUFFER("mask", "dropout masks: 0 or 1/(1-p), a row per sample", n_mask, rows);

@@ -13,6 +13,7 @@ static const char usage_text[] =
     "usage: nnc [options] FILE.nn\n"
     "       nnc train NET.nn --data TRAIN [options]   (nnc train --help)\n"
     "       nnc repl [--echo] [NET.nn]                (then 'help')\n"
+    "       nnc generate NET.nn --load W.nnw [options] (nnc generate --help)\n"
     "\n"
     "Compiles the networks described in FILE.nn to specialized C.\n"
     "\n"
@@ -211,6 +212,8 @@ int main(int argc, char **argv)
         return cmd_train(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "repl") == 0)
         return cmd_repl(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "generate") == 0)
+        return cmd_generate(argc - 1, argv + 1);
     Options o = {0};
     int status = parse_args(argc, argv, &o);
     if (status >= 0)

@@ -16,7 +16,8 @@
  *   emit_dot.c IR -> a Graphviz graph (--emit=dot)
  *   pipeline.c source -> checked, lowered Module, for every command
  *   jit.c      the emitted C compiled in memory (libtcc) or by cc
- *   cmd_train.c, repl.c   the `nnc train` and `nnc repl` commands
+ *   cmd_train.c, cmd_generate.c, repl.c   the `nnc train`, `nnc generate`
+ *              and `nnc repl` commands
  *   output.c   atomic file writes
  *   main.c     the driver: chains the stages, decides the exit status
  *
@@ -198,6 +199,8 @@ extern const char *const init_keyword[INIT__COUNT];
 typedef struct Shape {
     int64_t c, h, w;             /* a flat vector is {n, 1, 1} */
     bool image;                  /* CxHxW (even 8x1x1), not a flat vector */
+    int64_t steps;               /* a sequence: `steps` steps of c features each ([steps][c]);
+                                    0: not a sequence */
 } Shape;
 
 typedef struct Layer {
@@ -212,6 +215,10 @@ typedef struct Layer {
     ActKind act;
     double act_param;            /* leaky_relu slope */
     double rate;                 /* dropout probability */
+    int64_t vocab;               /* embed: the number of ids V (units is D) */
+    bool return_all;             /* rnn, lstm, gru: every step's hidden state, not the last one's */
+    ActKind cell_act;            /* rnn: tanh or relu, inside the cell; the layer's own `act` is
+                                    linear (its output is h, nothing is applied after it) */
     /* filled in by lower.c */
     Shape in, out;
     int64_t n_in, n_out;         /* floats per sample */
@@ -222,6 +229,13 @@ typedef struct Layer {
     int64_t mask_off;            /* dropout: offset of its mask in net->mask */
     bool gemm;                   /* dense over a whole batch at once, as matrix products (lower.c decides) */
     int64_t dx_stride;           /* stride-1 conv: floats per filter of its dz planes in the scratch */
+    int64_t seq_off;             /* rnn, lstm, gru: offset of its per-step states in net->seq (RecurrentLayout) */
+    int64_t wt_off;              /* rnn, lstm, gru, dense on a sequence: offset of its weights
+                                    transposed in net->wt (training); recurrent layers' summed
+                                    biases follow them */
+    int64_t state_off;           /* rnn, lstm, gru: its state in net->state for one sample at a
+                                    time (inference, NAME_forward): h [H], c [H] (lstm), gates
+                                    [G*H], W_hh h [G*H] (gru) */
     int index;                   /* 1-based, counting every layer */
 } Layer;
 
@@ -229,6 +243,7 @@ typedef struct Optim {
     OptimKind kind;
     Loc loc;
     double lr, momentum, weight_decay, beta1, beta2, eps;
+    double clip;                 /* the global gradient norm is clipped to this; 0: no clipping */
 } Optim;
 
 typedef struct Init {
@@ -243,7 +258,7 @@ typedef struct Buffer {          /* one array of the emitted struct */
     int64_t floats;              /* in all */
     int64_t rows;                /* floats / rows per sample: 1 for state, the batch for per-sample buffers */
 } Buffer;
-#define NNC_MAX_BUFFERS 12
+#define NNC_MAX_BUFFERS 14
 
 typedef struct Net {
     const char *name;
@@ -264,6 +279,7 @@ typedef struct Net {
     bool has_seed;
     /* filled in by lower.c */
     int64_t n_inputs, n_outputs, n_params, n_act;
+    int64_t out_steps;           /* steps of a sequence output (the loss is their mean), else 1 */
     int64_t max_width;           /* widest layer input/output, for delta buffers */
     bool has_dropout;            /* the struct then has a mask and an RNG state */
     Buffer buffers[NNC_MAX_BUFFERS];
@@ -284,6 +300,21 @@ Module *check_program(const Program *prog, const Source *src, Arena *arena, Diag
 /* ---- lower.c ---- */
 /* Resolves shapes, parameter offsets and buffers of every network. */
 bool lower_module(Module *m, Arena *arena, Diag *diag);
+/* Where a recurrent layer keeps the states of a batch in net->seq, step
+ * major, so that each step's rows of all the samples lie together (offsets
+ * from l->seq_off, in floats; B the batch; 0-length parts are absent): its
+ * input copied [T][B][F]; the gates [T][B][G*H] (pre-activations, then
+ * activated in place); the hidden states h_1..h_T [T][B][H] and the cells
+ * c_1..c_T (lstm), each after a slot of zeros (h_0, c_0, what step 1
+ * reads); W_hn h + b_hn (gru) [T][B][H]; dLoss/d(gates) [T][B][G*H] (gru:
+ * its input and hidden parts apart); the carried dLoss/dh and dLoss/dc
+ * [B][H]; a scratch [B][G*H].  `sample` is the floats per sample. */
+typedef struct RecurrentLayout {
+    int64_t x, gates, h, c, hn, dg, dgh, dh, dc, scratch, total, sample;
+    int64_t g;                   /* gates per unit: 1 (rnn), 4 (lstm), 3 (gru) */
+} RecurrentLayout;
+RecurrentLayout recurrent_layout(const Layer *l, int64_t batch);
+bool layer_is_recurrent(const Layer *l);
 const Buffer *net_buffer(const Net *net, const char *name);
 /* Byte offsets in the emitted struct (where uint64_t is 8-byte aligned):
  * of a float buffer of the plan (-1 if absent; its length in *floats), and
@@ -353,6 +384,20 @@ bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs);
 
 /* ---- cmd_train.c ---- */
 int cmd_train(int argc, char **argv);
+
+/* ---- cmd_generate.c ---- */
+int cmd_generate(int argc, char **argv);
+typedef struct GenerateOptions {
+    int64_t length;              /* bytes to generate */
+    double temperature;
+    const char *prime;           /* NULL or "": a newline */
+    uint64_t seed;
+} GenerateOptions;
+/* Whether n is a language model (embed first, a softmax over its ids at
+ * every step); an error otherwise. */
+bool generate_check(const Net *n, Diag *diag);
+/* Prints the prime, then o->length bytes drawn from the model, to out. */
+bool generate_text(struct RtNet *net, const Net *n, const GenerateOptions *o, FILE *out, Diag *diag);
 
 /* ---- repl.c ---- */
 int cmd_repl(int argc, char **argv);

@@ -40,6 +40,7 @@ typedef struct Repl {
     RtData train, test;
     bool have_train, have_test;
     char *train_from[2], *test_from[2];   /* the files each came from: data, labels (or NULL) */
+    char *text_from;             /* `text FILE`: both sets came from it (the last 10% the test set) */
     uint64_t shuffle_seed;
     int epochs_done;
     bool interactive;
@@ -143,7 +144,25 @@ static void drop_data(Repl *r)
     rt_data_free(&r->test);
     forget_paths(r->train_from);
     forget_paths(r->test_from);
+    free(r->text_from);
+    r->text_from = NULL;
     r->have_train = r->have_test = false;
+}
+
+/* The training and test sets of a language model from a text file (the
+ * last 10% held out). */
+static bool load_text_sets(Repl *r, const char *path, RtData *train, RtData *test)
+{
+    RtError err;
+    r->diag.src = NULL;
+    if (!generate_check(r->net, &r->diag))
+        return false;
+    if (!rt_load_text(path, r->net->input.steps, r->net->layers[0].vocab, 0.1, train, test, &err)) {
+        fflush(stdout);
+        fprintf(stderr, "error: %s\n", err.msg);
+        return false;
+    }
+    return true;
 }
 
 /* Loads `path` (and its `labels`) for the current network, as `data` does. */
@@ -151,7 +170,7 @@ static bool load_for_net(Repl *r, const char *path, const char *labels, const ch
 {
     char hint[64];
     snprintf(hint, sizeof hint, "give them: %s FILE labels LABELS", cmd);
-    RtCsvOptions opt = {RT_HEADER_AUTO, -1};
+    RtCsvOptions opt = {RT_HEADER_AUTO, -1, r->rt.out_steps};   /* a sequence output: a class per step */
     return rt_load_data(path, labels, &opt, r->rt.n_inputs, r->rt.n_outputs, pipeline_is_classifier(r->net), hint,
                         out, err);
 }
@@ -231,8 +250,24 @@ static bool use_source(Repl *r, const char *name, const char *text, size_t len, 
     r->epochs_done = 0;
     printf("network %s: %lld parameters, %zu bytes (compiled by %s)\n", n->name, (long long)n->n_params, r->rt.size,
            r->backend == JIT_TCC ? "libtcc" : "cc");
-    refit_data(r, "data", "training", &r->train, &r->have_train, r->train_from);
-    refit_data(r, "test", "test", &r->test, &r->have_test, r->test_from);
+    if (r->text_from) {   /* text data: read again as this network's windows, or dropped */
+        char *path = r->text_from;
+        RtData train = {0}, test = {0};
+        r->text_from = NULL;
+        if (load_text_sets(r, path, &train, &test)) {
+            drop_data(r);
+            r->train = train, r->test = test, r->have_train = r->have_test = true, r->text_from = path;
+            printf("%s: %lld windows of text, %lld held out, read again for this network\n", path,
+                   (long long)train.n, (long long)test.n);
+        } else {
+            free(path);
+            drop_data(r);
+            printf("(the text data does not fit this network: dropped it)\n");
+        }
+    } else {
+        refit_data(r, "data", "training", &r->train, &r->have_train, r->train_from);
+        refit_data(r, "test", "test", &r->test, &r->have_test, r->test_from);
+    }
     if (r->have_train)
         pipeline_warn_image_shape(&r->diag, &r->src, r->net, &r->train);   /* the data kept: does its shape fit? */
     if (r->have_test)
@@ -317,6 +352,8 @@ static bool load_data_cmd(Repl *r, int argc, char **argv, RtData *d, bool *have)
     forget_paths(from);
     from[0] = path_copy;
     from[1] = labels_copy;
+    free(r->text_from);   /* the other set may still be text's: it keeps its data, not its path */
+    r->text_from = NULL;
     printf("%s: %lld samples%s\n", argv[1], (long long)d->n, d->label ? " with class labels" : "");
     pipeline_warn_image_shape(&r->diag, &r->src, r->net, d);
     return true;
@@ -422,6 +459,55 @@ static bool do_eval(Repl *r, int argc, char **argv)
         free(cm);
     }
     return true;
+}
+
+static bool do_text(Repl *r, int argc, char **argv)
+{
+    if (argc != 2)
+        return fail(r, "usage: text FILE");
+    if (!need_net(r))
+        return false;
+    if (is_session_input(argv[1]))
+        return fail(r, "%s: the session's commands are read from there; give the text as a file", argv[1]);
+    RtData train = {0}, test = {0};
+    char *path = strdup(argv[1]);
+    if (!path)
+        return fail(r, "out of memory");
+    if (!load_text_sets(r, argv[1], &train, &test)) {
+        free(path);
+        return false;
+    }
+    drop_data(r);
+    r->train = train, r->test = test, r->have_train = r->have_test = true, r->text_from = path;
+    printf("%s: %lld windows of %lld bytes for training, %lld held out for validation (the test set)\n", argv[1],
+           (long long)train.n, (long long)r->net->input.steps, (long long)test.n);
+    return true;
+}
+
+static bool do_generate(Repl *r, int argc, char **argv)
+{
+    if (!need_net(r))
+        return false;
+    GenerateOptions o = {200, 0.8, NULL, r->shuffle_seed + (uint64_t)r->epochs_done};
+    int first_text = 1;
+    if (argc > 1) {
+        char *end;
+        long long len = strtoll(argv[1], &end, 10);
+        if (!*end && end != argv[1]) {
+            if (len < 0 || len > 1000000)
+                return fail(r, "generate: the length must be from 0 to 1000000, not %s", argv[1]);
+            o.length = len;
+            first_text = 2;
+        }
+    }
+    char prime[4096] = "";
+    for (int i = first_text; i < argc; i++)   /* the rest of the line, its blanks made single spaces */
+        snprintf(prime + strlen(prime), sizeof prime - strlen(prime), "%s%s", i > first_text ? " " : "", argv[i]);
+    o.prime = prime;
+    r->diag.src = NULL;
+    if (!generate_check(r->net, &r->diag))
+        return false;
+    return generate_text(&r->rt, r->net, &o, stdout, &r->diag);
 }
 
 static bool do_predict(Repl *r, int argc, char **argv)
@@ -655,6 +741,8 @@ static const Command commands[] = {
     {"train", "[EPOCHS]", "train (default: the network's epochs); Ctrl-C stops at the next batch", do_train},
     {"eval", "", "loss and accuracy (with a confusion matrix) on the data", do_eval},
     {"predict", "X1 X2 ...", "run the network on the numbers given", do_predict},
+    {"text", "FILE", "a language model's data: windows of a text file, the last 10% for validation", do_text},
+    {"generate", "[N] [TEXT]", "a language model: N bytes (default 200) after TEXT", do_generate},
     {"set", "KEY VALUE", "lr, epochs, seed, or (recompiling, weights kept) momentum, weight_decay, batch, backend, "
                          "unroll", do_set},
     {"init", "[SEED]", "initialize the weights again", do_init},

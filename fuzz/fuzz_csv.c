@@ -194,8 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cols > 4096)
         cols = 4096;
 
-    RtCsvOptions autohead = {RT_HEADER_AUTO, -1}, first = {RT_HEADER_AUTO, 0};
-    RtCsvOptions yes = {RT_HEADER_YES, -1}, no = {RT_HEADER_NO, -1};
+    RtCsvOptions autohead = {RT_HEADER_AUTO, -1, 0}, first = {RT_HEADER_AUTO, 0, 0};
+    RtCsvOptions yes = {RT_HEADER_YES, -1, 0}, no = {RT_HEADER_NO, -1, 0};
     if (cols >= 2) {
         load(&autohead, cols - 1, 1, false, with_gz);
         load(&autohead, cols - 1, 1, true, false);

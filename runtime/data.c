@@ -514,7 +514,7 @@ typedef struct Rows {
     int32_t *label;
 } Rows;
 
-static bool rows_grow(Rows *r, int64_t n_inputs, int64_t n_outputs, bool with_labels)
+static bool rows_grow(Rows *r, int64_t n_inputs, int64_t n_outputs, bool with_labels, int64_t steps)
 {
     if (r->n < r->cap)
         return true;
@@ -527,7 +527,7 @@ static bool rows_grow(Rows *r, int64_t n_inputs, int64_t n_outputs, bool with_la
     size_t nx, nt, bx, bt, bl;
     if (!mul_size((size_t)cap, (size_t)n_inputs, &nx) || !mul_size(nx, sizeof(float), &bx)
         || !mul_size((size_t)cap, (size_t)n_outputs, &nt) || !mul_size(nt, sizeof(float), &bt)
-        || !mul_size((size_t)cap, sizeof(int32_t), &bl))
+        || !mul_size((size_t)cap * (size_t)steps, sizeof(int32_t), &bl))
         return false;
     /* Each array is only ever larger than cap says, so a failure leaves r usable. */
     float *x = realloc(r->x, bx);
@@ -557,9 +557,12 @@ static void rows_free(Rows *r)
 }
 
 /* "N inputs + M targets" and the like, for column count messages. */
-static const char *shape_text(char *buf, size_t size, int64_t n_inputs, int64_t n_outputs, int mode)
+static const char *shape_text(char *buf, size_t size, int64_t n_inputs, int64_t n_outputs, int mode, int64_t steps)
 {
-    if (mode == MODE_LABEL)
+    if (mode == MODE_LABEL && steps > 1)
+        snprintf(buf, size, "%" PRId64 " input%s + %" PRId64 " labels, one a step", n_inputs,
+                 plural((uint64_t)n_inputs), steps);
+    else if (mode == MODE_LABEL)
         snprintf(buf, size, "%" PRId64 " input%s + 1 label", n_inputs, plural((uint64_t)n_inputs));
     else
         snprintf(buf, size, "%" PRId64 " input%s + %" PRId64 " target%s", n_inputs, plural((uint64_t)n_inputs),
@@ -569,27 +572,27 @@ static const char *shape_text(char *buf, size_t size, int64_t n_inputs, int64_t 
 
 static bool columns_error(RtError *err, const char *path, int64_t line, const char *text, size_t len,
                           int64_t cols, int64_t n_inputs, int64_t n_outputs, bool label_allowed, int mode,
-                          int64_t mode_line)
+                          int64_t mode_line, int64_t steps)
 {
     char a[96], b[96], hint[128] = "";
     if (cols == 1 && memchr(text, ';', len))
         snprintf(hint, sizeof hint, "; are the fields separated by ';'? nnc reads comma-separated values");
     else if (cols == 1 && memchr(text, '\t', len))
         snprintf(hint, sizeof hint, "; are the fields separated by tabs? nnc reads comma-separated values");
-    int64_t full = n_inputs + n_outputs, with_label = n_inputs + 1;
+    int64_t full = n_inputs + n_outputs, with_label = n_inputs + steps;
     if (mode == MODE_TARGETS || mode == MODE_LABEL)
         return rt_fail(err, "%s:%" PRId64 ": %" PRId64 " column%s, expected %" PRId64 " (%s, as on line %" PRId64
                        ")%s",
                        path, line, cols, plural((uint64_t)cols), mode == MODE_LABEL ? with_label : full,
-                       shape_text(a, sizeof a, n_inputs, n_outputs, mode), mode_line, hint);
+                       shape_text(a, sizeof a, n_inputs, n_outputs, mode, steps), mode_line, hint);
     if (label_allowed)
         return rt_fail(err, "%s:%" PRId64 ": %" PRId64 " column%s, expected %" PRId64 " (%s) or %" PRId64
                        " (%s)%s",
                        path, line, cols, plural((uint64_t)cols), full,
-                       shape_text(a, sizeof a, n_inputs, n_outputs, MODE_TARGETS), with_label,
-                       shape_text(b, sizeof b, n_inputs, n_outputs, MODE_LABEL), hint);
+                       shape_text(a, sizeof a, n_inputs, n_outputs, MODE_TARGETS, steps), with_label,
+                       shape_text(b, sizeof b, n_inputs, n_outputs, MODE_LABEL, steps), hint);
     return rt_fail(err, "%s:%" PRId64 ": %" PRId64 " column%s, expected %" PRId64 " (%s)%s", path, line, cols,
-                   plural((uint64_t)cols), full, shape_text(a, sizeof a, n_inputs, n_outputs, MODE_TARGETS),
+                   plural((uint64_t)cols), full, shape_text(a, sizeof a, n_inputs, n_outputs, MODE_TARGETS, steps),
                    hint);
 }
 
@@ -618,7 +621,7 @@ static bool check_shape(const char *path, int64_t n_inputs, int64_t n_outputs, R
     return true;
 }
 
-static const RtCsvOptions csv_defaults = {RT_HEADER_AUTO, -1};
+static const RtCsvOptions csv_defaults = {RT_HEADER_AUTO, -1, 0};
 
 /* The checks of rt_load_csv's arguments, before the file is opened. */
 static bool csv_check_args(const char *path, const RtCsvOptions *opt, int64_t n_inputs, int64_t n_outputs,
@@ -629,6 +632,12 @@ static bool csv_check_args(const char *path, const RtCsvOptions *opt, int64_t n_
     if (opt->label_col < -1)
         return rt_fail(err, "%s: label column %d is not a column (0-based, or -1 for the last)", path,
                        opt->label_col);
+    if (opt->steps < 0 || (opt->steps > 1 && n_outputs % opt->steps != 0))
+        return rt_fail(err, "%s: %" PRId64 " outputs are not %" PRId64 " steps of classes", path, n_outputs,
+                       opt->steps);
+    if (opt->steps > 1 && opt->label_col >= 0)
+        return rt_fail(err, "%s: a sequence's labels are the last columns, one a step: a label column cannot be "
+                       "chosen", path);
     return true;
 }
 
@@ -638,7 +647,8 @@ static bool csv_from(In *in, const RtCsvOptions *opt, int64_t n_inputs, int64_t 
                      RtData *out, RtError *err)
 {
     const char *path = in->path;
-    bool label_allowed = classify && n_outputs > 1;
+    int64_t steps = opt->steps > 1 ? opt->steps : 1, classes = n_outputs / steps;   /* a step's */
+    bool label_allowed = classify && classes > 1;
     Csv c;
     memset(&c, 0, sizeof c);
     c.in = in;
@@ -672,9 +682,9 @@ static bool csv_from(In *in, const RtCsvOptions *opt, int64_t n_inputs, int64_t 
         if (mode == MODE_UNKNOWN) {
             if (cols == n_inputs + n_outputs) {
                 mode = MODE_TARGETS;
-            } else if (label_allowed && cols == n_inputs + 1) {
+            } else if (label_allowed && cols == n_inputs + steps) {
                 mode = MODE_LABEL;
-                label_at = opt->label_col < 0 ? cols - 1 : opt->label_col;
+                label_at = opt->label_col < 0 ? cols - steps : opt->label_col;
                 if (label_at >= cols) {
                     rt_fail(err, "%s:%" PRId64 ": label column %d (0-based) is beyond the row's %" PRId64
                             " columns",
@@ -682,15 +692,17 @@ static bool csv_from(In *in, const RtCsvOptions *opt, int64_t n_inputs, int64_t 
                     goto done;
                 }
             } else {
-                columns_error(err, path, c.line, line, len, cols, n_inputs, n_outputs, label_allowed, mode, 0);
+                columns_error(err, path, c.line, line, len, cols, n_inputs, n_outputs, label_allowed, mode, 0,
+                              steps);
                 goto done;
             }
             mode_line = c.line;
-        } else if (cols != (mode == MODE_LABEL ? n_inputs + 1 : n_inputs + n_outputs)) {
-            columns_error(err, path, c.line, line, len, cols, n_inputs, n_outputs, label_allowed, mode, mode_line);
+        } else if (cols != (mode == MODE_LABEL ? n_inputs + steps : n_inputs + n_outputs)) {
+            columns_error(err, path, c.line, line, len, cols, n_inputs, n_outputs, label_allowed, mode, mode_line,
+                          steps);
             goto done;
         }
-        if (!rows_grow(&r, n_inputs, n_outputs, classify)) {
+        if (!rows_grow(&r, n_inputs, n_outputs, classify, steps)) {
             if ((uint64_t)(r.n + 1) * (uint64_t)(n_inputs > n_outputs ? n_inputs : n_outputs) > MAX_VALUES)
                 rt_fail(err, "%s:%" PRId64 ": too much data: more than 2^31 values", path, c.line);
             else
@@ -707,7 +719,7 @@ static bool csv_from(In *in, const RtCsvOptions *opt, int64_t n_inputs, int64_t 
             size_t col = (size_t)(s - line) + 1;
             double v = 0;
             int code = parse_number(s, n, &v);
-            bool is_label = mode == MODE_LABEL && i == label_at;
+            bool is_label = mode == MODE_LABEL && i >= label_at && i < label_at + steps;
             if (code != NUM_OK && !(is_label && code == NUM_RANGE)) {
                 field_error(err, path, c.line, col, code, s, n);
                 goto done;
@@ -719,28 +731,29 @@ static bool csv_from(In *in, const RtCsvOptions *opt, int64_t n_inputs, int64_t 
                             show_number(text, sizeof text, s, n));
                     goto done;
                 }
-                if (code != NUM_OK || v < 0 || v >= (double)n_outputs) {
+                if (code != NUM_OK || v < 0 || v >= (double)classes) {
                     rt_fail(err, "%s:%" PRId64 ":%zu: label %s is outside the network's %" PRId64
                             " classes (0..%" PRId64 ")",
-                            path, c.line, col, show_number(text, sizeof text, s, n), n_outputs, n_outputs - 1);
+                            path, c.line, col, show_number(text, sizeof text, s, n), classes, classes - 1);
                     goto done;
                 }
                 int32_t cls = (int32_t)v;
-                for (int64_t j = 0; j < n_outputs; j++)
-                    t[j] = j == cls ? 1.0f : 0.0f;
-                r.label[r.n] = cls;
+                int64_t st = i - label_at;   /* the step of this label */
+                for (int64_t j = 0; j < classes; j++)
+                    t[st * classes + j] = j == cls ? 1.0f : 0.0f;
+                r.label[r.n * steps + st] = cls;
             } else if (mode == MODE_TARGETS && i >= n_inputs) {
                 t[i - n_inputs] = (float)v;
             } else {
                 x[xi++] = (float)v;
             }
         }
-        if (mode == MODE_TARGETS && labels_ok) {
-            int32_t cls = class_of_targets(t, n_outputs);
+        for (int64_t st = 0; mode == MODE_TARGETS && labels_ok && st < steps; st++) {
+            int32_t cls = class_of_targets(t + st * classes, classes);
             if (cls < 0)
                 labels_ok = false;
             else
-                r.label[r.n] = cls;
+                r.label[r.n * steps + st] = cls;
         }
         r.n++;
     }
@@ -765,6 +778,7 @@ static bool csv_from(In *in, const RtCsvOptions *opt, int64_t n_inputs, int64_t 
     out->n_outputs = n_outputs;
     out->x = r.x;
     out->t = r.t;
+    out->steps = steps;
     if (labels_ok) {
         out->label = r.label;
     } else {
@@ -1258,4 +1272,118 @@ bool rt_load_data(const char *path, const char *labels_path, const RtCsvOptions 
     free(guess);
     rt_data_close(f);
     return ok;
+}
+
+/* ---- text for language models ---- */
+
+/* One side of the split: windows of `steps` bytes from text[0 .. len), the
+ * targets the bytes one further on. */
+static bool text_windows(const char *path, const unsigned char *text, size_t len, int64_t steps, int64_t vocab,
+                         RtData *out, RtError *err)
+{
+    memset(out, 0, sizeof *out);
+    int64_t n = len > 0 ? (int64_t)((len - 1) / (size_t)steps) : 0;
+    size_t values;
+    if (!mul_size((size_t)n, (size_t)steps, &values) || values > MAX_VALUES)
+        return rt_fail(err, "%s: too much text: more than 2^31 steps", path);
+    out->x = alloc_floats(values ? values : 1);
+    out->label = malloc((values ? values : 1) * sizeof *out->label);
+    out->source = dup_string(path);
+    if (!out->x || !out->label || !out->source) {
+        rt_data_free(out);
+        return rt_fail(err, "%s: out of memory for %" PRId64 " windows of text", path, n);
+    }
+    for (size_t i = 0; i < values; i++) {
+        out->x[i] = (float)text[i];
+        out->label[i] = (int32_t)text[i + 1];
+    }
+    out->n = n;
+    out->n_inputs = steps;
+    out->n_outputs = steps * vocab;
+    out->steps = steps;
+    return true;
+}
+
+bool rt_load_text(const char *path, int64_t steps, int64_t vocab, double holdout, RtData *train, RtData *valid,
+                  RtError *err)
+{
+    memset(train, 0, sizeof *train);
+    if (valid)
+        memset(valid, 0, sizeof *valid);
+    if (!path)
+        return rt_fail(err, "no text file given");
+    if (steps < 1 || vocab < 1 || vocab > 1 << 20 || !(holdout >= 0 && holdout < 1) || (holdout > 0 && !valid))
+        return rt_fail(err, "%s: cannot cut text into windows of %" PRId64 " steps for %" PRId64 " ids", path, steps,
+                       vocab);
+    In in;
+    if (!in_open(&in, path, err))
+        return false;
+    size_t len = 0, cap = 1 << 16;
+    unsigned char *text = malloc(cap);
+    bool ok = text != NULL;
+    while (ok) {
+        if (len == cap) {
+            if (cap >= MAX_VALUES) {
+                ok = rt_fail(err, "%s: too much text: more than 2 GiB", path);
+                break;
+            }
+            unsigned char *bigger = realloc(text, cap * 2);
+            if (!bigger) {
+                ok = rt_fail(err, "%s: out of memory after %zu bytes", path, len);
+                break;
+            }
+            text = bigger, cap *= 2;
+        }
+        size_t got;
+        if (!in_read(&in, text + len, cap - len, &got)) {
+            ok = rt_fail(err, "%s: after %zu bytes: %s", path, len + got, in.why);
+            break;
+        }
+        len += got;
+        if (got < cap - len + got)   /* the end of the data */
+            break;
+    }
+    in_close(&in);
+    if (!text)
+        return rt_fail(err, "%s: out of memory", path);
+    if (ok) {
+        int64_t line = 1, col = 1;
+        for (size_t i = 0; i < len; i++) {
+            if (text[i] >= vocab) {
+                ok = rt_fail(err, "%s:%" PRId64 ":%" PRId64 ": byte 0x%02x (%u) is not one of the network's %" PRId64
+                             " ids (0..%" PRId64 "): its embed and its output have %" PRId64 " ids",
+                             path, line, col, text[i], text[i], vocab, vocab - 1, vocab);
+                break;
+            }
+            if (text[i] == '\n')
+                line++, col = 1;
+            else
+                col++;
+        }
+    }
+    size_t held = ok ? (size_t)((double)len * holdout) : 0, kept = len - held;
+    if (ok && (kept < (size_t)steps + 1 || (holdout > 0 && held < (size_t)steps + 1)))
+        ok = rt_fail(err, "%s: %zu bytes: too short for windows of %" PRId64 " steps (each needs %" PRId64
+                     " bytes)%s", path, len, steps, steps + 1, holdout > 0 ? " in both the training part and the "
+                     "held-out part" : "");
+    ok = ok && text_windows(path, text, kept, steps, vocab, train, err);
+    if (ok && holdout > 0 && !text_windows(path, text + kept, held, steps, vocab, valid, err)) {
+        rt_data_free(train);
+        ok = false;
+    }
+    free(text);
+    return ok;
+}
+
+bool rt_data_check_ids(const RtData *d, int64_t vocab, RtError *err)
+{
+    for (int64_t s = 0; s < d->n; s++)
+        for (int64_t i = 0; i < d->n_inputs; i++) {
+            float v = d->x[s * d->n_inputs + i];
+            if (!(v >= 0.0f && v < (float)vocab && v == floorf(v)))
+                return rt_fail(err, "%s: sample %" PRId64 ", step %" PRId64 ": %g is not an id of the network's "
+                               "embed layer (a whole number from 0 to %" PRId64 ")", d->source ? d->source : "data",
+                               s + 1, i + 1, (double)v, vocab - 1);
+        }
+    return true;
 }

@@ -58,8 +58,11 @@ typedef struct RtData {
     int64_t n;
     int64_t n_inputs, n_outputs;
     float *x;                    /* n * n_inputs */
-    float *t;                    /* n * n_outputs */
-    int32_t *label;              /* n entries, or NULL for regression targets */
+    float *t;                    /* n * n_outputs; NULL when the labels say it all (text: a
+                                    one-hot row of each label is made per batch) */
+    int32_t *label;              /* n * steps entries, or NULL for regression targets */
+    int64_t steps;               /* labels per sample: the steps of a sequence output, each
+                                    with n_outputs / steps classes; 0 or 1: one */
     char *source;                /* the file it came from, for messages */
     int64_t image_c, image_h, image_w;   /* images: channels, rows, columns; else 0 */
 } RtData;
@@ -71,6 +74,9 @@ typedef struct RtCsvOptions {
     int label_col;               /* 0-based column of the class label; -1: the last column
                                     (note: a zeroed RtCsvOptions means column 0; pass NULL
                                     for the defaults) */
+    int64_t steps;               /* a sequence output of this many steps: a row's targets are
+                                    one class per step (the last `steps` columns), or all
+                                    n_outputs values; 0 or 1: not a sequence */
 } RtCsvOptions;
 
 /* Every loader opens its file once and reads it once, front to back: it
@@ -135,6 +141,22 @@ bool rt_is_idx(const char *path);
  * copy of x, n_outputs = n_inputs, and the labels are dropped. */
 bool rt_data_target_input(RtData *d, RtError *err);
 
+/* A text file cut into the samples of a character-level language model:
+ * windows of `steps` bytes (each byte an id: x holds them as floats), the
+ * target of each step the byte after it (as labels: d->t stays NULL, the
+ * training loop makes one-hot rows per batch).  Windows do not overlap;
+ * the last `holdout` fraction of the file (0 <= holdout < 1) goes into
+ * `valid` (which may be NULL when holdout is 0).  Every byte must be below
+ * `vocab` (the network's number of ids and of classes); an error names the
+ * first that is not, with its line and column.  Read once (pipes work). */
+bool rt_load_text(const char *path, int64_t steps, int64_t vocab, double holdout, RtData *train, RtData *valid,
+                  RtError *err);
+
+/* The inputs of a network that starts with an embedding table are ids:
+ * every value of d->x must be a whole number in [0, vocab).  False with a
+ * message naming the first that is not (sample and step). */
+bool rt_data_check_ids(const RtData *d, int64_t vocab, RtError *err);
+
 void rt_data_free(RtData *d);
 
 /* ---- checkpoint.c: weight files ---- */
@@ -163,6 +185,7 @@ uint32_t rt_crc32(uint32_t crc, const void *data, size_t len);
 typedef struct RtNet {
     const char *name;
     int64_t n_inputs, n_outputs, batch, n_params;
+    int64_t out_steps;           /* the steps of a sequence output (its loss is their mean); 1 */
     uint64_t seed, fingerprint;
     bool softmax;                /* the output layer is softmax */
     size_t size;
@@ -199,6 +222,8 @@ typedef struct RtTrainOptions {
     volatile int *stop;          /* set to non-zero (from a signal handler) to stop at the next batch */
     void (*on_epoch)(const struct RtEpoch *e, void *user);   /* after each evaluated epoch, or NULL */
     void *user;
+    const char *test_name;       /* the second data set's name in the lines: "test" when NULL */
+    bool test_loss;              /* print its loss as well as its accuracy */
 } RtTrainOptions;
 
 typedef struct RtEpoch {

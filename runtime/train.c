@@ -29,42 +29,70 @@ static int64_t argmax(const float *y, int64_t n)
     return best;
 }
 
+/* Row s of d's targets into t: as stored, or one-hot rows of its labels
+ * (one per step) when d keeps labels only. */
+static void targets_of(const RtData *d, int64_t s, int64_t no, float *t)
+{
+    if (d->t) {
+        memcpy(t, d->t + s * no, (size_t)no * sizeof *t);
+        return;
+    }
+    int64_t steps = d->steps > 1 ? d->steps : 1, k = no / steps;
+    memset(t, 0, (size_t)no * sizeof *t);
+    for (int64_t st = 0; st < steps; st++) {
+        int32_t c = d->label[s * steps + st];
+        if (c >= 0 && c < k)
+            t[st * k + c] = 1.0f;
+    }
+}
+
 RtEval rt_evaluate(const RtNet *net, const RtData *d, bool cross_entropy, int64_t *confusion)
 {
     enum { CHUNK = 256 };   /* samples per forward_batch call */
     RtEval e = {0.0, -1.0, d->n};
     int64_t no = net->n_outputs, correct = 0;
-    float *ys = malloc((size_t)(CHUNK * no) * sizeof *ys);
-    if (!ys)
+    /* A sequence output: its loss is the mean over its steps, and each step
+     * with a label is one prediction of its k classes. */
+    int64_t steps = net->out_steps > 1 ? net->out_steps : 1, k = no / steps;
+    int64_t labels = d->steps > 1 ? d->steps : 1;   /* labels per sample: 1, or one per step */
+    float *ys = malloc((size_t)(CHUNK * no) * sizeof *ys), *ts = malloc((size_t)no * sizeof *ts);
+    if (!ys || !ts) {
+        free(ys);
+        free(ts);
         return e;
+    }
     if (confusion)
-        memset(confusion, 0, (size_t)(no * no) * sizeof *confusion);
+        memset(confusion, 0, (size_t)(k * k) * sizeof *confusion);
     double total = 0;
     for (int64_t s = 0; s < d->n; s++) {
-        const float *t = d->t + s * no, *y = ys + s % CHUNK * no;
+        const float *y = ys + s % CHUNK * no;
         if (s % CHUNK == 0)
             net->forward_batch(net->state, d->x + s * net->n_inputs, ys,
                                (int)(d->n - s < CHUNK ? d->n - s : CHUNK));
+        targets_of(d, s, no, ts);
         double l = 0;
         for (int64_t j = 0; j < no; j++) {
             if (cross_entropy)
-                l -= t[j] > 0 ? (double)t[j] * log(fmax((double)y[j], 1e-30)) : 0.0;
+                l -= ts[j] > 0 ? (double)ts[j] * log(fmax((double)y[j], 1e-30)) : 0.0;
             else
-                l += 0.5 * ((double)t[j] - y[j]) * ((double)t[j] - y[j]);
+                l += 0.5 * ((double)ts[j] - y[j]) * ((double)ts[j] - y[j]);
         }
-        total += l;
-        if (d->label) {
-            int64_t pred = no == 1 ? (y[0] > 0.5f) : argmax(y, no);
-            correct += pred == d->label[s];
-            if (confusion && d->label[s] >= 0 && d->label[s] < (no == 1 ? 2 : no) && no > 1)
-                confusion[d->label[s] * no + pred]++;
+        total += l / (double)steps;
+        for (int64_t st = 0; d->label && st < labels; st++) {
+            const float *yk = y + (labels > 1 ? st * k : 0);
+            int64_t kk = labels > 1 ? k : no, pred = kk == 1 ? (yk[0] > 0.5f) : argmax(yk, kk);
+            int32_t want = d->label[s * labels + st];
+            correct += pred == want;
+            if (confusion && want >= 0 && want < kk && kk > 1)
+                confusion[want * kk + pred]++;
         }
     }
     free(ys);
+    free(ts);
     if (d->n > 0) {
         e.loss = total / (double)d->n;
         if (d->label)
-            e.accuracy = (double)correct / (double)d->n;
+            e.accuracy = (double)correct / ((double)d->n * (double)labels);
     }
     return e;
 }
@@ -93,8 +121,10 @@ static void progress_bar(FILE *out, int epoch, int epochs, int64_t done, int64_t
     fflush(out);
 }
 
-static void print_eval(FILE *out, const char *what, RtEval e)
+static void print_eval(FILE *out, const char *what, RtEval e, bool loss_too)
 {
+    if (loss_too && e.accuracy >= 0)
+        fprintf(out, "  %s loss %.4f", what, e.loss);
     if (e.accuracy >= 0)
         fprintf(out, "  %s acc %.2f%%", what, 100.0 * e.accuracy);
     else
@@ -125,12 +155,12 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         for (int64_t b = 0; b < n; b += bs) {
             int k = (int)(n - b < bs ? n - b : bs);
             float loss;
-            if (k == 1) {   /* one row is contiguous already: no copy */
+            if (k == 1 && train->t) {   /* one row is contiguous already: no copy */
                 loss = net->train_step(net->state, train->x + idx[b] * ni, train->t + idx[b] * no, 1);
             } else {
                 for (int s = 0; s < k; s++) {
                     memcpy(xb + s * ni, train->x + idx[b + s] * ni, (size_t)ni * sizeof *xb);
-                    memcpy(tb + s * no, train->t + idx[b + s] * no, (size_t)no * sizeof *tb);
+                    targets_of(train, idx[b + s], no, tb + s * no);
                 }
                 loss = net->train_step(net->state, xb, tb, k);
             }
@@ -184,9 +214,9 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         if (opt->out) {
             fprintf(opt->out, "%sepoch %d/%d  batch loss %.6f", opt->progress ? "\r\033[K" : "", epoch, opt->epochs,
                     ep.loss);
-            print_eval(opt->out, "train", ep.train);
+            print_eval(opt->out, "train", ep.train, false);
             if (test && test->n)
-                print_eval(opt->out, "test", ep.test);
+                print_eval(opt->out, opt->test_name ? opt->test_name : "test", ep.test, opt->test_loss);
             fprintf(opt->out, "  %.0f samples/s%s\n", ep.samples_per_sec, ep.stopped ? "  (stopped)" : "");
             fflush(opt->out);
         }

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const RtCsvOptions AUTO = {RT_HEADER_AUTO, -1};
-static const RtCsvOptions YES = {RT_HEADER_YES, -1};
-static const RtCsvOptions NO = {RT_HEADER_NO, -1};
+static const RtCsvOptions AUTO = {RT_HEADER_AUTO, -1, 0};
+static const RtCsvOptions YES = {RT_HEADER_YES, -1, 0};
+static const RtCsvOptions NO = {RT_HEADER_NO, -1, 0};
 
 static void expect_floats(const float *got, const float *want, size_t n)
 {
@@ -81,7 +81,7 @@ static void label_mode_one_hot(void **state)
 static void label_column_first(void **state)
 {
     (void)state;
-    RtCsvOptions opt = {RT_HEADER_NO, 0};
+    RtCsvOptions opt = {RT_HEADER_NO, 0, 0};
     RtData d;
     load_csv_text("2,0.5,1\n0,1,0\n1.0,3,4\n", &opt, 2, 3, true, &d);
     assert_int_equal(d.n, 3);
@@ -95,7 +95,7 @@ static void label_column_first(void **state)
 static void label_column_middle(void **state)
 {
     (void)state;
-    RtCsvOptions opt = {RT_HEADER_AUTO, 1};
+    RtCsvOptions opt = {RT_HEADER_AUTO, 1, 0};
     RtData d;
     load_csv_text("x,label,y\n5,1,6\n", &opt, 2, 2, true, &d);
     expect_floats(d.x, (const float[]){5, 6}, 2);
@@ -386,7 +386,7 @@ static void label_outside_classes(void **state)
 static void label_column_beyond_row(void **state)
 {
     (void)state;
-    RtCsvOptions opt = {RT_HEADER_AUTO, 5};
+    RtCsvOptions opt = {RT_HEADER_AUTO, 5, 0};
     write_text("bad.csv", "1,2,1\n");
     expect_csv_error("bad.csv", &opt, 2, 3, true, "bad.csv:1: label column 5 (0-based) is beyond the row's 3 columns");
     opt.label_col = -2;

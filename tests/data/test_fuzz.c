@@ -78,7 +78,7 @@ static void csv_mutations(void **state)
         else
             write_file(path, buf, n);
         static const RtHeader headers[] = {RT_HEADER_AUTO, RT_HEADER_YES, RT_HEADER_NO};
-        RtCsvOptions opt = {headers[round % 3], round % 7 == 0 ? 0 : -1};
+        RtCsvOptions opt = {headers[round % 3], round % 7 == 0 ? 0 : -1, 0};
         RtData d;
         RtError err;
         bool ok = rt_load_csv(path, &opt, 2, 3, round % 2 == 0, &d, &err);

@@ -469,7 +469,7 @@ static void open_look_read(void **state)
     pipe_open(&p, "1,0\n", 4);
     f = rt_data_open(p.path, &err);
     assert_non_null(f);
-    static const RtCsvOptions bad_col = {RT_HEADER_AUTO, -2};
+    static const RtCsvOptions bad_col = {RT_HEADER_AUTO, -2, 0};
     assert_false(rt_data_read_csv(f, &bad_col, 1, 1, false, &d, &err));
     assert_true(rt_data_read_csv(f, NULL, 1, 1, false, &d, &err));
     assert_int_equal(d.n, 1);

@@ -77,7 +77,7 @@ static int train(int argc, char **argv)
     int classify = softmax || strcmp(argv[4], "sigmoid") == 0;
     int ce = strcmp(argv[5], "cross_entropy") == 0;
     RtNet net = make_net(softmax);
-    RtCsvOptions csv = {RT_HEADER_AUTO, -1};
+    RtCsvOptions csv = {RT_HEADER_AUTO, -1, 0};
     RtData d;
     RtError err;
     memset(&d, 0, sizeof d);

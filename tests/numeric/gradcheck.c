@@ -135,6 +135,8 @@ static struct Pool {               /* a maxpool layer */
     int c, h, w, kh, kw, sh, sw, oh, ow;
 } pools[MAX_POOLS];
 static int n_pools;
+static int out_steps = 1;   /* steps of a sequence output: the loss is their mean */
+static int vocab;          /* embed first: inputs are ids in [0, vocab) */
 
 /* "3x2" or "3" (both axes) into *a, *b. */
 static int parse_dims(const char *s, int *a, int *b)
@@ -156,6 +158,7 @@ static int follow_layers(const char *path)
 {
     static char lines[64][NN_LINE];
     int n = nn_statements(path, NET_NAME, lines, 64), c = 0, h = 1, w = 1, off = 0, prev = -1;
+    int steps = 0;   /* of the tensor in flight: a sequence of `steps` steps of c features */
 
     if (n < 0) {
         failf("cannot find network %s in %s", NET_NAME, path);
@@ -176,10 +179,40 @@ static int follow_layers(const char *path)
         if (nt < 2 && strcmp(kw, "flatten") != 0)
             continue;
         if (strcmp(kw, "input") == 0) {
-            if (sscanf(tok[1], "%dx%dx%d", &c, &h, &w) != 3) {
+            steps = 0;
+            if (strncmp(tok[1], "steps=", 6) == 0) {   /* input steps=T: one id a step */
+                c = 1, h = w = 1, steps = atoi(tok[1] + 6);
+            } else if (nt > 2 && strncmp(tok[2], "steps=", 6) == 0) {   /* input F steps=T */
+                c = atoi(tok[1]), h = w = 1, steps = atoi(tok[2] + 6);
+            } else if (sscanf(tok[1], "%dx%dx%d", &c, &h, &w) != 3) {
                 c = atoi(tok[1]);
                 h = w = 1;
             }
+            continue;
+        }
+        if (strcmp(kw, "embed") == 0 || strcmp(kw, "rnn") == 0 || strcmp(kw, "lstm") == 0 ||
+            strcmp(kw, "gru") == 0) {
+            int all = 0, relu = 0;
+            for (int k = 2; k < nt; k++) {
+                all |= strcmp(tok[k], "return=all") == 0;
+                relu |= strcmp(tok[k], "relu") == 0;
+            }
+            if (strcmp(kw, "embed") == 0) {
+                vocab = atoi(tok[1]);
+                c = atoi(tok[2]);
+            } else {
+                c = atoi(tok[1]);
+                steps = all ? steps : 0;
+            }
+            size = c * (steps ? steps : 1);
+            if (off + size > NA) {
+                failf("%s: the layers of %s need more than the %d floats of net->act", path, NET_NAME, NA);
+                return 0;
+            }
+            /* An rnn relu's kinks are its steps' states: seen when it returns them all. */
+            memset(kinked + off, relu && all, (size_t)size);
+            prev = off;
+            off += size;
             continue;
         }
         if (strcmp(kw, "flatten") == 0) {
@@ -209,6 +242,7 @@ static int follow_layers(const char *path)
             c = atoi(tok[1]);
             h = w = 1;
         } else {
+            steps = 0;
             if (!is_conv && !stride_given) {
                 sh = kh;   /* pooling: the stride defaults to the window */
                 sw = kwid;
@@ -227,7 +261,7 @@ static int follow_layers(const char *path)
             h = (h + 2 * ph - kh) / sh + 1;
             w = (w + 2 * pw - kwid) / sw + 1;
         }
-        size = c * h * w;
+        size = c * h * w * (steps ? steps : 1);
         if (off + size > NA) {
             failf("%s: the layers of %s need more than the %d floats of net->act: gradcheck.c misreads them",
                   path, NET_NAME, NA);
@@ -242,6 +276,7 @@ static int follow_layers(const char *path)
               off, NA);
         return 0;
     }
+    out_steps = steps ? steps : 1;
     return 1;
 }
 
@@ -274,27 +309,29 @@ static void kink_signature(const float *x, int n, int *sig)
     }
 }
 
-/* Random inputs in [-1, 1); targets in [0, 1) for mse, and for
- * cross_entropy a one-hot vector (even samples) or a random distribution
- * (odd ones): both sum to 1, which dL/dz = y - t assumes. */
+/* Random inputs in [-1, 1) (ids in [0, vocab) when an embed layer reads
+ * them); targets in [0, 1) for mse, and for cross_entropy a one-hot vector
+ * (even samples) or a random distribution (odd ones), for each step of a
+ * sequence output: both sum to 1, which dL/dz = y - t assumes. */
 static void random_data(float *x, float *t, int n)
 {
+    int k = NO / out_steps;   /* outputs of one step */
     for (int i = 0; i < n * NI; i++)
-        x[i] = (float)urand(-1, 1);
-    for (int s = 0; s < n; s++) {
-        float *ts = t + s * NO;
+        x[i] = vocab ? (float)(rng_next() % (uint64_t)vocab) : (float)urand(-1, 1);
+    for (int s = 0; s < n * out_steps; s++) {
+        float *ts = t + s * k;
         if (!is_ce) {
-            for (int j = 0; j < NO; j++)
+            for (int j = 0; j < k; j++)
                 ts[j] = (float)urand(0, 1);
         } else if (s % 2 == 0) {
-            int hot = (int)(rng_next() % NO);
-            for (int j = 0; j < NO; j++)
+            int hot = (int)(rng_next() % (uint64_t)k);
+            for (int j = 0; j < k; j++)
                 ts[j] = j == hot ? 1.0f : 0.0f;
         } else {
             double sum = 0;
-            for (int j = 0; j < NO; j++)
+            for (int j = 0; j < k; j++)
                 sum += ts[j] = (float)urand(0.05, 1);
-            for (int j = 0; j < NO; j++)
+            for (int j = 0; j < k; j++)
                 ts[j] = (float)(ts[j] / sum);
         }
     }
@@ -312,7 +349,7 @@ static double reference_loss(const float *x, const float *t, int n)
             total += is_ce ? (tj != 0 ? -tj * log(yj) : 0) : 0.5 * (tj - yj) * (tj - yj);
         }
     }
-    return total / n;
+    return total / n / out_steps;   /* a sequence output: the mean over its steps */
 }
 
 /* Analytic and numeric gradients at the current parameters, for n samples.

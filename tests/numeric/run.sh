@@ -44,8 +44,8 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
 forms="unrolled loops"
-files="$src/gradcheck.nn $src/gradcheck_cnn.nn $src/optim.nn examples/xor.nn"
-sets="gradcheck:gradcheck gradcheck:gradcheck_cnn optim:optim"   # DRIVER:NETWORKS, DRIVER.c on NETWORKS.nn
+files="$src/gradcheck.nn $src/gradcheck_cnn.nn $src/gradcheck_rnn.nn $src/optim.nn examples/xor.nn"
+sets="gradcheck:gradcheck gradcheck:gradcheck_cnn gradcheck:gradcheck_rnn optim:optim"   # DRIVER:NETWORKS, DRIVER.c on NETWORKS.nn
 rm -rf "$out"
 mkdir -p "$out/res" "$out/log" "$out/unrolled" "$out/loops"
 
@@ -166,7 +166,7 @@ done
 # paths: the generated code once more, with the plain loops (the -O2 object
 # above takes the vector path where the CPU has AVX), and the vector path
 # under the sanitizers (the loops form: it compiles faster); the driver
-paths_nets="gradcheck gradcheck_cnn"
+paths_nets="gradcheck gradcheck_cnn gradcheck_rnn"
 for base in $paths_nets; do
     for form in $forms; do
         spawn compile "$out/log/$form.$base.plain.o.log" $CC $STRICT -O2 -march=native -DNNC_PLAIN_C \

@@ -32,6 +32,15 @@ The conventions checked (docs/emitted-api.md; PyTorch's):
                 weight [out_c][in_c][kh][kw] (nn.Conv2d's), then bias
   conv, pooling nn.Conv2d (cross-correlation, zero padding on each side),
                 nn.MaxPool2d and nn.AvgPool2d (no padding, floor mode)
+  rnn, lstm, gru  nn.RNN, nn.LSTM, nn.GRU with batch_first=True, one layer,
+                zero initial state; return=last is output[:, -1], return=all
+                the whole output; parameters weight_ih, weight_hh, bias_ih,
+                bias_hh with PyTorch's gate order (lstm i f g o, gru r z n)
+  embed         nn.Embedding on the ids (stored as floats in x)
+  sequences     a dense layer after return=all is nn.Linear on [n][T][H]; a
+                loss on a sequence output is the mean over the steps and
+                the samples (targets per step)
+  clip          torch.nn.utils.clip_grad_norm_ before the optimizer step
   train_step    returns the mean loss BEFORE the update
 """
 import math
@@ -135,6 +144,32 @@ def data_classes(smooth=0.0):
             return x.astype(np.float32), t.astype(np.float32)
         return draw
     return make
+
+
+def data_sequences(steps, ids=0, out_steps=1):
+    """Sequences: x normal (or, with ids, whole numbers in [0, ids) stored as
+    floats), and a one-hot class for each of out_steps steps (n_out is
+    out_steps * classes), picked by a fixed random teacher with noise."""
+    def make(rng, n_in, n_out):
+        k = n_out // out_steps
+        a = rng.normal(size=(n_in, n_out))
+
+        def draw(n):
+            x = rng.integers(0, ids, size=(n, n_in)).astype(np.float64) if ids else rng.normal(size=(n, n_in))
+            feat = (x / max(ids, 1) - 0.5) if ids else x
+            score = (feat @ a + 0.5 * rng.normal(size=(n, n_out))).reshape(n, out_steps, k)
+            c = np.argmax(score, axis=2)
+            t = np.zeros((n, out_steps, k))
+            for i in range(n):
+                t[i, np.arange(out_steps), c[i]] = 1.0
+            return x.astype(np.float32), t.reshape(n, n_out).astype(np.float32)
+        return draw
+    return make
+
+
+def data_sequence_teacher(act, scale=1.0, noise=0.05):
+    """Regression targets for sequences: as data_teacher, on the whole sequence."""
+    return data_teacher(act, scale, noise)
 
 
 def sigmoid(z):
@@ -340,6 +375,108 @@ def t_cnn_conv_out(m):
         optim=sgd(0.2, m, momentum=0.8, weight_decay=0.0005))
 
 
+# The recurrent networks: torch's layers take [n][T][F] (batch_first) and
+# return (output, state); Recurrent keeps the output, or its last step.
+
+def recurrent(kind, f, h, all_steps, m, nonlinearity="tanh"):
+    """nn.RNN / nn.LSTM / nn.GRU as a Sequential item returning output[:, -1]
+    (return=last) or output (return=all)."""
+    if kind == "rnn":
+        layer = nn.RNN(f, h, batch_first=True, nonlinearity=nonlinearity)
+    else:
+        layer = (nn.LSTM if kind == "lstm" else nn.GRU)(f, h, batch_first=True)
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, x):
+            out, _ = self.layer(x)
+            if "last_as_first" in m and not all_steps:
+                return out[:, 0]
+            return out if all_steps else out[:, -1]
+    return Recurrent()
+
+
+def Ids(v, d):
+    """nn.Embedding on ids that arrive as floats [n][T][1]."""
+    class Embedded(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(v, d)
+
+        def forward(self, x):
+            return self.embed(x.reshape(x.shape[0], x.shape[1]).long())
+    return Embedded()
+
+
+def t_rnn_tanh_seq(m):
+    return dict(
+        n_in=15, n_out=10, batch=4, steps=40, sizes=[4, 4, 2, 4, 1], lr=lr_const(0.05),
+        data=data_sequence_teacher(np.tanh, 1.0), loss="mse", in_shape=(5, 3), out_steps=5,
+        model=lambda: nn.Sequential(recurrent("rnn", 3, 6, True, m), nn.Linear(6, 2)),
+        optim=sgd(0.05, m, momentum=0.9))
+
+
+def t_rnn_relu_last(m):
+    return dict(
+        n_in=24, n_out=3, batch=3, steps=40, sizes=[3, 2, 3, 1], lr=lr_const(0.01),
+        data=data_sequences(6), loss="ce", in_shape=(6, 4),
+        model=lambda: nn.Sequential(recurrent("rnn", 4, 8, False, m, "relu"), nn.Linear(8, 3)),
+        optim=adam(0.01, m))
+
+
+def t_lstm_last_clip(m):
+    return dict(
+        n_in=35, n_out=4, batch=4, steps=40, sizes=[4, 3, 4, 1], lr=lr_const(0.02),
+        data=data_sequences(7), loss="ce", in_shape=(7, 5), clip=0.5,
+        model=lambda: nn.Sequential(recurrent("lstm", 5, 8, False, m), nn.Linear(8, 4)),
+        optim=adam(0.02, m))
+
+
+def t_lstm_stack(m):
+    return dict(
+        n_in=18, n_out=2, batch=3, steps=40, sizes=[3, 2, 3], lr=lr_const(0.1),
+        data=data_teacher(np.tanh, 1.0), loss="mse", in_shape=(6, 3), clip=1.0,
+        model=lambda: nn.Sequential(recurrent("lstm", 3, 8, True, m), recurrent("lstm", 8, 5, False, m),
+                                    nn.Linear(5, 2)),
+        optim=sgd(0.1, m, momentum=0.9))
+
+
+def t_gru_all_ce(m):
+    return dict(
+        n_in=20, n_out=15, batch=3, steps=40, sizes=[3, 1, 3, 2], lr=lr_const(0.01),
+        data=data_sequences(5, out_steps=5), loss="ce", in_shape=(5, 4), out_steps=5,
+        model=lambda: nn.Sequential(recurrent("gru", 4, 8, True, m), nn.Linear(8, 3)),
+        optim=adam(0.01, m))
+
+
+def t_gru_stack(m):
+    return dict(
+        n_in=12, n_out=2, batch=2, steps=40, sizes=[2, 1], lr=lr_const(0.05),
+        data=data_teacher(sigmoid, 2.0), loss="mse", in_shape=(4, 3),
+        model=lambda: nn.Sequential(recurrent("gru", 3, 6, True, m), recurrent("gru", 6, 8, False, m),
+                                    nn.Linear(8, 2), nn.Sigmoid()),
+        optim=sgd(0.05, m))
+
+
+def t_embed_lstm(m):
+    return dict(
+        n_in=6, n_out=60, batch=4, steps=40, sizes=[4, 2, 4, 3], lr=lr_const(0.01),
+        data=data_sequences(6, ids=10, out_steps=6), loss="ce", in_shape=(6, 1), out_steps=6, clip=1.0,
+        model=lambda: nn.Sequential(Ids(10, 4), recurrent("lstm", 4, 8, True, m), nn.Linear(8, 10)),
+        optim=adam(0.01, m))
+
+
+def t_embed_gru_mse(m):
+    return dict(
+        n_in=4, n_out=2, batch=3, steps=40, sizes=[3, 2], lr=lr_const(0.1),
+        data=data_sequences(4, ids=6), loss="mse", in_shape=(4, 1),
+        model=lambda: nn.Sequential(Ids(6, 3), recurrent("gru", 3, 5, False, m), nn.Linear(5, 2)),
+        optim=sgd(0.1, m, momentum=0.5))
+
+
 TESTS = {
     "xor_sgd": t_xor_sgd,
     "softmax_momentum": t_softmax_momentum,
@@ -355,6 +492,14 @@ TESTS = {
     "cnn_asym_adam": t_cnn_asym_adam,
     "cnn_overlap": t_cnn_overlap,
     "cnn_conv_out": t_cnn_conv_out,
+    "rnn_tanh_seq": t_rnn_tanh_seq,
+    "rnn_relu_last": t_rnn_relu_last,
+    "lstm_last_clip": t_lstm_last_clip,
+    "lstm_stack": t_lstm_stack,
+    "gru_all_ce": t_gru_all_ce,
+    "gru_stack": t_gru_stack,
+    "embed_lstm": t_embed_lstm,
+    "embed_gru_mse": t_embed_gru_mse,
 }
 
 # Deliberately wrong conventions: each must make some check FAIL somewhere.
@@ -380,12 +525,17 @@ MUTANTS = {
     "conv_flipped_kernel": "a true convolution (kernel flipped) instead of PyTorch's cross-correlation",
     "conv_kernel_transposed": "conv kernels stored [kw][kh] instead of [kh][kw]",
     "avgpool_sum": "avgpool summing its window instead of averaging it",
+    "gates_swapped": "recurrent gates in another order (lstm i g f o, gru z r n)",
+    "no_clip": "clip=C ignored",
+    "last_as_first": "return=last taken as the first step's output",
+    "sequence_loss_sum": "a sequence loss summed over the steps, not averaged",
 }
 
 
 def spec_of(name, m=frozenset()):
     s = TESTS[name](m)
     s.setdefault("in_shape", (s["n_in"],))
+    s.setdefault("out_steps", 1)
     return s
 
 
@@ -476,14 +626,19 @@ class WrongAdam:
 
 
 def loss_fn(s, out, t, n, m):
+    steps = s["out_steps"]
+    out = out.reshape(n, steps, -1)   # [n][steps][outputs of a step]
+    t = t.reshape(out.shape)
     if s["loss"] == "mse":
         per = 0.5 * ((out - t) ** 2).sum()
         if "mse_no_half" in m:
             per = per * 2
     else:
         if "hard_targets" in m:
-            t = F.one_hot(t.argmax(dim=1), t.shape[1]).to(t.dtype)
-        per = -(t * F.log_softmax(out, dim=1)).sum()
+            t = F.one_hot(t.argmax(dim=-1), t.shape[-1]).to(t.dtype)
+        per = -(t * F.log_softmax(out, dim=-1)).sum()
+    if "sequence_loss_sum" not in m:
+        per = per / steps
     if "loss_sum_not_mean" in m:
         return per
     if "mean_over_batch" in m:
@@ -494,6 +649,12 @@ def loss_fn(s, out, t, n, m):
 def new_model(s, init, dtype, m):
     model = s["model"]().to(dtype)
     params = list(model.parameters())
+    names = [k for k, _ in model.named_parameters()]
+    owner = {}
+    for mod_name, mod in model.named_modules():
+        for p_name, _ in mod.named_parameters(recurse=False):
+            owner[(mod_name + "." if mod_name else "") + p_name] = mod
+    done = []
     want = sum(p.numel() for p in params)
     if want != init.size:
         raise ValueError(f"nnc has {init.size} parameters, the torch model {want}")
@@ -502,7 +663,16 @@ def new_model(s, init, dtype, m):
         for p in params:
             k = p.numel()
             chunk = torch.from_numpy(init[off:off + k].astype(np.float64)).to(dtype)
-            if "transposed_weights" in m and p.dim() == 2:
+            name = names[len(done)]
+            done.append(name)
+            if "gates_swapped" in m and ("weight_ih" in name or "weight_hh" in name or "bias_" in name):
+                g = 4 if isinstance(owner[name], nn.LSTM) else 3 if isinstance(owner[name], nn.GRU) else 1
+                blocks = list(chunk.reshape(g, -1))
+                if g > 1:
+                    blocks[0], blocks[1] = blocks[1], blocks[0]   # lstm: f i g o; gru: z r n
+                p.copy_(torch.cat(blocks).reshape(p.shape))
+            elif "transposed_weights" in m and p.dim() == 2 and "weight_hh" not in name and "weight_ih" not in name \
+                    and "embed" not in name:
                 p.copy_(chunk.reshape(p.shape[1], p.shape[0]).t())
             elif "conv_weights_in_out" in m and p.dim() == 4:
                 o, i, kh, kw = p.shape
@@ -533,8 +703,8 @@ def reference(s, init, steps, dtype, m=frozenset()):
     n, _, x, t = steps[0]
     xt, tt = tensors(n, x, t)
     with torch.no_grad():
-        out = model(xt)
-        r["forward"] = (F.softmax(out, dim=1) if s["loss"] == "ce" else out).double().numpy().reshape(-1)
+        out = model(xt).reshape(n, s["out_steps"], -1)
+        r["forward"] = (F.softmax(out, dim=-1) if s["loss"] == "ce" else out).double().numpy().reshape(-1)
     model.zero_grad()
     loss = loss_fn(s, model(xt), tt, n, m)
     loss.backward()
@@ -551,6 +721,8 @@ def reference(s, init, steps, dtype, m=frozenset()):
         opt.zero_grad()
         loss = loss_fn(s, model(xt), tt, n, m)
         loss.backward()
+        if s.get("clip") and "no_clip" not in m:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), s["clip"])
         opt.step()
         if "loss_after_update" in m:
             with torch.no_grad():
@@ -581,6 +753,10 @@ def param_names(s):
             names += [f"conv {layer} weight[{a}][{b}][{y}][{x}]"
                       for a in range(o) for b in range(i) for y in range(kh) for x in range(kw)]
             names += [f"conv {layer} bias[{a}]" for a in range(o)]
+        elif any(True for _ in mod.parameters()):   # recurrent layers, embed: their own parameter names
+            layer += 1
+            for pname, p in mod.named_parameters():
+                names += [f"layer {layer} {pname.split('.')[-1]}[{i}]" for i in range(p.numel())]
     return names
 
 
