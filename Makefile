@@ -92,6 +92,13 @@ demo:
 	@echo "== Fashion-MNIST with an MLP, 10 epochs (the CNN: make demo-cnn; the autoencoder: make demo-autoencoder)"
 	./nnc train examples/fashion_mlp.nn --jit=cc $(FM_DATA) --save build/demo/fashion_mlp.nnw \
 	    --plot build/demo/fashion_mlp.svg --pictures build/demo/fashion_mlp_wrong.pgm
+	@echo
+	@echo "== A character-level LSTM on Debian's fortunes: a few seconds on 640 windows of 64 bytes,"
+	@echo "   then text from it (letters and spaces at this point; README has the whole training's)"
+	@cat $$(ls /usr/share/games/fortunes/*.dat | sed 's/\.dat$$//') > build/demo/fortunes.txt
+	./nnc train examples/charlm.nn --text build/demo/fortunes.txt --jit=cc --limit 640 --epochs 1 \
+	    --save build/demo/charlm.nnw
+	./nnc generate examples/charlm.nn --load build/demo/charlm.nnw --jit=cc --length 160 --prime "The "
 
 demo-cnn:
 	@sh scripts/setup.sh demo
@@ -160,7 +167,7 @@ uninstall:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
-FUZZ_TARGETS := frontend repl csv idx weights
+FUZZ_TARGETS := frontend repl csv idx weights text
 FUZZ_SAN     := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_SRCS    := $(filter-out compiler/main.c,$(SRCS)) $(GEN) $(RT_SRCS)
 FUZZ_OBJS    := $(FUZZ_SRCS:%.c=build/fuzz/obj/%.o)

@@ -5,6 +5,7 @@ Run from the repository root (`make bench` does it); builds ./nnc if needed:
 
   /usr/bin/python3 bench/run.py            # the full run (6-8 minutes on 2 busy cores)
   /usr/bin/python3 bench/run.py --quick    # a smoke run (~1.5 minutes): small slices, 1 round
+  /usr/bin/python3 bench/run.py --long lstm   # (or gru, charlm) the whole training, nnc and PyTorch
   options: --reps N (rounds; default 5, --quick 1)
            --readme (write the tables into bench/README.md)
            --from-json FILE (print the tables of an earlier run's results.json)
@@ -83,7 +84,12 @@ NETS = {   # name: (.nn file, network name)
     "mlp": ("bench/mlp.nn", "bench_mlp"),
     "mlp_b1": ("bench/mlp_b1.nn", "bench_mlp_b1"),
     "cnn": ("examples/fashion_cnn.nn", "fashion_cnn"),
+    "lstm": ("examples/fashion_lstm.nn", "fashion_lstm"),
+    "gru": ("examples/fashion_gru.nn", "fashion_gru"),
+    "charlm": ("examples/charlm.nn", "charlm"),
 }
+TEXT = os.path.join(OUT, "fortunes.txt")   # the character model's corpus (build_all)
+FORTUNES = "/usr/share/games/fortunes"
 
 failures = []
 
@@ -176,6 +182,13 @@ def build_all(quick):
         run(["%s/dump_init_%s" % (OUT, name), "%s/init_%s.f32" % (OUT, name)])
     # the flags of nnc's cc JIT backend (compiler/jit.c)
     run(["cc"] + JIT_FLAGS + ["-I" + OUT, "-o", OUT + "/xor_direct", BENCH + "/xor_direct.c", OUT + "/xor.c", "-lm"])
+    # the character model's corpus: Debian's fortunes, the files that have a
+    # .dat index, in name order (as README's command makes it)
+    names = sorted(f[:-4] for f in os.listdir(FORTUNES) if f.endswith(".dat"))
+    with open(TEXT, "wb") as out:
+        for name in names:
+            with open(os.path.join(FORTUNES, name), "rb") as f:
+                out.write(f.read())
     # the XOR rows, repeated: an epoch of nnc train is 65,536 steps
     rows = ["0,0,0", "0,1,1", "1,0,1", "1,1,0"]
     with open(OUT + "/xor_rows.csv", "w") as f:
@@ -266,29 +279,35 @@ def describe(key):
     spec = torch_bench.parse_nn(nnpath(key))
     parts = []
     for l in spec["layers"]:
-        if l["kind"] == "conv":
+        if l["kind"] in ("rnn", "lstm", "gru"):
+            parts.append("%s %d%s" % (l["kind"], l["H"], " return=all" if l["return_all"] else ""))
+        elif l["kind"] == "embed":
+            parts.append("embed %d %d" % (l["V"], l["D"]))
+        elif l["kind"] == "conv":
             parts.append("conv %d %dx%d %s" % (l["out"][0], l["k"][0], l["k"][1], l["act"]))
         elif l["kind"] in ("maxpool", "avgpool"):
             parts.append("%s %dx%d" % (l["kind"], l["k"][0], l["k"][1]))
         elif l["kind"] == "dense":
             parts.append("dense %d %s" % (l["out"][0], l["act"]))
     opt, o = spec["opt"]
-    text = "%s: %s; %s, %s %s, batch %d" % (
-        NETS[key][0], " → ".join(parts), spec["loss"], opt,
+    inp = "input %s steps=%d → " % (spec["input"][1], spec["steps"]) if spec.get("steps") and \
+        len(spec["input"]) == 2 else "input steps=%d → " % spec["steps"] if spec.get("steps") else ""
+    text = "%s: %s%s; %s, %s %s, batch %d" % (
+        NETS[key][0], inp, " → ".join(parts), spec["loss"], opt,
         " ".join("%s=%g" % kv for kv in sorted(o.items())), spec["batch"])
     return text, torch_bench.train_flop(spec)
 
 
 # ---- nnc -------------------------------------------------------------------------
 
-EPOCH_RE = re.compile(r"^epoch (\d+)/\d+\s+batch loss (\S+)\s+train acc (\S+)%(?:\s+test acc (\S+)%)?\s+(\d+) samples/s",
-                      re.M)
+EPOCH_RE = re.compile(r"^epoch (\d+)/\d+\s+batch loss (\S+)\s+train acc (\S+)%(?:\s+valid loss (\S+))?"
+                      r"(?:\s+(?:test|valid) acc (\S+)%)?\s+(\d+) samples/s", re.M)
 
 
 def nnc_train(key, data, epochs, limit=None, test=None, save=None, backend="cc", cache=None):
     nn, name = NETS[key]
-    cmd = [NNC, "train", os.path.join(ROOT, nn), "--jit=" + backend, "--data", data, "--epochs", str(epochs),
-           "--every", "1"]
+    cmd = [NNC, "train", os.path.join(ROOT, nn), "--jit=" + backend, "--text" if data == TEXT else "--data", data,
+           "--epochs", str(epochs), "--every", "1"]
     if test:
         cmd += ["--test", test]
     if limit:
@@ -299,9 +318,9 @@ def nnc_train(key, data, epochs, limit=None, test=None, save=None, backend="cc",
     env["XDG_CACHE_HOME"] = cache or os.path.join(OUT, "cache")
     p = run(cmd, env=env)
     m = re.search(r"compiled by \S+ in (\S+) ms", p.stdout)
-    eps = [{"epoch": int(e), "loss": float(l), "train_acc": float(a) / 100,
+    eps = [{"epoch": int(e), "loss": float(l), "train_acc": float(a) / 100, "valid_nats": float(v) if v else None,
             "test_acc": float(t) / 100 if t else None, "sps": float(s)}
-           for e, l, a, t, s in EPOCH_RE.findall(p.stdout)]
+           for e, l, a, v, t, s in EPOCH_RE.findall(p.stdout)]
     if len(eps) != epochs:
         sys.exit("run.py: expected %d epoch lines from %s:\n%s" % (epochs, " ".join(cmd), p.stdout))
     return {"compile_ms": float(m.group(1)), "epochs": eps, "cmd": " ".join(cmd[1:]).replace(ROOT + "/", "")}
@@ -362,11 +381,16 @@ def measure(args):
     res["torch_configs"] = {label: {k: v for k, v in env.items() if k.startswith(("OPENBLAS", "OMP", "LD_LIB"))}
                             for label, env, _ in cfgs}
     # the timed slices: training samples per timed epoch (both sides the same)
-    S = {"mlp": 3200, "mlp_b1": 1000, "cnn": 640} if quick else {"mlp": 19200, "mlp_b1": 6000, "cnn": 9600}
+    S = {"mlp": 3200, "mlp_b1": 1000, "cnn": 640, "lstm": 640, "gru": 640, "charlm": 96} if quick else \
+        {"mlp": 19200, "mlp_b1": 6000, "cnn": 9600, "lstm": 3200, "gru": 3200, "charlm": 640}
     full = 6000 if quick else None                    # the accuracy runs (None: all 60,000 / 10,000)
+    # the recurrent networks' accuracy runs: a slice (a whole epoch of PyTorch's
+    # LSTM is a minute); the character model's: its held-out loss
+    acc_limit = {"mlp": full, "mlp_b1": full, "cnn": full, "lstm": 3000 if quick else 12000,
+                 "gru": 3000 if quick else 12000, "charlm": 320 if quick else 3200}
     n_img, inf_reps = 256, 3 if quick else 7
     xor_c_steps, xor_torch_steps = (1000000, 500) if quick else (4000000, 2000)
-    res.update(jit_flags=JIT_FLAGS, slices=S, full=full or EPOCH, n_img=n_img, inf_reps=inf_reps, xor_torch_steps=xor_torch_steps,
+    res.update(jit_flags=JIT_FLAGS, slices=S, full=full or EPOCH, acc_limit=acc_limit, n_img=n_img, inf_reps=inf_reps, xor_torch_steps=xor_torch_steps,
                xor_c_steps=xor_c_steps)
     one = [c for c in cfgs if c[2] == 1]
     many = [c for c in cfgs if c[2] != 1]
@@ -379,12 +403,23 @@ def measure(args):
         log("  PyTorch %s: BLAS %s" % (label, json.dumps(srv.info["blas"])))
     bt = servers["best-1t"]
     acc = {}
-    for key in ("mlp", "mlp_b1", "cnn"):
-        save = "%s/%s.nnw" % (OUT, key) if key != "mlp_b1" else None
-        e = nnc_train(key, TRAIN, 1, limit=full, test=TEST, save=save)["epochs"][0]
-        t = bt.call({"kind": "train", "nn": nnpath(key), "init": init(key), "epochs": 1, "limit": full,
+    for key in ("mlp", "mlp_b1", "cnn", "lstm", "gru", "charlm"):
+        save = "%s/%s.nnw" % (OUT, key) if key in ("mlp", "cnn", "lstm") else None
+        lim = acc_limit[key]
+        if key == "charlm":
+            e = nnc_train(key, TEXT, 1, limit=lim)["epochs"][0]
+            t = bt.call({"kind": "text", "nn": nnpath(key), "init": init(key), "epochs": 1, "limit": lim,
+                         "text": TEXT})
+            acc[key] = {"nnc": {"valid_nats": e["valid_nats"], "loss": e["loss"], "seconds": lim / e["sps"]},
+                        "torch": {"valid_nats": t["valid_nats"][0], "loss": t["epoch_loss"][0],
+                                  "seconds": t["epoch_seconds"][0]}}
+            log("  %s: held-out loss nnc %.4f, PyTorch %.4f nats per character" % (
+                key, e["valid_nats"], t["valid_nats"][0]))
+            continue
+        e = nnc_train(key, TRAIN, 1, limit=lim, test=TEST, save=save)["epochs"][0]
+        t = bt.call({"kind": "train", "nn": nnpath(key), "init": init(key), "epochs": 1, "limit": lim,
                      "test": True})
-        acc[key] = {"nnc": {"test_acc": e["test_acc"], "loss": e["loss"], "seconds": (full or EPOCH) / e["sps"]},
+        acc[key] = {"nnc": {"test_acc": e["test_acc"], "loss": e["loss"], "seconds": (lim or EPOCH) / e["sps"]},
                     "torch": {"test_acc": t.get("test_acc", -1), "loss": t["epoch_loss"][0] if t["epoch_loss"]
                               else float("nan"), "seconds": t["epoch_seconds"][0] if t["epoch_seconds"] else 0,
                               "diverged": t.get("diverged")}}
@@ -396,7 +431,7 @@ def measure(args):
     import numpy as np
     imgs = torch_bench.load_idx("t10k-images-idx3-ubyte.gz")[:n_img].astype(np.float32) / np.float32(255)
     imgs.astype(np.float32).tofile(OUT + "/images.f32")
-    for key in ("mlp", "cnn"):
+    for key in ("mlp", "cnn", "lstm"):
         nnf, name = NETS[key]
         c = "%s/%s_inf.c" % (OUT, key)
         run([NNC, os.path.join(ROOT, nnf), "--weights", "%s/%s.nnw" % (OUT, key), "-o", c])
@@ -420,11 +455,15 @@ def measure(args):
         if key.startswith("infer_"):
             r = srv.call(infer_job(key[6:], srv.label))
             return median(r["us"]), None
+        if key == "charlm":   # s per 1,000 windows
+            r = srv.call({"kind": "text", "nn": nnpath(key), "init": init(key), "epochs": 2, "limit": limit,
+                          "text": TEXT})
+            return r["epoch_seconds"][1] * 1000 / r["n"], r["epoch_loss"][0]
         r = srv.call(train_job(key, srv.label, limit))
         check("diverged" not in r, "PyTorch %s diverged on %s" % (srv.label, key))
         return r["epoch_seconds"][1] * EPOCH / r["n"], r["epoch_loss"][0]
 
-    works = ["xor", "mlp", "mlp_b1", "cnn", "infer_mlp", "infer_cnn"]
+    works = ["xor", "mlp", "mlp_b1", "cnn", "lstm", "gru", "charlm", "infer_mlp", "infer_cnn", "infer_lstm"]
     log("%d rounds, each: every workload on nnc, then on PyTorch %s" % (R, " and ".join(servers)))
     for rnd in range(R):
         for key in works:
@@ -443,6 +482,10 @@ def measure(args):
                     exe = "%s/infer_%s%s" % (OUT, key[6:], suffix)
                     out = run([exe, OUT + "/images.f32", str(n_img), str(inf_reps), exe + ".out"]).stdout
                     add(res, "speed", key, side, float(re.search(r"median_us=(\S+)", out).group(1)))
+            elif key == "charlm":
+                r = nnc_train(key, TEXT, 2, limit=S[key])
+                add(res, "speed", key, "nnc", 1000 / r["epochs"][1]["sps"])
+                add(res, "loss1", key, "nnc", r["epochs"][0]["loss"])
             else:
                 r = nnc_train(key, TRAIN, 2, limit=S[key])
                 add(res, "speed", key, "nnc", EPOCH / r["epochs"][1]["sps"])
@@ -489,10 +532,11 @@ def measure(args):
     # time cap: on a busy machine these runs can be 20x slower than one thread.
     cap = 10 if quick else 25
     res["many_cap"] = cap
-    S4 = {k: max(320, v // 4) for k, v in S.items()}
+    S4 = {k: max(320 if k != "charlm" else 160, v // 4) for k, v in S.items()}
     res["slices_many"] = S4
     for key in S4:        # nnc's first-epoch loss on those slices, for the check
-        add(res, "loss1q", key, "nnc", nnc_train(key, TRAIN, 1, limit=S4[key])["epochs"][0]["loss"])
+        add(res, "loss1q", key, "nnc", nnc_train(key, TEXT if key == "charlm" else TRAIN, 1,
+                                                 limit=S4[key])["epochs"][0]["loss"])
     for label, env, t in many:
         srv = Torch(label, env, t)
         res["torch"][label] = srv.info
@@ -524,6 +568,10 @@ def verify(res):
                        ("torch", "PyTorch (12,000 steps)")):
         check(xor_ok(res["xor_outputs"][side]), "%s did not learn XOR" % what)
     for key, a in res["acc"].items():
+        if key == "charlm":   # the held-out loss, nats per character
+            x, y = a["nnc"]["valid_nats"], a["torch"]["valid_nats"]
+            check(abs(x - y) <= (0.03 if quick else 0.02) * y, "%s: held-out loss nnc %.4f vs PyTorch %.4f" % (key, x, y))
+            continue
         check(not a["torch"].get("diverged"), "PyTorch diverged on %s" % key)
         check(abs(a["nnc"]["test_acc"] - a["torch"]["test_acc"]) <= tol_acc,
               "%s: test accuracy nnc %.2f%% vs PyTorch %.2f%%" % (key, 100 * a["nnc"]["test_acc"],
@@ -538,7 +586,7 @@ def verify(res):
                     check(abs(a - b) <= 0.05 * max(abs(a), abs(b)) + 1e-3,
                           "%s: epoch-1 training loss nnc %.4f vs %s %.4f" % (key, a, side, b))
     import numpy as np
-    for key in ("mlp", "cnn"):
+    for key in ("mlp", "cnn", "lstm"):
         for suffix in ("", "_jit"):
             a = np.fromfile("%s/infer_%s%s.out" % (OUT, key, suffix), dtype=np.float32).reshape(-1, 10)
             for label in res["torch"]:
@@ -605,7 +653,7 @@ def tables(res):
              "(torch's default threads). \"PyTorch at its best\" is, per workload, the fastest of the four; the "
              "bars compare with the faster 1-thread one." % (auto, core, NCPU))
     L.append("")
-    L.append("Networks: " + "; ".join("`%s`" % describe(k)[0] for k in ("xor", "mlp", "mlp_b1", "cnn")) + ".")
+    L.append("Networks: " + "; ".join("`%s`" % describe(k)[0] for k in NETS if k in med or k == "mlp_b1") + ".")
     L.append("")
 
     # --- training
@@ -617,7 +665,12 @@ def tables(res):
     for key, what in (("xor", "1. XOR 2-2-1, batch 1: **training steps/s**"),
                       ("mlp", "2. MLP 784-128-10, batch 32: **s/epoch**"),
                       ("mlp_b1", "2. MLP 784-128-10, batch 1: **s/epoch**"),
-                      ("cnn", "3. CNN, batch 32: **s/epoch**")):
+                      ("cnn", "3. CNN, batch 32: **s/epoch**"),
+                      ("lstm", "4. LSTM 128 over image rows, batch 32: **s/epoch**"),
+                      ("gru", "4. GRU 128 over image rows, batch 32: **s/epoch**"),
+                      ("charlm", "5. character LSTM 256, 64 steps, batch 32: **s per 1,000 windows**")):
+        if key not in med:
+            continue
         t = med[key]
         L.append("| %s | %s | %s | %s | %s | %s |" % (what, fmt(t["nnc"]), fmt(t.get("c_ref")),
                                                       " | ".join(fmt(t.get(l)) for l in labels),
@@ -663,15 +716,30 @@ def tables(res):
     L.append("| workload | nnc test acc | PyTorch test acc | nnc epoch loss | PyTorch epoch loss | "
              "that epoch, nnc | that epoch, PyTorch |")
     L.append("|---|---|---|---|---|---|---|")
-    for key, what in (("mlp", "MLP batch 32"), ("mlp_b1", "MLP batch 1"), ("cnn", "CNN batch 32")):
+    for key, what in (("mlp", "MLP batch 32"), ("mlp_b1", "MLP batch 1"), ("cnn", "CNN batch 32"),
+                      ("lstm", "LSTM batch 32"), ("gru", "GRU batch 32")):
+        if key not in res["acc"]:
+            continue
         a = res["acc"][key]
         L.append("| %s | %.2f%% | %.2f%% | %.4f | %.4f | %s s | %s s |" % (
             what, 100 * a["nnc"]["test_acc"], 100 * a["torch"]["test_acc"], a["nnc"]["loss"], a["torch"]["loss"],
             fmt(a["nnc"]["seconds"]), fmt(a["torch"]["seconds"])))
     L.append("")
-    L.append("One epoch of %s training samples from nnc's starting weights in nnc's shuffled order, then the %s "
-             "test images; PyTorch best-1t. The times are of that single, cold epoch (the speed figures above are "
-             "medians of warm ones)." % ("{:,}".format(res["full"]), "{:,}".format(min(res["full"], 10000))))
+    al = res.get("acc_limit", {})
+    L.append("One epoch of %s training samples (LSTM and GRU: the first %s) from nnc's starting weights in nnc's "
+             "shuffled order, then the %s test images (LSTM and GRU: %s); PyTorch best-1t. The times are of that "
+             "single, cold epoch (the speed figures above are medians of warm ones)." % (
+                 "{:,}".format(res["full"]), "{:,}".format(al.get("lstm") or 0), "{:,}".format(min(res["full"], 10000)),
+                 "{:,}".format(min(al.get("lstm") or 0, 10000))))
+    if "charlm" in res["acc"]:
+        a = res["acc"]["charlm"]
+        L.append("")
+        L.append("The character model, one epoch of the first %s windows of the corpus (Debian's fortunes, %s): "
+                 "held-out loss nnc **%.4f**, PyTorch **%.4f** nats per character (%+.2f%%); training loss %.4f and "
+                 "%.4f." % ("{:,}".format(al.get("charlm") or 0), "the last 10% held out, cut to as many windows",
+                            a["nnc"]["valid_nats"], a["torch"]["valid_nats"],
+                            100 * (a["nnc"]["valid_nats"] / a["torch"]["valid_nats"] - 1),
+                            a["nnc"]["loss"], a["torch"]["loss"]))
     L.append("")
 
     # --- inference
@@ -680,7 +748,9 @@ def tables(res):
     L.append("| network | nnc, -O3 -march=native | nnc, the JIT's flags | " +
              " | ".join("PyTorch " + l for l in labels) + " | nnc ÷ PyTorch 1t | nnc ÷ PyTorch at its best |")
     L.append("|" + "---|" * (5 + len(labels)))
-    for key, what in (("infer_mlp", "MLP 784-128-10"), ("infer_cnn", "CNN")):
+    for key, what in (("infer_mlp", "MLP 784-128-10"), ("infer_cnn", "CNN"), ("infer_lstm", "LSTM 128, 28 steps")):
+        if key not in med:
+            continue
         t = med[key]
         L.append("| %s | %s | %s | %s | %s | %s |" % (what, fmt(t["nnc"]), fmt(t["nnc_jitflags"]),
                                                       " | ".join(fmt(t.get(l)) for l in labels),
@@ -717,14 +787,18 @@ def tables(res):
     L.append("| network | FLOP per sample | nnc | " + " | ".join("PyTorch " + l for l in labels) +
              " | nnc, % of the FMA peak | nnc, % of sgemm |")
     L.append("|" + "---|" * (5 + len(labels)))
-    for key, what in (("mlp", "MLP batch 32"), ("cnn", "CNN batch 32")):
+    for key, what in (("mlp", "MLP batch 32"), ("cnn", "CNN batch 32"), ("lstm", "LSTM batch 32"),
+                      ("gru", "GRU batch 32"), ("charlm", "character LSTM (a window)")):
+        if key not in med:
+            continue
         flop = describe(key)[1]
-        g = {side: flop * EPOCH / v / 1e9 for side, v in med[key].items()}
+        per = 1000 if key == "charlm" else EPOCH
+        g = {side: flop * per / v / 1e9 for side, v in med[key].items()}
         L.append("| %s | %s | %s | %s | %.0f%% | %.0f%% |" % (what, "{:,}".format(flop), fmt(g["nnc"]),
                                                             " | ".join(fmt(g.get(l)) for l in labels),
                                                             100 * g["nnc"] / fma1, 100 * g["nnc"] / sq))
     L.append("")
-    line = ("Peak, one thread: the FMA probe (bench/fma_peak.c: independent AVX-512 FMAs) %s GFLOP/s (best run; "
+    line = ("Peak, one thread: the FMA probe (bench/fma_peak.c: independent FMAs on the widest vectors) %s GFLOP/s (best run; "
             "median %s)" % (fmt(fma1), fmt(pr["fma_1t"]["median"])))
     if "sgemm" in pr:
         line += "; OpenBLAS sgemm on 2048×2048 matrices %s GFLOP/s (best kernel, best run). sgemm by kernel, one " \
@@ -752,8 +826,18 @@ def tables(res):
         ("CNN batch 32 ≥ 3× PyTorch 1 thread", up("cnn", one), 3),
         ("MLP 1-image inference ≥ 20× PyTorch 1 thread", up("infer_mlp", one), 20),
     ]
+    if "lstm" in med:
+        flop = describe("lstm")[1]
+        bars += [("LSTM batch 32 ≥ 3× PyTorch 1 thread", up("lstm", one), 3),
+                 ("LSTM batch 32 at ≥ 50% of the FMA peak", flop * EPOCH / med["lstm"]["nnc"] / 1e9 / fma1, 0.5),
+                 ("LSTM one-sequence inference ≥ 10× PyTorch 1 thread", up("infer_lstm", one), 10)]
+    if "charlm" in med:
+        flop = describe("charlm")[1]
+        bars += [("character LSTM ≥ 3× PyTorch 1 thread", up("charlm", one), 3),
+                 ("character LSTM at ≥ 50% of the FMA peak", flop * 1000 / med["charlm"]["nnc"] / 1e9 / fma1, 0.5)]
     for what, got, want in bars:
-        L.append("| %s | %s | %s |" % (what, ratio(got), "met" if got >= want else "**not met**"))
+        shown = "%.0f%%" % (100 * got) if "FMA peak" in what else ratio(got)
+        L.append("| %s | %s | %s |" % (what, shown, "met" if got >= want else "**not met**"))
     tcc = median(c["cnn_tcc"])
     L.append("| tcc compile < 50 ms for the CNN | %.1f ms | %s |" % (tcc, "met" if tcc < 50 else "**not met**"))
     L.append("")
@@ -764,6 +848,51 @@ def tables(res):
                  "accuracies within %.1f points; the training losses of every timed unit's first epoch within 5%% "
                  "of nnc's; inference outputs equal." % (3.0 if res["quick"] else 1.5))
     return "\n".join(L)
+
+
+def long_run(key):
+    """The whole training of an example (its .nn file's epochs) on nnc and on
+    PyTorch (one thread, the installed kernel) from the same weights in the
+    same order: every epoch's test accuracy (a character model: held-out
+    nats per character).  Returns the markdown table."""
+    build_all(True)
+    epochs = int(re.search(r"^\s*epochs\s+(\d+)", open(nnpath(key)).read(), re.M).group(1))
+    label, env, threads = torch_configs("auto")[0]
+    srv = Torch(label, env, threads)
+    log("%s: %d epochs on nnc" % (key, epochs))
+    text = key == "charlm"
+    n = nnc_train(key, TEXT if text else TRAIN, epochs, test=None if text else TEST)
+    log("%s: %d epochs on PyTorch %s" % (key, epochs, label))
+    if text:
+        t = srv.call({"kind": "text", "nn": nnpath(key), "init": init(key), "epochs": epochs, "text": TEXT})
+        theirs = t["valid_nats"]
+    else:
+        t = srv.call({"kind": "train", "nn": nnpath(key), "init": init(key), "epochs": epochs, "limit": None,
+                      "test_every": True})
+        theirs = t["test_accs"]
+    srv.close()
+    res = {"key": key, "machine": machine(), "nnc": n, "torch": t, "torch_info": srv.info}
+    with open(os.path.join(OUT, "long_%s.json" % key), "w") as f:
+        json.dump(res, f, indent=1)
+    what = "held-out loss, nats per character" if text else "test accuracy"
+    L = ["`%s`, %d epochs, %s (%s; PyTorch %s, %s):" % (NETS[key][0], epochs, what, res["machine"]["cpu"],
+                                                         srv.info["torch"], label), "",
+         "| epoch | nnc | PyTorch | nnc s/epoch | PyTorch s/epoch |", "|---|---|---|---|---|"]
+    for i, e in enumerate(n["epochs"]):
+        mine = e["valid_nats"] if text else e["test_acc"]
+        other = theirs[i] if i < len(theirs) else float("nan")
+        per = (len_text_windows() if text else EPOCH)
+        L.append("| %d | %s | %s | %s | %s |" % (
+            e["epoch"], "%.4f" % mine if text else "%.2f%%" % (100 * mine),
+            "%.4f" % other if text else "%.2f%%" % (100 * other), fmt(per / e["sps"]), fmt(t["epoch_seconds"][i])))
+    return "\n".join(L)
+
+
+def len_text_windows():
+    """Training windows of the character model's corpus (as rt_load_text cuts it)."""
+    size = os.path.getsize(TEXT)
+    steps = torch_bench.parse_nn(nnpath("charlm"))["steps"]
+    return (size - int(size * 0.1) - 1) // steps
 
 
 def update_readme(text, res):
@@ -787,7 +916,12 @@ def main():
     ap.add_argument("--reps", type=int, help="timed repetitions (default 5; --quick 1)")
     ap.add_argument("--readme", action="store_true", help="write the tables into bench/README.md")
     ap.add_argument("--from-json", help="only print the tables of an earlier run's results.json")
+    ap.add_argument("--long", choices=["lstm", "gru", "charlm"],
+                    help="instead: train that example for all its epochs on nnc and PyTorch, every epoch's figure")
     args = ap.parse_args()
+    if args.long:
+        print(long_run(args.long))
+        return 0
     args.reps = args.reps or (1 if args.quick else 5)
     t0 = time.time()
     if args.from_json:

@@ -96,13 +96,18 @@ def load_idx(name):
 _DATA = {}
 
 
-def fashion(split):
+def fashion(split, spec=None):
+    """The images [N][1][28][28] (a sequence network's: [N][28][28], a row a
+    step) and their labels."""
     if split not in _DATA:
         pre = "train" if split == "train" else "t10k"
         x = torch.from_numpy(load_idx(pre + "-images-idx3-ubyte.gz").copy()).float().div_(255.0)
         y = torch.from_numpy(load_idx(pre + "-labels-idx1-ubyte.gz").astype(np.int64))
         _DATA[split] = (x.reshape(-1, 1, 28, 28).contiguous(), y)
-    return _DATA[split]
+    x, y = _DATA[split]
+    if spec and spec.get("steps"):
+        x = x.view(-1, *spec["input"])
+    return x, y
 
 
 # ---- the network, from its .nn file ------------------------------------------
@@ -136,7 +141,13 @@ def parse_nn(path):
             continue
         kw, args = toks[0], toks[1:]
         if kw == "input":
-            shape = tuple(int(d) for d in args[0].split("x"))
+            steps = [int(a.split("=")[1]) for a in args if a.startswith("steps=")]
+            feats = [a for a in args if not a.startswith("steps=")]
+            if steps:                                  # a sequence: (T, F), or (T,) of token ids
+                shape = (steps[0], int(feats[0])) if feats else (steps[0],)
+                spec["steps"] = steps[0]
+            else:
+                shape = tuple(int(d) for d in args[0].split("x"))
             spec["input"] = shape
         elif kw in ("conv", "maxpool", "avgpool"):
             i = 0
@@ -168,7 +179,7 @@ def parse_nn(path):
             oc = out_c if kw == "conv" else c
             macs = oc * ho * wo * c * k[0] * k[1] if kw == "conv" else 0
             spec["layers"].append({"kind": kw, "in": shape, "out": (oc, ho, wo), "k": k, "stride": stride,
-                                   "pad": pad, "act": act, "macs": macs})
+                                   "pad": pad, "act": act, "macs": macs, "params": kw == "conv"})
             shape = (oc, ho, wo)
         elif kw == "flatten":
             n = 1
@@ -176,12 +187,33 @@ def parse_nn(path):
                 n *= d
             spec["layers"].append({"kind": "flatten", "in": shape, "out": (n,), "macs": 0})
             shape = (n,)
+        elif kw in ("rnn", "lstm", "gru"):
+            T, F = shape
+            H = int(args[0])
+            act = "relu" if "relu" in args[1:] else "tanh"
+            ret_all = "return=all" in args[1:]
+            G = {"rnn": 1, "lstm": 4, "gru": 3}[kw]
+            out = (T, H) if ret_all else (H,)
+            spec["layers"].append({"kind": kw, "in": shape, "out": out, "act": act, "return_all": ret_all, "H": H,
+                                   "params": True, "macs": T * G * H * F + (T - 1) * G * H * H})
+            shape = out
+        elif kw == "embed":
+            V, D = int(args[0]), int(args[1])
+            spec["layers"].append({"kind": "embed", "in": shape, "out": (shape[0], D), "V": V, "D": D,
+                                   "params": True, "macs": 0})
+            shape = (shape[0], D)
+        elif kw == "dense" and len(shape) == 2 and spec.get("steps") and shape[0] == spec["steps"]:
+            units, act = int(args[0]), args[1] if len(args) > 1 else "linear"
+            T, n_in = shape                            # the same layer at every step
+            spec["layers"].append({"kind": "dense", "in": shape, "out": (T, units), "act": act, "seq": True,
+                                   "params": True, "macs": T * n_in * units, "n_in": n_in})
+            shape = (T, units)
         elif kw == "dense":
             n_in = 1
             for d in shape:
                 n_in *= d
             units, act = int(args[0]), args[1] if len(args) > 1 else "linear"
-            spec["layers"].append({"kind": "dense", "in": shape, "out": (units,), "act": act,
+            spec["layers"].append({"kind": "dense", "in": shape, "out": (units,), "act": act, "params": True,
                                    "macs": n_in * units, "n_in": n_in})
             shape = (units,)
         elif kw == "loss":
@@ -202,8 +234,10 @@ def parse_nn(path):
 def train_flop(spec):
     """FLOP of one training sample: 2 per multiply-add of the forward pass, of
     the weight gradients, and of the input gradients of every layer after the
-    first one with parameters (which needs none)."""
-    macs = [l["macs"] for l in spec["layers"] if l["macs"]]
+    first one with parameters (which needs none).  A recurrent layer's
+    count the input product of every step and the recurrent product of
+    every step but the first (whose h_0 is 0: nnc skips it)."""
+    macs = [l["macs"] for l in spec["layers"] if l.get("params")]
     return 2 * (2 * sum(macs) + sum(macs[1:]))
 
 
@@ -218,9 +252,53 @@ def _act(name, last_ce):
     return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[name]()
 
 
+class SeqNet(nn.Module):
+    """A network over sequences: embed, rnn/lstm/gru (batch_first, the last
+    step's output or every step's), dense per step or on the last vector.
+    Its parameters register in the .nn file's order, each layer's in
+    PyTorch's state_dict order: nnc's order."""
+
+    def __init__(self, spec):
+        super().__init__()
+        self.steps = []
+        self.mods = nn.ModuleList()
+        for i, l in enumerate(spec["layers"]):
+            last_ce = i == len(spec["layers"]) - 1 and spec["loss"] == "cross_entropy"
+            if l["kind"] == "embed":
+                m = nn.Embedding(l["V"], l["D"])
+            elif l["kind"] == "rnn":
+                m = nn.RNN(l["in"][1], l["H"], nonlinearity=l["act"], batch_first=True)
+            elif l["kind"] in ("lstm", "gru"):
+                m = (nn.LSTM if l["kind"] == "lstm" else nn.GRU)(l["in"][1], l["H"], batch_first=True)
+            elif l["kind"] == "dense":
+                m = nn.Linear(l["n_in"], l["out"][-1])
+            else:
+                raise ValueError("bench: no sequence form of '%s'" % l["kind"])
+            self.mods.append(m)
+            act = _act(l.get("act", "linear"), last_ce) if l["kind"] == "dense" else None
+            if act is not None and l.get("act") == "softmax":
+                act = nn.Softmax(dim=-1)
+            self.steps.append((l, act))
+
+    def forward(self, x):
+        for m, (l, act) in zip(self.mods, self.steps):
+            if l["kind"] == "embed":
+                x = m(x.long())
+            elif l["kind"] in ("rnn", "lstm", "gru"):
+                out, _ = m(x)
+                x = out if l["return_all"] else out[:, -1]
+            else:
+                x = m(x)
+            if act is not None:
+                x = act(x)
+        return x
+
+
 def build(spec):
     """The torch model: for softmax + cross_entropy it ends with the logits
     (the softmax is in nn.CrossEntropyLoss; inference adds it back)."""
+    if spec.get("steps"):
+        return SeqNet(spec)
     mods = []
     for i, l in enumerate(spec["layers"]):
         last_ce = i == len(spec["layers"]) - 1 and spec["loss"] == "cross_entropy"
@@ -252,7 +330,8 @@ def optimizer(spec, model):
 
 def loss_fn(spec):
     if spec["loss"] == "cross_entropy":
-        return nn.CrossEntropyLoss()                   # mean over the batch of -log softmax
+        ce = nn.CrossEntropyLoss()                     # mean over the batch (and steps) of -log softmax
+        return lambda y, t: ce(y.reshape(-1, y.shape[-1]), t.reshape(-1))
     return lambda y, t: 0.5 * ((y - t) ** 2).sum() / y.shape[0]   # nnc's mse: 1/2 sum, mean over the batch
 
 
@@ -288,7 +367,7 @@ def job_train(j):
     load_flat(model, read_params(j["init"]))
     opt = optimizer(spec, model)
     lossf = loss_fn(spec)
-    X, Y = fashion("train")
+    X, Y = fashion("train", spec)
     n = min(j["limit"] or len(Y), len(Y))
     X, Y = X[:n], Y[:n]
     idx = np.arange(n, dtype=np.int64)
@@ -320,12 +399,14 @@ def job_train(j):
         res["epoch_seconds"].append(time.perf_counter() - t0)
         res["epoch_loss"].append(loss_sum / batches)
         if epoch == 1 and j.get("test"):
-            res["test_acc"] = evaluate(model, n)
+            res["test_acc"] = evaluate(model, n, spec)
+        if j.get("test_every"):
+            res.setdefault("test_accs", []).append(evaluate(model, n, spec))
     return res
 
 
-def evaluate(model, limit):
-    X, Y = fashion("test")
+def evaluate(model, limit, spec):
+    X, Y = fashion("test", spec)
     n = min(limit, len(Y))
     model.eval()
     correct = 0
@@ -334,6 +415,67 @@ def evaluate(model, limit):
             e = min(n, b + 1000)
             correct += int((model(X[b:e]).argmax(1) == Y[b:e]).sum())
     return correct / n
+
+
+def text_windows(path, steps, holdout=0.1):
+    """runtime/data.c's rt_load_text: the bytes of the file, the last
+    `holdout` of them held out; each part cut into windows of `steps` bytes,
+    window i = bytes [i*steps, i*steps + steps), its targets the bytes one
+    further on."""
+    raw = np.frombuffer(open(path, "rb").read(), dtype=np.uint8)
+    held = int(len(raw) * holdout)
+    parts = []
+    for part in (raw[:len(raw) - held], raw[len(raw) - held:]):
+        n = (len(part) - 1) // steps
+        x = torch.from_numpy(part[:n * steps].astype(np.int64)).view(n, steps)
+        y = torch.from_numpy(part[1:n * steps + 1].astype(np.int64)).view(n, steps)
+        parts.append((x, y))
+    return parts
+
+
+def job_text(j):
+    """A character model on a text file as `nnc train --text` trains it:
+    nnc's windows, shuffle, batches and starting weights; after each epoch
+    the held-out windows' loss in nats per character (the mean over every
+    step of every window, as nnc reports it)."""
+    spec = parse_nn(j["nn"])
+    bs = spec["batch"]
+    model = build(spec)
+    load_flat(model, read_params(j["init"]))
+    opt = optimizer(spec, model)
+    lossf = loss_fn(spec)
+    (X, Y), (VX, VY) = text_windows(j["text"], spec["steps"])
+    n = min(j.get("limit") or len(Y), len(Y))
+    X, Y = X[:n], Y[:n]
+    VX, VY = VX[:n], VY[:n]                          # nnc train --limit cuts both
+    idx = np.arange(n, dtype=np.int64)
+    state = spec["seed"]
+    res = {"epoch_seconds": [], "epoch_loss": [], "valid_nats": [], "n": n, "n_valid": len(VY)}
+    for epoch in range(1, j["epochs"] + 1):
+        state = nnc_shuffle(idx, state)
+        order = torch.from_numpy(idx.copy())
+        model.train()
+        loss_sum, batches = 0.0, 0
+        t0 = time.perf_counter()
+        for b in range(0, n, bs):
+            ib = order[b:b + bs]
+            opt.zero_grad()
+            loss = lossf(model(X.index_select(0, ib)), Y.index_select(0, ib))
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item()
+            batches += 1
+        res["epoch_seconds"].append(time.perf_counter() - t0)
+        res["epoch_loss"].append(loss_sum / batches)
+        model.eval()
+        total = 0.0
+        with torch.no_grad():
+            for b in range(0, len(VY), 256):
+                out = model(VX[b:b + 256])
+                total += float(nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), VY[b:b + 256].reshape(-1),
+                                                           reduction="sum"))
+        res["valid_nats"].append(total / VY.numel())
+    return res
 
 
 def job_xor(j):
@@ -378,7 +520,7 @@ def job_infer(j):
     model = build(spec)
     load_flat(model, read_params(j["weights"]))
     model.eval()
-    X, _ = fashion("test")
+    X, _ = fashion("test", spec)
     xs = [X[i:i + 1] for i in range(j["n"])]
     us = []
     with torch.no_grad():
@@ -430,7 +572,7 @@ def main():
           flush=True)
     for line in sys.stdin:
         j = json.loads(line)
-        fn = {"train": job_train, "xor": job_xor, "infer": job_infer}[j["kind"]]
+        fn = {"train": job_train, "xor": job_xor, "infer": job_infer, "text": job_text}[j["kind"]]
         t0 = time.perf_counter()
         r = fn(j)
         r["wall"] = time.perf_counter() - t0

@@ -32,6 +32,30 @@ static void emit_dot_unrolled(Emitter *e, const Layer *l, int64_t o, int indent)
     }
 }
 
+/* z = b[o] + wo . x over n floats, as a loop: DOT_LANES partial sums that
+ * vectorize without reassociation, added up pairwise, then the rest in
+ * order.  Declares z. */
+static void emit_dot_loop(Emitter *e, int64_t n, const char *x, const char *ind)
+{
+    int64_t main_len = n >= 2 * DOT_LANES ? n / DOT_LANES * DOT_LANES : 0;
+    if (main_len) {
+        emit(e, "%sfloat acc[%d] = {0.0f};   /* %d partial sums: no serial dependence */\n", ind, DOT_LANES,
+             DOT_LANES);
+        emit(e, "%sfloat z;\n", ind);
+        emit(e, "%sfor (int i = 0; i < %lld; i += %d)\n", ind, (long long)main_len, DOT_LANES);
+        emit(e, "%s    for (int k = 0; k < %d; k++)\n", ind, DOT_LANES);
+        emit(e, "%s        acc[k] += wo[i + k] * %s[i + k];\n", ind, x);
+        emit(e, "%sfor (int k = 0; k < 8; k++)   /* added up pairwise */\n%s    acc[k] += acc[k + 8];\n", ind, ind);
+        emit(e, "%sfor (int k = 0; k < 4; k++)\n%s    acc[k] += acc[k + 4];\n", ind, ind);
+        emit(e, "%sz = b[o] + ((acc[0] + acc[2]) + (acc[1] + acc[3]));\n", ind);
+    } else {
+        emit(e, "%sfloat z = b[o];\n", ind);
+    }
+    if (main_len < n)
+        emit(e, "%sfor (int i = %lld; i < %lld; i++)\n%s    z += wo[i] * %s[i];\n", ind, (long long)main_len,
+             (long long)n, ind, x);
+}
+
 static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     const Net *n = e->net;
@@ -69,23 +93,7 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
     } else {
         emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
         emit(e, "            const float *wo = w + o * %lld;\n", (long long)l->n_in);
-        int64_t main_len = l->n_in >= 2 * DOT_LANES ? l->n_in / DOT_LANES * DOT_LANES : 0;
-        if (main_len) {
-            emit(e, "            float acc[%d] = {0.0f};   /* %d partial sums: no serial dependence */\n", DOT_LANES,
-                 DOT_LANES);
-            emit(e, "            float z;\n");
-            emit(e, "            for (int i = 0; i < %lld; i += %d)\n", (long long)main_len, DOT_LANES);
-            emit(e, "                for (int k = 0; k < %d; k++)\n", DOT_LANES);
-            emit(e, "                    acc[k] += wo[i + k] * in[i + k];\n");
-            emit(e, "            for (int k = 0; k < 8; k++)   /* added up pairwise */\n                acc[k] += acc[k + 8];\n");
-            emit(e, "            for (int k = 0; k < 4; k++)\n                acc[k] += acc[k + 4];\n");
-            emit(e, "            z = b[o] + ((acc[0] + acc[2]) + (acc[1] + acc[3]));\n");
-        } else {
-            emit(e, "            float z = b[o];\n");
-        }
-        if (main_len < l->n_in)
-            emit(e, "            for (int i = %lld; i < %lld; i++)\n                z += wo[i] * in[i];\n",
-                 (long long)main_len, (long long)l->n_in);
+        emit_dot_loop(e, l->n_in, "in", "            ");
         emit(e, "            %s[o] = ", dest);
         if (!softmax && a->forward)
             emit_template(e, a->forward, "z", slope);
@@ -739,8 +747,7 @@ static void emit_seq_dense_forward(Emitter *e, const Layer *l, const char *in_pt
     emit(e, "        for (int t = 0; t < %lld; t++)   /* each step: z = b + w in[t] */\n", (long long)T);
     emit(e, "            for (int o = 0; o < %lld; o++) {\n", (long long)no);
     emit(e, "                const float *wo = w + o * %lld, *it = in + t * %lld;\n", (long long)F, (long long)F);
-    emit(e, "                float z = b[o];\n");
-    emit(e, "                for (int k = 0; k < %lld; k++)\n                    z += wo[k] * it[k];\n", (long long)F);
+    emit_dot_loop(e, F, "it", "                ");
     emit(e, "                %s[t * %lld + o] = z;\n            }\n", softmax ? "logit" : "out", (long long)no);
     if (softmax)
         emit_step_softmax(e, T, no, "        ");

@@ -5,6 +5,14 @@
 
 #include <string.h>
 
+static bool has_recurrent(const Net *n)
+{
+    for (int i = 0; i < n->n_layers; i++)
+        if (layer_is_recurrent(&n->layers[i]))
+            return true;
+    return false;
+}
+
 /* One line of the parameter layout comment: "layer 1 dense: weight [2][2] at
  * 0, bias [2] at 4" (conv: [out_c][in_c][kh][kw]; recurrent layers: the four
  * tensors of PyTorch's state_dict; embed: its table). */
@@ -128,15 +136,42 @@ static void emit_header_infer(Emitter *e)
     emit(e, "} %s;\n\n", N);
     emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
     emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
-    emit(e, "/* The %s_N_PARAMS trained parameters, in PyTorch's state_dict order. */\n", N);
+    if (has_recurrent(n))
+        emit(e, "/* The %s_N_PARAMS trained parameters, in PyTorch's state_dict order but for the\n"
+                " * recurrent layers' weight_ih and weight_hh, which are transposed. */\n", N);
+    else
+        emit(e, "/* The %s_N_PARAMS trained parameters, in PyTorch's state_dict order. */\n", N);
     emit(e, "const float *%s_params(void);\n\n", N);
 }
 
 /* The trained parameters as a constant array, eight a line. */
+/* Parameter i of the baked array: the weight file's, but for a recurrent
+ * layer's weight_ih and weight_hh, which are baked transposed ([F][G*H]
+ * and [H][G*H]) for NAME_forward's products. */
+static float baked_param(const Net *n, const float *w, int64_t i)
+{
+    for (int k = 0; k < n->n_layers; k++) {
+        const Layer *l = &n->layers[k];
+        if (!layer_is_recurrent(l) || i < l->w_off || i >= l->w_off + l->w_len)
+            continue;
+        int64_t gh = recurrent_layout(l, 1).g * l->units, f = l->in.c, at = i - l->w_off;
+        int64_t base = l->w_off, cols = f;   /* weight_ih [gh][f], then weight_hh [gh][h] */
+        if (at >= gh * f)
+            base += gh * f, at -= gh * f, cols = l->units;
+        /* baked [cols][gh]: element (c, r) is the file's (r, c) */
+        return w[base + (at % gh) * cols + at / gh];
+    }
+    return w[i];
+}
+
 void emit_weights(Emitter *e)
 {
     const Net *n = e->net;
-    emit(e, "/* The trained parameters (PyTorch's state_dict order):\n");
+    if (has_recurrent(n))
+        emit(e, "/* The trained parameters (PyTorch's state_dict order; a recurrent layer's\n"
+                " * weight_ih and weight_hh transposed, [F][G*H] and [H][G*H]):\n");
+    else
+        emit(e, "/* The trained parameters (PyTorch's state_dict order):\n");
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
         if (l->w_len)
@@ -145,7 +180,7 @@ void emit_weights(Emitter *e)
     emit(e, " */\nstatic const float %s_param[%lld] = {\n", n->name, (long long)n->n_params);
     for (int64_t i = 0; i < n->n_params; i++) {
         char f[32];
-        emit(e, "%s%s,", i % 8 == 0 ? "    " : " ", fmt_float(f, e->opt->weights[i]));
+        emit(e, "%s%s,", i % 8 == 0 ? "    " : " ", fmt_float(f, baked_param(n, e->opt->weights, i)));
         if (i % 8 == 7 || i + 1 == n->n_params)
             emit(e, "\n");
     }

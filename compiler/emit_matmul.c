@@ -1,17 +1,19 @@
 /* emit_matmul.c — matrix products with every size a literal, for the
- * training code of recurrent layers and of dense layers over a sequence.
+ * recurrent layers (training, and NAME_forward's steps) and the dense layers
+ * over a sequence.
  *
  *     C[m][n] = (C[m][n] or bias[n] or 0) + sum_k A(m, k) B[k][n]
  *
  * A is read through two strides (row-major, or transposed: A(m, k) =
  * a[m * a_ms + k * a_ks]), B and C are row-major along n.  Where the
- * target has 8-float vectors (NNC_V8) the product runs in register blocks
- * of MR rows x 8*Q columns, the accumulators in registers across all of k,
- * B's row k loaded once per block and A's element broadcast (the last
- * N % 8 columns in a vector's first lanes); elsewhere (tcc, -DNNC_PLAIN_C)
- * as an axpy per element of A, whose innermost loop runs along n and
- * vectorizes without reassociation.  Both add each C element's terms in the order of k, from
- * the same start, so the two give the same bits. */
+ * target has 8-float vectors (NNC_V8) a product of more than 4096
+ * multiply-adds runs in register blocks of R rows x 8*Q columns, the
+ * accumulators in registers across all of k, B's row k loaded once per
+ * block and A's element broadcast (the last N % 8 columns in a vector's
+ * first lanes).  Elsewhere (tcc, -DNNC_PLAIN_C, small products) it is an
+ * axpy per element of A, whose innermost loop runs along n and vectorizes
+ * without reassociation.  Both add each C element's terms in the order of
+ * k, from the same start, so the two give the same bits. */
 #include "emit.h"
 
 #include <string.h>
@@ -171,6 +173,39 @@ static void matmul_v8(Emitter *e, const MatMul *mm, bool wide, const char *ind)
         }
 }
 
+/* The vector path over all columns.  Where B passes half of a 512 KiB L2,
+ * the columns go in panels whose part of B (about 128 KiB) stays in L2
+ * while every block of rows passes over it: otherwise each block of rows
+ * would stream all of B from L3 (examples/charlm.nn, H 256: B is 1 MiB). */
+static void matmul_panels(Emitter *e, const MatMul *mm, bool wide, const char *ind)
+{
+    int64_t nb = 8 * (wide ? 3 : 2), bytes = mm->K * mm->N * 4;
+    int64_t P = 131072 / (mm->K * 4) / nb * nb;
+    if (bytes <= 262144 || P < nb || P >= mm->N) {
+        matmul_v8(e, mm, wide, ind);
+        return;
+    }
+    int64_t whole = mm->N / P * P;
+    char ind2[64], b[64], c[64], bias[64];
+    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    MatMul panel = *mm;
+    panel.N = P;
+    snprintf(b, sizeof b, "(%s + p0)", mm->b);
+    snprintf(c, sizeof c, "(%s + p0)", mm->c);
+    snprintf(bias, sizeof bias, "(%s + p0)", mm->bias ? mm->bias : "");
+    panel.b = b, panel.c = c, panel.bias = mm->bias ? bias : NULL;
+    emit(e, "%sfor (int p0 = 0; p0 < %lld; p0 += %lld) {   /* panels of %lld columns */\n", ind, (long long)whole,
+         (long long)P, (long long)P);
+    matmul_v8(e, &panel, wide, ind2);
+    emit(e, "%s}\n", ind);
+    if (whole < mm->N) {
+        panel.N = mm->N - whole;
+        emit(e, "%s{\n%s    const int p0 = %lld;\n", ind, ind, (long long)whole);
+        matmul_v8(e, &panel, wide, ind2);
+        emit(e, "%s}\n", ind);
+    }
+}
+
 void emit_matmul(Emitter *e, const MatMul *given, const char *ind)
 {
     char ind2[64];
@@ -186,12 +221,14 @@ void emit_matmul(Emitter *e, const MatMul *given, const char *ind)
     MatMul local = *given;
     local.a = "pa", local.b = "pb", local.c = "pc", local.bias = given->bias ? "pbias" : NULL;
     const MatMul *mm = &local;
-    if (mm->K > 0) {
+    /* small products (a few thousand multiply-adds) stay plain loops: the
+     * compiler unrolls and vectorizes them as they are, and they read better */
+    if (mm->K > 0 && mm->M * mm->N * mm->K > 4096) {
         emit(e, "#ifdef NNC_V8\n%s    const nnc_v8 zero = {0.0f};\n%s    (void)zero;\n", ind, ind);
         emit(e, "#ifdef NNC_V8_WIDE\n");
-        matmul_v8(e, mm, true, ind2);
+        matmul_panels(e, mm, true, ind2);
         emit(e, "#else\n");
-        matmul_v8(e, mm, false, ind2);
+        matmul_panels(e, mm, false, ind2);
         emit(e, "#endif\n#else\n");
         plain(e, mm, ind2);
         emit(e, "#endif\n");

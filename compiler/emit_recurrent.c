@@ -236,11 +236,13 @@ static void emit_cell_backward(Emitter *e, const Layer *l, const Rec *c, const c
     }
 }
 
-/* Steps per chunk of a weight gradient's sum over T steps of B rows: about
- * 32 rows, dividing T. */
-static int64_t steps_per_chunk(int64_t T, int64_t B)
+/* Steps per chunk of a weight gradient's sum over T steps of B rows, a
+ * divisor of T: about 32 rows, or 128 when the gradient itself passes
+ * 256 KiB (it is read and written once a chunk). */
+static int64_t steps_per_chunk(int64_t T, int64_t B, int64_t grad_floats)
 {
-    int64_t want = B >= 32 ? 1 : 32 / B;
+    int64_t rows = grad_floats * 4 > 262144 ? 128 : 32;
+    int64_t want = B >= rows ? 1 : rows / B;
     while (want > 1 && T % want != 0)
         want--;
     return want;
@@ -295,7 +297,7 @@ static void emit_recurrent_backward_batch(Emitter *e, const Layer *l, const Laye
     emit(e, "        }\n");
     /* The weight gradients: sums over every step and sample (rows past n
      * are 0), a few steps at a time (about 32 rows: B's rows stay in L1) */
-    int64_t cs = steps_per_chunk(T, B), cs1 = T > 1 ? steps_per_chunk(T - 1, B) : 1;
+    int64_t cs = steps_per_chunk(T, B, GH * F), cs1 = T > 1 ? steps_per_chunk(T - 1, B, GH * H) : 1;
     emit(e, "        for (int t0 = 0; t0 < %lld; t0 += %lld) {\n", T, (long long)cs);
     snprintf(a, sizeof a, "(sq + %lld + t0 * %lld)", (long long)c.r.dg, B * GH);
     snprintf(b, sizeof b, "(sq + %lld + t0 * %lld)", (long long)c.r.x, B * F);
@@ -330,13 +332,25 @@ static void emit_recurrent_backward_batch(Emitter *e, const Layer *l, const Laye
 }
 
 /* One sample (inference, NAME_forward): the state of the current step only,
- * the gates as dot products, in the order of the training code's sums. */
+ * in net->state.  Each step is two products of a row by a matrix, the
+ * transposed weights (baked so in an inference-only file; the training
+ * file's NAME_forward transposes them into net->wt first), in the order of
+ * the training code's sums: the same numbers. */
 static void emit_recurrent_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     Rec c = rec_of(e, l, NULL);
     long long H = c.H, GH = c.GH, F = c.F, T = c.T;
     emit(e, "        /* %s */\n", equations(l));
     emit_params(e, l, &c, e->param);
+    if (e->infer) {
+        emit(e, "        const float *wih_t = w_ih, *whh_t = w_hh;   /* baked transposed: [%lld][%lld], [%lld][%lld] */\n",
+             F, GH, H, GH);
+    } else {
+        emit(e, "        float *wih_t = net->wt + %lld, *whh_t = wih_t + %lld;   /* [%lld][%lld], [%lld][%lld] */\n",
+             (long long)l->wt_off, F * GH, F, GH, H, GH);
+        emit_transpose(e, "wih_t", "w_ih", GH, F, "        ");
+        emit_transpose(e, "whh_t", "w_hh", GH, H, "        ");
+    }
     emit(e, "        const float *in = %s;   /* [%lld][%lld] */\n", in_ptr, T, F);
     emit(e, "        float *out = %s + %lld;   /* %s */\n", e->act, (long long)l->act_off,
          l->return_all ? "every step's h" : "the last step's h");
@@ -355,13 +369,16 @@ static void emit_recurrent_forward(Emitter *e, const Layer *l, const char *in_pt
         emit(e, "        for (int j = 0; j < %lld; j++)\n            cs[j] = 0.0f;\n", H);
     emit(e, "        for (int t = 0; t < %lld; t++) {\n", T);
     emit(e, "            const float *xt = in + t * %lld;\n", F);
-    emit(e, "            for (int j = 0; j < %lld; j++) {\n", GH);
-    emit(e, "                const float *wi = w_ih + j * %lld, *wh = w_hh + j * %lld;\n", F, H);
+    if (l->kind == LAYER_GRU)
+        emit(e, "            for (int j = 0; j < %lld; j++)   /* b_hn stays apart */\n"
+                "                g[j] = b_ih[j] + (j < %lld ? b_hh[j] : 0.0f);\n", GH, 2 * H);
+    else
+        emit(e, "            for (int j = 0; j < %lld; j++)\n                g[j] = b_ih[j] + b_hh[j];\n", GH);
+    MatMul in = {"gates += x_t W_ih^T", 1, GH, F, NULL, "xt", "wih_t", "g", NULL, F, 1, GH, GH, true};
+    emit_matmul(e, &in, "            ");
     if (l->kind == LAYER_GRU) {
-        emit(e, "                float a = b_ih[j] + (j < %lld ? b_hh[j] : 0.0f), r = 0.0f;\n", 2 * H);
-        emit(e, "                for (int k = 0; k < %lld; k++)\n                    a += wi[k] * xt[k];\n", F);
-        emit(e, "                for (int k = 0; k < %lld; k++)\n                    r += wh[k] * h[k];\n", H);
-        emit(e, "                g[j] = a;\n                gh[j] = r;\n            }\n");
+        MatMul rec = {"gh = h W_hh^T", 1, GH, H, NULL, "h", "whh_t", "gh", NULL, H, 1, GH, GH, false};
+        emit_matmul(e, &rec, "            ");
         emit(e, "            for (int j = 0; j < %lld; j++) {\n", H);
         emit(e, "                const float r = nnc_vsigmoid(g[j] + gh[j]), z = nnc_vsigmoid(g[%lld + j] + gh[%lld + j]);\n",
              H, H);
@@ -369,10 +386,8 @@ static void emit_recurrent_forward(Emitter *e, const Layer *l, const char *in_pt
              2 * H);
         emit(e, "                h[j] = (1.0f - z) * nn + z * h[j];\n            }\n");
     } else {
-        emit(e, "                float a = b_ih[j] + b_hh[j];\n");
-        emit(e, "                for (int k = 0; k < %lld; k++)\n                    a += wi[k] * xt[k];\n", F);
-        emit(e, "                for (int k = 0; k < %lld; k++)\n                    a += wh[k] * h[k];\n", H);
-        emit(e, "                g[j] = a;\n            }\n");
+        MatMul rec = {"gates += h W_hh^T", 1, GH, H, NULL, "h", "whh_t", "g", NULL, H, 1, GH, GH, true};
+        emit_matmul(e, &rec, "            ");
         if (l->kind == LAYER_LSTM) {
             emit(e, "            for (int j = 0; j < %lld; j++) {\n", H);
             emit(e, "                const float i = nnc_vsigmoid(g[j]), f = nnc_vsigmoid(g[%lld + j]), gg = nnc_vtanh(g[%lld + j]),\n"
@@ -401,11 +416,12 @@ static bool recurrent_whole_batch(const Emitter *e, const Layer *l)
     return true;
 }
 
-/* Training uses the vector type's products; the cells nnc_vexp and its kin. */
+/* The products use the vector type; the cells nnc_vexp and its kin. */
 static unsigned recurrent_needs(const Emitter *e, const Layer *l)
 {
+    (void)e;
     bool relu = l->kind == LAYER_RNN && l->cell_act == ACT_RELU;
-    return (e->infer ? 0 : EMIT_NEEDS_V8) | (relu ? EMIT_NEEDS_RELU : EMIT_NEEDS_VTANH) |
+    return EMIT_NEEDS_V8 | (relu ? EMIT_NEEDS_RELU : EMIT_NEEDS_VTANH) |
            (l->kind == LAYER_RNN ? 0 : EMIT_NEEDS_VSIGMOID);
 }
 

@@ -404,6 +404,8 @@ static bool do_train(Repl *r, int argc, char **argv)
         .progress = r->interactive && isatty(STDOUT_FILENO),
         .report_every = (int)((epochs + 19) / 20),
         .stop = &interrupted,
+        .test_name = r->text_from ? "valid" : NULL,   /* as nnc train --text */
+        .test_loss = r->text_from != NULL,
     };
     interrupted = 0;
     struct sigaction sa, old;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # setup.sh — installs the Debian packages nnc needs, only those missing.
 #   scripts/setup.sh build   flex, bison, a C compiler, libtcc, zlib, libedit (`make`)
-#   scripts/setup.sh demo    also the Fashion-MNIST data set and Graphviz (`make demo`)
+#   scripts/setup.sh demo    also the Fashion-MNIST data set, Graphviz and Debian's
+#                            fortunes (the character model's text) (`make demo`)
 #   scripts/setup.sh test    also clang, cmocka, valgrind, cppcheck, python3-torch, the
 #                            Cortex-M toolchain (gcc-arm-none-eabi, newlib) that the
 #                            docs' examples use, and what demo needs (`make test`)
@@ -23,9 +24,9 @@ need() {   # need PACKAGE...: the packages dpkg does not list as installed
 
 need flex bison gcc make tcc libtcc-dev zlib1g-dev libedit-dev
 case $profile in
-demo) need dataset-fashion-mnist graphviz ;;
+demo) need dataset-fashion-mnist graphviz fortunes ;;
 test | bench | all)
-    need dataset-fashion-mnist graphviz clang libclang-rt-14-dev cppcheck libcmocka-dev valgrind \
+    need dataset-fashion-mnist graphviz fortunes clang libclang-rt-14-dev cppcheck libcmocka-dev valgrind \
         python3 python3-torch python3-numpy gcc-arm-none-eabi libnewlib-arm-none-eabi
     [ "$profile" = test ] || need libopenblas-dev ;;
 build) ;;

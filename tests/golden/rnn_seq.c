@@ -95,105 +95,6 @@ static void rnn_seq_run(rnn_seq *net, const float *x, int n)
             const float *restrict pa = (sq + 0), *restrict pb = wih_t;
             float *restrict pc = (sq + 12);
             const float *pbias = bias;
-#ifdef NNC_V8
-            const nnc_v8 zero = {0.0f};
-            (void)zero;
-#ifdef NNC_V8_WIDE
-            for (int m0 = 0; m0 < 6; m0 += 6) {
-                {
-                    nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                    memcpy(&c0_0, pbias + 0 + 0, 32);
-                    memcpy(&c1_0, pbias + 0 + 0, 32);
-                    memcpy(&c2_0, pbias + 0 + 0, 32);
-                    memcpy(&c3_0, pbias + 0 + 0, 32);
-                    memcpy(&c4_0, pbias + 0 + 0, 32);
-                    memcpy(&c5_0, pbias + 0 + 0, 32);
-                    for (int k = 0; k < 2; k++) {
-                        const float *bk = pb + k * 8 + 0;
-                        nnc_v8 b0;
-                        memcpy(&b0, bk + 0, 32);
-                        {
-                            const float a = pa[(m0 + 0) * 2 + k * 1];
-                            c0_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 1) * 2 + k * 1];
-                            c1_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 2) * 2 + k * 1];
-                            c2_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 3) * 2 + k * 1];
-                            c3_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 4) * 2 + k * 1];
-                            c4_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 5) * 2 + k * 1];
-                            c5_0 += a * b0;
-                        }
-                    }
-                    memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                    memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                    memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                    memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                    memcpy(pc + (m0 + 4) * 8 + 0 + 0, &c4_0, 32);
-                    memcpy(pc + (m0 + 5) * 8 + 0 + 0, &c5_0, 32);
-                }
-            }
-#else
-            for (int m0 = 0; m0 < 6; m0 += 6) {
-                {
-                    nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                    memcpy(&c0_0, pbias + 0 + 0, 32);
-                    memcpy(&c1_0, pbias + 0 + 0, 32);
-                    memcpy(&c2_0, pbias + 0 + 0, 32);
-                    memcpy(&c3_0, pbias + 0 + 0, 32);
-                    memcpy(&c4_0, pbias + 0 + 0, 32);
-                    memcpy(&c5_0, pbias + 0 + 0, 32);
-                    for (int k = 0; k < 2; k++) {
-                        const float *bk = pb + k * 8 + 0;
-                        nnc_v8 b0;
-                        memcpy(&b0, bk + 0, 32);
-                        {
-                            const float a = pa[(m0 + 0) * 2 + k * 1];
-                            c0_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 1) * 2 + k * 1];
-                            c1_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 2) * 2 + k * 1];
-                            c2_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 3) * 2 + k * 1];
-                            c3_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 4) * 2 + k * 1];
-                            c4_0 += a * b0;
-                        }
-                        {
-                            const float a = pa[(m0 + 5) * 2 + k * 1];
-                            c5_0 += a * b0;
-                        }
-                    }
-                    memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                    memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                    memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                    memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                    memcpy(pc + (m0 + 4) * 8 + 0 + 0, &c4_0, 32);
-                    memcpy(pc + (m0 + 5) * 8 + 0 + 0, &c5_0, 32);
-                }
-            }
-#endif
-#else
             for (int m = 0; m < 6; m++) {
                 float *cm = pc + m * 8;
                 for (int j = 0; j < 8; j++)
@@ -205,266 +106,12 @@ static void rnn_seq_run(rnn_seq *net, const float *x, int n)
                         cm[j] += a * bk[j];
                 }
             }
-#endif
         }
         for (int t = 0; t < 3; t++) {
             if (t > 0)
                 {   /* gates += h_{t-1} W_hh^T, all samples: [2][8] += [2][8] x [8][8] */
                     const float *restrict pa = sq + 76 + (t - 1) * 16, *restrict pb = whh_t;
                     float *restrict pc = sq + 12 + t * 16;
-#ifdef NNC_V8
-                    const nnc_v8 zero = {0.0f};
-                    (void)zero;
-#ifdef NNC_V8_WIDE
-                    {
-                        int m0 = 0;
-                        for (; m0 + 6 <= n; m0 += 6) {
-                            {
-                                nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                                memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                                memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                                memcpy(&c2_0, pc + (m0 + 2) * 8 + 0 + 0, 32);
-                                memcpy(&c3_0, pc + (m0 + 3) * 8 + 0 + 0, 32);
-                                memcpy(&c4_0, pc + (m0 + 4) * 8 + 0 + 0, 32);
-                                memcpy(&c5_0, pc + (m0 + 5) * 8 + 0 + 0, 32);
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 2) * 8 + k * 1];
-                                        c2_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 3) * 8 + k * 1];
-                                        c3_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 4) * 8 + k * 1];
-                                        c4_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 5) * 8 + k * 1];
-                                        c5_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                                memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                                memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                                memcpy(pc + (m0 + 4) * 8 + 0 + 0, &c4_0, 32);
-                                memcpy(pc + (m0 + 5) * 8 + 0 + 0, &c5_0, 32);
-                            }
-                        }
-                        if (m0 + 4 <= n) {
-                            {
-                                nnc_v8 c0_0, c1_0, c2_0, c3_0;
-                                memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                                memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                                memcpy(&c2_0, pc + (m0 + 2) * 8 + 0 + 0, 32);
-                                memcpy(&c3_0, pc + (m0 + 3) * 8 + 0 + 0, 32);
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 2) * 8 + k * 1];
-                                        c2_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 3) * 8 + k * 1];
-                                        c3_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                                memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                                memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                            }
-                            m0 += 4;
-                        }
-                        if (m0 + 2 <= n) {
-                            {
-                                nnc_v8 c0_0, c1_0;
-                                memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                                memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                            }
-                            m0 += 2;
-                        }
-                        if (m0 < n) {
-                            {
-                                nnc_v8 c0_0;
-                                memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                            }
-                        }
-                    }
-#else
-                    {
-                        int m0 = 0;
-                        for (; m0 + 6 <= n; m0 += 6) {
-                            {
-                                nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                                memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                                memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                                memcpy(&c2_0, pc + (m0 + 2) * 8 + 0 + 0, 32);
-                                memcpy(&c3_0, pc + (m0 + 3) * 8 + 0 + 0, 32);
-                                memcpy(&c4_0, pc + (m0 + 4) * 8 + 0 + 0, 32);
-                                memcpy(&c5_0, pc + (m0 + 5) * 8 + 0 + 0, 32);
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 2) * 8 + k * 1];
-                                        c2_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 3) * 8 + k * 1];
-                                        c3_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 4) * 8 + k * 1];
-                                        c4_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 5) * 8 + k * 1];
-                                        c5_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                                memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                                memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                                memcpy(pc + (m0 + 4) * 8 + 0 + 0, &c4_0, 32);
-                                memcpy(pc + (m0 + 5) * 8 + 0 + 0, &c5_0, 32);
-                            }
-                        }
-                        if (m0 + 4 <= n) {
-                            {
-                                nnc_v8 c0_0, c1_0, c2_0, c3_0;
-                                memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                                memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                                memcpy(&c2_0, pc + (m0 + 2) * 8 + 0 + 0, 32);
-                                memcpy(&c3_0, pc + (m0 + 3) * 8 + 0 + 0, 32);
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 2) * 8 + k * 1];
-                                        c2_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 3) * 8 + k * 1];
-                                        c3_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                                memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                                memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                            }
-                            m0 += 4;
-                        }
-                        if (m0 + 2 <= n) {
-                            {
-                                nnc_v8 c0_0, c1_0;
-                                memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                                memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                            }
-                            m0 += 2;
-                        }
-                        if (m0 < n) {
-                            {
-                                nnc_v8 c0_0;
-                                memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                            }
-                        }
-                    }
-#endif
-#else
                     for (int m = 0; m < n; m++) {
                         float *cm = pc + m * 8;
                         for (int k = 0; k < 8; k++) {
@@ -474,7 +121,6 @@ static void rnn_seq_run(rnn_seq *net, const float *x, int n)
                                 cm[j] += a * bk[j];
                         }
                     }
-#endif
                 }
             for (int s = 0; s < n; s++) {   /* the cell */
                 float *restrict g = sq + 12 + (t * 2 + s) * 8;   /* this step's gates */
@@ -503,93 +149,6 @@ static void rnn_seq_run(rnn_seq *net, const float *x, int n)
                 const float *restrict pa = net->act + s * 30 + 0, *restrict pb = wt;
                 float *restrict pc = out;
                 const float *pbias = b;
-#ifdef NNC_V8
-                const nnc_v8 zero = {0.0f};
-                (void)zero;
-#ifdef NNC_V8_WIDE
-                {
-                    const int m0 = 0;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        c0_0 = zero, memcpy(&c0_0, pbias + 0 + 0, 8);
-                        c1_0 = zero, memcpy(&c1_0, pbias + 0 + 0, 8);
-                        for (int k = 0; k < 8; k++) {
-                            const float *bk = pb + k * 2 + 0;
-                            nnc_v8 b0;
-                            b0 = zero, memcpy(&b0, bk + 0, 8);
-                            {
-                                const float a = pa[(m0 + 0) * 8 + k * 1];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 8 + k * 1];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 2 + 0 + 0, &c0_0, 8);
-                        memcpy(pc + (m0 + 1) * 2 + 0 + 0, &c1_0, 8);
-                    }
-                }
-                {
-                    const int m0 = 2;
-                    {
-                        nnc_v8 c0_0;
-                        c0_0 = zero, memcpy(&c0_0, pbias + 0 + 0, 8);
-                        for (int k = 0; k < 8; k++) {
-                            const float *bk = pb + k * 2 + 0;
-                            nnc_v8 b0;
-                            b0 = zero, memcpy(&b0, bk + 0, 8);
-                            {
-                                const float a = pa[(m0 + 0) * 8 + k * 1];
-                                c0_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 2 + 0 + 0, &c0_0, 8);
-                    }
-                }
-#else
-                {
-                    const int m0 = 0;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        c0_0 = zero, memcpy(&c0_0, pbias + 0 + 0, 8);
-                        c1_0 = zero, memcpy(&c1_0, pbias + 0 + 0, 8);
-                        for (int k = 0; k < 8; k++) {
-                            const float *bk = pb + k * 2 + 0;
-                            nnc_v8 b0;
-                            b0 = zero, memcpy(&b0, bk + 0, 8);
-                            {
-                                const float a = pa[(m0 + 0) * 8 + k * 1];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 8 + k * 1];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 2 + 0 + 0, &c0_0, 8);
-                        memcpy(pc + (m0 + 1) * 2 + 0 + 0, &c1_0, 8);
-                    }
-                }
-                {
-                    const int m0 = 2;
-                    {
-                        nnc_v8 c0_0;
-                        c0_0 = zero, memcpy(&c0_0, pbias + 0 + 0, 8);
-                        for (int k = 0; k < 8; k++) {
-                            const float *bk = pb + k * 2 + 0;
-                            nnc_v8 b0;
-                            b0 = zero, memcpy(&b0, bk + 0, 8);
-                            {
-                                const float a = pa[(m0 + 0) * 8 + k * 1];
-                                c0_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 2 + 0 + 0, &c0_0, 8);
-                    }
-                }
-#endif
-#else
                 for (int m = 0; m < 3; m++) {
                     float *cm = pc + m * 2;
                     for (int j = 0; j < 2; j++)
@@ -601,7 +160,6 @@ static void rnn_seq_run(rnn_seq *net, const float *x, int n)
                             cm[j] += a * bk[j];
                     }
                 }
-#endif
             }
         }
     }
@@ -615,6 +173,13 @@ static void rnn_seq_run_one(rnn_seq *net, const float *x)
         /* h' = relu(W_ih x + b_ih + W_hh h + b_hh) */
         const float *w_ih = net->param + 0, *w_hh = w_ih + 16;   /* [8][2], [8][8] */
         const float *b_ih = net->param + 80, *b_hh = b_ih + 8;   /* [8] each */
+        float *wih_t = net->wt + 0, *whh_t = wih_t + 16;   /* [2][8], [8][8] */
+        for (int r = 0; r < 8; r++)
+            for (int c = 0; c < 2; c++)
+                wih_t[c * 8 + r] = w_ih[r * 2 + c];
+        for (int r = 0; r < 8; r++)
+            for (int c = 0; c < 8; c++)
+                whh_t[c * 8 + r] = w_hh[r * 8 + c];
         const float *in = x;   /* [3][2] */
         float *out = net->act + 0;   /* every step's h */
         float *h = net->state + 0;   /* [8] */
@@ -623,14 +188,33 @@ static void rnn_seq_run_one(rnn_seq *net, const float *x)
             h[j] = 0.0f;
         for (int t = 0; t < 3; t++) {
             const float *xt = in + t * 2;
-            for (int j = 0; j < 8; j++) {
-                const float *wi = w_ih + j * 2, *wh = w_hh + j * 8;
-                float a = b_ih[j] + b_hh[j];
-                for (int k = 0; k < 2; k++)
-                    a += wi[k] * xt[k];
-                for (int k = 0; k < 8; k++)
-                    a += wh[k] * h[k];
-                g[j] = a;
+            for (int j = 0; j < 8; j++)
+                g[j] = b_ih[j] + b_hh[j];
+            {   /* gates += x_t W_ih^T: [1][8] += [1][2] x [2][8] */
+                const float *restrict pa = xt, *restrict pb = wih_t;
+                float *restrict pc = g;
+                for (int m = 0; m < 1; m++) {
+                    float *cm = pc + m * 8;
+                    for (int k = 0; k < 2; k++) {
+                        const float a = pa[m * 2 + k * 1];
+                        const float *bk = pb + k * 8;
+                        for (int j = 0; j < 8; j++)
+                            cm[j] += a * bk[j];
+                    }
+                }
+            }
+            {   /* gates += h W_hh^T: [1][8] += [1][8] x [8][8] */
+                const float *restrict pa = h, *restrict pb = whh_t;
+                float *restrict pc = g;
+                for (int m = 0; m < 1; m++) {
+                    float *cm = pc + m * 8;
+                    for (int k = 0; k < 8; k++) {
+                        const float a = pa[m * 8 + k * 1];
+                        const float *bk = pb + k * 8;
+                        for (int j = 0; j < 8; j++)
+                            cm[j] += a * bk[j];
+                    }
+                }
             }
             for (int j = 0; j < 8; j++)
                 h[j] = nnc_relu(g[j]);
@@ -647,8 +231,8 @@ static void rnn_seq_run_one(rnn_seq *net, const float *x)
             for (int o = 0; o < 2; o++) {
                 const float *wo = w + o * 8, *it = in + t * 8;
                 float z = b[o];
-                for (int k = 0; k < 8; k++)
-                    z += wo[k] * it[k];
+                for (int i = 0; i < 8; i++)
+                    z += wo[i] * it[i];
                 out[t * 2 + o] = z;
             }
     }
@@ -713,59 +297,6 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
             {   /* gw += dz^T in, over the steps: [2][8] += [2][3] x [3][8] */
                 const float *restrict pa = dz, *restrict pb = net->act + s * 30 + 0;
                 float *restrict pc = gw;
-#ifdef NNC_V8
-                const nnc_v8 zero = {0.0f};
-                (void)zero;
-#ifdef NNC_V8_WIDE
-                {
-                    const int m0 = 0;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                        memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                        for (int k = 0; k < 3; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 2];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 2];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                    }
-                }
-#else
-                {
-                    const int m0 = 0;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                        memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                        for (int k = 0; k < 3; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 2];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 2];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                    }
-                }
-#endif
-#else
                 for (int m = 0; m < 2; m++) {
                     float *cm = pc + m * 8;
                     for (int k = 0; k < 3; k++) {
@@ -775,7 +306,6 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
                             cm[j] += a * bk[j];
                     }
                 }
-#endif
             }
             for (int t = 0; t < 3; t++)
                 for (int o = 0; o < 2; o++)
@@ -784,93 +314,6 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
             {   /* din = dz w, every step: [3][8] = [3][2] x [2][8] */
                 const float *restrict pa = dz, *restrict pb = w;
                 float *restrict pc = din;
-#ifdef NNC_V8
-                const nnc_v8 zero = {0.0f};
-                (void)zero;
-#ifdef NNC_V8_WIDE
-                {
-                    const int m0 = 0;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        c0_0 = zero;
-                        c1_0 = zero;
-                        for (int k = 0; k < 2; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 2 + k * 1];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 2 + k * 1];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                    }
-                }
-                {
-                    const int m0 = 2;
-                    {
-                        nnc_v8 c0_0;
-                        c0_0 = zero;
-                        for (int k = 0; k < 2; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 2 + k * 1];
-                                c0_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                    }
-                }
-#else
-                {
-                    const int m0 = 0;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        c0_0 = zero;
-                        c1_0 = zero;
-                        for (int k = 0; k < 2; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 2 + k * 1];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 2 + k * 1];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                    }
-                }
-                {
-                    const int m0 = 2;
-                    {
-                        nnc_v8 c0_0;
-                        c0_0 = zero;
-                        for (int k = 0; k < 2; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 2 + k * 1];
-                                c0_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                    }
-                }
-#endif
-#else
                 for (int m = 0; m < 3; m++) {
                     float *cm = pc + m * 8;
                     for (int j = 0; j < 8; j++)
@@ -882,7 +325,6 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
                             cm[j] += a * bk[j];
                     }
                 }
-#endif
             }
         }
     }
@@ -924,259 +366,6 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
                 {   /* dh_{t-1} = dG_t W_hh, all samples: [2][8] = [2][8] x [8][8] */
                     const float *restrict pa = sq + 124 + t * 16, *restrict pb = w_hh;
                     float *restrict pc = sq + 172;
-#ifdef NNC_V8
-                    const nnc_v8 zero = {0.0f};
-                    (void)zero;
-#ifdef NNC_V8_WIDE
-                    {
-                        int m0 = 0;
-                        for (; m0 + 6 <= n; m0 += 6) {
-                            {
-                                nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                                c0_0 = zero;
-                                c1_0 = zero;
-                                c2_0 = zero;
-                                c3_0 = zero;
-                                c4_0 = zero;
-                                c5_0 = zero;
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 2) * 8 + k * 1];
-                                        c2_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 3) * 8 + k * 1];
-                                        c3_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 4) * 8 + k * 1];
-                                        c4_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 5) * 8 + k * 1];
-                                        c5_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                                memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                                memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                                memcpy(pc + (m0 + 4) * 8 + 0 + 0, &c4_0, 32);
-                                memcpy(pc + (m0 + 5) * 8 + 0 + 0, &c5_0, 32);
-                            }
-                        }
-                        if (m0 + 4 <= n) {
-                            {
-                                nnc_v8 c0_0, c1_0, c2_0, c3_0;
-                                c0_0 = zero;
-                                c1_0 = zero;
-                                c2_0 = zero;
-                                c3_0 = zero;
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 2) * 8 + k * 1];
-                                        c2_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 3) * 8 + k * 1];
-                                        c3_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                                memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                                memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                            }
-                            m0 += 4;
-                        }
-                        if (m0 + 2 <= n) {
-                            {
-                                nnc_v8 c0_0, c1_0;
-                                c0_0 = zero;
-                                c1_0 = zero;
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                            }
-                            m0 += 2;
-                        }
-                        if (m0 < n) {
-                            {
-                                nnc_v8 c0_0;
-                                c0_0 = zero;
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                            }
-                        }
-                    }
-#else
-                    {
-                        int m0 = 0;
-                        for (; m0 + 6 <= n; m0 += 6) {
-                            {
-                                nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                                c0_0 = zero;
-                                c1_0 = zero;
-                                c2_0 = zero;
-                                c3_0 = zero;
-                                c4_0 = zero;
-                                c5_0 = zero;
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 2) * 8 + k * 1];
-                                        c2_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 3) * 8 + k * 1];
-                                        c3_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 4) * 8 + k * 1];
-                                        c4_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 5) * 8 + k * 1];
-                                        c5_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                                memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                                memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                                memcpy(pc + (m0 + 4) * 8 + 0 + 0, &c4_0, 32);
-                                memcpy(pc + (m0 + 5) * 8 + 0 + 0, &c5_0, 32);
-                            }
-                        }
-                        if (m0 + 4 <= n) {
-                            {
-                                nnc_v8 c0_0, c1_0, c2_0, c3_0;
-                                c0_0 = zero;
-                                c1_0 = zero;
-                                c2_0 = zero;
-                                c3_0 = zero;
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 2) * 8 + k * 1];
-                                        c2_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 3) * 8 + k * 1];
-                                        c3_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                                memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                                memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                            }
-                            m0 += 4;
-                        }
-                        if (m0 + 2 <= n) {
-                            {
-                                nnc_v8 c0_0, c1_0;
-                                c0_0 = zero;
-                                c1_0 = zero;
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                    {
-                                        const float a = pa[(m0 + 1) * 8 + k * 1];
-                                        c1_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                                memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                            }
-                            m0 += 2;
-                        }
-                        if (m0 < n) {
-                            {
-                                nnc_v8 c0_0;
-                                c0_0 = zero;
-                                for (int k = 0; k < 8; k++) {
-                                    const float *bk = pb + k * 8 + 0;
-                                    nnc_v8 b0;
-                                    memcpy(&b0, bk + 0, 32);
-                                    {
-                                        const float a = pa[(m0 + 0) * 8 + k * 1];
-                                        c0_0 += a * b0;
-                                    }
-                                }
-                                memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                            }
-                        }
-                    }
-#endif
-#else
                     for (int m = 0; m < n; m++) {
                         float *cm = pc + m * 8;
                         for (int j = 0; j < 8; j++)
@@ -1188,158 +377,12 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
                                 cm[j] += a * bk[j];
                         }
                     }
-#endif
                 }
         }
         for (int t0 = 0; t0 < 3; t0 += 3) {
             {   /* gw_ih += dG^T x: [8][2] += [8][6] x [6][2] */
                 const float *restrict pa = (sq + 124 + t0 * 16), *restrict pb = (sq + 0 + t0 * 4);
                 float *restrict pc = gw_ih;
-#ifdef NNC_V8
-                const nnc_v8 zero = {0.0f};
-                (void)zero;
-#ifdef NNC_V8_WIDE
-                for (int m0 = 0; m0 < 6; m0 += 6) {
-                    {
-                        nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                        c0_0 = zero, memcpy(&c0_0, pc + (m0 + 0) * 2 + 0 + 0, 8);
-                        c1_0 = zero, memcpy(&c1_0, pc + (m0 + 1) * 2 + 0 + 0, 8);
-                        c2_0 = zero, memcpy(&c2_0, pc + (m0 + 2) * 2 + 0 + 0, 8);
-                        c3_0 = zero, memcpy(&c3_0, pc + (m0 + 3) * 2 + 0 + 0, 8);
-                        c4_0 = zero, memcpy(&c4_0, pc + (m0 + 4) * 2 + 0 + 0, 8);
-                        c5_0 = zero, memcpy(&c5_0, pc + (m0 + 5) * 2 + 0 + 0, 8);
-                        for (int k = 0; k < 6; k++) {
-                            const float *bk = pb + k * 2 + 0;
-                            nnc_v8 b0;
-                            b0 = zero, memcpy(&b0, bk + 0, 8);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 8];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 8];
-                                c1_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 2) * 1 + k * 8];
-                                c2_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 3) * 1 + k * 8];
-                                c3_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 4) * 1 + k * 8];
-                                c4_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 5) * 1 + k * 8];
-                                c5_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 2 + 0 + 0, &c0_0, 8);
-                        memcpy(pc + (m0 + 1) * 2 + 0 + 0, &c1_0, 8);
-                        memcpy(pc + (m0 + 2) * 2 + 0 + 0, &c2_0, 8);
-                        memcpy(pc + (m0 + 3) * 2 + 0 + 0, &c3_0, 8);
-                        memcpy(pc + (m0 + 4) * 2 + 0 + 0, &c4_0, 8);
-                        memcpy(pc + (m0 + 5) * 2 + 0 + 0, &c5_0, 8);
-                    }
-                }
-                {
-                    const int m0 = 6;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        c0_0 = zero, memcpy(&c0_0, pc + (m0 + 0) * 2 + 0 + 0, 8);
-                        c1_0 = zero, memcpy(&c1_0, pc + (m0 + 1) * 2 + 0 + 0, 8);
-                        for (int k = 0; k < 6; k++) {
-                            const float *bk = pb + k * 2 + 0;
-                            nnc_v8 b0;
-                            b0 = zero, memcpy(&b0, bk + 0, 8);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 8];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 8];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 2 + 0 + 0, &c0_0, 8);
-                        memcpy(pc + (m0 + 1) * 2 + 0 + 0, &c1_0, 8);
-                    }
-                }
-#else
-                for (int m0 = 0; m0 < 6; m0 += 6) {
-                    {
-                        nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                        c0_0 = zero, memcpy(&c0_0, pc + (m0 + 0) * 2 + 0 + 0, 8);
-                        c1_0 = zero, memcpy(&c1_0, pc + (m0 + 1) * 2 + 0 + 0, 8);
-                        c2_0 = zero, memcpy(&c2_0, pc + (m0 + 2) * 2 + 0 + 0, 8);
-                        c3_0 = zero, memcpy(&c3_0, pc + (m0 + 3) * 2 + 0 + 0, 8);
-                        c4_0 = zero, memcpy(&c4_0, pc + (m0 + 4) * 2 + 0 + 0, 8);
-                        c5_0 = zero, memcpy(&c5_0, pc + (m0 + 5) * 2 + 0 + 0, 8);
-                        for (int k = 0; k < 6; k++) {
-                            const float *bk = pb + k * 2 + 0;
-                            nnc_v8 b0;
-                            b0 = zero, memcpy(&b0, bk + 0, 8);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 8];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 8];
-                                c1_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 2) * 1 + k * 8];
-                                c2_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 3) * 1 + k * 8];
-                                c3_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 4) * 1 + k * 8];
-                                c4_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 5) * 1 + k * 8];
-                                c5_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 2 + 0 + 0, &c0_0, 8);
-                        memcpy(pc + (m0 + 1) * 2 + 0 + 0, &c1_0, 8);
-                        memcpy(pc + (m0 + 2) * 2 + 0 + 0, &c2_0, 8);
-                        memcpy(pc + (m0 + 3) * 2 + 0 + 0, &c3_0, 8);
-                        memcpy(pc + (m0 + 4) * 2 + 0 + 0, &c4_0, 8);
-                        memcpy(pc + (m0 + 5) * 2 + 0 + 0, &c5_0, 8);
-                    }
-                }
-                {
-                    const int m0 = 6;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        c0_0 = zero, memcpy(&c0_0, pc + (m0 + 0) * 2 + 0 + 0, 8);
-                        c1_0 = zero, memcpy(&c1_0, pc + (m0 + 1) * 2 + 0 + 0, 8);
-                        for (int k = 0; k < 6; k++) {
-                            const float *bk = pb + k * 2 + 0;
-                            nnc_v8 b0;
-                            b0 = zero, memcpy(&b0, bk + 0, 8);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 8];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 8];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 2 + 0 + 0, &c0_0, 8);
-                        memcpy(pc + (m0 + 1) * 2 + 0 + 0, &c1_0, 8);
-                    }
-                }
-#endif
-#else
                 for (int m = 0; m < 8; m++) {
                     float *cm = pc + m * 2;
                     for (int k = 0; k < 6; k++) {
@@ -1349,158 +392,12 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
                             cm[j] += a * bk[j];
                     }
                 }
-#endif
             }
         }
         for (int t0 = 1; t0 < 3; t0 += 2) {
             {   /* gw_hh += dG_t^T h_{t-1}: [8][8] += [8][4] x [4][8] */
                 const float *restrict pa = (sq + 124 + t0 * 16), *restrict pb = (sq + 76 + (t0 - 1) * 16);
                 float *restrict pc = gw_hh;
-#ifdef NNC_V8
-                const nnc_v8 zero = {0.0f};
-                (void)zero;
-#ifdef NNC_V8_WIDE
-                for (int m0 = 0; m0 < 6; m0 += 6) {
-                    {
-                        nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                        memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                        memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                        memcpy(&c2_0, pc + (m0 + 2) * 8 + 0 + 0, 32);
-                        memcpy(&c3_0, pc + (m0 + 3) * 8 + 0 + 0, 32);
-                        memcpy(&c4_0, pc + (m0 + 4) * 8 + 0 + 0, 32);
-                        memcpy(&c5_0, pc + (m0 + 5) * 8 + 0 + 0, 32);
-                        for (int k = 0; k < 4; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 8];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 8];
-                                c1_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 2) * 1 + k * 8];
-                                c2_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 3) * 1 + k * 8];
-                                c3_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 4) * 1 + k * 8];
-                                c4_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 5) * 1 + k * 8];
-                                c5_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                        memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                        memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                        memcpy(pc + (m0 + 4) * 8 + 0 + 0, &c4_0, 32);
-                        memcpy(pc + (m0 + 5) * 8 + 0 + 0, &c5_0, 32);
-                    }
-                }
-                {
-                    const int m0 = 6;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                        memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                        for (int k = 0; k < 4; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 8];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 8];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                    }
-                }
-#else
-                for (int m0 = 0; m0 < 6; m0 += 6) {
-                    {
-                        nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
-                        memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                        memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                        memcpy(&c2_0, pc + (m0 + 2) * 8 + 0 + 0, 32);
-                        memcpy(&c3_0, pc + (m0 + 3) * 8 + 0 + 0, 32);
-                        memcpy(&c4_0, pc + (m0 + 4) * 8 + 0 + 0, 32);
-                        memcpy(&c5_0, pc + (m0 + 5) * 8 + 0 + 0, 32);
-                        for (int k = 0; k < 4; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 8];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 8];
-                                c1_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 2) * 1 + k * 8];
-                                c2_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 3) * 1 + k * 8];
-                                c3_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 4) * 1 + k * 8];
-                                c4_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 5) * 1 + k * 8];
-                                c5_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                        memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
-                        memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
-                        memcpy(pc + (m0 + 4) * 8 + 0 + 0, &c4_0, 32);
-                        memcpy(pc + (m0 + 5) * 8 + 0 + 0, &c5_0, 32);
-                    }
-                }
-                {
-                    const int m0 = 6;
-                    {
-                        nnc_v8 c0_0, c1_0;
-                        memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
-                        memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
-                        for (int k = 0; k < 4; k++) {
-                            const float *bk = pb + k * 8 + 0;
-                            nnc_v8 b0;
-                            memcpy(&b0, bk + 0, 32);
-                            {
-                                const float a = pa[(m0 + 0) * 1 + k * 8];
-                                c0_0 += a * b0;
-                            }
-                            {
-                                const float a = pa[(m0 + 1) * 1 + k * 8];
-                                c1_0 += a * b0;
-                            }
-                        }
-                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
-                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
-                    }
-                }
-#endif
-#else
                 for (int m = 0; m < 8; m++) {
                     float *cm = pc + m * 8;
                     for (int k = 0; k < 4; k++) {
@@ -1510,7 +407,6 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
                             cm[j] += a * bk[j];
                     }
                 }
-#endif
             }
         }
         for (int k = 0; k < 6; k++)

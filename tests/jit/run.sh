@@ -3,7 +3,7 @@
 # the repository root after `make nnc` (which also builds build/libnncrt.a);
 # the sanitizer checks want `make build/asan/nnc` too.  Everything is built
 # and written under build/test/jit/ (the cc backend's cache included:
-# XDG_CACHE_HOME=build/test/jit/cache).  About 15 s on 2 cores.
+# XDG_CACHE_HOME=build/test/jit/cache).  About 35 s on 2 cores.
 #
 #   1 emitted    the JIT runs exactly the emitted code: `nnc NET.nn -o` at
 #                the same --unroll, compiled by gcc -O2 with
@@ -39,6 +39,10 @@
 #                /dev/stdin (CSV and IDX, gzip or not) read whole; what a
 #                pipe cannot do refused with a message; a warning for
 #                images of the network's input size but another shape
+#  10 recurrent  tests/jit/recurrent.sh: nnc train --text, nnc generate and
+#                their errors, the REPL's text and generate, CSV rows of
+#                sequences (a class per step, an mse sequence), embed ids
+#                out of range, inference-only C of an LSTM (three compilers)
 #   asan         XOR training, the REPL transcript and Ctrl-C again under
 #                build/asan/nnc (the JIT-compiled code itself is not
 #                instrumented: libtcc and cc build it without sanitizers)
@@ -438,6 +442,7 @@ repl_ctrl_c "$NNC" "" ""
 
 # ---- 9: data through pipes; images of another shape ----
 NNC=$NNC sh tests/jit/stream.sh
+NNC=$NNC sh tests/jit/recurrent.sh
 
 # ---- the built programs ----
 wait
