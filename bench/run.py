@@ -230,13 +230,18 @@ def probes(reps):
         env["OPENBLAS_NUM_THREADS"] = str(threads)
         if core:
             env["OPENBLAS_CORETYPE"] = core
-        out = run([OUT + "/sgemm_peak", str(m), str(n), str(k), str(r)], env=env).stdout
-        mm = re.search(r"core=(\S+) threads=\d+ median_gflops=(\S+) max_gflops=(\S+)", out)
+        p = run([OUT + "/sgemm_peak", str(m), str(n), str(k), str(r)], env=env, check=not core)
+        if p.returncode != 0:                      # a kernel for instructions this CPU lacks (SIGILL)
+            return None, 0.0, 0.0
+        mm = re.search(r"core=(\S+) threads=\d+ median_gflops=(\S+) max_gflops=(\S+)", p.stdout)
         return mm.group(1), float(mm.group(2)), float(mm.group(3))
     big = 2048
     cores = []
     for core in [""] + CORETYPES:
         got, sq_med, sq_max = sgemm(core, 1, big, big, big, max(3, reps))
+        if core and got is None:
+            log("OpenBLAS's %s kernel does not run on this CPU (sgemm_peak failed with it)" % core)
+            continue
         if core and got.lower() != core.lower():
             log("OpenBLAS has no working %s kernel here (it used %s)" % (core, got))
             continue
@@ -288,7 +293,7 @@ def describe(key):
         elif l["kind"] in ("maxpool", "avgpool"):
             parts.append("%s %dx%d" % (l["kind"], l["k"][0], l["k"][1]))
         elif l["kind"] == "dense":
-            parts.append("dense %d %s" % (l["out"][0], l["act"]))
+            parts.append("dense %d %s" % (l["out"][-1], l["act"]))   # per step: out is (T, units)
     opt, o = spec["opt"]
     inp = "input %s steps=%d → " % (spec["input"][1], spec["steps"]) if spec.get("steps") and \
         len(spec["input"]) == 2 else "input steps=%d → " % spec["steps"] if spec.get("steps") else ""
@@ -861,7 +866,14 @@ def long_run(key):
     srv = Torch(label, env, threads)
     log("%s: %d epochs on nnc" % (key, epochs))
     text = key == "charlm"
-    n = nnc_train(key, TEXT if text else TRAIN, epochs, test=None if text else TEST)
+    weights = os.path.join(OUT, "long_%s.nnw" % key)
+    n = nnc_train(key, TEXT if text else TRAIN, epochs, test=None if text else TEST, save=weights)
+    n["weights"] = os.path.relpath(weights, ROOT)
+    if text:                                        # what the trained model writes
+        g = subprocess.run([NNC, "generate", nnpath(key), "--load", weights, "--jit=cc", "--length", "400",
+                            "--prime", "The ", "--seed", "1"], capture_output=True, env=base_env())
+        check(g.returncode == 0, "nnc generate from the trained %s" % key)
+        n["sample"] = g.stdout.decode("utf-8", "replace")   # sampled bytes need not be UTF-8
     log("%s: %d epochs on PyTorch %s" % (key, epochs, label))
     if text:
         t = srv.call({"kind": "text", "nn": nnpath(key), "init": init(key), "epochs": epochs, "text": TEXT})
@@ -885,6 +897,10 @@ def long_run(key):
         L.append("| %d | %s | %s | %s | %s |" % (
             e["epoch"], "%.4f" % mine if text else "%.2f%%" % (100 * mine),
             "%.4f" % other if text else "%.2f%%" % (100 * other), fmt(per / e["sps"]), fmt(t["epoch_seconds"][i])))
+    if text:
+        L += ["", "400 bytes the trained model generated (`nnc generate %s --load %s --jit=cc --length 400 "
+              "--prime \"The \" --seed 1`):" % (NETS[key][0], n["weights"]), "", "```text", n["sample"].rstrip("\n"),
+              "```"]
     return "\n".join(L)
 
 

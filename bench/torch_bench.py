@@ -195,7 +195,8 @@ def parse_nn(path):
             G = {"rnn": 1, "lstm": 4, "gru": 3}[kw]
             out = (T, H) if ret_all else (H,)
             spec["layers"].append({"kind": kw, "in": shape, "out": out, "act": act, "return_all": ret_all, "H": H,
-                                   "params": True, "macs": T * G * H * F + (T - 1) * G * H * H})
+                                   "params": True, "macs": T * G * H * F + (T - 1) * G * H * H,
+                                   "bptt_macs": (T - 1) * G * H * H})
             shape = out
         elif kw == "embed":
             V, D = int(args[0]), int(args[1])
@@ -236,9 +237,13 @@ def train_flop(spec):
     the weight gradients, and of the input gradients of every layer after the
     first one with parameters (which needs none).  A recurrent layer's
     count the input product of every step and the recurrent product of
-    every step but the first (whose h_0 is 0: nnc skips it)."""
-    macs = [l["macs"] for l in spec["layers"] if l.get("params")]
-    return 2 * (2 * sum(macs) + sum(macs[1:]))
+    every step but the first (whose h_0 is 0: nnc skips it); its backward
+    pass through time (dh_{t-1} = dG_t W_hh, every step but the first) is
+    part of its own gradient, counted even when it is the first layer."""
+    layers = [l for l in spec["layers"] if l.get("params")]
+    macs = [l["macs"] for l in layers]
+    through_time = sum(l.get("bptt_macs", 0) for l in layers[:1])   # later layers have it in their input gradient
+    return 2 * (2 * sum(macs) + sum(macs[1:]) + through_time)
 
 
 def _act(name, last_ce):
