@@ -28,7 +28,7 @@
 # update, where the uint32_t step counter wraps around.  The drivers print how close each comparison
 # came with `stats`, e.g.
 #   build/test/numeric/gradcheck.wide.unrolled tests/numeric/gradcheck.nn stats
-# About 3.5 minutes on 2 cores of an AMD EPYC (Zen 3), most of it gcc building the
+# About 5 minutes on 2 cores of an AMD EPYC (Zen 3), most of it gcc building the
 # sanitizer programs (JOBS=N sets the number of parallel jobs).
 . tests/lib.sh
 src=tests/numeric
