@@ -1362,10 +1362,18 @@ bool rt_load_text(const char *path, int64_t steps, int64_t vocab, double holdout
         }
     }
     size_t held = ok ? (size_t)((double)len * holdout) : 0, kept = len - held;
-    if (ok && (kept < (size_t)steps + 1 || (holdout > 0 && held < (size_t)steps + 1)))
-        ok = rt_fail(err, "%s: %zu bytes: too short for windows of %" PRId64 " steps (each needs %" PRId64
-                     " bytes)%s", path, len, steps, steps + 1, holdout > 0 ? " in both the training part and the "
-                     "held-out part" : "");
+    if (ok && (kept < (size_t)steps + 1 || (holdout > 0 && held < (size_t)steps + 1))) {
+        size_t need = (size_t)steps + 1;   /* the shortest text that has a window in each part */
+        if (holdout > 0) {
+            need = (size_t)((double)(steps + 1) / holdout);
+            while ((size_t)((double)need * holdout) < (size_t)steps + 1 || need - (size_t)((double)need * holdout) <
+                   (size_t)steps + 1)
+                need++;
+        }
+        ok = rt_fail(err, "%s: %zu byte%s: too short for windows of %" PRId64 " steps (each needs %" PRId64
+                     " bytes%s; the text needs at least %zu)", path, len, len == 1 ? "" : "s", steps, steps + 1,
+                     holdout > 0 ? ", in the training part and in the held-out part" : "", need);
+    }
     ok = ok && text_windows(path, text, kept, steps, vocab, train, err);
     if (ok && holdout > 0 && !text_windows(path, text + kept, held, steps, vocab, valid, err)) {
         rt_data_free(train);

@@ -137,6 +137,18 @@ error "text: --text and --data together are a usage error" 2 "--text is the whol
 printf 'the cat\n' >"$out/short.txt"
 error "text: a text too short for one window is refused" 1 "too short for windows of 16 steps" \
     $NNC train "$out/tiny.nn" --text "$out/short.txt"
+# 16 steps: each part needs 17 bytes; the last 10% of 170 bytes is 17
+yes 'the cat sat on the mat' | head -c 169 >"$out/t169.txt"
+yes 'the cat sat on the mat' | head -c 170 >"$out/t170.txt"
+error "text: the error says how long a text must be" 1 "169 bytes: too short .* the text needs at least 170)" \
+    $NNC train "$out/tiny.nn" --text "$out/t169.txt"
+st=$(run_status "$out/t170.out" "$out/t170.err" $NNC train "$out/tiny.nn" --text "$out/t170.txt" --epochs 1)
+if [ "$st" = 0 ] && grep -q "training on 9 windows of text, validating on 1 " "$out/t170.out"; then
+    ok "text: a text of exactly that length trains (9 windows, 1 held out)"
+else
+    fail "text: a text of exactly that length trains (9 windows, 1 held out)" "status $st" \
+        "$(cat "$out/t170.out" "$out/t170.err")"
+fi
 
 # ---- repl ----
 printf 'load %s\ntext %s\ntrain 3\ngenerate 30 the\n' "$out/tiny.nn" "$out/rhyme.txt" >"$out/session.repl"
