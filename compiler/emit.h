@@ -177,8 +177,10 @@ typedef struct MatMul {
     bool accumulate;
 } MatMul;
 void emit_matmul(Emitter *e, const MatMul *mm, const char *ind);
-/* out[c][r] = in[r][c] for an R x C matrix (pointer expressions). */
-void emit_transpose(Emitter *e, const char *out, const char *in, int64_t R, int64_t C, const char *ind);
+/* out[c][r] = in[r][c] for an R x C matrix (pointer expressions), out's
+ * rows `stride` floats apart (R, or more: padding). */
+void emit_transpose(Emitter *e, const char *out, const char *in, int64_t R, int64_t C, int64_t stride,
+                    const char *ind);
 
 /* ---- emit_header.c ---- */
 /* The whole .h: banner, guard, each network's defines, struct and API. */

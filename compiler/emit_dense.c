@@ -771,7 +771,7 @@ static void emit_seq_dense_forward_batch(Emitter *e, const Layer *l)
     emit(e, "        const float *b = net->param + %lld;   /* [%lld] */\n", (long long)l->b_off, (long long)no);
     emit(e, "        float *wt = net->wt + %lld;   /* [%lld][%lld]: w transposed */\n", (long long)l->wt_off,
          (long long)F, (long long)no);
-    emit_transpose(e, "wt", "w", no, F, "        ");
+    emit_transpose(e, "wt", "w", no, F, no, "        ");
     emit(e, "        for (int s = 0; s < n; s++) {\n");
     emit(e, "            float *out = net->act + s * %lld + %lld;   /* [%lld][%lld] */\n", (long long)n->n_act,
          (long long)l->act_off, (long long)T, (long long)no);

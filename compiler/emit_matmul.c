@@ -223,7 +223,7 @@ void emit_matmul(Emitter *e, const MatMul *given, const char *ind)
     const MatMul *mm = &local;
     /* small products (a few thousand multiply-adds) stay plain loops: the
      * compiler unrolls and vectorizes them as they are, and they read better */
-    if (mm->K > 0 && mm->M * mm->N * mm->K > 4096) {
+    if (mm->K > 0 && mm->M * mm->N * mm->K > NNC_PLAIN_MACS) {
         emit(e, "#ifdef NNC_V8\n%s    const nnc_v8 zero = {0.0f};\n%s    (void)zero;\n", ind, ind);
         emit(e, "#ifdef NNC_V8_WIDE\n");
         matmul_panels(e, mm, true, ind2);
@@ -239,9 +239,10 @@ void emit_matmul(Emitter *e, const MatMul *given, const char *ind)
 }
 
 /* out[c][r] = in[r][c] for an R x C matrix. */
-void emit_transpose(Emitter *e, const char *out, const char *in, int64_t R, int64_t C, const char *ind)
+void emit_transpose(Emitter *e, const char *out, const char *in, int64_t R, int64_t C, int64_t stride,
+                    const char *ind)
 {
     emit(e, "%sfor (int r = 0; r < %lld; r++)\n", ind, (long long)R);
     emit(e, "%s    for (int c = 0; c < %lld; c++)\n", ind, (long long)C);
-    emit(e, "%s        %s[c * %lld + r] = %s[r * %lld + c];\n", ind, out, (long long)R, in, (long long)C);
+    emit(e, "%s        %s[c * %lld + r] = %s[r * %lld + c];\n", ind, out, (long long)stride, in, (long long)C);
 }

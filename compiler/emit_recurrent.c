@@ -130,11 +130,16 @@ static void emit_recurrent_forward_batch(Emitter *e, const Layer *l)
     char a[160], cc[160], part[96];
     emit(e, "        /* %s */\n", equations(l));
     emit_params(e, l, &c, "net->param");
+    long long S = l->whh_stride;   /* W_hh^T's rows: padded where the product is blocked (lower.c) */
     emit(e, "        float *wih_t = net->wt + %lld, *whh_t = wih_t + %lld, *bias = whh_t + %lld;   /* [%lld][%lld], "
-            "[%lld][%lld], [%lld] */\n", (long long)l->wt_off, F * GH, H * GH, F, GH, H, GH, GH);
+            "[%lld][%lld]%s, [%lld] */\n", (long long)l->wt_off, F * GH, H * S, F, GH, H, GH,
+         S != GH ? " (rows padded apart)" : "", GH);
     emit(e, "        float *sq = net->seq + %lld;   /* this layer's states, [step][sample] */\n", (long long)l->seq_off);
-    emit_transpose(e, "wih_t", "w_ih", GH, F, "        ");
-    emit_transpose(e, "whh_t", "w_hh", GH, H, "        ");
+    emit_transpose(e, "wih_t", "w_ih", GH, F, GH, "        ");
+    if (S != GH)
+        emit(e, "        /* W_hh^T's rows %lld floats apart, not %lld: an odd number of cache lines, so that a walk\n"
+                "           down a column uses every L1 set */\n", S, GH);
+    emit_transpose(e, "whh_t", "w_hh", GH, H, S, "        ");
     if (l->kind == LAYER_GRU)
         emit(e, "        for (int j = 0; j < %lld; j++)   /* b_hn stays apart: it is inside r * (...) */\n"
                 "            bias[j] = b_ih[j] + (j < %lld ? b_hh[j] : 0.0f);\n", GH, 2 * H);
@@ -159,7 +164,7 @@ static void emit_recurrent_forward_batch(Emitter *e, const Layer *l)
     snprintf(a, sizeof a, "sq + %lld + (t - 1) * %lld", (long long)c.r.h, B * H);
     if (l->kind == LAYER_GRU) {
         snprintf(cc, sizeof cc, "sq + %lld", (long long)c.r.scratch);
-        MatMul rec = {"h_{t-1} W_hh^T, all samples", B, GH, H, "n", a, "whh_t", cc, NULL, H, 1, GH, GH, false};
+        MatMul rec = {"h_{t-1} W_hh^T, all samples", B, GH, H, "n", a, "whh_t", cc, NULL, H, 1, S, GH, false};
         emit(e, "            if (t > 0) {\n");
         emit_matmul(e, &rec, "                ");
         emit(e, "            } else {   /* h_0 W_hh^T = 0 */\n");
@@ -167,7 +172,8 @@ static void emit_recurrent_forward_batch(Emitter *e, const Layer *l)
         emit(e, "            }\n");
     } else {
         snprintf(cc, sizeof cc, "sq + %lld + t * %lld", (long long)c.r.gates, B * GH);
-        MatMul rec = {"gates += h_{t-1} W_hh^T, all samples", B, GH, H, "n", a, "whh_t", cc, NULL, H, 1, GH, GH, true};
+        MatMul rec = {"gates += h_{t-1} W_hh^T, all samples", B, GH, H, "n", a, "whh_t", cc, NULL, H, 1, S, GH,
+                      true};
         emit(e, "            if (t > 0)\n");
         emit_matmul(e, &rec, "                ");
     }
@@ -348,8 +354,8 @@ static void emit_recurrent_forward(Emitter *e, const Layer *l, const char *in_pt
     } else {
         emit(e, "        float *wih_t = net->wt + %lld, *whh_t = wih_t + %lld;   /* [%lld][%lld], [%lld][%lld] */\n",
              (long long)l->wt_off, F * GH, F, GH, H, GH);
-        emit_transpose(e, "wih_t", "w_ih", GH, F, "        ");
-        emit_transpose(e, "whh_t", "w_hh", GH, H, "        ");
+        emit_transpose(e, "wih_t", "w_ih", GH, F, GH, "        ");
+        emit_transpose(e, "whh_t", "w_hh", GH, H, GH, "        ");
     }
     emit(e, "        const float *in = %s;   /* [%lld][%lld] */\n", in_ptr, T, F);
     emit(e, "        float *out = %s + %lld;   /* %s */\n", e->act, (long long)l->act_off,

@@ -28,6 +28,21 @@ bool layer_is_recurrent(const Layer *l)
     return l->kind == LAYER_RNN || l->kind == LAYER_LSTM || l->kind == LAYER_GRU;
 }
 
+/* The row stride of W_hh transposed ([H][GH]) in net->wt.  Where the
+ * recurrent product takes the blocked path, rows of a multiple of 1 KiB
+ * would map a column's walk down the rows onto a few L1 sets (a 2 KiB
+ * stride: 2 of 64), so the stride is a whole number of 64-byte lines, odd:
+ * the walk then visits every set (examples/fashion_lstm.nn: 512 -> 528
+ * floats, its training step about 4% faster, measured A/B). */
+static int64_t whh_stride(const Layer *l, int64_t batch)
+{
+    int64_t H = l->units, GH = recurrent_layout(l, batch).g * H;
+    if (batch * GH * H <= NNC_PLAIN_MACS)
+        return GH;
+    int64_t s = (GH + 15) / 16 * 16;
+    return (s / 16) % 2 ? s : s + 16;
+}
+
 RecurrentLayout recurrent_layout(const Layer *l, int64_t batch)
 {
     RecurrentLayout r = {0};
@@ -337,7 +352,8 @@ static bool lower_net(Net *n, Diag *diag)
             l->seq_off = n_seq * n->batch;
             n_seq += r.sample;
             l->wt_off = n_wt;
-            n_wt += l->w_len + l->b_len / 2;
+            l->whh_stride = whh_stride(l, n->batch);
+            n_wt += l->w_len - l->units * r.g * l->units + l->units * l->whh_stride + l->b_len / 2;
             l->state_off = n_state;
             n_state += l->units * (l->kind == LAYER_LSTM ? 2 : 1) + r.g * l->units * (l->kind == LAYER_GRU ? 2 : 1);
         } else if (l->kind == LAYER_DENSE && l->in.steps) {

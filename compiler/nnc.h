@@ -44,6 +44,7 @@
 #define NNC_MAX_PARAMS   (1 << 27)   /* parameters of one network */
 #define NNC_MAX_BATCH_FLOATS (1 << 28)   /* activations, deltas and masks of a whole batch */
 #define NNC_MAX_ACT      (1 << 27)   /* activation floats of one sample */
+#define NNC_PLAIN_MACS   4096        /* matrix products of at most this many multiply-adds stay plain loops */
 #define NNC_MAX_LAYERS   1024
 #define NNC_MAX_ERRORS   20          /* diagnostics stop after this many errors */
 #define NNC_MAX_SOURCE   (16 << 20)  /* bytes of one .nn file */
@@ -233,6 +234,8 @@ typedef struct Layer {
     int64_t wt_off;              /* rnn, lstm, gru, dense on a sequence: offset of its weights
                                     transposed in net->wt (training); recurrent layers' summed
                                     biases follow them */
+    int64_t whh_stride;          /* rnn, lstm, gru: floats between the rows of W_hh transposed in
+                                    net->wt ([H][GH] rows, padded where the product is blocked) */
     int64_t state_off;           /* rnn, lstm, gru: its state in net->state for one sample at a
                                     time (inference, NAME_forward): h [H], c [H] (lstm), gates
                                     [G*H], W_hh h [G*H] (gru) */

@@ -135,14 +135,16 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                c' = f * c + i * g, h' = o * tanh(c') */
         const float *w_ih = net->param + 0, *w_hh = w_ih + 512;   /* [64][8], [64][16] */
         const float *b_ih = net->param + 1536, *b_hh = b_ih + 64;   /* [64] each */
-        float *wih_t = net->wt + 0, *whh_t = wih_t + 512, *bias = whh_t + 1024;   /* [8][64], [16][64], [64] */
+        float *wih_t = net->wt + 0, *whh_t = wih_t + 512, *bias = whh_t + 1280;   /* [8][64], [16][64] (rows padded apart), [64] */
         float *sq = net->seq + 0;   /* this layer's states, [step][sample] */
         for (int r = 0; r < 64; r++)
             for (int c = 0; c < 8; c++)
                 wih_t[c * 64 + r] = w_ih[r * 8 + c];
+        /* W_hh^T's rows 80 floats apart, not 64: an odd number of cache lines, so that a walk
+           down a column uses every L1 set */
         for (int r = 0; r < 64; r++)
             for (int c = 0; c < 16; c++)
-                whh_t[c * 64 + r] = w_hh[r * 16 + c];
+                whh_t[c * 80 + r] = w_hh[r * 16 + c];
         for (int j = 0; j < 64; j++)
             bias[j] = b_ih[j] + b_hh[j];
         for (int t = 0; t < 4; t++) {   /* the input, step major */
@@ -458,7 +460,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                     memcpy(&c5_1, pc + (m0 + 5) * 64 + n0 + 8, 32);
                                     memcpy(&c5_2, pc + (m0 + 5) * 64 + n0 + 16, 32);
                                     for (int k = 0; k < 16; k++) {
-                                        const float *bk = pb + k * 64 + n0;
+                                        const float *bk = pb + k * 80 + n0;
                                         nnc_v8 b0, b1, b2;
                                         memcpy(&b0, bk + 0, 32);
                                         memcpy(&b1, bk + 8, 32);
@@ -510,7 +512,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                 memcpy(&c5_0, pc + (m0 + 5) * 64 + 48 + 0, 32);
                                 memcpy(&c5_1, pc + (m0 + 5) * 64 + 48 + 8, 32);
                                 for (int k = 0; k < 16; k++) {
-                                    const float *bk = pb + k * 64 + 48;
+                                    const float *bk = pb + k * 80 + 48;
                                     nnc_v8 b0, b1;
                                     memcpy(&b0, bk + 0, 32);
                                     memcpy(&b1, bk + 8, 32);
@@ -568,7 +570,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                     memcpy(&c3_2, pc + (m0 + 3) * 64 + n0 + 16, 32);
                                     memcpy(&c3_3, pc + (m0 + 3) * 64 + n0 + 24, 32);
                                     for (int k = 0; k < 16; k++) {
-                                        const float *bk = pb + k * 64 + n0;
+                                        const float *bk = pb + k * 80 + n0;
                                         nnc_v8 b0, b1, b2, b3;
                                         memcpy(&b0, bk + 0, 32);
                                         memcpy(&b1, bk + 8, 32);
@@ -620,7 +622,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                     memcpy(&c1_6, pc + (m0 + 1) * 64 + n0 + 48, 32);
                                     memcpy(&c1_7, pc + (m0 + 1) * 64 + n0 + 56, 32);
                                     for (int k = 0; k < 16; k++) {
-                                        const float *bk = pb + k * 64 + n0;
+                                        const float *bk = pb + k * 80 + n0;
                                         nnc_v8 b0, b1, b2, b3, b4, b5, b6, b7;
                                         memcpy(&b0, bk + 0, 32);
                                         memcpy(&b1, bk + 8, 32);
@@ -659,7 +661,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                     memcpy(&c0_6, pc + (m0 + 0) * 64 + n0 + 48, 32);
                                     memcpy(&c0_7, pc + (m0 + 0) * 64 + n0 + 56, 32);
                                     for (int k = 0; k < 16; k++) {
-                                        const float *bk = pb + k * 64 + n0;
+                                        const float *bk = pb + k * 80 + n0;
                                         nnc_v8 b0, b1, b2, b3, b4, b5, b6, b7;
                                         memcpy(&b0, bk + 0, 32);
                                         memcpy(&b1, bk + 8, 32);
@@ -699,7 +701,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                     memcpy(&c5_0, pc + (m0 + 5) * 64 + n0 + 0, 32);
                                     memcpy(&c5_1, pc + (m0 + 5) * 64 + n0 + 8, 32);
                                     for (int k = 0; k < 16; k++) {
-                                        const float *bk = pb + k * 64 + n0;
+                                        const float *bk = pb + k * 80 + n0;
                                         nnc_v8 b0, b1;
                                         memcpy(&b0, bk + 0, 32);
                                         memcpy(&b1, bk + 8, 32);
@@ -753,7 +755,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                     memcpy(&c3_1, pc + (m0 + 3) * 64 + n0 + 8, 32);
                                     memcpy(&c3_2, pc + (m0 + 3) * 64 + n0 + 16, 32);
                                     for (int k = 0; k < 16; k++) {
-                                        const float *bk = pb + k * 64 + n0;
+                                        const float *bk = pb + k * 80 + n0;
                                         nnc_v8 b0, b1, b2;
                                         memcpy(&b0, bk + 0, 32);
                                         memcpy(&b1, bk + 8, 32);
@@ -791,7 +793,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                 memcpy(&c3_0, pc + (m0 + 3) * 64 + 48 + 0, 32);
                                 memcpy(&c3_1, pc + (m0 + 3) * 64 + 48 + 8, 32);
                                 for (int k = 0; k < 16; k++) {
-                                    const float *bk = pb + k * 64 + 48;
+                                    const float *bk = pb + k * 80 + 48;
                                     nnc_v8 b0, b1;
                                     memcpy(&b0, bk + 0, 32);
                                     memcpy(&b1, bk + 8, 32);
@@ -832,7 +834,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                     memcpy(&c1_2, pc + (m0 + 1) * 64 + n0 + 16, 32);
                                     memcpy(&c1_3, pc + (m0 + 1) * 64 + n0 + 24, 32);
                                     for (int k = 0; k < 16; k++) {
-                                        const float *bk = pb + k * 64 + n0;
+                                        const float *bk = pb + k * 80 + n0;
                                         nnc_v8 b0, b1, b2, b3;
                                         memcpy(&b0, bk + 0, 32);
                                         memcpy(&b1, bk + 8, 32);
@@ -864,7 +866,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                     memcpy(&c0_4, pc + (m0 + 0) * 64 + n0 + 32, 32);
                                     memcpy(&c0_5, pc + (m0 + 0) * 64 + n0 + 40, 32);
                                     for (int k = 0; k < 16; k++) {
-                                        const float *bk = pb + k * 64 + n0;
+                                        const float *bk = pb + k * 80 + n0;
                                         nnc_v8 b0, b1, b2, b3, b4, b5;
                                         memcpy(&b0, bk + 0, 32);
                                         memcpy(&b1, bk + 8, 32);
@@ -885,7 +887,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                                 memcpy(&c0_0, pc + (m0 + 0) * 64 + 48 + 0, 32);
                                 memcpy(&c0_1, pc + (m0 + 0) * 64 + 48 + 8, 32);
                                 for (int k = 0; k < 16; k++) {
-                                    const float *bk = pb + k * 64 + 48;
+                                    const float *bk = pb + k * 80 + 48;
                                     nnc_v8 b0, b1;
                                     memcpy(&b0, bk + 0, 32);
                                     memcpy(&b1, bk + 8, 32);
@@ -904,7 +906,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                         float *cm = pc + m * 64;
                         for (int k = 0; k < 16; k++) {
                             const float a = pa[m * 16 + k * 1];
-                            const float *bk = pb + k * 64;
+                            const float *bk = pb + k * 80;
                             for (int j = 0; j < 64; j++)
                                 cm[j] += a * bk[j];
                         }
@@ -935,7 +937,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
     {
         const float *w = net->param + 1664;   /* [5][16] */
         const float *b = net->param + 1744;   /* [5] */
-        float *wt = net->wt + 1600;   /* [16][5]: w transposed */
+        float *wt = net->wt + 1856;   /* [16][5]: w transposed */
         for (int r = 0; r < 5; r++)
             for (int c = 0; c < 16; c++)
                 wt[c * 5 + r] = w[r * 16 + c];

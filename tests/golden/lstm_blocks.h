@@ -27,7 +27,7 @@ extern "C" {
  *   layer 1 lstm: weight_ih [64][8] at 0, weight_hh [64][16] at 512,
  *     bias_ih [64] at 1536, bias_hh [64] at 1600
  *   layer 2 dense: weight [5][16] at 1664, bias [5] at 1744
- * sizeof(lstm_blocks) is all the memory the network needs: 68128 bytes. */
+ * sizeof(lstm_blocks) is all the memory the network needs: 69152 bytes. */
 typedef struct lstm_blocks {
     float param[1749];       /* parameters, PyTorch state_dict order */
     float grad[1749];        /* dLoss/dparam, mean over the last batch */
@@ -37,7 +37,7 @@ typedef struct lstm_blocks {
     float delta[1024];       /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[160];        /* inputs of the softmax, a row per sample */
     float seq[6400];         /* recurrent layers: every step's gates, states and their gradients, step major */
-    float wt[1680];          /* scratch of recurrent and per-step dense layers: their weights transposed */
+    float wt[1936];          /* scratch of recurrent and per-step dense layers: their weights transposed */
     float state[96];         /* recurrent layers, one sample at a time (inference): h, c, the gates */
     float lr;                /* learning rate: lstm_blocks_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
