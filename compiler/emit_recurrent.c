@@ -4,21 +4,24 @@
  * PyTorch's order and layout).
  *
  * Training works on the whole batch: the input part of every gate, for
- * every step, is one matrix product per sample (x W_ih^T + biases, over all
- * T steps at once, since it does not depend on the recurrence); then each
+ * every step and sample, is one matrix product (x W_ih^T + biases over all
+ * T*B rows at once, since it does not depend on the recurrence); then each
  * step adds h_{t-1} W_hh^T for all the samples at once and runs the cell.
  * Every step's gates and states stay in net->seq, so the backward pass runs
  * the steps in reverse: dLoss/d(gates) of each step from the carried dh
  * (and dc), dh_{t-1} = dG_t W_hh for all samples at once, and afterwards the
- * weight gradients as two matrix products per sample over all steps.  The
- * products are emit_matmul.c's, the weights transposed once per pass into
- * net->wt.  Inference-only code (and NAME_forward) runs one sample with
- * only the current step's state (net->state), the gates as dot products.
+ * weight gradients as products summed over chunks of steps
+ * (steps_per_chunk).  The products are emit_matmul.c's, the weights
+ * transposed once per pass into net->wt (W_hh^T's rows padded apart where
+ * the product is blocked: Layer.whh_stride).  Inference-only code (and
+ * NAME_forward) runs one sample with only the current step's state
+ * (net->state), each step two products of a row by the transposed weights.
  *
- * Per sample, in net->seq (RecurrentLayout, lower.c): gates [T][G*H],
- * h [T][H], c [T][H] (lstm), hn [T][H] = W_hn h + b_hn (gru), dG [T][G*H]
- * (gru: its input part dG and hidden part dGh apart), the carried dh [H]
- * and dc [H], and a scratch [G*H] (gru: h_{t-1} W_hh^T). */
+ * In net->seq (RecurrentLayout, lower.c), step major, [T][B][...]: the
+ * input x [F], gates [G*H], h [H], c [H] (lstm), hn [H] = W_hn h + b_hn
+ * (gru), dG [G*H] (gru: its input part dG and hidden part dGh apart); then
+ * the carried dh [B][H] and dc [B][H], and a scratch [B][G*H] (gru:
+ * h_{t-1} W_hh^T). */
 #include "emit.h"
 
 #include <string.h>
