@@ -139,7 +139,7 @@ static void matmul_v8(Emitter *e, const MatMul *mm, bool wide, const char *ind)
     /* rows of a block -> its vectors of 8 columns: R x Q accumulators, Q
      * vectors of B and one broadcast in 16 registers (or 32); the rows
      * left over after the big blocks go in blocks of 4, 2 and 1, wider */
-    const int64_t R = wide ? 6 : 6, Q = wide ? 3 : 2;
+    const int64_t R = 6, Q = wide ? 3 : 2;
     const int64_t q4 = wide ? 4 : 3, q2 = wide ? 8 : 4, q1 = wide ? 8 : 6;
     char ind2[64];
     snprintf(ind2, sizeof ind2, "%s    ", ind);
@@ -223,7 +223,7 @@ void emit_matmul(Emitter *e, const MatMul *given, const char *ind)
     const MatMul *mm = &local;
     /* small products (a few thousand multiply-adds) stay plain loops: the
      * compiler unrolls and vectorizes them as they are, and they read better */
-    if (mm->K > 0 && mm->M * mm->N * mm->K > NNC_PLAIN_MACS) {
+    if (matmul_blocked(mm->M, mm->N, mm->K)) {
         emit(e, "#ifdef NNC_V8\n%s    const nnc_v8 zero = {0.0f};\n%s    (void)zero;\n", ind, ind);
         emit(e, "#ifdef NNC_V8_WIDE\n");
         matmul_panels(e, mm, true, ind2);

@@ -37,7 +37,7 @@ bool layer_is_recurrent(const Layer *l)
 static int64_t whh_stride(const Layer *l, int64_t batch)
 {
     int64_t H = l->units, GH = recurrent_layout(l, batch).g * H;
-    if (batch * GH * H <= NNC_PLAIN_MACS)
+    if (!matmul_blocked(batch, GH, H))   /* the recurrent product's shape, as emit_recurrent.c gives it */
         return GH;
     int64_t s = (GH + 15) / 16 * 16;
     return (s / 16) % 2 ? s : s + 16;

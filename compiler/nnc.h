@@ -45,6 +45,12 @@
 #define NNC_MAX_BATCH_FLOATS (1 << 28)   /* activations, deltas and masks of a whole batch */
 #define NNC_MAX_ACT      (1 << 27)   /* activation floats of one sample */
 #define NNC_PLAIN_MACS   4096        /* matrix products of at most this many multiply-adds stay plain loops */
+/* Whether emit_matmul runs an M x N x K product in register blocks (where
+ * the target has vectors) rather than as plain loops. */
+static inline bool matmul_blocked(int64_t M, int64_t N, int64_t K)
+{
+    return K > 0 && M * N * K > NNC_PLAIN_MACS;
+}
 #define NNC_MAX_LAYERS   1024
 #define NNC_MAX_ERRORS   20          /* diagnostics stop after this many errors */
 #define NNC_MAX_SOURCE   (16 << 20)  /* bytes of one .nn file */
