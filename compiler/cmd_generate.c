@@ -31,13 +31,14 @@ static const char generate_usage[] =
     "  --jit=tcc|cc       as nnc train (default tcc)\n"
     "  --net NAME         which network of the file (when it has several)\n";
 
-bool generate_check(const Net *n, Diag *diag)
+bool language_model_check(const Net *n, const char *who, bool training, Diag *diag)
 {
     const Layer *first = &n->layers[0], *last = &n->layers[n->n_layers - 1];
     if (first->kind != LAYER_EMBED || n->out_steps != n->input.steps || last->act != ACT_SOFTMAX ||
-        n->n_outputs / n->out_steps != first->vocab) {
-        diag_plain(diag, DIAG_ERROR, "generating text needs a language model: a network that starts with 'embed V D' "
-                   "and ends with a softmax over the same V ids at every step (see examples/charlm.nn)");
+        (training && n->loss != LOSS_CROSS_ENTROPY) || n->n_outputs / n->out_steps != first->vocab) {
+        diag_plain(diag, DIAG_ERROR, "%s a language model: the network must start with 'embed V D' and end with a "
+                   "softmax over the same V ids at every step (a recurrent layer with return=all, then 'dense V "
+                   "softmax'%s); see examples/charlm.nn", who, training ? ", 'loss cross_entropy'" : "");
         return false;
     }
     return true;
@@ -139,7 +140,6 @@ int cmd_generate(int argc, char **argv)
             return usage("option '%s' needs a value", a);
         if (!inline_value)
             i++;
-        char *end;
         if (IS("--load")) {
             load = v;
         } else if (IS("--net")) {
@@ -147,23 +147,20 @@ int cmd_generate(int argc, char **argv)
         } else if (IS("--prime")) {
             o.prime = v;
         } else if (IS("--jit")) {
-            if (strcmp(v, "tcc") == 0)
-                backend = JIT_TCC;
-            else if (strcmp(v, "cc") == 0)
-                backend = JIT_CC;
-            else
+            if (!parse_jit_backend(v, &backend))
                 return usage("unknown JIT backend '%s'; expected tcc or cc", v);
         } else if (IS("--length")) {
-            long long x = strtoll(v, &end, 10);
-            if (*end || end == v || x < 0 || x > 100000000)
+            long long x;
+            if (!parse_whole(v, 0, 100000000, &x))
                 return usage("--length needs a whole number from 0 to 100000000, not '%s'", v);
             o.length = x;
         } else if (IS("--seed")) {
-            unsigned long long x = strtoull(v, &end, 10);
-            if (*end || end == v || v[0] == '-')
-                return usage("--seed needs a whole number, not '%s'", v);
-            o.seed = x;
+            long long x;
+            if (!parse_whole(v, 0, INT64_MAX, &x))
+                return usage("--seed needs a whole number from 0 to 9223372036854775807, not '%s'", v);
+            o.seed = (uint64_t)x;
         } else {
+            char *end;
             double x = strtod(v, &end);
             if (*end || end == v || !(x > 0.01 && x <= 100))
                 return usage("--temperature needs a number above 0.01 and at most 100, not '%s'", v);
@@ -182,7 +179,7 @@ int cmd_generate(int argc, char **argv)
     Source src;
     Module *m = source_load(&src, net_path, arena, &diag) ? pipeline_module(&src, arena, &diag) : NULL;
     const Net *n = m ? pipeline_pick_net(m, net_name, "--net NAME", &diag) : NULL;
-    if (n && generate_check(n, &diag)) {
+    if (n && language_model_check(n, "nnc generate needs", false, &diag)) {
         RtNet net;
         int64_t unroll = backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
         Jit *jit = jit_compile(m, n, backend, unroll, &net, &diag);

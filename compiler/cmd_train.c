@@ -74,17 +74,6 @@ static int usage(const char *fmt, const char *arg)
     return 2;
 }
 
-static bool parse_num(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* Returns -1 to go on, or the exit status. */
 static int parse_train_args(int argc, char **argv, TrainArgs *a)
 {
@@ -113,11 +102,7 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
             printf("\nThe cc backend's flags: %s\n", jit_cc_flags());
             return 0;
         } else TAKES_VALUE("--jit")
-            if (strcmp(v, "tcc") == 0)
-                a->backend = JIT_TCC;
-            else if (strcmp(v, "cc") == 0)
-                a->backend = JIT_CC;
-            else
+            if (!parse_jit_backend(v, &a->backend))
                 return usage("unknown JIT backend '%s'; expected tcc or cc", v);
         END_VALUE
         else if (strcmp(o, "--confusion") == 0 && !inline_value) {
@@ -133,11 +118,11 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
         else TAKES_VALUE("--pictures") a->pictures = v; END_VALUE
         else TAKES_VALUE("--net") a->net_name = v; END_VALUE
         else TAKES_VALUE("--epochs")
-            if (!parse_num(v, 1, NNC_MAX_EPOCHS, &a->epochs))
+            if (!parse_whole(v, 1, NNC_MAX_EPOCHS, &a->epochs))
                 return usage("--epochs needs a whole number from 1 to 10000000, not '%s'", v);
         END_VALUE
         else TAKES_VALUE("--every")
-            if (!parse_num(v, 1, NNC_MAX_EPOCHS, &a->every))
+            if (!parse_whole(v, 1, NNC_MAX_EPOCHS, &a->every))
                 return usage("--every needs a whole number from 1, not '%s'", v);
         END_VALUE
         else TAKES_VALUE("--target")
@@ -149,16 +134,16 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
                 return usage("--target takes input or labels, not '%s'", v);
         END_VALUE
         else TAKES_VALUE("--limit")
-            if (!parse_num(v, 1, INT64_MAX, &a->limit))
+            if (!parse_whole(v, 1, INT64_MAX, &a->limit))
                 return usage("--limit needs a whole number from 1, not '%s'", v);
         END_VALUE
         else TAKES_VALUE("--unroll")
-            if (!parse_num(v, 0, 1000000, &a->unroll))
+            if (!parse_whole(v, 0, 1000000, &a->unroll))
                 return usage("--unroll needs a whole number from 0 to 1000000, not '%s'", v);
         END_VALUE
         else TAKES_VALUE("--label-col")
             long long col;
-            if (!parse_num(v, 0, 1000000, &col))
+            if (!parse_whole(v, 0, 1000000, &col))
                 return usage("--label-col needs a column number from 0, not '%s'", v);
             a->csv.label_col = (int)col;
         END_VALUE
@@ -263,16 +248,10 @@ static const char *same_stream(const TrainArgs *a, char *msg, size_t size)
  * next id out at every step. */
 static bool load_text(const char *path, const Net *n, RtData *train, RtData *valid, Diag *diag)
 {
-    const Layer *first = &n->layers[0], *last = &n->layers[n->n_layers - 1];
-    if (first->kind != LAYER_EMBED || n->out_steps != n->input.steps || last->act != ACT_SOFTMAX ||
-        n->loss != LOSS_CROSS_ENTROPY || n->n_outputs / n->out_steps != first->vocab) {
-        diag_plain(diag, DIAG_ERROR, "--text trains a language model: the network must start with 'embed V D' and "
-                   "end with a softmax over the same V ids at every step (a recurrent layer with return=all, "
-                   "then 'dense V softmax', 'loss cross_entropy'); see examples/charlm.nn");
+    if (!language_model_check(n, "--text trains", true, diag))
         return false;
-    }
     RtError err;
-    if (!rt_load_text(path, n->input.steps, first->vocab, 0.1, train, valid, &err)) {
+    if (!rt_load_text(path, n->input.steps, n->layers[0].vocab, 0.1, train, valid, &err)) {
         diag_plain(diag, DIAG_ERROR, "%s", err.msg);
         return false;
     }

@@ -4,7 +4,6 @@
 #include "nnc.h"
 #include "nnc_rt.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,10 +91,8 @@ static int parse_args(int argc, char **argv, Options *o)
             const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v)
                 return usage_error("option '--unroll' needs a number%s", "");
-            char *end;
-            errno = 0;
-            long long n = strtoll(v, &end, 10);
-            if (*v == '\0' || *end != '\0' || errno || n < 0 || n > 1000000)
+            long long n;
+            if (!parse_whole(v, 0, 1000000, &n))
                 return usage_error("--unroll needs a whole number from 0 to 1000000, not '%s'", v);
             o->unroll = n;
         } else if (a[0] == '-' && a[1] != '\0') {

@@ -391,6 +391,12 @@ const char *jit_cc_flags(void);
  * 30-45x faster there): the commands then say so. */
 bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs);
 
+/* ---- pipeline.c: option values, as every command reads them ---- */
+/* Whether s is all of a whole number from lo to hi; *out gets it. */
+bool parse_whole(const char *s, long long lo, long long hi, long long *out);
+/* "tcc" or "cc" into *out; false for another name. */
+bool parse_jit_backend(const char *s, JitBackend *out);
+
 /* ---- cmd_train.c ---- */
 int cmd_train(int argc, char **argv);
 
@@ -402,9 +408,10 @@ typedef struct GenerateOptions {
     const char *prime;           /* NULL or "": a newline */
     uint64_t seed;
 } GenerateOptions;
-/* Whether n is a language model (embed first, a softmax over its ids at
- * every step); an error otherwise. */
-bool generate_check(const Net *n, Diag *diag);
+/* Whether n is a character-level language model (embed first, a softmax
+ * over its ids at every step, and for training loss cross_entropy); if not,
+ * an error that begins with `who` ("--text trains", "generate needs"). */
+bool language_model_check(const Net *n, const char *who, bool training, Diag *diag);
 /* Prints the prime, then o->length bytes drawn from the model, to out. */
 bool generate_text(struct RtNet *net, const Net *n, const GenerateOptions *o, FILE *out, Diag *diag);
 

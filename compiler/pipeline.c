@@ -1,8 +1,11 @@
 /* pipeline.c — the front half of every command: source text -> a checked,
- * lowered Module.  The compiler driver, `nnc train` and the REPL share it. */
+ * lowered Module, and the reading of option values.  The compiler driver,
+ * `nnc train`, `nnc generate` and the REPL share it. */
 #include "nnc.h"
 #include "nnc_rt.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 Module *pipeline_module(const Source *src, Arena *arena, Diag *diag)
@@ -69,4 +72,23 @@ void pipeline_warn_image_shape(Diag *diag, const Source *src, const Net *n, cons
     diag_at(diag, DIAG_WARNING, n->input_loc, "%s: the images are %s, the network's input is %lldx%lldx%lld (same "
             "size, different shape)", d->source, images, (long long)in->c, (long long)in->h, (long long)in->w);
     diag->src = was;
+}
+
+bool parse_whole(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool parse_jit_backend(const char *s, JitBackend *out)
+{
+    if (strcmp(s, "tcc") != 0 && strcmp(s, "cc") != 0)
+        return false;
+    *out = s[0] == 't' ? JIT_TCC : JIT_CC;
+    return true;
 }

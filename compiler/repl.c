@@ -155,7 +155,7 @@ static bool load_text_sets(Repl *r, const char *path, RtData *train, RtData *tes
 {
     RtError err;
     r->diag.src = NULL;
-    if (!generate_check(r->net, &r->diag))
+    if (!language_model_check(r->net, "text trains", true, &r->diag))
         return false;
     if (!rt_load_text(path, r->net->input.steps, r->net->layers[0].vocab, 0.1, train, test, &err)) {
         fflush(stdout);
@@ -171,8 +171,14 @@ static bool load_for_net(Repl *r, const char *path, const char *labels, const ch
     char hint[64];
     snprintf(hint, sizeof hint, "give them: %s FILE labels LABELS", cmd);
     RtCsvOptions opt = {RT_HEADER_AUTO, -1, r->rt.out_steps};   /* a sequence output: a class per step */
-    return rt_load_data(path, labels, &opt, r->rt.n_inputs, r->rt.n_outputs, pipeline_is_classifier(r->net), hint,
-                        out, err);
+    if (!rt_load_data(path, labels, &opt, r->rt.n_inputs, r->rt.n_outputs, pipeline_is_classifier(r->net), hint,
+                      out, err))
+        return false;
+    if (r->net->layers[0].kind == LAYER_EMBED && !rt_data_check_ids(out, r->net->layers[0].vocab, err)) {
+        rt_data_free(out);   /* an id out of range would read outside the table */
+        return false;
+    }
+    return true;
 }
 
 /* After a new network is loaded: the data loaded before is read again by
@@ -371,12 +377,8 @@ static bool do_test(Repl *r, int argc, char **argv)
 
 static bool parse_count(Repl *r, const char *s, long long lo, long long hi, long long *out, const char *what)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi)
+    if (!parse_whole(s, lo, hi, out))
         return fail(r, "%s must be a whole number from %lld to %lld, not '%s'", what, lo, hi, s);
-    *out = v;
     return true;
 }
 
@@ -494,22 +496,31 @@ static bool do_generate(Repl *r, int argc, char **argv)
     int first_text = 1;
     if (argc > 1) {
         char *end;
+        errno = 0;
         long long len = strtoll(argv[1], &end, 10);
-        if (!*end && end != argv[1]) {
-            if (len < 0 || len > 1000000)
+        if (!*end && end != argv[1]) {   /* a number: the length (else the prime's first word) */
+            if (errno || len < 0 || len > 1000000)
                 return fail(r, "generate: the length must be from 0 to 1000000, not %s", argv[1]);
             o.length = len;
             first_text = 2;
         }
     }
-    char prime[4096] = "";
-    for (int i = first_text; i < argc; i++)   /* the rest of the line, its blanks made single spaces */
-        snprintf(prime + strlen(prime), sizeof prime - strlen(prime), "%s%s", i > first_text ? " " : "", argv[i]);
-    o.prime = prime;
+    RtBuf prime = {0};   /* the rest of the line, its blanks made single spaces */
+    for (int i = first_text; i < argc; i++) {
+        if (i > first_text)
+            rt_buf_puts(&prime, " ");
+        rt_buf_puts(&prime, argv[i]);
+    }
+    if (prime.oom) {
+        rt_buf_free(&prime);
+        return fail(r, "out of memory");
+    }
+    o.prime = prime.data;
     r->diag.src = NULL;
-    if (!generate_check(r->net, &r->diag))
-        return false;
-    return generate_text(&r->rt, r->net, &o, stdout, &r->diag);
+    bool ok = language_model_check(r->net, "generate needs", false, &r->diag) &&
+              generate_text(&r->rt, r->net, &o, stdout, &r->diag);
+    rt_buf_free(&prime);
+    return ok;
 }
 
 static bool do_predict(Repl *r, int argc, char **argv)
@@ -607,11 +618,7 @@ static bool do_set(Repl *r, int argc, char **argv)
             return false;
         r->net->batch = n;
     } else if (strcmp(k, "backend") == 0) {
-        if (strcmp(v, "tcc") == 0)
-            r->backend = JIT_TCC;
-        else if (strcmp(v, "cc") == 0)
-            r->backend = JIT_CC;
-        else
+        if (!parse_jit_backend(v, &r->backend))
             return fail(r, "the backend is tcc or cc, not '%s'", v);
     } else if (strcmp(k, "unroll") == 0) {
         if (!parse_count(r, v, 0, 1000000, &n, "unroll"))

@@ -16,7 +16,9 @@
 #             0.05) continues the rhyme (16 bytes of context cannot tell a
 #             mat from a log); a hotter one with another seed
 #             differs; the usage and data errors say what is wrong
-#   repl      text, train and generate in a session
+#   repl      text, train and generate in a session; a prime of 7 KB is
+#             printed whole; text refuses a model without cross_entropy;
+#             data with an embed id out of range is refused
 #   csv       a class per step (6 inputs then 3 labels a row) is learned by
 #             an rnn returning every step; an mse sequence (4 inputs, 4
 #             targets) trains; an embed id out of range is refused with the
@@ -113,8 +115,12 @@ error() {
 }
 error "generate: without --load, a usage error" 2 "no weights: give --load W.nnw" \
     $NNC generate "$out/tiny.nn"
-error "generate: a network that is no language model is refused" 1 "generating text needs a language model" \
+error "generate: a network that is no language model is refused" 1 "nnc generate needs a language model" \
     $NNC generate examples/xor.nn --load "$out/tiny.nnw"
+error "generate: a --seed beyond 64-bit signed is a usage error, not clamped" 2 "--seed needs a whole number from 0 to" \
+    $NNC generate "$out/tiny.nn" --load "$out/tiny.nnw" --seed 99999999999999999999
+error "generate: a --length with trailing junk is a usage error" 2 "--length needs a whole number" \
+    $NNC generate "$out/tiny.nn" --load "$out/tiny.nnw" --length 12x
 error "generate: a bad --temperature is a usage error" 2 "--temperature needs a number" \
     $NNC generate "$out/tiny.nn" --load "$out/tiny.nnw" --temperature 0
 error "generate: a --prime byte beyond the ids is refused" 1 "--prime: byte 1 (0xc3) is not one of the network's 128 ids" \
@@ -157,6 +163,31 @@ if [ "$st" = 0 ] && grep -q "^epoch 3/3 .*valid loss" "$out/session.out" && grep
     ok "repl: text, train and generate"
 else
     fail "repl: text, train and generate" "status $st" "$(cat "$out/session.out" "$out/session.err")"
+fi
+
+# a prime longer than any fixed line buffer: printed whole, then the 5 bytes
+prime=$(yes 'the dog sat on the log.' | head -n 300 | tr '\n' ' ')
+printf 'load %s\nload %s\ngenerate 5 %s\n' "$out/tiny.nn" "$out/tiny.nnw" "$prime" >"$out/longprime.repl"
+st=$(run_status "$out/longprime.out" "$out/longprime.err" $NNC repl <"$out/longprime.repl")
+want=$(printf '%s' "$prime" | sed 's/ *$//')
+sed 1,2d "$out/longprime.out" >"$out/longprime.text"   # past the "network" and "loaded" lines
+got=$(head -c ${#want} "$out/longprime.text")
+if [ "$st" = 0 ] && [ "$got" = "$want" ] && [ "$(wc -c <"$out/longprime.text")" -eq $((${#want} + 6)) ]; then
+    ok "repl: generate after a ${#want}-byte prime prints all of it, then 5 bytes"
+else
+    fail "repl: generate after a ${#want}-byte prime prints all of it, then 5 bytes" "status $st" \
+        "$(wc -c <"$out/longprime.text") bytes after the prime's start" "$(cat "$out/longprime.err")"
+fi
+# a network that ends in a softmax over its ids but trains with mse is no language model for `text`
+sed 's/loss cross_entropy/loss mse/' "$out/tiny.nn" >"$out/tiny_mse.nn"
+printf 'load %s\ntext %s\n' "$out/tiny_mse.nn" "$out/rhyme.txt" >"$out/mse.repl"
+st=$(run_status "$out/mse.out" "$out/mse.err" $NNC repl <"$out/mse.repl")
+if [ "$st" != 0 ] && grep -q "text trains a language model: .*'loss cross_entropy'" "$out/mse.err" &&
+    ! grep -q "windows of text" "$out/mse.out"; then
+    ok "repl: text refuses a network whose loss is not cross_entropy, as nnc train --text does"
+else
+    fail "repl: text refuses a network whose loss is not cross_entropy" "status $st" \
+        "$(cat "$out/mse.out" "$out/mse.err")"
 fi
 
 # ---- csv ----
@@ -226,6 +257,15 @@ EOF
 error "csv: an embed id out of range is refused with its sample and step" 1 \
     "sample 2, step 3: 12 is not an id of the network's embed layer (a whole number from 0 to 9)" \
     $NNC train "$out/ids.nn" --data "$out/ids.csv"
+printf 'load %s\ndata %s\ntrain 1\n' "$out/ids.nn" "$out/ids.csv" >"$out/ids.repl"
+st=$(run_status "$out/ids_repl.out" "$out/ids_repl.err" $NNC repl <"$out/ids.repl")
+if [ "$st" != 0 ] && grep -q "sample 2, step 3: 12 is not an id of the network's embed layer" "$out/ids_repl.err" &&
+    ! grep -q "^epoch" "$out/ids_repl.out"; then
+    ok "repl: data with an embed id out of range is refused, and nothing trains on it"
+else
+    fail "repl: data with an embed id out of range is refused" "status $st" \
+        "$(cat "$out/ids_repl.out" "$out/ids_repl.err")"
+fi
 
 # ---- inference ----
 samples="0.1 0.2 -0.3 0.4 , 0.5 0.5 0.5 0.5 , -0.4 0.1 0.2 -0.1"
