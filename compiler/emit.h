@@ -92,7 +92,7 @@ typedef struct LayerEmitter {
 } LayerEmitter;
 
 enum {
-    EMIT_NEEDS_V8 = 1,           /* the nnc_v8 vector type (NNC_V8) */
+    EMIT_NEEDS_V8 = 1,           /* the vector types nnc_v8 (NNC_V8) and nnc_v16 (NNC_V16) */
     EMIT_NEEDS_LANE_SUMS = 2,    /* nnc_lane_sums */
     EMIT_NEEDS_SIGMOID = 4,      /* nnc_sigmoid, whatever the activations (lstm and gru gates) */
     EMIT_NEEDS_RELU = 8,         /* nnc_relu, whatever the activations (rnn relu) */

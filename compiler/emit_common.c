@@ -161,17 +161,23 @@ void emit_helpers(Emitter *e, unsigned needs)
     if (module_uses_act(e, ACT_LEAKY_RELU))
         emit(e, "static float nnc_leaky_relu(float z, float slope)\n{\n    return z > 0.0f ? z : slope * z;\n}\n\n");
     if (needs & EMIT_NEEDS_V8)
-        emit(e, "/* Batched dense layers and convolutions keep their sums in vectors of 8 floats\n"
-                " * where the compiler has them (GCC's and Clang's vector extension) and the\n"
-                " * target has 8-float registers (AVX: -march=native on most x86-64, -mavx2):\n"
-                " * registers, which plain arrays of accumulators are not always given.\n"
-                " * Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same sums, in the same\n"
-                " * order, are plain loops. */\n"
+        emit(e, "/* Batched dense layers, matrix products and convolutions keep their sums in\n"
+                " * vectors where the compiler has them (GCC's and Clang's vector extension):\n"
+                " * registers, which plain arrays of accumulators are not always given.  8\n"
+                " * floats where the target has AVX (-march=native on most x86-64, -mavx2);\n"
+                " * 16 where it has AVX-512 (NNC_V16: the dense layers and matrix products;\n"
+                " * -DNNC_NO_V16 keeps them at 8, as suits CPUs that split a 512-bit\n"
+                " * operation in two).  Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same\n"
+                " * sums, in the same order, are plain loops: every path gives the same bits. */\n"
                 "#if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)\n"
                 "#define NNC_V8 1\n"
                 "typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */\n"
                 "#if defined(__AVX512VL__)\n"
                 "#define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */\n"
+                "#endif\n"
+                "#if defined(__AVX512F__) && !defined(NNC_NO_V16)\n"
+                "#define NNC_V16 1\n"
+                "typedef float nnc_v16 __attribute__((vector_size(64)));\n"
                 "#endif\n"
                 "#endif\n\n");
     if (needs & (EMIT_NEEDS_VTANH | EMIT_NEEDS_VSIGMOID))

@@ -267,6 +267,40 @@ static const char *plus(char out[32], int64_t off)
     return out;
 }
 
+/* The vector paths of the blocked products, widest first: a block whose
+ * width (floats along its vectors) `width` is a multiple of the lanes takes
+ * them.  vec_path(e, i, width, &open) opens path i ("#if defined(NNC_V16)",
+ * then "#elif defined(NNC_V8)") and returns its lanes, or 0 where it does
+ * not apply; vec_plain(e, open) opens the plain loops ("#else") and
+ * vec_end(e, open) closes them. */
+enum { N_VEC_PATHS = 2 };
+static int64_t vec_path(Emitter *e, int i, int64_t width, bool *open)
+{
+    static const int64_t lanes[N_VEC_PATHS] = {16, 8};
+    if (width % lanes[i])
+        return 0;
+    emit(e, "#%s defined(NNC_V%lld)\n", *open ? "elif" : "if", (long long)lanes[i]);
+    *open = true;
+    return lanes[i];
+}
+
+static void vec_plain(Emitter *e, bool open)
+{
+    if (open)
+        emit(e, "#else\n");
+}
+
+static void vec_end(Emitter *e, bool open)
+{
+    if (open)
+        emit(e, "#endif\n");
+}
+
+static const char *vec_type(int64_t lanes)
+{
+    return lanes == 16 ? "nnc_v16" : "nnc_v8";
+}
+
 /* Row s of a layer's input, as "BASE + s * STRIDE[ + OFF]" (its stride also
  * in *stride). */
 static void gemm_input(const Emitter *e, const Layer *l, char row[64], int64_t *stride)
@@ -275,6 +309,43 @@ static void gemm_input(const Emitter *e, const Layer *l, char row[64], int64_t *
     char o[32];
     *stride = p ? e->net->n_act : e->net->n_inputs;
     snprintf(row, 64, "%s + s * %lld%s", p ? "net->act" : "x", (long long)*stride, plus(o, p ? p->act_off : 0));
+}
+
+/* The vector path of a forward block, in vectors of L floats. */
+static void emit_gemm_forward_vec(Emitter *e, const Layer *l, int64_t R, int64_t lanes, bool s0_var, int64_t L)
+{
+    int64_t B = e->net->batch;
+    int64_t q = lanes / L;
+    emit(e, "            {\n                const %s zero = {0.0f};\n                %s ", vec_type(L), vec_type(L));
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sv%lld_%lld = zero + b[o + %lld]", !k ? (r ? ",\n                       " : "") : ", ",
+                 (long long)r, (long long)k, (long long)r);
+    emit(e, ";\n                for (int i = 0; i < %lld; i++) {\n", (long long)l->n_in);
+    emit(e, "                    const float *xi = xt + i * %lld%s;\n", (long long)B, s0_var ? " + s0" : "");
+    emit(e, "                    %s ", vec_type(L));
+    for (int64_t k = 0; k < q; k++)
+        emit(e, "%sx%lld", k ? ", " : "", (long long)k);
+    emit(e, ";\n");
+    for (int64_t k = 0; k < q; k++)
+        emit(e, "                    memcpy(&x%lld, xi + %lld, sizeof x%lld);\n", (long long)k, (long long)(L * k),
+             (long long)k);
+    for (int64_t r = 0; r < R; r++) {
+        emit(e, "                    ");
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sv%lld_%lld += w%lld[i] * x%lld;", k ? " " : "", (long long)r, (long long)k, (long long)r,
+                 (long long)k);
+        emit(e, "\n");
+    }
+    emit(e, "                }\n");
+    for (int64_t r = 0; r < R; r++) {
+        emit(e, "                ");
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%smemcpy(z%lld + %lld, &v%lld_%lld, %lld);", k ? " " : "", (long long)r, (long long)(L * k),
+                 (long long)r, (long long)k, (long long)(4 * L));
+        emit(e, "\n");
+    }
+    emit(e, "            }\n");
 }
 
 /* One forward block: outputs o .. o+R-1 of `lanes` samples from s0. */
@@ -294,40 +365,13 @@ static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64
     for (int64_t r = 1; r < R; r++)
         emit(e, ", z%lld[%lld]", (long long)r, (long long)lanes);
     emit(e, ";\n");
-    if (lanes % 8 == 0) {
-        int64_t q = lanes / 8;
-        emit(e, "#ifdef NNC_V8\n");
-        emit(e, "            {\n                const nnc_v8 zero = {0.0f};\n                nnc_v8 ");
-        for (int64_t r = 0; r < R; r++)
-            for (int64_t k = 0; k < q; k++)
-                emit(e, "%sv%lld_%lld = zero + b[o + %lld]", !k ? (r ? ",\n                       " : "") : ", ",
-                     (long long)r, (long long)k, (long long)r);
-        emit(e, ";\n                for (int i = 0; i < %lld; i++) {\n", (long long)l->n_in);
-        emit(e, "                    const float *xi = xt + i * %lld%s;\n", (long long)B, s0_var ? " + s0" : "");
-        emit(e, "                    nnc_v8 ");
-        for (int64_t k = 0; k < q; k++)
-            emit(e, "%sx%lld", k ? ", " : "", (long long)k);
-        emit(e, ";\n");
-        for (int64_t k = 0; k < q; k++)
-            emit(e, "                    memcpy(&x%lld, xi + %lld, sizeof x%lld);\n", (long long)k, (long long)(8 * k),
-                 (long long)k);
-        for (int64_t r = 0; r < R; r++) {
-            emit(e, "                    ");
-            for (int64_t k = 0; k < q; k++)
-                emit(e, "%sv%lld_%lld += w%lld[i] * x%lld;", k ? " " : "", (long long)r, (long long)k, (long long)r,
-                     (long long)k);
-            emit(e, "\n");
-        }
-        emit(e, "                }\n");
-        for (int64_t r = 0; r < R; r++) {
-            emit(e, "                ");
-            for (int64_t k = 0; k < q; k++)
-                emit(e, "%smemcpy(z%lld + %lld, &v%lld_%lld, 32);", k ? " " : "", (long long)r, (long long)(8 * k),
-                     (long long)r, (long long)k);
-            emit(e, "\n");
-        }
-        emit(e, "            }\n#else\n");
+    bool open = false;
+    for (int p = 0; p < N_VEC_PATHS; p++) {
+        int64_t L = vec_path(e, p, lanes, &open);
+        if (L)
+            emit_gemm_forward_vec(e, l, R, lanes, s0_var, L);
     }
+    vec_plain(e, open);
     emit(e, "            for (int s = 0; s < %lld; s++) {\n", (long long)lanes);
     for (int64_t r = 0; r < R; r++)
         emit(e, "                z%lld[s] = b[o + %lld];\n", (long long)r, (long long)r);
@@ -341,8 +385,7 @@ static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64
     for (int64_t r = 0; r < R; r++)
         emit(e, "                    z%lld[s] += w%lldi * xi[s];\n", (long long)r, (long long)r);
     emit(e, "                }\n            }\n");
-    if (lanes % 8 == 0)
-        emit(e, "#endif\n");
+    vec_end(e, open);
     if (s0_var)
         emit(e, "            for (int s = 0; s < %lld && s0 + s < n; s++) {\n", (long long)lanes);
     else
@@ -440,46 +483,58 @@ static void emit_gemm_forward(Emitter *e, const Layer *l)
     }
 }
 
+/* The vector path of a weight-gradient block, in vectors of L floats. */
+static void emit_gemm_gw_vec(Emitter *e, const Layer *l, int64_t R, int64_t W, const char *in, int64_t dz_off,
+                             const char *ind, int64_t L)
+{
+    const Net *n = e->net;
+    char o[32];
+    int64_t q = W / L;
+    emit(e, "%sconst %s zero = {0.0f};\n%s%s ", ind, vec_type(L), ind, vec_type(L));
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sv%lld_%lld = zero", r || k ? ", " : "", (long long)r, (long long)k);
+    emit(e, ";\n%sfor (int s = 0; s < n; s++) {\n", ind);
+    emit(e, "%s    const float *in = %s + i;\n", ind, in);
+    emit(e, "%s    const float *dz = net->delta + s * %lld%s + o;\n", ind, (long long)(2 * n->max_width),
+         plus(o, dz_off));
+    emit(e, "%s    %s ", ind, vec_type(L));
+    for (int64_t k = 0; k < q; k++)
+        emit(e, "%sx%lld", k ? ", " : "", (long long)k);
+    emit(e, ";\n");
+    for (int64_t k = 0; k < q; k++)
+        emit(e, "%s    memcpy(&x%lld, in + %lld, sizeof x%lld);\n", ind, (long long)k, (long long)(L * k),
+             (long long)k);
+    for (int64_t r = 0; r < R; r++) {
+        emit(e, "%s    ", ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%sv%lld_%lld += dz[%lld] * x%lld;", k ? " " : "", (long long)r, (long long)k, (long long)r,
+                 (long long)k);
+        emit(e, "\n");
+    }
+    emit(e, "%s}\n", ind);
+    for (int64_t r = 0; r < R; r++) {
+        emit(e, "%s", ind);
+        for (int64_t k = 0; k < q; k++)
+            emit(e, "%smemcpy(gw + (o + %lld) * %lld + i + %lld, &v%lld_%lld, %lld);", k ? " " : "",
+                 (long long)r, (long long)l->n_in, (long long)(L * k), (long long)r, (long long)k, (long long)(4 * L));
+        emit(e, "\n");
+    }
+}
+
 /* One block of the weight gradient: outputs o .. o+R-1, inputs i .. i+W-1. */
 static void emit_gemm_gw_block(Emitter *e, const Layer *l, int64_t R, int64_t W, const char *in, int64_t dz_off,
                                const char *ind)
 {
     const Net *n = e->net;
     char o[32];
-    if (W % 8 == 0) {
-        int64_t q = W / 8;
-        emit(e, "#ifdef NNC_V8\n%sconst nnc_v8 zero = {0.0f};\n%snnc_v8 ", ind, ind);
-        for (int64_t r = 0; r < R; r++)
-            for (int64_t k = 0; k < q; k++)
-                emit(e, "%sv%lld_%lld = zero", r || k ? ", " : "", (long long)r, (long long)k);
-        emit(e, ";\n%sfor (int s = 0; s < n; s++) {\n", ind);
-        emit(e, "%s    const float *in = %s + i;\n", ind, in);
-        emit(e, "%s    const float *dz = net->delta + s * %lld%s + o;\n", ind, (long long)(2 * n->max_width),
-             plus(o, dz_off));
-        emit(e, "%s    nnc_v8 ", ind);
-        for (int64_t k = 0; k < q; k++)
-            emit(e, "%sx%lld", k ? ", " : "", (long long)k);
-        emit(e, ";\n");
-        for (int64_t k = 0; k < q; k++)
-            emit(e, "%s    memcpy(&x%lld, in + %lld, sizeof x%lld);\n", ind, (long long)k, (long long)(8 * k),
-                 (long long)k);
-        for (int64_t r = 0; r < R; r++) {
-            emit(e, "%s    ", ind);
-            for (int64_t k = 0; k < q; k++)
-                emit(e, "%sv%lld_%lld += dz[%lld] * x%lld;", k ? " " : "", (long long)r, (long long)k, (long long)r,
-                     (long long)k);
-            emit(e, "\n");
-        }
-        emit(e, "%s}\n", ind);
-        for (int64_t r = 0; r < R; r++) {
-            emit(e, "%s", ind);
-            for (int64_t k = 0; k < q; k++)
-                emit(e, "%smemcpy(gw + (o + %lld) * %lld + i + %lld, &v%lld_%lld, 32);", k ? " " : "", (long long)r,
-                     (long long)l->n_in, (long long)(8 * k), (long long)r, (long long)k);
-            emit(e, "\n");
-        }
-        emit(e, "#else\n");
+    bool open = false;
+    for (int p = 0; p < N_VEC_PATHS; p++) {
+        int64_t L = vec_path(e, p, W, &open);
+        if (L)
+            emit_gemm_gw_vec(e, l, R, W, in, dz_off, ind, L);
     }
+    vec_plain(e, open);
     emit(e, "%sfloat g0[%lld] = {0.0f}", ind, (long long)W);
     for (int64_t r = 1; r < R; r++)
         emit(e, ", g%lld[%lld] = {0.0f}", (long long)r, (long long)W);
@@ -499,30 +554,38 @@ static void emit_gemm_gw_block(Emitter *e, const Layer *l, int64_t R, int64_t W,
         emit(e, "%s    gw[(o + %lld) * %lld + i + k] = g%lld[k];\n", ind, (long long)r, (long long)l->n_in,
              (long long)r);
     emit(e, "%s}\n", ind);
-    if (W % 8 == 0)
-        emit(e, "#endif\n");
+    vec_end(e, open);
+}
+
+/* The vector path of an input-gradient block of one sample, in vectors of L floats. */
+static void emit_gemm_din_vec(Emitter *e, const Layer *l, int64_t W, const char *ind, int64_t L)
+{
+    int64_t q = W / L;
+    emit(e, "%sconst %s zero = {0.0f};\n%s%s ", ind, vec_type(L), ind, vec_type(L));
+    for (int64_t k = 0; k < q; k++)
+        emit(e, "%sv%lld = zero", k ? ", " : "", (long long)k);
+    emit(e, ";\n%sfor (int o = 0; o < %lld; o++) {\n", ind, (long long)l->n_out);
+    emit(e, "%s    const float d = dz[o], *wo = w + o * %lld + i;\n", ind, (long long)l->n_in);
+    emit(e, "%s    %s wk;\n", ind, vec_type(L));
+    for (int64_t k = 0; k < q; k++)
+        emit(e, "%s    memcpy(&wk, wo + %lld, %lld);\n%s    v%lld += d * wk;\n", ind, (long long)(L * k), (long long)(4 * L), ind,
+             (long long)k);
+    emit(e, "%s}\n", ind);
+    for (int64_t k = 0; k < q; k++)
+        emit(e, "%smemcpy(din + i + %lld, &v%lld, %lld);\n", ind, (long long)(L * k), (long long)k, (long long)(4 * L));
 }
 
 /* One block of the input gradient of sample s: inputs i .. i+W-1. */
 static void emit_gemm_din_block(Emitter *e, const Layer *l, int64_t W, const char *ind)
 {
     int64_t arrays = (W + GEMM_ARRAY - 1) / GEMM_ARRAY;
-    if (W % 8 == 0) {
-        int64_t q = W / 8;
-        emit(e, "#ifdef NNC_V8\n%sconst nnc_v8 zero = {0.0f};\n%snnc_v8 ", ind, ind);
-        for (int64_t k = 0; k < q; k++)
-            emit(e, "%sv%lld = zero", k ? ", " : "", (long long)k);
-        emit(e, ";\n%sfor (int o = 0; o < %lld; o++) {\n", ind, (long long)l->n_out);
-        emit(e, "%s    const float d = dz[o], *wo = w + o * %lld + i;\n", ind, (long long)l->n_in);
-        emit(e, "%s    nnc_v8 wk;\n", ind);
-        for (int64_t k = 0; k < q; k++)
-            emit(e, "%s    memcpy(&wk, wo + %lld, 32);\n%s    v%lld += d * wk;\n", ind, (long long)(8 * k), ind,
-                 (long long)k);
-        emit(e, "%s}\n", ind);
-        for (int64_t k = 0; k < q; k++)
-            emit(e, "%smemcpy(din + i + %lld, &v%lld, 32);\n", ind, (long long)(8 * k), (long long)k);
-        emit(e, "#else\n");
+    bool open = false;
+    for (int p = 0; p < N_VEC_PATHS; p++) {
+        int64_t L = vec_path(e, p, W, &open);
+        if (L)
+            emit_gemm_din_vec(e, l, W, ind, L);
     }
+    vec_plain(e, open);
     emit(e, "%sfloat ", ind);
     for (int64_t q = 0; q < arrays; q++) {
         int64_t w = q + 1 < arrays ? GEMM_ARRAY : W - q * GEMM_ARRAY;
@@ -541,27 +604,29 @@ static void emit_gemm_din_block(Emitter *e, const Layer *l, int64_t W, const cha
         emit(e, "%sfor (int k = 0; k < %lld; k++)\n%s    din[i + %lld + k] = a%lld[k];\n", ind, (long long)w, ind,
              (long long)(q * GEMM_ARRAY), (long long)q);
     }
-    if (W % 8 == 0)
-        emit(e, "#endif\n");
+    vec_end(e, open);
 }
 
-/* The vector path's din = dz w: blocks of 8V inputs x S samples, the
- * samples inner, so that the block's panel of w (n_out x 8V floats) stays
- * in L1 for the whole batch instead of streaming all of w once per sample.
+/* The vector paths' din = dz w: blocks of V vectors of L inputs x S
+ * samples, the samples inner, so that the block's panel of w (n_out x VL
+ * floats) stays in L1 for the whole batch instead of streaming all of w
+ * once per sample.
  * The sums are the plain loops' (over o in order): both paths give the same
  * bits.  Samples past n repeat sample s: they write the same values again. */
-static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int64_t rowlen, int64_t dz_off,
-                             int64_t din_off, const char *in)
+static void emit_gemm_din_batch_vec(Emitter *e, const Layer *l, const Layer *prod, int64_t rowlen,
+                                    int64_t dz_off, int64_t din_off, const char *in, int64_t L)
 {
-    int64_t ni = l->n_in, S = GEMM_DIN_SAMPLES, blk = 8 * GEMM_DIN_VECTORS;
+    /* 16 lanes: 3 vectors of inputs x 8 samples, 24 of the 32 registers */
+    int64_t ni = l->n_in, S = GEMM_DIN_SAMPLES, blk = L * (L == 16 ? 3 : GEMM_DIN_VECTORS);
+    const char *vt = vec_type(L);
     char o1[32];
-    emit(e, "        {\n            const nnc_v8 zero = {0.0f};\n");
+    emit(e, "        {\n            const %s zero = {0.0f};\n", vt);
     int64_t i_main = ni / blk * blk;
     char whole[64], rest[64];
     snprintf(whole, sizeof whole, "din = dz w, %lld inputs x %lld samples at a time", (long long)blk, (long long)S);
     snprintf(rest, sizeof rest, "the last %lld inputs", (long long)(ni - i_main));
     for (int part = 0; part < 2; part++) {
-        int64_t W = emit_block_open(e, "            ", part, "i", 0, i_main, ni, blk, whole, rest), q = W / 8;
+        int64_t W = emit_block_open(e, "            ", part, "i", 0, i_main, ni, blk, whole, rest), q = W / L;
         if (!W)
             continue;
         RtBuf blkbuf = {0};   /* the samples' loop, indented one more level by emit_indented */
@@ -578,7 +643,7 @@ static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int6
         for (int64_t k = 0; k < S; k++)
             emit(e, "                const float *dz%lld = net->delta + s%lld * %lld%s;\n", (long long)k, (long long)k,
                  (long long)rowlen, plus(o1, dz_off));
-        emit(e, "                nnc_v8 ");
+        emit(e, "                %s ", vt);
         for (int64_t k = 0; k < S; k++)
             for (int64_t v = 0; v < q; v++)
                 emit(e, "%sv%lld_%lld = zero", !v ? (k ? ",\n                       " : "") : ", ", (long long)k,
@@ -587,9 +652,10 @@ static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int6
         emit(e, "                    const float *wo = w + o * %lld + i;\n                    const float ", (long long)ni);
         for (int64_t k = 0; k < S; k++)
             emit(e, "%sd%lld = dz%lld[o]", k ? ", " : "", (long long)k, (long long)k);
-        emit(e, ";\n                    nnc_v8 wk;\n");
+        emit(e, ";\n                    %s wk;\n", vt);
         for (int64_t v = 0; v < q; v++) {
-            emit(e, "                    memcpy(&wk, wo + %lld, 32);\n                   ", (long long)(8 * v));
+            emit(e, "                    memcpy(&wk, wo + %lld, %lld);\n                   ", (long long)(L * v),
+                 (long long)(4 * L));
             for (int64_t k = 0; k < S; k++)
                 emit(e, " v%lld_%lld += d%lld * wk;", (long long)k, (long long)v, (long long)k);
             emit(e, "\n");
@@ -598,8 +664,8 @@ static void emit_gemm_din_v8(Emitter *e, const Layer *l, const Layer *prod, int6
         for (int64_t k = 0; k < S; k++) {
             emit(e, "               ");
             for (int64_t v = 0; v < q; v++)
-                emit(e, " memcpy(net->delta + s%lld * %lld + %lld + i, &v%lld_%lld, 32);", (long long)k,
-                     (long long)rowlen, (long long)(din_off + 8 * v), (long long)k, (long long)v);
+                emit(e, " memcpy(net->delta + s%lld * %lld + %lld + i, &v%lld_%lld, %lld);", (long long)k,
+                     (long long)rowlen, (long long)(din_off + L * v), (long long)k, (long long)v, (long long)(4 * L));
             emit(e, "\n");
         }
         emit(e, "            }\n");
@@ -671,12 +737,13 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
     blk = blk > ni ? ni : blk;
     int64_t d_main = ni / blk * blk;
     emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
-    bool v8 = ni % 8 == 0;
-    if (v8) {
-        emit(e, "#ifdef NNC_V8\n");
-        emit_gemm_din_v8(e, l, prod, rowlen, dz_off, din_off, in);
-        emit(e, "#else\n");
+    bool open = false;
+    for (int p = 0; p < N_VEC_PATHS; p++) {
+        int64_t L = vec_path(e, p, ni, &open);
+        if (L)
+            emit_gemm_din_batch_vec(e, l, prod, rowlen, dz_off, din_off, in, L);
     }
+    vec_plain(e, open);
     emit(e, "        for (int s = 0; s < n; s++) {   /* din = dz w */\n");
     emit(e, "            const float *dz = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o1, dz_off));
     emit(e, "            float *din = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o2, din_off));
@@ -693,8 +760,7 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
     }
     emit_din_through_act_at(e, prod, ni, "            ");
     emit(e, "        }\n");
-    if (v8)
-        emit(e, "#endif\n");
+    vec_end(e, open);
 }
 
 /* ---- a dense layer over a sequence: the same layer at every step ----

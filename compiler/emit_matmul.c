@@ -6,37 +6,44 @@
  *
  * A is read through two strides (row-major, or transposed: A(m, k) =
  * a[m * a_ms + k * a_ks]), B and C are row-major along n.  Where the
- * target has 8-float vectors (NNC_V8) a product of more than 4096
- * multiply-adds runs in register blocks of R rows x 8*Q columns, the
- * accumulators in registers across all of k, B's row k loaded once per
- * block and A's element broadcast (the last N % 8 columns in a vector's
- * first lanes).  Elsewhere (tcc, -DNNC_PLAIN_C, small products) it is an
- * axpy per element of A, whose innermost loop runs along n and vectorizes
- * without reassociation.  Both add each C element's terms in the order of
- * k, from the same start, so the two give the same bits. */
+ * target has vectors of 8 floats (NNC_V8) or 16 (NNC_V16) a product of more
+ * than 4096 multiply-adds runs in register blocks of R rows x Q vectors of
+ * columns, the accumulators in registers across all of k, B's row k loaded
+ * once per block and A's element broadcast (the last N % lanes columns in a
+ * vector's first lanes).  Elsewhere (tcc, -DNNC_PLAIN_C, small products) it
+ * is an axpy per element of A, whose innermost loop runs along n and
+ * vectorizes without reassociation.  All add each C element's terms in the
+ * order of k, from the same start, so they give the same bits. */
 #include "emit.h"
 
 #include <string.h>
 
+/* A vector path: `lanes` floats a vector (8 or 16), in `regs` registers. */
+typedef struct Vec {
+    int64_t lanes, regs;
+    const char *type;
+} Vec;
+
 /* Moves between a vector and memory: a whole one, or its first w floats
  * (the rest of the vector zero). */
-static void load_v8(Emitter *e, const char *ind, const char *v, const char *src, int64_t w)
+static void load_vec(Emitter *e, const Vec *vec, const char *ind, const char *v, const char *src, int64_t w)
 {
-    if (w == 8)
-        emit(e, "%smemcpy(&%s, %s, 32);\n", ind, v, src);
+    if (w == vec->lanes)
+        emit(e, "%smemcpy(&%s, %s, %lld);\n", ind, v, src, (long long)(4 * w));
     else
         emit(e, "%s%s = zero, memcpy(&%s, %s, %lld);\n", ind, v, v, src, (long long)(4 * w));
 }
 
 /* One block: rows m0 .. m0+R-1 (m0 a variable), columns n0 .. in Q
- * vectors, the last of them `last` floats wide (8, or fewer at the end). */
-static void block_v8(Emitter *e, const MatMul *mm, int64_t R, int64_t Q, int64_t last, const char *n0,
-                     const char *ind)
+ * vectors, the last of them `last` floats wide (lanes, or fewer at the end). */
+static void block_vec(Emitter *e, const Vec *vec, const MatMul *mm, int64_t R, int64_t Q, int64_t last,
+                      const char *n0, const char *ind)
 {
-    char cm[160], bk[160], v[48], src[200], ind2[64];
-    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    int64_t L = vec->lanes;
+    char cm[160], bk[160], v[48], src[200], ind2[128];
+    snprintf(ind2, sizeof ind2, "%.100s    ", ind);
     emit(e, "%s{\n", ind);
-    emit(e, "%s    nnc_v8 ", ind);
+    emit(e, "%s    %s ", ind, vec->type);
     for (int64_t r = 0; r < R; r++)
         for (int64_t q = 0; q < Q; q++)
             emit(e, "%sc%lld_%lld", r || q ? ", " : "", (long long)r, (long long)q);
@@ -46,11 +53,11 @@ static void block_v8(Emitter *e, const MatMul *mm, int64_t R, int64_t Q, int64_t
         for (int64_t q = 0; q < Q; q++) {
             snprintf(v, sizeof v, "c%lld_%lld", (long long)r, (long long)q);
             if (mm->accumulate)
-                snprintf(src, sizeof src, "%s + %lld", cm, (long long)(8 * q));
+                snprintf(src, sizeof src, "%s + %lld", cm, (long long)(L * q));
             else if (mm->bias)
-                snprintf(src, sizeof src, "%s + %s + %lld", mm->bias, n0, (long long)(8 * q));
+                snprintf(src, sizeof src, "%s + %s + %lld", mm->bias, n0, (long long)(L * q));
             if (mm->accumulate || mm->bias)
-                load_v8(e, ind2, v, src, q == Q - 1 ? last : 8);
+                load_vec(e, vec, ind2, v, src, q == Q - 1 ? last : L);
             else
                 emit(e, "%s    %s = zero;\n", ind, v);
         }
@@ -58,15 +65,15 @@ static void block_v8(Emitter *e, const MatMul *mm, int64_t R, int64_t Q, int64_t
     emit(e, "%s    for (int k = 0; k < %lld; k++) {\n", ind, (long long)mm->K);
     snprintf(bk, sizeof bk, "%s + k * %lld + %s", mm->b, (long long)mm->b_ks, n0);
     emit(e, "%s        const float *bk = %s;\n", ind, bk);
-    emit(e, "%s        nnc_v8 ", ind);
+    emit(e, "%s        %s ", ind, vec->type);
     for (int64_t q = 0; q < Q; q++)
         emit(e, "%sb%lld", q ? ", " : "", (long long)q);
     emit(e, ";\n");
-    snprintf(ind2, sizeof ind2, "%s        ", ind);
+    snprintf(ind2, sizeof ind2, "%.100s        ", ind);
     for (int64_t q = 0; q < Q; q++) {
         snprintf(v, sizeof v, "b%lld", (long long)q);
-        snprintf(src, sizeof src, "bk + %lld", (long long)(8 * q));
-        load_v8(e, ind2, v, src, q == Q - 1 ? last : 8);
+        snprintf(src, sizeof src, "bk + %lld", (long long)(L * q));
+        load_vec(e, vec, ind2, v, src, q == Q - 1 ? last : L);
     }
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s        {\n%s            const float a = %s[(m0 + %lld) * %lld + k * %lld];\n", ind, ind, mm->a,
@@ -81,32 +88,33 @@ static void block_v8(Emitter *e, const MatMul *mm, int64_t R, int64_t Q, int64_t
         snprintf(cm, sizeof cm, "%s + (m0 + %lld) * %lld + %s", mm->c, (long long)r, (long long)mm->c_ms, n0);
         emit(e, "%s   ", ind);
         for (int64_t q = 0; q < Q; q++)
-            emit(e, " memcpy(%s + %lld, &c%lld_%lld, %lld);", cm, (long long)(8 * q), (long long)r, (long long)q,
-                 (long long)(q == Q - 1 ? 4 * last : 32));
+            emit(e, " memcpy(%s + %lld, &c%lld_%lld, %lld);", cm, (long long)(L * q), (long long)r, (long long)q,
+                 (long long)(4 * (q == Q - 1 ? last : L)));
         emit(e, "\n");
     }
     emit(e, "%s}\n", ind);
 }
 
-/* All columns of rows m0 .. m0+R-1: whole blocks of 8*Q, then the rest
- * (whole vectors, and a last part of one). */
-static void rows_v8(Emitter *e, const MatMul *mm, int64_t R, int64_t Q, const char *ind)
+/* All columns of rows m0 .. m0+R-1: whole blocks of Q vectors, then the
+ * rest (whole vectors, and a last part of one). */
+static void rows_vec(Emitter *e, const Vec *vec, const MatMul *mm, int64_t R, int64_t Q, const char *ind)
 {
-    int64_t nb = 8 * Q, whole = mm->N / nb * nb, rest = (mm->N - whole + 7) / 8, part = (mm->N - whole) % 8;
-    char ind2[64];
-    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    int64_t L = vec->lanes, nb = L * Q, whole = mm->N / nb * nb, rest = (mm->N - whole + L - 1) / L;
+    int64_t part = (mm->N - whole) % L;
+    char ind2[128];
+    snprintf(ind2, sizeof ind2, "%.100s    ", ind);
     if (whole == nb) {
         emit(e, "%s{\n%s    const int n0 = 0;\n", ind, ind);
-        block_v8(e, mm, R, Q, 8, "n0", ind2);
+        block_vec(e, vec, mm, R, Q, L, "n0", ind2);
         emit(e, "%s}\n", ind);
     } else if (whole) {
         emit(e, "%sfor (int n0 = 0; n0 < %lld; n0 += %lld)\n", ind, (long long)whole, (long long)nb);
-        block_v8(e, mm, R, Q, 8, "n0", ind2);
+        block_vec(e, vec, mm, R, Q, L, "n0", ind2);
     }
     if (rest) {
         char n0[32];
         snprintf(n0, sizeof n0, "%lld", (long long)whole);
-        block_v8(e, mm, R, rest, part ? part : 8, n0, ind);
+        block_vec(e, vec, mm, R, rest, part ? part : L, n0, ind);
     }
 }
 
@@ -130,44 +138,51 @@ static void plain(Emitter *e, const MatMul *mm, const char *ind)
     emit(e, "%s    }\n%s}\n", ind, ind);
 }
 
+/* Vectors of columns per block of R rows: R x Q accumulators, Q vectors of
+ * B and one broadcast in the registers (16, or 32). */
+static int64_t block_vectors(const Vec *vec, int64_t R)
+{
+    if (vec->regs == 16)
+        return R == 6 ? 2 : R == 4 ? 3 : R == 2 ? 4 : 6;
+    return R == 6 ? (vec->lanes == 16 ? 4 : 3) : R == 4 ? 4 : 8;
+}
+
 /* The vector path: blocks of R rows (then single rows) outside, so that a
  * block of A stays in L1 while B streams past; the blocks of columns inside.
  * (Columns outside, a panel of B kept in L1 across the row blocks,
  * measured slower: 2850 against 3500 samples/s for the example LSTM.) */
-static void matmul_v8(Emitter *e, const MatMul *mm, bool wide, const char *ind)
+static void matmul_vec(Emitter *e, const Vec *vec, const MatMul *mm, const char *ind)
 {
-    /* rows of a block -> its vectors of 8 columns: R x Q accumulators, Q
-     * vectors of B and one broadcast in 16 registers (or 32); the rows
-     * left over after the big blocks go in blocks of 4, 2 and 1, wider */
-    const int64_t R = 6, Q = wide ? 3 : 2;
-    const int64_t q4 = wide ? 4 : 3, q2 = wide ? 8 : 4, q1 = wide ? 8 : 6;
-    char ind2[64];
-    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    /* blocks of 6 rows; the rows left over after them in blocks of 4, 2
+     * and 1, wider */
+    const int64_t R = 6;
+    char ind2[128];
+    snprintf(ind2, sizeof ind2, "%.100s    ", ind);
     if (mm->rows) {
         emit(e, "%s{\n%s    int m0 = 0;\n", ind, ind);
         emit(e, "%s    for (; m0 + %lld <= %s; m0 += %lld) {\n", ind, (long long)R, mm->rows, (long long)R);
-        snprintf(ind2, sizeof ind2, "%s        ", ind);
-        rows_v8(e, mm, R, Q, ind2);
+        snprintf(ind2, sizeof ind2, "%.100s        ", ind);
+        rows_vec(e, vec, mm, R, block_vectors(vec, R), ind2);
         emit(e, "%s    }\n%s    if (m0 + 4 <= %s) {\n", ind, ind, mm->rows);
-        rows_v8(e, mm, 4, q4, ind2);
+        rows_vec(e, vec, mm, 4, block_vectors(vec, 4), ind2);
         emit(e, "%s        m0 += 4;\n%s    }\n%s    if (m0 + 2 <= %s) {\n", ind, ind, ind, mm->rows);
-        rows_v8(e, mm, 2, q2, ind2);
+        rows_vec(e, vec, mm, 2, block_vectors(vec, 2), ind2);
         emit(e, "%s        m0 += 2;\n%s    }\n%s    if (m0 < %s) {\n", ind, ind, ind, mm->rows);
-        rows_v8(e, mm, 1, q1, ind2);
+        rows_vec(e, vec, mm, 1, block_vectors(vec, 1), ind2);
         emit(e, "%s    }\n%s}\n", ind, ind);
         return;
     }
     int64_t wm = R > mm->M ? 0 : mm->M / R * R;
     if (wm) {
         emit(e, "%sfor (int m0 = 0; m0 < %lld; m0 += %lld) {\n", ind, (long long)wm, (long long)R);
-        rows_v8(e, mm, R, Q, ind2);
+        rows_vec(e, vec, mm, R, block_vectors(vec, R), ind2);
         emit(e, "%s}\n", ind);
     }
     static const int64_t left[] = {4, 2, 1};
     for (int i = 0; i < 3; i++)
         if (mm->M - wm >= left[i]) {
             emit(e, "%s{\n%s    const int m0 = %lld;\n", ind, ind, (long long)wm);
-            rows_v8(e, mm, left[i], left[i] == 4 ? q4 : left[i] == 2 ? q2 : q1, ind2);
+            rows_vec(e, vec, mm, left[i], block_vectors(vec, left[i]), ind2);
             emit(e, "%s}\n", ind);
             wm += left[i];
         }
@@ -177,17 +192,17 @@ static void matmul_v8(Emitter *e, const MatMul *mm, bool wide, const char *ind)
  * the columns go in panels whose part of B (about 128 KiB) stays in L2
  * while every block of rows passes over it: otherwise each block of rows
  * would stream all of B from L3 (examples/charlm.nn, H 256: B is 1 MiB). */
-static void matmul_panels(Emitter *e, const MatMul *mm, bool wide, const char *ind)
+static void matmul_panels(Emitter *e, const Vec *vec, const MatMul *mm, const char *ind)
 {
-    int64_t nb = 8 * (wide ? 3 : 2), bytes = mm->K * mm->N * 4;
+    int64_t nb = vec->lanes * block_vectors(vec, 6), bytes = mm->K * mm->N * 4;
     int64_t P = 131072 / (mm->K * 4) / nb * nb;
     if (bytes <= 262144 || P < nb || P >= mm->N) {
-        matmul_v8(e, mm, wide, ind);
+        matmul_vec(e, vec, mm, ind);
         return;
     }
     int64_t whole = mm->N / P * P;
-    char ind2[64], b[64], c[64], bias[64];
-    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    char ind2[128], b[64], c[64], bias[64];
+    snprintf(ind2, sizeof ind2, "%.100s    ", ind);
     MatMul panel = *mm;
     panel.N = P;
     snprintf(b, sizeof b, "(%s + p0)", mm->b);
@@ -196,20 +211,20 @@ static void matmul_panels(Emitter *e, const MatMul *mm, bool wide, const char *i
     panel.b = b, panel.c = c, panel.bias = mm->bias ? bias : NULL;
     emit(e, "%sfor (int p0 = 0; p0 < %lld; p0 += %lld) {   /* panels of %lld columns */\n", ind, (long long)whole,
          (long long)P, (long long)P);
-    matmul_v8(e, &panel, wide, ind2);
+    matmul_vec(e, vec, &panel, ind2);
     emit(e, "%s}\n", ind);
     if (whole < mm->N) {
         panel.N = mm->N - whole;
         emit(e, "%s{\n%s    const int p0 = %lld;\n", ind, ind, (long long)whole);
-        matmul_v8(e, &panel, wide, ind2);
+        matmul_vec(e, vec, &panel, ind2);
         emit(e, "%s}\n", ind);
     }
 }
 
 void emit_matmul(Emitter *e, const MatMul *given, const char *ind)
 {
-    char ind2[64];
-    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    char ind2[128];
+    snprintf(ind2, sizeof ind2, "%.100s    ", ind);
     emit(e, "%s{   /* %s: [%lld][%lld] %s= [%lld][%lld] x [%lld][%lld] */\n", ind, given->what, (long long)given->M,
          (long long)given->N, given->accumulate ? "+" : "", (long long)given->M, (long long)given->K,
          (long long)given->K, (long long)given->N);
@@ -224,12 +239,15 @@ void emit_matmul(Emitter *e, const MatMul *given, const char *ind)
     /* small products (a few thousand multiply-adds) stay plain loops: the
      * compiler unrolls and vectorizes them as they are, and they read better */
     if (matmul_blocked(mm->M, mm->N, mm->K)) {
-        emit(e, "#ifdef NNC_V8\n%s    const nnc_v8 zero = {0.0f};\n%s    (void)zero;\n", ind, ind);
-        emit(e, "#ifdef NNC_V8_WIDE\n");
-        matmul_panels(e, mm, true, ind2);
+        static const Vec v16 = {16, 32, "nnc_v16"}, v8_wide = {8, 32, "nnc_v8"}, v8 = {8, 16, "nnc_v8"};
+        const Vec *paths[] = {&v16, &v8_wide, &v8};
+        static const char *const open[] = {"#if defined(NNC_V16)\n", "#elif defined(NNC_V8_WIDE)\n",
+                                           "#elif defined(NNC_V8)\n"};
+        for (int i = 0; i < 3; i++) {
+            emit(e, "%s%s    const %s zero = {0.0f};\n%s    (void)zero;\n", open[i], ind, paths[i]->type, ind);
+            matmul_panels(e, paths[i], mm, ind2);
+        }
         emit(e, "#else\n");
-        matmul_panels(e, mm, false, ind2);
-        emit(e, "#endif\n#else\n");
         plain(e, mm, ind2);
         emit(e, "#endif\n");
     } else {

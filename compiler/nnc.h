@@ -383,6 +383,11 @@ struct RtNet;
 Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t unroll, struct RtNet *out,
                  Diag *diag);
 void jit_free(Jit *j, struct RtNet *net);   /* frees the state too */
+/* Whether this CPU's AVX-512 does twice the work of AVX2 a cycle (Zen 5,
+ * Intel's server cores; not Zen 4, which splits it), measured once by a
+ * probe of about a millisecond: the cc backend takes the emitted C's
+ * 16-lane blocks there, and its 8-lane ones elsewhere. */
+bool jit_full_width_avx512(void);
 /* The cc backend's optimization flags, as one line ("-std=c99 -O3 ..."):
  * the help text and the docs quote this. */
 const char *jit_cc_flags(void);

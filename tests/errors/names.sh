@@ -56,7 +56,7 @@ else
         "$total identifiers; these clash with the C library or a compiler macro, and nnc accepts them:$missed"
 fi
 
-for name in NNC_V8 NNC_V8_WIDE NNC_PLAIN_C nnc_x Nnc_net nNc_; do
+for name in NNC_V8 NNC_V8_WIDE NNC_V16 NNC_NO_V16 NNC_PLAIN_C nnc_x Nnc_net nNc_; do
     printf 'network %s {\n    input 1\n    dense 1\n    loss mse\n}\n' "$name" >"$out/n.nn"
     $NNC --emit=ir "$out/n.nn" >/dev/null 2>"$out/n.err"
     st=$?

@@ -21,17 +21,23 @@ static float nnc_leaky_relu(float z, float slope)
     return z > 0.0f ? z : slope * z;
 }
 
-/* Batched dense layers and convolutions keep their sums in vectors of 8 floats
- * where the compiler has them (GCC's and Clang's vector extension) and the
- * target has 8-float registers (AVX: -march=native on most x86-64, -mavx2):
- * registers, which plain arrays of accumulators are not always given.
- * Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same sums, in the same
- * order, are plain loops. */
+/* Batched dense layers, matrix products and convolutions keep their sums in
+ * vectors where the compiler has them (GCC's and Clang's vector extension):
+ * registers, which plain arrays of accumulators are not always given.  8
+ * floats where the target has AVX (-march=native on most x86-64, -mavx2);
+ * 16 where it has AVX-512 (NNC_V16: the dense layers and matrix products;
+ * -DNNC_NO_V16 keeps them at 8, as suits CPUs that split a 512-bit
+ * operation in two).  Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same
+ * sums, in the same order, are plain loops: every path gives the same bits. */
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
+#endif
+#if defined(__AVX512F__) && !defined(NNC_NO_V16)
+#define NNC_V16 1
+typedef float nnc_v16 __attribute__((vector_size(64)));
 #endif
 #endif
 
@@ -438,7 +444,32 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
         float *gw = net->grad + 630;   /* [12][30] */
         float *gb = net->grad + 990;
         for (int o = 0; o < 8; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
-#ifdef NNC_V8
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+                v3_0 += dz[3] * x0;
+                v4_0 += dz[4] * x0;
+                v5_0 += dz[5] * x0;
+                v6_0 += dz[6] * x0;
+                v7_0 += dz[7] * x0;
+            }
+            memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 64);
+            memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 64);
+            memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 64);
+            memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 64);
+            memcpy(gw + (o + 4) * 30 + i + 0, &v4_0, 64);
+            memcpy(gw + (o + 5) * 30 + i + 0, &v5_0, 64);
+            memcpy(gw + (o + 6) * 30 + i + 0, &v6_0, 64);
+            memcpy(gw + (o + 7) * 30 + i + 0, &v7_0, 64);
+#elif defined(NNC_V8)
             const nnc_v8 zero = {0.0f};
             nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
             for (int s = 0; s < n; s++) {
@@ -524,7 +555,24 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
         }
         for (int i = 0; i < 16; i += 16) {   /* the last 4 outputs */
             const int o = 8;
-#ifdef NNC_V8
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+                v3_0 += dz[3] * x0;
+            }
+            memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 64);
+            memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 64);
+            memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 64);
+            memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 64);
+#elif defined(NNC_V8)
             const nnc_v8 zero = {0.0f};
             nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero;
             for (int s = 0; s < n; s++) {
@@ -621,7 +669,32 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
         float *gw = net->grad + 0;   /* [30][20] */
         float *gb = net->grad + 600;
         for (int o = 0; o < 24; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
-#ifdef NNC_V8
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+                v3_0 += dz[3] * x0;
+                v4_0 += dz[4] * x0;
+                v5_0 += dz[5] * x0;
+                v6_0 += dz[6] * x0;
+                v7_0 += dz[7] * x0;
+            }
+            memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 64);
+            memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 64);
+            memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 64);
+            memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 64);
+            memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 64);
+            memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 64);
+            memcpy(gw + (o + 6) * 20 + i + 0, &v6_0, 64);
+            memcpy(gw + (o + 7) * 20 + i + 0, &v7_0, 64);
+#elif defined(NNC_V8)
             const nnc_v8 zero = {0.0f};
             nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
             for (int s = 0; s < n; s++) {
@@ -707,7 +780,28 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
         }
         for (int i = 0; i < 16; i += 16) {   /* the last 6 outputs */
             const int o = 24;
-#ifdef NNC_V8
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+                v3_0 += dz[3] * x0;
+                v4_0 += dz[4] * x0;
+                v5_0 += dz[5] * x0;
+            }
+            memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 64);
+            memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 64);
+            memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 64);
+            memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 64);
+            memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 64);
+            memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 64);
+#elif defined(NNC_V8)
             const nnc_v8 zero = {0.0f};
             nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero;
             for (int s = 0; s < n; s++) {

@@ -11,17 +11,23 @@
 
 /* ---- helpers shared by the networks of this file ---- */
 
-/* Batched dense layers and convolutions keep their sums in vectors of 8 floats
- * where the compiler has them (GCC's and Clang's vector extension) and the
- * target has 8-float registers (AVX: -march=native on most x86-64, -mavx2):
- * registers, which plain arrays of accumulators are not always given.
- * Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same sums, in the same
- * order, are plain loops. */
+/* Batched dense layers, matrix products and convolutions keep their sums in
+ * vectors where the compiler has them (GCC's and Clang's vector extension):
+ * registers, which plain arrays of accumulators are not always given.  8
+ * floats where the target has AVX (-march=native on most x86-64, -mavx2);
+ * 16 where it has AVX-512 (NNC_V16: the dense layers and matrix products;
+ * -DNNC_NO_V16 keeps them at 8, as suits CPUs that split a 512-bit
+ * operation in two).  Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same
+ * sums, in the same order, are plain loops: every path gives the same bits. */
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
+#endif
+#if defined(__AVX512F__) && !defined(NNC_NO_V16)
+#define NNC_V16 1
+typedef float nnc_v16 __attribute__((vector_size(64)));
 #endif
 #endif
 
@@ -160,10 +166,114 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
             const float *restrict pa = (sq + 0), *restrict pb = wih_t;
             float *restrict pc = (sq + 256);
             const float *pbias = bias;
-#ifdef NNC_V8
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            (void)zero;
+            for (int m0 = 0; m0 < 30; m0 += 6) {
+                {
+                    const int n0 = 0;
+                    {
+                        nnc_v16 c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3, c2_0, c2_1, c2_2, c2_3, c3_0, c3_1, c3_2, c3_3, c4_0, c4_1, c4_2, c4_3, c5_0, c5_1, c5_2, c5_3;
+                        memcpy(&c0_0, pbias + n0 + 0, 64);
+                        memcpy(&c0_1, pbias + n0 + 16, 64);
+                        memcpy(&c0_2, pbias + n0 + 32, 64);
+                        memcpy(&c0_3, pbias + n0 + 48, 64);
+                        memcpy(&c1_0, pbias + n0 + 0, 64);
+                        memcpy(&c1_1, pbias + n0 + 16, 64);
+                        memcpy(&c1_2, pbias + n0 + 32, 64);
+                        memcpy(&c1_3, pbias + n0 + 48, 64);
+                        memcpy(&c2_0, pbias + n0 + 0, 64);
+                        memcpy(&c2_1, pbias + n0 + 16, 64);
+                        memcpy(&c2_2, pbias + n0 + 32, 64);
+                        memcpy(&c2_3, pbias + n0 + 48, 64);
+                        memcpy(&c3_0, pbias + n0 + 0, 64);
+                        memcpy(&c3_1, pbias + n0 + 16, 64);
+                        memcpy(&c3_2, pbias + n0 + 32, 64);
+                        memcpy(&c3_3, pbias + n0 + 48, 64);
+                        memcpy(&c4_0, pbias + n0 + 0, 64);
+                        memcpy(&c4_1, pbias + n0 + 16, 64);
+                        memcpy(&c4_2, pbias + n0 + 32, 64);
+                        memcpy(&c4_3, pbias + n0 + 48, 64);
+                        memcpy(&c5_0, pbias + n0 + 0, 64);
+                        memcpy(&c5_1, pbias + n0 + 16, 64);
+                        memcpy(&c5_2, pbias + n0 + 32, 64);
+                        memcpy(&c5_3, pbias + n0 + 48, 64);
+                        for (int k = 0; k < 8; k++) {
+                            const float *bk = pb + k * 64 + n0;
+                            nnc_v16 b0, b1, b2, b3;
+                            memcpy(&b0, bk + 0, 64);
+                            memcpy(&b1, bk + 16, 64);
+                            memcpy(&b2, bk + 32, 64);
+                            memcpy(&b3, bk + 48, 64);
+                            {
+                                const float a = pa[(m0 + 0) * 8 + k * 1];
+                                c0_0 += a * b0; c0_1 += a * b1; c0_2 += a * b2; c0_3 += a * b3;
+                            }
+                            {
+                                const float a = pa[(m0 + 1) * 8 + k * 1];
+                                c1_0 += a * b0; c1_1 += a * b1; c1_2 += a * b2; c1_3 += a * b3;
+                            }
+                            {
+                                const float a = pa[(m0 + 2) * 8 + k * 1];
+                                c2_0 += a * b0; c2_1 += a * b1; c2_2 += a * b2; c2_3 += a * b3;
+                            }
+                            {
+                                const float a = pa[(m0 + 3) * 8 + k * 1];
+                                c3_0 += a * b0; c3_1 += a * b1; c3_2 += a * b2; c3_3 += a * b3;
+                            }
+                            {
+                                const float a = pa[(m0 + 4) * 8 + k * 1];
+                                c4_0 += a * b0; c4_1 += a * b1; c4_2 += a * b2; c4_3 += a * b3;
+                            }
+                            {
+                                const float a = pa[(m0 + 5) * 8 + k * 1];
+                                c5_0 += a * b0; c5_1 += a * b1; c5_2 += a * b2; c5_3 += a * b3;
+                            }
+                        }
+                        memcpy(pc + (m0 + 0) * 64 + n0 + 0, &c0_0, 64); memcpy(pc + (m0 + 0) * 64 + n0 + 16, &c0_1, 64); memcpy(pc + (m0 + 0) * 64 + n0 + 32, &c0_2, 64); memcpy(pc + (m0 + 0) * 64 + n0 + 48, &c0_3, 64);
+                        memcpy(pc + (m0 + 1) * 64 + n0 + 0, &c1_0, 64); memcpy(pc + (m0 + 1) * 64 + n0 + 16, &c1_1, 64); memcpy(pc + (m0 + 1) * 64 + n0 + 32, &c1_2, 64); memcpy(pc + (m0 + 1) * 64 + n0 + 48, &c1_3, 64);
+                        memcpy(pc + (m0 + 2) * 64 + n0 + 0, &c2_0, 64); memcpy(pc + (m0 + 2) * 64 + n0 + 16, &c2_1, 64); memcpy(pc + (m0 + 2) * 64 + n0 + 32, &c2_2, 64); memcpy(pc + (m0 + 2) * 64 + n0 + 48, &c2_3, 64);
+                        memcpy(pc + (m0 + 3) * 64 + n0 + 0, &c3_0, 64); memcpy(pc + (m0 + 3) * 64 + n0 + 16, &c3_1, 64); memcpy(pc + (m0 + 3) * 64 + n0 + 32, &c3_2, 64); memcpy(pc + (m0 + 3) * 64 + n0 + 48, &c3_3, 64);
+                        memcpy(pc + (m0 + 4) * 64 + n0 + 0, &c4_0, 64); memcpy(pc + (m0 + 4) * 64 + n0 + 16, &c4_1, 64); memcpy(pc + (m0 + 4) * 64 + n0 + 32, &c4_2, 64); memcpy(pc + (m0 + 4) * 64 + n0 + 48, &c4_3, 64);
+                        memcpy(pc + (m0 + 5) * 64 + n0 + 0, &c5_0, 64); memcpy(pc + (m0 + 5) * 64 + n0 + 16, &c5_1, 64); memcpy(pc + (m0 + 5) * 64 + n0 + 32, &c5_2, 64); memcpy(pc + (m0 + 5) * 64 + n0 + 48, &c5_3, 64);
+                    }
+                }
+            }
+            {
+                const int m0 = 30;
+                {
+                    nnc_v16 c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3;
+                    memcpy(&c0_0, pbias + 0 + 0, 64);
+                    memcpy(&c0_1, pbias + 0 + 16, 64);
+                    memcpy(&c0_2, pbias + 0 + 32, 64);
+                    memcpy(&c0_3, pbias + 0 + 48, 64);
+                    memcpy(&c1_0, pbias + 0 + 0, 64);
+                    memcpy(&c1_1, pbias + 0 + 16, 64);
+                    memcpy(&c1_2, pbias + 0 + 32, 64);
+                    memcpy(&c1_3, pbias + 0 + 48, 64);
+                    for (int k = 0; k < 8; k++) {
+                        const float *bk = pb + k * 64 + 0;
+                        nnc_v16 b0, b1, b2, b3;
+                        memcpy(&b0, bk + 0, 64);
+                        memcpy(&b1, bk + 16, 64);
+                        memcpy(&b2, bk + 32, 64);
+                        memcpy(&b3, bk + 48, 64);
+                        {
+                            const float a = pa[(m0 + 0) * 8 + k * 1];
+                            c0_0 += a * b0; c0_1 += a * b1; c0_2 += a * b2; c0_3 += a * b3;
+                        }
+                        {
+                            const float a = pa[(m0 + 1) * 8 + k * 1];
+                            c1_0 += a * b0; c1_1 += a * b1; c1_2 += a * b2; c1_3 += a * b3;
+                        }
+                    }
+                    memcpy(pc + (m0 + 0) * 64 + 0 + 0, &c0_0, 64); memcpy(pc + (m0 + 0) * 64 + 0 + 16, &c0_1, 64); memcpy(pc + (m0 + 0) * 64 + 0 + 32, &c0_2, 64); memcpy(pc + (m0 + 0) * 64 + 0 + 48, &c0_3, 64);
+                    memcpy(pc + (m0 + 1) * 64 + 0 + 0, &c1_0, 64); memcpy(pc + (m0 + 1) * 64 + 0 + 16, &c1_1, 64); memcpy(pc + (m0 + 1) * 64 + 0 + 32, &c1_2, 64); memcpy(pc + (m0 + 1) * 64 + 0 + 48, &c1_3, 64);
+                }
+            }
+#elif defined(NNC_V8_WIDE)
             const nnc_v8 zero = {0.0f};
             (void)zero;
-#ifdef NNC_V8_WIDE
             for (int m0 = 0; m0 < 30; m0 += 6) {
                 for (int n0 = 0; n0 < 48; n0 += 24)
                     {
@@ -323,7 +433,9 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                     }
                 }
             }
-#else
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            (void)zero;
             for (int m0 = 0; m0 < 30; m0 += 6) {
                 for (int n0 = 0; n0 < 64; n0 += 16)
                     {
@@ -411,7 +523,6 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                         memcpy(pc + (m0 + 1) * 64 + n0 + 0, &c1_0, 32); memcpy(pc + (m0 + 1) * 64 + n0 + 8, &c1_1, 32); memcpy(pc + (m0 + 1) * 64 + n0 + 16, &c1_2, 32); memcpy(pc + (m0 + 1) * 64 + n0 + 24, &c1_3, 32);
                     }
             }
-#endif
 #else
             for (int m = 0; m < 32; m++) {
                 float *cm = pc + m * 64;
@@ -431,10 +542,192 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                 {   /* gates += h_{t-1} W_hh^T, all samples: [8][64] += [8][16] x [16][64] */
                     const float *restrict pa = sq + 2432 + (t - 1) * 128, *restrict pb = whh_t;
                     float *restrict pc = sq + 256 + t * 512;
-#ifdef NNC_V8
+#if defined(NNC_V16)
+                    const nnc_v16 zero = {0.0f};
+                    (void)zero;
+                    {
+                        int m0 = 0;
+                        for (; m0 + 6 <= n; m0 += 6) {
+                            {
+                                const int n0 = 0;
+                                {
+                                    nnc_v16 c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3, c2_0, c2_1, c2_2, c2_3, c3_0, c3_1, c3_2, c3_3, c4_0, c4_1, c4_2, c4_3, c5_0, c5_1, c5_2, c5_3;
+                                    memcpy(&c0_0, pc + (m0 + 0) * 64 + n0 + 0, 64);
+                                    memcpy(&c0_1, pc + (m0 + 0) * 64 + n0 + 16, 64);
+                                    memcpy(&c0_2, pc + (m0 + 0) * 64 + n0 + 32, 64);
+                                    memcpy(&c0_3, pc + (m0 + 0) * 64 + n0 + 48, 64);
+                                    memcpy(&c1_0, pc + (m0 + 1) * 64 + n0 + 0, 64);
+                                    memcpy(&c1_1, pc + (m0 + 1) * 64 + n0 + 16, 64);
+                                    memcpy(&c1_2, pc + (m0 + 1) * 64 + n0 + 32, 64);
+                                    memcpy(&c1_3, pc + (m0 + 1) * 64 + n0 + 48, 64);
+                                    memcpy(&c2_0, pc + (m0 + 2) * 64 + n0 + 0, 64);
+                                    memcpy(&c2_1, pc + (m0 + 2) * 64 + n0 + 16, 64);
+                                    memcpy(&c2_2, pc + (m0 + 2) * 64 + n0 + 32, 64);
+                                    memcpy(&c2_3, pc + (m0 + 2) * 64 + n0 + 48, 64);
+                                    memcpy(&c3_0, pc + (m0 + 3) * 64 + n0 + 0, 64);
+                                    memcpy(&c3_1, pc + (m0 + 3) * 64 + n0 + 16, 64);
+                                    memcpy(&c3_2, pc + (m0 + 3) * 64 + n0 + 32, 64);
+                                    memcpy(&c3_3, pc + (m0 + 3) * 64 + n0 + 48, 64);
+                                    memcpy(&c4_0, pc + (m0 + 4) * 64 + n0 + 0, 64);
+                                    memcpy(&c4_1, pc + (m0 + 4) * 64 + n0 + 16, 64);
+                                    memcpy(&c4_2, pc + (m0 + 4) * 64 + n0 + 32, 64);
+                                    memcpy(&c4_3, pc + (m0 + 4) * 64 + n0 + 48, 64);
+                                    memcpy(&c5_0, pc + (m0 + 5) * 64 + n0 + 0, 64);
+                                    memcpy(&c5_1, pc + (m0 + 5) * 64 + n0 + 16, 64);
+                                    memcpy(&c5_2, pc + (m0 + 5) * 64 + n0 + 32, 64);
+                                    memcpy(&c5_3, pc + (m0 + 5) * 64 + n0 + 48, 64);
+                                    for (int k = 0; k < 16; k++) {
+                                        const float *bk = pb + k * 80 + n0;
+                                        nnc_v16 b0, b1, b2, b3;
+                                        memcpy(&b0, bk + 0, 64);
+                                        memcpy(&b1, bk + 16, 64);
+                                        memcpy(&b2, bk + 32, 64);
+                                        memcpy(&b3, bk + 48, 64);
+                                        {
+                                            const float a = pa[(m0 + 0) * 16 + k * 1];
+                                            c0_0 += a * b0; c0_1 += a * b1; c0_2 += a * b2; c0_3 += a * b3;
+                                        }
+                                        {
+                                            const float a = pa[(m0 + 1) * 16 + k * 1];
+                                            c1_0 += a * b0; c1_1 += a * b1; c1_2 += a * b2; c1_3 += a * b3;
+                                        }
+                                        {
+                                            const float a = pa[(m0 + 2) * 16 + k * 1];
+                                            c2_0 += a * b0; c2_1 += a * b1; c2_2 += a * b2; c2_3 += a * b3;
+                                        }
+                                        {
+                                            const float a = pa[(m0 + 3) * 16 + k * 1];
+                                            c3_0 += a * b0; c3_1 += a * b1; c3_2 += a * b2; c3_3 += a * b3;
+                                        }
+                                        {
+                                            const float a = pa[(m0 + 4) * 16 + k * 1];
+                                            c4_0 += a * b0; c4_1 += a * b1; c4_2 += a * b2; c4_3 += a * b3;
+                                        }
+                                        {
+                                            const float a = pa[(m0 + 5) * 16 + k * 1];
+                                            c5_0 += a * b0; c5_1 += a * b1; c5_2 += a * b2; c5_3 += a * b3;
+                                        }
+                                    }
+                                    memcpy(pc + (m0 + 0) * 64 + n0 + 0, &c0_0, 64); memcpy(pc + (m0 + 0) * 64 + n0 + 16, &c0_1, 64); memcpy(pc + (m0 + 0) * 64 + n0 + 32, &c0_2, 64); memcpy(pc + (m0 + 0) * 64 + n0 + 48, &c0_3, 64);
+                                    memcpy(pc + (m0 + 1) * 64 + n0 + 0, &c1_0, 64); memcpy(pc + (m0 + 1) * 64 + n0 + 16, &c1_1, 64); memcpy(pc + (m0 + 1) * 64 + n0 + 32, &c1_2, 64); memcpy(pc + (m0 + 1) * 64 + n0 + 48, &c1_3, 64);
+                                    memcpy(pc + (m0 + 2) * 64 + n0 + 0, &c2_0, 64); memcpy(pc + (m0 + 2) * 64 + n0 + 16, &c2_1, 64); memcpy(pc + (m0 + 2) * 64 + n0 + 32, &c2_2, 64); memcpy(pc + (m0 + 2) * 64 + n0 + 48, &c2_3, 64);
+                                    memcpy(pc + (m0 + 3) * 64 + n0 + 0, &c3_0, 64); memcpy(pc + (m0 + 3) * 64 + n0 + 16, &c3_1, 64); memcpy(pc + (m0 + 3) * 64 + n0 + 32, &c3_2, 64); memcpy(pc + (m0 + 3) * 64 + n0 + 48, &c3_3, 64);
+                                    memcpy(pc + (m0 + 4) * 64 + n0 + 0, &c4_0, 64); memcpy(pc + (m0 + 4) * 64 + n0 + 16, &c4_1, 64); memcpy(pc + (m0 + 4) * 64 + n0 + 32, &c4_2, 64); memcpy(pc + (m0 + 4) * 64 + n0 + 48, &c4_3, 64);
+                                    memcpy(pc + (m0 + 5) * 64 + n0 + 0, &c5_0, 64); memcpy(pc + (m0 + 5) * 64 + n0 + 16, &c5_1, 64); memcpy(pc + (m0 + 5) * 64 + n0 + 32, &c5_2, 64); memcpy(pc + (m0 + 5) * 64 + n0 + 48, &c5_3, 64);
+                                }
+                            }
+                        }
+                        if (m0 + 4 <= n) {
+                            {
+                                const int n0 = 0;
+                                {
+                                    nnc_v16 c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3, c2_0, c2_1, c2_2, c2_3, c3_0, c3_1, c3_2, c3_3;
+                                    memcpy(&c0_0, pc + (m0 + 0) * 64 + n0 + 0, 64);
+                                    memcpy(&c0_1, pc + (m0 + 0) * 64 + n0 + 16, 64);
+                                    memcpy(&c0_2, pc + (m0 + 0) * 64 + n0 + 32, 64);
+                                    memcpy(&c0_3, pc + (m0 + 0) * 64 + n0 + 48, 64);
+                                    memcpy(&c1_0, pc + (m0 + 1) * 64 + n0 + 0, 64);
+                                    memcpy(&c1_1, pc + (m0 + 1) * 64 + n0 + 16, 64);
+                                    memcpy(&c1_2, pc + (m0 + 1) * 64 + n0 + 32, 64);
+                                    memcpy(&c1_3, pc + (m0 + 1) * 64 + n0 + 48, 64);
+                                    memcpy(&c2_0, pc + (m0 + 2) * 64 + n0 + 0, 64);
+                                    memcpy(&c2_1, pc + (m0 + 2) * 64 + n0 + 16, 64);
+                                    memcpy(&c2_2, pc + (m0 + 2) * 64 + n0 + 32, 64);
+                                    memcpy(&c2_3, pc + (m0 + 2) * 64 + n0 + 48, 64);
+                                    memcpy(&c3_0, pc + (m0 + 3) * 64 + n0 + 0, 64);
+                                    memcpy(&c3_1, pc + (m0 + 3) * 64 + n0 + 16, 64);
+                                    memcpy(&c3_2, pc + (m0 + 3) * 64 + n0 + 32, 64);
+                                    memcpy(&c3_3, pc + (m0 + 3) * 64 + n0 + 48, 64);
+                                    for (int k = 0; k < 16; k++) {
+                                        const float *bk = pb + k * 80 + n0;
+                                        nnc_v16 b0, b1, b2, b3;
+                                        memcpy(&b0, bk + 0, 64);
+                                        memcpy(&b1, bk + 16, 64);
+                                        memcpy(&b2, bk + 32, 64);
+                                        memcpy(&b3, bk + 48, 64);
+                                        {
+                                            const float a = pa[(m0 + 0) * 16 + k * 1];
+                                            c0_0 += a * b0; c0_1 += a * b1; c0_2 += a * b2; c0_3 += a * b3;
+                                        }
+                                        {
+                                            const float a = pa[(m0 + 1) * 16 + k * 1];
+                                            c1_0 += a * b0; c1_1 += a * b1; c1_2 += a * b2; c1_3 += a * b3;
+                                        }
+                                        {
+                                            const float a = pa[(m0 + 2) * 16 + k * 1];
+                                            c2_0 += a * b0; c2_1 += a * b1; c2_2 += a * b2; c2_3 += a * b3;
+                                        }
+                                        {
+                                            const float a = pa[(m0 + 3) * 16 + k * 1];
+                                            c3_0 += a * b0; c3_1 += a * b1; c3_2 += a * b2; c3_3 += a * b3;
+                                        }
+                                    }
+                                    memcpy(pc + (m0 + 0) * 64 + n0 + 0, &c0_0, 64); memcpy(pc + (m0 + 0) * 64 + n0 + 16, &c0_1, 64); memcpy(pc + (m0 + 0) * 64 + n0 + 32, &c0_2, 64); memcpy(pc + (m0 + 0) * 64 + n0 + 48, &c0_3, 64);
+                                    memcpy(pc + (m0 + 1) * 64 + n0 + 0, &c1_0, 64); memcpy(pc + (m0 + 1) * 64 + n0 + 16, &c1_1, 64); memcpy(pc + (m0 + 1) * 64 + n0 + 32, &c1_2, 64); memcpy(pc + (m0 + 1) * 64 + n0 + 48, &c1_3, 64);
+                                    memcpy(pc + (m0 + 2) * 64 + n0 + 0, &c2_0, 64); memcpy(pc + (m0 + 2) * 64 + n0 + 16, &c2_1, 64); memcpy(pc + (m0 + 2) * 64 + n0 + 32, &c2_2, 64); memcpy(pc + (m0 + 2) * 64 + n0 + 48, &c2_3, 64);
+                                    memcpy(pc + (m0 + 3) * 64 + n0 + 0, &c3_0, 64); memcpy(pc + (m0 + 3) * 64 + n0 + 16, &c3_1, 64); memcpy(pc + (m0 + 3) * 64 + n0 + 32, &c3_2, 64); memcpy(pc + (m0 + 3) * 64 + n0 + 48, &c3_3, 64);
+                                }
+                            }
+                            m0 += 4;
+                        }
+                        if (m0 + 2 <= n) {
+                            {
+                                nnc_v16 c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3;
+                                memcpy(&c0_0, pc + (m0 + 0) * 64 + 0 + 0, 64);
+                                memcpy(&c0_1, pc + (m0 + 0) * 64 + 0 + 16, 64);
+                                memcpy(&c0_2, pc + (m0 + 0) * 64 + 0 + 32, 64);
+                                memcpy(&c0_3, pc + (m0 + 0) * 64 + 0 + 48, 64);
+                                memcpy(&c1_0, pc + (m0 + 1) * 64 + 0 + 0, 64);
+                                memcpy(&c1_1, pc + (m0 + 1) * 64 + 0 + 16, 64);
+                                memcpy(&c1_2, pc + (m0 + 1) * 64 + 0 + 32, 64);
+                                memcpy(&c1_3, pc + (m0 + 1) * 64 + 0 + 48, 64);
+                                for (int k = 0; k < 16; k++) {
+                                    const float *bk = pb + k * 80 + 0;
+                                    nnc_v16 b0, b1, b2, b3;
+                                    memcpy(&b0, bk + 0, 64);
+                                    memcpy(&b1, bk + 16, 64);
+                                    memcpy(&b2, bk + 32, 64);
+                                    memcpy(&b3, bk + 48, 64);
+                                    {
+                                        const float a = pa[(m0 + 0) * 16 + k * 1];
+                                        c0_0 += a * b0; c0_1 += a * b1; c0_2 += a * b2; c0_3 += a * b3;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 1) * 16 + k * 1];
+                                        c1_0 += a * b0; c1_1 += a * b1; c1_2 += a * b2; c1_3 += a * b3;
+                                    }
+                                }
+                                memcpy(pc + (m0 + 0) * 64 + 0 + 0, &c0_0, 64); memcpy(pc + (m0 + 0) * 64 + 0 + 16, &c0_1, 64); memcpy(pc + (m0 + 0) * 64 + 0 + 32, &c0_2, 64); memcpy(pc + (m0 + 0) * 64 + 0 + 48, &c0_3, 64);
+                                memcpy(pc + (m0 + 1) * 64 + 0 + 0, &c1_0, 64); memcpy(pc + (m0 + 1) * 64 + 0 + 16, &c1_1, 64); memcpy(pc + (m0 + 1) * 64 + 0 + 32, &c1_2, 64); memcpy(pc + (m0 + 1) * 64 + 0 + 48, &c1_3, 64);
+                            }
+                            m0 += 2;
+                        }
+                        if (m0 < n) {
+                            {
+                                nnc_v16 c0_0, c0_1, c0_2, c0_3;
+                                memcpy(&c0_0, pc + (m0 + 0) * 64 + 0 + 0, 64);
+                                memcpy(&c0_1, pc + (m0 + 0) * 64 + 0 + 16, 64);
+                                memcpy(&c0_2, pc + (m0 + 0) * 64 + 0 + 32, 64);
+                                memcpy(&c0_3, pc + (m0 + 0) * 64 + 0 + 48, 64);
+                                for (int k = 0; k < 16; k++) {
+                                    const float *bk = pb + k * 80 + 0;
+                                    nnc_v16 b0, b1, b2, b3;
+                                    memcpy(&b0, bk + 0, 64);
+                                    memcpy(&b1, bk + 16, 64);
+                                    memcpy(&b2, bk + 32, 64);
+                                    memcpy(&b3, bk + 48, 64);
+                                    {
+                                        const float a = pa[(m0 + 0) * 16 + k * 1];
+                                        c0_0 += a * b0; c0_1 += a * b1; c0_2 += a * b2; c0_3 += a * b3;
+                                    }
+                                }
+                                memcpy(pc + (m0 + 0) * 64 + 0 + 0, &c0_0, 64); memcpy(pc + (m0 + 0) * 64 + 0 + 16, &c0_1, 64); memcpy(pc + (m0 + 0) * 64 + 0 + 32, &c0_2, 64); memcpy(pc + (m0 + 0) * 64 + 0 + 48, &c0_3, 64);
+                            }
+                        }
+                    }
+#elif defined(NNC_V8_WIDE)
                     const nnc_v8 zero = {0.0f};
                     (void)zero;
-#ifdef NNC_V8_WIDE
                     {
                         int m0 = 0;
                         for (; m0 + 6 <= n; m0 += 6) {
@@ -681,7 +974,9 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                             }
                         }
                     }
-#else
+#elif defined(NNC_V8)
+                    const nnc_v8 zero = {0.0f};
+                    (void)zero;
                     {
                         int m0 = 0;
                         for (; m0 + 6 <= n; m0 += 6) {
@@ -900,7 +1195,6 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                             }
                         }
                     }
-#endif
 #else
                     for (int m = 0; m < n; m++) {
                         float *cm = pc + m * 64;
@@ -1227,10 +1521,135 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
                 {   /* dh_{t-1} = dG_t W_hh, all samples: [8][16] = [8][64] x [64][16] */
                     const float *restrict pa = sq + 3584 + t * 512, *restrict pb = w_hh;
                     float *restrict pc = sq + 5632;
-#ifdef NNC_V8
+#if defined(NNC_V16)
+                    const nnc_v16 zero = {0.0f};
+                    (void)zero;
+                    {
+                        int m0 = 0;
+                        for (; m0 + 6 <= n; m0 += 6) {
+                            {
+                                nnc_v16 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
+                                c0_0 = zero;
+                                c1_0 = zero;
+                                c2_0 = zero;
+                                c3_0 = zero;
+                                c4_0 = zero;
+                                c5_0 = zero;
+                                for (int k = 0; k < 64; k++) {
+                                    const float *bk = pb + k * 16 + 0;
+                                    nnc_v16 b0;
+                                    memcpy(&b0, bk + 0, 64);
+                                    {
+                                        const float a = pa[(m0 + 0) * 64 + k * 1];
+                                        c0_0 += a * b0;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 1) * 64 + k * 1];
+                                        c1_0 += a * b0;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 2) * 64 + k * 1];
+                                        c2_0 += a * b0;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 3) * 64 + k * 1];
+                                        c3_0 += a * b0;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 4) * 64 + k * 1];
+                                        c4_0 += a * b0;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 5) * 64 + k * 1];
+                                        c5_0 += a * b0;
+                                    }
+                                }
+                                memcpy(pc + (m0 + 0) * 16 + 0 + 0, &c0_0, 64);
+                                memcpy(pc + (m0 + 1) * 16 + 0 + 0, &c1_0, 64);
+                                memcpy(pc + (m0 + 2) * 16 + 0 + 0, &c2_0, 64);
+                                memcpy(pc + (m0 + 3) * 16 + 0 + 0, &c3_0, 64);
+                                memcpy(pc + (m0 + 4) * 16 + 0 + 0, &c4_0, 64);
+                                memcpy(pc + (m0 + 5) * 16 + 0 + 0, &c5_0, 64);
+                            }
+                        }
+                        if (m0 + 4 <= n) {
+                            {
+                                nnc_v16 c0_0, c1_0, c2_0, c3_0;
+                                c0_0 = zero;
+                                c1_0 = zero;
+                                c2_0 = zero;
+                                c3_0 = zero;
+                                for (int k = 0; k < 64; k++) {
+                                    const float *bk = pb + k * 16 + 0;
+                                    nnc_v16 b0;
+                                    memcpy(&b0, bk + 0, 64);
+                                    {
+                                        const float a = pa[(m0 + 0) * 64 + k * 1];
+                                        c0_0 += a * b0;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 1) * 64 + k * 1];
+                                        c1_0 += a * b0;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 2) * 64 + k * 1];
+                                        c2_0 += a * b0;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 3) * 64 + k * 1];
+                                        c3_0 += a * b0;
+                                    }
+                                }
+                                memcpy(pc + (m0 + 0) * 16 + 0 + 0, &c0_0, 64);
+                                memcpy(pc + (m0 + 1) * 16 + 0 + 0, &c1_0, 64);
+                                memcpy(pc + (m0 + 2) * 16 + 0 + 0, &c2_0, 64);
+                                memcpy(pc + (m0 + 3) * 16 + 0 + 0, &c3_0, 64);
+                            }
+                            m0 += 4;
+                        }
+                        if (m0 + 2 <= n) {
+                            {
+                                nnc_v16 c0_0, c1_0;
+                                c0_0 = zero;
+                                c1_0 = zero;
+                                for (int k = 0; k < 64; k++) {
+                                    const float *bk = pb + k * 16 + 0;
+                                    nnc_v16 b0;
+                                    memcpy(&b0, bk + 0, 64);
+                                    {
+                                        const float a = pa[(m0 + 0) * 64 + k * 1];
+                                        c0_0 += a * b0;
+                                    }
+                                    {
+                                        const float a = pa[(m0 + 1) * 64 + k * 1];
+                                        c1_0 += a * b0;
+                                    }
+                                }
+                                memcpy(pc + (m0 + 0) * 16 + 0 + 0, &c0_0, 64);
+                                memcpy(pc + (m0 + 1) * 16 + 0 + 0, &c1_0, 64);
+                            }
+                            m0 += 2;
+                        }
+                        if (m0 < n) {
+                            {
+                                nnc_v16 c0_0;
+                                c0_0 = zero;
+                                for (int k = 0; k < 64; k++) {
+                                    const float *bk = pb + k * 16 + 0;
+                                    nnc_v16 b0;
+                                    memcpy(&b0, bk + 0, 64);
+                                    {
+                                        const float a = pa[(m0 + 0) * 64 + k * 1];
+                                        c0_0 += a * b0;
+                                    }
+                                }
+                                memcpy(pc + (m0 + 0) * 16 + 0 + 0, &c0_0, 64);
+                            }
+                        }
+                    }
+#elif defined(NNC_V8_WIDE)
                     const nnc_v8 zero = {0.0f};
                     (void)zero;
-#ifdef NNC_V8_WIDE
                     {
                         int m0 = 0;
                         for (; m0 + 6 <= n; m0 += 6) {
@@ -1371,7 +1790,9 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
                             }
                         }
                     }
-#else
+#elif defined(NNC_V8)
+                    const nnc_v8 zero = {0.0f};
+                    (void)zero;
                     {
                         int m0 = 0;
                         for (; m0 + 6 <= n; m0 += 6) {
@@ -1515,7 +1936,6 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
                             }
                         }
                     }
-#endif
 #else
                     for (int m = 0; m < n; m++) {
                         float *cm = pc + m * 16;
@@ -1535,10 +1955,93 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
             {   /* gw_ih += dG^T x: [64][8] += [64][32] x [32][8] */
                 const float *restrict pa = (sq + 3584 + t0 * 512), *restrict pb = (sq + 0 + t0 * 64);
                 float *restrict pc = gw_ih;
-#ifdef NNC_V8
+#if defined(NNC_V16)
+                const nnc_v16 zero = {0.0f};
+                (void)zero;
+                for (int m0 = 0; m0 < 60; m0 += 6) {
+                    {
+                        nnc_v16 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
+                        c0_0 = zero, memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
+                        c1_0 = zero, memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
+                        c2_0 = zero, memcpy(&c2_0, pc + (m0 + 2) * 8 + 0 + 0, 32);
+                        c3_0 = zero, memcpy(&c3_0, pc + (m0 + 3) * 8 + 0 + 0, 32);
+                        c4_0 = zero, memcpy(&c4_0, pc + (m0 + 4) * 8 + 0 + 0, 32);
+                        c5_0 = zero, memcpy(&c5_0, pc + (m0 + 5) * 8 + 0 + 0, 32);
+                        for (int k = 0; k < 32; k++) {
+                            const float *bk = pb + k * 8 + 0;
+                            nnc_v16 b0;
+                            b0 = zero, memcpy(&b0, bk + 0, 32);
+                            {
+                                const float a = pa[(m0 + 0) * 1 + k * 64];
+                                c0_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 1) * 1 + k * 64];
+                                c1_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 2) * 1 + k * 64];
+                                c2_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 3) * 1 + k * 64];
+                                c3_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 4) * 1 + k * 64];
+                                c4_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 5) * 1 + k * 64];
+                                c5_0 += a * b0;
+                            }
+                        }
+                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
+                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
+                        memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
+                        memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
+                        memcpy(pc + (m0 + 4) * 8 + 0 + 0, &c4_0, 32);
+                        memcpy(pc + (m0 + 5) * 8 + 0 + 0, &c5_0, 32);
+                    }
+                }
+                {
+                    const int m0 = 60;
+                    {
+                        nnc_v16 c0_0, c1_0, c2_0, c3_0;
+                        c0_0 = zero, memcpy(&c0_0, pc + (m0 + 0) * 8 + 0 + 0, 32);
+                        c1_0 = zero, memcpy(&c1_0, pc + (m0 + 1) * 8 + 0 + 0, 32);
+                        c2_0 = zero, memcpy(&c2_0, pc + (m0 + 2) * 8 + 0 + 0, 32);
+                        c3_0 = zero, memcpy(&c3_0, pc + (m0 + 3) * 8 + 0 + 0, 32);
+                        for (int k = 0; k < 32; k++) {
+                            const float *bk = pb + k * 8 + 0;
+                            nnc_v16 b0;
+                            b0 = zero, memcpy(&b0, bk + 0, 32);
+                            {
+                                const float a = pa[(m0 + 0) * 1 + k * 64];
+                                c0_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 1) * 1 + k * 64];
+                                c1_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 2) * 1 + k * 64];
+                                c2_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 3) * 1 + k * 64];
+                                c3_0 += a * b0;
+                            }
+                        }
+                        memcpy(pc + (m0 + 0) * 8 + 0 + 0, &c0_0, 32);
+                        memcpy(pc + (m0 + 1) * 8 + 0 + 0, &c1_0, 32);
+                        memcpy(pc + (m0 + 2) * 8 + 0 + 0, &c2_0, 32);
+                        memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
+                    }
+                }
+#elif defined(NNC_V8_WIDE)
                 const nnc_v8 zero = {0.0f};
                 (void)zero;
-#ifdef NNC_V8_WIDE
                 for (int m0 = 0; m0 < 60; m0 += 6) {
                     {
                         nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
@@ -1620,7 +2123,9 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
                         memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
                     }
                 }
-#else
+#elif defined(NNC_V8)
+                const nnc_v8 zero = {0.0f};
+                (void)zero;
                 for (int m0 = 0; m0 < 60; m0 += 6) {
                     {
                         nnc_v8 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
@@ -1702,7 +2207,6 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
                         memcpy(pc + (m0 + 3) * 8 + 0 + 0, &c3_0, 32);
                     }
                 }
-#endif
 #else
                 for (int m = 0; m < 64; m++) {
                     float *cm = pc + m * 8;
@@ -1720,10 +2224,93 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
             {   /* gw_hh += dG_t^T h_{t-1}: [64][16] += [64][24] x [24][16] */
                 const float *restrict pa = (sq + 3584 + t0 * 512), *restrict pb = (sq + 2432 + (t0 - 1) * 128);
                 float *restrict pc = gw_hh;
-#ifdef NNC_V8
+#if defined(NNC_V16)
+                const nnc_v16 zero = {0.0f};
+                (void)zero;
+                for (int m0 = 0; m0 < 60; m0 += 6) {
+                    {
+                        nnc_v16 c0_0, c1_0, c2_0, c3_0, c4_0, c5_0;
+                        memcpy(&c0_0, pc + (m0 + 0) * 16 + 0 + 0, 64);
+                        memcpy(&c1_0, pc + (m0 + 1) * 16 + 0 + 0, 64);
+                        memcpy(&c2_0, pc + (m0 + 2) * 16 + 0 + 0, 64);
+                        memcpy(&c3_0, pc + (m0 + 3) * 16 + 0 + 0, 64);
+                        memcpy(&c4_0, pc + (m0 + 4) * 16 + 0 + 0, 64);
+                        memcpy(&c5_0, pc + (m0 + 5) * 16 + 0 + 0, 64);
+                        for (int k = 0; k < 24; k++) {
+                            const float *bk = pb + k * 16 + 0;
+                            nnc_v16 b0;
+                            memcpy(&b0, bk + 0, 64);
+                            {
+                                const float a = pa[(m0 + 0) * 1 + k * 64];
+                                c0_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 1) * 1 + k * 64];
+                                c1_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 2) * 1 + k * 64];
+                                c2_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 3) * 1 + k * 64];
+                                c3_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 4) * 1 + k * 64];
+                                c4_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 5) * 1 + k * 64];
+                                c5_0 += a * b0;
+                            }
+                        }
+                        memcpy(pc + (m0 + 0) * 16 + 0 + 0, &c0_0, 64);
+                        memcpy(pc + (m0 + 1) * 16 + 0 + 0, &c1_0, 64);
+                        memcpy(pc + (m0 + 2) * 16 + 0 + 0, &c2_0, 64);
+                        memcpy(pc + (m0 + 3) * 16 + 0 + 0, &c3_0, 64);
+                        memcpy(pc + (m0 + 4) * 16 + 0 + 0, &c4_0, 64);
+                        memcpy(pc + (m0 + 5) * 16 + 0 + 0, &c5_0, 64);
+                    }
+                }
+                {
+                    const int m0 = 60;
+                    {
+                        nnc_v16 c0_0, c1_0, c2_0, c3_0;
+                        memcpy(&c0_0, pc + (m0 + 0) * 16 + 0 + 0, 64);
+                        memcpy(&c1_0, pc + (m0 + 1) * 16 + 0 + 0, 64);
+                        memcpy(&c2_0, pc + (m0 + 2) * 16 + 0 + 0, 64);
+                        memcpy(&c3_0, pc + (m0 + 3) * 16 + 0 + 0, 64);
+                        for (int k = 0; k < 24; k++) {
+                            const float *bk = pb + k * 16 + 0;
+                            nnc_v16 b0;
+                            memcpy(&b0, bk + 0, 64);
+                            {
+                                const float a = pa[(m0 + 0) * 1 + k * 64];
+                                c0_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 1) * 1 + k * 64];
+                                c1_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 2) * 1 + k * 64];
+                                c2_0 += a * b0;
+                            }
+                            {
+                                const float a = pa[(m0 + 3) * 1 + k * 64];
+                                c3_0 += a * b0;
+                            }
+                        }
+                        memcpy(pc + (m0 + 0) * 16 + 0 + 0, &c0_0, 64);
+                        memcpy(pc + (m0 + 1) * 16 + 0 + 0, &c1_0, 64);
+                        memcpy(pc + (m0 + 2) * 16 + 0 + 0, &c2_0, 64);
+                        memcpy(pc + (m0 + 3) * 16 + 0 + 0, &c3_0, 64);
+                    }
+                }
+#elif defined(NNC_V8_WIDE)
                 const nnc_v8 zero = {0.0f};
                 (void)zero;
-#ifdef NNC_V8_WIDE
                 for (int m0 = 0; m0 < 60; m0 += 6) {
                     {
                         nnc_v8 c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1, c4_0, c4_1, c5_0, c5_1;
@@ -1817,7 +2404,9 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
                         memcpy(pc + (m0 + 3) * 16 + 0 + 0, &c3_0, 32); memcpy(pc + (m0 + 3) * 16 + 0 + 8, &c3_1, 32);
                     }
                 }
-#else
+#elif defined(NNC_V8)
+                const nnc_v8 zero = {0.0f};
+                (void)zero;
                 for (int m0 = 0; m0 < 60; m0 += 6) {
                     {
                         const int n0 = 0;
@@ -1914,7 +2503,6 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
                         memcpy(pc + (m0 + 3) * 16 + 0 + 0, &c3_0, 32); memcpy(pc + (m0 + 3) * 16 + 0 + 8, &c3_1, 32);
                     }
                 }
-#endif
 #else
                 for (int m = 0; m < 64; m++) {
                     float *cm = pc + m * 16;

@@ -14,17 +14,23 @@
 
 /* ---- helpers shared by the networks of this file ---- */
 
-/* Batched dense layers and convolutions keep their sums in vectors of 8 floats
- * where the compiler has them (GCC's and Clang's vector extension) and the
- * target has 8-float registers (AVX: -march=native on most x86-64, -mavx2):
- * registers, which plain arrays of accumulators are not always given.
- * Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same sums, in the same
- * order, are plain loops. */
+/* Batched dense layers, matrix products and convolutions keep their sums in
+ * vectors where the compiler has them (GCC's and Clang's vector extension):
+ * registers, which plain arrays of accumulators are not always given.  8
+ * floats where the target has AVX (-march=native on most x86-64, -mavx2);
+ * 16 where it has AVX-512 (NNC_V16: the dense layers and matrix products;
+ * -DNNC_NO_V16 keeps them at 8, as suits CPUs that split a 512-bit
+ * operation in two).  Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same
+ * sums, in the same order, are plain loops: every path gives the same bits. */
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
+#endif
+#if defined(__AVX512F__) && !defined(NNC_NO_V16)
+#define NNC_V16 1
+typedef float nnc_v16 __attribute__((vector_size(64)));
 #endif
 #endif
 

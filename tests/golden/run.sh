@@ -38,6 +38,9 @@ for nn in tests/golden/*.nn; do
             for cc in gcc clang; do   # the vector path (NNC_V8) too: it needs AVX
                 check "compile ${name}_infer.c with $cc -mavx2 -mfma" $cc $STRICT -mavx2 -mfma -c "${exp}_infer.c" \
                     -o "$out/${name}_infer.$cc.avx.o"
+                grep -q 'defined(NNC_V16)' "${exp}_infer.c" &&
+                    check "compile ${name}_infer.c with $cc -mavx512f -mfma" $cc $STRICT -mavx512f -mfma \
+                        -c "${exp}_infer.c" -o "$out/${name}_infer.$cc.avx512.o"
             done
         fi
     fi
@@ -63,5 +66,9 @@ for nn in tests/golden/*.nn; do
     for cc in gcc clang; do   # the vector path (NNC_V8) of batched layers and convolutions: it needs AVX
         command -v $cc >/dev/null &&
             check "compile $name.c with $cc -mavx2 -mfma" $cc $STRICT -mavx2 -mfma -c "$exp.c" -o "$out/$name.$cc.avx.o"
+        # and its 16-lane path (NNC_V16), where it has one: it needs AVX-512
+        command -v $cc >/dev/null && grep -q 'defined(NNC_V16)' "$exp.c" &&
+            check "compile $name.c with $cc -mavx512f -mfma" $cc $STRICT -mavx512f -mfma -c "$exp.c" \
+                -o "$out/$name.$cc.avx512.o"
     done
 done

@@ -16,17 +16,23 @@ static float nnc_relu(float z)
     return z > 0.0f ? z : 0.0f;
 }
 
-/* Batched dense layers and convolutions keep their sums in vectors of 8 floats
- * where the compiler has them (GCC's and Clang's vector extension) and the
- * target has 8-float registers (AVX: -march=native on most x86-64, -mavx2):
- * registers, which plain arrays of accumulators are not always given.
- * Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same sums, in the same
- * order, are plain loops. */
+/* Batched dense layers, matrix products and convolutions keep their sums in
+ * vectors where the compiler has them (GCC's and Clang's vector extension):
+ * registers, which plain arrays of accumulators are not always given.  8
+ * floats where the target has AVX (-march=native on most x86-64, -mavx2);
+ * 16 where it has AVX-512 (NNC_V16: the dense layers and matrix products;
+ * -DNNC_NO_V16 keeps them at 8, as suits CPUs that split a 512-bit
+ * operation in two).  Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same
+ * sums, in the same order, are plain loops: every path gives the same bits. */
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
+#endif
+#if defined(__AVX512F__) && !defined(NNC_NO_V16)
+#define NNC_V16 1
+typedef float nnc_v16 __attribute__((vector_size(64)));
 #endif
 #endif
 
@@ -128,7 +134,40 @@ static void spiral_run(spiral *net, const float *x, int n)
             const float *w0 = w + o * 32, *w1 = w0 + 32, *w2 = w1 + 32, *w3 = w2 + 32,
                         *w4 = w3 + 32, *w5 = w4 + 32, *w6 = w5 + 32, *w7 = w6 + 32;
             float z0[16], z1[16], z2[16], z3[16], z4[16], z5[16], z6[16], z7[16];
-#ifdef NNC_V8
+#if defined(NNC_V16)
+            {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 v0_0 = zero + b[o + 0],
+                       v1_0 = zero + b[o + 1],
+                       v2_0 = zero + b[o + 2],
+                       v3_0 = zero + b[o + 3],
+                       v4_0 = zero + b[o + 4],
+                       v5_0 = zero + b[o + 5],
+                       v6_0 = zero + b[o + 6],
+                       v7_0 = zero + b[o + 7];
+                for (int i = 0; i < 32; i++) {
+                    const float *xi = xt + i * 16;
+                    nnc_v16 x0;
+                    memcpy(&x0, xi + 0, sizeof x0);
+                    v0_0 += w0[i] * x0;
+                    v1_0 += w1[i] * x0;
+                    v2_0 += w2[i] * x0;
+                    v3_0 += w3[i] * x0;
+                    v4_0 += w4[i] * x0;
+                    v5_0 += w5[i] * x0;
+                    v6_0 += w6[i] * x0;
+                    v7_0 += w7[i] * x0;
+                }
+                memcpy(z0 + 0, &v0_0, 64);
+                memcpy(z1 + 0, &v1_0, 64);
+                memcpy(z2 + 0, &v2_0, 64);
+                memcpy(z3 + 0, &v3_0, 64);
+                memcpy(z4 + 0, &v4_0, 64);
+                memcpy(z5 + 0, &v5_0, 64);
+                memcpy(z6 + 0, &v6_0, 64);
+                memcpy(z7 + 0, &v7_0, 64);
+            }
+#elif defined(NNC_V8)
             {
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 v0_0 = zero + b[o + 0], v0_1 = zero + b[o + 0],
@@ -572,7 +611,32 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
         float *gw = net->grad + 96;   /* [32][32] */
         float *gb = net->grad + 1120;
         for (int o = 0; o < 32; o += 8) for (int i = 0; i < 32; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
-#ifdef NNC_V8
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 67 + i;
+                const float *dz = net->delta + s * 64 + 32 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+                v3_0 += dz[3] * x0;
+                v4_0 += dz[4] * x0;
+                v5_0 += dz[5] * x0;
+                v6_0 += dz[6] * x0;
+                v7_0 += dz[7] * x0;
+            }
+            memcpy(gw + (o + 0) * 32 + i + 0, &v0_0, 64);
+            memcpy(gw + (o + 1) * 32 + i + 0, &v1_0, 64);
+            memcpy(gw + (o + 2) * 32 + i + 0, &v2_0, 64);
+            memcpy(gw + (o + 3) * 32 + i + 0, &v3_0, 64);
+            memcpy(gw + (o + 4) * 32 + i + 0, &v4_0, 64);
+            memcpy(gw + (o + 5) * 32 + i + 0, &v5_0, 64);
+            memcpy(gw + (o + 6) * 32 + i + 0, &v6_0, 64);
+            memcpy(gw + (o + 7) * 32 + i + 0, &v7_0, 64);
+#elif defined(NNC_V8)
             const nnc_v8 zero = {0.0f};
             nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
             for (int s = 0; s < n; s++) {
@@ -634,7 +698,63 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
             gb[o] = sum;
         }
         const float *w = net->param + 96;
-#ifdef NNC_V8
+#if defined(NNC_V16)
+        {
+            const nnc_v16 zero = {0.0f};
+            {   /* the last 32 inputs */
+                const int i = 0;
+                for (int s = 0; s < n; s += 8) {
+                    const int s0 = s;
+                    const int s1 = s + 1 < n ? s + 1 : s;   /* past n: sample s again */
+                    const int s2 = s + 2 < n ? s + 2 : s;   /* past n: sample s again */
+                    const int s3 = s + 3 < n ? s + 3 : s;   /* past n: sample s again */
+                    const int s4 = s + 4 < n ? s + 4 : s;   /* past n: sample s again */
+                    const int s5 = s + 5 < n ? s + 5 : s;   /* past n: sample s again */
+                    const int s6 = s + 6 < n ? s + 6 : s;   /* past n: sample s again */
+                    const int s7 = s + 7 < n ? s + 7 : s;   /* past n: sample s again */
+                    const float *dz0 = net->delta + s0 * 64 + 32;
+                    const float *dz1 = net->delta + s1 * 64 + 32;
+                    const float *dz2 = net->delta + s2 * 64 + 32;
+                    const float *dz3 = net->delta + s3 * 64 + 32;
+                    const float *dz4 = net->delta + s4 * 64 + 32;
+                    const float *dz5 = net->delta + s5 * 64 + 32;
+                    const float *dz6 = net->delta + s6 * 64 + 32;
+                    const float *dz7 = net->delta + s7 * 64 + 32;
+                    nnc_v16 v0_0 = zero, v0_1 = zero,
+                           v1_0 = zero, v1_1 = zero,
+                           v2_0 = zero, v2_1 = zero,
+                           v3_0 = zero, v3_1 = zero,
+                           v4_0 = zero, v4_1 = zero,
+                           v5_0 = zero, v5_1 = zero,
+                           v6_0 = zero, v6_1 = zero,
+                           v7_0 = zero, v7_1 = zero;
+                    for (int o = 0; o < 32; o++) {
+                        const float *wo = w + o * 32 + i;
+                        const float d0 = dz0[o], d1 = dz1[o], d2 = dz2[o], d3 = dz3[o], d4 = dz4[o], d5 = dz5[o], d6 = dz6[o], d7 = dz7[o];
+                        nnc_v16 wk;
+                        memcpy(&wk, wo + 0, 64);
+                        v0_0 += d0 * wk; v1_0 += d1 * wk; v2_0 += d2 * wk; v3_0 += d3 * wk; v4_0 += d4 * wk; v5_0 += d5 * wk; v6_0 += d6 * wk; v7_0 += d7 * wk;
+                        memcpy(&wk, wo + 16, 64);
+                        v0_1 += d0 * wk; v1_1 += d1 * wk; v2_1 += d2 * wk; v3_1 += d3 * wk; v4_1 += d4 * wk; v5_1 += d5 * wk; v6_1 += d6 * wk; v7_1 += d7 * wk;
+                    }
+                    memcpy(net->delta + s0 * 64 + 0 + i, &v0_0, 64); memcpy(net->delta + s0 * 64 + 16 + i, &v0_1, 64);
+                    memcpy(net->delta + s1 * 64 + 0 + i, &v1_0, 64); memcpy(net->delta + s1 * 64 + 16 + i, &v1_1, 64);
+                    memcpy(net->delta + s2 * 64 + 0 + i, &v2_0, 64); memcpy(net->delta + s2 * 64 + 16 + i, &v2_1, 64);
+                    memcpy(net->delta + s3 * 64 + 0 + i, &v3_0, 64); memcpy(net->delta + s3 * 64 + 16 + i, &v3_1, 64);
+                    memcpy(net->delta + s4 * 64 + 0 + i, &v4_0, 64); memcpy(net->delta + s4 * 64 + 16 + i, &v4_1, 64);
+                    memcpy(net->delta + s5 * 64 + 0 + i, &v5_0, 64); memcpy(net->delta + s5 * 64 + 16 + i, &v5_1, 64);
+                    memcpy(net->delta + s6 * 64 + 0 + i, &v6_0, 64); memcpy(net->delta + s6 * 64 + 16 + i, &v6_1, 64);
+                    memcpy(net->delta + s7 * 64 + 0 + i, &v7_0, 64); memcpy(net->delta + s7 * 64 + 16 + i, &v7_1, 64);
+                }
+            }
+            for (int s = 0; s < n; s++) {
+                float *din = net->delta + s * 64;
+                const float *in = net->act + s * 67;
+                for (int i = 0; i < 32; i++)   /* through the activation of layer 1 */
+                    din[i] *= (1.0f - in[i] * in[i]);
+            }
+        }
+#elif defined(NNC_V8)
         {
             const nnc_v8 zero = {0.0f};
             for (int i = 0; i < 32; i += 32) {   /* din = dz w, 32 inputs x 8 samples at a time */
@@ -699,7 +819,20 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
             float *din = net->delta + s * 64;
             const float *in = net->act + s * 67;
             for (int i = 0; i < 32; i += 32) {
-#ifdef NNC_V8
+#if defined(NNC_V16)
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 v0 = zero, v1 = zero;
+                for (int o = 0; o < 32; o++) {
+                    const float d = dz[o], *wo = w + o * 32 + i;
+                    nnc_v16 wk;
+                    memcpy(&wk, wo + 0, 64);
+                    v0 += d * wk;
+                    memcpy(&wk, wo + 16, 64);
+                    v1 += d * wk;
+                }
+                memcpy(din + i + 0, &v0, 64);
+                memcpy(din + i + 16, &v1, 64);
+#elif defined(NNC_V8)
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 v0 = zero, v1 = zero, v2 = zero, v3 = zero;
                 for (int o = 0; o < 32; o++) {

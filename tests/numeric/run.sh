@@ -10,12 +10,13 @@
 #   xor        examples/xor.nn: xor_init against splitmix64, and one epoch
 #              of xor_train_step against the classic perceptron rules
 #              worked by hand (bit-identical as of nnc 0.1.0)     xor_hand.c
-#   paths      the vector path (NNC_V8) and the plain loops (-DNNC_PLAIN_C)
-#              of every network of gradcheck.nn and gradcheck_cnn.nn give
-#              the same bits after a few training steps (and the
-#              vector path under the sanitizers too, and with the
-#              convolutions' blocks for 16 registers), and
-#              NAME_forward_batch agrees with NAME_forward     paths.c
+#   paths      the vector paths (NNC_V16 where the CPU has AVX-512F,
+#              NNC_V8 with 32 and with 16 registers) and the plain loops
+#              (-DNNC_PLAIN_C) of every network of gradcheck.nn,
+#              gradcheck_cnn.nn and gradcheck_rnn.nn give the same bits
+#              after a few training steps (and the widest vector path under
+#              the sanitizers too), and NAME_forward_batch agrees with
+#              NAME_forward                                       paths.c
 # Every .nn file is emitted twice, as is (layers up to 256 multiply-adds
 # unrolled) and with --unroll 0 (loops everywhere), and every program is built
 # twice with gcc under $STRICT: -O2, and with AddressSanitizer and
@@ -167,6 +168,8 @@ done
 # above takes the vector path where the CPU has AVX), and the vector path
 # under the sanitizers (the loops form: it compiles faster); the driver
 paths_nets="gradcheck gradcheck_cnn gradcheck_rnn"
+v16=no   # whether -march=native takes the 16-lane path (AVX-512F)
+$CC -march=native -dM -E - </dev/null | grep -q '__AVX512F__' && v16=yes
 for base in $paths_nets; do
     for form in $forms; do
         spawn compile "$out/log/$form.$base.plain.o.log" $CC $STRICT -O2 -march=native -DNNC_PLAIN_C \
@@ -174,9 +177,12 @@ for base in $paths_nets; do
     done
     spawn compile "$out/log/loops.$base.v8san.o.log" $CC $STRICT $SAN_V8 \
         -c "$out/loops/$base.c" -o "$out/loops/$base.v8san.o"
-    # the convolutions' narrow blocks (16 vector registers), where -march=native has 32
+    # the 8-lane blocks for 16 vector registers (AVX2), where -march=native has 32
     spawn compile "$out/log/unrolled.$base.narrow.o.log" $CC $STRICT -O2 -march=native -mno-avx512f \
         -c "$out/unrolled/$base.c" -o "$out/unrolled/$base.narrow.o"
+    # the 8-lane blocks for 32 registers, where -march=native takes the 16-lane ones
+    [ "$v16" = yes ] && spawn compile "$out/log/unrolled.$base.v8wide.o.log" $CC $STRICT -O2 -march=native \
+        -DNNC_NO_V16 -c "$out/unrolled/$base.c" -o "$out/unrolled/$base.v8wide.o"
     for net in $(nets $src/$base.nn); do
         spawn compile "$out/log/$base.$net.paths.o.log" $CC $STRICT -O2 -DNET=$net \
             -include "$out/unrolled/$base.h" -c "$src/paths.c" -o "$out/$base.$net.paths.o"
@@ -226,10 +232,13 @@ run_paths() {
 # of BASE.nn emitted in FORM
 same_paths() {
     _base=$1 _form=$2 _details=
-    _name="paths: the vector path and the plain loops give the same bits, forward_batch agrees with forward (every network of $_base.nn, $_form)"
+    _widths="the 8-lane path (32 and 16 registers)"
+    [ "$v16" = yes ] && _widths="the 16-lane path, the 8-lane ones (32 and 16 registers)"
+    _name="paths: $_widths and the plain loops give the same bits, forward_batch agrees with forward (every network of $_base.nn, $_form)"
     _objs="$out/$_form/$_base.o $out/$_form/$_base.plain.o"
     [ "$_form" = loops ] && _objs="$_objs $out/loops/$_base.v8san.o"
     [ "$_form" = unrolled ] && _objs="$_objs $out/unrolled/$_base.narrow.o"
+    [ "$_form" = unrolled ] && [ "$v16" = yes ] && _objs="$_objs $out/unrolled/$_base.v8wide.o"
     for _o in $_objs; do
         if [ ! -f "$_o" ]; then
             fail "$_name" "$_o was not built:" "$(cat "$out/log/$_form.$(basename "$_o").log" 2>/dev/null)"
@@ -243,7 +252,9 @@ same_paths() {
             { [ "$_form" = loops ] &&
               ! _o=$($CC $SAN "$_d.o" "$out/loops/$_base.v8san.o" -o "$_e.v8san" -lm 2>&1); } ||
             { [ "$_form" = unrolled ] &&
-              ! _o=$($CC -O2 "$_d.o" "$out/unrolled/$_base.narrow.o" -o "$_e.narrow" -lm 2>&1); }; then
+              ! _o=$($CC -O2 "$_d.o" "$out/unrolled/$_base.narrow.o" -o "$_e.narrow" -lm 2>&1); } ||
+            { [ "$_form" = unrolled ] && [ "$v16" = yes ] &&
+              ! _o=$($CC -O2 "$_d.o" "$out/unrolled/$_base.v8wide.o" -o "$_e.v8wide" -lm 2>&1); }; then
             _details="$_details$net: $_o
 "
             continue
@@ -251,6 +262,8 @@ same_paths() {
         _o=$(run_paths "$_e.v8" $src/$_base.nn "$_e.v8.out"; run_paths "$_e.plain" $src/$_base.nn "$_e.plain.out")
         [ "$_form" = loops ] && _o="$_o$(run_paths "$_e.v8san" $src/$_base.nn "$_e.v8san.out")"
         [ "$_form" = unrolled ] && _o="$_o$(run_paths "$_e.narrow" $src/$_base.nn "$_e.narrow.out")"
+        [ "$_form" = unrolled ] && [ "$v16" = yes ] &&
+            _o="$_o$(run_paths "$_e.v8wide" $src/$_base.nn "$_e.v8wide.out")"
         if [ -n "$_o" ]; then
             _details="$_details$net: $_o
 "
@@ -259,6 +272,9 @@ same_paths() {
 "
         elif [ "$_form" = unrolled ] && ! cmp -s "$_e.v8.out" "$_e.narrow.out"; then
             _details="$_details$net: the narrow blocks' bits differ (diff $_e.v8.out $_e.narrow.out)
+"
+        elif [ "$_form" = unrolled ] && [ "$v16" = yes ] && ! cmp -s "$_e.v8.out" "$_e.v8wide.out"; then
+            _details="$_details$net: the 8-lane blocks' bits differ from the 16-lane ones' (diff $_e.v8.out $_e.v8wide.out)
 "
         elif [ "$_form" = loops ] && ! cmp -s "$_e.v8.out" "$_e.v8san.out"; then
             _details="$_details$net: the sanitizer build's bits differ (diff $_e.v8.out $_e.v8san.out)
@@ -274,6 +290,7 @@ if $CC -march=native -dM -E - </dev/null | grep -q '__AVX__'; then
 else
     echo "skipped paths: this CPU has no AVX, so both builds would be the plain loops"
 fi
+[ "$v16" = yes ] || echo "skipped paths: the 16-lane path (NNC_V16): this CPU has no AVX-512F"
 wait
 exec 3>&-
 cat "$out"/res/*
