@@ -406,6 +406,13 @@ def measure(args):
     for label, srv in servers.items():
         res["torch"][label] = srv.info
         log("  PyTorch %s: BLAS %s" % (label, json.dumps(srv.info["blas"])))
+        libs = srv.info["blas"].get("libs", [])
+        reference = [p for p in libs if "/blas/" in p or "openblas" not in p]
+        if reference or not libs:   # Debian's reference BLAS (libblas3): ratios against it would mislead
+            sys.exit("run.py: PyTorch (%s) runs on a BLAS that is not OpenBLAS (%s): Debian's reference BLAS "
+                     "is several times slower, so no ratio would be fair.  Install libopenblas-dev (scripts/setup.sh "
+                     "bench does) and check 'update-alternatives --display libblas.so.3-x86_64-linux-gnu'."
+                     % (label, ", ".join(reference) or "none found"))
     bt = servers["best-1t"]
     acc = {}
     for key in ("mlp", "mlp_b1", "cnn", "lstm", "gru", "charlm"):
