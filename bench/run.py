@@ -218,7 +218,9 @@ def probes(reps):
     for t in sorted({1, NCPU}):
         out = run([OUT + "/fma_peak", str(t), str(max(3, reps * 2 + 1))]).stdout
         m = re.search(r"median_gflops=(\S+) max_gflops=(\S+)", out)
-        res["fma_%dt" % t] = {"median": float(m.group(1)), "max": float(m.group(2))}
+        lanes = re.search(r"lanes=(\d+)", out)
+        res["fma_%dt" % t] = {"median": float(m.group(1)), "max": float(m.group(2)),
+                              "lanes": int(lanes.group(1)) if lanes else 8}
         log("FMA probe, %d thread(s): %s" % (t, out.strip()))
     if not os.path.exists(OUT + "/sgemm_peak"):
         log("no OpenBLAS (libopenblas-dev): no sgemm probe, PyTorch 'best' = as installed")
@@ -847,6 +849,16 @@ def tables(res):
         flop = describe("charlm")[1]
         bars += [("character LSTM ≥ 3× PyTorch 1 thread", up("charlm", one), 3),
                  ("character LSTM at ≥ 50% of the FMA peak", flop * 1000 / med["charlm"]["nnc"] / 1e9 / fma1, 0.5)]
+    if pr["fma_1t"].get("lanes") == 16:   # a machine with AVX-512: the bars of the wide-vector issue
+        for key, share in (("mlp", 0.65), ("cnn", 0.60)):
+            flop = describe(key)[1]
+            bars.append(("AVX-512: %s batch 32 at ≥ %d%% of the FMA peak" % (key.upper(), 100 * share),
+                         flop * EPOCH / med[key]["nnc"] / 1e9 / fma1, share))
+        bars += [("AVX-512: MLP batch 32 ≥ 3× PyTorch 1 thread", up("mlp", one), 3),
+                 ("AVX-512: CNN batch 32 ≥ 2.5× PyTorch 1 thread", up("cnn", one), 2.5),
+                 ("AVX-512: MLP batch 1 ≥ 12× PyTorch 1 thread", up("mlp_b1", one), 12),
+                 ("AVX-512: MLP 1-image inference ≥ 8× PyTorch 1 thread", up("infer_mlp", one), 8),
+                 ("AVX-512: CNN 1-image inference ≥ 5× PyTorch 1 thread", up("infer_cnn", one), 5)]
     for what, got, want in bars:
         shown = "%.0f%%" % (100 * got) if "FMA peak" in what else ratio(got)
         L.append("| %s | %s | %s |" % (what, shown, "met" if got >= want else "**not met**"))
