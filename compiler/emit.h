@@ -100,6 +100,12 @@ enum {
     EMIT_NEEDS_VSIGMOID = 32,    /* nnc_vsigmoid (with nnc_vexp, nnc_vsel): lstm and gru gates */
 };
 
+/* The emitted C's vector type of `lanes` floats (8 or 16; EMIT_NEEDS_V8). */
+static inline const char *vec_type(int64_t lanes)
+{
+    return lanes == 16 ? "nnc_v16" : "nnc_v8";
+}
+
 /* One per family, named in ops.def: LAYER(..., family) is family_emitter. */
 #define LAYER(id, kw, hp, family) extern const LayerEmitter family##_emitter;
 #include "ops.def"

@@ -5,7 +5,9 @@
  * with the rows and columns it reaches worked out here.  Stride 1: the input
  * on a zero-padded plane, every tap one contiguous loop; under GCC/Clang
  * with AVX (NNC_V8) the same sums in register blocks of 8-float vectors, in
- * two sizes (NNC_V8_WIDE: 32 vector registers), with the plain loops' bits. */
+ * two sizes (NNC_V8_WIDE: 32 vector registers), and with AVX-512 (NNC_V16)
+ * the forward pass and input gradient in 16-float ones, all with the plain
+ * loops' bits. */
 #include "emit.h"
 
 #include <string.h>
@@ -227,17 +229,17 @@ static void emit_padded_input(Emitter *e, const PlaneGeom *g)
 /* Every tap of a register block: Q vectors of the plane `base` at the tap's
  * offset (times `sign`: the input gradient reads dz shifted the other way)
  * into vec<k>, then acc<r>_<k> += w[r * wstride + tap] * vec<k>. */
-static void emit_conv_taps_v8(Emitter *e, const Layer *l, const PlaneGeom *g, int64_t R, int64_t Q, const char *ind,
-                              const char *acc, const char *vec, const char *base, int sign, const char *w,
-                              int64_t wstride)
+static void emit_conv_taps_vec(Emitter *e, const Layer *l, const PlaneGeom *g, int64_t lanes, int64_t R, int64_t Q,
+                               const char *ind, const char *acc, const char *vec, const char *base, int sign,
+                               const char *w, int64_t wstride)
 {
     for (int64_t ky = 0; ky < l->kh; ky++)
         for (int64_t kx = 0; kx < l->kw; kx++) {
             int64_t tap = ky * l->kw + kx, off = sign * (ky * g->Wp + kx);
             emit(e, "%s    /* tap %lld,%lld */\n", ind, (long long)ky, (long long)kx);
             for (int64_t k = 0; k < Q; k++)
-                emit(e, "%s    memcpy(&%s%lld, %s + %lld, 32);\n", ind, vec, (long long)k, base,
-                     (long long)(off + 8 * k));
+                emit(e, "%s    memcpy(&%s%lld, %s + %lld, %lld);\n", ind, vec, (long long)k, base,
+                     (long long)(off + lanes * k), (long long)(4 * lanes));
             for (int64_t r = 0; r < R; r++) {
                 emit(e, "%s   ", ind);
                 for (int64_t k = 0; k < Q; k++)
@@ -248,12 +250,37 @@ static void emit_conv_taps_v8(Emitter *e, const Layer *l, const PlaneGeom *g, in
         }
 }
 
+/* The register blocks of the vector paths: 8-float vectors in two sizes,
+ * for targets with 32 vector registers (AVX-512VL; NNC_V8_WIDE) and for
+ * those with 16 (AVX2), where the larger blocks spill (measured on this
+ * project's Zen 4, the example CNN's training step at batch 32: with 16
+ * registers (-mno-avx512f) 5.5 ms with the wide blocks, 4.2 ms with the
+ * narrow ones; with 32, 3.0 ms with the wide ones); and 16-float vectors
+ * (AVX-512F; NNC_V16) for the forward pass and the input gradient, whose
+ * weight gradient stays at 8 lanes (its lanes are the plain loops' 8
+ * partial sums). */
+typedef struct ConvBlocks {
+    int64_t lanes;                     /* floats a vector: 8 or 16 */
+    int64_t filters, vectors;          /* a forward block: filters x lanes*vectors positions */
+    int64_t gw_filters;                /* a weight-gradient block (8 lanes): filters x all taps */
+    int64_t din_channels, din_vectors; /* an input-gradient block: channels x lanes*vectors positions */
+} ConvBlocks;
+
+static const ConvBlocks conv_v16 = {16, 8, 3, 2, 4, 3}, conv_wide = {8, 8, 3, 2, 4, 4},
+                        conv_narrow = {8, 6, 2, 1, 3, 3};
+static const ConvBlocks *const conv_paths[] = {&conv_v16, &conv_wide, &conv_narrow};
+static const char *const conv_path_if[] = {"#if defined(NNC_V16)\n", "#elif defined(NNC_V8_WIDE)\n",
+                                           "#elif defined(NNC_V8)\n"};
+
+
+
 /* The stride-1 convolution's forward pass in register blocks: R filters x
  * 8*Q positions of the wide plane at a time, summed over channels and taps
  * in the plain loops' order (so the two paths give the same bits), stored
  * into one wide plane per filter (ow, dx_stride apart); bias and activation
  * come on the way out to the compact output. */
-static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, int64_t R, int64_t Q, const char *ind)
+static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, int64_t lanes, int64_t R, int64_t Q,
+                                const char *ind)
 {
     int64_t ckk = g->C * g->KK, ps = l->dx_stride;
     if (Q == 0) {   /* one position: plain sums */
@@ -267,7 +294,8 @@ static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
         emit(e, "%s    ow[(f + r) * %lld + i] = z;\n%s}\n", ind, (long long)ps, ind);
         return;
     }
-    emit(e, "%sconst nnc_v8 zero = {0.0f};\n%snnc_v8 ", ind, ind);
+    const char *vt = vec_type(lanes);
+    emit(e, "%sconst %s zero = {0.0f};\n%s%s ", ind, vt, ind, vt);
     for (int64_t r = 0; r < R; r++)
         for (int64_t k = 0; k < Q; k++)
             emit(e, "%sa%lld_%lld = zero", !k ? (r ? ",\n       " : "") : ", ", (long long)r, (long long)k);
@@ -275,46 +303,33 @@ static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
     emit(e, "%sfor (int c = 0; c < %lld; c++) {\n", ind, (long long)g->C);
     emit(e, "%s    const float *pc = pin + c * %lld + i, *wc = w + f * %lld + c * %lld;\n", ind,
          (long long)(g->Hp * g->Wp), (long long)ckk, (long long)g->KK);
-    emit(e, "%s    nnc_v8 ", ind);
+    emit(e, "%s    %s ", ind, vt);
     for (int64_t k = 0; k < Q; k++)
         emit(e, "%sx%lld", k ? ", " : "", (long long)k);
     emit(e, ";\n");
-    emit_conv_taps_v8(e, l, g, R, Q, ind, "a", "x", "pc", 1, "wc", ckk);
+    emit_conv_taps_vec(e, l, g, lanes, R, Q, ind, "a", "x", "pc", 1, "wc", ckk);
     emit(e, "%s}\n", ind);
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s", ind);
         for (int64_t k = 0; k < Q; k++)
-            emit(e, "%smemcpy(ow + (f + %lld) * %lld + i + %lld, &a%lld_%lld, 32);", k ? " " : "", (long long)r,
-                 (long long)ps, (long long)(8 * k), (long long)r, (long long)k);
+            emit(e, "%smemcpy(ow + (f + %lld) * %lld + i + %lld, &a%lld_%lld, %lld);", k ? " " : "", (long long)r,
+                 (long long)ps, (long long)(lanes * k), (long long)r, (long long)k, (long long)(4 * lanes));
         emit(e, "\n");
     }
 }
 
-/* The register blocks of the vector path, in two sizes: for targets with 32
- * vector registers (AVX-512VL; NNC_V8_WIDE) and for those with 16 (AVX2),
- * where the larger blocks spill.  Measured on this project's Zen 4, the
- * example CNN's training step at batch 32: with 16 registers (-mno-avx512f)
- * 5.5 ms with the wide blocks, 4.2 ms with the narrow ones; with 32, 3.0 ms
- * with the wide ones. */
-typedef struct ConvBlocks {
-    int64_t filters, vectors;          /* a forward block: filters x 8*vectors positions */
-    int64_t gw_filters;                /* a weight-gradient block: filters x all taps */
-    int64_t din_channels, din_vectors; /* an input-gradient block: channels x 8*vectors positions */
-} ConvBlocks;
-
-static const ConvBlocks conv_wide = {8, 3, 2, 4, 4}, conv_narrow = {6, 2, 1, 3, 3};
-
-static void emit_conv_forward_v8(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBlocks *cbk)
+static void emit_conv_forward_vec(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBlocks *cbk)
 {
     emit(e, "        float *ow = net->pad + %lld;   /* [%lld][%lld]: each filter's output, %lld wide */\n",
          (long long)(2 * g->C * g->Hp * g->Wp), (long long)g->F, (long long)l->dx_stride, (long long)g->Wp);
     int64_t R = g->F < cbk->filters ? g->F : cbk->filters, f_main = g->F / R * R;
     /* With a zero border, pin is scratch with room after it: the last vector
-     * may read up to 7 floats past the plane, into the scratch that follows,
-     * and the positions past L are dropped.  Unpadded, pin is the layer's
-     * input itself, and the last L % 8 positions are summed one by one. */
+     * may read up to lanes - 1 floats past the plane, into the scratch that
+     * follows, and the positions past L are dropped.  Unpadded, pin is the
+     * layer's input itself, and the last L % lanes positions are summed one
+     * by one. */
     bool over = g->PH || g->PW;
-    int64_t PB = 8 * cbk->vectors, l_main = g->L / PB * PB, l8 = g->L / 8 * 8;
+    int64_t V = cbk->lanes, PB = V * cbk->vectors, l_main = g->L / PB * PB, l8 = g->L / V * V;
     char whole[64], rest[64];
     snprintf(whole, sizeof whole, "%lld filters at a time", (long long)R);
     snprintf(rest, sizeof rest, "the last %lld filters", (long long)(g->F - f_main));
@@ -325,22 +340,23 @@ static void emit_conv_forward_v8(Emitter *e, const Layer *l, const PlaneGeom *g,
         if (l_main) {
             emit(e, "            for (int i = 0; i < %lld; i += %lld) {   /* %lld positions at a time */\n",
                  (long long)l_main, (long long)PB, (long long)PB);
-            emit_conv_fwd_block(e, l, g, r, cbk->vectors, "                ");
+            emit_conv_fwd_block(e, l, g, V, r, cbk->vectors, "                ");
             emit(e, "            }\n");
         }
         if (l8 > l_main) {
-            emit(e, "            for (int i = %lld; i < %lld; i += 8) {\n", (long long)l_main, (long long)l8);
-            emit_conv_fwd_block(e, l, g, r, 1, "                ");
+            emit(e, "            for (int i = %lld; i < %lld; i += %lld) {\n", (long long)l_main, (long long)l8,
+                 (long long)V);
+            emit_conv_fwd_block(e, l, g, V, r, 1, "                ");
             emit(e, "            }\n");
         }
         if (g->L > l8 && over) {
             emit(e, "            {   /* the last %lld positions, in a vector that runs past them */\n"
                     "                const int i = %lld;\n", (long long)(g->L - l8), (long long)l8);
-            emit_conv_fwd_block(e, l, g, r, 1, "                ");
+            emit_conv_fwd_block(e, l, g, V, r, 1, "                ");
             emit(e, "            }\n");
         } else if (g->L > l8) {
             emit(e, "            for (int i = %lld; i < %lld; i++) {\n", (long long)l8, (long long)g->L);
-            emit_conv_fwd_block(e, l, g, r, 0, "                ");
+            emit_conv_fwd_block(e, l, g, V, r, 0, "                ");
             emit(e, "            }\n");
         }
         emit(e, "        }\n");
@@ -374,11 +390,11 @@ static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "        float *out = %s + %lld;   /* [%lld][%lld][%lld] */\n", e->act, (long long)l->act_off, (long long)g.F,
          (long long)g.OH, (long long)g.OW);
     emit_padded_input(e, &g);
-    emit(e, "#ifdef NNC_V8\n#ifdef NNC_V8_WIDE\n");
-    emit_conv_forward_v8(e, l, &g, &conv_wide);
+    for (int p = 0; p < 3; p++) {
+        emit(e, "%s", conv_path_if[p]);
+        emit_conv_forward_vec(e, l, &g, conv_paths[p]);
+    }
     emit(e, "#else\n");
-    emit_conv_forward_v8(e, l, &g, &conv_narrow);
-    emit(e, "#endif\n#else\n");
     emit(e, "        float *oext = net->pad + %lld;   /* [%lld][%lld]: one output plane, %lld wide */\n",
          (long long)(2 * g.C * g.Hp * g.Wp), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g.F);
@@ -425,7 +441,7 @@ static ConvBack conv_back(const PlaneGeom *g, const Layer *l)
 {
     ConvBack b;
     b.M = (l->kh - 1) * g->Wp + (l->kw - 1);
-    b.PS = l->dx_stride;   /* lower.c's: OH * Wp + 2 M + 32, room for a block's reads past the end */
+    b.PS = l->dx_stride;   /* lower.c's: OH * Wp + 2 M + 64, room for a block's reads past the end */
     return b;
 }
 
@@ -559,49 +575,52 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
 /* din for channels c .. c+R-1, positions j .. j+8Q-1 of the padded plane,
  * into dpw (the same layout): whole vectors, or, for the last block
  * (`full` false), only the positions before j_end. */
-static void emit_conv_din_block(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R,
-                                int64_t Q, int64_t j_end, bool full, const char *ind)
+static void emit_conv_din_block(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t V,
+                                int64_t R, int64_t Q, int64_t j_end, bool full, const char *ind)
 {
     int64_t KK = g->KK, ckk = g->C * KK, hw = g->Hp * g->Wp;
-    emit(e, "%snnc_v8 ", ind);
+    const char *vt = vec_type(V), *zero = V == 16 ? "zero16" : "zero";
+    emit(e, "%s%s ", ind, vt);
     for (int64_t r = 0; r < R; r++)
         for (int64_t k = 0; k < Q; k++)
-            emit(e, "%sb%lld_%lld = zero", !k ? (r ? ",\n       " : "") : ", ", (long long)r, (long long)k);
+            emit(e, "%sb%lld_%lld = %s", !k ? (r ? ",\n       " : "") : ", ", (long long)r, (long long)k, zero);
     emit(e, ";\n");
     emit(e, "%sfor (int f = 0; f < %lld; f++) {\n", ind, (long long)g->F);
     emit(e, "%s    const float *df = dx + f * %lld + %lld + j, *wf = w + f * %lld + c * %lld;\n", ind, (long long)cb->PS,
          (long long)cb->M, (long long)ckk, (long long)KK);
-    emit(e, "%s    nnc_v8 ", ind);
+    emit(e, "%s    %s ", ind, vt);
     for (int64_t k = 0; k < Q; k++)
         emit(e, "%sy%lld", k ? ", " : "", (long long)k);
     emit(e, ";\n");
-    emit_conv_taps_v8(e, l, g, R, Q, ind, "b", "y", "df", -1, "wf", KK);
+    emit_conv_taps_vec(e, l, g, V, R, Q, ind, "b", "y", "df", -1, "wf", KK);
     emit(e, "%s}\n", ind);
     if (!full)
-        emit(e, "%sfloat t[%lld];\n", ind, (long long)(8 * Q));
+        emit(e, "%sfloat t[%lld];\n", ind, (long long)(V * Q));
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s", ind);
         for (int64_t k = 0; k < Q; k++) {
             if (full)
-                emit(e, "%smemcpy(dpw + (c + %lld) * %lld + j + %lld, &b%lld_%lld, 32);", k ? " " : "", (long long)r,
-                     (long long)hw, (long long)(8 * k), (long long)r, (long long)k);
+                emit(e, "%smemcpy(dpw + (c + %lld) * %lld + j + %lld, &b%lld_%lld, %lld);", k ? " " : "",
+                     (long long)r, (long long)hw, (long long)(V * k), (long long)r, (long long)k, (long long)(4 * V));
             else
-                emit(e, "%smemcpy(t + %lld, &b%lld_%lld, 32);", k ? " " : "", (long long)(8 * k), (long long)r,
-                     (long long)k);
+                emit(e, "%smemcpy(t + %lld, &b%lld_%lld, %lld);", k ? " " : "", (long long)(V * k), (long long)r,
+                     (long long)k, (long long)(4 * V));
         }
         emit(e, "\n");
         if (!full)
             emit(e, "%sfor (int q = 0; q < %lld && j + q < %lld; q++)\n%s    dpw[(c + %lld) * %lld + j + q] = t[q];\n",
-                 ind, (long long)(8 * Q), (long long)j_end, ind, (long long)r, (long long)hw);
+                 ind, (long long)(V * Q), (long long)j_end, ind, (long long)r, (long long)hw);
     }
 }
 
-static void emit_conv_backward_v8(Emitter *e, const Layer *l, const Layer *prod, const PlaneGeom *g,
+static void emit_conv_backward_vec(Emitter *e, const Layer *l, const Layer *prod, const PlaneGeom *g,
                                   const ConvBlocks *cbk)
 {
     ConvBack cb = conv_back(g, l);
     int64_t plane = g->C * g->Hp * g->Wp;
-    emit(e, "        const nnc_v8 zero = {0.0f};\n");
+    emit(e, "        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */\n");
+    if (cbk->lanes == 16 && prod)
+        emit(e, "        const nnc_v16 zero16 = {0.0f};\n");
     emit(e, "        float *dx = net->pad + %lld;   /* [%lld][%lld]: dz of each filter, %lld wide, zeros around */\n",
          (long long)(2 * plane), (long long)g->F, (long long)cb.PS, (long long)g->Wp);
     emit_conv_bias_grad(e, g->F, g->OH * g->OW);
@@ -636,7 +655,7 @@ static void emit_conv_backward_v8(Emitter *e, const Layer *l, const Layer *prod,
     /* din: the interior rows of the padded plane, j in [J0, J1), into dpw */
     emit(e, "        float *dpw = net->pad + %lld;   /* [%lld][%lld][%lld]: din, %lld wide */\n", (long long)plane,
          (long long)g->C, (long long)g->Hp, (long long)g->Wp, (long long)g->Wp);
-    int64_t J0 = g->PH * g->Wp, J1 = (g->PH + g->H) * g->Wp, PB = 8 * cbk->din_vectors;
+    int64_t J0 = g->PH * g->Wp, J1 = (g->PH + g->H) * g->Wp, PB = cbk->lanes * cbk->din_vectors;
     int64_t CR = g->C < cbk->din_channels ? g->C : cbk->din_channels, c_main = g->C / CR * CR;
     int64_t j_full = J0 + (J1 - J0) / PB * PB;
     snprintf(whole, sizeof whole, "din, %lld channels x %lld positions at a time", (long long)CR, (long long)PB);
@@ -650,7 +669,7 @@ static void emit_conv_backward_v8(Emitter *e, const Layer *l, const Layer *prod,
         for (int jpart = 0; jpart < 2; jpart++) {
             if (!emit_block_open(e, "            ", jpart, "j", J0, j_full, J1, PB, NULL, last_j))
                 continue;
-            emit_conv_din_block(e, l, g, &cb, r, cbk->din_vectors, J1, jpart == 0, "                ");
+            emit_conv_din_block(e, l, g, &cb, cbk->lanes, r, cbk->din_vectors, J1, jpart == 0, "                ");
             emit(e, "            }\n");
         }
         emit(e, "        }\n");
@@ -687,10 +706,10 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
         emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
              e->delta, (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
     }
-    emit(e, "#ifdef NNC_V8_WIDE\n");
-    emit_conv_backward_v8(e, l, prod, &g, &conv_wide);
-    emit(e, "#else\n");
-    emit_conv_backward_v8(e, l, prod, &g, &conv_narrow);
+    for (int p = 0; p < 3; p++) {
+        emit(e, "%s", conv_path_if[p]);   /* inside #ifdef NNC_V8 */
+        emit_conv_backward_vec(e, l, prod, &g, conv_paths[p]);
+    }
     emit(e, "#endif\n#else\n");
     emit(e, "        float *dext = net->pad + %lld;   /* [%lld][%lld]: dz of one filter, %lld wide, zeros beyond */\n",
          (long long)(2 * plane), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);

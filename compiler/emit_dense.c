@@ -296,11 +296,6 @@ static void vec_end(Emitter *e, bool open)
         emit(e, "#endif\n");
 }
 
-static const char *vec_type(int64_t lanes)
-{
-    return lanes == 16 ? "nnc_v16" : "nnc_v8";
-}
-
 /* Row s of a layer's input, as "BASE + s * STRIDE[ + OFF]" (its stride also
  * in *stride). */
 static void gemm_input(const Emitter *e, const Layer *l, char row[64], int64_t *stride)

@@ -21,7 +21,6 @@
 /* A vector path: `lanes` floats a vector (8 or 16), in `regs` registers. */
 typedef struct Vec {
     int64_t lanes, regs;
-    const char *type;
 } Vec;
 
 /* Moves between a vector and memory: a whole one, or its first w floats
@@ -43,7 +42,7 @@ static void block_vec(Emitter *e, const Vec *vec, const MatMul *mm, int64_t R, i
     char cm[160], bk[160], v[48], src[200], ind2[128];
     snprintf(ind2, sizeof ind2, "%.100s    ", ind);
     emit(e, "%s{\n", ind);
-    emit(e, "%s    %s ", ind, vec->type);
+    emit(e, "%s    %s ", ind, vec_type(vec->lanes));
     for (int64_t r = 0; r < R; r++)
         for (int64_t q = 0; q < Q; q++)
             emit(e, "%sc%lld_%lld", r || q ? ", " : "", (long long)r, (long long)q);
@@ -65,7 +64,7 @@ static void block_vec(Emitter *e, const Vec *vec, const MatMul *mm, int64_t R, i
     emit(e, "%s    for (int k = 0; k < %lld; k++) {\n", ind, (long long)mm->K);
     snprintf(bk, sizeof bk, "%s + k * %lld + %s", mm->b, (long long)mm->b_ks, n0);
     emit(e, "%s        const float *bk = %s;\n", ind, bk);
-    emit(e, "%s        %s ", ind, vec->type);
+    emit(e, "%s        %s ", ind, vec_type(vec->lanes));
     for (int64_t q = 0; q < Q; q++)
         emit(e, "%sb%lld", q ? ", " : "", (long long)q);
     emit(e, ";\n");
@@ -239,12 +238,12 @@ void emit_matmul(Emitter *e, const MatMul *given, const char *ind)
     /* small products (a few thousand multiply-adds) stay plain loops: the
      * compiler unrolls and vectorizes them as they are, and they read better */
     if (matmul_blocked(mm->M, mm->N, mm->K)) {
-        static const Vec v16 = {16, 32, "nnc_v16"}, v8_wide = {8, 32, "nnc_v8"}, v8 = {8, 16, "nnc_v8"};
+        static const Vec v16 = {16, 32}, v8_wide = {8, 32}, v8 = {8, 16};
         const Vec *paths[] = {&v16, &v8_wide, &v8};
         static const char *const open[] = {"#if defined(NNC_V16)\n", "#elif defined(NNC_V8_WIDE)\n",
                                            "#elif defined(NNC_V8)\n"};
         for (int i = 0; i < 3; i++) {
-            emit(e, "%s%s    const %s zero = {0.0f};\n%s    (void)zero;\n", open[i], ind, paths[i]->type, ind);
+            emit(e, "%s%s    const %s zero = {0.0f};\n%s    (void)zero;\n", open[i], ind, vec_type(paths[i]->lanes), ind);
             matmul_panels(e, paths[i], mm, ind2);
         }
         emit(e, "#else\n");

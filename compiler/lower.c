@@ -247,8 +247,9 @@ static bool lower_net(Net *n, Diag *diag)
                     int64_t hp = cur.h + 2 * l->pad_h, wp = cur.w + 2 * l->pad_w;
                     /* the padded input, its gradient, and dz of every filter as a
                      * wide plane with margins of (kh-1)*wp + kw-1 zeros and room
-                     * for 32 floats of reads past the end (emit_c.c's blocks) */
-                    l->dx_stride = oh * wp + 2 * ((l->kh - 1) * wp + l->kw - 1) + 32;   /* < 2^46: no overflow */
+                     * for 64 floats of reads past the end (emit_conv.c's blocks: a
+                     * 16-lane input-gradient block of 48 positions reads up to 47) */
+                    l->dx_stride = oh * wp + 2 * ((l->kh - 1) * wp + l->kw - 1) + 64;   /* < 2^46: no overflow */
                     int64_t plane = mul_limited(cur.c, mul_limited(hp, wp, NNC_MAX_ACT), NNC_MAX_ACT);
                     int64_t planes = mul_limited(l->units, l->dx_stride, NNC_MAX_ACT);
                     int64_t need = plane < 0 || planes < 0 ? -1 : 2 * plane + planes;

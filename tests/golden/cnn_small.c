@@ -110,9 +110,151 @@ static void cnn_run(cnn *net, const float *x, int n)
                     pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 48; i += 48) {   /* 48 positions at a time */
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+       a1_0 = zero, a1_1 = zero, a1_2 = zero,
+       a2_0 = zero, a2_1 = zero, a2_2 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0, x1, x2;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    memcpy(&x1, pc + 16, 64);
+                    memcpy(&x2, pc + 32, 64);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    memcpy(&x1, pc + 17, 64);
+                    memcpy(&x2, pc + 33, 64);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    memcpy(&x1, pc + 18, 64);
+                    memcpy(&x2, pc + 34, 64);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    memcpy(&x1, pc + 24, 64);
+                    memcpy(&x2, pc + 40, 64);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    memcpy(&x1, pc + 25, 64);
+                    memcpy(&x2, pc + 41, 64);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    memcpy(&x1, pc + 26, 64);
+                    memcpy(&x2, pc + 42, 64);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    memcpy(&x1, pc + 32, 64);
+                    memcpy(&x2, pc + 48, 64);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    memcpy(&x1, pc + 33, 64);
+                    memcpy(&x2, pc + 49, 64);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    memcpy(&x1, pc + 34, 64);
+                    memcpy(&x2, pc + 50, 64);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                }
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 156 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 156 + i + 32, &a0_2, 64);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 156 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 156 + i + 32, &a1_2, 64);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 156 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 156 + i + 32, &a2_2, 64);
+            }
+            {   /* the last 6 positions, in a vector that runs past them */
+                const int i = 48;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 7; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -186,9 +328,9 @@ static void cnn_run(cnn *net, const float *x, int n)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
-                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 124 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 124 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 124 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 124 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 124 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 124 + i + 16, &a2_2, 32);
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 156 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 156 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 156 + i + 16, &a2_2, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 48;
@@ -245,17 +387,17 @@ static void cnn_run(cnn *net, const float *x, int n)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 7; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
-#else
-        float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 48; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -320,9 +462,9 @@ static void cnn_run(cnn *net, const float *x, int n)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
-                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 124 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 124 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 124 + i + 8, &a2_1, 32);
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 48;
@@ -379,16 +521,15 @@ static void cnn_run(cnn *net, const float *x, int n)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 7; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
-#endif
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
 #else
         float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
@@ -561,9 +702,151 @@ static void cnn_run_one(cnn *net, const float *x)
                     pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 48; i += 48) {   /* 48 positions at a time */
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+       a1_0 = zero, a1_1 = zero, a1_2 = zero,
+       a2_0 = zero, a2_1 = zero, a2_2 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0, x1, x2;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    memcpy(&x1, pc + 16, 64);
+                    memcpy(&x2, pc + 32, 64);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    memcpy(&x1, pc + 17, 64);
+                    memcpy(&x2, pc + 33, 64);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    memcpy(&x1, pc + 18, 64);
+                    memcpy(&x2, pc + 34, 64);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    memcpy(&x1, pc + 24, 64);
+                    memcpy(&x2, pc + 40, 64);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    memcpy(&x1, pc + 25, 64);
+                    memcpy(&x2, pc + 41, 64);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    memcpy(&x1, pc + 26, 64);
+                    memcpy(&x2, pc + 42, 64);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    memcpy(&x1, pc + 32, 64);
+                    memcpy(&x2, pc + 48, 64);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    memcpy(&x1, pc + 33, 64);
+                    memcpy(&x2, pc + 49, 64);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    memcpy(&x1, pc + 34, 64);
+                    memcpy(&x2, pc + 50, 64);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                }
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 156 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 156 + i + 32, &a0_2, 64);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 156 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 156 + i + 32, &a1_2, 64);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 156 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 156 + i + 32, &a2_2, 64);
+            }
+            {   /* the last 6 positions, in a vector that runs past them */
+                const int i = 48;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 7; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -637,9 +920,9 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
-                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 124 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 124 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 124 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 124 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 124 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 124 + i + 16, &a2_2, 32);
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 156 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 156 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 156 + i + 16, &a2_2, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 48;
@@ -696,17 +979,17 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 7; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
-#else
-        float *ow = net->pad + 288;   /* [3][124]: each filter's output, 8 wide */
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 48; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -771,9 +1054,9 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
-                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 124 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 124 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 124 + i + 8, &a2_1, 32);
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 48;
@@ -830,16 +1113,15 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 124 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 124 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 124 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 7; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 124 + oy * 8 + ox] + b[f]);
-#endif
+                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
 #else
         float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
@@ -1269,9 +1551,9 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             }
         }
 #ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 288;   /* [3][124]: dz of each filter, 8 wide, zeros around */
+#if defined(NNC_V16)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 42;
             float acc[8] = {0.0f};
@@ -1283,7 +1565,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 124;
+            float *pf = dx + f * 156;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 7; oy++) {
@@ -1292,7 +1574,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 for (int ox = 6; ox < 8; ox++)
                     pf[18 + oy * 8 + ox] = 0.0f;
             }
-            for (int i = 74; i < 124; i++)
+            for (int i = 74; i < 156; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
@@ -1302,8 +1584,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 48; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 124 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1326,8 +1608,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 48;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 124 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1377,7 +1659,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 48; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1400,7 +1682,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 48;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1435,9 +1717,9 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 }
             }
         }
-#else
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 288;   /* [3][124]: dz of each filter, 8 wide, zeros around */
+#elif defined(NNC_V8_WIDE)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 42;
             float acc[8] = {0.0f};
@@ -1449,7 +1731,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 124;
+            float *pf = dx + f * 156;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 7; oy++) {
@@ -1458,16 +1740,92 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 for (int ox = 6; ox < 8; ox++)
                     pf[18 + oy * 8 + ox] = 0.0f;
             }
-            for (int i = 74; i < 124; i++)
+            for (int i = 74; i < 156; i++)
                 pf[i] = 0.0f;
         }
-        for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
+        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 72;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
+                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                for (int i = 0; i < 48; i += 8) {
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 156 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 48;
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 156 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* taps 0 .. 7 of filter f + 1 */
+                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                }
+            }
+        }
+        {   /* gw of the last filter */
+            const int f = 2;
             for (int c = 0; c < 2; c++) {
                 const float *pc = pin + c * 72;
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 48; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1490,7 +1848,97 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 48;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 124 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                }
+            }
+        }
+#elif defined(NNC_V8)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
+        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 42;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 40; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 40; i < 42; i++)
+                acc[i - 40] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 156;
+            for (int i = 0; i < 18; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 7; oy++) {
+                for (int ox = 0; ox < 6; ox++)
+                    pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                for (int ox = 6; ox < 8; ox++)
+                    pf[18 + oy * 8 + ox] = 0.0f;
+            }
+            for (int i = 74; i < 156; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 72;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
+                for (int i = 0; i < 48; i += 8) {
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 48;
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */

@@ -27,14 +27,14 @@ extern "C" {
  *   layer 1 conv: weight [3][2][3][3] at 0, bias [3] at 54
  *   layer 3 conv: weight [4][3][2][3] at 57, bias [4] at 129
  *   layer 5 dense: weight [3][4] at 133, bias [3] at 145
- * sizeof(cnn) is all the memory the network needs: 7224 bytes. */
+ * sizeof(cnn) is all the memory the network needs: 7608 bytes. */
 typedef struct cnn {
     float param[148];        /* parameters, PyTorch state_dict order */
     float grad[148];         /* dLoss/dparam, mean over the last batch */
     float act[336];          /* layer outputs, a row per sample */
     float delta[504];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[6];          /* inputs of the softmax, a row per sample */
-    float pad[660];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
+    float pad[756];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
     float lr;                /* learning rate: cnn_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } cnn;

@@ -110,9 +110,111 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 128;   /* [2][116]: each filter's output, 8 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 32; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+            }
+            {   /* the last 14 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 6; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -176,8 +278,8 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1; a1_2 += wc[17] * x2;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 116 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 116 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
             }
             for (int i = 24; i < 40; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -223,8 +325,8 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 40;
@@ -271,16 +373,16 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 6; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 116 + oy * 8 + ox] + b[f]);
-#else
-        float *ow = net->pad + 128;   /* [2][116]: each filter's output, 8 wide */
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -335,8 +437,8 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
             }
             for (int i = 32; i < 40; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -382,8 +484,8 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 40;
@@ -430,15 +532,14 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 6; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 116 + oy * 8 + ox] + b[f]);
-#endif
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
 #else
         float *oext = net->pad + 128;   /* [6][8]: one output plane, 8 wide */
         for (int f = 0; f < 2; f++) {
@@ -492,9 +593,133 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 256;   /* [3][116]: each filter's output, 8 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 32; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
+            }
+            {   /* the last 14 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 6; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -568,9 +793,9 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 116 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 116 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 116 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 116 + i + 16, &a2_2, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 148 + i + 16, &a2_2, 32);
             }
             for (int i = 24; i < 40; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -626,9 +851,9 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 40;
@@ -685,17 +910,17 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 6; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 116 + oy * 8 + ox] + b[f]);
-#else
-        float *ow = net->pad + 256;   /* [3][116]: each filter's output, 8 wide */
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -760,9 +985,9 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 116 + i + 8, &a2_1, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32);
             }
             for (int i = 32; i < 40; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -818,9 +1043,9 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 40;
@@ -877,16 +1102,15 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 6; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 116 + oy * 8 + ox] + b[f]);
-#endif
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
 #else
         float *oext = net->pad + 256;   /* [6][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
@@ -996,9 +1220,111 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 128;   /* [2][116]: each filter's output, 8 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 32; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+            }
+            {   /* the last 14 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 6; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -1062,8 +1388,8 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1; a1_2 += wc[17] * x2;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 116 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 116 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
             }
             for (int i = 24; i < 40; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -1109,8 +1435,8 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 40;
@@ -1157,16 +1483,16 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 6; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 116 + oy * 8 + ox] + b[f]);
-#else
-        float *ow = net->pad + 128;   /* [2][116]: each filter's output, 8 wide */
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -1221,8 +1547,8 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
             }
             for (int i = 32; i < 40; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -1268,8 +1594,8 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 40;
@@ -1316,15 +1642,14 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 6; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 116 + oy * 8 + ox] + b[f]);
-#endif
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
 #else
         float *oext = net->pad + 128;   /* [6][8]: one output plane, 8 wide */
         for (int f = 0; f < 2; f++) {
@@ -1377,9 +1702,133 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 256;   /* [3][116]: each filter's output, 8 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 32; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
+            }
+            {   /* the last 14 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 10, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 17, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 18, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 6; oy++)
+                for (int ox = 0; ox < 6; ox++)
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -1453,9 +1902,9 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 116 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 116 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 116 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 116 + i + 16, &a2_2, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 148 + i + 16, &a2_2, 32);
             }
             for (int i = 24; i < 40; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -1511,9 +1960,9 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 40;
@@ -1570,17 +2019,17 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 6; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 116 + oy * 8 + ox] + b[f]);
-#else
-        float *ow = net->pad + 256;   /* [3][116]: each filter's output, 8 wide */
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -1645,9 +2094,9 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 116 + i + 8, &a2_1, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32);
             }
             for (int i = 32; i < 40; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -1703,9 +2152,9 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 40;
@@ -1762,16 +2211,15 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 116 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 6; oy++)
                 for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 116 + oy * 8 + ox] + b[f]);
-#endif
+                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
 #else
         float *oext = net->pad + 256;   /* [6][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
@@ -2069,9 +2517,10 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
 #ifdef NNC_V8
         const float *w = net->param + 20;
         float *din = delta + 108;   /* [2][6][6] */
-#ifdef NNC_V8_WIDE
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 256;   /* [3][116]: dz of each filter, 8 wide, zeros around */
+#if defined(NNC_V16)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        const nnc_v16 zero16 = {0.0f};
+        float *dx = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -2083,7 +2532,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dx + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -2092,7 +2541,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int ox = 6; ox < 8; ox++)
                     pf[18 + oy * 8 + ox] = 0.0f;
             }
-            for (int i = 66; i < 116; i++)
+            for (int i = 66; i < 148; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
@@ -2102,8 +2551,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2126,8 +2575,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2177,7 +2626,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2200,7 +2649,244 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                }
+            }
+        }
+        float *dpw = net->pad + 128;   /* [2][8][8]: din, 8 wide */
+        for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
+            for (int j = 8; j < 56; j += 48) {
+                nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+       b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                for (int f = 0; f < 3; f++) {
+                    const float *df = dx + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
+                    nnc_v16 y0, y1, y2;
+                    /* tap 0,0 */
+                    memcpy(&y0, df + 0, 64);
+                    memcpy(&y1, df + 16, 64);
+                    memcpy(&y2, df + 32, 64);
+                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                    /* tap 0,1 */
+                    memcpy(&y0, df + -1, 64);
+                    memcpy(&y1, df + 15, 64);
+                    memcpy(&y2, df + 31, 64);
+                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                    /* tap 0,2 */
+                    memcpy(&y0, df + -2, 64);
+                    memcpy(&y1, df + 14, 64);
+                    memcpy(&y2, df + 30, 64);
+                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                    /* tap 1,0 */
+                    memcpy(&y0, df + -8, 64);
+                    memcpy(&y1, df + 8, 64);
+                    memcpy(&y2, df + 24, 64);
+                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                    /* tap 1,1 */
+                    memcpy(&y0, df + -9, 64);
+                    memcpy(&y1, df + 7, 64);
+                    memcpy(&y2, df + 23, 64);
+                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                    /* tap 1,2 */
+                    memcpy(&y0, df + -10, 64);
+                    memcpy(&y1, df + 6, 64);
+                    memcpy(&y2, df + 22, 64);
+                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                    /* tap 2,0 */
+                    memcpy(&y0, df + -16, 64);
+                    memcpy(&y1, df + 0, 64);
+                    memcpy(&y2, df + 16, 64);
+                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                    /* tap 2,1 */
+                    memcpy(&y0, df + -17, 64);
+                    memcpy(&y1, df + -1, 64);
+                    memcpy(&y2, df + 15, 64);
+                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                    /* tap 2,2 */
+                    memcpy(&y0, df + -18, 64);
+                    memcpy(&y1, df + -2, 64);
+                    memcpy(&y2, df + 14, 64);
+                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                }
+                memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 64 + j + 32, &b0_2, 64);
+                memcpy(dpw + (c + 1) * 64 + j + 0, &b1_0, 64); memcpy(dpw + (c + 1) * 64 + j + 16, &b1_1, 64); memcpy(dpw + (c + 1) * 64 + j + 32, &b1_2, 64);
+            }
+        }
+        for (int c = 0; c < 2; c++)   /* din: the inside of dpw, through the activation of layer 1 */
+            for (int iy = 0; iy < 6; iy++)
+                for (int ix = 0; ix < 6; ix++)
+                    din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
+#elif defined(NNC_V8_WIDE)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
+        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 36;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 32; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 32; i < 36; i++)
+                acc[i - 32] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 148;
+            for (int i = 0; i < 18; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 6; oy++) {
+                for (int ox = 0; ox < 6; ox++)
+                    pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                for (int ox = 6; ox < 8; ox++)
+                    pf[18 + oy * 8 + ox] = 0.0f;
+            }
+            for (int i = 66; i < 148; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 64;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
+                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                for (int i = 0; i < 40; i += 8) {
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 40;
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* taps 0 .. 7 of filter f + 1 */
+                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                }
+            }
+        }
+        {   /* gw of the last filter */
+            const int f = 2;
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 64;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
+                for (int i = 0; i < 40; i += 8) {
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 40;
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2241,7 +2927,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
        b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
                 for (int f = 0; f < 3; f++) {
-                    const float *df = dx + f * 116 + 18 + j, *wf = w + f * 18 + c * 9;
+                    const float *df = dx + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                     nnc_v8 y0, y1, y2, y3;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -2315,7 +3001,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
        b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
                 for (int f = 0; f < 3; f++) {
-                    const float *df = dx + f * 116 + 18 + j, *wf = w + f * 18 + c * 9;
+                    const float *df = dx + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                     nnc_v8 y0, y1, y2, y3;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -2394,9 +3080,9 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             for (int iy = 0; iy < 6; iy++)
                 for (int ix = 0; ix < 6; ix++)
                     din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
-#else
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 256;   /* [3][116]: dz of each filter, 8 wide, zeros around */
+#elif defined(NNC_V8)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -2408,7 +3094,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dx + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -2417,7 +3103,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int ox = 6; ox < 8; ox++)
                     pf[18 + oy * 8 + ox] = 0.0f;
             }
-            for (int i = 66; i < 116; i++)
+            for (int i = 66; i < 148; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
@@ -2426,7 +3112,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2449,7 +3135,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2490,7 +3176,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
        b1_0 = zero, b1_1 = zero, b1_2 = zero;
                 for (int f = 0; f < 3; f++) {
-                    const float *df = dx + f * 116 + 18 + j, *wf = w + f * 18 + c * 9;
+                    const float *df = dx + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                     nnc_v8 y0, y1, y2;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -2718,9 +3404,9 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             }
         }
 #ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 128;   /* [2][116]: dz of each filter, 8 wide, zeros around */
+#if defined(NNC_V16)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -2732,7 +3418,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dx + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -2741,7 +3427,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int ox = 6; ox < 8; ox++)
                     pf[18 + oy * 8 + ox] = 0.0f;
             }
-            for (int i = 66; i < 116; i++)
+            for (int i = 66; i < 148; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
@@ -2751,8 +3437,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2775,8 +3461,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2819,9 +3505,9 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 }
             }
         }
-#else
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 128;   /* [2][116]: dz of each filter, 8 wide, zeros around */
+#elif defined(NNC_V8_WIDE)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -2833,7 +3519,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dx + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -2842,7 +3528,108 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int ox = 6; ox < 8; ox++)
                     pf[18 + oy * 8 + ox] = 0.0f;
             }
-            for (int i = 66; i < 116; i++)
+            for (int i = 66; i < 148; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+            for (int c = 0; c < 1; c++) {
+                const float *pc = pin + c * 64;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
+                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                for (int i = 0; i < 40; i += 8) {
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 40;
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 9 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* taps 0 .. 7 of filter f + 1 */
+                    float *gk = gw + (f + 1) * 9 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 9 + c * 9 + 8] += t[0];
+                    gw[(f + 1) * 9 + c * 9 + 8] += t[1];
+                }
+            }
+        }
+#elif defined(NNC_V8)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 36;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 32; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 32; i < 36; i++)
+                acc[i - 32] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 148;
+            for (int i = 0; i < 18; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 6; oy++) {
+                for (int ox = 0; ox < 6; ox++)
+                    pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                for (int ox = 6; ox < 8; ox++)
+                    pf[18 + oy * 8 + ox] = 0.0f;
+            }
+            for (int i = 66; i < 148; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
@@ -2851,7 +3638,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2874,7 +3661,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 116 + 18 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */

@@ -27,7 +27,7 @@ extern "C" {
  *   layer 1 conv: weight [2][1][3][3] at 0, bias [2] at 18
  *   layer 2 conv: weight [3][2][3][3] at 20, bias [3] at 74
  *   layer 4 dense: weight [2][27] at 77, bias [2] at 131
- * sizeof(cnn_stack) is all the memory the network needs: 11392 bytes. */
+ * sizeof(cnn_stack) is all the memory the network needs: 11776 bytes. */
 typedef struct cnn_stack {
     float param[133];        /* parameters, PyTorch state_dict order */
     float grad[133];         /* dLoss/dparam, mean over the last batch */
@@ -36,7 +36,7 @@ typedef struct cnn_stack {
     float act[836];          /* layer outputs, a row per sample */
     float delta[864];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[8];          /* inputs of the softmax, a row per sample */
-    float pad[604];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
+    float pad[700];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
     float lr;                /* learning rate: cnn_stack_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } cnn_stack;

@@ -85,9 +85,73 @@ static void drop_run(drop *net, const float *x, int n, int train)
         const float *in = xs;   /* [1][6][6] */
         float *out = act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 16; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
+            }
+            for (int i = 16; i < 22; i++) {
+                for (int r = 0; r < 2; r++) {
+                    const float *wr = w + (f + r) * 9;
+                    float z = 0.0f;
+                    for (int c = 0; c < 1; c++)
+                        for (int k = 0; k < 9; k++)
+                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                    ow[(f + r) * 116 + i] = z;
+                }
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -133,8 +197,8 @@ static void drop_run(drop *net, const float *x, int n, int train)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
@@ -143,16 +207,16 @@ static void drop_run(drop *net, const float *x, int n, int train)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 84 + i] = z;
+                    ow[(f + r) * 116 + i] = z;
                 }
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
-#else
-        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -207,8 +271,8 @@ static void drop_run(drop *net, const float *x, int n, int train)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 84 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 84 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
@@ -217,15 +281,14 @@ static void drop_run(drop *net, const float *x, int n, int train)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 84 + i] = z;
+                    ow[(f + r) * 116 + i] = z;
                 }
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
-#endif
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -384,9 +447,73 @@ static void drop_run_one(drop *net, const float *x)
         const float *in = x;   /* [1][6][6] */
         float *out = net->act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 16; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
+            }
+            for (int i = 16; i < 22; i++) {
+                for (int r = 0; r < 2; r++) {
+                    const float *wr = w + (f + r) * 9;
+                    float z = 0.0f;
+                    for (int c = 0; c < 1; c++)
+                        for (int k = 0; k < 9; k++)
+                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                    ow[(f + r) * 116 + i] = z;
+                }
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -432,8 +559,8 @@ static void drop_run_one(drop *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
@@ -442,16 +569,16 @@ static void drop_run_one(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 84 + i] = z;
+                    ow[(f + r) * 116 + i] = z;
                 }
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
-#else
-        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -506,8 +633,8 @@ static void drop_run_one(drop *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 84 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 84 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
@@ -516,15 +643,14 @@ static void drop_run_one(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 84 + i] = z;
+                    ow[(f + r) * 116 + i] = z;
                 }
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
-#endif
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -926,9 +1052,9 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         float *gb = net->grad + 18;
         const float *pin = in;   /* no padding: the input itself */
 #ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 72;   /* [2][84]: dz of each filter, 6 wide, zeros around */
+#if defined(NNC_V16)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -938,7 +1064,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 84;
+            float *pf = dx + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -947,7 +1073,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                 for (int ox = 4; ox < 6; ox++)
                     pf[14 + oy * 6 + ox] = 0.0f;
             }
-            for (int i = 38; i < 84; i++)
+            for (int i = 38; i < 116; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
@@ -957,8 +1083,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 84 + 14 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 84 + 14 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1001,14 +1127,14 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int k = 0; k < 9; k++) {
                         float *tk = t[r * 9 + k];
                         for (int i = 16; i < 22; i++)
-                            tk[i - 16] += dx[(f + r) * 84 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                            tk[i - 16] += dx[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
                         gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
                     }
             }
         }
-#else
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 72;   /* [2][84]: dz of each filter, 6 wide, zeros around */
+#elif defined(NNC_V8_WIDE)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -1018,7 +1144,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 84;
+            float *pf = dx + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -1027,7 +1153,87 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                 for (int ox = 4; ox < 6; ox++)
                     pf[14 + oy * 6 + ox] = 0.0f;
             }
-            for (int i = 38; i < 84; i++)
+            for (int i = 38; i < 116; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+            for (int c = 0; c < 1; c++) {
+                const float *pc = pin + c * 36;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
+                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                for (int i = 0; i < 16; i += 8) {
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                float t[18][8];   /* the lanes of each tap of each filter */
+                memcpy(t[0], &a0_0, 32);
+                memcpy(t[1], &a0_1, 32);
+                memcpy(t[2], &a0_2, 32);
+                memcpy(t[3], &a0_3, 32);
+                memcpy(t[4], &a0_4, 32);
+                memcpy(t[5], &a0_5, 32);
+                memcpy(t[6], &a0_6, 32);
+                memcpy(t[7], &a0_7, 32);
+                memcpy(t[8], &a0_8, 32);
+                memcpy(t[9], &a1_0, 32);
+                memcpy(t[10], &a1_1, 32);
+                memcpy(t[11], &a1_2, 32);
+                memcpy(t[12], &a1_3, 32);
+                memcpy(t[13], &a1_4, 32);
+                memcpy(t[14], &a1_5, 32);
+                memcpy(t[15], &a1_6, 32);
+                memcpy(t[16], &a1_7, 32);
+                memcpy(t[17], &a1_8, 32);
+                for (int r = 0; r < 2; r++)
+                    for (int k = 0; k < 9; k++) {
+                        float *tk = t[r * 9 + k];
+                        for (int i = 16; i < 22; i++)
+                            tk[i - 16] += dx[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                        gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
+                    }
+            }
+        }
+#elif defined(NNC_V8)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 16;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 16; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 116;
+            for (int i = 0; i < 14; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 4; oy++) {
+                for (int ox = 0; ox < 4; ox++)
+                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                for (int ox = 4; ox < 6; ox++)
+                    pf[14 + oy * 6 + ox] = 0.0f;
+            }
+            for (int i = 38; i < 116; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
@@ -1036,7 +1242,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 84 + 14 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1070,7 +1276,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int k = 0; k < 9; k++) {
                         float *tk = t[r * 9 + k];
                         for (int i = 16; i < 22; i++)
-                            tk[i - 16] += dx[(f + r) * 84 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                            tk[i - 16] += dx[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
                         gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
                     }
             }

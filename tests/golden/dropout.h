@@ -27,7 +27,7 @@ extern "C" {
  *   layer 1 conv: weight [2][1][3][3] at 0, bias [2] at 18
  *   layer 4 dense: weight [8][8] at 20, bias [8] at 84
  *   layer 6 dense: weight [3][8] at 92, bias [3] at 116
- * sizeof(drop) is all the memory the network needs: 5416 bytes. */
+ * sizeof(drop) is all the memory the network needs: 5672 bytes. */
 typedef struct drop {
     float param[119];        /* parameters, PyTorch state_dict order */
     float grad[119];         /* dLoss/dparam, mean over the last batch */
@@ -36,7 +36,7 @@ typedef struct drop {
     float act[268];          /* layer outputs, a row per sample */
     float delta[288];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[12];         /* inputs of the softmax, a row per sample */
-    float pad[240];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
+    float pad[304];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
     float mask[64];          /* dropout masks: 0 or 1/(1-p), a row per sample */
     float lr;                /* learning rate: drop_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */

@@ -71,9 +71,73 @@ static void drop_run(drop *net, const float *x)
         const float *in = x;   /* [1][6][6] */
         float *out = net->act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 16; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
+            }
+            for (int i = 16; i < 22; i++) {
+                for (int r = 0; r < 2; r++) {
+                    const float *wr = w + (f + r) * 9;
+                    float z = 0.0f;
+                    for (int c = 0; c < 1; c++)
+                        for (int k = 0; k < 9; k++)
+                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                    ow[(f + r) * 116 + i] = z;
+                }
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -119,8 +183,8 @@ static void drop_run(drop *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
@@ -129,16 +193,16 @@ static void drop_run(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 84 + i] = z;
+                    ow[(f + r) * 116 + i] = z;
                 }
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
-#else
-        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -193,8 +257,8 @@ static void drop_run(drop *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 84 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 84 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
@@ -203,15 +267,14 @@ static void drop_run(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 84 + i] = z;
+                    ow[(f + r) * 116 + i] = z;
                 }
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 84 + oy * 6 + ox] + b[f]);
-#endif
+                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {

@@ -102,9 +102,111 @@ static void a_run(a *net, const float *x)
                     pr[1 + ix] = in[(c * 4 + iy) * 4 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 16; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
+            }
+            {   /* the last 6 positions, in a vector that runs past them */
+                const int i = 16;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[9] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[10] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[11] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 6, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[12] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[13] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[14] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 12, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[15] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 13, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[16] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[17] * x0;
+                }
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 4; oy++)
+                for (int ox = 0; ox < 4; ox++)
+                    out[(f * 4 + oy) * 4 + ox] = ow[f * 116 + oy * 6 + ox] + b[f];
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -150,8 +252,8 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 16;
@@ -198,16 +300,16 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = ow[f * 84 + oy * 6 + ox] + b[f];
-#else
-        float *ow = net->pad + 72;   /* [2][84]: each filter's output, 6 wide */
+                    out[(f * 4 + oy) * 4 + ox] = ow[f * 116 + oy * 6 + ox] + b[f];
+#elif defined(NNC_V8)
+        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 16; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -262,8 +364,8 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 84 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 84 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 16;
@@ -310,15 +412,14 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 84 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 84 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = ow[f * 84 + oy * 6 + ox] + b[f];
-#endif
+                    out[(f * 4 + oy) * 4 + ox] = ow[f * 116 + oy * 6 + ox] + b[f];
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -525,9 +626,9 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             }
         }
 #ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 72;   /* [2][84]: dz of each filter, 6 wide, zeros around */
+#if defined(NNC_V16)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -537,7 +638,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 84;
+            float *pf = dx + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -546,7 +647,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 for (int ox = 4; ox < 6; ox++)
                     pf[14 + oy * 6 + ox] = 0.0f;
             }
-            for (int i = 38; i < 84; i++)
+            for (int i = 38; i < 116; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
@@ -556,8 +657,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 84 + 14 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 84 + 14 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -580,8 +681,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 16;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 84 + 14 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 84 + 14 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -624,9 +725,9 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 }
             }
         }
-#else
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 72;   /* [2][84]: dz of each filter, 6 wide, zeros around */
+#elif defined(NNC_V8_WIDE)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -636,7 +737,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 84;
+            float *pf = dx + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -645,7 +746,106 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 for (int ox = 4; ox < 6; ox++)
                     pf[14 + oy * 6 + ox] = 0.0f;
             }
-            for (int i = 38; i < 84; i++)
+            for (int i = 38; i < 116; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+            for (int c = 0; c < 1; c++) {
+                const float *pc = pin + c * 36;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
+                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                for (int i = 0; i < 16; i += 8) {
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 16;
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 9 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* taps 0 .. 7 of filter f + 1 */
+                    float *gk = gw + (f + 1) * 9 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 9 + c * 9 + 8] += t[0];
+                    gw[(f + 1) * 9 + c * 9 + 8] += t[1];
+                }
+            }
+        }
+#elif defined(NNC_V8)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 16;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 16; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 116;
+            for (int i = 0; i < 14; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 4; oy++) {
+                for (int ox = 0; ox < 4; ox++)
+                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                for (int ox = 4; ox < 6; ox++)
+                    pf[14 + oy * 6 + ox] = 0.0f;
+            }
+            for (int i = 38; i < 116; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
@@ -654,7 +854,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 84 + 14 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -677,7 +877,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 16;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 84 + 14 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */

@@ -29,13 +29,13 @@ extern "C" {
 /* Parameter layout (offsets into param[] and grad[]):
  *   layer 1 conv: weight [2][1][3][3] at 0, bias [2] at 18
  *   layer 3 dense: weight [2][8] at 20, bias [2] at 36
- * sizeof(a) is all the memory the network needs: 1704 bytes. */
+ * sizeof(a) is all the memory the network needs: 1960 bytes. */
 typedef struct a {
     float param[38];         /* parameters, PyTorch state_dict order */
     float grad[38];          /* dLoss/dparam, mean over the last batch */
     float act[42];           /* layer outputs, a row per sample */
     float delta[64];         /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
-    float pad[240];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
+    float pad[304];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
     float lr;                /* learning rate: a_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } a;

@@ -115,9 +115,133 @@ static void abs_run(abs *net, const float *x, int n)
                     pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 196;   /* [3][99]: each filter's output, 7 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 32; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
+            }
+            {   /* the last 1 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 5; oy++)
+                for (int ox = 0; ox < 5; ox++)
+                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -191,9 +315,9 @@ static void abs_run(abs *net, const float *x, int n)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 99 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 99 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 99 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 99 + i + 16, &a2_2, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 131 + i + 16, &a2_2, 32);
             }
             for (int i = 24; i < 32; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -249,9 +373,9 @@ static void abs_run(abs *net, const float *x, int n)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
             }
             {   /* the last 1 positions, in a vector that runs past them */
                 const int i = 32;
@@ -308,17 +432,17 @@ static void abs_run(abs *net, const float *x, int n)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 99 + oy * 7 + ox] + b[f]);
-#else
-        float *ow = net->pad + 196;   /* [3][99]: each filter's output, 7 wide */
+                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -383,9 +507,9 @@ static void abs_run(abs *net, const float *x, int n)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 99 + i + 8, &a2_1, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32);
             }
             {   /* the last 1 positions, in a vector that runs past them */
                 const int i = 32;
@@ -442,16 +566,15 @@ static void abs_run(abs *net, const float *x, int n)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 99 + oy * 7 + ox] + b[f]);
-#endif
+                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
 #else
         float *oext = net->pad + 196;   /* [5][7]: one output plane, 7 wide */
         for (int f = 0; f < 3; f++) {
@@ -521,9 +644,111 @@ static void abs_run(abs *net, const float *x, int n)
                     pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 294;   /* [2][99]: each filter's output, 7 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 32; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[27] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[28] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[29] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[30] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[31] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[32] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[33] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[34] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[35] * x0;
+                }
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+            }
+            {   /* the last 1 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[27] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[28] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[29] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[30] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[31] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[32] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[33] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[34] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[35] * x0;
+                }
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 5; oy++)
+                for (int ox = 0; ox < 5; ox++)
+                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -587,8 +812,8 @@ static void abs_run(abs *net, const float *x, int n)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
                     a1_0 += wc[35] * x0; a1_1 += wc[35] * x1; a1_2 += wc[35] * x2;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 99 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 99 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
             }
             for (int i = 24; i < 32; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -634,8 +859,8 @@ static void abs_run(abs *net, const float *x, int n)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[35] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
             }
             {   /* the last 1 positions, in a vector that runs past them */
                 const int i = 32;
@@ -682,16 +907,16 @@ static void abs_run(abs *net, const float *x, int n)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[35] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 99 + oy * 7 + ox] + b[f]);
-#else
-        float *ow = net->pad + 294;   /* [2][99]: each filter's output, 7 wide */
+                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -746,8 +971,8 @@ static void abs_run(abs *net, const float *x, int n)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[35] * x0; a1_1 += wc[35] * x1;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
             }
             {   /* the last 1 positions, in a vector that runs past them */
                 const int i = 32;
@@ -794,15 +1019,14 @@ static void abs_run(abs *net, const float *x, int n)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[35] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 99 + oy * 7 + ox] + b[f]);
-#endif
+                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
 #else
         float *oext = net->pad + 294;   /* [5][7]: one output plane, 7 wide */
         for (int f = 0; f < 2; f++) {
@@ -908,9 +1132,133 @@ static void abs_run_one(abs *net, const float *x)
                     pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 196;   /* [3][99]: each filter's output, 7 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
+        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            for (int i = 0; i < 32; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
+            }
+            {   /* the last 1 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero,
+       a2_0 = zero;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[18] * x0;
+                    a2_0 += wc[36] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[19] * x0;
+                    a2_0 += wc[37] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[20] * x0;
+                    a2_0 += wc[38] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[21] * x0;
+                    a2_0 += wc[39] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[22] * x0;
+                    a2_0 += wc[40] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[23] * x0;
+                    a2_0 += wc[41] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[24] * x0;
+                    a2_0 += wc[42] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[25] * x0;
+                    a2_0 += wc[43] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[26] * x0;
+                    a2_0 += wc[44] * x0;
+                }
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
+            }
+        }
+        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 5; oy++)
+                for (int ox = 0; ox < 5; ox++)
+                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -984,9 +1332,9 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 99 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 99 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 99 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 99 + i + 16, &a2_2, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 131 + i + 16, &a2_2, 32);
             }
             for (int i = 24; i < 32; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -1042,9 +1390,9 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
             }
             {   /* the last 1 positions, in a vector that runs past them */
                 const int i = 32;
@@ -1101,17 +1449,17 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 99 + oy * 7 + ox] + b[f]);
-#else
-        float *ow = net->pad + 196;   /* [3][99]: each filter's output, 7 wide */
+                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
             for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -1176,9 +1524,9 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 99 + i + 8, &a2_1, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32);
             }
             {   /* the last 1 positions, in a vector that runs past them */
                 const int i = 32;
@@ -1235,16 +1583,15 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 99 + i + 0, &a2_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
             }
         }
         for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 99 + oy * 7 + ox] + b[f]);
-#endif
+                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
 #else
         float *oext = net->pad + 196;   /* [5][7]: one output plane, 7 wide */
         for (int f = 0; f < 3; f++) {
@@ -1312,9 +1659,111 @@ static void abs_run_one(abs *net, const float *x)
                     pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
             }
         }
-#ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        float *ow = net->pad + 294;   /* [2][99]: each filter's output, 7 wide */
+#if defined(NNC_V16)
+        float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
+        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            for (int i = 0; i < 32; i += 16) {
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[27] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[28] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[29] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[30] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[31] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[32] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[33] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[34] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[35] * x0;
+                }
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+            }
+            {   /* the last 1 positions, in a vector that runs past them */
+                const int i = 32;
+                const nnc_v16 zero = {0.0f};
+                nnc_v16 a0_0 = zero,
+       a1_0 = zero;
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                    nnc_v16 x0;
+                    /* tap 0,0 */
+                    memcpy(&x0, pc + 0, 64);
+                    a0_0 += wc[0] * x0;
+                    a1_0 += wc[27] * x0;
+                    /* tap 0,1 */
+                    memcpy(&x0, pc + 1, 64);
+                    a0_0 += wc[1] * x0;
+                    a1_0 += wc[28] * x0;
+                    /* tap 0,2 */
+                    memcpy(&x0, pc + 2, 64);
+                    a0_0 += wc[2] * x0;
+                    a1_0 += wc[29] * x0;
+                    /* tap 1,0 */
+                    memcpy(&x0, pc + 7, 64);
+                    a0_0 += wc[3] * x0;
+                    a1_0 += wc[30] * x0;
+                    /* tap 1,1 */
+                    memcpy(&x0, pc + 8, 64);
+                    a0_0 += wc[4] * x0;
+                    a1_0 += wc[31] * x0;
+                    /* tap 1,2 */
+                    memcpy(&x0, pc + 9, 64);
+                    a0_0 += wc[5] * x0;
+                    a1_0 += wc[32] * x0;
+                    /* tap 2,0 */
+                    memcpy(&x0, pc + 14, 64);
+                    a0_0 += wc[6] * x0;
+                    a1_0 += wc[33] * x0;
+                    /* tap 2,1 */
+                    memcpy(&x0, pc + 15, 64);
+                    a0_0 += wc[7] * x0;
+                    a1_0 += wc[34] * x0;
+                    /* tap 2,2 */
+                    memcpy(&x0, pc + 16, 64);
+                    a0_0 += wc[8] * x0;
+                    a1_0 += wc[35] * x0;
+                }
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+            }
+        }
+        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int oy = 0; oy < 5; oy++)
+                for (int ox = 0; ox < 5; ox++)
+                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+        float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -1378,8 +1827,8 @@ static void abs_run_one(abs *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
                     a1_0 += wc[35] * x0; a1_1 += wc[35] * x1; a1_2 += wc[35] * x2;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 99 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 99 + i + 16, &a1_2, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
             }
             for (int i = 24; i < 32; i += 8) {
                 const nnc_v8 zero = {0.0f};
@@ -1425,8 +1874,8 @@ static void abs_run_one(abs *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[35] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
             }
             {   /* the last 1 positions, in a vector that runs past them */
                 const int i = 32;
@@ -1473,16 +1922,16 @@ static void abs_run_one(abs *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[35] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 99 + oy * 7 + ox] + b[f]);
-#else
-        float *ow = net->pad + 294;   /* [2][99]: each filter's output, 7 wide */
+                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8)
+        float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
             for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
@@ -1537,8 +1986,8 @@ static void abs_run_one(abs *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[35] * x0; a1_1 += wc[35] * x1;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 99 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 99 + i + 8, &a1_1, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
             }
             {   /* the last 1 positions, in a vector that runs past them */
                 const int i = 32;
@@ -1585,15 +2034,14 @@ static void abs_run_one(abs *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[35] * x0;
                 }
-                memcpy(ow + (f + 0) * 99 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 99 + i + 0, &a1_0, 32);
+                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
             }
         }
         for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
             for (int oy = 0; oy < 5; oy++)
                 for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 99 + oy * 7 + ox] + b[f]);
-#endif
+                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
 #else
         float *oext = net->pad + 294;   /* [5][7]: one output plane, 7 wide */
         for (int f = 0; f < 2; f++) {
@@ -1917,9 +2365,10 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
 #ifdef NNC_V8
         const float *w = net->param + 57;
         float *din = delta + 0;   /* [3][5][5] */
-#ifdef NNC_V8_WIDE
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 294;   /* [2][99]: dz of each filter, 7 wide, zeros around */
+#if defined(NNC_V16)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        const nnc_v16 zero16 = {0.0f};
+        float *dx = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -1931,7 +2380,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 99;
+            float *pf = dx + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -1940,7 +2389,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 for (int ox = 5; ox < 7; ox++)
                     pf[16 + oy * 7 + ox] = 0.0f;
             }
-            for (int i = 51; i < 99; i++)
+            for (int i = 51; i < 131; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
@@ -1950,8 +2399,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1974,8 +2423,199 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 27 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* taps 0 .. 7 of filter f + 1 */
+                    float *gk = gw + (f + 1) * 27 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 27 + c * 9 + 8] += t[0];
+                    gw[(f + 1) * 27 + c * 9 + 8] += t[1];
+                }
+            }
+        }
+        float *dpw = net->pad + 147;   /* [3][7][7]: din, 7 wide */
+        for (int c = 0; c < 3; c += 3) {   /* din, 3 channels x 48 positions at a time */
+            {   /* the last 35 positions */
+                const int j = 7;
+                nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+       b1_0 = zero16, b1_1 = zero16, b1_2 = zero16,
+       b2_0 = zero16, b2_1 = zero16, b2_2 = zero16;
+                for (int f = 0; f < 2; f++) {
+                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
+                    nnc_v16 y0, y1, y2;
+                    /* tap 0,0 */
+                    memcpy(&y0, df + 0, 64);
+                    memcpy(&y1, df + 16, 64);
+                    memcpy(&y2, df + 32, 64);
+                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                    b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2;
+                    /* tap 0,1 */
+                    memcpy(&y0, df + -1, 64);
+                    memcpy(&y1, df + 15, 64);
+                    memcpy(&y2, df + 31, 64);
+                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                    b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2;
+                    /* tap 0,2 */
+                    memcpy(&y0, df + -2, 64);
+                    memcpy(&y1, df + 14, 64);
+                    memcpy(&y2, df + 30, 64);
+                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                    b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2;
+                    /* tap 1,0 */
+                    memcpy(&y0, df + -7, 64);
+                    memcpy(&y1, df + 9, 64);
+                    memcpy(&y2, df + 25, 64);
+                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                    b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2;
+                    /* tap 1,1 */
+                    memcpy(&y0, df + -8, 64);
+                    memcpy(&y1, df + 8, 64);
+                    memcpy(&y2, df + 24, 64);
+                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                    b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2;
+                    /* tap 1,2 */
+                    memcpy(&y0, df + -9, 64);
+                    memcpy(&y1, df + 7, 64);
+                    memcpy(&y2, df + 23, 64);
+                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                    b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2;
+                    /* tap 2,0 */
+                    memcpy(&y0, df + -14, 64);
+                    memcpy(&y1, df + 2, 64);
+                    memcpy(&y2, df + 18, 64);
+                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                    b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2;
+                    /* tap 2,1 */
+                    memcpy(&y0, df + -15, 64);
+                    memcpy(&y1, df + 1, 64);
+                    memcpy(&y2, df + 17, 64);
+                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                    b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2;
+                    /* tap 2,2 */
+                    memcpy(&y0, df + -16, 64);
+                    memcpy(&y1, df + 0, 64);
+                    memcpy(&y2, df + 16, 64);
+                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2;
+                }
+                float t[48];
+                memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
+                for (int q = 0; q < 48 && j + q < 42; q++)
+                    dpw[(c + 0) * 49 + j + q] = t[q];
+                memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
+                for (int q = 0; q < 48 && j + q < 42; q++)
+                    dpw[(c + 1) * 49 + j + q] = t[q];
+                memcpy(t + 0, &b2_0, 64); memcpy(t + 16, &b2_1, 64); memcpy(t + 32, &b2_2, 64);
+                for (int q = 0; q < 48 && j + q < 42; q++)
+                    dpw[(c + 2) * 49 + j + q] = t[q];
+            }
+        }
+        for (int c = 0; c < 3; c++)   /* din: the inside of dpw */
+            for (int iy = 0; iy < 5; iy++)
+                for (int ix = 0; ix < 5; ix++)
+                    din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
+#elif defined(NNC_V8_WIDE)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
+        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 25;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 24; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 24; i < 25; i++)
+                acc[i - 24] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 131;
+            for (int i = 0; i < 16; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 5; oy++) {
+                for (int ox = 0; ox < 5; ox++)
+                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                for (int ox = 5; ox < 7; ox++)
+                    pf[16 + oy * 7 + ox] = 0.0f;
+            }
+            for (int i = 51; i < 131; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+            for (int c = 0; c < 3; c++) {
+                const float *pc = pin + c * 49;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
+                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                for (int i = 0; i < 32; i += 8) {
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 32;
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2025,7 +2665,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
        b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero,
        b2_0 = zero, b2_1 = zero, b2_2 = zero, b2_3 = zero;
                 for (int f = 0; f < 2; f++) {
-                    const float *df = dx + f * 99 + 16 + j, *wf = w + f * 27 + c * 9;
+                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                     nnc_v8 y0, y1, y2, y3;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -2110,7 +2750,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
        b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero,
        b2_0 = zero, b2_1 = zero, b2_2 = zero, b2_3 = zero;
                 for (int f = 0; f < 2; f++) {
-                    const float *df = dx + f * 99 + 16 + j, *wf = w + f * 27 + c * 9;
+                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                     nnc_v8 y0, y1, y2, y3;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -2201,9 +2841,9 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             for (int iy = 0; iy < 5; iy++)
                 for (int ix = 0; ix < 5; ix++)
                     din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
-#else
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 294;   /* [2][99]: dz of each filter, 7 wide, zeros around */
+#elif defined(NNC_V8)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -2215,7 +2855,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 99;
+            float *pf = dx + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -2224,7 +2864,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 for (int ox = 5; ox < 7; ox++)
                     pf[16 + oy * 7 + ox] = 0.0f;
             }
-            for (int i = 51; i < 99; i++)
+            for (int i = 51; i < 131; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
@@ -2233,7 +2873,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2256,7 +2896,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2298,7 +2938,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
        b1_0 = zero, b1_1 = zero, b1_2 = zero,
        b2_0 = zero, b2_1 = zero, b2_2 = zero;
                 for (int f = 0; f < 2; f++) {
-                    const float *df = dx + f * 99 + 16 + j, *wf = w + f * 27 + c * 9;
+                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                     nnc_v8 y0, y1, y2;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -2374,7 +3014,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
        b1_0 = zero, b1_1 = zero, b1_2 = zero,
        b2_0 = zero, b2_1 = zero, b2_2 = zero;
                 for (int f = 0; f < 2; f++) {
-                    const float *df = dx + f * 99 + 16 + j, *wf = w + f * 27 + c * 9;
+                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                     nnc_v8 y0, y1, y2;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -2640,9 +3280,9 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             }
         }
 #ifdef NNC_V8
-#ifdef NNC_V8_WIDE
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 196;   /* [3][99]: dz of each filter, 7 wide, zeros around */
+#if defined(NNC_V16)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -2654,7 +3294,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 99;
+            float *pf = dx + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -2663,7 +3303,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 for (int ox = 5; ox < 7; ox++)
                     pf[16 + oy * 7 + ox] = 0.0f;
             }
-            for (int i = 51; i < 99; i++)
+            for (int i = 51; i < 131; i++)
                 pf[i] = 0.0f;
         }
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
@@ -2673,8 +3313,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2697,8 +3337,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2748,7 +3388,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2771,7 +3411,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2806,9 +3446,9 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 }
             }
         }
-#else
-        const nnc_v8 zero = {0.0f};
-        float *dx = net->pad + 196;   /* [3][99]: dz of each filter, 7 wide, zeros around */
+#elif defined(NNC_V8_WIDE)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -2820,7 +3460,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 99;
+            float *pf = dx + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -2829,16 +3469,92 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 for (int ox = 5; ox < 7; ox++)
                     pf[16 + oy * 7 + ox] = 0.0f;
             }
-            for (int i = 51; i < 99; i++)
+            for (int i = 51; i < 131; i++)
                 pf[i] = 0.0f;
         }
-        for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
+        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 49;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
+                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                for (int i = 0; i < 32; i += 8) {
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 32;
+                    nnc_v8 x, d0, d1;
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x; a1_0 += d1 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x; a1_1 += d1 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x; a1_2 += d1 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x; a1_3 += d1 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x; a1_4 += d1 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x; a1_5 += d1 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x; a1_6 += d1 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x; a1_7 += d1 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x; a1_8 += d1 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* taps 0 .. 7 of filter f + 1 */
+                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                }
+            }
+        }
+        {   /* gw of the last filter */
+            const int f = 2;
             for (int c = 0; c < 2; c++) {
                 const float *pc = pin + c * 49;
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2861,7 +3577,97 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 99 + 16 + i, 32);
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* taps 0 .. 7 of filter f + 0 */
+                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                    memcpy(&old, gk, 32);
+                    old += sum;
+                    memcpy(gk, &old, 32);
+                }
+                {   /* the other taps */
+                    float t[8];
+                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
+                    memcpy(t, &sum, 32);
+                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                }
+            }
+        }
+#elif defined(NNC_V8)
+        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        float *dx = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
+        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+            const float *df = dz + f * 25;
+            float acc[8] = {0.0f};
+            for (int i = 0; i < 24; i += 8)
+                for (int k = 0; k < 8; k++)
+                    acc[k] += df[i + k];
+            for (int i = 24; i < 25; i++)
+                acc[i - 24] += df[i];
+            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+            float *pf = dx + f * 131;
+            for (int i = 0; i < 16; i++)
+                pf[i] = 0.0f;
+            for (int oy = 0; oy < 5; oy++) {
+                for (int ox = 0; ox < 5; ox++)
+                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                for (int ox = 5; ox < 7; ox++)
+                    pf[16 + oy * 7 + ox] = 0.0f;
+            }
+            for (int i = 51; i < 131; i++)
+                pf[i] = 0.0f;
+        }
+        for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
+            for (int c = 0; c < 2; c++) {
+                const float *pc = pin + c * 49;
+                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
+                for (int i = 0; i < 32; i += 8) {
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                    a0_0 += d0 * x;
+                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                    a0_1 += d0 * x;
+                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                    a0_2 += d0 * x;
+                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                    a0_3 += d0 * x;
+                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                    a0_4 += d0 * x;
+                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                    a0_5 += d0 * x;
+                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                    a0_6 += d0 * x;
+                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                    a0_7 += d0 * x;
+                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                    a0_8 += d0 * x;
+                }
+                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                    const int i = 32;
+                    nnc_v8 x, d0;
+                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */

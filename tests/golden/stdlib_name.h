@@ -27,14 +27,14 @@ extern "C" {
  *   layer 1 conv: weight [3][2][3][3] at 0, bias [3] at 54
  *   layer 3 conv: weight [2][3][3][3] at 57, bias [2] at 111
  *   layer 4 dense: weight [2][50] at 113, bias [2] at 213
- * sizeof(abs) is all the memory the network needs: 6536 bytes. */
+ * sizeof(abs) is all the memory the network needs: 6920 bytes. */
 typedef struct abs {
     float param[215];        /* parameters, PyTorch state_dict order */
     float grad[215];         /* dLoss/dparam, mean over the last batch */
     float act[404];          /* layer outputs, a row per sample */
     float delta[300];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[4];          /* inputs of the softmax, a row per sample */
-    float pad[493];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
+    float pad[589];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
     float lr;                /* learning rate: abs_init sets the file's; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } abs;
