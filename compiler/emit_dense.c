@@ -518,13 +518,20 @@ static void emit_gemm_gw_vec(Emitter *e, const Layer *l, int64_t R, int64_t W, c
 }
 
 /* One block of the weight gradient: outputs o .. o+R-1, inputs i .. i+W-1. */
+/* `only`: 16 for the 16-lane path alone (under #if defined(NNC_V16),
+ * plain where W is no multiple of 16), 8 for the paths from 8 lanes down
+ * (its #else), 0 for all of them. */
 static void emit_gemm_gw_block(Emitter *e, const Layer *l, int64_t R, int64_t W, const char *in, int64_t dz_off,
-                               const char *ind)
+                               const char *ind, int64_t only)
 {
     const Net *n = e->net;
     char o[32];
     bool open = false;
-    for (int p = 0; p < N_VEC_PATHS; p++) {
+    if (only == 16 && W % 16 == 0) {
+        emit_gemm_gw_vec(e, l, R, W, in, dz_off, ind, 16);
+        return;
+    }
+    for (int p = only == 8 ? 1 : 0; p < N_VEC_PATHS && only != 16; p++) {
         int64_t L = vec_path(e, p, W, &open);
         if (L)
             emit_gemm_gw_vec(e, l, R, W, in, dz_off, ind, L);
@@ -679,19 +686,12 @@ static void emit_gemm_din_batch_vec(Emitter *e, const Layer *l, const Layer *pro
     emit(e, "        }\n");
 }
 
-static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, int row)
+/* The weight gradient gw = dz^T in, in blocks of GEMM_GW_ROWS outputs x
+ * `width` inputs; `only` as emit_gemm_gw_block's. */
+static void emit_gemm_gw(Emitter *e, const Layer *l, const char *in, int64_t dz_off, int64_t width, int64_t only)
 {
-    const Net *n = e->net;
-    int64_t ni = l->n_in, no = l->n_out, rowlen = 2 * n->max_width;
-    int64_t dz_off = row * n->max_width, din_off = (row ^ 1) * n->max_width;
-    char in[64];
-    int64_t stride;
-    gemm_input(e, l, in, &stride);
-    emit(e, "        float *gw = net->grad + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off, (long long)no,
-         (long long)ni);
-    emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
-    /* gw = dz^T in, in blocks of R outputs x W inputs */
-    int64_t R = no < GEMM_GW_ROWS ? no : GEMM_GW_ROWS, W = ni < GEMM_ARRAY ? ni : GEMM_ARRAY;
+    int64_t ni = l->n_in, no = l->n_out;
+    int64_t R = no < GEMM_GW_ROWS ? no : GEMM_GW_ROWS, W = ni < width ? ni : width;
     int64_t o_main = no / R * R, i_main = ni / W * W;
     for (int po = 0; po < 2; po++)
         for (int pi = 0; pi < 2; pi++) {
@@ -716,9 +716,32 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
                      (long long)i_main);
             else
                 emit(e, "   /* gw = dz^T in, %lld outputs x %lld inputs at a time */\n", (long long)R, (long long)W);
-            emit_gemm_gw_block(e, l, r, w, in, dz_off, ind);
+            emit_gemm_gw_block(e, l, r, w, in, dz_off, ind, only);
             emit(e, "        }\n");
         }
+}
+
+static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, int row)
+{
+    const Net *n = e->net;
+    int64_t ni = l->n_in, no = l->n_out, rowlen = 2 * n->max_width;
+    int64_t dz_off = row * n->max_width, din_off = (row ^ 1) * n->max_width;
+    char in[64];
+    int64_t stride;
+    gemm_input(e, l, in, &stride);
+    emit(e, "        float *gw = net->grad + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off, (long long)no,
+         (long long)ni);
+    emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+    /* gw = dz^T in, in blocks of R outputs x W inputs; with 16 lanes, 32 inputs */
+    if (ni >= 2 * GEMM_ARRAY && ni % 16 == 0) {
+        emit(e, "#if defined(NNC_V16)\n");
+        emit_gemm_gw(e, l, in, dz_off, 2 * GEMM_ARRAY, 16);
+        emit(e, "#else\n");
+        emit_gemm_gw(e, l, in, dz_off, GEMM_ARRAY, 8);
+        emit(e, "#endif\n");
+    } else {
+        emit_gemm_gw(e, l, in, dz_off, GEMM_ARRAY, 0);
+    }
     emit(e, "        for (int o = 0; o < %lld; o++) {   /* gb = the sum of dz over the samples */\n", (long long)no);
     emit(e, "            float sum = 0.0f;\n");
     char o1[32], o2[32];

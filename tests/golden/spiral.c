@@ -610,33 +610,37 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
     {
         float *gw = net->grad + 96;   /* [32][32] */
         float *gb = net->grad + 1120;
-        for (int o = 0; o < 32; o += 8) for (int i = 0; i < 32; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
 #if defined(NNC_V16)
+        for (int o = 0; o < 32; o += 8) for (int i = 0; i < 32; i += 32) {   /* gw = dz^T in, 8 outputs x 32 inputs at a time */
             const nnc_v16 zero = {0.0f};
-            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
+            nnc_v16 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
             for (int s = 0; s < n; s++) {
                 const float *in = net->act + s * 67 + i;
                 const float *dz = net->delta + s * 64 + 32 + o;
-                nnc_v16 x0;
+                nnc_v16 x0, x1;
                 memcpy(&x0, in + 0, sizeof x0);
-                v0_0 += dz[0] * x0;
-                v1_0 += dz[1] * x0;
-                v2_0 += dz[2] * x0;
-                v3_0 += dz[3] * x0;
-                v4_0 += dz[4] * x0;
-                v5_0 += dz[5] * x0;
-                v6_0 += dz[6] * x0;
-                v7_0 += dz[7] * x0;
+                memcpy(&x1, in + 16, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
+                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
             }
-            memcpy(gw + (o + 0) * 32 + i + 0, &v0_0, 64);
-            memcpy(gw + (o + 1) * 32 + i + 0, &v1_0, 64);
-            memcpy(gw + (o + 2) * 32 + i + 0, &v2_0, 64);
-            memcpy(gw + (o + 3) * 32 + i + 0, &v3_0, 64);
-            memcpy(gw + (o + 4) * 32 + i + 0, &v4_0, 64);
-            memcpy(gw + (o + 5) * 32 + i + 0, &v5_0, 64);
-            memcpy(gw + (o + 6) * 32 + i + 0, &v6_0, 64);
-            memcpy(gw + (o + 7) * 32 + i + 0, &v7_0, 64);
-#elif defined(NNC_V8)
+            memcpy(gw + (o + 0) * 32 + i + 0, &v0_0, 64); memcpy(gw + (o + 0) * 32 + i + 16, &v0_1, 64);
+            memcpy(gw + (o + 1) * 32 + i + 0, &v1_0, 64); memcpy(gw + (o + 1) * 32 + i + 16, &v1_1, 64);
+            memcpy(gw + (o + 2) * 32 + i + 0, &v2_0, 64); memcpy(gw + (o + 2) * 32 + i + 16, &v2_1, 64);
+            memcpy(gw + (o + 3) * 32 + i + 0, &v3_0, 64); memcpy(gw + (o + 3) * 32 + i + 16, &v3_1, 64);
+            memcpy(gw + (o + 4) * 32 + i + 0, &v4_0, 64); memcpy(gw + (o + 4) * 32 + i + 16, &v4_1, 64);
+            memcpy(gw + (o + 5) * 32 + i + 0, &v5_0, 64); memcpy(gw + (o + 5) * 32 + i + 16, &v5_1, 64);
+            memcpy(gw + (o + 6) * 32 + i + 0, &v6_0, 64); memcpy(gw + (o + 6) * 32 + i + 16, &v6_1, 64);
+            memcpy(gw + (o + 7) * 32 + i + 0, &v7_0, 64); memcpy(gw + (o + 7) * 32 + i + 16, &v7_1, 64);
+        }
+#else
+        for (int o = 0; o < 32; o += 8) for (int i = 0; i < 32; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
+#if defined(NNC_V8)
             const nnc_v8 zero = {0.0f};
             nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
             for (int s = 0; s < n; s++) {
@@ -691,6 +695,7 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
             }
 #endif
         }
+#endif
         for (int o = 0; o < 32; o++) {   /* gb = the sum of dz over the samples */
             float sum = 0.0f;
             for (int s = 0; s < n; s++)
