@@ -56,6 +56,20 @@ static void emit_dot_loop(Emitter *e, int64_t n, const char *x, const char *ind)
              (long long)n, ind, x);
 }
 
+/* The softmax of the n logits z into out, its loops counting with v:
+ * out = exp(z - max z) / sum, the largest logit taken off first so that no
+ * exp overflows. */
+static void emit_softmax_of_z(Emitter *e, const char *ind, const char *v, const char *out, int64_t n)
+{
+    emit(e, "%sfloat m = z[0], sum = 0.0f, inv;\n", ind);
+    emit(e, "%sfor (int %s = 1; %s < %lld; %s++)\n%s    m = z[%s] > m ? z[%s] : m;\n", ind, v, v, (long long)n, v, ind,
+         v, v);
+    emit(e, "%sfor (int %s = 0; %s < %lld; %s++) {\n", ind, v, v, (long long)n, v);
+    emit(e, "%s    %s[%s] = expf(z[%s] - m);\n%s    sum += %s[%s];\n%s}\n", ind, out, v, v, ind, out, v, ind);
+    emit(e, "%sinv = 1.0f / sum;\n", ind);
+    emit(e, "%sfor (int %s = 0; %s < %lld; %s++)\n%s    %s[%s] *= inv;\n", ind, v, v, (long long)n, v, ind, out, v);
+}
+
 static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     const Net *n = e->net;
@@ -104,13 +118,7 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
     if (softmax) {
         emit(e, "        {   /* softmax: out = exp(z - max z) / sum */\n");
         emit(e, "            const float *z = %s;\n", e->logit);
-        emit(e, "            float m = z[0], sum = 0.0f, inv;\n");
-        emit(e, "            for (int o = 1; o < %lld; o++)\n                m = z[o] > m ? z[o] : m;\n",
-             (long long)l->n_out);
-        emit(e, "            for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
-        emit(e, "                out[o] = expf(z[o] - m);\n                sum += out[o];\n            }\n");
-        emit(e, "            inv = 1.0f / sum;\n");
-        emit(e, "            for (int o = 0; o < %lld; o++)\n                out[o] *= inv;\n", (long long)l->n_out);
+        emit_softmax_of_z(e, "            ", "o", "out", l->n_out);
         emit(e, "        }\n");
     }
     (void)n;
@@ -468,12 +476,7 @@ static void emit_gemm_forward(Emitter *e, const Layer *l)
         emit(e, "        for (int s = 0; s < n; s++) {   /* softmax: out = exp(z - max z) / sum */\n");
         emit(e, "            const float *z = net->logit + s * %lld;\n", (long long)no);
         emit(e, "            float *out = net->act + s * %lld%s;\n", (long long)n->n_act, plus(in, l->act_off));
-        emit(e, "            float m = z[0], sum = 0.0f, inv;\n");
-        emit(e, "            for (int o = 1; o < %lld; o++)\n                m = z[o] > m ? z[o] : m;\n", (long long)no);
-        emit(e, "            for (int o = 0; o < %lld; o++) {\n", (long long)no);
-        emit(e, "                out[o] = expf(z[o] - m);\n                sum += out[o];\n            }\n");
-        emit(e, "            inv = 1.0f / sum;\n");
-        emit(e, "            for (int o = 0; o < %lld; o++)\n                out[o] *= inv;\n", (long long)no);
+        emit_softmax_of_z(e, "            ", "o", "out", no);
         emit(e, "        }\n");
     }
 }
@@ -795,12 +798,10 @@ static void emit_step_softmax(Emitter *e, int64_t T, int64_t no, const char *ind
          (long long)T);
     emit(e, "%s    const float *z = logit + t * %lld;\n%s    float *o = out + t * %lld;\n", ind, (long long)no, ind,
          (long long)no);
-    emit(e, "%s    float m = z[0], sum = 0.0f, inv;\n", ind);
-    emit(e, "%s    for (int j = 1; j < %lld; j++)\n%s        m = z[j] > m ? z[j] : m;\n", ind, (long long)no, ind);
-    emit(e, "%s    for (int j = 0; j < %lld; j++) {\n%s        o[j] = expf(z[j] - m);\n%s        sum += o[j];\n%s    }\n",
-         ind, (long long)no, ind, ind, ind);
-    emit(e, "%s    inv = 1.0f / sum;\n%s    for (int j = 0; j < %lld; j++)\n%s        o[j] *= inv;\n%s}\n", ind, ind,
-         (long long)no, ind, ind);
+    char ind2[64];
+    snprintf(ind2, sizeof ind2, "%.56s    ", ind);
+    emit_softmax_of_z(e, ind2, "j", "o", no);
+    emit(e, "%s}\n", ind);
 }
 
 /* The activation of every output in place (linear and softmax: nothing). */
