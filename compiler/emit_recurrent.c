@@ -321,11 +321,18 @@ static void emit_recurrent_backward_batch(Emitter *e, const Layer *l, const Laye
         emit_matmul(e, &ghh, "            ");
         emit(e, "        }\n");
     }
-    emit(e, "        for (int k = 0; k < %lld; k++)\n", T * B);
-    emit(e, "            for (int j = 0; j < %lld; j++) {\n", GH);
-    emit(e, "                gb_ih[j] += sq[%lld + k * %lld + j];\n", (long long)c.r.dg, GH);
-    emit(e, "                gb_hh[j] += sq[%lld + k * %lld + j];\n", (long long)(gru ? c.r.dgh : c.r.dg), GH);
-    emit(e, "            }\n");
+    if (gru) {   /* b_hn sits inside the reset product: its gradient is dG's with r applied (dgh) */
+        emit(e, "        for (int k = 0; k < %lld; k++)\n", T * B);
+        emit(e, "            for (int j = 0; j < %lld; j++) {\n", GH);
+        emit(e, "                gb_ih[j] += sq[%lld + k * %lld + j];\n", (long long)c.r.dg, GH);
+        emit(e, "                gb_hh[j] += sq[%lld + k * %lld + j];\n", (long long)c.r.dgh, GH);
+        emit(e, "            }\n");
+    } else {   /* both biases add to the same gates: one sum, two copies */
+        emit(e, "        for (int k = 0; k < %lld; k++)\n", T * B);
+        emit(e, "            for (int j = 0; j < %lld; j++)\n", GH);
+        emit(e, "                gb_ih[j] += sq[%lld + k * %lld + j];\n", (long long)c.r.dg, GH);
+        emit(e, "        for (int j = 0; j < %lld; j++)\n            gb_hh[j] = gb_ih[j];\n", GH);
+    }
     if (!prod)
         return;
     emit(e, "        for (int s = 0; s < n; s++) {   /* din = dG W_ih, every step */\n");

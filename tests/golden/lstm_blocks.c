@@ -2517,10 +2517,10 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
             }
         }
         for (int k = 0; k < 32; k++)
-            for (int j = 0; j < 64; j++) {
+            for (int j = 0; j < 64; j++)
                 gb_ih[j] += sq[3584 + k * 64 + j];
-                gb_hh[j] += sq[3584 + k * 64 + j];
-            }
+        for (int j = 0; j < 64; j++)
+            gb_hh[j] = gb_ih[j];
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         lstm_blocks_update_params(net, 0, 1664);

@@ -540,10 +540,10 @@ static float lstm_clip_backward_pass(lstm_clip *net, const float *x, const float
             }
         }
         for (int k = 0; k < 16; k++)
-            for (int j = 0; j < 32; j++) {
+            for (int j = 0; j < 32; j++)
                 gb_ih[j] += sq[880 + k * 32 + j];
-                gb_hh[j] += sq[880 + k * 32 + j];
-            }
+        for (int j = 0; j < 32; j++)
+            gb_hh[j] = gb_ih[j];
     }
     return loss;
 }

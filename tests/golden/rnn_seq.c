@@ -416,10 +416,10 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
             }
         }
         for (int k = 0; k < 6; k++)
-            for (int j = 0; j < 8; j++) {
+            for (int j = 0; j < 8; j++)
                 gb_ih[j] += sq[124 + k * 8 + j];
-                gb_hh[j] += sq[124 + k * 8 + j];
-            }
+        for (int j = 0; j < 8; j++)
+            gb_hh[j] = gb_ih[j];
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         rnn_seq_update_params(net, 0, 96);
