@@ -520,21 +520,24 @@ static void emit_gemm_gw_vec(Emitter *e, const Layer *l, int64_t R, int64_t W, c
     }
 }
 
+/* Which vector paths a weight-gradient block emits: all of them, or, where
+ * the 16-lane path has blocks of its own, that path alone (the caller is
+ * inside #if defined(NNC_V16); plain where W is no multiple of 16) or the
+ * others (inside its #else). */
+typedef enum { GW_ALL_PATHS, GW_V16_ONLY, GW_BELOW_V16 } GwPaths;
+
 /* One block of the weight gradient: outputs o .. o+R-1, inputs i .. i+W-1. */
-/* `only`: 16 for the 16-lane path alone (under #if defined(NNC_V16),
- * plain where W is no multiple of 16), 8 for the paths from 8 lanes down
- * (its #else), 0 for all of them. */
 static void emit_gemm_gw_block(Emitter *e, const Layer *l, int64_t R, int64_t W, const char *in, int64_t dz_off,
-                               const char *ind, int64_t only)
+                               const char *ind, GwPaths paths)
 {
     const Net *n = e->net;
     char o[32];
     bool open = false;
-    if (only == 16 && W % 16 == 0) {
+    if (paths == GW_V16_ONLY && W % 16 == 0) {
         emit_gemm_gw_vec(e, l, R, W, in, dz_off, ind, 16);
         return;
     }
-    for (int p = only == 8 ? 1 : 0; p < N_VEC_PATHS && only != 16; p++) {
+    for (int p = paths == GW_BELOW_V16 ? 1 : 0; p < N_VEC_PATHS && paths != GW_V16_ONLY; p++) {
         int64_t L = vec_path(e, p, W, &open);
         if (L)
             emit_gemm_gw_vec(e, l, R, W, in, dz_off, ind, L);
@@ -690,8 +693,8 @@ static void emit_gemm_din_batch_vec(Emitter *e, const Layer *l, const Layer *pro
 }
 
 /* The weight gradient gw = dz^T in, in blocks of GEMM_GW_ROWS outputs x
- * `width` inputs; `only` as emit_gemm_gw_block's. */
-static void emit_gemm_gw(Emitter *e, const Layer *l, const char *in, int64_t dz_off, int64_t width, int64_t only)
+ * `width` inputs. */
+static void emit_gemm_gw(Emitter *e, const Layer *l, const char *in, int64_t dz_off, int64_t width, GwPaths paths)
 {
     int64_t ni = l->n_in, no = l->n_out;
     int64_t R = no < GEMM_GW_ROWS ? no : GEMM_GW_ROWS, W = ni < width ? ni : width;
@@ -719,7 +722,7 @@ static void emit_gemm_gw(Emitter *e, const Layer *l, const char *in, int64_t dz_
                      (long long)i_main);
             else
                 emit(e, "   /* gw = dz^T in, %lld outputs x %lld inputs at a time */\n", (long long)R, (long long)W);
-            emit_gemm_gw_block(e, l, r, w, in, dz_off, ind, only);
+            emit_gemm_gw_block(e, l, r, w, in, dz_off, ind, paths);
             emit(e, "        }\n");
         }
 }
@@ -738,12 +741,12 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
     /* gw = dz^T in, in blocks of R outputs x W inputs; with 16 lanes, 32 inputs */
     if (ni >= 2 * GEMM_ARRAY && ni % 16 == 0) {
         emit(e, "#if defined(NNC_V16)\n");
-        emit_gemm_gw(e, l, in, dz_off, 2 * GEMM_ARRAY, 16);
+        emit_gemm_gw(e, l, in, dz_off, 2 * GEMM_ARRAY, GW_V16_ONLY);
         emit(e, "#else\n");
-        emit_gemm_gw(e, l, in, dz_off, GEMM_ARRAY, 8);
+        emit_gemm_gw(e, l, in, dz_off, GEMM_ARRAY, GW_BELOW_V16);
         emit(e, "#endif\n");
     } else {
-        emit_gemm_gw(e, l, in, dz_off, GEMM_ARRAY, 0);
+        emit_gemm_gw(e, l, in, dz_off, GEMM_ARRAY, GW_ALL_PATHS);
     }
     emit(e, "        for (int o = 0; o < %lld; o++) {   /* gb = the sum of dz over the samples */\n", (long long)no);
     emit(e, "            float sum = 0.0f;\n");

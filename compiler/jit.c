@@ -256,7 +256,7 @@ __attribute__((target("avx512f"), noinline)) static void probe_chains16(long n, 
 
 static volatile float probe_sink;
 
-/* The best of 5 runs of n rounds at each width, in turns. */
+/* The best of 5 runs of n rounds at each width, the widths in turns. */
 static void probe_seconds(long n, double *t8, double *t16)
 {
     probe_v16 io16[14];
@@ -277,7 +277,8 @@ static void probe_seconds(long n, double *t8, double *t16)
             probe_chains8(n, io8);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         probe_sink = rep % 2 ? io16[0][0] : io8[0][0];   /* the chains' work is used */
-        double t = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), *best = rep % 2 ? t16 : t8;
+        double t = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        double *best = rep % 2 ? t16 : t8;
         *best = t < *best ? t : *best;
     }
 }
