@@ -84,7 +84,7 @@ static const StmtRule stmt_rules[] = {
     {"lstm", check_recurrent, "lstm UNITS [return=last|all]", false},
     {"gru", check_recurrent, "gru UNITS [return=last|all]", false},
     {"embed", check_embed, "embed V D (V ids, vectors of D)", false},
-    {"loss", check_loss, "loss mse | loss cross_entropy", true},
+    {"loss", check_loss, "loss mse | loss cross_entropy | loss bce | loss none", true},
     {"optimizer", check_optimizer,
      "optimizer sgd [lr=F] [momentum=F] [weight_decay=F] [clip=C] | optimizer adam [lr=F] [beta1=F] [beta2=F] "
      "[eps=F] [weight_decay=F] [clip=C]",
@@ -529,7 +529,7 @@ static void check_loss(Checker *c, const Stmt *s)
 {
     const Arg *a = s->args;
     if (!a || a->kind != ARG_WORD) {
-        error_at(c, a ? a->loc : s->loc, "'loss' needs a loss function: mse or cross_entropy");
+        error_at(c, a ? a->loc : s->loc, "'loss' needs a loss function: mse, cross_entropy, bce or none");
         return;
     }
     for (int k = 0; k < LOSS__COUNT; k++) {
@@ -545,7 +545,7 @@ static void check_loss(Checker *c, const Stmt *s)
     if (hint)
         error_at(c, a->loc, "unknown loss '%s' (did you mean '%s'?)", a->text, hint);
     else
-        error_at(c, a->loc, "unknown loss '%s'; expected mse or cross_entropy", a->text);
+        error_at(c, a->loc, "unknown loss '%s'; expected mse, cross_entropy, bce or none", a->text);
 }
 
 typedef struct OptimKey {
@@ -808,22 +808,22 @@ static bool is_c_reserved(const char *name)
     return false;
 }
 
-static void check_name(Checker *c, const NetDecl *d)
+static void check_name(Checker *c, const NetDecl *d, const char *what)
 {
     if (is_c_reserved(d->name)) {
-        error_at(c, d->name_loc, "'%s' cannot name a network: it is reserved in C or by the C library, and the name "
-                 "becomes a C type", d->name);
+        error_at(c, d->name_loc, "'%s' cannot name a %s: it is reserved in C or by the C library, and the name "
+                 "becomes a C type", d->name, what);
         return;
     }
     const char *n = d->name;
     if (tolower((unsigned char)n[0]) == 'n' && tolower((unsigned char)n[1]) == 'n' &&
         tolower((unsigned char)n[2]) == 'c' && n[3] == '_')
-        error_at(c, d->name_loc, "network names starting with 'nnc_' or 'NNC_' (in any case) are reserved: the "
-                 "emitted C's own names and macros start with them");
+        error_at(c, d->name_loc, "%s names starting with 'nnc_' or 'NNC_' (in any case) are reserved: the "
+                 "emitted C's own names and macros start with them", what);
     else if (n[0] == '_' && n[1] == '_')
-        error_at(c, d->name_loc, "network names starting with '__' are reserved in C");
+        error_at(c, d->name_loc, "%s names starting with '__' are reserved in C", what);
     else if (n[0] == '_' && n[1] >= 'A' && n[1] <= 'Z')
-        error_at(c, d->name_loc, "network names starting with '_' and a capital letter are reserved in C");
+        error_at(c, d->name_loc, "%s names starting with '_' and a capital letter are reserved in C", what);
 }
 
 static void check_stmt(Checker *c, const Stmt *s)
@@ -865,8 +865,8 @@ static void check_whole_net(Checker *c, const NetDecl *d)
                  d->name);
     if (n->n_layers == 0)
         error_at(c, d->name_loc, "network '%s' has no layers (e.g. 'dense 10 relu')", d->name);
-    if (!seen(c, "loss"))
-        error_at(c, d->name_loc, "network '%s' has no 'loss' statement (loss mse or loss cross_entropy)", d->name);
+    /* a missing loss is judged after the gan blocks (check_program) */
+    n->loss_written = seen(c, "loss");
     for (int i = 0; i < n->n_layers; i++) {
         Layer *l = &n->layers[i];
         if (l->kind == LAYER_EMBED && i != 0)
@@ -880,6 +880,15 @@ static void check_whole_net(Checker *c, const NetDecl *d)
         else if (l->act == ACT_SOFTMAX && l->units == 1)
             diag_at(c->diag, DIAG_WARNING, l->loc, "softmax over 1 output is always 1; this layer cannot learn");
     }
+    if (n->has_loss && n->loss == LOSS_BCE && n->n_layers > 0) {
+        const Layer *last = &n->layers[n->n_layers - 1];
+        if (last->kind != LAYER_DENSE || last->act != ACT_SIGMOID) {
+            error_at(c, n->loss_loc, "bce needs a sigmoid output layer ('dense N sigmoid'), but the last layer is %s %s",
+                     layer_info[last->kind].keyword, act_info[last->act].keyword);
+            diag_at(c->diag, DIAG_NOTE, last->loc, "bce reads the pre-activations of a dense sigmoid layer, for the "
+                    "numerically stable form of BCEWithLogitsLoss");
+        }
+    }
     if (n->has_loss && n->loss == LOSS_CROSS_ENTROPY && n->n_layers > 0) {
         const Layer *last = &n->layers[n->n_layers - 1];
         if (last->act != ACT_SOFTMAX) {
@@ -890,6 +899,154 @@ static void check_whole_net(Checker *c, const NetDecl *d)
                 error_at(c, n->loss_loc, "cross_entropy needs a softmax output layer, but the last layer is %s",
                          layer_info[last->kind].keyword);
             diag_at(c->diag, DIAG_NOTE, last->loc, "add softmax here, as in 'dense N softmax'");
+        }
+    }
+}
+
+/* ---- gan blocks ----
+ *
+ * gan NAME { generator G; discriminator D; noise normal(M, S) }: the names
+ * and statements here; the generator's output size against the
+ * discriminator's input size waits for shapes (lower.c). */
+
+static Net *find_net(Module *m, const char *name)
+{
+    for (int i = 0; i < m->n_nets; i++)
+        if (strcmp(m->nets[i].name, name) == 0)
+            return &m->nets[i];
+    return NULL;
+}
+
+/* generator NAME / discriminator NAME: *out gets the network. */
+static void check_gan_member(Checker *c, Module *m, const Stmt *s, Net **out, Loc *loc)
+{
+    const Arg *a = s->args;
+    if (!a || a->kind != ARG_WORD) {
+        error_at(c, a ? a->loc : s->loc, "'%s' needs the name of a network of this file, as in '%s gen'", s->kw,
+                 s->kw);
+        return;
+    }
+    Net *n = find_net(m, a->text);
+    if (!n) {
+        const char *names[64];
+        int k = 0;
+        for (int i = 0; i < m->n_nets && k < 64; i++)
+            names[k++] = m->nets[i].name;
+        const char *hint = suggest_word(a->text, names, (size_t)k);
+        if (hint)
+            error_at(c, a->loc, "no network named '%s' in this file (did you mean '%s'?)", a->text, hint);
+        else
+            error_at(c, a->loc, "no network named '%s' in this file", a->text);
+        return;
+    }
+    *out = n;
+    *loc = a->loc;
+    extra_args(c, a->next);
+}
+
+static void check_gan_noise(Checker *c, Gan *g, const Stmt *s)
+{
+    const Arg *a = s->args;
+    bool normal = a && a->kind == ARG_CALL && strcmp(a->text, "normal") == 0;
+    bool uniform = a && a->kind == ARG_CALL && strcmp(a->text, "uniform") == 0;
+    int got = 0;
+    for (const Arg *p = a ? a->args : NULL; p; p = p->next)
+        got++;
+    if ((!normal && !uniform) || got != 2) {
+        error_at(c, a ? a->loc : s->loc, "'noise' takes normal(MEAN, STD) or uniform(LOW, HIGH)");
+        return;
+    }
+    g->noise = normal ? NOISE_NORMAL : NOISE_UNIFORM;
+    if (!read_real(c, a->args, "the first argument", &g->noise_a) ||
+        !read_real(c, a->args->next, "the second argument", &g->noise_b))
+        return;
+    if (uniform && !(g->noise_a < g->noise_b))
+        error_at(c, a->loc, "uniform(LOW, HIGH) needs LOW < HIGH, not %s and %s", a->args->text, a->args->next->text);
+    if (normal && !(g->noise_b > 0))
+        error_at(c, a->args->next->loc, "the standard deviation must be > 0, not %s", a->args->next->text);
+    extra_args(c, a->next);
+}
+
+static void check_gan(Checker *c, Module *m, const NetDecl *d, Gan *g)
+{
+    Loc seen_at[3] = {{0}};
+    static const char *const keys[3] = {"generator", "discriminator", "noise"};
+    g->noise = NOISE_NORMAL, g->noise_a = 0.0, g->noise_b = 1.0;   /* the default: normal(0, 1) */
+    for (const Stmt *s = d->stmts; s; s = s->next) {
+        int k = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(s->kw, keys[i]) == 0)
+                k = i;
+        if (k < 0) {
+            const char *hint = suggest_word(s->kw, keys, 3);
+            if (hint)
+                error_at(c, s->kw_loc, "unknown statement '%s' in a gan block (did you mean '%s'?)", s->kw, hint);
+            else
+                error_at(c, s->kw_loc, "unknown statement '%s' in a gan block; expected generator, discriminator or "
+                         "noise", s->kw);
+            continue;
+        }
+        if (seen_at[k].first_line) {
+            error_at(c, s->kw_loc, "duplicate '%s' statement", keys[k]);
+            diag_at(c->diag, DIAG_NOTE, seen_at[k], "the first one is here");
+            continue;
+        }
+        seen_at[k] = s->kw_loc;
+        if (k == 0)
+            check_gan_member(c, m, s, &g->gen, &g->gen_loc);
+        else if (k == 1)
+            check_gan_member(c, m, s, &g->disc, &g->disc_loc);
+        else
+            check_gan_noise(c, g, s);
+    }
+    for (int k = 0; k < 2; k++)
+        if (!seen_at[k].first_line)
+            error_at(c, d->name_loc, "gan '%s' has no '%s' statement (e.g. '%s %s')", d->name, keys[k], keys[k],
+                     k ? "disc" : "gen");
+    Net *gen = g->gen, *disc = g->disc;
+    if (!gen || !disc)
+        return;
+    if (gen == disc) {
+        error_at(c, g->disc_loc, "the generator and the discriminator must be two networks; both are '%s'", gen->name);
+        return;
+    }
+    const Layer *last = disc->n_layers ? &disc->layers[disc->n_layers - 1] : NULL;
+    if (last && !(last->kind == LAYER_DENSE && last->units == 1 && last->act == ACT_SIGMOID)) {
+        char units[32] = "";
+        if (last->units)
+            snprintf(units, sizeof units, " %lld", (long long)last->units);
+        error_at(c, g->disc_loc, "the discriminator '%s' must end in one sigmoid unit ('dense 1 sigmoid'), the "
+                 "probability that its input is real; its last layer is %s%s%s%s", disc->name,
+                 layer_info[last->kind].keyword, units, last->act != ACT_LINEAR ? " " : "",
+                 last->act != ACT_LINEAR ? act_info[last->act].keyword : "");
+    }
+    if (!disc->has_loss || disc->loss != LOSS_BCE)
+        error_at(c, g->disc_loc, "the discriminator '%s' needs 'loss bce' (it has %s)", disc->name,
+                 disc->has_loss ? loss_keyword[disc->loss] : "no loss statement");
+    if (disc->n_layers && disc->layers[0].kind == LAYER_EMBED)
+        error_at(c, g->disc_loc, "the discriminator '%s' starts with embed: it reads ids, which carry no gradient "
+                 "back to a generator", disc->name);
+    if (gen->batch != disc->batch)
+        error_at(c, g->disc_loc, "the generator's batch (%lld) and the discriminator's (%lld) must agree: each step "
+                 "trains both on the same n samples", (long long)gen->batch, (long long)disc->batch);
+}
+
+/* Names become C identifiers: a gan's and its functions' (NAME_step) must
+ * not clash with a network's or another gan's. */
+static void check_gan_name(Checker *c, Module *m, const NetDecl *d, const Gan *gans, int n_gans)
+{
+    size_t ld = strlen(d->name);
+    for (int i = 0; i < m->n_nets + n_gans; i++) {
+        const char *other = i < m->n_nets ? m->nets[i].name : gans[i - m->n_nets].name;
+        Loc at = i < m->n_nets ? m->nets[i].name_loc : gans[i - m->n_nets].name_loc;
+        size_t lo = strlen(other);
+        if (strcmp(other, d->name) == 0) {
+            error_at(c, d->name_loc, "a %s named '%s' is already defined", i < m->n_nets ? "network" : "gan", d->name);
+            diag_at(c->diag, DIAG_NOTE, at, "the first '%s' is here", other);
+        } else if ((lo < ld && strncmp(other, d->name, lo) == 0 && d->name[lo] == '_') ||
+                   (ld < lo && strncmp(other, d->name, ld) == 0 && other[ld] == '_')) {
+            error_at(c, d->name_loc, "'%s' and '%s' would give clashing C names (one is the other's prefix followed "
+                     "by '_')", other, d->name);
         }
     }
 }
@@ -918,7 +1075,7 @@ Module *check_program(const Program *prog, const Source *src, Arena *arena, Diag
         n->seed = NNC_DEFAULT_SEED;
         set_optim_defaults(&n->optim, OPTIM_SGD);
         Checker c = {.arena = arena, .diag = diag, .net = n};
-        check_name(&c, d);
+        check_name(&c, d, "network");
         for (const NetDecl *e = prog->nets; e != d; e = e->next) {
             size_t le = strlen(e->name), ld = strlen(d->name);
             if (strcmp(e->name, d->name) == 0) {
@@ -933,6 +1090,34 @@ Module *check_program(const Program *prog, const Source *src, Arena *arena, Diag
         for (const Stmt *s = d->stmts; s; s = s->next)
             check_stmt(&c, s);
         check_whole_net(&c, d);
+    }
+    int n_gans = 0;
+    for (const NetDecl *d = prog->gans; d; d = d->next)
+        n_gans++;
+    m->gans = arena_alloc(arena, (size_t)(n_gans ? n_gans : 1) * sizeof(Gan));
+    for (const NetDecl *d = prog->gans; d; d = d->next) {
+        Gan *g = &m->gans[m->n_gans];
+        g->name = d->name, g->loc = d->loc, g->name_loc = d->name_loc;
+        Checker c = {.arena = arena, .diag = diag};
+        check_name(&c, d, "gan");
+        check_gan_name(&c, m, d, m->gans, m->n_gans);
+        check_gan(&c, m, d, g);
+        m->n_gans++;
+    }
+    /* A network without a loss statement: loss none if a gan trains it as its
+     * generator (its gradient comes from the discriminator), else an error. */
+    for (int i = 0; i < m->n_nets; i++) {
+        Net *n = &m->nets[i];
+        if (n->has_loss || n->loss_written)
+            continue;
+        bool generator = false;
+        for (int k = 0; k < m->n_gans; k++)   /* a gan whose generator is unknown has its error already */
+            generator |= m->gans[k].gen == n || !m->gans[k].gen;
+        if (generator)
+            n->loss = LOSS_NONE;
+        else
+            diag_at(diag, DIAG_ERROR, n->name_loc, "network '%s' has no 'loss' statement (loss mse, cross_entropy, "
+                    "bce, or none for a network trained only from a gradient given at its outputs)", n->name);
     }
     return diag->n_errors == errors_before ? m : NULL;
 }

@@ -20,7 +20,9 @@
 static const char train_usage[] =
     "usage: nnc train NET.nn --data TRAIN [options]\n"
     "\n"
-    "Compiles NET.nn in memory and trains it on TRAIN.\n"
+    "Compiles NET.nn in memory and trains it on TRAIN.  A file with a gan block\n"
+    "trains the gan (its generator and discriminator against each other) on the\n"
+    "real images of TRAIN.\n"
     "\n"
     "TRAIN and TEST are CSV files, or IDX image files (MNIST's format, gzip or\n"
     "not) whose labels file is found beside them by MNIST's naming.  Each file\n"
@@ -54,10 +56,19 @@ static const char train_usage[] =
     "  --pictures FILE.pgm  a classifier: misclassified test images; with --target\n"
     "                     input: originals (odd rows) above their reconstructions\n"
     "  --unroll N         unroll layers of at most N multiply-adds (default: 4096\n"
-    "                     with tcc, 224 with cc; see docs/unrolling.md)\n";
+    "                     with tcc, 224 with cc; see docs/unrolling.md)\n"
+    "\n"
+    "a gan block (--data: IDX images; --save W.nnw writes W.GEN.nnw and W.DISC.nnw,\n"
+    "one per network, and --load reads them; --epochs 0 only loads, scores, saves):\n"
+    "  --pictures FILE.pgm  64 generated images, rewritten after every epoch\n"
+    "  --judge NET.nn     a classifier of the images, with --judge-weights W.nnw:\n"
+    "                     after training, the inception-style score of 10,000\n"
+    "                     generated images and each class's share of them\n"
+    "  --test FILE        with --judge: real images to score the same way\n";
 
 typedef struct TrainArgs {
     const char *net_path, *data, *labels, *test, *test_labels, *load, *save, *net_name, *plot, *pictures, *text;
+    const char *judge, *judge_weights;   /* a gan block's quality score: the classifier and its weights */
     long long epochs, every, unroll, limit;
     unsigned long long seed;
     bool has_seed, confusion, target_input;
@@ -78,6 +89,7 @@ static int usage(const char *fmt, const char *arg)
 static int parse_train_args(int argc, char **argv, TrainArgs *a)
 {
     a->unroll = -1;   /* the backend's default */
+    a->epochs = -1;   /* the file's */
     a->csv.label_col = -1;
     for (int i = 1; i < argc; i++) {
         /* "--opt VALUE" and "--opt=VALUE" are the same */
@@ -117,9 +129,12 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
         else TAKES_VALUE("--plot") a->plot = v; END_VALUE
         else TAKES_VALUE("--pictures") a->pictures = v; END_VALUE
         else TAKES_VALUE("--net") a->net_name = v; END_VALUE
+        else TAKES_VALUE("--judge") a->judge = v; END_VALUE
+        else TAKES_VALUE("--judge-weights") a->judge_weights = v; END_VALUE
         else TAKES_VALUE("--epochs")
-            if (!parse_whole(v, 1, NNC_MAX_EPOCHS, &a->epochs))
-                return usage("--epochs needs a whole number from 1 to 10000000, not '%s'", v);
+            if (!parse_whole(v, 0, NNC_MAX_EPOCHS, &a->epochs))
+                return usage("--epochs needs a whole number from 1 to 10000000 (0 for a gan block: score or save "
+                             "only), not '%s'", v);
         END_VALUE
         else TAKES_VALUE("--every")
             if (!parse_whole(v, 1, NNC_MAX_EPOCHS, &a->every))
@@ -357,6 +372,317 @@ static void print_confusion(const int64_t *m, int64_t n)
     }
 }
 
+/* ---- gan blocks ---- */
+
+/* The gan `name` names, or the only one when name is NULL and the file has
+ * a gan block; NULL otherwise (train a network then). */
+static const Gan *pick_gan(const Module *m, const char *name)
+{
+    for (int i = 0; i < m->n_gans; i++)
+        if (name ? strcmp(m->gans[i].name, name) == 0 : m->n_gans == 1)
+            return &m->gans[i];
+    return NULL;
+}
+
+/* "out.nnw" and "gen" -> "out.gen.nnw": each network's weights file. */
+static void member_path(char *out, size_t cap, const char *save, const char *net)
+{
+    size_t len = strlen(save);
+    if (len > 4 && strcmp(save + len - 4, ".nnw") == 0)
+        len -= 4;
+    snprintf(out, cap, "%.*s.%s.nnw", (int)len, save, net);
+}
+
+/* ---- a gan's quality score ----
+ *
+ * A classifier of the samples (--judge NET.nn, its weights --judge-weights)
+ * scores 10,000 generated images, and with --test as many real ones, as the
+ * inception score does: exp(E_x KL(p(y|x) || p(y))); high when each image is
+ * clearly one class and the classes are spread.  The share of generated
+ * images per predicted class shows a collapsed generator at once. */
+
+enum { JUDGE_IMAGES = 10000 };
+
+typedef struct Judge {
+    Arena *arena;
+    Jit *jit;
+    RtNet net;
+    const Net *n;
+} Judge;
+
+static bool judge_open(Judge *j, const TrainArgs *a, const RtGan *gan, Diag *diag)
+{
+    j->arena = arena_new();
+    Source *src = arena_alloc(j->arena, sizeof *src);
+    Diag jd;
+    diag_init(&jd, stderr);
+    if (!source_load(src, a->judge, j->arena, &jd))
+        return false;
+    jd.src = src;
+    Module *m = pipeline_module(src, j->arena, &jd);
+    const Net *n = m ? pipeline_pick_net(m, NULL, "a file with one network", &jd) : NULL;
+    if (!n)
+        return false;
+    if (n->layers[n->n_layers - 1].act != ACT_SOFTMAX || n->n_outputs < 2) {
+        diag_plain(diag, DIAG_ERROR, "--judge needs a classifier (a softmax output over the classes); '%s' in %s is "
+                   "not one", n->name, a->judge);
+        return false;
+    }
+    if (n->n_inputs != gan->n_sample) {
+        diag_plain(diag, DIAG_ERROR, "the judge '%s' takes %lld floats a sample, but gan '%s' makes %lld", n->name,
+                   (long long)n->n_inputs, gan->name, (long long)gan->n_sample);
+        return false;
+    }
+    int64_t unroll = a->unroll >= 0 ? a->unroll : a->backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+    j->jit = jit_compile(m, n, a->backend, unroll, &j->net, diag);
+    if (!j->jit)
+        return false;
+    j->n = n;
+    RtError err;
+    if (!rt_load_weights(a->judge_weights, j->net.fingerprint, j->net.params(j->net.state), j->net.n_params, &err)) {
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        return false;
+    }
+    return true;
+}
+
+static void judge_close(Judge *j)
+{
+    if (j->jit)
+        jit_free(j->jit, &j->net);
+    if (j->arena)
+        arena_free(j->arena);
+}
+
+/* The score of n samples x (rows), and the count of each predicted class. */
+static double judge_score(Judge *j, const float *x, int64_t n, int64_t *counts)
+{
+    int64_t k = j->net.n_outputs;
+    float *p = malloc((size_t)(n * k) * sizeof *p);
+    if (!p)
+        return NAN;
+    j->net.forward_batch(j->net.state, x, p, (int)n);
+    double s = rt_inception_score(p, n, k, counts);
+    free(p);
+    return s;
+}
+
+static bool judge_report(Judge *j, const TrainArgs *a, const RtGan *gan, uint64_t seed, Diag *diag)
+{
+    int64_t n = JUDGE_IMAGES, k = j->net.n_outputs, ns = gan->n_sample;
+    float *z = malloc((size_t)(n * gan->n_noise) * sizeof *z), *x = malloc((size_t)(n * ns) * sizeof *x);
+    int64_t *counts = calloc((size_t)k, sizeof *counts);
+    bool ok = z && x && counts;
+    if (!ok)
+        diag_plain(diag, DIAG_ERROR, "out of memory for the judge's %lld images", (long long)n);
+    double fake = NAN, real = NAN;
+    int64_t n_real = 0;
+    if (ok) {
+        RtRng rng;
+        rt_rng_seed(&rng, seed ^ UINT64_C(0x9d6e));
+        rt_gan_noise(gan, &rng, z, n);
+        gan->generate(gan->state, z, x, (int)n);
+        fake = judge_score(j, x, n, counts);
+    }
+    if (ok && a->test) {
+        RtData d = {0};
+        RtError err;
+        RtDataFile *f = rt_data_open(a->test, &err);
+        bool loaded = f && rt_data_is_idx(f) && rt_data_read_idx(f, NULL, ns, ns, &d, &err);
+        if (f && !rt_data_is_idx(f))
+            snprintf(err.msg, sizeof err.msg, "%s: the real images for the judge are an IDX image file", a->test);
+        rt_data_close(f);
+        if (!loaded) {
+            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+            ok = false;
+        } else {
+            n_real = d.n < n ? d.n : n;
+            real = judge_score(j, d.x, n_real, NULL);
+        }
+        rt_data_free(&d);
+    }
+    if (ok) {
+        printf("quality, judged by %s (%s): %.3f for %lld generated images", j->n->name, a->judge, fake,
+               (long long)n);
+        if (a->test)
+            printf(", %.3f for %lld real ones (%s)", real, (long long)n_real, a->test);
+        printf("\n  (exp E_x KL(p(y|x) || p(y)), from 1 to %lld classes: higher is sharper and more varied)\n",
+               (long long)k);
+        int64_t most = 0;
+        printf("generated images per class:");
+        for (int64_t c = 0; c < k; c++) {
+            printf(" %lld:%.1f%%", (long long)c, 100.0 * (double)counts[c] / (double)n);
+            most = counts[c] > counts[most] ? c : most;
+        }
+        printf("\n  (the largest class holds %.1f%%)\n", 100.0 * (double)counts[most] / (double)n);
+    }
+    free(z);
+    free(x);
+    free(counts);
+    return ok;
+}
+
+typedef struct GanPictures {
+    const char *path;
+    const RtGan *gan;
+    const float *z;              /* fixed noise: the same 64 samples every epoch */
+    float *out;
+    int h, w, n;
+    bool failed;
+} GanPictures;
+
+static void gan_pictures(const RtGanEpoch *e, void *user)
+{
+    GanPictures *p = user;
+    RtError err;
+    (void)e;
+    p->gan->generate(p->gan->state, p->z, p->out, p->n);
+    if (!p->failed && !rt_write_pgm_grid(p->path, p->out, p->n, p->h, p->w, 8, &err)) {
+        fprintf(stderr, "nnc: error: %s\n", err.msg);
+        p->failed = true;
+    }
+}
+
+static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *diag)
+{
+    const char *unsupported = a->text ? "--text" : a->target_input ? "--target" : a->confusion ? "--confusion" :
+                              a->lr > 0 ? "--lr" : a->plot ? "--plot" : NULL;
+    if (unsupported) {
+        diag_plain(diag, DIAG_ERROR, "%s is not for a gan block (gan '%s' trains both networks at their own "
+                   "optimizers' rates, from --data alone)", unsupported, g->name);
+        return 2;
+    }
+    if (!a->data) {
+        diag_plain(diag, DIAG_ERROR, "training gan '%s' needs real samples: --data FILE (IDX images)", g->name);
+        return 2;
+    }
+    if (!a->judge != !a->judge_weights) {
+        diag_plain(diag, DIAG_ERROR, "--judge NET.nn and --judge-weights W.nnw go together (a classifier and its "
+                   "trained weights)");
+        return 2;
+    }
+    if (a->test && !a->judge) {
+        diag_plain(diag, DIAG_ERROR, "--test gives a gan block the real images its --judge scores; without --judge "
+                   "it has no use");
+        return 2;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    RtGan gan;
+    int64_t unroll = a->unroll >= 0 ? a->unroll : a->backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+    Jit *jit = jit_compile_gan(m, g, a->backend, unroll, &gan, diag);
+    if (!jit)
+        return 1;
+    double compile_ms = 1e3 * seconds_since(&t0);
+    int status = 1;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old);
+    RtData real = {0};
+    RtError err;
+    float *z = NULL, *pics = NULL;
+    uint64_t seed = a->has_seed ? a->seed : gan.seed;
+    if (a->has_seed)
+        gan.init(gan.state, seed);
+    if (a->load) {
+        char gp[1024], dp[1024];
+        member_path(gp, sizeof gp, a->load, gan.gen_name);
+        member_path(dp, sizeof dp, a->load, gan.disc_name);
+        if (!rt_load_weights(gp, gan.gen_fingerprint, gan.gen_params(gan.state), gan.gen_n_params, &err) ||
+            !rt_load_weights(dp, gan.disc_fingerprint, gan.disc_params(gan.state), gan.disc_n_params, &err)) {
+            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+            goto done;
+        }
+    }
+    Judge judge = {0};
+    if (a->judge && !judge_open(&judge, a, &gan, diag))
+        goto done;
+    RtDataFile *f = rt_data_open(a->data, &err);
+    if (f && !rt_data_is_idx(f)) {
+        diag_plain(diag, DIAG_ERROR, "%s: training a gan reads IDX image files (the real samples)", a->data);
+        rt_data_close(f);
+        goto done;
+    }
+    bool loaded = f && rt_data_read_idx(f, NULL, gan.n_sample, gan.n_sample, &real, &err) &&
+                  rt_data_target_input(&real, &err);
+    rt_data_close(f);
+    if (!loaded) {
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        goto done;
+    }
+    free(real.t);   /* only the inputs are used */
+    real.t = NULL;
+    if (a->limit > 0 && real.n > a->limit)
+        real.n = a->limit;
+    int epochs = (int)(a->epochs >= 0 ? a->epochs : g->gen->epochs);
+    printf("training gan %s (generator %s, %lld parameters; discriminator %s, %lld parameters) on %lld samples, "
+           "batch %lld, %d epochs (compiled in %.0f ms by %s)\n", g->name, gan.gen_name,
+           (long long)gan.gen_n_params, gan.disc_name, (long long)gan.disc_n_params, (long long)real.n,
+           (long long)gan.batch, epochs, compile_ms, a->backend == JIT_TCC ? "libtcc" : "cc");
+    GanPictures pic = {.path = a->pictures, .gan = &gan, .n = 64};
+    if (a->pictures) {
+        if (!real.image_h || real.image_c * real.image_h * real.image_w != gan.n_sample) {
+            diag_plain(diag, DIAG_ERROR, "--pictures needs image data of the generator's %lld outputs",
+                       (long long)gan.n_sample);
+            goto done;
+        }
+        pic.h = (int)real.image_h, pic.w = (int)real.image_w;
+        z = malloc((size_t)(pic.n * gan.n_noise) * sizeof *z);
+        pics = malloc((size_t)(pic.n * gan.n_sample) * sizeof *pics);
+        if (!z || !pics) {
+            diag_plain(diag, DIAG_ERROR, "out of memory for the pictures");
+            goto done;
+        }
+        RtRng rng;
+        rt_rng_seed(&rng, seed ^ UINT64_C(0x5eed));
+        rt_gan_noise(&gan, &rng, z, pic.n);
+        pic.z = z, pic.out = pics;
+    }
+    RtGanOptions opt = {
+        .epochs = epochs,
+        .shuffle_seed = seed,
+        .out = stdout,
+        .progress = isatty(STDOUT_FILENO) != 0,
+        .stop = &interrupted,
+        .on_epoch = a->pictures ? gan_pictures : NULL,
+        .user = &pic,
+    };
+    RtGanEpoch last;
+    bool trained = rt_train_gan(&gan, &real, &opt, &last);
+    if (last.diverged) {
+        diag_plain(diag, DIAG_ERROR, "the weights were not saved");
+        goto done;
+    }
+    if (a->pictures && !pic.failed)
+        printf("wrote %s (64 generated images, rewritten after every epoch)\n", a->pictures);
+    if (a->save) {
+        char gp[1024], dp[1024];
+        member_path(gp, sizeof gp, a->save, gan.gen_name);
+        member_path(dp, sizeof dp, a->save, gan.disc_name);
+        if (!rt_save_weights(gp, gan.gen_fingerprint, gan.gen_params(gan.state), gan.gen_n_params, &err) ||
+            !rt_save_weights(dp, gan.disc_fingerprint, gan.disc_params(gan.state), gan.disc_n_params, &err)) {
+            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+            goto done;
+        }
+        printf("saved the weights to %s and %s\n", gp, dp);
+    }
+    if (a->judge && (!trained || !judge_report(&judge, a, &gan, seed, diag)))
+        trained = trained && false;
+    status = trained ? 0 : last.stopped ? 130 : 1;
+    if (last.stopped)
+        fprintf(stderr, "nnc: stopped by Ctrl-C in epoch %d\n", last.epoch);
+done:
+    sigaction(SIGINT, &old, NULL);
+    free(z);
+    free(pics);
+    rt_data_free(&real);
+    free(gan.state);
+    jit_free(jit, NULL);
+    judge_close(&judge);
+    return status;
+}
+
 static int train(const TrainArgs *a, Arena *arena, Diag *diag)
 {
     Source src;
@@ -365,9 +691,21 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     Module *m = pipeline_module(&src, arena, diag);
     if (!m)
         return 1;
+    const Gan *g = pick_gan(m, a->net_name);
+    if (g)
+        return train_gan(a, m, g, diag);
     const Net *n = pipeline_pick_net(m, a->net_name, "--net NAME", diag);
     if (!n)
         return 1;
+    if (a->epochs == 0) {
+        diag_plain(diag, DIAG_ERROR, "--epochs 0 is for gan blocks (score or save their weights); network '%s' "
+                   "trains at least one epoch", n->name);
+        return 2;
+    }
+    if (a->judge || a->judge_weights) {
+        diag_plain(diag, DIAG_ERROR, "--judge scores a gan block's generated images; '%s' is a network", n->name);
+        return 2;
+    }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtNet net;
@@ -385,7 +723,6 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     sigaction(SIGINT, &sa, &old);
     RtData train = {0}, test = {0};
     bool classify = pipeline_is_classifier(n);
-    bool ce = n->loss == LOSS_CROSS_ENTROPY;
     uint64_t seed = a->has_seed ? a->seed : n->seed;
     if (a->has_seed)
         net.init(net.state, seed);
@@ -414,7 +751,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         train.n = a->limit;   /* the arrays stay as allocated; rt_data_free frees them */
     if (a->limit && test.n > a->limit)
         test.n = a->limit;
-    int epochs = (int)(a->epochs ? a->epochs : n->epochs);
+    int epochs = (int)(a->epochs > 0 ? a->epochs : n->epochs);
     printf("network %s: %lld parameters, %zu bytes; compiled by %s in %.1f ms\n", n->name, (long long)n->n_params,
            net.size, a->backend == JIT_TCC ? "libtcc" : "cc", compile_ms);
     /* tcc compiles in milliseconds but does not optimize: say so when the
@@ -432,7 +769,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     RtTrainOptions opt = {
         .epochs = epochs,
         .shuffle_seed = seed,
-        .cross_entropy = ce,
+        .loss = pipeline_rt_loss(n),
         .out = stdout,
         .progress = isatty(STDOUT_FILENO) != 0,
         .report_every = (int)(a->every ? a->every : (epochs + 19) / 20),
@@ -454,7 +791,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (a->confusion && (test.n ? test.label : train.label) && classes > 1) {
         int64_t *cm = calloc((size_t)(classes * classes), sizeof *cm);
         if (cm) {
-            rt_evaluate(&net, test.n ? &test : &train, ce, cm);
+            rt_evaluate(&net, test.n ? &test : &train, pipeline_rt_loss(n), cm);
             print_confusion(cm, classes);
             free(cm);
         }

@@ -22,6 +22,7 @@
  *   emit_matmul.c   matrix products with literal sizes, for the recurrent and
  *                   per-step dense layers' training code
  *   emit_loss.c     the losses: the loss and dLoss/dz of the output layer
+ *   emit_gan.c      gan blocks: the struct of both networks and the step
  *   emit_optim.c    the optimizers: one parameter's step, NAME_update
  *
  * A layer family is one LayerEmitter (below), named in its ops.def row;
@@ -61,6 +62,32 @@ typedef struct Emitter {
     bool single;                 /* NAME_run_one: one sample of a batched network, dropout off */
 } Emitter;
 
+/* ---- the input gradient ----
+ *
+ * Every backward pass can also write dLoss/d(network input), for
+ * NAME_backward_from (emit_c.c): the first layer, whose `prod` is NULL,
+ * computes its din too, into the other delta half like any layer's, but
+ * only when the pass's argument `dx` is not NULL (training passes NULL).
+ * A family guards that code with din_if() (one statement) or
+ * emit_din_code() (a block); through_act() says whether din goes through
+ * an activation (never for the network's input).  Embed layers, whose
+ * inputs are ids, have no input gradient. */
+static inline const char *din_if(const Layer *prod)
+{
+    return prod ? "" : "if (dx) ";
+}
+static inline bool through_act(const Layer *prod)
+{
+    return prod && act_info[prod->act].derivative;
+}
+/* Emits `code` (a layer's din code, at indent `ind`) as it is when prod is
+ * set, else inside "if (dx) {", indented by four more. */
+void emit_din_code(Emitter *e, const Layer *prod, const RtBuf *code, const char *ind);
+/* The backward code of a layer that is all din (pooling, dropout): `din`'s
+ * code, through emit_din_code at a layer's indent. */
+void emit_din_only(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in,
+                   void (*din)(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in));
+
 /* ---- a layer family's hooks ----
  *
  * Each layer family (emit_dense.c, emit_conv.c, ...) fills one of these, and
@@ -69,9 +96,10 @@ typedef struct Emitter {
  * flight, inside a block of their own at an indent of 8 spaces: the input at
  * `in` (a pointer expression), the output at e->act + l->act_off; backward,
  * dLoss/dz of the layer's outputs in delta half `row` (e->delta + row *
- * max_width), and, when `prod` is not NULL, dLoss/d(input) into the other
- * half, already through the activation of `prod` (the layer that produced
- * the input); the parameter gradients are added into net->grad.
+ * max_width), and dLoss/d(input) into the other half, through the
+ * activation of `prod` (the layer that produced the input; NULL for the
+ * network's input, whose gradient is wanted only `if (dx)`: see above); the
+ * parameter gradients are added into net->grad.
  * Inference-only code (e->infer) and NAME_run_one (e->single) use the same
  * forward hook. */
 typedef struct LayerEmitter {
@@ -200,6 +228,14 @@ void emit_weights(Emitter *e);
 /* dLoss/dz of the output layer into row 0 of delta, and the sample's loss
  * added into `loss`, for the sample in flight. */
 void emit_loss(Emitter *e);
+/* dLoss/dz of the output layer into row 0 of delta from dLoss/dy given by
+ * the caller (e->t names the sample's row of dy), for the sample in flight. */
+void emit_output_grad(Emitter *e);
+
+/* ---- emit_gan.c ---- */
+/* A gan block's part of the .h (defines, struct, API) and of the .c. */
+void emit_gan_header(Emitter *e, const Gan *g);
+void emit_gan(Emitter *e, const Gan *g);
 
 /* ---- emit_optim.c ---- */
 /* The optimizer's constants for one step, as locals. */

@@ -98,7 +98,7 @@ static bool mentions(const char *code, const char *id)
     return false;
 }
 
-typedef enum { PASS_FORWARD, PASS_LOSS, PASS_BACKWARD } Pass;
+typedef enum { PASS_FORWARD, PASS_LOSS, PASS_OUTPUT_GRAD, PASS_BACKWARD } Pass;
 
 /* The per-sample code of one layer and pass, for the sample in flight. */
 static void emit_layer_code(Emitter *e, Pass pass, const Layer *l, int row)
@@ -109,6 +109,8 @@ static void emit_layer_code(Emitter *e, Pass pass, const Layer *l, int row)
     act_ptr(e, in_ptr, p ? p->act_off : -1);
     if (pass == PASS_LOSS)
         emit_loss(e);
+    else if (pass == PASS_OUTPUT_GRAD)
+        emit_output_grad(e);
     else if (pass == PASS_FORWARD)
         layer_emitter(l->kind)->forward(e, l, in_ptr);
     else
@@ -123,7 +125,7 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
     Emitter sub = *e;
     if (e->infer || e->single || n->batch == 1) {
         sub.x = "x", sub.act = "net->act", sub.delta = "net->delta", sub.logit = "net->logit";
-        sub.mask = "net->mask", sub.t = "t";
+        sub.mask = "net->mask", sub.t = pass == PASS_OUTPUT_GRAD ? "dy" : "t";
         emit(e, "    {\n");
         emit_layer_code(&sub, pass, l, row);
         emit(e, "    }\n");
@@ -131,7 +133,8 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
     }
     RtBuf body = {0};
     sub.out = &body;
-    sub.x = "xs", sub.act = "act", sub.delta = "delta", sub.logit = "logit", sub.mask = "masks", sub.t = "ts";
+    sub.x = "xs", sub.act = "act", sub.delta = "delta", sub.logit = "logit", sub.mask = "masks";
+    sub.t = pass == PASS_OUTPUT_GRAD ? "dys" : "ts";
     emit_layer_code(&sub, pass, l, row);
     const char *code = body.data ? body.data : "";
     emit(e, "    for (int s = 0; s < n; s++) {\n");
@@ -139,6 +142,8 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
         emit(e, "        const float *xs = x + s * %lld;\n", (long long)n->n_inputs);
     if (mentions(code, "ts"))
         emit(e, "        const float *ts = t + s * %lld;\n", (long long)n->n_outputs);
+    if (mentions(code, "dys"))
+        emit(e, "        const float *dys = dy + s * %lld;\n", (long long)n->n_outputs);
     if (mentions(code, "act"))
         emit(e, "        float *act = net->act + s * %lld;\n", (long long)n->n_act);
     if (mentions(code, "delta"))
@@ -218,39 +223,67 @@ static void emit_run(Emitter *e)
     emit(e, "}\n\n");
 }
 
+/* The first layer with code of its own (not a flatten); NULL if none. */
+static const Layer *first_layer(const Net *n)
+{
+    for (int i = 0; i < n->n_layers; i++)
+        if (!n->layers[i].aliases_input)
+            return &n->layers[i];
+    return NULL;
+}
+
 static void emit_backward_pass(Emitter *e)
 {
     const Net *n = e->net;
+    const char *N = n->name;
     bool many = batched(e);
     bool stores = false;
     for (int i = 0; i < n->n_layers; i++)
         stores |= n->layers[i].gemm && many;
-    bool clip = n->optim.clip != 0;
+    bool clip = n->optim.clip != 0, lossless = n->loss == LOSS_NONE;
+    const Layer *first = first_layer(n);
+    bool ids = first && first->kind == LAYER_EMBED;
     emit(e, "/* Backward pass of the %s last run: adds %s gradient, times `scale`,\n"
             " * into net->grad%s,\n"
-            " * and returns %s%s */\n", many ? "n samples" : "sample",
+            " * and returns %s%s\n", many ? "n samples" : "sample",
          many ? "their" : "its", stores ? " (the batched dense layers store theirs)" : "",
-         many ? "the sum of their losses" : "its loss",
+         lossless ? "0 (loss none: dLoss/dy comes from the caller)" : many ? "the sum of their losses" : "its loss",
          clip ? " (with clip, the step needs the whole gradient: `update` is unused)." :
                 "; with `update`, each layer's optimizer step follows its gradient.");
-    emit(e, "static float %s_backward_pass(%s *net, const float *x, const float *t, %sfloat scale, int update)\n{\n",
-         n->name, n->name, many ? "int n, " : "");
+    emit(e, " * %s dLoss/dy at the outputs%s; with dx, also\n"
+            " * dLoss/dx at the inputs (%s_backward_from). */\n",
+         lossless ? "`dy` (not NULL) gives" : "Without `dy`, the loss against the targets t gives; with `dy`, that gives",
+         many ? ", a row per sample" : "", N);
+    emit(e, "static float %s_backward_pass(%s *net, const float *x, const float *t, const float *dy, float *dx, %s"
+            "float scale, int update)\n{\n", N, N, many ? "int n, " : "");
     emit(e, "    float loss = 0.0f;\n");
     if (clip)
         emit(e, "    (void)update;   /* with clip, the update waits for the whole gradient */\n");
-    /* A network that starts with a pooling or dropout layer never reads x
-     * going backward: the input needs no gradient; a recurrent layer reads
-     * its own copy. */
-    const Layer *first = NULL;
-    for (int i = 0; i < n->n_layers && !first; i++)
-        if (!n->layers[i].aliases_input)
-            first = &n->layers[i];
+    /* A network that starts with a pooling or dropout layer reads x going
+     * backward only for dx; a recurrent layer reads its own copy. */
     if (first && !first->w_len)
-        emit(e, "    (void)x;   /* the first layer has no weights: nothing backward reads the input */\n");
+        emit(e, "    (void)x;   /* the first layer has no weights: only dx would read the input */\n");
     else if (first && layer_is_recurrent(first))
         emit(e, "    (void)x;   /* the first layer kept its copy of the input in net->seq */\n");
-    emit(e, "\n    /* the loss, and dLoss/dz of the output layer */\n");
-    emit_per_sample(e, PASS_LOSS, NULL, 0);
+    if (lossless) {
+        emit(e, "    (void)t, (void)scale;   /* loss none: no targets, dy is the gradient */\n");
+        emit(e, "\n    /* dLoss/dz of the output layer, from dLoss/dy */\n");
+        emit_per_sample(e, PASS_OUTPUT_GRAD, NULL, 0);
+    } else {
+        emit(e, "\n    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */\n");
+        RtBuf code = {0};
+        Emitter sub = *e;
+        sub.out = &code;
+        emit_per_sample(&sub, PASS_OUTPUT_GRAD, NULL, 0);
+        emit_indented(e, &code);
+        rt_buf_free(&code);
+        emit(e, "    } else {   /* the loss, and dLoss/dz of the output layer */\n");
+        code = (RtBuf){0};
+        emit_per_sample(&sub, PASS_LOSS, NULL, 0);
+        emit_indented(e, &code);
+        rt_buf_free(&code);
+        emit(e, "    }\n");
+    }
     int row = 0;
     for (int i = n->n_layers - 1; i >= 0; i--) {
         const Layer *l = &n->layers[i];
@@ -270,10 +303,26 @@ static void emit_backward_pass(Emitter *e)
         }
         if (l->w_len && !fused_update(e, l) && !clip)
             emit(e, "    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */\n"
-                    "        %s_update_params(net, %lld, %lld);\n", n->name, (long long)l->w_off,
+                    "        %s_update_params(net, %lld, %lld);\n", N, (long long)l->w_off,
                  (long long)(l->b_off + l->b_len));
         row ^= 1;
     }
+    int64_t ni = n->n_inputs, half = (int64_t)row * n->max_width, rowlen = 2 * n->max_width;
+    emit(e, "\n");
+    if (ids)
+        emit(e, "    if (dx)   /* the inputs are ids (embed): no gradient, zeros */\n"
+                "        memset(dx, 0, %s%lld * sizeof(float));\n", many ? "(size_t)n * " : "", (long long)ni);
+    else if (!first)
+        emit(e, "    if (dx)   /* no layers: the input is the output */\n"
+                "        memcpy(dx, dy, %s%lld * sizeof(float));\n", many ? "(size_t)n * " : "", (long long)ni);
+    else if (many)
+        emit(e, "    if (dx)   /* dLoss/dx: the first layer's din */\n"
+                "        for (int s = 0; s < n; s++)\n"
+                "            memcpy(dx + s * %lld, net->delta + s * %lld + %lld, %lld * sizeof(float));\n",
+             (long long)ni, (long long)rowlen, (long long)half, (long long)ni);
+    else
+        emit(e, "    if (dx)   /* dLoss/dx: the first layer's din */\n"
+                "        memcpy(dx, net->delta + %lld, %lld * sizeof(float));\n", (long long)half, (long long)ni);
     emit(e, "    return loss;\n}\n\n");
 }
 
@@ -348,6 +397,48 @@ static void emit_clear_grads(Emitter *e, bool step)
     }
 }
 
+/* NAME_forward_train and NAME_backward_from: the network as a part of a
+ * bigger one, its gradient arriving at its outputs from elsewhere. */
+static void emit_composing(Emitter *e)
+{
+    const Net *n = e->net;
+    const char *N = n->name;
+    const Layer *prod = output_layer(n);
+    int64_t no = n->n_outputs;
+    bool many = batched(e);
+    emit(e, "int %s_forward_train(%s *net, const float *x, float *y, int n)\n{\n", N, N);
+    if (n->batch == 1)
+        emit(e, "    if (n != 1)\n        return -1;\n");
+    else
+        emit(e, "    if (n < 1 || n > %lld)\n        return -1;\n", (long long)n->batch);
+    if (many)
+        emit(e, "    %s_run(net, x, n%s);\n", N, n->has_dropout ? ", 1" : "");
+    else
+        emit(e, "    %s_run(net, x%s);\n", N, n->has_dropout ? ", 1" : "");
+    emit(e, "    if (y)\n");
+    if (!prod)
+        emit(e, "        memcpy(y, x, %s%lld * sizeof(float));\n", many ? "(size_t)n * " : "", (long long)no);
+    else if (many)
+        emit(e, "        for (int s = 0; s < n; s++)\n"
+                "            memcpy(y + s * %lld, net->act + s * %lld + %lld, %lld * sizeof(float));\n",
+             (long long)no, (long long)n->n_act, (long long)prod->act_off, (long long)no);
+    else
+        emit(e, "        memcpy(y, net->act + %lld, %lld * sizeof(float));\n", (long long)prod->act_off, (long long)no);
+    emit(e, "    return 0;\n}\n\n");
+
+    emit(e, "int %s_backward_from(%s *net, const float *x, const float *dy, float *dx, int n)\n{\n", N, N);
+    if (n->batch == 1)
+        emit(e, "    if (n != 1 || !dy)\n        return -1;\n");
+    else
+        emit(e, "    if (n < 1 || n > %lld || !dy)\n        return -1;\n", (long long)n->batch);
+    emit(e, "    memset(net->grad, 0, sizeof net->grad);\n");
+    if (many)
+        emit(e, "    %s_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);\n", N);
+    else
+        emit(e, "    %s_backward_pass(net, x, NULL, dy, dx, 1.0f, 0);\n", N);
+    emit(e, "    return 0;\n}\n\n");
+}
+
 static void emit_entry_points(Emitter *e)
 {
     const Net *n = e->net;
@@ -355,7 +446,7 @@ static void emit_entry_points(Emitter *e)
     emit_forward(e);
     emit_forward_batch(e);
 
-    for (int step = 0; step < 2; step++) {
+    for (int step = 0; step < 2 && n->loss != LOSS_NONE; step++) {
         if (!step)
             emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
         else
@@ -371,10 +462,10 @@ static void emit_entry_points(Emitter *e)
         emit_clear_grads(e, step);
         if (batched(e)) {
             emit(e, "    %s_run(net, x, n%s);\n", N, n->has_dropout ? ", 1" : "");
-            emit(e, "    loss = %s_backward_pass(net, x, t, n, scale, %d);\n", N, step);
+            emit(e, "    loss = %s_backward_pass(net, x, t, NULL, NULL, n, scale, %d);\n", N, step);
         } else {
             emit(e, "    %s_run(net, x%s);\n", N, n->has_dropout ? ", 1" : "");
-            emit(e, "    loss = %s_backward_pass(net, x, t, scale, %d);\n", N, step);
+            emit(e, "    loss = %s_backward_pass(net, x, t, NULL, NULL, scale, %d);\n", N, step);
         }
         if (step && n->optim.clip != 0)
             emit(e, "    %s_update(net);   /* clipping needs the whole gradient before any step */\n", N);
@@ -382,6 +473,8 @@ static void emit_entry_points(Emitter *e)
             emit(e, "    net->step++;\n");
         emit(e, "    return loss / (float)n;\n}\n\n");
     }
+
+    emit_composing(e);
 
     emit(e, "float *%s_params(%s *net)\n{\n    return net->param;\n}\n\n", N, N);
     emit(e, "float *%s_grads(%s *net)\n{\n    return net->grad;\n}\n", N, N);
@@ -503,6 +596,8 @@ bool emit_c(const Module *m, const EmitOptions *opt, RtBuf *c, RtBuf *h, Diag *d
         if (i + 1 < m->n_nets)
             emit(&e, "\n");
     }
+    for (int i = 0; i < m->n_gans && !e.infer; i++)
+        emit_gan(&e, &m->gans[i]);
     if (c->oom || h->oom) {
         diag_plain(diag, DIAG_ERROR, "out of memory while emitting C");
         return false;

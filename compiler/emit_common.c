@@ -39,6 +39,31 @@ void emit_indented(Emitter *e, const RtBuf *code)
     }
 }
 
+void emit_din_code(Emitter *e, const Layer *prod, const RtBuf *code, const char *ind)
+{
+    if (prod) {
+        if (code->oom)
+            e->out->oom = true;
+        emit(e, "%s", code->data ? code->data : "");
+        return;
+    }
+    emit(e, "%sif (dx) {   /* the network's input gradient: only %s_backward_from asks for it */\n", ind,
+         e->net->name);
+    emit_indented(e, code);
+    emit(e, "%s}\n", ind);
+}
+
+void emit_din_only(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in,
+                   void (*din)(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in))
+{
+    RtBuf code = {0};
+    Emitter sub = *e;
+    sub.out = &code;
+    din(&sub, l, prod, row, in);
+    emit_din_code(e, prod, &code, "        ");
+    rt_buf_free(&code);
+}
+
 void emit_banner(Emitter *e, const Layer *l, const char *suffix)
 {
     RtBuf d = {0};
@@ -136,9 +161,13 @@ bool layer_init(const Net *n, const Layer *l, Init *out)
 }
 
 /* Whether any layer of the file initializes with normal (or, when `normal`
- * is false, with a uniform distribution: everything else). */
+ * is false, with a uniform distribution: everything else), or a gan draws
+ * its noise so. */
 static bool module_uses_init(const Module *m, bool normal)
 {
+    for (int i = 0; i < m->n_gans; i++)   /* the generators' noise */
+        if ((m->gans[i].noise == NOISE_NORMAL) == normal)
+            return true;
     for (int i = 0; i < m->n_nets; i++)
         for (int j = 0; j < m->nets[i].n_layers; j++) {
             Init in;
@@ -305,6 +334,8 @@ void index_expr(char *out, size_t cap, const char *var, int64_t stride, int64_t 
  * " * (...)", or "" when it is 1. */
 void emit_deriv_factor(Emitter *e, const Layer *l, const char *y)
 {
+    if (!l)   /* the network's input: no activation */
+        return;
     const ActInfo *a = &act_info[l->act];
     if (!a->derivative)
         return;
@@ -318,7 +349,7 @@ void emit_deriv_factor(Emitter *e, const Layer *l, const char *y)
 /* din *= act'(producer's output), element-wise over n floats. */
 void emit_din_through_act_at(Emitter *e, const Layer *prod, int64_t n, const char *ind)
 {
-    if (!act_info[prod->act].derivative)
+    if (!through_act(prod))
         return;
     char slope[32];
     act_param_str(slope, prod);

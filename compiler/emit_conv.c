@@ -140,18 +140,16 @@ static void emit_conv_backward(Emitter *e, const Layer *l, const Layer *prod, in
 {
     const Net *n = e->net;
     int64_t C = l->in.c, HW = l->in.h * l->in.w, F = l->out.c, OHW = l->out.h * l->out.w, KK = l->kh * l->kw;
-    bool need_din = prod != NULL;
+    const char *guard = din_if(prod);   /* the first layer's din: only if dx */
     emit(e, "        const float *dz = %s + %lld;   /* [%lld][%lld][%lld] */\n",
          e->delta, (long long)(row * n->max_width), (long long)F, (long long)l->out.h, (long long)l->out.w);
     emit(e, "        const float *in = %s;\n", in_ptr);
     emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
     emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
-    if (need_din) {
-        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
-        emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
-             e->delta, (long long)((row ^ 1) * n->max_width), (long long)C, (long long)l->in.h, (long long)l->in.w);
-        emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = 0.0f;\n", (long long)(C * HW));
-    }
+    emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+    emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
+         e->delta, (long long)((row ^ 1) * n->max_width), (long long)C, (long long)l->in.h, (long long)l->in.w);
+    emit(e, "        %sfor (int i = 0; i < %lld; i++)\n            din[i] = 0.0f;\n", guard, (long long)(C * HW));
     emit_conv_bias_grad(e, F, OHW);
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)F);
     emit(e, "            const float *df = dz + f * %lld;\n", (long long)OHW);
@@ -160,17 +158,14 @@ static void emit_conv_backward(Emitter *e, const Layer *l, const Layer *prod, in
     emit(e, "                float *gwc = gw + (f * %lld + c) * %lld;\n", (long long)C, (long long)KK);
     emit_conv_taps(e, l, 1);
     emit(e, "            }\n");
-    if (need_din) {
-        emit(e, "            for (int c = 0; c < %lld; c++) {   /* din += w (*) dz, the transposed convolution */\n",
-             (long long)C);
-        emit(e, "                float *dc = din + c * %lld;\n", (long long)HW);
-        emit(e, "                const float *wc = w + (f * %lld + c) * %lld;\n", (long long)C, (long long)KK);
-        emit_conv_taps(e, l, 2);
-        emit(e, "            }\n");
-    }
+    emit(e, "            %sfor (int c = 0; c < %lld; c++) {   /* din += w (*) dz, the transposed convolution */\n",
+         guard, (long long)C);
+    emit(e, "                float *dc = din + c * %lld;\n", (long long)HW);
+    emit(e, "                const float *wc = w + (f * %lld + c) * %lld;\n", (long long)C, (long long)KK);
+    emit_conv_taps(e, l, 2);
+    emit(e, "            }\n");
     emit(e, "        }\n");
-    if (need_din)
-        emit_din_through_act(e, prod, C * HW);
+    emit_din_through_act(e, prod, C * HW);
 }
 
 
@@ -434,7 +429,7 @@ static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
  *       copies to din through the producer's activation.
  * Both give the plain loops' bits. */
 typedef struct ConvBack {
-    int64_t M, PS;   /* margin and plane stride of dx */
+    int64_t M, PS;   /* margin and plane stride of dzp */
 } ConvBack;
 
 static ConvBack conv_back(const PlaneGeom *g, const Layer *l)
@@ -465,7 +460,7 @@ static void emit_conv_gw_step(Emitter *e, const Layer *l, const PlaneGeom *g, co
         emit(e, ", d%lld", (long long)r);
     emit(e, ";\n");
     for (int64_t r = 0; r < R; r++)
-        emit(e, "                    memcpy(&d%lld, dx + (f + %lld) * %lld + %lld + i, 32);\n", (long long)r,
+        emit(e, "                    memcpy(&d%lld, dzp + (f + %lld) * %lld + %lld + i, 32);\n", (long long)r,
              (long long)r, (long long)cb->PS, (long long)cb->M);
     for (int64_t ky = 0; ky < l->kh; ky++)
         for (int64_t kx = 0; kx < l->kw; kx++) {
@@ -538,7 +533,7 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
     }
     bool over = g->PH || g->PW;
     if (g->L > l8 && over) {
-        /* The last positions as one more vector: past L, dx is zero, and
+        /* The last positions as one more vector: past L, dzp is zero, and
          * pin's reads past its plane land in the scratch after it (dpw, or
          * another layer's planes): finite values times zero add nothing.
          * (Were that scratch Inf or NaN, training would have diverged.) */
@@ -563,7 +558,7 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
     emit(e, "                        float *tk = t[r * %lld + k];\n", (long long)KK);
     if (g->L > l8 && !over)   /* unpadded: pin is the input itself, nothing to read past it */
         emit(e, "                        for (int i = %lld; i < %lld; i++)\n"
-                "                            tk[i - %lld] += dx[(f + r) * %lld + %lld + i] * pc[k / %lld * %lld + k %% %lld + i];\n",
+                "                            tk[i - %lld] += dzp[(f + r) * %lld + %lld + i] * pc[k / %lld * %lld + k %% %lld + i];\n",
              (long long)l8, (long long)g->L, (long long)l8, (long long)cb->PS, (long long)cb->M, (long long)l->kw,
              (long long)g->Wp, (long long)l->kw);
     emit(e, "                        gw[(f + r) * %lld + c * %lld + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + "
@@ -586,7 +581,7 @@ static void emit_conv_din_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
             emit(e, "%sb%lld_%lld = %s", !k ? (r ? ",\n       " : "") : ", ", (long long)r, (long long)k, zero);
     emit(e, ";\n");
     emit(e, "%sfor (int f = 0; f < %lld; f++) {\n", ind, (long long)g->F);
-    emit(e, "%s    const float *df = dx + f * %lld + %lld + j, *wf = w + f * %lld + c * %lld;\n", ind, (long long)cb->PS,
+    emit(e, "%s    const float *df = dzp + f * %lld + %lld + j, *wf = w + f * %lld + c * %lld;\n", ind, (long long)cb->PS,
          (long long)cb->M, (long long)ckk, (long long)KK);
     emit(e, "%s    %s ", ind, vt);
     for (int64_t k = 0; k < Q; k++)
@@ -613,20 +608,23 @@ static void emit_conv_din_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
     }
 }
 
+static void emit_conv_din_vec(Emitter *e, const Layer *l, const Layer *prod, const PlaneGeom *g, const ConvBack *cbp,
+                              const ConvBlocks *cbk);
+
 static void emit_conv_backward_vec(Emitter *e, const Layer *l, const Layer *prod, const PlaneGeom *g,
                                   const ConvBlocks *cbk)
 {
     ConvBack cb = conv_back(g, l);
     int64_t plane = g->C * g->Hp * g->Wp;
     emit(e, "        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */\n");
-    if (cbk->lanes == 16 && prod)
+    if (cbk->lanes == 16)
         emit(e, "        const nnc_v16 zero16 = {0.0f};\n");
-    emit(e, "        float *dx = net->pad + %lld;   /* [%lld][%lld]: dz of each filter, %lld wide, zeros around */\n",
+    emit(e, "        float *dzp = net->pad + %lld;   /* [%lld][%lld]: dz of each filter, %lld wide, zeros around */\n",
          (long long)(2 * plane), (long long)g->F, (long long)cb.PS, (long long)g->Wp);
     emit_conv_bias_grad(e, g->F, g->OH * g->OW);
     emit(e, "        for (int f = 0; f < %lld; f++) {   /* each float once: dz, zeros in the gaps and margins */\n",
          (long long)g->F);
-    emit(e, "            float *pf = dx + f * %lld;\n", (long long)cb.PS);
+    emit(e, "            float *pf = dzp + f * %lld;\n", (long long)cb.PS);
     emit(e, "            for (int i = 0; i < %lld; i++)\n                pf[i] = 0.0f;\n", (long long)cb.M);
     emit(e, "            for (int oy = 0; oy < %lld; oy++) {\n", (long long)g->OH);
     emit(e, "                for (int ox = 0; ox < %lld; ox++)\n", (long long)g->OW);
@@ -640,7 +638,7 @@ static void emit_conv_backward_vec(Emitter *e, const Layer *l, const Layer *prod
          (long long)(cb.M + g->OH * g->Wp), (long long)cb.PS);
     emit(e, "        }\n");
     int64_t R = g->F < cbk->gw_filters ? g->F : cbk->gw_filters, f_main = g->F / R * R;
-    char whole[64], rest[64];
+    char whole[64];
     snprintf(whole, sizeof whole, "gw, %lld filters at a time", (long long)R);
     for (int part = 0; part < 2; part++) {
         /* R is 1 or 2 (ConvBlocks): the remainder is one filter */
@@ -650,9 +648,21 @@ static void emit_conv_backward_vec(Emitter *e, const Layer *l, const Layer *prod
         emit_conv_gw_block(e, l, g, &cb, r);
         emit(e, "        }\n");
     }
-    if (!prod)
-        return;
-    /* din: the interior rows of the padded plane, j in [J0, J1), into dpw */
+    RtBuf code = {0};   /* din, for the first layer only if dx (emit_din_code) */
+    Emitter sub = *e;
+    sub.out = &code;
+    emit_conv_din_vec(&sub, l, prod, g, &cb, cbk);
+    emit_din_code(e, prod, &code, "        ");
+    rt_buf_free(&code);
+}
+
+/* din: the interior rows of the padded plane, j in [J0, J1), into dpw */
+static void emit_conv_din_vec(Emitter *e, const Layer *l, const Layer *prod, const PlaneGeom *g, const ConvBack *cbp,
+                              const ConvBlocks *cbk)
+{
+    ConvBack cb = *cbp;
+    int64_t plane = g->C * g->Hp * g->Wp;
+    char whole[64], rest[64];
     emit(e, "        float *dpw = net->pad + %lld;   /* [%lld][%lld][%lld]: din, %lld wide */\n", (long long)plane,
          (long long)g->C, (long long)g->Hp, (long long)g->Wp, (long long)g->Wp);
     int64_t J0 = g->PH * g->Wp, J1 = (g->PH + g->H) * g->Wp, PB = cbk->lanes * cbk->din_vectors;
@@ -677,7 +687,7 @@ static void emit_conv_backward_vec(Emitter *e, const Layer *l, const Layer *prod
     char at[96];
     snprintf(at, sizeof at, "in[(c * %lld + iy) * %lld + ix]", (long long)g->H, (long long)g->W);
     emit(e, "        for (int c = 0; c < %lld; c++)   /* din: the inside of dpw", (long long)g->C);
-    if (act_info[prod->act].derivative)
+    if (through_act(prod))
         emit(e, ", through the activation of layer %d", prod->index);
     emit(e, " */\n");
     emit(e, "            for (int iy = 0; iy < %lld; iy++)\n", (long long)g->H);
@@ -692,7 +702,7 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
 {
     const Net *n = e->net;
     PlaneGeom g = plane_geom(l);
-    bool need_din = prod != NULL;
+    const char *guard = din_if(prod);   /* the first layer's din: only if dx */
     int64_t plane = g.C * g.Hp * g.Wp;
     emit(e, "        const float *dz = %s + %lld;   /* [%lld][%lld][%lld] */\n",
          e->delta, (long long)(row * n->max_width), (long long)g.F, (long long)g.OH, (long long)g.OW);
@@ -701,11 +711,9 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
     emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
     emit_padded_input(e, &g);
     emit(e, "#ifdef NNC_V8\n");
-    if (need_din) {
-        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
-        emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
-             e->delta, (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
-    }
+    emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+    emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
+         e->delta, (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
     for (int p = 0; p < 3; p++) {
         emit(e, "%s", conv_path_if[p]);   /* inside #ifdef NNC_V8 */
         emit_conv_backward_vec(e, l, prod, &g, conv_paths[p]);
@@ -713,14 +721,12 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
     emit(e, "#endif\n#else\n");
     emit(e, "        float *dext = net->pad + %lld;   /* [%lld][%lld]: dz of one filter, %lld wide, zeros beyond */\n",
          (long long)(2 * plane), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
-    if (need_din) {
-        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
-        emit(e, "        float *dpin = net->pad + %lld;   /* [%lld][%lld][%lld]: gradient of pin */\n",
-             (long long)plane, (long long)g.C, (long long)g.Hp, (long long)g.Wp);
-        emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
-             e->delta, (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
-        emit(e, "        for (int i = 0; i < %lld; i++)\n            dpin[i] = 0.0f;\n", (long long)plane);
-    }
+    emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+    emit(e, "        float *dpin = net->pad + %lld;   /* [%lld][%lld][%lld]: gradient of pin */\n",
+         (long long)plane, (long long)g.C, (long long)g.Hp, (long long)g.Wp);
+    emit(e, "        float *din = %s + %lld;   /* [%lld][%lld][%lld] */\n",
+         e->delta, (long long)((row ^ 1) * n->max_width), (long long)g.C, (long long)g.H, (long long)g.W);
+    emit(e, "        %sfor (int i = 0; i < %lld; i++)\n            dpin[i] = 0.0f;\n", guard, (long long)plane);
     emit_conv_bias_grad(e, g.F, g.OH * g.OW);
     emit(e, "        for (int i = 0; i < %lld; i++)\n            dext[i] = 0.0f;\n", (long long)(g.OH * g.Wp));
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g.F);
@@ -731,10 +737,8 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
     emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)g.C);
     emit(e, "                const float *pc = pin + c * %lld;\n", (long long)(g.Hp * g.Wp));
     emit(e, "                float *gwc = gw + (f * %lld + c) * %lld;\n", (long long)g.C, (long long)g.KK);
-    if (need_din) {
-        emit(e, "                const float *wc = w + (f * %lld + c) * %lld;\n", (long long)g.C, (long long)g.KK);
-        emit(e, "                float *dc = dpin + c * %lld;\n", (long long)(g.Hp * g.Wp));
-    }
+    emit(e, "                const float *wc = w + (f * %lld + c) * %lld;\n", (long long)g.C, (long long)g.KK);
+    emit(e, "                float *dc = dpin + c * %lld;\n", (long long)(g.Hp * g.Wp));
     int64_t main_len = g.L / NNC_LANES * NNC_LANES;
     for (int64_t ky = 0; ky < l->kh; ky++)
         for (int64_t kx = 0; kx < l->kw; kx++) {
@@ -753,15 +757,13 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
                      (long long)g.L, (long long)main_len, (long long)off);
             emit(e, "                    gwc[%lld] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + "
                     "(acc[6] + acc[7]));\n", (long long)tap);
-            if (need_din) {
-                emit(e, "                    for (int i = 0; i < %lld; i++)\n", (long long)g.L);
-                emit(e, "                        dc[%lld + i] += wc[%lld] * dext[i];\n", (long long)off, (long long)tap);
-            }
+            emit(e, "                    %sfor (int i = 0; i < %lld; i++)\n", guard, (long long)g.L);
+            emit(e, "                        dc[%lld + i] += wc[%lld] * dext[i];\n", (long long)off, (long long)tap);
             emit(e, "                }\n");
         }
     emit(e, "            }\n        }\n");
-    if (need_din) {
-        emit(e, "        for (int c = 0; c < %lld; c++)   /* the inside of dpin is din */\n", (long long)g.C);
+    {
+        emit(e, "        %sfor (int c = 0; c < %lld; c++)   /* the inside of dpin is din */\n", guard, (long long)g.C);
         emit(e, "            for (int iy = 0; iy < %lld; iy++)\n", (long long)g.H);
         emit(e, "                for (int ix = 0; ix < %lld; ix++)\n", (long long)g.W);
         emit(e, "                    din[(c * %lld + iy) * %lld + ix] = dpin[(c * %lld + iy + %lld) * %lld + ix + %lld];\n",

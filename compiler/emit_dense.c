@@ -70,10 +70,38 @@ static void emit_softmax_of_z(Emitter *e, const char *ind, const char *v, const 
     emit(e, "%sfor (int %s = 0; %s < %lld; %s++)\n%s    %s[%s] *= inv;\n", ind, v, v, (long long)n, v, ind, out, v);
 }
 
+/* Whether layer l writes its pre-activations z into net->logit and its
+ * outputs from them: softmax, and the sigmoid output of a bce network (whose
+ * loss reads z, for its numerically stable form: emit_loss.c). */
+static bool keeps_z(const Emitter *e, const Layer *l)
+{
+    const Net *n = e->net;
+    return l->act == ACT_SOFTMAX ||
+           (l->act == ACT_SIGMOID && n->loss == LOSS_BCE && l == &n->layers[n->n_layers - 1]);
+}
+
+/* What a keeps_z layer's outputs are, for a comment. */
+static const char *out_of_z_what(const Layer *l)
+{
+    return l->act == ACT_SOFTMAX ? "softmax: out = exp(z - max z) / sum" : "sigmoid: out = 1 / (1 + exp(-z)), z kept for bce";
+}
+
+/* The outputs of a keeps_z layer from its n logits z, into out, the loops
+ * counting with v. */
+static void emit_out_of_z(Emitter *e, const Layer *l, const char *ind, const char *v, const char *out, int64_t n)
+{
+    if (l->act == ACT_SOFTMAX) {
+        emit_softmax_of_z(e, ind, v, out, n);
+        return;
+    }
+    emit(e, "%sfor (int %s = 0; %s < %lld; %s++)\n%s    %s[%s] = nnc_sigmoid(z[%s]);\n", ind, v, v, (long long)n, v, ind,
+         out, v, v);
+}
+
 static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     const Net *n = e->net;
-    bool softmax = l->act == ACT_SOFTMAX;
+    bool softmax = keeps_z(e, l);   /* z into logit, then the outputs */
     const ActInfo *a = &act_info[l->act];
     char slope[32];
     act_param_str(slope, l);
@@ -116,17 +144,19 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
         emit(e, ";\n        }\n");
     }
     if (softmax) {
-        emit(e, "        {   /* softmax: out = exp(z - max z) / sum */\n");
+        emit(e, "        {   /* %s */\n", out_of_z_what(l));
         emit(e, "            const float *z = %s;\n", e->logit);
-        emit_softmax_of_z(e, "            ", "o", "out", l->n_out);
+        emit_out_of_z(e, l, "            ", "o", "out", l->n_out);
         emit(e, "        }\n");
     }
     (void)n;
 }
 
-static void emit_dense_din(Emitter *e, const Layer *l, const Layer *prod)
+static void emit_dense_din_code(Emitter *e, const Layer *l, const Layer *prod, int row)
 {
     int64_t ni = l->n_in, no = l->n_out;
+    emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
+    emit(e, "        float *din = %s + %lld;\n", e->delta, (long long)((row ^ 1) * e->net->max_width));
     if (unrolled(e, l)) {
         for (int64_t i = 0; i < ni; i++) {
             char yi[32];
@@ -151,6 +181,18 @@ static void emit_dense_din(Emitter *e, const Layer *l, const Layer *prod)
     emit(e, "            for (int i = 0; i < %lld; i++)\n                din[i] += wo[i] * d;\n", (long long)ni);
     emit(e, "        }\n");
     emit_din_through_act(e, prod, ni);
+}
+
+/* din = w^T dz into the other delta half, through prod's activation (for
+ * the first layer, prod NULL, only if dx: emit_din_code). */
+static void emit_dense_din(Emitter *e, const Layer *l, const Layer *prod, int row)
+{
+    RtBuf code = {0};
+    Emitter sub = *e;
+    sub.out = &code;
+    emit_dense_din_code(&sub, l, prod, row);
+    emit_din_code(e, prod, &code, "        ");
+    rt_buf_free(&code);
 }
 
 
@@ -195,33 +237,26 @@ static void emit_dense_fused_step(Emitter *e, const Layer *l)
 static void emit_dense_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
 {
     const Net *n = e->net;
-    bool need_din = prod != NULL;
     emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
-    if (need_din) {
-        emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
-        emit(e, "        float *din = %s + %lld;\n", e->delta, (long long)((row ^ 1) * n->max_width));
-    }
     emit(e, "        const float *in = %s;\n", in_ptr);
     if (!fused_update(e, l)) {
         emit(e, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
         emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
         emit_dense_gw(e, l);
-        if (need_din)
-            emit_dense_din(e, l, prod);
+        emit_dense_din(e, l, prod, row);
         return;
     }
     RtBuf step = {0}, alone = {0};
     Emitter sub = *e;
     sub.out = &step;
-    if (need_din)
-        emit_dense_din(&sub, l, prod);   /* din first: it needs the weights before their step */
+    if (prod)   /* the first layer's din is only for dx, never with a step */
+        emit_dense_din(&sub, l, prod, row);   /* din first: it needs the weights before their step */
     emit_dense_fused_step(&sub, l);
     sub.out = &alone;
     emit(&sub, "        float *gw = net->grad + %lld;\n", (long long)l->w_off);
     emit(&sub, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
     emit_dense_gw(&sub, l);
-    if (need_din)
-        emit_dense_din(&sub, l, prod);
+    emit_dense_din(&sub, l, prod, row);
     emit(e, "        if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */\n");
     emit_indented(e, &step);
     emit(e, "        } else {   /* backward alone: the gradient into grad[] */\n");
@@ -356,7 +391,7 @@ static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64
 {
     const Net *n = e->net;
     int64_t B = n->batch;
-    bool softmax = l->act == ACT_SOFTMAX;
+    bool softmax = keeps_z(e, l);   /* z into logit, the outputs after the products */
     const ActInfo *a = &act_info[l->act];
     char slope[32];
     act_param_str(slope, l);
@@ -472,11 +507,11 @@ static void emit_gemm_forward(Emitter *e, const Layer *l)
         }
         emit(e, "        }\n");
     }
-    if (l->act == ACT_SOFTMAX) {
-        emit(e, "        for (int s = 0; s < n; s++) {   /* softmax: out = exp(z - max z) / sum */\n");
+    if (keeps_z(e, l)) {
+        emit(e, "        for (int s = 0; s < n; s++) {   /* %s */\n", out_of_z_what(l));
         emit(e, "            const float *z = net->logit + s * %lld;\n", (long long)no);
         emit(e, "            float *out = net->act + s * %lld%s;\n", (long long)n->n_act, plus(in, l->act_off));
-        emit_softmax_of_z(e, "            ", "o", "out", no);
+        emit_out_of_z(e, l, "            ", "o", "out", no);
         emit(e, "        }\n");
     }
 }
@@ -682,7 +717,7 @@ static void emit_gemm_din_batch_vec(Emitter *e, const Layer *l, const Layer *pro
         rt_buf_free(&blkbuf);
         emit(e, "            }\n");
     }
-    if (act_info[prod->act].derivative) {
+    if (through_act(prod)) {
         emit(e, "            for (int s = 0; s < n; s++) {\n");
         emit(e, "                float *din = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o1, din_off));
         emit(e, "                const float *in = %s;\n", in);
@@ -727,6 +762,9 @@ static void emit_gemm_gw(Emitter *e, const Layer *l, const char *in, int64_t dz_
         }
 }
 
+static void emit_gemm_din(Emitter *e, const Layer *l, const Layer *prod, const char *in, int64_t rowlen,
+                          int64_t dz_off, int64_t din_off);
+
 static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, int row)
 {
     const Net *n = e->net;
@@ -750,13 +788,24 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
     }
     emit(e, "        for (int o = 0; o < %lld; o++) {   /* gb = the sum of dz over the samples */\n", (long long)no);
     emit(e, "            float sum = 0.0f;\n");
-    char o1[32], o2[32];
+    char o1[32];
     emit(e, "            for (int s = 0; s < n; s++)\n                sum += net->delta[s * %lld%s + o];\n",
          (long long)rowlen, plus(o1, dz_off));
     emit(e, "            gb[o] = sum;\n        }\n");
-    if (!prod)
-        return;
-    /* din = dz w, sample by sample, in blocks of 64 inputs */
+    RtBuf code = {0};   /* din, for the first layer only if dx (emit_din_code) */
+    Emitter sub = *e;
+    sub.out = &code;
+    emit_gemm_din(&sub, l, prod, in, rowlen, dz_off, din_off);
+    emit_din_code(e, prod, &code, "        ");
+    rt_buf_free(&code);
+}
+
+/* din = dz w, sample by sample, in blocks of 64 inputs */
+static void emit_gemm_din(Emitter *e, const Layer *l, const Layer *prod, const char *in, int64_t rowlen,
+                          int64_t dz_off, int64_t din_off)
+{
+    int64_t ni = l->n_in;
+    char o1[32], o2[32];
     int64_t blk = GEMM_ARRAY * GEMM_DIN_ARRAYS;
     blk = blk > ni ? ni : blk;
     int64_t d_main = ni / blk * blk;
@@ -771,7 +820,7 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
     emit(e, "        for (int s = 0; s < n; s++) {   /* din = dz w */\n");
     emit(e, "            const float *dz = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o1, dz_off));
     emit(e, "            float *din = net->delta + s * %lld%s;\n", (long long)rowlen, plus(o2, din_off));
-    if (act_info[prod->act].derivative)
+    if (through_act(prod))
         emit(e, "            const float *in = %s;\n", in);
     char rest[64];
     snprintf(rest, sizeof rest, "the last %lld inputs", (long long)(ni - d_main));
@@ -794,16 +843,16 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
  * at once, the weights transposed into net->wt); one sample (inference,
  * NAME_forward) as dot products step by step, in the same order. */
 
-/* Softmax over each step's `no` outputs, from z (logits) into out. */
-static void emit_step_softmax(Emitter *e, int64_t T, int64_t no, const char *ind)
+/* Softmax (or bce's sigmoid) over each step's `no` outputs, from z (logits)
+ * into out. */
+static void emit_step_softmax(Emitter *e, const Layer *l, int64_t T, int64_t no, const char *ind)
 {
-    emit(e, "%sfor (int t = 0; t < %lld; t++) {   /* softmax of each step: out = exp(z - max z) / sum */\n", ind,
-         (long long)T);
+    emit(e, "%sfor (int t = 0; t < %lld; t++) {   /* each step's %s */\n", ind, (long long)T, out_of_z_what(l));
     emit(e, "%s    const float *z = logit + t * %lld;\n%s    float *o = out + t * %lld;\n", ind, (long long)no, ind,
          (long long)no);
     char ind2[64];
     snprintf(ind2, sizeof ind2, "%.56s    ", ind);
-    emit_softmax_of_z(e, ind2, "j", "o", no);
+    emit_out_of_z(e, l, ind2, "j", "o", no);
     emit(e, "%s}\n", ind);
 }
 
@@ -823,7 +872,7 @@ static void emit_step_activation(Emitter *e, const Layer *l, const char *ind)
 static void emit_seq_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     int64_t T = l->in.steps, F = l->in.c, no = l->units;
-    bool softmax = l->act == ACT_SOFTMAX;
+    bool softmax = keeps_z(e, l);
     emit(e, "        const float *w = %s + %lld;   /* [%lld][%lld] */\n", e->param, (long long)l->w_off, (long long)no,
          (long long)F);
     emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)no);
@@ -838,7 +887,7 @@ static void emit_seq_dense_forward(Emitter *e, const Layer *l, const char *in_pt
     emit_dot_loop(e, F, "it", "                ");
     emit(e, "                %s[t * %lld + o] = z;\n            }\n", softmax ? "logit" : "out", (long long)no);
     if (softmax)
-        emit_step_softmax(e, T, no, "        ");
+        emit_step_softmax(e, l, T, no, "        ");
     else
         emit_step_activation(e, l, "        ");
 }
@@ -848,7 +897,7 @@ static void emit_seq_dense_forward_batch(Emitter *e, const Layer *l)
     const Net *n = e->net;
     const Layer *p = producer(n, (int)(l - n->layers));
     int64_t T = l->in.steps, F = l->in.c, no = l->units;
-    bool softmax = l->act == ACT_SOFTMAX;
+    bool softmax = keeps_z(e, l);
     char in[96], out[96];
     if (p)
         snprintf(in, sizeof in, "net->act + s * %lld + %lld", (long long)n->n_act, (long long)p->act_off);
@@ -869,7 +918,7 @@ static void emit_seq_dense_forward_batch(Emitter *e, const Layer *l)
     MatMul mm = {"z = b + in w^T, every step", T, no, F, NULL, in, "wt", out, "b", F, 1, no, no, false};
     emit_matmul(e, &mm, "            ");
     if (softmax)
-        emit_step_softmax(e, T, no, "            ");
+        emit_step_softmax(e, l, T, no, "            ");
     else
         emit_step_activation(e, l, "            ");
     emit(e, "        }\n");
@@ -885,9 +934,8 @@ static void emit_seq_dense_backward_batch(Emitter *e, const Layer *l, const Laye
     else
         snprintf(in, sizeof in, "x + s * %lld", (long long)n->n_inputs);
     emit(e, "        float *gw = net->grad + %lld, *gb = net->grad + %lld;\n", (long long)l->w_off, (long long)l->b_off);
-    if (prod)
-        emit(e, "        const float *w = net->param + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off,
-             (long long)no, (long long)F);
+    emit(e, "        const float *w = net->param + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off,
+         (long long)no, (long long)F);
     emit(e, "        for (int s = 0; s < n; s++) {\n");
     emit(e, "            const float *dz = net->delta + s * %lld + %lld;   /* [%lld][%lld] */\n", (long long)ds,
          (long long)(row * n->max_width), (long long)T, (long long)no);
@@ -895,16 +943,19 @@ static void emit_seq_dense_backward_batch(Emitter *e, const Layer *l, const Laye
     emit_matmul(e, &gw, "            ");
     emit(e, "            for (int t = 0; t < %lld; t++)\n                for (int o = 0; o < %lld; o++)\n"
             "                    gb[o] += dz[t * %lld + o];\n", (long long)T, (long long)no, (long long)no);
-    if (prod) {
-        emit(e, "            float *din = net->delta + s * %lld + %lld;\n", (long long)ds,
-             (long long)((row ^ 1) * n->max_width));
-        MatMul din = {"din = dz w, every step", T, F, no, NULL, "dz", "w", "din", NULL, no, 1, F, F, false};
-        emit_matmul(e, &din, "            ");
-        if (act_info[prod->act].derivative) {
-            emit(e, "            const float *in = %s;\n", in);
-            emit_din_through_act_at(e, prod, T * F, "            ");
-        }
+    RtBuf code = {0};   /* din, for the first layer only if dx (emit_din_code) */
+    Emitter sub = *e;
+    sub.out = &code;
+    emit(&sub, "            float *din = net->delta + s * %lld + %lld;\n", (long long)ds,
+         (long long)((row ^ 1) * n->max_width));
+    MatMul din = {"din = dz w, every step", T, F, no, NULL, "dz", "w", "din", NULL, no, 1, F, F, false};
+    emit_matmul(&sub, &din, "            ");
+    if (through_act(prod)) {
+        emit(&sub, "            const float *in = %s;\n", in);
+        emit_din_through_act_at(&sub, prod, T * F, "            ");
     }
+    emit_din_code(e, prod, &code, "            ");
+    rt_buf_free(&code);
     emit(e, "        }\n");
 }
 

@@ -25,20 +25,22 @@ static void emit_dropout_forward(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "        }\n");
 }
 
-static void emit_dropout_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+static void emit_dropout_din(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
 {
     const Net *n = e->net;
-    if (!prod) {
-        emit(e, "        /* the input needs no gradient */\n");
-        return;
-    }
     emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
     emit(e, "        const float *mask = %s + %lld;\n", e->mask, (long long)l->mask_off);
     emit(e, "        float *din = %s + %lld;\n", e->delta, (long long)((row ^ 1) * n->max_width));
-    if (act_info[prod->act].derivative)
+    if (through_act(prod))
         emit(e, "        const float *in = %s;\n", in_ptr);
     emit(e, "        for (int i = 0; i < %lld; i++)\n            din[i] = dz[i] * mask[i];\n", (long long)l->n_in);
     emit_din_through_act(e, prod, l->n_in);
+}
+
+/* All of its backward code is din: for the first layer only if dx. */
+static void emit_dropout_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+{
+    emit_din_only(e, l, prod, row, in_ptr, emit_dropout_din);
 }
 
 const LayerEmitter dropout_emitter = {

@@ -82,18 +82,37 @@ static void emit_header_net(Emitter *e)
     emit(e, "/* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:\n"
             " * %s_forward's outputs up to float rounding, faster for many samples. */\n", N);
     emit(e, "void %s_forward_batch(%s *net, const float *x, float *y, int n);\n", N, N);
-    emit(e, "/* Trains on n samples (1..%s_BATCH): rows of x and of t (targets, one-hot for\n"
-            " * classes) are contiguous.  Returns the mean loss before the update, or NaN\n"
-            " * (and changes nothing) when n is out of range. */\n", N);
-    emit(e, "float %s_train_step(%s *net, const float *x, const float *t, int n);\n", N, N);
+    bool lossless = n->loss == LOSS_NONE;
+    if (!lossless) {
+        emit(e, "/* Trains on n samples (1..%s_BATCH): rows of x and of t (targets, one-hot for\n"
+                " * classes) are contiguous.  Returns the mean loss before the update, or NaN\n"
+                " * (and changes nothing) when n is out of range. */\n", N);
+        emit(e, "float %s_train_step(%s *net, const float *x, const float *t, int n);\n", N, N);
+    }
     emit(e, "/* All %s_N_PARAMS parameters, contiguous, in PyTorch's state_dict order. */\n", N);
     emit(e, "float *%s_params(%s *net);\n\n", N, N);
-    emit(e, "/* The two halves of %s_train_step, for gradient checks and custom loops:\n"
-            " * %s_backward fills grad[] with the mean gradient of n samples and returns\n"
-            " * their mean loss; %s_update applies one optimizer step to it. */\n", N, N, N);
-    emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n);\n", N, N);
+    if (!lossless) {
+        emit(e, "/* The two halves of %s_train_step, for gradient checks and custom loops:\n"
+                " * %s_backward fills grad[] with the mean gradient of n samples and returns\n"
+                " * their mean loss; %s_update applies one optimizer step to it. */\n", N, N, N);
+        emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n);\n", N, N);
+    } else {
+        emit(e, "/* loss none: %s trains only from a gradient given at its outputs, by\n"
+                " * %s_forward_train, %s_backward_from and %s_update. */\n", N, N, N, N);
+    }
     emit(e, "void %s_update(%s *net);\n", N, N);
     emit(e, "float *%s_grads(%s *net);\n\n", N, N);
+    emit(e, "/* The network as a part of a bigger one (docs/emitted-api.md, \"Composing\n"
+            " * networks\"): %s_forward_train runs n samples (1..%s_BATCH) forward as\n"
+            " * training does%s, keeping what the backward pass needs, with their\n"
+            " * outputs into y (NULL: only kept).  %s_backward_from then sets grad[] to\n"
+            " * the gradient for dLoss/dy = dy (n rows of %s_N_OUTPUTS, the caller's loss\n"
+            " * and mean included), and writes dLoss/dx into dx (n rows of\n"
+            " * %s_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change\n"
+            " * nothing) when n is out of range or dy is NULL. */\n", N, N,
+         n->has_dropout ? " (dropout on)" : "", N, N, N);
+    emit(e, "int %s_forward_train(%s *net, const float *x, float *y, int n);\n", N, N);
+    emit(e, "int %s_backward_from(%s *net, const float *x, const float *dy, float *dx, int n);\n\n", N, N);
 }
 
 /* The buffers the forward pass uses: layer outputs, softmax inputs, and the
@@ -238,5 +257,7 @@ void emit_header(Emitter *e, const char *h_name)
         else if (e->net == e->opt->infer_net)
             emit_header_infer(e);
     }
+    for (int i = 0; i < m->n_gans && !e->infer; i++)
+        emit_gan_header(e, &m->gans[i]);
     emit(e, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }

@@ -1,6 +1,7 @@
 /* emit_loss.c — the losses: for the sample in flight, its loss and dLoss/dz
  * of the output layer (mse through any activation, cross_entropy through
- * softmax). */
+ * softmax, bce through sigmoid); or dLoss/dz from a dLoss/dy the caller
+ * gives (NAME_backward_from). */
 #include "emit.h"
 
 /* Element-wise work (loss, activation derivatives) is unrolled when short. */
@@ -63,6 +64,33 @@ void emit_loss(Emitter *e)
             emit(e, "        loss += ls;\n");
         return;
     }
+    if (n->loss == LOSS_BCE) {
+        /* a dense sigmoid output is guaranteed by check.c; z is kept in logit */
+        char inv[32];
+        fmt_float(inv, 1.0 / (double)no);
+        emit(e, "%s        {   /* loss bce: L = mean over the outputs of -(t log y + (1 - t) log(1 - y)), y = sigmoid(z),\n"
+                "%s               as max(z, 0) - z t + log(1 + exp(-|z|)) (no overflow, no log 0);\n"
+                "%s               dL/dz = (y - t) / %lld */\n", ind, ind, ind, (long long)no);
+        if (T > 1)
+            emit(e, "%s            const float *z = %s + st * %lld;\n", ind, e->logit, (long long)no);
+        else
+            emit(e, "%s            const float *z = %s;\n", ind, e->logit);
+        emit(e, "%s            for (int j = 0; j < %lld; j++) {\n", ind, (long long)no);
+        emit(e, "%s                ls += (z[j] > 0.0f ? z[j] : 0.0f) - z[j] * %s[j] + log1pf(expf(-fabsf(z[j])));\n", ind,
+             t);
+        if (no == 1)
+            emit(e, "%s                dz_out[j] = (y[j] - %s[j]) * %s;\n", ind, t, scale);
+        else
+            emit(e, "%s                dz_out[j] = (y[j] - %s[j]) * (%s * %s);\n", ind, t, scale, inv);
+        emit(e, "%s            }\n%s        }\n", ind, ind);
+        if (T > 1)
+            emit(e, "        }\n        loss += ls * %s;\n", fmt_float(f, 1.0 / (double)(T * no)));
+        else if (no == 1)
+            emit(e, "        loss += ls;\n");
+        else
+            emit(e, "        loss += ls * %s;\n", inv);
+        return;
+    }
     /* mse: L = 1/2 sum (t - y)^2, dL/dy = y - t = -Error */
     emit(e, "%s        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */\n", ind);
     if (prod && prod->act == ACT_SOFTMAX) {
@@ -100,4 +128,39 @@ void emit_loss(Emitter *e)
         emit(e, "        }\n        loss += ls * %s;\n", fmt_float(f, 0.5 / (double)T));
     else
         emit(e, "        loss += ls * 0.5f;\n");
+}
+
+/* dLoss/dz of the output layer into dz (row 0 of net->delta) from dLoss/dy,
+ * given by the caller (e->t: the sample's row of dy): through the output
+ * activation's derivative, or softmax's Jacobian, step by step for a
+ * sequence output. */
+void emit_output_grad(Emitter *e)
+{
+    const Net *n = e->net;
+    const Layer *prod = output_layer(n);
+    int64_t T = n->out_steps, no = n->n_outputs / T, all = n->n_outputs;
+    char y[64];
+    act_ptr(e, y, prod ? prod->act_off : -1);
+    emit(e, "        float *dz_out = %s;   /* dLoss/dz of the output layer */\n", e->delta);
+    if (!prod || (!act_info[prod->act].derivative && prod->act != ACT_SOFTMAX)) {
+        emit(e, "        for (int j = 0; j < %lld; j++)   /* a linear output: dz = dy */\n", (long long)all);
+        emit(e, "            dz_out[j] = %s[j];\n", e->t);
+        return;
+    }
+    emit(e, "        const float *y = %s;   /* the output [%lld] */\n", y, (long long)all);
+    if (prod->act == ACT_SOFTMAX) {
+        emit(e, "        for (int st = 0; st < %lld; st++) {   /* softmax%s: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */\n",
+             (long long)T, T > 1 ? " of each step" : "");
+        emit(e, "            const float *ys = y + st * %lld, *g = %s + st * %lld;\n", (long long)no, e->t, (long long)no);
+        emit(e, "            float *dz = dz_out + st * %lld, dot = 0.0f;\n", (long long)no);
+        emit(e, "            for (int j = 0; j < %lld; j++)\n                dot += g[j] * ys[j];\n", (long long)no);
+        emit(e, "            for (int j = 0; j < %lld; j++)\n                dz[j] = ys[j] * (g[j] - dot);\n",
+             (long long)no);
+        emit(e, "        }\n");
+        return;
+    }
+    emit(e, "        for (int j = 0; j < %lld; j++)   /* dz = dy act'(z), from the output y */\n", (long long)all);
+    emit(e, "            dz_out[j] = %s[j]", e->t);
+    emit_deriv_factor(e, prod, "y[j]");
+    emit(e, ";\n");
 }

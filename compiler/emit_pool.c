@@ -34,20 +34,16 @@ static void emit_pool_forward(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "                }\n");
 }
 
-static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+static void emit_pool_din(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
 {
     const Net *n = e->net;
     bool max = l->kind == LAYER_MAXPOOL;
     int64_t H = l->in.h, W = l->in.w, OH = l->out.h, OW = l->out.w;
-    if (!prod) {
-        emit(e, "        /* the input needs no gradient */\n");
-        return;
-    }
     char iy[96], ix[96];
     index_expr(iy, sizeof iy, "oy", l->stride_h, 0);
     index_expr(ix, sizeof ix, "ox", l->stride_w, 0);
     emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
-    if (max || act_info[prod->act].derivative)   /* avgpool reads its input only for the activation */
+    if (max || through_act(prod))   /* avgpool reads its input only for the activation */
         emit(e, "        const float *in = %s;\n", in_ptr);
     if (max)
         emit(e, "        const float *out = %s + %lld;\n", e->act, (long long)l->act_off);
@@ -145,6 +141,12 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
     }
     emit(e, "                }\n");
     emit_din_through_act(e, prod, l->in.c * H * W);
+}
+
+/* All of its backward code is din: for the first layer only if dx. */
+static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
+{
+    emit_din_only(e, l, prod, row, in_ptr, emit_pool_din);
 }
 
 const LayerEmitter pool_emitter = {

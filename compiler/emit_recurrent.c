@@ -333,18 +333,21 @@ static void emit_recurrent_backward_batch(Emitter *e, const Layer *l, const Laye
         emit(e, "                gb_ih[j] += sq[%lld + k * %lld + j];\n", (long long)c.r.dg, GH);
         emit(e, "        for (int j = 0; j < %lld; j++)\n            gb_hh[j] = gb_ih[j];\n", GH);
     }
-    if (!prod)
-        return;
-    emit(e, "        for (int s = 0; s < n; s++) {   /* din = dG W_ih, every step */\n");
-    emit(e, "            float *din = net->delta + s * %lld + %lld;\n", (long long)c.ds, (long long)((row ^ 1) * c.mw));
+    RtBuf code = {0};   /* din, for the first layer only if dx (emit_din_code) */
+    Emitter sub = *e;
+    sub.out = &code;
+    emit(&sub, "        for (int s = 0; s < n; s++) {   /* din = dG W_ih, every step */\n");
+    emit(&sub, "            float *din = net->delta + s * %lld + %lld;\n", (long long)c.ds, (long long)((row ^ 1) * c.mw));
     snprintf(a, sizeof a, "(sq + %lld + s * %lld)", (long long)c.r.dg, GH);
     MatMul din = {"din = dG W_ih", T, F, GH, NULL, a, "w_ih", "din", NULL, B * GH, 1, F, F, false};
-    emit_matmul(e, &din, "            ");
-    if (act_info[prod->act].derivative) {
-        emit(e, "            const float *in = %s;\n", c.x);
-        emit_din_through_act_at(e, prod, T * F, "            ");
+    emit_matmul(&sub, &din, "            ");
+    if (through_act(prod)) {
+        emit(&sub, "            const float *in = %s;\n", c.x);
+        emit_din_through_act_at(&sub, prod, T * F, "            ");
     }
-    emit(e, "        }\n");
+    emit(&sub, "        }\n");
+    emit_din_code(e, prod, &code, "        ");
+    rt_buf_free(&code);
 }
 
 /* One sample (inference, NAME_forward): the state of the current step only,

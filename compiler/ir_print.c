@@ -176,11 +176,39 @@ static void print_net(RtBuf *b, const Module *m, const Net *n)
                (long long)n->struct_bytes);
 }
 
+static void print_gan(RtBuf *b, const Module *m, const Gan *g)
+{
+    int64_t B = g->gen->batch, nz = g->gen->n_inputs, ns = g->disc->n_inputs;
+    rt_buf_printf(b, "gan %s (%s:%d)\n", g->name, m->src->name, g->loc.first_line);
+    rt_buf_printf(b, "  generator      %s (%lld -> %lld)\n", g->gen->name, (long long)nz, (long long)ns);
+    rt_buf_printf(b, "  discriminator  %s (%lld -> 1)\n", g->disc->name, (long long)ns);
+    rt_buf_printf(b, "  noise          %s(%g, %g)\n", g->noise == NOISE_NORMAL ? "normal" : "uniform", g->noise_a,
+                  g->noise_b);
+    rt_buf_printf(b, "  batch          %lld\n", (long long)B);
+    rt_buf_printf(b, "  buffers (beside both networks)\n");
+    struct { const char *name; int64_t floats; const char *what; } bufs[] = {
+        {"z", B * nz, "the noise of the last step"},
+        {"fake", B * ns, "G(z) of the last step"},
+        {"dfake", B * ns, "dLoss_G/d(G(z)), from the discriminator"},
+        {"dgrad", g->disc->n_params, "the discriminator's gradient on the real samples"},
+        {"ones, zeros", 2 * B, "the targets"},
+    };
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rt_buf_printf(b, "    %-12s %8lld floats %12lld bytes  %s\n", bufs[i].name, (long long)bufs[i].floats,
+                      (long long)(4 * bufs[i].floats), bufs[i].what);
+    rt_buf_printf(b, "  total    sizeof(%s) = %lld bytes (where uint64_t is 8-byte aligned)\n", g->name,
+                  (long long)gan_struct_bytes(g));
+}
+
 void ir_print(RtBuf *b, const Module *m)
 {
     for (int i = 0; i < m->n_nets; i++) {
         if (i)
             rt_buf_puts(b, "\n");
         print_net(b, m, &m->nets[i]);
+    }
+    for (int i = 0; i < m->n_gans; i++) {
+        rt_buf_puts(b, "\n");
+        print_gan(b, m, &m->gans[i]);
     }
 }

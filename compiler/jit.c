@@ -71,6 +71,16 @@ static void *lookup(Jit *j, const char *sym)
     return j->backend == JIT_TCC ? tcc_get_symbol(j->tcc, sym) : dlsym(j->dl, sym);
 }
 
+/* Binds function pointer `fn` to symbol `sym` of Jit j (left NULL when it is
+ * missing).  ISO C has no cast from object to function pointers; POSIX
+ * guarantees they have the same representation, so the bytes are copied. */
+#define BIND(fn, sym)                                  \
+    do {                                               \
+        void *p_ = lookup(j, sym);                     \
+        if (p_)                                        \
+            memcpy(&(fn), &p_, sizeof p_);             \
+    } while (0)
+
 static bool compile_tcc(Jit *j, const char *source, Diag *diag)
 {
     j->tcc = tcc_new();
@@ -340,7 +350,8 @@ static bool compile_cc(Jit *j, const RtBuf *source, Diag *diag)
     return true;
 }
 
-Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t unroll, RtNet *out, Diag *diag)
+/* The module's C with `glue_text` after it, compiled; NULL on errors. */
+static Jit *build(const Module *m, const char *glue_text, JitBackend backend, int64_t unroll, Diag *diag)
 {
     EmitOptions eo = {.unroll = unroll, .header_name = NULL};
     RtBuf c = {0}, h = {0}, src = {0};
@@ -353,7 +364,7 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
             rt_buf_puts(&src, "#define NNC_NO_V16 1   /* jit_full_width_avx512(): 16 lanes do not pay here */\n");
         rt_buf_puts(&src, h.data);
         rt_buf_puts(&src, c.data);
-        glue(&src, net);
+        rt_buf_puts(&src, glue_text);
         ok = !src.oom;
     }
     if (ok) {
@@ -367,14 +378,24 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
         jit_free(j, NULL);
         return NULL;
     }
-    /* ISO C has no cast from object to function pointers; POSIX guarantees
-     * they have the same representation, so copy the bytes. */
-#define BIND(fn, sym)                                  \
-    do {                                               \
-        void *p_ = lookup(j, sym);                     \
-        if (p_)                                        \
-            memcpy(&(fn), &p_, sizeof p_);             \
-    } while (0)
+    return j;
+}
+
+Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t unroll, RtNet *out, Diag *diag)
+{
+    if (net->loss == LOSS_NONE) {
+        diag_at(diag, DIAG_ERROR, net->name_loc, "network '%s' has no loss of its own (loss none): it trains only "
+                "from a gradient given at its outputs, %s", net->name,
+                m->n_gans ? "as a gan's generator; train the gan (without --net)" :
+                "through the emitted C's NAME_backward_from (docs/emitted-api.md)");
+        return NULL;
+    }
+    RtBuf g = {0};
+    glue(&g, net);
+    Jit *j = g.oom ? NULL : build(m, g.data, backend, unroll, diag);
+    rt_buf_free(&g);
+    if (!j)
+        return NULL;
     size_t (*size)(void) = NULL;
     memset(out, 0, sizeof *out);
     BIND(size, "nnc_jit_size");
@@ -384,7 +405,6 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     BIND(out->train_step, "nnc_jit_train_step");
     BIND(out->params, "nnc_jit_params");
     BIND(out->lr, "nnc_jit_lr");
-#undef BIND
     if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->params || !out->lr) {
         diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", net->name);
         jit_free(j, NULL);
@@ -403,6 +423,63 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     out->state = calloc(1, out->size);
     if (!out->state) {
         diag_plain(diag, DIAG_ERROR, "out of memory for the network's %zu bytes", out->size);
+        jit_free(j, NULL);
+        return NULL;
+    }
+    out->init(out->state, out->seed);
+    return j;
+}
+
+static void gan_glue(RtBuf *b, const Gan *g)
+{
+    const char *N = g->name, *G = g->gen->name, *D = g->disc->name;
+    rt_buf_printf(b,
+               "\n/* ---- JIT glue for gan %s: void-pointer entry points for the runtime ---- */\n"
+               "size_t nnc_jit_gan_size(void) { return sizeof(%s); }\n"
+               "void nnc_jit_gan_init(void *nnc_g, uint64_t nnc_seed) { %s_init((%s *)nnc_g, nnc_seed); }\n"
+               "int nnc_jit_gan_step(void *nnc_g, const float *nnc_real, int nnc_n, float *nnc_losses)\n"
+               "{ return %s_step((%s *)nnc_g, nnc_real, nnc_n, nnc_losses); }\n"
+               "void nnc_jit_gan_generate(void *nnc_g, const float *nnc_z, float *nnc_out, int nnc_n)\n"
+               "{ %s_generate((%s *)nnc_g, nnc_z, nnc_out, nnc_n); }\n"
+               "float *nnc_jit_gan_gen_params(void *nnc_g) { return %s_params(&((%s *)nnc_g)->%s); }\n"
+               "float *nnc_jit_gan_disc_params(void *nnc_g) { return %s_params(&((%s *)nnc_g)->%s); }\n",
+               N, N, N, N, N, N, N, N, G, N, G, D, N, D);
+}
+
+Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_t unroll, RtGan *out, Diag *diag)
+{
+    RtBuf gl = {0};
+    gan_glue(&gl, gan);
+    Jit *j = gl.oom ? NULL : build(m, gl.data, backend, unroll, diag);
+    rt_buf_free(&gl);
+    if (!j)
+        return NULL;
+    size_t (*size)(void) = NULL;
+    memset(out, 0, sizeof *out);
+    BIND(size, "nnc_jit_gan_size");
+    BIND(out->init, "nnc_jit_gan_init");
+    BIND(out->step, "nnc_jit_gan_step");
+    BIND(out->generate, "nnc_jit_gan_generate");
+    BIND(out->gen_params, "nnc_jit_gan_gen_params");
+    BIND(out->disc_params, "nnc_jit_gan_disc_params");
+    if (!size || !out->init || !out->step || !out->generate || !out->gen_params || !out->disc_params) {
+        diag_plain(diag, DIAG_ERROR, "JIT: an entry point of gan '%s' is missing after linking", gan->name);
+        jit_free(j, NULL);
+        return NULL;
+    }
+    out->name = gan->name, out->gen_name = gan->gen->name, out->disc_name = gan->disc->name;
+    out->batch = gan->gen->batch;
+    out->n_noise = gan->gen->n_inputs;
+    out->n_sample = gan->disc->n_inputs;
+    out->gen_n_params = gan->gen->n_params, out->disc_n_params = gan->disc->n_params;
+    out->gen_fingerprint = gan->gen->fingerprint, out->disc_fingerprint = gan->disc->fingerprint;
+    out->seed = gan->gen->seed;
+    out->noise_normal = gan->noise == NOISE_NORMAL;
+    out->noise_a = gan->noise_a, out->noise_b = gan->noise_b;
+    out->size = size();
+    out->state = calloc(1, out->size);
+    if (!out->state) {
+        diag_plain(diag, DIAG_ERROR, "out of memory for the gan's %zu bytes", out->size);
         jit_free(j, NULL);
         return NULL;
     }

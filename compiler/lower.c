@@ -380,6 +380,8 @@ static bool lower_net(Net *n, Diag *diag)
     BUFFER("delta", "dLoss/dz of the layer in flight, two halves used in turn, a row per sample", 2 * max_width, rows);
     if (n->layers[n->n_layers - 1].act == ACT_SOFTMAX)
         BUFFER("logit", "inputs of the softmax, a row per sample", n->n_outputs, rows);
+    else if (n->loss == LOSS_BCE)   /* check.c: the last layer is dense sigmoid */
+        BUFFER("logit", "inputs of the output sigmoid, for bce, a row per sample", n->n_outputs, rows);
     if (n_xt)
         BUFFER("xt", "scratch of batched dense layers: their input transposed", n_xt, rows);
     if (n_pad)
@@ -417,6 +419,16 @@ bool lower_module(Module *m, Arena *arena, Diag *diag)
     bool ok = true;
     for (int i = 0; i < m->n_nets; i++)
         ok &= lower_net(&m->nets[i], diag);
+    for (int i = 0; ok && i < m->n_gans; i++) {
+        const Gan *g = &m->gans[i];
+        if (g->gen->n_outputs != g->disc->n_inputs) {
+            diag_at(diag, DIAG_ERROR, g->disc_loc, "the generator '%s' makes %lld floats a sample, but the "
+                    "discriminator '%s' takes %lld", g->gen->name, (long long)g->gen->n_outputs, g->disc->name,
+                    (long long)g->disc->n_inputs);
+            diag_at(diag, DIAG_NOTE, g->disc->input_loc, "the discriminator's input");
+            ok = false;
+        }
+    }
     return ok;
 }
 
@@ -450,4 +462,10 @@ const Buffer *net_buffer(const Net *net, const char *name)
         if (strcmp(net->buffers[i].name, name) == 0)
             return &net->buffers[i];
     return NULL;
+}
+
+int64_t gan_struct_bytes(const Gan *g)
+{
+    int64_t B = g->gen->batch, floats = B * g->gen->n_inputs + 2 * B * g->disc->n_inputs + g->disc->n_params + 2 * B;
+    return g->gen->struct_bytes + g->disc->struct_bytes + (4 * floats + 7) / 8 * 8 + 8;
 }

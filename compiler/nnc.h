@@ -34,6 +34,7 @@
 #include <stdio.h>
 
 #include "rt_shared.h"   /* the runtime's text buffer (RtBuf) and atomic files */
+#include "nnc_rt.h"      /* the runtime's networks and data (RtNet, RtData, RtLoss) */
 
 #define NNC_VERSION "0.1.0"
 
@@ -139,6 +140,7 @@ typedef struct NetDecl {
 
 typedef struct Program {
     NetDecl *nets;
+    NetDecl *gans;               /* gan blocks: the same shape, other statements */
 } Program;
 
 Arg *ast_number(Arena *a, const char *text, Loc loc);
@@ -280,6 +282,7 @@ typedef struct Net {
     LossKind loss;
     Loc loss_loc;
     bool has_loss;
+    bool loss_written;           /* a loss statement, even an invalid one (no second error) */
     Optim optim;
     int64_t batch;
     int64_t epochs;              /* for nnc train and the REPL; the emitted C ignores it */
@@ -297,10 +300,23 @@ typedef struct Net {
     uint64_t fingerprint;        /* hash of the layers' kinds and shapes: weight files carry it */
 } Net;
 
+typedef enum { NOISE_NORMAL, NOISE_UNIFORM } NoiseKind;
+
+typedef struct Gan {             /* a gan block: two networks trained against each other */
+    const char *name;
+    Loc loc, name_loc;
+    Net *gen, *disc;             /* networks of the module */
+    Loc gen_loc, disc_loc;       /* the statements that name them */
+    NoiseKind noise;             /* the generator's input: */
+    double noise_a, noise_b;     /* normal(mean a, std b) or uniform(a, b) */
+} Gan;
+
 typedef struct Module {          /* everything one .nn file describes */
     const Source *src;
     Net *nets;
     int n_nets;
+    Gan *gans;
+    int n_gans;
 } Module;
 
 /* Returns NULL (with errors reported) when the program is not valid. */
@@ -330,6 +346,9 @@ const Buffer *net_buffer(const Net *net, const char *name);
  * of the step counter. */
 int64_t layout_buffer_offset(const Buffer *b, int n, const char *name, int64_t *floats);
 int64_t layout_step_offset(const Buffer *b, int n);
+/* sizeof the struct of a gan block (emit_gan.c's layout), where uint64_t is
+ * 8-byte aligned. */
+int64_t gan_struct_bytes(const Gan *g);
 
 /* ---- ir_print.c ---- */
 void ir_print(RtBuf *out, const Module *m);
@@ -368,6 +387,8 @@ const Net *pipeline_pick_net(const Module *m, const char *name, const char *how,
 /* Whether targets are classes (softmax or sigmoid output): the data loaders
  * then record labels and training reports accuracy. */
 bool pipeline_is_classifier(const Net *n);
+/* The network's loss as the runtime's evaluation computes it. */
+RtLoss pipeline_rt_loss(const Net *n);
 /* Warns (at the network's input) when IDX images loaded into `d` have the
  * network's input size but another shape (28x28 into 1x14x56). */
 struct RtData;
@@ -383,6 +404,9 @@ struct RtNet;
 Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t unroll, struct RtNet *out,
                  Diag *diag);
 void jit_free(Jit *j, struct RtNet *net);   /* frees the state too */
+/* The same for a gan block: its NAME_step and kin in `out` (whose state the
+ * caller frees), both networks' parameters reachable. */
+Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_t unroll, RtGan *out, Diag *diag);
 /* Whether this CPU's AVX-512 does twice the work of AVX2 a cycle (Zen 5,
  * Intel's server cores; not Zen 4, which splits it), measured once by a
  * probe of about a millisecond: the cc backend takes the emitted C's

@@ -92,3 +92,8 @@ bool parse_jit_backend(const char *s, JitBackend *out)
     *out = s[0] == 't' ? JIT_TCC : JIT_CC;
     return true;
 }
+
+RtLoss pipeline_rt_loss(const Net *n)
+{
+    return n->loss == LOSS_CROSS_ENTROPY ? RT_LOSS_CROSS_ENTROPY : n->loss == LOSS_BCE ? RT_LOSS_BCE : RT_LOSS_MSE;
+}

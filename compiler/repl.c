@@ -401,7 +401,7 @@ static bool do_train(Repl *r, int argc, char **argv)
     RtTrainOptions opt = {
         .epochs = (int)epochs,
         .shuffle_seed = r->shuffle_seed + (uint64_t)r->epochs_done,
-        .cross_entropy = r->net->loss == LOSS_CROSS_ENTROPY,
+        .loss = pipeline_rt_loss(r->net),
         .out = stdout,
         .progress = r->interactive && isatty(STDOUT_FILENO),
         .report_every = (int)((epochs + 19) / 20),
@@ -436,14 +436,13 @@ static bool do_eval(Repl *r, int argc, char **argv)
         return false;
     if (!r->have_train && !r->have_test)
         return fail(r, "no data: 'data FILE' (and 'test FILE') first");
-    bool ce = r->net->loss == LOSS_CROSS_ENTROPY;
     int64_t no = r->rt.n_outputs;
     for (int k = 0; k < 2; k++) {
         const RtData *d = k == 0 ? &r->train : &r->test;
         if (!(k == 0 ? r->have_train : r->have_test))
             continue;
         int64_t *cm = d->label && no > 1 ? calloc((size_t)(no * no), sizeof *cm) : NULL;
-        RtEval e = rt_evaluate(&r->rt, d, ce, cm);
+        RtEval e = rt_evaluate(&r->rt, d, pipeline_rt_loss(r->net), cm);
         printf("%s (%lld samples): loss %.6g", k == 0 ? "training" : "test", (long long)e.n, e.loss);
         if (e.accuracy >= 0)
             printf(", accuracy %.2f%%", 100.0 * e.accuracy);

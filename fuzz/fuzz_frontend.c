@@ -114,12 +114,42 @@ static void emit_everything(const Module *m, const Source *src, Diag *diag)
     }
 }
 
-/* JIT-compiles the first network and runs it once forward and one training
- * step, when that is cheap. */
+/* JIT-compiles the first gan block and runs one step of it, when cheap. */
+static void jit_gan(const Module *m, Diag *diag, int64_t unroll)
+{
+    const Gan *g = &m->gans[0];
+    RtGan rg;
+    int errors = diag->n_errors;
+    Jit *j = jit_compile_gan(m, g, JIT_TCC, unroll, &rg, diag);
+    if (!j)
+        fuzz_bug("the front end accepted the gan block, but the JIT failed on its C (%d errors)",
+                 diag->n_errors - errors);
+    if (rg.n_sample != g->disc->n_inputs || rg.n_noise != g->gen->n_inputs || rg.batch != g->gen->batch)
+        fuzz_bug("the JIT's gan disagrees with the IR");
+    if ((net_work(g->gen) + 3 * net_work(g->disc)) * (double)rg.batch <= 4e6) {
+        float *x = calloc((size_t)(rg.n_sample * rg.batch) + 1, sizeof *x), losses[2];
+        if (x) {
+            for (int64_t i = 0; i < rg.n_sample * rg.batch; i++)
+                x[i] = (float)(i % 5) * 0.25f;
+            if (rg.step(rg.state, x, (int)rg.batch, losses) != 0 || rg.step(rg.state, x, 1, losses) != 0)
+                fuzz_bug("a gan step refused a batch in range");
+        }
+        free(x);
+    }
+    free(rg.state);
+    jit_free(j, NULL);
+}
+
+/* JIT-compiles the first network with a loss of its own and runs it once
+ * forward and one training step, and the first gan block's step, when that
+ * is cheap. */
 static void jit_and_run(const Module *m, Diag *diag, size_t size)
 {
-    const Net *n = &m->nets[0];
-    if (n->struct_bytes > (4 << 20) || n->n_layers > 64 || n->n_params > (1 << 16))
+    const Net *n = NULL;
+    for (int k = 0; k < m->n_nets && !n; k++)
+        if (m->nets[k].loss != LOSS_NONE)
+            n = &m->nets[k];
+    if (!n || n->struct_bytes > (4 << 20) || n->n_layers > 64 || n->n_params > (1 << 16))
         return;
     int64_t total_layers = 0;
     for (int k = 0; k < m->n_nets; k++) {
@@ -131,6 +161,8 @@ static void jit_and_run(const Module *m, Diag *diag, size_t size)
         return;
     /* Both unroll defaults: the cc one (224) and the tcc one (4096). */
     int64_t unroll = size & 1 ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+    if (m->n_gans)
+        jit_gan(m, diag, unroll);
     RtNet rt;
     int errors = diag->n_errors;
     Jit *j = jit_compile(m, n, JIT_TCC, unroll, &rt, diag);

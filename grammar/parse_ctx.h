@@ -12,9 +12,10 @@ typedef struct ParseCtx {
     Program *prog;
     int line, col;               /* the lexer's position */
     const char *last_text;       /* text of the last word or number token */
-    bool in_network;             /* between a network's '{' and '}' */
-    Loc open_loc;                /* that network's opening '{' */
+    bool in_network;             /* between a block's '{' and '}' */
+    Loc open_loc;                /* that block's keyword */
     const char *open_name;
+    const char *open_kind;       /* "network" or "gan" */
 } ParseCtx;
 
 #endif

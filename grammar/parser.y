@@ -2,8 +2,10 @@
  *
  * The grammar knows the shape of a file, not the meaning of statements:
  *
- *   file     = { NEWLINE | network }
- *   network  = "network" WORD { NEWLINE } "{" body "}"
+ *   file     = { NEWLINE | network | gan }
+ *   network  = "network" name { NEWLINE } "{" body "}"
+ *   gan      = "gan" name { NEWLINE } "{" body "}"
+ *   name     = WORD | "gan"
  *   body     = { [ stmt ] NEWLINE } [ stmt ]
  *   stmt     = WORD { arg }
  *   arg      = NUMBER | DIMS | WORD | WORD "(" [ value { "," value } ] ")"
@@ -49,10 +51,12 @@ static void nnc_yyerror(Loc *loc, yyscan_t scanner, ParseCtx *ctx, const char *m
 }
 
 %token NETWORK "'network'"
+%token <str> GAN "'gan'"
 %token <str> WORD "word" NUMBER "number" DIMS "dimensions"
 %token NEWLINE "end of line"
 %type <arg> args arg value values
 %type <stmt> stmt lines body
+%type <str> name
 
 %%
 
@@ -60,6 +64,7 @@ file
     : %empty
     | file NEWLINE
     | file network
+    | file gan
     | file error NEWLINE    { yyerrok; }
     ;
 
@@ -69,8 +74,8 @@ newlines
     ;
 
 network
-    : NETWORK WORD newlines '{'
-        { ctx->in_network = true; ctx->open_loc = @1; ctx->open_name = $2; }
+    : NETWORK name newlines '{'
+        { ctx->in_network = true; ctx->open_loc = @1; ctx->open_name = $2; ctx->open_kind = "network"; }
       body '}'
         {
             NetDecl *n = ast_net(ctx->arena, $2, @2, $6, loc_span(@1, @7));
@@ -78,6 +83,21 @@ network
             ctx->prog->nets = n;
             ctx->in_network = false;
         }
+    ;
+gan
+    : GAN name newlines '{'
+        { ctx->in_network = true; ctx->open_loc = @1; ctx->open_name = $2; ctx->open_kind = "gan"; }
+      body '}'
+        {
+            NetDecl *g = ast_net(ctx->arena, $2, @2, $6, loc_span(@1, @7));
+            g->next = ctx->prog->gans;     /* reversed below */
+            ctx->prog->gans = g;
+            ctx->in_network = false;
+        }
+    ;
+name
+    : WORD                  { $$ = $1; }
+    | GAN                   { $$ = $1; }   /* 'gan' is a keyword only where a block starts */
     ;
 
 body
@@ -130,6 +150,7 @@ static const char *token_name(yysymbol_kind_t kind)
     switch (kind) {
     case YYSYMBOL_YYEOF: return "end of file";
     case YYSYMBOL_NETWORK: return "'network'";
+    case YYSYMBOL_GAN: return "'gan'";
     case YYSYMBOL_WORD: return "a word";
     case YYSYMBOL_NUMBER: return "a number";
     case YYSYMBOL_DIMS: return "dimensions";
@@ -144,9 +165,10 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner, Pa
     yysymbol_kind_t seen = yypcontext_token(yyctx);
     Loc loc = *yypcontext_location(yyctx);
     if (seen == YYSYMBOL_YYEOF && ctx->in_network) {
-        diag_at(ctx->diag, DIAG_ERROR, loc, "'}' expected at end of file (to close 'network %s' at line %d)",
-                ctx->open_name, ctx->open_loc.first_line);
-        diag_at(ctx->diag, DIAG_NOTE, ctx->open_loc, "the block of 'network %s' starts here", ctx->open_name);
+        diag_at(ctx->diag, DIAG_ERROR, loc, "'}' expected at end of file (to close '%s %s' at line %d)",
+                ctx->open_kind, ctx->open_name, ctx->open_loc.first_line);
+        diag_at(ctx->diag, DIAG_NOTE, ctx->open_loc, "the block of '%s %s' starts here", ctx->open_kind,
+                ctx->open_name);
         return 0;
     }
     char what[96];
@@ -159,6 +181,17 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner, Pa
     enum { N = 6 };
     yysymbol_kind_t expected[N];
     int n = yypcontext_expected_tokens(yyctx, expected, N);
+    /* where a name goes, 'gan' is one too: "expected a word" says it */
+    int word = -1, gan = -1;
+    for (int i = 0; i < n; i++) {
+        word = expected[i] == YYSYMBOL_WORD ? i : word;
+        gan = expected[i] == YYSYMBOL_GAN ? i : gan;
+    }
+    if (word >= 0 && gan >= 0) {
+        for (int i = gan; i + 1 < n; i++)
+            expected[i] = expected[i + 1];
+        n--;
+    }
     char list[256] = "";
     for (int i = 0; i < n; i++) {
         strcat(list, i == 0 ? "" : i == n - 1 ? " or " : ", ");
@@ -168,9 +201,9 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner, Pa
         diag_at(ctx->diag, DIAG_ERROR, loc, "unexpected %s; expected %s", what, list);
     else
         diag_at(ctx->diag, DIAG_ERROR, loc, "unexpected %s", what);
-    if (seen == YYSYMBOL_NETWORK && ctx->in_network)
-        diag_at(ctx->diag, DIAG_NOTE, ctx->open_loc, "networks cannot be nested; 'network %s' is still open here",
-                ctx->open_name);
+    if ((seen == YYSYMBOL_NETWORK || seen == YYSYMBOL_GAN) && ctx->in_network)
+        diag_at(ctx->diag, DIAG_NOTE, ctx->open_loc, "%s cannot be nested; '%s %s' is still open here",
+                strcmp(ctx->open_kind, "network") == 0 ? "networks" : "blocks", ctx->open_kind, ctx->open_name);
     return 0;
 }
 
@@ -205,5 +238,12 @@ Program *parse_program(const Source *src, Arena *arena, Diag *diag)
         rev = n;
     }
     ctx.prog->nets = rev;
+    rev = NULL;
+    for (NetDecl *g = ctx.prog->gans, *next; g; g = next) {
+        next = g->next;
+        g->next = rev;
+        rev = g;
+    }
+    ctx.prog->gans = rev;
     return ctx.prog;
 }

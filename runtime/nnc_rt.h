@@ -198,6 +198,13 @@ typedef struct RtNet {
     float *(*lr)(void *net);     /* the struct's learning rate field */
 } RtNet;
 
+/* The loss of a network, as evaluation computes it from the outputs. */
+typedef enum {
+    RT_LOSS_MSE,                 /* 1/2 sum (t - y)^2 */
+    RT_LOSS_CROSS_ENTROPY,       /* -sum t log y */
+    RT_LOSS_BCE,                 /* the mean over the outputs of -(t log y + (1 - t) log(1 - y)), logs >= -100 */
+} RtLoss;
+
 typedef struct RtEval {
     double loss;                 /* mean loss per sample */
     double accuracy;             /* in [0, 1]; negative when the data has no labels */
@@ -205,17 +212,16 @@ typedef struct RtEval {
 } RtEval;
 
 /* Mean loss and accuracy of the network on `d`.  The loss is computed from
- * the outputs as the network's loss would (mse: 1/2 sum (t-y)^2; cross
- * entropy: -sum t log y).  When `confusion` is not NULL it receives an
+ * the outputs as the network's loss would (RtLoss).  When `confusion` is not NULL it receives an
  * n_outputs x n_outputs matrix, [true][predicted]. */
-RtEval rt_evaluate(const RtNet *net, const RtData *d, bool cross_entropy, int64_t *confusion);
+RtEval rt_evaluate(const RtNet *net, const RtData *d, RtLoss loss, int64_t *confusion);
 
 struct RtEpoch;
 
 typedef struct RtTrainOptions {
     int epochs;
     uint64_t shuffle_seed;
-    bool cross_entropy;          /* the network's loss, for evaluation */
+    RtLoss loss;                 /* the network's loss, for evaluation */
     FILE *out;                   /* per-epoch lines, progress bar */
     int report_every;            /* print every Nth epoch (and the last); 0 or 1: every one */
     bool progress;               /* redraw a progress bar in place (a terminal) */
@@ -239,6 +245,56 @@ typedef struct RtEpoch {
  * last one partial), printing one line per epoch; `last` gets the final
  * epoch's figures.  Returns false when training diverged or was stopped. */
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last);
+
+/* ---- train.c: gan blocks ---- */
+
+/* A gan block compiled in memory: the emitted NAME_step and its kin behind
+ * void pointers (the JIT's glue), and both networks' parameters. */
+typedef struct RtGan {
+    const char *name, *gen_name, *disc_name;
+    int64_t batch, n_noise, n_sample;   /* n_sample: floats of a real (or generated) sample */
+    int64_t gen_n_params, disc_n_params;
+    uint64_t gen_fingerprint, disc_fingerprint, seed;
+    size_t size;
+    void *state;
+    void (*init)(void *gan, uint64_t seed);
+    int (*step)(void *gan, const float *real, int n, float losses[2]);
+    void (*generate)(void *gan, const float *z, float *out, int n);
+    float *(*gen_params)(void *gan);
+    float *(*disc_params)(void *gan);
+    bool noise_normal;           /* the noise: normal(a, b), else uniform(a, b) */
+    double noise_a, noise_b;
+} RtGan;
+
+typedef struct RtGanEpoch {
+    int epoch;
+    double d_loss, g_loss;       /* the mean over the epoch's steps */
+    double samples_per_sec;
+    bool diverged, stopped;
+} RtGanEpoch;
+
+typedef struct RtGanOptions {
+    int epochs;
+    uint64_t shuffle_seed;
+    FILE *out;                   /* a line per epoch, and the progress bar */
+    bool progress;
+    volatile int *stop;          /* as RtTrainOptions' */
+    void (*on_epoch)(const RtGanEpoch *e, void *user);   /* after each epoch, or NULL */
+    void *user;
+} RtGanOptions;
+
+/* Trains the gan on the real samples of `real` (their inputs; targets are
+ * not used) in shuffled batches of gan->batch (the last one partial), one
+ * NAME_step each, printing both mean losses per epoch.  Returns false when
+ * a loss became NaN or infinite, or training was stopped. */
+bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGanEpoch *last);
+/* The inception-style score of n rows of k class probabilities p:
+ * exp(E_x KL(p(y|x) || p(y))), with p(y) their mean; counts (k entries,
+ * zeroed by the caller; may be NULL) gets how many rows predict each class.
+ * NaN when n <= 0 or memory runs out. */
+double rt_inception_score(const float *p, int64_t n, int64_t k, int64_t *counts);
+/* n rows of noise as the gan draws it, from `rng`. */
+void rt_gan_noise(const RtGan *gan, RtRng *rng, float *z, int64_t n);
 
 /* ---- report.c: pictures of training ---- */
 

@@ -46,7 +46,7 @@ static void targets_of(const RtData *d, int64_t s, int64_t no, float *t)
     }
 }
 
-RtEval rt_evaluate(const RtNet *net, const RtData *d, bool cross_entropy, int64_t *confusion)
+RtEval rt_evaluate(const RtNet *net, const RtData *d, RtLoss loss, int64_t *confusion)
 {
     enum { CHUNK = 256 };   /* samples per forward_batch call */
     RtEval e = {0.0, -1.0, d->n};
@@ -72,8 +72,11 @@ RtEval rt_evaluate(const RtNet *net, const RtData *d, bool cross_entropy, int64_
         targets_of(d, s, no, ts);
         double l = 0;
         for (int64_t j = 0; j < no; j++) {
-            if (cross_entropy)
+            if (loss == RT_LOSS_CROSS_ENTROPY)
                 l -= ts[j] > 0 ? (double)ts[j] * log(fmax((double)y[j], 1e-30)) : 0.0;
+            else if (loss == RT_LOSS_BCE)   /* as torch's BCELoss: each log at least -100 */
+                l -= ((double)ts[j] * fmax(log((double)y[j]), -100.0) +
+                      (1.0 - ts[j]) * fmax(log(1.0 - (double)y[j]), -100.0)) / (double)k;
             else
                 l += 0.5 * ((double)ts[j] - y[j]) * ((double)ts[j] - y[j]);
         }
@@ -121,6 +124,36 @@ static void progress_bar(FILE *out, int epoch, int epochs, int64_t done, int64_t
     fflush(out);
 }
 
+/* The progress bar's state over a whole run: redrawn at most every 0.1 s,
+ * and at the end of each epoch. */
+typedef struct Progress {
+    double start, last_draw, total;   /* when the run started, when last drawn, samples in all */
+    int epochs;
+} Progress;
+
+static void progress_step(FILE *out, Progress *p, int epoch, int64_t done, int64_t n, double loss)
+{
+    double t = now();
+    if (t - p->last_draw <= 0.1 && done != n)
+        return;
+    double done_all = (double)(epoch - 1) * n + done;
+    double rate = done_all / (t - p->start + 1e-9);
+    progress_bar(out, epoch, p->epochs, done, n, loss, rate, (p->total - done_all) / (rate > 0 ? rate : 1));
+    p->last_draw = t;
+}
+
+/* The error of a loss that became NaN or infinite (`whose`: "" or
+ * "generator's "), after clearing the progress bar. */
+static void say_diverged(FILE *out, bool progress, int epoch, int64_t batch, const char *whose, float loss)
+{
+    if (out && progress)
+        fprintf(out, "\r\033[K");
+    if (out)
+        fflush(out);
+    fprintf(stderr, "nnc: error: training diverged at epoch %d, batch %lld: the %sloss is %s\n", epoch,
+            (long long)batch, whose, isnan(loss) ? "NaN" : "infinite");
+}
+
 static void print_eval(FILE *out, const char *what, RtEval e, bool loss_too)
 {
     if (loss_too && e.accuracy >= 0)
@@ -145,7 +178,7 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
     rt_rng_seed(&rng, opt->shuffle_seed);
     for (int64_t i = 0; i < n; i++)
         idx[i] = i;
-    double start_all = now(), total_samples = (double)n * opt->epochs, last_draw = 0;
+    Progress pg = {now(), 0, (double)n * opt->epochs, opt->epochs};
     for (int epoch = 1; ok && epoch <= opt->epochs; epoch++) {
         double t0 = now(), loss_sum = 0;
         int64_t batches = 0, seen = 0;
@@ -166,28 +199,15 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
             }
             if (!isfinite(loss)) {
                 ep.diverged = true;
-                if (opt->out && opt->progress)
-                    fprintf(opt->out, "\r\033[K");
-                if (opt->out)
-                    fflush(opt->out);
-                fprintf(stderr, "nnc: error: training diverged at epoch %d, batch %lld: the loss is %s\n", epoch,
-                        (long long)(b / bs + 1), isnan(loss) ? "NaN" : "infinite");
+                say_diverged(opt->out, opt->progress, epoch, b / bs + 1, "", loss);
                 ok = false;
                 break;
             }
             loss_sum += loss;
             batches++;
             seen += k;
-            if (opt->progress && opt->out) {
-                double t = now();
-                if (t - last_draw > 0.1 || b + k == n) {
-                    double done_all = (double)(epoch - 1) * n + b + k;
-                    double rate = done_all / (t - start_all + 1e-9);
-                    progress_bar(opt->out, epoch, opt->epochs, b + k, n, loss_sum / batches, rate,
-                                 (total_samples - done_all) / (rate > 0 ? rate : 1));
-                    last_draw = t;
-                }
-            }
+            if (opt->progress && opt->out)
+                progress_step(opt->out, &pg, epoch, b + k, n, loss_sum / batches);
             if (opt->stop && *opt->stop) {
                 ep.stopped = true;
                 ok = false;
@@ -206,9 +226,9 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
                 fprintf(opt->out, "\r\033[K");
             continue;
         }
-        ep.train = rt_evaluate(net, train, opt->cross_entropy, NULL);
+        ep.train = rt_evaluate(net, train, opt->loss, NULL);
         if (test && test->n)
-            ep.test = rt_evaluate(net, test, opt->cross_entropy, NULL);
+            ep.test = rt_evaluate(net, test, opt->loss, NULL);
         if (opt->on_epoch)
             opt->on_epoch(&ep, opt->user);
         if (opt->out) {
@@ -227,4 +247,117 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
     if (last)
         *last = ep;
     return ok;
+}
+
+/* ---- gan blocks ---- */
+
+void rt_gan_noise(const RtGan *gan, RtRng *rng, float *z, int64_t n)
+{
+    for (int64_t i = 0; i < n * gan->n_noise; i++) {
+        if (gan->noise_normal) {   /* Box-Muller, as the emitted NAME_step draws it */
+            double u1 = ((double)(rt_rng_next(rng) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+            double u2 = (double)(rt_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
+            z[i] = (float)(gan->noise_a + gan->noise_b * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+        } else {
+            double u = (double)(rt_rng_next(rng) >> 40) * (1.0 / 16777216.0);
+            z[i] = (float)(gan->noise_a + (gan->noise_b - gan->noise_a) * u);
+        }
+    }
+}
+
+bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGanEpoch *last)
+{
+    int64_t n = real->n, ns = gan->n_sample, bs = gan->batch;
+    int64_t *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
+    float *xb = malloc((size_t)(bs * ns) * sizeof *xb);
+    RtGanEpoch ep = {0};
+    bool ok = idx && xb && n > 0;
+    if (!idx || !xb)
+        fprintf(stderr, "nnc: error: out of memory for the batches\n");
+    RtRng rng;
+    rt_rng_seed(&rng, opt->shuffle_seed);
+    for (int64_t i = 0; ok && i < n; i++)
+        idx[i] = i;
+    Progress pg = {now(), 0, (double)n * opt->epochs, opt->epochs};
+    for (int epoch = 1; ok && epoch <= opt->epochs; epoch++) {
+        double t0 = now(), d_sum = 0, g_sum = 0;
+        int64_t steps = 0, seen = 0;
+        rt_shuffle(&rng, idx, n);
+        memset(&ep, 0, sizeof ep);
+        ep.epoch = epoch;
+        for (int64_t b = 0; b < n; b += bs) {
+            int k = (int)(n - b < bs ? n - b : bs);
+            for (int s = 0; s < k; s++)
+                memcpy(xb + s * ns, real->x + idx[b + s] * ns, (size_t)ns * sizeof *xb);
+            float losses[2];
+            gan->step(gan->state, xb, k, losses);
+            if (!isfinite(losses[0]) || !isfinite(losses[1])) {
+                ep.diverged = true;
+                bool d = !isfinite(losses[0]);
+                say_diverged(opt->out, opt->progress, epoch, b / bs + 1, d ? "discriminator's " : "generator's ",
+                             losses[d ? 0 : 1]);
+                ok = false;
+                break;
+            }
+            d_sum += losses[0];
+            g_sum += losses[1];
+            steps++;
+            seen += k;
+            if (opt->progress && opt->out)
+                progress_step(opt->out, &pg, epoch, b + k, n, g_sum / steps);
+            if (opt->stop && *opt->stop) {
+                ep.stopped = true;
+                ok = false;
+                break;
+            }
+        }
+        double secs = now() - t0;
+        ep.d_loss = steps ? d_sum / (double)steps : 0;
+        ep.g_loss = steps ? g_sum / (double)steps : 0;
+        ep.samples_per_sec = secs > 0 ? (double)seen / secs : 0;
+        if (ep.diverged)
+            break;
+        if (opt->on_epoch)
+            opt->on_epoch(&ep, opt->user);
+        if (opt->out) {
+            fprintf(opt->out, "%sepoch %d/%d  discriminator loss %.4f  generator loss %.4f  %.0f samples/s%s\n",
+                    opt->progress ? "\r\033[K" : "", epoch, opt->epochs, ep.d_loss, ep.g_loss, ep.samples_per_sec,
+                    ep.stopped ? "  (stopped)" : "");
+            fflush(opt->out);
+        }
+    }
+    free(idx);
+    free(xb);
+    if (last)
+        *last = ep;
+    return ok;
+}
+
+double rt_inception_score(const float *p, int64_t n, int64_t k, int64_t *counts)
+{
+    double *py = calloc((size_t)k, sizeof *py);
+    if (!py || n <= 0) {
+        free(py);
+        return NAN;
+    }
+    for (int64_t s = 0; s < n; s++) {
+        int64_t best = 0;
+        for (int64_t c = 0; c < k; c++) {
+            py[c] += p[s * k + c];
+            best = p[s * k + c] > p[s * k + best] ? c : best;
+        }
+        if (counts)
+            counts[best]++;
+    }
+    for (int64_t c = 0; c < k; c++)
+        py[c] /= (double)n;
+    double kl = 0;
+    for (int64_t s = 0; s < n; s++)
+        for (int64_t c = 0; c < k; c++) {
+            double q = p[s * k + c];
+            if (q > 0 && py[c] > 0)
+                kl += q * (log(q) - log(py[c]));
+        }
+    free(py);
+    return exp(kl / (double)n);
 }

@@ -1287,36 +1287,55 @@ void cnn_update(cnn *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad,
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (cnn_backward_from). */
+static float cnn_backward_pass(cnn *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 3;
-        float *act = net->act + s * 168;
-        float *delta = net->delta + s * 252;
-        float *logit = net->logit + s * 3;
-        const float *y = act + 165;   /* the output [3] */
-        float *dz_out = delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
-
-        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-               with softmax, dL/dz = y - t */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, lse;
-            for (int j = 1; j < 3; j++)
-                m = z[j] > m ? z[j] : m;
-            for (int j = 0; j < 3; j++)
-                sum += expf(z[j] - m);
-            lse = m + logf(sum);
-            for (int j = 0; j < 3; j++) {
-                ls += ts[j] * (lse - z[j]);
-                dz_out[j] = (y[j] - ts[j]) * scale;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 3;
+            float *act = net->act + s * 168;
+            float *delta = net->delta + s * 252;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            const float *y = act + 165;   /* the output [3] */
+            for (int st = 0; st < 1; st++) {   /* softmax: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */
+                const float *ys = y + st * 3, *g = dys + st * 3;
+                float *dz = dz_out + st * 3, dot = 0.0f;
+                for (int j = 0; j < 3; j++)
+                    dot += g[j] * ys[j];
+                for (int j = 0; j < 3; j++)
+                    dz[j] = ys[j] * (g[j] - dot);
             }
         }
-        loss += ls;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 3;
+            float *act = net->act + s * 168;
+            float *delta = net->delta + s * 252;
+            float *logit = net->logit + s * 3;
+            const float *y = act + 165;   /* the output [3] */
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
+
+            {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+                   with softmax, dL/dz = y - t */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, lse;
+                for (int j = 1; j < 3; j++)
+                    m = z[j] > m ? z[j] : m;
+                for (int j = 0; j < 3; j++)
+                    sum += expf(z[j] - m);
+                lse = m + logf(sum);
+                for (int j = 0; j < 3; j++) {
+                    ls += ts[j] * (lse - z[j]);
+                    dz_out[j] = (y[j] - ts[j]) * scale;
+                }
+            }
+            loss += ls;
+        }
     }
 
     /* layer 5: dense 4x1x1 -> 3 softmax (cnn_small.nn:7) backward */
@@ -1324,8 +1343,6 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
         float *act = net->act + s * 168;
         float *delta = net->delta + s * 252;
         const float *dz = delta + 0;
-        const float *w = net->param + 133;
-        float *din = delta + 126;
         const float *in = act + 161;
         float *gw = net->grad + 133;
         float *gb = net->grad + 145;
@@ -1344,6 +1361,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
         gw[10] += dz[2] * in[2];
         gw[11] += dz[2] * in[3];
         gb[2] += dz[2];
+        const float *w = net->param + 133;
+        float *din = delta + 126;
         din[0] = (w[0] * dz[0] + w[4] * dz[1] + w[8] * dz[2]);
         din[1] = (w[1] * dz[0] + w[5] * dz[1] + w[9] * dz[2]);
         din[2] = (w[2] * dz[0] + w[6] * dz[1] + w[10] * dz[2]);
@@ -1551,9 +1570,12 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             }
         }
 #ifdef NNC_V8
+        const float *w = net->param + 0;
+        float *din = delta + 126;   /* [2][7][6] */
 #if defined(NNC_V16)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
+        const nnc_v16 zero16 = {0.0f};
+        float *dzp = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 42;
             float acc[8] = {0.0f};
@@ -1565,7 +1587,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 156;
+            float *pf = dzp + f * 156;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 7; oy++) {
@@ -1584,8 +1606,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 48; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1608,8 +1630,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 48;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1659,7 +1681,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 48; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1682,7 +1704,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 48;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1716,10 +1738,153 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     gw[(f + 0) * 18 + c * 9 + 8] += t[0];
                 }
             }
+        }
+        if (dx) {   /* the network's input gradient: only cnn_backward_from asks for it */
+            float *dpw = net->pad + 144;   /* [2][9][8]: din, 8 wide */
+            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
+                for (int j = 8; j < 56; j += 48) {
+                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v16 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 64);
+                        memcpy(&y1, df + 16, 64);
+                        memcpy(&y2, df + 32, 64);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 64);
+                        memcpy(&y1, df + 15, 64);
+                        memcpy(&y2, df + 31, 64);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 64);
+                        memcpy(&y1, df + 14, 64);
+                        memcpy(&y2, df + 30, 64);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 64);
+                        memcpy(&y1, df + 8, 64);
+                        memcpy(&y2, df + 24, 64);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 64);
+                        memcpy(&y1, df + 7, 64);
+                        memcpy(&y2, df + 23, 64);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 64);
+                        memcpy(&y1, df + 6, 64);
+                        memcpy(&y2, df + 22, 64);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 64);
+                        memcpy(&y1, df + 0, 64);
+                        memcpy(&y2, df + 16, 64);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 64);
+                        memcpy(&y1, df + -1, 64);
+                        memcpy(&y2, df + 15, 64);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 64);
+                        memcpy(&y1, df + -2, 64);
+                        memcpy(&y2, df + 14, 64);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    }
+                    memcpy(dpw + (c + 0) * 72 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 72 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 72 + j + 32, &b0_2, 64);
+                    memcpy(dpw + (c + 1) * 72 + j + 0, &b1_0, 64); memcpy(dpw + (c + 1) * 72 + j + 16, &b1_1, 64); memcpy(dpw + (c + 1) * 72 + j + 32, &b1_2, 64);
+                }
+                {   /* the last 8 positions */
+                    const int j = 56;
+                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v16 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 64);
+                        memcpy(&y1, df + 16, 64);
+                        memcpy(&y2, df + 32, 64);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 64);
+                        memcpy(&y1, df + 15, 64);
+                        memcpy(&y2, df + 31, 64);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 64);
+                        memcpy(&y1, df + 14, 64);
+                        memcpy(&y2, df + 30, 64);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 64);
+                        memcpy(&y1, df + 8, 64);
+                        memcpy(&y2, df + 24, 64);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 64);
+                        memcpy(&y1, df + 7, 64);
+                        memcpy(&y2, df + 23, 64);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 64);
+                        memcpy(&y1, df + 6, 64);
+                        memcpy(&y2, df + 22, 64);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 64);
+                        memcpy(&y1, df + 0, 64);
+                        memcpy(&y2, df + 16, 64);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 64);
+                        memcpy(&y1, df + -1, 64);
+                        memcpy(&y2, df + 15, 64);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 64);
+                        memcpy(&y1, df + -2, 64);
+                        memcpy(&y2, df + 14, 64);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    }
+                    float t[48];
+                    memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
+                    for (int q = 0; q < 48 && j + q < 64; q++)
+                        dpw[(c + 0) * 72 + j + q] = t[q];
+                    memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
+                    for (int q = 0; q < 48 && j + q < 64; q++)
+                        dpw[(c + 1) * 72 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 7; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 7 + iy) * 6 + ix] = dpw[(c * 9 + iy + 1) * 8 + ix + 1];
         }
 #elif defined(NNC_V8_WIDE)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
+        float *dzp = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 42;
             float acc[8] = {0.0f};
@@ -1731,7 +1896,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 156;
+            float *pf = dzp + f * 156;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 7; oy++) {
@@ -1750,8 +1915,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 48; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1774,8 +1939,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 48;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1825,7 +1990,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 48; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1848,7 +2013,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 48;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1883,9 +2048,170 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 }
             }
         }
+        if (dx) {   /* the network's input gradient: only cnn_backward_from asks for it */
+            float *dpw = net->pad + 144;   /* [2][9][8]: din, 8 wide */
+            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
+                for (int j = 8; j < 40; j += 32) {
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v8 y0, y1, y2, y3;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        memcpy(&y3, df + 24, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        memcpy(&y3, df + 23, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        memcpy(&y3, df + 22, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        memcpy(&y3, df + 16, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        memcpy(&y3, df + 15, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 32);
+                        memcpy(&y1, df + -2, 32);
+                        memcpy(&y2, df + 6, 32);
+                        memcpy(&y3, df + 14, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        memcpy(&y3, df + 8, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 32);
+                        memcpy(&y1, df + -9, 32);
+                        memcpy(&y2, df + -1, 32);
+                        memcpy(&y3, df + 7, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 32);
+                        memcpy(&y1, df + -10, 32);
+                        memcpy(&y2, df + -2, 32);
+                        memcpy(&y3, df + 6, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                    }
+                    memcpy(dpw + (c + 0) * 72 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 72 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 72 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 72 + j + 24, &b0_3, 32);
+                    memcpy(dpw + (c + 1) * 72 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 72 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 72 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 72 + j + 24, &b1_3, 32);
+                }
+                {   /* the last 24 positions */
+                    const int j = 40;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v8 y0, y1, y2, y3;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        memcpy(&y3, df + 24, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        memcpy(&y3, df + 23, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        memcpy(&y3, df + 22, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        memcpy(&y3, df + 16, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        memcpy(&y3, df + 15, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 32);
+                        memcpy(&y1, df + -2, 32);
+                        memcpy(&y2, df + 6, 32);
+                        memcpy(&y3, df + 14, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        memcpy(&y3, df + 8, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 32);
+                        memcpy(&y1, df + -9, 32);
+                        memcpy(&y2, df + -1, 32);
+                        memcpy(&y3, df + 7, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 32);
+                        memcpy(&y1, df + -10, 32);
+                        memcpy(&y2, df + -2, 32);
+                        memcpy(&y3, df + 6, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                    }
+                    float t[32];
+                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                    for (int q = 0; q < 32 && j + q < 64; q++)
+                        dpw[(c + 0) * 72 + j + q] = t[q];
+                    memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
+                    for (int q = 0; q < 32 && j + q < 64; q++)
+                        dpw[(c + 1) * 72 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 7; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 7 + iy) * 6 + ix] = dpw[(c * 9 + iy + 1) * 8 + ix + 1];
+        }
 #elif defined(NNC_V8)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
+        float *dzp = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 42;
             float acc[8] = {0.0f};
@@ -1897,7 +2223,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 156;
+            float *pf = dzp + f * 156;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 7; oy++) {
@@ -1915,7 +2241,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 48; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1938,7 +2264,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 48;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 156 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1973,9 +2299,157 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                 }
             }
         }
+        if (dx) {   /* the network's input gradient: only cnn_backward_from asks for it */
+            float *dpw = net->pad + 144;   /* [2][9][8]: din, 8 wide */
+            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
+                for (int j = 8; j < 56; j += 24) {
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v8 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 32);
+                        memcpy(&y1, df + -2, 32);
+                        memcpy(&y2, df + 6, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 32);
+                        memcpy(&y1, df + -9, 32);
+                        memcpy(&y2, df + -1, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 32);
+                        memcpy(&y1, df + -10, 32);
+                        memcpy(&y2, df + -2, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    }
+                    memcpy(dpw + (c + 0) * 72 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 72 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 72 + j + 16, &b0_2, 32);
+                    memcpy(dpw + (c + 1) * 72 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 72 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 72 + j + 16, &b1_2, 32);
+                }
+                {   /* the last 8 positions */
+                    const int j = 56;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v8 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 32);
+                        memcpy(&y1, df + -2, 32);
+                        memcpy(&y2, df + 6, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 32);
+                        memcpy(&y1, df + -9, 32);
+                        memcpy(&y2, df + -1, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 32);
+                        memcpy(&y1, df + -10, 32);
+                        memcpy(&y2, df + -2, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    }
+                    float t[24];
+                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
+                    for (int q = 0; q < 24 && j + q < 64; q++)
+                        dpw[(c + 0) * 72 + j + q] = t[q];
+                    memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
+                    for (int q = 0; q < 24 && j + q < 64; q++)
+                        dpw[(c + 1) * 72 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 7; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 7 + iy) * 6 + ix] = dpw[(c * 9 + iy + 1) * 8 + ix + 1];
+        }
 #endif
 #else
         float *dext = net->pad + 288;   /* [7][8]: dz of one filter, 8 wide, zeros beyond */
+        const float *w = net->param + 0;
+        float *dpin = net->pad + 144;   /* [2][9][8]: gradient of pin */
+        float *din = delta + 126;   /* [2][7][6] */
+        if (dx) for (int i = 0; i < 144; i++)
+            dpin[i] = 0.0f;
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 42;
             float acc[8] = {0.0f};
@@ -1995,6 +2469,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
             for (int c = 0; c < 2; c++) {
                 const float *pc = pin + c * 72;
                 float *gwc = gw + (f * 2 + c) * 9;
+                const float *wc = w + (f * 2 + c) * 9;
+                float *dc = dpin + c * 72;
                 {   /* tap 0,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
                     for (int i = 0; i < 48; i += 8)
@@ -2003,6 +2479,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 48; i < 54; i++)   /* the rest in lanes too */
                         acc[i - 48] += dext[i] * pc[0 + i];
                     gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 54; i++)
+                        dc[0 + i] += wc[0] * dext[i];
                 }
                 {   /* tap 0,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -2012,6 +2490,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 48; i < 54; i++)   /* the rest in lanes too */
                         acc[i - 48] += dext[i] * pc[1 + i];
                     gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 54; i++)
+                        dc[1 + i] += wc[1] * dext[i];
                 }
                 {   /* tap 0,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -2021,6 +2501,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 48; i < 54; i++)   /* the rest in lanes too */
                         acc[i - 48] += dext[i] * pc[2 + i];
                     gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 54; i++)
+                        dc[2 + i] += wc[2] * dext[i];
                 }
                 {   /* tap 1,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -2030,6 +2512,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 48; i < 54; i++)   /* the rest in lanes too */
                         acc[i - 48] += dext[i] * pc[8 + i];
                     gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 54; i++)
+                        dc[8 + i] += wc[3] * dext[i];
                 }
                 {   /* tap 1,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -2039,6 +2523,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 48; i < 54; i++)   /* the rest in lanes too */
                         acc[i - 48] += dext[i] * pc[9 + i];
                     gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 54; i++)
+                        dc[9 + i] += wc[4] * dext[i];
                 }
                 {   /* tap 1,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -2048,6 +2534,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 48; i < 54; i++)   /* the rest in lanes too */
                         acc[i - 48] += dext[i] * pc[10 + i];
                     gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 54; i++)
+                        dc[10 + i] += wc[5] * dext[i];
                 }
                 {   /* tap 2,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -2057,6 +2545,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 48; i < 54; i++)   /* the rest in lanes too */
                         acc[i - 48] += dext[i] * pc[16 + i];
                     gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 54; i++)
+                        dc[16 + i] += wc[6] * dext[i];
                 }
                 {   /* tap 2,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -2066,6 +2556,8 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 48; i < 54; i++)   /* the rest in lanes too */
                         acc[i - 48] += dext[i] * pc[17 + i];
                     gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 54; i++)
+                        dc[17 + i] += wc[7] * dext[i];
                 }
                 {   /* tap 2,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -2075,13 +2567,23 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, int n, 
                     for (int i = 48; i < 54; i++)   /* the rest in lanes too */
                         acc[i - 48] += dext[i] * pc[18 + i];
                     gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 54; i++)
+                        dc[18 + i] += wc[8] * dext[i];
                 }
             }
         }
+        if (dx) for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
+            for (int iy = 0; iy < 7; iy++)
+                for (int ix = 0; ix < 6; ix++)
+                    din[(c * 7 + iy) * 6 + ix] = dpin[(c * 9 + iy + 1) * 8 + ix + 1];
 #endif
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cnn_update_params(net, 0, 57);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 84, net->delta + s * 252 + 126, 84 * sizeof(float));
     return loss;
 }
 
@@ -2113,7 +2615,7 @@ float cnn_backward(cnn *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cnn_run(net, x, n);
-    loss = cnn_backward_pass(net, x, t, n, scale, 0);
+    loss = cnn_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -2128,9 +2630,29 @@ float cnn_train_step(cnn *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cnn_run(net, x, n);
-    loss = cnn_backward_pass(net, x, t, n, scale, 1);
+    loss = cnn_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int cnn_forward_train(cnn *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 2)
+        return -1;
+    cnn_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 3, net->act + s * 168 + 165, 3 * sizeof(float));
+    return 0;
+}
+
+int cnn_backward_from(cnn *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 2 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    cnn_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *cnn_params(cnn *net)

@@ -2330,36 +2330,55 @@ void cnn_stack_update(cnn_stack *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad,
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (cnn_stack_backward_from). */
+static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 2;
-        float *act = net->act + s * 209;
-        float *delta = net->delta + s * 216;
-        float *logit = net->logit + s * 2;
-        const float *y = act + 207;   /* the output [2] */
-        float *dz_out = delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
-
-        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-               with softmax, dL/dz = y - t */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, lse;
-            for (int j = 1; j < 2; j++)
-                m = z[j] > m ? z[j] : m;
-            for (int j = 0; j < 2; j++)
-                sum += expf(z[j] - m);
-            lse = m + logf(sum);
-            for (int j = 0; j < 2; j++) {
-                ls += ts[j] * (lse - z[j]);
-                dz_out[j] = (y[j] - ts[j]) * scale;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 2;
+            float *act = net->act + s * 209;
+            float *delta = net->delta + s * 216;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            const float *y = act + 207;   /* the output [2] */
+            for (int st = 0; st < 1; st++) {   /* softmax: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */
+                const float *ys = y + st * 2, *g = dys + st * 2;
+                float *dz = dz_out + st * 2, dot = 0.0f;
+                for (int j = 0; j < 2; j++)
+                    dot += g[j] * ys[j];
+                for (int j = 0; j < 2; j++)
+                    dz[j] = ys[j] * (g[j] - dot);
             }
         }
-        loss += ls;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 2;
+            float *act = net->act + s * 209;
+            float *delta = net->delta + s * 216;
+            float *logit = net->logit + s * 2;
+            const float *y = act + 207;   /* the output [2] */
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
+
+            {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+                   with softmax, dL/dz = y - t */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, lse;
+                for (int j = 1; j < 2; j++)
+                    m = z[j] > m ? z[j] : m;
+                for (int j = 0; j < 2; j++)
+                    sum += expf(z[j] - m);
+                lse = m + logf(sum);
+                for (int j = 0; j < 2; j++) {
+                    ls += ts[j] * (lse - z[j]);
+                    dz_out[j] = (y[j] - ts[j]) * scale;
+                }
+            }
+            loss += ls;
+        }
     }
 
     /* layer 4: dense 3x3x3 -> 2 softmax (cnn_stack.nn:9) backward */
@@ -2367,8 +2386,6 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
         float *act = net->act + s * 209;
         float *delta = net->delta + s * 216;
         const float *dz = delta + 0;
-        const float *w = net->param + 77;
-        float *din = delta + 108;
         const float *in = act + 180;
         float *gw = net->grad + 77;
         float *gb = net->grad + 131;
@@ -2428,6 +2445,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
         gw[52] += dz[1] * in[25];
         gw[53] += dz[1] * in[26];
         gb[1] += dz[1];
+        const float *w = net->param + 77;
+        float *din = delta + 108;
         din[0] = (w[0] * dz[0] + w[27] * dz[1]);
         din[1] = (w[1] * dz[0] + w[28] * dz[1]);
         din[2] = (w[2] * dz[0] + w[29] * dz[1]);
@@ -2520,7 +2539,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
 #if defined(NNC_V16)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
         const nnc_v16 zero16 = {0.0f};
-        float *dx = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
+        float *dzp = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -2532,7 +2551,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 148;
+            float *pf = dzp + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -2551,8 +2570,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2575,8 +2594,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2626,7 +2645,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2649,7 +2668,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2690,7 +2709,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
        b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
                 for (int f = 0; f < 3; f++) {
-                    const float *df = dx + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
+                    const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                     nnc_v16 y0, y1, y2;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 64);
@@ -2757,7 +2776,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
 #elif defined(NNC_V8_WIDE)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
+        float *dzp = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -2769,7 +2788,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 148;
+            float *pf = dzp + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -2788,8 +2807,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2812,8 +2831,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2863,7 +2882,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2886,7 +2905,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2927,7 +2946,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
        b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
                 for (int f = 0; f < 3; f++) {
-                    const float *df = dx + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
+                    const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                     nnc_v8 y0, y1, y2, y3;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -3001,7 +3020,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
        b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
                 for (int f = 0; f < 3; f++) {
-                    const float *df = dx + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
+                    const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                     nnc_v8 y0, y1, y2, y3;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -3082,7 +3101,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
 #elif defined(NNC_V8)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
+        float *dzp = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -3094,7 +3113,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 148;
+            float *pf = dzp + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -3112,7 +3131,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3135,7 +3154,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3176,7 +3195,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
        b1_0 = zero, b1_1 = zero, b1_2 = zero;
                 for (int f = 0; f < 3; f++) {
-                    const float *df = dx + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
+                    const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                     nnc_v8 y0, y1, y2;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -3404,9 +3423,12 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             }
         }
 #ifdef NNC_V8
+        const float *w = net->param + 0;
+        float *din = delta + 0;   /* [1][6][6] */
 #if defined(NNC_V16)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
+        const nnc_v16 zero16 = {0.0f};
+        float *dzp = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -3418,7 +3440,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 148;
+            float *pf = dzp + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -3437,8 +3459,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3461,8 +3483,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3504,10 +3526,72 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     gw[(f + 1) * 9 + c * 9 + 8] += t[1];
                 }
             }
+        }
+        if (dx) {   /* the network's input gradient: only cnn_stack_backward_from asks for it */
+            float *dpw = net->pad + 64;   /* [1][8][8]: din, 8 wide */
+            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 48 positions at a time */
+                for (int j = 8; j < 56; j += 48) {
+                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v16 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 64);
+                        memcpy(&y1, df + 16, 64);
+                        memcpy(&y2, df + 32, 64);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 64);
+                        memcpy(&y1, df + 15, 64);
+                        memcpy(&y2, df + 31, 64);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 64);
+                        memcpy(&y1, df + 14, 64);
+                        memcpy(&y2, df + 30, 64);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 64);
+                        memcpy(&y1, df + 8, 64);
+                        memcpy(&y2, df + 24, 64);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 64);
+                        memcpy(&y1, df + 7, 64);
+                        memcpy(&y2, df + 23, 64);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 64);
+                        memcpy(&y1, df + 6, 64);
+                        memcpy(&y2, df + 22, 64);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 64);
+                        memcpy(&y1, df + 0, 64);
+                        memcpy(&y2, df + 16, 64);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 64);
+                        memcpy(&y1, df + -1, 64);
+                        memcpy(&y2, df + 15, 64);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 64);
+                        memcpy(&y1, df + -2, 64);
+                        memcpy(&y2, df + 14, 64);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    }
+                    memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 64 + j + 32, &b0_2, 64);
+                }
+            }
+            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 6; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1];
         }
 #elif defined(NNC_V8_WIDE)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
+        float *dzp = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -3519,7 +3603,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 148;
+            float *pf = dzp + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -3538,8 +3622,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3562,8 +3646,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3606,9 +3690,146 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 }
             }
         }
+        if (dx) {   /* the network's input gradient: only cnn_stack_backward_from asks for it */
+            float *dpw = net->pad + 64;   /* [1][8][8]: din, 8 wide */
+            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 32 positions at a time */
+                for (int j = 8; j < 40; j += 32) {
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v8 y0, y1, y2, y3;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        memcpy(&y3, df + 24, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        memcpy(&y3, df + 23, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        memcpy(&y3, df + 22, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        memcpy(&y3, df + 16, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        memcpy(&y3, df + 15, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 32);
+                        memcpy(&y1, df + -2, 32);
+                        memcpy(&y2, df + 6, 32);
+                        memcpy(&y3, df + 14, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        memcpy(&y3, df + 8, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 32);
+                        memcpy(&y1, df + -9, 32);
+                        memcpy(&y2, df + -1, 32);
+                        memcpy(&y3, df + 7, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 32);
+                        memcpy(&y1, df + -10, 32);
+                        memcpy(&y2, df + -2, 32);
+                        memcpy(&y3, df + 6, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                    }
+                    memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 64 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 64 + j + 24, &b0_3, 32);
+                }
+                {   /* the last 16 positions */
+                    const int j = 40;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v8 y0, y1, y2, y3;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        memcpy(&y3, df + 24, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        memcpy(&y3, df + 23, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        memcpy(&y3, df + 22, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        memcpy(&y3, df + 16, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        memcpy(&y3, df + 15, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 32);
+                        memcpy(&y1, df + -2, 32);
+                        memcpy(&y2, df + 6, 32);
+                        memcpy(&y3, df + 14, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        memcpy(&y3, df + 8, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 32);
+                        memcpy(&y1, df + -9, 32);
+                        memcpy(&y2, df + -1, 32);
+                        memcpy(&y3, df + 7, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 32);
+                        memcpy(&y1, df + -10, 32);
+                        memcpy(&y2, df + -2, 32);
+                        memcpy(&y3, df + 6, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                    }
+                    float t[32];
+                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                    for (int q = 0; q < 32 && j + q < 56; q++)
+                        dpw[(c + 0) * 64 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 6; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1];
+        }
 #elif defined(NNC_V8)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
+        float *dzp = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -3620,7 +3841,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 148;
+            float *pf = dzp + f * 148;
             for (int i = 0; i < 18; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 6; oy++) {
@@ -3638,7 +3859,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 40; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3661,7 +3882,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 40;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 148 + 18 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3696,9 +3917,76 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 }
             }
         }
+        if (dx) {   /* the network's input gradient: only cnn_stack_backward_from asks for it */
+            float *dpw = net->pad + 64;   /* [1][8][8]: din, 8 wide */
+            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 24 positions at a time */
+                for (int j = 8; j < 56; j += 24) {
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v8 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -10, 32);
+                        memcpy(&y1, df + -2, 32);
+                        memcpy(&y2, df + 6, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -17, 32);
+                        memcpy(&y1, df + -9, 32);
+                        memcpy(&y2, df + -1, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -18, 32);
+                        memcpy(&y1, df + -10, 32);
+                        memcpy(&y2, df + -2, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    }
+                    memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 64 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_2, 32);
+                }
+            }
+            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 6; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1];
+        }
 #endif
 #else
         float *dext = net->pad + 128;   /* [6][8]: dz of one filter, 8 wide, zeros beyond */
+        const float *w = net->param + 0;
+        float *dpin = net->pad + 64;   /* [1][8][8]: gradient of pin */
+        float *din = delta + 0;   /* [1][6][6] */
+        if (dx) for (int i = 0; i < 64; i++)
+            dpin[i] = 0.0f;
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 36;
             float acc[8] = {0.0f};
@@ -3718,6 +4006,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
             for (int c = 0; c < 1; c++) {
                 const float *pc = pin + c * 64;
                 float *gwc = gw + (f * 1 + c) * 9;
+                const float *wc = w + (f * 1 + c) * 9;
+                float *dc = dpin + c * 64;
                 {   /* tap 0,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
                     for (int i = 0; i < 40; i += 8)
@@ -3726,6 +4016,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     for (int i = 40; i < 46; i++)   /* the rest in lanes too */
                         acc[i - 40] += dext[i] * pc[0 + i];
                     gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 46; i++)
+                        dc[0 + i] += wc[0] * dext[i];
                 }
                 {   /* tap 0,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3735,6 +4027,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     for (int i = 40; i < 46; i++)   /* the rest in lanes too */
                         acc[i - 40] += dext[i] * pc[1 + i];
                     gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 46; i++)
+                        dc[1 + i] += wc[1] * dext[i];
                 }
                 {   /* tap 0,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3744,6 +4038,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     for (int i = 40; i < 46; i++)   /* the rest in lanes too */
                         acc[i - 40] += dext[i] * pc[2 + i];
                     gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 46; i++)
+                        dc[2 + i] += wc[2] * dext[i];
                 }
                 {   /* tap 1,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3753,6 +4049,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     for (int i = 40; i < 46; i++)   /* the rest in lanes too */
                         acc[i - 40] += dext[i] * pc[8 + i];
                     gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 46; i++)
+                        dc[8 + i] += wc[3] * dext[i];
                 }
                 {   /* tap 1,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3762,6 +4060,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     for (int i = 40; i < 46; i++)   /* the rest in lanes too */
                         acc[i - 40] += dext[i] * pc[9 + i];
                     gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 46; i++)
+                        dc[9 + i] += wc[4] * dext[i];
                 }
                 {   /* tap 1,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3771,6 +4071,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     for (int i = 40; i < 46; i++)   /* the rest in lanes too */
                         acc[i - 40] += dext[i] * pc[10 + i];
                     gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 46; i++)
+                        dc[10 + i] += wc[5] * dext[i];
                 }
                 {   /* tap 2,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3780,6 +4082,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     for (int i = 40; i < 46; i++)   /* the rest in lanes too */
                         acc[i - 40] += dext[i] * pc[16 + i];
                     gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 46; i++)
+                        dc[16 + i] += wc[6] * dext[i];
                 }
                 {   /* tap 2,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3789,6 +4093,8 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     for (int i = 40; i < 46; i++)   /* the rest in lanes too */
                         acc[i - 40] += dext[i] * pc[17 + i];
                     gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 46; i++)
+                        dc[17 + i] += wc[7] * dext[i];
                 }
                 {   /* tap 2,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3798,13 +4104,23 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     for (int i = 40; i < 46; i++)   /* the rest in lanes too */
                         acc[i - 40] += dext[i] * pc[18 + i];
                     gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 46; i++)
+                        dc[18 + i] += wc[8] * dext[i];
                 }
             }
         }
+        if (dx) for (int c = 0; c < 1; c++)   /* the inside of dpin is din */
+            for (int iy = 0; iy < 6; iy++)
+                for (int ix = 0; ix < 6; ix++)
+                    din[(c * 6 + iy) * 6 + ix] = dpin[(c * 8 + iy + 1) * 8 + ix + 1];
 #endif
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cnn_stack_update_params(net, 0, 20);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 36, net->delta + s * 216 + 0, 36 * sizeof(float));
     return loss;
 }
 
@@ -3836,7 +4152,7 @@ float cnn_stack_backward(cnn_stack *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cnn_stack_run(net, x, n);
-    loss = cnn_stack_backward_pass(net, x, t, n, scale, 0);
+    loss = cnn_stack_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -3851,9 +4167,29 @@ float cnn_stack_train_step(cnn_stack *net, const float *x, const float *t, int n
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cnn_stack_run(net, x, n);
-    loss = cnn_stack_backward_pass(net, x, t, n, scale, 1);
+    loss = cnn_stack_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int cnn_stack_forward_train(cnn_stack *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 4)
+        return -1;
+    cnn_stack_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 2, net->act + s * 209 + 207, 2 * sizeof(float));
+    return 0;
+}
+
+int cnn_stack_backward_from(cnn_stack *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 4 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    cnn_stack_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *cnn_stack_params(cnn_stack *net)

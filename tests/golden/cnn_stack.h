@@ -62,6 +62,17 @@ float cnn_stack_backward(cnn_stack *net, const float *x, const float *t, int n);
 void cnn_stack_update(cnn_stack *net);
 float *cnn_stack_grads(cnn_stack *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): cnn_stack_forward_train runs n samples (1..cnn_stack_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  cnn_stack_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of cnn_stack_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * cnn_stack_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int cnn_stack_forward_train(cnn_stack *net, const float *x, float *y, int n);
+int cnn_stack_backward_from(cnn_stack *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -199,38 +199,47 @@ void a_update(a *net)
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
  * into net->grad,
- * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
-static float a_backward_pass(a *net, const float *x, const float *t, float scale, int update)
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs; with dx, also
+ * dLoss/dx at the inputs (a_backward_from). */
+static float a_backward_pass(a *net, const float *x, const float *t, const float *dy, float *dx, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    {
-        const float *y = net->act + 156;   /* the output [2] */
-        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        {
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            for (int j = 0; j < 2; j++)   /* a linear output: dz = dy */
+                dz_out[j] = dy[j];
+        }
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        {
+            const float *y = net->act + 156;   /* the output [2] */
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
 
-        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
-        {
-            float err = y[0] - t[0];
-            ls += err * err;
-            dz_out[0] = err * scale;
+            /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+            {
+                float err = y[0] - t[0];
+                ls += err * err;
+                dz_out[0] = err * scale;
+            }
+            {
+                float err = y[1] - t[1];
+                ls += err * err;
+                dz_out[1] = err * scale;
+            }
+            loss += ls * 0.5f;
         }
-        {
-            float err = y[1] - t[1];
-            ls += err * err;
-            dz_out[1] = err * scale;
-        }
-        loss += ls * 0.5f;
     }
 
     /* layer 3: dense 4x3x5 -> 2 linear (conv_ir.nn:5) backward */
     {
         const float *dz = net->delta + 0;
-        const float *w = net->param + 40;
-        float *din = net->delta + 96;
         const float *in = net->act + 96;
         if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            const float *w = net->param + 40;
+            float *din = net->delta + 96;
             din[0] = (w[0] * dz[0] + w[60] * dz[1]);
             din[1] = (w[1] * dz[0] + w[61] * dz[1]);
             din[2] = (w[2] * dz[0] + w[62] * dz[1]);
@@ -430,6 +439,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             gw[118] += dz[1] * in[58];
             gw[119] += dz[1] * in[59];
             gb[1] += dz[1];
+            const float *w = net->param + 40;
+            float *din = net->delta + 96;
             din[0] = (w[0] * dz[0] + w[60] * dz[1]);
             din[1] = (w[1] * dz[0] + w[61] * dz[1]);
             din[2] = (w[2] * dz[0] + w[62] * dz[1]);
@@ -524,6 +535,10 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
         const float *in = x;
         float *gw = net->grad + 0;
         float *gb = net->grad + 36;
+        const float *w = net->param + 0;
+        float *din = net->delta + 96;   /* [1][8][8] */
+        if (dx) for (int i = 0; i < 64; i++)
+            din[i] = 0.0f;
         for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 24;
             float acc[8] = {0.0f};
@@ -628,10 +643,71 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     gwc[8] += acc;
                 }
             }
+            if (dx) for (int c = 0; c < 1; c++) {   /* din += w (*) dz, the transposed convolution */
+                float *dc = din + c * 64;
+                const float *wc = w + (f * 1 + c) * 9;
+                for (int oy = 1; oy < 4; oy++) {   /* tap 0,0 */
+                    float *dr = dc + (oy * 2 - 1) * 8;
+                    const float *drow = df + oy * 6;
+                    for (int ox = 0; ox < 6; ox++)
+                        dr[ox] += wc[0] * drow[ox];
+                }
+                for (int oy = 1; oy < 4; oy++) {   /* tap 0,1 */
+                    float *dr = dc + (oy * 2 - 1) * 8;
+                    const float *drow = df + oy * 6;
+                    for (int ox = 0; ox < 6; ox++)
+                        dr[ox + 1] += wc[1] * drow[ox];
+                }
+                for (int oy = 1; oy < 4; oy++) {   /* tap 0,2 */
+                    float *dr = dc + (oy * 2 - 1) * 8;
+                    const float *drow = df + oy * 6;
+                    for (int ox = 0; ox < 6; ox++)
+                        dr[ox + 2] += wc[2] * drow[ox];
+                }
+                for (int oy = 0; oy < 4; oy++) {   /* tap 1,0 */
+                    float *dr = dc + (oy * 2) * 8;
+                    const float *drow = df + oy * 6;
+                    for (int ox = 0; ox < 6; ox++)
+                        dr[ox] += wc[3] * drow[ox];
+                }
+                for (int oy = 0; oy < 4; oy++) {   /* tap 1,1 */
+                    float *dr = dc + (oy * 2) * 8;
+                    const float *drow = df + oy * 6;
+                    for (int ox = 0; ox < 6; ox++)
+                        dr[ox + 1] += wc[4] * drow[ox];
+                }
+                for (int oy = 0; oy < 4; oy++) {   /* tap 1,2 */
+                    float *dr = dc + (oy * 2) * 8;
+                    const float *drow = df + oy * 6;
+                    for (int ox = 0; ox < 6; ox++)
+                        dr[ox + 2] += wc[5] * drow[ox];
+                }
+                for (int oy = 0; oy < 4; oy++) {   /* tap 2,0 */
+                    float *dr = dc + (oy * 2 + 1) * 8;
+                    const float *drow = df + oy * 6;
+                    for (int ox = 0; ox < 6; ox++)
+                        dr[ox] += wc[6] * drow[ox];
+                }
+                for (int oy = 0; oy < 4; oy++) {   /* tap 2,1 */
+                    float *dr = dc + (oy * 2 + 1) * 8;
+                    const float *drow = df + oy * 6;
+                    for (int ox = 0; ox < 6; ox++)
+                        dr[ox + 1] += wc[7] * drow[ox];
+                }
+                for (int oy = 0; oy < 4; oy++) {   /* tap 2,2 */
+                    float *dr = dc + (oy * 2 + 1) * 8;
+                    const float *drow = df + oy * 6;
+                    for (int ox = 0; ox < 6; ox++)
+                        dr[ox + 2] += wc[8] * drow[ox];
+                }
+            }
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         a_update_params(net, 0, 40);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        memcpy(dx, net->delta + 96, 64 * sizeof(float));
     return loss;
 }
 
@@ -656,7 +732,7 @@ float a_backward(a *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     a_run(net, x);
-    loss = a_backward_pass(net, x, t, scale, 0);
+    loss = a_backward_pass(net, x, t, NULL, NULL, scale, 0);
     return loss / (float)n;
 }
 
@@ -671,9 +747,28 @@ float a_train_step(a *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad + 0, 0, 40 * sizeof(float));
     a_run(net, x);
-    loss = a_backward_pass(net, x, t, scale, 1);
+    loss = a_backward_pass(net, x, t, NULL, NULL, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int a_forward_train(a *net, const float *x, float *y, int n)
+{
+    if (n != 1)
+        return -1;
+    a_run(net, x);
+    if (y)
+        memcpy(y, net->act + 156, 2 * sizeof(float));
+    return 0;
+}
+
+int a_backward_from(a *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n != 1 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    a_backward_pass(net, x, NULL, dy, dx, 1.0f, 0);
+    return 0;
 }
 
 float *a_params(a *net)

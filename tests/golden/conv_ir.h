@@ -57,6 +57,17 @@ float a_backward(a *net, const float *x, const float *t, int n);
 void a_update(a *net);
 float *a_grads(a *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): a_forward_train runs n samples (1..a_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  a_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of a_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * a_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int a_forward_train(a *net, const float *x, float *y, int n);
+int a_backward_from(a *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -799,36 +799,55 @@ void drop_update(drop *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad,
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float drop_backward_pass(drop *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (drop_backward_from). */
+static float drop_backward_pass(drop *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 3;
-        float *act = net->act + s * 67;
-        float *delta = net->delta + s * 72;
-        float *logit = net->logit + s * 3;
-        const float *y = act + 64;   /* the output [3] */
-        float *dz_out = delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
-
-        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-               with softmax, dL/dz = y - t */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, lse;
-            for (int j = 1; j < 3; j++)
-                m = z[j] > m ? z[j] : m;
-            for (int j = 0; j < 3; j++)
-                sum += expf(z[j] - m);
-            lse = m + logf(sum);
-            for (int j = 0; j < 3; j++) {
-                ls += ts[j] * (lse - z[j]);
-                dz_out[j] = (y[j] - ts[j]) * scale;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 3;
+            float *act = net->act + s * 67;
+            float *delta = net->delta + s * 72;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            const float *y = act + 64;   /* the output [3] */
+            for (int st = 0; st < 1; st++) {   /* softmax: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */
+                const float *ys = y + st * 3, *g = dys + st * 3;
+                float *dz = dz_out + st * 3, dot = 0.0f;
+                for (int j = 0; j < 3; j++)
+                    dot += g[j] * ys[j];
+                for (int j = 0; j < 3; j++)
+                    dz[j] = ys[j] * (g[j] - dot);
             }
         }
-        loss += ls;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 3;
+            float *act = net->act + s * 67;
+            float *delta = net->delta + s * 72;
+            float *logit = net->logit + s * 3;
+            const float *y = act + 64;   /* the output [3] */
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
+
+            {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+                   with softmax, dL/dz = y - t */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, lse;
+                for (int j = 1; j < 3; j++)
+                    m = z[j] > m ? z[j] : m;
+                for (int j = 0; j < 3; j++)
+                    sum += expf(z[j] - m);
+                lse = m + logf(sum);
+                for (int j = 0; j < 3; j++) {
+                    ls += ts[j] * (lse - z[j]);
+                    dz_out[j] = (y[j] - ts[j]) * scale;
+                }
+            }
+            loss += ls;
+        }
     }
 
     /* layer 6: dense 8 -> 3 softmax (dropout.nn:9) backward */
@@ -836,8 +855,6 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         float *act = net->act + s * 67;
         float *delta = net->delta + s * 72;
         const float *dz = delta + 0;
-        const float *w = net->param + 92;
-        float *din = delta + 36;
         const float *in = act + 56;
         float *gw = net->grad + 92;
         float *gb = net->grad + 116;
@@ -868,6 +885,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         gw[22] += dz[2] * in[6];
         gw[23] += dz[2] * in[7];
         gb[2] += dz[2];
+        const float *w = net->param + 92;
+        float *din = delta + 36;
         din[0] = (w[0] * dz[0] + w[8] * dz[1] + w[16] * dz[2]);
         din[1] = (w[1] * dz[0] + w[9] * dz[1] + w[17] * dz[2]);
         din[2] = (w[2] * dz[0] + w[10] * dz[1] + w[18] * dz[2]);
@@ -900,8 +919,6 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         float *act = net->act + s * 67;
         float *delta = net->delta + s * 72;
         const float *dz = delta + 0;
-        const float *w = net->param + 20;
-        float *din = delta + 36;
         const float *in = act + 40;
         float *gw = net->grad + 20;
         float *gb = net->grad + 84;
@@ -977,6 +994,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         gw[62] += dz[7] * in[6];
         gw[63] += dz[7] * in[7];
         gb[7] += dz[7];
+        const float *w = net->param + 20;
+        float *din = delta + 36;
         din[0] = (w[0] * dz[0] + w[8] * dz[1] + w[16] * dz[2] + w[24] * dz[3]
                    + w[32] * dz[4] + w[40] * dz[5] + w[48] * dz[6] + w[56] * dz[7]);
         din[1] = (w[1] * dz[0] + w[9] * dz[1] + w[17] * dz[2] + w[25] * dz[3]
@@ -1052,9 +1071,12 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
         float *gb = net->grad + 18;
         const float *pin = in;   /* no padding: the input itself */
 #ifdef NNC_V8
+        const float *w = net->param + 0;
+        float *din = delta + 0;   /* [1][6][6] */
 #if defined(NNC_V16)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+        const nnc_v16 zero16 = {0.0f};
+        float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -1064,7 +1086,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dzp + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -1083,8 +1105,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1127,14 +1149,80 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int k = 0; k < 9; k++) {
                         float *tk = t[r * 9 + k];
                         for (int i = 16; i < 22; i++)
-                            tk[i - 16] += dx[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                            tk[i - 16] += dzp[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
                         gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
                     }
             }
+        }
+        if (dx) {   /* the network's input gradient: only drop_backward_from asks for it */
+            float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
+            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 48 positions at a time */
+                {   /* the last 36 positions */
+                    const int j = 0;
+                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v16 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 64);
+                        memcpy(&y1, df + 16, 64);
+                        memcpy(&y2, df + 32, 64);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 64);
+                        memcpy(&y1, df + 15, 64);
+                        memcpy(&y2, df + 31, 64);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 64);
+                        memcpy(&y1, df + 14, 64);
+                        memcpy(&y2, df + 30, 64);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -6, 64);
+                        memcpy(&y1, df + 10, 64);
+                        memcpy(&y2, df + 26, 64);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -7, 64);
+                        memcpy(&y1, df + 9, 64);
+                        memcpy(&y2, df + 25, 64);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -8, 64);
+                        memcpy(&y1, df + 8, 64);
+                        memcpy(&y2, df + 24, 64);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -12, 64);
+                        memcpy(&y1, df + 4, 64);
+                        memcpy(&y2, df + 20, 64);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -13, 64);
+                        memcpy(&y1, df + 3, 64);
+                        memcpy(&y2, df + 19, 64);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -14, 64);
+                        memcpy(&y1, df + 2, 64);
+                        memcpy(&y2, df + 18, 64);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    }
+                    float t[48];
+                    memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
+                    for (int q = 0; q < 48 && j + q < 36; q++)
+                        dpw[(c + 0) * 36 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 6; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 6 + iy + 0) * 6 + ix + 0];
         }
 #elif defined(NNC_V8_WIDE)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+        float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -1144,7 +1232,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dzp + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -1163,8 +1251,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1207,14 +1295,151 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int k = 0; k < 9; k++) {
                         float *tk = t[r * 9 + k];
                         for (int i = 16; i < 22; i++)
-                            tk[i - 16] += dx[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                            tk[i - 16] += dzp[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
                         gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
                     }
             }
         }
+        if (dx) {   /* the network's input gradient: only drop_backward_from asks for it */
+            float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
+            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 32 positions at a time */
+                for (int j = 0; j < 32; j += 32) {
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v8 y0, y1, y2, y3;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        memcpy(&y3, df + 24, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        memcpy(&y3, df + 23, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        memcpy(&y3, df + 22, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -6, 32);
+                        memcpy(&y1, df + 2, 32);
+                        memcpy(&y2, df + 10, 32);
+                        memcpy(&y3, df + 18, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        memcpy(&y3, df + 17, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        memcpy(&y3, df + 16, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -12, 32);
+                        memcpy(&y1, df + -4, 32);
+                        memcpy(&y2, df + 4, 32);
+                        memcpy(&y3, df + 12, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -13, 32);
+                        memcpy(&y1, df + -5, 32);
+                        memcpy(&y2, df + 3, 32);
+                        memcpy(&y3, df + 11, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        memcpy(&y3, df + 10, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                    }
+                    memcpy(dpw + (c + 0) * 36 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 36 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 36 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 36 + j + 24, &b0_3, 32);
+                }
+                {   /* the last 4 positions */
+                    const int j = 32;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v8 y0, y1, y2, y3;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        memcpy(&y3, df + 24, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        memcpy(&y3, df + 23, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        memcpy(&y3, df + 22, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -6, 32);
+                        memcpy(&y1, df + 2, 32);
+                        memcpy(&y2, df + 10, 32);
+                        memcpy(&y3, df + 18, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        memcpy(&y3, df + 17, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        memcpy(&y3, df + 16, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -12, 32);
+                        memcpy(&y1, df + -4, 32);
+                        memcpy(&y2, df + 4, 32);
+                        memcpy(&y3, df + 12, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -13, 32);
+                        memcpy(&y1, df + -5, 32);
+                        memcpy(&y2, df + 3, 32);
+                        memcpy(&y3, df + 11, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        memcpy(&y3, df + 10, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                    }
+                    float t[32];
+                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                    for (int q = 0; q < 32 && j + q < 36; q++)
+                        dpw[(c + 0) * 36 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 6; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 6 + iy + 0) * 6 + ix + 0];
+        }
 #elif defined(NNC_V8)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+        float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -1224,7 +1449,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dzp + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -1242,7 +1467,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -1276,14 +1501,138 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int k = 0; k < 9; k++) {
                         float *tk = t[r * 9 + k];
                         for (int i = 16; i < 22; i++)
-                            tk[i - 16] += dx[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                            tk[i - 16] += dzp[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
                         gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
                     }
             }
         }
+        if (dx) {   /* the network's input gradient: only drop_backward_from asks for it */
+            float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
+            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 24 positions at a time */
+                for (int j = 0; j < 24; j += 24) {
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v8 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -6, 32);
+                        memcpy(&y1, df + 2, 32);
+                        memcpy(&y2, df + 10, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -12, 32);
+                        memcpy(&y1, df + -4, 32);
+                        memcpy(&y2, df + 4, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -13, 32);
+                        memcpy(&y1, df + -5, 32);
+                        memcpy(&y2, df + 3, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    }
+                    memcpy(dpw + (c + 0) * 36 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 36 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 36 + j + 16, &b0_2, 32);
+                }
+                {   /* the last 12 positions */
+                    const int j = 24;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v8 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -6, 32);
+                        memcpy(&y1, df + 2, 32);
+                        memcpy(&y2, df + 10, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -12, 32);
+                        memcpy(&y1, df + -4, 32);
+                        memcpy(&y2, df + 4, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -13, 32);
+                        memcpy(&y1, df + -5, 32);
+                        memcpy(&y2, df + 3, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    }
+                    float t[24];
+                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
+                    for (int q = 0; q < 24 && j + q < 36; q++)
+                        dpw[(c + 0) * 36 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 6; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 6 + iy + 0) * 6 + ix + 0];
+        }
 #endif
 #else
         float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
+        const float *w = net->param + 0;
+        float *dpin = net->pad + 36;   /* [1][6][6]: gradient of pin */
+        float *din = delta + 0;   /* [1][6][6] */
+        if (dx) for (int i = 0; i < 36; i++)
+            dpin[i] = 0.0f;
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -1301,6 +1650,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
             for (int c = 0; c < 1; c++) {
                 const float *pc = pin + c * 36;
                 float *gwc = gw + (f * 1 + c) * 9;
+                const float *wc = w + (f * 1 + c) * 9;
+                float *dc = dpin + c * 36;
                 {   /* tap 0,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
                     for (int i = 0; i < 16; i += 8)
@@ -1309,6 +1660,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[0 + i];
                     gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[0 + i] += wc[0] * dext[i];
                 }
                 {   /* tap 0,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1318,6 +1671,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[1 + i];
                     gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[1 + i] += wc[1] * dext[i];
                 }
                 {   /* tap 0,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1327,6 +1682,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[2 + i];
                     gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[2 + i] += wc[2] * dext[i];
                 }
                 {   /* tap 1,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1336,6 +1693,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[6 + i];
                     gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[6 + i] += wc[3] * dext[i];
                 }
                 {   /* tap 1,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1345,6 +1704,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[7 + i];
                     gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[7 + i] += wc[4] * dext[i];
                 }
                 {   /* tap 1,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1354,6 +1715,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[8 + i];
                     gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[8 + i] += wc[5] * dext[i];
                 }
                 {   /* tap 2,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1363,6 +1726,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[12 + i];
                     gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[12 + i] += wc[6] * dext[i];
                 }
                 {   /* tap 2,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1372,6 +1737,8 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[13 + i];
                     gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[13 + i] += wc[7] * dext[i];
                 }
                 {   /* tap 2,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1381,13 +1748,23 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, int n
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[14 + i];
                     gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[14 + i] += wc[8] * dext[i];
                 }
             }
         }
+        if (dx) for (int c = 0; c < 1; c++)   /* the inside of dpin is din */
+            for (int iy = 0; iy < 6; iy++)
+                for (int ix = 0; ix < 6; ix++)
+                    din[(c * 6 + iy) * 6 + ix] = dpin[(c * 6 + iy + 0) * 6 + ix + 0];
 #endif
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         drop_update_params(net, 0, 20);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 36, net->delta + s * 72 + 0, 36 * sizeof(float));
     return loss;
 }
 
@@ -1419,7 +1796,7 @@ float drop_backward(drop *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     drop_run(net, x, n, 1);
-    loss = drop_backward_pass(net, x, t, n, scale, 0);
+    loss = drop_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -1434,9 +1811,29 @@ float drop_train_step(drop *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     drop_run(net, x, n, 1);
-    loss = drop_backward_pass(net, x, t, n, scale, 1);
+    loss = drop_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int drop_forward_train(drop *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 4)
+        return -1;
+    drop_run(net, x, n, 1);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 3, net->act + s * 67 + 64, 3 * sizeof(float));
+    return 0;
+}
+
+int drop_backward_from(drop *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 4 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    drop_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *drop_params(drop *net)

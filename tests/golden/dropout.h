@@ -64,6 +64,17 @@ float drop_backward(drop *net, const float *x, const float *t, int n);
 void drop_update(drop *net);
 float *drop_grads(drop *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): drop_forward_train runs n samples (1..drop_BATCH) forward as
+ * training does (dropout on), keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  drop_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of drop_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * drop_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int drop_forward_train(drop *net, const float *x, float *y, int n);
+int drop_backward_from(drop *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -262,7 +262,7 @@ static void gru_embed_run(gru_embed *net, const float *x)
                     }
                 }
             }
-            for (int t = 0; t < 3; t++) {   /* softmax of each step: out = exp(z - max z) / sum */
+            for (int t = 0; t < 3; t++) {   /* each step's softmax: out = exp(z - max z) / sum */
                 const float *z = logit + t * 5;
                 float *o = out + t * 5;
                 float m = z[0], sum = 0.0f, inv;
@@ -300,36 +300,52 @@ void gru_embed_update(gru_embed *net)
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
  * into net->grad,
- * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
-static float gru_embed_backward_pass(gru_embed *net, const float *x, const float *t, float scale, int update)
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs; with dx, also
+ * dLoss/dx at the inputs (gru_embed_backward_from). */
+static float gru_embed_backward_pass(gru_embed *net, const float *x, const float *t, const float *dy, float *dx, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    {
-        const float sc = scale * 0.33333334f;   /* the mean over the 3 steps */
-        float ls = 0.0f;   /* the sample's loss, summed over its steps */
-
-        for (int st = 0; st < 3; st++) {   /* step st */
-            const float *y = net->act + 30 + st * 5;   /* the output [5] */
-            const float *tt = t + st * 5;
-            float *dz_out = net->delta + st * 5;   /* dLoss/dz of the output layer */
-            {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-                   with softmax, dL/dz = y - t */
-                const float *z = net->logit + st * 5;
-                float m = z[0], sum = 0.0f, lse;
-                for (int j = 1; j < 5; j++)
-                    m = z[j] > m ? z[j] : m;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        {
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            const float *y = net->act + 30;   /* the output [15] */
+            for (int st = 0; st < 3; st++) {   /* softmax of each step: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */
+                const float *ys = y + st * 5, *g = dy + st * 5;
+                float *dz = dz_out + st * 5, dot = 0.0f;
                 for (int j = 0; j < 5; j++)
-                    sum += expf(z[j] - m);
-                lse = m + logf(sum);
-                for (int j = 0; j < 5; j++) {
-                    ls += tt[j] * (lse - z[j]);
-                    dz_out[j] = (y[j] - tt[j]) * sc;
-                }
+                    dot += g[j] * ys[j];
+                for (int j = 0; j < 5; j++)
+                    dz[j] = ys[j] * (g[j] - dot);
             }
         }
-        loss += ls * 0.33333334f;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        {
+            const float sc = scale * 0.33333334f;   /* the mean over the 3 steps */
+            float ls = 0.0f;   /* the sample's loss, summed over its steps */
+
+            for (int st = 0; st < 3; st++) {   /* step st */
+                const float *y = net->act + 30 + st * 5;   /* the output [5] */
+                const float *tt = t + st * 5;
+                float *dz_out = net->delta + st * 5;   /* dLoss/dz of the output layer */
+                {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+                       with softmax, dL/dz = y - t */
+                    const float *z = net->logit + st * 5;
+                    float m = z[0], sum = 0.0f, lse;
+                    for (int j = 1; j < 5; j++)
+                        m = z[j] > m ? z[j] : m;
+                    for (int j = 0; j < 5; j++)
+                        sum += expf(z[j] - m);
+                    lse = m + logf(sum);
+                    for (int j = 0; j < 5; j++) {
+                        ls += tt[j] * (lse - z[j]);
+                        dz_out[j] = (y[j] - tt[j]) * sc;
+                    }
+                }
+            }
+            loss += ls * 0.33333334f;
+        }
     }
 
     /* layer 3: dense [3][6] -> [3][5] softmax (gru_embed.nn:8) backward */
@@ -500,6 +516,9 @@ static float gru_embed_backward_pass(gru_embed *net, const float *x, const float
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         gru_embed_update_params(net, 0, 20);
+
+    if (dx)   /* the inputs are ids (embed): no gradient, zeros */
+        memset(dx, 0, 3 * sizeof(float));
     return loss;
 }
 
@@ -524,7 +543,7 @@ float gru_embed_backward(gru_embed *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     gru_embed_run(net, x);
-    loss = gru_embed_backward_pass(net, x, t, scale, 0);
+    loss = gru_embed_backward_pass(net, x, t, NULL, NULL, scale, 0);
     return loss / (float)n;
 }
 
@@ -539,9 +558,28 @@ float gru_embed_train_step(gru_embed *net, const float *x, const float *t, int n
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     gru_embed_run(net, x);
-    loss = gru_embed_backward_pass(net, x, t, scale, 1);
+    loss = gru_embed_backward_pass(net, x, t, NULL, NULL, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int gru_embed_forward_train(gru_embed *net, const float *x, float *y, int n)
+{
+    if (n != 1)
+        return -1;
+    gru_embed_run(net, x);
+    if (y)
+        memcpy(y, net->act + 30, 15 * sizeof(float));
+    return 0;
+}
+
+int gru_embed_backward_from(gru_embed *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n != 1 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    gru_embed_backward_pass(net, x, NULL, dy, dx, 1.0f, 0);
+    return 0;
 }
 
 float *gru_embed_params(gru_embed *net)

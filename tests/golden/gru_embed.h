@@ -63,6 +63,17 @@ float gru_embed_backward(gru_embed *net, const float *x, const float *t, int n);
 void gru_embed_update(gru_embed *net);
 float *gru_embed_grads(gru_embed *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): gru_embed_forward_train runs n samples (1..gru_embed_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  gru_embed_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of gru_embed_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * gru_embed_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int gru_embed_forward_train(gru_embed *net, const float *x, float *y, int n);
+int gru_embed_backward_from(gru_embed *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -359,32 +359,45 @@ void leaky_update(leaky *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad (the batched dense layers store theirs),
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float leaky_backward_pass(leaky *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (leaky_backward_from). */
+static float leaky_backward_pass(leaky *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 2;
-        float *act = net->act + s * 44;
-        float *delta = net->delta + s * 60;
-        const float *y = act + 42;   /* the output [2] */
-        float *dz_out = delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 2;
+            float *act = net->act + s * 44;
+            float *delta = net->delta + s * 60;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            const float *y = act + 42;   /* the output [2] */
+            for (int j = 0; j < 2; j++)   /* dz = dy act'(z), from the output y */
+                dz_out[j] = dys[j] * (y[j] * (1.0f - y[j]));
+        }
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 2;
+            float *act = net->act + s * 44;
+            float *delta = net->delta + s * 60;
+            const float *y = act + 42;   /* the output [2] */
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
 
-        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
-        {
-            float err = y[0] - ts[0];
-            ls += err * err;
-            dz_out[0] = err * (y[0] * (1.0f - y[0])) * scale;
+            /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+            {
+                float err = y[0] - ts[0];
+                ls += err * err;
+                dz_out[0] = err * (y[0] * (1.0f - y[0])) * scale;
+            }
+            {
+                float err = y[1] - ts[1];
+                ls += err * err;
+                dz_out[1] = err * (y[1] * (1.0f - y[1])) * scale;
+            }
+            loss += ls * 0.5f;
         }
-        {
-            float err = y[1] - ts[1];
-            ls += err * err;
-            dz_out[1] = err * (y[1] * (1.0f - y[1])) * scale;
-        }
-        loss += ls * 0.5f;
     }
 
     /* layer 4: dense 12 -> 2 sigmoid (leaky_image.nn:9) backward */
@@ -392,8 +405,6 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
         float *act = net->act + s * 44;
         float *delta = net->delta + s * 60;
         const float *dz = delta + 0;
-        const float *w = net->param + 1002;
-        float *din = delta + 30;
         const float *in = act + 30;
         float *gw = net->grad + 1002;
         float *gb = net->grad + 1026;
@@ -423,6 +434,8 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
         gw[22] += dz[1] * in[10];
         gw[23] += dz[1] * in[11];
         gb[1] += dz[1];
+        const float *w = net->param + 1002;
+        float *din = delta + 30;
         din[0] = (w[0] * dz[0] + w[12] * dz[1]) * ((in[0] > 0.0f ? 1.0f : 0.01f));
         din[1] = (w[1] * dz[0] + w[13] * dz[1]) * ((in[1] > 0.0f ? 1.0f : 0.01f));
         din[2] = (w[2] * dz[0] + w[14] * dz[1]) * ((in[2] > 0.0f ? 1.0f : 0.01f));
@@ -879,11 +892,36 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, int
                 sum += net->delta[s * 60 + o];
             gb[o] = sum;
         }
+        if (dx) {   /* the network's input gradient: only leaky_backward_from asks for it */
+            const float *w = net->param + 0;
+            for (int s = 0; s < n; s++) {   /* din = dz w */
+                const float *dz = net->delta + s * 60;
+                float *din = net->delta + s * 60 + 30;
+                for (int i = 0; i < 20; i += 20) {
+                    float a0[16] = {0.0f}, a1[4] = {0.0f};
+                    for (int o = 0; o < 30; o++) {
+                        const float d = dz[o], *wo = w + o * 20 + i;
+                        for (int k = 0; k < 16; k++)
+                            a0[k] += d * wo[0 + k];
+                        for (int k = 0; k < 4; k++)
+                            a1[k] += d * wo[16 + k];
+                    }
+                    for (int k = 0; k < 16; k++)
+                        din[i + 0 + k] = a0[k];
+                    for (int k = 0; k < 4; k++)
+                        din[i + 16 + k] = a1[k];
+                }
+            }
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         leaky_update_params(net, 0, 630);
 
     /* layer 1: flatten 1x4x5 -> 20 (leaky_image.nn:6) backward: nothing to do */
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 20, net->delta + s * 60 + 30, 20 * sizeof(float));
     return loss;
 }
 
@@ -915,7 +953,7 @@ float leaky_backward(leaky *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad + 1002, 0, 26 * sizeof(float));
     leaky_run(net, x, n);
-    loss = leaky_backward_pass(net, x, t, n, scale, 0);
+    loss = leaky_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -930,9 +968,29 @@ float leaky_train_step(leaky *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad + 1002, 0, 26 * sizeof(float));
     leaky_run(net, x, n);
-    loss = leaky_backward_pass(net, x, t, n, scale, 1);
+    loss = leaky_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int leaky_forward_train(leaky *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 4)
+        return -1;
+    leaky_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 2, net->act + s * 44 + 42, 2 * sizeof(float));
+    return 0;
+}
+
+int leaky_backward_from(leaky *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 4 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    leaky_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *leaky_params(leaky *net)

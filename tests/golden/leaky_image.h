@@ -59,6 +59,17 @@ float leaky_backward(leaky *net, const float *x, const float *t, int n);
 void leaky_update(leaky *net);
 float *leaky_grads(leaky *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): leaky_forward_train runs n samples (1..leaky_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  leaky_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of leaky_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * leaky_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int leaky_forward_train(leaky *net, const float *x, float *y, int n);
+int leaky_backward_from(leaky *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

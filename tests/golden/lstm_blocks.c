@@ -1254,7 +1254,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x, int n)
                     }
                 }
             }
-            for (int t = 0; t < 4; t++) {   /* softmax of each step: out = exp(z - max z) / sum */
+            for (int t = 0; t < 4; t++) {   /* each step's softmax: out = exp(z - max z) / sum */
                 const float *z = logit + t * 5;
                 float *o = out + t * 5;
                 float m = z[0], sum = 0.0f, inv;
@@ -1352,7 +1352,7 @@ static void lstm_blocks_run_one(lstm_blocks *net, const float *x)
                     z += wo[i] * it[i];
                 logit[t * 5 + o] = z;
             }
-        for (int t = 0; t < 4; t++) {   /* softmax of each step: out = exp(z - max z) / sum */
+        for (int t = 0; t < 4; t++) {   /* each step's softmax: out = exp(z - max z) / sum */
             const float *z = logit + t * 5;
             float *o = out + t * 5;
             float m = z[0], sum = 0.0f, inv;
@@ -1395,41 +1395,60 @@ void lstm_blocks_update(lstm_blocks *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad,
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (lstm_blocks_backward_from). */
+static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
     (void)x;   /* the first layer kept its copy of the input in net->seq */
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 20;
-        float *act = net->act + s * 84;
-        float *delta = net->delta + s * 128;
-        float *logit = net->logit + s * 20;
-        const float sc = scale * 0.25f;   /* the mean over the 4 steps */
-        float ls = 0.0f;   /* the sample's loss, summed over its steps */
-
-        for (int st = 0; st < 4; st++) {   /* step st */
-            const float *y = act + 64 + st * 5;   /* the output [5] */
-            const float *tt = ts + st * 5;
-            float *dz_out = delta + st * 5;   /* dLoss/dz of the output layer */
-            {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-                   with softmax, dL/dz = y - t */
-                const float *z = logit + st * 5;
-                float m = z[0], sum = 0.0f, lse;
-                for (int j = 1; j < 5; j++)
-                    m = z[j] > m ? z[j] : m;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 20;
+            float *act = net->act + s * 84;
+            float *delta = net->delta + s * 128;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            const float *y = act + 64;   /* the output [20] */
+            for (int st = 0; st < 4; st++) {   /* softmax of each step: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */
+                const float *ys = y + st * 5, *g = dys + st * 5;
+                float *dz = dz_out + st * 5, dot = 0.0f;
                 for (int j = 0; j < 5; j++)
-                    sum += expf(z[j] - m);
-                lse = m + logf(sum);
-                for (int j = 0; j < 5; j++) {
-                    ls += tt[j] * (lse - z[j]);
-                    dz_out[j] = (y[j] - tt[j]) * sc;
-                }
+                    dot += g[j] * ys[j];
+                for (int j = 0; j < 5; j++)
+                    dz[j] = ys[j] * (g[j] - dot);
             }
         }
-        loss += ls * 0.25f;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 20;
+            float *act = net->act + s * 84;
+            float *delta = net->delta + s * 128;
+            float *logit = net->logit + s * 20;
+            const float sc = scale * 0.25f;   /* the mean over the 4 steps */
+            float ls = 0.0f;   /* the sample's loss, summed over its steps */
+
+            for (int st = 0; st < 4; st++) {   /* step st */
+                const float *y = act + 64 + st * 5;   /* the output [5] */
+                const float *tt = ts + st * 5;
+                float *dz_out = delta + st * 5;   /* dLoss/dz of the output layer */
+                {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+                       with softmax, dL/dz = y - t */
+                    const float *z = logit + st * 5;
+                    float m = z[0], sum = 0.0f, lse;
+                    for (int j = 1; j < 5; j++)
+                        m = z[j] > m ? z[j] : m;
+                    for (int j = 0; j < 5; j++)
+                        sum += expf(z[j] - m);
+                    lse = m + logf(sum);
+                    for (int j = 0; j < 5; j++) {
+                        ls += tt[j] * (lse - z[j]);
+                        dz_out[j] = (y[j] - tt[j]) * sc;
+                    }
+                }
+            }
+            loss += ls * 0.25f;
+        }
     }
 
     /* layer 2: dense [4][16] -> [4][5] softmax (lstm_blocks.nn:7) backward, all samples at once */
@@ -2521,9 +2540,33 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
                 gb_ih[j] += sq[3584 + k * 64 + j];
         for (int j = 0; j < 64; j++)
             gb_hh[j] = gb_ih[j];
+        if (dx) {   /* the network's input gradient: only lstm_blocks_backward_from asks for it */
+            for (int s = 0; s < n; s++) {   /* din = dG W_ih, every step */
+                float *din = net->delta + s * 128 + 0;
+                {   /* din = dG W_ih: [4][8] = [4][64] x [64][8] */
+                    const float *restrict pa = (sq + 3584 + s * 64), *restrict pb = w_ih;
+                    float *restrict pc = din;
+                    for (int m = 0; m < 4; m++) {
+                        float *cm = pc + m * 8;
+                        for (int j = 0; j < 8; j++)
+                            cm[j] = 0.0f;
+                        for (int k = 0; k < 64; k++) {
+                            const float a = pa[m * 512 + k * 1];
+                            const float *bk = pb + k * 8;
+                            for (int j = 0; j < 8; j++)
+                                cm[j] += a * bk[j];
+                        }
+                    }
+                }
+            }
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         lstm_blocks_update_params(net, 0, 1664);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 32, net->delta + s * 128 + 0, 32 * sizeof(float));
     return loss;
 }
 
@@ -2555,7 +2598,7 @@ float lstm_blocks_backward(lstm_blocks *net, const float *x, const float *t, int
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     lstm_blocks_run(net, x, n);
-    loss = lstm_blocks_backward_pass(net, x, t, n, scale, 0);
+    loss = lstm_blocks_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -2570,9 +2613,29 @@ float lstm_blocks_train_step(lstm_blocks *net, const float *x, const float *t, i
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     lstm_blocks_run(net, x, n);
-    loss = lstm_blocks_backward_pass(net, x, t, n, scale, 1);
+    loss = lstm_blocks_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int lstm_blocks_forward_train(lstm_blocks *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 8)
+        return -1;
+    lstm_blocks_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 20, net->act + s * 84 + 64, 20 * sizeof(float));
+    return 0;
+}
+
+int lstm_blocks_backward_from(lstm_blocks *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 8 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    lstm_blocks_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *lstm_blocks_params(lstm_blocks *net)

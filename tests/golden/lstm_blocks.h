@@ -64,6 +64,17 @@ float lstm_blocks_backward(lstm_blocks *net, const float *x, const float *t, int
 void lstm_blocks_update(lstm_blocks *net);
 float *lstm_blocks_grads(lstm_blocks *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): lstm_blocks_forward_train runs n samples (1..lstm_blocks_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  lstm_blocks_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of lstm_blocks_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * lstm_blocks_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int lstm_blocks_forward_train(lstm_blocks *net, const float *x, float *y, int n);
+int lstm_blocks_backward_from(lstm_blocks *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

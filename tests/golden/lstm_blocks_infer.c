@@ -400,7 +400,7 @@ static void lstm_blocks_run(lstm_blocks *net, const float *x)
                     z += wo[i] * it[i];
                 logit[t * 5 + o] = z;
             }
-        for (int t = 0; t < 4; t++) {   /* softmax of each step: out = exp(z - max z) / sum */
+        for (int t = 0; t < 4; t++) {   /* each step's softmax: out = exp(z - max z) / sum */
             const float *z = logit + t * 5;
             float *o = out + t * 5;
             float m = z[0], sum = 0.0f, inv;

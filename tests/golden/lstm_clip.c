@@ -375,38 +375,57 @@ void lstm_clip_update(lstm_clip *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad,
- * and returns the sum of their losses (with clip, the step needs the whole gradient: `update` is unused). */
-static float lstm_clip_backward_pass(lstm_clip *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses (with clip, the step needs the whole gradient: `update` is unused).
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (lstm_clip_backward_from). */
+static float lstm_clip_backward_pass(lstm_clip *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
     (void)update;   /* with clip, the update waits for the whole gradient */
     (void)x;   /* the first layer kept its copy of the input in net->seq */
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 3;
-        float *act = net->act + s * 11;
-        float *delta = net->delta + s * 24;
-        float *logit = net->logit + s * 3;
-        const float *y = act + 8;   /* the output [3] */
-        float *dz_out = delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
-
-        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-               with softmax, dL/dz = y - t */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, lse;
-            for (int j = 1; j < 3; j++)
-                m = z[j] > m ? z[j] : m;
-            for (int j = 0; j < 3; j++)
-                sum += expf(z[j] - m);
-            lse = m + logf(sum);
-            for (int j = 0; j < 3; j++) {
-                ls += ts[j] * (lse - z[j]);
-                dz_out[j] = (y[j] - ts[j]) * scale;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 3;
+            float *act = net->act + s * 11;
+            float *delta = net->delta + s * 24;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            const float *y = act + 8;   /* the output [3] */
+            for (int st = 0; st < 1; st++) {   /* softmax: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */
+                const float *ys = y + st * 3, *g = dys + st * 3;
+                float *dz = dz_out + st * 3, dot = 0.0f;
+                for (int j = 0; j < 3; j++)
+                    dot += g[j] * ys[j];
+                for (int j = 0; j < 3; j++)
+                    dz[j] = ys[j] * (g[j] - dot);
             }
         }
-        loss += ls;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 3;
+            float *act = net->act + s * 11;
+            float *delta = net->delta + s * 24;
+            float *logit = net->logit + s * 3;
+            const float *y = act + 8;   /* the output [3] */
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
+
+            {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+                   with softmax, dL/dz = y - t */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, lse;
+                for (int j = 1; j < 3; j++)
+                    m = z[j] > m ? z[j] : m;
+                for (int j = 0; j < 3; j++)
+                    sum += expf(z[j] - m);
+                lse = m + logf(sum);
+                for (int j = 0; j < 3; j++) {
+                    ls += ts[j] * (lse - z[j]);
+                    dz_out[j] = (y[j] - ts[j]) * scale;
+                }
+            }
+            loss += ls;
+        }
     }
 
     /* layer 2: dense 8 -> 3 softmax (lstm_clip.nn:6) backward */
@@ -414,8 +433,6 @@ static float lstm_clip_backward_pass(lstm_clip *net, const float *x, const float
         float *act = net->act + s * 11;
         float *delta = net->delta + s * 24;
         const float *dz = delta + 0;
-        const float *w = net->param + 416;
-        float *din = delta + 12;
         const float *in = act + 0;
         float *gw = net->grad + 416;
         float *gb = net->grad + 440;
@@ -446,6 +463,8 @@ static float lstm_clip_backward_pass(lstm_clip *net, const float *x, const float
         gw[22] += dz[2] * in[6];
         gw[23] += dz[2] * in[7];
         gb[2] += dz[2];
+        const float *w = net->param + 416;
+        float *din = delta + 12;
         din[0] = (w[0] * dz[0] + w[8] * dz[1] + w[16] * dz[2]);
         din[1] = (w[1] * dz[0] + w[9] * dz[1] + w[17] * dz[2]);
         din[2] = (w[2] * dz[0] + w[10] * dz[1] + w[18] * dz[2]);
@@ -544,7 +563,31 @@ static float lstm_clip_backward_pass(lstm_clip *net, const float *x, const float
                 gb_ih[j] += sq[880 + k * 32 + j];
         for (int j = 0; j < 32; j++)
             gb_hh[j] = gb_ih[j];
+        if (dx) {   /* the network's input gradient: only lstm_clip_backward_from asks for it */
+            for (int s = 0; s < n; s++) {   /* din = dG W_ih, every step */
+                float *din = net->delta + s * 24 + 0;
+                {   /* din = dG W_ih: [4][3] = [4][32] x [32][3] */
+                    const float *restrict pa = (sq + 880 + s * 32), *restrict pb = w_ih;
+                    float *restrict pc = din;
+                    for (int m = 0; m < 4; m++) {
+                        float *cm = pc + m * 3;
+                        for (int j = 0; j < 3; j++)
+                            cm[j] = 0.0f;
+                        for (int k = 0; k < 32; k++) {
+                            const float a = pa[m * 128 + k * 1];
+                            const float *bk = pb + k * 3;
+                            for (int j = 0; j < 3; j++)
+                                cm[j] += a * bk[j];
+                        }
+                    }
+                }
+            }
+        }
     }
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 12, net->delta + s * 24 + 0, 12 * sizeof(float));
     return loss;
 }
 
@@ -576,7 +619,7 @@ float lstm_clip_backward(lstm_clip *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     lstm_clip_run(net, x, n);
-    loss = lstm_clip_backward_pass(net, x, t, n, scale, 0);
+    loss = lstm_clip_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -591,9 +634,29 @@ float lstm_clip_train_step(lstm_clip *net, const float *x, const float *t, int n
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     lstm_clip_run(net, x, n);
-    loss = lstm_clip_backward_pass(net, x, t, n, scale, 1);
+    loss = lstm_clip_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     lstm_clip_update(net);   /* clipping needs the whole gradient before any step */
     return loss / (float)n;
+}
+
+int lstm_clip_forward_train(lstm_clip *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 4)
+        return -1;
+    lstm_clip_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 3, net->act + s * 11 + 8, 3 * sizeof(float));
+    return 0;
+}
+
+int lstm_clip_backward_from(lstm_clip *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 4 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    lstm_clip_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *lstm_clip_params(lstm_clip *net)

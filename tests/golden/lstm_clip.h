@@ -64,6 +64,17 @@ float lstm_clip_backward(lstm_clip *net, const float *x, const float *t, int n);
 void lstm_clip_update(lstm_clip *net);
 float *lstm_clip_grads(lstm_clip *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): lstm_clip_forward_train runs n samples (1..lstm_clip_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  lstm_clip_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of lstm_clip_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * lstm_clip_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int lstm_clip_forward_train(lstm_clip *net, const float *x, float *y, int n);
+int lstm_clip_backward_from(lstm_clip *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

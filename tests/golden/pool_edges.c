@@ -503,38 +503,47 @@ void a_update(a *net)
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
  * into net->grad,
- * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
-static float a_backward_pass(a *net, const float *x, const float *t, float scale, int update)
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs; with dx, also
+ * dLoss/dx at the inputs (a_backward_from). */
+static float a_backward_pass(a *net, const float *x, const float *t, const float *dy, float *dx, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    {
-        const float *y = net->act + 40;   /* the output [2] */
-        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        {
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            for (int j = 0; j < 2; j++)   /* a linear output: dz = dy */
+                dz_out[j] = dy[j];
+        }
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        {
+            const float *y = net->act + 40;   /* the output [2] */
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
 
-        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
-        {
-            float err = y[0] - t[0];
-            ls += err * err;
-            dz_out[0] = err * scale;
+            /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+            {
+                float err = y[0] - t[0];
+                ls += err * err;
+                dz_out[0] = err * scale;
+            }
+            {
+                float err = y[1] - t[1];
+                ls += err * err;
+                dz_out[1] = err * scale;
+            }
+            loss += ls * 0.5f;
         }
-        {
-            float err = y[1] - t[1];
-            ls += err * err;
-            dz_out[1] = err * scale;
-        }
-        loss += ls * 0.5f;
     }
 
     /* layer 3: dense 2x2x2 -> 2 linear (pool_edges.nn:7) backward */
     {
         const float *dz = net->delta + 0;
-        const float *w = net->param + 20;
-        float *din = net->delta + 32;
         const float *in = net->act + 32;
         if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            const float *w = net->param + 20;
+            float *din = net->delta + 32;
             din[0] = (w[0] * dz[0] + w[8] * dz[1]);
             din[1] = (w[1] * dz[0] + w[9] * dz[1]);
             din[2] = (w[2] * dz[0] + w[10] * dz[1]);
@@ -578,6 +587,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             gw[14] += dz[1] * in[6];
             gw[15] += dz[1] * in[7];
             gb[1] += dz[1];
+            const float *w = net->param + 20;
+            float *din = net->delta + 32;
             din[0] = (w[0] * dz[0] + w[8] * dz[1]);
             din[1] = (w[1] * dz[0] + w[9] * dz[1]);
             din[2] = (w[2] * dz[0] + w[10] * dz[1]);
@@ -626,9 +637,12 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             }
         }
 #ifdef NNC_V8
+        const float *w = net->param + 0;
+        float *din = net->delta + 32;   /* [1][4][4] */
 #if defined(NNC_V16)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+        const nnc_v16 zero16 = {0.0f};
+        float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -638,7 +652,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dzp + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -657,8 +671,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -681,8 +695,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 16;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -724,10 +738,76 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     gw[(f + 1) * 9 + c * 9 + 8] += t[1];
                 }
             }
+        }
+        if (dx) {   /* the network's input gradient: only a_backward_from asks for it */
+            float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
+            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 48 positions at a time */
+                {   /* the last 24 positions */
+                    const int j = 6;
+                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v16 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 64);
+                        memcpy(&y1, df + 16, 64);
+                        memcpy(&y2, df + 32, 64);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 64);
+                        memcpy(&y1, df + 15, 64);
+                        memcpy(&y2, df + 31, 64);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 64);
+                        memcpy(&y1, df + 14, 64);
+                        memcpy(&y2, df + 30, 64);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -6, 64);
+                        memcpy(&y1, df + 10, 64);
+                        memcpy(&y2, df + 26, 64);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -7, 64);
+                        memcpy(&y1, df + 9, 64);
+                        memcpy(&y2, df + 25, 64);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -8, 64);
+                        memcpy(&y1, df + 8, 64);
+                        memcpy(&y2, df + 24, 64);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -12, 64);
+                        memcpy(&y1, df + 4, 64);
+                        memcpy(&y2, df + 20, 64);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -13, 64);
+                        memcpy(&y1, df + 3, 64);
+                        memcpy(&y2, df + 19, 64);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -14, 64);
+                        memcpy(&y1, df + 2, 64);
+                        memcpy(&y2, df + 18, 64);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    }
+                    float t[48];
+                    memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
+                    for (int q = 0; q < 48 && j + q < 30; q++)
+                        dpw[(c + 0) * 36 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 4; iy++)
+                    for (int ix = 0; ix < 4; ix++)
+                        din[(c * 4 + iy) * 4 + ix] = dpw[(c * 6 + iy + 1) * 6 + ix + 1];
         }
 #elif defined(NNC_V8_WIDE)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+        float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -737,7 +817,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dzp + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -756,8 +836,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -780,8 +860,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 16;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 116 + 14 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -824,9 +904,84 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 }
             }
         }
+        if (dx) {   /* the network's input gradient: only a_backward_from asks for it */
+            float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
+            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 32 positions at a time */
+                {   /* the last 24 positions */
+                    const int j = 6;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v8 y0, y1, y2, y3;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        memcpy(&y3, df + 24, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        memcpy(&y3, df + 23, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        memcpy(&y3, df + 22, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -6, 32);
+                        memcpy(&y1, df + 2, 32);
+                        memcpy(&y2, df + 10, 32);
+                        memcpy(&y3, df + 18, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        memcpy(&y3, df + 17, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        memcpy(&y3, df + 16, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -12, 32);
+                        memcpy(&y1, df + -4, 32);
+                        memcpy(&y2, df + 4, 32);
+                        memcpy(&y3, df + 12, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -13, 32);
+                        memcpy(&y1, df + -5, 32);
+                        memcpy(&y2, df + 3, 32);
+                        memcpy(&y3, df + 11, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        memcpy(&y3, df + 10, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                    }
+                    float t[32];
+                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                    for (int q = 0; q < 32 && j + q < 30; q++)
+                        dpw[(c + 0) * 36 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 4; iy++)
+                    for (int ix = 0; ix < 4; ix++)
+                        din[(c * 4 + iy) * 4 + ix] = dpw[(c * 6 + iy + 1) * 6 + ix + 1];
+        }
 #elif defined(NNC_V8)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+        float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -836,7 +991,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 116;
+            float *pf = dzp + f * 116;
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
@@ -854,7 +1009,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -877,7 +1032,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
                     const int i = 16;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 116 + 14 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -912,9 +1067,76 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                 }
             }
         }
+        if (dx) {   /* the network's input gradient: only a_backward_from asks for it */
+            float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
+            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 24 positions at a time */
+                for (int j = 6; j < 30; j += 24) {
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                        nnc_v8 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -6, 32);
+                        memcpy(&y1, df + 2, 32);
+                        memcpy(&y2, df + 10, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -12, 32);
+                        memcpy(&y1, df + -4, 32);
+                        memcpy(&y2, df + 4, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -13, 32);
+                        memcpy(&y1, df + -5, 32);
+                        memcpy(&y2, df + 3, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                    }
+                    memcpy(dpw + (c + 0) * 36 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 36 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 36 + j + 16, &b0_2, 32);
+                }
+            }
+            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 4; iy++)
+                    for (int ix = 0; ix < 4; ix++)
+                        din[(c * 4 + iy) * 4 + ix] = dpw[(c * 6 + iy + 1) * 6 + ix + 1];
+        }
 #endif
 #else
         float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
+        const float *w = net->param + 0;
+        float *dpin = net->pad + 36;   /* [1][6][6]: gradient of pin */
+        float *din = net->delta + 32;   /* [1][4][4] */
+        if (dx) for (int i = 0; i < 36; i++)
+            dpin[i] = 0.0f;
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
             float acc[8] = {0.0f};
@@ -932,6 +1154,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
             for (int c = 0; c < 1; c++) {
                 const float *pc = pin + c * 36;
                 float *gwc = gw + (f * 1 + c) * 9;
+                const float *wc = w + (f * 1 + c) * 9;
+                float *dc = dpin + c * 36;
                 {   /* tap 0,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
                     for (int i = 0; i < 16; i += 8)
@@ -940,6 +1164,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[0 + i];
                     gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[0 + i] += wc[0] * dext[i];
                 }
                 {   /* tap 0,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -949,6 +1175,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[1 + i];
                     gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[1 + i] += wc[1] * dext[i];
                 }
                 {   /* tap 0,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -958,6 +1186,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[2 + i];
                     gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[2 + i] += wc[2] * dext[i];
                 }
                 {   /* tap 1,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -967,6 +1197,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[6 + i];
                     gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[6 + i] += wc[3] * dext[i];
                 }
                 {   /* tap 1,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -976,6 +1208,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[7 + i];
                     gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[7 + i] += wc[4] * dext[i];
                 }
                 {   /* tap 1,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -985,6 +1219,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[8 + i];
                     gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[8 + i] += wc[5] * dext[i];
                 }
                 {   /* tap 2,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -994,6 +1230,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[12 + i];
                     gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[12 + i] += wc[6] * dext[i];
                 }
                 {   /* tap 2,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1003,6 +1241,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[13 + i];
                     gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[13 + i] += wc[7] * dext[i];
                 }
                 {   /* tap 2,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -1012,13 +1252,22 @@ static float a_backward_pass(a *net, const float *x, const float *t, float scale
                     for (int i = 16; i < 22; i++)   /* the rest in lanes too */
                         acc[i - 16] += dext[i] * pc[14 + i];
                     gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 22; i++)
+                        dc[14 + i] += wc[8] * dext[i];
                 }
             }
         }
+        if (dx) for (int c = 0; c < 1; c++)   /* the inside of dpin is din */
+            for (int iy = 0; iy < 4; iy++)
+                for (int ix = 0; ix < 4; ix++)
+                    din[(c * 4 + iy) * 4 + ix] = dpin[(c * 6 + iy + 1) * 6 + ix + 1];
 #endif
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         a_update_params(net, 0, 20);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        memcpy(dx, net->delta + 32, 16 * sizeof(float));
     return loss;
 }
 
@@ -1043,7 +1292,7 @@ float a_backward(a *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     a_run(net, x);
-    loss = a_backward_pass(net, x, t, scale, 0);
+    loss = a_backward_pass(net, x, t, NULL, NULL, scale, 0);
     return loss / (float)n;
 }
 
@@ -1058,9 +1307,28 @@ float a_train_step(a *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad + 0, 0, 20 * sizeof(float));
     a_run(net, x);
-    loss = a_backward_pass(net, x, t, scale, 1);
+    loss = a_backward_pass(net, x, t, NULL, NULL, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int a_forward_train(a *net, const float *x, float *y, int n)
+{
+    if (n != 1)
+        return -1;
+    a_run(net, x);
+    if (y)
+        memcpy(y, net->act + 40, 2 * sizeof(float));
+    return 0;
+}
+
+int a_backward_from(a *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n != 1 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    a_backward_pass(net, x, NULL, dy, dx, 1.0f, 0);
+    return 0;
 }
 
 float *a_params(a *net)
@@ -1137,39 +1405,48 @@ void b_update(b *net)
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
  * into net->grad,
- * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
-static float b_backward_pass(b *net, const float *x, const float *t, float scale, int update)
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs; with dx, also
+ * dLoss/dx at the inputs (b_backward_from). */
+static float b_backward_pass(b *net, const float *x, const float *t, const float *dy, float *dx, float scale, int update)
 {
     float loss = 0.0f;
-    (void)x;   /* the first layer has no weights: nothing backward reads the input */
+    (void)x;   /* the first layer has no weights: only dx would read the input */
 
-    /* the loss, and dLoss/dz of the output layer */
-    {
-        const float *y = net->act + 4;   /* the output [2] */
-        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        {
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            for (int j = 0; j < 2; j++)   /* a linear output: dz = dy */
+                dz_out[j] = dy[j];
+        }
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        {
+            const float *y = net->act + 4;   /* the output [2] */
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
 
-        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
-        {
-            float err = y[0] - t[0];
-            ls += err * err;
-            dz_out[0] = err * scale;
+            /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+            {
+                float err = y[0] - t[0];
+                ls += err * err;
+                dz_out[0] = err * scale;
+            }
+            {
+                float err = y[1] - t[1];
+                ls += err * err;
+                dz_out[1] = err * scale;
+            }
+            loss += ls * 0.5f;
         }
-        {
-            float err = y[1] - t[1];
-            ls += err * err;
-            dz_out[1] = err * scale;
-        }
-        loss += ls * 0.5f;
     }
 
     /* layer 2: dense 1x2x2 -> 2 linear (pool_edges.nn:13) backward */
     {
         const float *dz = net->delta + 0;
-        const float *w = net->param + 0;
-        float *din = net->delta + 16;
         const float *in = net->act + 0;
         if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            const float *w = net->param + 0;
+            float *din = net->delta + 16;
             din[0] = (w[0] * dz[0] + w[4] * dz[1]);
             din[1] = (w[1] * dz[0] + w[5] * dz[1]);
             din[2] = (w[2] * dz[0] + w[6] * dz[1]);
@@ -1201,6 +1478,8 @@ static float b_backward_pass(b *net, const float *x, const float *t, float scale
             gw[6] += dz[1] * in[2];
             gw[7] += dz[1] * in[3];
             gb[1] += dz[1];
+            const float *w = net->param + 0;
+            float *din = net->delta + 16;
             din[0] = (w[0] * dz[0] + w[4] * dz[1]);
             din[1] = (w[1] * dz[0] + w[5] * dz[1]);
             din[2] = (w[2] * dz[0] + w[6] * dz[1]);
@@ -1210,8 +1489,40 @@ static float b_backward_pass(b *net, const float *x, const float *t, float scale
 
     /* layer 1: maxpool 1x4x4 -> 1x2x2 (pool_edges.nn:12) backward */
     {
-        /* the input needs no gradient */
+        if (dx) {   /* the network's input gradient: only b_backward_from asks for it */
+            const float *dz = net->delta + 16;
+            const float *in = x;
+            const float *out = net->act + 0;
+            float *din = net->delta + 0;   /* [1][4][4] */
+            for (int c = 0; c < 1; c++)   /* the windows tile the input */
+                for (int oy = 0; oy < 2; oy++) {
+                    const float *m = out + (c * 2 + oy) * 2, *g = dz + (c * 2 + oy) * 2;
+                    const float *r0 = in + c * 16 + oy * 8 + 0;
+                    const float *r1 = in + c * 16 + oy * 8 + 4;
+                    float *d0 = din + c * 16 + oy * 8 + 0;
+                    float *d1 = din + c * 16 + oy * 8 + 4;
+                    for (int ox = 0; ox < 2; ox++) {
+                        const float mx = m[ox], gv = g[ox];
+                        const float v0 = r0[ox * 2], v1 = r0[ox * 2 + 1], v2 = r1[ox * 2], v3 = r1[ox * 2 + 1];
+                        int left, h0, h1, h2, h3;   /* the first maximum, in PyTorch's order */
+                        h0 = v0 == mx;
+                        left = !h0;
+                        h1 = left & (v1 == mx);
+                        left &= !h1;
+                        h2 = left & (v2 == mx);
+                        left &= !h2;
+                        h3 = left & (v3 == mx);
+                        d0[ox * 2] = h0 ? gv : 0.0f;
+                        d0[ox * 2 + 1] = h1 ? gv : 0.0f;
+                        d1[ox * 2] = h2 ? gv : 0.0f;
+                        d1[ox * 2 + 1] = h3 ? gv : 0.0f;
+                    }
+                }
+        }
     }
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        memcpy(dx, net->delta + 0, 16 * sizeof(float));
     return loss;
 }
 
@@ -1236,7 +1547,7 @@ float b_backward(b *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     b_run(net, x);
-    loss = b_backward_pass(net, x, t, scale, 0);
+    loss = b_backward_pass(net, x, t, NULL, NULL, scale, 0);
     return loss / (float)n;
 }
 
@@ -1250,9 +1561,28 @@ float b_train_step(b *net, const float *x, const float *t, int n)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     b_run(net, x);
-    loss = b_backward_pass(net, x, t, scale, 1);
+    loss = b_backward_pass(net, x, t, NULL, NULL, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int b_forward_train(b *net, const float *x, float *y, int n)
+{
+    if (n != 1)
+        return -1;
+    b_run(net, x);
+    if (y)
+        memcpy(y, net->act + 4, 2 * sizeof(float));
+    return 0;
+}
+
+int b_backward_from(b *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n != 1 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    b_backward_pass(net, x, NULL, dy, dx, 1.0f, 0);
+    return 0;
 }
 
 float *b_params(b *net)

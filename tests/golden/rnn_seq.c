@@ -266,32 +266,43 @@ void rnn_seq_update(rnn_seq *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad,
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (rnn_seq_backward_from). */
+static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
     (void)x;   /* the first layer kept its copy of the input in net->seq */
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 6;
-        float *act = net->act + s * 30;
-        float *delta = net->delta + s * 48;
-        const float sc = scale * 0.33333334f;   /* the mean over the 3 steps */
-        float ls = 0.0f;   /* the sample's loss, summed over its steps */
-
-        for (int st = 0; st < 3; st++) {   /* step st */
-            const float *y = act + 24 + st * 2;   /* the output [2] */
-            const float *tt = ts + st * 2;
-            float *dz_out = delta + st * 2;   /* dLoss/dz of the output layer */
-            /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
-            for (int j = 0; j < 2; j++) {
-                float err = y[j] - tt[j];
-                ls += err * err;
-                dz_out[j] = err * sc;
-            }
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 6;
+            float *delta = net->delta + s * 48;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            for (int j = 0; j < 6; j++)   /* a linear output: dz = dy */
+                dz_out[j] = dys[j];
         }
-        loss += ls * 0.16666667f;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 6;
+            float *act = net->act + s * 30;
+            float *delta = net->delta + s * 48;
+            const float sc = scale * 0.33333334f;   /* the mean over the 3 steps */
+            float ls = 0.0f;   /* the sample's loss, summed over its steps */
+
+            for (int st = 0; st < 3; st++) {   /* step st */
+                const float *y = act + 24 + st * 2;   /* the output [2] */
+                const float *tt = ts + st * 2;
+                float *dz_out = delta + st * 2;   /* dLoss/dz of the output layer */
+                /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+                for (int j = 0; j < 2; j++) {
+                    float err = y[j] - tt[j];
+                    ls += err * err;
+                    dz_out[j] = err * sc;
+                }
+            }
+            loss += ls * 0.16666667f;
+        }
     }
 
     /* layer 2: dense [3][8] -> [3][2] linear (rnn_seq.nn:6) backward, all samples at once */
@@ -420,9 +431,33 @@ static float rnn_seq_backward_pass(rnn_seq *net, const float *x, const float *t,
                 gb_ih[j] += sq[124 + k * 8 + j];
         for (int j = 0; j < 8; j++)
             gb_hh[j] = gb_ih[j];
+        if (dx) {   /* the network's input gradient: only rnn_seq_backward_from asks for it */
+            for (int s = 0; s < n; s++) {   /* din = dG W_ih, every step */
+                float *din = net->delta + s * 48 + 0;
+                {   /* din = dG W_ih: [3][2] = [3][8] x [8][2] */
+                    const float *restrict pa = (sq + 124 + s * 8), *restrict pb = w_ih;
+                    float *restrict pc = din;
+                    for (int m = 0; m < 3; m++) {
+                        float *cm = pc + m * 2;
+                        for (int j = 0; j < 2; j++)
+                            cm[j] = 0.0f;
+                        for (int k = 0; k < 8; k++) {
+                            const float a = pa[m * 16 + k * 1];
+                            const float *bk = pb + k * 2;
+                            for (int j = 0; j < 2; j++)
+                                cm[j] += a * bk[j];
+                        }
+                    }
+                }
+            }
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         rnn_seq_update_params(net, 0, 96);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 6, net->delta + s * 48 + 0, 6 * sizeof(float));
     return loss;
 }
 
@@ -454,7 +489,7 @@ float rnn_seq_backward(rnn_seq *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     rnn_seq_run(net, x, n);
-    loss = rnn_seq_backward_pass(net, x, t, n, scale, 0);
+    loss = rnn_seq_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -469,9 +504,29 @@ float rnn_seq_train_step(rnn_seq *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     rnn_seq_run(net, x, n);
-    loss = rnn_seq_backward_pass(net, x, t, n, scale, 1);
+    loss = rnn_seq_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int rnn_seq_forward_train(rnn_seq *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 2)
+        return -1;
+    rnn_seq_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 6, net->act + s * 30 + 24, 6 * sizeof(float));
+    return 0;
+}
+
+int rnn_seq_backward_from(rnn_seq *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 2 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    rnn_seq_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *rnn_seq_params(rnn_seq *net)

@@ -62,6 +62,17 @@ float rnn_seq_backward(rnn_seq *net, const float *x, const float *t, int n);
 void rnn_seq_update(rnn_seq *net);
 float *rnn_seq_grads(rnn_seq *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): rnn_seq_forward_train runs n samples (1..rnn_seq_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  rnn_seq_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of rnn_seq_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * rnn_seq_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int rnn_seq_forward_train(rnn_seq *net, const float *x, float *y, int n);
+int rnn_seq_backward_from(rnn_seq *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

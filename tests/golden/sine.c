@@ -276,27 +276,38 @@ void sine_update(sine *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad (the batched dense layers store theirs),
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float sine_backward_pass(sine *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (sine_backward_from). */
+static float sine_backward_pass(sine *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 1;
-        float *act = net->act + s * 33;
-        float *delta = net->delta + s * 32;
-        const float *y = act + 32;   /* the output [1] */
-        float *dz_out = delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
-
-        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
-        {
-            float err = y[0] - ts[0];
-            ls += err * err;
-            dz_out[0] = err * scale;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 1;
+            float *delta = net->delta + s * 32;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            for (int j = 0; j < 1; j++)   /* a linear output: dz = dy */
+                dz_out[j] = dys[j];
         }
-        loss += ls * 0.5f;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 1;
+            float *act = net->act + s * 33;
+            float *delta = net->delta + s * 32;
+            const float *y = act + 32;   /* the output [1] */
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
+
+            /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+            {
+                float err = y[0] - ts[0];
+                ls += err * err;
+                dz_out[0] = err * scale;
+            }
+            loss += ls * 0.5f;
+        }
     }
 
     /* layer 3: dense 16 -> 1 linear (sine.nn:6) backward */
@@ -304,8 +315,6 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, int n
         float *act = net->act + s * 33;
         float *delta = net->delta + s * 32;
         const float *dz = delta + 0;
-        const float *w = net->param + 304;
-        float *din = delta + 16;
         const float *in = act + 16;
         float *gw = net->grad + 304;
         float *gb = net->grad + 320;
@@ -326,6 +335,8 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, int n
         gw[14] += dz[0] * in[14];
         gw[15] += dz[0] * in[15];
         gb[0] += dz[0];
+        const float *w = net->param + 304;
+        float *din = delta + 16;
         din[0] = (w[0] * dz[0]) * ((1.0f - in[0] * in[0]));
         din[1] = (w[1] * dz[0]) * ((1.0f - in[1] * in[1]));
         din[2] = (w[2] * dz[0]) * ((1.0f - in[2] * in[2]));
@@ -636,9 +647,21 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, int n
         gb[14] += dz[14];
         gw[15] += dz[15] * in[0];
         gb[15] += dz[15];
+        if (dx) {   /* the network's input gradient: only sine_backward_from asks for it */
+            const float *w = net->param + 0;
+            float *din = delta + 16;
+            din[0] = (w[0] * dz[0] + w[1] * dz[1] + w[2] * dz[2] + w[3] * dz[3]
+                       + w[4] * dz[4] + w[5] * dz[5] + w[6] * dz[6] + w[7] * dz[7]
+                       + w[8] * dz[8] + w[9] * dz[9] + w[10] * dz[10] + w[11] * dz[11]
+                       + w[12] * dz[12] + w[13] * dz[13] + w[14] * dz[14] + w[15] * dz[15]);
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         sine_update_params(net, 0, 32);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 1, net->delta + s * 32 + 16, 1 * sizeof(float));
     return loss;
 }
 
@@ -671,7 +694,7 @@ float sine_backward(sine *net, const float *x, const float *t, int n)
     memset(net->grad + 0, 0, 32 * sizeof(float));
     memset(net->grad + 304, 0, 17 * sizeof(float));
     sine_run(net, x, n);
-    loss = sine_backward_pass(net, x, t, n, scale, 0);
+    loss = sine_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -687,9 +710,29 @@ float sine_train_step(sine *net, const float *x, const float *t, int n)
     memset(net->grad + 0, 0, 32 * sizeof(float));
     memset(net->grad + 304, 0, 17 * sizeof(float));
     sine_run(net, x, n);
-    loss = sine_backward_pass(net, x, t, n, scale, 1);
+    loss = sine_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int sine_forward_train(sine *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 8)
+        return -1;
+    sine_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 1, net->act + s * 33 + 32, 1 * sizeof(float));
+    return 0;
+}
+
+int sine_backward_from(sine *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 8 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    sine_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *sine_params(sine *net)

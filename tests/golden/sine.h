@@ -60,6 +60,17 @@ float sine_backward(sine *net, const float *x, const float *t, int n);
 void sine_update(sine *net);
 float *sine_grads(sine *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): sine_forward_train runs n samples (1..sine_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  sine_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of sine_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * sine_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int sine_forward_train(sine *net, const float *x, float *y, int n);
+int sine_backward_from(sine *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -429,36 +429,55 @@ void spiral_update(spiral *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad (the batched dense layers store theirs),
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float spiral_backward_pass(spiral *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (spiral_backward_from). */
+static float spiral_backward_pass(spiral *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 3;
-        float *act = net->act + s * 67;
-        float *delta = net->delta + s * 64;
-        float *logit = net->logit + s * 3;
-        const float *y = act + 64;   /* the output [3] */
-        float *dz_out = delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
-
-        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-               with softmax, dL/dz = y - t */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, lse;
-            for (int j = 1; j < 3; j++)
-                m = z[j] > m ? z[j] : m;
-            for (int j = 0; j < 3; j++)
-                sum += expf(z[j] - m);
-            lse = m + logf(sum);
-            for (int j = 0; j < 3; j++) {
-                ls += ts[j] * (lse - z[j]);
-                dz_out[j] = (y[j] - ts[j]) * scale;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 3;
+            float *act = net->act + s * 67;
+            float *delta = net->delta + s * 64;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            const float *y = act + 64;   /* the output [3] */
+            for (int st = 0; st < 1; st++) {   /* softmax: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */
+                const float *ys = y + st * 3, *g = dys + st * 3;
+                float *dz = dz_out + st * 3, dot = 0.0f;
+                for (int j = 0; j < 3; j++)
+                    dot += g[j] * ys[j];
+                for (int j = 0; j < 3; j++)
+                    dz[j] = ys[j] * (g[j] - dot);
             }
         }
-        loss += ls;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 3;
+            float *act = net->act + s * 67;
+            float *delta = net->delta + s * 64;
+            float *logit = net->logit + s * 3;
+            const float *y = act + 64;   /* the output [3] */
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
+
+            {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+                   with softmax, dL/dz = y - t */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, lse;
+                for (int j = 1; j < 3; j++)
+                    m = z[j] > m ? z[j] : m;
+                for (int j = 0; j < 3; j++)
+                    sum += expf(z[j] - m);
+                lse = m + logf(sum);
+                for (int j = 0; j < 3; j++) {
+                    ls += ts[j] * (lse - z[j]);
+                    dz_out[j] = (y[j] - ts[j]) * scale;
+                }
+            }
+            loss += ls;
+        }
     }
 
     /* layer 3: dense 32 -> 3 softmax (spiral.nn:7) backward */
@@ -466,8 +485,6 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
         float *act = net->act + s * 67;
         float *delta = net->delta + s * 64;
         const float *dz = delta + 0;
-        const float *w = net->param + 1152;
-        float *din = delta + 32;
         const float *in = act + 32;
         float *gw = net->grad + 1152;
         float *gb = net->grad + 1248;
@@ -570,6 +587,8 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
         gw[94] += dz[2] * in[30];
         gw[95] += dz[2] * in[31];
         gb[2] += dz[2];
+        const float *w = net->param + 1152;
+        float *din = delta + 32;
         din[0] = (w[0] * dz[0] + w[32] * dz[1] + w[64] * dz[2]) * ((in[0] > 0.0f ? 1.0f : 0.0f));
         din[1] = (w[1] * dz[0] + w[33] * dz[1] + w[65] * dz[2]) * ((in[1] > 0.0f ? 1.0f : 0.0f));
         din[2] = (w[2] * dz[0] + w[34] * dz[1] + w[66] * dz[2]) * ((in[2] > 0.0f ? 1.0f : 0.0f));
@@ -983,9 +1002,33 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, i
         gw[62] += dz[31] * in[0];
         gw[63] += dz[31] * in[1];
         gb[31] += dz[31];
+        if (dx) {   /* the network's input gradient: only spiral_backward_from asks for it */
+            const float *w = net->param + 0;
+            float *din = delta + 32;
+            din[0] = (w[0] * dz[0] + w[2] * dz[1] + w[4] * dz[2] + w[6] * dz[3]
+                       + w[8] * dz[4] + w[10] * dz[5] + w[12] * dz[6] + w[14] * dz[7]
+                       + w[16] * dz[8] + w[18] * dz[9] + w[20] * dz[10] + w[22] * dz[11]
+                       + w[24] * dz[12] + w[26] * dz[13] + w[28] * dz[14] + w[30] * dz[15]
+                       + w[32] * dz[16] + w[34] * dz[17] + w[36] * dz[18] + w[38] * dz[19]
+                       + w[40] * dz[20] + w[42] * dz[21] + w[44] * dz[22] + w[46] * dz[23]
+                       + w[48] * dz[24] + w[50] * dz[25] + w[52] * dz[26] + w[54] * dz[27]
+                       + w[56] * dz[28] + w[58] * dz[29] + w[60] * dz[30] + w[62] * dz[31]);
+            din[1] = (w[1] * dz[0] + w[3] * dz[1] + w[5] * dz[2] + w[7] * dz[3]
+                       + w[9] * dz[4] + w[11] * dz[5] + w[13] * dz[6] + w[15] * dz[7]
+                       + w[17] * dz[8] + w[19] * dz[9] + w[21] * dz[10] + w[23] * dz[11]
+                       + w[25] * dz[12] + w[27] * dz[13] + w[29] * dz[14] + w[31] * dz[15]
+                       + w[33] * dz[16] + w[35] * dz[17] + w[37] * dz[18] + w[39] * dz[19]
+                       + w[41] * dz[20] + w[43] * dz[21] + w[45] * dz[22] + w[47] * dz[23]
+                       + w[49] * dz[24] + w[51] * dz[25] + w[53] * dz[26] + w[55] * dz[27]
+                       + w[57] * dz[28] + w[59] * dz[29] + w[61] * dz[30] + w[63] * dz[31]);
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         spiral_update_params(net, 0, 96);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 2, net->delta + s * 64 + 32, 2 * sizeof(float));
     return loss;
 }
 
@@ -1018,7 +1061,7 @@ float spiral_backward(spiral *net, const float *x, const float *t, int n)
     memset(net->grad + 0, 0, 96 * sizeof(float));
     memset(net->grad + 1152, 0, 99 * sizeof(float));
     spiral_run(net, x, n);
-    loss = spiral_backward_pass(net, x, t, n, scale, 0);
+    loss = spiral_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -1034,9 +1077,29 @@ float spiral_train_step(spiral *net, const float *x, const float *t, int n)
     memset(net->grad + 0, 0, 96 * sizeof(float));
     memset(net->grad + 1152, 0, 99 * sizeof(float));
     spiral_run(net, x, n);
-    loss = spiral_backward_pass(net, x, t, n, scale, 1);
+    loss = spiral_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int spiral_forward_train(spiral *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 16)
+        return -1;
+    spiral_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 3, net->act + s * 67 + 64, 3 * sizeof(float));
+    return 0;
+}
+
+int spiral_backward_from(spiral *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 16 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    spiral_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *spiral_params(spiral *net)

@@ -62,6 +62,17 @@ float spiral_backward(spiral *net, const float *x, const float *t, int n);
 void spiral_update(spiral *net);
 float *spiral_grads(spiral *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): spiral_forward_train runs n samples (1..spiral_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  spiral_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of spiral_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * spiral_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int spiral_forward_train(spiral *net, const float *x, float *y, int n);
+int spiral_backward_from(spiral *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

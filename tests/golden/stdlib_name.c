@@ -2143,36 +2143,55 @@ void abs_update(abs *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad,
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float abs_backward_pass(abs *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (abs_backward_from). */
+static float abs_backward_pass(abs *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 2;
-        float *act = net->act + s * 202;
-        float *delta = net->delta + s * 150;
-        float *logit = net->logit + s * 2;
-        const float *y = act + 200;   /* the output [2] */
-        float *dz_out = delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
-
-        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-               with softmax, dL/dz = y - t */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, lse;
-            for (int j = 1; j < 2; j++)
-                m = z[j] > m ? z[j] : m;
-            for (int j = 0; j < 2; j++)
-                sum += expf(z[j] - m);
-            lse = m + logf(sum);
-            for (int j = 0; j < 2; j++) {
-                ls += ts[j] * (lse - z[j]);
-                dz_out[j] = (y[j] - ts[j]) * scale;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 2;
+            float *act = net->act + s * 202;
+            float *delta = net->delta + s * 150;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            const float *y = act + 200;   /* the output [2] */
+            for (int st = 0; st < 1; st++) {   /* softmax: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */
+                const float *ys = y + st * 2, *g = dys + st * 2;
+                float *dz = dz_out + st * 2, dot = 0.0f;
+                for (int j = 0; j < 2; j++)
+                    dot += g[j] * ys[j];
+                for (int j = 0; j < 2; j++)
+                    dz[j] = ys[j] * (g[j] - dot);
             }
         }
-        loss += ls;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 2;
+            float *act = net->act + s * 202;
+            float *delta = net->delta + s * 150;
+            float *logit = net->logit + s * 2;
+            const float *y = act + 200;   /* the output [2] */
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
+
+            {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+                   with softmax, dL/dz = y - t */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, lse;
+                for (int j = 1; j < 2; j++)
+                    m = z[j] > m ? z[j] : m;
+                for (int j = 0; j < 2; j++)
+                    sum += expf(z[j] - m);
+                lse = m + logf(sum);
+                for (int j = 0; j < 2; j++) {
+                    ls += ts[j] * (lse - z[j]);
+                    dz_out[j] = (y[j] - ts[j]) * scale;
+                }
+            }
+            loss += ls;
+        }
     }
 
     /* layer 4: dense 2x5x5 -> 2 softmax (stdlib_name.nn:10) backward */
@@ -2180,8 +2199,6 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
         float *act = net->act + s * 202;
         float *delta = net->delta + s * 150;
         const float *dz = delta + 0;
-        const float *w = net->param + 113;
-        float *din = delta + 75;
         const float *in = act + 150;
         float *gw = net->grad + 113;
         float *gb = net->grad + 213;
@@ -2287,6 +2304,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
         gw[98] += dz[1] * in[48];
         gw[99] += dz[1] * in[49];
         gb[1] += dz[1];
+        const float *w = net->param + 113;
+        float *din = delta + 75;
         din[0] = (w[0] * dz[0] + w[50] * dz[1]) * (in[0] * (1.0f - in[0]));
         din[1] = (w[1] * dz[0] + w[51] * dz[1]) * (in[1] * (1.0f - in[1]));
         din[2] = (w[2] * dz[0] + w[52] * dz[1]) * (in[2] * (1.0f - in[2]));
@@ -2368,7 +2387,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
 #if defined(NNC_V16)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
         const nnc_v16 zero16 = {0.0f};
-        float *dx = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
+        float *dzp = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -2380,7 +2399,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 131;
+            float *pf = dzp + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -2399,8 +2418,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2423,8 +2442,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2475,7 +2494,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
        b1_0 = zero16, b1_1 = zero16, b1_2 = zero16,
        b2_0 = zero16, b2_1 = zero16, b2_2 = zero16;
                 for (int f = 0; f < 2; f++) {
-                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
+                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                     nnc_v16 y0, y1, y2;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 64);
@@ -2559,7 +2578,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
 #elif defined(NNC_V8_WIDE)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
+        float *dzp = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -2571,7 +2590,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 131;
+            float *pf = dzp + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -2590,8 +2609,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2614,8 +2633,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2665,7 +2684,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
        b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero,
        b2_0 = zero, b2_1 = zero, b2_2 = zero, b2_3 = zero;
                 for (int f = 0; f < 2; f++) {
-                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
+                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                     nnc_v8 y0, y1, y2, y3;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -2750,7 +2769,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
        b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero,
        b2_0 = zero, b2_1 = zero, b2_2 = zero, b2_3 = zero;
                 for (int f = 0; f < 2; f++) {
-                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
+                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                     nnc_v8 y0, y1, y2, y3;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -2843,7 +2862,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
 #elif defined(NNC_V8)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
+        float *dzp = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -2855,7 +2874,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 131;
+            float *pf = dzp + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -2873,7 +2892,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2896,7 +2915,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -2938,7 +2957,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
        b1_0 = zero, b1_1 = zero, b1_2 = zero,
        b2_0 = zero, b2_1 = zero, b2_2 = zero;
                 for (int f = 0; f < 2; f++) {
-                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
+                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                     nnc_v8 y0, y1, y2;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -3014,7 +3033,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
        b1_0 = zero, b1_1 = zero, b1_2 = zero,
        b2_0 = zero, b2_1 = zero, b2_2 = zero;
                 for (int f = 0; f < 2; f++) {
-                    const float *df = dx + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
+                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                     nnc_v8 y0, y1, y2;
                     /* tap 0,0 */
                     memcpy(&y0, df + 0, 32);
@@ -3280,9 +3299,12 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             }
         }
 #ifdef NNC_V8
+        const float *w = net->param + 0;
+        float *din = delta + 0;   /* [2][5][5] */
 #if defined(NNC_V16)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
+        const nnc_v16 zero16 = {0.0f};
+        float *dzp = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -3294,7 +3316,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 131;
+            float *pf = dzp + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -3313,8 +3335,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3337,8 +3359,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3388,7 +3410,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3411,7 +3433,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3445,10 +3467,89 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     gw[(f + 0) * 18 + c * 9 + 8] += t[0];
                 }
             }
+        }
+        if (dx) {   /* the network's input gradient: only abs_backward_from asks for it */
+            float *dpw = net->pad + 98;   /* [2][7][7]: din, 7 wide */
+            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
+                {   /* the last 35 positions */
+                    const int j = 7;
+                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v16 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 64);
+                        memcpy(&y1, df + 16, 64);
+                        memcpy(&y2, df + 32, 64);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 64);
+                        memcpy(&y1, df + 15, 64);
+                        memcpy(&y2, df + 31, 64);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 64);
+                        memcpy(&y1, df + 14, 64);
+                        memcpy(&y2, df + 30, 64);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -7, 64);
+                        memcpy(&y1, df + 9, 64);
+                        memcpy(&y2, df + 25, 64);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -8, 64);
+                        memcpy(&y1, df + 8, 64);
+                        memcpy(&y2, df + 24, 64);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -9, 64);
+                        memcpy(&y1, df + 7, 64);
+                        memcpy(&y2, df + 23, 64);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -14, 64);
+                        memcpy(&y1, df + 2, 64);
+                        memcpy(&y2, df + 18, 64);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -15, 64);
+                        memcpy(&y1, df + 1, 64);
+                        memcpy(&y2, df + 17, 64);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -16, 64);
+                        memcpy(&y1, df + 0, 64);
+                        memcpy(&y2, df + 16, 64);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    }
+                    float t[48];
+                    memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
+                    for (int q = 0; q < 48 && j + q < 42; q++)
+                        dpw[(c + 0) * 49 + j + q] = t[q];
+                    memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
+                    for (int q = 0; q < 48 && j + q < 42; q++)
+                        dpw[(c + 1) * 49 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 5; iy++)
+                    for (int ix = 0; ix < 5; ix++)
+                        din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
         }
 #elif defined(NNC_V8_WIDE)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
+        float *dzp = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -3460,7 +3561,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 131;
+            float *pf = dzp + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -3479,8 +3580,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                        a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3503,8 +3604,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0, d1;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dx + (f + 1) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x; a1_0 += d1 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3554,7 +3655,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3577,7 +3678,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3612,9 +3713,170 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 }
             }
         }
+        if (dx) {   /* the network's input gradient: only abs_backward_from asks for it */
+            float *dpw = net->pad + 98;   /* [2][7][7]: din, 7 wide */
+            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
+                for (int j = 7; j < 39; j += 32) {
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v8 y0, y1, y2, y3;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        memcpy(&y3, df + 24, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        memcpy(&y3, df + 23, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        memcpy(&y3, df + 22, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        memcpy(&y3, df + 17, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        memcpy(&y3, df + 16, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        memcpy(&y3, df + 15, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        memcpy(&y3, df + 10, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -15, 32);
+                        memcpy(&y1, df + -7, 32);
+                        memcpy(&y2, df + 1, 32);
+                        memcpy(&y3, df + 9, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        memcpy(&y3, df + 8, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                    }
+                    memcpy(dpw + (c + 0) * 49 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 49 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 49 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 49 + j + 24, &b0_3, 32);
+                    memcpy(dpw + (c + 1) * 49 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 49 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 49 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 49 + j + 24, &b1_3, 32);
+                }
+                {   /* the last 3 positions */
+                    const int j = 39;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v8 y0, y1, y2, y3;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        memcpy(&y3, df + 24, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        memcpy(&y3, df + 23, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        memcpy(&y3, df + 22, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        memcpy(&y3, df + 17, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        memcpy(&y3, df + 16, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        memcpy(&y3, df + 15, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        memcpy(&y3, df + 10, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -15, 32);
+                        memcpy(&y1, df + -7, 32);
+                        memcpy(&y2, df + 1, 32);
+                        memcpy(&y3, df + 9, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        memcpy(&y3, df + 8, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                    }
+                    float t[32];
+                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                    for (int q = 0; q < 32 && j + q < 42; q++)
+                        dpw[(c + 0) * 49 + j + q] = t[q];
+                    memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
+                    for (int q = 0; q < 32 && j + q < 42; q++)
+                        dpw[(c + 1) * 49 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 5; iy++)
+                    for (int ix = 0; ix < 5; ix++)
+                        din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
+        }
 #elif defined(NNC_V8)
         const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dx = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
+        float *dzp = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -3626,7 +3888,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
         for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dx + f * 131;
+            float *pf = dzp + f * 131;
             for (int i = 0; i < 16; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 5; oy++) {
@@ -3644,7 +3906,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
                 for (int i = 0; i < 32; i += 8) {
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3667,7 +3929,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
                     const int i = 32;
                     nnc_v8 x, d0;
-                    memcpy(&d0, dx + (f + 0) * 131 + 16 + i, 32);
+                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
                     memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
                     a0_0 += d0 * x;
                     memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
@@ -3702,9 +3964,157 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                 }
             }
         }
+        if (dx) {   /* the network's input gradient: only abs_backward_from asks for it */
+            float *dpw = net->pad + 98;   /* [2][7][7]: din, 7 wide */
+            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
+                for (int j = 7; j < 31; j += 24) {
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v8 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -15, 32);
+                        memcpy(&y1, df + -7, 32);
+                        memcpy(&y2, df + 1, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    }
+                    memcpy(dpw + (c + 0) * 49 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 49 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 49 + j + 16, &b0_2, 32);
+                    memcpy(dpw + (c + 1) * 49 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 49 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 49 + j + 16, &b1_2, 32);
+                }
+                {   /* the last 11 positions */
+                    const int j = 31;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                        nnc_v8 y0, y1, y2;
+                        /* tap 0,0 */
+                        memcpy(&y0, df + 0, 32);
+                        memcpy(&y1, df + 8, 32);
+                        memcpy(&y2, df + 16, 32);
+                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        /* tap 0,1 */
+                        memcpy(&y0, df + -1, 32);
+                        memcpy(&y1, df + 7, 32);
+                        memcpy(&y2, df + 15, 32);
+                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        /* tap 0,2 */
+                        memcpy(&y0, df + -2, 32);
+                        memcpy(&y1, df + 6, 32);
+                        memcpy(&y2, df + 14, 32);
+                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        /* tap 1,0 */
+                        memcpy(&y0, df + -7, 32);
+                        memcpy(&y1, df + 1, 32);
+                        memcpy(&y2, df + 9, 32);
+                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        /* tap 1,1 */
+                        memcpy(&y0, df + -8, 32);
+                        memcpy(&y1, df + 0, 32);
+                        memcpy(&y2, df + 8, 32);
+                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        /* tap 1,2 */
+                        memcpy(&y0, df + -9, 32);
+                        memcpy(&y1, df + -1, 32);
+                        memcpy(&y2, df + 7, 32);
+                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        /* tap 2,0 */
+                        memcpy(&y0, df + -14, 32);
+                        memcpy(&y1, df + -6, 32);
+                        memcpy(&y2, df + 2, 32);
+                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        /* tap 2,1 */
+                        memcpy(&y0, df + -15, 32);
+                        memcpy(&y1, df + -7, 32);
+                        memcpy(&y2, df + 1, 32);
+                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        /* tap 2,2 */
+                        memcpy(&y0, df + -16, 32);
+                        memcpy(&y1, df + -8, 32);
+                        memcpy(&y2, df + 0, 32);
+                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                    }
+                    float t[24];
+                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
+                    for (int q = 0; q < 24 && j + q < 42; q++)
+                        dpw[(c + 0) * 49 + j + q] = t[q];
+                    memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
+                    for (int q = 0; q < 24 && j + q < 42; q++)
+                        dpw[(c + 1) * 49 + j + q] = t[q];
+                }
+            }
+            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                for (int iy = 0; iy < 5; iy++)
+                    for (int ix = 0; ix < 5; ix++)
+                        din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
+        }
 #endif
 #else
         float *dext = net->pad + 196;   /* [5][7]: dz of one filter, 7 wide, zeros beyond */
+        const float *w = net->param + 0;
+        float *dpin = net->pad + 98;   /* [2][7][7]: gradient of pin */
+        float *din = delta + 0;   /* [2][5][5] */
+        if (dx) for (int i = 0; i < 98; i++)
+            dpin[i] = 0.0f;
         for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 25;
             float acc[8] = {0.0f};
@@ -3724,6 +4134,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
             for (int c = 0; c < 2; c++) {
                 const float *pc = pin + c * 49;
                 float *gwc = gw + (f * 2 + c) * 9;
+                const float *wc = w + (f * 2 + c) * 9;
+                float *dc = dpin + c * 49;
                 {   /* tap 0,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
                     for (int i = 0; i < 32; i += 8)
@@ -3732,6 +4144,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     for (int i = 32; i < 33; i++)   /* the rest in lanes too */
                         acc[i - 32] += dext[i] * pc[0 + i];
                     gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 33; i++)
+                        dc[0 + i] += wc[0] * dext[i];
                 }
                 {   /* tap 0,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3741,6 +4155,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     for (int i = 32; i < 33; i++)   /* the rest in lanes too */
                         acc[i - 32] += dext[i] * pc[1 + i];
                     gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 33; i++)
+                        dc[1 + i] += wc[1] * dext[i];
                 }
                 {   /* tap 0,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3750,6 +4166,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     for (int i = 32; i < 33; i++)   /* the rest in lanes too */
                         acc[i - 32] += dext[i] * pc[2 + i];
                     gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 33; i++)
+                        dc[2 + i] += wc[2] * dext[i];
                 }
                 {   /* tap 1,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3759,6 +4177,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     for (int i = 32; i < 33; i++)   /* the rest in lanes too */
                         acc[i - 32] += dext[i] * pc[7 + i];
                     gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 33; i++)
+                        dc[7 + i] += wc[3] * dext[i];
                 }
                 {   /* tap 1,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3768,6 +4188,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     for (int i = 32; i < 33; i++)   /* the rest in lanes too */
                         acc[i - 32] += dext[i] * pc[8 + i];
                     gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 33; i++)
+                        dc[8 + i] += wc[4] * dext[i];
                 }
                 {   /* tap 1,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3777,6 +4199,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     for (int i = 32; i < 33; i++)   /* the rest in lanes too */
                         acc[i - 32] += dext[i] * pc[9 + i];
                     gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 33; i++)
+                        dc[9 + i] += wc[5] * dext[i];
                 }
                 {   /* tap 2,0: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3786,6 +4210,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     for (int i = 32; i < 33; i++)   /* the rest in lanes too */
                         acc[i - 32] += dext[i] * pc[14 + i];
                     gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 33; i++)
+                        dc[14 + i] += wc[6] * dext[i];
                 }
                 {   /* tap 2,1: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3795,6 +4221,8 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     for (int i = 32; i < 33; i++)   /* the rest in lanes too */
                         acc[i - 32] += dext[i] * pc[15 + i];
                     gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 33; i++)
+                        dc[15 + i] += wc[7] * dext[i];
                 }
                 {   /* tap 2,2: gw += dz . pin, dpin += w dz */
                     float acc[8] = {0.0f};
@@ -3804,13 +4232,23 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, int n, 
                     for (int i = 32; i < 33; i++)   /* the rest in lanes too */
                         acc[i - 32] += dext[i] * pc[16 + i];
                     gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                    if (dx) for (int i = 0; i < 33; i++)
+                        dc[16 + i] += wc[8] * dext[i];
                 }
             }
         }
+        if (dx) for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
+            for (int iy = 0; iy < 5; iy++)
+                for (int ix = 0; ix < 5; ix++)
+                    din[(c * 5 + iy) * 5 + ix] = dpin[(c * 7 + iy + 1) * 7 + ix + 1];
 #endif
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         abs_update_params(net, 0, 57);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 50, net->delta + s * 150 + 0, 50 * sizeof(float));
     return loss;
 }
 
@@ -3842,7 +4280,7 @@ float abs_backward(abs *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     abs_run(net, x, n);
-    loss = abs_backward_pass(net, x, t, n, scale, 0);
+    loss = abs_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -3857,9 +4295,29 @@ float abs_train_step(abs *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     abs_run(net, x, n);
-    loss = abs_backward_pass(net, x, t, n, scale, 1);
+    loss = abs_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int abs_forward_train(abs *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 2)
+        return -1;
+    abs_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 2, net->act + s * 202 + 200, 2 * sizeof(float));
+    return 0;
+}
+
+int abs_backward_from(abs *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 2 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    abs_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *abs_params(abs *net)

@@ -60,6 +60,17 @@ float abs_backward(abs *net, const float *x, const float *t, int n);
 void abs_update(abs *net);
 float *abs_grads(abs *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): abs_forward_train runs n samples (1..abs_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  abs_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of abs_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * abs_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int abs_forward_train(abs *net, const float *x, float *y, int n);
+int abs_backward_from(abs *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -82,29 +82,39 @@ void enc_update(enc *net)
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
  * into net->grad,
- * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
-static float enc_backward_pass(enc *net, const float *x, const float *t, float scale, int update)
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs; with dx, also
+ * dLoss/dx at the inputs (enc_backward_from). */
+static float enc_backward_pass(enc *net, const float *x, const float *t, const float *dy, float *dx, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    {
-        const float *y = net->act + 0;   /* the output [2] */
-        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        {
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            const float *y = net->act + 0;   /* the output [2] */
+            for (int j = 0; j < 2; j++)   /* dz = dy act'(z), from the output y */
+                dz_out[j] = dy[j] * ((1.0f - y[j] * y[j]));
+        }
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        {
+            const float *y = net->act + 0;   /* the output [2] */
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
 
-        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
-        {
-            float err = y[0] - t[0];
-            ls += err * err;
-            dz_out[0] = err * ((1.0f - y[0] * y[0])) * scale;
+            /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+            {
+                float err = y[0] - t[0];
+                ls += err * err;
+                dz_out[0] = err * ((1.0f - y[0] * y[0])) * scale;
+            }
+            {
+                float err = y[1] - t[1];
+                ls += err * err;
+                dz_out[1] = err * ((1.0f - y[1] * y[1])) * scale;
+            }
+            loss += ls * 0.5f;
         }
-        {
-            float err = y[1] - t[1];
-            ls += err * err;
-            dz_out[1] = err * ((1.0f - y[1] * y[1])) * scale;
-        }
-        loss += ls * 0.5f;
     }
 
     /* layer 1: dense 3 -> 2 tanh (two_nets.nn:2) backward */
@@ -137,8 +147,18 @@ static float enc_backward_pass(enc *net, const float *x, const float *t, float s
             gw[4] += dz[1] * in[1];
             gw[5] += dz[1] * in[2];
             gb[1] += dz[1];
+            if (dx) {   /* the network's input gradient: only enc_backward_from asks for it */
+                const float *w = net->param + 0;
+                float *din = net->delta + 3;
+                din[0] = (w[0] * dz[0] + w[3] * dz[1]);
+                din[1] = (w[1] * dz[0] + w[4] * dz[1]);
+                din[2] = (w[2] * dz[0] + w[5] * dz[1]);
+            }
         }
     }
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        memcpy(dx, net->delta + 3, 3 * sizeof(float));
     return loss;
 }
 
@@ -163,7 +183,7 @@ float enc_backward(enc *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     enc_run(net, x);
-    loss = enc_backward_pass(net, x, t, scale, 0);
+    loss = enc_backward_pass(net, x, t, NULL, NULL, scale, 0);
     return loss / (float)n;
 }
 
@@ -177,9 +197,28 @@ float enc_train_step(enc *net, const float *x, const float *t, int n)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     enc_run(net, x);
-    loss = enc_backward_pass(net, x, t, scale, 1);
+    loss = enc_backward_pass(net, x, t, NULL, NULL, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int enc_forward_train(enc *net, const float *x, float *y, int n)
+{
+    if (n != 1)
+        return -1;
+    enc_run(net, x);
+    if (y)
+        memcpy(y, net->act + 0, 2 * sizeof(float));
+    return 0;
+}
+
+int enc_backward_from(enc *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n != 1 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    enc_backward_pass(net, x, NULL, dy, dx, 1.0f, 0);
+    return 0;
 }
 
 float *enc_params(enc *net)
@@ -320,36 +359,55 @@ void cls_update(cls *net)
 
 /* Backward pass of the n samples last run: adds their gradient, times `scale`,
  * into net->grad,
- * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient. */
-static float cls_backward_pass(cls *net, const float *x, const float *t, int n, float scale, int update)
+ * and returns the sum of their losses; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs, a row per sample; with dx, also
+ * dLoss/dx at the inputs (cls_backward_from). */
+static float cls_backward_pass(cls *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    for (int s = 0; s < n; s++) {
-        const float *ts = t + s * 2;
-        float *act = net->act + s * 6;
-        float *delta = net->delta + s * 8;
-        float *logit = net->logit + s * 2;
-        const float *y = act + 4;   /* the output [2] */
-        float *dz_out = delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
-
-        {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
-               with softmax, dL/dz = y - t */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, lse;
-            for (int j = 1; j < 2; j++)
-                m = z[j] > m ? z[j] : m;
-            for (int j = 0; j < 2; j++)
-                sum += expf(z[j] - m);
-            lse = m + logf(sum);
-            for (int j = 0; j < 2; j++) {
-                ls += ts[j] * (lse - z[j]);
-                dz_out[j] = (y[j] - ts[j]) * scale;
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
+        for (int s = 0; s < n; s++) {
+            const float *dys = dy + s * 2;
+            float *act = net->act + s * 6;
+            float *delta = net->delta + s * 8;
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            const float *y = act + 4;   /* the output [2] */
+            for (int st = 0; st < 1; st++) {   /* softmax: dz_j = y_j (g_j - sum_k g_k y_k), g = dL/dy */
+                const float *ys = y + st * 2, *g = dys + st * 2;
+                float *dz = dz_out + st * 2, dot = 0.0f;
+                for (int j = 0; j < 2; j++)
+                    dot += g[j] * ys[j];
+                for (int j = 0; j < 2; j++)
+                    dz[j] = ys[j] * (g[j] - dot);
             }
         }
-        loss += ls;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        for (int s = 0; s < n; s++) {
+            const float *ts = t + s * 2;
+            float *act = net->act + s * 6;
+            float *delta = net->delta + s * 8;
+            float *logit = net->logit + s * 2;
+            const float *y = act + 4;   /* the output [2] */
+            float *dz_out = delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
+
+            {   /* loss cross_entropy: L = -sum t log softmax(z) = sum t (logsumexp(z) - z);
+                   with softmax, dL/dz = y - t */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, lse;
+                for (int j = 1; j < 2; j++)
+                    m = z[j] > m ? z[j] : m;
+                for (int j = 0; j < 2; j++)
+                    sum += expf(z[j] - m);
+                lse = m + logf(sum);
+                for (int j = 0; j < 2; j++) {
+                    ls += ts[j] * (lse - z[j]);
+                    dz_out[j] = (y[j] - ts[j]) * scale;
+                }
+            }
+            loss += ls;
+        }
     }
 
     /* layer 2: dense 4 -> 2 softmax (two_nets.nn:6) backward */
@@ -357,8 +415,6 @@ static float cls_backward_pass(cls *net, const float *x, const float *t, int n, 
         float *act = net->act + s * 6;
         float *delta = net->delta + s * 8;
         const float *dz = delta + 0;
-        const float *w = net->param + 12;
-        float *din = delta + 4;
         const float *in = act + 0;
         float *gw = net->grad + 12;
         float *gb = net->grad + 20;
@@ -372,6 +428,8 @@ static float cls_backward_pass(cls *net, const float *x, const float *t, int n, 
         gw[6] += dz[1] * in[2];
         gw[7] += dz[1] * in[3];
         gb[1] += dz[1];
+        const float *w = net->param + 12;
+        float *din = delta + 4;
         din[0] = (w[0] * dz[0] + w[4] * dz[1]) * ((in[0] > 0.0f ? 1.0f : 0.0f));
         din[1] = (w[1] * dz[0] + w[5] * dz[1]) * ((in[1] > 0.0f ? 1.0f : 0.0f));
         din[2] = (w[2] * dz[0] + w[6] * dz[1]) * ((in[2] > 0.0f ? 1.0f : 0.0f));
@@ -400,9 +458,19 @@ static float cls_backward_pass(cls *net, const float *x, const float *t, int n, 
         gw[6] += dz[3] * in[0];
         gw[7] += dz[3] * in[1];
         gb[3] += dz[3];
+        if (dx) {   /* the network's input gradient: only cls_backward_from asks for it */
+            const float *w = net->param + 0;
+            float *din = delta + 0;
+            din[0] = (w[0] * dz[0] + w[2] * dz[1] + w[4] * dz[2] + w[6] * dz[3]);
+            din[1] = (w[1] * dz[0] + w[3] * dz[1] + w[5] * dz[2] + w[7] * dz[3]);
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cls_update_params(net, 0, 12);
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        for (int s = 0; s < n; s++)
+            memcpy(dx + s * 2, net->delta + s * 8 + 0, 2 * sizeof(float));
     return loss;
 }
 
@@ -434,7 +502,7 @@ float cls_backward(cls *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cls_run(net, x, n);
-    loss = cls_backward_pass(net, x, t, n, scale, 0);
+    loss = cls_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
     return loss / (float)n;
 }
 
@@ -449,9 +517,29 @@ float cls_train_step(cls *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cls_run(net, x, n);
-    loss = cls_backward_pass(net, x, t, n, scale, 1);
+    loss = cls_backward_pass(net, x, t, NULL, NULL, n, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int cls_forward_train(cls *net, const float *x, float *y, int n)
+{
+    if (n < 1 || n > 2)
+        return -1;
+    cls_run(net, x, n);
+    if (y)
+        for (int s = 0; s < n; s++)
+            memcpy(y + s * 2, net->act + s * 6 + 4, 2 * sizeof(float));
+    return 0;
+}
+
+int cls_backward_from(cls *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n < 1 || n > 2 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    cls_backward_pass(net, x, NULL, dy, dx, n, 1.0f, 0);
+    return 0;
 }
 
 float *cls_params(cls *net)

@@ -59,6 +59,17 @@ float enc_backward(enc *net, const float *x, const float *t, int n);
 void enc_update(enc *net);
 float *enc_grads(enc *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): enc_forward_train runs n samples (1..enc_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  enc_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of enc_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * enc_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int enc_forward_train(enc *net, const float *x, float *y, int n);
+int enc_backward_from(enc *net, const float *x, const float *dy, float *dx, int n);
+
 /* ---- network cls (two_nets.nn:3): 2 -> dense 4 relu -> dense 2 softmax ---- */
 
 #define cls_N_INPUTS  2   /* floats per input sample */
@@ -104,6 +115,17 @@ float *cls_params(cls *net);
 float cls_backward(cls *net, const float *x, const float *t, int n);
 void cls_update(cls *net);
 float *cls_grads(cls *net);
+
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): cls_forward_train runs n samples (1..cls_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  cls_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of cls_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * cls_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int cls_forward_train(cls *net, const float *x, float *y, int n);
+int cls_backward_from(cls *net, const float *x, const float *dy, float *dx, int n);
 
 #ifdef __cplusplus
 }

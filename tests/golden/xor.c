@@ -93,33 +93,43 @@ void xor_update(xor *net)
 
 /* Backward pass of the sample last run: adds its gradient, times `scale`,
  * into net->grad,
- * and returns its loss; with `update`, each layer's optimizer step follows its gradient. */
-static float xor_backward_pass(xor *net, const float *x, const float *t, float scale, int update)
+ * and returns its loss; with `update`, each layer's optimizer step follows its gradient.
+ * Without `dy`, the loss against the targets t gives; with `dy`, that gives dLoss/dy at the outputs; with dx, also
+ * dLoss/dx at the inputs (xor_backward_from). */
+static float xor_backward_pass(xor *net, const float *x, const float *t, const float *dy, float *dx, float scale, int update)
 {
     float loss = 0.0f;
 
-    /* the loss, and dLoss/dz of the output layer */
-    {
-        const float *y = net->act + 2;   /* the output [1] */
-        float *dz_out = net->delta;   /* dLoss/dz of the output layer */
-        float ls = 0.0f;   /* the sample's loss */
-
-        /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         {
-            float err = y[0] - t[0];
-            ls += err * err;
-            dz_out[0] = err * (y[0] * (1.0f - y[0])) * scale;
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            const float *y = net->act + 2;   /* the output [1] */
+            for (int j = 0; j < 1; j++)   /* dz = dy act'(z), from the output y */
+                dz_out[j] = dy[j] * (y[j] * (1.0f - y[j]));
         }
-        loss += ls * 0.5f;
+    } else {   /* the loss, and dLoss/dz of the output layer */
+        {
+            const float *y = net->act + 2;   /* the output [1] */
+            float *dz_out = net->delta;   /* dLoss/dz of the output layer */
+            float ls = 0.0f;   /* the sample's loss */
+
+            /* loss mse: L = 1/2 sum (t - y)^2, so dL/dy = y - t (the negated Error t - y) */
+            {
+                float err = y[0] - t[0];
+                ls += err * err;
+                dz_out[0] = err * (y[0] * (1.0f - y[0])) * scale;
+            }
+            loss += ls * 0.5f;
+        }
     }
 
     /* layer 2: dense 2 -> 1 sigmoid (xor.nn:9) backward */
     {
         const float *dz = net->delta + 0;
-        const float *w = net->param + 6;
-        float *din = net->delta + 2;
         const float *in = net->act + 0;
         if (update) {   /* train_step: the optimizer step on the spot, no gradient buffer */
+            const float *w = net->param + 6;
+            float *din = net->delta + 2;
             din[0] = (w[0] * dz[0]) * (in[0] * (1.0f - in[0]));
             din[1] = (w[1] * dz[0]) * (in[1] * (1.0f - in[1]));
             const float lr = net->lr;
@@ -142,6 +152,8 @@ static float xor_backward_pass(xor *net, const float *x, const float *t, float s
             gw[0] += dz[0] * in[0];
             gw[1] += dz[0] * in[1];
             gb[0] += dz[0];
+            const float *w = net->param + 6;
+            float *din = net->delta + 2;
             din[0] = (w[0] * dz[0]) * (in[0] * (1.0f - in[0]));
             din[1] = (w[1] * dz[0]) * (in[1] * (1.0f - in[1]));
         }
@@ -175,8 +187,17 @@ static float xor_backward_pass(xor *net, const float *x, const float *t, float s
             gw[2] += dz[1] * in[0];
             gw[3] += dz[1] * in[1];
             gb[1] += dz[1];
+            if (dx) {   /* the network's input gradient: only xor_backward_from asks for it */
+                const float *w = net->param + 0;
+                float *din = net->delta + 0;
+                din[0] = (w[0] * dz[0] + w[2] * dz[1]);
+                din[1] = (w[1] * dz[0] + w[3] * dz[1]);
+            }
         }
     }
+
+    if (dx)   /* dLoss/dx: the first layer's din */
+        memcpy(dx, net->delta + 0, 2 * sizeof(float));
     return loss;
 }
 
@@ -201,7 +222,7 @@ float xor_backward(xor *net, const float *x, const float *t, int n)
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     xor_run(net, x);
-    loss = xor_backward_pass(net, x, t, scale, 0);
+    loss = xor_backward_pass(net, x, t, NULL, NULL, scale, 0);
     return loss / (float)n;
 }
 
@@ -215,9 +236,28 @@ float xor_train_step(xor *net, const float *x, const float *t, int n)
         return NAN;
     scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
     xor_run(net, x);
-    loss = xor_backward_pass(net, x, t, scale, 1);
+    loss = xor_backward_pass(net, x, t, NULL, NULL, scale, 1);
     net->step++;
     return loss / (float)n;
+}
+
+int xor_forward_train(xor *net, const float *x, float *y, int n)
+{
+    if (n != 1)
+        return -1;
+    xor_run(net, x);
+    if (y)
+        memcpy(y, net->act + 2, 1 * sizeof(float));
+    return 0;
+}
+
+int xor_backward_from(xor *net, const float *x, const float *dy, float *dx, int n)
+{
+    if (n != 1 || !dy)
+        return -1;
+    memset(net->grad, 0, sizeof net->grad);
+    xor_backward_pass(net, x, NULL, dy, dx, 1.0f, 0);
+    return 0;
 }
 
 float *xor_params(xor *net)

@@ -57,6 +57,17 @@ float xor_backward(xor *net, const float *x, const float *t, int n);
 void xor_update(xor *net);
 float *xor_grads(xor *net);
 
+/* The network as a part of a bigger one (docs/emitted-api.md, "Composing
+ * networks"): xor_forward_train runs n samples (1..xor_BATCH) forward as
+ * training does, keeping what the backward pass needs, with their
+ * outputs into y (NULL: only kept).  xor_backward_from then sets grad[] to
+ * the gradient for dLoss/dy = dy (n rows of xor_N_OUTPUTS, the caller's loss
+ * and mean included), and writes dLoss/dx into dx (n rows of
+ * xor_N_INPUTS; NULL: not computed).  Both return 0, or -1 (and change
+ * nothing) when n is out of range or dy is NULL. */
+int xor_forward_train(xor *net, const float *x, float *y, int n);
+int xor_backward_from(xor *net, const float *x, const float *dy, float *dx, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -89,7 +89,7 @@ static int train(int argc, char **argv)
     memset(&opt, 0, sizeof opt);
     opt.epochs = epochs;
     opt.shuffle_seed = net.seed;
-    opt.cross_entropy = ce != 0;
+    opt.loss = ce ? RT_LOSS_CROSS_ENTROPY : RT_LOSS_MSE;
     opt.out = stdout;
     opt.progress = false;
     opt.report_every = (epochs + 19) / 20;

@@ -43,6 +43,8 @@
 #                their errors, the REPL's text and generate, CSV rows of
 #                sequences (a class per step, an mse sequence), embed ids
 #                out of range, inference-only C of an LSTM (three compilers)
+#  11 gan        tests/jit/gan.sh: nnc train on a gan block, its weights,
+#                pictures and --judge score, and their errors
 #   asan         XOR training, the REPL transcript and Ctrl-C again under
 #                build/asan/nnc (the JIT-compiled code itself is not
 #                instrumented: libtcc and cc build it without sanitizers)
@@ -362,7 +364,7 @@ usage_case() {
 usage_case "nnc train without --data" 2 "no training data" train examples/xor.nn
 usage_case "nnc train --jit=gcc" 2 "unknown JIT backend 'gcc'" train examples/xor.nn --data examples/xor.csv --jit=gcc
 usage_case "nnc train --bogus" 2 "unknown option '--bogus'" train examples/xor.nn --data examples/xor.csv --bogus
-usage_case "nnc train --epochs 0" 2 "--epochs needs" train examples/xor.nn --data examples/xor.csv --epochs 0
+usage_case "nnc train --epochs 0" 2 "--epochs 0 is for gan blocks" train examples/xor.nn --data examples/xor.csv --epochs 0
 usage_case "nnc train --lr -1" 2 "--lr needs" train examples/xor.nn --data examples/xor.csv --lr -1
 usage_case "nnc train --data without a value" 2 "'--data' needs a value" train examples/xor.nn --data
 usage_case "nnc train without a network" 2 "no network file" train --data examples/xor.csv
@@ -443,6 +445,7 @@ repl_ctrl_c "$NNC" "" ""
 # ---- 9: data through pipes; images of another shape ----
 NNC=$NNC sh tests/jit/stream.sh
 NNC=$NNC sh tests/jit/recurrent.sh
+NNC=$NNC sh tests/jit/gan.sh
 
 # ---- the built programs ----
 wait

@@ -137,3 +137,7 @@ else
         fail "torch mutants caught" "$(tail -n +2 "$out/mutants.result")"
     fi
 fi
+
+# The composing API (NAME_forward_train, NAME_backward_from), loss bce and
+# gan blocks' steps, against autograd: tests/torch/compose/.
+sh tests/torch/compose/run.sh

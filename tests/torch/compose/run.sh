@@ -1,0 +1,172 @@
+#!/bin/sh
+# tests/torch/compose/run.sh — nnc's composing API, `loss bce` and gan blocks
+# against PyTorch.  Run from the repo root: sh tests/torch/compose/run.sh
+#
+# Every tests/torch/compose/NAME.nn is a unit; each is built in two code
+# variants (the default, and all loops with --unroll 0):
+#   1. reference.py gen writes the deterministic inputs (NAME/cases.bin or
+#      NAME/runs.bin);
+#   2. nnc NAME.nn -o build/test/torch_compose/NAME/VARIANT/NAME.c, compiled
+#      (strict flags) with driver.c (a network) or gan_driver.c (a gan),
+#      whose run records outputs, gradients, dx, parameters;
+#   3. reference.py check redoes it all in torch autograd / torch.optim
+#      (float64, from nnc's initial parameters) and judges each check.
+# Checks of a network (NAME, NAME/loops):
+#   build          nnc and the C compiler succeed
+#   api            sizes; bad n or dy NULL refused, changing nothing;
+#                  backward_from keeps the parameters
+#   forward_train  the outputs y vs the torch model
+#   backward_from  every parameter's gradient and dx for a random dy (also
+#                  with dx NULL), after forward_train of a decoy and then x,
+#                  with grad[] spoiled beforehand; full and partial batches
+#   bce_loss       (loss bce) NAME_backward's loss and gradient vs nn.BCELoss
+#   bce_saturated  (loss bce) the same for logits |z| > 30 (one near -100):
+#                  finite, and as nn.BCEWithLogitsLoss
+# Checks of a gan:
+#   build, api     as above (GAN_step_z and GAN_step refuse n = 0, BATCH+1)
+#   step1, step3   GAN_step_z's losses and both networks' parameters after 1
+#                  and after 3 steps vs the DCGAN tutorial's step in torch
+#   partial        a run with steps of n < BATCH
+#   generate       GAN_generate after the run vs the torch generator
+# and once "compose mutants caught": the same comparisons against
+# deliberately wrong references (reference.py's MUTANTS) must each FAIL.
+# Torch runs under Debian's /usr/bin/python3 (override: TORCH_PYTHON).
+. tests/lib.sh
+PY=${TORCH_PYTHON:-/usr/bin/python3}
+CC=${CC:-cc}
+src=tests/torch/compose
+out=build/test/torch_compose
+rm -rf "$out"
+mkdir -p "$out"
+
+# A gan unit's file holds `gan NAME { generator G; discriminator D ... }`.
+gan_of() { sed -n 's/^gan \([A-Za-z_0-9]*\).*/\1/p' "$1" | head -n 1; }
+gan_member() { sed -n "s/^ *$2 \\([A-Za-z_0-9]*\\).*/\\1/p" "$1" | head -n 1; }
+nnc_flags() { [ "$1" = loops ] && echo "--unroll 0"; }
+# FAIL NAME: REASON, then up to 12 more detail lines, indented (lib.sh's fail
+# puts the reason on the next line; tests/run.sh counts "FAIL " lines alike).
+failr() {
+    _n=$1 _r=$2
+    shift 2
+    echo "FAIL $_n: $_r"
+    [ $# -gt 0 ] && printf '%s\n' "$@" | sed -n '/./p' | head -n 12 | sed 's/^/    /'
+    return 0
+}
+# the first line of a result file's details, then the rest
+result_fail() { failr "$1" "$(sed -n 2p "$2")" "$(tail -n +3 "$2")"; }
+label() { if [ "$2" = default ]; then echo "$1"; else echo "$1/$2"; fi; }
+
+names=
+for nn in "$src"/*.nn; do
+    names="$names $(basename "$nn" .nn)"
+done
+
+# 1. the inputs (numpy only)
+# shellcheck disable=SC2086
+$PY "$src/reference.py" gen "$out" $names >"$out/gen.log" 2>&1
+
+# 2. build every unit and run its driver, $JOBS workers taking every
+#    JOBS-th unit (the suite has two cores)
+build_unit() {   # NAME VARIANT
+    d=$out/$1/$2
+    f=$src/$1.nn
+    mkdir -p "$d"
+    gan=$(gan_of "$f")
+    if [ -n "$gan" ]; then
+        defs="-DGAN=$gan -DGEN=$(gan_member "$f" generator) -DDISC=$(gan_member "$f" discriminator)"
+        drv=$src/gan_driver.c
+        in=$out/$1/runs.bin
+    else
+        defs="-DNET=$1"
+        grep -q '^ *loss none' "$f" || defs="$defs -DHAS_LOSS"
+        drv=$src/driver.c
+        in=$out/$1/cases.bin
+    fi
+    # shellcheck disable=SC2046,SC2086  # the flags are meant to split
+    if $NNC $(nnc_flags "$2") "$f" -o "$d/$1.c" >"$d/build.log" 2>&1 &&
+        $CC $STRICT -O2 $defs -include "$d/$1.h" -I"$d" -o "$d/driver" "$drv" "$d/$1.c" -lm \
+            >>"$d/build.log" 2>&1; then
+        : > "$d/built"
+        "$d/driver" "$in" "$d" >"$d/driver.log" 2>&1 || : > "$d/driver.failed"
+    fi
+}
+units=
+for name in $names; do
+    units="$units $name/default $name/loops"
+done
+JOBS=${JOBS:-2}
+w=0
+while [ "$w" -lt "$JOBS" ]; do
+    (
+        i=0
+        for unit in $units; do
+            [ $((i % JOBS)) -eq "$w" ] && build_unit "${unit%/*}" "${unit#*/}"
+            i=$((i + 1))
+        done
+    ) &
+    w=$((w + 1))
+done
+wait
+
+# 3. the torch side, and the mutants (reference.py writes torch.missing
+#    when it cannot import torch)
+run_units=
+for unit in $units; do
+    [ -f "$out/$unit/built" ] && [ ! -f "$out/$unit/driver.failed" ] && run_units="$run_units $unit"
+done
+# shellcheck disable=SC2086
+$PY "$src/reference.py" check "$out" $run_units >"$out/check.log" 2>&1
+have_torch=1
+if [ -f "$out/torch.missing" ]; then
+    have_torch=0
+    torch_err=$(tail -n 1 "$out/torch.missing")
+fi
+
+checks_of() {
+    if [ -n "$(gan_of "$src/$1.nn")" ]; then
+        echo "api step1 step3 partial generate"
+    elif grep -q '^ *loss bce' "$src/$1.nn"; then
+        echo "api forward_train backward_from bce_loss bce_saturated"
+    else
+        echo "api forward_train backward_from"
+    fi
+}
+for unit in $units; do
+    d=$out/$unit
+    name=${unit%/*}
+    l=$(label "$name" "${unit#*/}")
+    if [ -f "$d/built" ]; then
+        ok "compose $l build"
+    else
+        failr "compose $l build" "nnc or the C compiler failed" "$(cat "$d/build.log")"
+    fi
+    for c in $(checks_of "$name"); do
+        if [ $have_torch = 0 ]; then
+            failr "compose $l $c" "$PY cannot import torch and numpy (Debian: apt-get install python3-torch)" \
+                "$torch_err"
+        elif [ ! -f "$d/built" ]; then
+            failr "compose $l $c" "not run: the build failed"
+        elif [ -f "$d/driver.failed" ]; then
+            failr "compose $l $c" "the driver failed" "$(cat "$d/driver.log")" "$(cat "$out/gen.log")"
+        elif [ -f "$d/$c.result" ]; then
+            if [ "$(head -n 1 "$d/$c.result")" = ok ]; then
+                ok "compose $l $c"
+            else
+                result_fail "compose $l $c" "$d/$c.result"
+            fi
+        else
+            failr "compose $l $c" "reference.py wrote no result" "$(tail -n 20 "$out/check.log")"
+        fi
+    done
+done
+
+if [ $have_torch = 0 ]; then
+    failr "compose mutants caught" "$PY cannot import torch and numpy" "$torch_err"
+elif [ ! -f "$out/mutants.result" ]; then
+    failr "compose mutants caught" "reference.py wrote no result" "$(tail -n 20 "$out/check.log")"
+elif [ "$(head -n 1 "$out/mutants.result")" = ok ]; then
+    ok "compose mutants caught"
+else
+    result_fail "compose mutants caught" "$out/mutants.result"
+fi
+exit 0
