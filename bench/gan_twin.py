@@ -84,22 +84,94 @@ def quality(out):
             "largest_class_pct": float(c.group(1)), "shares": shares.group(1).strip() if shares else ""}
 
 
+def parse_gan(path):
+    """The gan block's networks from the .nn text: {"gen": {...}, "disc": {...}, "noise": (kind, a, b)}, each
+    network's input size, layers [("dense", units, act, slope) | ("dropout", p)], optimizer and batch.  Only
+    what examples/fashion_gan.nn and its kin use (dense, dropout, adam): anything else stops the script."""
+    text = re.sub(r"#[^\n]*", "", open(path).read())
+    blocks = {m.group(2): (m.group(1), m.group(3)) for m in re.finditer(r"(network|gan)\s+(\w+)\s*\{([^}]*)\}", text)}
+    gan = [b for name, (kind, b) in blocks.items() if kind == "gan"][0]
+    roles = dict(re.findall(r"(generator|discriminator)\s+(\w+)", gan))
+    nm = re.search(r"noise\s+(normal|uniform)\(\s*([-\d.e]+)\s*,\s*([-\d.e]+)\s*\)", gan)
+    out = {"noise": (nm.group(1), float(nm.group(2)), float(nm.group(3))) if nm else ("normal", 0.0, 1.0)}
+    for role, key in (("generator", "gen"), ("discriminator", "disc")):
+        name = roles[role]
+        net = {"name": name, "layers": [], "lr": 0.01, "betas": (0.9, 0.999), "batch": 1}
+        for stmt in re.split(r"[;\n]", blocks[name][1]):
+            w = stmt.split()
+            if not w:
+                continue
+            if w[0] == "input":
+                net["input"] = int(w[1])
+            elif w[0] == "dense":
+                act = w[2] if len(w) > 2 else "linear"
+                m = re.match(r"leaky_relu(?:\(([\d.e-]+)\))?$", act)
+                net["layers"].append(("dense", int(w[1]), "leaky_relu" if m else act,
+                                      float(m.group(1) or 0.01) if m else 0.0))
+            elif w[0] == "dropout":
+                net["layers"].append(("dropout", float(w[1])))
+            elif w[0] == "optimizer" and w[1] == "adam":
+                kv = dict(x.split("=") for x in w[2:])
+                net["lr"] = float(kv.get("lr", 0.001))
+                net["betas"] = (float(kv.get("beta1", 0.9)), float(kv.get("beta2", 0.999)))
+            elif w[0] == "batch":
+                net["batch"] = int(w[1])
+            elif w[0] not in ("loss", "seed", "epochs"):
+                sys.exit("gan_twin: the twin does not know '%s' (network %s)" % (stmt.strip(), name))
+        out[key] = net
+    return out
+
+
+def dense_dims(net):
+    dims, n = [], net["input"]
+    for l in net["layers"]:
+        if l[0] == "dense":
+            dims.append((n, l[1]))
+            n = l[1]
+    return dims
+
+
+def flop_per_sample(g):
+    """Multiply-adds x 2 of one sample's share of a step: G forward and backward (no dx), D forward three
+    times, backward twice without dx (real, fake) and once with it (the generator's loss)."""
+    sg = sum(a * b for a, b in dense_dims(g["gen"]))
+    sd = sum(a * b for a, b in dense_dims(g["disc"]))
+    fg, fd = dense_dims(g["gen"])[0], dense_dims(g["disc"])[0]
+    return 2 * (sg + (2 * sg - fg[0] * fg[1]) + 3 * sd + 2 * (2 * sd - fd[0] * fd[1]) + 2 * sd)
+
+
 def torch_twin(args, init_prefix):
     """Trains the PyTorch twin from nnc's initial weights; returns its samples/s per epoch."""
     import gzip
     import torch
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
+    g = parse_gan(args.gan)
     raw = gzip.open(TRAIN).read()
     n = struct.unpack_from(">I", raw, 4)[0]
     x = torch.frombuffer(bytearray(raw[16:16 + n * 784]), dtype=torch.uint8).float().div_(255).view(n, 784)
     if args.limit:
         x = x[:args.limit]
-    gen = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 784), torch.nn.Sigmoid())
-    disc = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.LeakyReLU(0.2), torch.nn.Linear(256, 1),
-                               torch.nn.Sigmoid())
+
+    def build(net):
+        mods, width = [], net["input"]
+        for l in net["layers"]:
+            if l[0] == "dropout":
+                mods.append(torch.nn.Dropout(l[1]))
+                continue
+            mods.append(torch.nn.Linear(width, l[1]))
+            width = l[1]
+            act = {"relu": torch.nn.ReLU(), "sigmoid": torch.nn.Sigmoid(), "tanh": torch.nn.Tanh(),
+                   "leaky_relu": torch.nn.LeakyReLU(l[3]), "linear": None}[l[2]]
+            if act is not None:
+                mods.append(act)
+        return torch.nn.Sequential(*mods)
+
+    gen, disc = build(g["gen"]), build(g["disc"])
+    nz, bs = g["gen"]["input"], g["gen"]["batch"]
+    kind, na, nb = g["noise"]
     fps = {}
-    for name, net in (("gen", gen), ("disc", disc)):
+    for name, net in ((g["gen"]["name"], gen), (g["disc"]["name"], disc)):
         fp, p = read_nnw("%s.%s.nnw" % (init_prefix, name))
         fps[name] = fp
         t = torch.tensor(p)
@@ -109,8 +181,8 @@ def torch_twin(args, init_prefix):
                 q.copy_(t[at:at + q.numel()].view_as(q))
                 at += q.numel()
         assert at == len(p)
-    og = torch.optim.Adam(gen.parameters(), lr=0.0002, betas=(0.5, 0.999))
-    od = torch.optim.Adam(disc.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    og = torch.optim.Adam(gen.parameters(), lr=g["gen"]["lr"], betas=g["gen"]["betas"])
+    od = torch.optim.Adam(disc.parameters(), lr=g["disc"]["lr"], betas=g["disc"]["betas"])
     bce = torch.nn.BCELoss()
     rates = []
     for epoch in range(args.epochs):
@@ -118,10 +190,10 @@ def torch_twin(args, init_prefix):
         order = torch.randperm(len(x))
         dsum = gsum = 0.0
         steps = 0
-        for b in range(0, len(x), 64):
-            real = x[order[b:b + 64]]
+        for b in range(0, len(x), bs):
+            real = x[order[b:b + bs]]
             k = len(real)
-            z = torch.randn(k, 64)
+            z = torch.randn(k, nz) * nb + na if kind == "normal" else torch.rand(k, nz) * (nb - na) + na
             fake = gen(z)
             od.zero_grad()
             err_real = bce(disc(real), torch.ones(k, 1))
@@ -141,7 +213,7 @@ def torch_twin(args, init_prefix):
         log("PyTorch epoch %d/%d  discriminator loss %.4f  generator loss %.4f  %.0f samples/s"
             % (epoch + 1, args.epochs, dsum / steps, gsum / steps, rates[-1]))
     prefix = os.path.join(OUT, "torch")
-    for name, net in (("gen", gen), ("disc", disc)):
+    for name, net in ((g["gen"]["name"], gen), (g["disc"]["name"], disc)):
         params = [float(v) for q in net.parameters() for v in q.detach().reshape(-1).tolist()]
         write_nnw("%s.%s.nnw" % (prefix, name), fps[name], params)
     return rates, prefix
@@ -153,6 +225,7 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="train on the first N images only (a smoke run)")
     ap.add_argument("--coretype", default="", help="OPENBLAS_CORETYPE for PyTorch (default: as installed)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--gan", default=GAN, help="the .nn file (default: examples/fashion_gan.nn)")
     ap.add_argument("--torch-side", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
@@ -172,9 +245,9 @@ def main():
         nnc("train", CNN, "--jit=cc", "--data", TRAIN, "--test", TEST, "--save", judge)
     lim = ["--limit", str(args.limit)] if args.limit else []
     seed = ["--seed", str(args.seed)]
-    nnc("train", GAN, "--jit=cc", "--epochs", "0", "--data", TRAIN, "--save", os.path.join(OUT, "init.nnw"), *seed)
+    nnc("train", args.gan, "--jit=cc", "--epochs", "0", "--data", TRAIN, "--save", os.path.join(OUT, "init.nnw"), *seed)
     log("nnc: %d epochs" % args.epochs)
-    out = nnc("train", GAN, "--jit=cc", "--epochs", str(args.epochs), "--data", TRAIN, *lim, *seed,
+    out = nnc("train", args.gan, "--jit=cc", "--epochs", str(args.epochs), "--data", TRAIN, *lim, *seed,
               "--save", os.path.join(OUT, "nnc.nnw"), "--judge", CNN, "--judge-weights", judge, "--test", TEST)
     nnc_rates = [float(r) for r in re.findall(r"generator loss \S+\s+(\d+) samples/s", out)]
     nnc_q = quality(out)
@@ -185,24 +258,26 @@ def main():
     if args.coretype:
         env.update(OPENBLAS_CORETYPE=args.coretype, LD_LIBRARY_PATH=OPENBLAS_DIR)
     log("PyTorch (1 thread, OpenBLAS %s): %d epochs" % (args.coretype or "as installed", args.epochs))
-    p = subprocess.run([PY, os.path.abspath(__file__), "--torch-side", "--epochs", str(args.epochs),
+    p = subprocess.run([PY, os.path.abspath(__file__), "--torch-side", "--gan", args.gan, "--epochs", str(args.epochs),
                         "--limit", str(args.limit), "--seed", str(args.seed)], env=env, capture_output=True, text=True)
     sys.stdout.write(p.stdout.replace("RESULT ", "gan_twin: result ") if p.returncode else
                      "".join(l + "\n" for l in p.stdout.splitlines() if not l.startswith("RESULT ")))
     if p.returncode != 0:
         sys.exit("gan_twin: the PyTorch side failed:\n" + p.stderr)
     tw = json.loads([l for l in p.stdout.splitlines() if l.startswith("RESULT ")][-1][7:])
-    out = nnc("train", GAN, "--jit=cc", "--epochs", "0", "--data", TRAIN, "--load", tw["prefix"] + ".nnw", *seed,
+    out = nnc("train", args.gan, "--jit=cc", "--epochs", "0", "--data", TRAIN, "--load", tw["prefix"] + ".nnw", *seed,
               "--judge", CNN, "--judge-weights", judge, "--test", TEST)
     torch_q = quality(out)
+    flop = flop_per_sample(parse_gan(args.gan))
     res = {"cpu": cpu.strip(), "epochs": args.epochs, "limit": args.limit, "coretype": args.coretype,
+           "gan": os.path.relpath(args.gan, ROOT), "flop_per_sample": flop,
            "nnc": {"samples_per_sec": nnc_rates, "quality": nnc_q},
            "torch": {"samples_per_sec": tw["rates"], "quality": torch_q}}
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
     ns, ts = statistics.median(nnc_rates), statistics.median(tw["rates"])
     print()
-    print("| fashion_gan, %d epochs | nnc | PyTorch 1 thread | ratio |" % args.epochs)
+    print("| %s, %d epochs | nnc | PyTorch 1 thread | ratio |" % (os.path.relpath(args.gan, ROOT), args.epochs))
     print("|---|---|---|---|")
     print("| score of 10,000 generated images (judge: fashion_cnn) | %.3f | %.3f | %.3f (bar: >= 0.9) |"
           % (nnc_q["generated"], torch_q["generated"], nnc_q["generated"] / torch_q["generated"]))
@@ -210,6 +285,7 @@ def main():
     print("| largest class of the generated images | %.1f%% | %.1f%% | (bar: <= 25%%) |"
           % (nnc_q["largest_class_pct"], torch_q["largest_class_pct"]))
     print("| training samples/s (median over epochs) | %.0f | %.0f | %.2fx (bar: >= 3x) |" % (ns, ts, ns / ts))
+    print("| GFLOP/s (%.2f MFLOP a sample) | %.1f | %.1f | |" % (flop / 1e6, ns * flop / 1e9, ts * flop / 1e9))
     print("per class, nnc:     " + nnc_q["shares"])
     print("per class, PyTorch: " + torch_q["shares"])
 

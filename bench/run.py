@@ -566,6 +566,12 @@ def measure(args):
                 if time.time() - t0 > cap:
                     break
         srv.close()
+    # the GAN: its own script (the PyTorch twin, the judge's score), a few epochs for the speed here; its
+    # 20-epoch quality comparison is `bench/gan_twin.py` alone (bench/README.md)
+    log("GAN: %s against its PyTorch twin, one thread (bench/gan_twin.py)" % "examples/fashion_gan.nn")
+    gan_args = ["--epochs", "1", "--limit", "3200"] if quick else ["--epochs", "2", "--limit", "12800"]
+    run([PY, os.path.join(BENCH, "gan_twin.py"), "--coretype", "" if best == "auto" else best] + gan_args)
+    res["gan"] = json.load(open(os.path.join(OUT, "gan", "results.json")))
     res["machine"]["load_end"] = os.getloadavg()
     res["finished"] = datetime.datetime.now().isoformat()
     return res
@@ -828,6 +834,29 @@ def tables(res):
              "optimizer) is not counted.")
     L.append("")
 
+    # --- the GAN
+    gan = res.get("gan")
+    if gan:
+        gn, gt = median(gan["nnc"]["samples_per_sec"]), median(gan["torch"]["samples_per_sec"])
+        fl = gan["flop_per_sample"]
+        L.append("### 7. GAN training (%s, %d epoch%s%s)" % (gan["gan"], gan["epochs"], "s" if gan["epochs"] > 1 else "",
+                                                          ", %d images" % gan["limit"] if gan["limit"] else ""))
+        L.append("")
+        L.append("| | nnc --jit=cc | PyTorch 1t (%s) | ratio |" % (gan["coretype"] or "as installed"))
+        L.append("|---|---|---|---|")
+        L.append("| training samples/s (median of the epochs) | %.0f | %.0f | %.2f× |" % (gn, gt, gn / gt))
+        L.append("| GFLOP/s (%.2f MFLOP a sample: both networks' passes of a step) | %s (%.0f%% of the FMA peak) | %s | |"
+                 % (fl / 1e6, fmt(gn * fl / 1e9), 100 * gn * fl / 1e9 / fma1, fmt(gt * fl / 1e9)))
+        L.append("| score of 10,000 generated images (judge: fashion_cnn) | %.3f | %.3f | %.3f |"
+                 % (gan["nnc"]["quality"]["generated"], gan["torch"]["quality"]["generated"],
+                    gan["nnc"]["quality"]["generated"] / gan["torch"]["quality"]["generated"]))
+        L.append("| largest class of the generated images | %.1f%% | %.1f%% | |"
+                 % (gan["nnc"]["quality"]["largest_class_pct"], gan["torch"]["quality"]["largest_class_pct"]))
+        L.append("")
+        L.append("Both sides start from nnc's initial weights; the scores after so few epochs say only that both "
+                 "learn alike: the 20-epoch comparison is `/usr/bin/python3 bench/gan_twin.py` (below).")
+        L.append("")
+
     # --- bars
     L.append("### The bars")
     L.append("")
@@ -859,6 +888,10 @@ def tables(res):
                  ("AVX-512: MLP batch 1 ≥ 12× PyTorch 1 thread", up("mlp_b1", one), 12),
                  ("AVX-512: MLP 1-image inference ≥ 8× PyTorch 1 thread", up("infer_mlp", one), 8),
                  ("AVX-512: CNN 1-image inference ≥ 5× PyTorch 1 thread", up("infer_cnn", one), 5)]
+    if res.get("gan"):
+        gan = res["gan"]
+        bars.append(("GAN training ≥ 3× PyTorch 1 thread", median(gan["nnc"]["samples_per_sec"]) /
+                     median(gan["torch"]["samples_per_sec"]), 3))
     for what, got, want in bars:
         shown = "%.0f%%" % (100 * got) if "FMA peak" in what else ratio(got)
         L.append("| %s | %s | %s |" % (what, shown, "met" if got >= want else "**not met**"))

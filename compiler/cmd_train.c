@@ -53,14 +53,15 @@ static const char train_usage[] =
     "                     IDX images; the network needs as many outputs as inputs)\n"
     "  --confusion        print the confusion matrix of the last evaluation\n"
     "  --plot FILE.svg    draw the loss and accuracy per epoch (evaluates every epoch)\n"
-    "  --pictures FILE.pgm  a classifier: misclassified test images; with --target\n"
+    "  --pictures FILE.pgm  a classifier: misclassified test images (.png: as PNG); with --target\n"
     "                     input: originals (odd rows) above their reconstructions\n"
     "  --unroll N         unroll layers of at most N multiply-adds (default: 4096\n"
     "                     with tcc, 224 with cc; see docs/unrolling.md)\n"
     "\n"
     "a gan block (--data: IDX images; --save W.nnw writes W.GEN.nnw and W.DISC.nnw,\n"
     "one per network, and --load reads them; --epochs 0 only loads, scores, saves):\n"
-    "  --pictures FILE.pgm  64 generated images, rewritten after every epoch\n"
+    "  --pictures FILE.pgm  64 generated images (.png: as PNG), rewritten after every epoch\n"
+    "  --plot FILE.svg    both losses (and the speed) per epoch\n"
     "  --judge NET.nn     a classifier of the images, with --judge-weights W.nnw:\n"
     "                     after training, the inception-style score of 10,000\n"
     "                     generated images and each class's share of them\n"
@@ -374,25 +375,6 @@ static void print_confusion(const int64_t *m, int64_t n)
 
 /* ---- gan blocks ---- */
 
-/* The gan `name` names, or the only one when name is NULL and the file has
- * a gan block; NULL otherwise (train a network then). */
-static const Gan *pick_gan(const Module *m, const char *name)
-{
-    for (int i = 0; i < m->n_gans; i++)
-        if (name ? strcmp(m->gans[i].name, name) == 0 : m->n_gans == 1)
-            return &m->gans[i];
-    return NULL;
-}
-
-/* "out.nnw" and "gen" -> "out.gen.nnw": each network's weights file. */
-static void member_path(char *out, size_t cap, const char *save, const char *net)
-{
-    size_t len = strlen(save);
-    if (len > 4 && strcmp(save + len - 4, ".nnw") == 0)
-        len -= 4;
-    snprintf(out, cap, "%.*s.%s.nnw", (int)len, save, net);
-}
-
 /* ---- a gan's quality score ----
  *
  * A classifier of the samples (--judge NET.nn, its weights --judge-weights)
@@ -486,14 +468,7 @@ static bool judge_report(Judge *j, const TrainArgs *a, const RtGan *gan, uint64_
     }
     if (ok && a->test) {
         RtData d = {0};
-        RtError err;
-        RtDataFile *f = rt_data_open(a->test, &err);
-        bool loaded = f && rt_data_is_idx(f) && rt_data_read_idx(f, NULL, ns, ns, &d, &err);
-        if (f && !rt_data_is_idx(f))
-            snprintf(err.msg, sizeof err.msg, "%s: the real images for the judge are an IDX image file", a->test);
-        rt_data_close(f);
-        if (!loaded) {
-            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        if (!pipeline_load_images(a->test, ns, "the judge's real images", &d, diag)) {
             ok = false;
         } else {
             n_real = d.n < n ? d.n : n;
@@ -522,20 +497,27 @@ static bool judge_report(Judge *j, const TrainArgs *a, const RtGan *gan, uint64_
     return ok;
 }
 
+/* What a gan's epochs leave: the picture (--pictures) and the figures for
+ * the chart (--plot). */
 typedef struct GanPictures {
-    const char *path;
+    const char *path;            /* NULL: no pictures */
     const RtGan *gan;
     const float *z;              /* fixed noise: the same 64 samples every epoch */
     float *out;
     int h, w, n;
     bool failed;
+    RtGanEpoch *epochs;          /* --plot: every epoch's figures */
+    int n_epochs;
 } GanPictures;
 
 static void gan_pictures(const RtGanEpoch *e, void *user)
 {
     GanPictures *p = user;
     RtError err;
-    (void)e;
+    if (p->epochs && e->epoch > 0)
+        p->epochs[p->n_epochs++] = *e;
+    if (!p->path)
+        return;
     p->gan->generate(p->gan->state, p->z, p->out, p->n);
     if (!p->failed && !rt_write_pgm_grid(p->path, p->out, p->n, p->h, p->w, 8, &err)) {
         fprintf(stderr, "nnc: error: %s\n", err.msg);
@@ -546,7 +528,7 @@ static void gan_pictures(const RtGanEpoch *e, void *user)
 static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *diag)
 {
     const char *unsupported = a->text ? "--text" : a->target_input ? "--target" : a->confusion ? "--confusion" :
-                              a->lr > 0 ? "--lr" : a->plot ? "--plot" : NULL;
+                              a->lr > 0 ? "--lr" : NULL;
     if (unsupported) {
         diag_plain(diag, DIAG_ERROR, "%s is not for a gan block (gan '%s' trains both networks at their own "
                    "optimizers' rates, from --data alone)", unsupported, g->name);
@@ -582,45 +564,39 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
     RtData real = {0};
     RtError err;
     float *z = NULL, *pics = NULL;
+    GanPictures pic = {.path = a->pictures, .gan = &gan, .n = 64};
+    Judge judge = {0};   /* before the first goto: done closes it */
     uint64_t seed = a->has_seed ? a->seed : gan.seed;
     if (a->has_seed)
         gan.init(gan.state, seed);
     if (a->load) {
         char gp[1024], dp[1024];
-        member_path(gp, sizeof gp, a->load, gan.gen_name);
-        member_path(dp, sizeof dp, a->load, gan.disc_name);
+        pipeline_gan_weights_path(gp, sizeof gp, a->load, gan.gen_name);
+        pipeline_gan_weights_path(dp, sizeof dp, a->load, gan.disc_name);
         if (!rt_load_weights(gp, gan.gen_fingerprint, gan.gen_params(gan.state), gan.gen_n_params, &err) ||
             !rt_load_weights(dp, gan.disc_fingerprint, gan.disc_params(gan.state), gan.disc_n_params, &err)) {
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
             goto done;
         }
     }
-    Judge judge = {0};
     if (a->judge && !judge_open(&judge, a, &gan, diag))
         goto done;
-    RtDataFile *f = rt_data_open(a->data, &err);
-    if (f && !rt_data_is_idx(f)) {
-        diag_plain(diag, DIAG_ERROR, "%s: training a gan reads IDX image files (the real samples)", a->data);
-        rt_data_close(f);
+    if (!pipeline_load_images(a->data, gan.n_sample, "a gan's real samples", &real, diag))
         goto done;
-    }
-    bool loaded = f && rt_data_read_idx(f, NULL, gan.n_sample, gan.n_sample, &real, &err) &&
-                  rt_data_target_input(&real, &err);
-    rt_data_close(f);
-    if (!loaded) {
-        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
-        goto done;
-    }
-    free(real.t);   /* only the inputs are used */
-    real.t = NULL;
     if (a->limit > 0 && real.n > a->limit)
         real.n = a->limit;
     int epochs = (int)(a->epochs >= 0 ? a->epochs : g->gen->epochs);
+    if (a->backend == JIT_TCC && jit_tcc_is_slow(g->disc, 3 * real.n, epochs))   /* three passes of D a step */
+        fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
+                        "faster (bench/README.md)\n");
     printf("training gan %s (generator %s, %lld parameters; discriminator %s, %lld parameters) on %lld samples, "
            "batch %lld, %d epochs (compiled in %.0f ms by %s)\n", g->name, gan.gen_name,
            (long long)gan.gen_n_params, gan.disc_name, (long long)gan.disc_n_params, (long long)real.n,
            (long long)gan.batch, epochs, compile_ms, a->backend == JIT_TCC ? "libtcc" : "cc");
-    GanPictures pic = {.path = a->pictures, .gan = &gan, .n = 64};
+    if (a->plot && epochs > 0 && !(pic.epochs = calloc((size_t)epochs, sizeof *pic.epochs))) {
+        diag_plain(diag, DIAG_ERROR, "out of memory for the chart's figures");
+        goto done;
+    }
     if (a->pictures) {
         if (!real.image_h || real.image_c * real.image_h * real.image_w != gan.n_sample) {
             diag_plain(diag, DIAG_ERROR, "--pictures needs image data of the generator's %lld outputs",
@@ -645,7 +621,7 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         .out = stdout,
         .progress = isatty(STDOUT_FILENO) != 0,
         .stop = &interrupted,
-        .on_epoch = a->pictures ? gan_pictures : NULL,
+        .on_epoch = a->pictures || a->plot ? gan_pictures : NULL,
         .user = &pic,
     };
     RtGanEpoch last;
@@ -654,12 +630,23 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         diag_plain(diag, DIAG_ERROR, "the weights were not saved");
         goto done;
     }
+    if (a->pictures && epochs == 0)   /* the loaded (or initial) generator's pictures */
+        gan_pictures(&last, &pic);
     if (a->pictures && !pic.failed)
-        printf("wrote %s (64 generated images, rewritten after every epoch)\n", a->pictures);
+        printf("wrote %s (64 generated images%s)\n", a->pictures, epochs ? ", rewritten after every epoch" : "");
+    if (a->plot && pic.n_epochs > 0) {
+        char title[160];
+        snprintf(title, sizeof title, "gan %s: %s", g->name, m->src->name);
+        if (!rt_plot_gan_svg(a->plot, pic.epochs, pic.n_epochs, title, &err)) {
+            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+            goto done;
+        }
+        printf("wrote %s (both losses per epoch)\n", a->plot);
+    }
     if (a->save) {
         char gp[1024], dp[1024];
-        member_path(gp, sizeof gp, a->save, gan.gen_name);
-        member_path(dp, sizeof dp, a->save, gan.disc_name);
+        pipeline_gan_weights_path(gp, sizeof gp, a->save, gan.gen_name);
+        pipeline_gan_weights_path(dp, sizeof dp, a->save, gan.disc_name);
         if (!rt_save_weights(gp, gan.gen_fingerprint, gan.gen_params(gan.state), gan.gen_n_params, &err) ||
             !rt_save_weights(dp, gan.disc_fingerprint, gan.disc_params(gan.state), gan.disc_n_params, &err)) {
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
@@ -676,6 +663,7 @@ done:
     sigaction(SIGINT, &old, NULL);
     free(z);
     free(pics);
+    free(pic.epochs);
     rt_data_free(&real);
     free(gan.state);
     jit_free(jit, NULL);
@@ -691,7 +679,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     Module *m = pipeline_module(&src, arena, diag);
     if (!m)
         return 1;
-    const Gan *g = pick_gan(m, a->net_name);
+    const Gan *g = pipeline_pick_gan(m, a->net_name);
     if (g)
         return train_gan(a, m, g, diag);
     const Net *n = pipeline_pick_net(m, a->net_name, "--net NAME", diag);

@@ -97,3 +97,33 @@ RtLoss pipeline_rt_loss(const Net *n)
 {
     return n->loss == LOSS_CROSS_ENTROPY ? RT_LOSS_CROSS_ENTROPY : n->loss == LOSS_BCE ? RT_LOSS_BCE : RT_LOSS_MSE;
 }
+
+const Gan *pipeline_pick_gan(const Module *m, const char *name)
+{
+    for (int i = 0; i < m->n_gans; i++)
+        if (name ? strcmp(m->gans[i].name, name) == 0 : m->n_gans == 1)
+            return &m->gans[i];
+    return NULL;
+}
+
+void pipeline_gan_weights_path(char *out, size_t cap, const char *base, const char *net)
+{
+    size_t len = strlen(base);
+    if (len > 4 && strcmp(base + len - 4, ".nnw") == 0)
+        len -= 4;
+    snprintf(out, cap, "%.*s.%s.nnw", (int)len, base, net);
+}
+
+bool pipeline_load_images(const char *path, int64_t n_sample, const char *what, RtData *out, Diag *diag)
+{
+    RtError err;
+    RtDataFile *f = rt_data_open(path, &err);
+    bool idx = f && rt_data_is_idx(f);
+    bool ok = idx && rt_data_read_idx(f, NULL, n_sample, n_sample, out, &err);
+    rt_data_close(f);
+    if (f && !idx)
+        diag_plain(diag, DIAG_ERROR, "%s: %s are IDX image files (MNIST's format)", path, what);
+    else if (!ok)
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+    return ok;
+}

@@ -8,6 +8,11 @@
  * hyperparameter that shapes the code (momentum, batch, backend, unroll)
  * re-emits and re-JIT-compiles the network in place, keeping the weights.
  *
+ * A file with a gan block loads the gan (its generator and discriminator
+ * trained against each other): `data` then takes its real images, `train`
+ * trains both, `generate` writes a picture of generated images, `save` and
+ * `load` handle both networks' weights (gan_commands).
+ *
  * On a terminal there is a prompt, line editing and history (libedit).
  * Otherwise commands are read without prompts, so a script can be piped in;
  * a failing command reports its error and the session goes on, and the
@@ -48,6 +53,13 @@ typedef struct Repl {
     int line_no;                 /* of the session's input, for diagnostics */
     bool failed;                 /* some command failed */
     bool quit;
+    /* a gan block instead of a network (the file's, when it has one): it
+     * uses arena, src, mod and jit as a network does */
+    bool have_gan;
+    const Gan *gan;              /* in mod */
+    RtGan rg;
+    RtData real;                 /* its real samples ('data') */
+    bool have_real;
 } Repl;
 
 static volatile int interrupted;
@@ -220,14 +232,67 @@ static void refit_data(Repl *r, const char *cmd, const char *what, RtData *d, bo
            d->label ? " with class labels" : "");
 }
 
+/* Frees the gan block of the session, its real samples and its compilation. */
+static void drop_gan(Repl *r)
+{
+    if (!r->have_gan)
+        return;
+    free(r->rg.state);
+    jit_free(r->jit, NULL);
+    arena_free(r->arena);
+    rt_data_free(&r->real);
+    r->have_gan = r->have_real = false;
+    r->gan = NULL;
+}
+
+/* Makes gan block g of module m (compiled in `arena`) the session's: its
+ * networks train against each other.  On failure (the arena freed) what
+ * was loaded before stays. */
+static bool use_gan(Repl *r, Arena *arena, const Source *src, Module *m, const Gan *g)
+{
+    RtGan fresh;
+    Jit *j = jit_compile_gan(m, g, r->backend, unroll_for(r), &fresh, &r->diag);
+    if (!j) {
+        arena_free(arena);
+        return false;
+    }
+    if (r->have_net) {
+        jit_free(r->jit, &r->rt);
+        arena_free(r->arena);
+        r->have_net = false;
+    }
+    drop_gan(r);
+    drop_data(r);   /* a network's data is not a gan's real samples */
+    r->arena = arena;
+    r->src = *src;
+    r->mod = m;
+    r->net = NULL;
+    r->gan = g;
+    r->rg = fresh;
+    r->jit = j;
+    r->have_gan = true;
+    r->shuffle_seed = fresh.seed;
+    r->epochs_done = 0;
+    printf("gan %s: generator %s (%lld parameters) and discriminator %s (%lld), %zu bytes (compiled by %s)\n",
+           g->name, fresh.gen_name, (long long)fresh.gen_n_params, fresh.disc_name, (long long)fresh.disc_n_params,
+           fresh.size, r->backend == JIT_TCC ? "libtcc" : "cc");
+    printf("  its commands: data IMAGES, train [EPOCHS], generate FILE.pgm [N], init [SEED], save W.nnw, "
+           "load W.nnw, show\n");
+    return true;
+}
+
 /* Compiles `text` (a whole .nn source; copied) and makes its network the
- * current one.  On failure the previous network stays. */
+ * current one (or its gan block, when it has one and no network is named).
+ * On failure the previous network stays. */
 static bool use_source(Repl *r, const char *name, const char *text, size_t len, const char *net_name)
 {
     Arena *arena = arena_new();
     Source *src = arena_alloc(arena, sizeof *src);
     source_from_string(src, arena_strdup(arena, name), arena_strndup(arena, text, len), len);
     Module *m = pipeline_module(src, arena, &r->diag);
+    const Gan *g = m ? pipeline_pick_gan(m, net_name) : NULL;
+    if (g)
+        return use_gan(r, arena, src, m, g);
     const Net *n = m ? pipeline_pick_net(m, net_name, "'load FILE.nn NAME'", &r->diag) : NULL;
     if (!n) {
         arena_free(arena);
@@ -251,6 +316,14 @@ static bool use_source(Repl *r, const char *name, const char *text, size_t len, 
     if (old.have_net) {
         jit_free(old.jit, &old.rt);
         arena_free(old.arena);
+    }
+    if (old.have_gan) {   /* its state, compilation and real samples */
+        free(old.rg.state);
+        jit_free(old.jit, NULL);
+        arena_free(old.arena);
+        rt_data_free(&r->real);
+        r->have_gan = r->have_real = false;
+        r->gan = NULL;
     }
     r->shuffle_seed = n->seed;
     r->epochs_done = 0;
@@ -382,6 +455,31 @@ static bool parse_count(Repl *r, const char *s, long long lo, long long hi, long
     return true;
 }
 
+/* Ctrl-C stops training at the next batch while it is caught: *old gets
+ * the handler to put back. */
+static void catch_sigint(struct sigaction *old)
+{
+    struct sigaction sa;
+    interrupted = 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, old);
+}
+
+/* How `train` ends: stopped by Ctrl-C (the weights kept), diverged (an
+ * error with `advice`), or as the training loop said. */
+static bool training_ended(Repl *r, bool ok, int epoch, bool stopped, bool diverged, const char *advice)
+{
+    r->epochs_done += epoch;
+    if (stopped) {
+        printf("stopped in epoch %d; the weights are kept\n", epoch);
+        return true;
+    }
+    if (diverged)
+        return fail(r, "training diverged; %s", advice);
+    return ok;
+}
+
 static bool do_train(Repl *r, int argc, char **argv)
 {
     long long epochs = r->net ? r->net->epochs : NNC_DEFAULT_EPOCHS;
@@ -409,22 +507,13 @@ static bool do_train(Repl *r, int argc, char **argv)
         .test_name = r->text_from ? "valid" : NULL,   /* as nnc train --text */
         .test_loss = r->text_from != NULL,
     };
-    interrupted = 0;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
+    struct sigaction old;
+    catch_sigint(&old);
     RtEpoch last;
     bool ok = rt_train(&r->rt, &r->train, r->have_test ? &r->test : NULL, &opt, &last);
     sigaction(SIGINT, &old, NULL);
-    r->epochs_done += last.epoch;
-    if (last.stopped) {
-        printf("stopped in epoch %d; the weights are kept\n", last.epoch);
-        return true;
-    }
-    if (last.diverged)
-        return fail(r, "training diverged; lower the learning rate ('set lr F') and 'init' again");
-    return ok;
+    return training_ended(r, ok, last.epoch, last.stopped, last.diverged,
+                          "lower the learning rate ('set lr F') and 'init' again");
 }
 
 static bool do_eval(Repl *r, int argc, char **argv)
@@ -763,9 +852,193 @@ static const Command commands[] = {
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
+/* ---- a gan block's commands ---- */
+
+static bool gan_data(Repl *r, int argc, char **argv)
+{
+    if (argc != 2)
+        return fail(r, "usage: data IMAGES (IDX: the real samples)");
+    if (is_session_input(argv[1]))
+        return fail(r, "%s: the session's commands are read from there; give the images as a file", argv[1]);
+    RtData fresh = {0};
+    r->diag.src = NULL;
+    if (!pipeline_load_images(argv[1], r->rg.n_sample, "a gan's real samples", &fresh, &r->diag))
+        return false;
+    rt_data_free(&r->real);
+    r->real = fresh;
+    r->have_real = true;
+    printf("%s: %lld real samples\n", argv[1], (long long)r->real.n);
+    return true;
+}
+
+static bool gan_train(Repl *r, int argc, char **argv)
+{
+    long long epochs = r->gan->gen->epochs;
+    if (argc > 2)
+        return fail(r, "usage: train [EPOCHS]");
+    if (argc == 2 && !parse_count(r, argv[1], 1, NNC_MAX_EPOCHS, &epochs, "the number of epochs"))
+        return false;
+    if (!r->have_real)
+        return fail(r, "no real samples: 'data IMAGES' first");
+    if (r->backend == JIT_TCC && jit_tcc_is_slow(r->gan->disc, 3 * r->real.n, epochs)) {
+        fflush(stdout);
+        fprintf(stderr, "note: libtcc does not optimize; 'set backend cc' trains networks of this size about "
+                        "30-45x faster (bench/README.md)\n");
+    }
+    RtGanOptions opt = {
+        .epochs = (int)epochs,
+        .shuffle_seed = r->shuffle_seed + (uint64_t)r->epochs_done,
+        .out = stdout,
+        .progress = r->interactive && isatty(STDOUT_FILENO),
+        .stop = &interrupted,
+    };
+    struct sigaction old;
+    catch_sigint(&old);
+    RtGanEpoch last;
+    bool ok = rt_train_gan(&r->rg, &r->real, &opt, &last);
+    sigaction(SIGINT, &old, NULL);
+    return training_ended(r, ok, last.epoch, last.stopped, last.diverged,
+                          "'init' and train again (a smaller learning rate in the file may help)");
+}
+
+/* generate FILE.pgm [N]: N generated images (default 64) as one picture. */
+static bool gan_generate(Repl *r, int argc, char **argv)
+{
+    long long n = 64;
+    if (argc < 2 || argc > 3 || !ends_with(argv[1], ".pgm"))
+        return fail(r, "usage: generate FILE.pgm [N] (N generated images, default 64)");
+    if (argc == 3 && !parse_count(r, argv[2], 1, 4096, &n, "the number of images"))
+        return false;
+    const Net *d = r->gan->disc;
+    int64_t h = d->input.image ? d->input.h : r->have_real ? r->real.image_h : 0;
+    int64_t w = d->input.image ? d->input.w : r->have_real ? r->real.image_w : 0;
+    if (!h || h * w > r->rg.n_sample)
+        return fail(r, "generate needs the images' shape: the discriminator's input is a vector; load the real "
+                    "images first ('data IMAGES')");
+    float *z = malloc((size_t)(n * r->rg.n_noise) * sizeof *z), *x = malloc((size_t)(n * r->rg.n_sample) * sizeof *x);
+    if (!z || !x) {
+        free(z);
+        free(x);
+        return fail(r, "out of memory");
+    }
+    RtRng rng;
+    rt_rng_seed(&rng, r->shuffle_seed + UINT64_C(0x5eed));   /* the same noise all session: pictures compare */
+    rt_gan_noise(&r->rg, &rng, z, n);
+    r->rg.generate(r->rg.state, z, x, (int)n);
+    RtError err;
+    bool ok = rt_write_pgm_grid(argv[1], x, (int)n, (int)h, (int)w, n < 8 ? (int)n : 8, &err);
+    free(z);
+    free(x);
+    if (!ok)
+        return fail(r, "%s", err.msg);
+    printf("wrote %s (%lld generated images)\n", argv[1], n);
+    return true;
+}
+
+static bool gan_init(Repl *r, int argc, char **argv)
+{
+    long long seed = (long long)r->rg.seed;
+    if (argc > 2)
+        return fail(r, "usage: init [SEED]");
+    if (argc == 2 && !parse_count(r, argv[1], 0, INT64_MAX, &seed, "the seed"))
+        return false;
+    r->rg.init(r->rg.state, (uint64_t)seed);
+    r->epochs_done = 0;
+    printf("both networks initialized from seed %lld\n", seed);
+    return true;
+}
+
+static bool gan_save(Repl *r, int argc, char **argv)
+{
+    if (argc != 2 || !ends_with(argv[1], ".nnw"))
+        return fail(r, "usage: save W.nnw (writes W.%s.nnw and W.%s.nnw)", r->rg.gen_name, r->rg.disc_name);
+    char gp[1024], dp[1024];
+    pipeline_gan_weights_path(gp, sizeof gp, argv[1], r->rg.gen_name);
+    pipeline_gan_weights_path(dp, sizeof dp, argv[1], r->rg.disc_name);
+    RtError err;
+    if (!rt_save_weights(gp, r->rg.gen_fingerprint, r->rg.gen_params(r->rg.state), r->rg.gen_n_params, &err) ||
+        !rt_save_weights(dp, r->rg.disc_fingerprint, r->rg.disc_params(r->rg.state), r->rg.disc_n_params, &err))
+        return fail(r, "%s", err.msg);
+    printf("saved the weights to %s and %s\n", gp, dp);
+    return true;
+}
+
+static bool gan_load(Repl *r, int argc, char **argv)
+{
+    if (argc != 2 || !ends_with(argv[1], ".nnw"))
+        return do_load(r, argc, argv);   /* another .nn file */
+    char gp[1024], dp[1024];
+    pipeline_gan_weights_path(gp, sizeof gp, argv[1], r->rg.gen_name);
+    pipeline_gan_weights_path(dp, sizeof dp, argv[1], r->rg.disc_name);
+    RtError err;
+    float *keep = malloc((size_t)r->rg.gen_n_params * sizeof *keep);
+    if (!keep)
+        return fail(r, "out of memory");
+    memcpy(keep, r->rg.gen_params(r->rg.state), (size_t)r->rg.gen_n_params * sizeof *keep);
+    bool ok = rt_load_weights(gp, r->rg.gen_fingerprint, r->rg.gen_params(r->rg.state), r->rg.gen_n_params, &err);
+    if (ok && !rt_load_weights(dp, r->rg.disc_fingerprint, r->rg.disc_params(r->rg.state), r->rg.disc_n_params,
+                               &err)) {   /* both or neither */
+        memcpy(r->rg.gen_params(r->rg.state), keep, (size_t)r->rg.gen_n_params * sizeof *keep);
+        ok = false;
+    }
+    free(keep);
+    if (!ok)
+        return fail(r, "%s", err.msg);
+    printf("loaded the weights of %s and %s from %s and %s\n", r->rg.gen_name, r->rg.disc_name, gp, dp);
+    return true;
+}
+
+static bool gan_show(Repl *r, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return fail(r, "usage: show");
+    RtBuf b = {0};
+    ir_print(&b, r->mod);
+    if (!b.oom)
+        fputs(b.data, stdout);
+    rt_buf_free(&b);
+    printf("  backend %s; %d epochs trained since init%s\n", r->backend == JIT_TCC ? "tcc" : "cc", r->epochs_done,
+           r->have_real ? "" : "; no real samples yet ('data IMAGES')");
+    return true;
+}
+
+/* set backend tcc|cc: the gan compiled again, its whole state kept (the
+ * struct's layout does not depend on the backend). */
+static bool gan_set(Repl *r, int argc, char **argv)
+{
+    JitBackend b;
+    if (argc != 3 || strcmp(argv[1], "backend") != 0 || !parse_jit_backend(argv[2], &b))
+        return fail(r, "usage: set backend tcc|cc (a gan block's other settings are in its networks' blocks)");
+    RtGan fresh;
+    Jit *j = jit_compile_gan(r->mod, r->gan, b, r->unroll >= 0 ? r->unroll : b == JIT_TCC ? NNC_TCC_UNROLL :
+                             NNC_DEFAULT_UNROLL, &fresh, &r->diag);
+    if (!j)
+        return false;
+    memcpy(fresh.state, r->rg.state, fresh.size);
+    free(r->rg.state);
+    jit_free(r->jit, NULL);
+    r->rg = fresh;
+    r->jit = j;
+    r->backend = b;
+    printf("backend %s (compiled again; the weights and the optimizers' state kept)\n", argv[2]);
+    return true;
+}
+
+static const Command gan_commands[] = {
+    {"data", "IMAGES", "the real samples: IDX images", gan_data},
+    {"train", "[EPOCHS]", "train both networks against each other; Ctrl-C stops at the next batch", gan_train},
+    {"generate", "FILE.pgm [N]", "a picture of N generated images (default 64)", gan_generate},
+    {"init", "[SEED]", "initialize both networks again", gan_init},
+    {"save", "W.nnw", "save both networks' weights: W.GEN.nnw and W.DISC.nnw", gan_save},
+    {"load", "W.nnw | FILE.nn [NET]", "load both networks' weights (or another file)", gan_load},
+    {"show", "", "both networks and the gan", gan_show},
+    {"set", "backend tcc|cc", "compile the gan again with libtcc or cc, keeping its state", gan_set},
+};
+enum { N_GAN_COMMANDS = sizeof gan_commands / sizeof gan_commands[0] };
+
 static bool do_help(Repl *r, int argc, char **argv)
 {
-    (void)r;
     (void)argc;
     (void)argv;
     printf("commands:\n");
@@ -775,6 +1048,12 @@ static bool do_help(Repl *r, int argc, char **argv)
         char head[64];
         snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
         printf("  %-30s %s\n", head, commands[i].help);
+    }
+    printf("%s a gan block (a file with one: 'load FILE.nn'):\n", r->have_gan ? "now, with" : "with");
+    for (int i = 0; i < N_GAN_COMMANDS; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s %s", gan_commands[i].name, gan_commands[i].args);
+        printf("  %-30s %s\n", head, gan_commands[i].help);
     }
     return true;
 }
@@ -794,6 +1073,17 @@ static bool run_command(Repl *r, char *line)
     }
     if (argc == 0)
         return true;
+    if (r->have_gan) {   /* a gan block's own commands, then help and quit; the rest are a network's */
+        for (int i = 0; i < N_GAN_COMMANDS; i++)
+            if (strcmp(argv[0], gan_commands[i].name) == 0)
+                return gan_commands[i].fn(r, argc, argv);
+        for (int i = 0; i < N_COMMANDS; i++)
+            if (commands[i].fn && strcmp(argv[0], commands[i].name) == 0 && commands[i].fn != do_help &&
+                commands[i].fn != do_quit)
+                return fail(r, "'%s' is for a network; gan %s has data, train, generate, init, save, load, show and "
+                            "set backend",
+                            argv[0], r->gan->name);
+    }
     for (int i = 0; i < N_COMMANDS; i++)
         if (commands[i].fn && strcmp(argv[0], commands[i].name) == 0)
             return commands[i].fn(r, argc, argv);
@@ -938,6 +1228,7 @@ int cmd_repl(int argc, char **argv)
         jit_free(r.jit, &r.rt);
         arena_free(r.arena);
     }
+    drop_gan(&r);
     drop_data(&r);
     return r.failed && !r.interactive ? 1 : 0;
 }

@@ -308,11 +308,16 @@ void rt_gan_noise(const RtGan *gan, RtRng *rng, float *z, int64_t n);
  * NULL.  Written atomically (a temporary file beside `path`, fsync, rename). */
 bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *title, RtError *err);
 
+/* The same chart for a gan block: both losses per epoch (discriminator and
+ * generator) on the left, samples per second on the right. */
+bool rt_plot_gan_svg(const char *path, const RtGanEpoch *epochs, int n, const char *title, RtError *err);
+
 /* n grey images of h x w floats each (row-major, one image after another;
  * values clamped to [0, 1], NaN as 0) as one binary PGM (P5, maxval 255):
  * a grid of `cols` columns (fewer when n < cols) and as many rows as needed,
  * images 1 pixel apart on a mid-grey (128) background.  Refuses n, h, w or
- * cols <= 0 and grids above 1 GiB.  Written atomically. */
+ * cols <= 0 and grids above 1 GiB.  Written atomically.  A path ending in
+ * ".png" gets the same grid as an 8-bit greyscale PNG instead. */
 bool rt_write_pgm_grid(const char *path, const float *images, int n, int h, int w, int cols, RtError *err);
 
 #ifdef __cplusplus

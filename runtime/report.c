@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* A formatted number with the locale's decimal point made '.', and "-0"
  * made "0". */
@@ -562,6 +563,33 @@ static void count_points(Series *s, const bool *present, int n)
     }
 }
 
+/* The start of a chart: the <svg> element, the <title> and the heading (at
+ * most TITLE_MAX bytes, cut between UTF-8 characters, with an ellipsis;
+ * <title> has it all). */
+static void svg_open(RtBuf *b, const char *title)
+{
+    rt_buf_printf(b,
+              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+              "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+              "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n",
+              SVG_W, SVG_H, SVG_W, SVG_H);
+    const char *t = title && *title ? title : "training";
+    rt_buf_puts(b, "<title>");
+    buf_xml(b, t);
+    rt_buf_puts(b, "</title>\n");
+    rt_buf_printf(b, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", SVG_W, SVG_H);
+    char heading[TITLE_MAX + 8];
+    size_t tl = strlen(t);
+    if (tl > TITLE_MAX) {
+        tl = TITLE_MAX;
+        while (tl > 0 && ((unsigned char)t[tl] & 0xc0) == 0x80)
+            tl--;
+        snprintf(heading, sizeof heading, "%.*s...", (int)tl, t);
+    } else
+        snprintf(heading, sizeof heading, "%s", t);
+    draw_text(b, SVG_W / 2.0, 22, 17, "middle", " font-weight=\"bold\" class=\"title\"", heading);
+}
+
 bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *title, RtError *err)
 {
     if (!path || !*path)
@@ -628,28 +656,7 @@ bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *tit
     Axis ax = x_axis(xlo, xhi);
 
     RtBuf b = {0};
-    rt_buf_printf(&b,
-              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-              "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
-              "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n",
-              SVG_W, SVG_H, SVG_W, SVG_H);
-    const char *t = title && *title ? title : "training";
-    rt_buf_puts(&b, "<title>");
-    buf_xml(&b, t);
-    rt_buf_puts(&b, "</title>\n");
-    rt_buf_printf(&b, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", SVG_W, SVG_H);
-    /* The heading fits the picture: at most TITLE_MAX bytes, cut between
-     * UTF-8 characters, with an ellipsis; <title> has it all. */
-    char heading[TITLE_MAX + 8];
-    size_t tl = strlen(t);
-    if (tl > TITLE_MAX) {
-        tl = TITLE_MAX;
-        while (tl > 0 && ((unsigned char)t[tl] & 0xc0) == 0x80)
-            tl--;
-        snprintf(heading, sizeof heading, "%.*s...", (int)tl, t);
-    } else
-        snprintf(heading, sizeof heading, "%s", t);
-    draw_text(&b, SVG_W / 2.0, 22, 17, "middle", " font-weight=\"bold\" class=\"title\"", heading);
+    svg_open(&b, title);
     draw_panel(&b, 0, "loss per epoch", "mean loss per sample", loss, 2, xs, n, ax, false, "no finite loss values");
     draw_panel(&b, PANEL_W, "accuracy per epoch", "accuracy", acc, 2, xs, n, ax, true,
                any_acc ? "no finite accuracy values"
@@ -667,10 +674,109 @@ bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *tit
     return ok;
 }
 
+bool rt_plot_gan_svg(const char *path, const RtGanEpoch *epochs, int n, const char *title, RtError *err)
+{
+    if (!path || !*path)
+        return rt_fail(err, "(no file name): chart not written: no file name");
+    if (n <= 0 || !epochs)
+        return rt_fail(err, "%s: chart not written: no epochs to plot (%d)", path, n);
+    if ((size_t)n > SIZE_MAX / (4 * sizeof(double)))
+        return rt_fail(err, "%s: chart not written: too many epochs (%d)", path, n);
+    double *mem = malloc((size_t)n * 4 * sizeof *mem);
+    bool *all = malloc((size_t)n * sizeof *all);
+    if (!mem || !all) {
+        free(mem);
+        free(all);
+        return rt_fail(err, "%s: chart not written: out of memory for %d epochs", path, n);
+    }
+    double *xs = mem;
+    Series loss[2] = {{"loss-discriminator", "discriminator", TRAIN_COLOR, false, mem + n, 0, 0},
+                      {"loss-generator", "generator", TEST_COLOR, true, mem + 2 * (size_t)n, 0, 0}};
+    Series speed[1] = {{"samples-per-second", "training", TRAIN_COLOR, false, mem + 3 * (size_t)n, 0, 0}};
+    for (int i = 0; i < n; i++) {
+        xs[i] = i + 1;
+        all[i] = true;
+        loss[0].y[i] = epochs[i].d_loss;
+        loss[1].y[i] = epochs[i].g_loss;
+        speed[0].y[i] = epochs[i].samples_per_sec;
+    }
+    count_points(&loss[0], all, n);
+    count_points(&loss[1], all, n);
+    count_points(&speed[0], all, n);
+    RtBuf b = {0};
+    svg_open(&b, title);
+    Axis ax = x_axis(xs[0], xs[n - 1]);
+    draw_panel(&b, 0, "losses per epoch", "mean loss per step", loss, 2, xs, n, ax, false, "no finite loss values");
+    draw_panel(&b, PANEL_W, "training speed per epoch", "samples per second", speed, 1, xs, n, ax, false,
+               "no speed figures");
+    rt_buf_puts(&b, "</svg>\n");
+    free(mem);
+    free(all);
+    bool ok = b.oom ? rt_fail(err, "%s: chart not written: out of memory", path) : write_atomic(path, b.data, b.len, err);
+    rt_buf_free(&b);
+    return ok;
+}
+
 /* ---- the image grid ---- */
 
 enum { PGM_GAP_GREY = 128 };
 #define PGM_MAX_BYTES ((uint64_t)1 << 30)   /* 1 GiB: a picture, not a data set */
+
+/* Big-endian u32, as PNG stores its numbers. */
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* A chunk at p (length, type, data, CRC of type and data); returns its end. */
+static unsigned char *png_chunk(unsigned char *p, const char *type, const unsigned char *data, size_t len)
+{
+    put_be32(p, (uint32_t)len);
+    memcpy(p + 4, type, 4);
+    if (len)
+        memmove(p + 8, data, len);
+    put_be32(p + 8 + len, (uint32_t)crc32(crc32(0L, Z_NULL, 0), p + 4, (uInt)(len + 4)));
+    return p + 12 + len;
+}
+
+/* pix (w x h grey bytes) as an 8-bit greyscale PNG, written atomically: the
+ * rows, each with filter 0, deflated by zlib in one IDAT chunk. */
+static bool write_png(const char *path, const unsigned char *pix, size_t w, size_t h, RtError *err)
+{
+    size_t raw_len = h * (w + 1);
+    uLong bound = compressBound((uLong)raw_len);
+    unsigned char *raw = malloc(raw_len), *out = malloc(8 + 25 + 12 + (size_t)bound + 12);
+    bool ok = raw && out && raw_len == (uLong)raw_len;
+    if (!ok) {
+        free(raw);
+        free(out);
+        return rt_fail(err, "%s: image grid not written: out of memory", path);
+    }
+    for (size_t y = 0; y < h; y++) {
+        raw[y * (w + 1)] = 0;
+        memcpy(raw + y * (w + 1) + 1, pix + y * w, w);
+    }
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char ihdr[13];
+    put_be32(ihdr, (uint32_t)w);
+    put_be32(ihdr + 4, (uint32_t)h);
+    ihdr[8] = 8, ihdr[9] = 0, ihdr[10] = 0, ihdr[11] = 0, ihdr[12] = 0;   /* 8 bits, grey, deflate, no interlace */
+    memcpy(out, sig, 8);
+    unsigned char *p = png_chunk(out + 8, "IHDR", ihdr, 13);
+    uLongf zlen = bound;
+    if (compress2(p + 8, &zlen, raw, (uLong)raw_len, 9) != Z_OK) {
+        free(raw);
+        free(out);
+        return rt_fail(err, "%s: image grid not written: zlib could not compress it", path);
+    }
+    p = png_chunk(p, "IDAT", p + 8, (size_t)zlen);
+    p = png_chunk(p, "IEND", NULL, 0);
+    ok = write_atomic(path, out, (size_t)(p - out), err);
+    free(raw);
+    free(out);
+    return ok;
+}
 
 bool rt_write_pgm_grid(const char *path, const float *images, int n, int h, int w, int cols, RtError *err)
 {
@@ -724,7 +830,9 @@ bool rt_write_pgm_grid(const char *path, const float *images, int n, int h, int 
             }
         }
     }
-    bool ok = write_atomic(path, buf, total, err);
+    size_t len = strlen(path);
+    bool ok = len > 4 && strcmp(path + len - 4, ".png") == 0 ? write_png(path, pix, (size_t)gw, (size_t)gh, err)
+                                                             : write_atomic(path, buf, total, err);
     free(buf);
     return ok;
 }

@@ -40,7 +40,7 @@ done
 # Both builds at once; each leaves its compiler output in a log.
 # shellcheck disable=SC2086
 $CC -D_POSIX_C_SOURCE=200809L -Iruntime $WARN $SAN -o "$out/test_report" \
-    tests/report/test_report.c runtime/report.c runtime/atomic.c runtime/buf.c runtime/rng.c -lm >"$out/build.log" 2>&1 &
+    tests/report/test_report.c runtime/report.c runtime/atomic.c runtime/buf.c runtime/rng.c -lz -lm >"$out/build.log" 2>&1 &
 rep=$!
 # shellcheck disable=SC2086
 $CC -D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild -Iruntime $WARN -O1 -g -o "$out/dot_driver" \
