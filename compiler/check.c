@@ -810,6 +810,10 @@ static bool is_c_reserved(const char *name)
 
 static void check_name(Checker *c, const NetDecl *d, const char *what)
 {
+    if (strcmp(d->name, "gan") == 0) {
+        error_at(c, d->name_loc, "'gan' cannot name a %s: it is the keyword of gan blocks", what);
+        return;
+    }
     if (is_c_reserved(d->name)) {
         error_at(c, d->name_loc, "'%s' cannot name a %s: it is reserved in C or by the C library, and the name "
                  "becomes a C type", d->name, what);
@@ -971,6 +975,9 @@ static void check_gan(Checker *c, Module *m, const NetDecl *d, Gan *g)
 {
     Loc seen_at[3] = {{0}};
     static const char *const keys[3] = {"generator", "discriminator", "noise"};
+    static const StmtRule rules[3] = {{"generator", NULL, "generator NETWORK", true},
+                                      {"discriminator", NULL, "discriminator NETWORK", true},
+                                      {"noise", NULL, "noise normal(MEAN, STD) | noise uniform(LOW, HIGH)", true}};
     g->noise = NOISE_NORMAL, g->noise_a = 0.0, g->noise_b = 1.0;   /* the default: normal(0, 1) */
     for (const Stmt *s = d->stmts; s; s = s->next) {
         int k = -1;
@@ -992,6 +999,8 @@ static void check_gan(Checker *c, Module *m, const NetDecl *d, Gan *g)
             continue;
         }
         seen_at[k] = s->kw_loc;
+        c->rule = &rules[k];   /* for extra_args and usage notes */
+        c->stmt = s;
         if (k == 0)
             check_gan_member(c, m, s, &g->gen, &g->gen_loc);
         else if (k == 1)
@@ -1006,6 +1015,14 @@ static void check_gan(Checker *c, Module *m, const NetDecl *d, Gan *g)
     Net *gen = g->gen, *disc = g->disc;
     if (!gen || !disc)
         return;
+    /* the struct's own members (emit_gan.c) beside the two named after the networks */
+    static const char *const members[] = {"z", "fake", "dfake", "dgrad", "ones", "zeros", "rng"};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+            if (strcmp((k ? disc : gen)->name, members[i]) == 0)
+                error_at(c, k ? g->disc_loc : g->gen_loc, "a network named '%s' cannot be a gan's %s: the gan's C "
+                         "struct has a member '%s' of its own", members[i], k ? "discriminator" : "generator",
+                         members[i]);
     if (gen == disc) {
         error_at(c, g->disc_loc, "the generator and the discriminator must be two networks; both are '%s'", gen->name);
         return;

@@ -570,9 +570,10 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
     if (a->has_seed)
         gan.init(gan.state, seed);
     if (a->load) {
-        char gp[1024], dp[1024];
-        pipeline_gan_weights_path(gp, sizeof gp, a->load, gan.gen_name);
-        pipeline_gan_weights_path(dp, sizeof dp, a->load, gan.disc_name);
+        char gp[4096], dp[4096];
+        if (!pipeline_gan_weights_path(gp, sizeof gp, a->load, gan.gen_name, diag) ||
+            !pipeline_gan_weights_path(dp, sizeof dp, a->load, gan.disc_name, diag))
+            goto done;
         if (!rt_load_weights(gp, gan.gen_fingerprint, gan.gen_params(gan.state), gan.gen_n_params, &err) ||
             !rt_load_weights(dp, gan.disc_fingerprint, gan.disc_params(gan.state), gan.disc_n_params, &err)) {
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
@@ -644,9 +645,10 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         printf("wrote %s (both losses per epoch)\n", a->plot);
     }
     if (a->save) {
-        char gp[1024], dp[1024];
-        pipeline_gan_weights_path(gp, sizeof gp, a->save, gan.gen_name);
-        pipeline_gan_weights_path(dp, sizeof dp, a->save, gan.disc_name);
+        char gp[4096], dp[4096];
+        if (!pipeline_gan_weights_path(gp, sizeof gp, a->save, gan.gen_name, diag) ||
+            !pipeline_gan_weights_path(dp, sizeof dp, a->save, gan.disc_name, diag))
+            goto done;
         if (!rt_save_weights(gp, gan.gen_fingerprint, gan.gen_params(gan.state), gan.gen_n_params, &err) ||
             !rt_save_weights(dp, gan.disc_fingerprint, gan.disc_params(gan.state), gan.disc_n_params, &err)) {
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
@@ -655,7 +657,9 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         printf("saved the weights to %s and %s\n", gp, dp);
     }
     if (a->judge && (!trained || !judge_report(&judge, a, &gan, seed, diag)))
-        trained = trained && false;
+        trained = false;
+    if (pic.failed)   /* its error is printed: the run did not do all it was asked */
+        trained = false;
     status = trained ? 0 : last.stopped ? 130 : 1;
     if (last.stopped)
         fprintf(stderr, "nnc: stopped by Ctrl-C in epoch %d\n", last.epoch);
@@ -682,6 +686,15 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     const Gan *g = pipeline_pick_gan(m, a->net_name);
     if (g)
         return train_gan(a, m, g, diag);
+    if (!a->net_name && m->n_gans > 1) {
+        RtBuf names = {0};
+        for (int i = 0; i < m->n_gans; i++)
+            rt_buf_printf(&names, "%s%s", i ? ", " : "", m->gans[i].name);
+        diag_plain(diag, DIAG_ERROR, "%s has %d gan blocks (%s); choose one with --net NAME", m->src->path, m->n_gans,
+                   names.oom ? "" : names.data);
+        rt_buf_free(&names);
+        return 1;
+    }
     const Net *n = pipeline_pick_net(m, a->net_name, "--net NAME", diag);
     if (!n)
         return 1;

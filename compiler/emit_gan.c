@@ -30,15 +30,18 @@ void emit_gan_header(Emitter *e, const Gan *g)
          D);
     emit(e, "/* sizeof(%s) is all the memory the gan needs: %lld bytes. */\n", N, (long long)gan_struct_bytes(g));
     emit(e, "typedef struct %s {\n", N);
-    char decl[128];
-#define FIELD(fmt, what, ...)                                   \
-    do {                                                        \
-        snprintf(decl, sizeof decl, fmt, __VA_ARGS__);         \
-        emit(e, "    %-28s /* %s */\n", decl, what);            \
+    /* each member, its comment at column 33 or one space after a long one */
+#define FIELD(fmt, what, ...)                                                      \
+    do {                                                                           \
+        int len_ = snprintf(NULL, 0, fmt, __VA_ARGS__);                            \
+        emit(e, "    " fmt, __VA_ARGS__);                                          \
+        emit(e, "%*s /* %s */\n", len_ < 28 ? 28 - len_ : 0, "", what);            \
     } while (0)
     FIELD("%s %s;", "the generator", G, G);
     FIELD("%s %s;", "the discriminator", D, D);
-    FIELD("float z[%lld];", "the noise of the last step, a row per sample", (long long)(B * nz));
+    char zwhat[200];
+    snprintf(zwhat, sizeof zwhat, "the noise %.100s_step drew last, a row per sample", N);
+    FIELD("float z[%lld];", zwhat, (long long)(B * nz));
     FIELD("float fake[%lld];", "G(z) of the last step, a row per sample", (long long)(B * ns));
     FIELD("float dfake[%lld];", "dLoss_G/d(G(z)), from the discriminator", (long long)(B * ns));
     FIELD("float dgrad[%lld];", "the discriminator's gradient on the real samples", (long long)g->disc->n_params);

@@ -186,8 +186,10 @@ static void print_gan(RtBuf *b, const Module *m, const Gan *g)
                   g->noise_b);
     rt_buf_printf(b, "  batch          %lld\n", (long long)B);
     rt_buf_printf(b, "  buffers (beside both networks)\n");
+    char zwhat[200];
+    snprintf(zwhat, sizeof zwhat, "the noise %.100s_step drew last", g->name);
     struct { const char *name; int64_t floats; const char *what; } bufs[] = {
-        {"z", B * nz, "the noise of the last step"},
+        {"z", B * nz, zwhat},
         {"fake", B * ns, "G(z) of the last step"},
         {"dfake", B * ns, "dLoss_G/d(G(z)), from the discriminator"},
         {"dgrad", g->disc->n_params, "the discriminator's gradient on the real samples"},

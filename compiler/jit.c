@@ -384,7 +384,7 @@ static Jit *build(const Module *m, const char *glue_text, JitBackend backend, in
 Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t unroll, RtNet *out, Diag *diag)
 {
     if (net->loss == LOSS_NONE) {
-        diag_at(diag, DIAG_ERROR, net->name_loc, "network '%s' has no loss of its own (loss none): it trains only "
+        diag_plain(diag, DIAG_ERROR, "network '%s' has no loss of its own (loss none): it trains only "
                 "from a gradient given at its outputs, %s", net->name,
                 m->n_gans ? "as a gan's generator; train the gan (without --net)" :
                 "through the emitted C's NAME_backward_from (docs/emitted-api.md)");

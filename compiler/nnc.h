@@ -390,8 +390,9 @@ bool pipeline_is_classifier(const Net *n);
 /* The gan block `name` names, or the only one when name is NULL; NULL when
  * there is none (a network is meant then). */
 const Gan *pipeline_pick_gan(const Module *m, const char *name);
-/* "out.nnw" and "gen" -> "out.gen.nnw": a gan's weight file of one network. */
-void pipeline_gan_weights_path(char *out, size_t cap, const char *base, const char *net);
+/* "out.nnw" and "gen" -> "out.gen.nnw": a gan's weight file of one network
+ * (false, with an error, when it does not fit in cap bytes). */
+bool pipeline_gan_weights_path(char *out, size_t cap, const char *base, const char *net, Diag *diag);
 /* IDX images of n_sample floats each, without labels (a gan's real
  * samples, the judge's images): errors name them as `what`. */
 bool pipeline_load_images(const char *path, int64_t n_sample, const char *what, struct RtData *out, Diag *diag);

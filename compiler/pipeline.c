@@ -106,12 +106,17 @@ const Gan *pipeline_pick_gan(const Module *m, const char *name)
     return NULL;
 }
 
-void pipeline_gan_weights_path(char *out, size_t cap, const char *base, const char *net)
+bool pipeline_gan_weights_path(char *out, size_t cap, const char *base, const char *net, Diag *diag)
 {
     size_t len = strlen(base);
     if (len > 4 && strcmp(base + len - 4, ".nnw") == 0)
         len -= 4;
-    snprintf(out, cap, "%.*s.%s.nnw", (int)len, base, net);
+    int n = snprintf(out, cap, "%.*s.%s.nnw", (int)(len < 65536 ? len : 65536), base, net);
+    if (n < 0 || (size_t)n >= cap || len >= 65536) {
+        diag_plain(diag, DIAG_ERROR, "%s: the path of network %s's weights would be too long", base, net);
+        return false;
+    }
+    return true;
 }
 
 bool pipeline_load_images(const char *path, int64_t n_sample, const char *what, RtData *out, Diag *diag)

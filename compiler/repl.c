@@ -952,9 +952,11 @@ static bool gan_save(Repl *r, int argc, char **argv)
 {
     if (argc != 2 || !ends_with(argv[1], ".nnw"))
         return fail(r, "usage: save W.nnw (writes W.%s.nnw and W.%s.nnw)", r->rg.gen_name, r->rg.disc_name);
-    char gp[1024], dp[1024];
-    pipeline_gan_weights_path(gp, sizeof gp, argv[1], r->rg.gen_name);
-    pipeline_gan_weights_path(dp, sizeof dp, argv[1], r->rg.disc_name);
+    char gp[4096], dp[4096];
+    r->diag.src = NULL;
+    if (!pipeline_gan_weights_path(gp, sizeof gp, argv[1], r->rg.gen_name, &r->diag) ||
+        !pipeline_gan_weights_path(dp, sizeof dp, argv[1], r->rg.disc_name, &r->diag))
+        return false;
     RtError err;
     if (!rt_save_weights(gp, r->rg.gen_fingerprint, r->rg.gen_params(r->rg.state), r->rg.gen_n_params, &err) ||
         !rt_save_weights(dp, r->rg.disc_fingerprint, r->rg.disc_params(r->rg.state), r->rg.disc_n_params, &err))
@@ -967,9 +969,11 @@ static bool gan_load(Repl *r, int argc, char **argv)
 {
     if (argc != 2 || !ends_with(argv[1], ".nnw"))
         return do_load(r, argc, argv);   /* another .nn file */
-    char gp[1024], dp[1024];
-    pipeline_gan_weights_path(gp, sizeof gp, argv[1], r->rg.gen_name);
-    pipeline_gan_weights_path(dp, sizeof dp, argv[1], r->rg.disc_name);
+    char gp[4096], dp[4096];
+    r->diag.src = NULL;
+    if (!pipeline_gan_weights_path(gp, sizeof gp, argv[1], r->rg.gen_name, &r->diag) ||
+        !pipeline_gan_weights_path(dp, sizeof dp, argv[1], r->rg.disc_name, &r->diag))
+        return false;
     RtError err;
     float *keep = malloc((size_t)r->rg.gen_n_params * sizeof *keep);
     if (!keep)

@@ -133,7 +133,7 @@ int disc_backward_from(disc *net, const float *x, const float *dy, float *dx, in
 typedef struct pair {
     gen gen;                     /* the generator */
     disc disc;                   /* the discriminator */
-    float z[32];                 /* the noise of the last step, a row per sample */
+    float z[32];                 /* the noise pair_step drew last, a row per sample */
     float fake[48];              /* G(z) of the last step, a row per sample */
     float dfake[48];             /* dLoss_G/d(G(z)), from the discriminator */
     float dgrad[141];            /* the discriminator's gradient on the real samples */

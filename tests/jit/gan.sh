@@ -20,7 +20,8 @@
 #             init, load (the weights back: the same generated picture),
 #             set backend cc; a network's command refused (on the 10,000
 #             test images: libtcc trains at about 4,000 samples/s)
-#   errors    --net on the loss-none generator, --lr, --judge without its
+#   errors    a picture that cannot be written (exit 1), two gan blocks
+#             without --net, --net on the loss-none generator, --lr, --judge without its
 #             weights, --test without --judge, --epochs 0 on a network, CSV
 #             data for a gan: each refused with its message
 # shellcheck disable=SC2086
@@ -214,6 +215,10 @@ expect test_alone 2 "--test gives a gan block the real images its --judge scores
 expect epochs0_net 2 "--epochs 0 is for gan blocks" $NNC train examples/xor.nn --data examples/xor.csv --epochs 0
 expect load_missing 1 "$out/none.gen.nnw: cannot open" \
     $NNC train "$out/g.nn" --data "$TRAIN" --limit 16 --load "$out/none.nnw" --judge "$out/judge.nn" --judge-weights "$out/judge.nnw"
+expect pictures_unwritable 1 "/nonexistent/x.png" \
+    $NNC train "$out/g.nn" --data "$TRAIN" --limit 16 --epochs 1 --pictures /nonexistent/x.png
+{ cat "$out/g.nn"; printf 'gan h {\n    generator gen\n    discriminator disc\n}\n'; } > "$out/two.nn"
+expect two_gans 1 "has 2 gan blocks (g, h); choose one with --net NAME" $NNC train "$out/two.nn" --data "$TRAIN" --limit 16
 expect csv 1 "examples/xor.csv: a gan's real samples are IDX image files (MNIST's format)" $NNC train "$out/g.nn" --data examples/xor.csv
 expect judge_size 1 "the judge 'spiral' takes 2 floats a sample, but gan 'g' makes 784" \
     $NNC train "$out/g.nn" --data "$TRAIN" --limit 16 --epochs 0 --judge examples/spiral.nn --judge-weights "$out/judge.nnw"
