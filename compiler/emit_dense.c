@@ -101,7 +101,7 @@ static void emit_out_of_z(Emitter *e, const Layer *l, const char *ind, const cha
 static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     const Net *n = e->net;
-    bool softmax = keeps_z(e, l);   /* z into logit, then the outputs */
+    bool keep_z = keeps_z(e, l);   /* z into logit, then the outputs */
     const ActInfo *a = &act_info[l->act];
     char slope[32];
     act_param_str(slope, l);
@@ -110,7 +110,7 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)l->n_out);
     emit(e, "        const float *in = %s;\n", in_ptr);
     emit(e, "        float *out = %s + %lld;\n", e->act, (long long)l->act_off);
-    const char *dest = softmax ? e->logit : "out";
+    const char *dest = keep_z ? e->logit : "out";
     if (unrolled(e, l)) {
         for (int64_t o = 0; o < l->n_out; o++) {
             char lhs[64];
@@ -120,12 +120,12 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
             Emitter sub = *e;
             sub.out = &dot;
             size_t indent = strlen(lhs);
-            if (!softmax && a->forward && strcmp(a->forward, "$") != 0) {
+            if (!keep_z && a->forward && strcmp(a->forward, "$") != 0) {
                 const char *open = strchr(a->forward, '$');
                 indent += (size_t)(open - a->forward);
             }
             emit_dot_unrolled(&sub, l, o, (int)indent);
-            if (!softmax && a->forward)
+            if (!keep_z && a->forward)
                 emit_template(e, a->forward, dot.oom ? "" : dot.data, slope);
             else
                 emit(e, "%s", dot.oom ? "" : dot.data);
@@ -137,13 +137,13 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
         emit(e, "            const float *wo = w + o * %lld;\n", (long long)l->n_in);
         emit_dot_loop(e, l->n_in, "in", "            ");
         emit(e, "            %s[o] = ", dest);
-        if (!softmax && a->forward)
+        if (!keep_z && a->forward)
             emit_template(e, a->forward, "z", slope);
         else
             emit(e, "z");
         emit(e, ";\n        }\n");
     }
-    if (softmax) {
+    if (keep_z) {
         emit(e, "        {   /* %s */\n", out_of_z_what(l));
         emit(e, "            const float *z = %s;\n", e->logit);
         emit_out_of_z(e, l, "            ", "o", "out", l->n_out);
@@ -391,7 +391,7 @@ static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64
 {
     const Net *n = e->net;
     int64_t B = n->batch;
-    bool softmax = keeps_z(e, l);   /* z into logit, the outputs after the products */
+    bool keep_z = keeps_z(e, l);   /* z into logit, the outputs after the products */
     const ActInfo *a = &act_info[l->act];
     char slope[32];
     act_param_str(slope, l);
@@ -430,7 +430,7 @@ static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64
         emit(e, "            for (int s = 0; s < n; s++) {\n");
     const char *srow = s0_var ? "(s0 + s)" : "s";
     char off[32];
-    if (softmax)
+    if (keep_z)
         emit(e, "                float *out = net->logit + %s * %lld;\n", srow, (long long)n->n_outputs);
     else
         emit(e, "                float *out = net->act + %s * %lld%s;\n", srow, (long long)n->n_act,
@@ -439,7 +439,7 @@ static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64
         char z[32];
         snprintf(z, sizeof z, "z%lld[s]", (long long)r);
         emit(e, "                out[o + %lld] = ", (long long)r);
-        if (!softmax && a->forward)
+        if (!keep_z && a->forward)
             emit_template(e, a->forward, z, slope);
         else
             emit(e, "%s", z);
@@ -845,7 +845,7 @@ static void emit_gemm_din(Emitter *e, const Layer *l, const Layer *prod, const c
 
 /* Softmax (or bce's sigmoid) over each step's `no` outputs, from z (logits)
  * into out. */
-static void emit_step_softmax(Emitter *e, const Layer *l, int64_t T, int64_t no, const char *ind)
+static void emit_step_out_of_z(Emitter *e, const Layer *l, int64_t T, int64_t no, const char *ind)
 {
     emit(e, "%sfor (int t = 0; t < %lld; t++) {   /* each step's %s */\n", ind, (long long)T, out_of_z_what(l));
     emit(e, "%s    const float *z = logit + t * %lld;\n%s    float *o = out + t * %lld;\n", ind, (long long)no, ind,
@@ -872,22 +872,22 @@ static void emit_step_activation(Emitter *e, const Layer *l, const char *ind)
 static void emit_seq_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     int64_t T = l->in.steps, F = l->in.c, no = l->units;
-    bool softmax = keeps_z(e, l);
+    bool keep_z = keeps_z(e, l);
     emit(e, "        const float *w = %s + %lld;   /* [%lld][%lld] */\n", e->param, (long long)l->w_off, (long long)no,
          (long long)F);
     emit(e, "        const float *b = %s + %lld;   /* [%lld] */\n", e->param, (long long)l->b_off, (long long)no);
     emit(e, "        const float *in = %s;   /* [%lld][%lld] */\n", in_ptr, (long long)T, (long long)F);
     emit(e, "        float *out = %s + %lld;   /* [%lld][%lld] */\n", e->act, (long long)l->act_off, (long long)T,
          (long long)no);
-    if (softmax)
+    if (keep_z)
         emit(e, "        float *logit = %s;\n", e->logit);
     emit(e, "        for (int t = 0; t < %lld; t++)   /* each step: z = b + w in[t] */\n", (long long)T);
     emit(e, "            for (int o = 0; o < %lld; o++) {\n", (long long)no);
     emit(e, "                const float *wo = w + o * %lld, *it = in + t * %lld;\n", (long long)F, (long long)F);
     emit_dot_loop(e, F, "it", "                ");
-    emit(e, "                %s[t * %lld + o] = z;\n            }\n", softmax ? "logit" : "out", (long long)no);
-    if (softmax)
-        emit_step_softmax(e, l, T, no, "        ");
+    emit(e, "                %s[t * %lld + o] = z;\n            }\n", keep_z ? "logit" : "out", (long long)no);
+    if (keep_z)
+        emit_step_out_of_z(e, l, T, no, "        ");
     else
         emit_step_activation(e, l, "        ");
 }
@@ -897,7 +897,7 @@ static void emit_seq_dense_forward_batch(Emitter *e, const Layer *l)
     const Net *n = e->net;
     const Layer *p = producer(n, (int)(l - n->layers));
     int64_t T = l->in.steps, F = l->in.c, no = l->units;
-    bool softmax = keeps_z(e, l);
+    bool keep_z = keeps_z(e, l);
     char in[96], out[96];
     if (p)
         snprintf(in, sizeof in, "net->act + s * %lld + %lld", (long long)n->n_act, (long long)p->act_off);
@@ -912,13 +912,13 @@ static void emit_seq_dense_forward_batch(Emitter *e, const Layer *l)
     emit(e, "        for (int s = 0; s < n; s++) {\n");
     emit(e, "            float *out = net->act + s * %lld + %lld;   /* [%lld][%lld] */\n", (long long)n->n_act,
          (long long)l->act_off, (long long)T, (long long)no);
-    if (softmax)
+    if (keep_z)
         emit(e, "            float *logit = net->logit + s * %lld;\n", (long long)n->n_outputs);
-    snprintf(out, sizeof out, "%s", softmax ? "logit" : "out");
+    snprintf(out, sizeof out, "%s", keep_z ? "logit" : "out");
     MatMul mm = {"z = b + in w^T, every step", T, no, F, NULL, in, "wt", out, "b", F, 1, no, no, false};
     emit_matmul(e, &mm, "            ");
-    if (softmax)
-        emit_step_softmax(e, l, T, no, "            ");
+    if (keep_z)
+        emit_step_out_of_z(e, l, T, no, "            ");
     else
         emit_step_activation(e, l, "            ");
     emit(e, "        }\n");

@@ -317,11 +317,9 @@ static bool use_source(Repl *r, const char *name, const char *text, size_t len, 
         jit_free(old.jit, &old.rt);
         arena_free(old.arena);
     }
-    if (old.have_gan) {   /* its state, compilation and real samples */
-        free(old.rg.state);
-        jit_free(old.jit, NULL);
-        arena_free(old.arena);
-        rt_data_free(&r->real);
+    if (old.have_gan) {   /* its state, compilation and real samples (r->real is old.real) */
+        drop_gan(&old);
+        r->real = (RtData){0};
         r->have_gan = r->have_real = false;
         r->gan = NULL;
     }
