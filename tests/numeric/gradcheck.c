@@ -75,6 +75,7 @@ enum {
 
 static NET net;
 static int is_ce;    /* loss cross_entropy, else mse */
+static int is_bce;   /* loss bce: the mean over the outputs of -(t log y + (1 - t) log(1 - y)) */
 static int stats;    /* print error statistics */
 
 /* The rounding part of the tolerance, for step h at loss L. */
@@ -310,7 +311,7 @@ static void kink_signature(const float *x, int n, int *sig)
 }
 
 /* Random inputs in [-1, 1) (ids in [0, vocab) when an embed layer reads
- * them); targets in [0, 1) for mse, and for cross_entropy a one-hot vector
+ * them); targets in [0, 1) for mse and bce, and for cross_entropy a one-hot vector
  * (even samples) or a random distribution (odd ones), for each step of a
  * sequence output: both sum to 1, which dL/dz = y - t assumes. */
 static void random_data(float *x, float *t, int n)
@@ -346,7 +347,9 @@ static double reference_loss(const float *x, const float *t, int n)
         API(_forward)(&net, x + s * NI, y);
         for (int j = 0; j < NO; j++) {
             double tj = t[s * NO + j], yj = y[j];
-            total += is_ce ? (tj != 0 ? -tj * log(yj) : 0) : 0.5 * (tj - yj) * (tj - yj);
+            total += is_ce    ? (tj != 0 ? -tj * log(yj) : 0)
+                     : is_bce ? -(tj * log(yj) + (1 - tj) * log(1 - yj)) / (NO / out_steps)
+                              : 0.5 * (tj - yj) * (tj - yj);
         }
     }
     return total / n / out_steps;   /* a sequence output: the mean over its steps */
@@ -453,6 +456,7 @@ static int run(const char *path, int selftest)
         return 1;
     }
     is_ce = strcmp(loss_kw, "cross_entropy") == 0;
+    is_bce = strcmp(loss_kw, "bce") == 0;
     if (!follow_layers(path))
         return 1;
     for (int k = 0; k < 3; k++) {   /* distinct batch sizes */
