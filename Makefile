@@ -16,7 +16,7 @@ GEN  := build/parser.c build/lexer.c
 OBJS := $(SRCS:compiler/%.c=build/%.o) build/parser.o build/lexer.o
 
 # The runtime: a static library with one public header, runtime/nnc_rt.h.
-RT_SRCS := runtime/buf.c runtime/rng.c runtime/data.c runtime/atomic.c runtime/checkpoint.c runtime/train.c runtime/report.c
+RT_SRCS := runtime/buf.c runtime/rng.c runtime/data.c runtime/atomic.c runtime/checkpoint.c runtime/resume.c runtime/train.c runtime/report.c
 RT_OBJS := $(RT_SRCS:runtime/%.c=build/rt/%.o)
 RT_LIB  := build/libnncrt.a
 
@@ -167,7 +167,7 @@ uninstall:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
-FUZZ_TARGETS := frontend repl csv idx weights text
+FUZZ_TARGETS := frontend repl csv idx weights checkpoint text
 FUZZ_SAN     := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_SRCS    := $(filter-out compiler/main.c,$(SRCS)) $(GEN) $(RT_SRCS)
 FUZZ_OBJS    := $(FUZZ_SRCS:%.c=build/fuzz/obj/%.o)

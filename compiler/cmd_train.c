@@ -2,8 +2,9 @@
  * with the JIT, load the data, train, report, save the weights.
  *
  * Exit status: 0 trained; 1 an error in the network, the data or a file, or
- * training diverged; 2 a usage error; 130 stopped by Ctrl-C (weights saved
- * when --save was given). */
+ * training diverged; 2 a usage error; 130 stopped by Ctrl-C, 143 by SIGTERM
+ * (weights saved when --save was given, the checkpoint when --checkpoint
+ * was).  Every output path is checked before any work. */
 #define _POSIX_C_SOURCE 200809L
 #include "nnc.h"
 #include "nnc_rt.h"
@@ -43,6 +44,15 @@ static const char train_usage[] =
     "  --lr F             learning rate (default: the file's)\n"
     "  --load W.nnw       start from these weights\n"
     "  --save W.nnw       save the weights after training (atomically)\n"
+    "  --checkpoint F.nnck  write the whole training state (weights, optimizer, position,\n"
+    "                     random states) after every epoch and when stopped by Ctrl-C or\n"
+    "                     SIGTERM (after the batch in flight)\n"
+    "  --checkpoint-every N  only every Nth epoch (and when stopped)\n"
+    "  --resume F.nnck    continue a checkpoint's run to a total of --epochs: the same\n"
+    "                     result, bit for bit, as a run never stopped\n"
+    "  --save-best W.nnw  keep the weights of the epoch with the best test accuracy\n"
+    "                     (lowest test loss for a regressor); needs --test\n"
+    "  --patience K       stop after K epochs without a better test figure; needs --test\n"
     "  --jit=tcc|cc       compile with libtcc in memory (default), or with $CC (else cc)\n"
     "                     at the flags below, cached in ~/.cache/nnc\n"
     "  --net NAME         which network of the file (when it has several)\n"
@@ -70,7 +80,8 @@ static const char train_usage[] =
 typedef struct TrainArgs {
     const char *net_path, *data, *labels, *test, *test_labels, *load, *save, *net_name, *plot, *pictures, *text;
     const char *judge, *judge_weights;   /* a gan block's quality score: the classifier and its weights */
-    long long epochs, every, unroll, limit;
+    const char *checkpoint, *resume, *save_best;
+    long long epochs, every, unroll, limit, checkpoint_every, patience;
     unsigned long long seed;
     bool has_seed, confusion, target_input;
     double lr;
@@ -127,6 +138,17 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
         else TAKES_VALUE("--test-labels") a->test_labels = v; END_VALUE
         else TAKES_VALUE("--load") a->load = v; END_VALUE
         else TAKES_VALUE("--save") a->save = v; END_VALUE
+        else TAKES_VALUE("--checkpoint") a->checkpoint = v; END_VALUE
+        else TAKES_VALUE("--resume") a->resume = v; END_VALUE
+        else TAKES_VALUE("--save-best") a->save_best = v; END_VALUE
+        else TAKES_VALUE("--checkpoint-every")
+            if (!parse_whole(v, 1, NNC_MAX_EPOCHS, &a->checkpoint_every))
+                return usage("--checkpoint-every needs a whole number of epochs from 1, not '%s'", v);
+        END_VALUE
+        else TAKES_VALUE("--patience")
+            if (!parse_whole(v, 1, NNC_MAX_EPOCHS, &a->patience))
+                return usage("--patience needs a whole number of epochs from 1, not '%s'", v);
+        END_VALUE
         else TAKES_VALUE("--plot") a->plot = v; END_VALUE
         else TAKES_VALUE("--pictures") a->pictures = v; END_VALUE
         else TAKES_VALUE("--net") a->net_name = v; END_VALUE
@@ -200,6 +222,16 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
         return usage("no network file%s", "");
     if (!a->data && !a->text)
         return usage("no training data: give --data FILE (or, for a language model, --text FILE)%s", "");
+    if (a->resume && a->load)
+        return usage("--resume continues a checkpoint's run and --load starts a new one from weights: give one "
+                     "of them%s", "");
+    if (a->resume && (a->has_seed || a->lr > 0))
+        return usage("--resume continues the run with the seed and learning rate it had: it goes without %s",
+                     a->has_seed ? "--seed" : "--lr");
+    if (a->checkpoint_every && !a->checkpoint)
+        return usage("--checkpoint-every needs --checkpoint FILE%s", "");
+    if ((a->patience || a->save_best) && !a->test && !a->text)
+        return usage("%s judges each epoch on test data: give --test FILE", a->patience ? "--patience" : "--save-best");
     if (a->text && (a->data || a->test || a->labels || a->target_input))
         return usage("--text is the whole data set (the last 10%% held out): it goes without --data, --test, "
                      "--labels and --target%s", "");
@@ -294,6 +326,53 @@ static void record_epoch(const RtEpoch *e, void *user)
     h->e[h->n++] = *e;
 }
 
+/* What the training loop's callbacks need: the chart's epochs, the
+ * checkpoint and the best epoch's weights. */
+typedef struct RunCtx {
+    History history;
+    const TrainArgs *a;
+    RtNet *net;
+    RtCheckpointId id;
+    bool failed;                 /* a checkpoint or the best weights could not be written (said) */
+    bool checkpointed;           /* the last on_state wrote a checkpoint */
+} RunCtx;
+
+static void on_epoch_figures(const RtEpoch *e, void *user)
+{
+    RunCtx *c = user;
+    if (c->a->plot)
+        record_epoch(e, &c->history);
+}
+
+static void on_run_state(const RtRun *run, const RtEpoch *e, void *user)
+{
+    RunCtx *c = user;
+    const TrainArgs *a = c->a;
+    c->checkpointed = false;
+    if (!a->checkpoint || (!e->stopped && !e->patience_out && a->checkpoint_every &&
+                           run->epoch % a->checkpoint_every != 0))
+        return;
+    RtError err;
+    if (!rt_save_checkpoint(a->checkpoint, &c->id, run, c->net->state, c->net->arrays, &err)) {
+        fprintf(stderr, "%snnc: error: %s\n", isatty(STDOUT_FILENO) ? "\r\033[K" : "", err.msg);
+        c->failed = true;
+        return;
+    }
+    c->checkpointed = true;
+}
+
+static void on_best_epoch(const RtEpoch *e, void *user)
+{
+    RunCtx *c = user;
+    RtError err;
+    (void)e;
+    if (!rt_save_weights(c->a->save_best, c->net->fingerprint, c->net->params(c->net->state), c->net->n_params,
+                         &err)) {
+        fprintf(stderr, "%snnc: error: %s\n", isatty(STDOUT_FILENO) ? "\r\033[K" : "", err.msg);
+        c->failed = true;
+    }
+}
+
 /* A grid of pictures: misclassified images of a classifier (up to 40), or
  * for an autoencoder 16 images above their reconstructions. */
 static bool write_pictures(const char *path, const RtNet *net, const Net *n, const RtData *d, bool autoencoder,
@@ -344,12 +423,60 @@ static bool write_pictures(const char *path, const RtNet *net, const Net *n, con
     return ok;
 }
 
-static volatile int interrupted;
+static volatile int interrupted;   /* the signal that stopped training (SIGINT or SIGTERM), or 0 */
 
-static void on_sigint(int sig)
+static void on_stop_signal(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    interrupted = sig;
+}
+
+/* Ctrl-C and SIGTERM stop training after the batch in flight. */
+static void catch_stop_signals(struct sigaction old[2])
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void restore_signals(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
+static const char *signal_name(int sig)
+{
+    return sig == SIGTERM ? "SIGTERM" : "Ctrl-C";
+}
+
+/* Every file the run will write, checked before any work: a typo in a path
+ * must not cost a run.  A gan's --save names two files. */
+static bool check_outputs(const TrainArgs *a, const char *gen, const char *disc, Diag *diag)
+{
+    const char *const opt[] = {"--save", "--plot", "--pictures", "--checkpoint", "--save-best"};
+    const char *const path[] = {a->save, a->plot, a->pictures, a->checkpoint, a->save_best};
+    for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
+        if (!path[i])
+            continue;
+        char buf[2][4096];
+        const char *p[2] = {path[i], NULL};
+        if (gen && i == 0) {
+            if (!pipeline_gan_weights_path(buf[0], sizeof buf[0], path[i], gen, diag) ||
+                !pipeline_gan_weights_path(buf[1], sizeof buf[1], path[i], disc, diag))
+                return false;
+            p[0] = buf[0], p[1] = buf[1];
+        }
+        for (int k = 0; k < 2 && p[k]; k++) {
+            RtError err;
+            if (!rt_check_writable(p[k], &err)) {
+                diag_plain(diag, DIAG_ERROR, "%s %s: nothing trained: %s", opt[i], path[i], err.msg);
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -529,6 +656,13 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
 {
     const char *unsupported = a->text ? "--text" : a->target_input ? "--target" : a->confusion ? "--confusion" :
                               a->lr > 0 ? "--lr" : NULL;
+    const char *not_yet = a->checkpoint ? "--checkpoint" : a->resume ? "--resume" : a->save_best ? "--save-best" :
+                          a->patience ? "--patience" : NULL;
+    if (not_yet) {
+        diag_plain(diag, DIAG_ERROR, "%s is for networks; gan blocks do not have it yet (gan '%s': save its "
+                   "weights with --save and start from them with --load)", not_yet, g->name);
+        return 2;
+    }
     if (unsupported) {
         diag_plain(diag, DIAG_ERROR, "%s is not for a gan block (gan '%s' trains both networks at their own "
                    "optimizers' rates, from --data alone)", unsupported, g->name);
@@ -548,6 +682,8 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
                    "it has no use");
         return 2;
     }
+    if (!check_outputs(a, g->gen->name, g->disc->name, diag))
+        return 1;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtGan gan;
@@ -557,10 +693,8 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         return 1;
     double compile_ms = 1e3 * seconds_since(&t0);
     int status = 1;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
+    struct sigaction old[2];
+    catch_stop_signals(old);
     RtData real = {0};
     RtError err;
     float *z = NULL, *pics = NULL;
@@ -660,11 +794,11 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         trained = false;
     if (pic.failed)   /* its error is printed: the run did not do all it was asked */
         trained = false;
-    status = trained ? 0 : last.stopped ? 130 : 1;
+    status = trained ? 0 : last.stopped ? 128 + interrupted : 1;
     if (last.stopped)
-        fprintf(stderr, "nnc: stopped by Ctrl-C in epoch %d\n", last.epoch);
+        fprintf(stderr, "nnc: stopped by %s in epoch %d\n", signal_name(interrupted), last.epoch);
 done:
-    sigaction(SIGINT, &old, NULL);
+    restore_signals(old);
     free(z);
     free(pics);
     free(pic.epochs);
@@ -707,6 +841,8 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         diag_plain(diag, DIAG_ERROR, "--judge scores a gan block's generated images; '%s' is a network", n->name);
         return 2;
     }
+    if (!check_outputs(a, NULL, NULL, diag))
+        return 1;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtNet net;
@@ -716,13 +852,13 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         return 1;
     double compile_ms = 1e3 * seconds_since(&t0);
     int status = 1;
-    /* Ctrl-C stops training at the next batch; installed before the data
-     * loads, so an early Ctrl-C is not lost either. */
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, &old);
+    /* Ctrl-C and SIGTERM stop training after the batch in flight; installed
+     * before the data loads, so an early one is not lost either. */
+    struct sigaction old[2];
+    catch_stop_signals(old);
     RtData train = {0}, test = {0};
+    RtRun run = {0};
+    RunCtx ctx = {.a = a, .net = &net};
     bool classify = pipeline_is_classifier(n);
     uint64_t seed = a->has_seed ? a->seed : n->seed;
     if (a->has_seed)
@@ -753,6 +889,14 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (a->limit && test.n > a->limit)
         test.n = a->limit;
     int epochs = (int)(a->epochs > 0 ? a->epochs : n->epochs);
+    ctx.id = (RtCheckpointId){"network", net.fingerprint, net.settings, net.batch, train.n, 0};
+    ctx.id.data_hash = rt_data_fingerprint(&train);
+    if (a->resume) {
+        if (!rt_load_checkpoint(a->resume, &ctx.id, &run, net.state, net.arrays, &err)) {
+            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+            goto done;
+        }
+    }
     printf("network %s: %lld parameters, %zu bytes; compiled by %s in %.1f ms\n", n->name, (long long)n->n_params,
            net.size, a->backend == JIT_TCC ? "libtcc" : "cc", compile_ms);
     /* tcc compiles in milliseconds but does not optimize: say so when the
@@ -764,9 +908,13 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (test.n)
         printf(a->text ? ", validating on %lld (the last 10%% of the text)\n" : ", testing on %lld\n",
                (long long)test.n);
+    if (a->resume && run.pos)
+        printf("resuming from %s: epoch %d, after %lld of its %lld samples\n", a->resume, run.epoch + 1,
+               (long long)run.pos, (long long)train.n);
+    else if (a->resume)
+        printf("resuming from %s: %d epoch%s done\n", a->resume, run.epoch, run.epoch == 1 ? "" : "s");
     fflush(stdout);
 
-    History history = {0};
     RtTrainOptions opt = {
         .epochs = epochs,
         .shuffle_seed = seed,
@@ -775,10 +923,15 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         .progress = isatty(STDOUT_FILENO) != 0,
         .report_every = (int)(a->every ? a->every : (epochs + 19) / 20),
         .stop = &interrupted,
-        .on_epoch = a->plot ? record_epoch : NULL,
-        .user = &history,
+        .on_epoch = on_epoch_figures,
+        .user = &ctx,
         .test_name = a->text ? "valid" : NULL,
         .test_loss = a->text != NULL,   /* nats per character */
+        .run = &run,
+        .on_state = on_run_state,
+        .track_best = a->save_best || a->patience,
+        .patience = (int)a->patience,
+        .on_best = a->save_best ? on_best_epoch : NULL,
     };
     if (a->plot && !a->every)
         opt.report_every = 1;   /* every epoch evaluated, for the chart */
@@ -787,6 +940,20 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (last.diverged) {
         diag_plain(diag, DIAG_ERROR, "the weights were not saved; try a smaller learning rate (--lr)");
         goto done;
+    }
+    if (last.stopped && ctx.checkpointed)
+        printf("checkpoint written to %s (epoch %d, %lld of %lld samples): continue with --resume %s\n",
+               a->checkpoint, run.pos ? run.epoch + 1 : run.epoch, (long long)(run.pos ? run.pos : train.n),
+               (long long)train.n, a->checkpoint);
+    if (last.patience_out)
+        printf("stopped early: no better test %s in %lld epochs\n", last.test.accuracy >= 0 ? "accuracy" : "loss",
+               a->patience);
+    if (opt.track_best && run.best_epoch) {
+        if (last.test.accuracy >= 0)
+            printf("best epoch %d: test accuracy %.2f%%", run.best_epoch, 100.0 * run.best);
+        else
+            printf("best epoch %d: test loss %.6g", run.best_epoch, -run.best);
+        printf(a->save_best ? ", its weights saved to %s\n" : "\n", a->save_best);
     }
     int64_t classes = net.n_outputs / net.out_steps;   /* of one step */
     if (a->confusion && (test.n ? test.label : train.label) && classes > 1) {
@@ -807,14 +974,12 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (a->plot) {
         char title[160];
         snprintf(title, sizeof title, "%s: %s", n->name, src.name);
-        if (!rt_plot_svg(a->plot, history.e, history.n, title, &err)) {
+        if (!rt_plot_svg(a->plot, ctx.history.e, ctx.history.n, title, &err)) {
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
-            free(history.e);
             goto done;
         }
         printf("wrote %s (loss and accuracy per epoch)\n", a->plot);
     }
-    free(history.e);
     if (a->pictures && !write_pictures(a->pictures, &net, n, test.n ? &test : &train, a->target_input, diag))
         goto done;
     RtEval final = test.n ? last.test : last.train;
@@ -825,11 +990,13 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         printf("final %s accuracy: %.2f%%\n", test.n ? "test" : "training", 100.0 * final.accuracy);
     else
         printf("final %s loss: %.6g (mean per sample)\n", test.n ? "test" : "training", final.loss);
-    status = trained ? 0 : last.stopped ? 130 : 1;
+    status = trained && !ctx.failed ? 0 : last.stopped ? 128 + interrupted : 1;
     if (last.stopped)
-        fprintf(stderr, "nnc: stopped by Ctrl-C in epoch %d\n", last.epoch);
+        fprintf(stderr, "nnc: stopped by %s in epoch %d\n", signal_name(interrupted), last.epoch);
 done:
-    sigaction(SIGINT, &old, NULL);
+    restore_signals(old);
+    free(ctx.history.e);
+    rt_run_free(&run);
     rt_data_free(&train);
     rt_data_free(&test);
     jit_free(jit, &net);

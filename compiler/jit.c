@@ -41,6 +41,61 @@ static int tcc_relocate_auto(TCCState *s)
 #endif
 }
 
+/* The cases of nnc_jit_state for network n, reached as `access` (a pointer
+ * expression), its arrays' names prefixed by `prefix`: the parameters, the
+ * optimizer's buffers, lr, step and the dropout RNG: everything training
+ * changes that the next step reads (the rest of the struct is scratch that
+ * every step rewrites before reading). */
+static void state_cases(RtBuf *b, const Net *n, const char *access, const char *prefix, int *i)
+{
+    for (int k = 0; k < n->n_buffers; k++) {
+        const char *name = n->buffers[k].name;
+        if (strcmp(name, "param") && strcmp(name, "velocity") && strcmp(name, "adam_m") && strcmp(name, "adam_v"))
+            continue;
+        rt_buf_printf(b, "    case %d: *nnc_p = %s->%s; *nnc_count = %lld; *nnc_u64 = 0; return \"%s%s\";\n",
+                      (*i)++, access, name, (long long)n->buffers[k].floats, prefix, name);
+    }
+    rt_buf_printf(b, "    case %d: *nnc_p = &%s->lr; *nnc_count = 1; *nnc_u64 = 0; return \"%slr\";\n", (*i)++, access,
+                  prefix);
+    rt_buf_printf(b, "    case %d: *nnc_p = &%s->step; *nnc_count = 1; *nnc_u64 = 1; return \"%sstep\";\n", (*i)++,
+                  access, prefix);
+    if (n->has_dropout)
+        rt_buf_printf(b, "    case %d: *nnc_p = &%s->rng; *nnc_count = 1; *nnc_u64 = 1; return \"%srng\";\n",
+                      (*i)++, access, prefix);
+}
+
+static void state_glue_open(RtBuf *b, const char *type)
+{
+    rt_buf_printf(b, "const char *nnc_jit_state(void *nnc_v, int nnc_i, void **nnc_p, int64_t *nnc_count, "
+                  "int *nnc_u64)\n{\n    %s *nnc_s = (%s *)nnc_v;\n    switch (nnc_i) {\n", type, type);
+}
+
+static void state_glue_close(RtBuf *b)
+{
+    rt_buf_puts(b, "    }\n    (void)nnc_s;\n    return 0;\n}\n");
+}
+
+/* FNV-1a over the training settings' text: a checkpoint resumes only with
+ * the settings it was written with. */
+static uint64_t settings_hash(const Net *n)
+{
+    RtBuf t = {0};
+    const Optim *o = &n->optim;
+    rt_buf_printf(&t, "%d %.17g %.17g %.17g %.17g %.17g %.17g %.17g loss %d batch %lld", (int)o->kind, o->lr,
+                  o->momentum, o->weight_decay, o->beta1, o->beta2, o->eps, o->clip, (int)n->loss,
+                  (long long)n->batch);
+    for (int i = 0; i < n->n_layers; i++)
+        if (n->layers[i].kind == LAYER_DROPOUT)
+            rt_buf_printf(&t, " dropout %d %.17g", i, n->layers[i].rate);
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; t.data && i < t.len; i++) {
+        h ^= (unsigned char)t.data[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    rt_buf_free(&t);
+    return h;
+}
+
 /* Parameter names carry the nnc_ prefix, which no network name may have: a
  * network called `x` or `seed` must not be shadowed by a parameter. */
 static void glue(RtBuf *b, const Net *n)
@@ -59,6 +114,10 @@ static void glue(RtBuf *b, const Net *n)
                "float *nnc_jit_params(void *nnc_net) { return %s_params((%s *)nnc_net); }\n"
                "float *nnc_jit_lr(void *nnc_net) { return &((%s *)nnc_net)->lr; }\n",
                N, N, N, N, N, N, N, N, N, N, N, N, N);
+    int i = 0;
+    state_glue_open(b, N);
+    state_cases(b, n, "nnc_s", "", &i);
+    state_glue_close(b);
 }
 
 static void tcc_error(void *opaque, const char *msg)
@@ -405,7 +464,9 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     BIND(out->train_step, "nnc_jit_train_step");
     BIND(out->params, "nnc_jit_params");
     BIND(out->lr, "nnc_jit_lr");
-    if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->params || !out->lr) {
+    BIND(out->arrays, "nnc_jit_state");
+    if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->params || !out->lr ||
+        !out->arrays) {
         diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", net->name);
         jit_free(j, NULL);
         return NULL;
@@ -418,6 +479,7 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     out->n_params = net->n_params;
     out->seed = net->seed;
     out->fingerprint = net->fingerprint;
+    out->settings = settings_hash(net);
     out->softmax = net->layers[net->n_layers - 1].act == ACT_SOFTMAX;
     out->size = size();
     out->state = calloc(1, out->size);

@@ -369,10 +369,45 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* A REPL checkpoint: the network's whole training state and the epochs
+ * trained, so that `train` goes on as it would have (each `train` shuffles
+ * from the seed and the epochs done).  Its data is the session's --data. */
+static bool repl_checkpoint(Repl *r, const char *path, bool save)
+{
+    if (!need_net(r))
+        return false;
+    if (!r->have_train)
+        return fail(r, "a checkpoint belongs to its training data: 'data FILE' first");
+    RtCheckpointId id = {"network", r->rt.fingerprint, r->rt.settings, r->rt.batch, r->train.n,
+                         rt_data_fingerprint(&r->train)};
+    RtRun run = {.epoch = r->epochs_done, .n = r->train.n};
+    RtError err;
+    bool ok;
+    if (save) {
+        run.order = malloc((size_t)(run.n ? run.n : 1) * sizeof *run.order);
+        for (int64_t i = 0; run.order && i < run.n; i++)
+            run.order[i] = i;
+        ok = run.order ? rt_save_checkpoint(path, &id, &run, r->rt.state, r->rt.arrays, &err)
+                       : rt_fail(&err, "%s: not saved: out of memory", path);
+    } else {
+        ok = rt_load_checkpoint(path, &id, &run, r->rt.state, r->rt.arrays, &err);
+        if (ok)
+            r->epochs_done = run.epoch;
+    }
+    rt_run_free(&run);
+    if (!ok)
+        return fail(r, "%s", err.msg);
+    printf("%s the training state (%d epoch%s done) %s %s\n", save ? "saved" : "loaded", r->epochs_done,
+           r->epochs_done == 1 ? "" : "s", save ? "to" : "from", path);
+    return true;
+}
+
 static bool do_load(Repl *r, int argc, char **argv)
 {
     if (argc < 2 || argc > 3)
-        return fail(r, "usage: load FILE.nn [NETWORK] | load WEIGHTS.nnw");
+        return fail(r, "usage: load FILE.nn [NETWORK] | load WEIGHTS.nnw | load CHECKPOINT.nnck");
+    if (ends_with(argv[1], ".nnck") && argc == 2)
+        return repl_checkpoint(r, argv[1], false);
     if (ends_with(argv[1], ".nnw")) {
         if (!need_net(r))
             return false;
@@ -746,8 +781,10 @@ static bool do_init(Repl *r, int argc, char **argv)
 
 static bool do_save(Repl *r, int argc, char **argv)
 {
+    if (argc == 2 && ends_with(argv[1], ".nnck"))
+        return repl_checkpoint(r, argv[1], true);
     if (argc != 2 || !ends_with(argv[1], ".nnw"))
-        return fail(r, "usage: save WEIGHTS.nnw");
+        return fail(r, "usage: save WEIGHTS.nnw | save CHECKPOINT.nnck");
     if (!need_net(r))
         return false;
     RtError err;
@@ -829,7 +866,7 @@ typedef struct Command {
 } Command;
 
 static const Command commands[] = {
-    {"load", "FILE.nn [NET] | W.nnw", "load a network (or, for .nnw, its weights)", do_load},
+    {"load", "FILE [NET]", "load a network (.nn), its weights (.nnw) or a checkpoint (.nnck)", do_load},
     {"network", "NAME { ... }", "type or paste a network block", NULL},
     {"data", "FILE [labels FILE]", "training data: CSV, or IDX images (labels found by name)", do_data},
     {"test", "FILE [labels FILE]", "test data, evaluated after each epoch", do_test},
@@ -841,7 +878,7 @@ static const Command commands[] = {
     {"set", "KEY VALUE", "lr, epochs, seed, or (recompiling, weights kept) momentum, weight_decay, batch, backend, "
                          "unroll", do_set},
     {"init", "[SEED]", "initialize the weights again", do_init},
-    {"save", "W.nnw", "save the weights (atomically)", do_save},
+    {"save", "W.nnw | C.nnck", "save the weights, or the whole training state (atomically)", do_save},
     {"emit", "OUT.c [inference]", "write the C (inference: with the trained weights baked in)", do_emit},
     {"show", "", "the network: layers, shapes, parameters, bytes", do_show},
     {"help", "", "this list", do_help},

@@ -16,7 +16,7 @@
 seconds=${1:-60}
 jobs=${2:-2}
 shift 2 2>/dev/null
-targets=${*:-"frontend repl csv idx weights text"}
+targets=${*:-"frontend repl csv idx weights checkpoint text"}
 mkdir -p build/fuzz/logs build/fuzz/tmp
 # the targets' private directories (a crashed run cannot remove its own)
 TMPDIR=$(pwd)/build/fuzz/tmp

@@ -147,4 +147,13 @@ static inline int fuzz_pipe_with(const uint8_t *data, size_t n, char *path, size
     return fds[0];
 }
 
+/* The little-endian 64-bit number at p (weight and checkpoint headers). */
+static inline uint64_t fuzz_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
 #endif

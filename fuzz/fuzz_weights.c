@@ -30,14 +30,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static void load(const uint8_t *data, size_t size, uint64_t fp, int64_t n)
 {
     /* the caller's array, filled with a pattern to see that a refusal leaves it alone */
@@ -84,11 +76,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return -1;
     fuzz_write(in_path, data, size);
     if (size >= 24) {
-        uint64_t n = le64(data + 16);
+        uint64_t n = fuzz_le64(data + 16);
         if (n <= (1 << 20))
-            load(data, size, le64(data + 8), (int64_t)n);
+            load(data, size, fuzz_le64(data + 8), (int64_t)n);
     }
     load(data, size, UINT64_C(0x0123456789abcdef), 9);
-    load(data, size, size >= 16 ? le64(data + 8) : 0, 0);
+    load(data, size, size >= 16 ? fuzz_le64(data + 8) : 0, 0);
     return 0;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """make_seeds.py — writes the binary seed inputs of fuzz/corpus/idx and
-fuzz/corpus/weights (the text seeds of the other targets are plain files).
+fuzz/corpus/weights and fuzz/corpus/checkpoint (the text seeds of the other
+targets are plain files).  Checkpoint seeds are of fuzz_checkpoint.c's
+stand-in network, written here field by field, and broken copies.
 
     python3 fuzz/make_seeds.py          from the repository root; needs ./nnc
 
@@ -109,6 +111,39 @@ def weights_seeds():
     write(d, "max_count.nnw", b"NNCW" + struct.pack("<IQQ", 1, 5, 2**64 - 1) + b"\x00" * 8)
 
 
+def nnck(blocks, order, fp=11, settings=22, batch=16, epoch=2, pos=0, version=1):
+    """A checkpoint of fuzz_checkpoint.c's stand-in network (runtime/resume.c's layout)."""
+    n = len(order)
+    b = b"NNCK" + struct.pack("<IQQQQQ", version, fp, settings, batch, n, 0x1234)
+    b += struct.pack("<IQQddQQdII", epoch, pos, 99, 1.5, 0.0, 3, 48, 0.75, 1, 0)
+    b += struct.pack("<Q", n) + b"".join(struct.pack("<Q", i) for i in order)
+    b += struct.pack("<I", len(blocks))
+    for name, kind, values in blocks:
+        b += struct.pack("<I", len(name)) + name + struct.pack("<IQ", kind, len(values))
+        b += b"".join(struct.pack("<Q", v) if kind == 1 else struct.pack("<f", v) for v in values)
+    return b + struct.pack("<I", zlib.crc32(b))
+
+
+def checkpoint_seeds():
+    d = "fuzz/corpus/checkpoint"
+    good = [(b"param", 0, [0.5 * i for i in range(9)]), (b"lr", 0, [0.01]), (b"step", 1, [40])]
+    x = nnck(good, [3, 1, 0, 2, 4])
+    write(d, "good.nnck", x)
+    write(d, "mid_epoch.nnck", nnck(good, [4, 3, 2, 1, 0], pos=2))
+    write(d, "empty.nnck", b"")
+    write(d, "weights.nnck", nnw(1, [1.0]))
+    write(d, "truncated.nnck", x[:-7])
+    write(d, "bad_crc.nnck", x[:-1] + bytes([x[-1] ^ 1]))
+    write(d, "not_permutation.nnck", nnck(good, [0, 0, 1, 2, 3]))
+    write(d, "out_of_range.nnck", nnck(good, [0, 1, 2, 3, 9]))
+    write(d, "wrong_block.nnck", nnck([(b"param", 0, [0.0] * 8)] + good[1:], [0, 1, 2, 3, 4]))
+    write(d, "long_name.nnck", nnck([(b"p" * 200, 0, [0.0])] + good[1:], [0, 1, 2, 3, 4]))
+    write(d, "bad_kind.nnck", nnck([(b"param", 7, [0.0] * 9)] + good[1:], [0, 1, 2, 3, 4]))
+    write(d, "pos_past_end.nnck", nnck(good, [0, 1, 2, 3, 4], pos=9))
+    write(d, "version_2.nnck", nnck(good, [0, 1, 2, 3, 4], version=2))
+
+
 if __name__ == "__main__":
     idx_seeds()
     weights_seeds()
+    checkpoint_seeds()

@@ -178,6 +178,59 @@ bool rt_load_weights(const char *path, uint64_t fingerprint, float *params, int6
 
 uint32_t rt_crc32(uint32_t crc, const void *data, size_t len);
 
+/* ---- resume.c: checkpoints, the whole state of a training run ---- */
+
+/* A compiled network's training state, array by array, as the JIT's glue
+ * lists it (parameters, optimizer moments, learning rate, step count,
+ * dropout RNG): array i's name, address, count and kind (floats, or uint64_t
+ * when *is_u64); NULL past the last. */
+typedef const char *(*RtStateFn)(void *net, int i, void **p, int64_t *count, int *is_u64);
+
+/* Where a training run is, beside the network's own state: what rt_train
+ * needs to continue it exactly.  Zeroed: a run not started. */
+typedef struct RtRun {
+    int epoch;                   /* epochs completed */
+    int64_t pos;                 /* samples of epoch + 1 trained already (stopped inside it); 0 at a boundary */
+    int64_t n;                   /* samples in the order */
+    int64_t *order;              /* the current epoch's shuffled order (malloc'ed; rt_run_free) */
+    uint64_t shuffle_rng;        /* the shuffle's RtRng state */
+    double sum[2];               /* this epoch's loss sum so far (a gan: discriminator's, generator's) */
+    int64_t batches, seen;       /* this epoch's batches and samples so far */
+    double best;                 /* the best test metric so far (accuracy, or loss for a regressor) */
+    int best_epoch;              /* its epoch; 0: none yet */
+    int since_best;              /* evaluated epochs since it, for --patience */
+} RtRun;
+void rt_run_free(RtRun *run);
+
+/* What a checkpoint must match to be resumed. */
+typedef struct RtCheckpointId {
+    const char *what;            /* "network" or "gan", for messages */
+    uint64_t fingerprint;        /* the layer shapes (NAME_FINGERPRINT) */
+    uint64_t settings;           /* a hash of the training settings: optimizer, loss, schedule, dropout */
+    int64_t batch;
+    int64_t data_n;              /* training samples */
+    uint64_t data_hash;          /* rt_data_fingerprint of the training data */
+} RtCheckpointId;
+
+/* A hash of d's first 64 rows (inputs and targets): another data set is noticed. */
+uint64_t rt_data_fingerprint(const RtData *d);
+
+/* A checkpoint file (.nnck, docs/weights-format.md): "NNCK", a version, the
+ * id, the run, every array of the network's state, a CRC-32; written
+ * atomically, as weight files are. */
+#define RT_CHECKPOINT_VERSION 1u
+bool rt_save_checkpoint(const char *path, const RtCheckpointId *id, const RtRun *run, void *net, RtStateFn state,
+                        RtError *err);
+/* Refuses (saying why) another network, batch, settings or data, a damaged
+ * or truncated file, an order that is not a permutation, arrays that do not
+ * match the network's; the network and `run` change only when all passed. */
+bool rt_load_checkpoint(const char *path, const RtCheckpointId *id, RtRun *run, void *net, RtStateFn state,
+                        RtError *err);
+
+/* Whether a file can be written at `path` (a temporary file is created
+ * beside it and removed), so a bad output path fails before any work. */
+bool rt_check_writable(const char *path, RtError *err);
+
 /* ---- train.c: a compiled network, and training it ---- */
 
 /* One compiled network, as the JIT (or dlopen) provides it.  `state` is the
@@ -196,6 +249,10 @@ typedef struct RtNet {
     float (*train_step)(void *net, const float *x, const float *t, int n);
     float *(*params)(void *net);
     float *(*lr)(void *net);     /* the struct's learning rate field */
+    void (*schedule)(void *net, int epoch, int epochs);   /* NAME_schedule: sets lr for an epoch (0-based) */
+    bool has_schedule;           /* the file has a schedule statement: rt_train calls it every epoch */
+    RtStateFn arrays;            /* the training state's arrays, for checkpoints */
+    uint64_t settings;           /* a hash of the training settings, for checkpoints */
 } RtNet;
 
 /* The loss of a network, as evaluation computes it from the outputs. */
@@ -230,6 +287,13 @@ typedef struct RtTrainOptions {
     void *user;
     const char *test_name;       /* the second data set's name in the lines: "test" when NULL */
     bool test_loss;              /* print its loss as well as its accuracy */
+    RtRun *run;                  /* NULL, or where the run is: a loaded checkpoint's run continues from
+                                    there; kept current for the callbacks */
+    void (*on_state)(const RtRun *run, const struct RtEpoch *e, void *user);   /* after each epoch and
+                                    when stopped (e->stopped), with the run's state: checkpoints */
+    bool track_best;             /* evaluate the test set every epoch and keep the best (run->best) */
+    int patience;                /* with track_best: stop after this many epochs without a better one; 0: never */
+    void (*on_best)(const struct RtEpoch *e, void *user);   /* a new best epoch: save its weights */
 } RtTrainOptions;
 
 typedef struct RtEpoch {
@@ -239,11 +303,17 @@ typedef struct RtEpoch {
     double samples_per_sec;
     bool diverged;               /* the loss became NaN or infinite */
     bool stopped;                /* stopped early through `stop` */
+    bool patience_out;           /* stopped by RtTrainOptions' patience */
+    bool best;                   /* the best epoch so far (track_best) */
+    double lr;                   /* the learning rate it trained at */
 } RtEpoch;
 
 /* Trains for opt->epochs epochs of shuffled mini-batches of net->batch (the
  * last one partial), printing one line per epoch; `last` gets the final
- * epoch's figures.  Returns false when training diverged or was stopped. */
+ * epoch's figures.  With opt->run, epochs already completed (run->epoch) and
+ * the samples of a stopped epoch (run->pos) are skipped: the run goes on as
+ * if it had not stopped.  Returns false when training diverged or was
+ * stopped through `stop` (not when patience ran out). */
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last);
 
 /* ---- train.c: gan blocks ---- */

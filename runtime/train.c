@@ -109,8 +109,8 @@ static void format_time(char *out, size_t cap, double seconds)
         snprintf(out, cap, "%ld:%02ld", s / 60, s % 60);
 }
 
-static void progress_bar(FILE *out, int epoch, int epochs, int64_t done, int64_t total, double loss, double rate,
-                         double left)
+static void progress_bar(FILE *out, int epoch, int epochs, int64_t done, int64_t total, double loss, double lr,
+                         double rate, double left)
 {
     enum { WIDTH = 24 };
     int fill = total ? (int)(WIDTH * done / total) : WIDTH;
@@ -119,26 +119,31 @@ static void progress_bar(FILE *out, int epoch, int epochs, int64_t done, int64_t
         bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
     bar[WIDTH] = '\0';
     format_time(eta, sizeof eta, left);
-    fprintf(out, "\r\033[Kepoch %d/%d [%s] %lld/%lld  batch loss %.4f  %.0f samples/s  %s left", epoch, epochs, bar,
-            (long long)done, (long long)total, loss, rate, eta);
+    fprintf(out, "\r\033[Kepoch %d/%d [%s] %lld/%lld  batch loss %.4f%s", epoch, epochs, bar, (long long)done,
+            (long long)total, loss, lr > 0 ? "  lr " : "");
+    if (lr > 0)
+        fprintf(out, "%.3g", lr);
+    fprintf(out, "  %.0f samples/s  %s left", rate, eta);
     fflush(out);
 }
 
 /* The progress bar's state over a whole run: redrawn at most every 0.1 s,
  * and at the end of each epoch. */
 typedef struct Progress {
-    double start, last_draw, total;   /* when the run started, when last drawn, samples in all */
+    double start, last_draw, total;   /* when this process started training, when last drawn, samples left then */
     int epochs;
+    double start_done;           /* samples of the run trained before (a resumed run) */
 } Progress;
 
-static void progress_step(FILE *out, Progress *p, int epoch, int64_t done, int64_t n, double loss)
+/* lr: the learning rate to show; 0: none (a gan: two networks, two rates). */
+static void progress_step(FILE *out, Progress *p, int epoch, int64_t done, int64_t n, double loss, double lr)
 {
     double t = now();
     if (t - p->last_draw <= 0.1 && done != n)
         return;
-    double done_all = (double)(epoch - 1) * n + done;
-    double rate = done_all / (t - p->start + 1e-9);
-    progress_bar(out, epoch, p->epochs, done, n, loss, rate, (p->total - done_all) / (rate > 0 ? rate : 1));
+    double done_here = (double)(epoch - 1) * n + done - p->start_done;
+    double rate = done_here / (t - p->start + 1e-9);
+    progress_bar(out, epoch, p->epochs, done, n, loss, lr, rate, (p->total - done_here) / (rate > 0 ? rate : 1));
     p->last_draw = t;
 }
 
@@ -164,28 +169,61 @@ static void print_eval(FILE *out, const char *what, RtEval e, bool loss_too)
         fprintf(out, "  %s loss %.6g", what, e.loss);
 }
 
+/* Whether test figures e beat the best so far: a higher accuracy, or for
+ * a regressor (no labels) a lower loss. */
+static bool better(const RtEval *e, const RtRun *run)
+{
+    double metric = e->accuracy >= 0 ? e->accuracy : -e->loss;
+    return run->best_epoch == 0 || metric > run->best;
+}
+
+/* A run not started: the order 0 .. n-1 and the shuffle seeded. */
+static bool run_start(RtRun *run, int64_t n, uint64_t seed)
+{
+    memset(run, 0, sizeof *run);
+    run->order = malloc((size_t)(n > 0 ? n : 1) * sizeof *run->order);
+    if (!run->order)
+        return false;
+    run->n = n;
+    for (int64_t i = 0; i < n; i++)
+        run->order[i] = i;
+    RtRng rng;
+    rt_rng_seed(&rng, seed);
+    run->shuffle_rng = rng.state;
+    return true;
+}
+
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last)
 {
     int64_t n = train->n, ni = net->n_inputs, no = net->n_outputs, bs = net->batch;
-    int64_t *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
+    RtRun local = {0}, *run = opt->run ? opt->run : &local;
     float *xb = malloc((size_t)(bs * ni) * sizeof *xb);
     float *tb = malloc((size_t)(bs * no) * sizeof *tb);
     RtEpoch ep = {0};
-    bool ok = idx && xb && tb;
+    bool ok = xb && tb && (run->order || run_start(run, n, opt->shuffle_seed));
     if (!ok && opt->out)
         fprintf(opt->out, "nnc: error: out of memory for the training batches\n");
-    RtRng rng;
-    rt_rng_seed(&rng, opt->shuffle_seed);
-    for (int64_t i = 0; i < n; i++)
-        idx[i] = i;
-    Progress pg = {now(), 0, (double)n * opt->epochs, opt->epochs};
-    for (int epoch = 1; ok && epoch <= opt->epochs; epoch++) {
-        double t0 = now(), loss_sum = 0;
-        int64_t batches = 0, seen = 0;
-        rt_shuffle(&rng, idx, n);
+    int64_t *idx = run->order;
+    int first = run->epoch + 1;
+    double left = (double)n * (opt->epochs - run->epoch) - (double)run->pos;
+    Progress pg = {now(), 0, left > 0 ? left : 0, opt->epochs, 0};
+    pg.start_done = (double)n * run->epoch + (double)run->pos;
+    for (int epoch = first; ok && epoch <= opt->epochs; epoch++) {
+        double t0 = now();
+        int64_t seen_here = 0;   /* samples trained in this process: for the speed */
+        if (run->pos == 0) {     /* a new epoch (else: one stopped inside, continued) */
+            RtRng rng = {run->shuffle_rng};
+            rt_shuffle(&rng, idx, n);
+            run->shuffle_rng = rng.state;
+            run->sum[0] = run->sum[1] = 0;
+            run->batches = run->seen = 0;
+        }
+        if (net->has_schedule)
+            net->schedule(net->state, epoch - 1, opt->epochs);
         memset(&ep, 0, sizeof ep);
         ep.epoch = epoch;
-        for (int64_t b = 0; b < n; b += bs) {
+        ep.lr = *net->lr(net->state);
+        for (int64_t b = run->pos; b < n; b += bs) {
             int k = (int)(n - b < bs ? n - b : bs);
             float loss;
             if (k == 1 && train->t) {   /* one row is contiguous already: no copy */
@@ -203,47 +241,88 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
                 ok = false;
                 break;
             }
-            loss_sum += loss;
-            batches++;
-            seen += k;
+            run->sum[0] += loss;
+            run->batches++;
+            run->seen += k;
+            run->pos = b + k;
+            seen_here += k;
             if (opt->progress && opt->out)
-                progress_step(opt->out, &pg, epoch, b + k, n, loss_sum / batches);
-            if (opt->stop && *opt->stop) {
+                progress_step(opt->out, &pg, epoch, b + k, n, run->sum[0] / (double)run->batches, ep.lr);
+            if (opt->stop && *opt->stop && b + k < n) {
                 ep.stopped = true;
                 ok = false;
                 break;
             }
         }
         double secs = now() - t0;
-        ep.loss = batches ? loss_sum / (double)batches : 0;
-        ep.samples_per_sec = secs > 0 ? (double)seen / secs : 0;
+        ep.loss = run->batches ? run->sum[0] / (double)run->batches : 0;
+        ep.samples_per_sec = secs > 0 ? (double)seen_here / secs : 0;
         if (ep.diverged)
             break;
-        bool report = opt->report_every <= 1 || epoch % opt->report_every == 0 || epoch == opt->epochs ||
-                      ep.stopped || epoch == 1;
-        if (!report) {
-            if (opt->progress && opt->out)
-                fprintf(opt->out, "\r\033[K");
-            continue;
+        if (!ep.stopped) {   /* the epoch is complete */
+            run->epoch = epoch;
+            run->pos = 0;
         }
+        bool report = opt->report_every <= 1 || epoch % opt->report_every == 0 || epoch == opt->epochs ||
+                      ep.stopped || epoch == first;
+        bool judge = opt->track_best && test && test->n && !ep.stopped;
+        if (judge) {
+            ep.test = rt_evaluate(net, test, opt->loss, NULL);
+            ep.best = better(&ep.test, run);
+            if (ep.best) {
+                run->best = ep.test.accuracy >= 0 ? ep.test.accuracy : -ep.test.loss;
+                run->best_epoch = epoch;
+                run->since_best = 0;
+                if (opt->on_best)
+                    opt->on_best(&ep, opt->user);
+            } else {
+                run->since_best++;
+                ep.patience_out = opt->patience > 0 && run->since_best >= opt->patience;
+            }
+        }
+        if (opt->stop && *opt->stop && !ep.stopped && epoch < opt->epochs)
+            ep.stopped = true;   /* stopped in the last batch: the epoch is whole */
+        if (report || ep.patience_out) {
+            ep.train = rt_evaluate(net, train, opt->loss, NULL);
+            if (test && test->n && !judge)
+                ep.test = rt_evaluate(net, test, opt->loss, NULL);
+            if (opt->on_epoch)
+                opt->on_epoch(&ep, opt->user);
+            if (opt->out) {
+                fprintf(opt->out, "%sepoch %d/%d  batch loss %.6f", opt->progress ? "\r\033[K" : "", epoch,
+                        opt->epochs, ep.loss);
+                print_eval(opt->out, "train", ep.train, false);
+                if (test && test->n)
+                    print_eval(opt->out, opt->test_name ? opt->test_name : "test", ep.test, opt->test_loss);
+                if (net->has_schedule)
+                    fprintf(opt->out, "  lr %.3g", ep.lr);
+                fprintf(opt->out, "  %.0f samples/s%s%s\n", ep.samples_per_sec, ep.stopped ? "  (stopped)" : "",
+                        ep.best && opt->on_best ? "  (best)" : "");
+                fflush(opt->out);
+            }
+        } else if (opt->progress && opt->out) {
+            fprintf(opt->out, "\r\033[K");
+        }
+        if (opt->on_state)
+            opt->on_state(run, &ep, opt->user);
+        if (ep.stopped) {
+            ok = false;
+            break;
+        }
+        if (ep.patience_out)
+            break;
+    }
+    if (ok && first > opt->epochs) {   /* nothing left to train: the figures of the run as it is */
+        ep.epoch = run->epoch;
+        ep.lr = *net->lr(net->state);
         ep.train = rt_evaluate(net, train, opt->loss, NULL);
         if (test && test->n)
             ep.test = rt_evaluate(net, test, opt->loss, NULL);
-        if (opt->on_epoch)
-            opt->on_epoch(&ep, opt->user);
-        if (opt->out) {
-            fprintf(opt->out, "%sepoch %d/%d  batch loss %.6f", opt->progress ? "\r\033[K" : "", epoch, opt->epochs,
-                    ep.loss);
-            print_eval(opt->out, "train", ep.train, false);
-            if (test && test->n)
-                print_eval(opt->out, opt->test_name ? opt->test_name : "test", ep.test, opt->test_loss);
-            fprintf(opt->out, "  %.0f samples/s%s\n", ep.samples_per_sec, ep.stopped ? "  (stopped)" : "");
-            fflush(opt->out);
-        }
     }
-    free(idx);
     free(xb);
     free(tb);
+    if (run == &local)
+        rt_run_free(&local);
     if (last)
         *last = ep;
     return ok;
@@ -278,7 +357,7 @@ bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGan
     rt_rng_seed(&rng, opt->shuffle_seed);
     for (int64_t i = 0; ok && i < n; i++)
         idx[i] = i;
-    Progress pg = {now(), 0, (double)n * opt->epochs, opt->epochs};
+    Progress pg = {now(), 0, (double)n * opt->epochs, opt->epochs, 0};
     for (int epoch = 1; ok && epoch <= opt->epochs; epoch++) {
         double t0 = now(), d_sum = 0, g_sum = 0;
         int64_t steps = 0, seen = 0;
@@ -304,7 +383,7 @@ bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGan
             steps++;
             seen += k;
             if (opt->progress && opt->out)
-                progress_step(opt->out, &pg, epoch, b + k, n, g_sum / steps);
+                progress_step(opt->out, &pg, epoch, b + k, n, g_sum / steps, 0);
             if (opt->stop && *opt->stop) {
                 ep.stopped = true;
                 ok = false;

@@ -29,6 +29,7 @@ for s in $suites; do
     asan) NNC=build/asan/nnc NO_COMPILE=1 sh tests/golden/run.sh
           NNC=build/asan/nnc sh tests/errors/run.sh
           NNC=build/asan/nnc sh tests/errors/usage.sh
+          NNC=build/asan/nnc RESUME_ROWS=3000 sh tests/checkpoint/resume.sh | sed 's/^\(ok\|FAIL\) /\1 asan /'
           NNC=build/asan/nnc sh tests/jit/run.sh | sed 's/^\(ok\|FAIL\) /\1 asan /' ;;
     usage) sh tests/errors/usage.sh ;;
     names) sh tests/errors/names.sh ;;

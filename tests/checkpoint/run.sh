@@ -125,3 +125,4 @@ else:
     raise AssertionError("another network's file was read")
 EOF
 check "checkpoint python snippet" "$PY" "$out/check_snippet.py" "$out/read_nnw.py" "$sample" "$out/python.nnw"
+sh tests/checkpoint/resume.sh

@@ -9,7 +9,7 @@
 # sanitizer's or the harness's report.  Needs clang and libclang-rt-14-dev
 # (libFuzzer); without them every target is FAIL with the reason.
 . tests/lib.sh
-targets=${*:-"frontend repl csv idx weights text"}
+targets=${*:-"frontend repl csv idx weights checkpoint text"}
 out=build/test/fuzz
 rm -rf "$out/tmp"
 mkdir -p "$out/tmp"
