@@ -133,6 +133,7 @@ enum {
     PANEL_W = SVG_W / 2,
     PLOT_LEFT = 78, PLOT_RIGHT = 24,   /* margins inside a panel */
     PLOT_TOP = 84, PLOT_BOTTOM = 370,
+    LR_ROW = SVG_H - 40,               /* a row below, for the learning rate when a schedule changes it */
     MAX_MARKED = 60,                   /* series of at most this many points get a dot on each */
     MAX_PLAIN_POINTS = 4000,           /* longer series are thinned to the pixel columns */
     TITLE_MAX = 80                     /* bytes of the title drawn as the heading */
@@ -489,14 +490,14 @@ static void draw_legend(RtBuf *b, const Plot *p, const Series *ss, int n_series,
 
 /* One panel: a title, axes, the series, a legend; or, when no series has a
  * point, the frame with `empty` written in it. */
-static void draw_panel(RtBuf *b, int left, const char *title, const char *ylabel, Series *ss, int n_series,
-                       const double *xs, int n, Axis ax, bool percent, const char *empty)
+static void draw_panel(RtBuf *b, const char *id, int left, int top, const char *title, const char *ylabel,
+                       Series *ss, int n_series, const double *xs, int n, Axis ax, bool percent, const char *empty)
 {
     Plot p;
     p.x0 = left + PLOT_LEFT;
     p.x1 = left + PANEL_W - PLOT_RIGHT;
-    p.y0 = PLOT_TOP;
-    p.y1 = PLOT_BOTTOM;
+    p.y0 = top + PLOT_TOP;
+    p.y1 = top + PLOT_BOTTOM;
     p.ax = ax;
     p.percent = percent;
 
@@ -511,8 +512,8 @@ static void draw_panel(RtBuf *b, int left, const char *title, const char *ylabel
                 hi = fmax(hi, ss[k].y[i]);
             }
     }
-    rt_buf_printf(b, "<g class=\"panel\" id=\"%s-panel\">\n", ss[0].id[0] == 'l' ? "loss" : "accuracy");
-    draw_text(b, (p.x0 + p.x1) / 2, 46, 15, "middle", " font-weight=\"bold\"", title);
+    rt_buf_printf(b, "<g class=\"panel\" id=\"%s-panel\">\n", id);
+    draw_text(b, (p.x0 + p.x1) / 2, top + 46, 15, "middle", " font-weight=\"bold\"", title);
     if (skipped) {
         char note[96];
         snprintf(note, sizeof note, "%d value%s not finite (NaN or infinite), not drawn", skipped,
@@ -566,18 +567,18 @@ static void count_points(Series *s, const bool *present, int n)
 /* The start of a chart: the <svg> element, the <title> and the heading (at
  * most TITLE_MAX bytes, cut between UTF-8 characters, with an ellipsis;
  * <title> has it all). */
-static void svg_open(RtBuf *b, const char *title)
+static void svg_open(RtBuf *b, const char *title, int height)
 {
     rt_buf_printf(b,
               "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
               "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n",
-              SVG_W, SVG_H, SVG_W, SVG_H);
+              SVG_W, height, SVG_W, height);
     const char *t = title && *title ? title : "training";
     rt_buf_puts(b, "<title>");
     buf_xml(b, t);
     rt_buf_puts(b, "</title>\n");
-    rt_buf_printf(b, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", SVG_W, SVG_H);
+    rt_buf_printf(b, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", SVG_W, height);
     char heading[TITLE_MAX + 8];
     size_t tl = strlen(t);
     if (tl > TITLE_MAX) {
@@ -598,10 +599,10 @@ bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *tit
         return rt_fail(err, "%s: chart not written: no epochs to plot (%d)", path, n);
     if (!epochs)
         return rt_fail(err, "%s: chart not written: no epoch figures given", path);
-    if ((size_t)n > SIZE_MAX / (5 * sizeof(double)))
+    if ((size_t)n > SIZE_MAX / (6 * sizeof(double)))
         return rt_fail(err, "%s: chart not written: too many epochs (%d)", path, n);
 
-    double *mem = malloc((size_t)n * 5 * sizeof *mem);
+    double *mem = malloc((size_t)n * 6 * sizeof *mem);
     bool *present = malloc((size_t)n * 2 * sizeof *present);
     if (!mem || !present) {
         free(mem);
@@ -613,7 +614,9 @@ bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *tit
                       {"loss-test", "test", TEST_COLOR, true, mem + 2 * (size_t)n, 0, 0}};
     Series acc[2] = {{"accuracy-train", "training", TRAIN_COLOR, false, mem + 3 * (size_t)n, 0, 0},
                      {"accuracy-test", "test", TEST_COLOR, true, mem + 4 * (size_t)n, 0, 0}};
+    Series lr[1] = {{"learning-rate", "learning rate", TRAIN_COLOR, false, mem + 5 * (size_t)n, 0, 0}};
     bool *all = present, *has_test = present + n;
+    bool lr_varies = false;   /* a schedule: the learning rate gets a panel of its own */
 
     /* Epoch numbers as given, or 1, 2, ... when they do not increase. */
     bool increasing = true;
@@ -629,9 +632,12 @@ bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *tit
         loss[1].y[i] = e->test.loss;
         acc[0].y[i] = 100 * e->train.accuracy;
         acc[1].y[i] = 100 * e->test.accuracy;
+        lr[0].y[i] = e->lr;
+        lr_varies |= e->lr != epochs[0].lr;
     }
     count_points(&loss[0], all, n);
     count_points(&loss[1], has_test, n);
+    count_points(&lr[0], all, n);
     /* A negative accuracy means "no labels": no point at all (a NaN one is
      * a point not drawn).  An accuracy series is there when some epoch has
      * one; a regressor has neither. */
@@ -656,11 +662,15 @@ bool rt_plot_svg(const char *path, const RtEpoch *epochs, int n, const char *tit
     Axis ax = x_axis(xlo, xhi);
 
     RtBuf b = {0};
-    svg_open(&b, title);
-    draw_panel(&b, 0, "loss per epoch", "mean loss per sample", loss, 2, xs, n, ax, false, "no finite loss values");
-    draw_panel(&b, PANEL_W, "accuracy per epoch", "accuracy", acc, 2, xs, n, ax, true,
+    svg_open(&b, title, lr_varies ? SVG_H + LR_ROW : SVG_H);
+    draw_panel(&b, "loss", 0, 0, "loss per epoch", "mean loss per sample", loss, 2, xs, n, ax, false,
+               "no finite loss values");
+    draw_panel(&b, "accuracy", PANEL_W, 0, "accuracy per epoch", "accuracy", acc, 2, xs, n, ax, true,
                any_acc ? "no finite accuracy values"
                                                 : "no accuracy\nthe targets are not class labels (regression)");
+    if (lr_varies)
+        draw_panel(&b, "learning-rate", 0, SVG_H - 40, "learning rate per epoch (the schedule)", "learning rate", lr,
+                   1, xs, n, ax, false, "no finite learning rates");
     rt_buf_puts(&b, "</svg>\n");
 
     free(mem);
@@ -704,10 +714,11 @@ bool rt_plot_gan_svg(const char *path, const RtGanEpoch *epochs, int n, const ch
     count_points(&loss[1], all, n);
     count_points(&speed[0], all, n);
     RtBuf b = {0};
-    svg_open(&b, title);
+    svg_open(&b, title, SVG_H);
     Axis ax = x_axis(xs[0], xs[n - 1]);
-    draw_panel(&b, 0, "losses per epoch", "mean loss per step", loss, 2, xs, n, ax, false, "no finite loss values");
-    draw_panel(&b, PANEL_W, "training speed per epoch", "samples per second", speed, 1, xs, n, ax, false,
+    draw_panel(&b, "loss", 0, 0, "losses per epoch", "mean loss per step", loss, 2, xs, n, ax, false,
+               "no finite loss values");
+    draw_panel(&b, "speed", PANEL_W, 0, "training speed per epoch", "samples per second", speed, 1, xs, n, ax, false,
                "no speed figures");
     rt_buf_puts(&b, "</svg>\n");
     free(mem);

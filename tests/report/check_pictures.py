@@ -79,8 +79,8 @@ def texts(doc):
 NUMERIC = ("x", "y", "x1", "x2", "y1", "y2", "cx", "cy", "r", "width", "height")
 
 
-def common(path):
-    """Well-formed, standalone, every number a plain finite number in the picture."""
+def common(path, H=H):
+    """Well-formed, standalone, every number a plain finite number in the picture (H: its height)."""
     data, doc = parse(path)
     root = doc.documentElement
     assert root.tagName == "svg", "root element is %r" % root.tagName
@@ -162,6 +162,19 @@ def charts(d):
         assert "nan" not in text.replace("with nan", "").replace("nan or", ""), "a NaN reached the SVG"
         assert "inf" not in text.replace("infinite", ""), "an inf reached the SVG"
 
+    def lr():
+        doc = common(p("lr.svg"), 2 * H - 40)
+        panels = [g.getAttribute("id") for g in elements(doc, "g") if g.getAttribute("class") == "panel"]
+        assert panels == ["loss-panel", "accuracy-panel", "learning-rate-panel"], panels
+        pts = series(doc, "learning-rate", 20, 1, 20)
+        ys = [y for _, y in pts]
+        assert len(set(ys[:10])) == 1 and len(set(ys[10:])) == 1 and ys[10] > ys[9], "not a step down: %r" % ys
+        frame_top = min(float(r.getAttribute("y")) for r in elements(doc, "rect") if r.getAttribute("fill") == "none")
+        assert min(ys) > frame_top + 300, "the learning rate is not in the row below"
+        assert "learning rate per epoch (the schedule)" in texts(doc), "no panel title"
+        chart_doc = common(p("chart.svg"))
+        assert by_id(chart_doc, "learning-rate") is None, "a learning rate panel without a schedule"
+
     def regressor():
         doc = common(p("regressor.svg"))
         series(doc, "loss-train", 20, 1, 20)
@@ -238,6 +251,7 @@ def charts(d):
             assert len(data) == len(head) + w * h, "%s: %d bytes, expected %d" % (f, len(data), len(head) + w * h)
 
     for name, fn in (("svg chart.svg: both panels, four series", chart), ("svg one.svg: n=1", one),
+                     ("svg lr.svg: a changing learning rate gets a panel below", lr),
                      ("svg nan.svg: NaN and inf skipped", nan), ("svg regressor.svg: no accuracy", regressor),
                      ("svg constant.svg: flat series", constant), ("svg long.svg: 2000 epochs", long_),
                      ("svg huge.svg: 100000 epochs thinned", huge),

@@ -108,6 +108,13 @@ int main(int argc, char **argv)
     classifier(e, N, true);
     svg(dir, "chart.svg", e, N, "fashion_cnn <adam> & \"friends\"");
 
+    classifier(e, 20, true);
+    for (int i = 0; i < 20; i++)            /* a step schedule: 0.1, then 0.01 from epoch 11 */
+        e[i].lr = i < 10 ? 0.1 : 0.01;
+    svg(dir, "lr.svg", e, 20, "with a schedule");
+    for (int i = 0; i < N; i++)
+        e[i].lr = 0;
+
     classifier(e, 1, true);
     svg(dir, "one.svg", e, 1, "one epoch");
 
