@@ -259,13 +259,16 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         ep.samples_per_sec = secs > 0 ? (double)seen_here / secs : 0;
         if (ep.diverged)
             break;
-        if (!ep.stopped) {   /* the epoch is complete */
+        bool whole = !ep.stopped;
+        if (whole) {   /* the epoch is complete */
             run->epoch = epoch;
             run->pos = 0;
+            if (opt->stop && *opt->stop && epoch < opt->epochs)
+                ep.stopped = true;   /* stopped in its last batch (or since): at the boundary */
         }
         bool report = opt->report_every <= 1 || epoch % opt->report_every == 0 || epoch == opt->epochs ||
                       ep.stopped || epoch == first;
-        bool judge = opt->track_best && test && test->n && !ep.stopped;
+        bool judge = opt->track_best && test && test->n && whole;
         if (judge) {
             ep.test = rt_evaluate(net, test, opt->loss, NULL);
             ep.best = better(&ep.test, run);
@@ -280,8 +283,6 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
                 ep.patience_out = opt->patience > 0 && run->since_best >= opt->patience;
             }
         }
-        if (opt->stop && *opt->stop && !ep.stopped && epoch < opt->epochs)
-            ep.stopped = true;   /* stopped in the last batch: the epoch is whole */
         if (report || ep.patience_out) {
             ep.train = rt_evaluate(net, train, opt->loss, NULL);
             if (test && test->n && !judge)
