@@ -270,6 +270,35 @@ static void extra_args(Checker *c, const Arg *a)
     }
 }
 
+/* The index of word `a` in keywords[0..n), or -1 after the error "unknown
+ * WHAT 'x' (did you mean 'y'?)", or "...; expected LIST" when none is close. */
+static int find_keyword(Checker *c, const Arg *a, const char *what, const char *const *keywords, int n,
+                        const char *list)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(a->text, keywords[k]) == 0)
+            return k;
+    const char *hint = suggest_word(a->text, keywords, (size_t)n);
+    if (hint)
+        error_at(c, a->loc, "unknown %s '%s' (did you mean '%s'?)", what, a->text, hint);
+    else
+        error_at(c, a->loc, "unknown %s '%s'; expected %s", what, a->text, list);
+    return -1;
+}
+
+/* "optimizer sgd has no option 'x' (did you mean 'y'?)", then `takes` (""
+ * or "; it takes ..."), and the usage: option `a`, which this statement of
+ * kind `kind` does not take; names[0..n) are those it does (NULL: another
+ * kind's). */
+static void no_such_option(Checker *c, const Arg *a, const char *kind, const char *const *names, size_t n,
+                           const char *takes)
+{
+    const char *hint = suggest_word(a->text, names, n);
+    error_at(c, a->loc, "%s %s has no option '%s'%s%s%s%s", c->rule->keyword, kind, a->text,
+             hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "", takes);
+    usage_note(c);
+}
+
 /* ---- layers ---- */
 
 static Layer *new_layer(Checker *c, LayerKind kind)
@@ -532,20 +561,13 @@ static void check_loss(Checker *c, const Stmt *s)
         error_at(c, a ? a->loc : s->loc, "'loss' needs a loss function: mse, cross_entropy, bce or none");
         return;
     }
-    for (int k = 0; k < LOSS__COUNT; k++) {
-        if (strcmp(a->text, loss_keyword[k]) == 0) {
-            c->net->loss = (LossKind)k;
-            c->net->has_loss = true;
-            c->net->loss_loc = s->loc;
-            extra_args(c, a->next);
-            return;
-        }
-    }
-    const char *hint = suggest_word(a->text, loss_keyword, LOSS__COUNT);
-    if (hint)
-        error_at(c, a->loc, "unknown loss '%s' (did you mean '%s'?)", a->text, hint);
-    else
-        error_at(c, a->loc, "unknown loss '%s'; expected mse, cross_entropy, bce or none", a->text);
+    int k = find_keyword(c, a, "loss", loss_keyword, LOSS__COUNT, "mse, cross_entropy, bce or none");
+    if (k < 0)
+        return;
+    c->net->loss = (LossKind)k;
+    c->net->has_loss = true;
+    c->net->loss_loc = s->loc;
+    extra_args(c, a->next);
 }
 
 typedef struct OptimKey {
@@ -587,16 +609,9 @@ static void check_optimizer(Checker *c, const Stmt *s)
         usage_note(c);
         return;
     }
-    int kind = -1;
-    for (int k = 0; k < OPTIM__COUNT; k++)
-        if (strcmp(a->text, optim_keyword[k]) == 0)
-            kind = k;
-    if (kind < 0) {
-        const char *hint = suggest_word(a->text, optim_keyword, OPTIM__COUNT);
-        error_at(c, a->loc, "unknown optimizer '%s'%s%s%s", a->text, hint ? " (did you mean '" : "; expected sgd or adam",
-                 hint ? hint : "", hint ? "'?)" : "");
+    int kind = find_keyword(c, a, "optimizer", optim_keyword, OPTIM__COUNT, "sgd or adam");
+    if (kind < 0)
         return;
-    }
     set_optim_defaults(o, (OptimKind)kind);
     o->loc = s->loc;
     unsigned seen = 0;
@@ -613,10 +628,7 @@ static void check_optimizer(Checker *c, const Stmt *s)
             const char *names[N_OPTIM_KEYS];
             for (int i = 0; i < N_OPTIM_KEYS; i++)
                 names[i] = optim_keys[i].optims & (1u << kind) ? optim_keys[i].key : NULL;
-            const char *hint = suggest_word(a->text, names, N_OPTIM_KEYS);
-            error_at(c, a->loc, "optimizer %s has no option '%s'%s%s%s", optim_keyword[kind], a->text,
-                     hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
-            usage_note(c);
+            no_such_option(c, a, optim_keyword[kind], names, N_OPTIM_KEYS, "");
             continue;
         }
         unsigned bit = 1u << (k - optim_keys);
@@ -659,16 +671,10 @@ static void check_init(Checker *c, const Stmt *s)
         error_at(c, a ? a->loc : s->loc, "'init' needs a method: uniform(A, B), normal(MEAN, STD), xavier or he");
         return;
     }
-    int kind = -1;
-    for (int k = 1; k < INIT__COUNT; k++)   /* 0 is "default", not a keyword */
-        if (strcmp(a->text, init_keyword[k]) == 0)
-            kind = k;
-    if (kind < 0) {
-        const char *hint = suggest_word(a->text, init_keyword + 1, INIT__COUNT - 1);
-        error_at(c, a->loc, "unknown init '%s'%s%s%s", a->text, hint ? " (did you mean '" : "; expected uniform, normal, xavier or he",
-                 hint ? hint : "", hint ? "'?)" : "");
+    /* 0 is "default", not a keyword */
+    int kind = 1 + find_keyword(c, a, "init", init_keyword + 1, INIT__COUNT - 1, "uniform, normal, xavier or he");
+    if (kind < 1)
         return;
-    }
     int want = init_n_args[kind], got = 0;
     for (const Arg *p = a->args; p; p = p->next)
         got++;
