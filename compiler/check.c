@@ -2,8 +2,8 @@
  *
  * Each statement keyword has one row in `stmt_rules`, with the function that
  * reads its arguments and the usage line quoted in its errors.  This stage
- * fills in what the statements say (layers, loss, optimizer, init, seed,
- * batch) with defaults for what they leave out; shapes are lower.c's job.
+ * fills in what the statements say (layers, loss, optimizer, schedule, init,
+ * seed, batch) with defaults for what they leave out; shapes are lower.c's job.
  * Every error names the statement and points at the offending argument, and
  * checking goes on after an error so that one run reports them all. */
 #include "nnc.h"
@@ -40,6 +40,11 @@ const char *const init_keyword[INIT__COUNT] = {
 #include "ops.def"
 #undef INIT
 };
+const char *const sched_keyword[SCHED__COUNT] = {
+#define SCHED(id, kw) kw,
+#include "ops.def"
+#undef SCHED
+};
 static const int init_n_args[INIT__COUNT] = {
 #define INIT(id, kw, n) n,
 #include "ops.def"
@@ -70,7 +75,7 @@ typedef struct StmtRule {
 
 static CheckFn check_input, check_dense, check_conv, check_pool, check_flatten, check_dropout, check_recurrent,
     check_embed, check_loss,
-    check_optimizer, check_batch, check_epochs, check_init, check_seed;
+    check_optimizer, check_schedule, check_batch, check_epochs, check_init, check_seed;
 
 static const StmtRule stmt_rules[] = {
     {"input", check_input, "input N | input CxHxW | input F steps=T | input steps=T", true},
@@ -88,6 +93,10 @@ static const StmtRule stmt_rules[] = {
     {"optimizer", check_optimizer,
      "optimizer sgd [lr=F] [momentum=F] [weight_decay=F] [clip=C] | optimizer adam [lr=F] [beta1=F] [beta2=F] "
      "[eps=F] [weight_decay=F] [clip=C]",
+     true},
+    {"schedule", check_schedule,
+     "schedule step every=E [gamma=G] [warmup=W] | schedule exponential gamma=G [warmup=W] | schedule cosine "
+     "[min=F] [warmup=W]",
      true},
     {"batch", check_batch, "batch N", true},
     {"epochs", check_epochs, "epochs N", true},
@@ -268,6 +277,35 @@ static void extra_args(Checker *c, const Arg *a)
         error_at(c, a->loc, "unexpected %s '%s' in '%s'", describe(a), a->text, c->rule->keyword);
         usage_note(c);
     }
+}
+
+/* The index of word `a` in keywords[0..n), or -1 after the error "unknown
+ * WHAT 'x' (did you mean 'y'?)", or "...; expected LIST" when none is close. */
+static int find_keyword(Checker *c, const Arg *a, const char *what, const char *const *keywords, int n,
+                        const char *list)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(a->text, keywords[k]) == 0)
+            return k;
+    const char *hint = suggest_word(a->text, keywords, (size_t)n);
+    if (hint)
+        error_at(c, a->loc, "unknown %s '%s' (did you mean '%s'?)", what, a->text, hint);
+    else
+        error_at(c, a->loc, "unknown %s '%s'; expected %s", what, a->text, list);
+    return -1;
+}
+
+/* "optimizer sgd has no option 'x' (did you mean 'y'?)", then `takes` (""
+ * or "; it takes ..."), and the usage: option `a`, which this statement of
+ * kind `kind` does not take; names[0..n) are those it does (NULL: another
+ * kind's). */
+static void no_such_option(Checker *c, const Arg *a, const char *kind, const char *const *names, size_t n,
+                           const char *takes)
+{
+    const char *hint = suggest_word(a->text, names, n);
+    error_at(c, a->loc, "%s %s has no option '%s'%s%s%s%s", c->rule->keyword, kind, a->text,
+             hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "", takes);
+    usage_note(c);
 }
 
 /* ---- layers ---- */
@@ -532,20 +570,13 @@ static void check_loss(Checker *c, const Stmt *s)
         error_at(c, a ? a->loc : s->loc, "'loss' needs a loss function: mse, cross_entropy, bce or none");
         return;
     }
-    for (int k = 0; k < LOSS__COUNT; k++) {
-        if (strcmp(a->text, loss_keyword[k]) == 0) {
-            c->net->loss = (LossKind)k;
-            c->net->has_loss = true;
-            c->net->loss_loc = s->loc;
-            extra_args(c, a->next);
-            return;
-        }
-    }
-    const char *hint = suggest_word(a->text, loss_keyword, LOSS__COUNT);
-    if (hint)
-        error_at(c, a->loc, "unknown loss '%s' (did you mean '%s'?)", a->text, hint);
-    else
-        error_at(c, a->loc, "unknown loss '%s'; expected mse, cross_entropy, bce or none", a->text);
+    int k = find_keyword(c, a, "loss", loss_keyword, LOSS__COUNT, "mse, cross_entropy, bce or none");
+    if (k < 0)
+        return;
+    c->net->loss = (LossKind)k;
+    c->net->has_loss = true;
+    c->net->loss_loc = s->loc;
+    extra_args(c, a->next);
 }
 
 typedef struct OptimKey {
@@ -587,16 +618,9 @@ static void check_optimizer(Checker *c, const Stmt *s)
         usage_note(c);
         return;
     }
-    int kind = -1;
-    for (int k = 0; k < OPTIM__COUNT; k++)
-        if (strcmp(a->text, optim_keyword[k]) == 0)
-            kind = k;
-    if (kind < 0) {
-        const char *hint = suggest_word(a->text, optim_keyword, OPTIM__COUNT);
-        error_at(c, a->loc, "unknown optimizer '%s'%s%s%s", a->text, hint ? " (did you mean '" : "; expected sgd or adam",
-                 hint ? hint : "", hint ? "'?)" : "");
+    int kind = find_keyword(c, a, "optimizer", optim_keyword, OPTIM__COUNT, "sgd or adam");
+    if (kind < 0)
         return;
-    }
     set_optim_defaults(o, (OptimKind)kind);
     o->loc = s->loc;
     unsigned seen = 0;
@@ -613,10 +637,7 @@ static void check_optimizer(Checker *c, const Stmt *s)
             const char *names[N_OPTIM_KEYS];
             for (int i = 0; i < N_OPTIM_KEYS; i++)
                 names[i] = optim_keys[i].optims & (1u << kind) ? optim_keys[i].key : NULL;
-            const char *hint = suggest_word(a->text, names, N_OPTIM_KEYS);
-            error_at(c, a->loc, "optimizer %s has no option '%s'%s%s%s", optim_keyword[kind], a->text,
-                     hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
-            usage_note(c);
+            no_such_option(c, a, optim_keyword[kind], names, N_OPTIM_KEYS, "");
             continue;
         }
         unsigned bit = 1u << (k - optim_keys);
@@ -639,6 +660,131 @@ static void check_optimizer(Checker *c, const Stmt *s)
     }
 }
 
+/* The options of a schedule statement: whole numbers (every, warmup: an
+ * int64_t of Schedule) from lo to NNC_MAX_EPOCHS, or real numbers (a
+ * double) above lo (or from lo, !lo_open) and up to hi (0: no bound); the
+ * kinds that take each (a bit per SchedKind) and that need it. */
+typedef struct SchedKey {
+    const char *key;
+    size_t offset;               /* into Schedule */
+    bool whole;
+    double lo, hi;
+    bool lo_open;
+    unsigned kinds, required;
+    const char *need;            /* the error when a kind that needs it lacks it */
+} SchedKey;
+
+#define SCHED_BIT(k) (1u << SCHED_##k)
+static const SchedKey sched_keys[] = {
+    {"every", offsetof(Schedule, every), true, 1, 0, false, SCHED_BIT(STEP), SCHED_BIT(STEP),
+     "schedule step needs every=E, the number of epochs between two drops (e.g. 'schedule step every=10')"},
+    {"gamma", offsetof(Schedule, gamma), false, 0, 0, true, SCHED_BIT(STEP) | SCHED_BIT(EXPONENTIAL),
+     SCHED_BIT(EXPONENTIAL),
+     "schedule exponential needs gamma=G, the factor of every epoch (e.g. 'schedule exponential gamma=0.95')"},
+    {"min", offsetof(Schedule, min), false, 0, 1e6, false, SCHED_BIT(COSINE), 0, NULL},   /* as lr's bound */
+    {"warmup", offsetof(Schedule, warmup), true, 0, 0, false,
+     SCHED_BIT(STEP) | SCHED_BIT(EXPONENTIAL) | SCHED_BIT(COSINE), 0, NULL},
+};
+enum { N_SCHED_KEYS = sizeof sched_keys / sizeof sched_keys[0] };
+
+/* "; it takes every, gamma and warmup": the options schedule `kind` takes. */
+static void sched_options(char *out, size_t cap, SchedKind kind)
+{
+    int n = 0, k = 0;
+    for (int i = 0; i < N_SCHED_KEYS; i++)
+        n += (sched_keys[i].kinds & (1u << kind)) != 0;
+    snprintf(out, cap, "; it takes ");
+    for (int i = 0; i < N_SCHED_KEYS; i++) {
+        if (!(sched_keys[i].kinds & (1u << kind)))
+            continue;
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s%s", k == 0 ? "" : k + 1 == n ? " and " : ", ", sched_keys[i].key);
+        k++;
+    }
+}
+
+/* One option's value into the Schedule; false (with an error) when it is
+ * not a number in the option's range. */
+static bool read_sched_value(Checker *c, const SchedKey *k, const Arg *v, Schedule *sc)
+{
+    if (k->whole) {
+        int64_t i;
+        if (v->kind != ARG_NUMBER) {
+            error_at(c, v->loc, "%s must be a whole number, not '%s'", k->key, v->text);
+            return false;
+        }
+        if (!read_int(c, v, k->key, (int64_t)k->lo, NNC_MAX_EPOCHS, &i))
+            return false;
+        *(int64_t *)((char *)sc + k->offset) = i;
+        return true;
+    }
+    double x;
+    if (!read_real(c, v, k->key, &x))
+        return false;
+    if ((k->lo_open ? x <= k->lo : x < k->lo) || (k->hi && x > k->hi)) {
+        if (k->hi)
+            error_at(c, v->loc, "%s must be %s %g and <= %g, not %s", k->key, k->lo_open ? ">" : ">=", k->lo, k->hi,
+                     v->text);
+        else
+            error_at(c, v->loc, "%s must be %s %g, not %s", k->key, k->lo_open ? ">" : ">=", k->lo, v->text);
+        return false;
+    }
+    *(double *)((char *)sc + k->offset) = x;
+    return true;
+}
+
+/* schedule step every=E [gamma=G] [warmup=W] | exponential gamma=G
+ * [warmup=W] | cosine [min=F] [warmup=W] */
+static void check_schedule(Checker *c, const Stmt *s)
+{
+    const Arg *a = s->args;
+    Schedule *sc = &c->net->sched;
+    if (!a || a->kind != ARG_WORD) {
+        error_at(c, a ? a->loc : s->loc, "'schedule' needs a kind: step, exponential or cosine");
+        usage_note(c);
+        return;
+    }
+    /* 0 is the absence of a schedule, not a keyword */
+    int kind = 1 + find_keyword(c, a, "schedule", sched_keyword + 1, SCHED__COUNT - 1, "step, exponential or cosine");
+    if (kind < 1)
+        return;
+    *sc = (Schedule){.kind = (SchedKind)kind, .loc = s->loc, .gamma = 0.1};   /* gamma: StepLR's default */
+    unsigned seen = 0;
+    bool ok = true;
+    for (a = a->next; a; a = a->next) {
+        if (a->kind != ARG_KEYVAL) {
+            error_at(c, a->loc, "schedule options are written key=value (e.g. warmup=5), not '%s'", a->text);
+            ok = false;
+            continue;
+        }
+        const SchedKey *k = NULL;
+        for (int i = 0; i < N_SCHED_KEYS; i++)
+            if (strcmp(a->text, sched_keys[i].key) == 0)
+                k = &sched_keys[i];
+        if (!k || !(k->kinds & (1u << kind))) {
+            const char *names[N_SCHED_KEYS];
+            char takes[80];
+            for (int i = 0; i < N_SCHED_KEYS; i++)
+                names[i] = sched_keys[i].kinds & (1u << kind) ? sched_keys[i].key : NULL;
+            sched_options(takes, sizeof takes, (SchedKind)kind);
+            no_such_option(c, a, sched_keyword[kind], names, N_SCHED_KEYS, takes);
+            ok = false;
+            continue;
+        }
+        unsigned bit = 1u << (k - sched_keys);
+        if (seen & bit) {
+            error_at(c, a->loc, "option '%s' is given twice", k->key);
+            ok = false;
+            continue;
+        }
+        seen |= bit;
+        ok &= read_sched_value(c, k, a->args, sc);
+    }
+    for (int i = 0; i < N_SCHED_KEYS && ok; i++)
+        if ((sched_keys[i].required & (1u << kind)) && !(seen & (1u << i)))
+            error_at(c, s->loc, "%s", sched_keys[i].need);
+}
+
 static void check_batch(Checker *c, const Stmt *s)
 {
     if (read_int(c, s->args, "the batch size", 1, NNC_MAX_BATCH, &c->net->batch))
@@ -659,16 +805,10 @@ static void check_init(Checker *c, const Stmt *s)
         error_at(c, a ? a->loc : s->loc, "'init' needs a method: uniform(A, B), normal(MEAN, STD), xavier or he");
         return;
     }
-    int kind = -1;
-    for (int k = 1; k < INIT__COUNT; k++)   /* 0 is "default", not a keyword */
-        if (strcmp(a->text, init_keyword[k]) == 0)
-            kind = k;
-    if (kind < 0) {
-        const char *hint = suggest_word(a->text, init_keyword + 1, INIT__COUNT - 1);
-        error_at(c, a->loc, "unknown init '%s'%s%s%s", a->text, hint ? " (did you mean '" : "; expected uniform, normal, xavier or he",
-                 hint ? hint : "", hint ? "'?)" : "");
+    /* 0 is "default", not a keyword */
+    int kind = 1 + find_keyword(c, a, "init", init_keyword + 1, INIT__COUNT - 1, "uniform, normal, xavier or he");
+    if (kind < 1)
         return;
-    }
     int want = init_n_args[kind], got = 0;
     for (const Arg *p = a->args; p; p = p->next)
         got++;
@@ -844,7 +984,7 @@ static void check_stmt(Checker *c, const Stmt *s)
             error_at(c, s->kw_loc, "'%s' is an activation; it goes after a layer, as in 'dense 10 %s'", s->kw, s->kw);
         else
             error_at(c, s->kw_loc, "unknown statement '%s'; expected input, dense, conv, maxpool, avgpool, flatten, dropout, "
-                     "rnn, lstm, gru, embed, loss, optimizer, batch, epochs, init or seed", s->kw);
+                     "rnn, lstm, gru, embed, loss, optimizer, schedule, batch, epochs, init or seed", s->kw);
         return;
     }
     c->rule = rule;
@@ -905,6 +1045,15 @@ static void check_whole_net(Checker *c, const NetDecl *d)
             diag_at(c->diag, DIAG_NOTE, last->loc, "add softmax here, as in 'dense N softmax'");
         }
     }
+    /* schedules that are valid but cannot do what they seem to */
+    const Schedule *sc = &n->sched;
+    if (sc->kind == SCHED_COSINE && sc->min > n->optim.lr)
+        diag_at(c->diag, DIAG_WARNING, sc->loc, "min=%g is above the learning rate (lr=%g): this cosine schedule "
+                "rises from lr to min", sc->min, n->optim.lr);
+    if (sc->kind != SCHED_NONE && seen(c, "epochs") && sc->warmup >= n->epochs)
+        diag_at(c->diag, DIAG_WARNING, sc->loc, "a warm-up of %lld epochs fills the whole run of %lld ('epochs "
+                "%lld'): the %s schedule never starts", (long long)sc->warmup, (long long)n->epochs,
+                (long long)n->epochs, sched_keyword[sc->kind]);
 }
 
 /* ---- gan blocks ----

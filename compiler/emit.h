@@ -23,7 +23,8 @@
  *                   per-step dense layers' training code
  *   emit_loss.c     the losses: the loss and dLoss/dz of the output layer
  *   emit_gan.c      gan blocks: the struct of both networks and the step
- *   emit_optim.c    the optimizers: one parameter's step, NAME_update
+ *   emit_optim.c    the optimizers: one parameter's step, NAME_update; the
+ *                   learning-rate schedule, NAME_schedule
  *
  * A layer family is one LayerEmitter (below), named in its ops.def row;
  * docs/internals.md ("Adding a layer") says how to add one.
@@ -163,6 +164,10 @@ void emit_helpers(Emitter *e, unsigned needs);
 /* The shortest decimal that reads back as the same float, as a C float
  * literal ("0.5f", "1.0f"): the same bytes for the same value. */
 const char *fmt_float(char out[32], double v);
+/* The same for a double, as a C double literal ("0.01", "1.0"). */
+const char *fmt_double(char out[32], double v);
+/* `text` as a block comment at column 0, its words wrapped to 79 columns. */
+void emit_comment(Emitter *e, const char *text);
 /* The init layer l gets (the network's `init` statement, or its default);
  * true when that is PyTorch's default for the layer (rnn, lstm, gru:
  * uniform(-1/sqrt(H), 1/sqrt(H)) for weights and biases; embed: normal(0, 1)),
@@ -248,5 +253,9 @@ void emit_update_element(Emitter *e, const char *ind, const char *i, const char 
 bool fused_update(const Emitter *e, const Layer *l);
 /* NAME_update_params (one step over a range of parameters) and NAME_update. */
 void emit_update(Emitter *e);
+/* NAME_schedule, the learning rate of an epoch (Net.sched): its
+ * declaration with the schedule in words (the .h), and its definition. */
+void emit_schedule_decl(Emitter *e);
+void emit_schedule(Emitter *e);
 
 #endif

@@ -1,10 +1,11 @@
 /* emit_c.c — the C emitter's driver: IR -> specialized C.
  *
- * It writes the .h (emit_header.c), then for each network NAME_init, the
- * forward pass, the backward pass and the entry points (NAME_forward,
- * NAME_forward_batch, NAME_backward, NAME_train_step, ...), reaching each
- * layer's code through its family's hooks (emit.h; ops.def names the family
- * of each layer kind).  emit.h describes the files of the emitter. */
+ * It writes the .h (emit_header.c), then for each network NAME_init,
+ * NAME_schedule (emit_optim.c), the forward pass, the backward pass and the
+ * entry points (NAME_forward, NAME_forward_batch, NAME_backward,
+ * NAME_train_step, ...), reaching each layer's code through its family's
+ * hooks (emit.h; ops.def names the family of each layer kind).  emit.h
+ * describes the files of the emitter. */
 #include "emit.h"
 
 #include <ctype.h>
@@ -584,6 +585,7 @@ bool emit_c(const Module *m, const EmitOptions *opt, RtBuf *c, RtBuf *h, Diag *d
         }
         emit(&e, "/* ---- network %s (%s:%d) ---- */\n\n", e.net->name, m->src->name, e.net->loc.first_line);
         emit_init(&e);
+        emit_schedule(&e);
         emit_run(&e);
         if (batched(&e)) {
             e.single = true;

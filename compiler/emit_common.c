@@ -390,3 +390,41 @@ const char *fmt_float(char out[32], double v)
     strcat(out, "f");
     return out;
 }
+
+/* The same for a double ("0.01", "1.0", "1e-06"): the shortest decimal that
+ * reads back as the same double, with a '.' or an exponent. */
+const char *fmt_double(char out[32], double v)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(out, 32, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            break;
+    }
+    if (!strpbrk(out, ".eEn"))
+        strcat(out, ".0");
+    return out;
+}
+
+/* `text` as a block comment at column 0, its words wrapped so that no line
+ * passes column 79 (a longer word stands alone on its line). */
+void emit_comment(Emitter *e, const char *text)
+{
+    enum { WIDTH = 79 };
+    int col = 2;   /* after the opening slash and star, or the leading " *" */
+    emit(e, "/*");
+    for (const char *p = text; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (!len)
+            break;
+        if (col > 3 && col + 1 + (int)len + (p[len] ? 0 : 3) > WIDTH) {
+            emit(e, "\n *");
+            col = 2;
+        }
+        emit(e, " %.*s", (int)len, p);
+        col += 1 + (int)len;
+        p += len;
+    }
+    emit(e, " */\n");
+}

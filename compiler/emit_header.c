@@ -70,13 +70,14 @@ static void emit_header_net(Emitter *e)
         snprintf(decl, sizeof decl, "float %s[%lld];", b->name, (long long)b->floats);
         emit(e, "    %-24s /* %s */\n", decl, b->what);
     }
-    emit(e, "    %-24s /* learning rate: %s_init sets the file's; change it freely */\n", "float lr;", N);
+    emit(e, "    %-24s /* learning rate: set by %s_init and %s_schedule; change it freely */\n", "float lr;", N, N);
     emit(e, "    %-24s /* optimizer steps taken */\n", "uint64_t step;");
     if (n->has_dropout)
         emit(e, "    %-24s /* state of the dropout masks' random numbers */\n", "uint64_t rng;");
     emit(e, "} %s;\n\n", N);
     emit(e, "/* Sets the parameters from `seed` (%s_SEED is the file's) and clears all other state. */\n", N);
     emit(e, "void %s_init(%s *net, uint64_t seed);\n", N, N);
+    emit_schedule_decl(e);
     emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
     emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
     emit(e, "/* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:\n"
@@ -218,13 +219,17 @@ void emit_banner_comment(Emitter *e, const char *file)
         ir_describe_net(&d, n);
         RtBuf o = {0};
         ir_describe_optim(&o, n);
+        RtBuf sc = {0};
+        ir_describe_schedule(&sc, n);
         if (e->infer)
             emit(e, " *\n * network %s: %s\n *   inference only, with trained weights\n", n->name, d.oom ? "" : d.data);
         else
-            emit(e, " *\n * network %s: %s\n *   loss %s, optimizer %s, batch %lld\n", n->name, d.oom ? "" : d.data,
-                 loss_keyword[n->loss], o.oom ? "" : o.data, (long long)n->batch);
+            emit(e, " *\n * network %s: %s\n *   loss %s, optimizer %s%s%s, batch %lld\n", n->name,
+                 d.oom ? "" : d.data, loss_keyword[n->loss], o.oom ? "" : o.data, sc.len ? ", schedule " : "",
+                 sc.len && !sc.oom ? sc.data : "", (long long)n->batch);
         rt_buf_free(&d);
         rt_buf_free(&o);
+        rt_buf_free(&sc);
     }
     emit(e, " */\n");
 }

@@ -1,6 +1,9 @@
 /* emit_optim.c — the optimizers: one parameter's step as torch.optim does
- * it (SGD with momentum and weight decay, Adam), and NAME_update. */
+ * it (SGD with momentum and weight decay, Adam), NAME_update, and the
+ * learning rate of each epoch, NAME_schedule. */
 #include "emit.h"
+
+#include <string.h>
 
 /* The optimizer's constants for one step, as locals. */
 void emit_update_consts(Emitter *e, const char *ind)
@@ -79,4 +82,132 @@ void emit_update(Emitter *e)
     }
     emit(e, "void %s_update(%s *net)\n{\n    %s_update_params(net, 0, %lld);\n    net->step++;\n}\n\n", n->name,
          n->name, n->name, (long long)n->n_params);
+}
+
+/* ---- the learning-rate schedule ----
+ *
+ * NAME_schedule(net, epoch, epochs) sets net->lr for epoch `epoch` (0-based)
+ * of a run of `epochs`, in double from the file's lr, as torch's
+ * lr_scheduler classes compute it (docs/language.md has the formulas):
+ * LinearLR for the warm-up, then StepLR, ExponentialLR or
+ * CosineAnnealingLR (SequentialLR chains the two). */
+
+/* The schedule's learning rate after the warm-up, as a C expression of
+ * `j` (the epochs since the warm-up) and, for cosine, T (its length). */
+static void schedule_expr(char *out, size_t cap, const Net *n, const char *j)
+{
+    const Schedule *s = &n->sched;
+    char L[32], G[32], F[32];
+    fmt_double(L, n->optim.lr);
+    fmt_double(G, s->gamma);
+    fmt_double(F, s->min);
+    if (s->kind == SCHED_STEP)
+        snprintf(out, cap, "%s * pow(%s, (double)(%s / %lld))", L, G, j, (long long)s->every);
+    else if (s->kind == SCHED_EXPONENTIAL)
+        snprintf(out, cap, "%s * pow(%s, (double)%s)", L, G, j);
+    else if (s->min == 0)
+        snprintf(out, cap, "%s * (1.0 + cos(3.141592653589793 * %s / T)) / 2.0", L, j);
+    else
+        snprintf(out, cap, "%s + (%s - %s) * (1.0 + cos(3.141592653589793 * %s / T)) / 2.0", F, L, F, j);
+}
+
+/* A number for the comment's words: fmt_double's, without a ".0" ("1", "0.5"). */
+static const char *words_num(char out[32], double v)
+{
+    size_t len = strlen(fmt_double(out, v));
+    if (len > 2 && strcmp(out + len - 2, ".0") == 0)
+        out[len - 2] = '\0';
+    return out;
+}
+
+void emit_schedule_decl(Emitter *e)
+{
+    const Net *n = e->net;
+    const Schedule *s = &n->sched;
+    long long W = (long long)s->warmup;
+    char L[32], G[32], F[32], T[32];
+    const char *j = W ? "j" : "epoch";
+    RtBuf b = {0};
+    words_num(L, n->optim.lr);
+    words_num(G, s->gamma);
+    words_num(F, s->min);
+    if (W)
+        snprintf(T, sizeof T, "epochs - %lld", W);
+    else
+        snprintf(T, sizeof T, "epochs");
+    rt_buf_puts(&b, "Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the first) of a run of "
+                    "`epochs` epochs: ");
+    if (s->kind == SCHED_NONE)
+        rt_buf_printf(&b, "%s has no schedule statement, so lr stays the same", n->name);
+    else if (W)
+        rt_buf_printf(&b, "%s * (epoch + 1) / %lld while epoch < %lld (a linear warm-up, as torch's LinearLR), then, "
+                      "with j = epoch - %lld, ", L, W + 1, W, W);
+    if (s->kind == SCHED_STEP)
+        rt_buf_printf(&b, "%s * %s^floor(%s / %lld) (torch's StepLR(step_size=%lld, gamma=%s))", L, G, j,
+                      (long long)s->every, (long long)s->every, G);
+    else if (s->kind == SCHED_EXPONENTIAL)
+        rt_buf_printf(&b, "%s * %s^%s (torch's ExponentialLR(gamma=%s))", L, G, j, G);
+    else if (s->kind == SCHED_COSINE && s->min == 0)
+        rt_buf_printf(&b, "%s * (1 + cos(pi * %s / T)) / 2 with T = %s (at least 1), from %s to 0 along a half "
+                      "cosine (torch's CosineAnnealingLR(T_max=T))", L, j, T, L);
+    else if (s->kind == SCHED_COSINE)
+        rt_buf_printf(&b, "%s + (%s - %s) * (1 + cos(pi * %s / T)) / 2 with T = %s (at least 1), from %s to %s "
+                      "along a half cosine (torch's CosineAnnealingLR(T_max=T, eta_min=%s))", F, L, F, j, T, L, F, F);
+    rt_buf_printf(&b, "; call it before each epoch. Without a schedule statement it sets the file's lr%s%s.",
+                  s->kind == SCHED_NONE ? ", here " : "", s->kind == SCHED_NONE ? L : "");
+    if (b.oom)
+        e->out->oom = true;
+    else
+        emit_comment(e, b.data);
+    rt_buf_free(&b);
+    emit(e, "void %s_schedule(%s *net, int epoch, int epochs);\n", n->name, n->name);
+}
+
+void emit_schedule(Emitter *e)
+{
+    const Net *n = e->net;
+    const Schedule *s = &n->sched;
+    const char *N = n->name;
+    long long W = (long long)s->warmup;
+    bool grows = s->kind != SCHED_COSINE && s->gamma > 1;   /* lr * gamma^j can leave float's range */
+    char L[32], expr[256], j[32];
+    if (s->kind == SCHED_NONE) {
+        emit(e, "/* No schedule statement: the file's lr at every epoch. */\n");
+        emit(e, "void %s_schedule(%s *net, int epoch, int epochs)\n{\n", N, N);
+        emit(e, "    (void)epoch, (void)epochs;\n    net->lr = %s;\n}\n\n", fmt_float(L, n->optim.lr));
+        return;
+    }
+    RtBuf d = {0};
+    ir_describe_schedule(&d, n);
+    emit(e, "/* schedule %s (%s:%d), from lr = %s */\n", d.oom ? "" : d.data, e->mod->src->name, s->loc.first_line,
+         fmt_double(L, n->optim.lr));
+    rt_buf_free(&d);
+    emit(e, "void %s_schedule(%s *net, int epoch, int epochs)\n{\n", N, N);
+    if (s->kind == SCHED_COSINE)
+        emit(e, "    int T;   /* the cosine's length: the epochs after the warm-up, at least 1 */\n");
+    if (grows)
+        emit(e, "    double lr;\n");
+    if (s->kind == SCHED_COSINE || grows)
+        emit(e, "\n");
+    if (s->kind != SCHED_COSINE)
+        emit(e, "    (void)epochs;   /* only a cosine schedule needs the run's length */\n");
+    emit(e, "    if (epoch < 0)   /* before the first epoch: the first's rate */\n        epoch = 0;\n");
+    if (W)
+        emit(e, "    if (epoch < %lld) {   /* linear warm-up */\n        net->lr = (float)(%s * (epoch + 1) / %lld);\n"
+                "        return;\n    }\n", W, L, W + 1);
+    if (W)
+        snprintf(j, sizeof j, "(epoch - %lld)", W);
+    else
+        snprintf(j, sizeof j, "epoch");
+    if (s->kind == SCHED_COSINE && W)
+        emit(e, "    T = epochs > %lld ? epochs - %lld : 1;\n", W + 1, W);
+    else if (s->kind == SCHED_COSINE)
+        emit(e, "    T = epochs > 1 ? epochs : 1;\n");
+    schedule_expr(expr, sizeof expr, n, j);
+    if (grows)
+        emit(e, "    lr = %s;\n    net->lr = lr < 3.4028234663852886e38 ? (float)lr : HUGE_VALF;   /* gamma > 1: "
+                "infinite past float's range */\n", expr);
+    else
+        emit(e, "    net->lr = (float)(%s);\n", expr);
+    emit(e, "}\n\n");
 }

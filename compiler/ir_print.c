@@ -82,6 +82,24 @@ void ir_describe_optim(RtBuf *b, const Net *n)
         rt_buf_printf(b, " clip=%g", o->clip);
 }
 
+/* "step every=10 gamma=0.1", "exponential gamma=0.95 warmup=3", "cosine
+ * min=0": every option with its value (the defaults too, but no warmup=0);
+ * nothing without a schedule statement. */
+void ir_describe_schedule(RtBuf *b, const Net *n)
+{
+    const Schedule *s = &n->sched;
+    if (s->kind == SCHED_NONE)
+        return;
+    rt_buf_puts(b, sched_keyword[s->kind]);
+    if (s->kind == SCHED_STEP)
+        rt_buf_printf(b, " every=%lld", (long long)s->every);
+    if (s->kind == SCHED_STEP || s->kind == SCHED_EXPONENTIAL)
+        rt_buf_printf(b, " gamma=%g", s->gamma);
+    if (s->kind == SCHED_COSINE)
+        rt_buf_printf(b, " min=%g", s->min);
+    if (s->warmup)
+        rt_buf_printf(b, " warmup=%lld", (long long)s->warmup);
+}
 
 static void print_init(RtBuf *b, const Init *in)
 {
@@ -157,6 +175,10 @@ static void print_net(RtBuf *b, const Module *m, const Net *n)
     }
     rt_buf_printf(b, "  loss     %s\n  optim    ", loss_keyword[n->loss]);
     ir_describe_optim(b, n);
+    if (n->sched.kind != SCHED_NONE) {
+        rt_buf_puts(b, "\n  schedule ");
+        ir_describe_schedule(b, n);
+    }
     rt_buf_printf(b, "\n  batch    %lld\n  epochs   %lld\n  init     ", (long long)n->batch, (long long)n->epochs);
     print_init(b, &n->init);
     rt_buf_printf(b, "\n  seed     %llu%s\n", (unsigned long long)n->seed, n->has_seed ? "" : " (default)");

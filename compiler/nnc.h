@@ -189,6 +189,12 @@ typedef enum {
 #undef INIT
     INIT__COUNT
 } InitKind;
+typedef enum {
+#define SCHED(id, kw) SCHED_##id,
+#include "ops.def"
+#undef SCHED
+    SCHED__COUNT
+} SchedKind;
 
 typedef struct ActInfo {
     const char *keyword;
@@ -204,6 +210,7 @@ extern const LayerInfo layer_info[LAYER__COUNT];
 extern const char *const loss_keyword[LOSS__COUNT];
 extern const char *const optim_keyword[OPTIM__COUNT];
 extern const char *const init_keyword[INIT__COUNT];
+extern const char *const sched_keyword[SCHED__COUNT];
 
 typedef struct Shape {
     int64_t c, h, w;             /* a flat vector is {n, 1, 1} */
@@ -263,6 +270,21 @@ typedef struct Init {
     double a, b;                 /* uniform(a, b), normal(mean=a, std=b) */
 } Init;
 
+/* The learning rate per epoch e (0-based) of a run of `epochs`, from the
+ * optimizer's lr L (docs/language.md, "Learning-rate schedules"): for
+ * e < warmup, L * (e + 1) / (warmup + 1); then, with j = e - warmup, step:
+ * L * gamma^floor(j / every); exponential: L * gamma^j; cosine: min + (L -
+ * min) * (1 + cos(pi * j / T)) / 2 with T = max(epochs - warmup, 1); none:
+ * L.  NAME_schedule computes it. */
+typedef struct Schedule {
+    SchedKind kind;              /* SCHED_NONE: no schedule statement */
+    Loc loc;                     /* the statement */
+    int64_t every;               /* step: epochs between drops */
+    double gamma;                /* step, exponential: the factor */
+    double min;                  /* cosine: the learning rate it falls to */
+    int64_t warmup;              /* epochs of linear warm-up first (all kinds); 0: none */
+} Schedule;
+
 typedef struct Buffer {          /* one array of the emitted struct */
     const char *name;
     const char *what;            /* comment in the emitted struct */
@@ -284,6 +306,7 @@ typedef struct Net {
     bool has_loss;
     bool loss_written;           /* a loss statement, even an invalid one (no second error) */
     Optim optim;
+    Schedule sched;              /* the learning rate per epoch (NAME_schedule) */
     int64_t batch;
     int64_t epochs;              /* for nnc train and the REPL; the emitted C ignores it */
     Init init;
@@ -355,6 +378,7 @@ void ir_print(RtBuf *out, const Module *m);
 void ir_describe_layer(RtBuf *b, const Layer *l);   /* "dense 2 -> 1 sigmoid" */
 void ir_describe_net(RtBuf *b, const Net *n);       /* "2 -> dense 2 sigmoid -> dense 1 sigmoid" */
 void ir_describe_optim(RtBuf *b, const Net *n);     /* "sgd lr=0.5 momentum=0.9" */
+void ir_describe_schedule(RtBuf *b, const Net *n);  /* "cosine min=0.001 warmup=2" ("" without one) */
 
 /* ---- emit_c.c (and the emit_*.c files of emit.h) ---- */
 typedef struct EmitOptions {

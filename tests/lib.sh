@@ -10,3 +10,34 @@ check() {
     _name=$1; shift
     if _out=$("$@" 2>&1); then ok "$_name"; else fail "$_name" "$_out"; fi
 }
+# failr NAME REASON [DETAIL...]: "FAIL NAME: REASON", then up to 12 lines of
+# details, indented (the torch suites' form; tests/run.sh counts it alike)
+failr() {
+    _n=$1 _r=$2
+    shift 2
+    echo "FAIL $_n: $_r"
+    [ $# -gt 0 ] && printf '%s\n' "$@" | sed -n '/./p' | head -n 12 | sed 's/^/    /'
+    return 0
+}
+# judge NAME RESULT [DIR]: a check a reference script judged in the file
+# RESULT (first line "ok", or "FAIL", the reason, details).  The suite sets
+# torch_err (not empty: $PY cannot import torch) and check_log (the
+# reference's log, shown when it wrote no result).  DIR, a unit's build
+# directory: DIR/built missing means its build failed, DIR/driver.failed
+# that its driver did (DIR/driver.log says why), and the check did not run.
+judge() {
+    _d=${3:-}
+    if [ -n "${torch_err:-}" ]; then
+        failr "$1" "${PY:-python3} cannot import torch and numpy (Debian: apt-get install python3-torch)" "$torch_err"
+    elif [ -n "$_d" ] && [ ! -f "$_d/built" ]; then
+        failr "$1" "not run: the build failed"
+    elif [ -n "$_d" ] && [ -f "$_d/driver.failed" ]; then
+        failr "$1" "the driver failed" "$(cat "$_d/driver.log")"
+    elif [ ! -f "$2" ]; then
+        failr "$1" "the reference wrote no result" "$(tail -n 20 "${check_log:-/dev/null}")"
+    elif [ "$(head -n 1 "$2")" = ok ]; then
+        ok "$1"
+    else
+        failr "$1" "$(sed -n 2p "$2")" "$(tail -n +3 "$2")"
+    fi
+}

@@ -35,12 +35,17 @@ typedef struct cnn {
     float delta[504];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[6];          /* inputs of the softmax, a row per sample */
     float pad[756];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
-    float lr;                /* learning rate: cnn_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by cnn_init and cnn_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } cnn;
 
 /* Sets the parameters from `seed` (cnn_SEED is the file's) and clears all other state. */
 void cnn_init(cnn *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: cnn has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.1. */
+void cnn_schedule(cnn *net, int epoch, int epochs);
 /* Runs one sample x[cnn_N_INPUTS] through the network into y[cnn_N_OUTPUTS]. */
 void cnn_forward(cnn *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

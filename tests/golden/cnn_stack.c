@@ -85,6 +85,13 @@ void cnn_stack_init(cnn_stack *net, uint64_t seed)
         net->param[77 + i] = nnc_rng_uniform(&rng, -0.45485884f, 0.45485884f);   /* weight */
 }
 
+/* No schedule statement: the file's lr at every epoch. */
+void cnn_stack_schedule(cnn_stack *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.01f;
+}
+
 /* Forward pass of n samples (rows of x): every layer's outputs into net->act,
  * a row per sample. */
 static void cnn_stack_run(cnn_stack *net, const float *x, int n)

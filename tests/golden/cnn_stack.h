@@ -37,12 +37,17 @@ typedef struct cnn_stack {
     float delta[864];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[8];          /* inputs of the softmax, a row per sample */
     float pad[700];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
-    float lr;                /* learning rate: cnn_stack_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by cnn_stack_init and cnn_stack_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } cnn_stack;
 
 /* Sets the parameters from `seed` (cnn_stack_SEED is the file's) and clears all other state. */
 void cnn_stack_init(cnn_stack *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: cnn_stack has no schedule statement, so
+ * lr stays the same; call it before each epoch. Without a schedule statement
+ * it sets the file's lr, here 0.01. */
+void cnn_stack_schedule(cnn_stack *net, int epoch, int epochs);
 /* Runs one sample x[cnn_stack_N_INPUTS] through the network into y[cnn_stack_N_OUTPUTS]. */
 void cnn_stack_forward(cnn_stack *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

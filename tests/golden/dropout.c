@@ -72,6 +72,13 @@ void drop_init(drop *net, uint64_t seed)
     net->rng = rng;   /* dropout masks continue the same random stream */
 }
 
+/* No schedule statement: the file's lr at every epoch. */
+void drop_schedule(drop *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.01f;
+}
+
 /* Forward pass of n samples (rows of x): every layer's outputs into net->act,
  * a row per sample; `train` draws dropout masks, otherwise dropout passes values through. */
 static void drop_run(drop *net, const float *x, int n, int train)

@@ -38,13 +38,18 @@ typedef struct drop {
     float logit[12];         /* inputs of the softmax, a row per sample */
     float pad[304];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
     float mask[64];          /* dropout masks: 0 or 1/(1-p), a row per sample */
-    float lr;                /* learning rate: drop_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by drop_init and drop_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
     uint64_t rng;            /* state of the dropout masks' random numbers */
 } drop;
 
 /* Sets the parameters from `seed` (drop_SEED is the file's) and clears all other state. */
 void drop_init(drop *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: drop has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.01. */
+void drop_schedule(drop *net, int epoch, int epochs);
 /* Runs one sample x[drop_N_INPUTS] through the network into y[drop_N_OUTPUTS]. */
 void drop_forward(drop *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

@@ -61,6 +61,13 @@ void gen_init(gen *net, uint64_t seed)
         net->param[144 + i] = nnc_rng_uniform(&rng, -0.46291006f, 0.46291006f);   /* weight */
 }
 
+/* No schedule statement: the file's lr at every epoch. */
+void gen_schedule(gen *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.001f;
+}
+
 /* Forward pass of n samples (rows of x): every layer's outputs into net->act,
  * a row per sample. */
 static void gen_run(gen *net, const float *x, int n)
@@ -891,6 +898,13 @@ void disc_init(disc *net, uint64_t seed)
     /* layer 2: dense (gan_small.nn:14): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 10; i++)
         net->param[130 + i] = nnc_rng_uniform(&rng, -0.73854893f, 0.73854893f);   /* weight */
+}
+
+/* No schedule statement: the file's lr at every epoch. */
+void disc_schedule(disc *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.05f;
 }
 
 /* Forward pass of n samples (rows of x): every layer's outputs into net->act,

@@ -37,12 +37,17 @@ typedef struct gen {
     float adam_v[348];       /* Adam second moment */
     float act[112];          /* layer outputs, a row per sample */
     float delta[128];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
-    float lr;                /* learning rate: gen_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by gen_init and gen_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } gen;
 
 /* Sets the parameters from `seed` (gen_SEED is the file's) and clears all other state. */
 void gen_init(gen *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: gen has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.001. */
+void gen_schedule(gen *net, int epoch, int epochs);
 /* Runs one sample x[gen_N_INPUTS] through the network into y[gen_N_OUTPUTS]. */
 void gen_forward(gen *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:
@@ -87,12 +92,17 @@ typedef struct disc {
     float act[44];           /* layer outputs, a row per sample */
     float delta[96];         /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[4];          /* inputs of the output sigmoid, for bce, a row per sample */
-    float lr;                /* learning rate: disc_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by disc_init and disc_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } disc;
 
 /* Sets the parameters from `seed` (disc_SEED is the file's) and clears all other state. */
 void disc_init(disc *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: disc has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.05. */
+void disc_schedule(disc *net, int epoch, int epochs);
 /* Runs one sample x[disc_N_INPUTS] through the network into y[disc_N_OUTPUTS]. */
 void disc_forward(disc *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

@@ -141,6 +141,13 @@ void gru_embed_init(gru_embed *net, uint64_t seed)
         net->param[236 + i] = nnc_rng_uniform(&rng, -0.73854893f, 0.73854893f);   /* weight */
 }
 
+/* No schedule statement: the file's lr at every epoch. */
+void gru_embed_schedule(gru_embed *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.01f;
+}
+
 /* Forward pass of one sample: every layer's output into net->act. */
 static void gru_embed_run(gru_embed *net, const float *x)
 {

@@ -38,12 +38,17 @@ typedef struct gru_embed {
     float seq[240];          /* recurrent layers: every step's gates, states and their gradients, step major */
     float wt[228];           /* scratch of recurrent and per-step dense layers: their weights transposed */
     float state[42];         /* recurrent layers, one sample at a time (inference): h, c, the gates */
-    float lr;                /* learning rate: gru_embed_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by gru_embed_init and gru_embed_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } gru_embed;
 
 /* Sets the parameters from `seed` (gru_embed_SEED is the file's) and clears all other state. */
 void gru_embed_init(gru_embed *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: gru_embed has no schedule statement, so
+ * lr stays the same; call it before each epoch. Without a schedule statement
+ * it sets the file's lr, here 0.01. */
+void gru_embed_schedule(gru_embed *net, int epoch, int epochs);
 /* Runs one sample x[gru_embed_N_INPUTS] through the network into y[gru_embed_N_OUTPUTS]. */
 void gru_embed_forward(gru_embed *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

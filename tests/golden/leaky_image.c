@@ -83,6 +83,13 @@ void leaky_init(leaky *net, uint64_t seed)
         net->param[1026 + i] = nnc_rng_normal(&rng, 0.0f, 0.1f);   /* bias */
 }
 
+/* No schedule statement: the file's lr at every epoch. */
+void leaky_schedule(leaky *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.1f;
+}
+
 /* Forward pass of n samples (rows of x): every layer's outputs into net->act,
  * a row per sample. */
 static void leaky_run(leaky *net, const float *x, int n)

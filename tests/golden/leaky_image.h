@@ -34,12 +34,17 @@ typedef struct leaky {
     float act[176];          /* layer outputs, a row per sample */
     float delta[240];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float xt[120];           /* scratch of batched dense layers: their input transposed */
-    float lr;                /* learning rate: leaky_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by leaky_init and leaky_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } leaky;
 
 /* Sets the parameters from `seed` (leaky_SEED is the file's) and clears all other state. */
 void leaky_init(leaky *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: leaky has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.1. */
+void leaky_schedule(leaky *net, int epoch, int epochs);
 /* Runs one sample x[leaky_N_INPUTS] through the network into y[leaky_N_OUTPUTS]. */
 void leaky_forward(leaky *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

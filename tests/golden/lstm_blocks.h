@@ -39,12 +39,17 @@ typedef struct lstm_blocks {
     float seq[6400];         /* recurrent layers: every step's gates, states and their gradients, step major */
     float wt[1936];          /* scratch of recurrent and per-step dense layers: their weights transposed */
     float state[96];         /* recurrent layers, one sample at a time (inference): h, c, the gates */
-    float lr;                /* learning rate: lstm_blocks_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by lstm_blocks_init and lstm_blocks_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } lstm_blocks;
 
 /* Sets the parameters from `seed` (lstm_blocks_SEED is the file's) and clears all other state. */
 void lstm_blocks_init(lstm_blocks *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: lstm_blocks has no schedule statement,
+ * so lr stays the same; call it before each epoch. Without a schedule
+ * statement it sets the file's lr, here 0.01. */
+void lstm_blocks_schedule(lstm_blocks *net, int epoch, int epochs);
 /* Runs one sample x[lstm_blocks_N_INPUTS] through the network into y[lstm_blocks_N_OUTPUTS]. */
 void lstm_blocks_forward(lstm_blocks *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

@@ -130,6 +130,13 @@ void lstm_clip_init(lstm_clip *net, uint64_t seed)
         net->param[416 + i] = nnc_rng_uniform(&rng, -0.73854893f, 0.73854893f);   /* weight */
 }
 
+/* No schedule statement: the file's lr at every epoch. */
+void lstm_clip_schedule(lstm_clip *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.01f;
+}
+
 /* Forward pass of n samples (rows of x): every layer's outputs into net->act,
  * a row per sample. */
 static void lstm_clip_run(lstm_clip *net, const float *x, int n)

@@ -80,6 +80,13 @@ void a_init(a *net, uint64_t seed)
         net->param[20 + i] = nnc_rng_uniform(&rng, -0.7745967f, 0.7745967f);   /* weight */
 }
 
+/* No schedule statement: the file's lr at every epoch. */
+void a_schedule(a *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.01f;
+}
+
 /* Forward pass of one sample: every layer's output into net->act. */
 static void a_run(a *net, const float *x)
 {
@@ -1352,6 +1359,13 @@ void b_init(b *net, uint64_t seed)
     /* layer 2: dense (pool_edges.nn:13): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 8; i++)
         net->param[i] = nnc_rng_uniform(&rng, -1.0f, 1.0f);   /* weight */
+}
+
+/* No schedule statement: the file's lr at every epoch. */
+void b_schedule(b *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.01f;
 }
 
 /* Forward pass of one sample: every layer's output into net->act. */

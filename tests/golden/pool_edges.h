@@ -36,12 +36,17 @@ typedef struct a {
     float act[42];           /* layer outputs, a row per sample */
     float delta[64];         /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float pad[304];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
-    float lr;                /* learning rate: a_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by a_init and a_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } a;
 
 /* Sets the parameters from `seed` (a_SEED is the file's) and clears all other state. */
 void a_init(a *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: a has no schedule statement, so lr stays
+ * the same; call it before each epoch. Without a schedule statement it sets
+ * the file's lr, here 0.01. */
+void a_schedule(a *net, int epoch, int epochs);
 /* Runs one sample x[a_N_INPUTS] through the network into y[a_N_OUTPUTS]. */
 void a_forward(a *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:
@@ -89,12 +94,17 @@ typedef struct b {
     float grad[10];          /* dLoss/dparam, mean over the last batch */
     float act[6];            /* layer outputs, a row per sample */
     float delta[32];         /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
-    float lr;                /* learning rate: b_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by b_init and b_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } b;
 
 /* Sets the parameters from `seed` (b_SEED is the file's) and clears all other state. */
 void b_init(b *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: b has no schedule statement, so lr stays
+ * the same; call it before each epoch. Without a schedule statement it sets
+ * the file's lr, here 0.01. */
+void b_schedule(b *net, int epoch, int epochs);
 /* Runs one sample x[b_N_INPUTS] through the network into y[b_N_OUTPUTS]. */
 void b_forward(b *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

@@ -37,12 +37,17 @@ typedef struct rnn_seq {
     float seq[204];          /* recurrent layers: every step's gates, states and their gradients, step major */
     float wt[104];           /* scratch of recurrent and per-step dense layers: their weights transposed */
     float state[16];         /* recurrent layers, one sample at a time (inference): h, c, the gates */
-    float lr;                /* learning rate: rnn_seq_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by rnn_seq_init and rnn_seq_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } rnn_seq;
 
 /* Sets the parameters from `seed` (rnn_seq_SEED is the file's) and clears all other state. */
 void rnn_seq_init(rnn_seq *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: rnn_seq has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.1. */
+void rnn_seq_schedule(rnn_seq *net, int epoch, int epochs);
 /* Runs one sample x[rnn_seq_N_INPUTS] through the network into y[rnn_seq_N_OUTPUTS]. */
 void rnn_seq_forward(rnn_seq *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

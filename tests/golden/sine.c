@@ -66,6 +66,13 @@ void sine_init(sine *net, uint64_t seed)
         net->param[304 + i] = nnc_rng_uniform(&rng, -0.59408855f, 0.59408855f);   /* weight */
 }
 
+/* No schedule statement: the file's lr at every epoch. */
+void sine_schedule(sine *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.05f;
+}
+
 /* Forward pass of n samples (rows of x): every layer's outputs into net->act,
  * a row per sample. */
 static void sine_run(sine *net, const float *x, int n)

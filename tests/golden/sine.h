@@ -35,12 +35,17 @@ typedef struct sine {
     float act[264];          /* layer outputs, a row per sample */
     float delta[256];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float xt[128];           /* scratch of batched dense layers: their input transposed */
-    float lr;                /* learning rate: sine_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by sine_init and sine_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } sine;
 
 /* Sets the parameters from `seed` (sine_SEED is the file's) and clears all other state. */
 void sine_init(sine *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: sine has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.05. */
+void sine_schedule(sine *net, int epoch, int epochs);
 /* Runs one sample x[sine_N_INPUTS] through the network into y[sine_N_OUTPUTS]. */
 void sine_forward(sine *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

@@ -37,12 +37,17 @@ typedef struct spiral {
     float delta[1024];       /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[48];         /* inputs of the softmax, a row per sample */
     float xt[512];           /* scratch of batched dense layers: their input transposed */
-    float lr;                /* learning rate: spiral_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by spiral_init and spiral_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } spiral;
 
 /* Sets the parameters from `seed` (spiral_SEED is the file's) and clears all other state. */
 void spiral_init(spiral *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: spiral has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.01. */
+void spiral_schedule(spiral *net, int epoch, int epochs);
 /* Runs one sample x[spiral_N_INPUTS] through the network into y[spiral_N_OUTPUTS]. */
 void spiral_forward(spiral *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

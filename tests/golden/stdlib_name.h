@@ -35,12 +35,17 @@ typedef struct abs {
     float delta[300];        /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[4];          /* inputs of the softmax, a row per sample */
     float pad[589];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
-    float lr;                /* learning rate: abs_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by abs_init and abs_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } abs;
 
 /* Sets the parameters from `seed` (abs_SEED is the file's) and clears all other state. */
 void abs_init(abs *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: abs has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.01. */
+void abs_schedule(abs *net, int epoch, int epochs);
 /* Runs one sample x[abs_N_INPUTS] through the network into y[abs_N_OUTPUTS]. */
 void abs_forward(abs *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

@@ -48,6 +48,13 @@ void enc_init(enc *net, uint64_t seed)
         net->param[i] = nnc_rng_uniform(&rng, -1.0954452f, 1.0954452f);   /* weight */
 }
 
+/* No schedule statement: the file's lr at every epoch. */
+void enc_schedule(enc *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.01f;
+}
+
 /* Forward pass of one sample: every layer's output into net->act. */
 static void enc_run(enc *net, const float *x)
 {
@@ -245,6 +252,13 @@ void cls_init(cls *net, uint64_t seed)
     /* layer 2: dense (two_nets.nn:6): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 8; i++)
         net->param[12 + i] = nnc_rng_uniform(&rng, -1.2247449f, 1.2247449f);   /* weight */
+}
+
+/* No schedule statement: the file's lr at every epoch. */
+void cls_schedule(cls *net, int epoch, int epochs)
+{
+    (void)epoch, (void)epochs;
+    net->lr = 0.001f;
 }
 
 /* Forward pass of n samples (rows of x): every layer's outputs into net->act,

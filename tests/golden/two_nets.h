@@ -34,12 +34,17 @@ typedef struct enc {
     float grad[8];           /* dLoss/dparam, mean over the last batch */
     float act[2];            /* layer outputs, a row per sample */
     float delta[6];          /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
-    float lr;                /* learning rate: enc_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by enc_init and enc_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } enc;
 
 /* Sets the parameters from `seed` (enc_SEED is the file's) and clears all other state. */
 void enc_init(enc *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: enc has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.01. */
+void enc_schedule(enc *net, int epoch, int epochs);
 /* Runs one sample x[enc_N_INPUTS] through the network into y[enc_N_OUTPUTS]. */
 void enc_forward(enc *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:
@@ -91,12 +96,17 @@ typedef struct cls {
     float act[12];           /* layer outputs, a row per sample */
     float delta[16];         /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
     float logit[4];          /* inputs of the softmax, a row per sample */
-    float lr;                /* learning rate: cls_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by cls_init and cls_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } cls;
 
 /* Sets the parameters from `seed` (cls_SEED is the file's) and clears all other state. */
 void cls_init(cls *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: cls has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.001. */
+void cls_schedule(cls *net, int epoch, int epochs);
 /* Runs one sample x[cls_N_INPUTS] through the network into y[cls_N_OUTPUTS]. */
 void cls_forward(cls *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

@@ -32,12 +32,17 @@ typedef struct xor {
     float grad[9];           /* dLoss/dparam, mean over the last batch */
     float act[3];            /* layer outputs, a row per sample */
     float delta[4];          /* dLoss/dz of the layer in flight, two halves used in turn, a row per sample */
-    float lr;                /* learning rate: xor_init sets the file's; change it freely */
+    float lr;                /* learning rate: set by xor_init and xor_schedule; change it freely */
     uint64_t step;           /* optimizer steps taken */
 } xor;
 
 /* Sets the parameters from `seed` (xor_SEED is the file's) and clears all other state. */
 void xor_init(xor *net, uint64_t seed);
+/* Sets net->lr to the schedule's learning rate for epoch `epoch` (0 = the
+ * first) of a run of `epochs` epochs: xor has no schedule statement, so lr
+ * stays the same; call it before each epoch. Without a schedule statement it
+ * sets the file's lr, here 0.5. */
+void xor_schedule(xor *net, int epoch, int epochs);
 /* Runs one sample x[xor_N_INPUTS] through the network into y[xor_N_OUTPUTS]. */
 void xor_forward(xor *net, const float *x, float *y);
 /* Runs n samples (any n >= 0; rows of x) into n rows of y, a batch at a time:

@@ -141,3 +141,7 @@ fi
 # The composing API (NAME_forward_train, NAME_backward_from), loss bce and
 # gan blocks' steps, against autograd: tests/torch/compose/.
 sh tests/torch/compose/run.sh
+
+# NAME_schedule's learning rates against torch.optim.lr_scheduler:
+# tests/torch/schedules/.
+sh tests/torch/schedules/run.sh

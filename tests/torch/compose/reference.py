@@ -42,6 +42,9 @@ import struct
 import sys
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from judge import catch_mutants, write_result  # noqa: E402  (tests/torch/judge.py)
+
 try:
     import numpy as np
 except ImportError as _e:   # reported by main, in torch.missing for run.sh
@@ -513,13 +516,6 @@ def checks_of(name):
     return NET_CHECKS + (BCE_CHECKS if NETS.get(name, {}).get("bce") else ())
 
 
-def write_result(path, lines):
-    with open(path, "w") as f:
-        f.write("FAIL\n" if lines else "ok\n")
-        for line in lines:
-            f.write(line + "\n")
-
-
 def cmd_check(root, units):
     try:
         load_torch()
@@ -550,24 +546,7 @@ def cmd_check(root, units):
                 open(os.path.join(d, c + ".result")).readline().strip() == "ok"
                 for c in checks_of(unit.split("/")[0])):
             clean.append(unit)
-    missed = []
-    for mut, what in MUTANTS.items():
-        caught = []
-        for unit in clean:
-            try:
-                res = check_unit(root, unit, frozenset([mut]))
-            except Exception as e:   # a broken mutant proves nothing
-                missed.append(f"mutant {mut} crashed on {unit}: {type(e).__name__}: {e}")
-                caught = None
-                break
-            caught += [f"{unit} {c}" for c, lines in res.items() if lines]
-        if caught is None:
-            continue
-        if caught:
-            print(f"{mut}: caught by {', '.join(caught)}")
-        else:
-            missed.append(f"not caught: {mut} ({what}) on {' '.join(clean) or 'no clean unit'}")
-    write_result(os.path.join(root, "mutants.result"), missed)
+    catch_mutants(root, MUTANTS, clean, lambda unit, mut: check_unit(root, unit, mut))
     return 0
 
 

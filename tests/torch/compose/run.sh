@@ -43,17 +43,6 @@ mkdir -p "$out"
 gan_of() { sed -n 's/^gan \([A-Za-z_0-9]*\).*/\1/p' "$1" | head -n 1; }
 gan_member() { sed -n "s/^ *$2 \\([A-Za-z_0-9]*\\).*/\\1/p" "$1" | head -n 1; }
 nnc_flags() { [ "$1" = loops ] && echo "--unroll 0"; }
-# FAIL NAME: REASON, then up to 12 more detail lines, indented (lib.sh's fail
-# puts the reason on the next line; tests/run.sh counts "FAIL " lines alike).
-failr() {
-    _n=$1 _r=$2
-    shift 2
-    echo "FAIL $_n: $_r"
-    [ $# -gt 0 ] && printf '%s\n' "$@" | sed -n '/./p' | head -n 12 | sed 's/^/    /'
-    return 0
-}
-# the first line of a result file's details, then the rest
-result_fail() { failr "$1" "$(sed -n 2p "$2")" "$(tail -n +3 "$2")"; }
 label() { if [ "$2" = default ]; then echo "$1"; else echo "$1/$2"; fi; }
 
 names=
@@ -87,7 +76,10 @@ build_unit() {   # NAME VARIANT
         $CC $STRICT -O2 $defs -include "$d/$1.h" -I"$d" -o "$d/driver" "$drv" "$d/$1.c" -lm \
             >>"$d/build.log" 2>&1; then
         : > "$d/built"
-        "$d/driver" "$in" "$d" >"$d/driver.log" 2>&1 || : > "$d/driver.failed"
+        if ! "$d/driver" "$in" "$d" >"$d/driver.log" 2>&1; then
+            cat "$out/gen.log" >>"$d/driver.log"   # the inputs' side, if that is where it broke
+            : > "$d/driver.failed"
+        fi
     fi
 }
 units=
@@ -115,12 +107,10 @@ for unit in $units; do
     [ -f "$out/$unit/built" ] && [ ! -f "$out/$unit/driver.failed" ] && run_units="$run_units $unit"
 done
 # shellcheck disable=SC2086
-$PY "$src/reference.py" check "$out" $run_units >"$out/check.log" 2>&1
-have_torch=1
-if [ -f "$out/torch.missing" ]; then
-    have_torch=0
-    torch_err=$(tail -n 1 "$out/torch.missing")
-fi
+check_log=$out/check.log
+$PY "$src/reference.py" check "$out" $run_units >"$check_log" 2>&1
+torch_err=
+[ -f "$out/torch.missing" ] && torch_err=$(tail -n 1 "$out/torch.missing")
 
 checks_of() {
     if [ -n "$(gan_of "$src/$1.nn")" ]; then
@@ -141,32 +131,8 @@ for unit in $units; do
         failr "compose $l build" "nnc or the C compiler failed" "$(cat "$d/build.log")"
     fi
     for c in $(checks_of "$name"); do
-        if [ $have_torch = 0 ]; then
-            failr "compose $l $c" "$PY cannot import torch and numpy (Debian: apt-get install python3-torch)" \
-                "$torch_err"
-        elif [ ! -f "$d/built" ]; then
-            failr "compose $l $c" "not run: the build failed"
-        elif [ -f "$d/driver.failed" ]; then
-            failr "compose $l $c" "the driver failed" "$(cat "$d/driver.log")" "$(cat "$out/gen.log")"
-        elif [ -f "$d/$c.result" ]; then
-            if [ "$(head -n 1 "$d/$c.result")" = ok ]; then
-                ok "compose $l $c"
-            else
-                result_fail "compose $l $c" "$d/$c.result"
-            fi
-        else
-            failr "compose $l $c" "reference.py wrote no result" "$(tail -n 20 "$out/check.log")"
-        fi
+        judge "compose $l $c" "$d/$c.result" "$d"
     done
 done
-
-if [ $have_torch = 0 ]; then
-    failr "compose mutants caught" "$PY cannot import torch and numpy" "$torch_err"
-elif [ ! -f "$out/mutants.result" ]; then
-    failr "compose mutants caught" "reference.py wrote no result" "$(tail -n 20 "$out/check.log")"
-elif [ "$(head -n 1 "$out/mutants.result")" = ok ]; then
-    ok "compose mutants caught"
-else
-    result_fail "compose mutants caught" "$out/mutants.result"
-fi
+judge "compose mutants caught" "$out/mutants.result"
 exit 0
