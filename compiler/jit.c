@@ -84,6 +84,9 @@ static uint64_t settings_hash(const Net *n)
     rt_buf_printf(&t, "%d %.17g %.17g %.17g %.17g %.17g %.17g %.17g loss %d batch %lld", (int)o->kind, o->lr,
                   o->momentum, o->weight_decay, o->beta1, o->beta2, o->eps, o->clip, (int)n->loss,
                   (long long)n->batch);
+    if (n->sched.kind != SCHED_NONE)   /* (only then: checkpoints of networks without one stay valid) */
+        rt_buf_printf(&t, " schedule %d %lld %.17g %.17g %lld", (int)n->sched.kind, (long long)n->sched.every,
+                      n->sched.gamma, n->sched.min, (long long)n->sched.warmup);
     for (int i = 0; i < n->n_layers; i++)
         if (n->layers[i].kind == LAYER_DROPOUT)
             rt_buf_printf(&t, " dropout %d %.17g", i, n->layers[i].rate);
@@ -112,8 +115,10 @@ static void glue(RtBuf *b, const Net *n)
                "float nnc_jit_train_step(void *nnc_net, const float *nnc_x, const float *nnc_t, int nnc_n)\n"
                "{ return %s_train_step((%s *)nnc_net, nnc_x, nnc_t, nnc_n); }\n"
                "float *nnc_jit_params(void *nnc_net) { return %s_params((%s *)nnc_net); }\n"
-               "float *nnc_jit_lr(void *nnc_net) { return &((%s *)nnc_net)->lr; }\n",
-               N, N, N, N, N, N, N, N, N, N, N, N, N);
+               "float *nnc_jit_lr(void *nnc_net) { return &((%s *)nnc_net)->lr; }\n"
+               "void nnc_jit_schedule(void *nnc_net, int nnc_epoch, int nnc_epochs)\n"
+               "{ %s_schedule((%s *)nnc_net, nnc_epoch, nnc_epochs); }\n",
+               N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
     int i = 0;
     state_glue_open(b, N);
     state_cases(b, n, "nnc_s", "", &i);
@@ -465,8 +470,9 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     BIND(out->params, "nnc_jit_params");
     BIND(out->lr, "nnc_jit_lr");
     BIND(out->arrays, "nnc_jit_state");
+    BIND(out->schedule, "nnc_jit_schedule");
     if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->params || !out->lr ||
-        !out->arrays) {
+        !out->arrays || !out->schedule) {
         diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", net->name);
         jit_free(j, NULL);
         return NULL;
@@ -480,6 +486,7 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     out->seed = net->seed;
     out->fingerprint = net->fingerprint;
     out->settings = settings_hash(net);
+    out->has_schedule = net->sched.kind != SCHED_NONE;
     out->softmax = net->layers[net->n_layers - 1].act == ACT_SOFTMAX;
     out->size = size();
     out->state = calloc(1, out->size);

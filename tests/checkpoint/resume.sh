@@ -48,6 +48,11 @@ EOF
 }
 net momentum "sgd lr=0.05 momentum=0.9"
 net adam "adam lr=0.003"
+# a schedule (one that does not depend on the run's length, so that the
+# 5-epoch run below is the 12-epoch run's beginning): each epoch's rate
+# comes from NAME_schedule, also in a resumed epoch
+sed 's/^network adam {/network stepped {/; s/^    batch 16$/    schedule step every=3 gamma=0.5 warmup=2\n    batch 16/' \
+    "$out/adam.nn" >"$out/stepped.nn"
 cat >"$out/gru.nn" <<'EOF'
 network gru {
     input 1 steps=4
@@ -60,7 +65,7 @@ network gru {
 EOF
 EPOCHS=12
 
-for n in momentum adam gru; do
+for n in momentum adam stepped gru; do
     "$NNC" train "$out/$n.nn" --data "$out/train.csv" --epochs $EPOCHS --save "$out/$n.full.nnw" >"$out/$n.full.log" 2>&1
 
     # stopped at an epoch boundary: the first run's --epochs ends it
