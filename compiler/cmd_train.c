@@ -51,8 +51,9 @@ static const char train_usage[] =
     "  --resume F.nnck    continue a checkpoint's run to a total of --epochs: the same\n"
     "                     result, bit for bit, as a run never stopped\n"
     "  --save-best W.nnw  keep the weights of the epoch with the best test accuracy\n"
-    "                     (lowest test loss for a regressor); needs --test\n"
+    "                     (lowest test loss for a regressor); needs --test (a gan: --judge)\n"
     "  --patience K       stop after K epochs without a better test figure; needs --test\n"
+    "                     (a gan: --judge, its score)\n"
     "  --jit=tcc|cc       compile with libtcc in memory (default), or with $CC (else cc)\n"
     "                     at the flags below, cached in ~/.cache/nnc\n"
     "  --net NAME         which network of the file (when it has several)\n"
@@ -74,7 +75,9 @@ static const char train_usage[] =
     "  --plot FILE.svg    both losses (and the speed) per epoch\n"
     "  --judge NET.nn     a classifier of the images, with --judge-weights W.nnw:\n"
     "                     after training, the inception-style score of 10,000\n"
-    "                     generated images and each class's share of them\n"
+    "                     generated images and each class's share of them; with\n"
+    "                     --save-best or --patience, after every epoch too\n"
+    "  --save-best W.nnw  W.GEN.nnw and W.DISC.nnw of the epoch with the best score\n"
     "  --test FILE        with --judge: real images to score the same way\n";
 
 typedef struct TrainArgs {
@@ -230,8 +233,6 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
                      a->has_seed ? "--seed" : "--lr");
     if (a->checkpoint_every && !a->checkpoint)
         return usage("--checkpoint-every needs --checkpoint FILE%s", "");
-    if ((a->patience || a->save_best) && !a->test && !a->text)
-        return usage("%s judges each epoch on test data: give --test FILE", a->patience ? "--patience" : "--save-best");
     if (a->text && (a->data || a->test || a->labels || a->target_input))
         return usage("--text is the whole data set (the last 10%% held out): it goes without --data, --test, "
                      "--labels and --target%s", "");
@@ -331,8 +332,10 @@ static void record_epoch(const RtEpoch *e, void *user)
 typedef struct RunCtx {
     History history;
     const TrainArgs *a;
-    RtNet *net;
+    RtNet *net;                  /* (NULL for a gan) */
     RtCheckpointId id;
+    void *state;                 /* what the checkpoint holds: the arrays `arrays` lists of `state` */
+    RtStateFn arrays;
     bool failed;                 /* a checkpoint or the best weights could not be written (said) */
     bool checkpointed;           /* the last on_state wrote a checkpoint */
 } RunCtx;
@@ -344,21 +347,32 @@ static void on_epoch_figures(const RtEpoch *e, void *user)
         record_epoch(e, &c->history);
 }
 
-static void on_run_state(const RtRun *run, const RtEpoch *e, void *user)
+/* An error while training: after clearing the progress bar. */
+static void say_error(RunCtx *c, const char *msg)
 {
-    RunCtx *c = user;
+    fprintf(stderr, "%snnc: error: %s\n", isatty(STDOUT_FILENO) ? "\r\033[K" : "", msg);
+    c->failed = true;
+}
+
+/* After an epoch, or a stop (`ending`: by a signal or patience): the
+ * checkpoint, when one is due (every --checkpoint-every epochs, and at the
+ * end). */
+static void checkpoint_due(RunCtx *c, const RtRun *run, bool ending)
+{
     const TrainArgs *a = c->a;
     c->checkpointed = false;
-    if (!a->checkpoint || (!e->stopped && !e->patience_out && a->checkpoint_every &&
-                           run->epoch % a->checkpoint_every != 0))
+    if (!a->checkpoint || (!ending && a->checkpoint_every && run->epoch % a->checkpoint_every != 0))
         return;
     RtError err;
-    if (!rt_save_checkpoint(a->checkpoint, &c->id, run, c->net->state, c->net->arrays, &err)) {
-        fprintf(stderr, "%snnc: error: %s\n", isatty(STDOUT_FILENO) ? "\r\033[K" : "", err.msg);
-        c->failed = true;
-        return;
-    }
-    c->checkpointed = true;
+    if (!rt_save_checkpoint(a->checkpoint, &c->id, run, c->state, c->arrays, &err))
+        say_error(c, err.msg);
+    else
+        c->checkpointed = true;
+}
+
+static void on_run_state(const RtRun *run, const RtEpoch *e, void *user)
+{
+    checkpoint_due(user, run, e->stopped || e->patience_out);
 }
 
 static void on_best_epoch(const RtEpoch *e, void *user)
@@ -367,10 +381,26 @@ static void on_best_epoch(const RtEpoch *e, void *user)
     RtError err;
     (void)e;
     if (!rt_save_weights(c->a->save_best, c->net->fingerprint, c->net->params(c->net->state), c->net->n_params,
-                         &err)) {
-        fprintf(stderr, "%snnc: error: %s\n", isatty(STDOUT_FILENO) ? "\r\033[K" : "", err.msg);
-        c->failed = true;
-    }
+                         &err))
+        say_error(c, err.msg);
+}
+
+/* Where a resumed run goes on from. */
+static void say_resuming(const char *path, const RtRun *run)
+{
+    if (run->pos)
+        printf("resuming from %s: epoch %d, after %lld of its %lld samples\n", path, run->epoch + 1,
+               (long long)run->pos, (long long)run->n);
+    else
+        printf("resuming from %s: %d epoch%s done\n", path, run->epoch, run->epoch == 1 ? "" : "s");
+}
+
+/* The line a run ends with when it stopped: where its checkpoint is. */
+static void say_checkpoint(const RunCtx *c, const RtRun *run)
+{
+    printf("checkpoint written to %s (epoch %d, %lld of %lld samples): continue with --resume %s\n", c->a->checkpoint,
+           run->pos ? run->epoch + 1 : run->epoch, (long long)(run->pos ? run->pos : run->n), (long long)run->n,
+           c->a->checkpoint);
 }
 
 /* A grid of pictures: misclassified images of a classifier (up to 40), or
@@ -462,7 +492,7 @@ static bool check_outputs(const TrainArgs *a, const char *gen, const char *disc,
             continue;
         char buf[2][4096];
         const char *p[2] = {path[i], NULL};
-        if (gen && i == 0) {
+        if (gen && (i == 0 || i == 4)) {   /* a gan's --save and --save-best */
             if (!pipeline_gan_weights_path(buf[0], sizeof buf[0], path[i], gen, diag) ||
                 !pipeline_gan_weights_path(buf[1], sizeof buf[1], path[i], disc, diag))
                 return false;
@@ -576,23 +606,36 @@ static double judge_score(Judge *j, const float *x, int64_t n, int64_t *counts)
     return s;
 }
 
-static bool judge_report(Judge *j, const TrainArgs *a, const RtGan *gan, uint64_t seed, Diag *diag)
+/* The score of JUDGE_IMAGES generated images, from noise the run's seed
+ * fixes (the same images after every epoch); counts: as judge_score's.  NaN
+ * when memory runs out. */
+static double judge_generated(Judge *j, const RtGan *gan, uint64_t seed, int64_t *counts)
 {
-    int64_t n = JUDGE_IMAGES, k = j->net.n_outputs, ns = gan->n_sample;
-    float *z = malloc((size_t)(n * gan->n_noise) * sizeof *z), *x = malloc((size_t)(n * ns) * sizeof *x);
-    int64_t *counts = calloc((size_t)k, sizeof *counts);
-    bool ok = z && x && counts;
-    if (!ok)
-        diag_plain(diag, DIAG_ERROR, "out of memory for the judge's %lld images", (long long)n);
-    double fake = NAN, real = NAN;
-    int64_t n_real = 0;
-    if (ok) {
+    int64_t n = JUDGE_IMAGES;
+    float *z = malloc((size_t)(n * gan->n_noise) * sizeof *z), *x = malloc((size_t)(n * gan->n_sample) * sizeof *x);
+    double score = NAN;
+    if (z && x) {
         RtRng rng;
         rt_rng_seed(&rng, seed ^ UINT64_C(0x9d6e));
         rt_gan_noise(gan, &rng, z, n);
         gan->generate(gan->state, z, x, (int)n);
-        fake = judge_score(j, x, n, counts);
+        score = judge_score(j, x, n, counts);
     }
+    free(z);
+    free(x);
+    return score;
+}
+
+static bool judge_report(Judge *j, const TrainArgs *a, const RtGan *gan, uint64_t seed, Diag *diag)
+{
+    int64_t n = JUDGE_IMAGES, k = j->net.n_outputs, ns = gan->n_sample;
+    int64_t *counts = calloc((size_t)k, sizeof *counts);
+    double fake = counts ? judge_generated(j, gan, seed, counts) : NAN, real = NAN;
+    bool ok = !isnan(fake);
+    if (!ok)
+        diag_plain(diag, DIAG_ERROR, "the judge could not score %lld generated images (out of memory, or they are "
+                   "not finite)", (long long)n);
+    int64_t n_real = 0;
     if (ok && a->test) {
         RtData d = {0};
         if (!pipeline_load_images(a->test, ns, "the judge's real images", &d, diag)) {
@@ -618,51 +661,94 @@ static bool judge_report(Judge *j, const TrainArgs *a, const RtGan *gan, uint64_
         }
         printf("\n  (the largest class holds %.1f%%)\n", 100.0 * (double)counts[most] / (double)n);
     }
-    free(z);
-    free(x);
     free(counts);
     return ok;
 }
 
-/* What a gan's epochs leave: the picture (--pictures) and the figures for
- * the chart (--plot). */
-typedef struct GanPictures {
-    const char *path;            /* NULL: no pictures */
-    const RtGan *gan;
+/* What a gan's epochs leave: the picture (--pictures), the figures for the
+ * chart (--plot), the checkpoint, the best epoch's weights (--save-best). */
+typedef struct GanRun {
+    RunCtx c;                    /* the checkpoint's: c.state is this GanRun, c.arrays gan_run_arrays */
+    RtGan *gan;
+    Judge *judge;                /* NULL: no score */
+    uint64_t seed;               /* the run's: the pictures' and the judge's noise (in the checkpoint) */
+    int n_arrays;                /* the gan's own arrays (gan->arrays) */
+    const char *pictures;        /* NULL: no pictures */
     const float *z;              /* fixed noise: the same 64 samples every epoch */
     float *out;
     int h, w, n;
-    bool failed;
     RtGanEpoch *epochs;          /* --plot: every epoch's figures */
     int n_epochs;
-} GanPictures;
+} GanRun;
+
+/* The checkpoint's arrays of a gan run: the gan's, then the run's seed. */
+static const char *gan_run_arrays(void *user, int i, void **p, int64_t *count, int *is_u64)
+{
+    GanRun *g = user;
+    if (i < g->n_arrays)
+        return g->gan->arrays(g->gan->state, i, p, count, is_u64);
+    if (i > g->n_arrays)
+        return NULL;
+    *p = &g->seed, *count = 1, *is_u64 = 1;
+    return "run.seed";
+}
 
 static void gan_pictures(const RtGanEpoch *e, void *user)
 {
-    GanPictures *p = user;
+    GanRun *g = user;
     RtError err;
-    if (p->epochs && e->epoch > 0)
-        p->epochs[p->n_epochs++] = *e;
-    if (!p->path)
+    if (g->epochs && e->epoch > 0)
+        g->epochs[g->n_epochs++] = *e;
+    if (!g->pictures || g->c.failed)
         return;
-    p->gan->generate(p->gan->state, p->z, p->out, p->n);
-    if (!p->failed && !rt_write_pgm_grid(p->path, p->out, p->n, p->h, p->w, 8, &err)) {
-        fprintf(stderr, "nnc: error: %s\n", err.msg);
-        p->failed = true;
+    g->gan->generate(g->gan->state, g->z, g->out, g->n);
+    if (!rt_write_pgm_grid(g->pictures, g->out, g->n, g->h, g->w, 8, &err))
+        say_error(&g->c, err.msg);
+}
+
+static double gan_score(void *user)
+{
+    GanRun *g = user;
+    return judge_generated(g->judge, g->gan, g->seed, NULL);
+}
+
+static void on_gan_state(const RtRun *run, const RtGanEpoch *e, void *user)
+{
+    checkpoint_due(&((GanRun *)user)->c, run, e->stopped || e->patience_out);
+}
+
+/* Both networks' weights, into base's W.GEN.nnw and W.DISC.nnw. */
+static bool save_gan_weights(const char *base, const RtGan *gan, bool say, Diag *diag)
+{
+    char gp[4096], dp[4096];
+    RtError err;
+    if (!pipeline_gan_weights_path(gp, sizeof gp, base, gan->gen_name, diag) ||
+        !pipeline_gan_weights_path(dp, sizeof dp, base, gan->disc_name, diag))
+        return false;
+    if (!rt_save_weights(gp, gan->gen_fingerprint, gan->gen_params(gan->state), gan->gen_n_params, &err) ||
+        !rt_save_weights(dp, gan->disc_fingerprint, gan->disc_params(gan->state), gan->disc_n_params, &err)) {
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        return false;
     }
+    if (say)
+        printf("saved the weights to %s and %s\n", gp, dp);
+    return true;
+}
+
+static void on_gan_best(const RtGanEpoch *e, void *user)
+{
+    GanRun *g = user;
+    Diag quiet;
+    (void)e;
+    diag_init(&quiet, stderr);
+    if (!save_gan_weights(g->c.a->save_best, g->gan, false, &quiet))
+        g->c.failed = true;
 }
 
 static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *diag)
 {
     const char *unsupported = a->text ? "--text" : a->target_input ? "--target" : a->confusion ? "--confusion" :
                               a->lr > 0 ? "--lr" : NULL;
-    const char *not_yet = a->checkpoint ? "--checkpoint" : a->resume ? "--resume" : a->save_best ? "--save-best" :
-                          a->patience ? "--patience" : NULL;
-    if (not_yet) {
-        diag_plain(diag, DIAG_ERROR, "%s is for networks; gan blocks do not have it yet (gan '%s': save its "
-                   "weights with --save and start from them with --load)", not_yet, g->name);
-        return 2;
-    }
     if (unsupported) {
         diag_plain(diag, DIAG_ERROR, "%s is not for a gan block (gan '%s' trains both networks at their own "
                    "optimizers' rates, from --data alone)", unsupported, g->name);
@@ -682,6 +768,11 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
                    "it has no use");
         return 2;
     }
+    if ((a->save_best || a->patience) && !a->judge) {
+        diag_plain(diag, DIAG_ERROR, "%s keeps a gan's epoch with the best score of its --judge: give --judge NET.nn "
+                   "--judge-weights W.nnw", a->patience ? "--patience" : "--save-best");
+        return 2;
+    }
     if (!check_outputs(a, g->gen->name, g->disc->name, diag))
         return 1;
     struct timespec t0;
@@ -696,13 +787,17 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
     struct sigaction old[2];
     catch_stop_signals(old);
     RtData real = {0};
+    RtRun run = {0};
     RtError err;
     float *z = NULL, *pics = NULL;
-    GanPictures pic = {.path = a->pictures, .gan = &gan, .n = 64};
     Judge judge = {0};   /* before the first goto: done closes it */
-    uint64_t seed = a->has_seed ? a->seed : gan.seed;
+    GanRun gr = {.c = {.a = a, .arrays = gan_run_arrays}, .gan = &gan, .pictures = a->pictures, .n = 64};
+    gr.c.state = &gr;
+    while (gan.arrays(gan.state, gr.n_arrays, &(void *){0}, &(int64_t){0}, &(int){0}))
+        gr.n_arrays++;
+    gr.seed = a->has_seed ? a->seed : gan.seed;
     if (a->has_seed)
-        gan.init(gan.state, seed);
+        gan.init(gan.state, gr.seed);
     if (a->load) {
         char gp[4096], dp[4096];
         if (!pipeline_gan_weights_path(gp, sizeof gp, a->load, gan.gen_name, diag) ||
@@ -716,10 +811,16 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
     }
     if (a->judge && !judge_open(&judge, a, &gan, diag))
         goto done;
+    gr.judge = a->judge ? &judge : NULL;
     if (!pipeline_load_images(a->data, gan.n_sample, "a gan's real samples", &real, diag))
         goto done;
     if (a->limit > 0 && real.n > a->limit)
         real.n = a->limit;
+    gr.c.id = (RtCheckpointId){"gan", gan.fingerprint, gan.settings, gan.batch, real.n, rt_data_fingerprint(&real)};
+    if (a->resume && !rt_load_checkpoint(a->resume, &gr.c.id, &run, gr.c.state, gr.c.arrays, &err)) {
+        diag_plain(diag, DIAG_ERROR, "%s", err.msg);
+        goto done;
+    }
     int epochs = (int)(a->epochs >= 0 ? a->epochs : g->gen->epochs);
     if (a->backend == JIT_TCC && jit_tcc_is_slow(g->disc, 3 * real.n, epochs))   /* three passes of D a step */
         fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
@@ -728,7 +829,9 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
            "batch %lld, %d epochs (compiled in %.0f ms by %s)\n", g->name, gan.gen_name,
            (long long)gan.gen_n_params, gan.disc_name, (long long)gan.disc_n_params, (long long)real.n,
            (long long)gan.batch, epochs, compile_ms, a->backend == JIT_TCC ? "libtcc" : "cc");
-    if (a->plot && epochs > 0 && !(pic.epochs = calloc((size_t)epochs, sizeof *pic.epochs))) {
+    if (a->resume)
+        say_resuming(a->resume, &run);
+    if (a->plot && epochs > 0 && !(gr.epochs = calloc((size_t)epochs, sizeof *gr.epochs))) {
         diag_plain(diag, DIAG_ERROR, "out of memory for the chart's figures");
         goto done;
     }
@@ -738,26 +841,32 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
                        (long long)gan.n_sample);
             goto done;
         }
-        pic.h = (int)real.image_h, pic.w = (int)real.image_w;
-        z = malloc((size_t)(pic.n * gan.n_noise) * sizeof *z);
-        pics = malloc((size_t)(pic.n * gan.n_sample) * sizeof *pics);
+        gr.h = (int)real.image_h, gr.w = (int)real.image_w;
+        z = malloc((size_t)(gr.n * gan.n_noise) * sizeof *z);
+        pics = malloc((size_t)(gr.n * gan.n_sample) * sizeof *pics);
         if (!z || !pics) {
             diag_plain(diag, DIAG_ERROR, "out of memory for the pictures");
             goto done;
         }
         RtRng rng;
-        rt_rng_seed(&rng, seed ^ UINT64_C(0x5eed));
-        rt_gan_noise(&gan, &rng, z, pic.n);
-        pic.z = z, pic.out = pics;
+        rt_rng_seed(&rng, gr.seed ^ UINT64_C(0x5eed));
+        rt_gan_noise(&gan, &rng, z, gr.n);
+        gr.z = z, gr.out = pics;
     }
     RtGanOptions opt = {
         .epochs = epochs,
-        .shuffle_seed = seed,
+        .shuffle_seed = gr.seed,
         .out = stdout,
         .progress = isatty(STDOUT_FILENO) != 0,
         .stop = &interrupted,
         .on_epoch = a->pictures || a->plot ? gan_pictures : NULL,
-        .user = &pic,
+        .user = &gr,
+        .run = &run,
+        .on_state = on_gan_state,
+        .score = gan_score,
+        .track_best = a->save_best || a->patience,
+        .patience = (int)a->patience,
+        .on_best = a->save_best ? on_gan_best : NULL,
     };
     RtGanEpoch last;
     bool trained = rt_train_gan(&gan, &real, &opt, &last);
@@ -765,34 +874,38 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         diag_plain(diag, DIAG_ERROR, "the weights were not saved");
         goto done;
     }
+    if (last.stopped && gr.c.checkpointed)
+        say_checkpoint(&gr.c, &run);
+    if (last.patience_out)
+        printf("stopped early: no better score in %lld epochs\n", a->patience);
+    if (opt.track_best && run.best_epoch) {
+        printf("best epoch %d: score %.3f", run.best_epoch, run.best);
+        if (a->save_best) {
+            char gp[4096], dp[4096];
+            if (pipeline_gan_weights_path(gp, sizeof gp, a->save_best, gan.gen_name, diag) &&
+                pipeline_gan_weights_path(dp, sizeof dp, a->save_best, gan.disc_name, diag))
+                printf(", its weights saved to %s and %s", gp, dp);
+        }
+        printf("\n");
+    }
     if (a->pictures && epochs == 0)   /* the loaded (or initial) generator's pictures */
-        gan_pictures(&last, &pic);
-    if (a->pictures && !pic.failed)
+        gan_pictures(&last, &gr);
+    if (a->pictures && !gr.c.failed)
         printf("wrote %s (64 generated images%s)\n", a->pictures, epochs ? ", rewritten after every epoch" : "");
-    if (a->plot && pic.n_epochs > 0) {
+    if (a->plot && gr.n_epochs > 0) {
         char title[160];
         snprintf(title, sizeof title, "gan %s: %s", g->name, m->src->name);
-        if (!rt_plot_gan_svg(a->plot, pic.epochs, pic.n_epochs, title, &err)) {
+        if (!rt_plot_gan_svg(a->plot, gr.epochs, gr.n_epochs, title, &err)) {
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
             goto done;
         }
         printf("wrote %s (both losses per epoch)\n", a->plot);
     }
-    if (a->save) {
-        char gp[4096], dp[4096];
-        if (!pipeline_gan_weights_path(gp, sizeof gp, a->save, gan.gen_name, diag) ||
-            !pipeline_gan_weights_path(dp, sizeof dp, a->save, gan.disc_name, diag))
-            goto done;
-        if (!rt_save_weights(gp, gan.gen_fingerprint, gan.gen_params(gan.state), gan.gen_n_params, &err) ||
-            !rt_save_weights(dp, gan.disc_fingerprint, gan.disc_params(gan.state), gan.disc_n_params, &err)) {
-            diag_plain(diag, DIAG_ERROR, "%s", err.msg);
-            goto done;
-        }
-        printf("saved the weights to %s and %s\n", gp, dp);
-    }
-    if (a->judge && (!trained || !judge_report(&judge, a, &gan, seed, diag)))
+    if (a->save && !save_gan_weights(a->save, &gan, true, diag))
+        goto done;
+    if (a->judge && (!trained || !judge_report(&judge, a, &gan, gr.seed, diag)))
         trained = false;
-    if (pic.failed)   /* its error is printed: the run did not do all it was asked */
+    if (gr.c.failed)   /* its error is printed: the run did not do all it was asked */
         trained = false;
     status = trained ? 0 : last.stopped ? 128 + interrupted : 1;
     if (last.stopped)
@@ -801,7 +914,8 @@ done:
     restore_signals(old);
     free(z);
     free(pics);
-    free(pic.epochs);
+    free(gr.epochs);
+    rt_run_free(&run);
     rt_data_free(&real);
     free(gan.state);
     jit_free(jit, NULL);
@@ -841,6 +955,11 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         diag_plain(diag, DIAG_ERROR, "--judge scores a gan block's generated images; '%s' is a network", n->name);
         return 2;
     }
+    if ((a->patience || a->save_best) && !a->test && !a->text) {
+        diag_plain(diag, DIAG_ERROR, "%s judges each epoch on test data: give --test FILE",
+                   a->patience ? "--patience" : "--save-best");
+        return 2;
+    }
     if (!check_outputs(a, NULL, NULL, diag))
         return 1;
     struct timespec t0;
@@ -858,7 +977,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     catch_stop_signals(old);
     RtData train = {0}, test = {0};
     RtRun run = {0};
-    RunCtx ctx = {.a = a, .net = &net};
+    RunCtx ctx = {.a = a, .net = &net, .state = net.state, .arrays = net.arrays};
     bool classify = pipeline_is_classifier(n);
     uint64_t seed = a->has_seed ? a->seed : n->seed;
     if (a->has_seed)
@@ -892,7 +1011,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     ctx.id = (RtCheckpointId){"network", net.fingerprint, net.settings, net.batch, train.n, 0};
     ctx.id.data_hash = rt_data_fingerprint(&train);
     if (a->resume) {
-        if (!rt_load_checkpoint(a->resume, &ctx.id, &run, net.state, net.arrays, &err)) {
+        if (!rt_load_checkpoint(a->resume, &ctx.id, &run, ctx.state, ctx.arrays, &err)) {
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
             goto done;
         }
@@ -908,11 +1027,8 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (test.n)
         printf(a->text ? ", validating on %lld (the last 10%% of the text)\n" : ", testing on %lld\n",
                (long long)test.n);
-    if (a->resume && run.pos)
-        printf("resuming from %s: epoch %d, after %lld of its %lld samples\n", a->resume, run.epoch + 1,
-               (long long)run.pos, (long long)train.n);
-    else if (a->resume)
-        printf("resuming from %s: %d epoch%s done\n", a->resume, run.epoch, run.epoch == 1 ? "" : "s");
+    if (a->resume)
+        say_resuming(a->resume, &run);
     fflush(stdout);
 
     RtTrainOptions opt = {
@@ -942,9 +1058,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         goto done;
     }
     if (last.stopped && ctx.checkpointed)
-        printf("checkpoint written to %s (epoch %d, %lld of %lld samples): continue with --resume %s\n",
-               a->checkpoint, run.pos ? run.epoch + 1 : run.epoch, (long long)(run.pos ? run.pos : train.n),
-               (long long)train.n, a->checkpoint);
+        say_checkpoint(&ctx, &run);
     if (last.patience_out)
         printf("stopped early: no better test %s in %lld epochs\n", last.test.accuracy >= 0 ? "accuracy" : "loss",
                a->patience);

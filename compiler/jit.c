@@ -75,8 +75,20 @@ static void state_glue_close(RtBuf *b)
     rt_buf_puts(b, "    }\n    (void)nnc_s;\n    return 0;\n}\n");
 }
 
-/* FNV-1a over the training settings' text: a checkpoint resumes only with
- * the settings it was written with. */
+/* FNV-1a over t's text (freed): what a checkpoint must match. */
+static uint64_t fnv_text(RtBuf *t)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; t->data && i < t->len; i++) {
+        h ^= (unsigned char)t->data[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    rt_buf_free(t);
+    return h;
+}
+
+/* A hash of the training settings: a checkpoint resumes only with the
+ * settings it was written with. */
 static uint64_t settings_hash(const Net *n)
 {
     RtBuf t = {0};
@@ -90,13 +102,7 @@ static uint64_t settings_hash(const Net *n)
     for (int i = 0; i < n->n_layers; i++)
         if (n->layers[i].kind == LAYER_DROPOUT)
             rt_buf_printf(&t, " dropout %d %.17g", i, n->layers[i].rate);
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (size_t i = 0; t.data && i < t.len; i++) {
-        h ^= (unsigned char)t.data[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    rt_buf_free(&t);
-    return h;
+    return fnv_text(&t);
 }
 
 /* Parameter names carry the nnc_ prefix, which no network name may have: a
@@ -511,8 +517,39 @@ static void gan_glue(RtBuf *b, const Gan *g)
                "void nnc_jit_gan_generate(void *nnc_g, const float *nnc_z, float *nnc_out, int nnc_n)\n"
                "{ %s_generate((%s *)nnc_g, nnc_z, nnc_out, nnc_n); }\n"
                "float *nnc_jit_gan_gen_params(void *nnc_g) { return %s_params(&((%s *)nnc_g)->%s); }\n"
-               "float *nnc_jit_gan_disc_params(void *nnc_g) { return %s_params(&((%s *)nnc_g)->%s); }\n",
-               N, N, N, N, N, N, N, N, G, N, G, D, N, D);
+               "float *nnc_jit_gan_disc_params(void *nnc_g) { return %s_params(&((%s *)nnc_g)->%s); }\n"
+               "void nnc_jit_gan_schedule(void *nnc_g, int nnc_epoch, int nnc_epochs)\n"
+               "{ %s_schedule(&((%s *)nnc_g)->%s, nnc_epoch, nnc_epochs); "
+               "%s_schedule(&((%s *)nnc_g)->%s, nnc_epoch, nnc_epochs); }\n"
+               "float *nnc_jit_gan_lr(void *nnc_g, int nnc_disc)\n"
+               "{ return nnc_disc ? &((%s *)nnc_g)->%s.lr : &((%s *)nnc_g)->%s.lr; }\n",
+               N, N, N, N, N, N, N, N, G, N, G, D, N, D, G, N, G, D, N, D, N, D, N, G);
+    /* the checkpoint's arrays: each network's, its name before a dot, and the noise's RNG */
+    char access[2][160], prefix[2][80];
+    snprintf(access[0], sizeof access[0], "(&nnc_s->%s)", G);
+    snprintf(access[1], sizeof access[1], "(&nnc_s->%s)", D);
+    snprintf(prefix[0], sizeof prefix[0], "%s.", G);
+    snprintf(prefix[1], sizeof prefix[1], "%s.", D);
+    int i = 0;
+    state_glue_open(b, N);
+    state_cases(b, g->gen, access[0], prefix[0], &i);
+    state_cases(b, g->disc, access[1], prefix[1], &i);
+    rt_buf_printf(b, "    case %d: *nnc_p = &nnc_s->rng; *nnc_count = 1; *nnc_u64 = 1; return \"noise.rng\";\n", i);
+    state_glue_close(b);
+}
+
+/* What a gan's checkpoint must match: both networks' shapes (`shapes`) or
+ * training settings, and the noise. */
+static uint64_t gan_hash(const Gan *g, bool shapes)
+{
+    RtBuf t = {0};
+    if (shapes)
+        rt_buf_printf(&t, "gan %016llx %016llx", (unsigned long long)g->gen->fingerprint,
+                      (unsigned long long)g->disc->fingerprint);
+    else
+        rt_buf_printf(&t, "gan %016llx %016llx noise %d %.17g %.17g", (unsigned long long)settings_hash(g->gen),
+                      (unsigned long long)settings_hash(g->disc), (int)g->noise, g->noise_a, g->noise_b);
+    return fnv_text(&t);
 }
 
 Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_t unroll, RtGan *out, Diag *diag)
@@ -531,7 +568,11 @@ Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_
     BIND(out->generate, "nnc_jit_gan_generate");
     BIND(out->gen_params, "nnc_jit_gan_gen_params");
     BIND(out->disc_params, "nnc_jit_gan_disc_params");
-    if (!size || !out->init || !out->step || !out->generate || !out->gen_params || !out->disc_params) {
+    BIND(out->schedule, "nnc_jit_gan_schedule");
+    BIND(out->lr, "nnc_jit_gan_lr");
+    BIND(out->arrays, "nnc_jit_state");
+    if (!size || !out->init || !out->step || !out->generate || !out->gen_params || !out->disc_params ||
+        !out->schedule || !out->lr || !out->arrays) {
         diag_plain(diag, DIAG_ERROR, "JIT: an entry point of gan '%s' is missing after linking", gan->name);
         jit_free(j, NULL);
         return NULL;
@@ -545,6 +586,9 @@ Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_
     out->seed = gan->gen->seed;
     out->noise_normal = gan->noise == NOISE_NORMAL;
     out->noise_a = gan->noise_a, out->noise_b = gan->noise_b;
+    out->has_schedule = gan->gen->sched.kind != SCHED_NONE || gan->disc->sched.kind != SCHED_NONE;
+    out->fingerprint = gan_hash(gan, true);
+    out->settings = gan_hash(gan, false);
     out->size = size();
     out->state = calloc(1, out->size);
     if (!out->state) {

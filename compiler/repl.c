@@ -276,8 +276,8 @@ static bool use_gan(Repl *r, Arena *arena, const Source *src, Module *m, const G
     printf("gan %s: generator %s (%lld parameters) and discriminator %s (%lld), %zu bytes (compiled by %s)\n",
            g->name, fresh.gen_name, (long long)fresh.gen_n_params, fresh.disc_name, (long long)fresh.disc_n_params,
            fresh.size, r->backend == JIT_TCC ? "libtcc" : "cc");
-    printf("  its commands: data IMAGES, train [EPOCHS], generate FILE.pgm [N], init [SEED], save W.nnw, "
-           "load W.nnw, show\n");
+    printf("  its commands: data IMAGES, train [EPOCHS], generate FILE.pgm [N], init [SEED], save W.nnw|C.nnck, "
+           "load W.nnw|C.nnck, show\n");
     return true;
 }
 
@@ -369,28 +369,33 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* A REPL checkpoint: the network's whole training state and the epochs
- * trained, so that `train` goes on as it would have (each `train` shuffles
- * from the seed and the epochs done).  Its data is the session's --data. */
+/* A REPL checkpoint: the network's (or the gan's) whole training state and
+ * the epochs trained, so that `train` goes on as it would have (each `train`
+ * shuffles from the seed and the epochs done).  Its data is the session's. */
 static bool repl_checkpoint(Repl *r, const char *path, bool save)
 {
-    if (!need_net(r))
+    bool gan = r->gan != NULL;
+    if (!gan && !need_net(r))
         return false;
-    if (!r->have_train)
+    if (!(gan ? r->have_real : r->have_train))
         return fail(r, "a checkpoint belongs to its training data: 'data FILE' first");
-    RtCheckpointId id = {"network", r->rt.fingerprint, r->rt.settings, r->rt.batch, r->train.n,
-                         rt_data_fingerprint(&r->train)};
-    RtRun run = {.epoch = r->epochs_done, .n = r->train.n};
+    const RtData *d = gan ? &r->real : &r->train;
+    RtCheckpointId id = {gan ? "gan" : "network", gan ? r->rg.fingerprint : r->rt.fingerprint,
+                         gan ? r->rg.settings : r->rt.settings, gan ? r->rg.batch : r->rt.batch, d->n,
+                         rt_data_fingerprint(d)};
+    void *state = gan ? r->rg.state : r->rt.state;
+    RtStateFn arrays = gan ? r->rg.arrays : r->rt.arrays;
+    RtRun run = {.epoch = r->epochs_done, .n = d->n};
     RtError err;
     bool ok;
     if (save) {
         run.order = malloc((size_t)(run.n ? run.n : 1) * sizeof *run.order);
         for (int64_t i = 0; run.order && i < run.n; i++)
             run.order[i] = i;
-        ok = run.order ? rt_save_checkpoint(path, &id, &run, r->rt.state, r->rt.arrays, &err)
+        ok = run.order ? rt_save_checkpoint(path, &id, &run, state, arrays, &err)
                        : rt_fail(&err, "%s: not saved: out of memory", path);
     } else {
-        ok = rt_load_checkpoint(path, &id, &run, r->rt.state, r->rt.arrays, &err);
+        ok = rt_load_checkpoint(path, &id, &run, state, arrays, &err);
         if (ok)
             r->epochs_done = run.epoch;
     }
@@ -985,8 +990,11 @@ static bool gan_init(Repl *r, int argc, char **argv)
 
 static bool gan_save(Repl *r, int argc, char **argv)
 {
+    if (argc == 2 && ends_with(argv[1], ".nnck"))
+        return repl_checkpoint(r, argv[1], true);
     if (argc != 2 || !ends_with(argv[1], ".nnw"))
-        return fail(r, "usage: save W.nnw (writes W.%s.nnw and W.%s.nnw)", r->rg.gen_name, r->rg.disc_name);
+        return fail(r, "usage: save W.nnw (writes W.%s.nnw and W.%s.nnw) | save C.nnck", r->rg.gen_name,
+                    r->rg.disc_name);
     char gp[4096], dp[4096];
     r->diag.src = NULL;
     if (!pipeline_gan_weights_path(gp, sizeof gp, argv[1], r->rg.gen_name, &r->diag) ||
@@ -1002,6 +1010,8 @@ static bool gan_save(Repl *r, int argc, char **argv)
 
 static bool gan_load(Repl *r, int argc, char **argv)
 {
+    if (argc == 2 && ends_with(argv[1], ".nnck"))
+        return repl_checkpoint(r, argv[1], false);
     if (argc != 2 || !ends_with(argv[1], ".nnw"))
         return do_load(r, argc, argv);   /* another .nn file */
     char gp[4096], dp[4096];
@@ -1069,8 +1079,10 @@ static const Command gan_commands[] = {
     {"train", "[EPOCHS]", "train both networks against each other; Ctrl-C stops at the next batch", gan_train},
     {"generate", "FILE.pgm [N]", "a picture of N generated images (default 64)", gan_generate},
     {"init", "[SEED]", "initialize both networks again", gan_init},
-    {"save", "W.nnw", "save both networks' weights: W.GEN.nnw and W.DISC.nnw", gan_save},
-    {"load", "W.nnw | FILE.nn [NET]", "load both networks' weights (or another file)", gan_load},
+    {"save", "W.nnw | C.nnck", "save both networks' weights (W.GEN.nnw, W.DISC.nnw), or the training state",
+     gan_save},
+    {"load", "W.nnw | C.nnck | F.nn", "both networks' weights, a training state, or another file (F.nn [NET])",
+     gan_load},
     {"show", "", "both networks and the gan", gan_show},
     {"set", "backend tcc|cc", "compile the gan again with libtcc or cc, keeping its state", gan_set},
 };

@@ -334,6 +334,11 @@ typedef struct RtGan {
     float *(*disc_params)(void *gan);
     bool noise_normal;           /* the noise: normal(a, b), else uniform(a, b) */
     double noise_a, noise_b;
+    void (*schedule)(void *gan, int epoch, int epochs);   /* both networks' NAME_schedule */
+    float *(*lr)(void *gan, int disc);   /* the generator's (0) or discriminator's (1) learning rate */
+    bool has_schedule;           /* either network has a schedule statement */
+    RtStateFn arrays;            /* both networks' training state and the noise RNG, for checkpoints */
+    uint64_t fingerprint, settings;   /* both networks' and the noise's, for checkpoints */
 } RtGan;
 
 typedef struct RtGanEpoch {
@@ -341,6 +346,10 @@ typedef struct RtGanEpoch {
     double d_loss, g_loss;       /* the mean over the epoch's steps */
     double samples_per_sec;
     bool diverged, stopped;
+    double score;                /* RtGanOptions' score of the epoch (track_best); NaN: not judged */
+    double lr[2];                /* the generator's and discriminator's learning rates */
+    bool best;                   /* the best score so far (track_best) */
+    bool patience_out;           /* stopped by RtGanOptions' patience */
 } RtGanEpoch;
 
 typedef struct RtGanOptions {
@@ -351,12 +360,19 @@ typedef struct RtGanOptions {
     volatile int *stop;          /* as RtTrainOptions' */
     void (*on_epoch)(const RtGanEpoch *e, void *user);   /* after each epoch, or NULL */
     void *user;
+    RtRun *run;                  /* as RtTrainOptions' (run->sum: the discriminator's and generator's) */
+    void (*on_state)(const RtRun *run, const RtGanEpoch *e, void *user);   /* as RtTrainOptions' */
+    double (*score)(void *user); /* with track_best: the epoch's score, higher is better (NaN: failed) */
+    bool track_best;             /* score every whole epoch and keep the best (run->best) */
+    int patience;                /* with track_best: stop after this many epochs without a better score */
+    void (*on_best)(const RtGanEpoch *e, void *user);   /* a new best epoch: save its weights */
 } RtGanOptions;
 
 /* Trains the gan on the real samples of `real` (their inputs; targets are
  * not used) in shuffled batches of gan->batch (the last one partial), one
- * NAME_step each, printing both mean losses per epoch.  Returns false when
- * a loss became NaN or infinite, or training was stopped. */
+ * NAME_step each, printing both mean losses per epoch.  With opt->run it
+ * continues a run as rt_train does.  Returns false when a loss became NaN or
+ * infinite, or training was stopped (not when patience ran out). */
 bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGanEpoch *last);
 /* The inception-style score of n rows of k class probabilities p:
  * exp(E_x KL(p(y|x) || p(y))), with p(y) their mean; counts (k entries,

@@ -169,12 +169,21 @@ static void print_eval(FILE *out, const char *what, RtEval e, bool loss_too)
         fprintf(out, "  %s loss %.6g", what, e.loss);
 }
 
-/* Whether test figures e beat the best so far: a higher accuracy, or for
- * a regressor (no labels) a lower loss. */
-static bool better(const RtEval *e, const RtRun *run)
+/* A whole epoch's test figure `metric` (higher is better: an accuracy, a
+ * regressor's loss negated, a gan's score) against the run's best: *best
+ * when it is a new best (kept in run); returns whether `patience` epochs
+ * (0: never) have now passed without one.  NaN is never better. */
+static bool track_best(RtRun *run, int epoch, double metric, int patience, bool *best)
 {
-    double metric = e->accuracy >= 0 ? e->accuracy : -e->loss;
-    return run->best_epoch == 0 || metric > run->best;
+    *best = !isnan(metric) && (run->best_epoch == 0 || metric > run->best);
+    if (*best) {
+        run->best = metric;
+        run->best_epoch = epoch;
+        run->since_best = 0;
+        return false;
+    }
+    run->since_best++;
+    return patience > 0 && run->since_best >= patience;
 }
 
 /* A run not started: the order 0 .. n-1 and the shuffle seeded. */
@@ -193,6 +202,27 @@ static bool run_start(RtRun *run, int64_t n, uint64_t seed)
     return true;
 }
 
+/* The start of epoch run->epoch + 1: a new one shuffles the order and
+ * clears the sums; one stopped inside (run->pos > 0) goes on as it was. */
+static void epoch_begin(RtRun *run)
+{
+    if (run->pos != 0)
+        return;
+    RtRng rng = {run->shuffle_rng};
+    rt_shuffle(&rng, run->order, run->n);
+    run->shuffle_rng = rng.state;
+    run->sum[0] = run->sum[1] = 0;
+    run->batches = run->seen = 0;
+}
+
+/* The progress bar of a run that has done run->epoch epochs and run->pos
+ * samples of the next, of n samples an epoch, to `epochs`. */
+static Progress progress_of(const RtRun *run, int64_t n, int epochs)
+{
+    double left = (double)n * (epochs - run->epoch) - (double)run->pos;
+    return (Progress){now(), 0, left > 0 ? left : 0, epochs, (double)n * run->epoch + (double)run->pos};
+}
+
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last)
 {
     int64_t n = train->n, ni = net->n_inputs, no = net->n_outputs, bs = net->batch;
@@ -205,19 +235,11 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         fprintf(opt->out, "nnc: error: out of memory for the training batches\n");
     int64_t *idx = run->order;
     int first = run->epoch + 1;
-    double left = (double)n * (opt->epochs - run->epoch) - (double)run->pos;
-    Progress pg = {now(), 0, left > 0 ? left : 0, opt->epochs, 0};
-    pg.start_done = (double)n * run->epoch + (double)run->pos;
+    Progress pg = progress_of(run, n, opt->epochs);
     for (int epoch = first; ok && epoch <= opt->epochs; epoch++) {
         double t0 = now();
         int64_t seen_here = 0;   /* samples trained in this process: for the speed */
-        if (run->pos == 0) {     /* a new epoch (else: one stopped inside, continued) */
-            RtRng rng = {run->shuffle_rng};
-            rt_shuffle(&rng, idx, n);
-            run->shuffle_rng = rng.state;
-            run->sum[0] = run->sum[1] = 0;
-            run->batches = run->seen = 0;
-        }
+        epoch_begin(run);
         if (net->has_schedule)
             net->schedule(net->state, epoch - 1, opt->epochs);
         memset(&ep, 0, sizeof ep);
@@ -271,17 +293,10 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         bool judge = opt->track_best && test && test->n && whole;
         if (judge) {
             ep.test = rt_evaluate(net, test, opt->loss, NULL);
-            ep.best = better(&ep.test, run);
-            if (ep.best) {
-                run->best = ep.test.accuracy >= 0 ? ep.test.accuracy : -ep.test.loss;
-                run->best_epoch = epoch;
-                run->since_best = 0;
-                if (opt->on_best)
-                    opt->on_best(&ep, opt->user);
-            } else {
-                run->since_best++;
-                ep.patience_out = opt->patience > 0 && run->since_best >= opt->patience;
-            }
+            ep.patience_out = track_best(run, epoch, ep.test.accuracy >= 0 ? ep.test.accuracy : -ep.test.loss,
+                                         opt->patience, &ep.best);
+            if (ep.best && opt->on_best)
+                opt->on_best(&ep, opt->user);
         }
         if (report || ep.patience_out) {
             ep.train = rt_evaluate(net, train, opt->loss, NULL);
@@ -348,27 +363,30 @@ void rt_gan_noise(const RtGan *gan, RtRng *rng, float *z, int64_t n)
 bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGanEpoch *last)
 {
     int64_t n = real->n, ns = gan->n_sample, bs = gan->batch;
-    int64_t *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
+    RtRun local = {0}, *run = opt->run ? opt->run : &local;
     float *xb = malloc((size_t)(bs * ns) * sizeof *xb);
     RtGanEpoch ep = {0};
-    bool ok = idx && xb && n > 0;
-    if (!idx || !xb)
+    bool ok = xb && (run->order || run_start(run, n, opt->shuffle_seed));
+    if (!ok)
         fprintf(stderr, "nnc: error: out of memory for the batches\n");
-    RtRng rng;
-    rt_rng_seed(&rng, opt->shuffle_seed);
-    for (int64_t i = 0; ok && i < n; i++)
-        idx[i] = i;
-    Progress pg = {now(), 0, (double)n * opt->epochs, opt->epochs, 0};
-    for (int epoch = 1; ok && epoch <= opt->epochs; epoch++) {
-        double t0 = now(), d_sum = 0, g_sum = 0;
-        int64_t steps = 0, seen = 0;
-        rt_shuffle(&rng, idx, n);
+    ok = ok && n > 0;
+    int first = run->epoch + 1;
+    Progress pg = progress_of(run, n, opt->epochs);
+    for (int epoch = first; ok && epoch <= opt->epochs; epoch++) {
+        double t0 = now();
+        int64_t seen_here = 0;
+        epoch_begin(run);
+        if (gan->has_schedule)
+            gan->schedule(gan->state, epoch - 1, opt->epochs);
         memset(&ep, 0, sizeof ep);
         ep.epoch = epoch;
-        for (int64_t b = 0; b < n; b += bs) {
+        ep.score = NAN;
+        ep.lr[0] = *gan->lr(gan->state, 0);
+        ep.lr[1] = *gan->lr(gan->state, 1);
+        for (int64_t b = run->pos; b < n; b += bs) {
             int k = (int)(n - b < bs ? n - b : bs);
             for (int s = 0; s < k; s++)
-                memcpy(xb + s * ns, real->x + idx[b + s] * ns, (size_t)ns * sizeof *xb);
+                memcpy(xb + s * ns, real->x + run->order[b + s] * ns, (size_t)ns * sizeof *xb);
             float losses[2];
             gan->step(gan->state, xb, k, losses);
             if (!isfinite(losses[0]) || !isfinite(losses[1])) {
@@ -379,35 +397,66 @@ bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGan
                 ok = false;
                 break;
             }
-            d_sum += losses[0];
-            g_sum += losses[1];
-            steps++;
-            seen += k;
+            run->sum[0] += losses[0];
+            run->sum[1] += losses[1];
+            run->batches++;
+            run->seen += k;
+            run->pos = b + k;
+            seen_here += k;
             if (opt->progress && opt->out)
-                progress_step(opt->out, &pg, epoch, b + k, n, g_sum / steps, 0);
-            if (opt->stop && *opt->stop) {
+                progress_step(opt->out, &pg, epoch, b + k, n, run->sum[1] / (double)run->batches, 0);
+            if (opt->stop && *opt->stop && b + k < n) {
                 ep.stopped = true;
                 ok = false;
                 break;
             }
         }
         double secs = now() - t0;
-        ep.d_loss = steps ? d_sum / (double)steps : 0;
-        ep.g_loss = steps ? g_sum / (double)steps : 0;
-        ep.samples_per_sec = secs > 0 ? (double)seen / secs : 0;
+        ep.d_loss = run->batches ? run->sum[0] / (double)run->batches : 0;
+        ep.g_loss = run->batches ? run->sum[1] / (double)run->batches : 0;
+        ep.samples_per_sec = secs > 0 ? (double)seen_here / secs : 0;
         if (ep.diverged)
             break;
+        bool whole = !ep.stopped;
+        if (whole) {
+            run->epoch = epoch;
+            run->pos = 0;
+            if (opt->stop && *opt->stop && epoch < opt->epochs)
+                ep.stopped = true;   /* at the boundary, as rt_train */
+        }
+        if (opt->track_best && whole) {
+            ep.score = opt->score(opt->user);
+            ep.patience_out = track_best(run, epoch, ep.score, opt->patience, &ep.best);
+            if (ep.best && opt->on_best)
+                opt->on_best(&ep, opt->user);
+        }
         if (opt->on_epoch)
             opt->on_epoch(&ep, opt->user);
         if (opt->out) {
-            fprintf(opt->out, "%sepoch %d/%d  discriminator loss %.4f  generator loss %.4f  %.0f samples/s%s\n",
-                    opt->progress ? "\r\033[K" : "", epoch, opt->epochs, ep.d_loss, ep.g_loss, ep.samples_per_sec,
-                    ep.stopped ? "  (stopped)" : "");
+            fprintf(opt->out, "%sepoch %d/%d  discriminator loss %.4f  generator loss %.4f",
+                    opt->progress ? "\r\033[K" : "", epoch, opt->epochs, ep.d_loss, ep.g_loss);
+            if (!isnan(ep.score))
+                fprintf(opt->out, "  score %.3f", ep.score);
+            if (gan->has_schedule)
+                fprintf(opt->out, "  lr %.3g/%.3g", ep.lr[0], ep.lr[1]);
+            fprintf(opt->out, "  %.0f samples/s%s%s\n", ep.samples_per_sec, ep.stopped ? "  (stopped)" : "",
+                    ep.best && opt->on_best ? "  (best)" : "");
             fflush(opt->out);
         }
+        if (opt->on_state)
+            opt->on_state(run, &ep, opt->user);
+        if (ep.stopped) {
+            ok = false;
+            break;
+        }
+        if (ep.patience_out)
+            break;
     }
-    free(idx);
+    if (ok && first > opt->epochs)   /* nothing left to train */
+        ep.epoch = run->epoch;
     free(xb);
+    if (run == &local)
+        rt_run_free(&local);
     if (last)
         *last = ep;
     return ok;

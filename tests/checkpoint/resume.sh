@@ -6,7 +6,8 @@
 # Exactness: a run stopped (at an epoch boundary, or by SIGTERM/SIGINT
 # inside an epoch) and resumed must end with the same weight file, byte for
 # byte (cmp), as the same run never stopped: for SGD with momentum and for
-# Adam, both with dropout, and a GRU.
+# Adam, both with dropout, Adam with a step schedule, a GRU, and a gan block
+# (both networks' weight files).
 . tests/lib.sh
 out=build/test/checkpoint/resume
 rm -rf "$out"
@@ -65,14 +66,29 @@ network gru {
 EOF
 EPOCHS=12
 
-for n in momentum adam stepped gru; do
-    "$NNC" train "$out/$n.nn" --data "$out/train.csv" --epochs $EPOCHS --save "$out/$n.full.nnw" >"$out/$n.full.log" 2>&1
+# same A B SUFFIX...: whether every file A$SUFFIX equals B$SUFFIX (a gan saves two)
+same() {
+    _a=$1 _b=$2
+    shift 2
+    for _s in "$@"; do cmp -s "$_a$_s" "$_b$_s" || return 1; done
+}
+
+# exact NAME SUFFIX... (with $data the training data's options): NAME.nn
+# trained for $EPOCHS epochs in one run, and in runs stopped at an epoch
+# boundary and by signals inside epochs, each resumed: the same files
+exact() {
+    n=$1
+    shift
+    # shellcheck disable=SC2086
+    "$NNC" train "$out/$n.nn" $data --epochs $EPOCHS --save "$out/$n.full.nnw" >"$out/$n.full.log" 2>&1
 
     # stopped at an epoch boundary: the first run's --epochs ends it
-    "$NNC" train "$out/$n.nn" --data "$out/train.csv" --epochs 5 --checkpoint "$out/$n.b.nnck" >"$out/$n.b1.log" 2>&1
-    "$NNC" train "$out/$n.nn" --data "$out/train.csv" --epochs $EPOCHS --resume "$out/$n.b.nnck" \
+    # shellcheck disable=SC2086
+    "$NNC" train "$out/$n.nn" $data --epochs 5 --checkpoint "$out/$n.b.nnck" >"$out/$n.b1.log" 2>&1
+    # shellcheck disable=SC2086
+    "$NNC" train "$out/$n.nn" $data --epochs $EPOCHS --resume "$out/$n.b.nnck" \
         --save "$out/$n.b.nnw" >"$out/$n.b2.log" 2>&1
-    if cmp -s "$out/$n.full.nnw" "$out/$n.b.nnw" && grep -q "resuming from .*: 5 epochs done" "$out/$n.b2.log"; then
+    if same "$out/$n.full" "$out/$n.b" "$@" && grep -q "resuming from .*: 5 epochs done" "$out/$n.b2.log"; then
         ok "resume $n after epoch 5 of $EPOCHS: the same weights, byte for byte"
     else
         fail "resume $n after epoch 5 of $EPOCHS: the same weights, byte for byte" "$(cat "$out/$n.b2.log")"
@@ -85,7 +101,7 @@ for n in momentum adam stepped gru; do
         resume=
         [ -f "$out/$n.s.nnck" ] && resume="--resume $out/$n.s.nnck"
         # shellcheck disable=SC2086
-        "$NNC" train "$out/$n.nn" --data "$out/train.csv" --epochs $EPOCHS --checkpoint "$out/$n.s.nnck" \
+        "$NNC" train "$out/$n.nn" $data --epochs $EPOCHS --checkpoint "$out/$n.s.nnck" \
             $resume >"$out/$n.s.$sig.log" 2>&1 &
         pid=$!
         # the signal comes once the run has printed epoch 3's line (the first
@@ -106,14 +122,20 @@ for n in momentum adam stepped gru; do
         [ $st = $want ] || status_ok="no: SIG$sig gave status $st, not $want"
         where="$where $(grep -o 'checkpoint written to .*samples)' "$out/$n.s.$sig.log")"
     done
-    "$NNC" train "$out/$n.nn" --data "$out/train.csv" --epochs $EPOCHS --resume "$out/$n.s.nnck" \
+    # shellcheck disable=SC2086
+    "$NNC" train "$out/$n.nn" $data --epochs $EPOCHS --resume "$out/$n.s.nnck" \
         --save "$out/$n.s.nnw" >"$out/$n.s2.log" 2>&1
-    if [ "$status_ok" = yes ] && cmp -s "$out/$n.full.nnw" "$out/$n.s.nnw"; then
+    if [ "$status_ok" = yes ] && same "$out/$n.full" "$out/$n.s" "$@"; then
         ok "resume $n after SIGTERM and SIGINT inside epochs ($where): the same weights, byte for byte"
     else
         fail "resume $n after SIGTERM and SIGINT inside epochs: the same weights, byte for byte" "$status_ok" \
             "$where" "$(cat "$out/$n.s2.log")"
     fi
+}
+
+data="--data $out/train.csv"
+for n in momentum adam stepped gru; do
+    exact $n .nnw
 done
 
 # The epoch lines of a resumed run are those of the uninterrupted run
@@ -215,13 +237,139 @@ fi
 # ---- --patience: stops K epochs after the best ----
 "$NNC" train "$out/adam.nn" --data "$out/train.csv" --test "$out/test.csv" --epochs 40 --patience 2 \
     >"$out/patience.log" 2>&1
-pbest=$(sed -n 's/^best epoch \([0-9]*\):.*/\1/p' "$out/patience.log")
-plast=$(grep '^epoch ' "$out/patience.log" | tail -1 | sed 's|^epoch \([0-9]*\)/.*|\1|')
-if [ -n "$pbest" ] && [ "$plast" = $((pbest + 2)) ] && [ "$plast" -lt 40 ] &&
-    grep -q "^stopped early: no better test accuracy in 2 epochs" "$out/patience.log"; then
-    ok "--patience 2 stops at epoch $plast, 2 after the best ($pbest)"
+# stopped_after_best NAME LOG EPOCHS WHAT: LOG's run of EPOCHS epochs with
+# --patience 2 stopped 2 epochs after its best, saying "no better WHAT"
+stopped_after_best() {
+    _best=$(sed -n 's/^best epoch \([0-9]*\):.*/\1/p' "$2")
+    _last=$(grep '^epoch ' "$2" | tail -1 | sed 's|^epoch \([0-9]*\)/.*|\1|')
+    if [ -n "$_best" ] && [ "$_last" = $((_best + 2)) ] && [ "$_last" -lt "$3" ] &&
+        grep -q "^stopped early: no better $4 in 2 epochs" "$2"; then
+        ok "$1 stops at epoch $_last, 2 after the best ($_best)"
+    else
+        fail "$1 stops 2 epochs after the best" "$(cat "$2")"
+    fi
+}
+stopped_after_best "--patience 2" "$out/patience.log" 40 "test accuracy"
+
+# ---- gan blocks: exact resume, --save-best and --patience on the judge's score ----
+# A generator with a step schedule, a discriminator with dropout and SGD
+# momentum: every array of both, the noise's RNG and the run's seed are in
+# the checkpoint.  On 1,200 Fashion-MNIST images (tcc: about 8,000
+# samples/s); the judge is a softmax regression trained here.
+TRAIN=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+GAN_ROWS=1200   # (also under the sanitizers: the JIT-compiled steps run at full speed there)
+cat >"$out/g.nn" <<'EOF'
+network gen {
+    input 8
+    dense 16 relu
+    dense 784 sigmoid
+    optimizer adam lr=0.002 beta1=0.5
+    schedule step every=4 gamma=0.5 warmup=1
+    batch 16
+}
+network disc {
+    input 784
+    dense 16 leaky_relu(0.2)
+    dropout 0.3
+    dense 1 sigmoid
+    loss bce
+    optimizer sgd lr=0.02 momentum=0.9
+    batch 16
+}
+gan g {
+    generator gen
+    discriminator disc
+}
+EOF
+cat >"$out/judge.nn" <<'EOF'
+network judge {
+    input 784
+    dense 10 softmax
+    loss cross_entropy
+    optimizer adam lr=0.01
+    batch 32
+}
+EOF
+if [ ! -f "$TRAIN" ]; then
+    fail "gan checkpoints: Fashion-MNIST" "$TRAIN is missing (scripts/setup.sh installs dataset-fashion-mnist)"
 else
-    fail "--patience 2 stops 2 epochs after the best" "$(cat "$out/patience.log")"
+    data="--data $TRAIN --limit $GAN_ROWS"
+    exact g .gen.nnw .disc.nnw
+    grep '^epoch 12/12' "$out/g.full.log" | sed 's/  [0-9]* samples.*//' >"$out/g_want"
+    grep '^epoch 12/12' "$out/g.s2.log" | sed 's/  [0-9]* samples.*//' >"$out/g_got"
+    if [ -s "$out/g_want" ] && cmp -s "$out/g_want" "$out/g_got"; then
+        ok "a resumed gan prints the uninterrupted run's last epoch losses"
+    else
+        fail "a resumed gan prints the uninterrupted run's last epoch losses" "$(cat "$out/g_want" "$out/g_got")"
+    fi
+
+    # the generator's schedule, applied every epoch: lr 0.002 warmed up for one
+    # epoch (0.002/2), then halved every 4; the discriminator's stays 0.02
+    if awk '/^epoch / { split($2, e, "/"); k = e[1] + 0
+            want = k == 1 ? 0.001 : k <= 5 ? 0.002 : k <= 9 ? 0.001 : 0.0005
+            for (i = 1; i < NF; i++) if ($i == "lr") { split($(i + 1), r, "/"); n++
+                if (r[1] + 0 != want || r[2] + 0 != 0.02) bad++ } }
+        END { exit !(n == 12 && !bad) }' "$out/g.full.log"; then
+        ok "a gan's generator follows its schedule (epoch lines' lr)"
+    else
+        fail "a gan's generator follows its schedule (epoch lines' lr)" "$(cat "$out/g.full.log")"
+    fi
+
+    "$NNC" train "$out/judge.nn" --data "$TRAIN" --limit 2000 --epochs 1 --save "$out/judge.nnw" >/dev/null 2>&1
+    judge="--judge $out/judge.nn --judge-weights $out/judge.nnw"
+    # shellcheck disable=SC2086
+    "$NNC" train "$out/g.nn" $data $judge --epochs 5 --save-best "$out/gbest.nnw" >"$out/gbest.log" 2>&1
+    gb=$(sed -n 's/^best epoch \([0-9]*\): score [0-9.]*, its weights saved to .*gbest.gen.nnw and .*/\1/p' \
+        "$out/gbest.log")
+    if [ -n "$gb" ] && [ "$gb" -lt 5 ] 2>/dev/null; then
+        # shellcheck disable=SC2086
+        "$NNC" train "$out/g.nn" $data --epochs "$gb" --save "$out/gupto.nnw" >/dev/null 2>&1
+        top=$(sed -n 's/.* score \([0-9.]*\) .*/\1/p' "$out/gbest.log" | sort -n | tail -1)
+        if same "$out/gbest" "$out/gupto" .gen.nnw .disc.nnw && grep "^epoch $gb/" "$out/gbest.log" | grep -q '(best)' &&
+            grep -q "^best epoch $gb: score $top," "$out/gbest.log"; then
+            ok "gan --save-best keeps epoch $gb's weights (= a run of $gb epochs), the highest score ($top)"
+        else
+            fail "gan --save-best keeps epoch $gb's weights (= a run of $gb epochs), the highest score" \
+                "$(cat "$out/gbest.log")"
+        fi
+    else
+        # epoch 5 as the best would not tell the best from the last: these settings make it not
+        fail "gan --save-best: the best epoch is before the last" "$(cat "$out/gbest.log")"
+    fi
+    # shellcheck disable=SC2086
+    "$NNC" train "$out/g.nn" $data $judge --epochs 30 --patience 2 >"$out/gpat.log" 2>&1
+    stopped_after_best "gan --patience 2" "$out/gpat.log" 30 score
+    # the REPL: save and load a gan's checkpoint (on 400 images in an IDX file of their own)
+    python3 -c "
+import gzip, struct, sys
+d = gzip.open(sys.argv[1]).read(); n = 400
+open(sys.argv[2], 'wb').write(d[:4] + struct.pack('>I', n) + d[8:16] + d[16:16 + n * 784])" "$TRAIN" "$out/few-idx3"
+    printf 'load %s\ndata %s\ntrain 1\nsave %s\ntrain 1\nsave %s\nload %s\ntrain 1\nsave %s\n' \
+        "$out/g.nn" "$out/few-idx3" "$out/rg.nnck" "$out/rga.nnw" "$out/rg.nnck" "$out/rgb.nnw" |
+        "$NNC" repl >"$out/rg.log" 2>&1
+    if same "$out/rga" "$out/rgb" .gen.nnw .disc.nnw &&
+        grep -q "loaded the training state (1 epoch done) from" "$out/rg.log"; then
+        ok "repl: a gan's save C.nnck, train, load C.nnck, train: the same weights"
+    else
+        fail "repl: a gan's save C.nnck, train, load C.nnck, train: the same weights" "$(cat "$out/rg.log")"
+    fi
+    # shellcheck disable=SC2086
+    refused "gan --save-best without --judge" "--save-best keeps a gan's epoch with the best score of its --judge" 2 \
+        "$out/g.nn" $data --save-best "$out/x.nnw"
+    # shellcheck disable=SC2086
+    refused "a network's checkpoint for a gan" "a checkpoint of another gan" 1 \
+        "$out/g.nn" $data --resume "$ck"
+    refused "a gan's checkpoint for a network" "a checkpoint of another network" 1 \
+        "$out/adam.nn" --data "$out/train.csv" --resume "$out/g.b.nnck"
+    # shellcheck disable=SC2086
+    o=$("$NNC" train "$out/g.nn" $data $judge --epochs 2 --save-best "$out/no/such/dir/w.nnw" 2>&1)
+    s=$?
+    if [ $s = 1 ] && printf '%s' "$o" | grep -q -- "--save-best $out/no/such/dir/w.nnw: nothing trained: .*No such file" &&
+        ! printf '%s' "$o" | grep -q '^epoch'; then
+        ok "gan --save-best into a missing directory: an error before the first epoch"
+    else
+        fail "gan --save-best into a missing directory: an error before the first epoch" "$o"
+    fi
 fi
 
 # ---- the REPL: save and load a checkpoint, and train on as if never interrupted ----
