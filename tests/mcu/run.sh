@@ -62,10 +62,31 @@ if ! "$PY" tests/mcu/idx_to_csv.py $FM/t10k-images-idx3-ubyte.gz 20 > "$out/fash
     mlp_ok=0 cnn_ok=0
 fi
 
-# size SYMBOL NM_OUTPUT: the symbol's size in bytes (nm -S gives it in hex)
-size() {
-    _h=$(printf '%s\n' "$2" | awk -v s="$1" '$4 == s { print $2 }')
-    [ -n "$_h" ] && printf '%d\n' "0x$_h"
+# stated KIND WHAT: the bytes nnc states for KIND (RAM, flash) as "KIND  WHAT
+# = N bytes", in --emit=ir ($ir) and in the top comment of the .c ($b/net.c):
+# N, or what each says when they differ or one says nothing.
+stated() {
+    _i=$(printf '%s\n' "$ir" | sed -n "s/^  $1  *$2 = \([0-9]*\) bytes.*/\1/p")
+    _c=$(sed -n "s/^ \*   $1  *$2 = \([0-9]*\) bytes.*/\1/p" "$b/net.c")
+    if [ -n "$_i" ] && [ "$_i" = "$_c" ]; then echo "$_i"; else echo "--emit=ir: ${_i:-none}, .c: ${_c:-none}"; fi
+}
+# in_firmware KIND WHAT SYMBOL WHERE: nnc's figure for KIND is the size nm
+# gives SYMBOL in the firmware ($nm), and the symbol lies WHERE (ram: .bss;
+# flash: below 4 MB, the code memory).
+in_firmware() {
+    _fig=$(stated "$1" "$2")
+    _line=$(printf '%s\n' "$nm" | awk -v s="$3" '$4 == s')
+    _size=$([ -n "$_line" ] && printf '%d' "0x$(printf '%s' "$_line" | cut -d ' ' -f 2)")
+    _at=$(printf '%s' "$_line" | cut -d ' ' -f 1)
+    _type=$(printf '%s' "$_line" | cut -d ' ' -f 3)
+    if [ "$4" = ram ]; then _where=$([ "$_type" = b ] && echo .bss); else
+        _where=$([ -n "$_at" ] && [ "$(printf '%d' "0x$_at")" -lt 4194304 ] && echo "flash, at 0x$_at"); fi
+    if [ -n "$_line" ] && [ "$_fig" = "$_size" ] && [ -n "$_where" ]; then
+        ok "mcu $n: $1 $_fig bytes, as the .c and --emit=ir say, is the firmware's $3 ($_where)"
+    else
+        fail "mcu $n: $1 as the .c and --emit=ir say is the firmware's $3, in $4" \
+            "nnc: $_fig; nm: ${_line:-no $3}" "$(printf '%s\n' "$ir" | tail -n 2)"
+    fi
 }
 
 # firmware NAME SAMPLES: runs examples/NAME.nn with $out/NAME.nnw on
@@ -100,27 +121,8 @@ firmware() {
     name=$(sed -n 's/^#define NNC_NET //p' "$b/net_name.h")
     ir=$($NNC --emit=ir "examples/$n.nn" --weights "$out/$n.nnw" 2>&1)
     nm=$(arm-none-eabi-nm --size-sort -S "$b/firmware.elf" 2>&1)
-    ram_ir=$(printf '%s\n' "$ir" | sed -n "s/^  RAM  *sizeof($name) = \([0-9]*\) bytes.*/\1/p")
-    ram_c=$(sed -n "s/^ \*   RAM  *sizeof($name) = \([0-9]*\) bytes.*/\1/p" "$b/net.c")
-    ram_nm=$(size mcu_net "$nm")
-    bss=$(printf '%s\n' "$nm" | awk '$4 == "mcu_net" { print $3 }')
-    if [ -n "$ram_ir" ] && [ "$ram_ir" = "$ram_c" ] && [ "$ram_ir" = "$ram_nm" ] && [ "$bss" = b ]; then
-        ok "mcu $n: RAM $ram_ir bytes, as the .c and --emit=ir say, is the firmware's mcu_net (.bss)"
-    else
-        fail "mcu $n: RAM as the .c and --emit=ir say is the firmware's mcu_net (.bss)" \
-            ".c: ${ram_c:-none}, --emit=ir: ${ram_ir:-none}, nm: ${ram_nm:-none} ($bss)" "$(printf '%s\n' "$ir" | tail -n 3)"
-    fi
-    flash_ir=$(printf '%s\n' "$ir" | sed -n "s/^  flash  *${name}_param = \([0-9]*\) bytes.*/\1/p")
-    flash_c=$(sed -n "s/^ \*   flash  *${name}_param = \([0-9]*\) bytes.*/\1/p" "$b/net.c")
-    flash_nm=$(size "${name}_param" "$nm")
-    at=$(printf '%s\n' "$nm" | awk -v s="${name}_param" '$4 == s { print $1 }')
-    if [ -n "$flash_ir" ] && [ "$flash_ir" = "$flash_c" ] && [ "$flash_ir" = "$flash_nm" ] &&
-        [ -n "$at" ] && [ "$(printf '%d' "0x$at")" -lt 4194304 ]; then
-        ok "mcu $n: flash $flash_ir bytes, as the .c and --emit=ir say, is the firmware's ${name}_param (at 0x$at)"
-    else
-        fail "mcu $n: flash as the .c and --emit=ir say is the firmware's ${name}_param, in flash" \
-            ".c: ${flash_c:-none}, --emit=ir: ${flash_ir:-none}, nm: ${flash_nm:-none} at 0x${at:-?}" "$(printf '%s\n' "$ir" | tail -n 3)"
-    fi
+    in_firmware RAM "sizeof($name)" mcu_net ram
+    in_firmware flash "${name}_param" "${name}_param" flash
 }
 [ $xor_ok = 1 ] && firmware xor 4
 [ $mlp_ok = 1 ] && firmware fashion_mlp 20
