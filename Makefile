@@ -54,7 +54,7 @@ build/.dir:
 	mkdir -p build && touch $@
 
 clean:
-	rm -rf build nnc
+	rm -rf build nnc examples/mcu/build
 
 .PHONY: all clean
 -include $(wildcard build/*.d build/rt/*.d)

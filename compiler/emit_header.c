@@ -116,14 +116,6 @@ static void emit_header_net(Emitter *e)
     emit(e, "int %s_backward_from(%s *net, const float *x, const float *dy, float *dx, int n);\n\n", N, N);
 }
 
-/* The buffers the forward pass uses: layer outputs, softmax inputs, and the
- * scratch of stride-1 convolutions. */
-static bool inference_buffer(const Buffer *b)
-{
-    return strcmp(b->name, "act") == 0 || strcmp(b->name, "logit") == 0 || strcmp(b->name, "pad") == 0 ||
-           strcmp(b->name, "state") == 0;
-}
-
 /* The header of an inference-only network: no batch, no training state. */
 static void emit_header_infer(Emitter *e)
 {
@@ -139,15 +131,11 @@ static void emit_header_infer(Emitter *e)
     emit(e, "#define %s_N_OUTPUTS %lld\n", N, (long long)n->n_outputs);
     emit(e, "#define %s_N_PARAMS  %lld   /* constants in the .c, not in the struct */\n", N, (long long)n->n_params);
     emit(e, "#define %s_FINGERPRINT UINT64_C(0x%016llx)\n\n", N, (unsigned long long)n->fingerprint);
-    int64_t floats = 0;
-    for (int i = 0; i < n->n_buffers; i++)
-        if (inference_buffer(&n->buffers[i]))
-            floats += n->buffers[i].floats / n->buffers[i].rows;   /* one sample */
-    emit(e, "/* sizeof(%s) is all the RAM inference needs: %lld bytes. */\n", N, (long long)floats * 4);
+    emit(e, "/* sizeof(%s) is all the RAM inference needs: %lld bytes. */\n", N, (long long)infer_ram_bytes(n));
     emit(e, "typedef struct %s {\n", N);
     for (int i = 0; i < n->n_buffers; i++) {
         const Buffer *b = &n->buffers[i];
-        if (!inference_buffer(b))
+        if (!buffer_in_inference(b))
             continue;
         char decl[96];
         snprintf(decl, sizeof decl, "float %s[%lld];", b->name, (long long)(b->floats / b->rows));
@@ -222,7 +210,11 @@ void emit_banner_comment(Emitter *e, const char *file)
         RtBuf sc = {0};
         ir_describe_schedule(&sc, n);
         if (e->infer)
-            emit(e, " *\n * network %s: %s\n *   inference only, with trained weights\n", n->name, d.oom ? "" : d.data);
+            emit(e, " *\n * network %s: %s\n *   inference only, with trained weights\n"
+                    " *   RAM   sizeof(%s) = %lld bytes, besides the stack\n"
+                    " *   flash %s_param = %lld bytes, besides the code\n",
+                 n->name, d.oom ? "" : d.data, n->name, (long long)infer_ram_bytes(n), n->name,
+                 (long long)infer_flash_bytes(n));
         else
             emit(e, " *\n * network %s: %s\n *   loss %s, optimizer %s%s%s, batch %lld\n", n->name,
                  d.oom ? "" : d.data, loss_keyword[n->loss], o.oom ? "" : o.data, sc.len ? ", schedule " : "",

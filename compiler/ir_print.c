@@ -119,9 +119,11 @@ static void print_init(RtBuf *b, const Init *in)
     }
 }
 
-static void print_net(RtBuf *b, const Module *m, const Net *n)
+/* The network's first line ("network xor (xor.nn:6)" and `how`), its input
+ * and its layers with their shapes and offsets. */
+static void print_layers(RtBuf *b, const Module *m, const Net *n, const char *how)
 {
-    rt_buf_printf(b, "network %s (%s:%d)\n", n->name, m->src->name, n->loc.first_line);
+    rt_buf_printf(b, "network %s (%s:%d)%s\n", n->name, m->src->name, n->loc.first_line, how);
     if (n->input.steps)
         rt_buf_printf(b, "  input    [%lld][%lld] = %lld floats (%lld steps of %lld%s)\n", (long long)n->input.steps,
                       (long long)n->input.c, (long long)n->n_inputs, (long long)n->input.steps, (long long)n->input.c,
@@ -173,6 +175,16 @@ static void print_net(RtBuf *b, const Module *m, const Net *n)
         else
             rt_buf_printf(b, "           output act@%lld [%lld]\n", (long long)l->act_off, (long long)l->n_out);
     }
+}
+
+static void print_buffer(RtBuf *b, const char *name, int64_t floats, const char *what)
+{
+    rt_buf_printf(b, "    %-9s %10lld floats %12lld bytes  %s\n", name, (long long)floats, (long long)floats * 4, what);
+}
+
+static void print_net(RtBuf *b, const Module *m, const Net *n)
+{
+    print_layers(b, m, n, "");
     rt_buf_printf(b, "  loss     %s\n  optim    ", loss_keyword[n->loss]);
     ir_describe_optim(b, n);
     if (n->sched.kind != SCHED_NONE) {
@@ -184,11 +196,8 @@ static void print_net(RtBuf *b, const Module *m, const Net *n)
     rt_buf_printf(b, "\n  seed     %llu%s\n", (unsigned long long)n->seed, n->has_seed ? "" : " (default)");
     rt_buf_printf(b, "  params   %lld\n", (long long)n->n_params);
     rt_buf_printf(b, "  buffers\n");
-    for (int i = 0; i < n->n_buffers; i++) {
-        const Buffer *buf = &n->buffers[i];
-        rt_buf_printf(b, "    %-9s %10lld floats %12lld bytes  %s\n", buf->name, (long long)buf->floats,
-                   (long long)buf->floats * 4, buf->what);
-    }
+    for (int i = 0; i < n->n_buffers; i++)
+        print_buffer(b, n->buffers[i].name, n->buffers[i].floats, n->buffers[i].what);
     int64_t floats = 0;
     for (int i = 0; i < n->n_buffers; i++)
         floats += n->buffers[i].floats;
@@ -196,6 +205,22 @@ static void print_net(RtBuf *b, const Module *m, const Net *n)
                (long long)(n->struct_bytes - floats * 4));
     rt_buf_printf(b, "  total    sizeof(%s) = %lld bytes (where uint64_t is 8-byte aligned)\n", n->name,
                (long long)n->struct_bytes);
+}
+
+/* What the inference-only C of the network needs: the one-sample struct
+ * (RAM) and the const weights (flash), as its header comment says. */
+void ir_print_infer(RtBuf *b, const Module *m, const Net *n)
+{
+    print_layers(b, m, n, ", inference only, with trained weights");
+    rt_buf_printf(b, "  params   %lld, constants (%s_param)\n", (long long)n->n_params, n->name);
+    rt_buf_printf(b, "  buffers  (one sample)\n");
+    for (int i = 0; i < n->n_buffers; i++) {
+        const Buffer *buf = &n->buffers[i];
+        if (buffer_in_inference(buf))
+            print_buffer(b, buf->name, buf->floats / buf->rows, buf->what);
+    }
+    rt_buf_printf(b, "  RAM      sizeof(%s) = %lld bytes, besides the stack\n", n->name, (long long)infer_ram_bytes(n));
+    rt_buf_printf(b, "  flash    %s_param = %lld bytes, besides the code\n", n->name, (long long)infer_flash_bytes(n));
 }
 
 static void print_gan(RtBuf *b, const Module *m, const Gan *g)

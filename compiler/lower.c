@@ -464,6 +464,28 @@ const Buffer *net_buffer(const Net *net, const char *name)
     return NULL;
 }
 
+/* The forward pass of one sample keeps only its layer outputs, the softmax's
+ * inputs, the stride-1 convolutions' scratch and the recurrent state. */
+bool buffer_in_inference(const Buffer *b)
+{
+    return strcmp(b->name, "act") == 0 || strcmp(b->name, "logit") == 0 || strcmp(b->name, "pad") == 0 ||
+           strcmp(b->name, "state") == 0;
+}
+
+int64_t infer_ram_bytes(const Net *n)
+{
+    int64_t floats = 0;
+    for (int i = 0; i < n->n_buffers; i++)
+        if (buffer_in_inference(&n->buffers[i]))
+            floats += n->buffers[i].floats / n->buffers[i].rows;   /* one sample */
+    return floats * 4;
+}
+
+int64_t infer_flash_bytes(const Net *n)
+{
+    return n->n_params * 4;
+}
+
 int64_t gan_struct_bytes(const Gan *g)
 {
     int64_t B = g->gen->batch, floats = B * g->gen->n_inputs + 2 * B * g->disc->n_inputs + g->disc->n_params + 2 * B;

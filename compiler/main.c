@@ -18,7 +18,8 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  -o OUT.c        write OUT.c and its header OUT.h (both or neither)\n"
-    "  --emit=ir       print the IR (shapes, parameter offsets, buffers) to stdout\n"
+    "  --emit=ir       print the IR (shapes, parameter offsets, buffers) to stdout;\n"
+    "                  with --weights, the inference-only C's (its RAM and flash)\n"
     "  --emit=c        print the generated .c to stdout\n"
     "  --emit=h        print the generated .h to stdout\n"
     "  --emit=dot      print the network as a Graphviz graph (dot -Tsvg draws it)\n"
@@ -153,24 +154,13 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
     Module *mod = pipeline_module(&src, arena, diag);
     if (!mod)
         return 1;
-    if (o->mode == EMIT_IR || o->mode == EMIT_DOT) {
-        RtBuf ir = {0};
-        if (o->mode == EMIT_IR)
-            ir_print(&ir, mod);
-        else
-            emit_dot(&ir, mod);
-        if (!ir.oom)
-            fwrite(ir.data, 1, ir.len, stdout);
-        rt_buf_free(&ir);
-        return 0;
-    }
     EmitOptions eo = {.unroll = o->unroll};
-    float *weights = NULL;
-    if (o->weights) {
+    if (o->weights && o->mode != EMIT_DOT) {
+        /* (read for --emit=ir too: its figures are of the network they fit) */
         const Net *net = pipeline_pick_net(mod, o->net_name, "--net NAME", diag);
         if (!net)
             return 1;
-        weights = arena_alloc(arena, (size_t)net->n_params * sizeof *weights);
+        float *weights = arena_alloc(arena, (size_t)net->n_params * sizeof *weights);
         RtError err;
         if (!rt_load_weights(o->weights, net->fingerprint, weights, net->n_params, &err)) {
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
@@ -178,6 +168,19 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
         }
         eo.infer_net = net;
         eo.weights = weights;
+    }
+    if (o->mode == EMIT_IR || o->mode == EMIT_DOT) {
+        RtBuf ir = {0};
+        if (o->mode == EMIT_IR && eo.infer_net)
+            ir_print_infer(&ir, mod, eo.infer_net);
+        else if (o->mode == EMIT_IR)
+            ir_print(&ir, mod);
+        else
+            emit_dot(&ir, mod);
+        if (!ir.oom)
+            fwrite(ir.data, 1, ir.len, stdout);
+        rt_buf_free(&ir);
+        return 0;
     }
     const char *h_path = NULL;
     if (o->output)

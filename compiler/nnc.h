@@ -369,12 +369,22 @@ const Buffer *net_buffer(const Net *net, const char *name);
  * of the step counter. */
 int64_t layout_buffer_offset(const Buffer *b, int n, const char *name, int64_t *floats);
 int64_t layout_step_offset(const Buffer *b, int n);
+/* Inference-only emission (--weights): whether a buffer is in the
+ * one-sample struct (act, logit, pad, state), and the memory the network
+ * takes: RAM, sizeof that struct (all floats, so the same on any target);
+ * flash, the baked weights' const array NAME_param (4 bytes a parameter). */
+bool buffer_in_inference(const Buffer *b);
+int64_t infer_ram_bytes(const Net *n);
+int64_t infer_flash_bytes(const Net *n);
 /* sizeof the struct of a gan block (emit_gan.c's layout), where uint64_t is
  * 8-byte aligned. */
 int64_t gan_struct_bytes(const Gan *g);
 
 /* ---- ir_print.c ---- */
 void ir_print(RtBuf *out, const Module *m);
+/* The IR of network n's inference-only emission (--weights): its layers,
+ * the one-sample struct's buffers, and the RAM and flash it takes. */
+void ir_print_infer(RtBuf *out, const Module *m, const Net *n);
 void ir_describe_layer(RtBuf *b, const Layer *l);   /* "dense 2 -> 1 sigmoid" */
 void ir_describe_net(RtBuf *b, const Net *n);       /* "2 -> dense 2 sigmoid -> dense 1 sigmoid" */
 void ir_describe_optim(RtBuf *b, const Net *n);     /* "sgd lr=0.5 momentum=0.9" */

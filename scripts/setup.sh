@@ -4,8 +4,9 @@
 #   scripts/setup.sh demo    also the Fashion-MNIST data set, Graphviz and Debian's
 #                            fortunes (the character model's text) (`make demo`)
 #   scripts/setup.sh test    also clang, cmocka, valgrind, cppcheck, python3-torch, the
-#                            Cortex-M toolchain (gcc-arm-none-eabi, newlib) that the
-#                            docs' examples use, and what demo needs (`make test`)
+#                            Cortex-M toolchain (gcc-arm-none-eabi, newlib) and QEMU
+#                            (qemu-system-arm) that examples/mcu and the docs' examples
+#                            use, and what demo needs (`make test`)
 #   scripts/setup.sh bench   what test needs, and OpenBLAS (`make bench`)
 # Whether a package is there is asked of dpkg, not guessed from a file that
 # another package may also provide.  Says what it installs and why; does
@@ -27,7 +28,7 @@ case $profile in
 demo) need dataset-fashion-mnist graphviz fortunes ;;
 test | bench | all)
     need dataset-fashion-mnist graphviz fortunes clang libclang-rt-14-dev cppcheck libcmocka-dev valgrind \
-        python3 python3-torch python3-numpy gcc-arm-none-eabi libnewlib-arm-none-eabi
+        python3 python3-torch python3-numpy gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
     [ "$profile" = test ] || need libopenblas-dev ;;
 build) ;;
 *) echo "setup: unknown profile '$profile' (build, demo, test or bench)" >&2; exit 2 ;;

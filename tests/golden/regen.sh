@@ -16,6 +16,7 @@ for arg in "$@"; do
     fi
     if [ -f "tests/golden/$name.nnw" ]; then
         ./nnc "tests/golden/$name.nn" --weights "tests/golden/$name.nnw" -o "tests/golden/${name}_infer.c"
-        echo "regenerated tests/golden/${name}_infer.{c,h} (inference only, weights from $name.nnw)"
+        ./nnc --emit=ir "tests/golden/$name.nn" --weights "tests/golden/$name.nnw" > "tests/golden/${name}_infer.ir"
+        echo "regenerated tests/golden/${name}_infer.{c,h,ir} (inference only, weights from $name.nnw)"
     fi
 done

@@ -1,12 +1,28 @@
 #!/bin/sh
 # Golden tests (cproc style): tests/golden/NAME.nn beside the exact expected
 # NAME.c, NAME.h and NAME.ir (only NAME.ir for networks the C emitter does
-# not support yet).  Each check diffs nnc's output against them;
+# not support yet), and where weights NAME.nnw are beside them the
+# inference-only NAME_infer.c, .h and .ir.  Each check diffs nnc's output against them;
 # unless NO_COMPILE is set, each expected .c is also compiled with gcc, clang
 # and tcc under the strict flags.  `make golden` regenerates the expectations.
 . tests/lib.sh
 out=build/test/golden
 mkdir -p "$out"
+# sizeof_matches NAME IR HEADER: the IR's "sizeof(NET) = N bytes" lines (the
+# training IR's total, the inference IR's RAM) are the real sizeof of the
+# structs HEADER declares.
+sizeof_matches() {
+    { echo "#include <stdio.h>"; echo "#include \"$3\""; echo "int main(void) {";
+      sed -n 's/^  [totalRAM]* *sizeof(\([A-Za-z0-9_]*\)) = \([0-9]*\) bytes.*/    printf("%s %zu %s\\n", "\1", sizeof(\1), "\2");/p' "$2"
+      echo "return 0; }"; } > "$out/${1}_sizeof.c"
+    if cc -std=c99 -I tests/golden -o "$out/${1}_sizeof" "$out/${1}_sizeof.c" 2>"$out/$1.stderr" &&
+        "$out/${1}_sizeof" > "$out/$1.sizes" && [ -s "$out/$1.sizes" ] &&
+        awk '$2 != $3 { bad = 1 } END { exit bad }' "$out/$1.sizes"; then
+        ok "sizeof matches the IR for $1"
+    else
+        fail "sizeof matches the IR for $1" "$(cat "$out/$1.stderr" "$out/$1.sizes" 2>/dev/null)"
+    fi
+}
 for nn in tests/golden/*.nn; do
     name=$(basename "$nn" .nn)
     exp=tests/golden/$name
@@ -23,8 +39,15 @@ for nn in tests/golden/*.nn; do
     else
         fail "golden $name.ir" "$(cat "$out/$name.stderr")" "${d:-}"
     fi
-    # NAME.nnw beside it: the inference-only emission with those weights.
+    # NAME.nnw beside it: the inference-only emission with those weights,
+    # and its IR (the RAM and flash it needs).
     if [ -f "$exp.nnw" ]; then
+        if $NNC --emit=ir "$nn" --weights "$exp.nnw" >"$out/${name}_infer.ir" 2>"$out/$name.stderr" &&
+            d=$(diff -u "${exp}_infer.ir" "$out/${name}_infer.ir"); then
+            ok "golden ${name}_infer.ir"
+        else
+            fail "golden ${name}_infer.ir" "$(cat "$out/$name.stderr")" "${d:-}"
+        fi
         if $NNC "$nn" --weights "$exp.nnw" -o "$out/${name}_infer.c" >"$out/$name.stderr" 2>&1 &&
             d1=$(diff -u "${exp}_infer.c" "$out/${name}_infer.c") && d2=$(diff -u "${exp}_infer.h" "$out/${name}_infer.h"); then
             ok "golden ${name}_infer.c/.h"
@@ -32,6 +55,7 @@ for nn in tests/golden/*.nn; do
             fail "golden ${name}_infer.c/.h" "$(cat "$out/$name.stderr")" "${d1:-}" "${d2:-}"
         fi
         if [ -z "${NO_COMPILE:-}" ]; then
+            sizeof_matches "${name}_infer" "${exp}_infer.ir" "${name}_infer.h"
             for cc in gcc clang tcc; do
                 check "compile ${name}_infer.c with $cc" $cc $STRICT -c "${exp}_infer.c" -o "$out/${name}_infer.$cc.o"
             done
@@ -45,17 +69,7 @@ for nn in tests/golden/*.nn; do
         fi
     fi
     [ -n "${NO_COMPILE:-}" ] || [ ! -f "$exp.c" ] && continue
-    # The IR's "sizeof(NAME) = N bytes" is the real sizeof of the struct.
-    { echo "#include <stdio.h>"; echo "#include \"$name.h\""; echo "int main(void) {";
-      sed -n 's/^  total *sizeof(\([A-Za-z0-9_]*\)) = \([0-9]*\) bytes.*/    printf("%s %zu %s\\n", "\1", sizeof(\1), "\2");/p' "$exp.ir"
-      echo "return 0; }"; } > "$out/${name}_sizeof.c"
-    if cc -std=c99 -I tests/golden -o "$out/${name}_sizeof" "$out/${name}_sizeof.c" 2>"$out/$name.stderr" &&
-        "$out/${name}_sizeof" > "$out/$name.sizes" && [ -s "$out/$name.sizes" ] &&
-        awk '$2 != $3 { bad = 1 } END { exit bad }' "$out/$name.sizes"; then
-        ok "sizeof matches the IR for $name"
-    else
-        fail "sizeof matches the IR for $name" "$(cat "$out/$name.stderr" "$out/$name.sizes" 2>/dev/null)"
-    fi
+    sizeof_matches "$name" "$exp.ir" "$name.h"
     for cc in gcc clang tcc; do
         if command -v $cc >/dev/null; then
             check "compile $name.c with $cc" $cc $STRICT -c "$exp.c" -o "$out/$name.$cc.o"

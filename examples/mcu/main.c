@@ -1,0 +1,31 @@
+/* main.c — runs the network nnc emitted on every sample built into the
+ * firmware and prints each sample's outputs on a line, space-separated, in
+ * %.9g (enough digits to give the float back).  Nothing in it is the
+ * board's: the Makefile builds the same file for this machine too
+ * (make run-host), to compare. */
+#include <stdio.h>
+
+#include "inputs.h"
+#include "net_glue.h"
+
+/* All the RAM the network needs, in .bss under a name of its own, so that
+ * its size in the firmware (arm-none-eabi-nm) can be held against nnc's
+ * figure. */
+static NNC_NET mcu_net;
+
+int main(void)
+{
+    if (mcu_n_features != NET(_N_INPUTS)) {
+        fprintf(stderr, "main: the inputs have %d features a sample, the network takes %d\n", mcu_n_features,
+                NET(_N_INPUTS));
+        return 1;
+    }
+    for (int s = 0; s < mcu_n_samples; s++) {
+        float y[NET(_N_OUTPUTS)];
+        NET(_forward)(&mcu_net, mcu_inputs + (long)s * NET(_N_INPUTS), y);
+        for (int k = 0; k < NET(_N_OUTPUTS); k++)
+            printf(k ? " %.9g" : "%.9g", (double)y[k]);
+        putchar('\n');
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
