@@ -200,6 +200,10 @@ static void emit_run(Emitter *e)
                 "values through" : "");
         emit(e, "static void %s_run(%s *net, const float *x, int n%s)\n{\n", n->name, n->name,
              train_flag ? ", int train" : "");
+    } else if (e->infer) {
+        emit(e, "/* Forward pass of one sample: each layer's output into its place in net->act,\n"
+                " * which the layers share by turns (the plan is in the header). */\n");
+        emit(e, "static void %s_run(%s *net, const float *x)\n{\n", n->name, n->name);
     } else {
         emit(e, "/* Forward pass of one sample: every layer's output into net->act%s. */\n",
              train_flag ? "; `train` draws dropout masks, otherwise dropout passes values through" : "");
@@ -209,6 +213,10 @@ static void emit_run(Emitter *e)
         const Layer *l = &n->layers[i];
         if (!layer_emitter(l->kind)->forward) {
             emit_banner(e, l, layer_emitter(l->kind)->no_code);
+            continue;
+        }
+        if (e->infer && l->aliases_input) {   /* dropout: plan.c gives it no buffer of its own */
+            emit_banner(e, l, ": off in inference, its input passes on");
             continue;
         }
         if (whole_batch(e, l)) {

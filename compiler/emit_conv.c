@@ -181,6 +181,7 @@ static void emit_conv_backward(Emitter *e, const Layer *l, const Layer *prod, in
 
 typedef struct PlaneGeom {
     int64_t C, H, W, F, OH, OW, PH, PW, Hp, Wp, L, KK;
+    int64_t pin_off;             /* inference: the padded input's place in net->act (plan.c) */
 } PlaneGeom;
 
 static PlaneGeom plane_geom(const Layer *l)
@@ -192,6 +193,7 @@ static PlaneGeom plane_geom(const Layer *l)
     g.Hp = g.H + 2 * g.PH, g.Wp = g.W + 2 * g.PW;
     g.L = (g.OH - 1) * g.Wp + g.OW;
     g.KK = l->kh * l->kw;
+    g.pin_off = l->pin_off;
     return g;
 }
 
@@ -202,8 +204,12 @@ static void emit_padded_input(Emitter *e, const PlaneGeom *g)
         emit(e, "        const float *pin = in;   /* no padding: the input itself */\n");
         return;
     }
-    emit(e, "        float *pin = net->pad;   /* [%lld][%lld][%lld]: the input inside a zero border */\n",
-         (long long)g->C, (long long)g->Hp, (long long)g->Wp);
+    if (e->infer)
+        emit(e, "        float *pin = net->act + %lld;   /* [%lld][%lld][%lld]: the input inside a zero border */\n",
+             (long long)g->pin_off, (long long)g->C, (long long)g->Hp, (long long)g->Wp);
+    else
+        emit(e, "        float *pin = net->pad;   /* [%lld][%lld][%lld]: the input inside a zero border */\n",
+             (long long)g->C, (long long)g->Hp, (long long)g->Wp);
     emit(e, "        for (int c = 0; c < %lld; c++) {   /* each float once: the border's zeros, the input */\n",
          (long long)g->C);
     emit(e, "            float *pc = pin + c * %lld;\n", (long long)(g->Hp * g->Wp));
@@ -269,6 +275,37 @@ static const char *const conv_path_if[] = {"#if defined(NNC_V16)\n", "#elif defi
 
 
 
+/* The floats between two filters' wide rows: training's dz planes' stride
+ * (the rows are written into the scratch, dx_stride apart); inference's,
+ * just the positions any path writes, L rounded up to whole 16-float
+ * vectors (the rows are written over the output itself: plan.c). */
+int64_t conv_infer_stride(const Layer *l)
+{
+    PlaneGeom g = plane_geom(l);
+    return (g.L + 15) / 16 * 16;
+}
+
+static int64_t wide_stride(const Emitter *e, const Layer *l)
+{
+    return e->infer ? conv_infer_stride(l) : l->dx_stride;
+}
+
+void conv_infer_needs(const Layer *l, int64_t *pin, int64_t *spill)
+{
+    *pin = *spill = 0;
+    if (l->stride_h != 1 || l->stride_w != 1)
+        return;   /* (the plain loops write the output directly, and need nothing) */
+    PlaneGeom g = plane_geom(l);
+    if (g.PH || g.PW)
+        *pin = g.C * g.Hp * g.Wp + 64;   /* + the vectors' reads past the plane (emit_conv_forward_vec) */
+    int64_t most = 0;   /* the most filters of a block, of any path */
+    for (size_t p = 0; p < sizeof conv_paths / sizeof conv_paths[0]; p++)
+        most = conv_paths[p]->filters > most ? conv_paths[p]->filters : most;
+    /* a block of R filters writes R wide rows from its first filter's place:
+     * up to R * (stride - OH * OW) past the end (the plain path: one row) */
+    *spill = (most < g.F ? most : g.F) * (conv_infer_stride(l) - g.OH * g.OW);
+}
+
 /* The stride-1 convolution's forward pass in register blocks: R filters x
  * 8*Q positions of the wide plane at a time, summed over channels and taps
  * in the plain loops' order (so the two paths give the same bits), stored
@@ -277,7 +314,7 @@ static const char *const conv_path_if[] = {"#if defined(NNC_V16)\n", "#elif defi
 static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, int64_t lanes, int64_t R, int64_t Q,
                                 const char *ind)
 {
-    int64_t ckk = g->C * g->KK, ps = l->dx_stride;
+    int64_t ckk = g->C * g->KK, ps = wide_stride(e, l);
     if (Q == 0) {   /* one position: plain sums */
         emit(e, "%sfor (int r = 0; r < %lld; r++) {\n", ind, (long long)R);
         emit(e, "%s    const float *wr = w + (f + r) * %lld;\n", ind, (long long)ckk);
@@ -286,7 +323,7 @@ static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
         emit(e, "%s        for (int k = 0; k < %lld; k++)\n", ind, (long long)g->KK);
         emit(e, "%s            z += wr[c * %lld + k] * pin[c * %lld + k / %lld * %lld + k %% %lld + i];\n", ind,
              (long long)g->KK, (long long)(g->Hp * g->Wp), (long long)l->kw, (long long)g->Wp, (long long)l->kw);
-        emit(e, "%s    ow[(f + r) * %lld + i] = z;\n%s}\n", ind, (long long)ps, ind);
+        emit(e, "%s    ow[%s * %lld + i] = z;\n%s}\n", ind, e->infer ? "r" : "(f + r)", (long long)ps, ind);
         return;
     }
     const char *vt = vec_type(lanes);
@@ -307,16 +344,50 @@ static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s", ind);
         for (int64_t k = 0; k < Q; k++)
-            emit(e, "%smemcpy(ow + (f + %lld) * %lld + i + %lld, &a%lld_%lld, %lld);", k ? " " : "", (long long)r,
-                 (long long)ps, (long long)(lanes * k), (long long)r, (long long)k, (long long)(4 * lanes));
+            if (e->infer)
+                emit(e, "%smemcpy(ow + %lld + i + %lld, &a%lld_%lld, %lld);", k ? " " : "", (long long)(r * ps),
+                     (long long)(lanes * k), (long long)r, (long long)k, (long long)(4 * lanes));
+            else
+                emit(e, "%smemcpy(ow + (f + %lld) * %lld + i + %lld, &a%lld_%lld, %lld);", k ? " " : "", (long long)r,
+                     (long long)ps, (long long)(lanes * k), (long long)r, (long long)k, (long long)(4 * lanes));
         emit(e, "\n");
     }
 }
 
+/* Bias and activation on the way from the wide rows to the compact output:
+ * for `count` filters (loop variable k), filter `fo`'s row k of ow,
+ * `stride` floats apart, at indent `ind`. */
+static void emit_wide_to_out(Emitter *e, const Layer *l, const PlaneGeom *g, const char *ind, const char *k,
+                             int64_t count, const char *fo, int64_t stride)
+{
+    const ActInfo *a = &act_info[l->act];
+    char slope[32], z[128];
+    act_param_str(slope, l);
+    emit(e, "%sfor (int %s = 0; %s < %lld; %s++)   /* bias and activation, into the compact output */\n", ind, k, k,
+         (long long)count, k);
+    emit(e, "%s    for (int oy = 0; oy < %lld; oy++)\n", ind, (long long)g->OH);
+    emit(e, "%s        for (int ox = 0; ox < %lld; ox++)\n", ind, (long long)g->OW);
+    emit(e, "%s            out[(%s * %lld + oy) * %lld + ox] = ", ind, fo, (long long)g->OH, (long long)g->OW);
+    snprintf(z, sizeof z, "ow[%s * %lld + oy * %lld + ox] + b[%s]", k, (long long)stride, (long long)g->Wp,
+             strcmp(fo, "f") ? "f + r" : "f");
+    if (a->forward && strcmp(a->forward, "$") != 0)
+        emit_template(e, a->forward, z, slope);
+    else
+        emit(e, "%s", z);
+    emit(e, ";\n");
+}
+
+/* Training writes every filter's wide rows into the scratch, then the
+ * output; inference writes each block's rows over the output itself, from
+ * the block's first filter's place on (the places of the filters still to
+ * come, and room past the end: plan.c), and moves them to their compact
+ * places before the next block (each float moves down, never onto one not
+ * read yet). */
 static void emit_conv_forward_vec(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBlocks *cbk)
 {
-    emit(e, "        float *ow = net->pad + %lld;   /* [%lld][%lld]: each filter's output, %lld wide */\n",
-         (long long)(2 * g->C * g->Hp * g->Wp), (long long)g->F, (long long)l->dx_stride, (long long)g->Wp);
+    if (!e->infer)
+        emit(e, "        float *ow = net->pad + %lld;   /* [%lld][%lld]: each filter's output, %lld wide */\n",
+             (long long)(2 * g->C * g->Hp * g->Wp), (long long)g->F, (long long)l->dx_stride, (long long)g->Wp);
     int64_t R = g->F < cbk->filters ? g->F : cbk->filters, f_main = g->F / R * R;
     /* With a zero border, pin is scratch with room after it: the last vector
      * may read up to lanes - 1 floats past the plane, into the scratch that
@@ -332,6 +403,9 @@ static void emit_conv_forward_vec(Emitter *e, const Layer *l, const PlaneGeom *g
         int64_t r = emit_block_open(e, "        ", part, "f", 0, f_main, g->F, R, whole, rest);
         if (!r)
             continue;
+        if (e->infer)
+            emit(e, "            float *ow = out + f * %lld;   /* [%lld][%lld]: these filters' rows, %lld wide */\n",
+                 (long long)(g->OH * g->OW), (long long)r, (long long)wide_stride(e, l), (long long)g->Wp);
         if (l_main) {
             emit(e, "            for (int i = 0; i < %lld; i += %lld) {   /* %lld positions at a time */\n",
                  (long long)l_main, (long long)PB, (long long)PB);
@@ -354,22 +428,12 @@ static void emit_conv_forward_vec(Emitter *e, const Layer *l, const PlaneGeom *g
             emit_conv_fwd_block(e, l, g, V, r, 0, "                ");
             emit(e, "            }\n");
         }
+        if (e->infer)
+            emit_wide_to_out(e, l, g, "            ", "r", r, "(f + r)", wide_stride(e, l));
         emit(e, "        }\n");
     }
-    const ActInfo *a = &act_info[l->act];
-    char slope[32], z[96];
-    act_param_str(slope, l);
-    emit(e, "        for (int f = 0; f < %lld; f++)   /* bias and activation, into the compact output */\n",
-         (long long)g->F);
-    emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)g->OH);
-    emit(e, "                for (int ox = 0; ox < %lld; ox++)\n", (long long)g->OW);
-    emit(e, "                    out[(f * %lld + oy) * %lld + ox] = ", (long long)g->OH, (long long)g->OW);
-    snprintf(z, sizeof z, "ow[f * %lld + oy * %lld + ox] + b[f]", (long long)l->dx_stride, (long long)g->Wp);
-    if (a->forward && strcmp(a->forward, "$") != 0)
-        emit_template(e, a->forward, z, slope);
-    else
-        emit(e, "%s", z);
-    emit(e, ";\n");
+    if (!e->infer)
+        emit_wide_to_out(e, l, g, "        ", "f", g->F, "f", l->dx_stride);
 }
 
 static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
@@ -390,9 +454,13 @@ static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
         emit_conv_forward_vec(e, l, &g, conv_paths[p]);
     }
     emit(e, "#else\n");
-    emit(e, "        float *oext = net->pad + %lld;   /* [%lld][%lld]: one output plane, %lld wide */\n",
-         (long long)(2 * g.C * g.Hp * g.Wp), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
+    if (!e->infer)
+        emit(e, "        float *oext = net->pad + %lld;   /* [%lld][%lld]: one output plane, %lld wide */\n",
+             (long long)(2 * g.C * g.Hp * g.Wp), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g.F);
+    if (e->infer)   /* over the output, from this filter's place (see emit_conv_forward_vec) */
+        emit(e, "            float *oext = out + f * %lld;   /* [%lld][%lld]: its output plane, %lld wide */\n",
+             (long long)(g.OH * g.OW), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
     emit(e, "            for (int i = 0; i < %lld; i++)\n                oext[i] = 0.0f;\n", (long long)g.L);
     emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)g.C);
     emit(e, "                const float *pc = pin + c * %lld;\n", (long long)(g.Hp * g.Wp));

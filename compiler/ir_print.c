@@ -219,6 +219,33 @@ void ir_print_infer(RtBuf *b, const Module *m, const Net *n)
         if (buffer_in_inference(buf))
             print_buffer(b, buf->name, buf->floats / buf->rows, buf->what);
     }
+    if (n->plan) {
+        const InferPlan *p = n->plan;
+        if (p->keep_all)
+            rt_buf_printf(b, "  plan     act: every layer's output in a place of its own (--keep-activations)\n");
+        else
+            rt_buf_printf(b, "  plan     act: the buffers take turns (%lld floats; with every output kept, %lld)\n",
+                          (long long)p->floats, (long long)p->kept);
+        for (int i = 0; i < p->n; i++) {
+            const PlanBuf *pb = &p->buf[i];
+            const Layer *l = &n->layers[pb->layer];
+            char life[48], extra[64] = "";
+            if (pb->last == n->n_layers && pb->last == pb->first + 1)
+                snprintf(life, sizeof life, "layer %d, then y", pb->first + 1);
+            else if (pb->last == n->n_layers)
+                snprintf(life, sizeof life, "layers %d..%d, then y", pb->first + 1, pb->last);
+            else if (pb->last > pb->first)
+                snprintf(life, sizeof life, "layers %d..%d", pb->first + 1, pb->last + 1);
+            else
+                snprintf(life, sizeof life, "layer %d", pb->first + 1);
+            if (strcmp(pb->what, "output") == 0 && pb->floats > l->n_out)
+                snprintf(extra, sizeof extra, " (+%lld for its wide rows)", (long long)(pb->floats - l->n_out));
+            rt_buf_printf(b, "    act@%-6lld %8lld %-6s  alive %-18s layer %d's %s%s%s\n", (long long)pb->off,
+                          (long long)pb->floats, pb->floats == 1 ? "float" : "floats", life, pb->layer + 1, pb->what,
+                          extra,
+                          pb->takes >= 0 ? ", written over its input" : "");
+        }
+    }
     rt_buf_printf(b, "  RAM      sizeof(%s) = %lld bytes, besides the stack\n", n->name, (long long)infer_ram_bytes(n));
     rt_buf_printf(b, "  flash    %s_param = %lld bytes, besides the code\n", n->name, (long long)infer_flash_bytes(n));
 }

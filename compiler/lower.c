@@ -312,6 +312,7 @@ static bool lower_net(Net *n, Diag *diag)
             n_act += l->n_out;
         }
         prev_act = l->act_off;
+        l->pin_off = -1;   /* (inference-only code places its scratch: plan.c) */
         if (l->n_out > max_width)
             max_width = l->n_out;
         cur = l->out;

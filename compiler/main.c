@@ -26,6 +26,9 @@ static const char usage_text[] =
     "  --unroll N      unroll layers of at most N multiply-adds (default 224)\n"
     "  --weights W.nnw emit inference-only C with these trained weights baked in\n"
     "  --net NAME      with --weights: which network of the file\n"
+    "  --keep-activations  with --weights: every layer's output keeps a place of its\n"
+    "                  own in net->act, to read after NAME_forward (more RAM); by\n"
+    "                  default the layers' buffers share it by turns\n"
     "  -h, --help      show this help\n"
     "  --version       show the version\n"
     "\n"
@@ -40,6 +43,7 @@ typedef struct Options {
     const char *output;
     const char *weights;         /* --weights: inference-only emission */
     const char *net_name;
+    bool keep_activations;       /* --keep-activations: inference without the shared plan */
     EmitMode mode;
     int64_t unroll;
 } Options;
@@ -73,6 +77,8 @@ static int parse_args(int argc, char **argv, Options *o)
             if (i + 1 >= argc)
                 return usage_error("option '%s' needs a value", a);
             *(a[2] == 'w' ? &o->weights : &o->net_name) = argv[++i];
+        } else if (strcmp(a, "--keep-activations") == 0) {
+            o->keep_activations = true;
         } else if (strncmp(a, "--emit=", 7) == 0) {
             const char *m = a + 7;
             if (mode_set)
@@ -110,6 +116,9 @@ static int parse_args(int argc, char **argv, Options *o)
         return usage_error("nothing to do: give -o OUT.c to write C, or --emit=ir|c|h|dot to print%s", "");
     if (o->net_name && !o->weights)
         return usage_error("--net goes with --weights (all networks are emitted otherwise)%s", "");
+    if (o->keep_activations && !o->weights)
+        return usage_error("--keep-activations is for inference-only C: it goes with --weights (training C keeps "
+                           "every output anyway)%s", "");
     if (o->mode != EMIT_FILES && o->output)
         return usage_error("-o and --emit print different things; give one of them%s", "");
     if (o->output) {
@@ -166,7 +175,7 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
             return 1;
         }
-        eo.infer_net = net;
+        mod = plan_inference(mod, net, o->keep_activations, arena, &eo.infer_net);
         eo.weights = weights;
     }
     if (o->mode == EMIT_IR || o->mode == EMIT_DOT) {

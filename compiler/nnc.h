@@ -240,7 +240,8 @@ typedef struct Layer {
     int64_t n_in, n_out;         /* floats per sample */
     int64_t w_off, w_len;        /* weight offset and length in the parameter array */
     int64_t b_off, b_len;
-    int64_t act_off;             /* offset of this layer's output in net->act */
+    int64_t act_off;             /* offset of this layer's output in net->act (inference: in the plan) */
+    int64_t pin_off;             /* inference, a padded stride-1 conv: its padded input in net->act */
     bool aliases_input;          /* flatten: output is the input, no buffer */
     int64_t mask_off;            /* dropout: offset of its mask in net->mask */
     bool gemm;                   /* dense over a whole batch at once, as matrix products (lower.c decides) */
@@ -321,6 +322,7 @@ typedef struct Net {
     int n_buffers;
     int64_t struct_bytes;
     uint64_t fingerprint;        /* hash of the layers' kinds and shapes: weight files carry it */
+    const struct InferPlan *plan;   /* a copy planned for inference-only emission (plan.c); else NULL */
 } Net;
 
 typedef enum { NOISE_NORMAL, NOISE_UNIFORM } NoiseKind;
@@ -379,6 +381,36 @@ int64_t infer_flash_bytes(const Net *n);
 /* sizeof the struct of a gan block (emit_gan.c's layout), where uint64_t is
  * 8-byte aligned. */
 int64_t gan_struct_bytes(const Gan *g);
+
+/* ---- plan.c: the RAM of inference-only code ---- */
+typedef struct PlanBuf {
+    const char *what;            /* "output" or "padded input" */
+    int layer;                   /* its layer's index in net->layers */
+    int first, last;             /* alive from the step of layer `first` to that of `last` (n_layers:
+                                    NAME_forward's copy into y) */
+    int64_t floats, off;         /* its size and place in net->act */
+    int takes;                   /* the buffer whose place it takes (a pool over its input), or -1 */
+} PlanBuf;
+typedef struct InferPlan {
+    PlanBuf *buf;
+    int n;
+    int64_t floats;              /* net->act: every buffer's place */
+    bool keep_all;               /* every output kept (--keep-activations) */
+    int64_t kept;                /* what act takes with every output kept (--keep-activations) */
+} InferPlan;
+/* A copy of module m for the inference-only emission of its network n:
+ * *planned (in the copy) has every layer output and scratch of one sample's
+ * forward pass placed in one array, net->act, by lifetime (plan.c's
+ * comment), and n->plan says where; with keep_all, every output has a
+ * place of its own for the whole pass (--keep-activations).  Training
+ * networks are unchanged. */
+Module *plan_inference(const Module *m, const Net *n, bool keep_all, Arena *arena, const Net **planned);
+/* emit_conv.c: what a stride-1 convolution's inference code needs beside its
+ * input and output: its padded input (0 when unpadded) and room past the end
+ * of its output, in floats (0, 0 for other convolutions). */
+void conv_infer_needs(const Layer *l, int64_t *pin, int64_t *spill);
+/* The stride of the wide rows a stride-1 convolution's inference code writes. */
+int64_t conv_infer_stride(const Layer *l);
 
 /* ---- ir_print.c ---- */
 void ir_print(RtBuf *out, const Module *m);

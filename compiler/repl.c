@@ -815,13 +815,16 @@ static bool do_emit(Repl *r, int argc, char **argv)
     const char *slash = strrchr(h_path, '/');
     /* The code the session runs, so the file computes exactly what 'predict' shows. */
     EmitOptions eo = {.unroll = unroll_for(r), .header_name = slash ? slash + 1 : h_path};
+    Arena *plan = arena_new();   /* (the inference plan's copy of the module) */
+    const Module *m = r->mod;
     if (infer) {
-        eo.infer_net = r->net;
+        m = plan_inference(r->mod, r->net, false, plan, &eo.infer_net);
         eo.weights = r->rt.params(r->rt.state);
     }
     RtBuf c = {0}, h = {0};
     r->diag.src = &r->src;   /* errors about the weights point at their layer */
-    bool ok = emit_c(r->mod, &eo, &c, &h, &r->diag);
+    bool ok = emit_c(m, &eo, &c, &h, &r->diag);
+    arena_free(plan);
     r->diag.src = NULL;
     if (ok) {
         OutFile files[2] = {{argv[1], &c}, {h_path, &h}};

@@ -8,4 +8,7 @@ if [ ! -x ./nnc ] || [ ! -f build/libnncrt.a ]; then
     fail "docs" "./nnc or build/libnncrt.a is missing: run 'make nnc' first"
     exit 0
 fi
+# The examples are a user's commands in a shell, not make's sub-commands
+# (under `make test`, make would print "make[1]:" where a user sees "make:").
+unset MAKELEVEL MAKEFLAGS MFLAGS
 /usr/bin/python3 tests/docs/doctest.py README.md docs/*.md docs/nnc.1

@@ -3,7 +3,7 @@
  *
  * network cnn: 2x7x6 -> conv 3 relu -> maxpool -> conv 4 tanh -> avgpool -> dense 3 softmax
  *   inference only, with trained weights
- *   RAM   sizeof(cnn) = 3708 bytes, besides the stack
+ *   RAM   sizeof(cnn) = 1612 bytes, besides the stack
  *   flash cnn_param = 592 bytes, besides the code
  */
 #include "cnn_small_infer.h"
@@ -67,7 +67,8 @@ static const float cnn_param[148] = {
     0.2517538f, 0.0f, 0.0f, 0.0f,
 };
 
-/* Forward pass of one sample: every layer's output into net->act. */
+/* Forward pass of one sample: each layer's output into its place in net->act,
+ * which the layers share by turns (the plan is in the header). */
 static void cnn_run(cnn *net, const float *x)
 {
     /* layer 1: conv 2x7x6 -> 3x7x6 relu (cnn_small.nn:3) */
@@ -75,8 +76,8 @@ static void cnn_run(cnn *net, const float *x)
         const float *w = cnn_param + 0;   /* [3][2][3][3] */
         const float *b = cnn_param + 54;   /* [3] */
         const float *in = x;   /* [2][7][6] */
-        float *out = net->act + 0;   /* [3][7][6] */
-        float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
+        float *out = net->act + 208;   /* [3][7][6] */
+        float *pin = net->act + 0;   /* [2][9][8]: the input inside a zero border */
         for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
             float *pc = pin + c * 72;
             for (int i = 0; i < 8; i++)
@@ -90,8 +91,8 @@ static void cnn_run(cnn *net, const float *x)
             }
         }
 #if defined(NNC_V16)
-        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            float *ow = out + f * 42;   /* [3][64]: these filters' rows, 8 wide */
             for (int i = 0; i < 48; i += 48) {   /* 48 positions at a time */
                 const nnc_v16 zero = {0.0f};
                 nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
@@ -164,9 +165,9 @@ static void cnn_run(cnn *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 156 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 156 + i + 32, &a0_2, 64);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 156 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 156 + i + 32, &a1_2, 64);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 156 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 156 + i + 32, &a2_2, 64);
+                memcpy(ow + 0 + i + 0, &a0_0, 64); memcpy(ow + 0 + i + 16, &a0_1, 64); memcpy(ow + 0 + i + 32, &a0_2, 64);
+                memcpy(ow + 64 + i + 0, &a1_0, 64); memcpy(ow + 64 + i + 16, &a1_1, 64); memcpy(ow + 64 + i + 32, &a1_2, 64);
+                memcpy(ow + 128 + i + 0, &a2_0, 64); memcpy(ow + 128 + i + 16, &a2_1, 64); memcpy(ow + 128 + i + 32, &a2_2, 64);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 48;
@@ -223,18 +224,18 @@ static void cnn_run(cnn *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64);
+                memcpy(ow + 0 + i + 0, &a0_0, 64);
+                memcpy(ow + 64 + i + 0, &a1_0, 64);
+                memcpy(ow + 128 + i + 0, &a2_0, 64);
             }
+            for (int r = 0; r < 3; r++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 7; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[((f + r) * 7 + oy) * 6 + ox] = nnc_relu(ow[r * 64 + oy * 8 + ox] + b[f + r]);
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
 #elif defined(NNC_V8_WIDE)
-        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            float *ow = out + f * 42;   /* [3][64]: these filters' rows, 8 wide */
             for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
@@ -307,9 +308,9 @@ static void cnn_run(cnn *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 156 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 156 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 156 + i + 16, &a2_2, 32);
+                memcpy(ow + 0 + i + 0, &a0_0, 32); memcpy(ow + 0 + i + 8, &a0_1, 32); memcpy(ow + 0 + i + 16, &a0_2, 32);
+                memcpy(ow + 64 + i + 0, &a1_0, 32); memcpy(ow + 64 + i + 8, &a1_1, 32); memcpy(ow + 64 + i + 16, &a1_2, 32);
+                memcpy(ow + 128 + i + 0, &a2_0, 32); memcpy(ow + 128 + i + 8, &a2_1, 32); memcpy(ow + 128 + i + 16, &a2_2, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 48;
@@ -366,18 +367,18 @@ static void cnn_run(cnn *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
+                memcpy(ow + 0 + i + 0, &a0_0, 32);
+                memcpy(ow + 64 + i + 0, &a1_0, 32);
+                memcpy(ow + 128 + i + 0, &a2_0, 32);
             }
+            for (int r = 0; r < 3; r++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 7; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[((f + r) * 7 + oy) * 6 + ox] = nnc_relu(ow[r * 64 + oy * 8 + ox] + b[f + r]);
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
 #elif defined(NNC_V8)
-        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+            float *ow = out + f * 42;   /* [3][64]: these filters' rows, 8 wide */
             for (int i = 0; i < 48; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 a0_0 = zero, a0_1 = zero,
@@ -441,9 +442,9 @@ static void cnn_run(cnn *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32);
+                memcpy(ow + 0 + i + 0, &a0_0, 32); memcpy(ow + 0 + i + 8, &a0_1, 32);
+                memcpy(ow + 64 + i + 0, &a1_0, 32); memcpy(ow + 64 + i + 8, &a1_1, 32);
+                memcpy(ow + 128 + i + 0, &a2_0, 32); memcpy(ow + 128 + i + 8, &a2_1, 32);
             }
             {   /* the last 6 positions, in a vector that runs past them */
                 const int i = 48;
@@ -500,18 +501,18 @@ static void cnn_run(cnn *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
+                memcpy(ow + 0 + i + 0, &a0_0, 32);
+                memcpy(ow + 64 + i + 0, &a1_0, 32);
+                memcpy(ow + 128 + i + 0, &a2_0, 32);
             }
+            for (int r = 0; r < 3; r++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 7; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[((f + r) * 7 + oy) * 6 + ox] = nnc_relu(ow[r * 64 + oy * 8 + ox] + b[f + r]);
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
 #else
-        float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
+            float *oext = out + f * 42;   /* [7][8]: its output plane, 8 wide */
             for (int i = 0; i < 54; i++)
                 oext[i] = 0.0f;
             for (int c = 0; c < 2; c++) {
@@ -544,8 +545,8 @@ static void cnn_run(cnn *net, const float *x)
     }
     /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) */
     {
-        const float *in = net->act + 0;   /* [3][7][6] */
-        float *out = net->act + 126;   /* [3][3][3] */
+        const float *in = net->act + 208;   /* [3][7][6] */
+        float *out = net->act + 208;   /* [3][3][3] */
         for (int c = 0; c < 3; c++)
             for (int oy = 0; oy < 3; oy++)
                 for (int ox = 0; ox < 3; ox++) {
@@ -561,8 +562,8 @@ static void cnn_run(cnn *net, const float *x)
     {
         const float *w = cnn_param + 57;   /* [4][3][2][3] */
         const float *b = cnn_param + 129;   /* [4] */
-        const float *in = net->act + 126;   /* [3][3][3] */
-        float *out = net->act + 153;   /* [4][2][1] */
+        const float *in = net->act + 208;   /* [3][3][3] */
+        float *out = net->act + 0;   /* [4][2][1] */
         for (int f = 0; f < 4; f++) {
             float *of = out + f * 2;
             for (int i = 0; i < 2; i++)
@@ -613,8 +614,8 @@ static void cnn_run(cnn *net, const float *x)
     }
     /* layer 4: avgpool 4x2x1 -> 4x1x1 (cnn_small.nn:6) */
     {
-        const float *in = net->act + 153;   /* [4][2][1] */
-        float *out = net->act + 161;   /* [4][1][1] */
+        const float *in = net->act + 0;   /* [4][2][1] */
+        float *out = net->act + 0;   /* [4][1][1] */
         for (int c = 0; c < 4; c++)
             for (int oy = 0; oy < 1; oy++)
                 for (int ox = 0; ox < 1; ox++) {
@@ -630,8 +631,8 @@ static void cnn_run(cnn *net, const float *x)
     {
         const float *w = cnn_param + 133;   /* [3][4] */
         const float *b = cnn_param + 145;   /* [3] */
-        const float *in = net->act + 161;
-        float *out = net->act + 165;
+        const float *in = net->act + 0;
+        float *out = net->act + 4;
         net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
                          + w[3] * in[3];
         net->logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
@@ -657,7 +658,7 @@ static void cnn_run(cnn *net, const float *x)
 void cnn_forward(cnn *net, const float *x, float *y)
 {
     cnn_run(net, x);
-    memcpy(y, net->act + 165, 3 * sizeof(float));
+    memcpy(y, net->act + 4, 3 * sizeof(float));
 }
 
 const float *cnn_params(void)

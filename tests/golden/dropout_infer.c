@@ -3,7 +3,7 @@
  *
  * network drop: 1x6x6 -> conv 2 relu -> maxpool -> dropout 0.25 -> dense 8 tanh -> dropout 0.5 -> dense 3 softmax
  *   inference only, with trained weights
- *   RAM   sizeof(drop) = 1496 bytes, besides the stack
+ *   RAM   sizeof(drop) = 268 bytes, besides the stack
  *   flash drop_param = 476 bytes, besides the code
  */
 #include "dropout_infer.h"
@@ -63,7 +63,8 @@ static const float drop_param[119] = {
     0.4091739f, 0.4567322f, 0.3286628f, -0.69669956f, 0.0f, 0.0f, 0.0f,
 };
 
-/* Forward pass of one sample: every layer's output into net->act. */
+/* Forward pass of one sample: each layer's output into its place in net->act,
+ * which the layers share by turns (the plan is in the header). */
 static void drop_run(drop *net, const float *x)
 {
     /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) */
@@ -74,8 +75,8 @@ static void drop_run(drop *net, const float *x)
         float *out = net->act + 0;   /* [2][4][4] */
         const float *pin = in;   /* no padding: the input itself */
 #if defined(NNC_V16)
-        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            float *ow = out + f * 16;   /* [2][32]: these filters' rows, 6 wide */
             for (int i = 0; i < 16; i += 16) {
                 const nnc_v16 zero = {0.0f};
                 nnc_v16 a0_0 = zero,
@@ -120,8 +121,8 @@ static void drop_run(drop *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
+                memcpy(ow + 0 + i + 0, &a0_0, 64);
+                memcpy(ow + 32 + i + 0, &a1_0, 64);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
@@ -130,17 +131,17 @@ static void drop_run(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 116 + i] = z;
+                    ow[r * 32 + i] = z;
                 }
             }
+            for (int r = 0; r < 2; r++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 4; oy++)
+                    for (int ox = 0; ox < 4; ox++)
+                        out[((f + r) * 4 + oy) * 4 + ox] = nnc_relu(ow[r * 32 + oy * 6 + ox] + b[f + r]);
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
 #elif defined(NNC_V8_WIDE)
-        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            float *ow = out + f * 16;   /* [2][32]: these filters' rows, 6 wide */
             for (int i = 0; i < 16; i += 8) {
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 a0_0 = zero,
@@ -185,8 +186,8 @@ static void drop_run(drop *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
+                memcpy(ow + 0 + i + 0, &a0_0, 32);
+                memcpy(ow + 32 + i + 0, &a1_0, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
@@ -195,17 +196,17 @@ static void drop_run(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 116 + i] = z;
+                    ow[r * 32 + i] = z;
                 }
             }
+            for (int r = 0; r < 2; r++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 4; oy++)
+                    for (int ox = 0; ox < 4; ox++)
+                        out[((f + r) * 4 + oy) * 4 + ox] = nnc_relu(ow[r * 32 + oy * 6 + ox] + b[f + r]);
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
 #elif defined(NNC_V8)
-        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+            float *ow = out + f * 16;   /* [2][32]: these filters' rows, 6 wide */
             for (int i = 0; i < 16; i += 16) {   /* 16 positions at a time */
                 const nnc_v8 zero = {0.0f};
                 nnc_v8 a0_0 = zero, a0_1 = zero,
@@ -259,8 +260,8 @@ static void drop_run(drop *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
+                memcpy(ow + 0 + i + 0, &a0_0, 32); memcpy(ow + 0 + i + 8, &a0_1, 32);
+                memcpy(ow + 32 + i + 0, &a1_0, 32); memcpy(ow + 32 + i + 8, &a1_1, 32);
             }
             for (int i = 16; i < 22; i++) {
                 for (int r = 0; r < 2; r++) {
@@ -269,17 +270,17 @@ static void drop_run(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 116 + i] = z;
+                    ow[r * 32 + i] = z;
                 }
             }
+            for (int r = 0; r < 2; r++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 4; oy++)
+                    for (int ox = 0; ox < 4; ox++)
+                        out[((f + r) * 4 + oy) * 4 + ox] = nnc_relu(ow[r * 32 + oy * 6 + ox] + b[f + r]);
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
 #else
-        float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
+            float *oext = out + f * 16;   /* [4][6]: its output plane, 6 wide */
             for (int i = 0; i < 22; i++)
                 oext[i] = 0.0f;
             for (int c = 0; c < 1; c++) {
@@ -313,7 +314,7 @@ static void drop_run(drop *net, const float *x)
     /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) */
     {
         const float *in = net->act + 0;   /* [2][4][4] */
-        float *out = net->act + 32;   /* [2][2][2] */
+        float *out = net->act + 0;   /* [2][2][2] */
         for (int c = 0; c < 2; c++)
             for (int oy = 0; oy < 2; oy++)
                 for (int ox = 0; ox < 2; ox++) {
@@ -325,18 +326,13 @@ static void drop_run(drop *net, const float *x)
                     out[(c * 2 + oy) * 2 + ox] = v;
                 }
     }
-    /* layer 3: dropout 2x2x2 -> 2x2x2 p=0.25 (dropout.nn:6) */
-    {
-        const float *in = net->act + 32;
-        float *out = net->act + 40;
-        memcpy(out, in, 8 * sizeof(float));   /* dropout is off in inference */
-    }
+    /* layer 3: dropout 2x2x2 -> 2x2x2 p=0.25 (dropout.nn:6): off in inference, its input passes on */
     /* layer 4: dense 2x2x2 -> 8 tanh (dropout.nn:7) */
     {
         const float *w = drop_param + 20;   /* [8][8] */
         const float *b = drop_param + 84;   /* [8] */
-        const float *in = net->act + 40;
-        float *out = net->act + 48;
+        const float *in = net->act + 0;
+        float *out = net->act + 8;
         out[0] = tanhf(b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
                         + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
                         + w[7] * in[7]);
@@ -362,18 +358,13 @@ static void drop_run(drop *net, const float *x)
                         + w[59] * in[3] + w[60] * in[4] + w[61] * in[5] + w[62] * in[6]
                         + w[63] * in[7]);
     }
-    /* layer 5: dropout 8 -> 8 p=0.5 (dropout.nn:8) */
-    {
-        const float *in = net->act + 48;
-        float *out = net->act + 56;
-        memcpy(out, in, 8 * sizeof(float));   /* dropout is off in inference */
-    }
+    /* layer 5: dropout 8 -> 8 p=0.5 (dropout.nn:8): off in inference, its input passes on */
     /* layer 6: dense 8 -> 3 softmax (dropout.nn:9) */
     {
         const float *w = drop_param + 92;   /* [3][8] */
         const float *b = drop_param + 116;   /* [3] */
-        const float *in = net->act + 56;
-        float *out = net->act + 64;
+        const float *in = net->act + 8;
+        float *out = net->act + 0;
         net->logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
                          + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
                          + w[7] * in[7];
@@ -402,7 +393,7 @@ static void drop_run(drop *net, const float *x)
 void drop_forward(drop *net, const float *x, float *y)
 {
     drop_run(net, x);
-    memcpy(y, net->act + 64, 3 * sizeof(float));
+    memcpy(y, net->act + 0, 3 * sizeof(float));
 }
 
 const float *drop_params(void)

@@ -3,7 +3,7 @@
  *
  * network drop: 1x6x6 -> conv 2 relu -> maxpool -> dropout 0.25 -> dense 8 tanh -> dropout 0.5 -> dense 3 softmax
  *   inference only, with trained weights
- *   RAM   sizeof(drop) = 1496 bytes, besides the stack
+ *   RAM   sizeof(drop) = 268 bytes, besides the stack
  *   flash drop_param = 476 bytes, besides the code
  */
 #ifndef NNC_DROPOUT_INFER_H_INCLUDED
@@ -23,11 +23,10 @@ extern "C" {
 #define drop_N_PARAMS  119   /* constants in the .c, not in the struct */
 #define drop_FINGERPRINT UINT64_C(0x841282303e1f380e)
 
-/* sizeof(drop) is all the RAM inference needs: 1496 bytes. */
+/* sizeof(drop) is all the RAM inference needs: 268 bytes. */
 typedef struct drop {
-    float act[67];           /* layer outputs, a row per sample */
+    float act[64];           /* layer outputs and scratch of one sample, sharing places by turns */
     float logit[3];          /* inputs of the softmax, a row per sample */
-    float pad[304];          /* scratch of stride-1 convolutions: zero-padded input, its gradient, a wide plane per filter */
 } drop;
 
 /* Runs one sample x[drop_N_INPUTS] through the network into y[drop_N_OUTPUTS]. */

@@ -328,7 +328,8 @@ static const float lstm_blocks_param[1749] = {
     0.0020993454f, 0.01809072f, 0.009035582f, 0.030152202f, -0.0383784f,
 };
 
-/* Forward pass of one sample: every layer's output into net->act. */
+/* Forward pass of one sample: each layer's output into its place in net->act,
+ * which the layers share by turns (the plan is in the header). */
 static void lstm_blocks_run(lstm_blocks *net, const float *x)
 {
     /* layer 1: lstm [4][8] -> [4][16] (lstm_blocks.nn:6) */

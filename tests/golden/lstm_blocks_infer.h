@@ -25,7 +25,7 @@ extern "C" {
 
 /* sizeof(lstm_blocks) is all the RAM inference needs: 800 bytes. */
 typedef struct lstm_blocks {
-    float act[84];           /* layer outputs, a row per sample */
+    float act[84];           /* layer outputs and scratch of one sample, sharing places by turns */
     float logit[20];         /* inputs of the softmax, a row per sample */
     float state[96];         /* recurrent layers, one sample at a time (inference): h, c, the gates */
 } lstm_blocks;

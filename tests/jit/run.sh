@@ -45,6 +45,10 @@
 #                out of range, inference-only C of an LSTM (three compilers)
 #  11 gan        tests/jit/gan.sh: nnc train on a gan block, its weights,
 #                pictures and --judge score, and their errors
+#  12 plan       tests/jit/plan.sh: inference-only C, its buffers sharing one
+#                array (compiler/plan.c), gives the training code's outputs
+#                for convolutions, pools, dropout, flatten, dense and LSTM
+#                layers, built with gcc (each vector path), clang, tcc, ASan
 #   asan         XOR training, the REPL transcript and Ctrl-C again under
 #                build/asan/nnc (the JIT-compiled code itself is not
 #                instrumented: libtcc and cc build it without sanitizers)
@@ -446,6 +450,7 @@ repl_ctrl_c "$NNC" "" ""
 NNC=$NNC sh tests/jit/stream.sh
 NNC=$NNC sh tests/jit/recurrent.sh
 NNC=$NNC sh tests/jit/gan.sh
+NNC=$NNC sh tests/jit/plan.sh
 
 # ---- the built programs ----
 wait
