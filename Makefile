@@ -6,10 +6,10 @@ CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild -Iruntime
 LDLIBS  := -ltcc -ledit -ldl -lz -lm
 
 SRCS := compiler/main.c compiler/arena.c compiler/source.c compiler/diag.c \
-        compiler/ast.c compiler/check.c compiler/lower.c compiler/plan.c compiler/ir_print.c \
+        compiler/ast.c compiler/check.c compiler/lower.c compiler/plan.c compiler/quantize.c compiler/ir_print.c \
         compiler/emit_c.c compiler/emit_header.c compiler/emit_common.c compiler/emit_dense.c compiler/emit_conv.c \
         compiler/emit_pool.c compiler/emit_dropout.c compiler/emit_recurrent.c compiler/emit_embed.c \
-        compiler/emit_matmul.c compiler/emit_loss.c compiler/emit_gan.c compiler/emit_optim.c \
+        compiler/emit_matmul.c compiler/emit_loss.c compiler/emit_gan.c compiler/emit_optim.c compiler/emit_int8.c \
         compiler/output.c compiler/pipeline.c compiler/jit.c compiler/cmd_train.c compiler/cmd_generate.c \
         compiler/repl.c compiler/emit_dot.c
 GEN  := build/parser.c build/lexer.c

@@ -226,6 +226,8 @@ void emit_transpose(Emitter *e, const char *out, const char *in, int64_t R, int6
 void emit_header(Emitter *e, const char *h_name);
 /* The banner comment at the top of the .c and the .h. */
 void emit_banner_comment(Emitter *e, const char *file);
+/* The include guard of a header named header_name: NNC_<NAME>_INCLUDED. */
+void emit_header_guard(char *out, size_t cap, const char *header_name);
 /* The trained parameters as a constant array (inference-only files). */
 void emit_weights(Emitter *e);
 

@@ -228,7 +228,7 @@ void emit_banner_comment(Emitter *e, const char *file)
 
 /* NNC_<HEADER NAME>_INCLUDED: no network may be named with the NNC_ prefix
  * (in any case), so the guard cannot clash with a name the file defines. */
-static void header_guard(char *out, size_t cap, const char *header_name)
+void emit_header_guard(char *out, size_t cap, const char *header_name)
 {
     size_t j = (size_t)snprintf(out, cap, "NNC_");
     for (const char *p = header_name; *p && j + sizeof "_INCLUDED" < cap; p++) {
@@ -243,7 +243,7 @@ void emit_header(Emitter *e, const char *h_name)
 {
     const Module *m = e->mod;
     char guard[256];
-    header_guard(guard, sizeof guard, h_name);
+    emit_header_guard(guard, sizeof guard, h_name);
     emit_banner_comment(e, h_name);
     emit(e, "#ifndef %s\n#define %s\n\n#include <stddef.h>\n#include <stdint.h>\n\n", guard, guard);
     emit(e, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");

@@ -207,6 +207,42 @@ static void print_net(RtBuf *b, const Module *m, const Net *n)
                (long long)n->struct_bytes);
 }
 
+/* The places of the buffers that take turns in act (plan.c), in `unit`s. */
+static void print_plan(RtBuf *b, const Net *n, const InferPlan *p, const char *unit)
+{
+    if (p->keep_all)
+        rt_buf_printf(b, "  plan     act: every layer's output in a place of its own (--keep-activations)\n");
+    else if (p->kept)
+        rt_buf_printf(b, "  plan     act: the buffers take turns (%lld %s; with every output kept, %lld)\n",
+                      (long long)p->floats, unit, (long long)p->kept);
+    else
+        rt_buf_printf(b, "  plan     act: the buffers take turns (%lld %s)\n", (long long)p->floats, unit);
+    for (int i = 0; i < p->n; i++) {
+        const PlanBuf *pb = &p->buf[i];
+        const Layer *l = &n->layers[pb->layer];
+        char life[48], extra[64] = "";
+        if (pb->last == n->n_layers && pb->last == pb->first + 1)
+            snprintf(life, sizeof life, "layer %d, then y", pb->first + 1);
+        else if (pb->last == n->n_layers)
+            snprintf(life, sizeof life, "layers %d..%d, then y", pb->first + 1, pb->last);
+        else if (pb->last > pb->first)
+            snprintf(life, sizeof life, "layers %d..%d", pb->first + 1, pb->last + 1);
+        else
+            snprintf(life, sizeof life, "layer %d", pb->first + 1);
+        if (strcmp(pb->what, "output") == 0 && pb->floats > l->n_out)
+            snprintf(extra, sizeof extra, " (+%lld for its wide rows)", (long long)(pb->floats - l->n_out));
+        char whose[48];
+        if (strcmp(pb->what, "quantized input") == 0)
+            snprintf(whose, sizeof whose, "the quantized input");
+        else
+            snprintf(whose, sizeof whose, "layer %d's %s", pb->layer + 1, pb->what);
+        rt_buf_printf(b, "    act@%-6lld %8lld %-6s  alive %-18s %s%s%s\n", (long long)pb->off, (long long)pb->floats,
+                      strcmp(unit, "bytes") == 0 ? (pb->floats == 1 ? "byte" : "bytes")
+                                                 : (pb->floats == 1 ? "float" : "floats"),
+                      life, whose, extra, pb->takes >= 0 ? ", written over its input" : "");
+    }
+}
+
 /* What the inference-only C of the network needs: the one-sample struct
  * (RAM) and the const weights (flash), as its header comment says. */
 void ir_print_infer(RtBuf *b, const Module *m, const Net *n)
@@ -219,35 +255,60 @@ void ir_print_infer(RtBuf *b, const Module *m, const Net *n)
         if (buffer_in_inference(buf))
             print_buffer(b, buf->name, buf->floats / buf->rows, buf->what);
     }
-    if (n->plan) {
-        const InferPlan *p = n->plan;
-        if (p->keep_all)
-            rt_buf_printf(b, "  plan     act: every layer's output in a place of its own (--keep-activations)\n");
-        else
-            rt_buf_printf(b, "  plan     act: the buffers take turns (%lld floats; with every output kept, %lld)\n",
-                          (long long)p->floats, (long long)p->kept);
-        for (int i = 0; i < p->n; i++) {
-            const PlanBuf *pb = &p->buf[i];
-            const Layer *l = &n->layers[pb->layer];
-            char life[48], extra[64] = "";
-            if (pb->last == n->n_layers && pb->last == pb->first + 1)
-                snprintf(life, sizeof life, "layer %d, then y", pb->first + 1);
-            else if (pb->last == n->n_layers)
-                snprintf(life, sizeof life, "layers %d..%d, then y", pb->first + 1, pb->last);
-            else if (pb->last > pb->first)
-                snprintf(life, sizeof life, "layers %d..%d", pb->first + 1, pb->last + 1);
-            else
-                snprintf(life, sizeof life, "layer %d", pb->first + 1);
-            if (strcmp(pb->what, "output") == 0 && pb->floats > l->n_out)
-                snprintf(extra, sizeof extra, " (+%lld for its wide rows)", (long long)(pb->floats - l->n_out));
-            rt_buf_printf(b, "    act@%-6lld %8lld %-6s  alive %-18s layer %d's %s%s%s\n", (long long)pb->off,
-                          (long long)pb->floats, pb->floats == 1 ? "float" : "floats", life, pb->layer + 1, pb->what,
-                          extra,
-                          pb->takes >= 0 ? ", written over its input" : "");
-        }
-    }
+    if (n->plan)
+        print_plan(b, n, n->plan, "floats");
     rt_buf_printf(b, "  RAM      sizeof(%s) = %lld bytes, besides the stack\n", n->name, (long long)infer_ram_bytes(n));
     rt_buf_printf(b, "  flash    %s_param = %lld bytes, besides the code\n", n->name, (long long)infer_flash_bytes(n));
+}
+
+/* The range a per-channel scale takes: "0.0012" or "0.0012 .. 0.0045". */
+static void scale_range(RtBuf *b, const double *v, int64_t n)
+{
+    double lo = v[0], hi = v[0];
+    for (int64_t i = 1; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    if (lo == hi)
+        rt_buf_printf(b, "%.6g", lo);
+    else
+        rt_buf_printf(b, "%.6g .. %.6g", lo, hi);
+}
+
+void ir_print_int8(RtBuf *b, const Module *m, const QNet *q)
+{
+    const Net *n = q->net;
+    char how[96];
+    snprintf(how, sizeof how, ", int8, quantized after training (calibrated on %lld samples)", (long long)q->n_calib);
+    rt_buf_printf(b, "network %s (%s:%d)%s\n", n->name, m->src->name, n->loc.first_line, how);
+    rt_buf_printf(b, "  input    %lld values, x_q = round(x / %.6g) %c %ld\n", (long long)n->n_inputs, q->in_scale,
+                  q->in_zp < 0 ? '-' : '+', (long)(q->in_zp < 0 ? -(long)q->in_zp : (long)q->in_zp));
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        const QLayer *ql = &q->layers[i];
+        rt_buf_printf(b, "  layer %d  ", l->index);
+        ir_describe_layer(b, l);
+        rt_buf_printf(b, "  (line %d)\n", l->line);
+        if (ql->w) {
+            int64_t units = l->kind == LAYER_DENSE ? l->n_out : l->units;
+            rt_buf_printf(b, "           weights int8, a scale per output channel (");
+            scale_range(b, ql->w_scale, units);
+            rt_buf_printf(b, "); biases int32\n");
+        }
+        if (i == n->n_layers - 1)
+            rt_buf_printf(b, "           output: int32 sums (acc), times their scales, then %s in float\n",
+                          act_info[l->act].keyword);
+        else if (ql->has_buffer)
+            rt_buf_printf(b, "           output int8 act@%lld [%lld], scale %.6g, zero point %ld%s\n", (long long)ql->off,
+                          (long long)l->n_out, ql->out_scale, (long)ql->out_zp,
+                          ql->w && l->act == ACT_RELU ? " (relu: nothing below the zero point)" : "");
+        else
+            rt_buf_printf(b, "           output aliases its input\n");
+    }
+    print_plan(b, n, q->plan, "bytes");
+    rt_buf_printf(b, "  RAM      sizeof(%s) = %lld bytes, besides the stack\n", n->name, (long long)q->ram_bytes);
+    rt_buf_printf(b, "  flash    %s_q = %lld bytes, besides the code (float weights: %lld)\n", n->name,
+                  (long long)q->flash_bytes, (long long)infer_flash_bytes(n));
 }
 
 static void print_gan(RtBuf *b, const Module *m, const Gan *g)

@@ -26,6 +26,10 @@ static const char usage_text[] =
     "  --unroll N      unroll layers of at most N multiply-adds (default 224)\n"
     "  --weights W.nnw emit inference-only C with these trained weights baked in\n"
     "  --net NAME      with --weights: which network of the file\n"
+    "  --quantize=int8 with --weights: int8 C, quantized after training (per-channel\n"
+    "                  int8 weights, int8 activations, integer arithmetic), calibrated\n"
+    "                  on the first samples of --calibrate DATA (IDX images or CSV)\n"
+    "  --calibrate-count N  how many (default 1000)\n"
     "  --keep-activations  with --weights: every layer's output keeps a place of its\n"
     "                  own in net->act, to read after NAME_forward (more RAM); by\n"
     "                  default the layers' buffers share it by turns\n"
@@ -44,6 +48,9 @@ typedef struct Options {
     const char *weights;         /* --weights: inference-only emission */
     const char *net_name;
     bool keep_activations;       /* --keep-activations: inference without the shared plan */
+    bool int8;                   /* --quantize=int8 */
+    const char *calibrate;       /* --calibrate DATA */
+    long long calibrate_count;   /* --calibrate-count N (0: the default) */
     EmitMode mode;
     int64_t unroll;
 } Options;
@@ -79,6 +86,20 @@ static int parse_args(int argc, char **argv, Options *o)
             *(a[2] == 'w' ? &o->weights : &o->net_name) = argv[++i];
         } else if (strcmp(a, "--keep-activations") == 0) {
             o->keep_activations = true;
+        } else if (strncmp(a, "--quantize", 10) == 0 && (a[10] == '=' || a[10] == '\0')) {
+            const char *v = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v || strcmp(v, "int8") != 0)
+                return usage_error("--quantize takes int8 (--quantize=int8), not '%s'", v ? v : "");
+            o->int8 = true;
+        } else if (strcmp(a, "--calibrate") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("option '--calibrate' needs a data file%s", "");
+            o->calibrate = argv[++i];
+        } else if (strcmp(a, "--calibrate-count") == 0) {
+            if (i + 1 >= argc || !parse_whole(argv[i + 1], 1, 100000000, &o->calibrate_count))
+                return usage_error("--calibrate-count needs a whole number of samples from 1, not '%s'",
+                                   i + 1 < argc ? argv[i + 1] : "");
+            i++;
         } else if (strncmp(a, "--emit=", 7) == 0) {
             const char *m = a + 7;
             if (mode_set)
@@ -116,6 +137,16 @@ static int parse_args(int argc, char **argv, Options *o)
         return usage_error("nothing to do: give -o OUT.c to write C, or --emit=ir|c|h|dot to print%s", "");
     if (o->net_name && !o->weights)
         return usage_error("--net goes with --weights (all networks are emitted otherwise)%s", "");
+    if (o->int8 && !o->weights)
+        return usage_error("--quantize=int8 quantizes trained weights: give --weights W.nnw (and --calibrate "
+                           "DATA)%s", "");
+    if (o->int8 && !o->calibrate)
+        return usage_error("--quantize=int8 needs --calibrate DATA: samples whose activations set the int8 "
+                           "ranges (a thousand training samples are plenty)%s", "");
+    if ((o->calibrate || o->calibrate_count) && !o->int8)
+        return usage_error("%s goes with --quantize=int8", o->calibrate ? "--calibrate" : "--calibrate-count");
+    if (o->int8 && o->keep_activations)
+        return usage_error("--keep-activations is for float inference C, not --quantize=int8%s", "");
     if (o->keep_activations && !o->weights)
         return usage_error("--keep-activations is for inference-only C: it goes with --weights (training C keeps "
                            "every output anyway)%s", "");
@@ -154,6 +185,57 @@ static const char *default_header_name(Arena *a, const char *input)
     return h;
 }
 
+/* --calibrate DATA: training data as nnc train --data takes it (IDX images,
+ * or CSV rows with their targets); only the inputs are used. */
+static bool load_calibration(const char *path, const Net *n, RtData *out, Diag *diag)
+{
+    RtError err;
+    RtDataFile *f = rt_data_open(path, &err);
+    bool ok = f && (rt_data_is_idx(f) ? rt_data_read_idx(f, NULL, n->n_inputs, n->n_outputs, out, &err)
+                                      : rt_data_read_csv(f, NULL, n->n_inputs, n->n_outputs,
+                                                         pipeline_is_classifier(n), out, &err));
+    rt_data_close(f);
+    if (!ok)
+        diag_plain(diag, DIAG_ERROR, "--calibrate %s", err.msg);
+    return ok;
+}
+
+/* --quantize=int8: the network quantized with `weights`, as C or its IR. */
+static int compile_int8(const Options *o, const Module *mod, const Net *net, const float *weights, Arena *arena,
+                        Diag *diag)
+{
+    RtData calib = {0};
+    QNet q;
+    if (!load_calibration(o->calibrate, net, &calib, diag))
+        return 1;
+    bool ok = quantize_net(net, weights, &calib, o->calibrate_count ? o->calibrate_count : 1000, arena, &q, diag);
+    rt_data_free(&calib);
+    if (!ok)
+        return 1;
+    RtBuf c = {0}, h = {0};
+    int status = 0;
+    const char *h_path = NULL, *h_name;
+    if (o->output)
+        header_names(arena, o->output, &h_name, &h_path);
+    else
+        h_name = default_header_name(arena, o->input);
+    if (o->mode == EMIT_IR) {
+        ir_print_int8(&c, mod, &q);
+        fwrite(c.data, 1, c.len, stdout);
+    } else if (!emit_int8(mod, &q, h_name, &c, &h, diag)) {
+        status = 1;
+    } else if (o->mode == EMIT_C || o->mode == EMIT_H) {
+        const RtBuf *b = o->mode == EMIT_C ? &c : &h;
+        fwrite(b->data, 1, b->len, stdout);
+    } else {
+        OutFile files[2] = {{o->output, &c}, {h_path, &h}};
+        status = output_write_all(files, 2, diag) ? 0 : 1;
+    }
+    rt_buf_free(&c);
+    rt_buf_free(&h);
+    return status;
+}
+
 static int compile(const Options *o, Arena *arena, Diag *diag)
 {
     Source src;
@@ -175,6 +257,8 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
             return 1;
         }
+        if (o->int8)
+            return compile_int8(o, mod, net, weights, arena, diag);
         mod = plan_inference(mod, net, o->keep_activations, arena, &eo.infer_net);
         eo.weights = weights;
     }

@@ -412,6 +412,44 @@ void conv_infer_needs(const Layer *l, int64_t *pin, int64_t *spill);
 /* The stride of the wide rows a stride-1 convolution's inference code writes. */
 int64_t conv_infer_stride(const Layer *l);
 
+/* ---- quantize.c: post-training static int8 quantization ---- */
+typedef struct QLayer {
+    double in_scale, out_scale;  /* real = scale * (q - zp), per tensor */
+    int32_t in_zp, out_zp;
+    int32_t lo;                  /* the lowest output: out_zp after a relu, else -128 */
+    int8_t *w;                   /* dense, conv: weights, per output channel w / w_scale[c] */
+    double *w_scale;             /* [units] */
+    int32_t *bias;               /* [units], at in_scale * w_scale[c] */
+    int32_t *mult;               /* [units] (not the output layer): in_scale * w_scale[c] / out_scale */
+    int8_t *shift;               /*   = mult * 2^-shift */
+    float *deq;                  /* the output layer: in_scale * w_scale[c], its sums' scales */
+    bool has_buffer;             /* its output has a place in act (not the output layer's, in acc) */
+    int64_t off;                 /* that place */
+} QLayer;
+typedef struct QNet {
+    const Net *net;
+    QLayer *layers;              /* one per net->layers */
+    double in_scale;             /* the input's quantization */
+    int32_t in_zp;
+    int64_t n_calib;             /* calibration samples used */
+    const InferPlan *plan;       /* act's places, in bytes (plan_int8) */
+    int64_t xq_off;              /* the quantized input's place in act */
+    int64_t act_bytes, ram_bytes, flash_bytes;   /* act; sizeof(NAME); sizeof(NAME_q) */
+} QNet;
+struct RtData;
+/* Quantizes network n with parameters w, calibrated on the first `count`
+ * samples of calib (all when count <= 0).  Refuses, with a located error,
+ * a layer int8 code cannot run and calibration data of another shape. */
+bool quantize_net(const Net *n, const float *w, const struct RtData *calib, int64_t count, Arena *arena, QNet *q,
+                  Diag *diag);
+/* plan.c: the places of the int8 buffers (the quantized input and every
+ * layer output but the last), in bytes; out[i]: layer i's output buffer. */
+InferPlan *plan_int8(const Net *n, Arena *arena, int *out);
+/* emit_int8.c: the int8 network's .c and .h (h_name: what the .c includes). */
+bool emit_int8(const Module *m, const QNet *q, const char *h_name, RtBuf *c, RtBuf *h, Diag *diag);
+/* ir_print.c: the int8 network's IR: scales and zero points, the plan, RAM and flash. */
+void ir_print_int8(RtBuf *out, const Module *m, const QNet *q);
+
 /* ---- ir_print.c ---- */
 void ir_print(RtBuf *out, const Module *m);
 /* The IR of network n's inference-only emission (--weights): its layers,

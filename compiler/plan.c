@@ -84,20 +84,24 @@ static int64_t lowest_fit(const InferPlan *p, int head, const bool *placed)
  * layer's output buffer (out[i]; -1: x, or none).  With p->keep_all every
  * output is alive from the first step to the last, and none is written
  * over another. */
-static void list_buffers(Net *c, InferPlan *p, int *out)
+static void list_buffers(const Net *c, InferPlan *p, int *out, bool int8)
 {
     int prev = -1;   /* the buffer holding the input of the layer in flight; -1: x */
+    if (int8)        /* int8: the quantized input is a buffer too */
+        p->buf[prev = p->n++] = (PlanBuf){"quantized input", 0, 0, 0, c->n_inputs, 0, -1};
     for (int i = 0; i < c->n_layers; i++) {
-        Layer *l = &c->layers[i];
+        const Layer *l = &c->layers[i];
         if (prev >= 0)
             p->buf[prev].last = i;
         out[i] = prev;
-        if (passes_input(l)) {
-            l->aliases_input = true;   /* (dropout: the emitter writes no code for it) */
+        if (passes_input(l))
             continue;
+        if (int8 && i == c->n_layers - 1) {   /* int8: the output layer's sums go to acc */
+            out[i] = -1;
+            return;
         }
         int64_t pin = 0, spill = 0;
-        if (l->kind == LAYER_CONV)
+        if (l->kind == LAYER_CONV && !int8)   /* (int8 convolutions need neither) */
             conv_infer_needs(l, &pin, &spill);
         if (pin)
             p->buf[p->n++] = (PlanBuf){"padded input", i, i, i, pin, 0, -1};
@@ -146,14 +150,20 @@ static void place(InferPlan *p, bool *placed)
 
 /* The plan of network c (its layers' offsets not yet set); out[i]: layer
  * i's output buffer. */
-static InferPlan *make_plan(Net *c, bool keep_all, Arena *arena, int *out)
+static InferPlan *make_plan(const Net *c, bool keep_all, bool int8, Arena *arena, int *out)
 {
     InferPlan *p = arena_alloc(arena, sizeof *p);
     p->keep_all = keep_all;
-    p->buf = arena_alloc(arena, (size_t)(2 * c->n_layers) * sizeof *p->buf);   /* an output and a padded input a layer */
-    list_buffers(c, p, out);
+    /* an output and a padded input a layer, and an int8 network's input */
+    p->buf = arena_alloc(arena, (size_t)(2 * c->n_layers + 1) * sizeof *p->buf);
+    list_buffers(c, p, out, int8);
     place(p, arena_alloc(arena, (size_t)(p->n ? p->n : 1) * sizeof(bool)));
     return p;
+}
+
+InferPlan *plan_int8(const Net *n, Arena *arena, int *out)
+{
+    return make_plan(n, false, true, arena, out);
 }
 
 Module *plan_inference(const Module *m, const Net *n, bool keep_all, Arena *arena, const Net **planned)
@@ -168,8 +178,11 @@ Module *plan_inference(const Module *m, const Net *n, bool keep_all, Arena *aren
     memcpy(c->layers, n->layers, (size_t)n->n_layers * sizeof *c->layers);
 
     int *out = arena_alloc(arena, (size_t)n->n_layers * sizeof *out);
-    InferPlan *p = make_plan(c, keep_all, arena, out);
-    p->kept = keep_all ? p->floats : make_plan(c, true, arena, arena_alloc(arena, (size_t)n->n_layers * sizeof *out))->floats;
+    InferPlan *p = make_plan(c, keep_all, false, arena, out);
+    p->kept = keep_all ? p->floats
+                       : make_plan(c, true, false, arena, arena_alloc(arena, (size_t)n->n_layers * sizeof *out))->floats;
+    for (int i = 0; i < c->n_layers; i++)   /* (dropout too: the emitter writes no code for it) */
+        c->layers[i].aliases_input = passes_input(&c->layers[i]);
     for (int i = 0; i < p->n; i++) {
         Layer *l = &c->layers[p->buf[i].layer];
         if (strcmp(p->buf[i].what, "output") == 0)
