@@ -14,6 +14,7 @@
  * take turns as plan.c places them. */
 #include "emit.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* The name of one of the constants' members: layer i's weights "w3". */
@@ -72,17 +73,18 @@ static void io(const QNet *q, int i, char in[64], char out[64])
         snprintf(out, 64, "net->act + %lld", (long long)q->layers[i].off);
 }
 
-/* The sums of a dense or conv layer's output `o` (index expression) into
- * int32 acc; then its requantization (or, for the output layer, the sum). */
-static void emit_store(Emitter *e, const QNet *q, int i, const char *ind, const char *at, const char *c)
+/* Output `at` (an index expression) of a dense or conv layer from its int32
+ * sum `sum`, of channel `c`: requantized, or for the output layer the sum. */
+static void emit_store(Emitter *e, const QNet *q, int i, const char *ind, const char *at, const char *sum,
+                       const char *c)
 {
     const QLayer *ql = &q->layers[i];
     char m[16];
     if (i == q->net->n_layers - 1) {
-        emit(e, "%sout[%s] = acc;\n", ind, at);
+        emit(e, "%sout[%s] = %s;\n", ind, at, sum);
         return;
     }
-    emit(e, "%sout[%s] = nnc_requant(acc, %s_q.%s[%s], ", ind, at, q->net->name, member(m, "m", i), c);
+    emit(e, "%sout[%s] = nnc_requant(%s, %s_q.%s[%s], ", ind, at, sum, q->net->name, member(m, "m", i), c);
     emit(e, "%s_q.", q->net->name);
     emit(e, "%s[%s], %ld, %ld);\n", member(m, "s", i), c, (long)ql->out_zp, (long)ql->lo);
 }
@@ -98,10 +100,10 @@ static void emit_dense_q(Emitter *e, const QNet *q, int i, const char *in, const
     emit(e, "        %s *out = %s;   /* [%lld] */\n", last ? "int32_t" : "int8_t", out, (long long)l->n_out);
     emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
     emit(e, "            const int8_t *w = %s_q.%s + o * %lld;\n", q->net->name, member(m, "w", i), (long long)l->n_in);
-    emit(e, "            int32_t acc = %s_q.%s[o];\n", q->net->name, member(m, "b", i));
+    emit(e, "            int32_t sum = %s_q.%s[o];\n", q->net->name, member(m, "b", i));
     emit(e, "            for (int i = 0; i < %lld; i++)\n", (long long)l->n_in);
-    emit(e, "                acc += %s * w[i];\n", x);
-    emit_store(e, q, i, "            ", "o", "o");
+    emit(e, "                sum += %s * w[i];\n", x);
+    emit_store(e, q, i, "            ", "o", "sum", "o");
     emit(e, "        }\n");
 }
 
@@ -138,7 +140,11 @@ static void emit_conv_q(Emitter *e, const QNet *q, int i, const char *in, const 
          (long long)OW, q->net->name, member(m, "b", i));
     emit(e, "                for (int c = 0; c < %lld; c++)\n", (long long)C);
     emit(e, "                    for (int ky = 0; ky < %lld; ky++) {\n", (long long)l->kh);
-    emit(e, "                        const int iy = oy * %lld + ky - %lld;\n", (long long)l->stride_h, (long long)l->pad_h);
+    if (l->pad_h)
+        emit(e, "                        const int iy = oy * %lld + ky - %lld;\n", (long long)l->stride_h,
+             (long long)l->pad_h);
+    else
+        emit(e, "                        const int iy = oy * %lld + ky;\n", (long long)l->stride_h);
     emit(e, "                        if (iy < 0 || iy >= %lld)\n                            continue;   /* padding: real 0 */\n",
          (long long)H);
     emit(e, "                        const int8_t *row = in + (c * %lld + iy) * %lld;\n", (long long)H, (long long)W);
@@ -160,12 +166,11 @@ static void emit_conv_q(Emitter *e, const QNet *q, int i, const char *in, const 
         emit(e, "                            sum[ox] += %s * wr[%lld];\n", x, (long long)kx);
     }
     emit(e, "                    }\n");
-    emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)OW);
-    emit(e, "                    const int32_t acc = sum[ox];\n");
+    emit(e, "                for (int ox = 0; ox < %lld; ox++)\n", (long long)OW);
     char at[96];
     snprintf(at, sizeof at, "(f * %lld + oy) * %lld + ox", (long long)OH, (long long)OW);
-    emit_store(e, q, i, "                    ", at, "f");
-    emit(e, "                }\n            }\n        }\n");
+    emit_store(e, q, i, "                    ", at, "sum[ox]", "f");
+    emit(e, "            }\n        }\n");
 }
 
 static void emit_pool_q(Emitter *e, const QNet *q, int i, const char *in, const char *out)
@@ -355,7 +360,7 @@ static void emit_forward_q(Emitter *e, const QNet *q)
     emit(e, "    for (int i = 0; i < %lld; i++) {\n", (long long)n->n_inputs);
     emit(e, "        const float v = x[i] / %s;\n", fmt_float(s, q->in_scale));
     emit(e, "        const float r = v < 0.0f ? -floorf(-v + 0.5f) : floorf(v + 0.5f);   /* halves away from 0 */\n");
-    emit(e, "        const float z = r + %ld.0f;\n", (long)q->in_zp);
+    emit(e, "        const float z = r %c %ld.0f;\n", q->in_zp < 0 ? '-' : '+', labs((long)q->in_zp));
     emit(e, "        xq[i] = (int8_t)(z < -128.0f ? -128 : z > 127.0f ? 127 : (int)z);\n    }\n}\n\n");
     emit(e, "void %s_forward(%s *net, const float *x, float *y)\n{\n", N, N);
     emit(e, "    int8_t *xq = net->act + %lld;\n", (long long)q->xq_off);

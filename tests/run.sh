@@ -1,13 +1,13 @@
 #!/bin/sh
 # run.sh — runs every test suite and ends with "N passed, N failed".
 #   tests/run.sh [SUITE...]     suites: golden errors names usage unit numeric torch checkpoint data jit
-#                               report fashion mcu fuzz robust install docs asan
+#                               report fashion mcu quant fuzz robust install docs asan
 # Each suite prints "ok NAME" or "FAIL NAME" lines; this counts them.  A
 # failure is shown with its details as it happens; passing checks are
 # counted, on a terminal as a counter redrawn in place, elsewhere (a CI log)
 # as a line every 100; each suite ends with its counts and its time.
 cd "$(dirname "$0")/.."
-suites=${*:-"golden errors names usage unit numeric torch checkpoint data jit report fashion mcu fuzz robust install docs asan"}
+suites=${*:-"golden errors names usage unit numeric torch checkpoint data jit report fashion mcu quant fuzz robust install docs asan"}
 log=build/test/log.$$
 mkdir -p build/test
 : > "$log"

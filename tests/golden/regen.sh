@@ -19,4 +19,12 @@ for arg in "$@"; do
         ./nnc --emit=ir "tests/golden/$name.nn" --weights "tests/golden/$name.nnw" > "tests/golden/${name}_infer.ir"
         echo "regenerated tests/golden/${name}_infer.{c,h,ir} (inference only, weights from $name.nnw)"
     fi
+    if [ -f "tests/golden/$name.calib.csv" ]; then   # and calibration data: the int8 emission
+        q="--weights tests/golden/$name.nnw --quantize=int8 --calibrate tests/golden/$name.calib.csv"
+        # shellcheck disable=SC2086
+        ./nnc "tests/golden/$name.nn" $q -o "tests/golden/${name}_int8.c"
+        # shellcheck disable=SC2086
+        ./nnc --emit=ir "tests/golden/$name.nn" $q > "tests/golden/${name}_int8.ir"
+        echo "regenerated tests/golden/${name}_int8.{c,h,ir} (int8, calibrated on $name.calib.csv)"
+    fi
 done

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Golden tests (cproc style): tests/golden/NAME.nn beside the exact expected
 # NAME.c, NAME.h and NAME.ir (only NAME.ir for networks the C emitter does
-# not support yet), and where weights NAME.nnw are beside them the
-# inference-only NAME_infer.c, .h and .ir.  Each check diffs nnc's output against them;
+# not support yet), where weights NAME.nnw are beside them the
+# inference-only NAME_infer.c, .h and .ir, and where calibration data
+# NAME.calib.csv is too, the int8 NAME_int8.c, .h and .ir.  Each check diffs nnc's output against them;
 # unless NO_COMPILE is set, each expected .c is also compiled with gcc, clang
 # and tcc under the strict flags.  `make golden` regenerates the expectations.
 . tests/lib.sh
@@ -65,6 +66,30 @@ for nn in tests/golden/*.nn; do
                 grep -q 'defined(NNC_V16)' "${exp}_infer.c" &&
                     check "compile ${name}_infer.c with $cc -mavx512f -mfma" $cc $STRICT -mavx512f -mfma \
                         -c "${exp}_infer.c" -o "$out/${name}_infer.$cc.avx512.o"
+            done
+        fi
+    fi
+    # NAME.calib.csv too: the int8 emission (--quantize=int8), calibrated on it
+    if [ -f "$exp.calib.csv" ]; then
+        q="--weights $exp.nnw --quantize=int8 --calibrate $exp.calib.csv"
+        # shellcheck disable=SC2086
+        if $NNC --emit=ir "$nn" $q >"$out/${name}_int8.ir" 2>"$out/$name.stderr" &&
+            d=$(diff -u "${exp}_int8.ir" "$out/${name}_int8.ir"); then
+            ok "golden ${name}_int8.ir"
+        else
+            fail "golden ${name}_int8.ir" "$(cat "$out/$name.stderr")" "${d:-}"
+        fi
+        # shellcheck disable=SC2086
+        if $NNC "$nn" $q -o "$out/${name}_int8.c" >"$out/$name.stderr" 2>&1 &&
+            d1=$(diff -u "${exp}_int8.c" "$out/${name}_int8.c") && d2=$(diff -u "${exp}_int8.h" "$out/${name}_int8.h"); then
+            ok "golden ${name}_int8.c/.h"
+        else
+            fail "golden ${name}_int8.c/.h" "$(cat "$out/$name.stderr")" "${d1:-}" "${d2:-}"
+        fi
+        if [ -z "${NO_COMPILE:-}" ]; then
+            sizeof_matches "${name}_int8" "${exp}_int8.ir" "${name}_int8.h"
+            for cc in gcc clang tcc; do
+                check "compile ${name}_int8.c with $cc" $cc $STRICT -c "${exp}_int8.c" -o "$out/${name}_int8.$cc.o"
             done
         fi
     fi
