@@ -317,7 +317,10 @@ static void emit_run_q(Emitter *e, const QNet *q)
             emit_pool_q(e, q, i, in, out);
         emit(e, "    }\n");
     }
-    emit(e, "    (void)net;\n}\n\n");
+    bool uses_net = false;   /* (a network of one dense layer reads xq and writes acc only) */
+    for (int i = 0; i < n->n_layers - 1; i++)
+        uses_net = uses_net || q->layers[i].has_buffer;
+    emit(e, "%s}\n\n", uses_net ? "" : "    (void)net;\n");
 }
 
 /* The output layer's activation on y[0 .. k-1], in float. */
@@ -361,7 +364,8 @@ static void emit_forward_q(Emitter *e, const QNet *q)
     emit(e, "        const float v = x[i] / %s;\n", fmt_float(s, q->in_scale));
     emit(e, "        const float r = v < 0.0f ? -floorf(-v + 0.5f) : floorf(v + 0.5f);   /* halves away from 0 */\n");
     emit(e, "        const float z = r %c %ld.0f;\n", q->in_zp < 0 ? '-' : '+', labs((long)q->in_zp));
-    emit(e, "        xq[i] = (int8_t)(z < -128.0f ? -128 : z > 127.0f ? 127 : (int)z);\n    }\n}\n\n");
+    /* (a NaN fails both tests of the clamp that way round: it becomes -128, never (int)NaN) */
+    emit(e, "        xq[i] = (int8_t)(z > 127.0f ? 127 : z >= -128.0f ? (int)z : -128);\n    }\n}\n\n");
     emit(e, "void %s_forward(%s *net, const float *x, float *y)\n{\n", N, N);
     emit(e, "    int8_t *xq = net->act + %lld;\n", (long long)q->xq_off);
     emit(e, "    %s_quantize_input(x, xq);\n", N);

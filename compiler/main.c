@@ -185,6 +185,18 @@ static const char *default_header_name(Arena *a, const char *input)
     return h;
 }
 
+/* The emitted .c and .h: printed (--emit=c, --emit=h) or written (-o). */
+static int deliver(const Options *o, RtBuf *c, RtBuf *h, const char *h_path, Diag *diag)
+{
+    if (o->mode == EMIT_C || o->mode == EMIT_H) {
+        const RtBuf *b = o->mode == EMIT_C ? c : h;
+        fwrite(b->data, 1, b->len, stdout);
+        return 0;
+    }
+    OutFile files[2] = {{o->output, c}, {h_path, h}};
+    return output_write_all(files, 2, diag) ? 0 : 1;
+}
+
 /* --calibrate DATA: training data as nnc train --data takes it (IDX images,
  * or CSV rows with their targets); only the inputs are used. */
 static bool load_calibration(const char *path, const Net *n, RtData *out, Diag *diag)
@@ -222,14 +234,8 @@ static int compile_int8(const Options *o, const Module *mod, const Net *net, con
     if (o->mode == EMIT_IR) {
         ir_print_int8(&c, mod, &q);
         fwrite(c.data, 1, c.len, stdout);
-    } else if (!emit_int8(mod, &q, h_name, &c, &h, diag)) {
-        status = 1;
-    } else if (o->mode == EMIT_C || o->mode == EMIT_H) {
-        const RtBuf *b = o->mode == EMIT_C ? &c : &h;
-        fwrite(b->data, 1, b->len, stdout);
     } else {
-        OutFile files[2] = {{o->output, &c}, {h_path, &h}};
-        status = output_write_all(files, 2, diag) ? 0 : 1;
+        status = emit_int8(mod, &q, h_name, &c, &h, diag) ? deliver(o, &c, &h, h_path, diag) : 1;
     }
     rt_buf_free(&c);
     rt_buf_free(&h);
@@ -282,15 +288,7 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
         eo.header_name = default_header_name(arena, o->input);
     RtBuf c = {0}, h = {0};
     int status = 0;
-    if (!emit_c(mod, &eo, &c, &h, diag)) {
-        status = 1;
-    } else if (o->mode == EMIT_C || o->mode == EMIT_H) {
-        const RtBuf *b = o->mode == EMIT_C ? &c : &h;
-        fwrite(b->data, 1, b->len, stdout);
-    } else {
-        OutFile files[2] = {{o->output, &c}, {h_path, &h}};
-        status = output_write_all(files, 2, diag) ? 0 : 1;
-    }
+    status = emit_c(mod, &eo, &c, &h, diag) ? deliver(o, &c, &h, h_path, diag) : 1;
     rt_buf_free(&c);
     rt_buf_free(&h);
     return status;

@@ -188,7 +188,6 @@ void cnn_q_forward_q(cnn_q *net, const int8_t *xq, int32_t *acc)
             out[o] = sum;
         }
     }
-    (void)net;
 }
 
 void cnn_q_quantize_input(const float *x, int8_t *xq)
@@ -197,7 +196,7 @@ void cnn_q_quantize_input(const float *x, int8_t *xq)
         const float v = x[i] / 0.007843138f;
         const float r = v < 0.0f ? -floorf(-v + 0.5f) : floorf(v + 0.5f);   /* halves away from 0 */
         const float z = r - 1.0f;
-        xq[i] = (int8_t)(z < -128.0f ? -128 : z > 127.0f ? 127 : (int)z);
+        xq[i] = (int8_t)(z > 127.0f ? 127 : z >= -128.0f ? (int)z : -128);
     }
 }
 
