@@ -171,7 +171,7 @@ def commands(body):
             cmd = line[2:]
             while cmd.endswith("\\") and i + 1 < len(body):
                 i += 1
-                cmd = cmd[:-1] + "\n" + body[i]
+                cmd += "\n" + body[i]   # the backslash stays: sh joins the lines
             m = HEREDOC.search(cmd)
             if m:
                 while i + 1 < len(body):
