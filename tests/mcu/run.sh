@@ -177,9 +177,9 @@ firmware() {
         fail "mcu $label: on a Cortex-M0, ${name}_forward_q calls no float helper, ${name}_forward does" "$r"
     fi
     if [ "$n" = fashion_mlp ]; then   # the check fails on a float in forward_q
-        sed 's/^\( *out\[o\] = \)acc;$/\1(int32_t)((float)acc * 0.5f);/' "$b/net.c" > "$b/mutant.c"
-        if ! grep -q '(float)acc' "$b/mutant.c"; then
-            fail "mcu $label: the Cortex-M0 check catches a float in forward_q" "the mutant was not made (no 'out[o] = acc;')"
+        sed 's/^\( *out\[o\] = \)sum;$/\1(int32_t)((float)sum * 0.5f);/' "$b/net.c" > "$b/mutant.c"
+        if ! grep -q '(float)sum' "$b/mutant.c"; then
+            fail "mcu $label: the Cortex-M0 check catches a float in forward_q" "the mutant was not made (no 'out[o] = sum;')"
         elif r=$(m0_check "$b/mutant.c" "$name"); then
             fail "mcu $label: the Cortex-M0 check catches a float in forward_q" "it passed: $r"
         else
