@@ -51,11 +51,6 @@ static void minus_zp(char *out, size_t cap, const char *v, int32_t zp)
         snprintf(out, cap, "(%s %c %ld)", v, zp < 0 ? '+' : '-', (long)(zp < 0 ? -(long)zp : (long)zp));
 }
 
-static int64_t units_of(const Layer *l)
-{
-    return l->kind == LAYER_DENSE ? l->n_out : l->units;
-}
-
 /* Where layer i reads its input and writes its output, as C. */
 static void io(const QNet *q, int i, char in[64], char out[64])
 {
@@ -216,18 +211,18 @@ static void emit_consts_type(Emitter *e, const QNet *q)
         const Layer *l = &n->layers[i];
         if (!q->layers[i].w)
             continue;
-        emit(e, "    int32_t %s[%lld];\n", member(m, "b", i), (long long)units_of(l));
+        emit(e, "    int32_t %s[%lld];\n", member(m, "b", i), (long long)l->b_len);
         if (q->layers[i].mult)
-            emit(e, "    int32_t %s[%lld];\n", member(m, "m", i), (long long)units_of(l));
+            emit(e, "    int32_t %s[%lld];\n", member(m, "m", i), (long long)l->b_len);
     }
-    emit(e, "    float output_scale[%lld];\n", (long long)units_of(&n->layers[n->n_layers - 1]));
+    emit(e, "    float output_scale[%lld];\n", (long long)n->layers[n->n_layers - 1].b_len);
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
         if (!q->layers[i].w)
             continue;
         emit(e, "    int8_t %s[%lld];\n", member(m, "w", i), (long long)l->w_len);
         if (q->layers[i].shift)
-            emit(e, "    int8_t %s[%lld];\n", member(m, "s", i), (long long)units_of(l));
+            emit(e, "    int8_t %s[%lld];\n", member(m, "s", i), (long long)l->b_len);
     }
     emit(e, "} %s_consts;\n\n", n->name);
 }
@@ -243,18 +238,18 @@ static void emit_consts(Emitter *e, const QNet *q)
         if (!ql->w)
             continue;
         emit(e, "    .%s = {   /* layer %d's biases */\n", member(m, "b", i), l->index);
-        emit_values(e, "int32_t", units_of(l), ql->bias);
+        emit_values(e, "int32_t", l->b_len, ql->bias);
         emit(e, "    },\n");
         if (ql->mult) {
             emit(e, "    .%s = {   /* layer %d's multipliers: x %.9g and w_scale[c] over y %.9g, times 2^shift */\n",
                  member(m, "m", i), l->index, ql->in_scale, ql->out_scale);
-            emit_values(e, "int32_t", units_of(l), ql->mult);
+            emit_values(e, "int32_t", l->b_len, ql->mult);
             emit(e, "    },\n");
         }
     }
     const QLayer *last = &q->layers[n->n_layers - 1];
     emit(e, "    .output_scale = {   /* the output layer's sums times these are its outputs */\n");
-    emit_values(e, "float", units_of(&n->layers[n->n_layers - 1]), last->deq);
+    emit_values(e, "float", n->layers[n->n_layers - 1].b_len, last->deq);
     emit(e, "    },\n");
     for (int i = 0; i < n->n_layers; i++) {
         const QLayer *ql = &q->layers[i];
@@ -266,7 +261,7 @@ static void emit_consts(Emitter *e, const QNet *q)
         emit(e, "    },\n");
         if (ql->shift) {
             emit(e, "    .%s = {   /* layer %d's shifts */\n", member(m, "s", i), l->index);
-            emit_values(e, "int8_t", units_of(l), ql->shift);
+            emit_values(e, "int8_t", l->b_len, ql->shift);
             emit(e, "    },\n");
         }
     }

@@ -290,9 +290,8 @@ void ir_print_int8(RtBuf *b, const Module *m, const QNet *q)
         ir_describe_layer(b, l);
         rt_buf_printf(b, "  (line %d)\n", l->line);
         if (ql->w) {
-            int64_t units = l->kind == LAYER_DENSE ? l->n_out : l->units;
             rt_buf_printf(b, "           weights int8, a scale per output channel (");
-            scale_range(b, ql->w_scale, units);
+            scale_range(b, ql->w_scale, l->b_len);
             rt_buf_printf(b, "); biases int32\n");
         }
         if (i == n->n_layers - 1)

@@ -205,11 +205,9 @@ static void place_and_size(const Net *n, Arena *arena, QNet *q)
         if (strcmp(p->buf[i].what, "quantized input") == 0)
             q->xq_off = p->buf[i].off;
     for (int i = 0; i < n->n_layers; i++) {
-        const Layer *l = &n->layers[i];
         bool own = out[i] >= 0 && p->buf[out[i]].layer == i && strcmp(p->buf[out[i]].what, "output") == 0;
         q->layers[i].has_buffer = own;
         q->layers[i].off = out[i] >= 0 ? p->buf[out[i]].off : 0;
-        (void)l;
     }
     /* struct NAME { int32_t acc[K]; int8_t act[A]; }: 4-byte aligned */
     int64_t act = q->act_bytes > 0 ? q->act_bytes : 1;
@@ -221,7 +219,7 @@ static void place_and_size(const Net *n, Arena *arena, QNet *q)
         const QLayer *ql = &q->layers[i];
         if (!ql->w)
             continue;
-        int64_t units = l->kind == LAYER_DENSE ? l->n_out : l->units;
+        int64_t units = l->b_len;
         wide += units * (ql->mult ? 2 : 1) + (ql->deq ? units : 0);
         narrow += l->w_len + (ql->shift ? units : 0);
     }
@@ -300,7 +298,7 @@ bool quantize_net(const Net *n, const float *w, const RtData *calib, int64_t cou
         ql->in_scale = s_in, ql->in_zp = zp_in;
         bool last = i == n->n_layers - 1;
         if (l->kind == LAYER_DENSE || l->kind == LAYER_CONV) {
-            int64_t units = l->kind == LAYER_DENSE ? l->n_out : l->units, fan = l->w_len / units;
+            int64_t units = l->b_len, fan = l->w_len / units;   /* (a bias per output channel) */
             ql->w = arena_alloc(arena, (size_t)l->w_len);
             ql->bias = arena_alloc(arena, (size_t)units * sizeof *ql->bias);
             ql->w_scale = arena_alloc(arena, (size_t)units * sizeof *ql->w_scale);
