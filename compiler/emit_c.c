@@ -119,8 +119,13 @@ static void emit_layer_code(Emitter *e, Pass pass, const Layer *l, int row)
 }
 
 /* A layer's code for every sample: as it is for a single sample (inference,
- * batch 1), else in a loop over the n samples with each one's rows. */
-static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
+ * batch 1), else in a loop over the n samples with each one's rows.  In a
+ * batch, consecutive per-sample layers (ls[0 .. count-1], the rows each
+ * uses going backward) share one loop: a sample goes through all of them
+ * while its activations and gradients are in cache, instead of each layer
+ * streaming the whole batch's through it.  Each layer's sums over the
+ * samples still take them in order, so the results are the same bits. */
+static void emit_per_sample(Emitter *e, Pass pass, const Layer *const *ls, const int *rows, int count)
 {
     const Net *n = e->net;
     Emitter sub = *e;
@@ -128,7 +133,7 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
         sub.x = "x", sub.act = "net->act", sub.delta = "net->delta", sub.logit = "net->logit";
         sub.mask = "net->mask", sub.t = pass == PASS_OUTPUT_GRAD ? "dy" : "t";
         emit(e, "    {\n");
-        emit_layer_code(&sub, pass, l, row);
+        emit_layer_code(&sub, pass, ls[0], rows[0]);
         emit(e, "    }\n");
         return;
     }
@@ -136,7 +141,19 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
     sub.out = &body;
     sub.x = "xs", sub.act = "act", sub.delta = "delta", sub.logit = "logit", sub.mask = "masks";
     sub.t = pass == PASS_OUTPUT_GRAD ? "dys" : "ts";
-    emit_layer_code(&sub, pass, l, row);
+    if (count == 1)
+        emit_layer_code(&sub, pass, ls[0], rows[0]);
+    for (int i = 0; i < count && count > 1; i++) {   /* each layer's names in a block of its own */
+        RtBuf part = {0};
+        Emitter ps = sub;
+        ps.out = &part;
+        emit_banner(&ps, ls[i], pass == PASS_BACKWARD ? " backward" : "");
+        emit(&ps, "    {\n");
+        emit_layer_code(&ps, pass, ls[i], rows[i]);
+        emit(&ps, "    }\n");
+        emit_indented(&sub, &part);
+        rt_buf_free(&part);
+    }
     const char *code = body.data ? body.data : "";
     emit(e, "    for (int s = 0; s < n; s++) {\n");
     if (mentions(code, "xs"))
@@ -160,6 +177,12 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *l, int row)
     rt_buf_free(&body);
 }
 
+/* emit_per_sample of one layer, or of none (the loss). */
+static void emit_per_sample_one(Emitter *e, Pass pass, const Layer *l, int row)
+{
+    emit_per_sample(e, pass, &l, &row, 1);
+}
+
 static bool batched(const Emitter *e)
 {
     return !e->infer && !e->single && e->net->batch > 1;
@@ -171,6 +194,22 @@ static bool whole_batch(const Emitter *e, const Layer *l)
 {
     const LayerEmitter *le = layer_emitter(l->kind);
     return !e->infer && !e->single && le->whole_batch && le->whole_batch(e, l);
+}
+
+/* Whether layer l joins its neighbours' loop over the samples (see
+ * emit_per_sample): per-sample code in a batch, and not dropout, whose masks
+ * are drawn from net->rng layer by layer in sample order. */
+static bool shares_sample_loop(const Emitter *e, const Layer *l)
+{
+    return batched(e) && layer_emitter(l->kind)->forward && !whole_batch(e, l) && l->kind != LAYER_DROPOUT;
+}
+
+enum { MAX_SHARED = 16 };   /* layers in one loop over the samples */
+
+/* The banner of a loop that layers first .. last share. */
+static void emit_shared_banner(Emitter *e, const Layer *first, const Layer *last, const char *what)
+{
+    emit(e, "    /* layers %d to %d%s, one sample at a time through all of them */\n", first->index, last->index, what);
 }
 
 /* A whole-batch layer's block; in a batch-1 network's functions, which take
@@ -226,8 +265,16 @@ static void emit_run(Emitter *e)
             emit(e, "    }\n");
             continue;
         }
-        emit_banner(e, l, "");
-        emit_per_sample(e, PASS_FORWARD, l, 0);
+        const Layer *ls[MAX_SHARED] = {l};
+        int rows[MAX_SHARED] = {0}, count = 1;
+        while (count < MAX_SHARED && i + 1 < n->n_layers && shares_sample_loop(e, l) &&
+               shares_sample_loop(e, &n->layers[i + 1]))
+            ls[count++] = &n->layers[++i];
+        if (count == 1)
+            emit_banner(e, l, "");
+        else
+            emit_shared_banner(e, ls[0], ls[count - 1], "");
+        emit_per_sample(e, PASS_FORWARD, ls, rows, count);
     }
     emit(e, "}\n\n");
 }
@@ -239,6 +286,16 @@ static const Layer *first_layer(const Net *n)
         if (!n->layers[i].aliases_input)
             return &n->layers[i];
     return NULL;
+}
+
+/* The optimizer step of layer l where its gradient is complete (unless its
+ * gradient code applies it, or clip makes it wait for the whole gradient). */
+static void emit_layer_step(Emitter *e, const Layer *l, bool clip)
+{
+    if (l->w_len && !fused_update(e, l) && !clip)
+        emit(e, "    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */\n"
+                "        %s_update_params(net, %lld, %lld);\n", e->net->name, (long long)l->w_off,
+             (long long)(l->b_off + l->b_len));
 }
 
 static void emit_backward_pass(Emitter *e)
@@ -277,18 +334,18 @@ static void emit_backward_pass(Emitter *e)
     if (lossless) {
         emit(e, "    (void)t, (void)scale;   /* loss none: no targets, dy is the gradient */\n");
         emit(e, "\n    /* dLoss/dz of the output layer, from dLoss/dy */\n");
-        emit_per_sample(e, PASS_OUTPUT_GRAD, NULL, 0);
+        emit_per_sample_one(e, PASS_OUTPUT_GRAD, NULL, 0);
     } else {
         emit(e, "\n    if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */\n");
         RtBuf code = {0};
         Emitter sub = *e;
         sub.out = &code;
-        emit_per_sample(&sub, PASS_OUTPUT_GRAD, NULL, 0);
+        emit_per_sample_one(&sub, PASS_OUTPUT_GRAD, NULL, 0);
         emit_indented(e, &code);
         rt_buf_free(&code);
         emit(e, "    } else {   /* the loss, and dLoss/dz of the output layer */\n");
         code = (RtBuf){0};
-        emit_per_sample(&sub, PASS_LOSS, NULL, 0);
+        emit_per_sample_one(&sub, PASS_LOSS, NULL, 0);
         emit_indented(e, &code);
         rt_buf_free(&code);
         emit(e, "    }\n");
@@ -306,14 +363,23 @@ static void emit_backward_pass(Emitter *e)
             open_whole_batch(e);
             layer_emitter(l->kind)->backward_batch(e, l, producer(n, i), row);
             emit(e, "    }\n");
-        } else {
-            emit_banner(e, l, " backward");
-            emit_per_sample(e, PASS_BACKWARD, l, row);
+            emit_layer_step(e, l, clip);
+            row ^= 1;
+            continue;
         }
-        if (l->w_len && !fused_update(e, l) && !clip)
-            emit(e, "    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */\n"
-                    "        %s_update_params(net, %lld, %lld);\n", N, (long long)l->w_off,
-                 (long long)(l->b_off + l->b_len));
+        const Layer *ls[MAX_SHARED] = {l};
+        int rows[MAX_SHARED] = {row}, count = 1;
+        while (count < MAX_SHARED && i > 0 && shares_sample_loop(e, l) && shares_sample_loop(e, &n->layers[i - 1])) {
+            ls[count] = &n->layers[--i];
+            rows[count++] = row ^= 1;
+        }
+        if (count == 1)
+            emit_banner(e, l, " backward");
+        else
+            emit_shared_banner(e, ls[0], ls[count - 1], " backward");
+        emit_per_sample(e, PASS_BACKWARD, ls, rows, count);
+        for (int k = 0; k < count; k++)   /* each layer's step once the loop has completed its gradient */
+            emit_layer_step(e, ls[k], clip);
         row ^= 1;
     }
     int64_t ni = n->n_inputs, half = (int64_t)row * n->max_width, rowlen = 2 * n->max_width;

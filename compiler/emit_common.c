@@ -209,6 +209,20 @@ void emit_helpers(Emitter *e, unsigned needs)
                 "typedef float nnc_v16 __attribute__((vector_size(64)));\n"
                 "#endif\n"
                 "#endif\n\n");
+    if (needs & EMIT_NEEDS_SHUFFLE)
+        emit(e, "/* Lanes moved across a vector (max pooling's backward): Clang's and GCC's\n"
+                " * (12 on) __builtin_shufflevector; without it, the plain loops. */\n"
+                "#if defined(NNC_V8) && defined(__has_builtin)\n"
+                "#if __has_builtin(__builtin_shufflevector)\n"
+                "#define NNC_SHUFFLE 1\n"
+                "typedef float nnc_v4 __attribute__((vector_size(16)));\n"
+                "typedef int32_t nnc_v4i __attribute__((vector_size(16)));   /* a comparison's lanes */\n"
+                "typedef int32_t nnc_v8i __attribute__((vector_size(32)));\n"
+                "#if defined(NNC_V16)\n"
+                "typedef int32_t nnc_v16i __attribute__((vector_size(64)));\n"
+                "#endif\n"
+                "#endif\n"
+                "#endif\n\n");
     if (needs & (EMIT_NEEDS_VTANH | EMIT_NEEDS_VSIGMOID))
         emit(e, "/* e^x, sigmoid and tanh for the recurrent cells, in operations compilers\n"
                 " * vectorize (no library call, no branch), so a cell's loop over its units\n"

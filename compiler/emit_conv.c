@@ -571,7 +571,7 @@ static void emit_conv_gw_lane_sums(Emitter *e, const PlaneGeom *g, int64_t R)
             if (q < cnt)
                 emit(e, "%sa%lld_%lld", q ? ", " : "", (long long)r, (long long)k);
             else
-                emit(e, ", zero");
+                emit(e, ", zero8");
         }
         emit(e, ");\n                    memcpy(t, &sum, 32);\n");
         for (int64_t q = 0; q < cnt; q++) {
@@ -583,34 +583,12 @@ static void emit_conv_gw_lane_sums(Emitter *e, const PlaneGeom *g, int64_t R)
     }
 }
 
-static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
+/* gw += the block's accumulators a<r>_<tap> (R filters, 8 lanes each),
+ * and the channel loop's end. */
+static void emit_conv_gw_sums(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
 {
-    int64_t KK = g->KK, l8 = g->L / 8 * 8, plane = g->Hp * g->Wp;
-    emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)g->C);
-    emit(e, "                const float *pc = pin + c * %lld;\n", (long long)plane);
-    emit(e, "                nnc_v8 ");
-    for (int64_t r = 0; r < R; r++)
-        for (int64_t k = 0; k < KK; k++)
-            emit(e, "%sa%lld_%lld = zero", !k ? (r ? ",\n                       " : "") : ", ", (long long)r,
-                 (long long)k);
-    emit(e, ";\n");
-    if (l8) {
-        emit(e, "                for (int i = 0; i < %lld; i += 8) {\n", (long long)l8);
-        emit_conv_gw_step(e, l, g, cb, R);
-        emit(e, "                }\n");
-    }
+    int64_t KK = g->KK, l8 = g->L / 8 * 8;
     bool over = g->PH || g->PW;
-    if (g->L > l8 && over) {
-        /* The last positions as one more vector: past L, dzp is zero, and
-         * pin's reads past its plane land in the scratch after it (dpw, or
-         * another layer's planes): finite values times zero add nothing.
-         * (Were that scratch Inf or NaN, training would have diverged.) */
-        emit(e, "                {   /* the last %lld positions, in lanes 0.., the rest adding zeros */\n",
-             (long long)(g->L - l8));
-        emit(e, "                    const int i = %lld;\n", (long long)l8);
-        emit_conv_gw_step(e, l, g, cb, R);
-        emit(e, "                }\n");
-    }
     if (conv_gw_lane_sums(l)) {
         emit_conv_gw_lane_sums(e, g, R);
         emit(e, "            }\n");
@@ -633,6 +611,99 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
             "((tk[4] + tk[5]) + (tk[6] + tk[7]));\n", (long long)(g->C * KK), (long long)KK);
     emit(e, "                    }\n");
     emit(e, "            }\n");
+}
+
+static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
+{
+    int64_t KK = g->KK, l8 = g->L / 8 * 8, plane = g->Hp * g->Wp;
+    emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)g->C);
+    emit(e, "                const float *pc = pin + c * %lld;\n", (long long)plane);
+    emit(e, "                const nnc_v8 zero8 = {0.0f};\n");
+    emit(e, "                nnc_v8 ");
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k = 0; k < KK; k++)
+            emit(e, "%sa%lld_%lld = zero8", !k ? (r ? ",\n                       " : "") : ", ", (long long)r,
+                 (long long)k);
+    emit(e, ";\n");
+    if (l8) {
+        emit(e, "                for (int i = 0; i < %lld; i += 8) {\n", (long long)l8);
+        emit_conv_gw_step(e, l, g, cb, R);
+        emit(e, "                }\n");
+    }
+    bool over = g->PH || g->PW;
+    if (g->L > l8 && over) {
+        /* The last positions as one more vector: past L, dzp is zero, and
+         * pin's reads past its plane land in the scratch after it (dpw, or
+         * another layer's planes): finite values times zero add nothing.
+         * (Were that scratch Inf or NaN, training would have diverged.) */
+        emit(e, "                {   /* the last %lld positions, in lanes 0.., the rest adding zeros */\n",
+             (long long)(g->L - l8));
+        emit(e, "                    const int i = %lld;\n", (long long)l8);
+        emit_conv_gw_step(e, l, g, cb, R);
+        emit(e, "                }\n");
+    }
+    emit_conv_gw_sums(e, l, g, cb, R);
+}
+
+/* The weight gradient of 2P filters in 16-lane vectors (NNC_V16 with
+ * NNC_SHUFFLE): each vector holds a pair of filters' 8 lanes, [f | f + 1],
+ * times the input's 8 positions in both halves, so every lane adds the same
+ * products in the same order as the 8-lane block (emit_conv_gw_block), in
+ * half the operations; the halves then go through its lane sums. */
+static void emit_conv_gw_block16(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t P)
+{
+    int64_t KK = g->KK, l8 = g->L / 8 * 8, plane = g->Hp * g->Wp;
+    emit(e, "            for (int c = 0; c < %lld; c++) {\n", (long long)g->C);
+    emit(e, "                const float *pc = pin + c * %lld;\n", (long long)plane);
+    if (conv_gw_lane_sums(l) && 2 * P * (KK % 8) % 8)   /* the lane sums' unused inputs */
+        emit(e, "                const nnc_v8 zero8 = {0.0f};\n");
+    emit(e, "                nnc_v16 ");
+    for (int64_t p = 0; p < P; p++)
+        for (int64_t k = 0; k < KK; k++)
+            emit(e, "%sA%lld_%lld = zero16", !k ? (p ? ",\n                        " : "") : ", ", (long long)p,
+                 (long long)k);
+    emit(e, ";\n");
+    bool over = g->PH || g->PW;
+    for (int part = 0; part < 2; part++) {
+        if (part == 0 && !l8)
+            continue;
+        if (part == 1 && !(g->L > l8 && over))
+            continue;
+        if (part == 0)
+            emit(e, "                for (int i = 0; i < %lld; i += 8) {\n", (long long)l8);
+        else   /* as in emit_conv_gw_block: past L, dzp is zero */
+            emit(e, "                {   /* the last %lld positions, in lanes 0.., the rest adding zeros */\n"
+                    "                    const int i = %lld;\n", (long long)(g->L - l8), (long long)l8);
+        emit(e, "                    nnc_v8 x8, d8, e8;\n                    nnc_v16 x");
+        for (int64_t p = 0; p < P; p++)
+            emit(e, ", d%lld", (long long)p);
+        emit(e, ";\n");
+        for (int64_t p = 0; p < P; p++)
+            emit(e, "                    memcpy(&d8, dzp + (f + %lld) * %lld + %lld + i, 32);\n"
+                    "                    memcpy(&e8, dzp + (f + %lld) * %lld + %lld + i, 32);\n"
+                    "                    d%lld = __builtin_shufflevector(d8, e8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);\n",
+                 (long long)(2 * p), (long long)cb->PS, (long long)cb->M, (long long)(2 * p + 1), (long long)cb->PS,
+                 (long long)cb->M, (long long)p);
+        for (int64_t ky = 0; ky < l->kh; ky++)
+            for (int64_t kx = 0; kx < l->kw; kx++) {
+                int64_t tap = ky * l->kw + kx, off = ky * g->Wp + kx;
+                emit(e, "                    memcpy(&x8, pc + %lld + i, 32);   /* tap %lld,%lld */\n", (long long)off,
+                     (long long)ky, (long long)kx);
+                emit(e, "                    x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);\n");
+                emit(e, "                   ");
+                for (int64_t p = 0; p < P; p++)
+                    emit(e, " A%lld_%lld += d%lld * x;", (long long)p, (long long)tap, (long long)p);
+                emit(e, "\n");
+            }
+        emit(e, "                }\n");
+    }
+    for (int64_t p = 0; p < P; p++)   /* the halves, as the 8-lane block's accumulators */
+        for (int64_t k = 0; k < KK; k++)
+            emit(e, "                const nnc_v8 a%lld_%lld = __builtin_shufflevector(A%lld_%lld, A%lld_%lld, 0, 1, 2, 3, 4, 5, 6, 7), "
+                    "a%lld_%lld = __builtin_shufflevector(A%lld_%lld, A%lld_%lld, 8, 9, 10, 11, 12, 13, 14, 15);\n",
+                 (long long)(2 * p), (long long)k, (long long)p, (long long)k, (long long)p, (long long)k,
+                 (long long)(2 * p + 1), (long long)k, (long long)p, (long long)k, (long long)p, (long long)k);
+    emit_conv_gw_sums(e, l, g, cb, 2 * P);
 }
 
 /* din for channels c .. c+R-1, positions j .. j+8Q-1 of the padded plane,
@@ -676,6 +747,26 @@ static void emit_conv_din_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
     }
 }
 
+/* gw of every filter, R at a time (R = 4: in 16-lane pairs), the filters
+ * left over in one 8-lane block. */
+static void emit_conv_gw_filters(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
+{
+    int64_t f_main = g->F / R * R;
+    char whole[64], rest[64];
+    snprintf(whole, sizeof whole, "gw, %lld filters at a time%s", (long long)R, R == 4 ? ", in pairs" : "");
+    snprintf(rest, sizeof rest, "gw of the last %lld filter%s", (long long)(g->F - f_main), g->F - f_main > 1 ? "s" : "");
+    for (int part = 0; part < 2; part++) {
+        int64_t r = emit_block_open(e, "        ", part, "f", 0, f_main, g->F, R, whole, rest);
+        if (!r)
+            continue;
+        if (part == 0 && R == 4)
+            emit_conv_gw_block16(e, l, g, cb, 2);
+        else
+            emit_conv_gw_block(e, l, g, cb, r);
+        emit(e, "        }\n");
+    }
+}
+
 static void emit_conv_din_vec(Emitter *e, const Layer *l, const Layer *prod, const PlaneGeom *g, const ConvBack *cbp,
                               const ConvBlocks *cbk);
 
@@ -684,9 +775,10 @@ static void emit_conv_backward_vec(Emitter *e, const Layer *l, const Layer *prod
 {
     ConvBack cb = conv_back(g, l);
     int64_t plane = g->C * g->Hp * g->Wp;
-    emit(e, "        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */\n");
     if (cbk->lanes == 16)
         emit(e, "        const nnc_v16 zero16 = {0.0f};\n");
+    else
+        emit(e, "        const nnc_v8 zero = {0.0f};\n");
     emit(e, "        float *dzp = net->pad + %lld;   /* [%lld][%lld]: dz of each filter, %lld wide, zeros around */\n",
          (long long)(2 * plane), (long long)g->F, (long long)cb.PS, (long long)g->Wp);
     emit_conv_bias_grad(e, g->F, g->OH * g->OW);
@@ -705,17 +797,15 @@ static void emit_conv_backward_vec(Emitter *e, const Layer *l, const Layer *prod
     emit(e, "            for (int i = %lld; i < %lld; i++)\n                pf[i] = 0.0f;\n",
          (long long)(cb.M + g->OH * g->Wp), (long long)cb.PS);
     emit(e, "        }\n");
-    int64_t R = g->F < cbk->gw_filters ? g->F : cbk->gw_filters, f_main = g->F / R * R;
-    char whole[64];
-    snprintf(whole, sizeof whole, "gw, %lld filters at a time", (long long)R);
-    for (int part = 0; part < 2; part++) {
-        /* R is 1 or 2 (ConvBlocks): the remainder is one filter */
-        int64_t r = emit_block_open(e, "        ", part, "f", 0, f_main, g->F, R, whole, "gw of the last filter");
-        if (!r)
-            continue;
-        emit_conv_gw_block(e, l, g, &cb, r);
-        emit(e, "        }\n");
+    bool pairs = cbk->lanes == 16 && g->F >= 4;   /* 16 lanes: 2 pairs of filters at a time */
+    if (pairs) {
+        emit(e, "#if defined(NNC_SHUFFLE)\n");
+        emit_conv_gw_filters(e, l, g, &cb, 4);
+        emit(e, "#else\n");
     }
+    emit_conv_gw_filters(e, l, g, &cb, g->F < cbk->gw_filters ? g->F : cbk->gw_filters);
+    if (pairs)
+        emit(e, "#endif\n");
     RtBuf code = {0};   /* din, for the first layer only if dx (emit_din_code) */
     Emitter sub = *e;
     sub.out = &code;
@@ -868,7 +958,8 @@ static unsigned conv_needs(const Emitter *e, const Layer *l)
 {
     if (!stride_1(l))
         return 0;
-    return EMIT_NEEDS_V8 | (!e->infer && conv_gw_lane_sums(l) ? EMIT_NEEDS_LANE_SUMS : 0);
+    return EMIT_NEEDS_V8 | (!e->infer && conv_gw_lane_sums(l) ? EMIT_NEEDS_LANE_SUMS : 0) |
+           (!e->infer && l->out.c >= 4 ? EMIT_NEEDS_SHUFFLE : 0);   /* emit_conv_gw_block16 */
 }
 
 const LayerEmitter conv_emitter = {

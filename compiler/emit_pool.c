@@ -2,6 +2,8 @@
  * (the gradient of a max window goes to its first maximum, as in PyTorch). */
 #include "emit.h"
 
+#include <string.h>
+
 static void emit_pool_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     bool max = l->kind == LAYER_MAXPOOL;
@@ -34,6 +36,105 @@ static void emit_pool_forward(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "                }\n");
 }
 
+/* Whether max pooling's backward has the vector path: 2x2 windows of
+ * stride 2 that tile the input, 4 or more a row, after an activation whose
+ * derivative the vectors compute the plain loops' way (none, relu, leaky). */
+static bool maxpool2_vectors(const Emitter *e, const Layer *l)
+{
+    const Layer *prod = producer(e->net, (int)(l - e->net->layers));
+    ActKind act = prod ? prod->act : ACT_LINEAR;
+    return l->kind == LAYER_MAXPOOL && l->kh == 2 && l->kw == 2 && l->stride_h == 2 && l->stride_w == 2 &&
+           l->out.h * 2 == l->in.h && l->out.w * 2 == l->in.w && l->out.w >= 4 &&
+           (!act_info[act].derivative || act == ACT_RELU || act == ACT_LEAKY_RELU);
+}
+
+/* The 2x2 windows of stride 2 in vectors (NNC_SHUFFLE), a pair of input
+ * rows at a time, P windows (2P lanes) at once: each input compares with
+ * its window's maximum (spread over the window's two lanes), and the first
+ * of the four to match takes the gradient, as in the plain loops.  The last
+ * P windows of a row end at its end and may overlap the ones before, which
+ * then get the same values again: nothing reads or writes past a row. */
+static void emit_maxpool2_chunks(Emitter *e, const Layer *l, const Layer *prod, int lanes)
+{
+    int P = lanes / 2;
+    int64_t OW = l->out.w;
+    const char *v = vec_type(lanes), *h = lanes == 16 ? "nnc_v8" : "nnc_v4";
+    char spread[160] = "", even[160] = "", odd[160] = "", oddmask[160] = "", ones[160] = "", slopes[160] = "";
+    char slope[32];
+    act_param_str(slope, prod ? prod : l);
+    for (int k = 0; k < lanes; k++) {
+        snprintf(spread + strlen(spread), sizeof spread - strlen(spread), ", %d", k / 2);
+        snprintf(even + strlen(even), sizeof even - strlen(even), ", %d", k / 2 * 2);
+        snprintf(odd + strlen(odd), sizeof odd - strlen(odd), ", %d", k / 2 * 2 + 1);
+        snprintf(oddmask + strlen(oddmask), sizeof oddmask - strlen(oddmask), "%s%d", k ? ", " : "", -(k % 2));
+        if (k < P) {
+            snprintf(ones + strlen(ones), sizeof ones - strlen(ones), "%s1.0f", k ? ", " : "");
+            snprintf(slopes + strlen(slopes), sizeof slopes - strlen(slopes), "%s%s", k ? ", " : "", slope);
+        }
+    }
+    ActKind act = prod ? prod->act : ACT_LINEAR;
+    emit(e, "                const %si odd = {%s};   /* the second lane of each window's pair */\n", v, oddmask);
+    if (act == ACT_RELU || act == ACT_LEAKY_RELU)
+        emit(e, "                const %s zero_h = {0.0f}, one_h = {%s}%s%s%s;   /* layer %d's derivative */\n", h, ones,
+             act == ACT_LEAKY_RELU ? ", slope_h = {" : "", act == ACT_LEAKY_RELU ? slopes : "",
+             act == ACT_LEAKY_RELU ? "}" : "", prod->index);
+    for (int part = 0; part < 2; part++) {
+        if (part == 0) {
+            if (OW == P)
+                continue;
+            if (OW - P <= P)   /* one block before the last */
+                emit(e, "                {\n                    const int o = 0;\n");
+            else
+                emit(e, "                for (int o = 0; o < %lld; o += %d) {\n", (long long)(OW - P), P);
+        } else
+            emit(e, "                {   /* the last %d windows%s */\n                    const int o = %lld;\n", P,
+                 OW % P ? ", some again" : "", (long long)(OW - P));
+        emit(e, "                    %s vm, vg;\n                    %s va, vb, me, ge;\n", h, v);
+        emit(e, "                    memcpy(&vm, m + o, sizeof vm);\n");
+        emit(e, "                    memcpy(&vg, g + o, sizeof vg);\n");
+        if (act == ACT_RELU)
+            emit(e, "                    vg = vg * (%s)((%si)one_h & (vm > zero_h));\n", h, h);
+        else if (act == ACT_LEAKY_RELU)
+            emit(e, "                    vg = vg * (%s)(((%si)one_h & (vm > zero_h)) | ((%si)slope_h & ~(vm > zero_h)));\n",
+                 h, h, h);
+        emit(e, "                    memcpy(&va, r0 + 2 * o, sizeof va);\n");
+        emit(e, "                    memcpy(&vb, r1 + 2 * o, sizeof vb);\n");
+        emit(e, "                    me = __builtin_shufflevector(vm, vm%s);   /* each window's over its two lanes */\n",
+             spread);
+        emit(e, "                    ge = __builtin_shufflevector(vg, vg%s);\n", spread);
+        emit(e, "                    const %si ea = va == me, eb = vb == me;\n", v);
+        emit(e, "                    const %si pa = __builtin_shufflevector(ea, ea%s);   /* the pair's first lane */\n", v,
+             even);
+        emit(e, "                    const %si qa = __builtin_shufflevector(ea, ea%s);   /* and its second */\n", v, odd);
+        emit(e, "                    const %si pb = __builtin_shufflevector(eb, eb%s);\n", v, even);
+        emit(e, "                    const %si ha = ea & ~(odd & pa), hb = eb & ~(pa | qa) & ~(odd & pb);\n", v);
+        emit(e, "                    const %s oa = (%s)((%si)ge & ha), ob = (%s)((%si)ge & hb);\n", v, v, v, v, v);
+        emit(e, "                    memcpy(d0 + 2 * o, &oa, sizeof oa);\n");
+        emit(e, "                    memcpy(d1 + 2 * o, &ob, sizeof ob);\n");
+        emit(e, "                }\n");
+    }
+}
+
+static void emit_maxpool2_din_vectors(Emitter *e, const Layer *l, const Layer *prod)
+{
+    int64_t C = l->in.c, OH = l->out.h, OW = l->out.w, W = l->in.w;
+    emit(e, "#if defined(NNC_SHUFFLE)\n");
+    emit(e, "        for (int q = 0; q < %lld; q++) {   /* q = c * %lld + oy: a pair of rows in vectors */\n",
+         (long long)(C * OH), (long long)OH);
+    emit(e, "            const float *m = out + q * %lld, *g = dz + q * %lld;\n", (long long)OW, (long long)OW);
+    emit(e, "            const float *r0 = in + q * %lld, *r1 = r0 + %lld;\n", (long long)(2 * W), (long long)W);
+    emit(e, "            float *d0 = din + q * %lld, *d1 = d0 + %lld;\n", (long long)(2 * W), (long long)W);
+    if (OW >= 8) {
+        emit(e, "#if defined(NNC_V16)\n");
+        emit_maxpool2_chunks(e, l, prod, 16);
+        emit(e, "#else\n");
+        emit_maxpool2_chunks(e, l, prod, 8);
+        emit(e, "#endif\n");
+    } else
+        emit_maxpool2_chunks(e, l, prod, 8);
+    emit(e, "        }\n#else\n");
+}
+
 static void emit_pool_din(Emitter *e, const Layer *l, const Layer *prod, int row, const char *in_ptr)
 {
     const Net *n = e->net;
@@ -53,6 +154,8 @@ static void emit_pool_din(Emitter *e, const Layer *l, const Layer *prod, int row
      * each gets its value once, without clearing din first or branching. */
     bool tiles = l->stride_h == l->kh && l->stride_w == l->kw && OH * l->kh == H && OW * l->kw == W;
     if (tiles && max) {
+        if (maxpool2_vectors(e, l))
+            emit_maxpool2_din_vectors(e, l, prod);
         /* Row by row, so that the ox loop reads and writes contiguous rows and
          * vectorizes.  The first maximum of a window gets dz times the
          * producer's derivative there (the maximum is that input's value); the
@@ -99,6 +202,8 @@ static void emit_pool_din(Emitter *e, const Layer *l, const Layer *prod, int row
             emit(e, "                    d%lld[%s] = h%lld ? gv : 0.0f;\n", (long long)(j / l->kw), at, (long long)j);
         }
         emit(e, "                }\n            }\n");
+        if (maxpool2_vectors(e, l))
+            emit(e, "#endif\n");
         return;
     }
     if (tiles) {
@@ -149,7 +254,14 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
     emit_din_only(e, l, prod, row, in_ptr, emit_pool_din);
 }
 
+/* The vector types and the lanes' shuffles of max pooling's backward. */
+static unsigned pool_needs(const Emitter *e, const Layer *l)
+{
+    return !e->infer && maxpool2_vectors(e, l) ? EMIT_NEEDS_V8 | EMIT_NEEDS_SHUFFLE : 0;
+}
+
 const LayerEmitter pool_emitter = {
     .forward = emit_pool_forward,
     .backward = emit_pool_backward,
+    .needs = pool_needs,
 };

@@ -36,6 +36,20 @@ typedef float nnc_v16 __attribute__((vector_size(64)));
 #endif
 #endif
 
+/* Lanes moved across a vector (max pooling's backward): Clang's and GCC's
+ * (12 on) __builtin_shufflevector; without it, the plain loops. */
+#if defined(NNC_V8) && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define NNC_SHUFFLE 1
+typedef float nnc_v4 __attribute__((vector_size(16)));
+typedef int32_t nnc_v4i __attribute__((vector_size(16)));   /* a comparison's lanes */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));
+#if defined(NNC_V16)
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
+#endif
+#endif
+#endif
+
 #ifdef NNC_V8
 /* The 8 lane sums of v0 .. v7, each ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7))
  * as the plain loops add them: two rounds of pairwise adds (AVX's vhaddps), then
@@ -96,758 +110,758 @@ void cnn_q_schedule(cnn_q *net, int epoch, int epochs)
  * a row per sample. */
 static void cnn_q_run(cnn_q *net, const float *x, int n)
 {
-    /* layer 1: conv 2x8x8 -> 4x8x8 relu (cnn_q.nn:5) */
+    /* layers 1 to 4, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 128;
         float *act = net->act + s * 348;
-        const float *w = net->param + 0;   /* [4][2][3][3] */
-        const float *b = net->param + 72;   /* [4] */
-        const float *in = xs;   /* [2][8][8] */
-        float *out = act + 0;   /* [4][8][8] */
-        float *pin = net->pad;   /* [2][10][10]: the input inside a zero border */
-        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 100;
-            for (int i = 0; i < 10; i++)
-                pc[i] = pc[90 + i] = 0.0f;
-            for (int iy = 0; iy < 8; iy++) {
-                float *pr = pc + (iy + 1) * 10;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[9 + k] = 0.0f;
-                for (int ix = 0; ix < 8; ix++)
-                    pr[1 + ix] = in[(c * 8 + iy) * 8 + ix];
+        /* layer 1: conv 2x8x8 -> 4x8x8 relu (cnn_q.nn:5) */
+        {
+            const float *w = net->param + 0;   /* [4][2][3][3] */
+            const float *b = net->param + 72;   /* [4] */
+            const float *in = xs;   /* [2][8][8] */
+            float *out = act + 0;   /* [4][8][8] */
+            float *pin = net->pad;   /* [2][10][10]: the input inside a zero border */
+            for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 100;
+                for (int i = 0; i < 10; i++)
+                    pc[i] = pc[90 + i] = 0.0f;
+                for (int iy = 0; iy < 8; iy++) {
+                    float *pr = pc + (iy + 1) * 10;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[9 + k] = 0.0f;
+                    for (int ix = 0; ix < 8; ix++)
+                        pr[1 + ix] = in[(c * 8 + iy) * 8 + ix];
+                }
             }
-        }
 #if defined(NNC_V16)
-        float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
-        for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
-            for (int i = 0; i < 48; i += 48) {   /* 48 positions at a time */
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero,
-       a2_0 = zero, a2_1 = zero, a2_2 = zero,
-       a3_0 = zero, a3_1 = zero, a3_2 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0, x1, x2;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    memcpy(&x1, pc + 16, 64);
-                    memcpy(&x2, pc + 32, 64);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
-                    a3_0 += wc[54] * x0; a3_1 += wc[54] * x1; a3_2 += wc[54] * x2;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    memcpy(&x1, pc + 17, 64);
-                    memcpy(&x2, pc + 33, 64);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
-                    a3_0 += wc[55] * x0; a3_1 += wc[55] * x1; a3_2 += wc[55] * x2;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    memcpy(&x1, pc + 18, 64);
-                    memcpy(&x2, pc + 34, 64);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
-                    a3_0 += wc[56] * x0; a3_1 += wc[56] * x1; a3_2 += wc[56] * x2;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 10, 64);
-                    memcpy(&x1, pc + 26, 64);
-                    memcpy(&x2, pc + 42, 64);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
-                    a3_0 += wc[57] * x0; a3_1 += wc[57] * x1; a3_2 += wc[57] * x2;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 11, 64);
-                    memcpy(&x1, pc + 27, 64);
-                    memcpy(&x2, pc + 43, 64);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
-                    a3_0 += wc[58] * x0; a3_1 += wc[58] * x1; a3_2 += wc[58] * x2;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 12, 64);
-                    memcpy(&x1, pc + 28, 64);
-                    memcpy(&x2, pc + 44, 64);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
-                    a3_0 += wc[59] * x0; a3_1 += wc[59] * x1; a3_2 += wc[59] * x2;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 20, 64);
-                    memcpy(&x1, pc + 36, 64);
-                    memcpy(&x2, pc + 52, 64);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
-                    a3_0 += wc[60] * x0; a3_1 += wc[60] * x1; a3_2 += wc[60] * x2;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 21, 64);
-                    memcpy(&x1, pc + 37, 64);
-                    memcpy(&x2, pc + 53, 64);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
-                    a3_0 += wc[61] * x0; a3_1 += wc[61] * x1; a3_2 += wc[61] * x2;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 22, 64);
-                    memcpy(&x1, pc + 38, 64);
-                    memcpy(&x2, pc + 54, 64);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
-                    a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
+            float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
+            for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
+                for (int i = 0; i < 48; i += 48) {   /* 48 positions at a time */
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+           a1_0 = zero, a1_1 = zero, a1_2 = zero,
+           a2_0 = zero, a2_1 = zero, a2_2 = zero,
+           a3_0 = zero, a3_1 = zero, a3_2 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v16 x0, x1, x2;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        memcpy(&x1, pc + 16, 64);
+                        memcpy(&x2, pc + 32, 64);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                        a3_0 += wc[54] * x0; a3_1 += wc[54] * x1; a3_2 += wc[54] * x2;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        memcpy(&x1, pc + 17, 64);
+                        memcpy(&x2, pc + 33, 64);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                        a3_0 += wc[55] * x0; a3_1 += wc[55] * x1; a3_2 += wc[55] * x2;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        memcpy(&x1, pc + 18, 64);
+                        memcpy(&x2, pc + 34, 64);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                        a3_0 += wc[56] * x0; a3_1 += wc[56] * x1; a3_2 += wc[56] * x2;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 10, 64);
+                        memcpy(&x1, pc + 26, 64);
+                        memcpy(&x2, pc + 42, 64);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                        a3_0 += wc[57] * x0; a3_1 += wc[57] * x1; a3_2 += wc[57] * x2;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 11, 64);
+                        memcpy(&x1, pc + 27, 64);
+                        memcpy(&x2, pc + 43, 64);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                        a3_0 += wc[58] * x0; a3_1 += wc[58] * x1; a3_2 += wc[58] * x2;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 12, 64);
+                        memcpy(&x1, pc + 28, 64);
+                        memcpy(&x2, pc + 44, 64);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                        a3_0 += wc[59] * x0; a3_1 += wc[59] * x1; a3_2 += wc[59] * x2;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 20, 64);
+                        memcpy(&x1, pc + 36, 64);
+                        memcpy(&x2, pc + 52, 64);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                        a3_0 += wc[60] * x0; a3_1 += wc[60] * x1; a3_2 += wc[60] * x2;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 21, 64);
+                        memcpy(&x1, pc + 37, 64);
+                        memcpy(&x2, pc + 53, 64);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                        a3_0 += wc[61] * x0; a3_1 += wc[61] * x1; a3_2 += wc[61] * x2;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 22, 64);
+                        memcpy(&x1, pc + 38, 64);
+                        memcpy(&x2, pc + 54, 64);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                        a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
+                    }
+                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 188 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 188 + i + 32, &a0_2, 64);
+                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 188 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 188 + i + 32, &a1_2, 64);
+                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 188 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 188 + i + 32, &a2_2, 64);
+                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 188 + i + 16, &a3_1, 64); memcpy(ow + (f + 3) * 188 + i + 32, &a3_2, 64);
                 }
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 188 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 188 + i + 32, &a0_2, 64);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 188 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 188 + i + 32, &a1_2, 64);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 188 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 188 + i + 32, &a2_2, 64);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 188 + i + 16, &a3_1, 64); memcpy(ow + (f + 3) * 188 + i + 32, &a3_2, 64);
-            }
-            for (int i = 48; i < 64; i += 16) {
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero,
-       a3_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    a3_0 += wc[54] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    a3_0 += wc[55] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    a3_0 += wc[56] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    a3_0 += wc[57] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 11, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    a3_0 += wc[58] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 12, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    a3_0 += wc[59] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 20, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    a3_0 += wc[60] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 21, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    a3_0 += wc[61] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 22, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                    a3_0 += wc[62] * x0;
+                for (int i = 48; i < 64; i += 16) {
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero,
+           a3_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        a3_0 += wc[54] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        a3_0 += wc[55] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        a3_0 += wc[56] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 10, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        a3_0 += wc[57] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 11, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        a3_0 += wc[58] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 12, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        a3_0 += wc[59] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 20, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        a3_0 += wc[60] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 21, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        a3_0 += wc[61] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 22, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                        a3_0 += wc[62] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
+                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
+                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64);
                 }
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64);
-            }
-            {   /* the last 14 positions, in a vector that runs past them */
-                const int i = 64;
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero,
-       a3_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    a3_0 += wc[54] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    a3_0 += wc[55] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    a3_0 += wc[56] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    a3_0 += wc[57] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 11, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    a3_0 += wc[58] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 12, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    a3_0 += wc[59] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 20, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    a3_0 += wc[60] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 21, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    a3_0 += wc[61] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 22, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                    a3_0 += wc[62] * x0;
+                {   /* the last 14 positions, in a vector that runs past them */
+                    const int i = 64;
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero,
+           a3_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        a3_0 += wc[54] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        a3_0 += wc[55] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        a3_0 += wc[56] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 10, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        a3_0 += wc[57] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 11, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        a3_0 += wc[58] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 12, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        a3_0 += wc[59] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 20, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        a3_0 += wc[60] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 21, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        a3_0 += wc[61] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 22, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                        a3_0 += wc[62] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
+                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
+                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64);
                 }
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64);
             }
-        }
-        for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 8; oy++)
-                for (int ox = 0; ox < 8; ox++)
-                    out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
+            for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 8; oy++)
+                    for (int ox = 0; ox < 8; ox++)
+                        out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
 #elif defined(NNC_V8_WIDE)
-        float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
-        for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
-            for (int i = 0; i < 72; i += 24) {   /* 24 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero,
-       a2_0 = zero, a2_1 = zero, a2_2 = zero,
-       a3_0 = zero, a3_1 = zero, a3_2 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0, x1, x2;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    memcpy(&x2, pc + 16, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
-                    a3_0 += wc[54] * x0; a3_1 += wc[54] * x1; a3_2 += wc[54] * x2;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    memcpy(&x2, pc + 17, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
-                    a3_0 += wc[55] * x0; a3_1 += wc[55] * x1; a3_2 += wc[55] * x2;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    memcpy(&x2, pc + 18, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
-                    a3_0 += wc[56] * x0; a3_1 += wc[56] * x1; a3_2 += wc[56] * x2;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 10, 32);
-                    memcpy(&x1, pc + 18, 32);
-                    memcpy(&x2, pc + 26, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
-                    a3_0 += wc[57] * x0; a3_1 += wc[57] * x1; a3_2 += wc[57] * x2;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 11, 32);
-                    memcpy(&x1, pc + 19, 32);
-                    memcpy(&x2, pc + 27, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
-                    a3_0 += wc[58] * x0; a3_1 += wc[58] * x1; a3_2 += wc[58] * x2;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 12, 32);
-                    memcpy(&x1, pc + 20, 32);
-                    memcpy(&x2, pc + 28, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
-                    a3_0 += wc[59] * x0; a3_1 += wc[59] * x1; a3_2 += wc[59] * x2;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 20, 32);
-                    memcpy(&x1, pc + 28, 32);
-                    memcpy(&x2, pc + 36, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
-                    a3_0 += wc[60] * x0; a3_1 += wc[60] * x1; a3_2 += wc[60] * x2;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 21, 32);
-                    memcpy(&x1, pc + 29, 32);
-                    memcpy(&x2, pc + 37, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
-                    a3_0 += wc[61] * x0; a3_1 += wc[61] * x1; a3_2 += wc[61] * x2;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 22, 32);
-                    memcpy(&x1, pc + 30, 32);
-                    memcpy(&x2, pc + 38, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
-                    a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
+            float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
+            for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
+                for (int i = 0; i < 72; i += 24) {   /* 24 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+           a1_0 = zero, a1_1 = zero, a1_2 = zero,
+           a2_0 = zero, a2_1 = zero, a2_2 = zero,
+           a3_0 = zero, a3_1 = zero, a3_2 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0, x1, x2;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        memcpy(&x2, pc + 16, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                        a3_0 += wc[54] * x0; a3_1 += wc[54] * x1; a3_2 += wc[54] * x2;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        memcpy(&x2, pc + 17, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                        a3_0 += wc[55] * x0; a3_1 += wc[55] * x1; a3_2 += wc[55] * x2;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        memcpy(&x2, pc + 18, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                        a3_0 += wc[56] * x0; a3_1 += wc[56] * x1; a3_2 += wc[56] * x2;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 10, 32);
+                        memcpy(&x1, pc + 18, 32);
+                        memcpy(&x2, pc + 26, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                        a3_0 += wc[57] * x0; a3_1 += wc[57] * x1; a3_2 += wc[57] * x2;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 11, 32);
+                        memcpy(&x1, pc + 19, 32);
+                        memcpy(&x2, pc + 27, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                        a3_0 += wc[58] * x0; a3_1 += wc[58] * x1; a3_2 += wc[58] * x2;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 12, 32);
+                        memcpy(&x1, pc + 20, 32);
+                        memcpy(&x2, pc + 28, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                        a3_0 += wc[59] * x0; a3_1 += wc[59] * x1; a3_2 += wc[59] * x2;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 20, 32);
+                        memcpy(&x1, pc + 28, 32);
+                        memcpy(&x2, pc + 36, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                        a3_0 += wc[60] * x0; a3_1 += wc[60] * x1; a3_2 += wc[60] * x2;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 21, 32);
+                        memcpy(&x1, pc + 29, 32);
+                        memcpy(&x2, pc + 37, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                        a3_0 += wc[61] * x0; a3_1 += wc[61] * x1; a3_2 += wc[61] * x2;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 22, 32);
+                        memcpy(&x1, pc + 30, 32);
+                        memcpy(&x2, pc + 38, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                        a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
+                    }
+                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 188 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 188 + i + 16, &a0_2, 32);
+                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 188 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 188 + i + 16, &a1_2, 32);
+                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 188 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 188 + i + 16, &a2_2, 32);
+                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32); memcpy(ow + (f + 3) * 188 + i + 8, &a3_1, 32); memcpy(ow + (f + 3) * 188 + i + 16, &a3_2, 32);
                 }
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 188 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 188 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 188 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 188 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 188 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 188 + i + 16, &a2_2, 32);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32); memcpy(ow + (f + 3) * 188 + i + 8, &a3_1, 32); memcpy(ow + (f + 3) * 188 + i + 16, &a3_2, 32);
-            }
-            {   /* the last 6 positions, in a vector that runs past them */
-                const int i = 72;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero,
-       a3_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    a3_0 += wc[54] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    a3_0 += wc[55] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    a3_0 += wc[56] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    a3_0 += wc[57] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 11, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    a3_0 += wc[58] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 12, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    a3_0 += wc[59] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 20, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    a3_0 += wc[60] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 21, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    a3_0 += wc[61] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 22, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                    a3_0 += wc[62] * x0;
+                {   /* the last 6 positions, in a vector that runs past them */
+                    const int i = 72;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero,
+           a3_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        a3_0 += wc[54] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        a3_0 += wc[55] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        a3_0 += wc[56] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        a3_0 += wc[57] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 11, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        a3_0 += wc[58] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 12, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        a3_0 += wc[59] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 20, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        a3_0 += wc[60] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 21, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        a3_0 += wc[61] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 22, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                        a3_0 += wc[62] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
+                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
                 }
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
             }
-        }
-        for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 8; oy++)
-                for (int ox = 0; ox < 8; ox++)
-                    out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
+            for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 8; oy++)
+                    for (int ox = 0; ox < 8; ox++)
+                        out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
 #elif defined(NNC_V8)
-        float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
-        for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
-            for (int i = 0; i < 64; i += 16) {   /* 16 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero,
-       a1_0 = zero, a1_1 = zero,
-       a2_0 = zero, a2_1 = zero,
-       a3_0 = zero, a3_1 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0, x1;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
-                    a3_0 += wc[54] * x0; a3_1 += wc[54] * x1;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
-                    a3_0 += wc[55] * x0; a3_1 += wc[55] * x1;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
-                    a3_0 += wc[56] * x0; a3_1 += wc[56] * x1;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 10, 32);
-                    memcpy(&x1, pc + 18, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
-                    a3_0 += wc[57] * x0; a3_1 += wc[57] * x1;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 11, 32);
-                    memcpy(&x1, pc + 19, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
-                    a3_0 += wc[58] * x0; a3_1 += wc[58] * x1;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 12, 32);
-                    memcpy(&x1, pc + 20, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
-                    a3_0 += wc[59] * x0; a3_1 += wc[59] * x1;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 20, 32);
-                    memcpy(&x1, pc + 28, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
-                    a3_0 += wc[60] * x0; a3_1 += wc[60] * x1;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 21, 32);
-                    memcpy(&x1, pc + 29, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
-                    a3_0 += wc[61] * x0; a3_1 += wc[61] * x1;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 22, 32);
-                    memcpy(&x1, pc + 30, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
-                    a3_0 += wc[62] * x0; a3_1 += wc[62] * x1;
+            float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
+            for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
+                for (int i = 0; i < 64; i += 16) {   /* 16 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero,
+           a2_0 = zero, a2_1 = zero,
+           a3_0 = zero, a3_1 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0, x1;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                        a3_0 += wc[54] * x0; a3_1 += wc[54] * x1;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                        a3_0 += wc[55] * x0; a3_1 += wc[55] * x1;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                        a3_0 += wc[56] * x0; a3_1 += wc[56] * x1;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 10, 32);
+                        memcpy(&x1, pc + 18, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                        a3_0 += wc[57] * x0; a3_1 += wc[57] * x1;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 11, 32);
+                        memcpy(&x1, pc + 19, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                        a3_0 += wc[58] * x0; a3_1 += wc[58] * x1;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 12, 32);
+                        memcpy(&x1, pc + 20, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                        a3_0 += wc[59] * x0; a3_1 += wc[59] * x1;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 20, 32);
+                        memcpy(&x1, pc + 28, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                        a3_0 += wc[60] * x0; a3_1 += wc[60] * x1;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 21, 32);
+                        memcpy(&x1, pc + 29, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                        a3_0 += wc[61] * x0; a3_1 += wc[61] * x1;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 22, 32);
+                        memcpy(&x1, pc + 30, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                        a3_0 += wc[62] * x0; a3_1 += wc[62] * x1;
+                    }
+                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 188 + i + 8, &a0_1, 32);
+                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 188 + i + 8, &a1_1, 32);
+                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 188 + i + 8, &a2_1, 32);
+                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32); memcpy(ow + (f + 3) * 188 + i + 8, &a3_1, 32);
                 }
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 188 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 188 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 188 + i + 8, &a2_1, 32);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32); memcpy(ow + (f + 3) * 188 + i + 8, &a3_1, 32);
-            }
-            for (int i = 64; i < 72; i += 8) {
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero,
-       a3_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    a3_0 += wc[54] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    a3_0 += wc[55] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    a3_0 += wc[56] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    a3_0 += wc[57] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 11, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    a3_0 += wc[58] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 12, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    a3_0 += wc[59] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 20, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    a3_0 += wc[60] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 21, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    a3_0 += wc[61] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 22, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                    a3_0 += wc[62] * x0;
+                for (int i = 64; i < 72; i += 8) {
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero,
+           a3_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        a3_0 += wc[54] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        a3_0 += wc[55] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        a3_0 += wc[56] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        a3_0 += wc[57] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 11, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        a3_0 += wc[58] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 12, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        a3_0 += wc[59] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 20, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        a3_0 += wc[60] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 21, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        a3_0 += wc[61] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 22, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                        a3_0 += wc[62] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
+                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
                 }
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
-            }
-            {   /* the last 6 positions, in a vector that runs past them */
-                const int i = 72;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero,
-       a3_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    a3_0 += wc[54] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    a3_0 += wc[55] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    a3_0 += wc[56] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    a3_0 += wc[57] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 11, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    a3_0 += wc[58] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 12, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    a3_0 += wc[59] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 20, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    a3_0 += wc[60] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 21, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    a3_0 += wc[61] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 22, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                    a3_0 += wc[62] * x0;
+                {   /* the last 6 positions, in a vector that runs past them */
+                    const int i = 72;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero,
+           a3_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        a3_0 += wc[54] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        a3_0 += wc[55] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        a3_0 += wc[56] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        a3_0 += wc[57] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 11, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        a3_0 += wc[58] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 12, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        a3_0 += wc[59] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 20, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        a3_0 += wc[60] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 21, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        a3_0 += wc[61] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 22, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                        a3_0 += wc[62] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
+                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
                 }
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
             }
-        }
-        for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 8; oy++)
-                for (int ox = 0; ox < 8; ox++)
-                    out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
+            for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 8; oy++)
+                    for (int ox = 0; ox < 8; ox++)
+                        out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
 #else
-        float *oext = net->pad + 400;   /* [8][10]: one output plane, 10 wide */
-        for (int f = 0; f < 4; f++) {
-            for (int i = 0; i < 78; i++)
-                oext[i] = 0.0f;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 100;
-                const float *wc = w + (f * 2 + c) * 9;
-                for (int i = 0; i < 78; i++)   /* tap 0,0 */
-                    oext[i] += wc[0] * pc[0 + i];
-                for (int i = 0; i < 78; i++)   /* tap 0,1 */
-                    oext[i] += wc[1] * pc[1 + i];
-                for (int i = 0; i < 78; i++)   /* tap 0,2 */
-                    oext[i] += wc[2] * pc[2 + i];
-                for (int i = 0; i < 78; i++)   /* tap 1,0 */
-                    oext[i] += wc[3] * pc[10 + i];
-                for (int i = 0; i < 78; i++)   /* tap 1,1 */
-                    oext[i] += wc[4] * pc[11 + i];
-                for (int i = 0; i < 78; i++)   /* tap 1,2 */
-                    oext[i] += wc[5] * pc[12 + i];
-                for (int i = 0; i < 78; i++)   /* tap 2,0 */
-                    oext[i] += wc[6] * pc[20 + i];
-                for (int i = 0; i < 78; i++)   /* tap 2,1 */
-                    oext[i] += wc[7] * pc[21 + i];
-                for (int i = 0; i < 78; i++)   /* tap 2,2 */
-                    oext[i] += wc[8] * pc[22 + i];
+            float *oext = net->pad + 400;   /* [8][10]: one output plane, 10 wide */
+            for (int f = 0; f < 4; f++) {
+                for (int i = 0; i < 78; i++)
+                    oext[i] = 0.0f;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 100;
+                    const float *wc = w + (f * 2 + c) * 9;
+                    for (int i = 0; i < 78; i++)   /* tap 0,0 */
+                        oext[i] += wc[0] * pc[0 + i];
+                    for (int i = 0; i < 78; i++)   /* tap 0,1 */
+                        oext[i] += wc[1] * pc[1 + i];
+                    for (int i = 0; i < 78; i++)   /* tap 0,2 */
+                        oext[i] += wc[2] * pc[2 + i];
+                    for (int i = 0; i < 78; i++)   /* tap 1,0 */
+                        oext[i] += wc[3] * pc[10 + i];
+                    for (int i = 0; i < 78; i++)   /* tap 1,1 */
+                        oext[i] += wc[4] * pc[11 + i];
+                    for (int i = 0; i < 78; i++)   /* tap 1,2 */
+                        oext[i] += wc[5] * pc[12 + i];
+                    for (int i = 0; i < 78; i++)   /* tap 2,0 */
+                        oext[i] += wc[6] * pc[20 + i];
+                    for (int i = 0; i < 78; i++)   /* tap 2,1 */
+                        oext[i] += wc[7] * pc[21 + i];
+                    for (int i = 0; i < 78; i++)   /* tap 2,2 */
+                        oext[i] += wc[8] * pc[22 + i];
+                }
+                for (int oy = 0; oy < 8; oy++)
+                    for (int ox = 0; ox < 8; ox++)
+                        out[(f * 8 + oy) * 8 + ox] = nnc_relu(oext[oy * 10 + ox] + b[f]);
             }
-            for (int oy = 0; oy < 8; oy++)
-                for (int ox = 0; ox < 8; ox++)
-                    out[(f * 8 + oy) * 8 + ox] = nnc_relu(oext[oy * 10 + ox] + b[f]);
-        }
 #endif
-    }
-    /* layer 2: maxpool 4x8x8 -> 4x4x4 (cnn_q.nn:6) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 348;
-        const float *in = act + 0;   /* [4][8][8] */
-        float *out = act + 256;   /* [4][4][4] */
-        for (int c = 0; c < 4; c++)
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++) {
-                    const float *win = in + c * 64 + (oy * 2) * 8 + (ox * 2);
-                    float v = win[0];
-                    for (int ky = 0; ky < 2; ky++)
-                        for (int kx = 0; kx < 2; kx++)
-                            v = win[ky * 8 + kx] > v ? win[ky * 8 + kx] : v;
-                    out[(c * 4 + oy) * 4 + ox] = v;
-                }
-    }
-    /* layer 3: conv 4x4x4 -> 5x2x2 relu (cnn_q.nn:7) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 348;
-        const float *w = net->param + 76;   /* [5][4][2][2] */
-        const float *b = net->param + 156;   /* [5] */
-        const float *in = act + 256;   /* [4][4][4] */
-        float *out = act + 320;   /* [5][2][2] */
-        for (int f = 0; f < 5; f++) {
-            float *of = out + f * 4;
-            for (int i = 0; i < 4; i++)
-                of[i] = b[f];
-            for (int c = 0; c < 4; c++) {
-                const float *ic = in + c * 16;
-                const float *wc = w + (f * 4 + c) * 4;
-                for (int oy = 0; oy < 2; oy++) {   /* tap 0,0 */
-                    const float *ir = ic + (oy * 2) * 4;
-                    float *orow = of + oy * 2;
-                    for (int ox = 0; ox < 2; ox++)
-                        orow[ox] += wc[0] * ir[ox * 2];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 0,1 */
-                    const float *ir = ic + (oy * 2) * 4;
-                    float *orow = of + oy * 2;
-                    for (int ox = 0; ox < 2; ox++)
-                        orow[ox] += wc[1] * ir[ox * 2 + 1];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,0 */
-                    const float *ir = ic + (oy * 2 + 1) * 4;
-                    float *orow = of + oy * 2;
-                    for (int ox = 0; ox < 2; ox++)
-                        orow[ox] += wc[2] * ir[ox * 2];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,1 */
-                    const float *ir = ic + (oy * 2 + 1) * 4;
-                    float *orow = of + oy * 2;
-                    for (int ox = 0; ox < 2; ox++)
-                        orow[ox] += wc[3] * ir[ox * 2 + 1];
-                }
-            }
-            for (int i = 0; i < 4; i++)
-                of[i] = nnc_relu(of[i]);
         }
-    }
-    /* layer 4: avgpool 5x2x2 -> 5x1x1 (cnn_q.nn:8) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 348;
-        const float *in = act + 320;   /* [5][2][2] */
-        float *out = act + 340;   /* [5][1][1] */
-        for (int c = 0; c < 5; c++)
-            for (int oy = 0; oy < 1; oy++)
-                for (int ox = 0; ox < 1; ox++) {
-                    const float *win = in + c * 4 + (oy * 2) * 2 + (ox * 2);
-                    float v = 0.0f;
-                    for (int ky = 0; ky < 2; ky++)
-                        for (int kx = 0; kx < 2; kx++)
-                            v += win[ky * 2 + kx];
-                    out[(c * 1 + oy) * 1 + ox] = v * 0.25f;
+        /* layer 2: maxpool 4x8x8 -> 4x4x4 (cnn_q.nn:6) */
+        {
+            const float *in = act + 0;   /* [4][8][8] */
+            float *out = act + 256;   /* [4][4][4] */
+            for (int c = 0; c < 4; c++)
+                for (int oy = 0; oy < 4; oy++)
+                    for (int ox = 0; ox < 4; ox++) {
+                        const float *win = in + c * 64 + (oy * 2) * 8 + (ox * 2);
+                        float v = win[0];
+                        for (int ky = 0; ky < 2; ky++)
+                            for (int kx = 0; kx < 2; kx++)
+                                v = win[ky * 8 + kx] > v ? win[ky * 8 + kx] : v;
+                        out[(c * 4 + oy) * 4 + ox] = v;
+                    }
+        }
+        /* layer 3: conv 4x4x4 -> 5x2x2 relu (cnn_q.nn:7) */
+        {
+            const float *w = net->param + 76;   /* [5][4][2][2] */
+            const float *b = net->param + 156;   /* [5] */
+            const float *in = act + 256;   /* [4][4][4] */
+            float *out = act + 320;   /* [5][2][2] */
+            for (int f = 0; f < 5; f++) {
+                float *of = out + f * 4;
+                for (int i = 0; i < 4; i++)
+                    of[i] = b[f];
+                for (int c = 0; c < 4; c++) {
+                    const float *ic = in + c * 16;
+                    const float *wc = w + (f * 4 + c) * 4;
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 0,0 */
+                        const float *ir = ic + (oy * 2) * 4;
+                        float *orow = of + oy * 2;
+                        for (int ox = 0; ox < 2; ox++)
+                            orow[ox] += wc[0] * ir[ox * 2];
+                    }
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 0,1 */
+                        const float *ir = ic + (oy * 2) * 4;
+                        float *orow = of + oy * 2;
+                        for (int ox = 0; ox < 2; ox++)
+                            orow[ox] += wc[1] * ir[ox * 2 + 1];
+                    }
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,0 */
+                        const float *ir = ic + (oy * 2 + 1) * 4;
+                        float *orow = of + oy * 2;
+                        for (int ox = 0; ox < 2; ox++)
+                            orow[ox] += wc[2] * ir[ox * 2];
+                    }
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,1 */
+                        const float *ir = ic + (oy * 2 + 1) * 4;
+                        float *orow = of + oy * 2;
+                        for (int ox = 0; ox < 2; ox++)
+                            orow[ox] += wc[3] * ir[ox * 2 + 1];
+                    }
                 }
+                for (int i = 0; i < 4; i++)
+                    of[i] = nnc_relu(of[i]);
+            }
+        }
+        /* layer 4: avgpool 5x2x2 -> 5x1x1 (cnn_q.nn:8) */
+        {
+            const float *in = act + 320;   /* [5][2][2] */
+            float *out = act + 340;   /* [5][1][1] */
+            for (int c = 0; c < 5; c++)
+                for (int oy = 0; oy < 1; oy++)
+                    for (int ox = 0; ox < 1; ox++) {
+                        const float *win = in + c * 4 + (oy * 2) * 2 + (ox * 2);
+                        float v = 0.0f;
+                        for (int ky = 0; ky < 2; ky++)
+                            for (int kx = 0; kx < 2; kx++)
+                                v += win[ky * 2 + kx];
+                        out[(c * 1 + oy) * 1 + ox] = v * 0.25f;
+                    }
+        }
     }
     /* layer 5: flatten 5x1x1 -> 5 (cnn_q.nn:9): CHW order is kept, nothing to do */
     /* layer 6: dense 5 -> 3 softmax (cnn_q.nn:10) */
@@ -1776,1052 +1790,1220 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
 
     /* layer 5: flatten 5x1x1 -> 5 (cnn_q.nn:9) backward: nothing to do */
 
-    /* layer 4: avgpool 5x2x2 -> 5x1x1 (cnn_q.nn:8) backward */
+    /* layers 4 to 1 backward, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 128;
         float *act = net->act + s * 348;
         float *delta = net->delta + s * 512;
-        const float *dz = delta + 256;
-        const float *in = act + 320;
-        float *din = delta + 0;   /* [5][2][2] */
-        for (int c = 0; c < 5; c++)   /* the windows tile the input */
-            for (int oy = 0; oy < 1; oy++)
-                for (int ox = 0; ox < 1; ox++) {
-                    const int o = (c * 1 + oy) * 1 + ox;
-                    const int at = c * 4 + (oy * 2) * 2 + (ox * 2);
-                    const float d = dz[o] * 0.25f;
-                    din[at + 0] = d;
-                    din[at + 1] = d;
-                    din[at + 2] = d;
-                    din[at + 3] = d;
-                }
-        for (int i = 0; i < 20; i++)   /* through the activation of layer 3 */
-            din[i] *= (in[i] > 0.0f ? 1.0f : 0.0f);
-    }
-
-    /* layer 3: conv 4x4x4 -> 5x2x2 relu (cnn_q.nn:7) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 348;
-        float *delta = net->delta + s * 512;
-        const float *dz = delta + 0;   /* [5][2][2] */
-        const float *in = act + 256;
-        float *gw = net->grad + 76;
-        float *gb = net->grad + 156;
-        const float *w = net->param + 76;
-        float *din = delta + 256;   /* [4][4][4] */
-        for (int i = 0; i < 64; i++)
-            din[i] = 0.0f;
-        for (int f = 0; f < 5; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 4;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 4; i++)
-                acc[i - 0] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        /* layer 4: avgpool 5x2x2 -> 5x1x1 (cnn_q.nn:8) backward */
+        {
+            const float *dz = delta + 256;
+            const float *in = act + 320;
+            float *din = delta + 0;   /* [5][2][2] */
+            for (int c = 0; c < 5; c++)   /* the windows tile the input */
+                for (int oy = 0; oy < 1; oy++)
+                    for (int ox = 0; ox < 1; ox++) {
+                        const int o = (c * 1 + oy) * 1 + ox;
+                        const int at = c * 4 + (oy * 2) * 2 + (ox * 2);
+                        const float d = dz[o] * 0.25f;
+                        din[at + 0] = d;
+                        din[at + 1] = d;
+                        din[at + 2] = d;
+                        din[at + 3] = d;
+                    }
+            for (int i = 0; i < 20; i++)   /* through the activation of layer 3 */
+                din[i] *= (in[i] > 0.0f ? 1.0f : 0.0f);
         }
-        for (int f = 0; f < 5; f++) {
-            const float *df = dz + f * 4;
-            for (int c = 0; c < 4; c++) {   /* gw += dz (*) in */
-                const float *ic = in + c * 16;
-                float *gwc = gw + (f * 4 + c) * 4;
-                {   /* tap 0,0 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2) * 4;
-                        const float *drow = df + oy * 2;
-                        for (int ox = 0; ox < 2; ox++)
-                            acc += drow[ox] * ir[ox * 2];
+        /* layer 3: conv 4x4x4 -> 5x2x2 relu (cnn_q.nn:7) backward */
+        {
+            const float *dz = delta + 0;   /* [5][2][2] */
+            const float *in = act + 256;
+            float *gw = net->grad + 76;
+            float *gb = net->grad + 156;
+            const float *w = net->param + 76;
+            float *din = delta + 256;   /* [4][4][4] */
+            for (int i = 0; i < 64; i++)
+                din[i] = 0.0f;
+            for (int f = 0; f < 5; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 4;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 4; i++)
+                    acc[i - 0] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 5; f++) {
+                const float *df = dz + f * 4;
+                for (int c = 0; c < 4; c++) {   /* gw += dz (*) in */
+                    const float *ic = in + c * 16;
+                    float *gwc = gw + (f * 4 + c) * 4;
+                    {   /* tap 0,0 */
+                        float acc = 0.0f;
+                        for (int oy = 0; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2) * 4;
+                            const float *drow = df + oy * 2;
+                            for (int ox = 0; ox < 2; ox++)
+                                acc += drow[ox] * ir[ox * 2];
+                        }
+                        gwc[0] += acc;
                     }
-                    gwc[0] += acc;
+                    {   /* tap 0,1 */
+                        float acc = 0.0f;
+                        for (int oy = 0; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2) * 4;
+                            const float *drow = df + oy * 2;
+                            for (int ox = 0; ox < 2; ox++)
+                                acc += drow[ox] * ir[ox * 2 + 1];
+                        }
+                        gwc[1] += acc;
+                    }
+                    {   /* tap 1,0 */
+                        float acc = 0.0f;
+                        for (int oy = 0; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2 + 1) * 4;
+                            const float *drow = df + oy * 2;
+                            for (int ox = 0; ox < 2; ox++)
+                                acc += drow[ox] * ir[ox * 2];
+                        }
+                        gwc[2] += acc;
+                    }
+                    {   /* tap 1,1 */
+                        float acc = 0.0f;
+                        for (int oy = 0; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2 + 1) * 4;
+                            const float *drow = df + oy * 2;
+                            for (int ox = 0; ox < 2; ox++)
+                                acc += drow[ox] * ir[ox * 2 + 1];
+                        }
+                        gwc[3] += acc;
+                    }
                 }
-                {   /* tap 0,1 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2) * 4;
+                for (int c = 0; c < 4; c++) {   /* din += w (*) dz, the transposed convolution */
+                    float *dc = din + c * 16;
+                    const float *wc = w + (f * 4 + c) * 4;
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 0,0 */
+                        float *dr = dc + (oy * 2) * 4;
                         const float *drow = df + oy * 2;
                         for (int ox = 0; ox < 2; ox++)
-                            acc += drow[ox] * ir[ox * 2 + 1];
+                            dr[ox * 2] += wc[0] * drow[ox];
                     }
-                    gwc[1] += acc;
-                }
-                {   /* tap 1,0 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2 + 1) * 4;
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 0,1 */
+                        float *dr = dc + (oy * 2) * 4;
                         const float *drow = df + oy * 2;
                         for (int ox = 0; ox < 2; ox++)
-                            acc += drow[ox] * ir[ox * 2];
+                            dr[ox * 2 + 1] += wc[1] * drow[ox];
                     }
-                    gwc[2] += acc;
-                }
-                {   /* tap 1,1 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2 + 1) * 4;
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,0 */
+                        float *dr = dc + (oy * 2 + 1) * 4;
                         const float *drow = df + oy * 2;
                         for (int ox = 0; ox < 2; ox++)
-                            acc += drow[ox] * ir[ox * 2 + 1];
+                            dr[ox * 2] += wc[2] * drow[ox];
                     }
-                    gwc[3] += acc;
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,1 */
+                        float *dr = dc + (oy * 2 + 1) * 4;
+                        const float *drow = df + oy * 2;
+                        for (int ox = 0; ox < 2; ox++)
+                            dr[ox * 2 + 1] += wc[3] * drow[ox];
+                    }
                 }
             }
-            for (int c = 0; c < 4; c++) {   /* din += w (*) dz, the transposed convolution */
-                float *dc = din + c * 16;
-                const float *wc = w + (f * 4 + c) * 4;
-                for (int oy = 0; oy < 2; oy++) {   /* tap 0,0 */
-                    float *dr = dc + (oy * 2) * 4;
-                    const float *drow = df + oy * 2;
-                    for (int ox = 0; ox < 2; ox++)
-                        dr[ox * 2] += wc[0] * drow[ox];
+        }
+        /* layer 2: maxpool 4x8x8 -> 4x4x4 (cnn_q.nn:6) backward */
+        {
+            const float *dz = delta + 256;
+            const float *in = act + 0;
+            const float *out = act + 256;
+            float *din = delta + 0;   /* [4][8][8] */
+#if defined(NNC_SHUFFLE)
+            for (int q = 0; q < 16; q++) {   /* q = c * 4 + oy: a pair of rows in vectors */
+                const float *m = out + q * 4, *g = dz + q * 4;
+                const float *r0 = in + q * 16, *r1 = r0 + 8;
+                float *d0 = din + q * 16, *d1 = d0 + 8;
+                    const nnc_v8i odd = {0, -1, 0, -1, 0, -1, 0, -1};   /* the second lane of each window's pair */
+                    const nnc_v4 zero_h = {0.0f}, one_h = {1.0f, 1.0f, 1.0f, 1.0f};   /* layer 1's derivative */
+                    {   /* the last 4 windows */
+                        const int o = 0;
+                        nnc_v4 vm, vg;
+                        nnc_v8 va, vb, me, ge;
+                        memcpy(&vm, m + o, sizeof vm);
+                        memcpy(&vg, g + o, sizeof vg);
+                        vg = vg * (nnc_v4)((nnc_v4i)one_h & (vm > zero_h));
+                        memcpy(&va, r0 + 2 * o, sizeof va);
+                        memcpy(&vb, r1 + 2 * o, sizeof vb);
+                        me = __builtin_shufflevector(vm, vm, 0, 0, 1, 1, 2, 2, 3, 3);   /* each window's over its two lanes */
+                        ge = __builtin_shufflevector(vg, vg, 0, 0, 1, 1, 2, 2, 3, 3);
+                        const nnc_v8i ea = va == me, eb = vb == me;
+                        const nnc_v8i pa = __builtin_shufflevector(ea, ea, 0, 0, 2, 2, 4, 4, 6, 6);   /* the pair's first lane */
+                        const nnc_v8i qa = __builtin_shufflevector(ea, ea, 1, 1, 3, 3, 5, 5, 7, 7);   /* and its second */
+                        const nnc_v8i pb = __builtin_shufflevector(eb, eb, 0, 0, 2, 2, 4, 4, 6, 6);
+                        const nnc_v8i ha = ea & ~(odd & pa), hb = eb & ~(pa | qa) & ~(odd & pb);
+                        const nnc_v8 oa = (nnc_v8)((nnc_v8i)ge & ha), ob = (nnc_v8)((nnc_v8i)ge & hb);
+                        memcpy(d0 + 2 * o, &oa, sizeof oa);
+                        memcpy(d1 + 2 * o, &ob, sizeof ob);
+                    }
+            }
+#else
+            for (int c = 0; c < 4; c++)   /* the windows tile the input */
+                for (int oy = 0; oy < 4; oy++) {
+                    const float *m = out + (c * 4 + oy) * 4, *g = dz + (c * 4 + oy) * 4;
+                    const float *r0 = in + c * 64 + oy * 16 + 0;
+                    const float *r1 = in + c * 64 + oy * 16 + 8;
+                    float *d0 = din + c * 64 + oy * 16 + 0;
+                    float *d1 = din + c * 64 + oy * 16 + 8;
+                    for (int ox = 0; ox < 4; ox++) {
+                        const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
+                        const float v0 = r0[ox * 2], v1 = r0[ox * 2 + 1], v2 = r1[ox * 2], v3 = r1[ox * 2 + 1];
+                        int left, h0, h1, h2, h3;   /* the first maximum, in PyTorch's order */
+                        h0 = v0 == mx;
+                        left = !h0;
+                        h1 = left & (v1 == mx);
+                        left &= !h1;
+                        h2 = left & (v2 == mx);
+                        left &= !h2;
+                        h3 = left & (v3 == mx);
+                        d0[ox * 2] = h0 ? gv : 0.0f;
+                        d0[ox * 2 + 1] = h1 ? gv : 0.0f;
+                        d1[ox * 2] = h2 ? gv : 0.0f;
+                        d1[ox * 2 + 1] = h3 ? gv : 0.0f;
+                    }
                 }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 0,1 */
-                    float *dr = dc + (oy * 2) * 4;
-                    const float *drow = df + oy * 2;
-                    for (int ox = 0; ox < 2; ox++)
-                        dr[ox * 2 + 1] += wc[1] * drow[ox];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,0 */
-                    float *dr = dc + (oy * 2 + 1) * 4;
-                    const float *drow = df + oy * 2;
-                    for (int ox = 0; ox < 2; ox++)
-                        dr[ox * 2] += wc[2] * drow[ox];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,1 */
-                    float *dr = dc + (oy * 2 + 1) * 4;
-                    const float *drow = df + oy * 2;
-                    for (int ox = 0; ox < 2; ox++)
-                        dr[ox * 2 + 1] += wc[3] * drow[ox];
+#endif
+        }
+        /* layer 1: conv 2x8x8 -> 4x8x8 relu (cnn_q.nn:5) backward */
+        {
+            const float *dz = delta + 0;   /* [4][8][8] */
+            const float *in = xs;
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 72;
+            float *pin = net->pad;   /* [2][10][10]: the input inside a zero border */
+            for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 100;
+                for (int i = 0; i < 10; i++)
+                    pc[i] = pc[90 + i] = 0.0f;
+                for (int iy = 0; iy < 8; iy++) {
+                    float *pr = pc + (iy + 1) * 10;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[9 + k] = 0.0f;
+                    for (int ix = 0; ix < 8; ix++)
+                        pr[1 + ix] = in[(c * 8 + iy) * 8 + ix];
                 }
             }
+#ifdef NNC_V8
+            const float *w = net->param + 0;
+            float *din = delta + 256;   /* [2][8][8] */
+#if defined(NNC_V16)
+            const nnc_v16 zero16 = {0.0f};
+            float *dzp = net->pad + 400;   /* [4][188]: dz of each filter, 10 wide, zeros around */
+            for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 64;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 64; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 4; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 188;
+                for (int i = 0; i < 22; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 8; oy++) {
+                    for (int ox = 0; ox < 8; ox++)
+                        pf[22 + oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
+                    for (int ox = 8; ox < 10; ox++)
+                        pf[22 + oy * 10 + ox] = 0.0f;
+                }
+                for (int i = 102; i < 188; i++)
+                    pf[i] = 0.0f;
+            }
+#if defined(NNC_SHUFFLE)
+            for (int f = 0; f < 4; f += 4) {   /* gw, 4 filters at a time, in pairs */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 100;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v16 A0_0 = zero16, A0_1 = zero16, A0_2 = zero16, A0_3 = zero16, A0_4 = zero16, A0_5 = zero16, A0_6 = zero16, A0_7 = zero16, A0_8 = zero16,
+                            A1_0 = zero16, A1_1 = zero16, A1_2 = zero16, A1_3 = zero16, A1_4 = zero16, A1_5 = zero16, A1_6 = zero16, A1_7 = zero16, A1_8 = zero16;
+                    for (int i = 0; i < 72; i += 8) {
+                        nnc_v8 x8, d8, e8;
+                        nnc_v16 x, d0, d1;
+                        memcpy(&d8, dzp + (f + 0) * 188 + 22 + i, 32);
+                        memcpy(&e8, dzp + (f + 1) * 188 + 22 + i, 32);
+                        d0 = __builtin_shufflevector(d8, e8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                        memcpy(&d8, dzp + (f + 2) * 188 + 22 + i, 32);
+                        memcpy(&e8, dzp + (f + 3) * 188 + 22 + i, 32);
+                        d1 = __builtin_shufflevector(d8, e8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                        memcpy(&x8, pc + 0 + i, 32);   /* tap 0,0 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_0 += d0 * x; A1_0 += d1 * x;
+                        memcpy(&x8, pc + 1 + i, 32);   /* tap 0,1 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_1 += d0 * x; A1_1 += d1 * x;
+                        memcpy(&x8, pc + 2 + i, 32);   /* tap 0,2 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_2 += d0 * x; A1_2 += d1 * x;
+                        memcpy(&x8, pc + 10 + i, 32);   /* tap 1,0 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_3 += d0 * x; A1_3 += d1 * x;
+                        memcpy(&x8, pc + 11 + i, 32);   /* tap 1,1 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_4 += d0 * x; A1_4 += d1 * x;
+                        memcpy(&x8, pc + 12 + i, 32);   /* tap 1,2 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_5 += d0 * x; A1_5 += d1 * x;
+                        memcpy(&x8, pc + 20 + i, 32);   /* tap 2,0 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_6 += d0 * x; A1_6 += d1 * x;
+                        memcpy(&x8, pc + 21 + i, 32);   /* tap 2,1 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_7 += d0 * x; A1_7 += d1 * x;
+                        memcpy(&x8, pc + 22 + i, 32);   /* tap 2,2 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_8 += d0 * x; A1_8 += d1 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 72;
+                        nnc_v8 x8, d8, e8;
+                        nnc_v16 x, d0, d1;
+                        memcpy(&d8, dzp + (f + 0) * 188 + 22 + i, 32);
+                        memcpy(&e8, dzp + (f + 1) * 188 + 22 + i, 32);
+                        d0 = __builtin_shufflevector(d8, e8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                        memcpy(&d8, dzp + (f + 2) * 188 + 22 + i, 32);
+                        memcpy(&e8, dzp + (f + 3) * 188 + 22 + i, 32);
+                        d1 = __builtin_shufflevector(d8, e8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                        memcpy(&x8, pc + 0 + i, 32);   /* tap 0,0 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_0 += d0 * x; A1_0 += d1 * x;
+                        memcpy(&x8, pc + 1 + i, 32);   /* tap 0,1 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_1 += d0 * x; A1_1 += d1 * x;
+                        memcpy(&x8, pc + 2 + i, 32);   /* tap 0,2 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_2 += d0 * x; A1_2 += d1 * x;
+                        memcpy(&x8, pc + 10 + i, 32);   /* tap 1,0 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_3 += d0 * x; A1_3 += d1 * x;
+                        memcpy(&x8, pc + 11 + i, 32);   /* tap 1,1 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_4 += d0 * x; A1_4 += d1 * x;
+                        memcpy(&x8, pc + 12 + i, 32);   /* tap 1,2 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_5 += d0 * x; A1_5 += d1 * x;
+                        memcpy(&x8, pc + 20 + i, 32);   /* tap 2,0 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_6 += d0 * x; A1_6 += d1 * x;
+                        memcpy(&x8, pc + 21 + i, 32);   /* tap 2,1 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_7 += d0 * x; A1_7 += d1 * x;
+                        memcpy(&x8, pc + 22 + i, 32);   /* tap 2,2 */
+                        x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+                        A0_8 += d0 * x; A1_8 += d1 * x;
+                    }
+                    const nnc_v8 a0_0 = __builtin_shufflevector(A0_0, A0_0, 0, 1, 2, 3, 4, 5, 6, 7), a1_0 = __builtin_shufflevector(A0_0, A0_0, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a0_1 = __builtin_shufflevector(A0_1, A0_1, 0, 1, 2, 3, 4, 5, 6, 7), a1_1 = __builtin_shufflevector(A0_1, A0_1, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a0_2 = __builtin_shufflevector(A0_2, A0_2, 0, 1, 2, 3, 4, 5, 6, 7), a1_2 = __builtin_shufflevector(A0_2, A0_2, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a0_3 = __builtin_shufflevector(A0_3, A0_3, 0, 1, 2, 3, 4, 5, 6, 7), a1_3 = __builtin_shufflevector(A0_3, A0_3, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a0_4 = __builtin_shufflevector(A0_4, A0_4, 0, 1, 2, 3, 4, 5, 6, 7), a1_4 = __builtin_shufflevector(A0_4, A0_4, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a0_5 = __builtin_shufflevector(A0_5, A0_5, 0, 1, 2, 3, 4, 5, 6, 7), a1_5 = __builtin_shufflevector(A0_5, A0_5, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a0_6 = __builtin_shufflevector(A0_6, A0_6, 0, 1, 2, 3, 4, 5, 6, 7), a1_6 = __builtin_shufflevector(A0_6, A0_6, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a0_7 = __builtin_shufflevector(A0_7, A0_7, 0, 1, 2, 3, 4, 5, 6, 7), a1_7 = __builtin_shufflevector(A0_7, A0_7, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a0_8 = __builtin_shufflevector(A0_8, A0_8, 0, 1, 2, 3, 4, 5, 6, 7), a1_8 = __builtin_shufflevector(A0_8, A0_8, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a2_0 = __builtin_shufflevector(A1_0, A1_0, 0, 1, 2, 3, 4, 5, 6, 7), a3_0 = __builtin_shufflevector(A1_0, A1_0, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a2_1 = __builtin_shufflevector(A1_1, A1_1, 0, 1, 2, 3, 4, 5, 6, 7), a3_1 = __builtin_shufflevector(A1_1, A1_1, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a2_2 = __builtin_shufflevector(A1_2, A1_2, 0, 1, 2, 3, 4, 5, 6, 7), a3_2 = __builtin_shufflevector(A1_2, A1_2, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a2_3 = __builtin_shufflevector(A1_3, A1_3, 0, 1, 2, 3, 4, 5, 6, 7), a3_3 = __builtin_shufflevector(A1_3, A1_3, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a2_4 = __builtin_shufflevector(A1_4, A1_4, 0, 1, 2, 3, 4, 5, 6, 7), a3_4 = __builtin_shufflevector(A1_4, A1_4, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a2_5 = __builtin_shufflevector(A1_5, A1_5, 0, 1, 2, 3, 4, 5, 6, 7), a3_5 = __builtin_shufflevector(A1_5, A1_5, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a2_6 = __builtin_shufflevector(A1_6, A1_6, 0, 1, 2, 3, 4, 5, 6, 7), a3_6 = __builtin_shufflevector(A1_6, A1_6, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a2_7 = __builtin_shufflevector(A1_7, A1_7, 0, 1, 2, 3, 4, 5, 6, 7), a3_7 = __builtin_shufflevector(A1_7, A1_7, 8, 9, 10, 11, 12, 13, 14, 15);
+                    const nnc_v8 a2_8 = __builtin_shufflevector(A1_8, A1_8, 0, 1, 2, 3, 4, 5, 6, 7), a3_8 = __builtin_shufflevector(A1_8, A1_8, 8, 9, 10, 11, 12, 13, 14, 15);
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 2 */
+                        float *gk = gw + (f + 2) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a2_0, a2_1, a2_2, a2_3, a2_4, a2_5, a2_6, a2_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 3 */
+                        float *gk = gw + (f + 3) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a3_0, a3_1, a3_2, a3_3, a3_4, a3_5, a3_6, a3_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, a2_8, a3_8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                        gw[(f + 2) * 18 + c * 9 + 8] += t[2];
+                        gw[(f + 3) * 18 + c * 9 + 8] += t[3];
+                    }
+                }
+            }
+#else
+            for (int f = 0; f < 4; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 100;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 72; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 188 + 22 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 72;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 188 + 22 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                    }
+                }
+            }
+#endif
+            if (dx) {   /* the network's input gradient: only cnn_q_backward_from asks for it */
+                float *dpw = net->pad + 200;   /* [2][10][10]: din, 10 wide */
+                for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
+                    for (int j = 10; j < 58; j += 48) {
+                        nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+               b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                        for (int f = 0; f < 4; f++) {
+                            const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v16 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 64);
+                            memcpy(&y1, df + 16, 64);
+                            memcpy(&y2, df + 32, 64);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 64);
+                            memcpy(&y1, df + 15, 64);
+                            memcpy(&y2, df + 31, 64);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 64);
+                            memcpy(&y1, df + 14, 64);
+                            memcpy(&y2, df + 30, 64);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -10, 64);
+                            memcpy(&y1, df + 6, 64);
+                            memcpy(&y2, df + 22, 64);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -11, 64);
+                            memcpy(&y1, df + 5, 64);
+                            memcpy(&y2, df + 21, 64);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -12, 64);
+                            memcpy(&y1, df + 4, 64);
+                            memcpy(&y2, df + 20, 64);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -20, 64);
+                            memcpy(&y1, df + -4, 64);
+                            memcpy(&y2, df + 12, 64);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -21, 64);
+                            memcpy(&y1, df + -5, 64);
+                            memcpy(&y2, df + 11, 64);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -22, 64);
+                            memcpy(&y1, df + -6, 64);
+                            memcpy(&y2, df + 10, 64);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        memcpy(dpw + (c + 0) * 100 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 100 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 100 + j + 32, &b0_2, 64);
+                        memcpy(dpw + (c + 1) * 100 + j + 0, &b1_0, 64); memcpy(dpw + (c + 1) * 100 + j + 16, &b1_1, 64); memcpy(dpw + (c + 1) * 100 + j + 32, &b1_2, 64);
+                    }
+                    {   /* the last 32 positions */
+                        const int j = 58;
+                        nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+               b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                        for (int f = 0; f < 4; f++) {
+                            const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v16 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 64);
+                            memcpy(&y1, df + 16, 64);
+                            memcpy(&y2, df + 32, 64);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 64);
+                            memcpy(&y1, df + 15, 64);
+                            memcpy(&y2, df + 31, 64);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 64);
+                            memcpy(&y1, df + 14, 64);
+                            memcpy(&y2, df + 30, 64);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -10, 64);
+                            memcpy(&y1, df + 6, 64);
+                            memcpy(&y2, df + 22, 64);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -11, 64);
+                            memcpy(&y1, df + 5, 64);
+                            memcpy(&y2, df + 21, 64);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -12, 64);
+                            memcpy(&y1, df + 4, 64);
+                            memcpy(&y2, df + 20, 64);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -20, 64);
+                            memcpy(&y1, df + -4, 64);
+                            memcpy(&y2, df + 12, 64);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -21, 64);
+                            memcpy(&y1, df + -5, 64);
+                            memcpy(&y2, df + 11, 64);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -22, 64);
+                            memcpy(&y1, df + -6, 64);
+                            memcpy(&y2, df + 10, 64);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        float t[48];
+                        memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
+                        for (int q = 0; q < 48 && j + q < 90; q++)
+                            dpw[(c + 0) * 100 + j + q] = t[q];
+                        memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
+                        for (int q = 0; q < 48 && j + q < 90; q++)
+                            dpw[(c + 1) * 100 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 8; iy++)
+                        for (int ix = 0; ix < 8; ix++)
+                            din[(c * 8 + iy) * 8 + ix] = dpw[(c * 10 + iy + 1) * 10 + ix + 1];
+            }
+#elif defined(NNC_V8_WIDE)
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 400;   /* [4][188]: dz of each filter, 10 wide, zeros around */
+            for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 64;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 64; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 4; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 188;
+                for (int i = 0; i < 22; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 8; oy++) {
+                    for (int ox = 0; ox < 8; ox++)
+                        pf[22 + oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
+                    for (int ox = 8; ox < 10; ox++)
+                        pf[22 + oy * 10 + ox] = 0.0f;
+                }
+                for (int i = 102; i < 188; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 4; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 100;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 72; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 188 + 22 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 72;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 188 + 22 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only cnn_q_backward_from asks for it */
+                float *dpw = net->pad + 200;   /* [2][10][10]: din, 10 wide */
+                for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
+                    for (int j = 10; j < 74; j += 32) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                        for (int f = 0; f < 4; f++) {
+                            const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            memcpy(&y3, df + 14, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -11, 32);
+                            memcpy(&y1, df + -3, 32);
+                            memcpy(&y2, df + 5, 32);
+                            memcpy(&y3, df + 13, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -12, 32);
+                            memcpy(&y1, df + -4, 32);
+                            memcpy(&y2, df + 4, 32);
+                            memcpy(&y3, df + 12, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -20, 32);
+                            memcpy(&y1, df + -12, 32);
+                            memcpy(&y2, df + -4, 32);
+                            memcpy(&y3, df + 4, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -21, 32);
+                            memcpy(&y1, df + -13, 32);
+                            memcpy(&y2, df + -5, 32);
+                            memcpy(&y3, df + 3, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -22, 32);
+                            memcpy(&y1, df + -14, 32);
+                            memcpy(&y2, df + -6, 32);
+                            memcpy(&y3, df + 2, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                        }
+                        memcpy(dpw + (c + 0) * 100 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 100 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 100 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 100 + j + 24, &b0_3, 32);
+                        memcpy(dpw + (c + 1) * 100 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 100 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 100 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 100 + j + 24, &b1_3, 32);
+                    }
+                    {   /* the last 16 positions */
+                        const int j = 74;
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                        for (int f = 0; f < 4; f++) {
+                            const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            memcpy(&y3, df + 14, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -11, 32);
+                            memcpy(&y1, df + -3, 32);
+                            memcpy(&y2, df + 5, 32);
+                            memcpy(&y3, df + 13, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -12, 32);
+                            memcpy(&y1, df + -4, 32);
+                            memcpy(&y2, df + 4, 32);
+                            memcpy(&y3, df + 12, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -20, 32);
+                            memcpy(&y1, df + -12, 32);
+                            memcpy(&y2, df + -4, 32);
+                            memcpy(&y3, df + 4, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -21, 32);
+                            memcpy(&y1, df + -13, 32);
+                            memcpy(&y2, df + -5, 32);
+                            memcpy(&y3, df + 3, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -22, 32);
+                            memcpy(&y1, df + -14, 32);
+                            memcpy(&y2, df + -6, 32);
+                            memcpy(&y3, df + 2, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                        }
+                        float t[32];
+                        memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                        for (int q = 0; q < 32 && j + q < 90; q++)
+                            dpw[(c + 0) * 100 + j + q] = t[q];
+                        memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
+                        for (int q = 0; q < 32 && j + q < 90; q++)
+                            dpw[(c + 1) * 100 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 8; iy++)
+                        for (int ix = 0; ix < 8; ix++)
+                            din[(c * 8 + iy) * 8 + ix] = dpw[(c * 10 + iy + 1) * 10 + ix + 1];
+            }
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 400;   /* [4][188]: dz of each filter, 10 wide, zeros around */
+            for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 64;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 64; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 4; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 188;
+                for (int i = 0; i < 22; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 8; oy++) {
+                    for (int ox = 0; ox < 8; ox++)
+                        pf[22 + oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
+                    for (int ox = 8; ox < 10; ox++)
+                        pf[22 + oy * 10 + ox] = 0.0f;
+                }
+                for (int i = 102; i < 188; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 4; f += 1) {   /* gw, 1 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 100;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 72; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 72;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only cnn_q_backward_from asks for it */
+                float *dpw = net->pad + 200;   /* [2][10][10]: din, 10 wide */
+                for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
+                    for (int j = 10; j < 82; j += 24) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                        for (int f = 0; f < 4; f++) {
+                            const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -11, 32);
+                            memcpy(&y1, df + -3, 32);
+                            memcpy(&y2, df + 5, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -12, 32);
+                            memcpy(&y1, df + -4, 32);
+                            memcpy(&y2, df + 4, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -20, 32);
+                            memcpy(&y1, df + -12, 32);
+                            memcpy(&y2, df + -4, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -21, 32);
+                            memcpy(&y1, df + -13, 32);
+                            memcpy(&y2, df + -5, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -22, 32);
+                            memcpy(&y1, df + -14, 32);
+                            memcpy(&y2, df + -6, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        memcpy(dpw + (c + 0) * 100 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 100 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 100 + j + 16, &b0_2, 32);
+                        memcpy(dpw + (c + 1) * 100 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 100 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 100 + j + 16, &b1_2, 32);
+                    }
+                    {   /* the last 8 positions */
+                        const int j = 82;
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                        for (int f = 0; f < 4; f++) {
+                            const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -11, 32);
+                            memcpy(&y1, df + -3, 32);
+                            memcpy(&y2, df + 5, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -12, 32);
+                            memcpy(&y1, df + -4, 32);
+                            memcpy(&y2, df + 4, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -20, 32);
+                            memcpy(&y1, df + -12, 32);
+                            memcpy(&y2, df + -4, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -21, 32);
+                            memcpy(&y1, df + -13, 32);
+                            memcpy(&y2, df + -5, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -22, 32);
+                            memcpy(&y1, df + -14, 32);
+                            memcpy(&y2, df + -6, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        float t[24];
+                        memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
+                        for (int q = 0; q < 24 && j + q < 90; q++)
+                            dpw[(c + 0) * 100 + j + q] = t[q];
+                        memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
+                        for (int q = 0; q < 24 && j + q < 90; q++)
+                            dpw[(c + 1) * 100 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 8; iy++)
+                        for (int ix = 0; ix < 8; ix++)
+                            din[(c * 8 + iy) * 8 + ix] = dpw[(c * 10 + iy + 1) * 10 + ix + 1];
+            }
+#endif
+#else
+            float *dext = net->pad + 400;   /* [8][10]: dz of one filter, 10 wide, zeros beyond */
+            const float *w = net->param + 0;
+            float *dpin = net->pad + 200;   /* [2][10][10]: gradient of pin */
+            float *din = delta + 256;   /* [2][8][8] */
+            if (dx) for (int i = 0; i < 200; i++)
+                dpin[i] = 0.0f;
+            for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 64;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 64; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int i = 0; i < 80; i++)
+                dext[i] = 0.0f;
+            for (int f = 0; f < 4; f++) {
+                for (int oy = 0; oy < 8; oy++)
+                    for (int ox = 0; ox < 8; ox++)
+                        dext[oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 100;
+                    float *gwc = gw + (f * 2 + c) * 9;
+                    const float *wc = w + (f * 2 + c) * 9;
+                    float *dc = dpin + c * 100;
+                    {   /* tap 0,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 72; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[0 + i + k];
+                        for (int i = 72; i < 78; i++)   /* the rest in lanes too */
+                            acc[i - 72] += dext[i] * pc[0 + i];
+                        gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 78; i++)
+                            dc[0 + i] += wc[0] * dext[i];
+                    }
+                    {   /* tap 0,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 72; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[1 + i + k];
+                        for (int i = 72; i < 78; i++)   /* the rest in lanes too */
+                            acc[i - 72] += dext[i] * pc[1 + i];
+                        gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 78; i++)
+                            dc[1 + i] += wc[1] * dext[i];
+                    }
+                    {   /* tap 0,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 72; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[2 + i + k];
+                        for (int i = 72; i < 78; i++)   /* the rest in lanes too */
+                            acc[i - 72] += dext[i] * pc[2 + i];
+                        gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 78; i++)
+                            dc[2 + i] += wc[2] * dext[i];
+                    }
+                    {   /* tap 1,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 72; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[10 + i + k];
+                        for (int i = 72; i < 78; i++)   /* the rest in lanes too */
+                            acc[i - 72] += dext[i] * pc[10 + i];
+                        gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 78; i++)
+                            dc[10 + i] += wc[3] * dext[i];
+                    }
+                    {   /* tap 1,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 72; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[11 + i + k];
+                        for (int i = 72; i < 78; i++)   /* the rest in lanes too */
+                            acc[i - 72] += dext[i] * pc[11 + i];
+                        gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 78; i++)
+                            dc[11 + i] += wc[4] * dext[i];
+                    }
+                    {   /* tap 1,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 72; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[12 + i + k];
+                        for (int i = 72; i < 78; i++)   /* the rest in lanes too */
+                            acc[i - 72] += dext[i] * pc[12 + i];
+                        gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 78; i++)
+                            dc[12 + i] += wc[5] * dext[i];
+                    }
+                    {   /* tap 2,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 72; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[20 + i + k];
+                        for (int i = 72; i < 78; i++)   /* the rest in lanes too */
+                            acc[i - 72] += dext[i] * pc[20 + i];
+                        gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 78; i++)
+                            dc[20 + i] += wc[6] * dext[i];
+                    }
+                    {   /* tap 2,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 72; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[21 + i + k];
+                        for (int i = 72; i < 78; i++)   /* the rest in lanes too */
+                            acc[i - 72] += dext[i] * pc[21 + i];
+                        gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 78; i++)
+                            dc[21 + i] += wc[7] * dext[i];
+                    }
+                    {   /* tap 2,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 72; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[22 + i + k];
+                        for (int i = 72; i < 78; i++)   /* the rest in lanes too */
+                            acc[i - 72] += dext[i] * pc[22 + i];
+                        gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 78; i++)
+                            dc[22 + i] += wc[8] * dext[i];
+                    }
+                }
+            }
+            if (dx) for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
+                for (int iy = 0; iy < 8; iy++)
+                    for (int ix = 0; ix < 8; ix++)
+                        din[(c * 8 + iy) * 8 + ix] = dpin[(c * 10 + iy + 1) * 10 + ix + 1];
+#endif
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cnn_q_update_params(net, 76, 161);
-
-    /* layer 2: maxpool 4x8x8 -> 4x4x4 (cnn_q.nn:6) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 348;
-        float *delta = net->delta + s * 512;
-        const float *dz = delta + 256;
-        const float *in = act + 0;
-        const float *out = act + 256;
-        float *din = delta + 0;   /* [4][8][8] */
-        for (int c = 0; c < 4; c++)   /* the windows tile the input */
-            for (int oy = 0; oy < 4; oy++) {
-                const float *m = out + (c * 4 + oy) * 4, *g = dz + (c * 4 + oy) * 4;
-                const float *r0 = in + c * 64 + oy * 16 + 0;
-                const float *r1 = in + c * 64 + oy * 16 + 8;
-                float *d0 = din + c * 64 + oy * 16 + 0;
-                float *d1 = din + c * 64 + oy * 16 + 8;
-                for (int ox = 0; ox < 4; ox++) {
-                    const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
-                    const float v0 = r0[ox * 2], v1 = r0[ox * 2 + 1], v2 = r1[ox * 2], v3 = r1[ox * 2 + 1];
-                    int left, h0, h1, h2, h3;   /* the first maximum, in PyTorch's order */
-                    h0 = v0 == mx;
-                    left = !h0;
-                    h1 = left & (v1 == mx);
-                    left &= !h1;
-                    h2 = left & (v2 == mx);
-                    left &= !h2;
-                    h3 = left & (v3 == mx);
-                    d0[ox * 2] = h0 ? gv : 0.0f;
-                    d0[ox * 2 + 1] = h1 ? gv : 0.0f;
-                    d1[ox * 2] = h2 ? gv : 0.0f;
-                    d1[ox * 2 + 1] = h3 ? gv : 0.0f;
-                }
-            }
-    }
-
-    /* layer 1: conv 2x8x8 -> 4x8x8 relu (cnn_q.nn:5) backward */
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + s * 128;
-        float *delta = net->delta + s * 512;
-        const float *dz = delta + 0;   /* [4][8][8] */
-        const float *in = xs;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 72;
-        float *pin = net->pad;   /* [2][10][10]: the input inside a zero border */
-        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 100;
-            for (int i = 0; i < 10; i++)
-                pc[i] = pc[90 + i] = 0.0f;
-            for (int iy = 0; iy < 8; iy++) {
-                float *pr = pc + (iy + 1) * 10;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[9 + k] = 0.0f;
-                for (int ix = 0; ix < 8; ix++)
-                    pr[1 + ix] = in[(c * 8 + iy) * 8 + ix];
-            }
-        }
-#ifdef NNC_V8
-        const float *w = net->param + 0;
-        float *din = delta + 256;   /* [2][8][8] */
-#if defined(NNC_V16)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        const nnc_v16 zero16 = {0.0f};
-        float *dzp = net->pad + 400;   /* [4][188]: dz of each filter, 10 wide, zeros around */
-        for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 64;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 64; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 4; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 188;
-            for (int i = 0; i < 22; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 8; oy++) {
-                for (int ox = 0; ox < 8; ox++)
-                    pf[22 + oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
-                for (int ox = 8; ox < 10; ox++)
-                    pf[22 + oy * 10 + ox] = 0.0f;
-            }
-            for (int i = 102; i < 188; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 4; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 100;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 72; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 188 + 22 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 72;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 188 + 22 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
-                }
-            }
-        }
-        if (dx) {   /* the network's input gradient: only cnn_q_backward_from asks for it */
-            float *dpw = net->pad + 200;   /* [2][10][10]: din, 10 wide */
-            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
-                for (int j = 10; j < 58; j += 48) {
-                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
-           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
-                    for (int f = 0; f < 4; f++) {
-                        const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v16 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 64);
-                        memcpy(&y1, df + 16, 64);
-                        memcpy(&y2, df + 32, 64);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 64);
-                        memcpy(&y1, df + 15, 64);
-                        memcpy(&y2, df + 31, 64);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 64);
-                        memcpy(&y1, df + 14, 64);
-                        memcpy(&y2, df + 30, 64);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -10, 64);
-                        memcpy(&y1, df + 6, 64);
-                        memcpy(&y2, df + 22, 64);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -11, 64);
-                        memcpy(&y1, df + 5, 64);
-                        memcpy(&y2, df + 21, 64);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -12, 64);
-                        memcpy(&y1, df + 4, 64);
-                        memcpy(&y2, df + 20, 64);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -20, 64);
-                        memcpy(&y1, df + -4, 64);
-                        memcpy(&y2, df + 12, 64);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -21, 64);
-                        memcpy(&y1, df + -5, 64);
-                        memcpy(&y2, df + 11, 64);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -22, 64);
-                        memcpy(&y1, df + -6, 64);
-                        memcpy(&y2, df + 10, 64);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    }
-                    memcpy(dpw + (c + 0) * 100 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 100 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 100 + j + 32, &b0_2, 64);
-                    memcpy(dpw + (c + 1) * 100 + j + 0, &b1_0, 64); memcpy(dpw + (c + 1) * 100 + j + 16, &b1_1, 64); memcpy(dpw + (c + 1) * 100 + j + 32, &b1_2, 64);
-                }
-                {   /* the last 32 positions */
-                    const int j = 58;
-                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
-           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
-                    for (int f = 0; f < 4; f++) {
-                        const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v16 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 64);
-                        memcpy(&y1, df + 16, 64);
-                        memcpy(&y2, df + 32, 64);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 64);
-                        memcpy(&y1, df + 15, 64);
-                        memcpy(&y2, df + 31, 64);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 64);
-                        memcpy(&y1, df + 14, 64);
-                        memcpy(&y2, df + 30, 64);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -10, 64);
-                        memcpy(&y1, df + 6, 64);
-                        memcpy(&y2, df + 22, 64);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -11, 64);
-                        memcpy(&y1, df + 5, 64);
-                        memcpy(&y2, df + 21, 64);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -12, 64);
-                        memcpy(&y1, df + 4, 64);
-                        memcpy(&y2, df + 20, 64);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -20, 64);
-                        memcpy(&y1, df + -4, 64);
-                        memcpy(&y2, df + 12, 64);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -21, 64);
-                        memcpy(&y1, df + -5, 64);
-                        memcpy(&y2, df + 11, 64);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -22, 64);
-                        memcpy(&y1, df + -6, 64);
-                        memcpy(&y2, df + 10, 64);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    }
-                    float t[48];
-                    memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
-                    for (int q = 0; q < 48 && j + q < 90; q++)
-                        dpw[(c + 0) * 100 + j + q] = t[q];
-                    memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
-                    for (int q = 0; q < 48 && j + q < 90; q++)
-                        dpw[(c + 1) * 100 + j + q] = t[q];
-                }
-            }
-            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
-                for (int iy = 0; iy < 8; iy++)
-                    for (int ix = 0; ix < 8; ix++)
-                        din[(c * 8 + iy) * 8 + ix] = dpw[(c * 10 + iy + 1) * 10 + ix + 1];
-        }
-#elif defined(NNC_V8_WIDE)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 400;   /* [4][188]: dz of each filter, 10 wide, zeros around */
-        for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 64;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 64; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 4; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 188;
-            for (int i = 0; i < 22; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 8; oy++) {
-                for (int ox = 0; ox < 8; ox++)
-                    pf[22 + oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
-                for (int ox = 8; ox < 10; ox++)
-                    pf[22 + oy * 10 + ox] = 0.0f;
-            }
-            for (int i = 102; i < 188; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 4; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 100;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 72; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 188 + 22 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 72;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 188 + 22 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
-                }
-            }
-        }
-        if (dx) {   /* the network's input gradient: only cnn_q_backward_from asks for it */
-            float *dpw = net->pad + 200;   /* [2][10][10]: din, 10 wide */
-            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
-                for (int j = 10; j < 74; j += 32) {
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
-                    for (int f = 0; f < 4; f++) {
-                        const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v8 y0, y1, y2, y3;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        memcpy(&y3, df + 24, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        memcpy(&y3, df + 23, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        memcpy(&y3, df + 22, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -10, 32);
-                        memcpy(&y1, df + -2, 32);
-                        memcpy(&y2, df + 6, 32);
-                        memcpy(&y3, df + 14, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -11, 32);
-                        memcpy(&y1, df + -3, 32);
-                        memcpy(&y2, df + 5, 32);
-                        memcpy(&y3, df + 13, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -12, 32);
-                        memcpy(&y1, df + -4, 32);
-                        memcpy(&y2, df + 4, 32);
-                        memcpy(&y3, df + 12, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -20, 32);
-                        memcpy(&y1, df + -12, 32);
-                        memcpy(&y2, df + -4, 32);
-                        memcpy(&y3, df + 4, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -21, 32);
-                        memcpy(&y1, df + -13, 32);
-                        memcpy(&y2, df + -5, 32);
-                        memcpy(&y3, df + 3, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -22, 32);
-                        memcpy(&y1, df + -14, 32);
-                        memcpy(&y2, df + -6, 32);
-                        memcpy(&y3, df + 2, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
-                    }
-                    memcpy(dpw + (c + 0) * 100 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 100 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 100 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 100 + j + 24, &b0_3, 32);
-                    memcpy(dpw + (c + 1) * 100 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 100 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 100 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 100 + j + 24, &b1_3, 32);
-                }
-                {   /* the last 16 positions */
-                    const int j = 74;
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
-                    for (int f = 0; f < 4; f++) {
-                        const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v8 y0, y1, y2, y3;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        memcpy(&y3, df + 24, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        memcpy(&y3, df + 23, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        memcpy(&y3, df + 22, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -10, 32);
-                        memcpy(&y1, df + -2, 32);
-                        memcpy(&y2, df + 6, 32);
-                        memcpy(&y3, df + 14, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -11, 32);
-                        memcpy(&y1, df + -3, 32);
-                        memcpy(&y2, df + 5, 32);
-                        memcpy(&y3, df + 13, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -12, 32);
-                        memcpy(&y1, df + -4, 32);
-                        memcpy(&y2, df + 4, 32);
-                        memcpy(&y3, df + 12, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -20, 32);
-                        memcpy(&y1, df + -12, 32);
-                        memcpy(&y2, df + -4, 32);
-                        memcpy(&y3, df + 4, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -21, 32);
-                        memcpy(&y1, df + -13, 32);
-                        memcpy(&y2, df + -5, 32);
-                        memcpy(&y3, df + 3, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -22, 32);
-                        memcpy(&y1, df + -14, 32);
-                        memcpy(&y2, df + -6, 32);
-                        memcpy(&y3, df + 2, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
-                    }
-                    float t[32];
-                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
-                    for (int q = 0; q < 32 && j + q < 90; q++)
-                        dpw[(c + 0) * 100 + j + q] = t[q];
-                    memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
-                    for (int q = 0; q < 32 && j + q < 90; q++)
-                        dpw[(c + 1) * 100 + j + q] = t[q];
-                }
-            }
-            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
-                for (int iy = 0; iy < 8; iy++)
-                    for (int ix = 0; ix < 8; ix++)
-                        din[(c * 8 + iy) * 8 + ix] = dpw[(c * 10 + iy + 1) * 10 + ix + 1];
-        }
-#elif defined(NNC_V8)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 400;   /* [4][188]: dz of each filter, 10 wide, zeros around */
-        for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 64;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 64; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 4; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 188;
-            for (int i = 0; i < 22; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 8; oy++) {
-                for (int ox = 0; ox < 8; ox++)
-                    pf[22 + oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
-                for (int ox = 8; ox < 10; ox++)
-                    pf[22 + oy * 10 + ox] = 0.0f;
-            }
-            for (int i = 102; i < 188; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 4; f += 1) {   /* gw, 1 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 100;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 72; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 72;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 188 + 22 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 11 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 12 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 20 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 21 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 22 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                }
-            }
-        }
-        if (dx) {   /* the network's input gradient: only cnn_q_backward_from asks for it */
-            float *dpw = net->pad + 200;   /* [2][10][10]: din, 10 wide */
-            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
-                for (int j = 10; j < 82; j += 24) {
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero;
-                    for (int f = 0; f < 4; f++) {
-                        const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v8 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -10, 32);
-                        memcpy(&y1, df + -2, 32);
-                        memcpy(&y2, df + 6, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -11, 32);
-                        memcpy(&y1, df + -3, 32);
-                        memcpy(&y2, df + 5, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -12, 32);
-                        memcpy(&y1, df + -4, 32);
-                        memcpy(&y2, df + 4, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -20, 32);
-                        memcpy(&y1, df + -12, 32);
-                        memcpy(&y2, df + -4, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -21, 32);
-                        memcpy(&y1, df + -13, 32);
-                        memcpy(&y2, df + -5, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -22, 32);
-                        memcpy(&y1, df + -14, 32);
-                        memcpy(&y2, df + -6, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    }
-                    memcpy(dpw + (c + 0) * 100 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 100 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 100 + j + 16, &b0_2, 32);
-                    memcpy(dpw + (c + 1) * 100 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 100 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 100 + j + 16, &b1_2, 32);
-                }
-                {   /* the last 8 positions */
-                    const int j = 82;
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero;
-                    for (int f = 0; f < 4; f++) {
-                        const float *df = dzp + f * 188 + 22 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v8 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -10, 32);
-                        memcpy(&y1, df + -2, 32);
-                        memcpy(&y2, df + 6, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -11, 32);
-                        memcpy(&y1, df + -3, 32);
-                        memcpy(&y2, df + 5, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -12, 32);
-                        memcpy(&y1, df + -4, 32);
-                        memcpy(&y2, df + 4, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -20, 32);
-                        memcpy(&y1, df + -12, 32);
-                        memcpy(&y2, df + -4, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -21, 32);
-                        memcpy(&y1, df + -13, 32);
-                        memcpy(&y2, df + -5, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -22, 32);
-                        memcpy(&y1, df + -14, 32);
-                        memcpy(&y2, df + -6, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    }
-                    float t[24];
-                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
-                    for (int q = 0; q < 24 && j + q < 90; q++)
-                        dpw[(c + 0) * 100 + j + q] = t[q];
-                    memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
-                    for (int q = 0; q < 24 && j + q < 90; q++)
-                        dpw[(c + 1) * 100 + j + q] = t[q];
-                }
-            }
-            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
-                for (int iy = 0; iy < 8; iy++)
-                    for (int ix = 0; ix < 8; ix++)
-                        din[(c * 8 + iy) * 8 + ix] = dpw[(c * 10 + iy + 1) * 10 + ix + 1];
-        }
-#endif
-#else
-        float *dext = net->pad + 400;   /* [8][10]: dz of one filter, 10 wide, zeros beyond */
-        const float *w = net->param + 0;
-        float *dpin = net->pad + 200;   /* [2][10][10]: gradient of pin */
-        float *din = delta + 256;   /* [2][8][8] */
-        if (dx) for (int i = 0; i < 200; i++)
-            dpin[i] = 0.0f;
-        for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 64;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 64; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int i = 0; i < 80; i++)
-            dext[i] = 0.0f;
-        for (int f = 0; f < 4; f++) {
-            for (int oy = 0; oy < 8; oy++)
-                for (int ox = 0; ox < 8; ox++)
-                    dext[oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 100;
-                float *gwc = gw + (f * 2 + c) * 9;
-                const float *wc = w + (f * 2 + c) * 9;
-                float *dc = dpin + c * 100;
-                {   /* tap 0,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 72; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 72; i < 78; i++)   /* the rest in lanes too */
-                        acc[i - 72] += dext[i] * pc[0 + i];
-                    gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 78; i++)
-                        dc[0 + i] += wc[0] * dext[i];
-                }
-                {   /* tap 0,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 72; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 72; i < 78; i++)   /* the rest in lanes too */
-                        acc[i - 72] += dext[i] * pc[1 + i];
-                    gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 78; i++)
-                        dc[1 + i] += wc[1] * dext[i];
-                }
-                {   /* tap 0,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 72; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 72; i < 78; i++)   /* the rest in lanes too */
-                        acc[i - 72] += dext[i] * pc[2 + i];
-                    gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 78; i++)
-                        dc[2 + i] += wc[2] * dext[i];
-                }
-                {   /* tap 1,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 72; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[10 + i + k];
-                    for (int i = 72; i < 78; i++)   /* the rest in lanes too */
-                        acc[i - 72] += dext[i] * pc[10 + i];
-                    gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 78; i++)
-                        dc[10 + i] += wc[3] * dext[i];
-                }
-                {   /* tap 1,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 72; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[11 + i + k];
-                    for (int i = 72; i < 78; i++)   /* the rest in lanes too */
-                        acc[i - 72] += dext[i] * pc[11 + i];
-                    gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 78; i++)
-                        dc[11 + i] += wc[4] * dext[i];
-                }
-                {   /* tap 1,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 72; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[12 + i + k];
-                    for (int i = 72; i < 78; i++)   /* the rest in lanes too */
-                        acc[i - 72] += dext[i] * pc[12 + i];
-                    gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 78; i++)
-                        dc[12 + i] += wc[5] * dext[i];
-                }
-                {   /* tap 2,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 72; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[20 + i + k];
-                    for (int i = 72; i < 78; i++)   /* the rest in lanes too */
-                        acc[i - 72] += dext[i] * pc[20 + i];
-                    gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 78; i++)
-                        dc[20 + i] += wc[6] * dext[i];
-                }
-                {   /* tap 2,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 72; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[21 + i + k];
-                    for (int i = 72; i < 78; i++)   /* the rest in lanes too */
-                        acc[i - 72] += dext[i] * pc[21 + i];
-                    gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 78; i++)
-                        dc[21 + i] += wc[7] * dext[i];
-                }
-                {   /* tap 2,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 72; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[22 + i + k];
-                    for (int i = 72; i < 78; i++)   /* the rest in lanes too */
-                        acc[i - 72] += dext[i] * pc[22 + i];
-                    gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 78; i++)
-                        dc[22 + i] += wc[8] * dext[i];
-                }
-            }
-        }
-        if (dx) for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
-            for (int iy = 0; iy < 8; iy++)
-                for (int ix = 0; ix < 8; ix++)
-                    din[(c * 8 + iy) * 8 + ix] = dpin[(c * 10 + iy + 1) * 10 + ix + 1];
-#endif
-    }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cnn_q_update_params(net, 0, 76);
 

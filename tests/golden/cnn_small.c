@@ -96,593 +96,592 @@ void cnn_schedule(cnn *net, int epoch, int epochs)
  * a row per sample. */
 static void cnn_run(cnn *net, const float *x, int n)
 {
-    /* layer 1: conv 2x7x6 -> 3x7x6 relu (cnn_small.nn:3) */
+    /* layers 1 to 5, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 84;
         float *act = net->act + s * 168;
-        const float *w = net->param + 0;   /* [3][2][3][3] */
-        const float *b = net->param + 54;   /* [3] */
-        const float *in = xs;   /* [2][7][6] */
-        float *out = act + 0;   /* [3][7][6] */
-        float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
-        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 72;
-            for (int i = 0; i < 8; i++)
-                pc[i] = pc[64 + i] = 0.0f;
-            for (int iy = 0; iy < 7; iy++) {
-                float *pr = pc + (iy + 1) * 8;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[7 + k] = 0.0f;
-                for (int ix = 0; ix < 6; ix++)
-                    pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
-            }
-        }
-#if defined(NNC_V16)
-        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
-        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 48; i += 48) {   /* 48 positions at a time */
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero,
-       a2_0 = zero, a2_1 = zero, a2_2 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0, x1, x2;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    memcpy(&x1, pc + 16, 64);
-                    memcpy(&x2, pc + 32, 64);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    memcpy(&x1, pc + 17, 64);
-                    memcpy(&x2, pc + 33, 64);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    memcpy(&x1, pc + 18, 64);
-                    memcpy(&x2, pc + 34, 64);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 64);
-                    memcpy(&x1, pc + 24, 64);
-                    memcpy(&x2, pc + 40, 64);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 64);
-                    memcpy(&x1, pc + 25, 64);
-                    memcpy(&x2, pc + 41, 64);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 64);
-                    memcpy(&x1, pc + 26, 64);
-                    memcpy(&x2, pc + 42, 64);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 64);
-                    memcpy(&x1, pc + 32, 64);
-                    memcpy(&x2, pc + 48, 64);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 64);
-                    memcpy(&x1, pc + 33, 64);
-                    memcpy(&x2, pc + 49, 64);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 64);
-                    memcpy(&x1, pc + 34, 64);
-                    memcpy(&x2, pc + 50, 64);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
-                }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 156 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 156 + i + 32, &a0_2, 64);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 156 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 156 + i + 32, &a1_2, 64);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 156 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 156 + i + 32, &a2_2, 64);
-            }
-            {   /* the last 6 positions, in a vector that runs past them */
-                const int i = 48;
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64);
-            }
-        }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
-#elif defined(NNC_V8_WIDE)
-        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
-        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero,
-       a2_0 = zero, a2_1 = zero, a2_2 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0, x1, x2;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    memcpy(&x2, pc + 16, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    memcpy(&x2, pc + 17, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    memcpy(&x2, pc + 18, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    memcpy(&x2, pc + 24, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    memcpy(&x2, pc + 25, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    memcpy(&x1, pc + 18, 32);
-                    memcpy(&x2, pc + 26, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    memcpy(&x2, pc + 32, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    memcpy(&x1, pc + 25, 32);
-                    memcpy(&x2, pc + 33, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    memcpy(&x1, pc + 26, 32);
-                    memcpy(&x2, pc + 34, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
-                }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 156 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 156 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 156 + i + 16, &a2_2, 32);
-            }
-            {   /* the last 6 positions, in a vector that runs past them */
-                const int i = 48;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
-            }
-        }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
-#elif defined(NNC_V8)
-        float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
-        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 48; i += 16) {   /* 16 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero,
-       a1_0 = zero, a1_1 = zero,
-       a2_0 = zero, a2_1 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0, x1;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    memcpy(&x1, pc + 18, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    memcpy(&x1, pc + 25, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    memcpy(&x1, pc + 26, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
-                }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32);
-            }
-            {   /* the last 6 positions, in a vector that runs past them */
-                const int i = 48;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
-            }
-        }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
-#else
-        float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
-        for (int f = 0; f < 3; f++) {
-            for (int i = 0; i < 54; i++)
-                oext[i] = 0.0f;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 72;
-                const float *wc = w + (f * 2 + c) * 9;
-                for (int i = 0; i < 54; i++)   /* tap 0,0 */
-                    oext[i] += wc[0] * pc[0 + i];
-                for (int i = 0; i < 54; i++)   /* tap 0,1 */
-                    oext[i] += wc[1] * pc[1 + i];
-                for (int i = 0; i < 54; i++)   /* tap 0,2 */
-                    oext[i] += wc[2] * pc[2 + i];
-                for (int i = 0; i < 54; i++)   /* tap 1,0 */
-                    oext[i] += wc[3] * pc[8 + i];
-                for (int i = 0; i < 54; i++)   /* tap 1,1 */
-                    oext[i] += wc[4] * pc[9 + i];
-                for (int i = 0; i < 54; i++)   /* tap 1,2 */
-                    oext[i] += wc[5] * pc[10 + i];
-                for (int i = 0; i < 54; i++)   /* tap 2,0 */
-                    oext[i] += wc[6] * pc[16 + i];
-                for (int i = 0; i < 54; i++)   /* tap 2,1 */
-                    oext[i] += wc[7] * pc[17 + i];
-                for (int i = 0; i < 54; i++)   /* tap 2,2 */
-                    oext[i] += wc[8] * pc[18 + i];
-            }
-            for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(oext[oy * 8 + ox] + b[f]);
-        }
-#endif
-    }
-    /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 168;
-        const float *in = act + 0;   /* [3][7][6] */
-        float *out = act + 126;   /* [3][3][3] */
-        for (int c = 0; c < 3; c++)
-            for (int oy = 0; oy < 3; oy++)
-                for (int ox = 0; ox < 3; ox++) {
-                    const float *win = in + c * 42 + (oy * 2) * 6 + (ox * 2);
-                    float v = win[0];
-                    for (int ky = 0; ky < 2; ky++)
-                        for (int kx = 0; kx < 2; kx++)
-                            v = win[ky * 6 + kx] > v ? win[ky * 6 + kx] : v;
-                    out[(c * 3 + oy) * 3 + ox] = v;
-                }
-    }
-    /* layer 3: conv 3x3x3 -> 4x2x1 tanh (cnn_small.nn:5) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 168;
-        const float *w = net->param + 57;   /* [4][3][2][3] */
-        const float *b = net->param + 129;   /* [4] */
-        const float *in = act + 126;   /* [3][3][3] */
-        float *out = act + 153;   /* [4][2][1] */
-        for (int f = 0; f < 4; f++) {
-            float *of = out + f * 2;
-            for (int i = 0; i < 2; i++)
-                of[i] = b[f];
-            for (int c = 0; c < 3; c++) {
-                const float *ic = in + c * 9;
-                const float *wc = w + (f * 3 + c) * 6;
-                for (int oy = 1; oy < 2; oy++) {   /* tap 0,0 */
-                    const float *ir = ic + (oy * 2 - 1) * 3;
-                    float *orow = of + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        orow[ox] += wc[0] * ir[ox];
-                }
-                for (int oy = 1; oy < 2; oy++) {   /* tap 0,1 */
-                    const float *ir = ic + (oy * 2 - 1) * 3;
-                    float *orow = of + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        orow[ox] += wc[1] * ir[ox + 1];
-                }
-                for (int oy = 1; oy < 2; oy++) {   /* tap 0,2 */
-                    const float *ir = ic + (oy * 2 - 1) * 3;
-                    float *orow = of + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        orow[ox] += wc[2] * ir[ox + 2];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,0 */
-                    const float *ir = ic + (oy * 2) * 3;
-                    float *orow = of + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        orow[ox] += wc[3] * ir[ox];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,1 */
-                    const float *ir = ic + (oy * 2) * 3;
-                    float *orow = of + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        orow[ox] += wc[4] * ir[ox + 1];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,2 */
-                    const float *ir = ic + (oy * 2) * 3;
-                    float *orow = of + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        orow[ox] += wc[5] * ir[ox + 2];
-                }
-            }
-            for (int i = 0; i < 2; i++)
-                of[i] = tanhf(of[i]);
-        }
-    }
-    /* layer 4: avgpool 4x2x1 -> 4x1x1 (cnn_small.nn:6) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 168;
-        const float *in = act + 153;   /* [4][2][1] */
-        float *out = act + 161;   /* [4][1][1] */
-        for (int c = 0; c < 4; c++)
-            for (int oy = 0; oy < 1; oy++)
-                for (int ox = 0; ox < 1; ox++) {
-                    const float *win = in + c * 2 + (oy * 2) * 1 + (ox);
-                    float v = 0.0f;
-                    for (int ky = 0; ky < 2; ky++)
-                        for (int kx = 0; kx < 1; kx++)
-                            v += win[ky * 1 + kx];
-                    out[(c * 1 + oy) * 1 + ox] = v * 0.5f;
-                }
-    }
-    /* layer 5: dense 4x1x1 -> 3 softmax (cnn_small.nn:7) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 168;
         float *logit = net->logit + s * 3;
-        const float *w = net->param + 133;   /* [3][4] */
-        const float *b = net->param + 145;   /* [3] */
-        const float *in = act + 161;
-        float *out = act + 165;
-        logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                    + w[3] * in[3];
-        logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
-                    + w[7] * in[3];
-        logit[2] = b[2] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
-                    + w[11] * in[3];
-        {   /* softmax: out = exp(z - max z) / sum */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, inv;
-            for (int o = 1; o < 3; o++)
-                m = z[o] > m ? z[o] : m;
-            for (int o = 0; o < 3; o++) {
-                out[o] = expf(z[o] - m);
-                sum += out[o];
+        /* layer 1: conv 2x7x6 -> 3x7x6 relu (cnn_small.nn:3) */
+        {
+            const float *w = net->param + 0;   /* [3][2][3][3] */
+            const float *b = net->param + 54;   /* [3] */
+            const float *in = xs;   /* [2][7][6] */
+            float *out = act + 0;   /* [3][7][6] */
+            float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
+            for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 72;
+                for (int i = 0; i < 8; i++)
+                    pc[i] = pc[64 + i] = 0.0f;
+                for (int iy = 0; iy < 7; iy++) {
+                    float *pr = pc + (iy + 1) * 8;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[7 + k] = 0.0f;
+                    for (int ix = 0; ix < 6; ix++)
+                        pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
+                }
             }
-            inv = 1.0f / sum;
-            for (int o = 0; o < 3; o++)
-                out[o] *= inv;
+#if defined(NNC_V16)
+            float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
+            for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+                for (int i = 0; i < 48; i += 48) {   /* 48 positions at a time */
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+           a1_0 = zero, a1_1 = zero, a1_2 = zero,
+           a2_0 = zero, a2_1 = zero, a2_2 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v16 x0, x1, x2;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        memcpy(&x1, pc + 16, 64);
+                        memcpy(&x2, pc + 32, 64);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        memcpy(&x1, pc + 17, 64);
+                        memcpy(&x2, pc + 33, 64);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        memcpy(&x1, pc + 18, 64);
+                        memcpy(&x2, pc + 34, 64);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 64);
+                        memcpy(&x1, pc + 24, 64);
+                        memcpy(&x2, pc + 40, 64);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 64);
+                        memcpy(&x1, pc + 25, 64);
+                        memcpy(&x2, pc + 41, 64);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 64);
+                        memcpy(&x1, pc + 26, 64);
+                        memcpy(&x2, pc + 42, 64);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 64);
+                        memcpy(&x1, pc + 32, 64);
+                        memcpy(&x2, pc + 48, 64);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 64);
+                        memcpy(&x1, pc + 33, 64);
+                        memcpy(&x2, pc + 49, 64);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 64);
+                        memcpy(&x1, pc + 34, 64);
+                        memcpy(&x2, pc + 50, 64);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                    }
+                    memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 156 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 156 + i + 32, &a0_2, 64);
+                    memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 156 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 156 + i + 32, &a1_2, 64);
+                    memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 156 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 156 + i + 32, &a2_2, 64);
+                }
+                {   /* the last 6 positions, in a vector that runs past them */
+                    const int i = 48;
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64);
+                    memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64);
+                }
+            }
+            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 7; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+            float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
+            for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+                for (int i = 0; i < 48; i += 24) {   /* 24 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+           a1_0 = zero, a1_1 = zero, a1_2 = zero,
+           a2_0 = zero, a2_1 = zero, a2_2 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0, x1, x2;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        memcpy(&x2, pc + 16, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        memcpy(&x2, pc + 17, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        memcpy(&x2, pc + 18, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        memcpy(&x2, pc + 24, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        memcpy(&x2, pc + 25, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        memcpy(&x1, pc + 18, 32);
+                        memcpy(&x2, pc + 26, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        memcpy(&x2, pc + 32, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        memcpy(&x1, pc + 25, 32);
+                        memcpy(&x2, pc + 33, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        memcpy(&x1, pc + 26, 32);
+                        memcpy(&x2, pc + 34, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                    }
+                    memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 156 + i + 16, &a0_2, 32);
+                    memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 156 + i + 16, &a1_2, 32);
+                    memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 156 + i + 16, &a2_2, 32);
+                }
+                {   /* the last 6 positions, in a vector that runs past them */
+                    const int i = 48;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
+                }
+            }
+            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 7; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8)
+            float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
+            for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+                for (int i = 0; i < 48; i += 16) {   /* 16 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero,
+           a2_0 = zero, a2_1 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0, x1;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        memcpy(&x1, pc + 18, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        memcpy(&x1, pc + 25, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        memcpy(&x1, pc + 26, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                    }
+                    memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32);
+                    memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32);
+                    memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32);
+                }
+                {   /* the last 6 positions, in a vector that runs past them */
+                    const int i = 48;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 72 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
+                }
+            }
+            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 7; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+#else
+            float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
+            for (int f = 0; f < 3; f++) {
+                for (int i = 0; i < 54; i++)
+                    oext[i] = 0.0f;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72;
+                    const float *wc = w + (f * 2 + c) * 9;
+                    for (int i = 0; i < 54; i++)   /* tap 0,0 */
+                        oext[i] += wc[0] * pc[0 + i];
+                    for (int i = 0; i < 54; i++)   /* tap 0,1 */
+                        oext[i] += wc[1] * pc[1 + i];
+                    for (int i = 0; i < 54; i++)   /* tap 0,2 */
+                        oext[i] += wc[2] * pc[2 + i];
+                    for (int i = 0; i < 54; i++)   /* tap 1,0 */
+                        oext[i] += wc[3] * pc[8 + i];
+                    for (int i = 0; i < 54; i++)   /* tap 1,1 */
+                        oext[i] += wc[4] * pc[9 + i];
+                    for (int i = 0; i < 54; i++)   /* tap 1,2 */
+                        oext[i] += wc[5] * pc[10 + i];
+                    for (int i = 0; i < 54; i++)   /* tap 2,0 */
+                        oext[i] += wc[6] * pc[16 + i];
+                    for (int i = 0; i < 54; i++)   /* tap 2,1 */
+                        oext[i] += wc[7] * pc[17 + i];
+                    for (int i = 0; i < 54; i++)   /* tap 2,2 */
+                        oext[i] += wc[8] * pc[18 + i];
+                }
+                for (int oy = 0; oy < 7; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 7 + oy) * 6 + ox] = nnc_relu(oext[oy * 8 + ox] + b[f]);
+            }
+#endif
+        }
+        /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) */
+        {
+            const float *in = act + 0;   /* [3][7][6] */
+            float *out = act + 126;   /* [3][3][3] */
+            for (int c = 0; c < 3; c++)
+                for (int oy = 0; oy < 3; oy++)
+                    for (int ox = 0; ox < 3; ox++) {
+                        const float *win = in + c * 42 + (oy * 2) * 6 + (ox * 2);
+                        float v = win[0];
+                        for (int ky = 0; ky < 2; ky++)
+                            for (int kx = 0; kx < 2; kx++)
+                                v = win[ky * 6 + kx] > v ? win[ky * 6 + kx] : v;
+                        out[(c * 3 + oy) * 3 + ox] = v;
+                    }
+        }
+        /* layer 3: conv 3x3x3 -> 4x2x1 tanh (cnn_small.nn:5) */
+        {
+            const float *w = net->param + 57;   /* [4][3][2][3] */
+            const float *b = net->param + 129;   /* [4] */
+            const float *in = act + 126;   /* [3][3][3] */
+            float *out = act + 153;   /* [4][2][1] */
+            for (int f = 0; f < 4; f++) {
+                float *of = out + f * 2;
+                for (int i = 0; i < 2; i++)
+                    of[i] = b[f];
+                for (int c = 0; c < 3; c++) {
+                    const float *ic = in + c * 9;
+                    const float *wc = w + (f * 3 + c) * 6;
+                    for (int oy = 1; oy < 2; oy++) {   /* tap 0,0 */
+                        const float *ir = ic + (oy * 2 - 1) * 3;
+                        float *orow = of + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            orow[ox] += wc[0] * ir[ox];
+                    }
+                    for (int oy = 1; oy < 2; oy++) {   /* tap 0,1 */
+                        const float *ir = ic + (oy * 2 - 1) * 3;
+                        float *orow = of + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            orow[ox] += wc[1] * ir[ox + 1];
+                    }
+                    for (int oy = 1; oy < 2; oy++) {   /* tap 0,2 */
+                        const float *ir = ic + (oy * 2 - 1) * 3;
+                        float *orow = of + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            orow[ox] += wc[2] * ir[ox + 2];
+                    }
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,0 */
+                        const float *ir = ic + (oy * 2) * 3;
+                        float *orow = of + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            orow[ox] += wc[3] * ir[ox];
+                    }
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,1 */
+                        const float *ir = ic + (oy * 2) * 3;
+                        float *orow = of + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            orow[ox] += wc[4] * ir[ox + 1];
+                    }
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,2 */
+                        const float *ir = ic + (oy * 2) * 3;
+                        float *orow = of + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            orow[ox] += wc[5] * ir[ox + 2];
+                    }
+                }
+                for (int i = 0; i < 2; i++)
+                    of[i] = tanhf(of[i]);
+            }
+        }
+        /* layer 4: avgpool 4x2x1 -> 4x1x1 (cnn_small.nn:6) */
+        {
+            const float *in = act + 153;   /* [4][2][1] */
+            float *out = act + 161;   /* [4][1][1] */
+            for (int c = 0; c < 4; c++)
+                for (int oy = 0; oy < 1; oy++)
+                    for (int ox = 0; ox < 1; ox++) {
+                        const float *win = in + c * 2 + (oy * 2) * 1 + (ox);
+                        float v = 0.0f;
+                        for (int ky = 0; ky < 2; ky++)
+                            for (int kx = 0; kx < 1; kx++)
+                                v += win[ky * 1 + kx];
+                        out[(c * 1 + oy) * 1 + ox] = v * 0.5f;
+                    }
+        }
+        /* layer 5: dense 4x1x1 -> 3 softmax (cnn_small.nn:7) */
+        {
+            const float *w = net->param + 133;   /* [3][4] */
+            const float *b = net->param + 145;   /* [3] */
+            const float *in = act + 161;
+            float *out = act + 165;
+            logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                        + w[3] * in[3];
+            logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
+                        + w[7] * in[3];
+            logit[2] = b[2] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
+                        + w[11] * in[3];
+            {   /* softmax: out = exp(z - max z) / sum */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, inv;
+                for (int o = 1; o < 3; o++)
+                    m = z[o] > m ? z[o] : m;
+                for (int o = 0; o < 3; o++) {
+                    out[o] = expf(z[o] - m);
+                    sum += out[o];
+                }
+                inv = 1.0f / sum;
+                for (int o = 0; o < 3; o++)
+                    out[o] *= inv;
+            }
         }
     }
 }
@@ -1345,1246 +1344,1242 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, const f
         }
     }
 
-    /* layer 5: dense 4x1x1 -> 3 softmax (cnn_small.nn:7) backward */
+    /* layers 5 to 1 backward, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 84;
         float *act = net->act + s * 168;
         float *delta = net->delta + s * 252;
-        const float *dz = delta + 0;
-        const float *in = act + 161;
-        float *gw = net->grad + 133;
-        float *gb = net->grad + 145;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gb[0] += dz[0];
-        gw[4] += dz[1] * in[0];
-        gw[5] += dz[1] * in[1];
-        gw[6] += dz[1] * in[2];
-        gw[7] += dz[1] * in[3];
-        gb[1] += dz[1];
-        gw[8] += dz[2] * in[0];
-        gw[9] += dz[2] * in[1];
-        gw[10] += dz[2] * in[2];
-        gw[11] += dz[2] * in[3];
-        gb[2] += dz[2];
-        const float *w = net->param + 133;
-        float *din = delta + 126;
-        din[0] = (w[0] * dz[0] + w[4] * dz[1] + w[8] * dz[2]);
-        din[1] = (w[1] * dz[0] + w[5] * dz[1] + w[9] * dz[2]);
-        din[2] = (w[2] * dz[0] + w[6] * dz[1] + w[10] * dz[2]);
-        din[3] = (w[3] * dz[0] + w[7] * dz[1] + w[11] * dz[2]);
+        /* layer 5: dense 4x1x1 -> 3 softmax (cnn_small.nn:7) backward */
+        {
+            const float *dz = delta + 0;
+            const float *in = act + 161;
+            float *gw = net->grad + 133;
+            float *gb = net->grad + 145;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gb[0] += dz[0];
+            gw[4] += dz[1] * in[0];
+            gw[5] += dz[1] * in[1];
+            gw[6] += dz[1] * in[2];
+            gw[7] += dz[1] * in[3];
+            gb[1] += dz[1];
+            gw[8] += dz[2] * in[0];
+            gw[9] += dz[2] * in[1];
+            gw[10] += dz[2] * in[2];
+            gw[11] += dz[2] * in[3];
+            gb[2] += dz[2];
+            const float *w = net->param + 133;
+            float *din = delta + 126;
+            din[0] = (w[0] * dz[0] + w[4] * dz[1] + w[8] * dz[2]);
+            din[1] = (w[1] * dz[0] + w[5] * dz[1] + w[9] * dz[2]);
+            din[2] = (w[2] * dz[0] + w[6] * dz[1] + w[10] * dz[2]);
+            din[3] = (w[3] * dz[0] + w[7] * dz[1] + w[11] * dz[2]);
+        }
+        /* layer 4: avgpool 4x2x1 -> 4x1x1 (cnn_small.nn:6) backward */
+        {
+            const float *dz = delta + 126;
+            const float *in = act + 153;
+            float *din = delta + 0;   /* [4][2][1] */
+            for (int c = 0; c < 4; c++)   /* the windows tile the input */
+                for (int oy = 0; oy < 1; oy++)
+                    for (int ox = 0; ox < 1; ox++) {
+                        const int o = (c * 1 + oy) * 1 + ox;
+                        const int at = c * 2 + (oy * 2) * 1 + (ox);
+                        const float d = dz[o] * 0.5f;
+                        din[at + 0] = d;
+                        din[at + 1] = d;
+                    }
+            for (int i = 0; i < 8; i++)   /* through the activation of layer 3 */
+                din[i] *= (1.0f - in[i] * in[i]);
+        }
+        /* layer 3: conv 3x3x3 -> 4x2x1 tanh (cnn_small.nn:5) backward */
+        {
+            const float *dz = delta + 0;   /* [4][2][1] */
+            const float *in = act + 126;
+            float *gw = net->grad + 57;
+            float *gb = net->grad + 129;
+            const float *w = net->param + 57;
+            float *din = delta + 126;   /* [3][3][3] */
+            for (int i = 0; i < 27; i++)
+                din[i] = 0.0f;
+            for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 2;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 2; i++)
+                    acc[i - 0] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 4; f++) {
+                const float *df = dz + f * 2;
+                for (int c = 0; c < 3; c++) {   /* gw += dz (*) in */
+                    const float *ic = in + c * 9;
+                    float *gwc = gw + (f * 3 + c) * 6;
+                    {   /* tap 0,0 */
+                        float acc = 0.0f;
+                        for (int oy = 1; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2 - 1) * 3;
+                            const float *drow = df + oy * 1;
+                            for (int ox = 0; ox < 1; ox++)
+                                acc += drow[ox] * ir[ox];
+                        }
+                        gwc[0] += acc;
+                    }
+                    {   /* tap 0,1 */
+                        float acc = 0.0f;
+                        for (int oy = 1; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2 - 1) * 3;
+                            const float *drow = df + oy * 1;
+                            for (int ox = 0; ox < 1; ox++)
+                                acc += drow[ox] * ir[ox + 1];
+                        }
+                        gwc[1] += acc;
+                    }
+                    {   /* tap 0,2 */
+                        float acc = 0.0f;
+                        for (int oy = 1; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2 - 1) * 3;
+                            const float *drow = df + oy * 1;
+                            for (int ox = 0; ox < 1; ox++)
+                                acc += drow[ox] * ir[ox + 2];
+                        }
+                        gwc[2] += acc;
+                    }
+                    {   /* tap 1,0 */
+                        float acc = 0.0f;
+                        for (int oy = 0; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2) * 3;
+                            const float *drow = df + oy * 1;
+                            for (int ox = 0; ox < 1; ox++)
+                                acc += drow[ox] * ir[ox];
+                        }
+                        gwc[3] += acc;
+                    }
+                    {   /* tap 1,1 */
+                        float acc = 0.0f;
+                        for (int oy = 0; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2) * 3;
+                            const float *drow = df + oy * 1;
+                            for (int ox = 0; ox < 1; ox++)
+                                acc += drow[ox] * ir[ox + 1];
+                        }
+                        gwc[4] += acc;
+                    }
+                    {   /* tap 1,2 */
+                        float acc = 0.0f;
+                        for (int oy = 0; oy < 2; oy++) {
+                            const float *ir = ic + (oy * 2) * 3;
+                            const float *drow = df + oy * 1;
+                            for (int ox = 0; ox < 1; ox++)
+                                acc += drow[ox] * ir[ox + 2];
+                        }
+                        gwc[5] += acc;
+                    }
+                }
+                for (int c = 0; c < 3; c++) {   /* din += w (*) dz, the transposed convolution */
+                    float *dc = din + c * 9;
+                    const float *wc = w + (f * 3 + c) * 6;
+                    for (int oy = 1; oy < 2; oy++) {   /* tap 0,0 */
+                        float *dr = dc + (oy * 2 - 1) * 3;
+                        const float *drow = df + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            dr[ox] += wc[0] * drow[ox];
+                    }
+                    for (int oy = 1; oy < 2; oy++) {   /* tap 0,1 */
+                        float *dr = dc + (oy * 2 - 1) * 3;
+                        const float *drow = df + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            dr[ox + 1] += wc[1] * drow[ox];
+                    }
+                    for (int oy = 1; oy < 2; oy++) {   /* tap 0,2 */
+                        float *dr = dc + (oy * 2 - 1) * 3;
+                        const float *drow = df + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            dr[ox + 2] += wc[2] * drow[ox];
+                    }
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,0 */
+                        float *dr = dc + (oy * 2) * 3;
+                        const float *drow = df + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            dr[ox] += wc[3] * drow[ox];
+                    }
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,1 */
+                        float *dr = dc + (oy * 2) * 3;
+                        const float *drow = df + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            dr[ox + 1] += wc[4] * drow[ox];
+                    }
+                    for (int oy = 0; oy < 2; oy++) {   /* tap 1,2 */
+                        float *dr = dc + (oy * 2) * 3;
+                        const float *drow = df + oy * 1;
+                        for (int ox = 0; ox < 1; ox++)
+                            dr[ox + 2] += wc[5] * drow[ox];
+                    }
+                }
+            }
+        }
+        /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) backward */
+        {
+            const float *dz = delta + 126;
+            const float *in = act + 0;
+            const float *out = act + 126;
+            float *din = delta + 0;   /* [3][7][6] */
+            for (int i = 0; i < 126; i++)
+                din[i] = 0.0f;
+            for (int c = 0; c < 3; c++)
+                for (int oy = 0; oy < 3; oy++)
+                    for (int ox = 0; ox < 3; ox++) {
+                        const int o = (c * 3 + oy) * 3 + ox;
+                        const int at = c * 42 + (oy * 2) * 6 + (ox * 2);
+                        int done = 0;   /* the gradient goes to the first maximum, as in PyTorch */
+                        for (int ky = 0; ky < 2 && !done; ky++)
+                            for (int kx = 0; kx < 2 && !done; kx++)
+                                if (in[at + ky * 6 + kx] == out[o]) {
+                                    din[at + ky * 6 + kx] += dz[o];
+                                    done = 1;
+                                }
+                    }
+            for (int i = 0; i < 126; i++)   /* through the activation of layer 1 */
+                din[i] *= (in[i] > 0.0f ? 1.0f : 0.0f);
+        }
+        /* layer 1: conv 2x7x6 -> 3x7x6 relu (cnn_small.nn:3) backward */
+        {
+            const float *dz = delta + 0;   /* [3][7][6] */
+            const float *in = xs;
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 54;
+            float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
+            for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 72;
+                for (int i = 0; i < 8; i++)
+                    pc[i] = pc[64 + i] = 0.0f;
+                for (int iy = 0; iy < 7; iy++) {
+                    float *pr = pc + (iy + 1) * 8;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[7 + k] = 0.0f;
+                    for (int ix = 0; ix < 6; ix++)
+                        pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
+                }
+            }
+#ifdef NNC_V8
+            const float *w = net->param + 0;
+            float *din = delta + 126;   /* [2][7][6] */
+#if defined(NNC_V16)
+            const nnc_v16 zero16 = {0.0f};
+            float *dzp = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 42;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 40; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 40; i < 42; i++)
+                    acc[i - 40] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 156;
+                for (int i = 0; i < 18; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 7; oy++) {
+                    for (int ox = 0; ox < 6; ox++)
+                        pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                    for (int ox = 6; ox < 8; ox++)
+                        pf[18 + oy * 8 + ox] = 0.0f;
+                }
+                for (int i = 74; i < 156; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 48; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 48;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                    }
+                }
+            }
+            {   /* gw of the last 1 filter */
+                const int f = 2;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 48; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 48;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only cnn_backward_from asks for it */
+                float *dpw = net->pad + 144;   /* [2][9][8]: din, 8 wide */
+                for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
+                    for (int j = 8; j < 56; j += 48) {
+                        nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+               b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v16 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 64);
+                            memcpy(&y1, df + 16, 64);
+                            memcpy(&y2, df + 32, 64);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 64);
+                            memcpy(&y1, df + 15, 64);
+                            memcpy(&y2, df + 31, 64);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 64);
+                            memcpy(&y1, df + 14, 64);
+                            memcpy(&y2, df + 30, 64);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 64);
+                            memcpy(&y1, df + 8, 64);
+                            memcpy(&y2, df + 24, 64);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 64);
+                            memcpy(&y1, df + 7, 64);
+                            memcpy(&y2, df + 23, 64);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 64);
+                            memcpy(&y1, df + 6, 64);
+                            memcpy(&y2, df + 22, 64);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 64);
+                            memcpy(&y1, df + 0, 64);
+                            memcpy(&y2, df + 16, 64);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 64);
+                            memcpy(&y1, df + -1, 64);
+                            memcpy(&y2, df + 15, 64);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 64);
+                            memcpy(&y1, df + -2, 64);
+                            memcpy(&y2, df + 14, 64);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        memcpy(dpw + (c + 0) * 72 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 72 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 72 + j + 32, &b0_2, 64);
+                        memcpy(dpw + (c + 1) * 72 + j + 0, &b1_0, 64); memcpy(dpw + (c + 1) * 72 + j + 16, &b1_1, 64); memcpy(dpw + (c + 1) * 72 + j + 32, &b1_2, 64);
+                    }
+                    {   /* the last 8 positions */
+                        const int j = 56;
+                        nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+               b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v16 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 64);
+                            memcpy(&y1, df + 16, 64);
+                            memcpy(&y2, df + 32, 64);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 64);
+                            memcpy(&y1, df + 15, 64);
+                            memcpy(&y2, df + 31, 64);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 64);
+                            memcpy(&y1, df + 14, 64);
+                            memcpy(&y2, df + 30, 64);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 64);
+                            memcpy(&y1, df + 8, 64);
+                            memcpy(&y2, df + 24, 64);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 64);
+                            memcpy(&y1, df + 7, 64);
+                            memcpy(&y2, df + 23, 64);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 64);
+                            memcpy(&y1, df + 6, 64);
+                            memcpy(&y2, df + 22, 64);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 64);
+                            memcpy(&y1, df + 0, 64);
+                            memcpy(&y2, df + 16, 64);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 64);
+                            memcpy(&y1, df + -1, 64);
+                            memcpy(&y2, df + 15, 64);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 64);
+                            memcpy(&y1, df + -2, 64);
+                            memcpy(&y2, df + 14, 64);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        float t[48];
+                        memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
+                        for (int q = 0; q < 48 && j + q < 64; q++)
+                            dpw[(c + 0) * 72 + j + q] = t[q];
+                        memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
+                        for (int q = 0; q < 48 && j + q < 64; q++)
+                            dpw[(c + 1) * 72 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 7; iy++)
+                        for (int ix = 0; ix < 6; ix++)
+                            din[(c * 7 + iy) * 6 + ix] = dpw[(c * 9 + iy + 1) * 8 + ix + 1];
+            }
+#elif defined(NNC_V8_WIDE)
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 42;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 40; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 40; i < 42; i++)
+                    acc[i - 40] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 156;
+                for (int i = 0; i < 18; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 7; oy++) {
+                    for (int ox = 0; ox < 6; ox++)
+                        pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                    for (int ox = 6; ox < 8; ox++)
+                        pf[18 + oy * 8 + ox] = 0.0f;
+                }
+                for (int i = 74; i < 156; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 48; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 48;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                    }
+                }
+            }
+            {   /* gw of the last 1 filter */
+                const int f = 2;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 48; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 48;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only cnn_backward_from asks for it */
+                float *dpw = net->pad + 144;   /* [2][9][8]: din, 8 wide */
+                for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
+                    for (int j = 8; j < 40; j += 32) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            memcpy(&y3, df + 16, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            memcpy(&y3, df + 15, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            memcpy(&y3, df + 14, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            memcpy(&y3, df + 8, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 32);
+                            memcpy(&y1, df + -9, 32);
+                            memcpy(&y2, df + -1, 32);
+                            memcpy(&y3, df + 7, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 32);
+                            memcpy(&y1, df + -10, 32);
+                            memcpy(&y2, df + -2, 32);
+                            memcpy(&y3, df + 6, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                        }
+                        memcpy(dpw + (c + 0) * 72 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 72 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 72 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 72 + j + 24, &b0_3, 32);
+                        memcpy(dpw + (c + 1) * 72 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 72 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 72 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 72 + j + 24, &b1_3, 32);
+                    }
+                    {   /* the last 24 positions */
+                        const int j = 40;
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            memcpy(&y3, df + 16, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            memcpy(&y3, df + 15, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            memcpy(&y3, df + 14, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            memcpy(&y3, df + 8, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 32);
+                            memcpy(&y1, df + -9, 32);
+                            memcpy(&y2, df + -1, 32);
+                            memcpy(&y3, df + 7, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 32);
+                            memcpy(&y1, df + -10, 32);
+                            memcpy(&y2, df + -2, 32);
+                            memcpy(&y3, df + 6, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                        }
+                        float t[32];
+                        memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                        for (int q = 0; q < 32 && j + q < 64; q++)
+                            dpw[(c + 0) * 72 + j + q] = t[q];
+                        memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
+                        for (int q = 0; q < 32 && j + q < 64; q++)
+                            dpw[(c + 1) * 72 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 7; iy++)
+                        for (int ix = 0; ix < 6; ix++)
+                            din[(c * 7 + iy) * 6 + ix] = dpw[(c * 9 + iy + 1) * 8 + ix + 1];
+            }
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 42;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 40; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 40; i < 42; i++)
+                    acc[i - 40] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 156;
+                for (int i = 0; i < 18; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 7; oy++) {
+                    for (int ox = 0; ox < 6; ox++)
+                        pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                    for (int ox = 6; ox < 8; ox++)
+                        pf[18 + oy * 8 + ox] = 0.0f;
+                }
+                for (int i = 74; i < 156; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 48; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 48;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only cnn_backward_from asks for it */
+                float *dpw = net->pad + 144;   /* [2][9][8]: din, 8 wide */
+                for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
+                    for (int j = 8; j < 56; j += 24) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 32);
+                            memcpy(&y1, df + -9, 32);
+                            memcpy(&y2, df + -1, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 32);
+                            memcpy(&y1, df + -10, 32);
+                            memcpy(&y2, df + -2, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        memcpy(dpw + (c + 0) * 72 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 72 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 72 + j + 16, &b0_2, 32);
+                        memcpy(dpw + (c + 1) * 72 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 72 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 72 + j + 16, &b1_2, 32);
+                    }
+                    {   /* the last 8 positions */
+                        const int j = 56;
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 32);
+                            memcpy(&y1, df + -9, 32);
+                            memcpy(&y2, df + -1, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 32);
+                            memcpy(&y1, df + -10, 32);
+                            memcpy(&y2, df + -2, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        float t[24];
+                        memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
+                        for (int q = 0; q < 24 && j + q < 64; q++)
+                            dpw[(c + 0) * 72 + j + q] = t[q];
+                        memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
+                        for (int q = 0; q < 24 && j + q < 64; q++)
+                            dpw[(c + 1) * 72 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 7; iy++)
+                        for (int ix = 0; ix < 6; ix++)
+                            din[(c * 7 + iy) * 6 + ix] = dpw[(c * 9 + iy + 1) * 8 + ix + 1];
+            }
+#endif
+#else
+            float *dext = net->pad + 288;   /* [7][8]: dz of one filter, 8 wide, zeros beyond */
+            const float *w = net->param + 0;
+            float *dpin = net->pad + 144;   /* [2][9][8]: gradient of pin */
+            float *din = delta + 126;   /* [2][7][6] */
+            if (dx) for (int i = 0; i < 144; i++)
+                dpin[i] = 0.0f;
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 42;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 40; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 40; i < 42; i++)
+                    acc[i - 40] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int i = 0; i < 56; i++)
+                dext[i] = 0.0f;
+            for (int f = 0; f < 3; f++) {
+                for (int oy = 0; oy < 7; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        dext[oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 72;
+                    float *gwc = gw + (f * 2 + c) * 9;
+                    const float *wc = w + (f * 2 + c) * 9;
+                    float *dc = dpin + c * 72;
+                    {   /* tap 0,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 48; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[0 + i + k];
+                        for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                            acc[i - 48] += dext[i] * pc[0 + i];
+                        gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 54; i++)
+                            dc[0 + i] += wc[0] * dext[i];
+                    }
+                    {   /* tap 0,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 48; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[1 + i + k];
+                        for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                            acc[i - 48] += dext[i] * pc[1 + i];
+                        gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 54; i++)
+                            dc[1 + i] += wc[1] * dext[i];
+                    }
+                    {   /* tap 0,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 48; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[2 + i + k];
+                        for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                            acc[i - 48] += dext[i] * pc[2 + i];
+                        gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 54; i++)
+                            dc[2 + i] += wc[2] * dext[i];
+                    }
+                    {   /* tap 1,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 48; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[8 + i + k];
+                        for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                            acc[i - 48] += dext[i] * pc[8 + i];
+                        gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 54; i++)
+                            dc[8 + i] += wc[3] * dext[i];
+                    }
+                    {   /* tap 1,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 48; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[9 + i + k];
+                        for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                            acc[i - 48] += dext[i] * pc[9 + i];
+                        gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 54; i++)
+                            dc[9 + i] += wc[4] * dext[i];
+                    }
+                    {   /* tap 1,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 48; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[10 + i + k];
+                        for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                            acc[i - 48] += dext[i] * pc[10 + i];
+                        gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 54; i++)
+                            dc[10 + i] += wc[5] * dext[i];
+                    }
+                    {   /* tap 2,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 48; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[16 + i + k];
+                        for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                            acc[i - 48] += dext[i] * pc[16 + i];
+                        gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 54; i++)
+                            dc[16 + i] += wc[6] * dext[i];
+                    }
+                    {   /* tap 2,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 48; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[17 + i + k];
+                        for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                            acc[i - 48] += dext[i] * pc[17 + i];
+                        gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 54; i++)
+                            dc[17 + i] += wc[7] * dext[i];
+                    }
+                    {   /* tap 2,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 48; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[18 + i + k];
+                        for (int i = 48; i < 54; i++)   /* the rest in lanes too */
+                            acc[i - 48] += dext[i] * pc[18 + i];
+                        gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 54; i++)
+                            dc[18 + i] += wc[8] * dext[i];
+                    }
+                }
+            }
+            if (dx) for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
+                for (int iy = 0; iy < 7; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 7 + iy) * 6 + ix] = dpin[(c * 9 + iy + 1) * 8 + ix + 1];
+#endif
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cnn_update_params(net, 133, 148);
-
-    /* layer 4: avgpool 4x2x1 -> 4x1x1 (cnn_small.nn:6) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 168;
-        float *delta = net->delta + s * 252;
-        const float *dz = delta + 126;
-        const float *in = act + 153;
-        float *din = delta + 0;   /* [4][2][1] */
-        for (int c = 0; c < 4; c++)   /* the windows tile the input */
-            for (int oy = 0; oy < 1; oy++)
-                for (int ox = 0; ox < 1; ox++) {
-                    const int o = (c * 1 + oy) * 1 + ox;
-                    const int at = c * 2 + (oy * 2) * 1 + (ox);
-                    const float d = dz[o] * 0.5f;
-                    din[at + 0] = d;
-                    din[at + 1] = d;
-                }
-        for (int i = 0; i < 8; i++)   /* through the activation of layer 3 */
-            din[i] *= (1.0f - in[i] * in[i]);
-    }
-
-    /* layer 3: conv 3x3x3 -> 4x2x1 tanh (cnn_small.nn:5) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 168;
-        float *delta = net->delta + s * 252;
-        const float *dz = delta + 0;   /* [4][2][1] */
-        const float *in = act + 126;
-        float *gw = net->grad + 57;
-        float *gb = net->grad + 129;
-        const float *w = net->param + 57;
-        float *din = delta + 126;   /* [3][3][3] */
-        for (int i = 0; i < 27; i++)
-            din[i] = 0.0f;
-        for (int f = 0; f < 4; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 2;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 2; i++)
-                acc[i - 0] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 4; f++) {
-            const float *df = dz + f * 2;
-            for (int c = 0; c < 3; c++) {   /* gw += dz (*) in */
-                const float *ic = in + c * 9;
-                float *gwc = gw + (f * 3 + c) * 6;
-                {   /* tap 0,0 */
-                    float acc = 0.0f;
-                    for (int oy = 1; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2 - 1) * 3;
-                        const float *drow = df + oy * 1;
-                        for (int ox = 0; ox < 1; ox++)
-                            acc += drow[ox] * ir[ox];
-                    }
-                    gwc[0] += acc;
-                }
-                {   /* tap 0,1 */
-                    float acc = 0.0f;
-                    for (int oy = 1; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2 - 1) * 3;
-                        const float *drow = df + oy * 1;
-                        for (int ox = 0; ox < 1; ox++)
-                            acc += drow[ox] * ir[ox + 1];
-                    }
-                    gwc[1] += acc;
-                }
-                {   /* tap 0,2 */
-                    float acc = 0.0f;
-                    for (int oy = 1; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2 - 1) * 3;
-                        const float *drow = df + oy * 1;
-                        for (int ox = 0; ox < 1; ox++)
-                            acc += drow[ox] * ir[ox + 2];
-                    }
-                    gwc[2] += acc;
-                }
-                {   /* tap 1,0 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2) * 3;
-                        const float *drow = df + oy * 1;
-                        for (int ox = 0; ox < 1; ox++)
-                            acc += drow[ox] * ir[ox];
-                    }
-                    gwc[3] += acc;
-                }
-                {   /* tap 1,1 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2) * 3;
-                        const float *drow = df + oy * 1;
-                        for (int ox = 0; ox < 1; ox++)
-                            acc += drow[ox] * ir[ox + 1];
-                    }
-                    gwc[4] += acc;
-                }
-                {   /* tap 1,2 */
-                    float acc = 0.0f;
-                    for (int oy = 0; oy < 2; oy++) {
-                        const float *ir = ic + (oy * 2) * 3;
-                        const float *drow = df + oy * 1;
-                        for (int ox = 0; ox < 1; ox++)
-                            acc += drow[ox] * ir[ox + 2];
-                    }
-                    gwc[5] += acc;
-                }
-            }
-            for (int c = 0; c < 3; c++) {   /* din += w (*) dz, the transposed convolution */
-                float *dc = din + c * 9;
-                const float *wc = w + (f * 3 + c) * 6;
-                for (int oy = 1; oy < 2; oy++) {   /* tap 0,0 */
-                    float *dr = dc + (oy * 2 - 1) * 3;
-                    const float *drow = df + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        dr[ox] += wc[0] * drow[ox];
-                }
-                for (int oy = 1; oy < 2; oy++) {   /* tap 0,1 */
-                    float *dr = dc + (oy * 2 - 1) * 3;
-                    const float *drow = df + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        dr[ox + 1] += wc[1] * drow[ox];
-                }
-                for (int oy = 1; oy < 2; oy++) {   /* tap 0,2 */
-                    float *dr = dc + (oy * 2 - 1) * 3;
-                    const float *drow = df + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        dr[ox + 2] += wc[2] * drow[ox];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,0 */
-                    float *dr = dc + (oy * 2) * 3;
-                    const float *drow = df + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        dr[ox] += wc[3] * drow[ox];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,1 */
-                    float *dr = dc + (oy * 2) * 3;
-                    const float *drow = df + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        dr[ox + 1] += wc[4] * drow[ox];
-                }
-                for (int oy = 0; oy < 2; oy++) {   /* tap 1,2 */
-                    float *dr = dc + (oy * 2) * 3;
-                    const float *drow = df + oy * 1;
-                    for (int ox = 0; ox < 1; ox++)
-                        dr[ox + 2] += wc[5] * drow[ox];
-                }
-            }
-        }
-    }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cnn_update_params(net, 57, 133);
-
-    /* layer 2: maxpool 3x7x6 -> 3x3x3 (cnn_small.nn:4) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 168;
-        float *delta = net->delta + s * 252;
-        const float *dz = delta + 126;
-        const float *in = act + 0;
-        const float *out = act + 126;
-        float *din = delta + 0;   /* [3][7][6] */
-        for (int i = 0; i < 126; i++)
-            din[i] = 0.0f;
-        for (int c = 0; c < 3; c++)
-            for (int oy = 0; oy < 3; oy++)
-                for (int ox = 0; ox < 3; ox++) {
-                    const int o = (c * 3 + oy) * 3 + ox;
-                    const int at = c * 42 + (oy * 2) * 6 + (ox * 2);
-                    int done = 0;   /* the gradient goes to the first maximum, as in PyTorch */
-                    for (int ky = 0; ky < 2 && !done; ky++)
-                        for (int kx = 0; kx < 2 && !done; kx++)
-                            if (in[at + ky * 6 + kx] == out[o]) {
-                                din[at + ky * 6 + kx] += dz[o];
-                                done = 1;
-                            }
-                }
-        for (int i = 0; i < 126; i++)   /* through the activation of layer 1 */
-            din[i] *= (in[i] > 0.0f ? 1.0f : 0.0f);
-    }
-
-    /* layer 1: conv 2x7x6 -> 3x7x6 relu (cnn_small.nn:3) backward */
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + s * 84;
-        float *delta = net->delta + s * 252;
-        const float *dz = delta + 0;   /* [3][7][6] */
-        const float *in = xs;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 54;
-        float *pin = net->pad;   /* [2][9][8]: the input inside a zero border */
-        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 72;
-            for (int i = 0; i < 8; i++)
-                pc[i] = pc[64 + i] = 0.0f;
-            for (int iy = 0; iy < 7; iy++) {
-                float *pr = pc + (iy + 1) * 8;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[7 + k] = 0.0f;
-                for (int ix = 0; ix < 6; ix++)
-                    pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
-            }
-        }
-#ifdef NNC_V8
-        const float *w = net->param + 0;
-        float *din = delta + 126;   /* [2][7][6] */
-#if defined(NNC_V16)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        const nnc_v16 zero16 = {0.0f};
-        float *dzp = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 42;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 40; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 40; i < 42; i++)
-                acc[i - 40] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 156;
-            for (int i = 0; i < 18; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 7; oy++) {
-                for (int ox = 0; ox < 6; ox++)
-                    pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
-                for (int ox = 6; ox < 8; ox++)
-                    pf[18 + oy * 8 + ox] = 0.0f;
-            }
-            for (int i = 74; i < 156; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 72;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 48; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 48;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
-                }
-            }
-        }
-        {   /* gw of the last filter */
-            const int f = 2;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 72;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 48; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 48;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                }
-            }
-        }
-        if (dx) {   /* the network's input gradient: only cnn_backward_from asks for it */
-            float *dpw = net->pad + 144;   /* [2][9][8]: din, 8 wide */
-            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
-                for (int j = 8; j < 56; j += 48) {
-                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
-           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v16 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 64);
-                        memcpy(&y1, df + 16, 64);
-                        memcpy(&y2, df + 32, 64);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 64);
-                        memcpy(&y1, df + 15, 64);
-                        memcpy(&y2, df + 31, 64);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 64);
-                        memcpy(&y1, df + 14, 64);
-                        memcpy(&y2, df + 30, 64);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -8, 64);
-                        memcpy(&y1, df + 8, 64);
-                        memcpy(&y2, df + 24, 64);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -9, 64);
-                        memcpy(&y1, df + 7, 64);
-                        memcpy(&y2, df + 23, 64);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -10, 64);
-                        memcpy(&y1, df + 6, 64);
-                        memcpy(&y2, df + 22, 64);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -16, 64);
-                        memcpy(&y1, df + 0, 64);
-                        memcpy(&y2, df + 16, 64);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -17, 64);
-                        memcpy(&y1, df + -1, 64);
-                        memcpy(&y2, df + 15, 64);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -18, 64);
-                        memcpy(&y1, df + -2, 64);
-                        memcpy(&y2, df + 14, 64);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    }
-                    memcpy(dpw + (c + 0) * 72 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 72 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 72 + j + 32, &b0_2, 64);
-                    memcpy(dpw + (c + 1) * 72 + j + 0, &b1_0, 64); memcpy(dpw + (c + 1) * 72 + j + 16, &b1_1, 64); memcpy(dpw + (c + 1) * 72 + j + 32, &b1_2, 64);
-                }
-                {   /* the last 8 positions */
-                    const int j = 56;
-                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
-           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v16 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 64);
-                        memcpy(&y1, df + 16, 64);
-                        memcpy(&y2, df + 32, 64);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 64);
-                        memcpy(&y1, df + 15, 64);
-                        memcpy(&y2, df + 31, 64);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 64);
-                        memcpy(&y1, df + 14, 64);
-                        memcpy(&y2, df + 30, 64);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -8, 64);
-                        memcpy(&y1, df + 8, 64);
-                        memcpy(&y2, df + 24, 64);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -9, 64);
-                        memcpy(&y1, df + 7, 64);
-                        memcpy(&y2, df + 23, 64);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -10, 64);
-                        memcpy(&y1, df + 6, 64);
-                        memcpy(&y2, df + 22, 64);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -16, 64);
-                        memcpy(&y1, df + 0, 64);
-                        memcpy(&y2, df + 16, 64);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -17, 64);
-                        memcpy(&y1, df + -1, 64);
-                        memcpy(&y2, df + 15, 64);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -18, 64);
-                        memcpy(&y1, df + -2, 64);
-                        memcpy(&y2, df + 14, 64);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    }
-                    float t[48];
-                    memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
-                    for (int q = 0; q < 48 && j + q < 64; q++)
-                        dpw[(c + 0) * 72 + j + q] = t[q];
-                    memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
-                    for (int q = 0; q < 48 && j + q < 64; q++)
-                        dpw[(c + 1) * 72 + j + q] = t[q];
-                }
-            }
-            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
-                for (int iy = 0; iy < 7; iy++)
-                    for (int ix = 0; ix < 6; ix++)
-                        din[(c * 7 + iy) * 6 + ix] = dpw[(c * 9 + iy + 1) * 8 + ix + 1];
-        }
-#elif defined(NNC_V8_WIDE)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 42;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 40; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 40; i < 42; i++)
-                acc[i - 40] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 156;
-            for (int i = 0; i < 18; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 7; oy++) {
-                for (int ox = 0; ox < 6; ox++)
-                    pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
-                for (int ox = 6; ox < 8; ox++)
-                    pf[18 + oy * 8 + ox] = 0.0f;
-            }
-            for (int i = 74; i < 156; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 72;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 48; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 48;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
-                }
-            }
-        }
-        {   /* gw of the last filter */
-            const int f = 2;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 72;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 48; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 48;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                }
-            }
-        }
-        if (dx) {   /* the network's input gradient: only cnn_backward_from asks for it */
-            float *dpw = net->pad + 144;   /* [2][9][8]: din, 8 wide */
-            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
-                for (int j = 8; j < 40; j += 32) {
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v8 y0, y1, y2, y3;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        memcpy(&y3, df + 24, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        memcpy(&y3, df + 23, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        memcpy(&y3, df + 22, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -8, 32);
-                        memcpy(&y1, df + 0, 32);
-                        memcpy(&y2, df + 8, 32);
-                        memcpy(&y3, df + 16, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -9, 32);
-                        memcpy(&y1, df + -1, 32);
-                        memcpy(&y2, df + 7, 32);
-                        memcpy(&y3, df + 15, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -10, 32);
-                        memcpy(&y1, df + -2, 32);
-                        memcpy(&y2, df + 6, 32);
-                        memcpy(&y3, df + 14, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -16, 32);
-                        memcpy(&y1, df + -8, 32);
-                        memcpy(&y2, df + 0, 32);
-                        memcpy(&y3, df + 8, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -17, 32);
-                        memcpy(&y1, df + -9, 32);
-                        memcpy(&y2, df + -1, 32);
-                        memcpy(&y3, df + 7, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -18, 32);
-                        memcpy(&y1, df + -10, 32);
-                        memcpy(&y2, df + -2, 32);
-                        memcpy(&y3, df + 6, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
-                    }
-                    memcpy(dpw + (c + 0) * 72 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 72 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 72 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 72 + j + 24, &b0_3, 32);
-                    memcpy(dpw + (c + 1) * 72 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 72 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 72 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 72 + j + 24, &b1_3, 32);
-                }
-                {   /* the last 24 positions */
-                    const int j = 40;
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v8 y0, y1, y2, y3;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        memcpy(&y3, df + 24, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        memcpy(&y3, df + 23, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        memcpy(&y3, df + 22, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -8, 32);
-                        memcpy(&y1, df + 0, 32);
-                        memcpy(&y2, df + 8, 32);
-                        memcpy(&y3, df + 16, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -9, 32);
-                        memcpy(&y1, df + -1, 32);
-                        memcpy(&y2, df + 7, 32);
-                        memcpy(&y3, df + 15, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -10, 32);
-                        memcpy(&y1, df + -2, 32);
-                        memcpy(&y2, df + 6, 32);
-                        memcpy(&y3, df + 14, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -16, 32);
-                        memcpy(&y1, df + -8, 32);
-                        memcpy(&y2, df + 0, 32);
-                        memcpy(&y3, df + 8, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -17, 32);
-                        memcpy(&y1, df + -9, 32);
-                        memcpy(&y2, df + -1, 32);
-                        memcpy(&y3, df + 7, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -18, 32);
-                        memcpy(&y1, df + -10, 32);
-                        memcpy(&y2, df + -2, 32);
-                        memcpy(&y3, df + 6, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
-                    }
-                    float t[32];
-                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
-                    for (int q = 0; q < 32 && j + q < 64; q++)
-                        dpw[(c + 0) * 72 + j + q] = t[q];
-                    memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
-                    for (int q = 0; q < 32 && j + q < 64; q++)
-                        dpw[(c + 1) * 72 + j + q] = t[q];
-                }
-            }
-            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
-                for (int iy = 0; iy < 7; iy++)
-                    for (int ix = 0; ix < 6; ix++)
-                        din[(c * 7 + iy) * 6 + ix] = dpw[(c * 9 + iy + 1) * 8 + ix + 1];
-        }
-#elif defined(NNC_V8)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 288;   /* [3][156]: dz of each filter, 8 wide, zeros around */
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 42;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 40; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 40; i < 42; i++)
-                acc[i - 40] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 156;
-            for (int i = 0; i < 18; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 7; oy++) {
-                for (int ox = 0; ox < 6; ox++)
-                    pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
-                for (int ox = 6; ox < 8; ox++)
-                    pf[18 + oy * 8 + ox] = 0.0f;
-            }
-            for (int i = 74; i < 156; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 72;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 48; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 48;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 156 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                }
-            }
-        }
-        if (dx) {   /* the network's input gradient: only cnn_backward_from asks for it */
-            float *dpw = net->pad + 144;   /* [2][9][8]: din, 8 wide */
-            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
-                for (int j = 8; j < 56; j += 24) {
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v8 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -8, 32);
-                        memcpy(&y1, df + 0, 32);
-                        memcpy(&y2, df + 8, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -9, 32);
-                        memcpy(&y1, df + -1, 32);
-                        memcpy(&y2, df + 7, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -10, 32);
-                        memcpy(&y1, df + -2, 32);
-                        memcpy(&y2, df + 6, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -16, 32);
-                        memcpy(&y1, df + -8, 32);
-                        memcpy(&y2, df + 0, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -17, 32);
-                        memcpy(&y1, df + -9, 32);
-                        memcpy(&y2, df + -1, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -18, 32);
-                        memcpy(&y1, df + -10, 32);
-                        memcpy(&y2, df + -2, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    }
-                    memcpy(dpw + (c + 0) * 72 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 72 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 72 + j + 16, &b0_2, 32);
-                    memcpy(dpw + (c + 1) * 72 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 72 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 72 + j + 16, &b1_2, 32);
-                }
-                {   /* the last 8 positions */
-                    const int j = 56;
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 156 + 18 + j, *wf = w + f * 18 + c * 9;
-                        nnc_v8 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -8, 32);
-                        memcpy(&y1, df + 0, 32);
-                        memcpy(&y2, df + 8, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -9, 32);
-                        memcpy(&y1, df + -1, 32);
-                        memcpy(&y2, df + 7, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -10, 32);
-                        memcpy(&y1, df + -2, 32);
-                        memcpy(&y2, df + 6, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -16, 32);
-                        memcpy(&y1, df + -8, 32);
-                        memcpy(&y2, df + 0, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -17, 32);
-                        memcpy(&y1, df + -9, 32);
-                        memcpy(&y2, df + -1, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -18, 32);
-                        memcpy(&y1, df + -10, 32);
-                        memcpy(&y2, df + -2, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    }
-                    float t[24];
-                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
-                    for (int q = 0; q < 24 && j + q < 64; q++)
-                        dpw[(c + 0) * 72 + j + q] = t[q];
-                    memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
-                    for (int q = 0; q < 24 && j + q < 64; q++)
-                        dpw[(c + 1) * 72 + j + q] = t[q];
-                }
-            }
-            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
-                for (int iy = 0; iy < 7; iy++)
-                    for (int ix = 0; ix < 6; ix++)
-                        din[(c * 7 + iy) * 6 + ix] = dpw[(c * 9 + iy + 1) * 8 + ix + 1];
-        }
-#endif
-#else
-        float *dext = net->pad + 288;   /* [7][8]: dz of one filter, 8 wide, zeros beyond */
-        const float *w = net->param + 0;
-        float *dpin = net->pad + 144;   /* [2][9][8]: gradient of pin */
-        float *din = delta + 126;   /* [2][7][6] */
-        if (dx) for (int i = 0; i < 144; i++)
-            dpin[i] = 0.0f;
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 42;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 40; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 40; i < 42; i++)
-                acc[i - 40] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int i = 0; i < 56; i++)
-            dext[i] = 0.0f;
-        for (int f = 0; f < 3; f++) {
-            for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    dext[oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 72;
-                float *gwc = gw + (f * 2 + c) * 9;
-                const float *wc = w + (f * 2 + c) * 9;
-                float *dc = dpin + c * 72;
-                {   /* tap 0,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 48; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
-                        acc[i - 48] += dext[i] * pc[0 + i];
-                    gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 54; i++)
-                        dc[0 + i] += wc[0] * dext[i];
-                }
-                {   /* tap 0,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 48; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
-                        acc[i - 48] += dext[i] * pc[1 + i];
-                    gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 54; i++)
-                        dc[1 + i] += wc[1] * dext[i];
-                }
-                {   /* tap 0,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 48; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
-                        acc[i - 48] += dext[i] * pc[2 + i];
-                    gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 54; i++)
-                        dc[2 + i] += wc[2] * dext[i];
-                }
-                {   /* tap 1,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 48; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[8 + i + k];
-                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
-                        acc[i - 48] += dext[i] * pc[8 + i];
-                    gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 54; i++)
-                        dc[8 + i] += wc[3] * dext[i];
-                }
-                {   /* tap 1,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 48; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[9 + i + k];
-                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
-                        acc[i - 48] += dext[i] * pc[9 + i];
-                    gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 54; i++)
-                        dc[9 + i] += wc[4] * dext[i];
-                }
-                {   /* tap 1,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 48; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[10 + i + k];
-                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
-                        acc[i - 48] += dext[i] * pc[10 + i];
-                    gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 54; i++)
-                        dc[10 + i] += wc[5] * dext[i];
-                }
-                {   /* tap 2,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 48; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[16 + i + k];
-                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
-                        acc[i - 48] += dext[i] * pc[16 + i];
-                    gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 54; i++)
-                        dc[16 + i] += wc[6] * dext[i];
-                }
-                {   /* tap 2,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 48; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[17 + i + k];
-                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
-                        acc[i - 48] += dext[i] * pc[17 + i];
-                    gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 54; i++)
-                        dc[17 + i] += wc[7] * dext[i];
-                }
-                {   /* tap 2,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 48; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[18 + i + k];
-                    for (int i = 48; i < 54; i++)   /* the rest in lanes too */
-                        acc[i - 48] += dext[i] * pc[18 + i];
-                    gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 54; i++)
-                        dc[18 + i] += wc[8] * dext[i];
-                }
-            }
-        }
-        if (dx) for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
-            for (int iy = 0; iy < 7; iy++)
-                for (int ix = 0; ix < 6; ix++)
-                    din[(c * 7 + iy) * 6 + ix] = dpin[(c * 9 + iy + 1) * 8 + ix + 1];
-#endif
-    }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cnn_update_params(net, 0, 57);
 

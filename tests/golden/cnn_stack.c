@@ -96,1111 +96,1111 @@ void cnn_stack_schedule(cnn_stack *net, int epoch, int epochs)
  * a row per sample. */
 static void cnn_stack_run(cnn_stack *net, const float *x, int n)
 {
-    /* layer 1: conv 1x6x6 -> 2x6x6 relu (cnn_stack.nn:6) */
+    /* layers 1 to 4, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 36;
         float *act = net->act + s * 209;
-        const float *w = net->param + 0;   /* [2][1][3][3] */
-        const float *b = net->param + 18;   /* [2] */
-        const float *in = xs;   /* [1][6][6] */
-        float *out = act + 0;   /* [2][6][6] */
-        float *pin = net->pad;   /* [1][8][8]: the input inside a zero border */
-        for (int c = 0; c < 1; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 64;
-            for (int i = 0; i < 8; i++)
-                pc[i] = pc[56 + i] = 0.0f;
-            for (int iy = 0; iy < 6; iy++) {
-                float *pr = pc + (iy + 1) * 8;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[7 + k] = 0.0f;
-                for (int ix = 0; ix < 6; ix++)
-                    pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
-            }
-        }
-#if defined(NNC_V16)
-        float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
-        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 32; i += 16) {
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[9] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[10] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[11] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[12] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[13] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[14] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[15] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[16] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[17] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
-            }
-            {   /* the last 14 positions, in a vector that runs past them */
-                const int i = 32;
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[9] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[10] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[11] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[12] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[13] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[14] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[15] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[16] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[17] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
-            }
-        }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
-#elif defined(NNC_V8_WIDE)
-        float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
-        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v8 x0, x1, x2;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    memcpy(&x2, pc + 16, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1; a1_2 += wc[9] * x2;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    memcpy(&x2, pc + 17, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1; a1_2 += wc[10] * x2;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    memcpy(&x2, pc + 18, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1; a1_2 += wc[11] * x2;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    memcpy(&x2, pc + 24, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[12] * x0; a1_1 += wc[12] * x1; a1_2 += wc[12] * x2;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    memcpy(&x2, pc + 25, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                    a1_0 += wc[13] * x0; a1_1 += wc[13] * x1; a1_2 += wc[13] * x2;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    memcpy(&x1, pc + 18, 32);
-                    memcpy(&x2, pc + 26, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                    a1_0 += wc[14] * x0; a1_1 += wc[14] * x1; a1_2 += wc[14] * x2;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    memcpy(&x2, pc + 32, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                    a1_0 += wc[15] * x0; a1_1 += wc[15] * x1; a1_2 += wc[15] * x2;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    memcpy(&x1, pc + 25, 32);
-                    memcpy(&x2, pc + 33, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                    a1_0 += wc[16] * x0; a1_1 += wc[16] * x1; a1_2 += wc[16] * x2;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    memcpy(&x1, pc + 26, 32);
-                    memcpy(&x2, pc + 34, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                    a1_0 += wc[17] * x0; a1_1 += wc[17] * x1; a1_2 += wc[17] * x2;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
-            }
-            for (int i = 24; i < 40; i += 8) {
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[9] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[10] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[11] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[12] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[13] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[14] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[15] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[16] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[17] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
-            }
-            {   /* the last 6 positions, in a vector that runs past them */
-                const int i = 40;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[9] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[10] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[11] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[12] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[13] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[14] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[15] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[16] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[17] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
-            }
-        }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
-#elif defined(NNC_V8)
-        float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
-        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero,
-       a1_0 = zero, a1_1 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v8 x0, x1;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
-                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
-                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
-                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
-                    a1_0 += wc[12] * x0; a1_1 += wc[12] * x1;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
-                    a1_0 += wc[13] * x0; a1_1 += wc[13] * x1;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    memcpy(&x1, pc + 18, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
-                    a1_0 += wc[14] * x0; a1_1 += wc[14] * x1;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
-                    a1_0 += wc[15] * x0; a1_1 += wc[15] * x1;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    memcpy(&x1, pc + 25, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
-                    a1_0 += wc[16] * x0; a1_1 += wc[16] * x1;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    memcpy(&x1, pc + 26, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
-                    a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
-            }
-            for (int i = 32; i < 40; i += 8) {
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[9] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[10] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[11] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[12] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[13] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[14] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[15] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[16] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[17] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
-            }
-            {   /* the last 6 positions, in a vector that runs past them */
-                const int i = 40;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[9] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[10] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[11] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[12] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[13] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[14] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[15] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[16] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[17] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
-            }
-        }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
-#else
-        float *oext = net->pad + 128;   /* [6][8]: one output plane, 8 wide */
-        for (int f = 0; f < 2; f++) {
-            for (int i = 0; i < 46; i++)
-                oext[i] = 0.0f;
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 64;
-                const float *wc = w + (f * 1 + c) * 9;
-                for (int i = 0; i < 46; i++)   /* tap 0,0 */
-                    oext[i] += wc[0] * pc[0 + i];
-                for (int i = 0; i < 46; i++)   /* tap 0,1 */
-                    oext[i] += wc[1] * pc[1 + i];
-                for (int i = 0; i < 46; i++)   /* tap 0,2 */
-                    oext[i] += wc[2] * pc[2 + i];
-                for (int i = 0; i < 46; i++)   /* tap 1,0 */
-                    oext[i] += wc[3] * pc[8 + i];
-                for (int i = 0; i < 46; i++)   /* tap 1,1 */
-                    oext[i] += wc[4] * pc[9 + i];
-                for (int i = 0; i < 46; i++)   /* tap 1,2 */
-                    oext[i] += wc[5] * pc[10 + i];
-                for (int i = 0; i < 46; i++)   /* tap 2,0 */
-                    oext[i] += wc[6] * pc[16 + i];
-                for (int i = 0; i < 46; i++)   /* tap 2,1 */
-                    oext[i] += wc[7] * pc[17 + i];
-                for (int i = 0; i < 46; i++)   /* tap 2,2 */
-                    oext[i] += wc[8] * pc[18 + i];
-            }
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(oext[oy * 8 + ox] + b[f]);
-        }
-#endif
-    }
-    /* layer 2: conv 2x6x6 -> 3x6x6 relu (cnn_stack.nn:7) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 209;
-        const float *w = net->param + 20;   /* [3][2][3][3] */
-        const float *b = net->param + 74;   /* [3] */
-        const float *in = act + 0;   /* [2][6][6] */
-        float *out = act + 72;   /* [3][6][6] */
-        float *pin = net->pad;   /* [2][8][8]: the input inside a zero border */
-        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 64;
-            for (int i = 0; i < 8; i++)
-                pc[i] = pc[56 + i] = 0.0f;
-            for (int iy = 0; iy < 6; iy++) {
-                float *pr = pc + (iy + 1) * 8;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[7 + k] = 0.0f;
-                for (int ix = 0; ix < 6; ix++)
-                    pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
-            }
-        }
-#if defined(NNC_V16)
-        float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
-        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 32; i += 16) {
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
-            }
-            {   /* the last 14 positions, in a vector that runs past them */
-                const int i = 32;
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
-            }
-        }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
-#elif defined(NNC_V8_WIDE)
-        float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
-        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero,
-       a2_0 = zero, a2_1 = zero, a2_2 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0, x1, x2;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    memcpy(&x2, pc + 16, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    memcpy(&x2, pc + 17, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    memcpy(&x2, pc + 18, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    memcpy(&x2, pc + 24, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    memcpy(&x2, pc + 25, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    memcpy(&x1, pc + 18, 32);
-                    memcpy(&x2, pc + 26, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    memcpy(&x2, pc + 32, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    memcpy(&x1, pc + 25, 32);
-                    memcpy(&x2, pc + 33, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    memcpy(&x1, pc + 26, 32);
-                    memcpy(&x2, pc + 34, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 148 + i + 16, &a2_2, 32);
-            }
-            for (int i = 24; i < 40; i += 8) {
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
-            }
-            {   /* the last 6 positions, in a vector that runs past them */
-                const int i = 40;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
-            }
-        }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
-#elif defined(NNC_V8)
-        float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
-        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero,
-       a1_0 = zero, a1_1 = zero,
-       a2_0 = zero, a2_1 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0, x1;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    memcpy(&x1, pc + 18, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    memcpy(&x1, pc + 25, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    memcpy(&x1, pc + 26, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32);
-            }
-            for (int i = 32; i < 40; i += 8) {
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
-            }
-            {   /* the last 6 positions, in a vector that runs past them */
-                const int i = 40;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 10, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 17, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 18, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
-            }
-        }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
-#else
-        float *oext = net->pad + 256;   /* [6][8]: one output plane, 8 wide */
-        for (int f = 0; f < 3; f++) {
-            for (int i = 0; i < 46; i++)
-                oext[i] = 0.0f;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 64;
-                const float *wc = w + (f * 2 + c) * 9;
-                for (int i = 0; i < 46; i++)   /* tap 0,0 */
-                    oext[i] += wc[0] * pc[0 + i];
-                for (int i = 0; i < 46; i++)   /* tap 0,1 */
-                    oext[i] += wc[1] * pc[1 + i];
-                for (int i = 0; i < 46; i++)   /* tap 0,2 */
-                    oext[i] += wc[2] * pc[2 + i];
-                for (int i = 0; i < 46; i++)   /* tap 1,0 */
-                    oext[i] += wc[3] * pc[8 + i];
-                for (int i = 0; i < 46; i++)   /* tap 1,1 */
-                    oext[i] += wc[4] * pc[9 + i];
-                for (int i = 0; i < 46; i++)   /* tap 1,2 */
-                    oext[i] += wc[5] * pc[10 + i];
-                for (int i = 0; i < 46; i++)   /* tap 2,0 */
-                    oext[i] += wc[6] * pc[16 + i];
-                for (int i = 0; i < 46; i++)   /* tap 2,1 */
-                    oext[i] += wc[7] * pc[17 + i];
-                for (int i = 0; i < 46; i++)   /* tap 2,2 */
-                    oext[i] += wc[8] * pc[18 + i];
-            }
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(oext[oy * 8 + ox] + b[f]);
-        }
-#endif
-    }
-    /* layer 3: maxpool 3x6x6 -> 3x3x3 (cnn_stack.nn:8) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 209;
-        const float *in = act + 72;   /* [3][6][6] */
-        float *out = act + 180;   /* [3][3][3] */
-        for (int c = 0; c < 3; c++)
-            for (int oy = 0; oy < 3; oy++)
-                for (int ox = 0; ox < 3; ox++) {
-                    const float *win = in + c * 36 + (oy * 2) * 6 + (ox * 2);
-                    float v = win[0];
-                    for (int ky = 0; ky < 2; ky++)
-                        for (int kx = 0; kx < 2; kx++)
-                            v = win[ky * 6 + kx] > v ? win[ky * 6 + kx] : v;
-                    out[(c * 3 + oy) * 3 + ox] = v;
-                }
-    }
-    /* layer 4: dense 3x3x3 -> 2 softmax (cnn_stack.nn:9) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 209;
         float *logit = net->logit + s * 2;
-        const float *w = net->param + 77;   /* [2][27] */
-        const float *b = net->param + 131;   /* [2] */
-        const float *in = act + 180;
-        float *out = act + 207;
-        logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                    + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
-                    + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
-                    + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
-                    + w[15] * in[15] + w[16] * in[16] + w[17] * in[17] + w[18] * in[18]
-                    + w[19] * in[19] + w[20] * in[20] + w[21] * in[21] + w[22] * in[22]
-                    + w[23] * in[23] + w[24] * in[24] + w[25] * in[25] + w[26] * in[26];
-        logit[1] = b[1] + w[27] * in[0] + w[28] * in[1] + w[29] * in[2]
-                    + w[30] * in[3] + w[31] * in[4] + w[32] * in[5] + w[33] * in[6]
-                    + w[34] * in[7] + w[35] * in[8] + w[36] * in[9] + w[37] * in[10]
-                    + w[38] * in[11] + w[39] * in[12] + w[40] * in[13] + w[41] * in[14]
-                    + w[42] * in[15] + w[43] * in[16] + w[44] * in[17] + w[45] * in[18]
-                    + w[46] * in[19] + w[47] * in[20] + w[48] * in[21] + w[49] * in[22]
-                    + w[50] * in[23] + w[51] * in[24] + w[52] * in[25] + w[53] * in[26];
-        {   /* softmax: out = exp(z - max z) / sum */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, inv;
-            for (int o = 1; o < 2; o++)
-                m = z[o] > m ? z[o] : m;
-            for (int o = 0; o < 2; o++) {
-                out[o] = expf(z[o] - m);
-                sum += out[o];
+        /* layer 1: conv 1x6x6 -> 2x6x6 relu (cnn_stack.nn:6) */
+        {
+            const float *w = net->param + 0;   /* [2][1][3][3] */
+            const float *b = net->param + 18;   /* [2] */
+            const float *in = xs;   /* [1][6][6] */
+            float *out = act + 0;   /* [2][6][6] */
+            float *pin = net->pad;   /* [1][8][8]: the input inside a zero border */
+            for (int c = 0; c < 1; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 64;
+                for (int i = 0; i < 8; i++)
+                    pc[i] = pc[56 + i] = 0.0f;
+                for (int iy = 0; iy < 6; iy++) {
+                    float *pr = pc + (iy + 1) * 8;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[7 + k] = 0.0f;
+                    for (int ix = 0; ix < 6; ix++)
+                        pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                }
             }
-            inv = 1.0f / sum;
-            for (int o = 0; o < 2; o++)
-                out[o] *= inv;
+#if defined(NNC_V16)
+            float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
+            for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+                for (int i = 0; i < 32; i += 16) {
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[9] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[10] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[11] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[12] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[13] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[14] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[15] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[16] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[17] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                }
+                {   /* the last 14 positions, in a vector that runs past them */
+                    const int i = 32;
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[9] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[10] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[11] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[12] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[13] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[14] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[15] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[16] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[17] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                }
+            }
+            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+            float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
+            for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+                for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+           a1_0 = zero, a1_1 = zero, a1_2 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v8 x0, x1, x2;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        memcpy(&x2, pc + 16, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                        a1_0 += wc[9] * x0; a1_1 += wc[9] * x1; a1_2 += wc[9] * x2;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        memcpy(&x2, pc + 17, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                        a1_0 += wc[10] * x0; a1_1 += wc[10] * x1; a1_2 += wc[10] * x2;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        memcpy(&x2, pc + 18, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                        a1_0 += wc[11] * x0; a1_1 += wc[11] * x1; a1_2 += wc[11] * x2;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        memcpy(&x2, pc + 24, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                        a1_0 += wc[12] * x0; a1_1 += wc[12] * x1; a1_2 += wc[12] * x2;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        memcpy(&x2, pc + 25, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                        a1_0 += wc[13] * x0; a1_1 += wc[13] * x1; a1_2 += wc[13] * x2;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        memcpy(&x1, pc + 18, 32);
+                        memcpy(&x2, pc + 26, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                        a1_0 += wc[14] * x0; a1_1 += wc[14] * x1; a1_2 += wc[14] * x2;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        memcpy(&x2, pc + 32, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                        a1_0 += wc[15] * x0; a1_1 += wc[15] * x1; a1_2 += wc[15] * x2;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        memcpy(&x1, pc + 25, 32);
+                        memcpy(&x2, pc + 33, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                        a1_0 += wc[16] * x0; a1_1 += wc[16] * x1; a1_2 += wc[16] * x2;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        memcpy(&x1, pc + 26, 32);
+                        memcpy(&x2, pc + 34, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                        a1_0 += wc[17] * x0; a1_1 += wc[17] * x1; a1_2 += wc[17] * x2;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
+                }
+                for (int i = 24; i < 40; i += 8) {
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[9] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[10] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[11] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[12] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[13] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[14] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[15] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[16] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[17] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                }
+                {   /* the last 6 positions, in a vector that runs past them */
+                    const int i = 40;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[9] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[10] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[11] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[12] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[13] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[14] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[15] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[16] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[17] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                }
+            }
+            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8)
+            float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
+            for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+                for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v8 x0, x1;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[12] * x0; a1_1 += wc[12] * x1;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[13] * x0; a1_1 += wc[13] * x1;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        memcpy(&x1, pc + 18, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[14] * x0; a1_1 += wc[14] * x1;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[15] * x0; a1_1 += wc[15] * x1;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        memcpy(&x1, pc + 25, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[16] * x0; a1_1 += wc[16] * x1;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        memcpy(&x1, pc + 26, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
+                }
+                for (int i = 32; i < 40; i += 8) {
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[9] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[10] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[11] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[12] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[13] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[14] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[15] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[16] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[17] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                }
+                {   /* the last 6 positions, in a vector that runs past them */
+                    const int i = 40;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[9] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[10] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[11] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[12] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[13] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[14] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[15] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[16] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[17] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                }
+            }
+            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#else
+            float *oext = net->pad + 128;   /* [6][8]: one output plane, 8 wide */
+            for (int f = 0; f < 2; f++) {
+                for (int i = 0; i < 46; i++)
+                    oext[i] = 0.0f;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 64;
+                    const float *wc = w + (f * 1 + c) * 9;
+                    for (int i = 0; i < 46; i++)   /* tap 0,0 */
+                        oext[i] += wc[0] * pc[0 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 0,1 */
+                        oext[i] += wc[1] * pc[1 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 0,2 */
+                        oext[i] += wc[2] * pc[2 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 1,0 */
+                        oext[i] += wc[3] * pc[8 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 1,1 */
+                        oext[i] += wc[4] * pc[9 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 1,2 */
+                        oext[i] += wc[5] * pc[10 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 2,0 */
+                        oext[i] += wc[6] * pc[16 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 2,1 */
+                        oext[i] += wc[7] * pc[17 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 2,2 */
+                        oext[i] += wc[8] * pc[18 + i];
+                }
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(oext[oy * 8 + ox] + b[f]);
+            }
+#endif
+        }
+        /* layer 2: conv 2x6x6 -> 3x6x6 relu (cnn_stack.nn:7) */
+        {
+            const float *w = net->param + 20;   /* [3][2][3][3] */
+            const float *b = net->param + 74;   /* [3] */
+            const float *in = act + 0;   /* [2][6][6] */
+            float *out = act + 72;   /* [3][6][6] */
+            float *pin = net->pad;   /* [2][8][8]: the input inside a zero border */
+            for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 64;
+                for (int i = 0; i < 8; i++)
+                    pc[i] = pc[56 + i] = 0.0f;
+                for (int iy = 0; iy < 6; iy++) {
+                    float *pr = pc + (iy + 1) * 8;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[7 + k] = 0.0f;
+                    for (int ix = 0; ix < 6; ix++)
+                        pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                }
+            }
+#if defined(NNC_V16)
+            float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
+            for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+                for (int i = 0; i < 32; i += 16) {
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
+                }
+                {   /* the last 14 positions, in a vector that runs past them */
+                    const int i = 32;
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
+                }
+            }
+            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+            float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
+            for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+                for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+           a1_0 = zero, a1_1 = zero, a1_2 = zero,
+           a2_0 = zero, a2_1 = zero, a2_2 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0, x1, x2;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        memcpy(&x2, pc + 16, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        memcpy(&x2, pc + 17, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        memcpy(&x2, pc + 18, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        memcpy(&x2, pc + 24, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        memcpy(&x2, pc + 25, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        memcpy(&x1, pc + 18, 32);
+                        memcpy(&x2, pc + 26, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        memcpy(&x2, pc + 32, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        memcpy(&x1, pc + 25, 32);
+                        memcpy(&x2, pc + 33, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        memcpy(&x1, pc + 26, 32);
+                        memcpy(&x2, pc + 34, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
+                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 148 + i + 16, &a2_2, 32);
+                }
+                for (int i = 24; i < 40; i += 8) {
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
+                }
+                {   /* the last 6 positions, in a vector that runs past them */
+                    const int i = 40;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
+                }
+            }
+            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#elif defined(NNC_V8)
+            float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
+            for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+                for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero,
+           a2_0 = zero, a2_1 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0, x1;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        memcpy(&x1, pc + 18, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        memcpy(&x1, pc + 25, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        memcpy(&x1, pc + 26, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
+                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32);
+                }
+                for (int i = 32; i < 40; i += 8) {
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
+                }
+                {   /* the last 6 positions, in a vector that runs past them */
+                    const int i = 40;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 10, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 17, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 18, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
+                }
+            }
+            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+#else
+            float *oext = net->pad + 256;   /* [6][8]: one output plane, 8 wide */
+            for (int f = 0; f < 3; f++) {
+                for (int i = 0; i < 46; i++)
+                    oext[i] = 0.0f;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64;
+                    const float *wc = w + (f * 2 + c) * 9;
+                    for (int i = 0; i < 46; i++)   /* tap 0,0 */
+                        oext[i] += wc[0] * pc[0 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 0,1 */
+                        oext[i] += wc[1] * pc[1 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 0,2 */
+                        oext[i] += wc[2] * pc[2 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 1,0 */
+                        oext[i] += wc[3] * pc[8 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 1,1 */
+                        oext[i] += wc[4] * pc[9 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 1,2 */
+                        oext[i] += wc[5] * pc[10 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 2,0 */
+                        oext[i] += wc[6] * pc[16 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 2,1 */
+                        oext[i] += wc[7] * pc[17 + i];
+                    for (int i = 0; i < 46; i++)   /* tap 2,2 */
+                        oext[i] += wc[8] * pc[18 + i];
+                }
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(oext[oy * 8 + ox] + b[f]);
+            }
+#endif
+        }
+        /* layer 3: maxpool 3x6x6 -> 3x3x3 (cnn_stack.nn:8) */
+        {
+            const float *in = act + 72;   /* [3][6][6] */
+            float *out = act + 180;   /* [3][3][3] */
+            for (int c = 0; c < 3; c++)
+                for (int oy = 0; oy < 3; oy++)
+                    for (int ox = 0; ox < 3; ox++) {
+                        const float *win = in + c * 36 + (oy * 2) * 6 + (ox * 2);
+                        float v = win[0];
+                        for (int ky = 0; ky < 2; ky++)
+                            for (int kx = 0; kx < 2; kx++)
+                                v = win[ky * 6 + kx] > v ? win[ky * 6 + kx] : v;
+                        out[(c * 3 + oy) * 3 + ox] = v;
+                    }
+        }
+        /* layer 4: dense 3x3x3 -> 2 softmax (cnn_stack.nn:9) */
+        {
+            const float *w = net->param + 77;   /* [2][27] */
+            const float *b = net->param + 131;   /* [2] */
+            const float *in = act + 180;
+            float *out = act + 207;
+            logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                        + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                        + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
+                        + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
+                        + w[15] * in[15] + w[16] * in[16] + w[17] * in[17] + w[18] * in[18]
+                        + w[19] * in[19] + w[20] * in[20] + w[21] * in[21] + w[22] * in[22]
+                        + w[23] * in[23] + w[24] * in[24] + w[25] * in[25] + w[26] * in[26];
+            logit[1] = b[1] + w[27] * in[0] + w[28] * in[1] + w[29] * in[2]
+                        + w[30] * in[3] + w[31] * in[4] + w[32] * in[5] + w[33] * in[6]
+                        + w[34] * in[7] + w[35] * in[8] + w[36] * in[9] + w[37] * in[10]
+                        + w[38] * in[11] + w[39] * in[12] + w[40] * in[13] + w[41] * in[14]
+                        + w[42] * in[15] + w[43] * in[16] + w[44] * in[17] + w[45] * in[18]
+                        + w[46] * in[19] + w[47] * in[20] + w[48] * in[21] + w[49] * in[22]
+                        + w[50] * in[23] + w[51] * in[24] + w[52] * in[25] + w[53] * in[26];
+            {   /* softmax: out = exp(z - max z) / sum */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, inv;
+                for (int o = 1; o < 2; o++)
+                    m = z[o] > m ? z[o] : m;
+                for (int o = 0; o < 2; o++) {
+                    out[o] = expf(z[o] - m);
+                    sum += out[o];
+                }
+                inv = 1.0f / sum;
+                for (int o = 0; o < 2; o++)
+                    out[o] *= inv;
+            }
         }
     }
 }
@@ -2388,1322 +2388,570 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
         }
     }
 
-    /* layer 4: dense 3x3x3 -> 2 softmax (cnn_stack.nn:9) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 209;
-        float *delta = net->delta + s * 216;
-        const float *dz = delta + 0;
-        const float *in = act + 180;
-        float *gw = net->grad + 77;
-        float *gb = net->grad + 131;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gw[4] += dz[0] * in[4];
-        gw[5] += dz[0] * in[5];
-        gw[6] += dz[0] * in[6];
-        gw[7] += dz[0] * in[7];
-        gw[8] += dz[0] * in[8];
-        gw[9] += dz[0] * in[9];
-        gw[10] += dz[0] * in[10];
-        gw[11] += dz[0] * in[11];
-        gw[12] += dz[0] * in[12];
-        gw[13] += dz[0] * in[13];
-        gw[14] += dz[0] * in[14];
-        gw[15] += dz[0] * in[15];
-        gw[16] += dz[0] * in[16];
-        gw[17] += dz[0] * in[17];
-        gw[18] += dz[0] * in[18];
-        gw[19] += dz[0] * in[19];
-        gw[20] += dz[0] * in[20];
-        gw[21] += dz[0] * in[21];
-        gw[22] += dz[0] * in[22];
-        gw[23] += dz[0] * in[23];
-        gw[24] += dz[0] * in[24];
-        gw[25] += dz[0] * in[25];
-        gw[26] += dz[0] * in[26];
-        gb[0] += dz[0];
-        gw[27] += dz[1] * in[0];
-        gw[28] += dz[1] * in[1];
-        gw[29] += dz[1] * in[2];
-        gw[30] += dz[1] * in[3];
-        gw[31] += dz[1] * in[4];
-        gw[32] += dz[1] * in[5];
-        gw[33] += dz[1] * in[6];
-        gw[34] += dz[1] * in[7];
-        gw[35] += dz[1] * in[8];
-        gw[36] += dz[1] * in[9];
-        gw[37] += dz[1] * in[10];
-        gw[38] += dz[1] * in[11];
-        gw[39] += dz[1] * in[12];
-        gw[40] += dz[1] * in[13];
-        gw[41] += dz[1] * in[14];
-        gw[42] += dz[1] * in[15];
-        gw[43] += dz[1] * in[16];
-        gw[44] += dz[1] * in[17];
-        gw[45] += dz[1] * in[18];
-        gw[46] += dz[1] * in[19];
-        gw[47] += dz[1] * in[20];
-        gw[48] += dz[1] * in[21];
-        gw[49] += dz[1] * in[22];
-        gw[50] += dz[1] * in[23];
-        gw[51] += dz[1] * in[24];
-        gw[52] += dz[1] * in[25];
-        gw[53] += dz[1] * in[26];
-        gb[1] += dz[1];
-        const float *w = net->param + 77;
-        float *din = delta + 108;
-        din[0] = (w[0] * dz[0] + w[27] * dz[1]);
-        din[1] = (w[1] * dz[0] + w[28] * dz[1]);
-        din[2] = (w[2] * dz[0] + w[29] * dz[1]);
-        din[3] = (w[3] * dz[0] + w[30] * dz[1]);
-        din[4] = (w[4] * dz[0] + w[31] * dz[1]);
-        din[5] = (w[5] * dz[0] + w[32] * dz[1]);
-        din[6] = (w[6] * dz[0] + w[33] * dz[1]);
-        din[7] = (w[7] * dz[0] + w[34] * dz[1]);
-        din[8] = (w[8] * dz[0] + w[35] * dz[1]);
-        din[9] = (w[9] * dz[0] + w[36] * dz[1]);
-        din[10] = (w[10] * dz[0] + w[37] * dz[1]);
-        din[11] = (w[11] * dz[0] + w[38] * dz[1]);
-        din[12] = (w[12] * dz[0] + w[39] * dz[1]);
-        din[13] = (w[13] * dz[0] + w[40] * dz[1]);
-        din[14] = (w[14] * dz[0] + w[41] * dz[1]);
-        din[15] = (w[15] * dz[0] + w[42] * dz[1]);
-        din[16] = (w[16] * dz[0] + w[43] * dz[1]);
-        din[17] = (w[17] * dz[0] + w[44] * dz[1]);
-        din[18] = (w[18] * dz[0] + w[45] * dz[1]);
-        din[19] = (w[19] * dz[0] + w[46] * dz[1]);
-        din[20] = (w[20] * dz[0] + w[47] * dz[1]);
-        din[21] = (w[21] * dz[0] + w[48] * dz[1]);
-        din[22] = (w[22] * dz[0] + w[49] * dz[1]);
-        din[23] = (w[23] * dz[0] + w[50] * dz[1]);
-        din[24] = (w[24] * dz[0] + w[51] * dz[1]);
-        din[25] = (w[25] * dz[0] + w[52] * dz[1]);
-        din[26] = (w[26] * dz[0] + w[53] * dz[1]);
-    }
-    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cnn_stack_update_params(net, 77, 133);
-
-    /* layer 3: maxpool 3x6x6 -> 3x3x3 (cnn_stack.nn:8) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 209;
-        float *delta = net->delta + s * 216;
-        const float *dz = delta + 108;
-        const float *in = act + 72;
-        const float *out = act + 180;
-        float *din = delta + 0;   /* [3][6][6] */
-        for (int c = 0; c < 3; c++)   /* the windows tile the input */
-            for (int oy = 0; oy < 3; oy++) {
-                const float *m = out + (c * 3 + oy) * 3, *g = dz + (c * 3 + oy) * 3;
-                const float *r0 = in + c * 36 + oy * 12 + 0;
-                const float *r1 = in + c * 36 + oy * 12 + 6;
-                float *d0 = din + c * 36 + oy * 12 + 0;
-                float *d1 = din + c * 36 + oy * 12 + 6;
-                for (int ox = 0; ox < 3; ox++) {
-                    const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
-                    const float v0 = r0[ox * 2], v1 = r0[ox * 2 + 1], v2 = r1[ox * 2], v3 = r1[ox * 2 + 1];
-                    int left, h0, h1, h2, h3;   /* the first maximum, in PyTorch's order */
-                    h0 = v0 == mx;
-                    left = !h0;
-                    h1 = left & (v1 == mx);
-                    left &= !h1;
-                    h2 = left & (v2 == mx);
-                    left &= !h2;
-                    h3 = left & (v3 == mx);
-                    d0[ox * 2] = h0 ? gv : 0.0f;
-                    d0[ox * 2 + 1] = h1 ? gv : 0.0f;
-                    d1[ox * 2] = h2 ? gv : 0.0f;
-                    d1[ox * 2 + 1] = h3 ? gv : 0.0f;
-                }
-            }
-    }
-
-    /* layer 2: conv 2x6x6 -> 3x6x6 relu (cnn_stack.nn:7) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 209;
-        float *delta = net->delta + s * 216;
-        const float *dz = delta + 0;   /* [3][6][6] */
-        const float *in = act + 0;
-        float *gw = net->grad + 20;
-        float *gb = net->grad + 74;
-        float *pin = net->pad;   /* [2][8][8]: the input inside a zero border */
-        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 64;
-            for (int i = 0; i < 8; i++)
-                pc[i] = pc[56 + i] = 0.0f;
-            for (int iy = 0; iy < 6; iy++) {
-                float *pr = pc + (iy + 1) * 8;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[7 + k] = 0.0f;
-                for (int ix = 0; ix < 6; ix++)
-                    pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
-            }
-        }
-#ifdef NNC_V8
-        const float *w = net->param + 20;
-        float *din = delta + 108;   /* [2][6][6] */
-#if defined(NNC_V16)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        const nnc_v16 zero16 = {0.0f};
-        float *dzp = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 36;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 32; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 32; i < 36; i++)
-                acc[i - 32] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 148;
-            for (int i = 0; i < 18; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 6; oy++) {
-                for (int ox = 0; ox < 6; ox++)
-                    pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
-                for (int ox = 6; ox < 8; ox++)
-                    pf[18 + oy * 8 + ox] = 0.0f;
-            }
-            for (int i = 66; i < 148; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 64;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 40; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 40;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
-                }
-            }
-        }
-        {   /* gw of the last filter */
-            const int f = 2;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 64;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 40; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 40;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                }
-            }
-        }
-        float *dpw = net->pad + 128;   /* [2][8][8]: din, 8 wide */
-        for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
-            for (int j = 8; j < 56; j += 48) {
-                nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
-       b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
-                for (int f = 0; f < 3; f++) {
-                    const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
-                    nnc_v16 y0, y1, y2;
-                    /* tap 0,0 */
-                    memcpy(&y0, df + 0, 64);
-                    memcpy(&y1, df + 16, 64);
-                    memcpy(&y2, df + 32, 64);
-                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                    /* tap 0,1 */
-                    memcpy(&y0, df + -1, 64);
-                    memcpy(&y1, df + 15, 64);
-                    memcpy(&y2, df + 31, 64);
-                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                    /* tap 0,2 */
-                    memcpy(&y0, df + -2, 64);
-                    memcpy(&y1, df + 14, 64);
-                    memcpy(&y2, df + 30, 64);
-                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                    /* tap 1,0 */
-                    memcpy(&y0, df + -8, 64);
-                    memcpy(&y1, df + 8, 64);
-                    memcpy(&y2, df + 24, 64);
-                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                    /* tap 1,1 */
-                    memcpy(&y0, df + -9, 64);
-                    memcpy(&y1, df + 7, 64);
-                    memcpy(&y2, df + 23, 64);
-                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                    /* tap 1,2 */
-                    memcpy(&y0, df + -10, 64);
-                    memcpy(&y1, df + 6, 64);
-                    memcpy(&y2, df + 22, 64);
-                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                    /* tap 2,0 */
-                    memcpy(&y0, df + -16, 64);
-                    memcpy(&y1, df + 0, 64);
-                    memcpy(&y2, df + 16, 64);
-                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                    /* tap 2,1 */
-                    memcpy(&y0, df + -17, 64);
-                    memcpy(&y1, df + -1, 64);
-                    memcpy(&y2, df + 15, 64);
-                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                    /* tap 2,2 */
-                    memcpy(&y0, df + -18, 64);
-                    memcpy(&y1, df + -2, 64);
-                    memcpy(&y2, df + 14, 64);
-                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                }
-                memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 64 + j + 32, &b0_2, 64);
-                memcpy(dpw + (c + 1) * 64 + j + 0, &b1_0, 64); memcpy(dpw + (c + 1) * 64 + j + 16, &b1_1, 64); memcpy(dpw + (c + 1) * 64 + j + 32, &b1_2, 64);
-            }
-        }
-        for (int c = 0; c < 2; c++)   /* din: the inside of dpw, through the activation of layer 1 */
-            for (int iy = 0; iy < 6; iy++)
-                for (int ix = 0; ix < 6; ix++)
-                    din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
-#elif defined(NNC_V8_WIDE)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 36;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 32; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 32; i < 36; i++)
-                acc[i - 32] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 148;
-            for (int i = 0; i < 18; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 6; oy++) {
-                for (int ox = 0; ox < 6; ox++)
-                    pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
-                for (int ox = 6; ox < 8; ox++)
-                    pf[18 + oy * 8 + ox] = 0.0f;
-            }
-            for (int i = 66; i < 148; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 64;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 40; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 40;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
-                }
-            }
-        }
-        {   /* gw of the last filter */
-            const int f = 2;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 64;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 40; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 40;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                }
-            }
-        }
-        float *dpw = net->pad + 128;   /* [2][8][8]: din, 8 wide */
-        for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
-            for (int j = 8; j < 40; j += 32) {
-                nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-       b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
-                for (int f = 0; f < 3; f++) {
-                    const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
-                    nnc_v8 y0, y1, y2, y3;
-                    /* tap 0,0 */
-                    memcpy(&y0, df + 0, 32);
-                    memcpy(&y1, df + 8, 32);
-                    memcpy(&y2, df + 16, 32);
-                    memcpy(&y3, df + 24, 32);
-                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
-                    /* tap 0,1 */
-                    memcpy(&y0, df + -1, 32);
-                    memcpy(&y1, df + 7, 32);
-                    memcpy(&y2, df + 15, 32);
-                    memcpy(&y3, df + 23, 32);
-                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
-                    /* tap 0,2 */
-                    memcpy(&y0, df + -2, 32);
-                    memcpy(&y1, df + 6, 32);
-                    memcpy(&y2, df + 14, 32);
-                    memcpy(&y3, df + 22, 32);
-                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
-                    /* tap 1,0 */
-                    memcpy(&y0, df + -8, 32);
-                    memcpy(&y1, df + 0, 32);
-                    memcpy(&y2, df + 8, 32);
-                    memcpy(&y3, df + 16, 32);
-                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
-                    /* tap 1,1 */
-                    memcpy(&y0, df + -9, 32);
-                    memcpy(&y1, df + -1, 32);
-                    memcpy(&y2, df + 7, 32);
-                    memcpy(&y3, df + 15, 32);
-                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
-                    /* tap 1,2 */
-                    memcpy(&y0, df + -10, 32);
-                    memcpy(&y1, df + -2, 32);
-                    memcpy(&y2, df + 6, 32);
-                    memcpy(&y3, df + 14, 32);
-                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
-                    /* tap 2,0 */
-                    memcpy(&y0, df + -16, 32);
-                    memcpy(&y1, df + -8, 32);
-                    memcpy(&y2, df + 0, 32);
-                    memcpy(&y3, df + 8, 32);
-                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
-                    /* tap 2,1 */
-                    memcpy(&y0, df + -17, 32);
-                    memcpy(&y1, df + -9, 32);
-                    memcpy(&y2, df + -1, 32);
-                    memcpy(&y3, df + 7, 32);
-                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
-                    /* tap 2,2 */
-                    memcpy(&y0, df + -18, 32);
-                    memcpy(&y1, df + -10, 32);
-                    memcpy(&y2, df + -2, 32);
-                    memcpy(&y3, df + 6, 32);
-                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
-                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
-                }
-                memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 64 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 64 + j + 24, &b0_3, 32);
-                memcpy(dpw + (c + 1) * 64 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 64 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 64 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 64 + j + 24, &b1_3, 32);
-            }
-            {   /* the last 16 positions */
-                const int j = 40;
-                nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-       b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
-                for (int f = 0; f < 3; f++) {
-                    const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
-                    nnc_v8 y0, y1, y2, y3;
-                    /* tap 0,0 */
-                    memcpy(&y0, df + 0, 32);
-                    memcpy(&y1, df + 8, 32);
-                    memcpy(&y2, df + 16, 32);
-                    memcpy(&y3, df + 24, 32);
-                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
-                    /* tap 0,1 */
-                    memcpy(&y0, df + -1, 32);
-                    memcpy(&y1, df + 7, 32);
-                    memcpy(&y2, df + 15, 32);
-                    memcpy(&y3, df + 23, 32);
-                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
-                    /* tap 0,2 */
-                    memcpy(&y0, df + -2, 32);
-                    memcpy(&y1, df + 6, 32);
-                    memcpy(&y2, df + 14, 32);
-                    memcpy(&y3, df + 22, 32);
-                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
-                    /* tap 1,0 */
-                    memcpy(&y0, df + -8, 32);
-                    memcpy(&y1, df + 0, 32);
-                    memcpy(&y2, df + 8, 32);
-                    memcpy(&y3, df + 16, 32);
-                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
-                    /* tap 1,1 */
-                    memcpy(&y0, df + -9, 32);
-                    memcpy(&y1, df + -1, 32);
-                    memcpy(&y2, df + 7, 32);
-                    memcpy(&y3, df + 15, 32);
-                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
-                    /* tap 1,2 */
-                    memcpy(&y0, df + -10, 32);
-                    memcpy(&y1, df + -2, 32);
-                    memcpy(&y2, df + 6, 32);
-                    memcpy(&y3, df + 14, 32);
-                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
-                    /* tap 2,0 */
-                    memcpy(&y0, df + -16, 32);
-                    memcpy(&y1, df + -8, 32);
-                    memcpy(&y2, df + 0, 32);
-                    memcpy(&y3, df + 8, 32);
-                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
-                    /* tap 2,1 */
-                    memcpy(&y0, df + -17, 32);
-                    memcpy(&y1, df + -9, 32);
-                    memcpy(&y2, df + -1, 32);
-                    memcpy(&y3, df + 7, 32);
-                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
-                    /* tap 2,2 */
-                    memcpy(&y0, df + -18, 32);
-                    memcpy(&y1, df + -10, 32);
-                    memcpy(&y2, df + -2, 32);
-                    memcpy(&y3, df + 6, 32);
-                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
-                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
-                }
-                float t[32];
-                memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
-                for (int q = 0; q < 32 && j + q < 56; q++)
-                    dpw[(c + 0) * 64 + j + q] = t[q];
-                memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
-                for (int q = 0; q < 32 && j + q < 56; q++)
-                    dpw[(c + 1) * 64 + j + q] = t[q];
-            }
-        }
-        for (int c = 0; c < 2; c++)   /* din: the inside of dpw, through the activation of layer 1 */
-            for (int iy = 0; iy < 6; iy++)
-                for (int ix = 0; ix < 6; ix++)
-                    din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
-#elif defined(NNC_V8)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 36;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 32; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 32; i < 36; i++)
-                acc[i - 32] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 148;
-            for (int i = 0; i < 18; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 6; oy++) {
-                for (int ox = 0; ox < 6; ox++)
-                    pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
-                for (int ox = 6; ox < 8; ox++)
-                    pf[18 + oy * 8 + ox] = 0.0f;
-            }
-            for (int i = 66; i < 148; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 64;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 40; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 40;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                }
-            }
-        }
-        float *dpw = net->pad + 128;   /* [2][8][8]: din, 8 wide */
-        for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
-            for (int j = 8; j < 56; j += 24) {
-                nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
-       b1_0 = zero, b1_1 = zero, b1_2 = zero;
-                for (int f = 0; f < 3; f++) {
-                    const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
-                    nnc_v8 y0, y1, y2;
-                    /* tap 0,0 */
-                    memcpy(&y0, df + 0, 32);
-                    memcpy(&y1, df + 8, 32);
-                    memcpy(&y2, df + 16, 32);
-                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                    /* tap 0,1 */
-                    memcpy(&y0, df + -1, 32);
-                    memcpy(&y1, df + 7, 32);
-                    memcpy(&y2, df + 15, 32);
-                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                    /* tap 0,2 */
-                    memcpy(&y0, df + -2, 32);
-                    memcpy(&y1, df + 6, 32);
-                    memcpy(&y2, df + 14, 32);
-                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                    /* tap 1,0 */
-                    memcpy(&y0, df + -8, 32);
-                    memcpy(&y1, df + 0, 32);
-                    memcpy(&y2, df + 8, 32);
-                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                    /* tap 1,1 */
-                    memcpy(&y0, df + -9, 32);
-                    memcpy(&y1, df + -1, 32);
-                    memcpy(&y2, df + 7, 32);
-                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                    /* tap 1,2 */
-                    memcpy(&y0, df + -10, 32);
-                    memcpy(&y1, df + -2, 32);
-                    memcpy(&y2, df + 6, 32);
-                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                    /* tap 2,0 */
-                    memcpy(&y0, df + -16, 32);
-                    memcpy(&y1, df + -8, 32);
-                    memcpy(&y2, df + 0, 32);
-                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                    /* tap 2,1 */
-                    memcpy(&y0, df + -17, 32);
-                    memcpy(&y1, df + -9, 32);
-                    memcpy(&y2, df + -1, 32);
-                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                    /* tap 2,2 */
-                    memcpy(&y0, df + -18, 32);
-                    memcpy(&y1, df + -10, 32);
-                    memcpy(&y2, df + -2, 32);
-                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                }
-                memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 64 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_2, 32);
-                memcpy(dpw + (c + 1) * 64 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 64 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 64 + j + 16, &b1_2, 32);
-            }
-        }
-        for (int c = 0; c < 2; c++)   /* din: the inside of dpw, through the activation of layer 1 */
-            for (int iy = 0; iy < 6; iy++)
-                for (int ix = 0; ix < 6; ix++)
-                    din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
-#endif
-#else
-        float *dext = net->pad + 256;   /* [6][8]: dz of one filter, 8 wide, zeros beyond */
-        const float *w = net->param + 20;
-        float *dpin = net->pad + 128;   /* [2][8][8]: gradient of pin */
-        float *din = delta + 108;   /* [2][6][6] */
-        for (int i = 0; i < 128; i++)
-            dpin[i] = 0.0f;
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 36;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 32; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 32; i < 36; i++)
-                acc[i - 32] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int i = 0; i < 48; i++)
-            dext[i] = 0.0f;
-        for (int f = 0; f < 3; f++) {
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    dext[oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 64;
-                float *gwc = gw + (f * 2 + c) * 9;
-                const float *wc = w + (f * 2 + c) * 9;
-                float *dc = dpin + c * 64;
-                {   /* tap 0,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[0 + i];
-                    gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 46; i++)
-                        dc[0 + i] += wc[0] * dext[i];
-                }
-                {   /* tap 0,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[1 + i];
-                    gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 46; i++)
-                        dc[1 + i] += wc[1] * dext[i];
-                }
-                {   /* tap 0,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[2 + i];
-                    gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 46; i++)
-                        dc[2 + i] += wc[2] * dext[i];
-                }
-                {   /* tap 1,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[8 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[8 + i];
-                    gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 46; i++)
-                        dc[8 + i] += wc[3] * dext[i];
-                }
-                {   /* tap 1,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[9 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[9 + i];
-                    gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 46; i++)
-                        dc[9 + i] += wc[4] * dext[i];
-                }
-                {   /* tap 1,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[10 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[10 + i];
-                    gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 46; i++)
-                        dc[10 + i] += wc[5] * dext[i];
-                }
-                {   /* tap 2,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[16 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[16 + i];
-                    gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 46; i++)
-                        dc[16 + i] += wc[6] * dext[i];
-                }
-                {   /* tap 2,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[17 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[17 + i];
-                    gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 46; i++)
-                        dc[17 + i] += wc[7] * dext[i];
-                }
-                {   /* tap 2,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[18 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[18 + i];
-                    gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 46; i++)
-                        dc[18 + i] += wc[8] * dext[i];
-                }
-            }
-        }
-        for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
-            for (int iy = 0; iy < 6; iy++)
-                for (int ix = 0; ix < 6; ix++)
-                    din[(c * 6 + iy) * 6 + ix] = dpin[(c * 8 + iy + 1) * 8 + ix + 1];
-        for (int i = 0; i < 72; i++)   /* through the activation of layer 1 */
-            din[i] *= (in[i] > 0.0f ? 1.0f : 0.0f);
-#endif
-    }
-    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cnn_stack_update_params(net, 20, 77);
-
-    /* layer 1: conv 1x6x6 -> 2x6x6 relu (cnn_stack.nn:6) backward */
+    /* layers 4 to 1 backward, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 36;
+        float *act = net->act + s * 209;
         float *delta = net->delta + s * 216;
-        const float *dz = delta + 108;   /* [2][6][6] */
-        const float *in = xs;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 18;
-        float *pin = net->pad;   /* [1][8][8]: the input inside a zero border */
-        for (int c = 0; c < 1; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 64;
-            for (int i = 0; i < 8; i++)
-                pc[i] = pc[56 + i] = 0.0f;
-            for (int iy = 0; iy < 6; iy++) {
-                float *pr = pc + (iy + 1) * 8;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[7 + k] = 0.0f;
-                for (int ix = 0; ix < 6; ix++)
-                    pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
-            }
+        /* layer 4: dense 3x3x3 -> 2 softmax (cnn_stack.nn:9) backward */
+        {
+            const float *dz = delta + 0;
+            const float *in = act + 180;
+            float *gw = net->grad + 77;
+            float *gb = net->grad + 131;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gw[4] += dz[0] * in[4];
+            gw[5] += dz[0] * in[5];
+            gw[6] += dz[0] * in[6];
+            gw[7] += dz[0] * in[7];
+            gw[8] += dz[0] * in[8];
+            gw[9] += dz[0] * in[9];
+            gw[10] += dz[0] * in[10];
+            gw[11] += dz[0] * in[11];
+            gw[12] += dz[0] * in[12];
+            gw[13] += dz[0] * in[13];
+            gw[14] += dz[0] * in[14];
+            gw[15] += dz[0] * in[15];
+            gw[16] += dz[0] * in[16];
+            gw[17] += dz[0] * in[17];
+            gw[18] += dz[0] * in[18];
+            gw[19] += dz[0] * in[19];
+            gw[20] += dz[0] * in[20];
+            gw[21] += dz[0] * in[21];
+            gw[22] += dz[0] * in[22];
+            gw[23] += dz[0] * in[23];
+            gw[24] += dz[0] * in[24];
+            gw[25] += dz[0] * in[25];
+            gw[26] += dz[0] * in[26];
+            gb[0] += dz[0];
+            gw[27] += dz[1] * in[0];
+            gw[28] += dz[1] * in[1];
+            gw[29] += dz[1] * in[2];
+            gw[30] += dz[1] * in[3];
+            gw[31] += dz[1] * in[4];
+            gw[32] += dz[1] * in[5];
+            gw[33] += dz[1] * in[6];
+            gw[34] += dz[1] * in[7];
+            gw[35] += dz[1] * in[8];
+            gw[36] += dz[1] * in[9];
+            gw[37] += dz[1] * in[10];
+            gw[38] += dz[1] * in[11];
+            gw[39] += dz[1] * in[12];
+            gw[40] += dz[1] * in[13];
+            gw[41] += dz[1] * in[14];
+            gw[42] += dz[1] * in[15];
+            gw[43] += dz[1] * in[16];
+            gw[44] += dz[1] * in[17];
+            gw[45] += dz[1] * in[18];
+            gw[46] += dz[1] * in[19];
+            gw[47] += dz[1] * in[20];
+            gw[48] += dz[1] * in[21];
+            gw[49] += dz[1] * in[22];
+            gw[50] += dz[1] * in[23];
+            gw[51] += dz[1] * in[24];
+            gw[52] += dz[1] * in[25];
+            gw[53] += dz[1] * in[26];
+            gb[1] += dz[1];
+            const float *w = net->param + 77;
+            float *din = delta + 108;
+            din[0] = (w[0] * dz[0] + w[27] * dz[1]);
+            din[1] = (w[1] * dz[0] + w[28] * dz[1]);
+            din[2] = (w[2] * dz[0] + w[29] * dz[1]);
+            din[3] = (w[3] * dz[0] + w[30] * dz[1]);
+            din[4] = (w[4] * dz[0] + w[31] * dz[1]);
+            din[5] = (w[5] * dz[0] + w[32] * dz[1]);
+            din[6] = (w[6] * dz[0] + w[33] * dz[1]);
+            din[7] = (w[7] * dz[0] + w[34] * dz[1]);
+            din[8] = (w[8] * dz[0] + w[35] * dz[1]);
+            din[9] = (w[9] * dz[0] + w[36] * dz[1]);
+            din[10] = (w[10] * dz[0] + w[37] * dz[1]);
+            din[11] = (w[11] * dz[0] + w[38] * dz[1]);
+            din[12] = (w[12] * dz[0] + w[39] * dz[1]);
+            din[13] = (w[13] * dz[0] + w[40] * dz[1]);
+            din[14] = (w[14] * dz[0] + w[41] * dz[1]);
+            din[15] = (w[15] * dz[0] + w[42] * dz[1]);
+            din[16] = (w[16] * dz[0] + w[43] * dz[1]);
+            din[17] = (w[17] * dz[0] + w[44] * dz[1]);
+            din[18] = (w[18] * dz[0] + w[45] * dz[1]);
+            din[19] = (w[19] * dz[0] + w[46] * dz[1]);
+            din[20] = (w[20] * dz[0] + w[47] * dz[1]);
+            din[21] = (w[21] * dz[0] + w[48] * dz[1]);
+            din[22] = (w[22] * dz[0] + w[49] * dz[1]);
+            din[23] = (w[23] * dz[0] + w[50] * dz[1]);
+            din[24] = (w[24] * dz[0] + w[51] * dz[1]);
+            din[25] = (w[25] * dz[0] + w[52] * dz[1]);
+            din[26] = (w[26] * dz[0] + w[53] * dz[1]);
         }
+        /* layer 3: maxpool 3x6x6 -> 3x3x3 (cnn_stack.nn:8) backward */
+        {
+            const float *dz = delta + 108;
+            const float *in = act + 72;
+            const float *out = act + 180;
+            float *din = delta + 0;   /* [3][6][6] */
+            for (int c = 0; c < 3; c++)   /* the windows tile the input */
+                for (int oy = 0; oy < 3; oy++) {
+                    const float *m = out + (c * 3 + oy) * 3, *g = dz + (c * 3 + oy) * 3;
+                    const float *r0 = in + c * 36 + oy * 12 + 0;
+                    const float *r1 = in + c * 36 + oy * 12 + 6;
+                    float *d0 = din + c * 36 + oy * 12 + 0;
+                    float *d1 = din + c * 36 + oy * 12 + 6;
+                    for (int ox = 0; ox < 3; ox++) {
+                        const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
+                        const float v0 = r0[ox * 2], v1 = r0[ox * 2 + 1], v2 = r1[ox * 2], v3 = r1[ox * 2 + 1];
+                        int left, h0, h1, h2, h3;   /* the first maximum, in PyTorch's order */
+                        h0 = v0 == mx;
+                        left = !h0;
+                        h1 = left & (v1 == mx);
+                        left &= !h1;
+                        h2 = left & (v2 == mx);
+                        left &= !h2;
+                        h3 = left & (v3 == mx);
+                        d0[ox * 2] = h0 ? gv : 0.0f;
+                        d0[ox * 2 + 1] = h1 ? gv : 0.0f;
+                        d1[ox * 2] = h2 ? gv : 0.0f;
+                        d1[ox * 2 + 1] = h3 ? gv : 0.0f;
+                    }
+                }
+        }
+        /* layer 2: conv 2x6x6 -> 3x6x6 relu (cnn_stack.nn:7) backward */
+        {
+            const float *dz = delta + 0;   /* [3][6][6] */
+            const float *in = act + 0;
+            float *gw = net->grad + 20;
+            float *gb = net->grad + 74;
+            float *pin = net->pad;   /* [2][8][8]: the input inside a zero border */
+            for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 64;
+                for (int i = 0; i < 8; i++)
+                    pc[i] = pc[56 + i] = 0.0f;
+                for (int iy = 0; iy < 6; iy++) {
+                    float *pr = pc + (iy + 1) * 8;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[7 + k] = 0.0f;
+                    for (int ix = 0; ix < 6; ix++)
+                        pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                }
+            }
 #ifdef NNC_V8
-        const float *w = net->param + 0;
-        float *din = delta + 0;   /* [1][6][6] */
+            const float *w = net->param + 20;
+            float *din = delta + 108;   /* [2][6][6] */
 #if defined(NNC_V16)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        const nnc_v16 zero16 = {0.0f};
-        float *dzp = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 36;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 32; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 32; i < 36; i++)
-                acc[i - 32] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 148;
-            for (int i = 0; i < 18; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 6; oy++) {
-                for (int ox = 0; ox < 6; ox++)
-                    pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
-                for (int ox = 6; ox < 8; ox++)
-                    pf[18 + oy * 8 + ox] = 0.0f;
+            const nnc_v16 zero16 = {0.0f};
+            float *dzp = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 36;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 32; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 32; i < 36; i++)
+                    acc[i - 32] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
             }
-            for (int i = 66; i < 148; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 64;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 40; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
+            for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 148;
+                for (int i = 0; i < 18; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 6; oy++) {
+                    for (int ox = 0; ox < 6; ox++)
+                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    for (int ox = 6; ox < 8; ox++)
+                        pf[18 + oy * 8 + ox] = 0.0f;
                 }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 40;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 9 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 9 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 9 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 9 + c * 9 + 8] += t[1];
+                for (int i = 66; i < 148; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 40; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 40;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                    }
                 }
             }
-        }
-        if (dx) {   /* the network's input gradient: only cnn_stack_backward_from asks for it */
-            float *dpw = net->pad + 64;   /* [1][8][8]: din, 8 wide */
-            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 48 positions at a time */
+            {   /* gw of the last 1 filter */
+                const int f = 2;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 40; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 40;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            float *dpw = net->pad + 128;   /* [2][8][8]: din, 8 wide */
+            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
                 for (int j = 8; j < 56; j += 48) {
-                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16;
-                    for (int f = 0; f < 2; f++) {
-                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                         nnc_v16 y0, y1, y2;
                         /* tap 0,0 */
                         memcpy(&y0, df + 0, 64);
                         memcpy(&y1, df + 16, 64);
                         memcpy(&y2, df + 32, 64);
                         b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
                         /* tap 0,1 */
                         memcpy(&y0, df + -1, 64);
                         memcpy(&y1, df + 15, 64);
                         memcpy(&y2, df + 31, 64);
                         b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
                         /* tap 0,2 */
                         memcpy(&y0, df + -2, 64);
                         memcpy(&y1, df + 14, 64);
                         memcpy(&y2, df + 30, 64);
                         b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
                         /* tap 1,0 */
                         memcpy(&y0, df + -8, 64);
                         memcpy(&y1, df + 8, 64);
                         memcpy(&y2, df + 24, 64);
                         b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
                         /* tap 1,1 */
                         memcpy(&y0, df + -9, 64);
                         memcpy(&y1, df + 7, 64);
                         memcpy(&y2, df + 23, 64);
                         b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
                         /* tap 1,2 */
                         memcpy(&y0, df + -10, 64);
                         memcpy(&y1, df + 6, 64);
                         memcpy(&y2, df + 22, 64);
                         b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
                         /* tap 2,0 */
                         memcpy(&y0, df + -16, 64);
                         memcpy(&y1, df + 0, 64);
                         memcpy(&y2, df + 16, 64);
                         b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
                         /* tap 2,1 */
                         memcpy(&y0, df + -17, 64);
                         memcpy(&y1, df + -1, 64);
                         memcpy(&y2, df + 15, 64);
                         b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
                         /* tap 2,2 */
                         memcpy(&y0, df + -18, 64);
                         memcpy(&y1, df + -2, 64);
                         memcpy(&y2, df + 14, 64);
                         b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
                     }
                     memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 64 + j + 32, &b0_2, 64);
+                    memcpy(dpw + (c + 1) * 64 + j + 0, &b1_0, 64); memcpy(dpw + (c + 1) * 64 + j + 16, &b1_1, 64); memcpy(dpw + (c + 1) * 64 + j + 32, &b1_2, 64);
                 }
             }
-            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+            for (int c = 0; c < 2; c++)   /* din: the inside of dpw, through the activation of layer 1 */
                 for (int iy = 0; iy < 6; iy++)
                     for (int ix = 0; ix < 6; ix++)
-                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1];
-        }
+                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
 #elif defined(NNC_V8_WIDE)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 36;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 32; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 32; i < 36; i++)
-                acc[i - 32] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 148;
-            for (int i = 0; i < 18; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 6; oy++) {
-                for (int ox = 0; ox < 6; ox++)
-                    pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
-                for (int ox = 6; ox < 8; ox++)
-                    pf[18 + oy * 8 + ox] = 0.0f;
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 36;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 32; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 32; i < 36; i++)
+                    acc[i - 32] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
             }
-            for (int i = 66; i < 148; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 64;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 40; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
+            for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 148;
+                for (int i = 0; i < 18; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 6; oy++) {
+                    for (int ox = 0; ox < 6; ox++)
+                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    for (int ox = 6; ox < 8; ox++)
+                        pf[18 + oy * 8 + ox] = 0.0f;
                 }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 40;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 9 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 9 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 9 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 9 + c * 9 + 8] += t[1];
+                for (int i = 66; i < 148; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 40; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 40;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                    }
                 }
             }
-        }
-        if (dx) {   /* the network's input gradient: only cnn_stack_backward_from asks for it */
-            float *dpw = net->pad + 64;   /* [1][8][8]: din, 8 wide */
-            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 32 positions at a time */
+            {   /* gw of the last 1 filter */
+                const int f = 2;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 40; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 40;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            float *dpw = net->pad + 128;   /* [2][8][8]: din, 8 wide */
+            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
                 for (int j = 8; j < 40; j += 32) {
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
-                    for (int f = 0; f < 2; f++) {
-                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                         nnc_v8 y0, y1, y2, y3;
                         /* tap 0,0 */
                         memcpy(&y0, df + 0, 32);
@@ -3711,62 +2959,73 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                         memcpy(&y2, df + 16, 32);
                         memcpy(&y3, df + 24, 32);
                         b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
                         /* tap 0,1 */
                         memcpy(&y0, df + -1, 32);
                         memcpy(&y1, df + 7, 32);
                         memcpy(&y2, df + 15, 32);
                         memcpy(&y3, df + 23, 32);
                         b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
                         /* tap 0,2 */
                         memcpy(&y0, df + -2, 32);
                         memcpy(&y1, df + 6, 32);
                         memcpy(&y2, df + 14, 32);
                         memcpy(&y3, df + 22, 32);
                         b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
                         /* tap 1,0 */
                         memcpy(&y0, df + -8, 32);
                         memcpy(&y1, df + 0, 32);
                         memcpy(&y2, df + 8, 32);
                         memcpy(&y3, df + 16, 32);
                         b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
                         /* tap 1,1 */
                         memcpy(&y0, df + -9, 32);
                         memcpy(&y1, df + -1, 32);
                         memcpy(&y2, df + 7, 32);
                         memcpy(&y3, df + 15, 32);
                         b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
                         /* tap 1,2 */
                         memcpy(&y0, df + -10, 32);
                         memcpy(&y1, df + -2, 32);
                         memcpy(&y2, df + 6, 32);
                         memcpy(&y3, df + 14, 32);
                         b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
                         /* tap 2,0 */
                         memcpy(&y0, df + -16, 32);
                         memcpy(&y1, df + -8, 32);
                         memcpy(&y2, df + 0, 32);
                         memcpy(&y3, df + 8, 32);
                         b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
                         /* tap 2,1 */
                         memcpy(&y0, df + -17, 32);
                         memcpy(&y1, df + -9, 32);
                         memcpy(&y2, df + -1, 32);
                         memcpy(&y3, df + 7, 32);
                         b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
                         /* tap 2,2 */
                         memcpy(&y0, df + -18, 32);
                         memcpy(&y1, df + -10, 32);
                         memcpy(&y2, df + -2, 32);
                         memcpy(&y3, df + 6, 32);
                         b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
                     }
                     memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 64 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 64 + j + 24, &b0_3, 32);
+                    memcpy(dpw + (c + 1) * 64 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 64 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 64 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 64 + j + 24, &b1_3, 32);
                 }
                 {   /* the last 16 positions */
                     const int j = 40;
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
-                    for (int f = 0; f < 2; f++) {
-                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                         nnc_v8 y0, y1, y2, y3;
                         /* tap 0,0 */
                         memcpy(&y0, df + 0, 32);
@@ -3774,354 +3033,1096 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                         memcpy(&y2, df + 16, 32);
                         memcpy(&y3, df + 24, 32);
                         b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
                         /* tap 0,1 */
                         memcpy(&y0, df + -1, 32);
                         memcpy(&y1, df + 7, 32);
                         memcpy(&y2, df + 15, 32);
                         memcpy(&y3, df + 23, 32);
                         b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
                         /* tap 0,2 */
                         memcpy(&y0, df + -2, 32);
                         memcpy(&y1, df + 6, 32);
                         memcpy(&y2, df + 14, 32);
                         memcpy(&y3, df + 22, 32);
                         b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
                         /* tap 1,0 */
                         memcpy(&y0, df + -8, 32);
                         memcpy(&y1, df + 0, 32);
                         memcpy(&y2, df + 8, 32);
                         memcpy(&y3, df + 16, 32);
                         b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
                         /* tap 1,1 */
                         memcpy(&y0, df + -9, 32);
                         memcpy(&y1, df + -1, 32);
                         memcpy(&y2, df + 7, 32);
                         memcpy(&y3, df + 15, 32);
                         b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
                         /* tap 1,2 */
                         memcpy(&y0, df + -10, 32);
                         memcpy(&y1, df + -2, 32);
                         memcpy(&y2, df + 6, 32);
                         memcpy(&y3, df + 14, 32);
                         b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
                         /* tap 2,0 */
                         memcpy(&y0, df + -16, 32);
                         memcpy(&y1, df + -8, 32);
                         memcpy(&y2, df + 0, 32);
                         memcpy(&y3, df + 8, 32);
                         b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
                         /* tap 2,1 */
                         memcpy(&y0, df + -17, 32);
                         memcpy(&y1, df + -9, 32);
                         memcpy(&y2, df + -1, 32);
                         memcpy(&y3, df + 7, 32);
                         b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
                         /* tap 2,2 */
                         memcpy(&y0, df + -18, 32);
                         memcpy(&y1, df + -10, 32);
                         memcpy(&y2, df + -2, 32);
                         memcpy(&y3, df + 6, 32);
                         b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
                     }
                     float t[32];
                     memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
                     for (int q = 0; q < 32 && j + q < 56; q++)
                         dpw[(c + 0) * 64 + j + q] = t[q];
+                    memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
+                    for (int q = 0; q < 32 && j + q < 56; q++)
+                        dpw[(c + 1) * 64 + j + q] = t[q];
                 }
             }
-            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+            for (int c = 0; c < 2; c++)   /* din: the inside of dpw, through the activation of layer 1 */
                 for (int iy = 0; iy < 6; iy++)
                     for (int ix = 0; ix < 6; ix++)
-                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1];
-        }
+                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
 #elif defined(NNC_V8)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 36;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 32; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 32; i < 36; i++)
-                acc[i - 32] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 148;
-            for (int i = 0; i < 18; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 6; oy++) {
-                for (int ox = 0; ox < 6; ox++)
-                    pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
-                for (int ox = 6; ox < 8; ox++)
-                    pf[18 + oy * 8 + ox] = 0.0f;
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 256;   /* [3][148]: dz of each filter, 8 wide, zeros around */
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 36;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 32; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 32; i < 36; i++)
+                    acc[i - 32] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
             }
-            for (int i = 66; i < 148; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 64;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 40; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
+            for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 148;
+                for (int i = 0; i < 18; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 6; oy++) {
+                    for (int ox = 0; ox < 6; ox++)
+                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    for (int ox = 6; ox < 8; ox++)
+                        pf[18 + oy * 8 + ox] = 0.0f;
                 }
-                {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 40;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 9 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 9 + c * 9 + 8] += t[0];
+                for (int i = 66; i < 148; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 40; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 40;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
                 }
             }
-        }
-        if (dx) {   /* the network's input gradient: only cnn_stack_backward_from asks for it */
-            float *dpw = net->pad + 64;   /* [1][8][8]: din, 8 wide */
-            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 24 positions at a time */
+            float *dpw = net->pad + 128;   /* [2][8][8]: din, 8 wide */
+            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
                 for (int j = 8; j < 56; j += 24) {
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
-                    for (int f = 0; f < 2; f++) {
-                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+           b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                    for (int f = 0; f < 3; f++) {
+                        const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 18 + c * 9;
                         nnc_v8 y0, y1, y2;
                         /* tap 0,0 */
                         memcpy(&y0, df + 0, 32);
                         memcpy(&y1, df + 8, 32);
                         memcpy(&y2, df + 16, 32);
                         b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                        b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
                         /* tap 0,1 */
                         memcpy(&y0, df + -1, 32);
                         memcpy(&y1, df + 7, 32);
                         memcpy(&y2, df + 15, 32);
                         b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                        b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
                         /* tap 0,2 */
                         memcpy(&y0, df + -2, 32);
                         memcpy(&y1, df + 6, 32);
                         memcpy(&y2, df + 14, 32);
                         b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                        b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
                         /* tap 1,0 */
                         memcpy(&y0, df + -8, 32);
                         memcpy(&y1, df + 0, 32);
                         memcpy(&y2, df + 8, 32);
                         b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                        b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
                         /* tap 1,1 */
                         memcpy(&y0, df + -9, 32);
                         memcpy(&y1, df + -1, 32);
                         memcpy(&y2, df + 7, 32);
                         b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                        b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
                         /* tap 1,2 */
                         memcpy(&y0, df + -10, 32);
                         memcpy(&y1, df + -2, 32);
                         memcpy(&y2, df + 6, 32);
                         b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                        b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
                         /* tap 2,0 */
                         memcpy(&y0, df + -16, 32);
                         memcpy(&y1, df + -8, 32);
                         memcpy(&y2, df + 0, 32);
                         b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                        b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
                         /* tap 2,1 */
                         memcpy(&y0, df + -17, 32);
                         memcpy(&y1, df + -9, 32);
                         memcpy(&y2, df + -1, 32);
                         b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                        b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
                         /* tap 2,2 */
                         memcpy(&y0, df + -18, 32);
                         memcpy(&y1, df + -10, 32);
                         memcpy(&y2, df + -2, 32);
                         b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
                     }
                     memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 64 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_2, 32);
+                    memcpy(dpw + (c + 1) * 64 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 64 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 64 + j + 16, &b1_2, 32);
                 }
             }
-            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+            for (int c = 0; c < 2; c++)   /* din: the inside of dpw, through the activation of layer 1 */
                 for (int iy = 0; iy < 6; iy++)
                     for (int ix = 0; ix < 6; ix++)
-                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1];
-        }
+                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1] * ((in[(c * 6 + iy) * 6 + ix] > 0.0f ? 1.0f : 0.0f));
 #endif
 #else
-        float *dext = net->pad + 128;   /* [6][8]: dz of one filter, 8 wide, zeros beyond */
-        const float *w = net->param + 0;
-        float *dpin = net->pad + 64;   /* [1][8][8]: gradient of pin */
-        float *din = delta + 0;   /* [1][6][6] */
-        if (dx) for (int i = 0; i < 64; i++)
-            dpin[i] = 0.0f;
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 36;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 32; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 32; i < 36; i++)
-                acc[i - 32] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int i = 0; i < 48; i++)
-            dext[i] = 0.0f;
-        for (int f = 0; f < 2; f++) {
-            for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    dext[oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 64;
-                float *gwc = gw + (f * 1 + c) * 9;
-                const float *wc = w + (f * 1 + c) * 9;
-                float *dc = dpin + c * 64;
-                {   /* tap 0,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[0 + i];
-                    gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 46; i++)
-                        dc[0 + i] += wc[0] * dext[i];
-                }
-                {   /* tap 0,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[1 + i];
-                    gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 46; i++)
-                        dc[1 + i] += wc[1] * dext[i];
-                }
-                {   /* tap 0,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[2 + i];
-                    gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 46; i++)
-                        dc[2 + i] += wc[2] * dext[i];
-                }
-                {   /* tap 1,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[8 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[8 + i];
-                    gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 46; i++)
-                        dc[8 + i] += wc[3] * dext[i];
-                }
-                {   /* tap 1,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[9 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[9 + i];
-                    gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 46; i++)
-                        dc[9 + i] += wc[4] * dext[i];
-                }
-                {   /* tap 1,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[10 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[10 + i];
-                    gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 46; i++)
-                        dc[10 + i] += wc[5] * dext[i];
-                }
-                {   /* tap 2,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[16 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[16 + i];
-                    gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 46; i++)
-                        dc[16 + i] += wc[6] * dext[i];
-                }
-                {   /* tap 2,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[17 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[17 + i];
-                    gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 46; i++)
-                        dc[17 + i] += wc[7] * dext[i];
-                }
-                {   /* tap 2,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 40; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[18 + i + k];
-                    for (int i = 40; i < 46; i++)   /* the rest in lanes too */
-                        acc[i - 40] += dext[i] * pc[18 + i];
-                    gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 46; i++)
-                        dc[18 + i] += wc[8] * dext[i];
+            float *dext = net->pad + 256;   /* [6][8]: dz of one filter, 8 wide, zeros beyond */
+            const float *w = net->param + 20;
+            float *dpin = net->pad + 128;   /* [2][8][8]: gradient of pin */
+            float *din = delta + 108;   /* [2][6][6] */
+            for (int i = 0; i < 128; i++)
+                dpin[i] = 0.0f;
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 36;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 32; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 32; i < 36; i++)
+                    acc[i - 32] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int i = 0; i < 48; i++)
+                dext[i] = 0.0f;
+            for (int f = 0; f < 3; f++) {
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        dext[oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 64;
+                    float *gwc = gw + (f * 2 + c) * 9;
+                    const float *wc = w + (f * 2 + c) * 9;
+                    float *dc = dpin + c * 64;
+                    {   /* tap 0,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[0 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[0 + i];
+                        gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 46; i++)
+                            dc[0 + i] += wc[0] * dext[i];
+                    }
+                    {   /* tap 0,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[1 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[1 + i];
+                        gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 46; i++)
+                            dc[1 + i] += wc[1] * dext[i];
+                    }
+                    {   /* tap 0,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[2 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[2 + i];
+                        gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 46; i++)
+                            dc[2 + i] += wc[2] * dext[i];
+                    }
+                    {   /* tap 1,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[8 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[8 + i];
+                        gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 46; i++)
+                            dc[8 + i] += wc[3] * dext[i];
+                    }
+                    {   /* tap 1,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[9 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[9 + i];
+                        gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 46; i++)
+                            dc[9 + i] += wc[4] * dext[i];
+                    }
+                    {   /* tap 1,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[10 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[10 + i];
+                        gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 46; i++)
+                            dc[10 + i] += wc[5] * dext[i];
+                    }
+                    {   /* tap 2,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[16 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[16 + i];
+                        gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 46; i++)
+                            dc[16 + i] += wc[6] * dext[i];
+                    }
+                    {   /* tap 2,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[17 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[17 + i];
+                        gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 46; i++)
+                            dc[17 + i] += wc[7] * dext[i];
+                    }
+                    {   /* tap 2,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[18 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[18 + i];
+                        gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 46; i++)
+                            dc[18 + i] += wc[8] * dext[i];
+                    }
                 }
             }
-        }
-        if (dx) for (int c = 0; c < 1; c++)   /* the inside of dpin is din */
-            for (int iy = 0; iy < 6; iy++)
-                for (int ix = 0; ix < 6; ix++)
-                    din[(c * 6 + iy) * 6 + ix] = dpin[(c * 8 + iy + 1) * 8 + ix + 1];
+            for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
+                for (int iy = 0; iy < 6; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 6 + iy) * 6 + ix] = dpin[(c * 8 + iy + 1) * 8 + ix + 1];
+            for (int i = 0; i < 72; i++)   /* through the activation of layer 1 */
+                din[i] *= (in[i] > 0.0f ? 1.0f : 0.0f);
 #endif
+        }
+        /* layer 1: conv 1x6x6 -> 2x6x6 relu (cnn_stack.nn:6) backward */
+        {
+            const float *dz = delta + 108;   /* [2][6][6] */
+            const float *in = xs;
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 18;
+            float *pin = net->pad;   /* [1][8][8]: the input inside a zero border */
+            for (int c = 0; c < 1; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 64;
+                for (int i = 0; i < 8; i++)
+                    pc[i] = pc[56 + i] = 0.0f;
+                for (int iy = 0; iy < 6; iy++) {
+                    float *pr = pc + (iy + 1) * 8;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[7 + k] = 0.0f;
+                    for (int ix = 0; ix < 6; ix++)
+                        pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                }
+            }
+#ifdef NNC_V8
+            const float *w = net->param + 0;
+            float *din = delta + 0;   /* [1][6][6] */
+#if defined(NNC_V16)
+            const nnc_v16 zero16 = {0.0f};
+            float *dzp = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 36;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 32; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 32; i < 36; i++)
+                    acc[i - 32] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 148;
+                for (int i = 0; i < 18; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 6; oy++) {
+                    for (int ox = 0; ox < 6; ox++)
+                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    for (int ox = 6; ox < 8; ox++)
+                        pf[18 + oy * 8 + ox] = 0.0f;
+                }
+                for (int i = 66; i < 148; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 64;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 40; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 40;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 9 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 9 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 9 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 9 + c * 9 + 8] += t[1];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only cnn_stack_backward_from asks for it */
+                float *dpw = net->pad + 64;   /* [1][8][8]: din, 8 wide */
+                for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 48 positions at a time */
+                    for (int j = 8; j < 56; j += 48) {
+                        nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16;
+                        for (int f = 0; f < 2; f++) {
+                            const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                            nnc_v16 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 64);
+                            memcpy(&y1, df + 16, 64);
+                            memcpy(&y2, df + 32, 64);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 64);
+                            memcpy(&y1, df + 15, 64);
+                            memcpy(&y2, df + 31, 64);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 64);
+                            memcpy(&y1, df + 14, 64);
+                            memcpy(&y2, df + 30, 64);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 64);
+                            memcpy(&y1, df + 8, 64);
+                            memcpy(&y2, df + 24, 64);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 64);
+                            memcpy(&y1, df + 7, 64);
+                            memcpy(&y2, df + 23, 64);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 64);
+                            memcpy(&y1, df + 6, 64);
+                            memcpy(&y2, df + 22, 64);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 64);
+                            memcpy(&y1, df + 0, 64);
+                            memcpy(&y2, df + 16, 64);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 64);
+                            memcpy(&y1, df + -1, 64);
+                            memcpy(&y2, df + 15, 64);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 64);
+                            memcpy(&y1, df + -2, 64);
+                            memcpy(&y2, df + 14, 64);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        }
+                        memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 64); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_1, 64); memcpy(dpw + (c + 0) * 64 + j + 32, &b0_2, 64);
+                    }
+                }
+                for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 6; iy++)
+                        for (int ix = 0; ix < 6; ix++)
+                            din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1];
+            }
+#elif defined(NNC_V8_WIDE)
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 36;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 32; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 32; i < 36; i++)
+                    acc[i - 32] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 148;
+                for (int i = 0; i < 18; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 6; oy++) {
+                    for (int ox = 0; ox < 6; ox++)
+                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    for (int ox = 6; ox < 8; ox++)
+                        pf[18 + oy * 8 + ox] = 0.0f;
+                }
+                for (int i = 66; i < 148; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 64;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 40; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 40;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 9 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 9 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 9 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 9 + c * 9 + 8] += t[1];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only cnn_stack_backward_from asks for it */
+                float *dpw = net->pad + 64;   /* [1][8][8]: din, 8 wide */
+                for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 32 positions at a time */
+                    for (int j = 8; j < 40; j += 32) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
+                        for (int f = 0; f < 2; f++) {
+                            const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            memcpy(&y3, df + 16, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            memcpy(&y3, df + 15, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            memcpy(&y3, df + 14, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            memcpy(&y3, df + 8, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 32);
+                            memcpy(&y1, df + -9, 32);
+                            memcpy(&y2, df + -1, 32);
+                            memcpy(&y3, df + 7, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 32);
+                            memcpy(&y1, df + -10, 32);
+                            memcpy(&y2, df + -2, 32);
+                            memcpy(&y3, df + 6, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        }
+                        memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 64 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 64 + j + 24, &b0_3, 32);
+                    }
+                    {   /* the last 16 positions */
+                        const int j = 40;
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
+                        for (int f = 0; f < 2; f++) {
+                            const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            memcpy(&y3, df + 16, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            memcpy(&y3, df + 15, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            memcpy(&y3, df + 14, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            memcpy(&y3, df + 8, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 32);
+                            memcpy(&y1, df + -9, 32);
+                            memcpy(&y2, df + -1, 32);
+                            memcpy(&y3, df + 7, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 32);
+                            memcpy(&y1, df + -10, 32);
+                            memcpy(&y2, df + -2, 32);
+                            memcpy(&y3, df + 6, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        }
+                        float t[32];
+                        memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                        for (int q = 0; q < 32 && j + q < 56; q++)
+                            dpw[(c + 0) * 64 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 6; iy++)
+                        for (int ix = 0; ix < 6; ix++)
+                            din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1];
+            }
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 128;   /* [2][148]: dz of each filter, 8 wide, zeros around */
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 36;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 32; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 32; i < 36; i++)
+                    acc[i - 32] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 148;
+                for (int i = 0; i < 18; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 6; oy++) {
+                    for (int ox = 0; ox < 6; ox++)
+                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    for (int ox = 6; ox < 8; ox++)
+                        pf[18 + oy * 8 + ox] = 0.0f;
+                }
+                for (int i = 66; i < 148; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 64;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 40; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 6 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 40;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 148 + 18 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 10 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 17 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 18 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 9 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 9 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only cnn_stack_backward_from asks for it */
+                float *dpw = net->pad + 64;   /* [1][8][8]: din, 8 wide */
+                for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 24 positions at a time */
+                    for (int j = 8; j < 56; j += 24) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
+                        for (int f = 0; f < 2; f++) {
+                            const float *df = dzp + f * 148 + 18 + j, *wf = w + f * 9 + c * 9;
+                            nnc_v8 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -10, 32);
+                            memcpy(&y1, df + -2, 32);
+                            memcpy(&y2, df + 6, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -17, 32);
+                            memcpy(&y1, df + -9, 32);
+                            memcpy(&y2, df + -1, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -18, 32);
+                            memcpy(&y1, df + -10, 32);
+                            memcpy(&y2, df + -2, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        }
+                        memcpy(dpw + (c + 0) * 64 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 64 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 64 + j + 16, &b0_2, 32);
+                    }
+                }
+                for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 6; iy++)
+                        for (int ix = 0; ix < 6; ix++)
+                            din[(c * 6 + iy) * 6 + ix] = dpw[(c * 8 + iy + 1) * 8 + ix + 1];
+            }
+#endif
+#else
+            float *dext = net->pad + 128;   /* [6][8]: dz of one filter, 8 wide, zeros beyond */
+            const float *w = net->param + 0;
+            float *dpin = net->pad + 64;   /* [1][8][8]: gradient of pin */
+            float *din = delta + 0;   /* [1][6][6] */
+            if (dx) for (int i = 0; i < 64; i++)
+                dpin[i] = 0.0f;
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 36;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 32; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 32; i < 36; i++)
+                    acc[i - 32] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int i = 0; i < 48; i++)
+                dext[i] = 0.0f;
+            for (int f = 0; f < 2; f++) {
+                for (int oy = 0; oy < 6; oy++)
+                    for (int ox = 0; ox < 6; ox++)
+                        dext[oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 64;
+                    float *gwc = gw + (f * 1 + c) * 9;
+                    const float *wc = w + (f * 1 + c) * 9;
+                    float *dc = dpin + c * 64;
+                    {   /* tap 0,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[0 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[0 + i];
+                        gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 46; i++)
+                            dc[0 + i] += wc[0] * dext[i];
+                    }
+                    {   /* tap 0,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[1 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[1 + i];
+                        gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 46; i++)
+                            dc[1 + i] += wc[1] * dext[i];
+                    }
+                    {   /* tap 0,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[2 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[2 + i];
+                        gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 46; i++)
+                            dc[2 + i] += wc[2] * dext[i];
+                    }
+                    {   /* tap 1,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[8 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[8 + i];
+                        gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 46; i++)
+                            dc[8 + i] += wc[3] * dext[i];
+                    }
+                    {   /* tap 1,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[9 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[9 + i];
+                        gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 46; i++)
+                            dc[9 + i] += wc[4] * dext[i];
+                    }
+                    {   /* tap 1,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[10 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[10 + i];
+                        gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 46; i++)
+                            dc[10 + i] += wc[5] * dext[i];
+                    }
+                    {   /* tap 2,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[16 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[16 + i];
+                        gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 46; i++)
+                            dc[16 + i] += wc[6] * dext[i];
+                    }
+                    {   /* tap 2,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[17 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[17 + i];
+                        gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 46; i++)
+                            dc[17 + i] += wc[7] * dext[i];
+                    }
+                    {   /* tap 2,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 40; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[18 + i + k];
+                        for (int i = 40; i < 46; i++)   /* the rest in lanes too */
+                            acc[i - 40] += dext[i] * pc[18 + i];
+                        gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 46; i++)
+                            dc[18 + i] += wc[8] * dext[i];
+                    }
+                }
+            }
+            if (dx) for (int c = 0; c < 1; c++)   /* the inside of dpin is din */
+                for (int iy = 0; iy < 6; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 6 + iy) * 6 + ix] = dpin[(c * 8 + iy + 1) * 8 + ix + 1];
+#endif
+        }
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        cnn_stack_update_params(net, 77, 133);
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        cnn_stack_update_params(net, 20, 77);
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cnn_stack_update_params(net, 0, 20);
 

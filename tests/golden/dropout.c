@@ -83,267 +83,269 @@ void drop_schedule(drop *net, int epoch, int epochs)
  * a row per sample; `train` draws dropout masks, otherwise dropout passes values through. */
 static void drop_run(drop *net, const float *x, int n, int train)
 {
-    /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) */
+    /* layers 1 to 2, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 36;
         float *act = net->act + s * 67;
-        const float *w = net->param + 0;   /* [2][1][3][3] */
-        const float *b = net->param + 18;   /* [2] */
-        const float *in = xs;   /* [1][6][6] */
-        float *out = act + 0;   /* [2][4][4] */
-        const float *pin = in;   /* no padding: the input itself */
+        /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) */
+        {
+            const float *w = net->param + 0;   /* [2][1][3][3] */
+            const float *b = net->param + 18;   /* [2] */
+            const float *in = xs;   /* [1][6][6] */
+            float *out = act + 0;   /* [2][4][4] */
+            const float *pin = in;   /* no padding: the input itself */
 #if defined(NNC_V16)
-        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
-        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 16; i += 16) {
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[9] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[10] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[11] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 6, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[12] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 7, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[13] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[14] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 12, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[15] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 13, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[16] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 14, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[17] * x0;
+            float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
+            for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+                for (int i = 0; i < 16; i += 16) {
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[9] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[10] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[11] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 6, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[12] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 7, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[13] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[14] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 12, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[15] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 13, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[16] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 14, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[17] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
-            }
-            for (int i = 16; i < 22; i++) {
-                for (int r = 0; r < 2; r++) {
-                    const float *wr = w + (f + r) * 9;
-                    float z = 0.0f;
-                    for (int c = 0; c < 1; c++)
-                        for (int k = 0; k < 9; k++)
-                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 116 + i] = z;
+                for (int i = 16; i < 22; i++) {
+                    for (int r = 0; r < 2; r++) {
+                        const float *wr = w + (f + r) * 9;
+                        float z = 0.0f;
+                        for (int c = 0; c < 1; c++)
+                            for (int k = 0; k < 9; k++)
+                                z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                        ow[(f + r) * 116 + i] = z;
+                    }
                 }
             }
-        }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 4; oy++)
+                    for (int ox = 0; ox < 4; ox++)
+                        out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
 #elif defined(NNC_V8_WIDE)
-        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
-        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 16; i += 8) {
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[9] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[10] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[11] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 6, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[12] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 7, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[13] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[14] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 12, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[15] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 13, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[16] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 14, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[17] * x0;
+            float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
+            for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+                for (int i = 0; i < 16; i += 8) {
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[9] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[10] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[11] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 6, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[12] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 7, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[13] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[14] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 12, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[15] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 13, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[16] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 14, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[17] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
-            }
-            for (int i = 16; i < 22; i++) {
-                for (int r = 0; r < 2; r++) {
-                    const float *wr = w + (f + r) * 9;
-                    float z = 0.0f;
-                    for (int c = 0; c < 1; c++)
-                        for (int k = 0; k < 9; k++)
-                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 116 + i] = z;
+                for (int i = 16; i < 22; i++) {
+                    for (int r = 0; r < 2; r++) {
+                        const float *wr = w + (f + r) * 9;
+                        float z = 0.0f;
+                        for (int c = 0; c < 1; c++)
+                            for (int k = 0; k < 9; k++)
+                                z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                        ow[(f + r) * 116 + i] = z;
+                    }
                 }
             }
-        }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 4; oy++)
+                    for (int ox = 0; ox < 4; ox++)
+                        out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
 #elif defined(NNC_V8)
-        float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
-        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 16; i += 16) {   /* 16 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero,
-       a1_0 = zero, a1_1 = zero;
-                for (int c = 0; c < 1; c++) {
-                    const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v8 x0, x1;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
-                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
-                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
-                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 6, 32);
-                    memcpy(&x1, pc + 14, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
-                    a1_0 += wc[12] * x0; a1_1 += wc[12] * x1;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 7, 32);
-                    memcpy(&x1, pc + 15, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
-                    a1_0 += wc[13] * x0; a1_1 += wc[13] * x1;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
-                    a1_0 += wc[14] * x0; a1_1 += wc[14] * x1;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 12, 32);
-                    memcpy(&x1, pc + 20, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
-                    a1_0 += wc[15] * x0; a1_1 += wc[15] * x1;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 13, 32);
-                    memcpy(&x1, pc + 21, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
-                    a1_0 += wc[16] * x0; a1_1 += wc[16] * x1;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 14, 32);
-                    memcpy(&x1, pc + 22, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
-                    a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
+            float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
+            for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+                for (int i = 0; i < 16; i += 16) {   /* 16 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero;
+                    for (int c = 0; c < 1; c++) {
+                        const float *pc = pin + c * 36 + i, *wc = w + f * 9 + c * 9;
+                        nnc_v8 x0, x1;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 6, 32);
+                        memcpy(&x1, pc + 14, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[12] * x0; a1_1 += wc[12] * x1;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 7, 32);
+                        memcpy(&x1, pc + 15, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[13] * x0; a1_1 += wc[13] * x1;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[14] * x0; a1_1 += wc[14] * x1;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 12, 32);
+                        memcpy(&x1, pc + 20, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[15] * x0; a1_1 += wc[15] * x1;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 13, 32);
+                        memcpy(&x1, pc + 21, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[16] * x0; a1_1 += wc[16] * x1;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 14, 32);
+                        memcpy(&x1, pc + 22, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
+                    }
+                    memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
+                    memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
                 }
-                memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
-            }
-            for (int i = 16; i < 22; i++) {
-                for (int r = 0; r < 2; r++) {
-                    const float *wr = w + (f + r) * 9;
-                    float z = 0.0f;
-                    for (int c = 0; c < 1; c++)
-                        for (int k = 0; k < 9; k++)
-                            z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 116 + i] = z;
+                for (int i = 16; i < 22; i++) {
+                    for (int r = 0; r < 2; r++) {
+                        const float *wr = w + (f + r) * 9;
+                        float z = 0.0f;
+                        for (int c = 0; c < 1; c++)
+                            for (int k = 0; k < 9; k++)
+                                z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
+                        ow[(f + r) * 116 + i] = z;
+                    }
                 }
             }
-        }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 4; oy++)
+                    for (int ox = 0; ox < 4; ox++)
+                        out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
 #else
-        float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
-        for (int f = 0; f < 2; f++) {
-            for (int i = 0; i < 22; i++)
-                oext[i] = 0.0f;
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 36;
-                const float *wc = w + (f * 1 + c) * 9;
-                for (int i = 0; i < 22; i++)   /* tap 0,0 */
-                    oext[i] += wc[0] * pc[0 + i];
-                for (int i = 0; i < 22; i++)   /* tap 0,1 */
-                    oext[i] += wc[1] * pc[1 + i];
-                for (int i = 0; i < 22; i++)   /* tap 0,2 */
-                    oext[i] += wc[2] * pc[2 + i];
-                for (int i = 0; i < 22; i++)   /* tap 1,0 */
-                    oext[i] += wc[3] * pc[6 + i];
-                for (int i = 0; i < 22; i++)   /* tap 1,1 */
-                    oext[i] += wc[4] * pc[7 + i];
-                for (int i = 0; i < 22; i++)   /* tap 1,2 */
-                    oext[i] += wc[5] * pc[8 + i];
-                for (int i = 0; i < 22; i++)   /* tap 2,0 */
-                    oext[i] += wc[6] * pc[12 + i];
-                for (int i = 0; i < 22; i++)   /* tap 2,1 */
-                    oext[i] += wc[7] * pc[13 + i];
-                for (int i = 0; i < 22; i++)   /* tap 2,2 */
-                    oext[i] += wc[8] * pc[14 + i];
-            }
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(oext[oy * 6 + ox] + b[f]);
-        }
-#endif
-    }
-    /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 67;
-        const float *in = act + 0;   /* [2][4][4] */
-        float *out = act + 32;   /* [2][2][2] */
-        for (int c = 0; c < 2; c++)
-            for (int oy = 0; oy < 2; oy++)
-                for (int ox = 0; ox < 2; ox++) {
-                    const float *win = in + c * 16 + (oy * 2) * 4 + (ox * 2);
-                    float v = win[0];
-                    for (int ky = 0; ky < 2; ky++)
-                        for (int kx = 0; kx < 2; kx++)
-                            v = win[ky * 4 + kx] > v ? win[ky * 4 + kx] : v;
-                    out[(c * 2 + oy) * 2 + ox] = v;
+            float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
+            for (int f = 0; f < 2; f++) {
+                for (int i = 0; i < 22; i++)
+                    oext[i] = 0.0f;
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36;
+                    const float *wc = w + (f * 1 + c) * 9;
+                    for (int i = 0; i < 22; i++)   /* tap 0,0 */
+                        oext[i] += wc[0] * pc[0 + i];
+                    for (int i = 0; i < 22; i++)   /* tap 0,1 */
+                        oext[i] += wc[1] * pc[1 + i];
+                    for (int i = 0; i < 22; i++)   /* tap 0,2 */
+                        oext[i] += wc[2] * pc[2 + i];
+                    for (int i = 0; i < 22; i++)   /* tap 1,0 */
+                        oext[i] += wc[3] * pc[6 + i];
+                    for (int i = 0; i < 22; i++)   /* tap 1,1 */
+                        oext[i] += wc[4] * pc[7 + i];
+                    for (int i = 0; i < 22; i++)   /* tap 1,2 */
+                        oext[i] += wc[5] * pc[8 + i];
+                    for (int i = 0; i < 22; i++)   /* tap 2,0 */
+                        oext[i] += wc[6] * pc[12 + i];
+                    for (int i = 0; i < 22; i++)   /* tap 2,1 */
+                        oext[i] += wc[7] * pc[13 + i];
+                    for (int i = 0; i < 22; i++)   /* tap 2,2 */
+                        oext[i] += wc[8] * pc[14 + i];
                 }
+                for (int oy = 0; oy < 4; oy++)
+                    for (int ox = 0; ox < 4; ox++)
+                        out[(f * 4 + oy) * 4 + ox] = nnc_relu(oext[oy * 6 + ox] + b[f]);
+            }
+#endif
+        }
+        /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) */
+        {
+            const float *in = act + 0;   /* [2][4][4] */
+            float *out = act + 32;   /* [2][2][2] */
+            for (int c = 0; c < 2; c++)
+                for (int oy = 0; oy < 2; oy++)
+                    for (int ox = 0; ox < 2; ox++) {
+                        const float *win = in + c * 16 + (oy * 2) * 4 + (ox * 2);
+                        float v = win[0];
+                        for (int ky = 0; ky < 2; ky++)
+                            for (int kx = 0; kx < 2; kx++)
+                                v = win[ky * 4 + kx] > v ? win[ky * 4 + kx] : v;
+                        out[(c * 2 + oy) * 2 + ox] = v;
+                    }
+        }
     }
     /* layer 3: dropout 2x2x2 -> 2x2x2 p=0.25 (dropout.nn:6) */
     for (int s = 0; s < n; s++) {
@@ -1034,737 +1036,740 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, const
             din[i] = dz[i] * mask[i];
     }
 
-    /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 67;
-        float *delta = net->delta + s * 72;
-        const float *dz = delta + 0;
-        const float *in = act + 0;
-        const float *out = act + 32;
-        float *din = delta + 36;   /* [2][4][4] */
-        for (int c = 0; c < 2; c++)   /* the windows tile the input */
-            for (int oy = 0; oy < 2; oy++) {
-                const float *m = out + (c * 2 + oy) * 2, *g = dz + (c * 2 + oy) * 2;
-                const float *r0 = in + c * 16 + oy * 8 + 0;
-                const float *r1 = in + c * 16 + oy * 8 + 4;
-                float *d0 = din + c * 16 + oy * 8 + 0;
-                float *d1 = din + c * 16 + oy * 8 + 4;
-                for (int ox = 0; ox < 2; ox++) {
-                    const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
-                    const float v0 = r0[ox * 2], v1 = r0[ox * 2 + 1], v2 = r1[ox * 2], v3 = r1[ox * 2 + 1];
-                    int left, h0, h1, h2, h3;   /* the first maximum, in PyTorch's order */
-                    h0 = v0 == mx;
-                    left = !h0;
-                    h1 = left & (v1 == mx);
-                    left &= !h1;
-                    h2 = left & (v2 == mx);
-                    left &= !h2;
-                    h3 = left & (v3 == mx);
-                    d0[ox * 2] = h0 ? gv : 0.0f;
-                    d0[ox * 2 + 1] = h1 ? gv : 0.0f;
-                    d1[ox * 2] = h2 ? gv : 0.0f;
-                    d1[ox * 2 + 1] = h3 ? gv : 0.0f;
-                }
-            }
-    }
-
-    /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) backward */
+    /* layers 2 to 1 backward, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 36;
+        float *act = net->act + s * 67;
         float *delta = net->delta + s * 72;
-        const float *dz = delta + 36;   /* [2][4][4] */
-        const float *in = xs;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 18;
-        const float *pin = in;   /* no padding: the input itself */
+        /* layer 2: maxpool 2x4x4 -> 2x2x2 (dropout.nn:5) backward */
+        {
+            const float *dz = delta + 0;
+            const float *in = act + 0;
+            const float *out = act + 32;
+            float *din = delta + 36;   /* [2][4][4] */
+            for (int c = 0; c < 2; c++)   /* the windows tile the input */
+                for (int oy = 0; oy < 2; oy++) {
+                    const float *m = out + (c * 2 + oy) * 2, *g = dz + (c * 2 + oy) * 2;
+                    const float *r0 = in + c * 16 + oy * 8 + 0;
+                    const float *r1 = in + c * 16 + oy * 8 + 4;
+                    float *d0 = din + c * 16 + oy * 8 + 0;
+                    float *d1 = din + c * 16 + oy * 8 + 4;
+                    for (int ox = 0; ox < 2; ox++) {
+                        const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
+                        const float v0 = r0[ox * 2], v1 = r0[ox * 2 + 1], v2 = r1[ox * 2], v3 = r1[ox * 2 + 1];
+                        int left, h0, h1, h2, h3;   /* the first maximum, in PyTorch's order */
+                        h0 = v0 == mx;
+                        left = !h0;
+                        h1 = left & (v1 == mx);
+                        left &= !h1;
+                        h2 = left & (v2 == mx);
+                        left &= !h2;
+                        h3 = left & (v3 == mx);
+                        d0[ox * 2] = h0 ? gv : 0.0f;
+                        d0[ox * 2 + 1] = h1 ? gv : 0.0f;
+                        d1[ox * 2] = h2 ? gv : 0.0f;
+                        d1[ox * 2 + 1] = h3 ? gv : 0.0f;
+                    }
+                }
+        }
+        /* layer 1: conv 1x6x6 -> 2x4x4 relu (dropout.nn:4) backward */
+        {
+            const float *dz = delta + 36;   /* [2][4][4] */
+            const float *in = xs;
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 18;
+            const float *pin = in;   /* no padding: the input itself */
 #ifdef NNC_V8
-        const float *w = net->param + 0;
-        float *din = delta + 0;   /* [1][6][6] */
+            const float *w = net->param + 0;
+            float *din = delta + 0;   /* [1][6][6] */
 #if defined(NNC_V16)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        const nnc_v16 zero16 = {0.0f};
-        float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 16;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 16; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 116;
-            for (int i = 0; i < 14; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 4; oy++) {
-                for (int ox = 0; ox < 4; ox++)
-                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
-                for (int ox = 4; ox < 6; ox++)
-                    pf[14 + oy * 6 + ox] = 0.0f;
+            const nnc_v16 zero16 = {0.0f};
+            float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 16;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 16; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
             }
-            for (int i = 38; i < 116; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 36;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 16; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
+            for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 116;
+                for (int i = 0; i < 14; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 4; oy++) {
+                    for (int ox = 0; ox < 4; ox++)
+                        pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                    for (int ox = 4; ox < 6; ox++)
+                        pf[14 + oy * 6 + ox] = 0.0f;
                 }
-                float t[18][8];   /* the lanes of each tap of each filter */
-                memcpy(t[0], &a0_0, 32);
-                memcpy(t[1], &a0_1, 32);
-                memcpy(t[2], &a0_2, 32);
-                memcpy(t[3], &a0_3, 32);
-                memcpy(t[4], &a0_4, 32);
-                memcpy(t[5], &a0_5, 32);
-                memcpy(t[6], &a0_6, 32);
-                memcpy(t[7], &a0_7, 32);
-                memcpy(t[8], &a0_8, 32);
-                memcpy(t[9], &a1_0, 32);
-                memcpy(t[10], &a1_1, 32);
-                memcpy(t[11], &a1_2, 32);
-                memcpy(t[12], &a1_3, 32);
-                memcpy(t[13], &a1_4, 32);
-                memcpy(t[14], &a1_5, 32);
-                memcpy(t[15], &a1_6, 32);
-                memcpy(t[16], &a1_7, 32);
-                memcpy(t[17], &a1_8, 32);
-                for (int r = 0; r < 2; r++)
-                    for (int k = 0; k < 9; k++) {
-                        float *tk = t[r * 9 + k];
-                        for (int i = 16; i < 22; i++)
-                            tk[i - 16] += dzp[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
-                        gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
-                    }
+                for (int i = 38; i < 116; i++)
+                    pf[i] = 0.0f;
             }
-        }
-        if (dx) {   /* the network's input gradient: only drop_backward_from asks for it */
-            float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
-            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 48 positions at a time */
-                {   /* the last 36 positions */
-                    const int j = 0;
-                    nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16;
-                    for (int f = 0; f < 2; f++) {
-                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
-                        nnc_v16 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 64);
-                        memcpy(&y1, df + 16, 64);
-                        memcpy(&y2, df + 32, 64);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 64);
-                        memcpy(&y1, df + 15, 64);
-                        memcpy(&y2, df + 31, 64);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 64);
-                        memcpy(&y1, df + 14, 64);
-                        memcpy(&y2, df + 30, 64);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -6, 64);
-                        memcpy(&y1, df + 10, 64);
-                        memcpy(&y2, df + 26, 64);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -7, 64);
-                        memcpy(&y1, df + 9, 64);
-                        memcpy(&y2, df + 25, 64);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -8, 64);
-                        memcpy(&y1, df + 8, 64);
-                        memcpy(&y2, df + 24, 64);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -12, 64);
-                        memcpy(&y1, df + 4, 64);
-                        memcpy(&y2, df + 20, 64);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -13, 64);
-                        memcpy(&y1, df + 3, 64);
-                        memcpy(&y2, df + 19, 64);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -14, 64);
-                        memcpy(&y1, df + 2, 64);
-                        memcpy(&y2, df + 18, 64);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 16; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
                     }
-                    float t[48];
-                    memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
-                    for (int q = 0; q < 48 && j + q < 36; q++)
-                        dpw[(c + 0) * 36 + j + q] = t[q];
+                    float t[18][8];   /* the lanes of each tap of each filter */
+                    memcpy(t[0], &a0_0, 32);
+                    memcpy(t[1], &a0_1, 32);
+                    memcpy(t[2], &a0_2, 32);
+                    memcpy(t[3], &a0_3, 32);
+                    memcpy(t[4], &a0_4, 32);
+                    memcpy(t[5], &a0_5, 32);
+                    memcpy(t[6], &a0_6, 32);
+                    memcpy(t[7], &a0_7, 32);
+                    memcpy(t[8], &a0_8, 32);
+                    memcpy(t[9], &a1_0, 32);
+                    memcpy(t[10], &a1_1, 32);
+                    memcpy(t[11], &a1_2, 32);
+                    memcpy(t[12], &a1_3, 32);
+                    memcpy(t[13], &a1_4, 32);
+                    memcpy(t[14], &a1_5, 32);
+                    memcpy(t[15], &a1_6, 32);
+                    memcpy(t[16], &a1_7, 32);
+                    memcpy(t[17], &a1_8, 32);
+                    for (int r = 0; r < 2; r++)
+                        for (int k = 0; k < 9; k++) {
+                            float *tk = t[r * 9 + k];
+                            for (int i = 16; i < 22; i++)
+                                tk[i - 16] += dzp[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                            gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
+                        }
                 }
             }
-            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
-                for (int iy = 0; iy < 6; iy++)
-                    for (int ix = 0; ix < 6; ix++)
-                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 6 + iy + 0) * 6 + ix + 0];
-        }
+            if (dx) {   /* the network's input gradient: only drop_backward_from asks for it */
+                float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
+                for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 48 positions at a time */
+                    {   /* the last 36 positions */
+                        const int j = 0;
+                        nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16;
+                        for (int f = 0; f < 2; f++) {
+                            const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                            nnc_v16 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 64);
+                            memcpy(&y1, df + 16, 64);
+                            memcpy(&y2, df + 32, 64);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 64);
+                            memcpy(&y1, df + 15, 64);
+                            memcpy(&y2, df + 31, 64);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 64);
+                            memcpy(&y1, df + 14, 64);
+                            memcpy(&y2, df + 30, 64);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -6, 64);
+                            memcpy(&y1, df + 10, 64);
+                            memcpy(&y2, df + 26, 64);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -7, 64);
+                            memcpy(&y1, df + 9, 64);
+                            memcpy(&y2, df + 25, 64);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -8, 64);
+                            memcpy(&y1, df + 8, 64);
+                            memcpy(&y2, df + 24, 64);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -12, 64);
+                            memcpy(&y1, df + 4, 64);
+                            memcpy(&y2, df + 20, 64);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -13, 64);
+                            memcpy(&y1, df + 3, 64);
+                            memcpy(&y2, df + 19, 64);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -14, 64);
+                            memcpy(&y1, df + 2, 64);
+                            memcpy(&y2, df + 18, 64);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        }
+                        float t[48];
+                        memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
+                        for (int q = 0; q < 48 && j + q < 36; q++)
+                            dpw[(c + 0) * 36 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 6; iy++)
+                        for (int ix = 0; ix < 6; ix++)
+                            din[(c * 6 + iy) * 6 + ix] = dpw[(c * 6 + iy + 0) * 6 + ix + 0];
+            }
 #elif defined(NNC_V8_WIDE)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 16;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 16; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 116;
-            for (int i = 0; i < 14; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 4; oy++) {
-                for (int ox = 0; ox < 4; ox++)
-                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
-                for (int ox = 4; ox < 6; ox++)
-                    pf[14 + oy * 6 + ox] = 0.0f;
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 16;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 16; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
             }
-            for (int i = 38; i < 116; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 36;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 16; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
+            for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 116;
+                for (int i = 0; i < 14; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 4; oy++) {
+                    for (int ox = 0; ox < 4; ox++)
+                        pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                    for (int ox = 4; ox < 6; ox++)
+                        pf[14 + oy * 6 + ox] = 0.0f;
                 }
-                float t[18][8];   /* the lanes of each tap of each filter */
-                memcpy(t[0], &a0_0, 32);
-                memcpy(t[1], &a0_1, 32);
-                memcpy(t[2], &a0_2, 32);
-                memcpy(t[3], &a0_3, 32);
-                memcpy(t[4], &a0_4, 32);
-                memcpy(t[5], &a0_5, 32);
-                memcpy(t[6], &a0_6, 32);
-                memcpy(t[7], &a0_7, 32);
-                memcpy(t[8], &a0_8, 32);
-                memcpy(t[9], &a1_0, 32);
-                memcpy(t[10], &a1_1, 32);
-                memcpy(t[11], &a1_2, 32);
-                memcpy(t[12], &a1_3, 32);
-                memcpy(t[13], &a1_4, 32);
-                memcpy(t[14], &a1_5, 32);
-                memcpy(t[15], &a1_6, 32);
-                memcpy(t[16], &a1_7, 32);
-                memcpy(t[17], &a1_8, 32);
-                for (int r = 0; r < 2; r++)
-                    for (int k = 0; k < 9; k++) {
-                        float *tk = t[r * 9 + k];
-                        for (int i = 16; i < 22; i++)
-                            tk[i - 16] += dzp[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
-                        gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
-                    }
+                for (int i = 38; i < 116; i++)
+                    pf[i] = 0.0f;
             }
-        }
-        if (dx) {   /* the network's input gradient: only drop_backward_from asks for it */
-            float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
-            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 32 positions at a time */
-                for (int j = 0; j < 32; j += 32) {
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
-                    for (int f = 0; f < 2; f++) {
-                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
-                        nnc_v8 y0, y1, y2, y3;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        memcpy(&y3, df + 24, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        memcpy(&y3, df + 23, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        memcpy(&y3, df + 22, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -6, 32);
-                        memcpy(&y1, df + 2, 32);
-                        memcpy(&y2, df + 10, 32);
-                        memcpy(&y3, df + 18, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -7, 32);
-                        memcpy(&y1, df + 1, 32);
-                        memcpy(&y2, df + 9, 32);
-                        memcpy(&y3, df + 17, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -8, 32);
-                        memcpy(&y1, df + 0, 32);
-                        memcpy(&y2, df + 8, 32);
-                        memcpy(&y3, df + 16, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -12, 32);
-                        memcpy(&y1, df + -4, 32);
-                        memcpy(&y2, df + 4, 32);
-                        memcpy(&y3, df + 12, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -13, 32);
-                        memcpy(&y1, df + -5, 32);
-                        memcpy(&y2, df + 3, 32);
-                        memcpy(&y3, df + 11, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -14, 32);
-                        memcpy(&y1, df + -6, 32);
-                        memcpy(&y2, df + 2, 32);
-                        memcpy(&y3, df + 10, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 16; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 116 + 14 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
                     }
-                    memcpy(dpw + (c + 0) * 36 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 36 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 36 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 36 + j + 24, &b0_3, 32);
-                }
-                {   /* the last 4 positions */
-                    const int j = 32;
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
-                    for (int f = 0; f < 2; f++) {
-                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
-                        nnc_v8 y0, y1, y2, y3;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        memcpy(&y3, df + 24, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        memcpy(&y3, df + 23, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        memcpy(&y3, df + 22, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -6, 32);
-                        memcpy(&y1, df + 2, 32);
-                        memcpy(&y2, df + 10, 32);
-                        memcpy(&y3, df + 18, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -7, 32);
-                        memcpy(&y1, df + 1, 32);
-                        memcpy(&y2, df + 9, 32);
-                        memcpy(&y3, df + 17, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -8, 32);
-                        memcpy(&y1, df + 0, 32);
-                        memcpy(&y2, df + 8, 32);
-                        memcpy(&y3, df + 16, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -12, 32);
-                        memcpy(&y1, df + -4, 32);
-                        memcpy(&y2, df + 4, 32);
-                        memcpy(&y3, df + 12, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -13, 32);
-                        memcpy(&y1, df + -5, 32);
-                        memcpy(&y2, df + 3, 32);
-                        memcpy(&y3, df + 11, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -14, 32);
-                        memcpy(&y1, df + -6, 32);
-                        memcpy(&y2, df + 2, 32);
-                        memcpy(&y3, df + 10, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
-                    }
-                    float t[32];
-                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
-                    for (int q = 0; q < 32 && j + q < 36; q++)
-                        dpw[(c + 0) * 36 + j + q] = t[q];
+                    float t[18][8];   /* the lanes of each tap of each filter */
+                    memcpy(t[0], &a0_0, 32);
+                    memcpy(t[1], &a0_1, 32);
+                    memcpy(t[2], &a0_2, 32);
+                    memcpy(t[3], &a0_3, 32);
+                    memcpy(t[4], &a0_4, 32);
+                    memcpy(t[5], &a0_5, 32);
+                    memcpy(t[6], &a0_6, 32);
+                    memcpy(t[7], &a0_7, 32);
+                    memcpy(t[8], &a0_8, 32);
+                    memcpy(t[9], &a1_0, 32);
+                    memcpy(t[10], &a1_1, 32);
+                    memcpy(t[11], &a1_2, 32);
+                    memcpy(t[12], &a1_3, 32);
+                    memcpy(t[13], &a1_4, 32);
+                    memcpy(t[14], &a1_5, 32);
+                    memcpy(t[15], &a1_6, 32);
+                    memcpy(t[16], &a1_7, 32);
+                    memcpy(t[17], &a1_8, 32);
+                    for (int r = 0; r < 2; r++)
+                        for (int k = 0; k < 9; k++) {
+                            float *tk = t[r * 9 + k];
+                            for (int i = 16; i < 22; i++)
+                                tk[i - 16] += dzp[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                            gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
+                        }
                 }
             }
-            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
-                for (int iy = 0; iy < 6; iy++)
-                    for (int ix = 0; ix < 6; ix++)
-                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 6 + iy + 0) * 6 + ix + 0];
-        }
+            if (dx) {   /* the network's input gradient: only drop_backward_from asks for it */
+                float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
+                for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 32 positions at a time */
+                    for (int j = 0; j < 32; j += 32) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
+                        for (int f = 0; f < 2; f++) {
+                            const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -6, 32);
+                            memcpy(&y1, df + 2, 32);
+                            memcpy(&y2, df + 10, 32);
+                            memcpy(&y3, df + 18, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -7, 32);
+                            memcpy(&y1, df + 1, 32);
+                            memcpy(&y2, df + 9, 32);
+                            memcpy(&y3, df + 17, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            memcpy(&y3, df + 16, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -12, 32);
+                            memcpy(&y1, df + -4, 32);
+                            memcpy(&y2, df + 4, 32);
+                            memcpy(&y3, df + 12, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -13, 32);
+                            memcpy(&y1, df + -5, 32);
+                            memcpy(&y2, df + 3, 32);
+                            memcpy(&y3, df + 11, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -14, 32);
+                            memcpy(&y1, df + -6, 32);
+                            memcpy(&y2, df + 2, 32);
+                            memcpy(&y3, df + 10, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        }
+                        memcpy(dpw + (c + 0) * 36 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 36 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 36 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 36 + j + 24, &b0_3, 32);
+                    }
+                    {   /* the last 4 positions */
+                        const int j = 32;
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero;
+                        for (int f = 0; f < 2; f++) {
+                            const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -6, 32);
+                            memcpy(&y1, df + 2, 32);
+                            memcpy(&y2, df + 10, 32);
+                            memcpy(&y3, df + 18, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -7, 32);
+                            memcpy(&y1, df + 1, 32);
+                            memcpy(&y2, df + 9, 32);
+                            memcpy(&y3, df + 17, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            memcpy(&y3, df + 16, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -12, 32);
+                            memcpy(&y1, df + -4, 32);
+                            memcpy(&y2, df + 4, 32);
+                            memcpy(&y3, df + 12, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -13, 32);
+                            memcpy(&y1, df + -5, 32);
+                            memcpy(&y2, df + 3, 32);
+                            memcpy(&y3, df + 11, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -14, 32);
+                            memcpy(&y1, df + -6, 32);
+                            memcpy(&y2, df + 2, 32);
+                            memcpy(&y3, df + 10, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                        }
+                        float t[32];
+                        memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                        for (int q = 0; q < 32 && j + q < 36; q++)
+                            dpw[(c + 0) * 36 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 6; iy++)
+                        for (int ix = 0; ix < 6; ix++)
+                            din[(c * 6 + iy) * 6 + ix] = dpw[(c * 6 + iy + 0) * 6 + ix + 0];
+            }
 #elif defined(NNC_V8)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 16;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 16; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 116;
-            for (int i = 0; i < 14; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 4; oy++) {
-                for (int ox = 0; ox < 4; ox++)
-                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
-                for (int ox = 4; ox < 6; ox++)
-                    pf[14 + oy * 6 + ox] = 0.0f;
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 16;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 16; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
             }
-            for (int i = 38; i < 116; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 36;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 16; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
+            for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 116;
+                for (int i = 0; i < 14; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 4; oy++) {
+                    for (int ox = 0; ox < 4; ox++)
+                        pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                    for (int ox = 4; ox < 6; ox++)
+                        pf[14 + oy * 6 + ox] = 0.0f;
                 }
-                float t[9][8];   /* the lanes of each tap of each filter */
-                memcpy(t[0], &a0_0, 32);
-                memcpy(t[1], &a0_1, 32);
-                memcpy(t[2], &a0_2, 32);
-                memcpy(t[3], &a0_3, 32);
-                memcpy(t[4], &a0_4, 32);
-                memcpy(t[5], &a0_5, 32);
-                memcpy(t[6], &a0_6, 32);
-                memcpy(t[7], &a0_7, 32);
-                memcpy(t[8], &a0_8, 32);
-                for (int r = 0; r < 1; r++)
-                    for (int k = 0; k < 9; k++) {
-                        float *tk = t[r * 9 + k];
-                        for (int i = 16; i < 22; i++)
-                            tk[i - 16] += dzp[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
-                        gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
-                    }
+                for (int i = 38; i < 116; i++)
+                    pf[i] = 0.0f;
             }
-        }
-        if (dx) {   /* the network's input gradient: only drop_backward_from asks for it */
-            float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
-            for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 24 positions at a time */
-                for (int j = 0; j < 24; j += 24) {
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
-                    for (int f = 0; f < 2; f++) {
-                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
-                        nnc_v8 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -6, 32);
-                        memcpy(&y1, df + 2, 32);
-                        memcpy(&y2, df + 10, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -7, 32);
-                        memcpy(&y1, df + 1, 32);
-                        memcpy(&y2, df + 9, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -8, 32);
-                        memcpy(&y1, df + 0, 32);
-                        memcpy(&y2, df + 8, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -12, 32);
-                        memcpy(&y1, df + -4, 32);
-                        memcpy(&y2, df + 4, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -13, 32);
-                        memcpy(&y1, df + -5, 32);
-                        memcpy(&y2, df + 3, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -14, 32);
-                        memcpy(&y1, df + -6, 32);
-                        memcpy(&y2, df + 2, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+            for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 16; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 6 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 12 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 13 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
                     }
-                    memcpy(dpw + (c + 0) * 36 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 36 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 36 + j + 16, &b0_2, 32);
-                }
-                {   /* the last 12 positions */
-                    const int j = 24;
-                    nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
-                    for (int f = 0; f < 2; f++) {
-                        const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
-                        nnc_v8 y0, y1, y2;
-                        /* tap 0,0 */
-                        memcpy(&y0, df + 0, 32);
-                        memcpy(&y1, df + 8, 32);
-                        memcpy(&y2, df + 16, 32);
-                        b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                        /* tap 0,1 */
-                        memcpy(&y0, df + -1, 32);
-                        memcpy(&y1, df + 7, 32);
-                        memcpy(&y2, df + 15, 32);
-                        b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                        /* tap 0,2 */
-                        memcpy(&y0, df + -2, 32);
-                        memcpy(&y1, df + 6, 32);
-                        memcpy(&y2, df + 14, 32);
-                        b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                        /* tap 1,0 */
-                        memcpy(&y0, df + -6, 32);
-                        memcpy(&y1, df + 2, 32);
-                        memcpy(&y2, df + 10, 32);
-                        b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                        /* tap 1,1 */
-                        memcpy(&y0, df + -7, 32);
-                        memcpy(&y1, df + 1, 32);
-                        memcpy(&y2, df + 9, 32);
-                        b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                        /* tap 1,2 */
-                        memcpy(&y0, df + -8, 32);
-                        memcpy(&y1, df + 0, 32);
-                        memcpy(&y2, df + 8, 32);
-                        b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                        /* tap 2,0 */
-                        memcpy(&y0, df + -12, 32);
-                        memcpy(&y1, df + -4, 32);
-                        memcpy(&y2, df + 4, 32);
-                        b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                        /* tap 2,1 */
-                        memcpy(&y0, df + -13, 32);
-                        memcpy(&y1, df + -5, 32);
-                        memcpy(&y2, df + 3, 32);
-                        b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                        /* tap 2,2 */
-                        memcpy(&y0, df + -14, 32);
-                        memcpy(&y1, df + -6, 32);
-                        memcpy(&y2, df + 2, 32);
-                        b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                    }
-                    float t[24];
-                    memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
-                    for (int q = 0; q < 24 && j + q < 36; q++)
-                        dpw[(c + 0) * 36 + j + q] = t[q];
+                    float t[9][8];   /* the lanes of each tap of each filter */
+                    memcpy(t[0], &a0_0, 32);
+                    memcpy(t[1], &a0_1, 32);
+                    memcpy(t[2], &a0_2, 32);
+                    memcpy(t[3], &a0_3, 32);
+                    memcpy(t[4], &a0_4, 32);
+                    memcpy(t[5], &a0_5, 32);
+                    memcpy(t[6], &a0_6, 32);
+                    memcpy(t[7], &a0_7, 32);
+                    memcpy(t[8], &a0_8, 32);
+                    for (int r = 0; r < 1; r++)
+                        for (int k = 0; k < 9; k++) {
+                            float *tk = t[r * 9 + k];
+                            for (int i = 16; i < 22; i++)
+                                tk[i - 16] += dzp[(f + r) * 116 + 14 + i] * pc[k / 3 * 6 + k % 3 + i];
+                            gw[(f + r) * 9 + c * 9 + k] += ((tk[0] + tk[1]) + (tk[2] + tk[3])) + ((tk[4] + tk[5]) + (tk[6] + tk[7]));
+                        }
                 }
             }
-            for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
-                for (int iy = 0; iy < 6; iy++)
-                    for (int ix = 0; ix < 6; ix++)
-                        din[(c * 6 + iy) * 6 + ix] = dpw[(c * 6 + iy + 0) * 6 + ix + 0];
-        }
+            if (dx) {   /* the network's input gradient: only drop_backward_from asks for it */
+                float *dpw = net->pad + 36;   /* [1][6][6]: din, 6 wide */
+                for (int c = 0; c < 1; c += 1) {   /* din, 1 channels x 24 positions at a time */
+                    for (int j = 0; j < 24; j += 24) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
+                        for (int f = 0; f < 2; f++) {
+                            const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                            nnc_v8 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -6, 32);
+                            memcpy(&y1, df + 2, 32);
+                            memcpy(&y2, df + 10, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -7, 32);
+                            memcpy(&y1, df + 1, 32);
+                            memcpy(&y2, df + 9, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -12, 32);
+                            memcpy(&y1, df + -4, 32);
+                            memcpy(&y2, df + 4, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -13, 32);
+                            memcpy(&y1, df + -5, 32);
+                            memcpy(&y2, df + 3, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -14, 32);
+                            memcpy(&y1, df + -6, 32);
+                            memcpy(&y2, df + 2, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        }
+                        memcpy(dpw + (c + 0) * 36 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 36 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 36 + j + 16, &b0_2, 32);
+                    }
+                    {   /* the last 12 positions */
+                        const int j = 24;
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero;
+                        for (int f = 0; f < 2; f++) {
+                            const float *df = dzp + f * 116 + 14 + j, *wf = w + f * 9 + c * 9;
+                            nnc_v8 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -6, 32);
+                            memcpy(&y1, df + 2, 32);
+                            memcpy(&y2, df + 10, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -7, 32);
+                            memcpy(&y1, df + 1, 32);
+                            memcpy(&y2, df + 9, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -12, 32);
+                            memcpy(&y1, df + -4, 32);
+                            memcpy(&y2, df + 4, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -13, 32);
+                            memcpy(&y1, df + -5, 32);
+                            memcpy(&y2, df + 3, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -14, 32);
+                            memcpy(&y1, df + -6, 32);
+                            memcpy(&y2, df + 2, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                        }
+                        float t[24];
+                        memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
+                        for (int q = 0; q < 24 && j + q < 36; q++)
+                            dpw[(c + 0) * 36 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 1; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 6; iy++)
+                        for (int ix = 0; ix < 6; ix++)
+                            din[(c * 6 + iy) * 6 + ix] = dpw[(c * 6 + iy + 0) * 6 + ix + 0];
+            }
 #endif
 #else
-        float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
-        const float *w = net->param + 0;
-        float *dpin = net->pad + 36;   /* [1][6][6]: gradient of pin */
-        float *din = delta + 0;   /* [1][6][6] */
-        if (dx) for (int i = 0; i < 36; i++)
-            dpin[i] = 0.0f;
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 16;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 16; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int i = 0; i < 24; i++)
-            dext[i] = 0.0f;
-        for (int f = 0; f < 2; f++) {
-            for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    dext[oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
-            for (int c = 0; c < 1; c++) {
-                const float *pc = pin + c * 36;
-                float *gwc = gw + (f * 1 + c) * 9;
-                const float *wc = w + (f * 1 + c) * 9;
-                float *dc = dpin + c * 36;
-                {   /* tap 0,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 16; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
-                        acc[i - 16] += dext[i] * pc[0 + i];
-                    gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 22; i++)
-                        dc[0 + i] += wc[0] * dext[i];
-                }
-                {   /* tap 0,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 16; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
-                        acc[i - 16] += dext[i] * pc[1 + i];
-                    gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 22; i++)
-                        dc[1 + i] += wc[1] * dext[i];
-                }
-                {   /* tap 0,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 16; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
-                        acc[i - 16] += dext[i] * pc[2 + i];
-                    gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 22; i++)
-                        dc[2 + i] += wc[2] * dext[i];
-                }
-                {   /* tap 1,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 16; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[6 + i + k];
-                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
-                        acc[i - 16] += dext[i] * pc[6 + i];
-                    gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 22; i++)
-                        dc[6 + i] += wc[3] * dext[i];
-                }
-                {   /* tap 1,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 16; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[7 + i + k];
-                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
-                        acc[i - 16] += dext[i] * pc[7 + i];
-                    gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 22; i++)
-                        dc[7 + i] += wc[4] * dext[i];
-                }
-                {   /* tap 1,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 16; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[8 + i + k];
-                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
-                        acc[i - 16] += dext[i] * pc[8 + i];
-                    gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 22; i++)
-                        dc[8 + i] += wc[5] * dext[i];
-                }
-                {   /* tap 2,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 16; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[12 + i + k];
-                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
-                        acc[i - 16] += dext[i] * pc[12 + i];
-                    gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 22; i++)
-                        dc[12 + i] += wc[6] * dext[i];
-                }
-                {   /* tap 2,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 16; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[13 + i + k];
-                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
-                        acc[i - 16] += dext[i] * pc[13 + i];
-                    gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 22; i++)
-                        dc[13 + i] += wc[7] * dext[i];
-                }
-                {   /* tap 2,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 16; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[14 + i + k];
-                    for (int i = 16; i < 22; i++)   /* the rest in lanes too */
-                        acc[i - 16] += dext[i] * pc[14 + i];
-                    gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 22; i++)
-                        dc[14 + i] += wc[8] * dext[i];
+            float *dext = net->pad + 72;   /* [4][6]: dz of one filter, 6 wide, zeros beyond */
+            const float *w = net->param + 0;
+            float *dpin = net->pad + 36;   /* [1][6][6]: gradient of pin */
+            float *din = delta + 0;   /* [1][6][6] */
+            if (dx) for (int i = 0; i < 36; i++)
+                dpin[i] = 0.0f;
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 16;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 16; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int i = 0; i < 24; i++)
+                dext[i] = 0.0f;
+            for (int f = 0; f < 2; f++) {
+                for (int oy = 0; oy < 4; oy++)
+                    for (int ox = 0; ox < 4; ox++)
+                        dext[oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                for (int c = 0; c < 1; c++) {
+                    const float *pc = pin + c * 36;
+                    float *gwc = gw + (f * 1 + c) * 9;
+                    const float *wc = w + (f * 1 + c) * 9;
+                    float *dc = dpin + c * 36;
+                    {   /* tap 0,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 16; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[0 + i + k];
+                        for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                            acc[i - 16] += dext[i] * pc[0 + i];
+                        gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 22; i++)
+                            dc[0 + i] += wc[0] * dext[i];
+                    }
+                    {   /* tap 0,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 16; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[1 + i + k];
+                        for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                            acc[i - 16] += dext[i] * pc[1 + i];
+                        gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 22; i++)
+                            dc[1 + i] += wc[1] * dext[i];
+                    }
+                    {   /* tap 0,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 16; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[2 + i + k];
+                        for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                            acc[i - 16] += dext[i] * pc[2 + i];
+                        gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 22; i++)
+                            dc[2 + i] += wc[2] * dext[i];
+                    }
+                    {   /* tap 1,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 16; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[6 + i + k];
+                        for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                            acc[i - 16] += dext[i] * pc[6 + i];
+                        gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 22; i++)
+                            dc[6 + i] += wc[3] * dext[i];
+                    }
+                    {   /* tap 1,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 16; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[7 + i + k];
+                        for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                            acc[i - 16] += dext[i] * pc[7 + i];
+                        gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 22; i++)
+                            dc[7 + i] += wc[4] * dext[i];
+                    }
+                    {   /* tap 1,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 16; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[8 + i + k];
+                        for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                            acc[i - 16] += dext[i] * pc[8 + i];
+                        gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 22; i++)
+                            dc[8 + i] += wc[5] * dext[i];
+                    }
+                    {   /* tap 2,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 16; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[12 + i + k];
+                        for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                            acc[i - 16] += dext[i] * pc[12 + i];
+                        gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 22; i++)
+                            dc[12 + i] += wc[6] * dext[i];
+                    }
+                    {   /* tap 2,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 16; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[13 + i + k];
+                        for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                            acc[i - 16] += dext[i] * pc[13 + i];
+                        gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 22; i++)
+                            dc[13 + i] += wc[7] * dext[i];
+                    }
+                    {   /* tap 2,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 16; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[14 + i + k];
+                        for (int i = 16; i < 22; i++)   /* the rest in lanes too */
+                            acc[i - 16] += dext[i] * pc[14 + i];
+                        gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 22; i++)
+                            dc[14 + i] += wc[8] * dext[i];
+                    }
                 }
             }
-        }
-        if (dx) for (int c = 0; c < 1; c++)   /* the inside of dpin is din */
-            for (int iy = 0; iy < 6; iy++)
-                for (int ix = 0; ix < 6; ix++)
-                    din[(c * 6 + iy) * 6 + ix] = dpin[(c * 6 + iy + 0) * 6 + ix + 0];
+            if (dx) for (int c = 0; c < 1; c++)   /* the inside of dpin is din */
+                for (int iy = 0; iy < 6; iy++)
+                    for (int ix = 0; ix < 6; ix++)
+                        din[(c * 6 + iy) * 6 + ix] = dpin[(c * 6 + iy + 0) * 6 + ix + 0];
 #endif
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         drop_update_params(net, 0, 20);

@@ -153,83 +153,85 @@ static void mlp_q_run(mlp_q *net, const float *x, int n, int train)
             }
         }
     }
-    /* layer 3: dense 16 -> 8 linear (mlp_q.nn:7) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 43;
-        const float *w = net->param + 208;   /* [8][16] */
-        const float *b = net->param + 336;   /* [8] */
-        const float *in = act + 16;
-        float *out = act + 32;
-        out[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                  + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
-                  + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
-                  + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
-                  + w[15] * in[15];
-        out[1] = b[1] + w[16] * in[0] + w[17] * in[1] + w[18] * in[2]
-                  + w[19] * in[3] + w[20] * in[4] + w[21] * in[5] + w[22] * in[6]
-                  + w[23] * in[7] + w[24] * in[8] + w[25] * in[9] + w[26] * in[10]
-                  + w[27] * in[11] + w[28] * in[12] + w[29] * in[13] + w[30] * in[14]
-                  + w[31] * in[15];
-        out[2] = b[2] + w[32] * in[0] + w[33] * in[1] + w[34] * in[2]
-                  + w[35] * in[3] + w[36] * in[4] + w[37] * in[5] + w[38] * in[6]
-                  + w[39] * in[7] + w[40] * in[8] + w[41] * in[9] + w[42] * in[10]
-                  + w[43] * in[11] + w[44] * in[12] + w[45] * in[13] + w[46] * in[14]
-                  + w[47] * in[15];
-        out[3] = b[3] + w[48] * in[0] + w[49] * in[1] + w[50] * in[2]
-                  + w[51] * in[3] + w[52] * in[4] + w[53] * in[5] + w[54] * in[6]
-                  + w[55] * in[7] + w[56] * in[8] + w[57] * in[9] + w[58] * in[10]
-                  + w[59] * in[11] + w[60] * in[12] + w[61] * in[13] + w[62] * in[14]
-                  + w[63] * in[15];
-        out[4] = b[4] + w[64] * in[0] + w[65] * in[1] + w[66] * in[2]
-                  + w[67] * in[3] + w[68] * in[4] + w[69] * in[5] + w[70] * in[6]
-                  + w[71] * in[7] + w[72] * in[8] + w[73] * in[9] + w[74] * in[10]
-                  + w[75] * in[11] + w[76] * in[12] + w[77] * in[13] + w[78] * in[14]
-                  + w[79] * in[15];
-        out[5] = b[5] + w[80] * in[0] + w[81] * in[1] + w[82] * in[2]
-                  + w[83] * in[3] + w[84] * in[4] + w[85] * in[5] + w[86] * in[6]
-                  + w[87] * in[7] + w[88] * in[8] + w[89] * in[9] + w[90] * in[10]
-                  + w[91] * in[11] + w[92] * in[12] + w[93] * in[13] + w[94] * in[14]
-                  + w[95] * in[15];
-        out[6] = b[6] + w[96] * in[0] + w[97] * in[1] + w[98] * in[2]
-                  + w[99] * in[3] + w[100] * in[4] + w[101] * in[5] + w[102] * in[6]
-                  + w[103] * in[7] + w[104] * in[8] + w[105] * in[9] + w[106] * in[10]
-                  + w[107] * in[11] + w[108] * in[12] + w[109] * in[13] + w[110] * in[14]
-                  + w[111] * in[15];
-        out[7] = b[7] + w[112] * in[0] + w[113] * in[1] + w[114] * in[2]
-                  + w[115] * in[3] + w[116] * in[4] + w[117] * in[5] + w[118] * in[6]
-                  + w[119] * in[7] + w[120] * in[8] + w[121] * in[9] + w[122] * in[10]
-                  + w[123] * in[11] + w[124] * in[12] + w[125] * in[13] + w[126] * in[14]
-                  + w[127] * in[15];
-    }
-    /* layer 4: dense 8 -> 3 softmax (mlp_q.nn:8) */
+    /* layers 3 to 4, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         float *act = net->act + s * 43;
         float *logit = net->logit + s * 3;
-        const float *w = net->param + 344;   /* [3][8] */
-        const float *b = net->param + 368;   /* [3] */
-        const float *in = act + 32;
-        float *out = act + 40;
-        logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                    + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
-                    + w[7] * in[7];
-        logit[1] = b[1] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
-                    + w[11] * in[3] + w[12] * in[4] + w[13] * in[5] + w[14] * in[6]
-                    + w[15] * in[7];
-        logit[2] = b[2] + w[16] * in[0] + w[17] * in[1] + w[18] * in[2]
-                    + w[19] * in[3] + w[20] * in[4] + w[21] * in[5] + w[22] * in[6]
-                    + w[23] * in[7];
-        {   /* softmax: out = exp(z - max z) / sum */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, inv;
-            for (int o = 1; o < 3; o++)
-                m = z[o] > m ? z[o] : m;
-            for (int o = 0; o < 3; o++) {
-                out[o] = expf(z[o] - m);
-                sum += out[o];
+        /* layer 3: dense 16 -> 8 linear (mlp_q.nn:7) */
+        {
+            const float *w = net->param + 208;   /* [8][16] */
+            const float *b = net->param + 336;   /* [8] */
+            const float *in = act + 16;
+            float *out = act + 32;
+            out[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                      + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                      + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
+                      + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
+                      + w[15] * in[15];
+            out[1] = b[1] + w[16] * in[0] + w[17] * in[1] + w[18] * in[2]
+                      + w[19] * in[3] + w[20] * in[4] + w[21] * in[5] + w[22] * in[6]
+                      + w[23] * in[7] + w[24] * in[8] + w[25] * in[9] + w[26] * in[10]
+                      + w[27] * in[11] + w[28] * in[12] + w[29] * in[13] + w[30] * in[14]
+                      + w[31] * in[15];
+            out[2] = b[2] + w[32] * in[0] + w[33] * in[1] + w[34] * in[2]
+                      + w[35] * in[3] + w[36] * in[4] + w[37] * in[5] + w[38] * in[6]
+                      + w[39] * in[7] + w[40] * in[8] + w[41] * in[9] + w[42] * in[10]
+                      + w[43] * in[11] + w[44] * in[12] + w[45] * in[13] + w[46] * in[14]
+                      + w[47] * in[15];
+            out[3] = b[3] + w[48] * in[0] + w[49] * in[1] + w[50] * in[2]
+                      + w[51] * in[3] + w[52] * in[4] + w[53] * in[5] + w[54] * in[6]
+                      + w[55] * in[7] + w[56] * in[8] + w[57] * in[9] + w[58] * in[10]
+                      + w[59] * in[11] + w[60] * in[12] + w[61] * in[13] + w[62] * in[14]
+                      + w[63] * in[15];
+            out[4] = b[4] + w[64] * in[0] + w[65] * in[1] + w[66] * in[2]
+                      + w[67] * in[3] + w[68] * in[4] + w[69] * in[5] + w[70] * in[6]
+                      + w[71] * in[7] + w[72] * in[8] + w[73] * in[9] + w[74] * in[10]
+                      + w[75] * in[11] + w[76] * in[12] + w[77] * in[13] + w[78] * in[14]
+                      + w[79] * in[15];
+            out[5] = b[5] + w[80] * in[0] + w[81] * in[1] + w[82] * in[2]
+                      + w[83] * in[3] + w[84] * in[4] + w[85] * in[5] + w[86] * in[6]
+                      + w[87] * in[7] + w[88] * in[8] + w[89] * in[9] + w[90] * in[10]
+                      + w[91] * in[11] + w[92] * in[12] + w[93] * in[13] + w[94] * in[14]
+                      + w[95] * in[15];
+            out[6] = b[6] + w[96] * in[0] + w[97] * in[1] + w[98] * in[2]
+                      + w[99] * in[3] + w[100] * in[4] + w[101] * in[5] + w[102] * in[6]
+                      + w[103] * in[7] + w[104] * in[8] + w[105] * in[9] + w[106] * in[10]
+                      + w[107] * in[11] + w[108] * in[12] + w[109] * in[13] + w[110] * in[14]
+                      + w[111] * in[15];
+            out[7] = b[7] + w[112] * in[0] + w[113] * in[1] + w[114] * in[2]
+                      + w[115] * in[3] + w[116] * in[4] + w[117] * in[5] + w[118] * in[6]
+                      + w[119] * in[7] + w[120] * in[8] + w[121] * in[9] + w[122] * in[10]
+                      + w[123] * in[11] + w[124] * in[12] + w[125] * in[13] + w[126] * in[14]
+                      + w[127] * in[15];
+        }
+        /* layer 4: dense 8 -> 3 softmax (mlp_q.nn:8) */
+        {
+            const float *w = net->param + 344;   /* [3][8] */
+            const float *b = net->param + 368;   /* [3] */
+            const float *in = act + 32;
+            float *out = act + 40;
+            logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                        + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                        + w[7] * in[7];
+            logit[1] = b[1] + w[8] * in[0] + w[9] * in[1] + w[10] * in[2]
+                        + w[11] * in[3] + w[12] * in[4] + w[13] * in[5] + w[14] * in[6]
+                        + w[15] * in[7];
+            logit[2] = b[2] + w[16] * in[0] + w[17] * in[1] + w[18] * in[2]
+                        + w[19] * in[3] + w[20] * in[4] + w[21] * in[5] + w[22] * in[6]
+                        + w[23] * in[7];
+            {   /* softmax: out = exp(z - max z) / sum */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, inv;
+                for (int o = 1; o < 3; o++)
+                    m = z[o] > m ? z[o] : m;
+                for (int o = 0; o < 3; o++) {
+                    out[o] = expf(z[o] - m);
+                    sum += out[o];
+                }
+                inv = 1.0f / sum;
+                for (int o = 0; o < 3; o++)
+                    out[o] *= inv;
             }
-            inv = 1.0f / sum;
-            for (int o = 0; o < 3; o++)
-                out[o] *= inv;
         }
     }
 }
@@ -469,234 +471,234 @@ static float mlp_q_backward_pass(mlp_q *net, const float *x, const float *t, con
         }
     }
 
-    /* layer 4: dense 8 -> 3 softmax (mlp_q.nn:8) backward */
+    /* layers 4 to 3 backward, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         float *act = net->act + s * 43;
         float *delta = net->delta + s * 32;
-        const float *dz = delta + 0;
-        const float *in = act + 32;
-        float *gw = net->grad + 344;
-        float *gb = net->grad + 368;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gw[4] += dz[0] * in[4];
-        gw[5] += dz[0] * in[5];
-        gw[6] += dz[0] * in[6];
-        gw[7] += dz[0] * in[7];
-        gb[0] += dz[0];
-        gw[8] += dz[1] * in[0];
-        gw[9] += dz[1] * in[1];
-        gw[10] += dz[1] * in[2];
-        gw[11] += dz[1] * in[3];
-        gw[12] += dz[1] * in[4];
-        gw[13] += dz[1] * in[5];
-        gw[14] += dz[1] * in[6];
-        gw[15] += dz[1] * in[7];
-        gb[1] += dz[1];
-        gw[16] += dz[2] * in[0];
-        gw[17] += dz[2] * in[1];
-        gw[18] += dz[2] * in[2];
-        gw[19] += dz[2] * in[3];
-        gw[20] += dz[2] * in[4];
-        gw[21] += dz[2] * in[5];
-        gw[22] += dz[2] * in[6];
-        gw[23] += dz[2] * in[7];
-        gb[2] += dz[2];
-        const float *w = net->param + 344;
-        float *din = delta + 16;
-        din[0] = (w[0] * dz[0] + w[8] * dz[1] + w[16] * dz[2]);
-        din[1] = (w[1] * dz[0] + w[9] * dz[1] + w[17] * dz[2]);
-        din[2] = (w[2] * dz[0] + w[10] * dz[1] + w[18] * dz[2]);
-        din[3] = (w[3] * dz[0] + w[11] * dz[1] + w[19] * dz[2]);
-        din[4] = (w[4] * dz[0] + w[12] * dz[1] + w[20] * dz[2]);
-        din[5] = (w[5] * dz[0] + w[13] * dz[1] + w[21] * dz[2]);
-        din[6] = (w[6] * dz[0] + w[14] * dz[1] + w[22] * dz[2]);
-        din[7] = (w[7] * dz[0] + w[15] * dz[1] + w[23] * dz[2]);
+        /* layer 4: dense 8 -> 3 softmax (mlp_q.nn:8) backward */
+        {
+            const float *dz = delta + 0;
+            const float *in = act + 32;
+            float *gw = net->grad + 344;
+            float *gb = net->grad + 368;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gw[4] += dz[0] * in[4];
+            gw[5] += dz[0] * in[5];
+            gw[6] += dz[0] * in[6];
+            gw[7] += dz[0] * in[7];
+            gb[0] += dz[0];
+            gw[8] += dz[1] * in[0];
+            gw[9] += dz[1] * in[1];
+            gw[10] += dz[1] * in[2];
+            gw[11] += dz[1] * in[3];
+            gw[12] += dz[1] * in[4];
+            gw[13] += dz[1] * in[5];
+            gw[14] += dz[1] * in[6];
+            gw[15] += dz[1] * in[7];
+            gb[1] += dz[1];
+            gw[16] += dz[2] * in[0];
+            gw[17] += dz[2] * in[1];
+            gw[18] += dz[2] * in[2];
+            gw[19] += dz[2] * in[3];
+            gw[20] += dz[2] * in[4];
+            gw[21] += dz[2] * in[5];
+            gw[22] += dz[2] * in[6];
+            gw[23] += dz[2] * in[7];
+            gb[2] += dz[2];
+            const float *w = net->param + 344;
+            float *din = delta + 16;
+            din[0] = (w[0] * dz[0] + w[8] * dz[1] + w[16] * dz[2]);
+            din[1] = (w[1] * dz[0] + w[9] * dz[1] + w[17] * dz[2]);
+            din[2] = (w[2] * dz[0] + w[10] * dz[1] + w[18] * dz[2]);
+            din[3] = (w[3] * dz[0] + w[11] * dz[1] + w[19] * dz[2]);
+            din[4] = (w[4] * dz[0] + w[12] * dz[1] + w[20] * dz[2]);
+            din[5] = (w[5] * dz[0] + w[13] * dz[1] + w[21] * dz[2]);
+            din[6] = (w[6] * dz[0] + w[14] * dz[1] + w[22] * dz[2]);
+            din[7] = (w[7] * dz[0] + w[15] * dz[1] + w[23] * dz[2]);
+        }
+        /* layer 3: dense 16 -> 8 linear (mlp_q.nn:7) backward */
+        {
+            const float *dz = delta + 16;
+            const float *in = act + 16;
+            float *gw = net->grad + 208;
+            float *gb = net->grad + 336;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gw[4] += dz[0] * in[4];
+            gw[5] += dz[0] * in[5];
+            gw[6] += dz[0] * in[6];
+            gw[7] += dz[0] * in[7];
+            gw[8] += dz[0] * in[8];
+            gw[9] += dz[0] * in[9];
+            gw[10] += dz[0] * in[10];
+            gw[11] += dz[0] * in[11];
+            gw[12] += dz[0] * in[12];
+            gw[13] += dz[0] * in[13];
+            gw[14] += dz[0] * in[14];
+            gw[15] += dz[0] * in[15];
+            gb[0] += dz[0];
+            gw[16] += dz[1] * in[0];
+            gw[17] += dz[1] * in[1];
+            gw[18] += dz[1] * in[2];
+            gw[19] += dz[1] * in[3];
+            gw[20] += dz[1] * in[4];
+            gw[21] += dz[1] * in[5];
+            gw[22] += dz[1] * in[6];
+            gw[23] += dz[1] * in[7];
+            gw[24] += dz[1] * in[8];
+            gw[25] += dz[1] * in[9];
+            gw[26] += dz[1] * in[10];
+            gw[27] += dz[1] * in[11];
+            gw[28] += dz[1] * in[12];
+            gw[29] += dz[1] * in[13];
+            gw[30] += dz[1] * in[14];
+            gw[31] += dz[1] * in[15];
+            gb[1] += dz[1];
+            gw[32] += dz[2] * in[0];
+            gw[33] += dz[2] * in[1];
+            gw[34] += dz[2] * in[2];
+            gw[35] += dz[2] * in[3];
+            gw[36] += dz[2] * in[4];
+            gw[37] += dz[2] * in[5];
+            gw[38] += dz[2] * in[6];
+            gw[39] += dz[2] * in[7];
+            gw[40] += dz[2] * in[8];
+            gw[41] += dz[2] * in[9];
+            gw[42] += dz[2] * in[10];
+            gw[43] += dz[2] * in[11];
+            gw[44] += dz[2] * in[12];
+            gw[45] += dz[2] * in[13];
+            gw[46] += dz[2] * in[14];
+            gw[47] += dz[2] * in[15];
+            gb[2] += dz[2];
+            gw[48] += dz[3] * in[0];
+            gw[49] += dz[3] * in[1];
+            gw[50] += dz[3] * in[2];
+            gw[51] += dz[3] * in[3];
+            gw[52] += dz[3] * in[4];
+            gw[53] += dz[3] * in[5];
+            gw[54] += dz[3] * in[6];
+            gw[55] += dz[3] * in[7];
+            gw[56] += dz[3] * in[8];
+            gw[57] += dz[3] * in[9];
+            gw[58] += dz[3] * in[10];
+            gw[59] += dz[3] * in[11];
+            gw[60] += dz[3] * in[12];
+            gw[61] += dz[3] * in[13];
+            gw[62] += dz[3] * in[14];
+            gw[63] += dz[3] * in[15];
+            gb[3] += dz[3];
+            gw[64] += dz[4] * in[0];
+            gw[65] += dz[4] * in[1];
+            gw[66] += dz[4] * in[2];
+            gw[67] += dz[4] * in[3];
+            gw[68] += dz[4] * in[4];
+            gw[69] += dz[4] * in[5];
+            gw[70] += dz[4] * in[6];
+            gw[71] += dz[4] * in[7];
+            gw[72] += dz[4] * in[8];
+            gw[73] += dz[4] * in[9];
+            gw[74] += dz[4] * in[10];
+            gw[75] += dz[4] * in[11];
+            gw[76] += dz[4] * in[12];
+            gw[77] += dz[4] * in[13];
+            gw[78] += dz[4] * in[14];
+            gw[79] += dz[4] * in[15];
+            gb[4] += dz[4];
+            gw[80] += dz[5] * in[0];
+            gw[81] += dz[5] * in[1];
+            gw[82] += dz[5] * in[2];
+            gw[83] += dz[5] * in[3];
+            gw[84] += dz[5] * in[4];
+            gw[85] += dz[5] * in[5];
+            gw[86] += dz[5] * in[6];
+            gw[87] += dz[5] * in[7];
+            gw[88] += dz[5] * in[8];
+            gw[89] += dz[5] * in[9];
+            gw[90] += dz[5] * in[10];
+            gw[91] += dz[5] * in[11];
+            gw[92] += dz[5] * in[12];
+            gw[93] += dz[5] * in[13];
+            gw[94] += dz[5] * in[14];
+            gw[95] += dz[5] * in[15];
+            gb[5] += dz[5];
+            gw[96] += dz[6] * in[0];
+            gw[97] += dz[6] * in[1];
+            gw[98] += dz[6] * in[2];
+            gw[99] += dz[6] * in[3];
+            gw[100] += dz[6] * in[4];
+            gw[101] += dz[6] * in[5];
+            gw[102] += dz[6] * in[6];
+            gw[103] += dz[6] * in[7];
+            gw[104] += dz[6] * in[8];
+            gw[105] += dz[6] * in[9];
+            gw[106] += dz[6] * in[10];
+            gw[107] += dz[6] * in[11];
+            gw[108] += dz[6] * in[12];
+            gw[109] += dz[6] * in[13];
+            gw[110] += dz[6] * in[14];
+            gw[111] += dz[6] * in[15];
+            gb[6] += dz[6];
+            gw[112] += dz[7] * in[0];
+            gw[113] += dz[7] * in[1];
+            gw[114] += dz[7] * in[2];
+            gw[115] += dz[7] * in[3];
+            gw[116] += dz[7] * in[4];
+            gw[117] += dz[7] * in[5];
+            gw[118] += dz[7] * in[6];
+            gw[119] += dz[7] * in[7];
+            gw[120] += dz[7] * in[8];
+            gw[121] += dz[7] * in[9];
+            gw[122] += dz[7] * in[10];
+            gw[123] += dz[7] * in[11];
+            gw[124] += dz[7] * in[12];
+            gw[125] += dz[7] * in[13];
+            gw[126] += dz[7] * in[14];
+            gw[127] += dz[7] * in[15];
+            gb[7] += dz[7];
+            const float *w = net->param + 208;
+            float *din = delta + 0;
+            din[0] = (w[0] * dz[0] + w[16] * dz[1] + w[32] * dz[2] + w[48] * dz[3]
+                       + w[64] * dz[4] + w[80] * dz[5] + w[96] * dz[6] + w[112] * dz[7]);
+            din[1] = (w[1] * dz[0] + w[17] * dz[1] + w[33] * dz[2] + w[49] * dz[3]
+                       + w[65] * dz[4] + w[81] * dz[5] + w[97] * dz[6] + w[113] * dz[7]);
+            din[2] = (w[2] * dz[0] + w[18] * dz[1] + w[34] * dz[2] + w[50] * dz[3]
+                       + w[66] * dz[4] + w[82] * dz[5] + w[98] * dz[6] + w[114] * dz[7]);
+            din[3] = (w[3] * dz[0] + w[19] * dz[1] + w[35] * dz[2] + w[51] * dz[3]
+                       + w[67] * dz[4] + w[83] * dz[5] + w[99] * dz[6] + w[115] * dz[7]);
+            din[4] = (w[4] * dz[0] + w[20] * dz[1] + w[36] * dz[2] + w[52] * dz[3]
+                       + w[68] * dz[4] + w[84] * dz[5] + w[100] * dz[6] + w[116] * dz[7]);
+            din[5] = (w[5] * dz[0] + w[21] * dz[1] + w[37] * dz[2] + w[53] * dz[3]
+                       + w[69] * dz[4] + w[85] * dz[5] + w[101] * dz[6] + w[117] * dz[7]);
+            din[6] = (w[6] * dz[0] + w[22] * dz[1] + w[38] * dz[2] + w[54] * dz[3]
+                       + w[70] * dz[4] + w[86] * dz[5] + w[102] * dz[6] + w[118] * dz[7]);
+            din[7] = (w[7] * dz[0] + w[23] * dz[1] + w[39] * dz[2] + w[55] * dz[3]
+                       + w[71] * dz[4] + w[87] * dz[5] + w[103] * dz[6] + w[119] * dz[7]);
+            din[8] = (w[8] * dz[0] + w[24] * dz[1] + w[40] * dz[2] + w[56] * dz[3]
+                       + w[72] * dz[4] + w[88] * dz[5] + w[104] * dz[6] + w[120] * dz[7]);
+            din[9] = (w[9] * dz[0] + w[25] * dz[1] + w[41] * dz[2] + w[57] * dz[3]
+                       + w[73] * dz[4] + w[89] * dz[5] + w[105] * dz[6] + w[121] * dz[7]);
+            din[10] = (w[10] * dz[0] + w[26] * dz[1] + w[42] * dz[2] + w[58] * dz[3]
+                       + w[74] * dz[4] + w[90] * dz[5] + w[106] * dz[6] + w[122] * dz[7]);
+            din[11] = (w[11] * dz[0] + w[27] * dz[1] + w[43] * dz[2] + w[59] * dz[3]
+                       + w[75] * dz[4] + w[91] * dz[5] + w[107] * dz[6] + w[123] * dz[7]);
+            din[12] = (w[12] * dz[0] + w[28] * dz[1] + w[44] * dz[2] + w[60] * dz[3]
+                       + w[76] * dz[4] + w[92] * dz[5] + w[108] * dz[6] + w[124] * dz[7]);
+            din[13] = (w[13] * dz[0] + w[29] * dz[1] + w[45] * dz[2] + w[61] * dz[3]
+                       + w[77] * dz[4] + w[93] * dz[5] + w[109] * dz[6] + w[125] * dz[7]);
+            din[14] = (w[14] * dz[0] + w[30] * dz[1] + w[46] * dz[2] + w[62] * dz[3]
+                       + w[78] * dz[4] + w[94] * dz[5] + w[110] * dz[6] + w[126] * dz[7]);
+            din[15] = (w[15] * dz[0] + w[31] * dz[1] + w[47] * dz[2] + w[63] * dz[3]
+                       + w[79] * dz[4] + w[95] * dz[5] + w[111] * dz[6] + w[127] * dz[7]);
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         mlp_q_update_params(net, 344, 371);
-
-    /* layer 3: dense 16 -> 8 linear (mlp_q.nn:7) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 43;
-        float *delta = net->delta + s * 32;
-        const float *dz = delta + 16;
-        const float *in = act + 16;
-        float *gw = net->grad + 208;
-        float *gb = net->grad + 336;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gw[4] += dz[0] * in[4];
-        gw[5] += dz[0] * in[5];
-        gw[6] += dz[0] * in[6];
-        gw[7] += dz[0] * in[7];
-        gw[8] += dz[0] * in[8];
-        gw[9] += dz[0] * in[9];
-        gw[10] += dz[0] * in[10];
-        gw[11] += dz[0] * in[11];
-        gw[12] += dz[0] * in[12];
-        gw[13] += dz[0] * in[13];
-        gw[14] += dz[0] * in[14];
-        gw[15] += dz[0] * in[15];
-        gb[0] += dz[0];
-        gw[16] += dz[1] * in[0];
-        gw[17] += dz[1] * in[1];
-        gw[18] += dz[1] * in[2];
-        gw[19] += dz[1] * in[3];
-        gw[20] += dz[1] * in[4];
-        gw[21] += dz[1] * in[5];
-        gw[22] += dz[1] * in[6];
-        gw[23] += dz[1] * in[7];
-        gw[24] += dz[1] * in[8];
-        gw[25] += dz[1] * in[9];
-        gw[26] += dz[1] * in[10];
-        gw[27] += dz[1] * in[11];
-        gw[28] += dz[1] * in[12];
-        gw[29] += dz[1] * in[13];
-        gw[30] += dz[1] * in[14];
-        gw[31] += dz[1] * in[15];
-        gb[1] += dz[1];
-        gw[32] += dz[2] * in[0];
-        gw[33] += dz[2] * in[1];
-        gw[34] += dz[2] * in[2];
-        gw[35] += dz[2] * in[3];
-        gw[36] += dz[2] * in[4];
-        gw[37] += dz[2] * in[5];
-        gw[38] += dz[2] * in[6];
-        gw[39] += dz[2] * in[7];
-        gw[40] += dz[2] * in[8];
-        gw[41] += dz[2] * in[9];
-        gw[42] += dz[2] * in[10];
-        gw[43] += dz[2] * in[11];
-        gw[44] += dz[2] * in[12];
-        gw[45] += dz[2] * in[13];
-        gw[46] += dz[2] * in[14];
-        gw[47] += dz[2] * in[15];
-        gb[2] += dz[2];
-        gw[48] += dz[3] * in[0];
-        gw[49] += dz[3] * in[1];
-        gw[50] += dz[3] * in[2];
-        gw[51] += dz[3] * in[3];
-        gw[52] += dz[3] * in[4];
-        gw[53] += dz[3] * in[5];
-        gw[54] += dz[3] * in[6];
-        gw[55] += dz[3] * in[7];
-        gw[56] += dz[3] * in[8];
-        gw[57] += dz[3] * in[9];
-        gw[58] += dz[3] * in[10];
-        gw[59] += dz[3] * in[11];
-        gw[60] += dz[3] * in[12];
-        gw[61] += dz[3] * in[13];
-        gw[62] += dz[3] * in[14];
-        gw[63] += dz[3] * in[15];
-        gb[3] += dz[3];
-        gw[64] += dz[4] * in[0];
-        gw[65] += dz[4] * in[1];
-        gw[66] += dz[4] * in[2];
-        gw[67] += dz[4] * in[3];
-        gw[68] += dz[4] * in[4];
-        gw[69] += dz[4] * in[5];
-        gw[70] += dz[4] * in[6];
-        gw[71] += dz[4] * in[7];
-        gw[72] += dz[4] * in[8];
-        gw[73] += dz[4] * in[9];
-        gw[74] += dz[4] * in[10];
-        gw[75] += dz[4] * in[11];
-        gw[76] += dz[4] * in[12];
-        gw[77] += dz[4] * in[13];
-        gw[78] += dz[4] * in[14];
-        gw[79] += dz[4] * in[15];
-        gb[4] += dz[4];
-        gw[80] += dz[5] * in[0];
-        gw[81] += dz[5] * in[1];
-        gw[82] += dz[5] * in[2];
-        gw[83] += dz[5] * in[3];
-        gw[84] += dz[5] * in[4];
-        gw[85] += dz[5] * in[5];
-        gw[86] += dz[5] * in[6];
-        gw[87] += dz[5] * in[7];
-        gw[88] += dz[5] * in[8];
-        gw[89] += dz[5] * in[9];
-        gw[90] += dz[5] * in[10];
-        gw[91] += dz[5] * in[11];
-        gw[92] += dz[5] * in[12];
-        gw[93] += dz[5] * in[13];
-        gw[94] += dz[5] * in[14];
-        gw[95] += dz[5] * in[15];
-        gb[5] += dz[5];
-        gw[96] += dz[6] * in[0];
-        gw[97] += dz[6] * in[1];
-        gw[98] += dz[6] * in[2];
-        gw[99] += dz[6] * in[3];
-        gw[100] += dz[6] * in[4];
-        gw[101] += dz[6] * in[5];
-        gw[102] += dz[6] * in[6];
-        gw[103] += dz[6] * in[7];
-        gw[104] += dz[6] * in[8];
-        gw[105] += dz[6] * in[9];
-        gw[106] += dz[6] * in[10];
-        gw[107] += dz[6] * in[11];
-        gw[108] += dz[6] * in[12];
-        gw[109] += dz[6] * in[13];
-        gw[110] += dz[6] * in[14];
-        gw[111] += dz[6] * in[15];
-        gb[6] += dz[6];
-        gw[112] += dz[7] * in[0];
-        gw[113] += dz[7] * in[1];
-        gw[114] += dz[7] * in[2];
-        gw[115] += dz[7] * in[3];
-        gw[116] += dz[7] * in[4];
-        gw[117] += dz[7] * in[5];
-        gw[118] += dz[7] * in[6];
-        gw[119] += dz[7] * in[7];
-        gw[120] += dz[7] * in[8];
-        gw[121] += dz[7] * in[9];
-        gw[122] += dz[7] * in[10];
-        gw[123] += dz[7] * in[11];
-        gw[124] += dz[7] * in[12];
-        gw[125] += dz[7] * in[13];
-        gw[126] += dz[7] * in[14];
-        gw[127] += dz[7] * in[15];
-        gb[7] += dz[7];
-        const float *w = net->param + 208;
-        float *din = delta + 0;
-        din[0] = (w[0] * dz[0] + w[16] * dz[1] + w[32] * dz[2] + w[48] * dz[3]
-                   + w[64] * dz[4] + w[80] * dz[5] + w[96] * dz[6] + w[112] * dz[7]);
-        din[1] = (w[1] * dz[0] + w[17] * dz[1] + w[33] * dz[2] + w[49] * dz[3]
-                   + w[65] * dz[4] + w[81] * dz[5] + w[97] * dz[6] + w[113] * dz[7]);
-        din[2] = (w[2] * dz[0] + w[18] * dz[1] + w[34] * dz[2] + w[50] * dz[3]
-                   + w[66] * dz[4] + w[82] * dz[5] + w[98] * dz[6] + w[114] * dz[7]);
-        din[3] = (w[3] * dz[0] + w[19] * dz[1] + w[35] * dz[2] + w[51] * dz[3]
-                   + w[67] * dz[4] + w[83] * dz[5] + w[99] * dz[6] + w[115] * dz[7]);
-        din[4] = (w[4] * dz[0] + w[20] * dz[1] + w[36] * dz[2] + w[52] * dz[3]
-                   + w[68] * dz[4] + w[84] * dz[5] + w[100] * dz[6] + w[116] * dz[7]);
-        din[5] = (w[5] * dz[0] + w[21] * dz[1] + w[37] * dz[2] + w[53] * dz[3]
-                   + w[69] * dz[4] + w[85] * dz[5] + w[101] * dz[6] + w[117] * dz[7]);
-        din[6] = (w[6] * dz[0] + w[22] * dz[1] + w[38] * dz[2] + w[54] * dz[3]
-                   + w[70] * dz[4] + w[86] * dz[5] + w[102] * dz[6] + w[118] * dz[7]);
-        din[7] = (w[7] * dz[0] + w[23] * dz[1] + w[39] * dz[2] + w[55] * dz[3]
-                   + w[71] * dz[4] + w[87] * dz[5] + w[103] * dz[6] + w[119] * dz[7]);
-        din[8] = (w[8] * dz[0] + w[24] * dz[1] + w[40] * dz[2] + w[56] * dz[3]
-                   + w[72] * dz[4] + w[88] * dz[5] + w[104] * dz[6] + w[120] * dz[7]);
-        din[9] = (w[9] * dz[0] + w[25] * dz[1] + w[41] * dz[2] + w[57] * dz[3]
-                   + w[73] * dz[4] + w[89] * dz[5] + w[105] * dz[6] + w[121] * dz[7]);
-        din[10] = (w[10] * dz[0] + w[26] * dz[1] + w[42] * dz[2] + w[58] * dz[3]
-                   + w[74] * dz[4] + w[90] * dz[5] + w[106] * dz[6] + w[122] * dz[7]);
-        din[11] = (w[11] * dz[0] + w[27] * dz[1] + w[43] * dz[2] + w[59] * dz[3]
-                   + w[75] * dz[4] + w[91] * dz[5] + w[107] * dz[6] + w[123] * dz[7]);
-        din[12] = (w[12] * dz[0] + w[28] * dz[1] + w[44] * dz[2] + w[60] * dz[3]
-                   + w[76] * dz[4] + w[92] * dz[5] + w[108] * dz[6] + w[124] * dz[7]);
-        din[13] = (w[13] * dz[0] + w[29] * dz[1] + w[45] * dz[2] + w[61] * dz[3]
-                   + w[77] * dz[4] + w[93] * dz[5] + w[109] * dz[6] + w[125] * dz[7]);
-        din[14] = (w[14] * dz[0] + w[30] * dz[1] + w[46] * dz[2] + w[62] * dz[3]
-                   + w[78] * dz[4] + w[94] * dz[5] + w[110] * dz[6] + w[126] * dz[7]);
-        din[15] = (w[15] * dz[0] + w[31] * dz[1] + w[47] * dz[2] + w[63] * dz[3]
-                   + w[79] * dz[4] + w[95] * dz[5] + w[111] * dz[6] + w[127] * dz[7]);
-    }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         mlp_q_update_params(net, 208, 344);
 

@@ -647,7 +647,6 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
         const float *w = net->param + 0;
         float *din = net->delta + 32;   /* [1][4][4] */
 #if defined(NNC_V16)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
         const nnc_v16 zero16 = {0.0f};
         float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
@@ -674,8 +673,9 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
             for (int c = 0; c < 1; c++) {
                 const float *pc = pin + c * 36;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                const nnc_v8 zero8 = {0.0f};
+                nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                       a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0, d1;
                     memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
@@ -739,7 +739,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
                 }
                 {   /* the other taps */
                     float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
+                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
                     memcpy(t, &sum, 32);
                     gw[(f + 0) * 9 + c * 9 + 8] += t[0];
                     gw[(f + 1) * 9 + c * 9 + 8] += t[1];
@@ -813,7 +813,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
                         din[(c * 4 + iy) * 4 + ix] = dpw[(c * 6 + iy + 1) * 6 + ix + 1];
         }
 #elif defined(NNC_V8_WIDE)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        const nnc_v8 zero = {0.0f};
         float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
@@ -839,8 +839,9 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
         for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
             for (int c = 0; c < 1; c++) {
                 const float *pc = pin + c * 36;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
+                const nnc_v8 zero8 = {0.0f};
+                nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                       a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0, d1;
                     memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
@@ -904,7 +905,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
                 }
                 {   /* the other taps */
                     float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
+                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
                     memcpy(t, &sum, 32);
                     gw[(f + 0) * 9 + c * 9 + 8] += t[0];
                     gw[(f + 1) * 9 + c * 9 + 8] += t[1];
@@ -987,7 +988,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
                         din[(c * 4 + iy) * 4 + ix] = dpw[(c * 6 + iy + 1) * 6 + ix + 1];
         }
 #elif defined(NNC_V8)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
+        const nnc_v8 zero = {0.0f};
         float *dzp = net->pad + 72;   /* [2][116]: dz of each filter, 6 wide, zeros around */
         for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
             const float *df = dz + f * 16;
@@ -1013,7 +1014,8 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
         for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
             for (int c = 0; c < 1; c++) {
                 const float *pc = pin + c * 36;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
+                const nnc_v8 zero8 = {0.0f};
+                nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
                 for (int i = 0; i < 16; i += 8) {
                     nnc_v8 x, d0;
                     memcpy(&d0, dzp + (f + 0) * 116 + 14 + i, 32);
@@ -1068,7 +1070,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
                 }
                 {   /* the other taps */
                     float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
+                    nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
                     memcpy(t, &sum, 32);
                     gw[(f + 0) * 9 + c * 9 + 8] += t[0];
                 }

@@ -73,30 +73,32 @@ void warm_cosine_schedule(warm_cosine *net, int epoch, int epochs)
  * a row per sample. */
 static void warm_cosine_run(warm_cosine *net, const float *x, int n)
 {
-    /* layer 1: dense 3 -> 4 tanh (schedule.nn:5) */
+    /* layers 1 to 2, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 3;
         float *act = net->act + s * 6;
-        const float *w = net->param + 0;   /* [4][3] */
-        const float *b = net->param + 12;   /* [4] */
-        const float *in = xs;
-        float *out = act + 0;
-        out[0] = tanhf(b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]);
-        out[1] = tanhf(b[1] + w[3] * in[0] + w[4] * in[1] + w[5] * in[2]);
-        out[2] = tanhf(b[2] + w[6] * in[0] + w[7] * in[1] + w[8] * in[2]);
-        out[3] = tanhf(b[3] + w[9] * in[0] + w[10] * in[1] + w[11] * in[2]);
-    }
-    /* layer 2: dense 4 -> 2 linear (schedule.nn:6) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 6;
-        const float *w = net->param + 16;   /* [2][4] */
-        const float *b = net->param + 24;   /* [2] */
-        const float *in = act + 0;
-        float *out = act + 4;
-        out[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                  + w[3] * in[3];
-        out[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
-                  + w[7] * in[3];
+        /* layer 1: dense 3 -> 4 tanh (schedule.nn:5) */
+        {
+            const float *w = net->param + 0;   /* [4][3] */
+            const float *b = net->param + 12;   /* [4] */
+            const float *in = xs;
+            float *out = act + 0;
+            out[0] = tanhf(b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]);
+            out[1] = tanhf(b[1] + w[3] * in[0] + w[4] * in[1] + w[5] * in[2]);
+            out[2] = tanhf(b[2] + w[6] * in[0] + w[7] * in[1] + w[8] * in[2]);
+            out[3] = tanhf(b[3] + w[9] * in[0] + w[10] * in[1] + w[11] * in[2]);
+        }
+        /* layer 2: dense 4 -> 2 linear (schedule.nn:6) */
+        {
+            const float *w = net->param + 16;   /* [2][4] */
+            const float *b = net->param + 24;   /* [2] */
+            const float *in = act + 0;
+            float *out = act + 4;
+            out[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                      + w[3] * in[3];
+            out[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
+                      + w[7] * in[3];
+        }
     }
 }
 
@@ -192,66 +194,67 @@ static float warm_cosine_backward_pass(warm_cosine *net, const float *x, const f
         }
     }
 
-    /* layer 2: dense 4 -> 2 linear (schedule.nn:6) backward */
+    /* layers 2 to 1 backward, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 3;
         float *act = net->act + s * 6;
         float *delta = net->delta + s * 8;
-        const float *dz = delta + 0;
-        const float *in = act + 0;
-        float *gw = net->grad + 16;
-        float *gb = net->grad + 24;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gb[0] += dz[0];
-        gw[4] += dz[1] * in[0];
-        gw[5] += dz[1] * in[1];
-        gw[6] += dz[1] * in[2];
-        gw[7] += dz[1] * in[3];
-        gb[1] += dz[1];
-        const float *w = net->param + 16;
-        float *din = delta + 4;
-        din[0] = (w[0] * dz[0] + w[4] * dz[1]) * ((1.0f - in[0] * in[0]));
-        din[1] = (w[1] * dz[0] + w[5] * dz[1]) * ((1.0f - in[1] * in[1]));
-        din[2] = (w[2] * dz[0] + w[6] * dz[1]) * ((1.0f - in[2] * in[2]));
-        din[3] = (w[3] * dz[0] + w[7] * dz[1]) * ((1.0f - in[3] * in[3]));
+        /* layer 2: dense 4 -> 2 linear (schedule.nn:6) backward */
+        {
+            const float *dz = delta + 0;
+            const float *in = act + 0;
+            float *gw = net->grad + 16;
+            float *gb = net->grad + 24;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gb[0] += dz[0];
+            gw[4] += dz[1] * in[0];
+            gw[5] += dz[1] * in[1];
+            gw[6] += dz[1] * in[2];
+            gw[7] += dz[1] * in[3];
+            gb[1] += dz[1];
+            const float *w = net->param + 16;
+            float *din = delta + 4;
+            din[0] = (w[0] * dz[0] + w[4] * dz[1]) * ((1.0f - in[0] * in[0]));
+            din[1] = (w[1] * dz[0] + w[5] * dz[1]) * ((1.0f - in[1] * in[1]));
+            din[2] = (w[2] * dz[0] + w[6] * dz[1]) * ((1.0f - in[2] * in[2]));
+            din[3] = (w[3] * dz[0] + w[7] * dz[1]) * ((1.0f - in[3] * in[3]));
+        }
+        /* layer 1: dense 3 -> 4 tanh (schedule.nn:5) backward */
+        {
+            const float *dz = delta + 4;
+            const float *in = xs;
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 12;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gb[0] += dz[0];
+            gw[3] += dz[1] * in[0];
+            gw[4] += dz[1] * in[1];
+            gw[5] += dz[1] * in[2];
+            gb[1] += dz[1];
+            gw[6] += dz[2] * in[0];
+            gw[7] += dz[2] * in[1];
+            gw[8] += dz[2] * in[2];
+            gb[2] += dz[2];
+            gw[9] += dz[3] * in[0];
+            gw[10] += dz[3] * in[1];
+            gw[11] += dz[3] * in[2];
+            gb[3] += dz[3];
+            if (dx) {   /* the network's input gradient: only warm_cosine_backward_from asks for it */
+                const float *w = net->param + 0;
+                float *din = delta + 0;
+                din[0] = (w[0] * dz[0] + w[3] * dz[1] + w[6] * dz[2] + w[9] * dz[3]);
+                din[1] = (w[1] * dz[0] + w[4] * dz[1] + w[7] * dz[2] + w[10] * dz[3]);
+                din[2] = (w[2] * dz[0] + w[5] * dz[1] + w[8] * dz[2] + w[11] * dz[3]);
+            }
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         warm_cosine_update_params(net, 16, 26);
-
-    /* layer 1: dense 3 -> 4 tanh (schedule.nn:5) backward */
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + s * 3;
-        float *delta = net->delta + s * 8;
-        const float *dz = delta + 4;
-        const float *in = xs;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 12;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gb[0] += dz[0];
-        gw[3] += dz[1] * in[0];
-        gw[4] += dz[1] * in[1];
-        gw[5] += dz[1] * in[2];
-        gb[1] += dz[1];
-        gw[6] += dz[2] * in[0];
-        gw[7] += dz[2] * in[1];
-        gw[8] += dz[2] * in[2];
-        gb[2] += dz[2];
-        gw[9] += dz[3] * in[0];
-        gw[10] += dz[3] * in[1];
-        gw[11] += dz[3] * in[2];
-        gb[3] += dz[3];
-        if (dx) {   /* the network's input gradient: only warm_cosine_backward_from asks for it */
-            const float *w = net->param + 0;
-            float *din = delta + 0;
-            din[0] = (w[0] * dz[0] + w[3] * dz[1] + w[6] * dz[2] + w[9] * dz[3]);
-            din[1] = (w[1] * dz[0] + w[4] * dz[1] + w[7] * dz[2] + w[10] * dz[3]);
-            din[2] = (w[2] * dz[0] + w[5] * dz[1] + w[8] * dz[2] + w[11] * dz[3]);
-        }
-    }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         warm_cosine_update_params(net, 0, 16);
 

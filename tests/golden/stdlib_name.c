@@ -101,1018 +101,1018 @@ void abs_schedule(abs *net, int epoch, int epochs)
  * a row per sample. */
 static void abs_run(abs *net, const float *x, int n)
 {
-    /* layer 1: conv 2x5x5 -> 3x5x5 relu (stdlib_name.nn:7) */
+    /* layers 1 to 4, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 50;
         float *act = net->act + s * 202;
-        const float *w = net->param + 0;   /* [3][2][3][3] */
-        const float *b = net->param + 54;   /* [3] */
-        const float *in = xs;   /* [2][5][5] */
-        float *out = act + 0;   /* [3][5][5] */
-        float *pin = net->pad;   /* [2][7][7]: the input inside a zero border */
-        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 49;
-            for (int i = 0; i < 7; i++)
-                pc[i] = pc[42 + i] = 0.0f;
-            for (int iy = 0; iy < 5; iy++) {
-                float *pr = pc + (iy + 1) * 7;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[6 + k] = 0.0f;
-                for (int ix = 0; ix < 5; ix++)
-                    pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
-            }
-        }
-#if defined(NNC_V16)
-        float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
-        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 32; i += 16) {
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
-            }
-            {   /* the last 1 positions, in a vector that runs past them */
-                const int i = 32;
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
-            }
-        }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
-#elif defined(NNC_V8_WIDE)
-        float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
-        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero,
-       a2_0 = zero, a2_1 = zero, a2_2 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0, x1, x2;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    memcpy(&x2, pc + 16, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    memcpy(&x2, pc + 17, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    memcpy(&x2, pc + 18, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    memcpy(&x1, pc + 15, 32);
-                    memcpy(&x2, pc + 23, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    memcpy(&x2, pc + 24, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    memcpy(&x2, pc + 25, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    memcpy(&x1, pc + 22, 32);
-                    memcpy(&x2, pc + 30, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    memcpy(&x1, pc + 23, 32);
-                    memcpy(&x2, pc + 31, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    memcpy(&x2, pc + 32, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
-                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 131 + i + 16, &a2_2, 32);
-            }
-            for (int i = 24; i < 32; i += 8) {
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
-            }
-            {   /* the last 1 positions, in a vector that runs past them */
-                const int i = 32;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
-            }
-        }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
-#elif defined(NNC_V8)
-        float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
-        for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero,
-       a1_0 = zero, a1_1 = zero,
-       a2_0 = zero, a2_1 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0, x1;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    memcpy(&x1, pc + 15, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    memcpy(&x1, pc + 22, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    memcpy(&x1, pc + 23, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
-                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32);
-            }
-            {   /* the last 1 positions, in a vector that runs past them */
-                const int i = 32;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
-                memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
-            }
-        }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
-#else
-        float *oext = net->pad + 196;   /* [5][7]: one output plane, 7 wide */
-        for (int f = 0; f < 3; f++) {
-            for (int i = 0; i < 33; i++)
-                oext[i] = 0.0f;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 49;
-                const float *wc = w + (f * 2 + c) * 9;
-                for (int i = 0; i < 33; i++)   /* tap 0,0 */
-                    oext[i] += wc[0] * pc[0 + i];
-                for (int i = 0; i < 33; i++)   /* tap 0,1 */
-                    oext[i] += wc[1] * pc[1 + i];
-                for (int i = 0; i < 33; i++)   /* tap 0,2 */
-                    oext[i] += wc[2] * pc[2 + i];
-                for (int i = 0; i < 33; i++)   /* tap 1,0 */
-                    oext[i] += wc[3] * pc[7 + i];
-                for (int i = 0; i < 33; i++)   /* tap 1,1 */
-                    oext[i] += wc[4] * pc[8 + i];
-                for (int i = 0; i < 33; i++)   /* tap 1,2 */
-                    oext[i] += wc[5] * pc[9 + i];
-                for (int i = 0; i < 33; i++)   /* tap 2,0 */
-                    oext[i] += wc[6] * pc[14 + i];
-                for (int i = 0; i < 33; i++)   /* tap 2,1 */
-                    oext[i] += wc[7] * pc[15 + i];
-                for (int i = 0; i < 33; i++)   /* tap 2,2 */
-                    oext[i] += wc[8] * pc[16 + i];
-            }
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(oext[oy * 7 + ox] + b[f]);
-        }
-#endif
-    }
-    /* layer 2: maxpool 3x5x5 -> 3x5x5 (stdlib_name.nn:8) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 202;
-        const float *in = act + 0;   /* [3][5][5] */
-        float *out = act + 75;   /* [3][5][5] */
-        for (int c = 0; c < 3; c++)
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++) {
-                    const float *win = in + c * 25 + (oy) * 5 + (ox);
-                    float v = win[0];
-                    for (int ky = 0; ky < 1; ky++)
-                        for (int kx = 0; kx < 1; kx++)
-                            v = win[ky * 5 + kx] > v ? win[ky * 5 + kx] : v;
-                    out[(c * 5 + oy) * 5 + ox] = v;
-                }
-    }
-    /* layer 3: conv 3x5x5 -> 2x5x5 sigmoid (stdlib_name.nn:9) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 202;
-        const float *w = net->param + 57;   /* [2][3][3][3] */
-        const float *b = net->param + 111;   /* [2] */
-        const float *in = act + 75;   /* [3][5][5] */
-        float *out = act + 150;   /* [2][5][5] */
-        float *pin = net->pad;   /* [3][7][7]: the input inside a zero border */
-        for (int c = 0; c < 3; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 49;
-            for (int i = 0; i < 7; i++)
-                pc[i] = pc[42 + i] = 0.0f;
-            for (int iy = 0; iy < 5; iy++) {
-                float *pr = pc + (iy + 1) * 7;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[6 + k] = 0.0f;
-                for (int ix = 0; ix < 5; ix++)
-                    pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
-            }
-        }
-#if defined(NNC_V16)
-        float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
-        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 32; i += 16) {
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 3; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[27] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[28] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[29] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[30] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[31] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[32] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[33] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[34] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[35] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
-            }
-            {   /* the last 1 positions, in a vector that runs past them */
-                const int i = 32;
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 3; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[27] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[28] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[29] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[30] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[31] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[32] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[33] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[34] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[35] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
-            }
-        }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
-#elif defined(NNC_V8_WIDE)
-        float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
-        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero;
-                for (int c = 0; c < 3; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
-                    nnc_v8 x0, x1, x2;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    memcpy(&x2, pc + 16, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[27] * x0; a1_1 += wc[27] * x1; a1_2 += wc[27] * x2;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    memcpy(&x2, pc + 17, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[28] * x0; a1_1 += wc[28] * x1; a1_2 += wc[28] * x2;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    memcpy(&x2, pc + 18, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[29] * x0; a1_1 += wc[29] * x1; a1_2 += wc[29] * x2;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    memcpy(&x1, pc + 15, 32);
-                    memcpy(&x2, pc + 23, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[30] * x0; a1_1 += wc[30] * x1; a1_2 += wc[30] * x2;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    memcpy(&x2, pc + 24, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                    a1_0 += wc[31] * x0; a1_1 += wc[31] * x1; a1_2 += wc[31] * x2;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    memcpy(&x2, pc + 25, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                    a1_0 += wc[32] * x0; a1_1 += wc[32] * x1; a1_2 += wc[32] * x2;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    memcpy(&x1, pc + 22, 32);
-                    memcpy(&x2, pc + 30, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                    a1_0 += wc[33] * x0; a1_1 += wc[33] * x1; a1_2 += wc[33] * x2;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    memcpy(&x1, pc + 23, 32);
-                    memcpy(&x2, pc + 31, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                    a1_0 += wc[34] * x0; a1_1 += wc[34] * x1; a1_2 += wc[34] * x2;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    memcpy(&x2, pc + 32, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                    a1_0 += wc[35] * x0; a1_1 += wc[35] * x1; a1_2 += wc[35] * x2;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
-            }
-            for (int i = 24; i < 32; i += 8) {
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 3; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[27] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[28] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[29] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[30] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[31] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[32] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[33] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[34] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[35] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
-            }
-            {   /* the last 1 positions, in a vector that runs past them */
-                const int i = 32;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 3; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[27] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[28] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[29] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[30] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[31] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[32] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[33] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[34] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[35] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
-            }
-        }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
-#elif defined(NNC_V8)
-        float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
-        for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero, a0_1 = zero,
-       a1_0 = zero, a1_1 = zero;
-                for (int c = 0; c < 3; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
-                    nnc_v8 x0, x1;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    memcpy(&x1, pc + 8, 32);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
-                    a1_0 += wc[27] * x0; a1_1 += wc[27] * x1;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    memcpy(&x1, pc + 9, 32);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
-                    a1_0 += wc[28] * x0; a1_1 += wc[28] * x1;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    memcpy(&x1, pc + 10, 32);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
-                    a1_0 += wc[29] * x0; a1_1 += wc[29] * x1;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    memcpy(&x1, pc + 15, 32);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
-                    a1_0 += wc[30] * x0; a1_1 += wc[30] * x1;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    memcpy(&x1, pc + 16, 32);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
-                    a1_0 += wc[31] * x0; a1_1 += wc[31] * x1;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    memcpy(&x1, pc + 17, 32);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
-                    a1_0 += wc[32] * x0; a1_1 += wc[32] * x1;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    memcpy(&x1, pc + 22, 32);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
-                    a1_0 += wc[33] * x0; a1_1 += wc[33] * x1;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    memcpy(&x1, pc + 23, 32);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
-                    a1_0 += wc[34] * x0; a1_1 += wc[34] * x1;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    memcpy(&x1, pc + 24, 32);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
-                    a1_0 += wc[35] * x0; a1_1 += wc[35] * x1;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
-            }
-            {   /* the last 1 positions, in a vector that runs past them */
-                const int i = 32;
-                const nnc_v8 zero = {0.0f};
-                nnc_v8 a0_0 = zero,
-       a1_0 = zero;
-                for (int c = 0; c < 3; c++) {
-                    const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
-                    nnc_v8 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 32);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[27] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 32);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[28] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 32);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[29] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 7, 32);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[30] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 8, 32);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[31] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 9, 32);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[32] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 14, 32);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[33] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 15, 32);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[34] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 16, 32);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[35] * x0;
-                }
-                memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
-                memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
-            }
-        }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
-#else
-        float *oext = net->pad + 294;   /* [5][7]: one output plane, 7 wide */
-        for (int f = 0; f < 2; f++) {
-            for (int i = 0; i < 33; i++)
-                oext[i] = 0.0f;
-            for (int c = 0; c < 3; c++) {
-                const float *pc = pin + c * 49;
-                const float *wc = w + (f * 3 + c) * 9;
-                for (int i = 0; i < 33; i++)   /* tap 0,0 */
-                    oext[i] += wc[0] * pc[0 + i];
-                for (int i = 0; i < 33; i++)   /* tap 0,1 */
-                    oext[i] += wc[1] * pc[1 + i];
-                for (int i = 0; i < 33; i++)   /* tap 0,2 */
-                    oext[i] += wc[2] * pc[2 + i];
-                for (int i = 0; i < 33; i++)   /* tap 1,0 */
-                    oext[i] += wc[3] * pc[7 + i];
-                for (int i = 0; i < 33; i++)   /* tap 1,1 */
-                    oext[i] += wc[4] * pc[8 + i];
-                for (int i = 0; i < 33; i++)   /* tap 1,2 */
-                    oext[i] += wc[5] * pc[9 + i];
-                for (int i = 0; i < 33; i++)   /* tap 2,0 */
-                    oext[i] += wc[6] * pc[14 + i];
-                for (int i = 0; i < 33; i++)   /* tap 2,1 */
-                    oext[i] += wc[7] * pc[15 + i];
-                for (int i = 0; i < 33; i++)   /* tap 2,2 */
-                    oext[i] += wc[8] * pc[16 + i];
-            }
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(oext[oy * 7 + ox] + b[f]);
-        }
-#endif
-    }
-    /* layer 4: dense 2x5x5 -> 2 softmax (stdlib_name.nn:10) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 202;
         float *logit = net->logit + s * 2;
-        const float *w = net->param + 113;   /* [2][50] */
-        const float *b = net->param + 213;   /* [2] */
-        const float *in = act + 150;
-        float *out = act + 200;
-        logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                    + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
-                    + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
-                    + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
-                    + w[15] * in[15] + w[16] * in[16] + w[17] * in[17] + w[18] * in[18]
-                    + w[19] * in[19] + w[20] * in[20] + w[21] * in[21] + w[22] * in[22]
-                    + w[23] * in[23] + w[24] * in[24] + w[25] * in[25] + w[26] * in[26]
-                    + w[27] * in[27] + w[28] * in[28] + w[29] * in[29] + w[30] * in[30]
-                    + w[31] * in[31] + w[32] * in[32] + w[33] * in[33] + w[34] * in[34]
-                    + w[35] * in[35] + w[36] * in[36] + w[37] * in[37] + w[38] * in[38]
-                    + w[39] * in[39] + w[40] * in[40] + w[41] * in[41] + w[42] * in[42]
-                    + w[43] * in[43] + w[44] * in[44] + w[45] * in[45] + w[46] * in[46]
-                    + w[47] * in[47] + w[48] * in[48] + w[49] * in[49];
-        logit[1] = b[1] + w[50] * in[0] + w[51] * in[1] + w[52] * in[2]
-                    + w[53] * in[3] + w[54] * in[4] + w[55] * in[5] + w[56] * in[6]
-                    + w[57] * in[7] + w[58] * in[8] + w[59] * in[9] + w[60] * in[10]
-                    + w[61] * in[11] + w[62] * in[12] + w[63] * in[13] + w[64] * in[14]
-                    + w[65] * in[15] + w[66] * in[16] + w[67] * in[17] + w[68] * in[18]
-                    + w[69] * in[19] + w[70] * in[20] + w[71] * in[21] + w[72] * in[22]
-                    + w[73] * in[23] + w[74] * in[24] + w[75] * in[25] + w[76] * in[26]
-                    + w[77] * in[27] + w[78] * in[28] + w[79] * in[29] + w[80] * in[30]
-                    + w[81] * in[31] + w[82] * in[32] + w[83] * in[33] + w[84] * in[34]
-                    + w[85] * in[35] + w[86] * in[36] + w[87] * in[37] + w[88] * in[38]
-                    + w[89] * in[39] + w[90] * in[40] + w[91] * in[41] + w[92] * in[42]
-                    + w[93] * in[43] + w[94] * in[44] + w[95] * in[45] + w[96] * in[46]
-                    + w[97] * in[47] + w[98] * in[48] + w[99] * in[49];
-        {   /* softmax: out = exp(z - max z) / sum */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, inv;
-            for (int o = 1; o < 2; o++)
-                m = z[o] > m ? z[o] : m;
-            for (int o = 0; o < 2; o++) {
-                out[o] = expf(z[o] - m);
-                sum += out[o];
+        /* layer 1: conv 2x5x5 -> 3x5x5 relu (stdlib_name.nn:7) */
+        {
+            const float *w = net->param + 0;   /* [3][2][3][3] */
+            const float *b = net->param + 54;   /* [3] */
+            const float *in = xs;   /* [2][5][5] */
+            float *out = act + 0;   /* [3][5][5] */
+            float *pin = net->pad;   /* [2][7][7]: the input inside a zero border */
+            for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 49;
+                for (int i = 0; i < 7; i++)
+                    pc[i] = pc[42 + i] = 0.0f;
+                for (int iy = 0; iy < 5; iy++) {
+                    float *pr = pc + (iy + 1) * 7;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[6 + k] = 0.0f;
+                    for (int ix = 0; ix < 5; ix++)
+                        pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                }
             }
-            inv = 1.0f / sum;
-            for (int o = 0; o < 2; o++)
-                out[o] *= inv;
+#if defined(NNC_V16)
+            float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
+            for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+                for (int i = 0; i < 32; i += 16) {
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+                    memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
+                }
+                {   /* the last 1 positions, in a vector that runs past them */
+                    const int i = 32;
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+                    memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
+                }
+            }
+            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+            float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
+            for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+                for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+           a1_0 = zero, a1_1 = zero, a1_2 = zero,
+           a2_0 = zero, a2_1 = zero, a2_2 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0, x1, x2;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        memcpy(&x2, pc + 16, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        memcpy(&x2, pc + 17, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        memcpy(&x2, pc + 18, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        memcpy(&x1, pc + 15, 32);
+                        memcpy(&x2, pc + 23, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        memcpy(&x2, pc + 24, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        memcpy(&x2, pc + 25, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        memcpy(&x1, pc + 22, 32);
+                        memcpy(&x2, pc + 30, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        memcpy(&x1, pc + 23, 32);
+                        memcpy(&x2, pc + 31, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        memcpy(&x2, pc + 32, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
+                    memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 131 + i + 16, &a2_2, 32);
+                }
+                for (int i = 24; i < 32; i += 8) {
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
+                }
+                {   /* the last 1 positions, in a vector that runs past them */
+                    const int i = 32;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
+                }
+            }
+            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8)
+            float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
+            for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
+                for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero,
+           a2_0 = zero, a2_1 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0, x1;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        memcpy(&x1, pc + 15, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        memcpy(&x1, pc + 22, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        memcpy(&x1, pc + 23, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
+                    memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32);
+                }
+                {   /* the last 1 positions, in a vector that runs past them */
+                    const int i = 32;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero,
+           a2_0 = zero;
+                    for (int c = 0; c < 2; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 18 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[18] * x0;
+                        a2_0 += wc[36] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[19] * x0;
+                        a2_0 += wc[37] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[20] * x0;
+                        a2_0 += wc[38] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[21] * x0;
+                        a2_0 += wc[39] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[22] * x0;
+                        a2_0 += wc[40] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[23] * x0;
+                        a2_0 += wc[41] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[24] * x0;
+                        a2_0 += wc[42] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[25] * x0;
+                        a2_0 += wc[43] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[26] * x0;
+                        a2_0 += wc[44] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                    memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
+                }
+            }
+            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+#else
+            float *oext = net->pad + 196;   /* [5][7]: one output plane, 7 wide */
+            for (int f = 0; f < 3; f++) {
+                for (int i = 0; i < 33; i++)
+                    oext[i] = 0.0f;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49;
+                    const float *wc = w + (f * 2 + c) * 9;
+                    for (int i = 0; i < 33; i++)   /* tap 0,0 */
+                        oext[i] += wc[0] * pc[0 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 0,1 */
+                        oext[i] += wc[1] * pc[1 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 0,2 */
+                        oext[i] += wc[2] * pc[2 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 1,0 */
+                        oext[i] += wc[3] * pc[7 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 1,1 */
+                        oext[i] += wc[4] * pc[8 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 1,2 */
+                        oext[i] += wc[5] * pc[9 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 2,0 */
+                        oext[i] += wc[6] * pc[14 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 2,1 */
+                        oext[i] += wc[7] * pc[15 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 2,2 */
+                        oext[i] += wc[8] * pc[16 + i];
+                }
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        out[(f * 5 + oy) * 5 + ox] = nnc_relu(oext[oy * 7 + ox] + b[f]);
+            }
+#endif
+        }
+        /* layer 2: maxpool 3x5x5 -> 3x5x5 (stdlib_name.nn:8) */
+        {
+            const float *in = act + 0;   /* [3][5][5] */
+            float *out = act + 75;   /* [3][5][5] */
+            for (int c = 0; c < 3; c++)
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++) {
+                        const float *win = in + c * 25 + (oy) * 5 + (ox);
+                        float v = win[0];
+                        for (int ky = 0; ky < 1; ky++)
+                            for (int kx = 0; kx < 1; kx++)
+                                v = win[ky * 5 + kx] > v ? win[ky * 5 + kx] : v;
+                        out[(c * 5 + oy) * 5 + ox] = v;
+                    }
+        }
+        /* layer 3: conv 3x5x5 -> 2x5x5 sigmoid (stdlib_name.nn:9) */
+        {
+            const float *w = net->param + 57;   /* [2][3][3][3] */
+            const float *b = net->param + 111;   /* [2] */
+            const float *in = act + 75;   /* [3][5][5] */
+            float *out = act + 150;   /* [2][5][5] */
+            float *pin = net->pad;   /* [3][7][7]: the input inside a zero border */
+            for (int c = 0; c < 3; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 49;
+                for (int i = 0; i < 7; i++)
+                    pc[i] = pc[42 + i] = 0.0f;
+                for (int iy = 0; iy < 5; iy++) {
+                    float *pr = pc + (iy + 1) * 7;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[6 + k] = 0.0f;
+                    for (int ix = 0; ix < 5; ix++)
+                        pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                }
+            }
+#if defined(NNC_V16)
+            float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
+            for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+                for (int i = 0; i < 32; i += 16) {
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 3; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[27] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[28] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[29] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[30] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[31] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[32] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[33] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[34] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[35] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+                }
+                {   /* the last 1 positions, in a vector that runs past them */
+                    const int i = 32;
+                    const nnc_v16 zero = {0.0f};
+                    nnc_v16 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 3; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                        nnc_v16 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 64);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[27] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 64);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[28] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 64);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[29] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 64);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[30] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 64);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[31] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 64);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[32] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 64);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[33] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 64);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[34] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 64);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[35] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
+                }
+            }
+            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8_WIDE)
+            float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
+            for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+                for (int i = 0; i < 24; i += 24) {   /* 24 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero,
+           a1_0 = zero, a1_1 = zero, a1_2 = zero;
+                    for (int c = 0; c < 3; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                        nnc_v8 x0, x1, x2;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        memcpy(&x2, pc + 16, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
+                        a1_0 += wc[27] * x0; a1_1 += wc[27] * x1; a1_2 += wc[27] * x2;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        memcpy(&x2, pc + 17, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
+                        a1_0 += wc[28] * x0; a1_1 += wc[28] * x1; a1_2 += wc[28] * x2;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        memcpy(&x2, pc + 18, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
+                        a1_0 += wc[29] * x0; a1_1 += wc[29] * x1; a1_2 += wc[29] * x2;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        memcpy(&x1, pc + 15, 32);
+                        memcpy(&x2, pc + 23, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
+                        a1_0 += wc[30] * x0; a1_1 += wc[30] * x1; a1_2 += wc[30] * x2;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        memcpy(&x2, pc + 24, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
+                        a1_0 += wc[31] * x0; a1_1 += wc[31] * x1; a1_2 += wc[31] * x2;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        memcpy(&x2, pc + 25, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
+                        a1_0 += wc[32] * x0; a1_1 += wc[32] * x1; a1_2 += wc[32] * x2;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        memcpy(&x1, pc + 22, 32);
+                        memcpy(&x2, pc + 30, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
+                        a1_0 += wc[33] * x0; a1_1 += wc[33] * x1; a1_2 += wc[33] * x2;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        memcpy(&x1, pc + 23, 32);
+                        memcpy(&x2, pc + 31, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
+                        a1_0 += wc[34] * x0; a1_1 += wc[34] * x1; a1_2 += wc[34] * x2;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        memcpy(&x2, pc + 32, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
+                        a1_0 += wc[35] * x0; a1_1 += wc[35] * x1; a1_2 += wc[35] * x2;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
+                }
+                for (int i = 24; i < 32; i += 8) {
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 3; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[27] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[28] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[29] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[30] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[31] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[32] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[33] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[34] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[35] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                }
+                {   /* the last 1 positions, in a vector that runs past them */
+                    const int i = 32;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 3; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[27] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[28] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[29] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[30] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[31] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[32] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[33] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[34] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[35] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                }
+            }
+            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
+#elif defined(NNC_V8)
+            float *ow = net->pad + 294;   /* [2][131]: each filter's output, 7 wide */
+            for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
+                for (int i = 0; i < 32; i += 16) {   /* 16 positions at a time */
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero;
+                    for (int c = 0; c < 3; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                        nnc_v8 x0, x1;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        memcpy(&x1, pc + 8, 32);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[27] * x0; a1_1 += wc[27] * x1;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        memcpy(&x1, pc + 9, 32);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[28] * x0; a1_1 += wc[28] * x1;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        memcpy(&x1, pc + 10, 32);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[29] * x0; a1_1 += wc[29] * x1;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        memcpy(&x1, pc + 15, 32);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[30] * x0; a1_1 += wc[30] * x1;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        memcpy(&x1, pc + 16, 32);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[31] * x0; a1_1 += wc[31] * x1;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        memcpy(&x1, pc + 17, 32);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[32] * x0; a1_1 += wc[32] * x1;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        memcpy(&x1, pc + 22, 32);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[33] * x0; a1_1 += wc[33] * x1;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        memcpy(&x1, pc + 23, 32);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[34] * x0; a1_1 += wc[34] * x1;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        memcpy(&x1, pc + 24, 32);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[35] * x0; a1_1 += wc[35] * x1;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
+                }
+                {   /* the last 1 positions, in a vector that runs past them */
+                    const int i = 32;
+                    const nnc_v8 zero = {0.0f};
+                    nnc_v8 a0_0 = zero,
+           a1_0 = zero;
+                    for (int c = 0; c < 3; c++) {
+                        const float *pc = pin + c * 49 + i, *wc = w + f * 27 + c * 9;
+                        nnc_v8 x0;
+                        /* tap 0,0 */
+                        memcpy(&x0, pc + 0, 32);
+                        a0_0 += wc[0] * x0;
+                        a1_0 += wc[27] * x0;
+                        /* tap 0,1 */
+                        memcpy(&x0, pc + 1, 32);
+                        a0_0 += wc[1] * x0;
+                        a1_0 += wc[28] * x0;
+                        /* tap 0,2 */
+                        memcpy(&x0, pc + 2, 32);
+                        a0_0 += wc[2] * x0;
+                        a1_0 += wc[29] * x0;
+                        /* tap 1,0 */
+                        memcpy(&x0, pc + 7, 32);
+                        a0_0 += wc[3] * x0;
+                        a1_0 += wc[30] * x0;
+                        /* tap 1,1 */
+                        memcpy(&x0, pc + 8, 32);
+                        a0_0 += wc[4] * x0;
+                        a1_0 += wc[31] * x0;
+                        /* tap 1,2 */
+                        memcpy(&x0, pc + 9, 32);
+                        a0_0 += wc[5] * x0;
+                        a1_0 += wc[32] * x0;
+                        /* tap 2,0 */
+                        memcpy(&x0, pc + 14, 32);
+                        a0_0 += wc[6] * x0;
+                        a1_0 += wc[33] * x0;
+                        /* tap 2,1 */
+                        memcpy(&x0, pc + 15, 32);
+                        a0_0 += wc[7] * x0;
+                        a1_0 += wc[34] * x0;
+                        /* tap 2,2 */
+                        memcpy(&x0, pc + 16, 32);
+                        a0_0 += wc[8] * x0;
+                        a1_0 += wc[35] * x0;
+                    }
+                    memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
+                    memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
+                }
+            }
+            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(ow[f * 131 + oy * 7 + ox] + b[f]);
+#else
+            float *oext = net->pad + 294;   /* [5][7]: one output plane, 7 wide */
+            for (int f = 0; f < 2; f++) {
+                for (int i = 0; i < 33; i++)
+                    oext[i] = 0.0f;
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49;
+                    const float *wc = w + (f * 3 + c) * 9;
+                    for (int i = 0; i < 33; i++)   /* tap 0,0 */
+                        oext[i] += wc[0] * pc[0 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 0,1 */
+                        oext[i] += wc[1] * pc[1 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 0,2 */
+                        oext[i] += wc[2] * pc[2 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 1,0 */
+                        oext[i] += wc[3] * pc[7 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 1,1 */
+                        oext[i] += wc[4] * pc[8 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 1,2 */
+                        oext[i] += wc[5] * pc[9 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 2,0 */
+                        oext[i] += wc[6] * pc[14 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 2,1 */
+                        oext[i] += wc[7] * pc[15 + i];
+                    for (int i = 0; i < 33; i++)   /* tap 2,2 */
+                        oext[i] += wc[8] * pc[16 + i];
+                }
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        out[(f * 5 + oy) * 5 + ox] = nnc_sigmoid(oext[oy * 7 + ox] + b[f]);
+            }
+#endif
+        }
+        /* layer 4: dense 2x5x5 -> 2 softmax (stdlib_name.nn:10) */
+        {
+            const float *w = net->param + 113;   /* [2][50] */
+            const float *b = net->param + 213;   /* [2] */
+            const float *in = act + 150;
+            float *out = act + 200;
+            logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                        + w[3] * in[3] + w[4] * in[4] + w[5] * in[5] + w[6] * in[6]
+                        + w[7] * in[7] + w[8] * in[8] + w[9] * in[9] + w[10] * in[10]
+                        + w[11] * in[11] + w[12] * in[12] + w[13] * in[13] + w[14] * in[14]
+                        + w[15] * in[15] + w[16] * in[16] + w[17] * in[17] + w[18] * in[18]
+                        + w[19] * in[19] + w[20] * in[20] + w[21] * in[21] + w[22] * in[22]
+                        + w[23] * in[23] + w[24] * in[24] + w[25] * in[25] + w[26] * in[26]
+                        + w[27] * in[27] + w[28] * in[28] + w[29] * in[29] + w[30] * in[30]
+                        + w[31] * in[31] + w[32] * in[32] + w[33] * in[33] + w[34] * in[34]
+                        + w[35] * in[35] + w[36] * in[36] + w[37] * in[37] + w[38] * in[38]
+                        + w[39] * in[39] + w[40] * in[40] + w[41] * in[41] + w[42] * in[42]
+                        + w[43] * in[43] + w[44] * in[44] + w[45] * in[45] + w[46] * in[46]
+                        + w[47] * in[47] + w[48] * in[48] + w[49] * in[49];
+            logit[1] = b[1] + w[50] * in[0] + w[51] * in[1] + w[52] * in[2]
+                        + w[53] * in[3] + w[54] * in[4] + w[55] * in[5] + w[56] * in[6]
+                        + w[57] * in[7] + w[58] * in[8] + w[59] * in[9] + w[60] * in[10]
+                        + w[61] * in[11] + w[62] * in[12] + w[63] * in[13] + w[64] * in[14]
+                        + w[65] * in[15] + w[66] * in[16] + w[67] * in[17] + w[68] * in[18]
+                        + w[69] * in[19] + w[70] * in[20] + w[71] * in[21] + w[72] * in[22]
+                        + w[73] * in[23] + w[74] * in[24] + w[75] * in[25] + w[76] * in[26]
+                        + w[77] * in[27] + w[78] * in[28] + w[79] * in[29] + w[80] * in[30]
+                        + w[81] * in[31] + w[82] * in[32] + w[83] * in[33] + w[84] * in[34]
+                        + w[85] * in[35] + w[86] * in[36] + w[87] * in[37] + w[88] * in[38]
+                        + w[89] * in[39] + w[90] * in[40] + w[91] * in[41] + w[92] * in[42]
+                        + w[93] * in[43] + w[94] * in[44] + w[95] * in[45] + w[96] * in[46]
+                        + w[97] * in[47] + w[98] * in[48] + w[99] * in[49];
+            {   /* softmax: out = exp(z - max z) / sum */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, inv;
+                for (int o = 1; o < 2; o++)
+                    m = z[o] > m ? z[o] : m;
+                for (int o = 0; o < 2; o++) {
+                    out[o] = expf(z[o] - m);
+                    sum += out[o];
+                }
+                inv = 1.0f / sum;
+                for (int o = 0; o < 2; o++)
+                    out[o] *= inv;
+            }
         }
     }
 }
@@ -2201,1289 +2201,305 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
         }
     }
 
-    /* layer 4: dense 2x5x5 -> 2 softmax (stdlib_name.nn:10) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 202;
-        float *delta = net->delta + s * 150;
-        const float *dz = delta + 0;
-        const float *in = act + 150;
-        float *gw = net->grad + 113;
-        float *gb = net->grad + 213;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gw[4] += dz[0] * in[4];
-        gw[5] += dz[0] * in[5];
-        gw[6] += dz[0] * in[6];
-        gw[7] += dz[0] * in[7];
-        gw[8] += dz[0] * in[8];
-        gw[9] += dz[0] * in[9];
-        gw[10] += dz[0] * in[10];
-        gw[11] += dz[0] * in[11];
-        gw[12] += dz[0] * in[12];
-        gw[13] += dz[0] * in[13];
-        gw[14] += dz[0] * in[14];
-        gw[15] += dz[0] * in[15];
-        gw[16] += dz[0] * in[16];
-        gw[17] += dz[0] * in[17];
-        gw[18] += dz[0] * in[18];
-        gw[19] += dz[0] * in[19];
-        gw[20] += dz[0] * in[20];
-        gw[21] += dz[0] * in[21];
-        gw[22] += dz[0] * in[22];
-        gw[23] += dz[0] * in[23];
-        gw[24] += dz[0] * in[24];
-        gw[25] += dz[0] * in[25];
-        gw[26] += dz[0] * in[26];
-        gw[27] += dz[0] * in[27];
-        gw[28] += dz[0] * in[28];
-        gw[29] += dz[0] * in[29];
-        gw[30] += dz[0] * in[30];
-        gw[31] += dz[0] * in[31];
-        gw[32] += dz[0] * in[32];
-        gw[33] += dz[0] * in[33];
-        gw[34] += dz[0] * in[34];
-        gw[35] += dz[0] * in[35];
-        gw[36] += dz[0] * in[36];
-        gw[37] += dz[0] * in[37];
-        gw[38] += dz[0] * in[38];
-        gw[39] += dz[0] * in[39];
-        gw[40] += dz[0] * in[40];
-        gw[41] += dz[0] * in[41];
-        gw[42] += dz[0] * in[42];
-        gw[43] += dz[0] * in[43];
-        gw[44] += dz[0] * in[44];
-        gw[45] += dz[0] * in[45];
-        gw[46] += dz[0] * in[46];
-        gw[47] += dz[0] * in[47];
-        gw[48] += dz[0] * in[48];
-        gw[49] += dz[0] * in[49];
-        gb[0] += dz[0];
-        gw[50] += dz[1] * in[0];
-        gw[51] += dz[1] * in[1];
-        gw[52] += dz[1] * in[2];
-        gw[53] += dz[1] * in[3];
-        gw[54] += dz[1] * in[4];
-        gw[55] += dz[1] * in[5];
-        gw[56] += dz[1] * in[6];
-        gw[57] += dz[1] * in[7];
-        gw[58] += dz[1] * in[8];
-        gw[59] += dz[1] * in[9];
-        gw[60] += dz[1] * in[10];
-        gw[61] += dz[1] * in[11];
-        gw[62] += dz[1] * in[12];
-        gw[63] += dz[1] * in[13];
-        gw[64] += dz[1] * in[14];
-        gw[65] += dz[1] * in[15];
-        gw[66] += dz[1] * in[16];
-        gw[67] += dz[1] * in[17];
-        gw[68] += dz[1] * in[18];
-        gw[69] += dz[1] * in[19];
-        gw[70] += dz[1] * in[20];
-        gw[71] += dz[1] * in[21];
-        gw[72] += dz[1] * in[22];
-        gw[73] += dz[1] * in[23];
-        gw[74] += dz[1] * in[24];
-        gw[75] += dz[1] * in[25];
-        gw[76] += dz[1] * in[26];
-        gw[77] += dz[1] * in[27];
-        gw[78] += dz[1] * in[28];
-        gw[79] += dz[1] * in[29];
-        gw[80] += dz[1] * in[30];
-        gw[81] += dz[1] * in[31];
-        gw[82] += dz[1] * in[32];
-        gw[83] += dz[1] * in[33];
-        gw[84] += dz[1] * in[34];
-        gw[85] += dz[1] * in[35];
-        gw[86] += dz[1] * in[36];
-        gw[87] += dz[1] * in[37];
-        gw[88] += dz[1] * in[38];
-        gw[89] += dz[1] * in[39];
-        gw[90] += dz[1] * in[40];
-        gw[91] += dz[1] * in[41];
-        gw[92] += dz[1] * in[42];
-        gw[93] += dz[1] * in[43];
-        gw[94] += dz[1] * in[44];
-        gw[95] += dz[1] * in[45];
-        gw[96] += dz[1] * in[46];
-        gw[97] += dz[1] * in[47];
-        gw[98] += dz[1] * in[48];
-        gw[99] += dz[1] * in[49];
-        gb[1] += dz[1];
-        const float *w = net->param + 113;
-        float *din = delta + 75;
-        din[0] = (w[0] * dz[0] + w[50] * dz[1]) * (in[0] * (1.0f - in[0]));
-        din[1] = (w[1] * dz[0] + w[51] * dz[1]) * (in[1] * (1.0f - in[1]));
-        din[2] = (w[2] * dz[0] + w[52] * dz[1]) * (in[2] * (1.0f - in[2]));
-        din[3] = (w[3] * dz[0] + w[53] * dz[1]) * (in[3] * (1.0f - in[3]));
-        din[4] = (w[4] * dz[0] + w[54] * dz[1]) * (in[4] * (1.0f - in[4]));
-        din[5] = (w[5] * dz[0] + w[55] * dz[1]) * (in[5] * (1.0f - in[5]));
-        din[6] = (w[6] * dz[0] + w[56] * dz[1]) * (in[6] * (1.0f - in[6]));
-        din[7] = (w[7] * dz[0] + w[57] * dz[1]) * (in[7] * (1.0f - in[7]));
-        din[8] = (w[8] * dz[0] + w[58] * dz[1]) * (in[8] * (1.0f - in[8]));
-        din[9] = (w[9] * dz[0] + w[59] * dz[1]) * (in[9] * (1.0f - in[9]));
-        din[10] = (w[10] * dz[0] + w[60] * dz[1]) * (in[10] * (1.0f - in[10]));
-        din[11] = (w[11] * dz[0] + w[61] * dz[1]) * (in[11] * (1.0f - in[11]));
-        din[12] = (w[12] * dz[0] + w[62] * dz[1]) * (in[12] * (1.0f - in[12]));
-        din[13] = (w[13] * dz[0] + w[63] * dz[1]) * (in[13] * (1.0f - in[13]));
-        din[14] = (w[14] * dz[0] + w[64] * dz[1]) * (in[14] * (1.0f - in[14]));
-        din[15] = (w[15] * dz[0] + w[65] * dz[1]) * (in[15] * (1.0f - in[15]));
-        din[16] = (w[16] * dz[0] + w[66] * dz[1]) * (in[16] * (1.0f - in[16]));
-        din[17] = (w[17] * dz[0] + w[67] * dz[1]) * (in[17] * (1.0f - in[17]));
-        din[18] = (w[18] * dz[0] + w[68] * dz[1]) * (in[18] * (1.0f - in[18]));
-        din[19] = (w[19] * dz[0] + w[69] * dz[1]) * (in[19] * (1.0f - in[19]));
-        din[20] = (w[20] * dz[0] + w[70] * dz[1]) * (in[20] * (1.0f - in[20]));
-        din[21] = (w[21] * dz[0] + w[71] * dz[1]) * (in[21] * (1.0f - in[21]));
-        din[22] = (w[22] * dz[0] + w[72] * dz[1]) * (in[22] * (1.0f - in[22]));
-        din[23] = (w[23] * dz[0] + w[73] * dz[1]) * (in[23] * (1.0f - in[23]));
-        din[24] = (w[24] * dz[0] + w[74] * dz[1]) * (in[24] * (1.0f - in[24]));
-        din[25] = (w[25] * dz[0] + w[75] * dz[1]) * (in[25] * (1.0f - in[25]));
-        din[26] = (w[26] * dz[0] + w[76] * dz[1]) * (in[26] * (1.0f - in[26]));
-        din[27] = (w[27] * dz[0] + w[77] * dz[1]) * (in[27] * (1.0f - in[27]));
-        din[28] = (w[28] * dz[0] + w[78] * dz[1]) * (in[28] * (1.0f - in[28]));
-        din[29] = (w[29] * dz[0] + w[79] * dz[1]) * (in[29] * (1.0f - in[29]));
-        din[30] = (w[30] * dz[0] + w[80] * dz[1]) * (in[30] * (1.0f - in[30]));
-        din[31] = (w[31] * dz[0] + w[81] * dz[1]) * (in[31] * (1.0f - in[31]));
-        din[32] = (w[32] * dz[0] + w[82] * dz[1]) * (in[32] * (1.0f - in[32]));
-        din[33] = (w[33] * dz[0] + w[83] * dz[1]) * (in[33] * (1.0f - in[33]));
-        din[34] = (w[34] * dz[0] + w[84] * dz[1]) * (in[34] * (1.0f - in[34]));
-        din[35] = (w[35] * dz[0] + w[85] * dz[1]) * (in[35] * (1.0f - in[35]));
-        din[36] = (w[36] * dz[0] + w[86] * dz[1]) * (in[36] * (1.0f - in[36]));
-        din[37] = (w[37] * dz[0] + w[87] * dz[1]) * (in[37] * (1.0f - in[37]));
-        din[38] = (w[38] * dz[0] + w[88] * dz[1]) * (in[38] * (1.0f - in[38]));
-        din[39] = (w[39] * dz[0] + w[89] * dz[1]) * (in[39] * (1.0f - in[39]));
-        din[40] = (w[40] * dz[0] + w[90] * dz[1]) * (in[40] * (1.0f - in[40]));
-        din[41] = (w[41] * dz[0] + w[91] * dz[1]) * (in[41] * (1.0f - in[41]));
-        din[42] = (w[42] * dz[0] + w[92] * dz[1]) * (in[42] * (1.0f - in[42]));
-        din[43] = (w[43] * dz[0] + w[93] * dz[1]) * (in[43] * (1.0f - in[43]));
-        din[44] = (w[44] * dz[0] + w[94] * dz[1]) * (in[44] * (1.0f - in[44]));
-        din[45] = (w[45] * dz[0] + w[95] * dz[1]) * (in[45] * (1.0f - in[45]));
-        din[46] = (w[46] * dz[0] + w[96] * dz[1]) * (in[46] * (1.0f - in[46]));
-        din[47] = (w[47] * dz[0] + w[97] * dz[1]) * (in[47] * (1.0f - in[47]));
-        din[48] = (w[48] * dz[0] + w[98] * dz[1]) * (in[48] * (1.0f - in[48]));
-        din[49] = (w[49] * dz[0] + w[99] * dz[1]) * (in[49] * (1.0f - in[49]));
-    }
-    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        abs_update_params(net, 113, 215);
-
-    /* layer 3: conv 3x5x5 -> 2x5x5 sigmoid (stdlib_name.nn:9) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 202;
-        float *delta = net->delta + s * 150;
-        const float *dz = delta + 75;   /* [2][5][5] */
-        const float *in = act + 75;
-        float *gw = net->grad + 57;
-        float *gb = net->grad + 111;
-        float *pin = net->pad;   /* [3][7][7]: the input inside a zero border */
-        for (int c = 0; c < 3; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 49;
-            for (int i = 0; i < 7; i++)
-                pc[i] = pc[42 + i] = 0.0f;
-            for (int iy = 0; iy < 5; iy++) {
-                float *pr = pc + (iy + 1) * 7;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[6 + k] = 0.0f;
-                for (int ix = 0; ix < 5; ix++)
-                    pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
-            }
-        }
-#ifdef NNC_V8
-        const float *w = net->param + 57;
-        float *din = delta + 0;   /* [3][5][5] */
-#if defined(NNC_V16)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        const nnc_v16 zero16 = {0.0f};
-        float *dzp = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 25;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 24; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 24; i < 25; i++)
-                acc[i - 24] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 131;
-            for (int i = 0; i < 16; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 5; oy++) {
-                for (int ox = 0; ox < 5; ox++)
-                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
-                for (int ox = 5; ox < 7; ox++)
-                    pf[16 + oy * 7 + ox] = 0.0f;
-            }
-            for (int i = 51; i < 131; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 3; c++) {
-                const float *pc = pin + c * 49;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 32; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 32;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 27 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 27 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 27 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 27 + c * 9 + 8] += t[1];
-                }
-            }
-        }
-        float *dpw = net->pad + 147;   /* [3][7][7]: din, 7 wide */
-        for (int c = 0; c < 3; c += 3) {   /* din, 3 channels x 48 positions at a time */
-            {   /* the last 35 positions */
-                const int j = 7;
-                nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
-       b1_0 = zero16, b1_1 = zero16, b1_2 = zero16,
-       b2_0 = zero16, b2_1 = zero16, b2_2 = zero16;
-                for (int f = 0; f < 2; f++) {
-                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
-                    nnc_v16 y0, y1, y2;
-                    /* tap 0,0 */
-                    memcpy(&y0, df + 0, 64);
-                    memcpy(&y1, df + 16, 64);
-                    memcpy(&y2, df + 32, 64);
-                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                    b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2;
-                    /* tap 0,1 */
-                    memcpy(&y0, df + -1, 64);
-                    memcpy(&y1, df + 15, 64);
-                    memcpy(&y2, df + 31, 64);
-                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                    b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2;
-                    /* tap 0,2 */
-                    memcpy(&y0, df + -2, 64);
-                    memcpy(&y1, df + 14, 64);
-                    memcpy(&y2, df + 30, 64);
-                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                    b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2;
-                    /* tap 1,0 */
-                    memcpy(&y0, df + -7, 64);
-                    memcpy(&y1, df + 9, 64);
-                    memcpy(&y2, df + 25, 64);
-                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                    b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2;
-                    /* tap 1,1 */
-                    memcpy(&y0, df + -8, 64);
-                    memcpy(&y1, df + 8, 64);
-                    memcpy(&y2, df + 24, 64);
-                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                    b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2;
-                    /* tap 1,2 */
-                    memcpy(&y0, df + -9, 64);
-                    memcpy(&y1, df + 7, 64);
-                    memcpy(&y2, df + 23, 64);
-                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                    b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2;
-                    /* tap 2,0 */
-                    memcpy(&y0, df + -14, 64);
-                    memcpy(&y1, df + 2, 64);
-                    memcpy(&y2, df + 18, 64);
-                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                    b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2;
-                    /* tap 2,1 */
-                    memcpy(&y0, df + -15, 64);
-                    memcpy(&y1, df + 1, 64);
-                    memcpy(&y2, df + 17, 64);
-                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                    b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2;
-                    /* tap 2,2 */
-                    memcpy(&y0, df + -16, 64);
-                    memcpy(&y1, df + 0, 64);
-                    memcpy(&y2, df + 16, 64);
-                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2;
-                }
-                float t[48];
-                memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
-                for (int q = 0; q < 48 && j + q < 42; q++)
-                    dpw[(c + 0) * 49 + j + q] = t[q];
-                memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
-                for (int q = 0; q < 48 && j + q < 42; q++)
-                    dpw[(c + 1) * 49 + j + q] = t[q];
-                memcpy(t + 0, &b2_0, 64); memcpy(t + 16, &b2_1, 64); memcpy(t + 32, &b2_2, 64);
-                for (int q = 0; q < 48 && j + q < 42; q++)
-                    dpw[(c + 2) * 49 + j + q] = t[q];
-            }
-        }
-        for (int c = 0; c < 3; c++)   /* din: the inside of dpw */
-            for (int iy = 0; iy < 5; iy++)
-                for (int ix = 0; ix < 5; ix++)
-                    din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
-#elif defined(NNC_V8_WIDE)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 25;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 24; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 24; i < 25; i++)
-                acc[i - 24] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 131;
-            for (int i = 0; i < 16; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 5; oy++) {
-                for (int ox = 0; ox < 5; ox++)
-                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
-                for (int ox = 5; ox < 7; ox++)
-                    pf[16 + oy * 7 + ox] = 0.0f;
-            }
-            for (int i = 51; i < 131; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 3; c++) {
-                const float *pc = pin + c * 49;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 32; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 32;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 27 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 27 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 27 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 27 + c * 9 + 8] += t[1];
-                }
-            }
-        }
-        float *dpw = net->pad + 147;   /* [3][7][7]: din, 7 wide */
-        for (int c = 0; c < 3; c += 3) {   /* din, 3 channels x 32 positions at a time */
-            for (int j = 7; j < 39; j += 32) {
-                nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-       b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero,
-       b2_0 = zero, b2_1 = zero, b2_2 = zero, b2_3 = zero;
-                for (int f = 0; f < 2; f++) {
-                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
-                    nnc_v8 y0, y1, y2, y3;
-                    /* tap 0,0 */
-                    memcpy(&y0, df + 0, 32);
-                    memcpy(&y1, df + 8, 32);
-                    memcpy(&y2, df + 16, 32);
-                    memcpy(&y3, df + 24, 32);
-                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
-                    b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2; b2_3 += wf[18] * y3;
-                    /* tap 0,1 */
-                    memcpy(&y0, df + -1, 32);
-                    memcpy(&y1, df + 7, 32);
-                    memcpy(&y2, df + 15, 32);
-                    memcpy(&y3, df + 23, 32);
-                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
-                    b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2; b2_3 += wf[19] * y3;
-                    /* tap 0,2 */
-                    memcpy(&y0, df + -2, 32);
-                    memcpy(&y1, df + 6, 32);
-                    memcpy(&y2, df + 14, 32);
-                    memcpy(&y3, df + 22, 32);
-                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
-                    b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2; b2_3 += wf[20] * y3;
-                    /* tap 1,0 */
-                    memcpy(&y0, df + -7, 32);
-                    memcpy(&y1, df + 1, 32);
-                    memcpy(&y2, df + 9, 32);
-                    memcpy(&y3, df + 17, 32);
-                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
-                    b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2; b2_3 += wf[21] * y3;
-                    /* tap 1,1 */
-                    memcpy(&y0, df + -8, 32);
-                    memcpy(&y1, df + 0, 32);
-                    memcpy(&y2, df + 8, 32);
-                    memcpy(&y3, df + 16, 32);
-                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
-                    b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2; b2_3 += wf[22] * y3;
-                    /* tap 1,2 */
-                    memcpy(&y0, df + -9, 32);
-                    memcpy(&y1, df + -1, 32);
-                    memcpy(&y2, df + 7, 32);
-                    memcpy(&y3, df + 15, 32);
-                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
-                    b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2; b2_3 += wf[23] * y3;
-                    /* tap 2,0 */
-                    memcpy(&y0, df + -14, 32);
-                    memcpy(&y1, df + -6, 32);
-                    memcpy(&y2, df + 2, 32);
-                    memcpy(&y3, df + 10, 32);
-                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
-                    b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2; b2_3 += wf[24] * y3;
-                    /* tap 2,1 */
-                    memcpy(&y0, df + -15, 32);
-                    memcpy(&y1, df + -7, 32);
-                    memcpy(&y2, df + 1, 32);
-                    memcpy(&y3, df + 9, 32);
-                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
-                    b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2; b2_3 += wf[25] * y3;
-                    /* tap 2,2 */
-                    memcpy(&y0, df + -16, 32);
-                    memcpy(&y1, df + -8, 32);
-                    memcpy(&y2, df + 0, 32);
-                    memcpy(&y3, df + 8, 32);
-                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
-                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
-                    b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2; b2_3 += wf[26] * y3;
-                }
-                memcpy(dpw + (c + 0) * 49 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 49 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 49 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 49 + j + 24, &b0_3, 32);
-                memcpy(dpw + (c + 1) * 49 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 49 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 49 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 49 + j + 24, &b1_3, 32);
-                memcpy(dpw + (c + 2) * 49 + j + 0, &b2_0, 32); memcpy(dpw + (c + 2) * 49 + j + 8, &b2_1, 32); memcpy(dpw + (c + 2) * 49 + j + 16, &b2_2, 32); memcpy(dpw + (c + 2) * 49 + j + 24, &b2_3, 32);
-            }
-            {   /* the last 3 positions */
-                const int j = 39;
-                nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-       b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero,
-       b2_0 = zero, b2_1 = zero, b2_2 = zero, b2_3 = zero;
-                for (int f = 0; f < 2; f++) {
-                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
-                    nnc_v8 y0, y1, y2, y3;
-                    /* tap 0,0 */
-                    memcpy(&y0, df + 0, 32);
-                    memcpy(&y1, df + 8, 32);
-                    memcpy(&y2, df + 16, 32);
-                    memcpy(&y3, df + 24, 32);
-                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
-                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
-                    b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2; b2_3 += wf[18] * y3;
-                    /* tap 0,1 */
-                    memcpy(&y0, df + -1, 32);
-                    memcpy(&y1, df + 7, 32);
-                    memcpy(&y2, df + 15, 32);
-                    memcpy(&y3, df + 23, 32);
-                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
-                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
-                    b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2; b2_3 += wf[19] * y3;
-                    /* tap 0,2 */
-                    memcpy(&y0, df + -2, 32);
-                    memcpy(&y1, df + 6, 32);
-                    memcpy(&y2, df + 14, 32);
-                    memcpy(&y3, df + 22, 32);
-                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
-                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
-                    b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2; b2_3 += wf[20] * y3;
-                    /* tap 1,0 */
-                    memcpy(&y0, df + -7, 32);
-                    memcpy(&y1, df + 1, 32);
-                    memcpy(&y2, df + 9, 32);
-                    memcpy(&y3, df + 17, 32);
-                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
-                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
-                    b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2; b2_3 += wf[21] * y3;
-                    /* tap 1,1 */
-                    memcpy(&y0, df + -8, 32);
-                    memcpy(&y1, df + 0, 32);
-                    memcpy(&y2, df + 8, 32);
-                    memcpy(&y3, df + 16, 32);
-                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
-                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
-                    b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2; b2_3 += wf[22] * y3;
-                    /* tap 1,2 */
-                    memcpy(&y0, df + -9, 32);
-                    memcpy(&y1, df + -1, 32);
-                    memcpy(&y2, df + 7, 32);
-                    memcpy(&y3, df + 15, 32);
-                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
-                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
-                    b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2; b2_3 += wf[23] * y3;
-                    /* tap 2,0 */
-                    memcpy(&y0, df + -14, 32);
-                    memcpy(&y1, df + -6, 32);
-                    memcpy(&y2, df + 2, 32);
-                    memcpy(&y3, df + 10, 32);
-                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
-                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
-                    b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2; b2_3 += wf[24] * y3;
-                    /* tap 2,1 */
-                    memcpy(&y0, df + -15, 32);
-                    memcpy(&y1, df + -7, 32);
-                    memcpy(&y2, df + 1, 32);
-                    memcpy(&y3, df + 9, 32);
-                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
-                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
-                    b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2; b2_3 += wf[25] * y3;
-                    /* tap 2,2 */
-                    memcpy(&y0, df + -16, 32);
-                    memcpy(&y1, df + -8, 32);
-                    memcpy(&y2, df + 0, 32);
-                    memcpy(&y3, df + 8, 32);
-                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
-                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
-                    b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2; b2_3 += wf[26] * y3;
-                }
-                float t[32];
-                memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
-                for (int q = 0; q < 32 && j + q < 42; q++)
-                    dpw[(c + 0) * 49 + j + q] = t[q];
-                memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
-                for (int q = 0; q < 32 && j + q < 42; q++)
-                    dpw[(c + 1) * 49 + j + q] = t[q];
-                memcpy(t + 0, &b2_0, 32); memcpy(t + 8, &b2_1, 32); memcpy(t + 16, &b2_2, 32); memcpy(t + 24, &b2_3, 32);
-                for (int q = 0; q < 32 && j + q < 42; q++)
-                    dpw[(c + 2) * 49 + j + q] = t[q];
-            }
-        }
-        for (int c = 0; c < 3; c++)   /* din: the inside of dpw */
-            for (int iy = 0; iy < 5; iy++)
-                for (int ix = 0; ix < 5; ix++)
-                    din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
-#elif defined(NNC_V8)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 25;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 24; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 24; i < 25; i++)
-                acc[i - 24] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 131;
-            for (int i = 0; i < 16; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 5; oy++) {
-                for (int ox = 0; ox < 5; ox++)
-                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
-                for (int ox = 5; ox < 7; ox++)
-                    pf[16 + oy * 7 + ox] = 0.0f;
-            }
-            for (int i = 51; i < 131; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
-            for (int c = 0; c < 3; c++) {
-                const float *pc = pin + c * 49;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 32; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 32;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 27 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 27 + c * 9 + 8] += t[0];
-                }
-            }
-        }
-        float *dpw = net->pad + 147;   /* [3][7][7]: din, 7 wide */
-        for (int c = 0; c < 3; c += 3) {   /* din, 3 channels x 24 positions at a time */
-            for (int j = 7; j < 31; j += 24) {
-                nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
-       b1_0 = zero, b1_1 = zero, b1_2 = zero,
-       b2_0 = zero, b2_1 = zero, b2_2 = zero;
-                for (int f = 0; f < 2; f++) {
-                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
-                    nnc_v8 y0, y1, y2;
-                    /* tap 0,0 */
-                    memcpy(&y0, df + 0, 32);
-                    memcpy(&y1, df + 8, 32);
-                    memcpy(&y2, df + 16, 32);
-                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                    b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2;
-                    /* tap 0,1 */
-                    memcpy(&y0, df + -1, 32);
-                    memcpy(&y1, df + 7, 32);
-                    memcpy(&y2, df + 15, 32);
-                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                    b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2;
-                    /* tap 0,2 */
-                    memcpy(&y0, df + -2, 32);
-                    memcpy(&y1, df + 6, 32);
-                    memcpy(&y2, df + 14, 32);
-                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                    b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2;
-                    /* tap 1,0 */
-                    memcpy(&y0, df + -7, 32);
-                    memcpy(&y1, df + 1, 32);
-                    memcpy(&y2, df + 9, 32);
-                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                    b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2;
-                    /* tap 1,1 */
-                    memcpy(&y0, df + -8, 32);
-                    memcpy(&y1, df + 0, 32);
-                    memcpy(&y2, df + 8, 32);
-                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                    b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2;
-                    /* tap 1,2 */
-                    memcpy(&y0, df + -9, 32);
-                    memcpy(&y1, df + -1, 32);
-                    memcpy(&y2, df + 7, 32);
-                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                    b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2;
-                    /* tap 2,0 */
-                    memcpy(&y0, df + -14, 32);
-                    memcpy(&y1, df + -6, 32);
-                    memcpy(&y2, df + 2, 32);
-                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                    b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2;
-                    /* tap 2,1 */
-                    memcpy(&y0, df + -15, 32);
-                    memcpy(&y1, df + -7, 32);
-                    memcpy(&y2, df + 1, 32);
-                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                    b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2;
-                    /* tap 2,2 */
-                    memcpy(&y0, df + -16, 32);
-                    memcpy(&y1, df + -8, 32);
-                    memcpy(&y2, df + 0, 32);
-                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2;
-                }
-                memcpy(dpw + (c + 0) * 49 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 49 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 49 + j + 16, &b0_2, 32);
-                memcpy(dpw + (c + 1) * 49 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 49 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 49 + j + 16, &b1_2, 32);
-                memcpy(dpw + (c + 2) * 49 + j + 0, &b2_0, 32); memcpy(dpw + (c + 2) * 49 + j + 8, &b2_1, 32); memcpy(dpw + (c + 2) * 49 + j + 16, &b2_2, 32);
-            }
-            {   /* the last 11 positions */
-                const int j = 31;
-                nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
-       b1_0 = zero, b1_1 = zero, b1_2 = zero,
-       b2_0 = zero, b2_1 = zero, b2_2 = zero;
-                for (int f = 0; f < 2; f++) {
-                    const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
-                    nnc_v8 y0, y1, y2;
-                    /* tap 0,0 */
-                    memcpy(&y0, df + 0, 32);
-                    memcpy(&y1, df + 8, 32);
-                    memcpy(&y2, df + 16, 32);
-                    b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
-                    b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
-                    b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2;
-                    /* tap 0,1 */
-                    memcpy(&y0, df + -1, 32);
-                    memcpy(&y1, df + 7, 32);
-                    memcpy(&y2, df + 15, 32);
-                    b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
-                    b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
-                    b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2;
-                    /* tap 0,2 */
-                    memcpy(&y0, df + -2, 32);
-                    memcpy(&y1, df + 6, 32);
-                    memcpy(&y2, df + 14, 32);
-                    b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
-                    b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
-                    b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2;
-                    /* tap 1,0 */
-                    memcpy(&y0, df + -7, 32);
-                    memcpy(&y1, df + 1, 32);
-                    memcpy(&y2, df + 9, 32);
-                    b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
-                    b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
-                    b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2;
-                    /* tap 1,1 */
-                    memcpy(&y0, df + -8, 32);
-                    memcpy(&y1, df + 0, 32);
-                    memcpy(&y2, df + 8, 32);
-                    b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
-                    b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
-                    b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2;
-                    /* tap 1,2 */
-                    memcpy(&y0, df + -9, 32);
-                    memcpy(&y1, df + -1, 32);
-                    memcpy(&y2, df + 7, 32);
-                    b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
-                    b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
-                    b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2;
-                    /* tap 2,0 */
-                    memcpy(&y0, df + -14, 32);
-                    memcpy(&y1, df + -6, 32);
-                    memcpy(&y2, df + 2, 32);
-                    b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
-                    b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
-                    b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2;
-                    /* tap 2,1 */
-                    memcpy(&y0, df + -15, 32);
-                    memcpy(&y1, df + -7, 32);
-                    memcpy(&y2, df + 1, 32);
-                    b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
-                    b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
-                    b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2;
-                    /* tap 2,2 */
-                    memcpy(&y0, df + -16, 32);
-                    memcpy(&y1, df + -8, 32);
-                    memcpy(&y2, df + 0, 32);
-                    b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
-                    b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
-                    b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2;
-                }
-                float t[24];
-                memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
-                for (int q = 0; q < 24 && j + q < 42; q++)
-                    dpw[(c + 0) * 49 + j + q] = t[q];
-                memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
-                for (int q = 0; q < 24 && j + q < 42; q++)
-                    dpw[(c + 1) * 49 + j + q] = t[q];
-                memcpy(t + 0, &b2_0, 32); memcpy(t + 8, &b2_1, 32); memcpy(t + 16, &b2_2, 32);
-                for (int q = 0; q < 24 && j + q < 42; q++)
-                    dpw[(c + 2) * 49 + j + q] = t[q];
-            }
-        }
-        for (int c = 0; c < 3; c++)   /* din: the inside of dpw */
-            for (int iy = 0; iy < 5; iy++)
-                for (int ix = 0; ix < 5; ix++)
-                    din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
-#endif
-#else
-        float *dext = net->pad + 294;   /* [5][7]: dz of one filter, 7 wide, zeros beyond */
-        const float *w = net->param + 57;
-        float *dpin = net->pad + 147;   /* [3][7][7]: gradient of pin */
-        float *din = delta + 0;   /* [3][5][5] */
-        for (int i = 0; i < 147; i++)
-            dpin[i] = 0.0f;
-        for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 25;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 24; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 24; i < 25; i++)
-                acc[i - 24] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int i = 0; i < 35; i++)
-            dext[i] = 0.0f;
-        for (int f = 0; f < 2; f++) {
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    dext[oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
-            for (int c = 0; c < 3; c++) {
-                const float *pc = pin + c * 49;
-                float *gwc = gw + (f * 3 + c) * 9;
-                const float *wc = w + (f * 3 + c) * 9;
-                float *dc = dpin + c * 49;
-                {   /* tap 0,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[0 + i];
-                    gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 33; i++)
-                        dc[0 + i] += wc[0] * dext[i];
-                }
-                {   /* tap 0,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[1 + i];
-                    gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 33; i++)
-                        dc[1 + i] += wc[1] * dext[i];
-                }
-                {   /* tap 0,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[2 + i];
-                    gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 33; i++)
-                        dc[2 + i] += wc[2] * dext[i];
-                }
-                {   /* tap 1,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[7 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[7 + i];
-                    gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 33; i++)
-                        dc[7 + i] += wc[3] * dext[i];
-                }
-                {   /* tap 1,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[8 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[8 + i];
-                    gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 33; i++)
-                        dc[8 + i] += wc[4] * dext[i];
-                }
-                {   /* tap 1,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[9 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[9 + i];
-                    gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 33; i++)
-                        dc[9 + i] += wc[5] * dext[i];
-                }
-                {   /* tap 2,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[14 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[14 + i];
-                    gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 33; i++)
-                        dc[14 + i] += wc[6] * dext[i];
-                }
-                {   /* tap 2,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[15 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[15 + i];
-                    gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 33; i++)
-                        dc[15 + i] += wc[7] * dext[i];
-                }
-                {   /* tap 2,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[16 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[16 + i];
-                    gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    for (int i = 0; i < 33; i++)
-                        dc[16 + i] += wc[8] * dext[i];
-                }
-            }
-        }
-        for (int c = 0; c < 3; c++)   /* the inside of dpin is din */
-            for (int iy = 0; iy < 5; iy++)
-                for (int ix = 0; ix < 5; ix++)
-                    din[(c * 5 + iy) * 5 + ix] = dpin[(c * 7 + iy + 1) * 7 + ix + 1];
-#endif
-    }
-    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        abs_update_params(net, 57, 113);
-
-    /* layer 2: maxpool 3x5x5 -> 3x5x5 (stdlib_name.nn:8) backward */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 202;
-        float *delta = net->delta + s * 150;
-        const float *dz = delta + 0;
-        const float *in = act + 0;
-        const float *out = act + 75;
-        float *din = delta + 75;   /* [3][5][5] */
-        for (int c = 0; c < 3; c++)   /* the windows tile the input */
-            for (int oy = 0; oy < 5; oy++) {
-                const float *m = out + (c * 5 + oy) * 5, *g = dz + (c * 5 + oy) * 5;
-                const float *r0 = in + c * 25 + oy * 5 + 0;
-                float *d0 = din + c * 25 + oy * 5 + 0;
-                for (int ox = 0; ox < 5; ox++) {
-                    const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
-                    const float v0 = r0[ox];
-                    int h0;   /* the first maximum, in PyTorch's order */
-                    h0 = v0 == mx;
-                    d0[ox] = h0 ? gv : 0.0f;
-                }
-            }
-    }
-
-    /* layer 1: conv 2x5x5 -> 3x5x5 relu (stdlib_name.nn:7) backward */
+    /* layers 4 to 1 backward, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 50;
+        float *act = net->act + s * 202;
         float *delta = net->delta + s * 150;
-        const float *dz = delta + 75;   /* [3][5][5] */
-        const float *in = xs;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 54;
-        float *pin = net->pad;   /* [2][7][7]: the input inside a zero border */
-        for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
-            float *pc = pin + c * 49;
-            for (int i = 0; i < 7; i++)
-                pc[i] = pc[42 + i] = 0.0f;
-            for (int iy = 0; iy < 5; iy++) {
-                float *pr = pc + (iy + 1) * 7;
-                for (int k = 0; k < 1; k++)
-                    pr[k] = pr[6 + k] = 0.0f;
-                for (int ix = 0; ix < 5; ix++)
-                    pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
-            }
+        /* layer 4: dense 2x5x5 -> 2 softmax (stdlib_name.nn:10) backward */
+        {
+            const float *dz = delta + 0;
+            const float *in = act + 150;
+            float *gw = net->grad + 113;
+            float *gb = net->grad + 213;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gw[4] += dz[0] * in[4];
+            gw[5] += dz[0] * in[5];
+            gw[6] += dz[0] * in[6];
+            gw[7] += dz[0] * in[7];
+            gw[8] += dz[0] * in[8];
+            gw[9] += dz[0] * in[9];
+            gw[10] += dz[0] * in[10];
+            gw[11] += dz[0] * in[11];
+            gw[12] += dz[0] * in[12];
+            gw[13] += dz[0] * in[13];
+            gw[14] += dz[0] * in[14];
+            gw[15] += dz[0] * in[15];
+            gw[16] += dz[0] * in[16];
+            gw[17] += dz[0] * in[17];
+            gw[18] += dz[0] * in[18];
+            gw[19] += dz[0] * in[19];
+            gw[20] += dz[0] * in[20];
+            gw[21] += dz[0] * in[21];
+            gw[22] += dz[0] * in[22];
+            gw[23] += dz[0] * in[23];
+            gw[24] += dz[0] * in[24];
+            gw[25] += dz[0] * in[25];
+            gw[26] += dz[0] * in[26];
+            gw[27] += dz[0] * in[27];
+            gw[28] += dz[0] * in[28];
+            gw[29] += dz[0] * in[29];
+            gw[30] += dz[0] * in[30];
+            gw[31] += dz[0] * in[31];
+            gw[32] += dz[0] * in[32];
+            gw[33] += dz[0] * in[33];
+            gw[34] += dz[0] * in[34];
+            gw[35] += dz[0] * in[35];
+            gw[36] += dz[0] * in[36];
+            gw[37] += dz[0] * in[37];
+            gw[38] += dz[0] * in[38];
+            gw[39] += dz[0] * in[39];
+            gw[40] += dz[0] * in[40];
+            gw[41] += dz[0] * in[41];
+            gw[42] += dz[0] * in[42];
+            gw[43] += dz[0] * in[43];
+            gw[44] += dz[0] * in[44];
+            gw[45] += dz[0] * in[45];
+            gw[46] += dz[0] * in[46];
+            gw[47] += dz[0] * in[47];
+            gw[48] += dz[0] * in[48];
+            gw[49] += dz[0] * in[49];
+            gb[0] += dz[0];
+            gw[50] += dz[1] * in[0];
+            gw[51] += dz[1] * in[1];
+            gw[52] += dz[1] * in[2];
+            gw[53] += dz[1] * in[3];
+            gw[54] += dz[1] * in[4];
+            gw[55] += dz[1] * in[5];
+            gw[56] += dz[1] * in[6];
+            gw[57] += dz[1] * in[7];
+            gw[58] += dz[1] * in[8];
+            gw[59] += dz[1] * in[9];
+            gw[60] += dz[1] * in[10];
+            gw[61] += dz[1] * in[11];
+            gw[62] += dz[1] * in[12];
+            gw[63] += dz[1] * in[13];
+            gw[64] += dz[1] * in[14];
+            gw[65] += dz[1] * in[15];
+            gw[66] += dz[1] * in[16];
+            gw[67] += dz[1] * in[17];
+            gw[68] += dz[1] * in[18];
+            gw[69] += dz[1] * in[19];
+            gw[70] += dz[1] * in[20];
+            gw[71] += dz[1] * in[21];
+            gw[72] += dz[1] * in[22];
+            gw[73] += dz[1] * in[23];
+            gw[74] += dz[1] * in[24];
+            gw[75] += dz[1] * in[25];
+            gw[76] += dz[1] * in[26];
+            gw[77] += dz[1] * in[27];
+            gw[78] += dz[1] * in[28];
+            gw[79] += dz[1] * in[29];
+            gw[80] += dz[1] * in[30];
+            gw[81] += dz[1] * in[31];
+            gw[82] += dz[1] * in[32];
+            gw[83] += dz[1] * in[33];
+            gw[84] += dz[1] * in[34];
+            gw[85] += dz[1] * in[35];
+            gw[86] += dz[1] * in[36];
+            gw[87] += dz[1] * in[37];
+            gw[88] += dz[1] * in[38];
+            gw[89] += dz[1] * in[39];
+            gw[90] += dz[1] * in[40];
+            gw[91] += dz[1] * in[41];
+            gw[92] += dz[1] * in[42];
+            gw[93] += dz[1] * in[43];
+            gw[94] += dz[1] * in[44];
+            gw[95] += dz[1] * in[45];
+            gw[96] += dz[1] * in[46];
+            gw[97] += dz[1] * in[47];
+            gw[98] += dz[1] * in[48];
+            gw[99] += dz[1] * in[49];
+            gb[1] += dz[1];
+            const float *w = net->param + 113;
+            float *din = delta + 75;
+            din[0] = (w[0] * dz[0] + w[50] * dz[1]) * (in[0] * (1.0f - in[0]));
+            din[1] = (w[1] * dz[0] + w[51] * dz[1]) * (in[1] * (1.0f - in[1]));
+            din[2] = (w[2] * dz[0] + w[52] * dz[1]) * (in[2] * (1.0f - in[2]));
+            din[3] = (w[3] * dz[0] + w[53] * dz[1]) * (in[3] * (1.0f - in[3]));
+            din[4] = (w[4] * dz[0] + w[54] * dz[1]) * (in[4] * (1.0f - in[4]));
+            din[5] = (w[5] * dz[0] + w[55] * dz[1]) * (in[5] * (1.0f - in[5]));
+            din[6] = (w[6] * dz[0] + w[56] * dz[1]) * (in[6] * (1.0f - in[6]));
+            din[7] = (w[7] * dz[0] + w[57] * dz[1]) * (in[7] * (1.0f - in[7]));
+            din[8] = (w[8] * dz[0] + w[58] * dz[1]) * (in[8] * (1.0f - in[8]));
+            din[9] = (w[9] * dz[0] + w[59] * dz[1]) * (in[9] * (1.0f - in[9]));
+            din[10] = (w[10] * dz[0] + w[60] * dz[1]) * (in[10] * (1.0f - in[10]));
+            din[11] = (w[11] * dz[0] + w[61] * dz[1]) * (in[11] * (1.0f - in[11]));
+            din[12] = (w[12] * dz[0] + w[62] * dz[1]) * (in[12] * (1.0f - in[12]));
+            din[13] = (w[13] * dz[0] + w[63] * dz[1]) * (in[13] * (1.0f - in[13]));
+            din[14] = (w[14] * dz[0] + w[64] * dz[1]) * (in[14] * (1.0f - in[14]));
+            din[15] = (w[15] * dz[0] + w[65] * dz[1]) * (in[15] * (1.0f - in[15]));
+            din[16] = (w[16] * dz[0] + w[66] * dz[1]) * (in[16] * (1.0f - in[16]));
+            din[17] = (w[17] * dz[0] + w[67] * dz[1]) * (in[17] * (1.0f - in[17]));
+            din[18] = (w[18] * dz[0] + w[68] * dz[1]) * (in[18] * (1.0f - in[18]));
+            din[19] = (w[19] * dz[0] + w[69] * dz[1]) * (in[19] * (1.0f - in[19]));
+            din[20] = (w[20] * dz[0] + w[70] * dz[1]) * (in[20] * (1.0f - in[20]));
+            din[21] = (w[21] * dz[0] + w[71] * dz[1]) * (in[21] * (1.0f - in[21]));
+            din[22] = (w[22] * dz[0] + w[72] * dz[1]) * (in[22] * (1.0f - in[22]));
+            din[23] = (w[23] * dz[0] + w[73] * dz[1]) * (in[23] * (1.0f - in[23]));
+            din[24] = (w[24] * dz[0] + w[74] * dz[1]) * (in[24] * (1.0f - in[24]));
+            din[25] = (w[25] * dz[0] + w[75] * dz[1]) * (in[25] * (1.0f - in[25]));
+            din[26] = (w[26] * dz[0] + w[76] * dz[1]) * (in[26] * (1.0f - in[26]));
+            din[27] = (w[27] * dz[0] + w[77] * dz[1]) * (in[27] * (1.0f - in[27]));
+            din[28] = (w[28] * dz[0] + w[78] * dz[1]) * (in[28] * (1.0f - in[28]));
+            din[29] = (w[29] * dz[0] + w[79] * dz[1]) * (in[29] * (1.0f - in[29]));
+            din[30] = (w[30] * dz[0] + w[80] * dz[1]) * (in[30] * (1.0f - in[30]));
+            din[31] = (w[31] * dz[0] + w[81] * dz[1]) * (in[31] * (1.0f - in[31]));
+            din[32] = (w[32] * dz[0] + w[82] * dz[1]) * (in[32] * (1.0f - in[32]));
+            din[33] = (w[33] * dz[0] + w[83] * dz[1]) * (in[33] * (1.0f - in[33]));
+            din[34] = (w[34] * dz[0] + w[84] * dz[1]) * (in[34] * (1.0f - in[34]));
+            din[35] = (w[35] * dz[0] + w[85] * dz[1]) * (in[35] * (1.0f - in[35]));
+            din[36] = (w[36] * dz[0] + w[86] * dz[1]) * (in[36] * (1.0f - in[36]));
+            din[37] = (w[37] * dz[0] + w[87] * dz[1]) * (in[37] * (1.0f - in[37]));
+            din[38] = (w[38] * dz[0] + w[88] * dz[1]) * (in[38] * (1.0f - in[38]));
+            din[39] = (w[39] * dz[0] + w[89] * dz[1]) * (in[39] * (1.0f - in[39]));
+            din[40] = (w[40] * dz[0] + w[90] * dz[1]) * (in[40] * (1.0f - in[40]));
+            din[41] = (w[41] * dz[0] + w[91] * dz[1]) * (in[41] * (1.0f - in[41]));
+            din[42] = (w[42] * dz[0] + w[92] * dz[1]) * (in[42] * (1.0f - in[42]));
+            din[43] = (w[43] * dz[0] + w[93] * dz[1]) * (in[43] * (1.0f - in[43]));
+            din[44] = (w[44] * dz[0] + w[94] * dz[1]) * (in[44] * (1.0f - in[44]));
+            din[45] = (w[45] * dz[0] + w[95] * dz[1]) * (in[45] * (1.0f - in[45]));
+            din[46] = (w[46] * dz[0] + w[96] * dz[1]) * (in[46] * (1.0f - in[46]));
+            din[47] = (w[47] * dz[0] + w[97] * dz[1]) * (in[47] * (1.0f - in[47]));
+            din[48] = (w[48] * dz[0] + w[98] * dz[1]) * (in[48] * (1.0f - in[48]));
+            din[49] = (w[49] * dz[0] + w[99] * dz[1]) * (in[49] * (1.0f - in[49]));
         }
+        /* layer 3: conv 3x5x5 -> 2x5x5 sigmoid (stdlib_name.nn:9) backward */
+        {
+            const float *dz = delta + 75;   /* [2][5][5] */
+            const float *in = act + 75;
+            float *gw = net->grad + 57;
+            float *gb = net->grad + 111;
+            float *pin = net->pad;   /* [3][7][7]: the input inside a zero border */
+            for (int c = 0; c < 3; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 49;
+                for (int i = 0; i < 7; i++)
+                    pc[i] = pc[42 + i] = 0.0f;
+                for (int iy = 0; iy < 5; iy++) {
+                    float *pr = pc + (iy + 1) * 7;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[6 + k] = 0.0f;
+                    for (int ix = 0; ix < 5; ix++)
+                        pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                }
+            }
 #ifdef NNC_V8
-        const float *w = net->param + 0;
-        float *din = delta + 0;   /* [2][5][5] */
+            const float *w = net->param + 57;
+            float *din = delta + 0;   /* [3][5][5] */
 #if defined(NNC_V16)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        const nnc_v16 zero16 = {0.0f};
-        float *dzp = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 25;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 24; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 24; i < 25; i++)
-                acc[i - 24] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 131;
-            for (int i = 0; i < 16; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 5; oy++) {
-                for (int ox = 0; ox < 5; ox++)
-                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
-                for (int ox = 5; ox < 7; ox++)
-                    pf[16 + oy * 7 + ox] = 0.0f;
+            const nnc_v16 zero16 = {0.0f};
+            float *dzp = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 25;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 24; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 24; i < 25; i++)
+                    acc[i - 24] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
             }
-            for (int i = 51; i < 131; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 49;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 32; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
+            for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 131;
+                for (int i = 0; i < 16; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 5; oy++) {
+                    for (int ox = 0; ox < 5; ox++)
+                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    for (int ox = 5; ox < 7; ox++)
+                        pf[16 + oy * 7 + ox] = 0.0f;
                 }
-                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 32;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
-                }
+                for (int i = 51; i < 131; i++)
+                    pf[i] = 0.0f;
             }
-        }
-        {   /* gw of the last filter */
-            const int f = 2;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 49;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 32; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 32;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 32; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 32;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 27 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 27 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 27 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 27 + c * 9 + 8] += t[1];
+                    }
                 }
             }
-        }
-        if (dx) {   /* the network's input gradient: only abs_backward_from asks for it */
-            float *dpw = net->pad + 98;   /* [2][7][7]: din, 7 wide */
-            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
+            float *dpw = net->pad + 147;   /* [3][7][7]: din, 7 wide */
+            for (int c = 0; c < 3; c += 3) {   /* din, 3 channels x 48 positions at a time */
                 {   /* the last 35 positions */
                     const int j = 7;
                     nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
-           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+           b1_0 = zero16, b1_1 = zero16, b1_2 = zero16,
+           b2_0 = zero16, b2_1 = zero16, b2_2 = zero16;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                         nnc_v16 y0, y1, y2;
                         /* tap 0,0 */
                         memcpy(&y0, df + 0, 64);
@@ -3491,54 +2507,63 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y2, df + 32, 64);
                         b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
                         b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2;
                         /* tap 0,1 */
                         memcpy(&y0, df + -1, 64);
                         memcpy(&y1, df + 15, 64);
                         memcpy(&y2, df + 31, 64);
                         b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
                         b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2;
                         /* tap 0,2 */
                         memcpy(&y0, df + -2, 64);
                         memcpy(&y1, df + 14, 64);
                         memcpy(&y2, df + 30, 64);
                         b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
                         b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2;
                         /* tap 1,0 */
                         memcpy(&y0, df + -7, 64);
                         memcpy(&y1, df + 9, 64);
                         memcpy(&y2, df + 25, 64);
                         b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
                         b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2;
                         /* tap 1,1 */
                         memcpy(&y0, df + -8, 64);
                         memcpy(&y1, df + 8, 64);
                         memcpy(&y2, df + 24, 64);
                         b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
                         b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2;
                         /* tap 1,2 */
                         memcpy(&y0, df + -9, 64);
                         memcpy(&y1, df + 7, 64);
                         memcpy(&y2, df + 23, 64);
                         b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
                         b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2;
                         /* tap 2,0 */
                         memcpy(&y0, df + -14, 64);
                         memcpy(&y1, df + 2, 64);
                         memcpy(&y2, df + 18, 64);
                         b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
                         b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2;
                         /* tap 2,1 */
                         memcpy(&y0, df + -15, 64);
                         memcpy(&y1, df + 1, 64);
                         memcpy(&y2, df + 17, 64);
                         b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
                         b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2;
                         /* tap 2,2 */
                         memcpy(&y0, df + -16, 64);
                         memcpy(&y1, df + 0, 64);
                         memcpy(&y2, df + 16, 64);
                         b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
                         b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2;
                     }
                     float t[48];
                     memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
@@ -3547,187 +2572,125 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                     memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
                     for (int q = 0; q < 48 && j + q < 42; q++)
                         dpw[(c + 1) * 49 + j + q] = t[q];
+                    memcpy(t + 0, &b2_0, 64); memcpy(t + 16, &b2_1, 64); memcpy(t + 32, &b2_2, 64);
+                    for (int q = 0; q < 48 && j + q < 42; q++)
+                        dpw[(c + 2) * 49 + j + q] = t[q];
                 }
             }
-            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+            for (int c = 0; c < 3; c++)   /* din: the inside of dpw */
                 for (int iy = 0; iy < 5; iy++)
                     for (int ix = 0; ix < 5; ix++)
                         din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
-        }
 #elif defined(NNC_V8_WIDE)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 25;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 24; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 24; i < 25; i++)
-                acc[i - 24] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 131;
-            for (int i = 0; i < 16; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 5; oy++) {
-                for (int ox = 0; ox < 5; ox++)
-                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
-                for (int ox = 5; ox < 7; ox++)
-                    pf[16 + oy * 7 + ox] = 0.0f;
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 25;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 24; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 24; i < 25; i++)
+                    acc[i - 24] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
             }
-            for (int i = 51; i < 131; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 49;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero,
-                       a1_0 = zero, a1_1 = zero, a1_2 = zero, a1_3 = zero, a1_4 = zero, a1_5 = zero, a1_6 = zero, a1_7 = zero, a1_8 = zero;
-                for (int i = 0; i < 32; i += 8) {
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
+            for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 131;
+                for (int i = 0; i < 16; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 5; oy++) {
+                    for (int ox = 0; ox < 5; ox++)
+                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    for (int ox = 5; ox < 7; ox++)
+                        pf[16 + oy * 7 + ox] = 0.0f;
                 }
-                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 32;
-                    nnc_v8 x, d0, d1;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x; a1_0 += d1 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x; a1_1 += d1 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x; a1_2 += d1 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x; a1_3 += d1 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x; a1_4 += d1 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x; a1_5 += d1 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x; a1_6 += d1 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x; a1_7 += d1 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x; a1_8 += d1 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* taps 0 .. 7 of filter f + 1 */
-                    float *gk = gw + (f + 1) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
-                    gw[(f + 1) * 18 + c * 9 + 8] += t[1];
-                }
+                for (int i = 51; i < 131; i++)
+                    pf[i] = 0.0f;
             }
-        }
-        {   /* gw of the last filter */
-            const int f = 2;
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 49;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 32; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 32;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 32; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 32;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 27 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 27 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 27 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 27 + c * 9 + 8] += t[1];
+                    }
                 }
             }
-        }
-        if (dx) {   /* the network's input gradient: only abs_backward_from asks for it */
-            float *dpw = net->pad + 98;   /* [2][7][7]: din, 7 wide */
-            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
+            float *dpw = net->pad + 147;   /* [3][7][7]: din, 7 wide */
+            for (int c = 0; c < 3; c += 3) {   /* din, 3 channels x 32 positions at a time */
                 for (int j = 7; j < 39; j += 32) {
                     nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero,
+           b2_0 = zero, b2_1 = zero, b2_2 = zero, b2_3 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                         nnc_v8 y0, y1, y2, y3;
                         /* tap 0,0 */
                         memcpy(&y0, df + 0, 32);
@@ -3736,6 +2699,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 24, 32);
                         b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
                         b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                        b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2; b2_3 += wf[18] * y3;
                         /* tap 0,1 */
                         memcpy(&y0, df + -1, 32);
                         memcpy(&y1, df + 7, 32);
@@ -3743,6 +2707,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 23, 32);
                         b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
                         b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                        b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2; b2_3 += wf[19] * y3;
                         /* tap 0,2 */
                         memcpy(&y0, df + -2, 32);
                         memcpy(&y1, df + 6, 32);
@@ -3750,6 +2715,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 22, 32);
                         b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
                         b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                        b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2; b2_3 += wf[20] * y3;
                         /* tap 1,0 */
                         memcpy(&y0, df + -7, 32);
                         memcpy(&y1, df + 1, 32);
@@ -3757,6 +2723,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 17, 32);
                         b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
                         b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                        b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2; b2_3 += wf[21] * y3;
                         /* tap 1,1 */
                         memcpy(&y0, df + -8, 32);
                         memcpy(&y1, df + 0, 32);
@@ -3764,6 +2731,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 16, 32);
                         b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
                         b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                        b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2; b2_3 += wf[22] * y3;
                         /* tap 1,2 */
                         memcpy(&y0, df + -9, 32);
                         memcpy(&y1, df + -1, 32);
@@ -3771,6 +2739,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 15, 32);
                         b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
                         b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                        b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2; b2_3 += wf[23] * y3;
                         /* tap 2,0 */
                         memcpy(&y0, df + -14, 32);
                         memcpy(&y1, df + -6, 32);
@@ -3778,6 +2747,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 10, 32);
                         b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
                         b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                        b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2; b2_3 += wf[24] * y3;
                         /* tap 2,1 */
                         memcpy(&y0, df + -15, 32);
                         memcpy(&y1, df + -7, 32);
@@ -3785,6 +2755,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 9, 32);
                         b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
                         b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                        b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2; b2_3 += wf[25] * y3;
                         /* tap 2,2 */
                         memcpy(&y0, df + -16, 32);
                         memcpy(&y1, df + -8, 32);
@@ -3792,16 +2763,19 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 8, 32);
                         b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
                         b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                        b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2; b2_3 += wf[26] * y3;
                     }
                     memcpy(dpw + (c + 0) * 49 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 49 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 49 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 49 + j + 24, &b0_3, 32);
                     memcpy(dpw + (c + 1) * 49 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 49 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 49 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 49 + j + 24, &b1_3, 32);
+                    memcpy(dpw + (c + 2) * 49 + j + 0, &b2_0, 32); memcpy(dpw + (c + 2) * 49 + j + 8, &b2_1, 32); memcpy(dpw + (c + 2) * 49 + j + 16, &b2_2, 32); memcpy(dpw + (c + 2) * 49 + j + 24, &b2_3, 32);
                 }
                 {   /* the last 3 positions */
                     const int j = 39;
                     nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+           b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero,
+           b2_0 = zero, b2_1 = zero, b2_2 = zero, b2_3 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                         nnc_v8 y0, y1, y2, y3;
                         /* tap 0,0 */
                         memcpy(&y0, df + 0, 32);
@@ -3810,6 +2784,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 24, 32);
                         b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
                         b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                        b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2; b2_3 += wf[18] * y3;
                         /* tap 0,1 */
                         memcpy(&y0, df + -1, 32);
                         memcpy(&y1, df + 7, 32);
@@ -3817,6 +2792,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 23, 32);
                         b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
                         b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                        b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2; b2_3 += wf[19] * y3;
                         /* tap 0,2 */
                         memcpy(&y0, df + -2, 32);
                         memcpy(&y1, df + 6, 32);
@@ -3824,6 +2800,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 22, 32);
                         b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
                         b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                        b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2; b2_3 += wf[20] * y3;
                         /* tap 1,0 */
                         memcpy(&y0, df + -7, 32);
                         memcpy(&y1, df + 1, 32);
@@ -3831,6 +2808,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 17, 32);
                         b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
                         b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                        b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2; b2_3 += wf[21] * y3;
                         /* tap 1,1 */
                         memcpy(&y0, df + -8, 32);
                         memcpy(&y1, df + 0, 32);
@@ -3838,6 +2816,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 16, 32);
                         b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
                         b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                        b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2; b2_3 += wf[22] * y3;
                         /* tap 1,2 */
                         memcpy(&y0, df + -9, 32);
                         memcpy(&y1, df + -1, 32);
@@ -3845,6 +2824,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 15, 32);
                         b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
                         b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                        b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2; b2_3 += wf[23] * y3;
                         /* tap 2,0 */
                         memcpy(&y0, df + -14, 32);
                         memcpy(&y1, df + -6, 32);
@@ -3852,6 +2832,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 10, 32);
                         b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
                         b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                        b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2; b2_3 += wf[24] * y3;
                         /* tap 2,1 */
                         memcpy(&y0, df + -15, 32);
                         memcpy(&y1, df + -7, 32);
@@ -3859,6 +2840,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 9, 32);
                         b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
                         b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                        b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2; b2_3 += wf[25] * y3;
                         /* tap 2,2 */
                         memcpy(&y0, df + -16, 32);
                         memcpy(&y1, df + -8, 32);
@@ -3866,6 +2848,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y3, df + 8, 32);
                         b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
                         b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                        b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2; b2_3 += wf[26] * y3;
                     }
                     float t[32];
                     memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
@@ -3874,111 +2857,114 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                     memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
                     for (int q = 0; q < 32 && j + q < 42; q++)
                         dpw[(c + 1) * 49 + j + q] = t[q];
+                    memcpy(t + 0, &b2_0, 32); memcpy(t + 8, &b2_1, 32); memcpy(t + 16, &b2_2, 32); memcpy(t + 24, &b2_3, 32);
+                    for (int q = 0; q < 32 && j + q < 42; q++)
+                        dpw[(c + 2) * 49 + j + q] = t[q];
                 }
             }
-            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+            for (int c = 0; c < 3; c++)   /* din: the inside of dpw */
                 for (int iy = 0; iy < 5; iy++)
                     for (int ix = 0; ix < 5; ix++)
                         din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
-        }
 #elif defined(NNC_V8)
-        const nnc_v8 zero = {0.0f};   /* the weight gradient's 8 lanes */
-        float *dzp = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 25;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 24; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 24; i < 25; i++)
-                acc[i - 24] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
-            float *pf = dzp + f * 131;
-            for (int i = 0; i < 16; i++)
-                pf[i] = 0.0f;
-            for (int oy = 0; oy < 5; oy++) {
-                for (int ox = 0; ox < 5; ox++)
-                    pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
-                for (int ox = 5; ox < 7; ox++)
-                    pf[16 + oy * 7 + ox] = 0.0f;
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 294;   /* [2][131]: dz of each filter, 7 wide, zeros around */
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 25;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 24; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 24; i < 25; i++)
+                    acc[i - 24] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
             }
-            for (int i = 51; i < 131; i++)
-                pf[i] = 0.0f;
-        }
-        for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 49;
-                nnc_v8 a0_0 = zero, a0_1 = zero, a0_2 = zero, a0_3 = zero, a0_4 = zero, a0_5 = zero, a0_6 = zero, a0_7 = zero, a0_8 = zero;
-                for (int i = 0; i < 32; i += 8) {
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
+            for (int f = 0; f < 2; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 131;
+                for (int i = 0; i < 16; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 5; oy++) {
+                    for (int ox = 0; ox < 5; ox++)
+                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    for (int ox = 5; ox < 7; ox++)
+                        pf[16 + oy * 7 + ox] = 0.0f;
                 }
-                {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
-                    const int i = 32;
-                    nnc_v8 x, d0;
-                    memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
-                    memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
-                    a0_0 += d0 * x;
-                    memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
-                    a0_1 += d0 * x;
-                    memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
-                    a0_2 += d0 * x;
-                    memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
-                    a0_3 += d0 * x;
-                    memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
-                    a0_4 += d0 * x;
-                    memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
-                    a0_5 += d0 * x;
-                    memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
-                    a0_6 += d0 * x;
-                    memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
-                    a0_7 += d0 * x;
-                    memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
-                    a0_8 += d0 * x;
-                }
-                {   /* taps 0 .. 7 of filter f + 0 */
-                    float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                    nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                    memcpy(&old, gk, 32);
-                    old += sum;
-                    memcpy(gk, &old, 32);
-                }
-                {   /* the other taps */
-                    float t[8];
-                    nnc_v8 sum = nnc_lane_sums(a0_8, zero, zero, zero, zero, zero, zero, zero);
-                    memcpy(t, &sum, 32);
-                    gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                for (int i = 51; i < 131; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 1) {   /* gw, 1 filters at a time */
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 32; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 32;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 27 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 27 + c * 9 + 8] += t[0];
+                    }
                 }
             }
-        }
-        if (dx) {   /* the network's input gradient: only abs_backward_from asks for it */
-            float *dpw = net->pad + 98;   /* [2][7][7]: din, 7 wide */
-            for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
+            float *dpw = net->pad + 147;   /* [3][7][7]: din, 7 wide */
+            for (int c = 0; c < 3; c += 3) {   /* din, 3 channels x 24 positions at a time */
                 for (int j = 7; j < 31; j += 24) {
                     nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+           b1_0 = zero, b1_1 = zero, b1_2 = zero,
+           b2_0 = zero, b2_1 = zero, b2_2 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                         nnc_v8 y0, y1, y2;
                         /* tap 0,0 */
                         memcpy(&y0, df + 0, 32);
@@ -3986,64 +2972,75 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y2, df + 16, 32);
                         b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
                         b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2;
                         /* tap 0,1 */
                         memcpy(&y0, df + -1, 32);
                         memcpy(&y1, df + 7, 32);
                         memcpy(&y2, df + 15, 32);
                         b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
                         b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2;
                         /* tap 0,2 */
                         memcpy(&y0, df + -2, 32);
                         memcpy(&y1, df + 6, 32);
                         memcpy(&y2, df + 14, 32);
                         b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
                         b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2;
                         /* tap 1,0 */
                         memcpy(&y0, df + -7, 32);
                         memcpy(&y1, df + 1, 32);
                         memcpy(&y2, df + 9, 32);
                         b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
                         b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2;
                         /* tap 1,1 */
                         memcpy(&y0, df + -8, 32);
                         memcpy(&y1, df + 0, 32);
                         memcpy(&y2, df + 8, 32);
                         b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
                         b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2;
                         /* tap 1,2 */
                         memcpy(&y0, df + -9, 32);
                         memcpy(&y1, df + -1, 32);
                         memcpy(&y2, df + 7, 32);
                         b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
                         b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2;
                         /* tap 2,0 */
                         memcpy(&y0, df + -14, 32);
                         memcpy(&y1, df + -6, 32);
                         memcpy(&y2, df + 2, 32);
                         b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
                         b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2;
                         /* tap 2,1 */
                         memcpy(&y0, df + -15, 32);
                         memcpy(&y1, df + -7, 32);
                         memcpy(&y2, df + 1, 32);
                         b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
                         b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2;
                         /* tap 2,2 */
                         memcpy(&y0, df + -16, 32);
                         memcpy(&y1, df + -8, 32);
                         memcpy(&y2, df + 0, 32);
                         b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
                         b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2;
                     }
                     memcpy(dpw + (c + 0) * 49 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 49 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 49 + j + 16, &b0_2, 32);
                     memcpy(dpw + (c + 1) * 49 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 49 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 49 + j + 16, &b1_2, 32);
+                    memcpy(dpw + (c + 2) * 49 + j + 0, &b2_0, 32); memcpy(dpw + (c + 2) * 49 + j + 8, &b2_1, 32); memcpy(dpw + (c + 2) * 49 + j + 16, &b2_2, 32);
                 }
                 {   /* the last 11 positions */
                     const int j = 31;
                     nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
-           b1_0 = zero, b1_1 = zero, b1_2 = zero;
-                    for (int f = 0; f < 3; f++) {
-                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+           b1_0 = zero, b1_1 = zero, b1_2 = zero,
+           b2_0 = zero, b2_1 = zero, b2_2 = zero;
+                    for (int f = 0; f < 2; f++) {
+                        const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 27 + c * 9;
                         nnc_v8 y0, y1, y2;
                         /* tap 0,0 */
                         memcpy(&y0, df + 0, 32);
@@ -4051,54 +3048,63 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                         memcpy(&y2, df + 16, 32);
                         b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
                         b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                        b2_0 += wf[18] * y0; b2_1 += wf[18] * y1; b2_2 += wf[18] * y2;
                         /* tap 0,1 */
                         memcpy(&y0, df + -1, 32);
                         memcpy(&y1, df + 7, 32);
                         memcpy(&y2, df + 15, 32);
                         b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
                         b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                        b2_0 += wf[19] * y0; b2_1 += wf[19] * y1; b2_2 += wf[19] * y2;
                         /* tap 0,2 */
                         memcpy(&y0, df + -2, 32);
                         memcpy(&y1, df + 6, 32);
                         memcpy(&y2, df + 14, 32);
                         b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
                         b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                        b2_0 += wf[20] * y0; b2_1 += wf[20] * y1; b2_2 += wf[20] * y2;
                         /* tap 1,0 */
                         memcpy(&y0, df + -7, 32);
                         memcpy(&y1, df + 1, 32);
                         memcpy(&y2, df + 9, 32);
                         b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
                         b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                        b2_0 += wf[21] * y0; b2_1 += wf[21] * y1; b2_2 += wf[21] * y2;
                         /* tap 1,1 */
                         memcpy(&y0, df + -8, 32);
                         memcpy(&y1, df + 0, 32);
                         memcpy(&y2, df + 8, 32);
                         b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
                         b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                        b2_0 += wf[22] * y0; b2_1 += wf[22] * y1; b2_2 += wf[22] * y2;
                         /* tap 1,2 */
                         memcpy(&y0, df + -9, 32);
                         memcpy(&y1, df + -1, 32);
                         memcpy(&y2, df + 7, 32);
                         b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
                         b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                        b2_0 += wf[23] * y0; b2_1 += wf[23] * y1; b2_2 += wf[23] * y2;
                         /* tap 2,0 */
                         memcpy(&y0, df + -14, 32);
                         memcpy(&y1, df + -6, 32);
                         memcpy(&y2, df + 2, 32);
                         b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
                         b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                        b2_0 += wf[24] * y0; b2_1 += wf[24] * y1; b2_2 += wf[24] * y2;
                         /* tap 2,1 */
                         memcpy(&y0, df + -15, 32);
                         memcpy(&y1, df + -7, 32);
                         memcpy(&y2, df + 1, 32);
                         b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
                         b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                        b2_0 += wf[25] * y0; b2_1 += wf[25] * y1; b2_2 += wf[25] * y2;
                         /* tap 2,2 */
                         memcpy(&y0, df + -16, 32);
                         memcpy(&y1, df + -8, 32);
                         memcpy(&y2, df + 0, 32);
                         b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
                         b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        b2_0 += wf[26] * y0; b2_1 += wf[26] * y1; b2_2 += wf[26] * y2;
                     }
                     float t[24];
                     memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
@@ -4107,149 +3113,1144 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                     memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
                     for (int q = 0; q < 24 && j + q < 42; q++)
                         dpw[(c + 1) * 49 + j + q] = t[q];
+                    memcpy(t + 0, &b2_0, 32); memcpy(t + 8, &b2_1, 32); memcpy(t + 16, &b2_2, 32);
+                    for (int q = 0; q < 24 && j + q < 42; q++)
+                        dpw[(c + 2) * 49 + j + q] = t[q];
                 }
             }
-            for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+            for (int c = 0; c < 3; c++)   /* din: the inside of dpw */
                 for (int iy = 0; iy < 5; iy++)
                     for (int ix = 0; ix < 5; ix++)
                         din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
-        }
 #endif
 #else
-        float *dext = net->pad + 196;   /* [5][7]: dz of one filter, 7 wide, zeros beyond */
-        const float *w = net->param + 0;
-        float *dpin = net->pad + 98;   /* [2][7][7]: gradient of pin */
-        float *din = delta + 0;   /* [2][5][5] */
-        if (dx) for (int i = 0; i < 98; i++)
-            dpin[i] = 0.0f;
-        for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
-            const float *df = dz + f * 25;
-            float acc[8] = {0.0f};
-            for (int i = 0; i < 24; i += 8)
-                for (int k = 0; k < 8; k++)
-                    acc[k] += df[i + k];
-            for (int i = 24; i < 25; i++)
-                acc[i - 24] += df[i];
-            gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
-        for (int i = 0; i < 35; i++)
-            dext[i] = 0.0f;
-        for (int f = 0; f < 3; f++) {
-            for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    dext[oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
-            for (int c = 0; c < 2; c++) {
-                const float *pc = pin + c * 49;
-                float *gwc = gw + (f * 2 + c) * 9;
-                const float *wc = w + (f * 2 + c) * 9;
-                float *dc = dpin + c * 49;
-                {   /* tap 0,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[0 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[0 + i];
-                    gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 33; i++)
-                        dc[0 + i] += wc[0] * dext[i];
-                }
-                {   /* tap 0,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[1 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[1 + i];
-                    gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 33; i++)
-                        dc[1 + i] += wc[1] * dext[i];
-                }
-                {   /* tap 0,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[2 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[2 + i];
-                    gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 33; i++)
-                        dc[2 + i] += wc[2] * dext[i];
-                }
-                {   /* tap 1,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[7 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[7 + i];
-                    gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 33; i++)
-                        dc[7 + i] += wc[3] * dext[i];
-                }
-                {   /* tap 1,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[8 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[8 + i];
-                    gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 33; i++)
-                        dc[8 + i] += wc[4] * dext[i];
-                }
-                {   /* tap 1,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[9 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[9 + i];
-                    gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 33; i++)
-                        dc[9 + i] += wc[5] * dext[i];
-                }
-                {   /* tap 2,0: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[14 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[14 + i];
-                    gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 33; i++)
-                        dc[14 + i] += wc[6] * dext[i];
-                }
-                {   /* tap 2,1: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[15 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[15 + i];
-                    gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 33; i++)
-                        dc[15 + i] += wc[7] * dext[i];
-                }
-                {   /* tap 2,2: gw += dz . pin, dpin += w dz */
-                    float acc[8] = {0.0f};
-                    for (int i = 0; i < 32; i += 8)
-                        for (int k = 0; k < 8; k++)
-                            acc[k] += dext[i + k] * pc[16 + i + k];
-                    for (int i = 32; i < 33; i++)   /* the rest in lanes too */
-                        acc[i - 32] += dext[i] * pc[16 + i];
-                    gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                    if (dx) for (int i = 0; i < 33; i++)
-                        dc[16 + i] += wc[8] * dext[i];
+            float *dext = net->pad + 294;   /* [5][7]: dz of one filter, 7 wide, zeros beyond */
+            const float *w = net->param + 57;
+            float *dpin = net->pad + 147;   /* [3][7][7]: gradient of pin */
+            float *din = delta + 0;   /* [3][5][5] */
+            for (int i = 0; i < 147; i++)
+                dpin[i] = 0.0f;
+            for (int f = 0; f < 2; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 25;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 24; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 24; i < 25; i++)
+                    acc[i - 24] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int i = 0; i < 35; i++)
+                dext[i] = 0.0f;
+            for (int f = 0; f < 2; f++) {
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        dext[oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                for (int c = 0; c < 3; c++) {
+                    const float *pc = pin + c * 49;
+                    float *gwc = gw + (f * 3 + c) * 9;
+                    const float *wc = w + (f * 3 + c) * 9;
+                    float *dc = dpin + c * 49;
+                    {   /* tap 0,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[0 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[0 + i];
+                        gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 33; i++)
+                            dc[0 + i] += wc[0] * dext[i];
+                    }
+                    {   /* tap 0,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[1 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[1 + i];
+                        gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 33; i++)
+                            dc[1 + i] += wc[1] * dext[i];
+                    }
+                    {   /* tap 0,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[2 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[2 + i];
+                        gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 33; i++)
+                            dc[2 + i] += wc[2] * dext[i];
+                    }
+                    {   /* tap 1,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[7 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[7 + i];
+                        gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 33; i++)
+                            dc[7 + i] += wc[3] * dext[i];
+                    }
+                    {   /* tap 1,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[8 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[8 + i];
+                        gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 33; i++)
+                            dc[8 + i] += wc[4] * dext[i];
+                    }
+                    {   /* tap 1,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[9 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[9 + i];
+                        gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 33; i++)
+                            dc[9 + i] += wc[5] * dext[i];
+                    }
+                    {   /* tap 2,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[14 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[14 + i];
+                        gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 33; i++)
+                            dc[14 + i] += wc[6] * dext[i];
+                    }
+                    {   /* tap 2,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[15 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[15 + i];
+                        gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 33; i++)
+                            dc[15 + i] += wc[7] * dext[i];
+                    }
+                    {   /* tap 2,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[16 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[16 + i];
+                        gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        for (int i = 0; i < 33; i++)
+                            dc[16 + i] += wc[8] * dext[i];
+                    }
                 }
             }
-        }
-        if (dx) for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
-            for (int iy = 0; iy < 5; iy++)
-                for (int ix = 0; ix < 5; ix++)
-                    din[(c * 5 + iy) * 5 + ix] = dpin[(c * 7 + iy + 1) * 7 + ix + 1];
+            for (int c = 0; c < 3; c++)   /* the inside of dpin is din */
+                for (int iy = 0; iy < 5; iy++)
+                    for (int ix = 0; ix < 5; ix++)
+                        din[(c * 5 + iy) * 5 + ix] = dpin[(c * 7 + iy + 1) * 7 + ix + 1];
 #endif
+        }
+        /* layer 2: maxpool 3x5x5 -> 3x5x5 (stdlib_name.nn:8) backward */
+        {
+            const float *dz = delta + 0;
+            const float *in = act + 0;
+            const float *out = act + 75;
+            float *din = delta + 75;   /* [3][5][5] */
+            for (int c = 0; c < 3; c++)   /* the windows tile the input */
+                for (int oy = 0; oy < 5; oy++) {
+                    const float *m = out + (c * 5 + oy) * 5, *g = dz + (c * 5 + oy) * 5;
+                    const float *r0 = in + c * 25 + oy * 5 + 0;
+                    float *d0 = din + c * 25 + oy * 5 + 0;
+                    for (int ox = 0; ox < 5; ox++) {
+                        const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
+                        const float v0 = r0[ox];
+                        int h0;   /* the first maximum, in PyTorch's order */
+                        h0 = v0 == mx;
+                        d0[ox] = h0 ? gv : 0.0f;
+                    }
+                }
+        }
+        /* layer 1: conv 2x5x5 -> 3x5x5 relu (stdlib_name.nn:7) backward */
+        {
+            const float *dz = delta + 75;   /* [3][5][5] */
+            const float *in = xs;
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 54;
+            float *pin = net->pad;   /* [2][7][7]: the input inside a zero border */
+            for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
+                float *pc = pin + c * 49;
+                for (int i = 0; i < 7; i++)
+                    pc[i] = pc[42 + i] = 0.0f;
+                for (int iy = 0; iy < 5; iy++) {
+                    float *pr = pc + (iy + 1) * 7;
+                    for (int k = 0; k < 1; k++)
+                        pr[k] = pr[6 + k] = 0.0f;
+                    for (int ix = 0; ix < 5; ix++)
+                        pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                }
+            }
+#ifdef NNC_V8
+            const float *w = net->param + 0;
+            float *din = delta + 0;   /* [2][5][5] */
+#if defined(NNC_V16)
+            const nnc_v16 zero16 = {0.0f};
+            float *dzp = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 25;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 24; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 24; i < 25; i++)
+                    acc[i - 24] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 131;
+                for (int i = 0; i < 16; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 5; oy++) {
+                    for (int ox = 0; ox < 5; ox++)
+                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    for (int ox = 5; ox < 7; ox++)
+                        pf[16 + oy * 7 + ox] = 0.0f;
+                }
+                for (int i = 51; i < 131; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 32; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 32;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                    }
+                }
+            }
+            {   /* gw of the last 1 filter */
+                const int f = 2;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 32; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 32;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only abs_backward_from asks for it */
+                float *dpw = net->pad + 98;   /* [2][7][7]: din, 7 wide */
+                for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 48 positions at a time */
+                    {   /* the last 35 positions */
+                        const int j = 7;
+                        nnc_v16 b0_0 = zero16, b0_1 = zero16, b0_2 = zero16,
+               b1_0 = zero16, b1_1 = zero16, b1_2 = zero16;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v16 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 64);
+                            memcpy(&y1, df + 16, 64);
+                            memcpy(&y2, df + 32, 64);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 64);
+                            memcpy(&y1, df + 15, 64);
+                            memcpy(&y2, df + 31, 64);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 64);
+                            memcpy(&y1, df + 14, 64);
+                            memcpy(&y2, df + 30, 64);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -7, 64);
+                            memcpy(&y1, df + 9, 64);
+                            memcpy(&y2, df + 25, 64);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -8, 64);
+                            memcpy(&y1, df + 8, 64);
+                            memcpy(&y2, df + 24, 64);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -9, 64);
+                            memcpy(&y1, df + 7, 64);
+                            memcpy(&y2, df + 23, 64);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -14, 64);
+                            memcpy(&y1, df + 2, 64);
+                            memcpy(&y2, df + 18, 64);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -15, 64);
+                            memcpy(&y1, df + 1, 64);
+                            memcpy(&y2, df + 17, 64);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -16, 64);
+                            memcpy(&y1, df + 0, 64);
+                            memcpy(&y2, df + 16, 64);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        float t[48];
+                        memcpy(t + 0, &b0_0, 64); memcpy(t + 16, &b0_1, 64); memcpy(t + 32, &b0_2, 64);
+                        for (int q = 0; q < 48 && j + q < 42; q++)
+                            dpw[(c + 0) * 49 + j + q] = t[q];
+                        memcpy(t + 0, &b1_0, 64); memcpy(t + 16, &b1_1, 64); memcpy(t + 32, &b1_2, 64);
+                        for (int q = 0; q < 48 && j + q < 42; q++)
+                            dpw[(c + 1) * 49 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 5; iy++)
+                        for (int ix = 0; ix < 5; ix++)
+                            din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
+            }
+#elif defined(NNC_V8_WIDE)
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 25;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 24; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 24; i < 25; i++)
+                    acc[i - 24] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 131;
+                for (int i = 0; i < 16; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 5; oy++) {
+                    for (int ox = 0; ox < 5; ox++)
+                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    for (int ox = 5; ox < 7; ox++)
+                        pf[16 + oy * 7 + ox] = 0.0f;
+                }
+                for (int i = 51; i < 131; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 2; f += 2) {   /* gw, 2 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8,
+                           a1_0 = zero8, a1_1 = zero8, a1_2 = zero8, a1_3 = zero8, a1_4 = zero8, a1_5 = zero8, a1_6 = zero8, a1_7 = zero8, a1_8 = zero8;
+                    for (int i = 0; i < 32; i += 8) {
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 32;
+                        nnc_v8 x, d0, d1;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&d1, dzp + (f + 1) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x; a1_0 += d1 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x; a1_1 += d1 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x; a1_2 += d1 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x; a1_3 += d1 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x; a1_4 += d1 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x; a1_5 += d1 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x; a1_6 += d1 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x; a1_7 += d1 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x; a1_8 += d1 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* taps 0 .. 7 of filter f + 1 */
+                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                        gw[(f + 1) * 18 + c * 9 + 8] += t[1];
+                    }
+                }
+            }
+            {   /* gw of the last 1 filter */
+                const int f = 2;
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 32; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 32;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only abs_backward_from asks for it */
+                float *dpw = net->pad + 98;   /* [2][7][7]: din, 7 wide */
+                for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 32 positions at a time */
+                    for (int j = 7; j < 39; j += 32) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -7, 32);
+                            memcpy(&y1, df + 1, 32);
+                            memcpy(&y2, df + 9, 32);
+                            memcpy(&y3, df + 17, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            memcpy(&y3, df + 16, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            memcpy(&y3, df + 15, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -14, 32);
+                            memcpy(&y1, df + -6, 32);
+                            memcpy(&y2, df + 2, 32);
+                            memcpy(&y3, df + 10, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -15, 32);
+                            memcpy(&y1, df + -7, 32);
+                            memcpy(&y2, df + 1, 32);
+                            memcpy(&y3, df + 9, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            memcpy(&y3, df + 8, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                        }
+                        memcpy(dpw + (c + 0) * 49 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 49 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 49 + j + 16, &b0_2, 32); memcpy(dpw + (c + 0) * 49 + j + 24, &b0_3, 32);
+                        memcpy(dpw + (c + 1) * 49 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 49 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 49 + j + 16, &b1_2, 32); memcpy(dpw + (c + 1) * 49 + j + 24, &b1_3, 32);
+                    }
+                    {   /* the last 3 positions */
+                        const int j = 39;
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero, b0_3 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero, b1_3 = zero;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2, y3;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            memcpy(&y3, df + 24, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2; b0_3 += wf[0] * y3;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2; b1_3 += wf[9] * y3;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            memcpy(&y3, df + 23, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2; b0_3 += wf[1] * y3;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2; b1_3 += wf[10] * y3;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            memcpy(&y3, df + 22, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2; b0_3 += wf[2] * y3;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2; b1_3 += wf[11] * y3;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -7, 32);
+                            memcpy(&y1, df + 1, 32);
+                            memcpy(&y2, df + 9, 32);
+                            memcpy(&y3, df + 17, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2; b0_3 += wf[3] * y3;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2; b1_3 += wf[12] * y3;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            memcpy(&y3, df + 16, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2; b0_3 += wf[4] * y3;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2; b1_3 += wf[13] * y3;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            memcpy(&y3, df + 15, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2; b0_3 += wf[5] * y3;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2; b1_3 += wf[14] * y3;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -14, 32);
+                            memcpy(&y1, df + -6, 32);
+                            memcpy(&y2, df + 2, 32);
+                            memcpy(&y3, df + 10, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2; b0_3 += wf[6] * y3;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2; b1_3 += wf[15] * y3;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -15, 32);
+                            memcpy(&y1, df + -7, 32);
+                            memcpy(&y2, df + 1, 32);
+                            memcpy(&y3, df + 9, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2; b0_3 += wf[7] * y3;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2; b1_3 += wf[16] * y3;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            memcpy(&y3, df + 8, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2; b0_3 += wf[8] * y3;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2; b1_3 += wf[17] * y3;
+                        }
+                        float t[32];
+                        memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32); memcpy(t + 24, &b0_3, 32);
+                        for (int q = 0; q < 32 && j + q < 42; q++)
+                            dpw[(c + 0) * 49 + j + q] = t[q];
+                        memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32); memcpy(t + 24, &b1_3, 32);
+                        for (int q = 0; q < 32 && j + q < 42; q++)
+                            dpw[(c + 1) * 49 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 5; iy++)
+                        for (int ix = 0; ix < 5; ix++)
+                            din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
+            }
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            float *dzp = net->pad + 196;   /* [3][131]: dz of each filter, 7 wide, zeros around */
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 25;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 24; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 24; i < 25; i++)
+                    acc[i - 24] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int f = 0; f < 3; f++) {   /* each float once: dz, zeros in the gaps and margins */
+                float *pf = dzp + f * 131;
+                for (int i = 0; i < 16; i++)
+                    pf[i] = 0.0f;
+                for (int oy = 0; oy < 5; oy++) {
+                    for (int ox = 0; ox < 5; ox++)
+                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    for (int ox = 5; ox < 7; ox++)
+                        pf[16 + oy * 7 + ox] = 0.0f;
+                }
+                for (int i = 51; i < 131; i++)
+                    pf[i] = 0.0f;
+            }
+            for (int f = 0; f < 3; f += 1) {   /* gw, 1 filters at a time */
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49;
+                    const nnc_v8 zero8 = {0.0f};
+                    nnc_v8 a0_0 = zero8, a0_1 = zero8, a0_2 = zero8, a0_3 = zero8, a0_4 = zero8, a0_5 = zero8, a0_6 = zero8, a0_7 = zero8, a0_8 = zero8;
+                    for (int i = 0; i < 32; i += 8) {
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* the last 1 positions, in lanes 0.., the rest adding zeros */
+                        const int i = 32;
+                        nnc_v8 x, d0;
+                        memcpy(&d0, dzp + (f + 0) * 131 + 16 + i, 32);
+                        memcpy(&x, pc + 0 + i, 32);   /* tap 0,0 */
+                        a0_0 += d0 * x;
+                        memcpy(&x, pc + 1 + i, 32);   /* tap 0,1 */
+                        a0_1 += d0 * x;
+                        memcpy(&x, pc + 2 + i, 32);   /* tap 0,2 */
+                        a0_2 += d0 * x;
+                        memcpy(&x, pc + 7 + i, 32);   /* tap 1,0 */
+                        a0_3 += d0 * x;
+                        memcpy(&x, pc + 8 + i, 32);   /* tap 1,1 */
+                        a0_4 += d0 * x;
+                        memcpy(&x, pc + 9 + i, 32);   /* tap 1,2 */
+                        a0_5 += d0 * x;
+                        memcpy(&x, pc + 14 + i, 32);   /* tap 2,0 */
+                        a0_6 += d0 * x;
+                        memcpy(&x, pc + 15 + i, 32);   /* tap 2,1 */
+                        a0_7 += d0 * x;
+                        memcpy(&x, pc + 16 + i, 32);   /* tap 2,2 */
+                        a0_8 += d0 * x;
+                    }
+                    {   /* taps 0 .. 7 of filter f + 0 */
+                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
+                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
+                        memcpy(&old, gk, 32);
+                        old += sum;
+                        memcpy(gk, &old, 32);
+                    }
+                    {   /* the other taps */
+                        float t[8];
+                        nnc_v8 sum = nnc_lane_sums(a0_8, zero8, zero8, zero8, zero8, zero8, zero8, zero8);
+                        memcpy(t, &sum, 32);
+                        gw[(f + 0) * 18 + c * 9 + 8] += t[0];
+                    }
+                }
+            }
+            if (dx) {   /* the network's input gradient: only abs_backward_from asks for it */
+                float *dpw = net->pad + 98;   /* [2][7][7]: din, 7 wide */
+                for (int c = 0; c < 2; c += 2) {   /* din, 2 channels x 24 positions at a time */
+                    for (int j = 7; j < 31; j += 24) {
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -7, 32);
+                            memcpy(&y1, df + 1, 32);
+                            memcpy(&y2, df + 9, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -14, 32);
+                            memcpy(&y1, df + -6, 32);
+                            memcpy(&y2, df + 2, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -15, 32);
+                            memcpy(&y1, df + -7, 32);
+                            memcpy(&y2, df + 1, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        memcpy(dpw + (c + 0) * 49 + j + 0, &b0_0, 32); memcpy(dpw + (c + 0) * 49 + j + 8, &b0_1, 32); memcpy(dpw + (c + 0) * 49 + j + 16, &b0_2, 32);
+                        memcpy(dpw + (c + 1) * 49 + j + 0, &b1_0, 32); memcpy(dpw + (c + 1) * 49 + j + 8, &b1_1, 32); memcpy(dpw + (c + 1) * 49 + j + 16, &b1_2, 32);
+                    }
+                    {   /* the last 11 positions */
+                        const int j = 31;
+                        nnc_v8 b0_0 = zero, b0_1 = zero, b0_2 = zero,
+               b1_0 = zero, b1_1 = zero, b1_2 = zero;
+                        for (int f = 0; f < 3; f++) {
+                            const float *df = dzp + f * 131 + 16 + j, *wf = w + f * 18 + c * 9;
+                            nnc_v8 y0, y1, y2;
+                            /* tap 0,0 */
+                            memcpy(&y0, df + 0, 32);
+                            memcpy(&y1, df + 8, 32);
+                            memcpy(&y2, df + 16, 32);
+                            b0_0 += wf[0] * y0; b0_1 += wf[0] * y1; b0_2 += wf[0] * y2;
+                            b1_0 += wf[9] * y0; b1_1 += wf[9] * y1; b1_2 += wf[9] * y2;
+                            /* tap 0,1 */
+                            memcpy(&y0, df + -1, 32);
+                            memcpy(&y1, df + 7, 32);
+                            memcpy(&y2, df + 15, 32);
+                            b0_0 += wf[1] * y0; b0_1 += wf[1] * y1; b0_2 += wf[1] * y2;
+                            b1_0 += wf[10] * y0; b1_1 += wf[10] * y1; b1_2 += wf[10] * y2;
+                            /* tap 0,2 */
+                            memcpy(&y0, df + -2, 32);
+                            memcpy(&y1, df + 6, 32);
+                            memcpy(&y2, df + 14, 32);
+                            b0_0 += wf[2] * y0; b0_1 += wf[2] * y1; b0_2 += wf[2] * y2;
+                            b1_0 += wf[11] * y0; b1_1 += wf[11] * y1; b1_2 += wf[11] * y2;
+                            /* tap 1,0 */
+                            memcpy(&y0, df + -7, 32);
+                            memcpy(&y1, df + 1, 32);
+                            memcpy(&y2, df + 9, 32);
+                            b0_0 += wf[3] * y0; b0_1 += wf[3] * y1; b0_2 += wf[3] * y2;
+                            b1_0 += wf[12] * y0; b1_1 += wf[12] * y1; b1_2 += wf[12] * y2;
+                            /* tap 1,1 */
+                            memcpy(&y0, df + -8, 32);
+                            memcpy(&y1, df + 0, 32);
+                            memcpy(&y2, df + 8, 32);
+                            b0_0 += wf[4] * y0; b0_1 += wf[4] * y1; b0_2 += wf[4] * y2;
+                            b1_0 += wf[13] * y0; b1_1 += wf[13] * y1; b1_2 += wf[13] * y2;
+                            /* tap 1,2 */
+                            memcpy(&y0, df + -9, 32);
+                            memcpy(&y1, df + -1, 32);
+                            memcpy(&y2, df + 7, 32);
+                            b0_0 += wf[5] * y0; b0_1 += wf[5] * y1; b0_2 += wf[5] * y2;
+                            b1_0 += wf[14] * y0; b1_1 += wf[14] * y1; b1_2 += wf[14] * y2;
+                            /* tap 2,0 */
+                            memcpy(&y0, df + -14, 32);
+                            memcpy(&y1, df + -6, 32);
+                            memcpy(&y2, df + 2, 32);
+                            b0_0 += wf[6] * y0; b0_1 += wf[6] * y1; b0_2 += wf[6] * y2;
+                            b1_0 += wf[15] * y0; b1_1 += wf[15] * y1; b1_2 += wf[15] * y2;
+                            /* tap 2,1 */
+                            memcpy(&y0, df + -15, 32);
+                            memcpy(&y1, df + -7, 32);
+                            memcpy(&y2, df + 1, 32);
+                            b0_0 += wf[7] * y0; b0_1 += wf[7] * y1; b0_2 += wf[7] * y2;
+                            b1_0 += wf[16] * y0; b1_1 += wf[16] * y1; b1_2 += wf[16] * y2;
+                            /* tap 2,2 */
+                            memcpy(&y0, df + -16, 32);
+                            memcpy(&y1, df + -8, 32);
+                            memcpy(&y2, df + 0, 32);
+                            b0_0 += wf[8] * y0; b0_1 += wf[8] * y1; b0_2 += wf[8] * y2;
+                            b1_0 += wf[17] * y0; b1_1 += wf[17] * y1; b1_2 += wf[17] * y2;
+                        }
+                        float t[24];
+                        memcpy(t + 0, &b0_0, 32); memcpy(t + 8, &b0_1, 32); memcpy(t + 16, &b0_2, 32);
+                        for (int q = 0; q < 24 && j + q < 42; q++)
+                            dpw[(c + 0) * 49 + j + q] = t[q];
+                        memcpy(t + 0, &b1_0, 32); memcpy(t + 8, &b1_1, 32); memcpy(t + 16, &b1_2, 32);
+                        for (int q = 0; q < 24 && j + q < 42; q++)
+                            dpw[(c + 1) * 49 + j + q] = t[q];
+                    }
+                }
+                for (int c = 0; c < 2; c++)   /* din: the inside of dpw */
+                    for (int iy = 0; iy < 5; iy++)
+                        for (int ix = 0; ix < 5; ix++)
+                            din[(c * 5 + iy) * 5 + ix] = dpw[(c * 7 + iy + 1) * 7 + ix + 1];
+            }
+#endif
+#else
+            float *dext = net->pad + 196;   /* [5][7]: dz of one filter, 7 wide, zeros beyond */
+            const float *w = net->param + 0;
+            float *dpin = net->pad + 98;   /* [2][7][7]: gradient of pin */
+            float *din = delta + 0;   /* [2][5][5] */
+            if (dx) for (int i = 0; i < 98; i++)
+                dpin[i] = 0.0f;
+            for (int f = 0; f < 3; f++) {   /* gb += the sum of dz, in 8 lanes */
+                const float *df = dz + f * 25;
+                float acc[8] = {0.0f};
+                for (int i = 0; i < 24; i += 8)
+                    for (int k = 0; k < 8; k++)
+                        acc[k] += df[i + k];
+                for (int i = 24; i < 25; i++)
+                    acc[i - 24] += df[i];
+                gb[f] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            }
+            for (int i = 0; i < 35; i++)
+                dext[i] = 0.0f;
+            for (int f = 0; f < 3; f++) {
+                for (int oy = 0; oy < 5; oy++)
+                    for (int ox = 0; ox < 5; ox++)
+                        dext[oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                for (int c = 0; c < 2; c++) {
+                    const float *pc = pin + c * 49;
+                    float *gwc = gw + (f * 2 + c) * 9;
+                    const float *wc = w + (f * 2 + c) * 9;
+                    float *dc = dpin + c * 49;
+                    {   /* tap 0,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[0 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[0 + i];
+                        gwc[0] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 33; i++)
+                            dc[0 + i] += wc[0] * dext[i];
+                    }
+                    {   /* tap 0,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[1 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[1 + i];
+                        gwc[1] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 33; i++)
+                            dc[1 + i] += wc[1] * dext[i];
+                    }
+                    {   /* tap 0,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[2 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[2 + i];
+                        gwc[2] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 33; i++)
+                            dc[2 + i] += wc[2] * dext[i];
+                    }
+                    {   /* tap 1,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[7 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[7 + i];
+                        gwc[3] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 33; i++)
+                            dc[7 + i] += wc[3] * dext[i];
+                    }
+                    {   /* tap 1,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[8 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[8 + i];
+                        gwc[4] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 33; i++)
+                            dc[8 + i] += wc[4] * dext[i];
+                    }
+                    {   /* tap 1,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[9 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[9 + i];
+                        gwc[5] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 33; i++)
+                            dc[9 + i] += wc[5] * dext[i];
+                    }
+                    {   /* tap 2,0: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[14 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[14 + i];
+                        gwc[6] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 33; i++)
+                            dc[14 + i] += wc[6] * dext[i];
+                    }
+                    {   /* tap 2,1: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[15 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[15 + i];
+                        gwc[7] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 33; i++)
+                            dc[15 + i] += wc[7] * dext[i];
+                    }
+                    {   /* tap 2,2: gw += dz . pin, dpin += w dz */
+                        float acc[8] = {0.0f};
+                        for (int i = 0; i < 32; i += 8)
+                            for (int k = 0; k < 8; k++)
+                                acc[k] += dext[i + k] * pc[16 + i + k];
+                        for (int i = 32; i < 33; i++)   /* the rest in lanes too */
+                            acc[i - 32] += dext[i] * pc[16 + i];
+                        gwc[8] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                        if (dx) for (int i = 0; i < 33; i++)
+                            dc[16 + i] += wc[8] * dext[i];
+                    }
+                }
+            }
+            if (dx) for (int c = 0; c < 2; c++)   /* the inside of dpin is din */
+                for (int iy = 0; iy < 5; iy++)
+                    for (int ix = 0; ix < 5; ix++)
+                        din[(c * 5 + iy) * 5 + ix] = dpin[(c * 7 + iy + 1) * 7 + ix + 1];
+#endif
+        }
     }
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        abs_update_params(net, 113, 215);
+    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
+        abs_update_params(net, 57, 113);
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         abs_update_params(net, 0, 57);
 

@@ -265,43 +265,45 @@ void cls_schedule(cls *net, int epoch, int epochs)
  * a row per sample. */
 static void cls_run(cls *net, const float *x, int n)
 {
-    /* layer 1: dense 2 -> 4 relu (two_nets.nn:5) */
+    /* layers 1 to 2, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
         const float *xs = x + s * 2;
         float *act = net->act + s * 6;
-        const float *w = net->param + 0;   /* [4][2] */
-        const float *b = net->param + 8;   /* [4] */
-        const float *in = xs;
-        float *out = act + 0;
-        out[0] = nnc_relu(b[0] + w[0] * in[0] + w[1] * in[1]);
-        out[1] = nnc_relu(b[1] + w[2] * in[0] + w[3] * in[1]);
-        out[2] = nnc_relu(b[2] + w[4] * in[0] + w[5] * in[1]);
-        out[3] = nnc_relu(b[3] + w[6] * in[0] + w[7] * in[1]);
-    }
-    /* layer 2: dense 4 -> 2 softmax (two_nets.nn:6) */
-    for (int s = 0; s < n; s++) {
-        float *act = net->act + s * 6;
         float *logit = net->logit + s * 2;
-        const float *w = net->param + 12;   /* [2][4] */
-        const float *b = net->param + 20;   /* [2] */
-        const float *in = act + 0;
-        float *out = act + 4;
-        logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
-                    + w[3] * in[3];
-        logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
-                    + w[7] * in[3];
-        {   /* softmax: out = exp(z - max z) / sum */
-            const float *z = logit;
-            float m = z[0], sum = 0.0f, inv;
-            for (int o = 1; o < 2; o++)
-                m = z[o] > m ? z[o] : m;
-            for (int o = 0; o < 2; o++) {
-                out[o] = expf(z[o] - m);
-                sum += out[o];
+        /* layer 1: dense 2 -> 4 relu (two_nets.nn:5) */
+        {
+            const float *w = net->param + 0;   /* [4][2] */
+            const float *b = net->param + 8;   /* [4] */
+            const float *in = xs;
+            float *out = act + 0;
+            out[0] = nnc_relu(b[0] + w[0] * in[0] + w[1] * in[1]);
+            out[1] = nnc_relu(b[1] + w[2] * in[0] + w[3] * in[1]);
+            out[2] = nnc_relu(b[2] + w[4] * in[0] + w[5] * in[1]);
+            out[3] = nnc_relu(b[3] + w[6] * in[0] + w[7] * in[1]);
+        }
+        /* layer 2: dense 4 -> 2 softmax (two_nets.nn:6) */
+        {
+            const float *w = net->param + 12;   /* [2][4] */
+            const float *b = net->param + 20;   /* [2] */
+            const float *in = act + 0;
+            float *out = act + 4;
+            logit[0] = b[0] + w[0] * in[0] + w[1] * in[1] + w[2] * in[2]
+                        + w[3] * in[3];
+            logit[1] = b[1] + w[4] * in[0] + w[5] * in[1] + w[6] * in[2]
+                        + w[7] * in[3];
+            {   /* softmax: out = exp(z - max z) / sum */
+                const float *z = logit;
+                float m = z[0], sum = 0.0f, inv;
+                for (int o = 1; o < 2; o++)
+                    m = z[o] > m ? z[o] : m;
+                for (int o = 0; o < 2; o++) {
+                    out[o] = expf(z[o] - m);
+                    sum += out[o];
+                }
+                inv = 1.0f / sum;
+                for (int o = 0; o < 2; o++)
+                    out[o] *= inv;
             }
-            inv = 1.0f / sum;
-            for (int o = 0; o < 2; o++)
-                out[o] *= inv;
         }
     }
 }
@@ -424,61 +426,62 @@ static float cls_backward_pass(cls *net, const float *x, const float *t, const f
         }
     }
 
-    /* layer 2: dense 4 -> 2 softmax (two_nets.nn:6) backward */
+    /* layers 2 to 1 backward, one sample at a time through all of them */
     for (int s = 0; s < n; s++) {
+        const float *xs = x + s * 2;
         float *act = net->act + s * 6;
         float *delta = net->delta + s * 8;
-        const float *dz = delta + 0;
-        const float *in = act + 0;
-        float *gw = net->grad + 12;
-        float *gb = net->grad + 20;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gw[2] += dz[0] * in[2];
-        gw[3] += dz[0] * in[3];
-        gb[0] += dz[0];
-        gw[4] += dz[1] * in[0];
-        gw[5] += dz[1] * in[1];
-        gw[6] += dz[1] * in[2];
-        gw[7] += dz[1] * in[3];
-        gb[1] += dz[1];
-        const float *w = net->param + 12;
-        float *din = delta + 4;
-        din[0] = (w[0] * dz[0] + w[4] * dz[1]) * ((in[0] > 0.0f ? 1.0f : 0.0f));
-        din[1] = (w[1] * dz[0] + w[5] * dz[1]) * ((in[1] > 0.0f ? 1.0f : 0.0f));
-        din[2] = (w[2] * dz[0] + w[6] * dz[1]) * ((in[2] > 0.0f ? 1.0f : 0.0f));
-        din[3] = (w[3] * dz[0] + w[7] * dz[1]) * ((in[3] > 0.0f ? 1.0f : 0.0f));
+        /* layer 2: dense 4 -> 2 softmax (two_nets.nn:6) backward */
+        {
+            const float *dz = delta + 0;
+            const float *in = act + 0;
+            float *gw = net->grad + 12;
+            float *gb = net->grad + 20;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gw[2] += dz[0] * in[2];
+            gw[3] += dz[0] * in[3];
+            gb[0] += dz[0];
+            gw[4] += dz[1] * in[0];
+            gw[5] += dz[1] * in[1];
+            gw[6] += dz[1] * in[2];
+            gw[7] += dz[1] * in[3];
+            gb[1] += dz[1];
+            const float *w = net->param + 12;
+            float *din = delta + 4;
+            din[0] = (w[0] * dz[0] + w[4] * dz[1]) * ((in[0] > 0.0f ? 1.0f : 0.0f));
+            din[1] = (w[1] * dz[0] + w[5] * dz[1]) * ((in[1] > 0.0f ? 1.0f : 0.0f));
+            din[2] = (w[2] * dz[0] + w[6] * dz[1]) * ((in[2] > 0.0f ? 1.0f : 0.0f));
+            din[3] = (w[3] * dz[0] + w[7] * dz[1]) * ((in[3] > 0.0f ? 1.0f : 0.0f));
+        }
+        /* layer 1: dense 2 -> 4 relu (two_nets.nn:5) backward */
+        {
+            const float *dz = delta + 4;
+            const float *in = xs;
+            float *gw = net->grad + 0;
+            float *gb = net->grad + 8;
+            gw[0] += dz[0] * in[0];
+            gw[1] += dz[0] * in[1];
+            gb[0] += dz[0];
+            gw[2] += dz[1] * in[0];
+            gw[3] += dz[1] * in[1];
+            gb[1] += dz[1];
+            gw[4] += dz[2] * in[0];
+            gw[5] += dz[2] * in[1];
+            gb[2] += dz[2];
+            gw[6] += dz[3] * in[0];
+            gw[7] += dz[3] * in[1];
+            gb[3] += dz[3];
+            if (dx) {   /* the network's input gradient: only cls_backward_from asks for it */
+                const float *w = net->param + 0;
+                float *din = delta + 0;
+                din[0] = (w[0] * dz[0] + w[2] * dz[1] + w[4] * dz[2] + w[6] * dz[3]);
+                din[1] = (w[1] * dz[0] + w[3] * dz[1] + w[5] * dz[2] + w[7] * dz[3]);
+            }
+        }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cls_update_params(net, 12, 22);
-
-    /* layer 1: dense 2 -> 4 relu (two_nets.nn:5) backward */
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + s * 2;
-        float *delta = net->delta + s * 8;
-        const float *dz = delta + 4;
-        const float *in = xs;
-        float *gw = net->grad + 0;
-        float *gb = net->grad + 8;
-        gw[0] += dz[0] * in[0];
-        gw[1] += dz[0] * in[1];
-        gb[0] += dz[0];
-        gw[2] += dz[1] * in[0];
-        gw[3] += dz[1] * in[1];
-        gb[1] += dz[1];
-        gw[4] += dz[2] * in[0];
-        gw[5] += dz[2] * in[1];
-        gb[2] += dz[2];
-        gw[6] += dz[3] * in[0];
-        gw[7] += dz[3] * in[1];
-        gb[3] += dz[3];
-        if (dx) {   /* the network's input gradient: only cls_backward_from asks for it */
-            const float *w = net->param + 0;
-            float *din = delta + 0;
-            din[0] = (w[0] * dz[0] + w[2] * dz[1] + w[4] * dz[2] + w[6] * dz[3]);
-            din[1] = (w[1] * dz[0] + w[3] * dz[1] + w[5] * dz[2] + w[7] * dz[3]);
-        }
-    }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
         cls_update_params(net, 0, 12);
 

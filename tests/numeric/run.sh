@@ -10,6 +10,8 @@
 #   xor        examples/xor.nn: xor_init against splitmix64, and one epoch
 #              of xor_train_step against the classic perceptron rules
 #              worked by hand (bit-identical as of nnc 0.1.0)     xor_hand.c
+#   pool_ties  max pooling where windows tie: the first maximum gets the
+#              gradient on every path, same bits    pool_ties.c
 #   paths      the vector paths (NNC_V16 where the CPU has AVX-512F,
 #              NNC_V8 with 32 and with 16 registers) and the plain loops
 #              (-DNNC_PLAIN_C) of every network of gradcheck.nn,
@@ -303,4 +305,62 @@ if gcc $STRICT -O2 -fsanitize=address,undefined -fno-sanitize-recover=all -I tes
     "$out/dropout/check" || true
 else
     fail "dropout checks build" "$(cat "$out/dropout/build.log")"
+fi
+
+# Max pooling where windows tie (pool_ties.nn, pool_ties.c): the gradient
+# goes to each window's first maximum on the 16-lane path, both 8-lane ones,
+# the plain loops, Clang's build and under the sanitizers, with the same
+# bits; and a mutant of the vector code (the lower row tests the upper
+# row's matches with & for |) must be caught.
+pt=$out/pool_ties
+mkdir -p "$pt"
+pool_ties() {   # pool_ties NET H W
+    _net=$1
+    _d="-DNET=$_net -DPOOL_H=$2 -DPOOL_W=$3 -include $pt/ties.h"
+    _details=
+    for _b in "v16:gcc -O2 -march=native" "v8wide:gcc -O2 -march=native -DNNC_NO_V16" \
+              "narrow:gcc -O2 -march=native -mno-avx512f" "plain:gcc -O2 -DNNC_PLAIN_C" \
+              "clang:clang -O2 -march=native -ffp-contract=off" "san:gcc $SAN_V8" "mutant:gcc -O2 -march=native"; do
+        _k=${_b%%:*}
+        _cc=${_b#*:}
+        _src=$pt/ties.c
+        [ $_k = mutant ] && _src=$pt/ties_mutant.c
+        case $_cc in clang*) command -v clang >/dev/null || continue ;; esac
+        if ! $_cc $STRICT $_d -o "$pt/$_net.$_k" tests/numeric/pool_ties.c "$_src" -lm >"$pt/$_net.$_k.log" 2>&1; then
+            _details="$_details$_k: does not build: $(head -5 "$pt/$_net.$_k.log")
+"
+            continue
+        fi
+        if [ $_k = mutant ]; then
+            "$pt/$_net.$_k" >/dev/null 2>&1 &&
+                _details="${_details}the mutant (the lower row tests the upper row's matches with & for |) passed
+"
+            continue
+        fi
+        "$pt/$_net.$_k" >"$pt/$_net.$_k.out" 2>"$pt/$_net.$_k.err" ||
+            _details="$_details$_k: $(head -3 "$pt/$_net.$_k.err")
+"
+        [ -f "$pt/$_net.plain.out" ] && [ $_k != v16 ] && [ $_k != v8wide ] && [ $_k != narrow ] &&
+            ! cmp -s "$pt/$_net.plain.out" "$pt/$_net.$_k.out" &&
+            _details="$_details$_k: dx's bits differ from the plain loops' (diff $pt/$_net.plain.out $pt/$_net.$_k.out)
+"
+    done
+    for _k in v16 v8wide narrow; do
+        [ -f "$pt/$_net.$_k.out" ] && ! cmp -s "$pt/$_net.plain.out" "$pt/$_net.$_k.out" &&
+            _details="$_details$_k: dx's bits differ from the plain loops' (diff $pt/$_net.plain.out $pt/$_net.$_k.out)
+"
+    done
+    if [ -z "$_details" ]; then ok "max pooling gives a tied window's gradient to its first maximum on every path ($_net)"
+    else fail "max pooling gives a tied window's gradient to its first maximum on every path ($_net)" "$_details"; fi
+}
+if $NNC tests/numeric/pool_ties.nn -o "$pt/ties.c" 2>"$pt/nnc.log"; then
+    sed "s/hb = eb & ~(pa | qa)/hb = eb \& ~(pa \& qa)/" "$pt/ties.c" >"$pt/ties_mutant.c"
+    if cmp -s "$pt/ties.c" "$pt/ties_mutant.c"; then
+        fail "pool ties: the mutant" "the vector code no longer has the line the mutant changes"
+    else
+        pool_ties ties10 4 20
+        pool_ties ties5 6 10
+    fi
+else
+    fail "pool ties: nnc pool_ties.nn" "$(cat "$pt/nnc.log")"
 fi
