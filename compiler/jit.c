@@ -15,6 +15,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libtcc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,39 +263,71 @@ bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs)
     return (double)n->n_params * (double)samples * (double)epochs > 1e9;
 }
 
-static bool run_cc(const char *cc, const char *c_path, const char *so_tmp, Diag *diag)
+/* Runs argv[0] (found on PATH) with argv and waits for it.  Its output is
+ * nnc's, or with `capture` read into *capture (standard output and error
+ * together, standard input /dev/null).  Returns its exit status; -1 when
+ * it could not be started (errno says why), -2 when it died of a signal or
+ * was lost. */
+static int run_program(char *const argv[], RtBuf *capture)
 {
+    int fds[2] = {-1, -1};
+    if (capture && pipe(fds) != 0)
+        return -1;
     pid_t pid = fork();
     if (pid < 0) {
-        diag_plain(diag, DIAG_ERROR, "JIT (cc): cannot start '%s': %s", cc, strerror(errno));
-        return false;
+        int saved = errno;
+        if (capture)
+            close(fds[0]), close(fds[1]);
+        errno = saved;
+        return -1;
     }
     if (pid == 0) {
-        char *args[32];
-        int n = 0;
-        args[n++] = (char *)cc;
-        for (int i = 0; cc_flags[i]; i++)
-            args[n++] = (char *)cc_flag(i);
-        args[n++] = "-o";
-        args[n++] = (char *)so_tmp;
-        args[n++] = (char *)c_path;
-        args[n++] = "-lm";
-        args[n] = NULL;
-        execvp(cc, args);
-        fprintf(stderr, "nnc: error: JIT (cc): cannot run '%s': %s\n", cc, strerror(errno));
+        if (capture) {
+            int null = open("/dev/null", O_RDONLY);
+            if (null < 0 || dup2(null, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0)
+                _exit(127);
+            close(null), close(fds[0]), close(fds[1]);
+        }
+        execvp(argv[0], argv);
+        fprintf(stderr, "nnc: error: JIT (cc): cannot run '%s': %s\n", argv[0], strerror(errno));
         _exit(127);
+    }
+    if (capture) {
+        close(fds[1]);
+        char chunk[4096];
+        ssize_t n;
+        while ((n = read(fds[0], chunk, sizeof chunk)) != 0)
+            if (n > 0)
+                rt_buf_putn(capture, chunk, (size_t)n);
+            else if (errno != EINTR)
+                break;
+        close(fds[0]);
     }
     int status;
     while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            diag_plain(diag, DIAG_ERROR, "JIT (cc): lost track of '%s': %s", cc, strerror(errno));
-            return false;
-        }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        if (errno != EINTR)
+            return -2;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
+
+static bool run_cc(const char *cc, const char *c_path, const char *so_tmp, Diag *diag)
+{
+    char *args[32];
+    int n = 0;
+    args[n++] = (char *)cc;
+    for (int i = 0; cc_flags[i]; i++)
+        args[n++] = (char *)cc_flag(i);
+    args[n++] = "-o";
+    args[n++] = (char *)so_tmp;
+    args[n++] = (char *)c_path;
+    args[n++] = "-lm";
+    args[n] = NULL;
+    int status = run_program(args, NULL);
+    if (status == -1)
+        diag_plain(diag, DIAG_ERROR, "JIT (cc): cannot start '%s': %s", cc, strerror(errno));
+    else if (status != 0)
         diag_plain(diag, DIAG_ERROR, "JIT (cc): '%s' failed on %s", cc, c_path);
-        return false;
-    }
-    return true;
+    return status == 0;
 }
 
 /* ---- the cc backend's vector width ----
