@@ -10,7 +10,7 @@ SRCS := compiler/main.c compiler/arena.c compiler/source.c compiler/diag.c \
         compiler/emit_c.c compiler/emit_header.c compiler/emit_common.c compiler/emit_dense.c compiler/emit_conv.c \
         compiler/emit_pool.c compiler/emit_dropout.c compiler/emit_recurrent.c compiler/emit_embed.c \
         compiler/emit_matmul.c compiler/emit_loss.c compiler/emit_gan.c compiler/emit_optim.c compiler/emit_int8.c \
-        compiler/output.c compiler/pipeline.c compiler/jit.c compiler/cmd_train.c compiler/cmd_generate.c \
+        compiler/output.c compiler/pipeline.c compiler/jit.c compiler/cmd_train.c compiler/cmd_generate.c compiler/cmd_cache.c \
         compiler/repl.c compiler/emit_dot.c
 GEN  := build/parser.c build/lexer.c
 OBJS := $(SRCS:compiler/%.c=build/%.o) build/parser.o build/lexer.o

@@ -55,7 +55,7 @@ static const char train_usage[] =
     "  --patience K       stop after K epochs without a better test figure; needs --test\n"
     "                     (a gan: --judge, its score)\n"
     "  --jit=tcc|cc       compile with libtcc in memory (default), or with $CC (else cc)\n"
-    "                     at the flags below, cached in ~/.cache/nnc\n"
+    "                     at the flags below, cached in ~/.cache/nnc (nnc cache)\n"
     "  --net NAME         which network of the file (when it has several)\n"
     "  --header yes|no|auto  whether a CSV file has a header row (default: auto,\n"
     "                     a first row with a non-numeric field is a header)\n"

@@ -8,12 +8,22 @@
  *   tcc  libtcc compiles the source in memory in milliseconds (default)
  *   cc   the system compiler builds a shared object (cc_flags below),
  *        cached in $XDG_CACHE_HOME/nnc (or ~/.cache/nnc) under a hash of the
- *        source and the command, then dlopen'ed: slower to start, faster code
+ *        source, the command and what -march=native means on this machine,
+ *        then dlopen'ed: slower to start, faster code
+ *
+ * The cache may be shared by machines (a home folder on NFS, the ranks of
+ * one job): an object is only ever taken by a machine whose compiler
+ * resolves -march=native the same way, a build goes to a temporary file of
+ * its own and is renamed into place whole, and an object that cannot be
+ * loaded (a truncated file) or is not the one its name promises is built
+ * again.  `nnc cache` (cmd_cache.c) shows and clears the folder.
  */
 #include "nnc.h"
 #include "nnc_rt.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libtcc.h>
@@ -29,6 +39,8 @@ struct Jit {
     TCCState *tcc;               /* kept alive while its functions are used */
     void *dl;
 };
+
+#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)   /* FNV-1a's start; each byte: h ^= b, h *= 0x100000001b3 */
 
 /* The one place that knows libtcc's API difference: 0.9.27 relocates into
  * memory it allocates with TCC_RELOCATE_AUTO; later versions take no second
@@ -79,7 +91,7 @@ static void state_glue_close(RtBuf *b)
 /* FNV-1a over t's text (freed): what a checkpoint must match. */
 static uint64_t fnv_text(RtBuf *t)
 {
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    uint64_t h = FNV_OFFSET;
     for (size_t i = 0; t->data && i < t->len; i++) {
         h ^= (unsigned char)t->data[i];
         h *= UINT64_C(0x100000001b3);
@@ -191,8 +203,22 @@ static uint64_t hash_text(uint64_t h, const char *s)
     return h;
 }
 
-/* $XDG_CACHE_HOME/nnc or $HOME/.cache/nnc, created if needed. */
-static bool cache_dir(char *out, size_t cap, Diag *diag)
+/* $CC, else cc. */
+static const char *cc_command(void)
+{
+    const char *cc = getenv("CC");
+    return cc && *cc ? cc : "cc";
+}
+
+/* NNC_CACHE_TARGET_TEST, for tests only: a stand-in for what -march=native
+ * means here (another CPU, simulated), or NULL. */
+static const char *target_test(void)
+{
+    const char *t = getenv("NNC_CACHE_TARGET_TEST");
+    return t && *t ? t : NULL;
+}
+
+bool jit_cache_dir(char *out, size_t cap, bool create, Diag *diag)
 {
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (xdg && *xdg)
@@ -200,11 +226,11 @@ static bool cache_dir(char *out, size_t cap, Diag *diag)
     else if (home && *home)
         snprintf(out, cap, "%s/.cache/nnc", home);
     else {
-        diag_plain(diag, DIAG_ERROR, "JIT (cc): neither XDG_CACHE_HOME nor HOME is set; nowhere to cache");
+        diag_plain(diag, DIAG_ERROR, "JIT (cc): neither XDG_CACHE_HOME nor HOME is set: there is no cache folder");
         return false;
     }
     /* mkdir -p */
-    for (char *p = out + 1;; p++) {
+    for (char *p = out + 1; create; p++) {
         if (*p == '/' || *p == '\0') {
             char saved = *p;
             *p = '\0';
@@ -219,6 +245,42 @@ static bool cache_dir(char *out, size_t cap, Diag *diag)
         }
     }
     return true;
+}
+
+/* Whether s is `ext` then rt_temp_open's ".tmp." and six letters or digits. */
+static bool temp_name(const char *s, const char *ext)
+{
+    size_t n = strlen(ext);
+    if (strncmp(s, ext, n) != 0 || strncmp(s + n, ".tmp.", 5) != 0)
+        return false;
+    s += n + 5;
+    for (int i = 0; i < 6; i++)
+        if (!isalnum((unsigned char)s[i]))
+            return false;
+    return s[6] == '\0';
+}
+
+/* The cache's own names: KEY.so and KEY.c (KEY: 16 lower-case hex
+ * digits), and the temporary files of a build, KEY.so.tmp.XXXXXX and
+ * KEY.c.tmp.XXXXXX (KEY.so.PID.tmp before nnc made them with mkstemp). */
+JitCacheFile jit_cache_file(const char *name)
+{
+    for (int i = 0; i < 16; i++)
+        if (!isdigit((unsigned char)name[i]) && (name[i] < 'a' || name[i] > 'f'))
+            return JIT_CACHE_OTHER;
+    const char *rest = name + 16;
+    if (strcmp(rest, ".so") == 0)
+        return JIT_CACHE_OBJECT;
+    if (strcmp(rest, ".c") == 0)
+        return JIT_CACHE_SOURCE;
+    if (temp_name(rest, ".so") || temp_name(rest, ".c"))
+        return JIT_CACHE_TEMP;
+    if (strncmp(rest, ".so.", 4) == 0) {
+        size_t digits = strspn(rest + 4, "0123456789");
+        if (digits > 0 && strcmp(rest + 4 + digits, ".tmp") == 0)
+            return JIT_CACHE_TEMP;
+    }
+    return JIT_CACHE_OTHER;
 }
 
 /* How the cc backend compiles.  The emitted code vectorizes as it is (its
@@ -401,6 +463,8 @@ bool jit_full_width_avx512(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__TINYC__)
     static int known = -1;
+    if (target_test())
+        return false;   /* (a test's simulated CPU: its keys must not hang on the probe's timing) */
     if (known < 0) {
         __builtin_cpu_init();
         known = 0;
@@ -416,38 +480,283 @@ bool jit_full_width_avx512(void)
 #endif
 }
 
-static bool compile_cc(Jit *j, const RtBuf *source, Diag *diag)
+/* ---- the cc backend's target ----
+ * -march=native means another instruction set on another CPU: a cached
+ * object built where AVX-512 is dies of SIGILL where it is not, and one
+ * tuned for one CPU runs slowly on another.  So the cache key holds what
+ * -march=native resolves to here, in the compiler's own words: `cc
+ * -march=native -### -E -` prints the command it would run (and runs
+ * nothing: a few milliseconds for gcc), whose target options are the
+ * answer (gcc: -march=znver3 -mavx2 ... -mno-avx512f ... --param
+ * l1-cache-size=48 ... -mtune=znver3; clang: -target-cpu and a
+ * -target-feature for each feature), with the compiler's version line.
+ * Nothing else of that output goes in: it also names folders, the working
+ * directory among them, which would keep machines with the same CPU apart. */
+
+/* The target words of one command line of `cc -###` output into *text;
+ * those that name the CPU into *summary too.  `line` is cut up. */
+static void target_words(char *line, RtBuf *text, RtBuf *summary)
 {
-    const char *cc = getenv("CC");
-    if (!cc || !*cc)
-        cc = "cc";
-    char dir[3072], c_path[4096], so_path[4096], so_tmp[4200];
-    if (!cache_dir(dir, sizeof dir, diag))
+    const char *pair = NULL;   /* the word before, when this word is its value */
+    for (char *w = strtok(line, " "); w; w = strtok(NULL, " ")) {
+        size_t n = strlen(w);
+        if (n >= 2 && w[0] == '"' && w[n - 1] == '"')
+            w[n - 1] = '\0', w++;
+        if (!pair && (strcmp(w, "-target-cpu") == 0 || strcmp(w, "-tune-cpu") == 0 ||
+                      strcmp(w, "-target-feature") == 0 || strcmp(w, "--param") == 0)) {
+            pair = w;
+            continue;
+        }
+        if (!pair && strncmp(w, "-m", 2) != 0)
+            continue;
+        char word[256];
+        snprintf(word, sizeof word, "%s%s%s", pair ? pair : "", pair ? " " : "", w);
+        rt_buf_printf(text, "%s\n", word);
+        if (pair ? strstr(pair, "-cpu") != NULL
+                 : strncmp(w, "-march=", 7) == 0 || strncmp(w, "-mtune=", 7) == 0 || strncmp(w, "-mcpu=", 6) == 0)
+            rt_buf_printf(summary, "%s%s", summary->len ? " " : "", word);
+        pair = NULL;
+    }
+}
+
+/* What `cc -march=native -###` says: the target words of its command
+ * lines (those that start with a space) and its first line with
+ * " version " in it ("gcc version 12.2.0 (Debian 12.2.0-14)", "Debian
+ * clang version 14.0.6"). */
+static bool target_from_cc(const char *cc, RtBuf *text, RtBuf *summary)
+{
+    char *argv[] = {(char *)cc, "-march=native", "-###", "-E", "-", NULL};
+    RtBuf out = {0}, version = {0};
+    bool ok = run_program(argv, &out) == 0 && out.data && !out.oom;
+    for (char *line = ok ? out.data : NULL, *next; line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        size_t n = strlen(line);
+        while (n > 0 && isspace((unsigned char)line[n - 1]))
+            line[--n] = '\0';
+        if (line[0] == ' ')
+            target_words(line, text, summary);
+        else if (!version.len && strstr(line, " version "))
+            rt_buf_puts(&version, line);
+    }
+    ok = ok && text->len > 0;
+    if (ok) {
+        rt_buf_printf(text, "%s\n", version.len ? version.data : cc);
+        rt_buf_printf(summary, "%s(%s)", summary->len ? " " : "", version.len ? version.data : cc);
+    }
+    rt_buf_free(&out);
+    rt_buf_free(&version);
+    return ok;
+}
+
+/* When the compiler cannot say: the first CPU of /proc/cpuinfo, its
+ * identification and features (the lines that vary while it runs, MHz and
+ * bogomips, left out). */
+static bool target_from_cpuinfo(RtBuf *text, RtBuf *summary)
+{
+    static const char *const keys[] = {"vendor_id", "cpu family", "model", "model name", "flags",
+                                       "CPU implementer", "CPU architecture", "CPU variant", "CPU part",
+                                       "Features", NULL};
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
         return false;
-    uint64_t h = hash_text(UINT64_C(0xcbf29ce484222325), source->data);
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0 && line[0] != '\n') {   /* (a blank line ends the first CPU) */
+        char *colon = strchr(line, ':');
+        size_t k = colon ? (size_t)(colon - line) : 0;
+        while (k > 0 && isspace((unsigned char)line[k - 1]))
+            k--;
+        for (int i = 0; colon && keys[i]; i++)
+            if (strlen(keys[i]) == k && strncmp(line, keys[i], k) == 0) {
+                rt_buf_puts(text, line);
+                if (strcmp(keys[i], "model name") == 0)
+                    rt_buf_printf(summary, "%.*s", (int)strcspn(colon + 2, "\n"), colon + 2);
+            }
+    }
+    free(line);
+    fclose(f);
+    rt_buf_puts(summary, summary->len ? " (/proc/cpuinfo)" : "the CPU of /proc/cpuinfo");
+    return text->len > 0;
+}
+
+const char *jit_cc_target(uint64_t *hash)
+{
+    static RtBuf text, summary;
+    static char known_for[1024];   /* the compiler (or the test's target) they are of */
+    const char *test = target_test(), *cc = cc_command();
+    char want[1024];
+    snprintf(want, sizeof want, "%s%s", test ? "NNC_CACHE_TARGET_TEST=" : "", test ? test : cc);
+    if (!text.len || strcmp(want, known_for) != 0) {
+        rt_buf_free(&text);
+        rt_buf_free(&summary);
+        if (test) {
+            rt_buf_puts(&text, want);
+            rt_buf_puts(&summary, want);
+        } else if (!target_from_cc(cc, &text, &summary)) {
+            rt_buf_free(&text);
+            rt_buf_free(&summary);
+            if (!target_from_cpuinfo(&text, &summary)) {
+                rt_buf_free(&text);
+                rt_buf_free(&summary);
+                rt_buf_puts(&text, "unknown");
+                rt_buf_puts(&summary, "unknown (neither the compiler nor /proc/cpuinfo says)");
+            }
+        }
+        snprintf(known_for, sizeof known_for, "%s", want);
+    }
+    *hash = text.oom ? 0 : hash_text(FNV_OFFSET, text.data);
+    return summary.oom ? "?" : summary.data;
+}
+
+/* ---- the cache's objects ---- */
+
+/* The cache key: a hash of the source, the compiler's flags as this
+ * machine gets them, the compiler and what -march=native means here. */
+static uint64_t cache_key(const char *source, const char *cc)
+{
+    uint64_t target;
+    jit_cc_target(&target);
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)target);
+    uint64_t h = hash_text(FNV_OFFSET, source);
     for (int i = 0; cc_flags[i]; i++)
         h = hash_text(h, cc_flag(i));
-    h = hash_text(h, cc);
-    snprintf(c_path, sizeof c_path, "%s/%016llx.c", dir, (unsigned long long)h);
-    snprintf(so_path, sizeof so_path, "%s/%016llx.so", dir, (unsigned long long)h);
-    if (access(so_path, R_OK) != 0) {
-        OutFile f = {c_path, source};
-        if (!output_write_all(&f, 1, diag))
-            return false;
-        snprintf(so_tmp, sizeof so_tmp, "%s.%ld.tmp", so_path, (long)getpid());
-        if (!run_cc(cc, c_path, so_tmp, diag)) {
-            unlink(so_tmp);
-            return false;
-        }
-        if (rename(so_tmp, so_path) != 0) {
-            diag_plain(diag, DIAG_ERROR, "JIT (cc): cannot move %s into the cache: %s", so_tmp, strerror(errno));
-            unlink(so_tmp);
-            return false;
-        }
+    return hash_text(hash_text(h, cc), hex);
+}
+
+/* Whether the open file fd is a shared object of this machine's class
+ * with its loaded segments and its section headers (the file's end) all
+ * there; if not, why not, in why.  A truncated object can pass dlopen's
+ * own checks and then die of SIGBUS on a page past the file's end. */
+#if UINTPTR_MAX > 0xffffffffu
+typedef Elf64_Ehdr ElfHeader;
+typedef Elf64_Phdr ElfSegment;
+enum { ELF_CLASS = ELFCLASS64 };
+#else
+typedef Elf32_Ehdr ElfHeader;
+typedef Elf32_Phdr ElfSegment;
+enum { ELF_CLASS = ELFCLASS32 };
+#endif
+static bool elf_whole(int fd, char *why, size_t cap)
+{
+    ElfHeader e;
+    ElfSegment seg;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(why, cap, "%s", strerror(errno));
+        return false;
     }
+    uint64_t size = (uint64_t)st.st_size;
+    if (size < sizeof e || pread(fd, &e, sizeof e, 0) != (ssize_t)sizeof e) {
+        snprintf(why, cap, "truncated: %llu bytes", (unsigned long long)size);
+        return false;
+    }
+    if (memcmp(e.e_ident, ELFMAG, SELFMAG) != 0 || e.e_ident[EI_CLASS] != ELF_CLASS ||
+        (size_t)e.e_phentsize != sizeof seg) {
+        snprintf(why, cap, "not a shared object of this machine's kind");
+        return false;
+    }
+    bool whole = (uint64_t)e.e_shoff + (uint64_t)e.e_shnum * e.e_shentsize <= size &&
+                 (uint64_t)e.e_phoff + (uint64_t)e.e_phnum * sizeof seg <= size;
+    for (int i = 0; whole && i < e.e_phnum; i++)
+        whole = pread(fd, &seg, sizeof seg, (off_t)(e.e_phoff + (uint64_t)i * sizeof seg)) == (ssize_t)sizeof seg &&
+                (seg.p_type != PT_LOAD || (uint64_t)seg.p_offset + seg.p_filesz <= size);
+    if (!whole)
+        snprintf(why, cap, "truncated: %llu bytes", (unsigned long long)size);
+    return whole;
+}
+
+/* Loads the cached object so_path into j->dl if it is whole and is the
+ * build of `key`: its nnc_jit_key() returns it (the cheap sanity call).
+ * If not, false with why not in why. */
+static bool load_object(Jit *j, const char *so_path, uint64_t key, char *why, size_t cap)
+{
+    int fd = open(so_path, O_RDONLY);
+    if (fd < 0) {
+        snprintf(why, cap, "%s", strerror(errno));
+        return false;
+    }
+    bool whole = elf_whole(fd, why, cap);
+    close(fd);
+    if (!whole)
+        return false;
     j->dl = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
     if (!j->dl) {
-        diag_plain(diag, DIAG_ERROR, "JIT (cc): cannot load %s: %s", so_path, dlerror());
+        const char *e = dlerror();
+        size_t n = strlen(so_path);
+        snprintf(why, cap, "%s", strncmp(e, so_path, n) == 0 && strncmp(e + n, ": ", 2) == 0 ? e + n + 2 : e);
+        return false;
+    }
+    uint64_t (*built_for)(void) = NULL;
+    BIND(built_for, "nnc_jit_key");
+    if (built_for && built_for() == key)
+        return true;
+    if (built_for)
+        snprintf(why, cap, "it is the build of key %016llx", (unsigned long long)built_for());
+    else
+        snprintf(why, cap, "it has no nnc_jit_key");
+    dlclose(j->dl);
+    j->dl = NULL;
+    return false;
+}
+
+/* Writes KEY.c (the source, then its nnc_jit_key) and builds KEY.so from
+ * it, into a temporary file of this process's own (mkstemp's name: two
+ * machines sharing the folder may run equal pids), renamed into place
+ * whole.  Processes building the same object at once (the ranks of one
+ * job) each rename a complete object over the other's. */
+static bool build_object(const char *cc, const RtBuf *source, uint64_t key, const char *c_path, const char *so_path,
+                         Diag *diag)
+{
+    RtBuf text = {0};
+    rt_buf_puts(&text, source->data);
+    rt_buf_printf(&text, "\n/* the cache key of this build: nnc calls it after loading %016llx.so */\n"
+                  "uint64_t nnc_jit_key(void) { return UINT64_C(0x%016llx); }\n",
+                  (unsigned long long)key, (unsigned long long)key);
+    OutFile f = {c_path, &text};
+    bool ok = !text.oom && output_write_all(&f, 1, diag);
+    if (text.oom)
+        diag_plain(diag, DIAG_ERROR, "JIT (cc): out of memory for the source");
+    rt_buf_free(&text);
+    if (!ok)
+        return false;
+    RtTempFile t;
+    const char *what = "cannot create it";
+    if (!rt_temp_open(&t, so_path) || !rt_temp_finish(&t, &what)) {   /* (empty, the usual mode: cc writes it) */
+        diag_plain(diag, DIAG_ERROR, "JIT (cc): a temporary file beside %s: %s: %s", so_path, what,
+                   strerror(errno));
+        rt_temp_discard(&t);
+        return false;
+    }
+    ok = run_cc(cc, c_path, t.tmp, diag);
+    if (ok && !rt_temp_commit(&t)) {
+        diag_plain(diag, DIAG_ERROR, "JIT (cc): cannot move %s into the cache: %s", t.tmp, strerror(errno));
+        ok = false;
+    }
+    rt_temp_discard(&t);
+    return ok;
+}
+
+static bool compile_cc(Jit *j, const RtBuf *source, Diag *diag)
+{
+    const char *cc = cc_command();
+    char dir[3072], c_path[4096], so_path[4096], why[512];
+    if (!jit_cache_dir(dir, sizeof dir, true, diag))
+        return false;
+    uint64_t key = cache_key(source->data, cc);
+    snprintf(c_path, sizeof c_path, "%s/%016llx.c", dir, (unsigned long long)key);
+    snprintf(so_path, sizeof so_path, "%s/%016llx.so", dir, (unsigned long long)key);
+    if (access(so_path, F_OK) == 0) {
+        if (load_object(j, so_path, key, why, sizeof why))
+            return true;
+        diag_plain(diag, DIAG_NOTE, "JIT (cc): cached object %s could not be loaded (%s); rebuilding", so_path, why);
+    }
+    if (!build_object(cc, source, key, c_path, so_path, diag))
+        return false;
+    if (!load_object(j, so_path, key, why, sizeof why)) {
+        diag_plain(diag, DIAG_ERROR, "JIT (cc): cannot load %s: %s", so_path, why);
         return false;
     }
     return true;

@@ -13,6 +13,7 @@ static const char usage_text[] =
     "       nnc train NET.nn --data TRAIN [options]   (nnc train --help)\n"
     "       nnc repl [--echo] [NET.nn]                (then 'help')\n"
     "       nnc generate NET.nn --load W.nnw [options] (nnc generate --help)\n"
+    "       nnc cache [clear]                          (the --jit=cc cache: show, clear)\n"
     "\n"
     "Compiles the networks described in FILE.nn to specialized C.\n"
     "\n"
@@ -305,6 +306,8 @@ int main(int argc, char **argv)
         return cmd_repl(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "generate") == 0)
         return cmd_generate(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "cache") == 0)
+        return cmd_cache(argc - 1, argv + 1);
     Options o = {0};
     int status = parse_args(argc, argv, &o);
     if (status >= 0)

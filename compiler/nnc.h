@@ -16,8 +16,8 @@
  *   emit_dot.c IR -> a Graphviz graph (--emit=dot)
  *   pipeline.c source -> checked, lowered Module, for every command
  *   jit.c      the emitted C compiled in memory (libtcc) or by cc
- *   cmd_train.c, cmd_generate.c, repl.c   the `nnc train`, `nnc generate`
- *              and `nnc repl` commands
+ *   cmd_train.c, cmd_generate.c, repl.c, cmd_cache.c   the `nnc train`,
+ *              `nnc generate`, `nnc repl` and `nnc cache` commands
  *   output.c   atomic file writes
  *   main.c     the driver: chains the stages, decides the exit status
  *
@@ -528,6 +528,22 @@ bool jit_full_width_avx512(void);
 /* The cc backend's optimization flags, as one line ("-std=c99 -O3 ..."):
  * the help text and the docs quote this. */
 const char *jit_cc_flags(void);
+/* The cc backend's cache folder, $XDG_CACHE_HOME/nnc or $HOME/.cache/nnc,
+ * into out (made if `create`); false, said on diag, when neither is set or
+ * it cannot be made. */
+bool jit_cache_dir(char *out, size_t cap, bool create, Diag *diag);
+/* What a file of the cache folder is, by its name: an object (KEY.so), its
+ * source (KEY.c), a build's temporary file, or no file of nnc's. */
+typedef enum { JIT_CACHE_OTHER, JIT_CACHE_OBJECT, JIT_CACHE_SOURCE, JIT_CACHE_TEMP } JitCacheFile;
+JitCacheFile jit_cache_file(const char *name);
+/* What -march=native means to the cc backend's compiler on this machine:
+ * a line naming the CPU and the compiler, and in *hash a hash of all of it
+ * (a part of every cached object's key).  The compiler says it (cc
+ * -march=native -###), once a process; /proc/cpuinfo when it cannot.  The
+ * environment variable NNC_CACHE_TARGET_TEST, for tests only, stands in
+ * for it (another CPU, simulated; jit_full_width_avx512 then says no, so
+ * that a test's keys never hang on the probe's timing). */
+const char *jit_cc_target(uint64_t *hash);
 /* Whether training n's parameters on `samples` for `epochs` is big enough
  * that libtcc's unoptimized code costs minutes (bench/README.md: cc is
  * 30-45x faster there): the commands then say so. */
@@ -541,6 +557,9 @@ bool parse_jit_backend(const char *s, JitBackend *out);
 
 /* ---- cmd_train.c ---- */
 int cmd_train(int argc, char **argv);
+
+/* ---- cmd_cache.c ---- */
+int cmd_cache(int argc, char **argv);
 
 /* ---- cmd_generate.c ---- */
 int cmd_generate(int argc, char **argv);

@@ -27,8 +27,16 @@ usage unroll-junk "--unroll needs a whole number" --unroll 12abc examples/xor.nn
 usage emit-and-o "give one of them" --emit=ir -o "$out/x.c" examples/xor.nn
 [ -e "$out/x.c" ] && fail "usage wrote nothing" "$out/x.c exists" || ok "usage wrote nothing"
 
+# nnc cache takes clear or nothing.
+usage cache-action "nnc cache: unknown action 'frob'; expected 'clear'" cache frob
+usage cache-option "nnc cache: unknown option '--frob'" cache --frob
+usage cache-clear-twice "nnc cache: 'clear' is given twice" cache clear clear
+usage cache-clear-then-action "nnc cache: unknown action 'all'" cache clear all
+
 # --help and --version succeed and print to stdout.
 check "help" sh -c "$NNC --help | grep -q 'usage: nnc'"
+check "help names nnc cache" sh -c "$NNC --help | grep -q 'nnc cache \[clear\]'"
+check "cache help" sh -c "$NNC cache --help | grep -q '^usage: nnc cache '"
 check "version" sh -c "$NNC --version | grep -q '^nnc [0-9]'"
 
 # Errors about files are located or name the file, with exit status 1.

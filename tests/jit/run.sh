@@ -3,7 +3,7 @@
 # the repository root after `make nnc` (which also builds build/libnncrt.a);
 # the sanitizer checks want `make build/asan/nnc` too.  Everything is built
 # and written under build/test/jit/ (the cc backend's cache included:
-# XDG_CACHE_HOME=build/test/jit/cache).  About 35 s on 2 cores.
+# XDG_CACHE_HOME=build/test/jit/cache).  About 40 s on 2 cores.
 #
 #   1 emitted    the JIT runs exactly the emitted code: `nnc NET.nn -o` at
 #                the same --unroll, compiled by gcc -O2 with
@@ -49,6 +49,11 @@
 #                array (compiler/plan.c), gives the training code's outputs
 #                for convolutions, pools, dropout, flatten, dense and LSTM
 #                layers, built with gcc (each vector path), clang, tcc, ASan
+#  13 cache      tests/jit/cache.sh: the cc backend's cache: what
+#                -march=native means here is in every key (another target,
+#                simulated, builds another object), concurrent builds leave
+#                one object, a corrupt object is built again with a note,
+#                `nnc cache` and `nnc cache clear`
 #   asan         XOR training, the REPL transcript and Ctrl-C again under
 #                build/asan/nnc (the JIT-compiled code itself is not
 #                instrumented: libtcc and cc build it without sanitizers)
@@ -451,6 +456,7 @@ NNC=$NNC sh tests/jit/stream.sh
 NNC=$NNC sh tests/jit/recurrent.sh
 NNC=$NNC sh tests/jit/gan.sh
 NNC=$NNC sh tests/jit/plan.sh
+NNC=$NNC sh tests/jit/cache.sh
 
 # ---- the built programs ----
 wait
