@@ -257,9 +257,9 @@ static void emit_conv_taps_vec(Emitter *e, const Layer *l, const PlaneGeom *g, i
  * project's Zen 4, the example CNN's training step at batch 32: with 16
  * registers (-mno-avx512f) 5.5 ms with the wide blocks, 4.2 ms with the
  * narrow ones; with 32, 3.0 ms with the wide ones); and 16-float vectors
- * (AVX-512F; NNC_V16) for the forward pass and the input gradient, whose
- * weight gradient stays at 8 lanes (its lanes are the plain loops' 8
- * partial sums). */
+ * (AVX-512F; NNC_V16) for the forward pass and the input gradient; the
+ * weight gradient's lanes are the plain loops' 8 partial sums, so its
+ * 16-lane vectors hold two filters' 8 (emit_conv_gw_block16). */
 typedef struct ConvBlocks {
     int64_t lanes;                     /* floats a vector: 8 or 16 */
     int64_t filters, vectors;          /* a forward block: filters x lanes*vectors positions */

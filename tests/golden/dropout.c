@@ -20,9 +20,9 @@ static float nnc_relu(float z)
  * vectors where the compiler has them (GCC's and Clang's vector extension):
  * registers, which plain arrays of accumulators are not always given.  8
  * floats where the target has AVX (-march=native on most x86-64, -mavx2);
- * 16 where it has AVX-512 (NNC_V16; the convolutions' weight gradients
- * stay at 8; -DNNC_NO_V16 keeps all at 8, as suits CPUs that split a
- * 512-bit operation in two).  Elsewhere (tcc, other targets, -DNNC_PLAIN_C) the same
+ * 16 where it has AVX-512 (NNC_V16; -DNNC_NO_V16 keeps all at 8, as suits
+ * CPUs that split a 512-bit operation in two).  Elsewhere (tcc, other
+ * targets, -DNNC_PLAIN_C) the same
  * sums, in the same order, are plain loops: every path gives the same bits. */
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
