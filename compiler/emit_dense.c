@@ -13,6 +13,7 @@
 #include <string.h>
 
 enum { DOT_LANES = 16 };         /* partial sums per dot product of a dense layer, one sample at a time */
+enum { DOT_ROWS = 8 };           /* its outputs' dot products side by side */
 
 static bool unrolled(const Emitter *e, const Layer *l)
 {
@@ -54,6 +55,35 @@ static void emit_dot_loop(Emitter *e, int64_t n, const char *x, const char *ind)
     if (main_len < n)
         emit(e, "%sfor (int i = %lld; i < %lld; i++)\n%s    z += wo[i] * %s[i];\n", ind, (long long)main_len,
              (long long)n, ind, x);
+}
+
+/* z0 .. z<DOT_ROWS-1> = b[o + r] + w[o + r] . x over n floats (n >= 2
+ * DOT_LANES), each as emit_dot_loop sums it: the rows' partial sums side by
+ * side in one loop. */
+static void emit_dot_rows(Emitter *e, int64_t n, const char *x, const char *ind)
+{
+    int64_t main_len = n / DOT_LANES * DOT_LANES;
+    emit(e, "%sconst float *wo = w + o * %lld;\n", ind, (long long)n);
+    emit(e, "%sfloat acc[%d][%d] = {{0.0f}};   /* %d partial sums a row */\n", ind, DOT_ROWS, DOT_LANES, DOT_LANES);
+    emit(e, "%sfloat z0", ind);
+    for (int r = 1; r < DOT_ROWS; r++)
+        emit(e, ", z%d", r);
+    emit(e, ";\n");
+    emit(e, "%sfor (int i = 0; i < %lld; i += %d)\n", ind, (long long)main_len, DOT_LANES);
+    emit(e, "%s    for (int k = 0; k < %d; k++) {\n", ind, DOT_LANES);
+    emit(e, "%s        const float xk = %s[i + k];\n", ind, x);
+    for (int r = 0; r < DOT_ROWS; r++)
+        emit(e, "%s        acc[%d][k] += wo[%lld + i + k] * xk;\n", ind, r, (long long)(r * n));
+    emit(e, "%s    }\n", ind);
+    emit(e, "%sfor (int r = 0; r < %d; r++) {   /* added up pairwise */\n", ind, DOT_ROWS);
+    emit(e, "%s    for (int k = 0; k < 8; k++)\n%s        acc[r][k] += acc[r][k + 8];\n", ind, ind);
+    emit(e, "%s    for (int k = 0; k < 4; k++)\n%s        acc[r][k] += acc[r][k + 4];\n%s}\n", ind, ind, ind);
+    for (int r = 0; r < DOT_ROWS; r++) {
+        emit(e, "%sz%d = b[o + %d] + ((acc[%d][0] + acc[%d][2]) + (acc[%d][1] + acc[%d][3]));\n", ind, r, r, r, r, r, r);
+        if (main_len < n)
+            emit(e, "%sfor (int i = %lld; i < %lld; i++)\n%s    z%d += wo[%lld + i] * %s[i];\n", ind,
+                 (long long)main_len, (long long)n, ind, r, (long long)(r * n), x);
+    }
 }
 
 /* The softmax of the n logits z into out, its loops counting with v:
@@ -133,15 +163,39 @@ static void emit_dense_forward(Emitter *e, const Layer *l, const char *in_ptr)
             emit(e, ";\n");
         }
     } else {
-        emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
-        emit(e, "            const float *wo = w + o * %lld;\n", (long long)l->n_in);
-        emit_dot_loop(e, l->n_in, "in", "            ");
-        emit(e, "            %s[o] = ", dest);
-        if (!keep_z && a->forward)
-            emit_template(e, a->forward, "z", slope);
-        else
-            emit(e, "z");
-        emit(e, ";\n        }\n");
+        /* DOT_ROWS outputs at a time: their sums are independent chains
+         * (one alone waits on its own adds), each in its own order */
+        int64_t main_o = l->n_in >= 2 * DOT_LANES ? l->n_out / DOT_ROWS * DOT_ROWS : 0;
+        if (main_o) {
+            emit(e, "        for (int o = 0; o < %lld; o += %d) {   /* %d outputs at a time */\n", (long long)main_o,
+                 DOT_ROWS, DOT_ROWS);
+            emit_dot_rows(e, l->n_in, "in", "            ");
+            for (int r = 0; r < DOT_ROWS; r++) {
+                char z[8];
+                snprintf(z, sizeof z, "z%d", r);
+                emit(e, "            %s[o + %d] = ", dest, r);
+                if (!keep_z && a->forward)
+                    emit_template(e, a->forward, z, slope);
+                else
+                    emit(e, "%s", z);
+                emit(e, ";\n");
+            }
+            emit(e, "        }\n");
+        }
+        if (main_o < l->n_out) {
+            if (main_o)
+                emit(e, "        for (int o = %lld; o < %lld; o++) {\n", (long long)main_o, (long long)l->n_out);
+            else
+                emit(e, "        for (int o = 0; o < %lld; o++) {\n", (long long)l->n_out);
+            emit(e, "            const float *wo = w + o * %lld;\n", (long long)l->n_in);
+            emit_dot_loop(e, l->n_in, "in", "            ");
+            emit(e, "            %s[o] = ", dest);
+            if (!keep_z && a->forward)
+                emit_template(e, a->forward, "z", slope);
+            else
+                emit(e, "z");
+            emit(e, ";\n        }\n");
+        }
     }
     if (keep_z) {
         emit(e, "        {   /* %s */\n", out_of_z_what(l));

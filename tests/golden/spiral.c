@@ -346,19 +346,44 @@ static void spiral_run_one(spiral *net, const float *x)
         const float *b = net->param + 1120;   /* [32] */
         const float *in = net->act + 0;
         float *out = net->act + 32;
-        for (int o = 0; o < 32; o++) {
+        for (int o = 0; o < 32; o += 8) {   /* 8 outputs at a time */
             const float *wo = w + o * 32;
-            float acc[16] = {0.0f};   /* 16 partial sums: no serial dependence */
-            float z;
+            float acc[8][16] = {{0.0f}};   /* 16 partial sums a row */
+            float z0, z1, z2, z3, z4, z5, z6, z7;
             for (int i = 0; i < 32; i += 16)
-                for (int k = 0; k < 16; k++)
-                    acc[k] += wo[i + k] * in[i + k];
-            for (int k = 0; k < 8; k++)   /* added up pairwise */
-                acc[k] += acc[k + 8];
-            for (int k = 0; k < 4; k++)
-                acc[k] += acc[k + 4];
-            z = b[o] + ((acc[0] + acc[2]) + (acc[1] + acc[3]));
-            out[o] = nnc_relu(z);
+                for (int k = 0; k < 16; k++) {
+                    const float xk = in[i + k];
+                    acc[0][k] += wo[0 + i + k] * xk;
+                    acc[1][k] += wo[32 + i + k] * xk;
+                    acc[2][k] += wo[64 + i + k] * xk;
+                    acc[3][k] += wo[96 + i + k] * xk;
+                    acc[4][k] += wo[128 + i + k] * xk;
+                    acc[5][k] += wo[160 + i + k] * xk;
+                    acc[6][k] += wo[192 + i + k] * xk;
+                    acc[7][k] += wo[224 + i + k] * xk;
+                }
+            for (int r = 0; r < 8; r++) {   /* added up pairwise */
+                for (int k = 0; k < 8; k++)
+                    acc[r][k] += acc[r][k + 8];
+                for (int k = 0; k < 4; k++)
+                    acc[r][k] += acc[r][k + 4];
+            }
+            z0 = b[o + 0] + ((acc[0][0] + acc[0][2]) + (acc[0][1] + acc[0][3]));
+            z1 = b[o + 1] + ((acc[1][0] + acc[1][2]) + (acc[1][1] + acc[1][3]));
+            z2 = b[o + 2] + ((acc[2][0] + acc[2][2]) + (acc[2][1] + acc[2][3]));
+            z3 = b[o + 3] + ((acc[3][0] + acc[3][2]) + (acc[3][1] + acc[3][3]));
+            z4 = b[o + 4] + ((acc[4][0] + acc[4][2]) + (acc[4][1] + acc[4][3]));
+            z5 = b[o + 5] + ((acc[5][0] + acc[5][2]) + (acc[5][1] + acc[5][3]));
+            z6 = b[o + 6] + ((acc[6][0] + acc[6][2]) + (acc[6][1] + acc[6][3]));
+            z7 = b[o + 7] + ((acc[7][0] + acc[7][2]) + (acc[7][1] + acc[7][3]));
+            out[o + 0] = nnc_relu(z0);
+            out[o + 1] = nnc_relu(z1);
+            out[o + 2] = nnc_relu(z2);
+            out[o + 3] = nnc_relu(z3);
+            out[o + 4] = nnc_relu(z4);
+            out[o + 5] = nnc_relu(z5);
+            out[o + 6] = nnc_relu(z6);
+            out[o + 7] = nnc_relu(z7);
         }
     }
     /* layer 3: dense 32 -> 3 softmax (spiral.nn:7) */
