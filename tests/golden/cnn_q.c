@@ -82,11 +82,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network cnn_q (cnn_q.nn:3) ---- */
 
-void cnn_q_init(cnn_q *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void cnn_q_init_zeroed(cnn_q *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: conv (cnn_q.nn:5): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 72; i++)
@@ -97,6 +97,12 @@ void cnn_q_init(cnn_q *net, uint64_t seed)
     /* layer 6: dense (cnn_q.nn:10): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 15; i++)
         net->param[161 + i] = nnc_rng_uniform(&rng, -0.8660254f, 0.8660254f);   /* weight */
+}
+
+void cnn_q_init(cnn_q *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    cnn_q_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

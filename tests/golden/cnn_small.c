@@ -68,11 +68,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network cnn (cnn_small.nn:1) ---- */
 
-void cnn_init(cnn *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void cnn_init_zeroed(cnn *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.1f;
     /* layer 1: conv (cnn_small.nn:3): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 54; i++)
@@ -83,6 +83,12 @@ void cnn_init(cnn *net, uint64_t seed)
     /* layer 5: dense (cnn_small.nn:7): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 12; i++)
         net->param[133 + i] = nnc_rng_uniform(&rng, -0.9258201f, 0.9258201f);   /* weight */
+}
+
+void cnn_init(cnn *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    cnn_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

@@ -68,11 +68,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network cnn_stack (cnn_stack.nn:4) ---- */
 
-void cnn_stack_init(cnn_stack *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void cnn_stack_init_zeroed(cnn_stack *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: conv (cnn_stack.nn:6): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 18; i++)
@@ -83,6 +83,12 @@ void cnn_stack_init(cnn_stack *net, uint64_t seed)
     /* layer 4: dense (cnn_stack.nn:9): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 54; i++)
         net->param[77 + i] = nnc_rng_uniform(&rng, -0.45485884f, 0.45485884f);   /* weight */
+}
+
+void cnn_stack_init(cnn_stack *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    cnn_stack_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

@@ -34,11 +34,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network a (conv_ir.nn:1) ---- */
 
-void a_init(a *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void a_init_zeroed(a *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: conv (conv_ir.nn:3): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 36; i++)
@@ -46,6 +46,12 @@ void a_init(a *net, uint64_t seed)
     /* layer 3: dense (conv_ir.nn:5): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 120; i++)
         net->param[40 + i] = nnc_rng_uniform(&rng, -0.31108552f, 0.31108552f);   /* weight */
+}
+
+void a_init(a *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    a_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

@@ -54,11 +54,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network drop (dropout.nn:2) ---- */
 
-void drop_init(drop *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void drop_init_zeroed(drop *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: conv (dropout.nn:4): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 18; i++)
@@ -70,6 +70,12 @@ void drop_init(drop *net, uint64_t seed)
     for (int i = 0; i < 24; i++)
         net->param[92 + i] = nnc_rng_uniform(&rng, -0.73854893f, 0.73854893f);   /* weight */
     net->rng = rng;   /* dropout masks continue the same random stream */
+}
+
+void drop_init(drop *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    drop_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

@@ -47,11 +47,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network gen (gan_small.nn:3) ---- */
 
-void gen_init(gen *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void gen_init_zeroed(gen *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.001f;
     /* layer 1: dense (gan_small.nn:5): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 128; i++)
@@ -59,6 +59,12 @@ void gen_init(gen *net, uint64_t seed)
     /* layer 2: dense (gan_small.nn:6): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 192; i++)
         net->param[144 + i] = nnc_rng_uniform(&rng, -0.46291006f, 0.46291006f);   /* weight */
+}
+
+void gen_init(gen *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    gen_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */
@@ -889,11 +895,11 @@ float *gen_grads(gen *net)
 
 /* ---- network disc (gan_small.nn:11) ---- */
 
-void disc_init(disc *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void disc_init_zeroed(disc *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.05f;
     /* layer 1: dense (gan_small.nn:13): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 120; i++)
@@ -901,6 +907,12 @@ void disc_init(disc *net, uint64_t seed)
     /* layer 2: dense (gan_small.nn:14): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 10; i++)
         net->param[130 + i] = nnc_rng_uniform(&rng, -0.73854893f, 0.73854893f);   /* weight */
+}
+
+void disc_init(disc *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    disc_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

@@ -122,11 +122,11 @@ static float nnc_rng_normal(uint64_t *state, float mean, float std)
 
 /* ---- network gru_embed (gru_embed.nn:4) ---- */
 
-void gru_embed_init(gru_embed *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void gru_embed_init_zeroed(gru_embed *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: embed (gru_embed.nn:6): PyTorch's default: normal(0, 1) */
     for (int i = 0; i < 20; i++)
@@ -139,6 +139,12 @@ void gru_embed_init(gru_embed *net, uint64_t seed)
     /* layer 3: dense (gru_embed.nn:8): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 30; i++)
         net->param[236 + i] = nnc_rng_uniform(&rng, -0.73854893f, 0.73854893f);   /* weight */
+}
+
+void gru_embed_init(gru_embed *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    gru_embed_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

@@ -60,11 +60,11 @@ static float nnc_rng_normal(uint64_t *state, float mean, float std)
 
 /* ---- network leaky (leaky_image.nn:4) ---- */
 
-void leaky_init(leaky *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void leaky_init_zeroed(leaky *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.1f;
     /* layer 2: dense (leaky_image.nn:7): weights and biases normal */
     for (int i = 0; i < 600; i++)
@@ -81,6 +81,12 @@ void leaky_init(leaky *net, uint64_t seed)
         net->param[1002 + i] = nnc_rng_normal(&rng, 0.0f, 0.1f);   /* weight */
     for (int i = 0; i < 2; i++)
         net->param[1026 + i] = nnc_rng_normal(&rng, 0.0f, 0.1f);   /* bias */
+}
+
+void leaky_init(leaky *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    leaky_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

@@ -114,11 +114,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network lstm_blocks (lstm_blocks.nn:4) ---- */
 
-void lstm_blocks_init(lstm_blocks *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void lstm_blocks_init_zeroed(lstm_blocks *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: lstm (lstm_blocks.nn:6): PyTorch's default: weights and biases uniform(-1/sqrt(H), 1/sqrt(H)) */
     for (int i = 0; i < 1536; i++)
@@ -128,6 +128,12 @@ void lstm_blocks_init(lstm_blocks *net, uint64_t seed)
     /* layer 2: dense (lstm_blocks.nn:7): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 80; i++)
         net->param[1664 + i] = nnc_rng_uniform(&rng, -0.5345225f, 0.5345225f);   /* weight */
+}
+
+void lstm_blocks_init(lstm_blocks *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    lstm_blocks_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

@@ -114,11 +114,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network lstm_clip (lstm_clip.nn:3) ---- */
 
-void lstm_clip_init(lstm_clip *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void lstm_clip_init_zeroed(lstm_clip *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: lstm (lstm_clip.nn:5): PyTorch's default: weights and biases uniform(-1/sqrt(H), 1/sqrt(H)) */
     for (int i = 0; i < 352; i++)
@@ -128,6 +128,12 @@ void lstm_clip_init(lstm_clip *net, uint64_t seed)
     /* layer 2: dense (lstm_clip.nn:6): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 24; i++)
         net->param[416 + i] = nnc_rng_uniform(&rng, -0.73854893f, 0.73854893f);   /* weight */
+}
+
+void lstm_clip_init(lstm_clip *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    lstm_clip_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

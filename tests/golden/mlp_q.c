@@ -34,11 +34,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network mlp_q (mlp_q.nn:3) ---- */
 
-void mlp_q_init(mlp_q *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void mlp_q_init_zeroed(mlp_q *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: dense (mlp_q.nn:5): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 192; i++)
@@ -50,6 +50,12 @@ void mlp_q_init(mlp_q *net, uint64_t seed)
     for (int i = 0; i < 24; i++)
         net->param[344 + i] = nnc_rng_uniform(&rng, -0.73854893f, 0.73854893f);   /* weight */
     net->rng = rng;   /* dropout masks continue the same random stream */
+}
+
+void mlp_q_init(mlp_q *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    mlp_q_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

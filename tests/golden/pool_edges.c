@@ -66,11 +66,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network a (pool_edges.nn:3) ---- */
 
-void a_init(a *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void a_init_zeroed(a *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: conv (pool_edges.nn:5): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 18; i++)
@@ -78,6 +78,12 @@ void a_init(a *net, uint64_t seed)
     /* layer 3: dense (pool_edges.nn:7): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 16; i++)
         net->param[20 + i] = nnc_rng_uniform(&rng, -0.7745967f, 0.7745967f);   /* weight */
+}
+
+void a_init(a *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    a_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */
@@ -1352,15 +1358,21 @@ float *a_grads(a *net)
 
 /* ---- network b (pool_edges.nn:10) ---- */
 
-void b_init(b *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void b_init_zeroed(b *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 2: dense (pool_edges.nn:13): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 8; i++)
         net->param[i] = nnc_rng_uniform(&rng, -1.0f, 1.0f);   /* weight */
+}
+
+void b_init(b *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    b_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

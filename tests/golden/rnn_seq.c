@@ -54,11 +54,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network rnn_seq (rnn_seq.nn:3) ---- */
 
-void rnn_seq_init(rnn_seq *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void rnn_seq_init_zeroed(rnn_seq *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.1f;
     /* layer 1: rnn (rnn_seq.nn:5): PyTorch's default: weights and biases uniform(-1/sqrt(H), 1/sqrt(H)) */
     for (int i = 0; i < 80; i++)
@@ -68,6 +68,12 @@ void rnn_seq_init(rnn_seq *net, uint64_t seed)
     /* layer 2: dense (rnn_seq.nn:6): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 16; i++)
         net->param[96 + i] = nnc_rng_uniform(&rng, -0.7745967f, 0.7745967f);   /* weight */
+}
+
+void rnn_seq_init(rnn_seq *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    rnn_seq_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

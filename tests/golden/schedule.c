@@ -40,11 +40,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network warm_cosine (schedule.nn:3) ---- */
 
-void warm_cosine_init(warm_cosine *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void warm_cosine_init_zeroed(warm_cosine *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: dense (schedule.nn:5): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 12; i++)
@@ -52,6 +52,12 @@ void warm_cosine_init(warm_cosine *net, uint64_t seed)
     /* layer 2: dense (schedule.nn:6): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 8; i++)
         net->param[16 + i] = nnc_rng_uniform(&rng, -1.0f, 1.0f);   /* weight */
+}
+
+void warm_cosine_init(warm_cosine *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    warm_cosine_init_zeroed(net, seed);
 }
 
 /* schedule cosine min=0.001 warmup=2 (schedule.nn:9), from lr = 0.01 */
@@ -344,15 +350,21 @@ float *warm_cosine_grads(warm_cosine *net)
 
 /* ---- network stepped (schedule.nn:14) ---- */
 
-void stepped_init(stepped *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void stepped_init_zeroed(stepped *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.5f;
     /* layer 1: dense (schedule.nn:16): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 2; i++)
         net->param[i] = nnc_rng_uniform(&rng, -1.4142135f, 1.4142135f);   /* weight */
+}
+
+void stepped_init(stepped *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    stepped_init_zeroed(net, seed);
 }
 
 /* schedule step every=5 gamma=0.5 (schedule.nn:19), from lr = 0.5 */
@@ -542,15 +554,21 @@ float *stepped_grads(stepped *net)
 
 /* ---- network growing (schedule.nn:22) ---- */
 
-void growing_init(growing *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void growing_init_zeroed(growing *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: dense (schedule.nn:24): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 2; i++)
         net->param[i] = nnc_rng_uniform(&rng, -1.4142135f, 1.4142135f);   /* weight */
+}
+
+void growing_init(growing *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    growing_init_zeroed(net, seed);
 }
 
 /* schedule exponential gamma=1.05 warmup=1 (schedule.nn:26), from lr = 0.01 */

@@ -49,11 +49,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network sine (sine.nn:2) ---- */
 
-void sine_init(sine *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void sine_init_zeroed(sine *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.05f;
     /* layer 1: dense (sine.nn:4): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 16; i++)
@@ -64,6 +64,12 @@ void sine_init(sine *net, uint64_t seed)
     /* layer 3: dense (sine.nn:6): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 16; i++)
         net->param[304 + i] = nnc_rng_uniform(&rng, -0.59408855f, 0.59408855f);   /* weight */
+}
+
+void sine_init(sine *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    sine_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

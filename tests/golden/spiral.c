@@ -54,11 +54,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network spiral (spiral.nn:3) ---- */
 
-void spiral_init(spiral *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void spiral_init_zeroed(spiral *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: dense (spiral.nn:5): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 64; i++)
@@ -69,6 +69,12 @@ void spiral_init(spiral *net, uint64_t seed)
     /* layer 3: dense (spiral.nn:7): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 96; i++)
         net->param[1152 + i] = nnc_rng_uniform(&rng, -0.41403934f, 0.41403934f);   /* weight */
+}
+
+void spiral_init(spiral *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    spiral_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

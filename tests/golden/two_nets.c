@@ -37,15 +37,21 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network enc (two_nets.nn:2) ---- */
 
-void enc_init(enc *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void enc_init_zeroed(enc *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.01f;
     /* layer 1: dense (two_nets.nn:2): Xavier uniform, bound sqrt(6 / (fan_in + fan_out)); biases 0 */
     for (int i = 0; i < 6; i++)
         net->param[i] = nnc_rng_uniform(&rng, -1.0954452f, 1.0954452f);   /* weight */
+}
+
+void enc_init(enc *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    enc_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */
@@ -240,11 +246,11 @@ float *enc_grads(enc *net)
 
 /* ---- network cls (two_nets.nn:3) ---- */
 
-void cls_init(cls *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void cls_init_zeroed(cls *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.001f;
     /* layer 1: dense (two_nets.nn:5): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 8; i++)
@@ -252,6 +258,12 @@ void cls_init(cls *net, uint64_t seed)
     /* layer 2: dense (two_nets.nn:6): He uniform, bound sqrt(6 / fan_in); biases 0 */
     for (int i = 0; i < 8; i++)
         net->param[12 + i] = nnc_rng_uniform(&rng, -1.2247449f, 1.2247449f);   /* weight */
+}
+
+void cls_init(cls *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    cls_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */

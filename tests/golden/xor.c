@@ -34,11 +34,11 @@ static float nnc_rng_uniform(uint64_t *state, float lo, float hi)
 
 /* ---- network xor (xor.nn:6) ---- */
 
-void xor_init(xor *net, uint64_t seed)
+/* NAME_init on a struct that is all zero already */
+static void xor_init_zeroed(xor *net, uint64_t seed)
 {
     uint64_t rng = seed;
 
-    memset(net, 0, sizeof *net);
     net->lr = 0.5f;
     /* layer 1: dense (xor.nn:8): weights and biases uniform */
     for (int i = 0; i < 4; i++)
@@ -49,6 +49,12 @@ void xor_init(xor *net, uint64_t seed)
     for (int i = 0; i < 2; i++)
         net->param[6 + i] = nnc_rng_uniform(&rng, -1.0f, 1.0f);   /* weight */
     net->param[8] = nnc_rng_uniform(&rng, -1.0f, 1.0f);   /* bias */
+}
+
+void xor_init(xor *net, uint64_t seed)
+{
+    memset(net, 0, sizeof *net);
+    xor_init_zeroed(net, seed);
 }
 
 /* No schedule statement: the file's lr at every epoch. */
