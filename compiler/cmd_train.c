@@ -54,8 +54,9 @@ static const char train_usage[] =
     "                     (lowest test loss for a regressor); needs --test (a gan: --judge)\n"
     "  --patience K       stop after K epochs without a better test figure; needs --test\n"
     "                     (a gan: --judge, its score)\n"
-    "  --jit=tcc|cc       compile with libtcc in memory (default), or with $CC (else cc)\n"
-    "                     at the flags below, cached in ~/.cache/nnc (nnc cache)\n"
+    "  --jit=tcc|cc|auto  libtcc in memory (default), or $CC (else cc) at the flags\n"
+    "                     below, its builds cached (nnc cache); auto: start on libtcc's\n"
+    "                     build, run cc's from the batch after it is ready\n"
     "  --net NAME         which network of the file (when it has several)\n"
     "  --header yes|no|auto  whether a CSV file has a header row (default: auto,\n"
     "                     a first row with a non-numeric field is a header)\n"
@@ -129,8 +130,10 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
             printf("\nThe cc backend's flags: %s\n", jit_cc_flags());
             return 0;
         } else TAKES_VALUE("--jit")
-            if (!parse_jit_backend(v, &a->backend))
-                return usage("unknown JIT backend '%s'; expected tcc or cc", v);
+            if (strcmp(v, "auto") == 0)
+                a->backend = JIT_AUTO;
+            else if (!parse_jit_backend(v, &a->backend))
+                return usage("unknown JIT backend '%s'; expected auto, tcc or cc", v);
         END_VALUE
         else if (strcmp(o, "--confusion") == 0 && !inline_value) {
             a->confusion = true;
@@ -338,7 +341,28 @@ typedef struct RunCtx {
     RtStateFn arrays;
     bool failed;                 /* a checkpoint or the best weights could not be written (said) */
     bool checkpointed;           /* the last on_state wrote a checkpoint */
+    JitTier *tier;               /* --jit=auto: the optimized build, while training runs on libtcc's */
+    Diag *diag;
 } RunCtx;
+
+/* RtTrainOptions' swap_code for --jit=auto: the optimized build's code for
+ * the same state once it is there. */
+static int swap_to_optimized(RtNet *net, bool wait, void *user)
+{
+    RunCtx *c = user;
+    int r = jit_tier_poll(c->tier, net, wait, c->diag);
+    if (r == 1)
+        c->arrays = net->arrays;
+    return r;
+}
+
+/* NNC_TIER_TEST_AT=N (tests only): the switch after exactly N batches. */
+static int64_t tier_test_at(void)
+{
+    const char *v = getenv("NNC_TIER_TEST_AT");
+    long long x;
+    return v && parse_whole(v, 1, INT64_MAX, &x) ? (int64_t)x : 0;
+}
 
 static void on_epoch_figures(const RtEpoch *e, void *user)
 {
@@ -572,8 +596,9 @@ static bool judge_open(Judge *j, const TrainArgs *a, const RtGan *gan, Diag *dia
                    (long long)n->n_inputs, gan->name, (long long)gan->n_sample);
         return false;
     }
-    int64_t unroll = a->unroll >= 0 ? a->unroll : a->backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
-    j->jit = jit_compile(m, n, a->backend, unroll, &j->net, diag);
+    JitBackend b = a->backend == JIT_AUTO ? JIT_TCC : a->backend;   /* (a judge scores once an epoch) */
+    int64_t unroll = a->unroll >= 0 ? a->unroll : b == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+    j->jit = jit_compile(m, n, b, unroll, &j->net, diag);
     if (!j->jit)
         return false;
     j->n = n;
@@ -778,8 +803,12 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtGan gan;
-    int64_t unroll = a->unroll >= 0 ? a->unroll : a->backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
-    Jit *jit = jit_compile_gan(m, g, a->backend, unroll, &gan, diag);
+    JitBackend b = a->backend == JIT_AUTO ? JIT_TCC : a->backend;   /* (gan blocks are not tiered yet) */
+    if (a->backend == JIT_AUTO)
+        fprintf(stderr, "nnc: note: --jit=auto moves networks to optimized code as they train; gan blocks, for "
+                        "now, train on libtcc (--jit=cc optimizes them)\n");
+    int64_t unroll = a->unroll >= 0 ? a->unroll : b == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+    Jit *jit = jit_compile_gan(m, g, b, unroll, &gan, diag);
     if (!jit)
         return 1;
     double compile_ms = 1e3 * seconds_since(&t0);
@@ -822,13 +851,13 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         goto done;
     }
     int epochs = (int)(a->epochs >= 0 ? a->epochs : g->gen->epochs);
-    if (a->backend == JIT_TCC && jit_tcc_is_slow(g->disc, 3 * real.n, epochs))   /* three passes of D a step */
+    if (b == JIT_TCC && jit_tcc_is_slow(g->disc, 3 * real.n, epochs))   /* three passes of D a step */
         fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
                         "faster (bench/README.md)\n");
     printf("training gan %s (generator %s, %lld parameters; discriminator %s, %lld parameters) on %lld samples, "
            "batch %lld, %d epochs (compiled in %.0f ms by %s)\n", g->name, gan.gen_name,
            (long long)gan.gen_n_params, gan.disc_name, (long long)gan.disc_n_params, (long long)real.n,
-           (long long)gan.batch, epochs, compile_ms, a->backend == JIT_TCC ? "libtcc" : "cc");
+           (long long)gan.batch, epochs, compile_ms, b == JIT_TCC ? "libtcc" : "cc");
     if (a->resume)
         say_resuming(a->resume, &run);
     if (a->plot && epochs > 0 && !(gr.epochs = calloc((size_t)epochs, sizeof *gr.epochs))) {
@@ -965,10 +994,27 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtNet net;
-    int64_t unroll = a->unroll >= 0 ? a->unroll : a->backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
-    Jit *jit = jit_compile(m, n, a->backend, unroll, &net, diag);
-    if (!jit)
+    bool tiered = a->backend == JIT_AUTO;   /* libtcc's build now, the optimized one when it is ready */
+    JitBackend first = tiered ? JIT_TCC : a->backend;
+    int64_t unroll = a->unroll >= 0 ? a->unroll : first == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+    JitTier *tier = NULL;
+    if (tiered) {   /* started first: the compiler works while libtcc does */
+        tier = jit_tier_start(m, n, a->unroll >= 0 ? a->unroll : NNC_DEFAULT_UNROLL, diag);
+        if (!tier)
+            fprintf(stderr, "nnc: note: no optimized build; training on libtcc's\n");
+    }
+    Jit *jit = jit_compile(m, n, first, unroll, &net, diag);
+    if (!jit) {
+        jit_tier_free(tier);
         return 1;
+    }
+    const char *compiled_by = first == JIT_TCC ? "libtcc" : "cc";
+    bool building = tier != NULL;   /* the optimized build still to come */
+    if (tier && jit_tier_cached(tier, 30) && jit_tier_poll(tier, &net, true, diag) == 1) {
+        compiled_by = "cc (built before, from the cache)";   /* optimized from the first batch */
+        building = false;
+        net.init(net.state, net.seed);   /* by its own code: the weights of --jit=cc, bit for bit */
+    }
     double compile_ms = 1e3 * seconds_since(&t0);
     int status = 1;
     /* Ctrl-C and SIGTERM stop training after the batch in flight; installed
@@ -977,7 +1023,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     catch_stop_signals(old);
     RtData train = {0}, test = {0};
     RtRun run = {0};
-    RunCtx ctx = {.a = a, .net = &net, .state = net.state, .arrays = net.arrays};
+    RunCtx ctx = {.a = a, .net = &net, .state = net.state, .arrays = net.arrays, .tier = tier, .diag = diag};
     bool classify = pipeline_is_classifier(n);
     uint64_t seed = a->has_seed ? a->seed : n->seed;
     if (a->has_seed)
@@ -1016,11 +1062,11 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
             goto done;
         }
     }
-    printf("network %s: %lld parameters, %zu bytes; compiled by %s in %.1f ms\n", n->name, (long long)n->n_params,
-           net.size, a->backend == JIT_TCC ? "libtcc" : "cc", compile_ms);
+    printf("network %s: %lld parameters, %zu bytes; compiled by %s in %.1f ms%s\n", n->name, (long long)n->n_params,
+           net.size, compiled_by, compile_ms, building ? "; the optimized build (cc) under way" : "");
     /* tcc compiles in milliseconds but does not optimize: say so when the
      * training is big enough for that to cost minutes (bench/README.md) */
-    if (a->backend == JIT_TCC && jit_tcc_is_slow(n, train.n, epochs))
+    if ((a->backend == JIT_TCC || (tiered && !tier)) && jit_tcc_is_slow(n, train.n, epochs))
         fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
                         "faster (bench/README.md)\n");
     printf("training on %lld %s%s", (long long)train.n, a->text ? "windows of text" : "samples", test.n ? "" : "\n");
@@ -1048,6 +1094,8 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         .track_best = a->save_best || a->patience,
         .patience = (int)a->patience,
         .on_best = a->save_best ? on_best_epoch : NULL,
+        .swap_code = building ? swap_to_optimized : NULL,
+        .swap_at = building ? tier_test_at() : 0,
     };
     if (a->plot && !a->every)
         opt.report_every = 1;   /* every epoch evaluated, for the chart */
@@ -1114,6 +1162,7 @@ done:
     rt_data_free(&train);
     rt_data_free(&test);
     jit_free(jit, &net);
+    jit_tier_free(tier);   /* after the network's last call: its code may be the optimized build's */
     return status;
 }
 

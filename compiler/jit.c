@@ -26,6 +26,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <libtcc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,16 @@ bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs)
     return (double)n->n_params * (double)samples * (double)epochs > 1e9;
 }
 
+/* In a child: runs argv[0] (found on PATH) with argv, or says why not
+ * (unless `quiet`) and exits 127. */
+static void exec_program(char *const argv[], bool quiet)
+{
+    execvp(argv[0], argv);
+    if (!quiet)
+        fprintf(stderr, "nnc: error: JIT (cc): cannot run '%s': %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
 /* Runs argv[0] (found on PATH) with argv and waits for it.  Its output is
  * nnc's, or with `capture` read into *capture (standard output and error
  * together, standard input /dev/null).  Returns its exit status; -1 when
@@ -351,9 +362,7 @@ static int run_program(char *const argv[], RtBuf *capture)
                 _exit(127);
             close(null), close(fds[0]), close(fds[1]);
         }
-        execvp(argv[0], argv);
-        fprintf(stderr, "nnc: error: JIT (cc): cannot run '%s': %s\n", argv[0], strerror(errno));
-        _exit(127);
+        exec_program(argv, capture != NULL);
     }
     if (capture) {
         close(fds[1]);
@@ -373,9 +382,9 @@ static int run_program(char *const argv[], RtBuf *capture)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
 }
 
-static bool run_cc(const char *cc, const char *c_path, const char *so_tmp, Diag *diag)
+/* The compiler's command line for c_path into so_tmp, in args[32]. */
+static void cc_args(char *args[32], const char *cc, const char *c_path, const char *so_tmp)
 {
-    char *args[32];
     int n = 0;
     args[n++] = (char *)cc;
     for (int i = 0; cc_flags[i]; i++)
@@ -385,6 +394,12 @@ static bool run_cc(const char *cc, const char *c_path, const char *so_tmp, Diag 
     args[n++] = (char *)c_path;
     args[n++] = "-lm";
     args[n] = NULL;
+}
+
+static bool run_cc(const char *cc, const char *c_path, const char *so_tmp, Diag *diag)
+{
+    char *args[32];
+    cc_args(args, cc, c_path, so_tmp);
     int status = run_program(args, NULL);
     if (status == -1)
         diag_plain(diag, DIAG_ERROR, "JIT (cc): cannot start '%s': %s", cc, strerror(errno));
@@ -716,13 +731,8 @@ static bool load_object(Jit *j, const char *so_path, uint64_t key, char *why, si
     return false;
 }
 
-/* Writes KEY.c (the source, then its nnc_jit_key) and builds KEY.so from
- * it, into a temporary file of this process's own (mkstemp's name: two
- * machines sharing the folder may run equal pids), renamed into place
- * whole.  Processes building the same object at once (the ranks of one
- * job) each rename a complete object over the other's. */
-static bool build_object(const char *cc, const RtBuf *source, uint64_t key, const char *c_path, const char *so_path,
-                         Diag *diag)
+/* KEY.c: the source, then its nnc_jit_key. */
+static bool write_source(const RtBuf *source, uint64_t key, const char *c_path, Diag *diag)
 {
     RtBuf text = {0};
     rt_buf_puts(&text, source->data);
@@ -734,17 +744,35 @@ static bool build_object(const char *cc, const RtBuf *source, uint64_t key, cons
     if (text.oom)
         diag_plain(diag, DIAG_ERROR, "JIT (cc): out of memory for the source");
     rt_buf_free(&text);
-    if (!ok)
-        return false;
-    RtTempFile t;
+    return ok;
+}
+
+/* The empty temporary file the compiler writes the object into, beside
+ * so_path, in *t; false, said on diag, when it cannot be made. */
+static bool object_temp(RtTempFile *t, const char *so_path, Diag *diag)
+{
     const char *what = "cannot create it";
-    if (!rt_temp_open(&t, so_path) || !rt_temp_finish(&t, &what)) {   /* (empty, the usual mode: cc writes it) */
+    if (!rt_temp_open(t, so_path) || !rt_temp_finish(t, &what)) {   /* (empty, the usual mode: cc writes it) */
         diag_plain(diag, DIAG_ERROR, "JIT (cc): a temporary file beside %s: %s: %s", so_path, what,
                    strerror(errno));
-        rt_temp_discard(&t);
+        rt_temp_discard(t);
         return false;
     }
-    ok = run_cc(cc, c_path, t.tmp, diag);
+    return true;
+}
+
+/* Writes KEY.c and builds KEY.so from it, into a temporary file of this
+ * process's own (mkstemp's name: two machines sharing the folder may run
+ * equal pids), renamed into place whole.  Processes building the same
+ * object at once (the ranks of one job) each rename a complete object over
+ * the other's. */
+static bool build_object(const char *cc, const RtBuf *source, uint64_t key, const char *c_path, const char *so_path,
+                         Diag *diag)
+{
+    RtTempFile t;
+    if (!write_source(source, key, c_path, diag) || !object_temp(&t, so_path, diag))
+        return false;
+    bool ok = run_cc(cc, c_path, t.tmp, diag);
     if (ok && !rt_temp_commit(&t)) {
         diag_plain(diag, DIAG_ERROR, "JIT (cc): cannot move %s into the cache: %s", t.tmp, strerror(errno));
         ok = false;
@@ -776,35 +804,71 @@ static bool compile_cc(Jit *j, const RtBuf *source, Diag *diag)
     return true;
 }
 
-/* The module's C with `glue_text` after it, compiled; NULL on errors. */
-static Jit *build(const Module *m, const char *glue_text, JitBackend backend, int64_t unroll, Diag *diag)
+/* The module's C with `glue_text` after it, as `backend` compiles it,
+ * into *src; false on errors. */
+static bool jit_source(const Module *m, const char *glue_text, JitBackend backend, int64_t unroll, RtBuf *src,
+                       Diag *diag)
 {
     EmitOptions eo = {.unroll = unroll, .header_name = NULL};
-    RtBuf c = {0}, h = {0}, src = {0};
-    Jit *j = calloc(1, sizeof *j);
-    bool ok = j != NULL && emit_c(m, &eo, &c, &h, diag);
+    RtBuf c = {0}, h = {0};
+    bool ok = emit_c(m, &eo, &c, &h, diag);
     if (ok) {
         /* where 16 lanes would not pay, the 8-lane blocks (and the cache key
          * says so, being a hash of this text) */
         if (backend == JIT_CC && !jit_full_width_avx512())
-            rt_buf_puts(&src, "#define NNC_NO_V16 1   /* jit_full_width_avx512(): 16 lanes do not pay here */\n");
-        rt_buf_puts(&src, h.data);
-        rt_buf_puts(&src, c.data);
-        rt_buf_puts(&src, glue_text);
-        ok = !src.oom;
+            rt_buf_puts(src, "#define NNC_NO_V16 1   /* jit_full_width_avx512(): 16 lanes do not pay here */\n");
+        rt_buf_puts(src, h.data);
+        rt_buf_puts(src, c.data);
+        rt_buf_puts(src, glue_text);
+        ok = !src->oom;
+        if (src->oom)
+            diag_plain(diag, DIAG_ERROR, "JIT: out of memory for the C source");
     }
+    rt_buf_free(&c);
+    rt_buf_free(&h);
+    return ok;
+}
+
+/* The module's C with `glue_text` after it, compiled; NULL on errors. */
+static Jit *build(const Module *m, const char *glue_text, JitBackend backend, int64_t unroll, Diag *diag)
+{
+    RtBuf src = {0};
+    Jit *j = calloc(1, sizeof *j);
+    bool ok = j != NULL && jit_source(m, glue_text, backend, unroll, &src, diag);
     if (ok) {
         j->backend = backend;
         ok = backend == JIT_TCC ? compile_tcc(j, src.data, diag) : compile_cc(j, &src, diag);
     }
-    rt_buf_free(&c);
-    rt_buf_free(&h);
     rt_buf_free(&src);
     if (!ok) {
         jit_free(j, NULL);
         return NULL;
     }
     return j;
+}
+
+/* Network net's entry points in j into *out (zeroed first), with its
+ * state's size; false, said on diag, when one is missing. */
+static bool bind_net(Jit *j, const Net *net, RtNet *out, Diag *diag)
+{
+    size_t (*size)(void) = NULL;
+    memset(out, 0, sizeof *out);
+    BIND(size, "nnc_jit_size");
+    BIND(out->init, "nnc_jit_init");
+    BIND(out->forward, "nnc_jit_forward");
+    BIND(out->forward_batch, "nnc_jit_forward_batch");
+    BIND(out->train_step, "nnc_jit_train_step");
+    BIND(out->params, "nnc_jit_params");
+    BIND(out->lr, "nnc_jit_lr");
+    BIND(out->arrays, "nnc_jit_state");
+    BIND(out->schedule, "nnc_jit_schedule");
+    if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->params || !out->lr ||
+        !out->arrays || !out->schedule) {
+        diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", net->name);
+        return false;
+    }
+    out->size = size();
+    return true;
 }
 
 Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t unroll, RtNet *out, Diag *diag)
@@ -822,20 +886,7 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     rt_buf_free(&g);
     if (!j)
         return NULL;
-    size_t (*size)(void) = NULL;
-    memset(out, 0, sizeof *out);
-    BIND(size, "nnc_jit_size");
-    BIND(out->init, "nnc_jit_init");
-    BIND(out->forward, "nnc_jit_forward");
-    BIND(out->forward_batch, "nnc_jit_forward_batch");
-    BIND(out->train_step, "nnc_jit_train_step");
-    BIND(out->params, "nnc_jit_params");
-    BIND(out->lr, "nnc_jit_lr");
-    BIND(out->arrays, "nnc_jit_state");
-    BIND(out->schedule, "nnc_jit_schedule");
-    if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->params || !out->lr ||
-        !out->arrays || !out->schedule) {
-        diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", net->name);
+    if (!bind_net(j, net, out, diag)) {
         jit_free(j, NULL);
         return NULL;
     }
@@ -850,7 +901,6 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     out->settings = settings_hash(net);
     out->has_schedule = net->sched.kind != SCHED_NONE;
     out->softmax = net->layers[net->n_layers - 1].act == ACT_SOFTMAX;
-    out->size = size();
     out->state = calloc(1, out->size);
     if (!out->state) {
         diag_plain(diag, DIAG_ERROR, "out of memory for the network's %zu bytes", out->size);
@@ -959,6 +1009,220 @@ Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_
     }
     out->init(out->state, out->seed);
     return j;
+}
+
+/* ---- the tiered JIT (--jit=auto) ----
+ * Training starts on libtcc's build, which takes milliseconds.  A child
+ * process (a fork of nnc: it has the module already) makes the optimized
+ * one meanwhile, as --jit=cc would: emits the C, finds the object in the
+ * cache or runs the compiler, and tells the parent through a pipe what it
+ * found ("cached KEY PATH", or "building KEY PATH TMP", then its exit
+ * status says how the build went).  Between batches the runtime asks
+ * jit_tier_poll, which, once the object is there, loads it and gives the
+ * live network its entry points: the state (weights, optimizer moments,
+ * the run's place) is the same struct, laid out alike by both compilers,
+ * so only the code that runs on it changes. */
+typedef enum { TIER_BUILDING, TIER_READY, TIER_SWAPPED, TIER_FAILED } TierState;
+
+struct JitTier {
+    TierState state;
+    Jit *jit;                    /* the optimized build, once loaded */
+    const Net *net;
+    pid_t pid;                   /* the child while it runs (the leader of its process group); 0 */
+    int fd;                      /* the pipe's end it writes to; -1 */
+    char said[8600];             /* what it wrote so far */
+    size_t said_len;
+    bool cached;                 /* it found the object in the cache */
+    uint64_t key;
+    char so_path[4096], tmp[4200];
+    double started;              /* when it started (CLOCK_MONOTONIC seconds) */
+};
+
+static double mono_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The child's work; its exit status: 0 the object is in the cache, 3 the
+ * compiler failed, 4 anything else (its messages go nowhere: --jit=cc
+ * shows them). */
+static int tier_child(const Module *m, const Net *net, int64_t unroll, int fd)
+{
+    Diag quiet;
+    diag_init(&quiet, stderr);   /* (/dev/null) */
+    RtBuf g = {0}, src = {0}, line = {0};
+    char dir[3072], c_path[4096], so_path[4096], why[512];
+    glue(&g, net);
+    const char *cc = cc_command();
+    if (g.oom || !jit_source(m, g.data, JIT_CC, unroll, &src, &quiet) || !jit_cache_dir(dir, sizeof dir, true, &quiet))
+        return 4;
+    uint64_t key = cache_key(src.data, cc);
+    snprintf(c_path, sizeof c_path, "%s/%016llx.c", dir, (unsigned long long)key);
+    snprintf(so_path, sizeof so_path, "%s/%016llx.so", dir, (unsigned long long)key);
+    Jit probe = {JIT_CC, NULL, NULL};
+    if (access(so_path, F_OK) == 0 && load_object(&probe, so_path, key, why, sizeof why)) {
+        rt_buf_printf(&line, "cached %016llx %s\n", (unsigned long long)key, so_path);
+        return rt_write_all(fd, line.data, line.len) ? 0 : 4;
+    }
+    RtTempFile t;
+    if (!write_source(&src, key, c_path, &quiet) || !object_temp(&t, so_path, &quiet))
+        return 4;
+    rt_buf_printf(&line, "building %016llx %s %s\n", (unsigned long long)key, so_path, t.tmp);
+    if (line.oom || !rt_write_all(fd, line.data, line.len))
+        return 4;
+    char *args[32];
+    cc_args(args, cc, c_path, t.tmp);
+    int status = run_program(args, NULL);
+    if (status != 0)
+        return 3;
+    return rt_temp_commit(&t) ? 0 : 4;
+}
+
+JitTier *jit_tier_start(const Module *m, const Net *net, int64_t unroll, Diag *diag)
+{
+    JitTier *t = calloc(1, sizeof *t);
+    int fds[2];
+    if (!t || pipe(fds) != 0) {
+        diag_plain(diag, DIAG_NOTE, "the optimized build cannot start: %s", t ? strerror(errno) : "out of memory");
+        free(t);
+        return NULL;
+    }
+    fflush(NULL);   /* nothing buffered is written twice */
+    pid_t pid = fork();
+    if (pid == 0) {   /* quiet, in a process group of its own (Ctrl-C stops training; nnc stops it) */
+        close(fds[0]);
+        setpgid(0, 0);
+        int null = open("/dev/null", O_RDWR);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+            _exit(4);
+        _exit(tier_child(m, net, unroll, fds[1]));
+    }
+    close(fds[1]);
+    if (pid < 0) {
+        diag_plain(diag, DIAG_NOTE, "the optimized build cannot start: %s", strerror(errno));
+        close(fds[0]);
+        free(t);
+        return NULL;
+    }
+    setpgid(pid, pid);   /* (either may run first) */
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    t->state = TIER_BUILDING, t->net = net, t->pid = pid, t->fd = fds[0], t->started = mono_seconds();
+    return t;
+}
+
+/* Reads what the child wrote since; with `wait_ms`, waits up to that long
+ * for its first line.  Fills key, paths and `cached` from that line. */
+static void tier_listen(JitTier *t, int wait_ms)
+{
+    double until = mono_seconds() + wait_ms * 1e-3;
+    while (t->fd >= 0) {
+        ssize_t n = read(t->fd, t->said + t->said_len, sizeof t->said - 1 - t->said_len);
+        if (n > 0) {
+            t->said_len += (size_t)n;
+            t->said[t->said_len] = '\0';
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR) || t->said_len == sizeof t->said - 1) {
+            close(t->fd);   /* the child is done writing */
+            t->fd = -1;
+            break;
+        }
+        if (strchr(t->said, '\n') || mono_seconds() >= until)
+            break;
+        if (n < 0) {
+            struct timespec nap = {0, 1000000};   /* 1 ms */
+            nanosleep(&nap, NULL);
+        }
+    }
+    char word[16];
+    unsigned long long key;
+    if (!t->key && strchr(t->said, '\n') &&
+        sscanf(t->said, "%15s %llx %4095s %4199s", word, &key, t->so_path, t->tmp) >= 3) {
+        t->key = key;
+        t->cached = strcmp(word, "cached") == 0;
+    }
+}
+
+bool jit_tier_cached(JitTier *t, int wait_ms)
+{
+    tier_listen(t, wait_ms);
+    return t->cached;
+}
+
+int jit_tier_poll(JitTier *t, RtNet *live, bool wait, Diag *diag)
+{
+    if (t->state == TIER_BUILDING) {
+        tier_listen(t, 0);
+        int status;
+        pid_t r;
+        while ((r = waitpid(t->pid, &status, wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (r == 0)
+            return 0;   /* still at work */
+        t->pid = 0;
+        tier_listen(t, 0);
+        char why[512] = "";
+        int code = r > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        if (r < 0)
+            snprintf(why, sizeof why, "lost track of it: %s", strerror(errno));
+        else if (code < 0)
+            snprintf(why, sizeof why, "it was killed (signal %d)", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        else if (code == 3)
+            snprintf(why, sizeof why, "'%s' failed; --jit=cc shows its messages", cc_command());
+        else if (code != 0 || !t->key)
+            snprintf(why, sizeof why, "it could not emit or write the C; --jit=cc says why");
+        else {
+            t->jit = calloc(1, sizeof *t->jit);
+            if (!t->jit)
+                snprintf(why, sizeof why, "out of memory");
+            else {
+                t->jit->backend = JIT_CC;
+                if (load_object(t->jit, t->so_path, t->key, why, sizeof why))
+                    t->state = TIER_READY;
+            }
+        }
+        if (t->state != TIER_READY) {
+            t->state = TIER_FAILED;
+            if (t->tmp[0])
+                unlink(t->tmp);
+            diag_plain(diag, DIAG_NOTE, "the optimized build of '%s' failed after %.1f s (%s); training stays on "
+                       "libtcc", t->net->name, mono_seconds() - t->started, why);
+            return -1;
+        }
+    }
+    if (t->state != TIER_READY)
+        return t->state == TIER_FAILED ? -1 : 0;
+    RtNet fresh;
+    if (!bind_net(t->jit, t->net, &fresh, diag) || fresh.size != live->size) {
+        if (fresh.size != live->size)
+            diag_plain(diag, DIAG_NOTE, "the optimized build of '%s' lays out its state in %zu bytes, libtcc's in "
+                       "%zu; training stays on libtcc", t->net->name, fresh.size, live->size);
+        t->state = TIER_FAILED;
+        return -1;
+    }
+    live->init = fresh.init, live->forward = fresh.forward, live->forward_batch = fresh.forward_batch;
+    live->train_step = fresh.train_step, live->params = fresh.params, live->lr = fresh.lr;
+    live->arrays = fresh.arrays, live->schedule = fresh.schedule;
+    t->state = TIER_SWAPPED;
+    return 1;
+}
+
+void jit_tier_free(JitTier *t)
+{
+    if (!t)
+        return;
+    if (t->pid > 0) {   /* the run ended first: the build is not waited for */
+        kill(-t->pid, SIGTERM);   /* the child and its compiler */
+        while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        tier_listen(t, 0);
+        if (t->tmp[0])
+            unlink(t->tmp);
+    }
+    if (t->fd >= 0)
+        close(t->fd);
+    jit_free(t->jit, NULL);
+    free(t);
 }
 
 void jit_free(Jit *j, RtNet *net)

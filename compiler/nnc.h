@@ -508,7 +508,7 @@ struct RtData;
 void pipeline_warn_image_shape(Diag *diag, const Source *src, const Net *n, const struct RtData *d);
 
 /* ---- jit.c ---- */
-typedef enum { JIT_TCC, JIT_CC } JitBackend;
+typedef enum { JIT_TCC, JIT_CC, JIT_AUTO } JitBackend;   /* AUTO: tcc, then cc (nnc train) */
 typedef struct Jit Jit;
 struct RtNet;
 /* Emits the module's C, compiles it in memory (tcc) or as a cached shared
@@ -520,6 +520,22 @@ void jit_free(Jit *j, struct RtNet *net);   /* frees the state too */
 /* The same for a gan block: its NAME_step and kin in `out` (whose state the
  * caller frees), both networks' parameters reachable. */
 Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_t unroll, RtGan *out, Diag *diag);
+/* The tiered JIT (--jit=auto): the optimized build of network `net`
+ * started in the background (or found in the cache), for a live network
+ * that trains on libtcc's build meanwhile.  NULL, said on diag, when it
+ * cannot start. */
+typedef struct JitTier JitTier;
+JitTier *jit_tier_start(const Module *m, const Net *net, int64_t unroll, Diag *diag);
+/* Whether the optimized build was in the cache, as far as can be told
+ * within wait_ms (the child says so once it has emitted the C). */
+bool jit_tier_cached(JitTier *t, int wait_ms);
+/* Between batches: 1 when *live now runs the optimized build's code (its
+ * state untouched), 0 when that is still building (with `wait`, it waits),
+ * -1 when it failed (a note on diag says why, once). */
+int jit_tier_poll(JitTier *t, struct RtNet *live, bool wait, Diag *diag);
+/* Stops a build still running (its temporary file removed) and frees the
+ * optimized code: after the last use of a network that runs it. */
+void jit_tier_free(JitTier *t);
 /* Whether this CPU's AVX-512 does twice the work of AVX2 a cycle (Zen 5,
  * Intel's server cores; not Zen 4, which splits it), measured once by a
  * probe of about a millisecond: the cc backend takes the emitted C's
@@ -552,7 +568,7 @@ bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs);
 /* ---- pipeline.c: option values, as every command reads them ---- */
 /* Whether s is all of a whole number from lo to hi; *out gets it. */
 bool parse_whole(const char *s, long long lo, long long hi, long long *out);
-/* "tcc" or "cc" into *out; false for another name. */
+/* "tcc" or "cc" into *out; false for another name ("auto" is nnc train's own). */
 bool parse_jit_backend(const char *s, JitBackend *out);
 
 /* ---- cmd_train.c ---- */

@@ -294,6 +294,13 @@ typedef struct RtTrainOptions {
     bool track_best;             /* evaluate the test set every epoch and keep the best (run->best) */
     int patience;                /* with track_best: stop after this many epochs without a better one; 0: never */
     void (*on_best)(const struct RtEpoch *e, void *user);   /* a new best epoch: save its weights */
+    /* The tiered JIT: between batches, about every 20 ms, may give net other
+     * code for the same state (an optimized build of the same C); returns 1
+     * when it did, 0 to be asked again, -1 never to be asked again.  With
+     * `wait`, it waits for the build.  swap_at (tests) asks once, waiting,
+     * after exactly that many batches of the run; 0: by the clock. */
+    int (*swap_code)(RtNet *net, bool wait, void *user);
+    int64_t swap_at;
 } RtTrainOptions;
 
 typedef struct RtEpoch {

@@ -223,6 +223,63 @@ static Progress progress_of(const RtRun *run, int64_t n, int epochs)
     return (Progress){now(), 0, left > 0 ? left : 0, epochs, (double)n * run->epoch + (double)run->pos};
 }
 
+/* ---- the tiered JIT's switch, between batches ---- */
+
+typedef struct Swap {
+    bool asking;                 /* opt->swap_code is still to be asked */
+    int64_t every, count;        /* read the clock every `every` batches (adapted), `count` since */
+    double last;                 /* when swap_code was last asked */
+    int64_t batches;             /* of the run, in this process */
+    int64_t at_sample;           /* where in this epoch it took over; -1 */
+    int64_t seen_before;         /* the epoch's samples trained before it */
+    double when;
+} Swap;
+
+/* After each batch: asks opt->swap_code about every 20 ms (the clock read
+ * every `every` batches, so that batches of microseconds do not pay for
+ * it), or exactly after opt->swap_at batches. */
+static void maybe_swap(Swap *sw, RtNet *net, const RtTrainOptions *opt, int64_t pos, int64_t seen_here)
+{
+    sw->batches++;
+    int r;
+    if (opt->swap_at) {
+        if (sw->batches != opt->swap_at)
+            return;
+        r = opt->swap_code(net, true, opt->user);
+    } else {
+        if (++sw->count < sw->every)
+            return;
+        sw->count = 0;
+        double t = now(), gap = t - sw->last;
+        if (gap < 0.001 && sw->every < 4096)
+            sw->every *= 2;
+        else if (gap > 0.04 && sw->every > 1)
+            sw->every /= 2;
+        if (gap < 0.02)
+            return;
+        sw->last = t;
+        r = opt->swap_code(net, false, opt->user);
+    }
+    if (r != 0)
+        sw->asking = false;
+    if (r == 1) {
+        sw->at_sample = pos;
+        sw->seen_before = seen_here;
+        sw->when = now();
+    }
+}
+
+/* The line that says the optimized code took over, with the speeds before
+ * and after, at the end of its epoch. */
+static void say_swap(FILE *out, bool progress, const Swap *sw, double t0, double t_end, int64_t seen_here)
+{
+    double before = sw->when - t0, after = t_end - sw->when;
+    fprintf(out, "%soptimized code (cc) took over after %lld samples of the epoch, %.2f s in: %.0f samples/s "
+            "before, %.0f after\n", progress ? "\r\033[K" : "", (long long)sw->seen_before, before,
+            before > 0 ? (double)sw->seen_before / before : 0,
+            after > 0 ? (double)(seen_here - sw->seen_before) / after : 0);
+}
+
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last)
 {
     int64_t n = train->n, ni = net->n_inputs, no = net->n_outputs, bs = net->batch;
@@ -236,6 +293,7 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
     int64_t *idx = run->order;
     int first = run->epoch + 1;
     Progress pg = progress_of(run, n, opt->epochs);
+    Swap sw = {.asking = opt->swap_code != NULL, .every = 1, .last = now(), .at_sample = -1};
     for (int epoch = first; ok && epoch <= opt->epochs; epoch++) {
         double t0 = now();
         int64_t seen_here = 0;   /* samples trained in this process: for the speed */
@@ -268,6 +326,8 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
             run->seen += k;
             run->pos = b + k;
             seen_here += k;
+            if (sw.asking)
+                maybe_swap(&sw, net, opt, b + k, seen_here);
             if (opt->progress && opt->out)
                 progress_step(opt->out, &pg, epoch, b + k, n, run->sum[0] / (double)run->batches, ep.lr);
             if (opt->stop && *opt->stop && b + k < n) {
@@ -276,7 +336,10 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
                 break;
             }
         }
-        double secs = now() - t0;
+        double t_end = now(), secs = t_end - t0;
+        if (sw.at_sample >= 0 && opt->out)   /* the optimized code took over in this epoch */
+            say_swap(opt->out, opt->progress, &sw, t0, t_end, seen_here);
+        sw.at_sample = -1;
         ep.loss = run->batches ? run->sum[0] / (double)run->batches : 0;
         ep.samples_per_sec = secs > 0 ? (double)seen_here / secs : 0;
         if (ep.diverged)

@@ -33,6 +33,10 @@ usage cache-option "nnc cache: unknown option '--frob'" cache --frob
 usage cache-clear-twice "nnc cache: 'clear' is given twice" cache clear clear
 usage cache-clear-then-action "nnc cache: unknown action 'all'" cache clear all
 
+# nnc train's --jit names one of three backends.
+usage train-jit "unknown JIT backend 'fast'; expected auto, tcc or cc" train examples/xor.nn --jit=fast
+usage train-jit-empty "unknown JIT backend ''; expected auto, tcc or cc" train examples/xor.nn --jit=
+
 # --help and --version succeed and print to stdout.
 check "help" sh -c "$NNC --help | grep -q 'usage: nnc'"
 check "help names nnc cache" sh -c "$NNC --help | grep -q 'nnc cache \[clear\]'"

@@ -54,6 +54,11 @@
 #                simulated, builds another object), concurrent builds leave
 #                one object, a corrupt object is built again with a note,
 #                `nnc cache` and `nnc cache clear`
+#  14 tier       tests/jit/tier.sh: --jit=auto moves from libtcc's build to
+#                cc's between two batches (weights within 1e-4 of either
+#                alone), runs a cached build from the first batch (cc's
+#                bits), stays on libtcc with a note when the compiler fails
+#                (tcc's bits), and does not wait for a build still running
 #   asan         XOR training, the REPL transcript and Ctrl-C again under
 #                build/asan/nnc (the JIT-compiled code itself is not
 #                instrumented: libtcc and cc build it without sanitizers)
@@ -457,6 +462,7 @@ NNC=$NNC sh tests/jit/recurrent.sh
 NNC=$NNC sh tests/jit/gan.sh
 NNC=$NNC sh tests/jit/plan.sh
 NNC=$NNC sh tests/jit/cache.sh
+NNC=$NNC sh tests/jit/tier.sh
 
 # ---- the built programs ----
 wait

@@ -1,0 +1,118 @@
+#!/bin/sh
+# The tiered JIT, `nnc train --jit=auto`: training starts on libtcc's build
+# while a child process makes the optimized one (cc, into the cache), and
+# the network moves to it between two batches.  Run from the repository
+# root after `make nnc`; writes under build/test/jit/tier/ (its own cache,
+# XDG_CACHE_HOME=build/test/jit/tier/cache).  About 15 s on 2 cores.
+#
+#   switch     NNC_TIER_TEST_AT=7 (tests only) makes the switch happen after
+#              exactly 7 batches, waiting for the build: the run says so,
+#              and its weights are those of a run on libtcc alone and of a
+#              run on cc alone to within 1e-4 (the two compilers round
+#              differently: cc contracts multiply-adds); a lost or repeated
+#              batch would be far outside that: a libtcc run on one sample
+#              fewer is, which shows the comparison can fail
+#   cached     a second run finds the build in the cache and runs it from
+#              the first batch: the same bits as --jit=cc
+#   failed     with a compiler that fails (CC=false) the run goes on on
+#              libtcc, a one-line note says so, exit 0, the same bits as
+#              --jit=tcc
+#   no wait    a run that ends before the compiler does (a compiler that
+#              sleeps first) does not wait for it: it ends in well under
+#              the sleep, and leaves no temporary file and no process
+. tests/lib.sh
+out=build/test/jit/tier
+rm -rf "$out"
+mkdir -p "$out/cache" "$out/bin"
+XDG_CACHE_HOME=$PWD/$out/cache
+export XDG_CACHE_HOME
+unset NNC_TIER_TEST_AT
+
+if ! command -v cc >/dev/null; then
+    fail "tier: cc" "no cc on PATH: the optimized build needs one (scripts/setup.sh test installs gcc)"
+    exit 0
+fi
+awk 'BEGIN { s = 12345; print "x,y,class"
+  for (c = 0; c < 3; c++) for (i = 0; i < 100; i++) {
+    s = (s * 16807) % 2147483647; r = i / 100; a = 4 * c + 4 * r + 0.2 * (s / 2147483647 - 0.5)
+    printf "%.6f,%.6f,%d\n", r * sin(a), r * cos(a), c } }' >"$out/spiral.csv"
+if ! cc -std=c99 -O2 -Wall -Wextra -Werror -o "$out/nnw_cmp" tests/jit/nnw_cmp.c -lm 2>"$out/nnw_cmp.log"; then
+    fail "tier: nnw_cmp" "$(cat "$out/nnw_cmp.log")"
+    exit 0
+fi
+sp="examples/spiral.nn --data $out/spiral.csv --epochs 20 --unroll 224"
+
+# ---- switch ----
+$NNC train $sp --jit=tcc --save "$out/tcc.nnw" >"$out/tcc.out" 2>&1
+$NNC train $sp --jit=tcc --limit 299 --save "$out/tcc299.nnw" >"$out/tcc299.out" 2>&1
+$NNC train $sp --jit=cc --save "$out/cc.nnw" >"$out/cc.out" 2>&1
+rm -rf "$out/cache/nnc"   # the auto run builds its own
+NNC_TIER_TEST_AT=7 $NNC train $sp --jit=auto --save "$out/auto.nnw" >"$out/auto.out" 2>&1
+st=$?
+if [ $st -eq 0 ] && grep -q '^optimized code (cc) took over after 112 samples of the epoch' "$out/auto.out" &&
+    "$out/nnw_cmp" "$out/auto.nnw" "$out/tcc.nnw" 1e-4 >"$out/cmp_tcc.out" 2>&1 &&
+    "$out/nnw_cmp" "$out/auto.nnw" "$out/cc.nnw" 1e-4 >"$out/cmp_cc.out" 2>&1; then
+    ok "switch: after batch 7 (112 samples) the run moves to cc; its weights are libtcc's and cc's to 1e-4"
+else
+    fail "switch: after batch 7 (112 samples) the run moves to cc; its weights are libtcc's and cc's to 1e-4" \
+        "exit status $st" "$(cat "$out/auto.out")" "$(cat "$out/cmp_tcc.out" "$out/cmp_cc.out" 2>/dev/null)"
+fi
+if "$out/nnw_cmp" "$out/tcc299.nnw" "$out/tcc.nnw" 1e-4 >"$out/cmp_299.out" 2>&1; then
+    fail "switch: the comparison sees one sample fewer" "$(cat "$out/cmp_299.out")"
+else
+    ok "switch: the comparison sees one sample fewer ($(head -1 "$out/cmp_299.out"))"
+fi
+
+# ---- cached ----
+$NNC train $sp --jit=auto --save "$out/auto2.nnw" >"$out/auto2.out" 2>&1
+st=$?
+if [ $st -eq 0 ] && head -1 "$out/auto2.out" | grep -q 'compiled by cc (built before, from the cache)' &&
+    ! grep -q 'took over' "$out/auto2.out" && cmp -s "$out/auto2.nnw" "$out/cc.nnw"; then
+    ok "cached: the build in the cache runs from the first batch, the bits of --jit=cc"
+else
+    fail "cached: the build in the cache runs from the first batch, the bits of --jit=cc" \
+        "exit status $st" "$(cat "$out/auto2.out")"
+fi
+
+# ---- failed ----
+rm -rf "$out/cache/nnc"
+CC=false $NNC train $sp --jit=auto --save "$out/fail.nnw" >"$out/fail.out" 2>"$out/fail.err"
+st=$?
+if [ $st -eq 0 ] && [ "$(grep -c 'note: the optimized build' "$out/fail.err")" = 1 ] &&
+    grep -q "'false' failed; --jit=cc shows its messages); training stays on libtcc" "$out/fail.err" &&
+    cmp -s "$out/fail.nnw" "$out/tcc.nnw"; then
+    ok "failed: a compiler that fails leaves training on libtcc with one note, exit 0, the bits of --jit=tcc"
+else
+    fail "failed: a compiler that fails leaves training on libtcc with one note, exit 0, the bits of --jit=tcc" \
+        "exit status $st" "$(cat "$out/fail.out" "$out/fail.err")"
+fi
+
+# ---- no wait ----
+rm -rf "$out/cache/nnc"
+cat >"$out/bin/slowcc" <<'EOF'
+#!/bin/sh
+echo $$ >>"$SLOWCC_PIDS"
+sleep 8
+exec cc "$@"
+EOF
+chmod +x "$out/bin/slowcc"
+: >"$out/slowcc.pids"
+t0=$(date +%s)
+SLOWCC_PIDS=$PWD/$out/slowcc.pids CC=$PWD/$out/bin/slowcc $NNC train examples/spiral.nn --data "$out/spiral.csv" \
+    --epochs 2 --jit=auto >"$out/nowait.out" 2>&1
+st=$?
+t1=$(date +%s)
+sleep 0.2
+left=
+for p in $(cat "$out/slowcc.pids"); do   # (a killed compiler may stay a zombie until init reaps it)
+    case $(ps -o stat= -p "$p" 2>/dev/null) in ''|Z*) ;; *) left="$left $p" ;; esac
+done
+tmps=$(ls "$out/cache/nnc" 2>/dev/null | grep '\.tmp\.' || true)
+if [ $st -eq 0 ] && [ $((t1 - t0)) -lt 5 ] && [ -s "$out/slowcc.pids" ] && [ -z "$left" ] && [ -z "$tmps" ]; then
+    ok "no wait: a run that ends first stops the build ($((t1 - t0)) s, the compiler sleeps 8), no process or file left"
+else
+    fail "no wait: a run that ends first stops the build, no process or file left" \
+        "exit status $st, $((t1 - t0)) s; compiler pids: $(cat "$out/slowcc.pids"); still running:$left;" \
+        "temporary files: $tmps" "$(cat "$out/nowait.out")"
+    for p in $left; do kill "$p" 2>/dev/null; done
+fi
