@@ -25,6 +25,11 @@ usage bad-emit "unknown --emit kind 'asm'" --emit=asm examples/xor.nn
 usage bad-unroll "--unroll needs a whole number" --unroll=-3 examples/xor.nn -o "$out/x.c"
 usage unroll-junk "--unroll needs a whole number" --unroll 12abc examples/xor.nn -o "$out/x.c"
 usage emit-and-o "give one of them" --emit=ir -o "$out/x.c" examples/xor.nn
+# --keep-activations is for float inference-only C (checked before any file is read)
+usage keep-without-weights "--keep-activations is for inference-only C: it goes with --weights" \
+    --keep-activations examples/xor.nn -o "$out/x.c"
+usage keep-with-int8 "--keep-activations is for float inference C, not --quantize=int8" \
+    --keep-activations --quantize=int8 --weights "$out/none.nnw" --calibrate "$out/none.csv" examples/xor.nn -o "$out/x.c"
 [ -e "$out/x.c" ] && fail "usage wrote nothing" "$out/x.c exists" || ok "usage wrote nothing"
 
 # nnc cache takes clear or nothing.
