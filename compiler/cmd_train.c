@@ -93,6 +93,19 @@ typedef struct TrainArgs {
     RtCsvOptions csv;
 } TrainArgs;
 
+/* The backend that compiles first: --jit=auto starts on libtcc (and only
+ * networks move on to cc's build). */
+static JitBackend first_backend(const TrainArgs *a)
+{
+    return a->backend == JIT_AUTO ? JIT_TCC : a->backend;
+}
+
+/* --unroll, else backend b's default. */
+static int64_t unroll_for(const TrainArgs *a, JitBackend b)
+{
+    return a->unroll >= 0 ? a->unroll : b == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+}
+
 static int usage(const char *fmt, const char *arg)
 {
     fputs("nnc train: ", stderr);
@@ -596,9 +609,8 @@ static bool judge_open(Judge *j, const TrainArgs *a, const RtGan *gan, Diag *dia
                    (long long)n->n_inputs, gan->name, (long long)gan->n_sample);
         return false;
     }
-    JitBackend b = a->backend == JIT_AUTO ? JIT_TCC : a->backend;   /* (a judge scores once an epoch) */
-    int64_t unroll = a->unroll >= 0 ? a->unroll : b == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
-    j->jit = jit_compile(m, n, b, unroll, &j->net, diag);
+    JitBackend b = first_backend(a);   /* (a judge scores once an epoch) */
+    j->jit = jit_compile(m, n, b, unroll_for(a, b), &j->net, diag);
     if (!j->jit)
         return false;
     j->n = n;
@@ -803,12 +815,11 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtGan gan;
-    JitBackend b = a->backend == JIT_AUTO ? JIT_TCC : a->backend;   /* (gan blocks are not tiered yet) */
+    JitBackend b = first_backend(a);   /* (gan blocks are not tiered yet) */
     if (a->backend == JIT_AUTO)
         fprintf(stderr, "nnc: note: --jit=auto moves networks to optimized code as they train; gan blocks, for "
                         "now, train on libtcc (--jit=cc optimizes them)\n");
-    int64_t unroll = a->unroll >= 0 ? a->unroll : b == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
-    Jit *jit = jit_compile_gan(m, g, b, unroll, &gan, diag);
+    Jit *jit = jit_compile_gan(m, g, b, unroll_for(a, b), &gan, diag);
     if (!jit)
         return 1;
     double compile_ms = 1e3 * seconds_since(&t0);
@@ -995,15 +1006,14 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtNet net;
     bool tiered = a->backend == JIT_AUTO;   /* libtcc's build now, the optimized one when it is ready */
-    JitBackend first = tiered ? JIT_TCC : a->backend;
-    int64_t unroll = a->unroll >= 0 ? a->unroll : first == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+    JitBackend first = first_backend(a);
     JitTier *tier = NULL;
     if (tiered) {   /* started first: the compiler works while libtcc does */
-        tier = jit_tier_start(m, n, a->unroll >= 0 ? a->unroll : NNC_DEFAULT_UNROLL, diag);
+        tier = jit_tier_start(m, n, unroll_for(a, JIT_CC), diag);
         if (!tier)
             fprintf(stderr, "nnc: note: no optimized build; training on libtcc's\n");
     }
-    Jit *jit = jit_compile(m, n, first, unroll, &net, diag);
+    Jit *jit = jit_compile(m, n, first, unroll_for(a, first), &net, diag);
     if (!jit) {
         jit_tier_free(tier);
         return 1;

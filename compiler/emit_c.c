@@ -146,10 +146,12 @@ static void emit_per_sample(Emitter *e, Pass pass, const Layer *const *ls, const
     sub.out = &body;
     sub.x = "xs", sub.act = "act", sub.delta = "delta", sub.logit = "logit", sub.mask = "masks";
     sub.t = pass == PASS_OUTPUT_GRAD ? "dys" : "ts";
-    if (count == 1)
-        emit_layer_code(&sub, pass, ls[0], rows[0]);
-    for (int i = 0; i < count && count > 1; i++) {   /* each layer's names in a block of its own */
-        RtBuf part = {0};
+    for (int i = 0; i < count; i++) {
+        if (count == 1) {   /* alone in its loop: as it always was */
+            emit_layer_code(&sub, pass, ls[i], rows[i]);
+            break;
+        }
+        RtBuf part = {0};   /* sharing it: each layer's names in a block of its own */
         Emitter ps = sub;
         ps.out = &part;
         emit_banner(&ps, ls[i], pass == PASS_BACKWARD ? " backward" : "");

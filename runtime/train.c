@@ -230,15 +230,15 @@ typedef struct Swap {
     int64_t every, count;        /* read the clock every `every` batches (adapted), `count` since */
     double last;                 /* when swap_code was last asked */
     int64_t batches;             /* of the run, in this process */
-    int64_t at_sample;           /* where in this epoch it took over; -1 */
-    int64_t seen_before;         /* the epoch's samples trained before it */
-    double when;
+    bool swapped;                /* it took over in this epoch: */
+    int64_t seen_before;         /* after this many of its samples, */
+    double when;                 /* at this time */
 } Swap;
 
 /* After each batch: asks opt->swap_code about every 20 ms (the clock read
  * every `every` batches, so that batches of microseconds do not pay for
  * it), or exactly after opt->swap_at batches. */
-static void maybe_swap(Swap *sw, RtNet *net, const RtTrainOptions *opt, int64_t pos, int64_t seen_here)
+static void maybe_swap(Swap *sw, RtNet *net, const RtTrainOptions *opt, int64_t seen_here)
 {
     sw->batches++;
     int r;
@@ -263,7 +263,7 @@ static void maybe_swap(Swap *sw, RtNet *net, const RtTrainOptions *opt, int64_t 
     if (r != 0)
         sw->asking = false;
     if (r == 1) {
-        sw->at_sample = pos;
+        sw->swapped = true;
         sw->seen_before = seen_here;
         sw->when = now();
     }
@@ -293,7 +293,7 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
     int64_t *idx = run->order;
     int first = run->epoch + 1;
     Progress pg = progress_of(run, n, opt->epochs);
-    Swap sw = {.asking = opt->swap_code != NULL, .every = 1, .last = now(), .at_sample = -1};
+    Swap sw = {.asking = opt->swap_code != NULL, .every = 1, .last = now()};
     for (int epoch = first; ok && epoch <= opt->epochs; epoch++) {
         double t0 = now();
         int64_t seen_here = 0;   /* samples trained in this process: for the speed */
@@ -327,7 +327,7 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
             run->pos = b + k;
             seen_here += k;
             if (sw.asking)
-                maybe_swap(&sw, net, opt, b + k, seen_here);
+                maybe_swap(&sw, net, opt, seen_here);
             if (opt->progress && opt->out)
                 progress_step(opt->out, &pg, epoch, b + k, n, run->sum[0] / (double)run->batches, ep.lr);
             if (opt->stop && *opt->stop && b + k < n) {
@@ -337,9 +337,9 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
             }
         }
         double t_end = now(), secs = t_end - t0;
-        if (sw.at_sample >= 0 && opt->out)   /* the optimized code took over in this epoch */
+        if (sw.swapped && opt->out)   /* the optimized code took over in this epoch */
             say_swap(opt->out, opt->progress, &sw, t0, t_end, seen_here);
-        sw.at_sample = -1;
+        sw.swapped = false;
         ep.loss = run->batches ? run->sum[0] / (double)run->batches : 0;
         ep.samples_per_sec = secs > 0 ? (double)seen_here / secs : 0;
         if (ep.diverged)
