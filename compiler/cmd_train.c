@@ -54,9 +54,11 @@ static const char train_usage[] =
     "                     (lowest test loss for a regressor); needs --test (a gan: --judge)\n"
     "  --patience K       stop after K epochs without a better test figure; needs --test\n"
     "                     (a gan: --judge, its score)\n"
-    "  --jit=tcc|cc|auto  libtcc in memory (default), or $CC (else cc) at the flags\n"
-    "                     below, its builds cached (nnc cache); auto: start on libtcc's\n"
-    "                     build, run cc's from the batch after it is ready\n"
+    "  --jit=tcc|cc|auto  libtcc in memory, or $CC (else cc) at the flags below, its\n"
+    "                     builds cached (nnc cache); auto (default; NNC_JIT sets\n"
+    "                     another): start on libtcc's build, run cc's from the batch\n"
+    "                     after it is ready (name one backend for the same bits\n"
+    "                     on every run)\n"
     "  --net NAME         which network of the file (when it has several)\n"
     "  --header yes|no|auto  whether a CSV file has a header row (default: auto,\n"
     "                     a first row with a non-numeric field is a header)\n"
@@ -68,7 +70,10 @@ static const char train_usage[] =
     "  --pictures FILE.pgm  a classifier: misclassified test images (.png: as PNG); with --target\n"
     "                     input: originals (odd rows) above their reconstructions\n"
     "  --unroll N         unroll layers of at most N multiply-adds (default: 4096\n"
-    "                     with tcc, 224 with cc; see docs/unrolling.md)\n"
+    "                     with tcc, 224 with cc; see docs/unrolling.md)\n";
+
+/* (two strings: C99 promises 4095 characters to one) */
+static const char train_usage_gan[] =
     "\n"
     "a gan block (--data: IDX images; --save W.nnw writes W.GEN.nnw and W.DISC.nnw,\n"
     "one per network, and --load reads them; --epochs 0 only loads, scores, saves):\n"
@@ -93,8 +98,7 @@ typedef struct TrainArgs {
     RtCsvOptions csv;
 } TrainArgs;
 
-/* The backend that compiles first: --jit=auto starts on libtcc (and only
- * networks move on to cc's build). */
+/* The backend that compiles first: --jit=auto starts on libtcc. */
 static JitBackend first_backend(const TrainArgs *a)
 {
     return a->backend == JIT_AUTO ? JIT_TCC : a->backend;
@@ -120,6 +124,7 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
     a->unroll = -1;   /* the backend's default */
     a->epochs = -1;   /* the file's */
     a->csv.label_col = -1;
+    bool jit_given = false;
     for (int i = 1; i < argc; i++) {
         /* "--opt VALUE" and "--opt=VALUE" are the same */
         char opt[64];
@@ -140,13 +145,13 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
 #define END_VALUE }
         if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
             fputs(train_usage, stdout);
+            fputs(train_usage_gan, stdout);
             printf("\nThe cc backend's flags: %s\n", jit_cc_flags());
             return 0;
         } else TAKES_VALUE("--jit")
-            if (strcmp(v, "auto") == 0)
-                a->backend = JIT_AUTO;
-            else if (!parse_jit_backend(v, &a->backend))
+            if (!parse_jit_backend(v, &a->backend))
                 return usage("unknown JIT backend '%s'; expected auto, tcc or cc", v);
+            jit_given = true;
         END_VALUE
         else if (strcmp(o, "--confusion") == 0 && !inline_value) {
             a->confusion = true;
@@ -236,6 +241,12 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
             a->net_path = o;
 #undef TAKES_VALUE
 #undef END_VALUE
+    }
+    if (!jit_given) {
+        Diag d;
+        diag_init(&d, stderr);
+        if (!pipeline_default_backend(&a->backend, &d))
+            return 2;
     }
     if (!a->net_path)
         return usage("no network file%s", "");
@@ -360,21 +371,13 @@ typedef struct RunCtx {
 
 /* RtTrainOptions' swap_code for --jit=auto: the optimized build's code for
  * the same state once it is there. */
-static int swap_to_optimized(RtNet *net, bool wait, void *user)
+static int swap_to_optimized(bool wait, void *user)
 {
     RunCtx *c = user;
-    int r = jit_tier_poll(c->tier, net, wait, c->diag);
+    int r = jit_tier_poll(c->tier, c->net, wait, c->diag);
     if (r == 1)
-        c->arrays = net->arrays;
+        c->arrays = c->net->arrays;
     return r;
-}
-
-/* NNC_TIER_TEST_AT=N (tests only): the switch after exactly N batches. */
-static int64_t tier_test_at(void)
-{
-    const char *v = getenv("NNC_TIER_TEST_AT");
-    long long x;
-    return v && parse_whole(v, 1, INT64_MAX, &x) ? (int64_t)x : 0;
 }
 
 static void on_epoch_figures(const RtEpoch *e, void *user)
@@ -584,6 +587,9 @@ typedef struct Judge {
     Jit *jit;
     RtNet net;
     const Net *n;
+    JitTier *tier;               /* --jit=auto: its optimized build, taken when ready */
+    bool settled;                /* on the code it keeps (the build was taken, or failed) */
+    Diag *diag;
 } Judge;
 
 static bool judge_open(Judge *j, const TrainArgs *a, const RtGan *gan, Diag *diag)
@@ -609,11 +615,14 @@ static bool judge_open(Judge *j, const TrainArgs *a, const RtGan *gan, Diag *dia
                    (long long)n->n_inputs, gan->name, (long long)gan->n_sample);
         return false;
     }
-    JitBackend b = first_backend(a);   /* (a judge scores once an epoch) */
+    JitBackend b = first_backend(a);
+    if (a->backend == JIT_AUTO)
+        j->tier = jit_tier_start(m, n, unroll_for(a, JIT_CC), diag);
     j->jit = jit_compile(m, n, b, unroll_for(a, b), &j->net, diag);
     if (!j->jit)
         return false;
     j->n = n;
+    j->diag = diag;
     RtError err;
     if (!rt_load_weights(a->judge_weights, j->net.fingerprint, j->net.params(j->net.state), j->net.n_params, &err)) {
         diag_plain(diag, DIAG_ERROR, "%s", err.msg);
@@ -626,6 +635,7 @@ static void judge_close(Judge *j)
 {
     if (j->jit)
         jit_free(j->jit, &j->net);
+    jit_tier_free(j->tier);
     if (j->arena)
         arena_free(j->arena);
 }
@@ -637,6 +647,8 @@ static double judge_score(Judge *j, const float *x, int64_t n, int64_t *counts)
     float *p = malloc((size_t)(n * k) * sizeof *p);
     if (!p)
         return NAN;
+    if (j->tier && !j->settled)   /* the optimized build, if it is there by now */
+        j->settled = jit_tier_poll(j->tier, &j->net, false, j->diag) != 0;
     j->net.forward_batch(j->net.state, x, p, (int)n);
     double s = rt_inception_score(p, n, k, counts);
     free(p);
@@ -749,6 +761,13 @@ static double gan_score(void *user)
     return judge_generated(g->judge, g->gan, g->seed, NULL);
 }
 
+/* RtGanOptions' swap_code for --jit=auto, as swap_to_optimized. */
+static int gan_swap_to_optimized(bool wait, void *user)
+{
+    GanRun *g = user;
+    return jit_tier_poll_gan(g->c.tier, g->gan, wait, g->c.diag);
+}
+
 static void on_gan_state(const RtRun *run, const RtGanEpoch *e, void *user)
 {
     checkpoint_due(&((GanRun *)user)->c, run, e->stopped || e->patience_out);
@@ -815,13 +834,22 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtGan gan;
-    JitBackend b = first_backend(a);   /* (gan blocks are not tiered yet) */
-    if (a->backend == JIT_AUTO)
-        fprintf(stderr, "nnc: note: --jit=auto moves networks to optimized code as they train; gan blocks, for "
-                        "now, train on libtcc (--jit=cc optimizes them)\n");
+    JitBackend b = first_backend(a);
+    JitTier *tier = NULL;
+    if (a->backend == JIT_AUTO && !(tier = jit_tier_start_gan(m, g, unroll_for(a, JIT_CC), diag)))
+        fprintf(stderr, "nnc: note: no optimized build; training on libtcc's\n");
     Jit *jit = jit_compile_gan(m, g, b, unroll_for(a, b), &gan, diag);
-    if (!jit)
+    if (!jit) {
+        jit_tier_free(tier);
         return 1;
+    }
+    const char *compiled_by = b == JIT_TCC ? "libtcc" : "cc";
+    bool building = tier != NULL;   /* the optimized build still to come */
+    if (tier && jit_tier_cached(tier, 30) && jit_tier_poll_gan(tier, &gan, true, diag) == 1) {
+        compiled_by = "cc (built before, from the cache)";
+        building = false;
+        gan.init(gan.state, gan.seed);   /* by its own code: --jit=cc's weights, bit for bit */
+    }
     double compile_ms = 1e3 * seconds_since(&t0);
     int status = 1;
     struct sigaction old[2];
@@ -831,7 +859,8 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
     RtError err;
     float *z = NULL, *pics = NULL;
     Judge judge = {0};   /* before the first goto: done closes it */
-    GanRun gr = {.c = {.a = a, .arrays = gan_run_arrays}, .gan = &gan, .pictures = a->pictures, .n = 64};
+    GanRun gr = {.c = {.a = a, .arrays = gan_run_arrays, .tier = tier, .diag = diag}, .gan = &gan,
+                 .pictures = a->pictures, .n = 64};
     gr.c.state = &gr;
     while (gan.arrays(gan.state, gr.n_arrays, &(void *){0}, &(int64_t){0}, &(int){0}))
         gr.n_arrays++;
@@ -862,13 +891,15 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         goto done;
     }
     int epochs = (int)(a->epochs >= 0 ? a->epochs : g->gen->epochs);
-    if (b == JIT_TCC && jit_tcc_is_slow(g->disc, 3 * real.n, epochs))   /* three passes of D a step */
+    if ((a->backend == JIT_TCC || (a->backend == JIT_AUTO && !tier)) &&
+        jit_tcc_is_slow(g->disc, 3 * real.n, epochs))   /* three passes of D a step */
         fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
                         "faster (bench/README.md)\n");
     printf("training gan %s (generator %s, %lld parameters; discriminator %s, %lld parameters) on %lld samples, "
-           "batch %lld, %d epochs (compiled in %.0f ms by %s)\n", g->name, gan.gen_name,
+           "batch %lld, %d epochs (compiled in %.0f ms by %s%s)\n", g->name, gan.gen_name,
            (long long)gan.gen_n_params, gan.disc_name, (long long)gan.disc_n_params, (long long)real.n,
-           (long long)gan.batch, epochs, compile_ms, b == JIT_TCC ? "libtcc" : "cc");
+           (long long)gan.batch, epochs, compile_ms, compiled_by,
+           building ? "; the optimized build (cc) under way" : "");
     if (a->resume)
         say_resuming(a->resume, &run);
     if (a->plot && epochs > 0 && !(gr.epochs = calloc((size_t)epochs, sizeof *gr.epochs))) {
@@ -907,6 +938,8 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         .track_best = a->save_best || a->patience,
         .patience = (int)a->patience,
         .on_best = a->save_best ? on_gan_best : NULL,
+        .swap_code = building ? gan_swap_to_optimized : NULL,
+        .swap_at = building ? pipeline_tier_test_at() : 0,
     };
     RtGanEpoch last;
     bool trained = rt_train_gan(&gan, &real, &opt, &last);
@@ -959,6 +992,7 @@ done:
     rt_data_free(&real);
     free(gan.state);
     jit_free(jit, NULL);
+    jit_tier_free(tier);   /* after the gan's last call */
     judge_close(&judge);
     return status;
 }
@@ -1105,7 +1139,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         .patience = (int)a->patience,
         .on_best = a->save_best ? on_best_epoch : NULL,
         .swap_code = building ? swap_to_optimized : NULL,
-        .swap_at = building ? tier_test_at() : 0,
+        .swap_at = building ? pipeline_tier_test_at() : 0,
     };
     if (a->plot && !a->every)
         opt.report_every = 1;   /* every epoch evaluated, for the chart */

@@ -847,12 +847,12 @@ static Jit *build(const Module *m, const char *glue_text, JitBackend backend, in
     return j;
 }
 
-/* Network net's entry points in j into *out (zeroed first), with its
- * state's size; false, said on diag, when one is missing. */
-static bool bind_net(Jit *j, const Net *net, RtNet *out, Diag *diag)
+/* The entry points of network `name` in j into *out, and its state's
+ * size; false, said on diag, when one is missing (*out's other fields are
+ * left alone: a live network takes new code this way). */
+static bool bind_net(Jit *j, const char *name, RtNet *out, Diag *diag)
 {
     size_t (*size)(void) = NULL;
-    memset(out, 0, sizeof *out);
     BIND(size, "nnc_jit_size");
     BIND(out->init, "nnc_jit_init");
     BIND(out->forward, "nnc_jit_forward");
@@ -864,7 +864,29 @@ static bool bind_net(Jit *j, const Net *net, RtNet *out, Diag *diag)
     BIND(out->schedule, "nnc_jit_schedule");
     if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->params || !out->lr ||
         !out->arrays || !out->schedule) {
-        diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", net->name);
+        diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", name);
+        return false;
+    }
+    out->size = size();
+    return true;
+}
+
+/* The same for gan block `name`. */
+static bool bind_gan(Jit *j, const char *name, RtGan *out, Diag *diag)
+{
+    size_t (*size)(void) = NULL;
+    BIND(size, "nnc_jit_gan_size");
+    BIND(out->init, "nnc_jit_gan_init");
+    BIND(out->step, "nnc_jit_gan_step");
+    BIND(out->generate, "nnc_jit_gan_generate");
+    BIND(out->gen_params, "nnc_jit_gan_gen_params");
+    BIND(out->disc_params, "nnc_jit_gan_disc_params");
+    BIND(out->schedule, "nnc_jit_gan_schedule");
+    BIND(out->lr, "nnc_jit_gan_lr");
+    BIND(out->arrays, "nnc_jit_state");
+    if (!size || !out->init || !out->step || !out->generate || !out->gen_params || !out->disc_params ||
+        !out->schedule || !out->lr || !out->arrays) {
+        diag_plain(diag, DIAG_ERROR, "JIT: an entry point of gan '%s' is missing after linking", name);
         return false;
     }
     out->size = size();
@@ -886,7 +908,8 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     rt_buf_free(&g);
     if (!j)
         return NULL;
-    if (!bind_net(j, net, out, diag)) {
+    memset(out, 0, sizeof *out);
+    if (!bind_net(j, net->name, out, diag)) {
         jit_free(j, NULL);
         return NULL;
     }
@@ -971,20 +994,8 @@ Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_
     rt_buf_free(&gl);
     if (!j)
         return NULL;
-    size_t (*size)(void) = NULL;
     memset(out, 0, sizeof *out);
-    BIND(size, "nnc_jit_gan_size");
-    BIND(out->init, "nnc_jit_gan_init");
-    BIND(out->step, "nnc_jit_gan_step");
-    BIND(out->generate, "nnc_jit_gan_generate");
-    BIND(out->gen_params, "nnc_jit_gan_gen_params");
-    BIND(out->disc_params, "nnc_jit_gan_disc_params");
-    BIND(out->schedule, "nnc_jit_gan_schedule");
-    BIND(out->lr, "nnc_jit_gan_lr");
-    BIND(out->arrays, "nnc_jit_state");
-    if (!size || !out->init || !out->step || !out->generate || !out->gen_params || !out->disc_params ||
-        !out->schedule || !out->lr || !out->arrays) {
-        diag_plain(diag, DIAG_ERROR, "JIT: an entry point of gan '%s' is missing after linking", gan->name);
+    if (!bind_gan(j, gan->name, out, diag)) {
         jit_free(j, NULL);
         return NULL;
     }
@@ -1000,7 +1011,6 @@ Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_
     out->has_schedule = gan->gen->sched.kind != SCHED_NONE || gan->disc->sched.kind != SCHED_NONE;
     out->fingerprint = gan_hash(gan, true);
     out->settings = gan_hash(gan, false);
-    out->size = size();
     out->state = calloc(1, out->size);
     if (!out->state) {
         diag_plain(diag, DIAG_ERROR, "out of memory for the gan's %zu bytes", out->size);
@@ -1027,7 +1037,7 @@ typedef enum { TIER_BUILDING, TIER_READY, TIER_SWAPPED, TIER_FAILED } TierState;
 struct JitTier {
     TierState state;
     Jit *jit;                    /* the optimized build, once loaded */
-    const Net *net;
+    const char *name;            /* the network's or gan block's */
     pid_t pid;                   /* the child while it runs (the leader of its process group); 0 */
     int fd;                      /* the pipe's end it writes to; -1 */
     char said[8600];             /* what it wrote so far */
@@ -1048,15 +1058,14 @@ static double mono_seconds(void)
 /* The child's work; its exit status: 0 the object is in the cache, 3 the
  * compiler failed, 4 anything else (its messages go nowhere: --jit=cc
  * shows them). */
-static int tier_child(const Module *m, const Net *net, int64_t unroll, int fd)
+static int tier_child(const Module *m, const char *glue_text, int64_t unroll, int fd)
 {
     Diag quiet;
     diag_init(&quiet, stderr);   /* (/dev/null) */
-    RtBuf g = {0}, src = {0}, line = {0};
+    RtBuf src = {0}, line = {0};
     char dir[3072], c_path[4096], so_path[4096], why[512];
-    glue(&g, net);
     const char *cc = cc_command();
-    if (g.oom || !jit_source(m, g.data, JIT_CC, unroll, &src, &quiet) || !jit_cache_dir(dir, sizeof dir, true, &quiet))
+    if (!jit_source(m, glue_text, JIT_CC, unroll, &src, &quiet) || !jit_cache_dir(dir, sizeof dir, true, &quiet))
         return 4;
     uint64_t key = cache_key(src.data, cc);
     snprintf(c_path, sizeof c_path, "%s/%016llx.c", dir, (unsigned long long)key);
@@ -1080,9 +1089,11 @@ static int tier_child(const Module *m, const Net *net, int64_t unroll, int fd)
     return rt_temp_commit(&t) ? 0 : 4;
 }
 
-JitTier *jit_tier_start(const Module *m, const Net *net, int64_t unroll, Diag *diag)
+/* The optimized build of the module's C with `glue_text` after it, for
+ * `name` (a network or a gan block), started in a child. */
+static JitTier *tier_start(const Module *m, const char *glue_text, const char *name, int64_t unroll, Diag *diag)
 {
-    JitTier *t = calloc(1, sizeof *t);
+    JitTier *t = glue_text ? calloc(1, sizeof *t) : NULL;
     int fds[2];
     if (!t || pipe(fds) != 0) {
         diag_plain(diag, DIAG_NOTE, "the optimized build cannot start: %s", t ? strerror(errno) : "out of memory");
@@ -1097,7 +1108,7 @@ JitTier *jit_tier_start(const Module *m, const Net *net, int64_t unroll, Diag *d
         int null = open("/dev/null", O_RDWR);
         if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
             _exit(4);
-        _exit(tier_child(m, net, unroll, fds[1]));
+        _exit(tier_child(m, glue_text, unroll, fds[1]));
     }
     close(fds[1]);
     if (pid < 0) {
@@ -1108,7 +1119,25 @@ JitTier *jit_tier_start(const Module *m, const Net *net, int64_t unroll, Diag *d
     }
     setpgid(pid, pid);   /* (either may run first) */
     fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-    t->state = TIER_BUILDING, t->net = net, t->pid = pid, t->fd = fds[0], t->started = mono_seconds();
+    t->state = TIER_BUILDING, t->name = name, t->pid = pid, t->fd = fds[0], t->started = mono_seconds();
+    return t;
+}
+
+JitTier *jit_tier_start(const Module *m, const Net *net, int64_t unroll, Diag *diag)
+{
+    RtBuf g = {0};
+    glue(&g, net);
+    JitTier *t = tier_start(m, g.oom ? NULL : g.data, net->name, unroll, diag);
+    rt_buf_free(&g);
+    return t;
+}
+
+JitTier *jit_tier_start_gan(const Module *m, const Gan *gan, int64_t unroll, Diag *diag)
+{
+    RtBuf g = {0};
+    gan_glue(&g, gan);
+    JitTier *t = tier_start(m, g.oom ? NULL : g.data, gan->name, unroll, diag);
+    rt_buf_free(&g);
     return t;
 }
 
@@ -1149,7 +1178,9 @@ bool jit_tier_cached(JitTier *t, int wait_ms)
     return t->cached;
 }
 
-int jit_tier_poll(JitTier *t, RtNet *live, bool wait, Diag *diag)
+/* Whether the optimized build is loaded (1), still building (0), or
+ * failed (-1: a note on diag, once). */
+static int tier_ready(JitTier *t, bool wait, Diag *diag)
 {
     if (t->state == TIER_BUILDING) {
         tier_listen(t, 0);
@@ -1186,25 +1217,50 @@ int jit_tier_poll(JitTier *t, RtNet *live, bool wait, Diag *diag)
             if (t->tmp[0])
                 unlink(t->tmp);
             diag_plain(diag, DIAG_NOTE, "the optimized build of '%s' failed after %.1f s (%s); training stays on "
-                       "libtcc", t->net->name, mono_seconds() - t->started, why);
-            return -1;
+                       "libtcc", t->name, mono_seconds() - t->started, why);
         }
     }
-    if (t->state != TIER_READY)
-        return t->state == TIER_FAILED ? -1 : 0;
-    RtNet fresh;
-    if (!bind_net(t->jit, t->net, &fresh, diag) || fresh.size != live->size) {
-        if (fresh.size != live->size)
-            diag_plain(diag, DIAG_NOTE, "the optimized build of '%s' lays out its state in %zu bytes, libtcc's in "
-                       "%zu; training stays on libtcc", t->net->name, fresh.size, live->size);
-        t->state = TIER_FAILED;
+    return t->state == TIER_FAILED ? -1 : t->state == TIER_BUILDING ? 0 : 1;
+}
+
+/* After bind_*: whether the optimized build's state has libtcc's size
+ * (the structs are the same C, so always; else a note, and no switch). */
+static bool tier_same_size(JitTier *t, bool bound, size_t fresh, size_t live, Diag *diag)
+{
+    if (bound && fresh != live)
+        diag_plain(diag, DIAG_NOTE, "the optimized build of '%s' lays out its state in %zu bytes, libtcc's in "
+                   "%zu; training stays on libtcc", t->name, fresh, live);
+    t->state = bound && fresh == live ? TIER_SWAPPED : TIER_FAILED;
+    return t->state == TIER_SWAPPED;
+}
+
+int jit_tier_poll(JitTier *t, RtNet *live, bool wait, Diag *diag)
+{
+    int r = tier_ready(t, wait, diag);
+    if (r != 1)
+        return r;
+    RtNet fresh = *live;   /* its code replaced, its state and figures kept */
+    if (!tier_same_size(t, bind_net(t->jit, t->name, &fresh, diag), fresh.size, live->size, diag))
         return -1;
-    }
-    live->init = fresh.init, live->forward = fresh.forward, live->forward_batch = fresh.forward_batch;
-    live->train_step = fresh.train_step, live->params = fresh.params, live->lr = fresh.lr;
-    live->arrays = fresh.arrays, live->schedule = fresh.schedule;
-    t->state = TIER_SWAPPED;
+    *live = fresh;
     return 1;
+}
+
+int jit_tier_poll_gan(JitTier *t, RtGan *live, bool wait, Diag *diag)
+{
+    int r = tier_ready(t, wait, diag);
+    if (r != 1)
+        return r;
+    RtGan fresh = *live;
+    if (!tier_same_size(t, bind_gan(t->jit, t->name, &fresh, diag), fresh.size, live->size, diag))
+        return -1;
+    *live = fresh;
+    return 1;
+}
+
+bool jit_tier_taken(const JitTier *t)
+{
+    return t->state == TIER_SWAPPED;
 }
 
 void jit_tier_free(JitTier *t)

@@ -508,7 +508,7 @@ struct RtData;
 void pipeline_warn_image_shape(Diag *diag, const Source *src, const Net *n, const struct RtData *d);
 
 /* ---- jit.c ---- */
-typedef enum { JIT_TCC, JIT_CC, JIT_AUTO } JitBackend;   /* AUTO: tcc, then cc (nnc train) */
+typedef enum { JIT_TCC, JIT_CC, JIT_AUTO } JitBackend;   /* AUTO: tcc, then cc (the tiered JIT) */
 typedef struct Jit Jit;
 struct RtNet;
 /* Emits the module's C, compiles it in memory (tcc) or as a cached shared
@@ -520,12 +520,13 @@ void jit_free(Jit *j, struct RtNet *net);   /* frees the state too */
 /* The same for a gan block: its NAME_step and kin in `out` (whose state the
  * caller frees), both networks' parameters reachable. */
 Jit *jit_compile_gan(const Module *m, const Gan *gan, JitBackend backend, int64_t unroll, RtGan *out, Diag *diag);
-/* The tiered JIT (--jit=auto): the optimized build of network `net`
- * started in the background (or found in the cache), for a live network
- * that trains on libtcc's build meanwhile.  NULL, said on diag, when it
- * cannot start. */
+/* The tiered JIT (--jit=auto): the optimized build of network `net` (or
+ * of a gan block) started in the background (or found in the cache), for a
+ * live network that trains on libtcc's build meanwhile.  NULL, said on
+ * diag, when it cannot start. */
 typedef struct JitTier JitTier;
 JitTier *jit_tier_start(const Module *m, const Net *net, int64_t unroll, Diag *diag);
+JitTier *jit_tier_start_gan(const Module *m, const Gan *gan, int64_t unroll, Diag *diag);
 /* Whether the optimized build was in the cache, as far as can be told
  * within wait_ms (the child says so once it has emitted the C). */
 bool jit_tier_cached(JitTier *t, int wait_ms);
@@ -533,6 +534,9 @@ bool jit_tier_cached(JitTier *t, int wait_ms);
  * state untouched), 0 when that is still building (with `wait`, it waits),
  * -1 when it failed (a note on diag says why, once). */
 int jit_tier_poll(JitTier *t, struct RtNet *live, bool wait, Diag *diag);
+int jit_tier_poll_gan(JitTier *t, RtGan *live, bool wait, Diag *diag);
+/* Whether a live network or gan took the optimized build's code. */
+bool jit_tier_taken(const JitTier *t);
 /* Stops a build still running (its temporary file removed) and frees the
  * optimized code: after the last use of a network that runs it. */
 void jit_tier_free(JitTier *t);
@@ -568,8 +572,14 @@ bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs);
 /* ---- pipeline.c: option values, as every command reads them ---- */
 /* Whether s is all of a whole number from lo to hi; *out gets it. */
 bool parse_whole(const char *s, long long lo, long long hi, long long *out);
-/* "tcc" or "cc" into *out; false for another name ("auto" is nnc train's own). */
+/* "tcc", "cc" or "auto" into *out; false for another name. */
 bool parse_jit_backend(const char *s, JitBackend *out);
+/* The backend when none is asked for: $NNC_JIT if set (tcc, cc or auto),
+ * else auto; false, said on diag, for another value of NNC_JIT. */
+bool pipeline_default_backend(JitBackend *out, Diag *diag);
+/* The tiered JIT's switch after exactly this many batches, waiting for the
+ * optimized build: $NNC_TIER_TEST_AT, for tests only; 0 (by the clock). */
+int64_t pipeline_tier_test_at(void);
 
 /* ---- cmd_train.c ---- */
 int cmd_train(int argc, char **argv);

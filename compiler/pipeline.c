@@ -87,10 +87,28 @@ bool parse_whole(const char *s, long long lo, long long hi, long long *out)
 
 bool parse_jit_backend(const char *s, JitBackend *out)
 {
-    if (strcmp(s, "tcc") != 0 && strcmp(s, "cc") != 0)
+    if (strcmp(s, "tcc") != 0 && strcmp(s, "cc") != 0 && strcmp(s, "auto") != 0)
         return false;
-    *out = s[0] == 't' ? JIT_TCC : JIT_CC;
+    *out = s[0] == 't' ? JIT_TCC : s[0] == 'c' ? JIT_CC : JIT_AUTO;
     return true;
+}
+
+int64_t pipeline_tier_test_at(void)
+{
+    const char *v = getenv("NNC_TIER_TEST_AT");
+    long long x;
+    return v && parse_whole(v, 1, INT64_MAX, &x) ? (int64_t)x : 0;
+}
+
+bool pipeline_default_backend(JitBackend *out, Diag *diag)
+{
+    const char *v = getenv("NNC_JIT");
+    *out = JIT_AUTO;
+    if (!v || !*v || parse_jit_backend(v, out))
+        return true;
+    diag_plain(diag, DIAG_ERROR, "the environment variable NNC_JIT is '%s'; expected auto, tcc or cc (the default "
+               "of --jit)", v);
+    return false;
 }
 
 RtLoss pipeline_rt_loss(const Net *n)

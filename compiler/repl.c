@@ -7,6 +7,9 @@
  * located in the session's input (`<stdin>:LINE:COL`).  Changing a
  * hyperparameter that shapes the code (momentum, batch, backend, unroll)
  * re-emits and re-JIT-compiles the network in place, keeping the weights.
+ * With the backend auto (the default) every compilation starts on
+ * libtcc's build and takes cc's when it is ready: between batches of
+ * `train`, or before any command (tier_take).
  *
  * A file with a gan block loads the gan (its generator and discriminator
  * trained against each other): `data` then takes its real images, `train`
@@ -40,7 +43,9 @@ typedef struct Repl {
     Jit *jit;
     RtNet rt;
     bool have_net;
-    JitBackend backend;
+    JitBackend backend;          /* tcc, cc, or auto: libtcc's build, then cc's */
+    JitTier *tier;               /* auto: the current compilation's optimized build (its code, once taken) */
+    bool tier_settled;           /* the optimized build was taken, or failed: not asked again */
     int64_t unroll;              /* -1: the backend's default */
     RtData train, test;
     bool have_train, have_test;
@@ -85,9 +90,85 @@ static bool fail(Repl *r, const char *fmt, ...)
 
 /* ---- (re)compiling the network ---- */
 
-static int64_t unroll_for(const Repl *r)
+/* The backend that compiles first (auto starts on libtcc). */
+static JitBackend first_backend(const Repl *r)
 {
-    return r->unroll >= 0 ? r->unroll : r->backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+    return r->backend == JIT_AUTO ? JIT_TCC : r->backend;
+}
+
+static const char *backend_name(JitBackend b)
+{
+    return b == JIT_TCC ? "tcc" : b == JIT_CC ? "cc" : "auto";
+}
+
+/* `set unroll`, else backend b's default. */
+static int64_t unroll_for(const Repl *r, JitBackend b)
+{
+    return r->unroll >= 0 ? r->unroll : b == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+}
+
+/* With the backend auto: the optimized build of network n (or gan g)
+ * started, as nnc train --jit=auto starts it; NULL otherwise. */
+static JitTier *tier_begin(Repl *r, const Net *n, const Gan *g)
+{
+    if (r->backend != JIT_AUTO)
+        return NULL;
+    JitTier *t = n ? jit_tier_start(r->mod, n, unroll_for(r, JIT_CC), &r->diag)
+                   : jit_tier_start_gan(r->mod, g, unroll_for(r, JIT_CC), &r->diag);
+    if (!t) {
+        fflush(stdout);
+        fprintf(stderr, "note: no optimized build; the session runs libtcc's\n");
+    }
+    return t;
+}
+
+/* A fresh compilation's optimized build, when the cache has it: taken at
+ * once (live: the network or gan it compiled); true when it was. */
+static bool tier_cached(Repl *r, JitTier *t, RtNet *net, RtGan *gan)
+{
+    return t && jit_tier_cached(t, 30) &&
+           (net ? jit_tier_poll(t, net, true, &r->diag) : jit_tier_poll_gan(t, gan, true, &r->diag)) == 1;
+}
+
+/* The current compilation's optimized build, if it is ready (with `wait`,
+ * once it is): RtTrainOptions' swap_code, and before every command. */
+static int tier_take(bool wait, void *user)
+{
+    Repl *r = user;
+    if (!r->tier || r->tier_settled)
+        return -1;
+    int got = r->have_gan ? jit_tier_poll_gan(r->tier, &r->rg, wait, &r->diag)
+                          : jit_tier_poll(r->tier, &r->rt, wait, &r->diag);
+    r->tier_settled = got != 0;
+    return got;
+}
+
+/* The backend whose code runs the current compilation now. */
+static JitBackend running_backend(const Repl *r)
+{
+    return r->backend != JIT_AUTO ? r->backend : r->tier && jit_tier_taken(r->tier) ? JIT_CC : JIT_TCC;
+}
+
+/* What compiled the code that runs, for the messages. */
+static const char *compiled_by(const Repl *r)
+{
+    return running_backend(r) == JIT_TCC ? "libtcc" : "cc";
+}
+
+/* With the backend auto, how its optimized build stands (to end a line). */
+static const char *tier_note(const Repl *r)
+{
+    if (r->backend != JIT_AUTO || running_backend(r) == JIT_CC)
+        return "";
+    return r->tier && !r->tier_settled ? "; the optimized build (cc) under way" : "; no optimized build";
+}
+
+/* The compilation `t` (and its tier) replaces the session's. */
+static void tier_replace(Repl *r, JitTier *t, bool taken)
+{
+    jit_tier_free(r->tier);
+    r->tier = t;
+    r->tier_settled = taken;
 }
 
 /* JIT-compiles r->net; keeps `params` (when not NULL) as the weights and
@@ -95,18 +176,29 @@ static int64_t unroll_for(const Repl *r)
 static bool rejit(Repl *r, const float *params, float lr)
 {
     RtNet fresh;
-    Jit *j = jit_compile(r->mod, r->net, r->backend, unroll_for(r), &fresh, &r->diag);
-    if (!j)
+    JitTier *t = tier_begin(r, r->net, NULL);
+    JitBackend b = first_backend(r);
+    Jit *j = jit_compile(r->mod, r->net, b, unroll_for(r, b), &fresh, &r->diag);
+    if (!j) {
+        jit_tier_free(t);
         return false;
+    }
+    bool taken = tier_cached(r, t, &fresh, NULL);
+    if (taken)
+        fresh.init(fresh.state, fresh.seed);   /* by its own code: cc's weights, bit for bit */
     if (params)
         memcpy(fresh.params(fresh.state), params, (size_t)fresh.n_params * sizeof(float));
     if (lr > 0)
         *fresh.lr(fresh.state) = lr;
-    if (r->have_net)
+    if (r->have_net) {
         jit_free(r->jit, &r->rt);
+        tier_replace(r, NULL, false);
+    }
     r->jit = j;
     r->rt = fresh;
     r->have_net = true;
+    r->tier = t;   /* (use_source frees a previous one) */
+    r->tier_settled = taken;
     return true;
 }
 
@@ -239,6 +331,7 @@ static void drop_gan(Repl *r)
         return;
     free(r->rg.state);
     jit_free(r->jit, NULL);
+    tier_replace(r, NULL, false);
     arena_free(r->arena);
     rt_data_free(&r->real);
     r->have_gan = r->have_real = false;
@@ -251,13 +344,23 @@ static void drop_gan(Repl *r)
 static bool use_gan(Repl *r, Arena *arena, const Source *src, Module *m, const Gan *g)
 {
     RtGan fresh;
-    Jit *j = jit_compile_gan(m, g, r->backend, unroll_for(r), &fresh, &r->diag);
+    Module *keep = r->mod;
+    r->mod = m;   /* (tier_begin's) */
+    JitTier *t = tier_begin(r, NULL, g);
+    r->mod = keep;
+    JitBackend b = first_backend(r);
+    Jit *j = jit_compile_gan(m, g, b, unroll_for(r, b), &fresh, &r->diag);
     if (!j) {
+        jit_tier_free(t);
         arena_free(arena);
         return false;
     }
+    bool taken = tier_cached(r, t, NULL, &fresh);
+    if (taken)
+        fresh.init(fresh.state, fresh.seed);
     if (r->have_net) {
         jit_free(r->jit, &r->rt);
+        tier_replace(r, NULL, false);
         arena_free(r->arena);
         r->have_net = false;
     }
@@ -271,11 +374,13 @@ static bool use_gan(Repl *r, Arena *arena, const Source *src, Module *m, const G
     r->rg = fresh;
     r->jit = j;
     r->have_gan = true;
+    r->tier = t;
+    r->tier_settled = taken;
     r->shuffle_seed = fresh.seed;
     r->epochs_done = 0;
-    printf("gan %s: generator %s (%lld parameters) and discriminator %s (%lld), %zu bytes (compiled by %s)\n",
+    printf("gan %s: generator %s (%lld parameters) and discriminator %s (%lld), %zu bytes (compiled by %s)%s\n",
            g->name, fresh.gen_name, (long long)fresh.gen_n_params, fresh.disc_name, (long long)fresh.disc_n_params,
-           fresh.size, r->backend == JIT_TCC ? "libtcc" : "cc");
+           fresh.size, compiled_by(r), tier_note(r));
     printf("  its commands: data IMAGES, train [EPOCHS], generate FILE.pgm [N], init [SEED], save W.nnw|C.nnck, "
            "load W.nnw|C.nnck, show\n");
     return true;
@@ -315,6 +420,7 @@ static bool use_source(Repl *r, const char *name, const char *text, size_t len, 
     }
     if (old.have_net) {
         jit_free(old.jit, &old.rt);
+        jit_tier_free(old.tier);
         arena_free(old.arena);
     }
     if (old.have_gan) {   /* its state, compilation and real samples (r->real is old.real) */
@@ -325,8 +431,8 @@ static bool use_source(Repl *r, const char *name, const char *text, size_t len, 
     }
     r->shuffle_seed = n->seed;
     r->epochs_done = 0;
-    printf("network %s: %lld parameters, %zu bytes (compiled by %s)\n", n->name, (long long)n->n_params, r->rt.size,
-           r->backend == JIT_TCC ? "libtcc" : "cc");
+    printf("network %s: %lld parameters, %zu bytes (compiled by %s)%s\n", n->name, (long long)n->n_params,
+           r->rt.size, compiled_by(r), tier_note(r));
     if (r->text_from) {   /* text data: read again as this network's windows, or dropped */
         char *path = r->text_from;
         RtData train = {0}, test = {0};
@@ -529,7 +635,8 @@ static bool do_train(Repl *r, int argc, char **argv)
         return false;
     if (!r->have_train)
         return fail(r, "no training data: 'data FILE' first");
-    if (r->backend == JIT_TCC && jit_tcc_is_slow(r->net, r->train.n, epochs)) {
+    if (running_backend(r) == JIT_TCC && (!r->tier || r->tier_settled) &&
+        jit_tcc_is_slow(r->net, r->train.n, epochs)) {
         fflush(stdout);
         fprintf(stderr, "note: libtcc does not optimize; 'set backend cc' trains networks of this size about "
                         "30-45x faster (bench/README.md)\n");
@@ -544,6 +651,9 @@ static bool do_train(Repl *r, int argc, char **argv)
         .stop = &interrupted,
         .test_name = r->text_from ? "valid" : NULL,   /* as nnc train --text */
         .test_loss = r->text_from != NULL,
+        .user = r,
+        .swap_code = r->tier && !r->tier_settled ? tier_take : NULL,
+        .swap_at = pipeline_tier_test_at(),
     };
     struct sigaction old;
     catch_sigint(&old);
@@ -745,7 +855,7 @@ static bool do_set(Repl *r, int argc, char **argv)
         r->net->batch = n;
     } else if (strcmp(k, "backend") == 0) {
         if (!parse_jit_backend(v, &r->backend))
-            return fail(r, "the backend is tcc or cc, not '%s'", v);
+            return fail(r, "the backend is tcc, cc or auto, not '%s'", v);
     } else if (strcmp(k, "unroll") == 0) {
         if (!parse_count(r, v, 0, 1000000, &n, "unroll"))
             return false;
@@ -762,7 +872,7 @@ static bool do_set(Repl *r, int argc, char **argv)
         lower_module(r->mod, r->arena, &r->diag);
         return false;
     }
-    printf("%s = %s; recompiled by %s, weights kept\n", k, v, r->backend == JIT_TCC ? "libtcc" : "cc");
+    printf("%s = %s; recompiled by %s, weights kept%s\n", k, v, compiled_by(r), tier_note(r));
     return true;
 }
 
@@ -814,7 +924,7 @@ static bool do_emit(Repl *r, int argc, char **argv)
     h_path[len - 1] = 'h';
     const char *slash = strrchr(h_path, '/');
     /* The code the session runs, so the file computes exactly what 'predict' shows. */
-    EmitOptions eo = {.unroll = unroll_for(r), .header_name = slash ? slash + 1 : h_path};
+    EmitOptions eo = {.unroll = unroll_for(r, running_backend(r)), .header_name = slash ? slash + 1 : h_path};
     Arena *plan = arena_new();   /* (the inference plan's copy of the module) */
     const Module *m = r->mod;
     if (infer) {
@@ -853,8 +963,9 @@ static bool do_show(Repl *r, int argc, char **argv)
     if (!b.oom)
         fputs(b.data, stdout);
     rt_buf_free(&b);
-    printf("  lr now   %g; backend %s; %d epochs trained since init\n", *r->rt.lr(r->rt.state),
-           r->backend == JIT_TCC ? "tcc" : "cc", r->epochs_done);
+    printf("  lr now   %g; backend %s%s%s%s; %d epochs trained since init\n", *r->rt.lr(r->rt.state),
+           backend_name(r->backend), r->backend == JIT_AUTO ? ", running " : "",
+           r->backend == JIT_AUTO ? compiled_by(r) : "", tier_note(r), r->epochs_done);
     return true;
 }
 
@@ -923,7 +1034,8 @@ static bool gan_train(Repl *r, int argc, char **argv)
         return false;
     if (!r->have_real)
         return fail(r, "no real samples: 'data IMAGES' first");
-    if (r->backend == JIT_TCC && jit_tcc_is_slow(r->gan->disc, 3 * r->real.n, epochs)) {
+    if (running_backend(r) == JIT_TCC && (!r->tier || r->tier_settled) &&
+        jit_tcc_is_slow(r->gan->disc, 3 * r->real.n, epochs)) {
         fflush(stdout);
         fprintf(stderr, "note: libtcc does not optimize; 'set backend cc' trains networks of this size about "
                         "30-45x faster (bench/README.md)\n");
@@ -934,6 +1046,9 @@ static bool gan_train(Repl *r, int argc, char **argv)
         .out = stdout,
         .progress = r->interactive && isatty(STDOUT_FILENO),
         .stop = &interrupted,
+        .user = r,
+        .swap_code = r->tier && !r->tier_settled ? tier_take : NULL,
+        .swap_at = pipeline_tier_test_at(),
     };
     struct sigaction old;
     catch_sigint(&old);
@@ -1050,30 +1165,39 @@ static bool gan_show(Repl *r, int argc, char **argv)
     if (!b.oom)
         fputs(b.data, stdout);
     rt_buf_free(&b);
-    printf("  backend %s; %d epochs trained since init%s\n", r->backend == JIT_TCC ? "tcc" : "cc", r->epochs_done,
+    printf("  backend %s%s%s%s; %d epochs trained since init%s\n", backend_name(r->backend),
+           r->backend == JIT_AUTO ? ", running " : "", r->backend == JIT_AUTO ? compiled_by(r) : "", tier_note(r),
+           r->epochs_done,
            r->have_real ? "" : "; no real samples yet ('data IMAGES')");
     return true;
 }
 
-/* set backend tcc|cc: the gan compiled again, its whole state kept (the
- * struct's layout does not depend on the backend). */
+/* set backend tcc|cc|auto: the gan compiled again, its whole state kept
+ * (the struct's layout does not depend on the backend). */
 static bool gan_set(Repl *r, int argc, char **argv)
 {
-    JitBackend b;
+    JitBackend b, saved = r->backend;
     if (argc != 3 || strcmp(argv[1], "backend") != 0 || !parse_jit_backend(argv[2], &b))
-        return fail(r, "usage: set backend tcc|cc (a gan block's other settings are in its networks' blocks)");
+        return fail(r, "usage: set backend tcc|cc|auto (a gan block's other settings are in its networks' "
+                    "blocks)");
     RtGan fresh;
-    Jit *j = jit_compile_gan(r->mod, r->gan, b, r->unroll >= 0 ? r->unroll : b == JIT_TCC ? NNC_TCC_UNROLL :
-                             NNC_DEFAULT_UNROLL, &fresh, &r->diag);
-    if (!j)
+    r->backend = b;
+    JitTier *t = tier_begin(r, NULL, r->gan);
+    Jit *j = jit_compile_gan(r->mod, r->gan, first_backend(r), unroll_for(r, first_backend(r)), &fresh, &r->diag);
+    if (!j) {
+        jit_tier_free(t);
+        r->backend = saved;
         return false;
+    }
+    bool taken = tier_cached(r, t, NULL, &fresh);
     memcpy(fresh.state, r->rg.state, fresh.size);
     free(r->rg.state);
     jit_free(r->jit, NULL);
     r->rg = fresh;
     r->jit = j;
-    r->backend = b;
-    printf("backend %s (compiled again; the weights and the optimizers' state kept)\n", argv[2]);
+    tier_replace(r, t, taken);
+    printf("backend %s (compiled again by %s; the weights and the optimizers' state kept)%s\n", argv[2],
+           compiled_by(r), tier_note(r));
     return true;
 }
 
@@ -1087,7 +1211,8 @@ static const Command gan_commands[] = {
     {"load", "W.nnw | C.nnck | F.nn", "both networks' weights, a training state, or another file (F.nn [NET])",
      gan_load},
     {"show", "", "both networks and the gan", gan_show},
-    {"set", "backend tcc|cc", "compile the gan again with libtcc or cc, keeping its state", gan_set},
+    {"set", "backend tcc|cc|auto", "compile the gan again with libtcc, cc or both (auto), keeping its state",
+     gan_set},
 };
 enum { N_GAN_COMMANDS = sizeof gan_commands / sizeof gan_commands[0] };
 
@@ -1230,6 +1355,8 @@ int cmd_repl(int argc, char **argv)
     diag_init(&r.diag, stderr);
     r.unroll = -1;
     r.interactive = isatty(STDIN_FILENO) != 0;
+    if (!pipeline_default_backend(&r.backend, &r.diag))
+        return 2;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -1267,6 +1394,10 @@ int cmd_repl(int argc, char **argv)
         while (*p == ' ' || *p == '\t')
             p++;
         bool ok;
+        /* the optimized build, if it is ready by now (a test's switch comes at its batch) */
+        if (!pipeline_tier_test_at() && tier_take(false, &r) == 1)
+            fprintf(stderr, "note: the optimized build (cc) is ready: %s runs on it from this command on\n",
+                    r.have_gan ? r.gan->name : r.net->name);
         if (strncmp(p, "network", 7) == 0 && (p[7] == ' ' || p[7] == '\t' || p[7] == '\0'))
             ok = read_block(&r, line);
         else if (*p == '#')
@@ -1280,6 +1411,7 @@ int cmd_repl(int argc, char **argv)
     }
     if (r.have_net) {
         jit_free(r.jit, &r.rt);
+        tier_replace(&r, NULL, false);
         arena_free(r.arena);
     }
     drop_gan(&r);

@@ -294,12 +294,13 @@ typedef struct RtTrainOptions {
     bool track_best;             /* evaluate the test set every epoch and keep the best (run->best) */
     int patience;                /* with track_best: stop after this many epochs without a better one; 0: never */
     void (*on_best)(const struct RtEpoch *e, void *user);   /* a new best epoch: save its weights */
-    /* The tiered JIT: between batches, about every 20 ms, may give net other
-     * code for the same state (an optimized build of the same C); returns 1
-     * when it did, 0 to be asked again, -1 never to be asked again.  With
-     * `wait`, it waits for the build.  swap_at (tests) asks once, waiting,
-     * after exactly that many batches of the run; 0: by the clock. */
-    int (*swap_code)(RtNet *net, bool wait, void *user);
+    /* The tiered JIT: between batches, about every 20 ms, and before an
+     * epoch's evaluation, may give the network other code for the same
+     * state (an optimized build of the same C); returns 1 when it did, 0 to
+     * be asked again, -1 never to be asked again.  With `wait`, it waits
+     * for the build.  swap_at (tests) asks once, waiting, after exactly that
+     * many batches of the run; 0: by the clock.  NULL: never asked. */
+    int (*swap_code)(bool wait, void *user);
     int64_t swap_at;
 } RtTrainOptions;
 
@@ -373,6 +374,8 @@ typedef struct RtGanOptions {
     bool track_best;             /* score every whole epoch and keep the best (run->best) */
     int patience;                /* with track_best: stop after this many epochs without a better score */
     void (*on_best)(const RtGanEpoch *e, void *user);   /* a new best epoch: save its weights */
+    int (*swap_code)(bool wait, void *user);   /* as RtTrainOptions': the tiered JIT */
+    int64_t swap_at;
 } RtGanOptions;
 
 /* Trains the gan on the real samples of `real` (their inputs; targets are

@@ -235,20 +235,28 @@ typedef struct Swap {
     double when;                 /* at this time */
 } Swap;
 
-/* After each batch: asks opt->swap_code about every 20 ms (the clock read
- * every `every` batches, so that batches of microseconds do not pay for
- * it), or exactly after opt->swap_at batches. */
-static void maybe_swap(Swap *sw, RtNet *net, const RtTrainOptions *opt, int64_t seen_here)
+/* Asks `swap_code` (RtTrainOptions') about every 20 ms after a batch (the
+ * clock read every `every` batches, so that batches of microseconds do not
+ * pay for it), or exactly after `at` batches (tests); with `now_too` (an
+ * epoch's evaluation is about to run), now if 20 ms have passed.  True
+ * when the optimized code took over. */
+static bool maybe_swap(Swap *sw, int (*swap_code)(bool wait, void *user), int64_t at, void *user,
+                       int64_t seen_here, bool now_too)
 {
-    sw->batches++;
     int r;
-    if (opt->swap_at) {
-        if (sw->batches != opt->swap_at)
-            return;
-        r = opt->swap_code(net, true, opt->user);
+    if (now_too) {
+        double t = now();
+        if (at || t - sw->last < 0.02)
+            return false;
+        sw->last = t;
+        r = swap_code(false, user);
+    } else if (sw->batches++, at) {
+        if (sw->batches != at)
+            return false;
+        r = swap_code(true, user);
     } else {
         if (++sw->count < sw->every)
-            return;
+            return false;
         sw->count = 0;
         double t = now(), gap = t - sw->last;
         if (gap < 0.001 && sw->every < 4096)
@@ -256,28 +264,49 @@ static void maybe_swap(Swap *sw, RtNet *net, const RtTrainOptions *opt, int64_t 
         else if (gap > 0.04 && sw->every > 1)
             sw->every /= 2;
         if (gap < 0.02)
-            return;
+            return false;
         sw->last = t;
-        r = opt->swap_code(net, false, opt->user);
+        r = swap_code(false, user);
     }
     if (r != 0)
         sw->asking = false;
-    if (r == 1) {
+    if (r == 1 && !now_too) {
         sw->swapped = true;
         sw->seen_before = seen_here;
         sw->when = now();
     }
+    return r == 1;
 }
 
 /* The line that says the optimized code took over, with the speeds before
- * and after, at the end of its epoch. */
-static void say_swap(FILE *out, bool progress, const Swap *sw, double t0, double t_end, int64_t seen_here)
+ * and after, at the end of its epoch; or, when it took over after the last
+ * batch of epoch `between` (0: not so), the speed before. */
+static void say_swap(FILE *out, bool progress, const Swap *sw, double t0, double t_end, int64_t seen_here,
+                     int between)
 {
-    double before = sw->when - t0, after = t_end - sw->when;
+    double before = (between ? t_end : sw->when) - t0, after = t_end - sw->when;
+    if (between) {
+        fprintf(out, "%soptimized code (cc) took over at the end of epoch %d (%.0f samples/s before); the "
+                "evaluation and the epochs after run on it\n", progress ? "\r\033[K" : "", between,
+                before > 0 ? (double)seen_here / before : 0);
+        return;
+    }
     fprintf(out, "%soptimized code (cc) took over after %lld samples of the epoch, %.2f s in: %.0f samples/s "
             "before, %.0f after\n", progress ? "\r\033[K" : "", (long long)sw->seen_before, before,
             before > 0 ? (double)sw->seen_before / before : 0,
             after > 0 ? (double)(seen_here - sw->seen_before) / after : 0);
+}
+
+/* After an epoch's last batch: the line of a switch in it, and one more
+ * chance to switch before the evaluation (the line of that one too). */
+static void epoch_swap(Swap *sw, int (*swap_code)(bool wait, void *user), int64_t at, void *user, FILE *out,
+                       bool progress, int epoch, double t0, double t_end, int64_t seen_here)
+{
+    if (sw->swapped && out)
+        say_swap(out, progress, sw, t0, t_end, seen_here, 0);
+    sw->swapped = false;
+    if (sw->asking && maybe_swap(sw, swap_code, at, user, seen_here, true) && out)
+        say_swap(out, progress, sw, t0, t_end, seen_here, epoch);
 }
 
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last)
@@ -327,7 +356,7 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
             run->pos = b + k;
             seen_here += k;
             if (sw.asking)
-                maybe_swap(&sw, net, opt, seen_here);
+                maybe_swap(&sw, opt->swap_code, opt->swap_at, opt->user, seen_here, false);
             if (opt->progress && opt->out)
                 progress_step(opt->out, &pg, epoch, b + k, n, run->sum[0] / (double)run->batches, ep.lr);
             if (opt->stop && *opt->stop && b + k < n) {
@@ -337,9 +366,8 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
             }
         }
         double t_end = now(), secs = t_end - t0;
-        if (sw.swapped && opt->out)   /* the optimized code took over in this epoch */
-            say_swap(opt->out, opt->progress, &sw, t0, t_end, seen_here);
-        sw.swapped = false;
+        epoch_swap(&sw, opt->swap_code, opt->swap_at, opt->user, opt->out, opt->progress, epoch, t0, t_end,
+                   seen_here);
         ep.loss = run->batches ? run->sum[0] / (double)run->batches : 0;
         ep.samples_per_sec = secs > 0 ? (double)seen_here / secs : 0;
         if (ep.diverged)
@@ -435,6 +463,7 @@ bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGan
     ok = ok && n > 0;
     int first = run->epoch + 1;
     Progress pg = progress_of(run, n, opt->epochs);
+    Swap sw = {.asking = opt->swap_code != NULL, .every = 1, .last = now()};
     for (int epoch = first; ok && epoch <= opt->epochs; epoch++) {
         double t0 = now();
         int64_t seen_here = 0;
@@ -466,6 +495,8 @@ bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGan
             run->seen += k;
             run->pos = b + k;
             seen_here += k;
+            if (sw.asking)
+                maybe_swap(&sw, opt->swap_code, opt->swap_at, opt->user, seen_here, false);
             if (opt->progress && opt->out)
                 progress_step(opt->out, &pg, epoch, b + k, n, run->sum[1] / (double)run->batches, 0);
             if (opt->stop && *opt->stop && b + k < n) {
@@ -474,7 +505,9 @@ bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGan
                 break;
             }
         }
-        double secs = now() - t0;
+        double t_end = now(), secs = t_end - t0;
+        epoch_swap(&sw, opt->swap_code, opt->swap_at, opt->user, opt->out, opt->progress, epoch, t0, t_end,
+                   seen_here);
         ep.d_loss = run->batches ? run->sum[0] / (double)run->batches : 0;
         ep.g_loss = run->batches ? run->sum[1] / (double)run->batches : 0;
         ep.samples_per_sec = secs > 0 ? (double)seen_here / secs : 0;

@@ -2,6 +2,11 @@
 # or "FAIL NAME" (details follow, indented); tests/run.sh counts them.
 # Run from the repository root.  $NNC is the compiler under test.
 NNC=${NNC:-./nnc}
+# The JIT backend of a command that names none: libtcc alone, whose results
+# do not hang on when cc's build is ready, and which writes nothing to a
+# cache.  The default (auto) is tested in tests/jit/tier.sh and the docs.
+NNC_JIT=${NNC_JIT:-tcc}
+export NNC_JIT
 STRICT="-std=c99 -Wall -Wextra -Wpedantic -Werror"
 ok()   { echo "ok $1"; }
 fail() { echo "FAIL $1"; shift; [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/    /'; return 0; }

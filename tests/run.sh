@@ -7,6 +7,8 @@
 # counted, on a terminal as a counter redrawn in place, elsewhere (a CI log)
 # as a line every 100; each suite ends with its counts and its time.
 cd "$(dirname "$0")/.."
+NNC_JIT=${NNC_JIT:-tcc}   # as tests/lib.sh: a command without --jit runs on libtcc alone
+export NNC_JIT
 suites=${*:-"golden errors names usage unit numeric torch checkpoint data jit report fashion mcu quant fuzz robust install docs asan"}
 log=build/test/log.$$
 mkdir -p build/test

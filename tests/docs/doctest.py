@@ -211,12 +211,24 @@ def report(ok, what, detail=()):
     return ok
 
 
+def doc_env():
+    """The environment of the docs' commands: a reader's.  Debian's tools
+    first (python3 with torch is Debian's, as README says); the JIT's
+    default backend (auto: NNC_JIT, which the other suites set to tcc, is
+    taken out), its cc builds cached in the scratch folder, not ~/.cache."""
+    env = dict(os.environ, NO_COLOR="1", LC_ALL="C.UTF-8", COLUMNS="80",
+               PATH="/usr/local/bin:/usr/bin:/bin:" + os.environ.get("PATH", ""),
+               XDG_CACHE_HOME=os.path.join(SCRATCH, "cache"))
+    env.pop("NNC_JIT", None)
+    return env
+
+
 def check_doc(doc, corpus):
     rel = os.path.relpath(doc, ROOT)
     cwd = None
     # Debian's own tools first (python3 with torch is Debian's, as README says)
-    env = dict(os.environ, NO_COLOR="1", LC_ALL="C.UTF-8", COLUMNS="80",
-               PATH="/usr/local/bin:/usr/bin:/bin:" + os.environ.get("PATH", ""))
+    env = doc_env()
+    shutil.rmtree(env["XDG_CACHE_HOME"], ignore_errors=True)   # each doc read as by a new user
     blocks_of_doc = blocks(doc)
     own = set()
     for start, info, body in blocks_of_doc:
@@ -343,8 +355,7 @@ def check_ignored(doc, cwd, own):
 
 def main():
     corpus = error_corpus()
-    env = dict(os.environ, NO_COLOR="1", LC_ALL="C.UTF-8", COLUMNS="80",
-               PATH="/usr/local/bin:/usr/bin:/bin:" + os.environ.get("PATH", ""))
+    env = doc_env()
     for doc in sys.argv[1:]:
         if doc.endswith(".1"):
             check_man(os.path.abspath(doc), env)

@@ -36,27 +36,7 @@ if [ ! -f "$TRAIN" ]; then
     fail "gan: Fashion-MNIST" "$TRAIN is missing (scripts/setup.sh installs dataset-fashion-mnist)"
     exit 0
 fi
-cat > "$out/g.nn" <<'NN'
-network gen {
-    input 16
-    dense 32 relu
-    dense 784 sigmoid
-    optimizer adam lr=0.001 beta1=0.5
-    batch 16
-}
-network disc {
-    input 784
-    dense 32 leaky_relu(0.2)
-    dense 1 sigmoid
-    loss bce
-    optimizer adam lr=0.001 beta1=0.5
-    batch 16
-}
-gan g {
-    generator gen
-    discriminator disc
-}
-NN
+cp tests/jit/tiny_gan.nn "$out/g.nn"
 cat > "$out/judge.nn" <<'NN'
 network judge {
     input 784

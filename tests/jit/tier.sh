@@ -3,7 +3,7 @@
 # while a child process makes the optimized one (cc, into the cache), and
 # the network moves to it between two batches.  Run from the repository
 # root after `make nnc`; writes under build/test/jit/tier/ (its own cache,
-# XDG_CACHE_HOME=build/test/jit/tier/cache).  About 15 s on 2 cores.
+# XDG_CACHE_HOME=build/test/jit/tier/cache).  About 12 s on 2 cores.
 #
 #   switch     NNC_TIER_TEST_AT=7 (tests only) makes the switch happen after
 #              exactly 7 batches, waiting for the build: the run says so,
@@ -20,6 +20,17 @@
 #   no wait    a run that ends before the compiler does (a compiler that
 #              sleeps first) does not wait for it: it ends in well under
 #              the sleep, and leaves no temporary file and no process
+#   default    without --jit and without NNC_JIT the run is tiered (auto);
+#              NNC_JIT=tcc or cc picks that backend, --jit wins over it, and
+#              another value of NNC_JIT is an error (exit 2) for nnc train
+#              and nnc repl
+#   gan        a gan block moves to cc after batch 5 as a network does: both
+#              networks' weights are libtcc's and cc's to 1e-4 (a run on one
+#              batch fewer is not: the comparison can fail)
+#   repl       the REPL's `train` moves to cc after batch 7: the bits of
+#              nnc train's switch after batch 7 (same seed, same order), and
+#              `show` then says cc runs; between commands the session takes
+#              the build once it is ready (a `show` some seconds later)
 . tests/lib.sh
 out=build/test/jit/tier
 rm -rf "$out"
@@ -115,4 +126,89 @@ else
         "exit status $st, $((t1 - t0)) s; compiler pids: $(cat "$out/slowcc.pids"); still running:$left;" \
         "temporary files: $tmps" "$(cat "$out/nowait.out")"
     for p in $left; do kill "$p" 2>/dev/null; done
+fi
+
+# ---- default ----
+rm -rf "$out/cache/nnc"
+env -u NNC_JIT $NNC train $sp >"$out/default.out" 2>&1
+st1=$?
+NNC_JIT=tcc $NNC train $sp >"$out/env_tcc.out" 2>&1
+st2=$?
+NNC_JIT=auto $NNC train $sp --jit=tcc >"$out/flag_tcc.out" 2>&1
+st3=$?
+NNC_JIT=bogus $NNC train $sp >"$out/bogus.out" 2>&1
+st4=$?
+echo quit | NNC_JIT=bogus $NNC repl >"$out/bogus_repl.out" 2>&1
+st5=$?
+msg="the environment variable NNC_JIT is 'bogus'; expected auto, tcc or cc"
+if [ $st1 -eq 0 ] && head -1 "$out/default.out" | grep -q 'compiled by libtcc in .* ms; the optimized build (cc) under way$' &&
+    [ $st2 -eq 0 ] && head -1 "$out/env_tcc.out" | grep -q 'compiled by libtcc in [0-9.]* ms$' &&
+    [ $st3 -eq 0 ] && head -1 "$out/flag_tcc.out" | grep -q 'compiled by libtcc in [0-9.]* ms$' &&
+    [ $st4 -eq 2 ] && grep -q "$msg" "$out/bogus.out" && [ $st5 -eq 2 ] && grep -q "$msg" "$out/bogus_repl.out"; then
+    ok "default: auto without --jit or NNC_JIT; NNC_JIT=tcc picks libtcc, --jit=tcc wins over NNC_JIT=auto, NNC_JIT=bogus exits 2"
+else
+    fail "default: auto without --jit or NNC_JIT; NNC_JIT=tcc picks libtcc, --jit=tcc wins over NNC_JIT=auto, NNC_JIT=bogus exits 2" \
+        "exit statuses $st1 $st2 $st3 $st4 $st5" "$(head -1 "$out/default.out" "$out/env_tcc.out" "$out/flag_tcc.out")" \
+        "$(cat "$out/bogus.out" "$out/bogus_repl.out")"
+fi
+
+# ---- gan ----
+TRAIN=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+if [ -f "$TRAIN" ]; then
+    cp tests/jit/tiny_gan.nn "$out/g.nn"
+    g="$out/g.nn --data $TRAIN --epochs 2 --unroll 224"
+    $NNC train $g --limit 256 --jit=tcc --save "$out/g_tcc.nnw" >"$out/g_tcc.out" 2>&1
+    $NNC train $g --limit 240 --jit=tcc --save "$out/g_less.nnw" >"$out/g_less.out" 2>&1
+    $NNC train $g --limit 256 --jit=cc --save "$out/g_cc.nnw" >"$out/g_cc.out" 2>&1
+    rm -rf "$out/cache/nnc"
+    NNC_TIER_TEST_AT=5 $NNC train $g --limit 256 --jit=auto --save "$out/g_auto.nnw" >"$out/g_auto.out" 2>&1
+    st=$?
+    : >"$out/g_cmp.out"
+    same=1
+    for n in gen disc; do
+        "$out/nnw_cmp" "$out/g_auto.$n.nnw" "$out/g_tcc.$n.nnw" 1e-4 >>"$out/g_cmp.out" 2>&1 || same=0
+        "$out/nnw_cmp" "$out/g_auto.$n.nnw" "$out/g_cc.$n.nnw" 1e-4 >>"$out/g_cmp.out" 2>&1 || same=0
+    done
+    less=0
+    "$out/nnw_cmp" "$out/g_less.gen.nnw" "$out/g_tcc.gen.nnw" 1e-4 >>"$out/g_cmp.out" 2>&1 || less=1
+    if [ $st -eq 0 ] && [ $same = 1 ] && [ $less = 1 ] &&
+        grep -q '^optimized code (cc) took over after 80 samples of the epoch' "$out/g_auto.out"; then
+        ok "gan: after batch 5 (80 samples) the gan moves to cc; both networks are libtcc's and cc's to 1e-4 (one batch fewer is not)"
+    else
+        fail "gan: after batch 5 (80 samples) the gan moves to cc; both networks are libtcc's and cc's to 1e-4 (one batch fewer is not)" \
+            "exit status $st" "$(cat "$out/g_auto.out" "$out/g_cmp.out")"
+    fi
+else
+    fail "gan: Fashion-MNIST" "$TRAIN is missing (scripts/setup.sh installs dataset-fashion-mnist)"
+fi
+
+# ---- repl ----
+rm -rf "$out/cache/nnc"
+printf 'load examples/spiral.nn\nset unroll 224\ndata %s\ntrain 20\nshow\nsave %s\n' "$out/spiral.csv" \
+    "$out/repl.nnw" | NNC_JIT=auto NNC_TIER_TEST_AT=7 $NNC repl >"$out/repl.out" 2>&1
+st=$?
+if [ $st -eq 0 ] && grep -q '^optimized code (cc) took over after 112 samples of the epoch' "$out/repl.out" &&
+    grep -q 'backend auto, running cc;' "$out/repl.out" && cmp -s "$out/repl.nnw" "$out/auto.nnw"; then
+    ok "repl: train moves to cc after batch 7: the bits of nnc train's switch there; show says cc runs"
+else
+    fail "repl: train moves to cc after batch 7: the bits of nnc train's switch there; show says cc runs" \
+        "exit status $st" "$(grep -v '^  \|^layer\|^network spiral {' "$out/repl.out")"
+fi
+rm -rf "$out/cache/nnc"
+(
+    echo 'load examples/spiral.nn'
+    i=0
+    while [ $i -lt 60 ] && ! grep -q 'running cc;' "$out/repl_wait.out"; do   # up to 30 s for the build
+        sleep 0.5
+        echo show
+        i=$((i + 1))
+    done
+) | NNC_JIT=auto $NNC repl >"$out/repl_wait.out" 2>&1
+st=$?
+if [ $st -eq 0 ] && head -1 "$out/repl_wait.out" | grep -q '(compiled by libtcc); the optimized build (cc) under way$' &&
+    grep -q 'backend auto, running cc;' "$out/repl_wait.out"; then
+    ok "repl: between commands the session takes the optimized build once it is ready ($(grep -c 'running libtcc' "$out/repl_wait.out") shows before)"
+else
+    fail "repl: between commands the session takes the optimized build once it is ready" \
+        "exit status $st" "$(grep 'network spiral:\|lr now' "$out/repl_wait.out")"
 fi
