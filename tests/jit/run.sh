@@ -58,7 +58,8 @@
 #                cc's between two batches (weights within 1e-4 of either
 #                alone), runs a cached build from the first batch (cc's
 #                bits), stays on libtcc with a note when the compiler fails
-#                (tcc's bits), and does not wait for a build still running;
+#                or is killed or missing (tcc's bits), does not wait for a
+#                build still running, and Ctrl-C stops run and build;
 #                auto is the default (NNC_JIT picks another); gan blocks and
 #                the REPL move alike (the REPL's switch: nnc train's bits)
 #   asan         XOR training, the REPL transcript and Ctrl-C again under

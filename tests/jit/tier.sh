@@ -20,6 +20,12 @@
 #   no wait    a run that ends before the compiler does (a compiler that
 #              sleeps first) does not wait for it: it ends in well under
 #              the sleep, and leaves no temporary file and no process
+#   killed     a build killed (its compiler kills the process that runs it)
+#              or without a compiler (CC names none) also leaves training on
+#              libtcc with one note each, exit 0, the bits of --jit=tcc
+#   ctrl-c     Ctrl-C while the compiler still works stops the run as it
+#              does without a tier (exit 130, the message, the weights
+#              saved), and stops the build: no process or file left
 #   default    without --jit and without NNC_JIT the run is tiered (auto);
 #              NNC_JIT=tcc or cc picks that backend, --jit wins over it, and
 #              another value of NNC_JIT is an error (exit 2) for nnc train
@@ -125,6 +131,61 @@ else
     fail "no wait: a run that ends first stops the build, no process or file left" \
         "exit status $st, $((t1 - t0)) s; compiler pids: $(cat "$out/slowcc.pids"); still running:$left;" \
         "temporary files: $tmps" "$(cat "$out/nowait.out")"
+    for p in $left; do kill "$p" 2>/dev/null; done
+fi
+
+# ---- killed ----
+rm -rf "$out/cache/nnc"
+cat >"$out/bin/killcc" <<'EOF'
+#!/bin/sh
+kill -KILL $PPID
+sleep 5
+EOF
+chmod +x "$out/bin/killcc"
+CC=$PWD/$out/bin/killcc $NNC train $sp --jit=auto --save "$out/killed.nnw" >"$out/killed.out" 2>"$out/killed.err"
+st1=$?
+CC=$PWD/$out/no/such/cc $NNC train $sp --jit=auto --save "$out/nocc.nnw" >"$out/nocc.out" 2>"$out/nocc.err"
+st2=$?
+if [ $st1 -eq 0 ] && [ "$(grep -c 'note: the optimized build' "$out/killed.err")" = 1 ] &&
+    grep -q '(it was killed (signal 9)); training stays on libtcc' "$out/killed.err" &&
+    cmp -s "$out/killed.nnw" "$out/tcc.nnw" &&
+    [ $st2 -eq 0 ] && [ "$(grep -c 'note: the optimized build' "$out/nocc.err")" = 1 ] &&
+    grep -q "no/such/cc' failed; --jit=cc shows its messages); training stays on libtcc" "$out/nocc.err" &&
+    cmp -s "$out/nocc.nnw" "$out/tcc.nnw"; then
+    ok "killed: a killed build, and no compiler, leave training on libtcc with one note each, exit 0, --jit=tcc's bits"
+else
+    fail "killed: a killed build, and no compiler, leave training on libtcc with one note each, exit 0, --jit=tcc's bits" \
+        "exit statuses $st1 $st2" "$(cat "$out/killed.err" "$out/nocc.err")"
+fi
+
+# ---- ctrl-c ----
+rm -rf "$out/cache/nnc"
+: >"$out/slowcc.pids"
+SLOWCC_PIDS=$PWD/$out/slowcc.pids CC=$PWD/$out/bin/slowcc $NNC train examples/spiral.nn --data "$out/spiral.csv" \
+    --epochs 100000 --jit=auto --save "$out/ctrlc.nnw" >"$out/ctrlc.out" 2>"$out/ctrlc.err" &
+pid=$!
+i=0
+while ! [ -s "$out/slowcc.pids" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done   # (training is under way)
+sleep 0.3
+kill -INT $pid 2>/dev/null
+i=0
+while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -0 $pid 2>/dev/null && kill -KILL $pid
+wait $pid
+st=$?
+sleep 0.2
+left=
+for p in $(cat "$out/slowcc.pids"); do
+    case $(ps -o stat= -p "$p" 2>/dev/null) in ''|Z*) ;; *) left="$left $p" ;; esac
+done
+tmps=$(ls "$out/cache/nnc" 2>/dev/null | grep '\.tmp\.' || true)
+if [ "$st" = 130 ] && grep -q '^nnc: stopped by Ctrl-C in epoch [0-9]*$' "$out/ctrlc.err" &&
+    grep -q "^saved the weights to $out/ctrlc.nnw$" "$out/ctrlc.out" && [ -z "$left" ] && [ -z "$tmps" ]; then
+    ok "ctrl-c: SIGINT during the build stops the run as without a tier (exit 130, weights saved) and the build"
+else
+    fail "ctrl-c: SIGINT during the build stops the run as without a tier (exit 130, weights saved) and the build" \
+        "exit status $st; still running:$left; temporary files: $tmps" "$(tail -3 "$out/ctrlc.out")" \
+        "$(cat "$out/ctrlc.err")"
     for p in $left; do kill "$p" 2>/dev/null; done
 fi
 
