@@ -6,6 +6,7 @@ Run from the repository root (`make bench` does it); builds ./nnc if needed:
   /usr/bin/python3 bench/run.py            # the full run (6-8 minutes on 2 busy cores)
   /usr/bin/python3 bench/run.py --quick    # a smoke run (~1.5 minutes): small slices, 1 round
   /usr/bin/python3 bench/run.py --long lstm   # (or gru, charlm) the whole training, nnc and PyTorch
+  /usr/bin/python3 bench/run.py --only tiers  # only step 6 below (~5 minutes; --quick ~1.5)
   options: --reps N (rounds; default 5, --quick 1)
            --readme (write the tables into bench/README.md)
            --from-json FILE (print the tables of an earlier run's results.json)
@@ -30,7 +31,9 @@ The order of things:
       warm-up epoch and a timed one on a slice of the training set);
       one-image inference latency
   5 compile latency: --jit=tcc and --jit=cc (an empty cache each time)
-  6 PyTorch on all cores (installed and best kernel), alone, on smaller
+  6 the tiered JIT (issue 17): time to the first training step and wall
+    time of whole runs under --jit=auto, tcc and cc (tiers(); table 8)
+  7 PyTorch on all cores (installed and best kernel), alone, on smaller
     slices and under a time cap
 Medians everywhere; bench/README.md explains each measurement.
 """
@@ -161,10 +164,14 @@ def machine():
 
 # ---- building the helpers --------------------------------------------------------
 
-def build_all(quick):
-    log("building ./nnc and the helpers in build/bench")
+def build_nnc():
     run(["make", "-C", ROOT, "--no-print-directory", "nnc"])
     os.makedirs(OUT, exist_ok=True)
+
+
+def build_all(quick):
+    log("building ./nnc and the helpers in build/bench")
+    build_nnc()
     native = ["cc", "-O3", "-march=native"]
     run(native + ["-std=c99", "-ffp-contract=fast", "-pthread", "-o", OUT + "/fma_peak", BENCH + "/fma_peak.c"])
     if os.path.exists(OPENBLAS_DIR + "/libopenblas.so"):
@@ -534,6 +541,9 @@ def measure(args):
             log("  %s --jit=%s: %s ms" % (key, backend, " ".join("%.1f" % x for x in ms)))
     res["compile"] = comp
 
+    log("the tiered JIT: --jit=auto against tcc and cc, first step and whole runs")
+    res["tiers"] = tiers(quick)
+
     # Training speed with --jit=tcc: tcc does not optimize, so one round on
     # smaller slices is enough to show where it stands.
     log("training speed with --jit=tcc (one round, smaller slices)")
@@ -579,6 +589,168 @@ def measure(args):
     res["machine"]["load_end"] = os.getloadavg()
     res["finished"] = datetime.datetime.now().isoformat()
     return res
+
+
+# ---- the tiered JIT (issue 17): --jit=auto against tcc and cc -------------------
+
+TIER_NETS = {   # name in the table: (.nn file, data)
+    "XOR": ("examples/xor.nn", os.path.join(ROOT, "examples", "xor.csv")),
+    "MLP": ("examples/fashion_mlp.nn", TRAIN),
+    "CNN": ("examples/fashion_cnn.nn", TRAIN),
+    "big CNN": ("bench/big_cnn.nn", TRAIN),
+}
+PROGRESS_RE = re.compile(rb"\] \d+/\d+  batch loss")              # the progress bar, drawn after a batch
+EPOCH_LINE_RE = re.compile(rb"epoch (\d+)/(\d+)  batch loss \S+  train ")
+
+
+def timed_train(key, epochs, limit, backend, cache):
+    """One `nnc train` run with its output on a pseudo-terminal, as in a
+    shell: nnc then draws its progress bar after the first batch and at most
+    every 0.1 s after, and flushes each line.  The arrival times of the
+    output give: `start`, the "training on" line (compiled, loaded, about to
+    train); `first_step`, the first progress bar (the first training step
+    done); `epoch_end`, the last epoch's line (its training and evaluation
+    done); `wall`, the process's exit (from just before the fork)."""
+    import pty
+    import select
+    nn, data = TIER_NETS[key]
+    cmd = [NNC, "train", os.path.join(ROOT, nn), "--data", data, "--epochs", str(epochs), "--jit=" + backend]
+    if limit:
+        cmd += ["--limit", str(limit)]
+    env = base_env()
+    env["XDG_CACHE_HOME"] = cache
+    master, slave = pty.openpty()
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    out, got = b"", {}
+    while True:
+        if not select.select([master], [], [], 1.0)[0]:
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:            # EIO: the child closed the terminal
+            chunk = b""
+        if not chunk:
+            break
+        t = time.monotonic() - t0
+        out += chunk
+        for what, found in (("start", b"training on" in out), ("first_step", PROGRESS_RE.search(out)),
+                            ("epoch_end", len(EPOCH_LINE_RE.findall(out)) >= epochs)):
+            if found and what not in got:
+                got[what] = t
+    err = p.stderr.read().decode("utf-8", "replace")
+    rc = p.wait()
+    got["wall"] = time.monotonic() - t0
+    os.close(master)
+    # the output as the terminal shows it in the end: each line's progress bars erased
+    text = re.sub(r"[^\n]*\r\x1b\[K", "", out.decode("utf-8", "replace").replace("\r\n", "\n"))
+    if rc != 0 or len(got) != 4:
+        sys.exit("run.py: %s failed (exit %d):\n%s%s" % (" ".join(cmd), rc, text[-3000:], err[-3000:]))
+    m = re.search(r"compiled by (.*?) in (\S+) ms", text)
+    over = re.search(r"optimized code \(cc\) took over after (\d+) samples of the epoch, (\S+) s in", text)
+    got.update(compiled_by=m.group(1), compile_ms=float(m.group(2)),
+               took_over=[int(over.group(1)), float(over.group(2))] if over else None,
+               sps=[float(x) for x in re.findall(r"^epoch \d+/\d+  batch loss .*  (\d+) samples/s$", text, re.M)])
+    return got
+
+
+def tiers(quick):
+    """Issue 17's rows: for each (network, epochs, samples), the time to the
+    first training step and the wall time of the whole run under --jit=auto,
+    tcc and cc; cc and auto with an empty cache (a fresh XDG_CACHE_HOME each
+    run), and for the CNN's one-epoch row also both with the cache the cc
+    run filled ("warm").  Where a whole libtcc run would take minutes, tcc
+    trains a slice for one epoch and the row's tcc wall time is estimated:
+    the time to "training on" (compile, load) + the epochs' samples at the
+    slice's rate (training and the evaluation after each epoch) + the exit.
+    Within a repetition the backends run one after the other, so that a
+    change in the machine's load hits all of them."""
+    n_mlp, n_cnn = (6000, 1280) if quick else (EPOCH, EPOCH)
+    # (network, epochs, training samples, repetitions, tcc's slice or None: tcc trains it all)
+    rows = [("XOR", 1, 4, 1 if quick else 5, None), ("XOR", 10, 4, 1 if quick else 5, None),
+            ("MLP", 1, n_mlp, 1 if quick else 3, 640 if quick else 3200), ("MLP", 10, n_mlp, 1, 640 if quick else 3200),
+            ("CNN", 1, n_cnn, 1 if quick else 3, 320 if quick else 640), ("CNN", 10, n_cnn, 1, 320 if quick else 640),
+            ("big CNN", 1, 64 if quick else 6400, 1, None if quick else 64)]
+    slices = {}   # (network, slice): tcc's slice runs, shared by the network's rows
+    out = {"rows": [], "load_start": os.getloadavg()}
+    t0 = time.time()
+    for key, epochs, n, reps, tslice in rows:
+        warm = key == "CNN" and epochs == 1
+        log("tiers: %s, %d epoch%s of %s samples, %d repetition%s%s" % (
+            key, epochs, "s" if epochs > 1 else "", "{:,}".format(n), reps, "s" if reps > 1 else "",
+            ", tcc estimated from %d samples" % tslice if tslice else ""))
+        row = {"net": key, "nn": TIER_NETS[key][0], "epochs": epochs, "samples": n, "reps": reps,
+               "tcc_slice": tslice, "runs": {}}
+        for rep in range(reps):
+            if tslice:
+                done = slices.setdefault((key, tslice), [])
+                if len(done) <= rep:
+                    with tempfile.TemporaryDirectory(prefix="nnc-bench-cache-") as tmp:
+                        done.append(timed_train(key, 1, tslice, "tcc", tmp))
+                s = dict(done[rep])
+                per_sample = (s["epoch_end"] - s["start"]) / tslice
+                s["slice_wall"] = s["wall"]
+                s["wall"] = s["start"] + epochs * n * per_sample + (s["wall"] - s["epoch_end"])
+                row["runs"].setdefault("tcc", []).append(s)
+            else:
+                with tempfile.TemporaryDirectory(prefix="nnc-bench-cache-") as tmp:
+                    row["runs"].setdefault("tcc", []).append(timed_train(key, epochs, n, "tcc", tmp))
+            with tempfile.TemporaryDirectory(prefix="nnc-bench-cache-") as filled:
+                row["runs"].setdefault("cc", []).append(timed_train(key, epochs, n, "cc", filled))
+                with tempfile.TemporaryDirectory(prefix="nnc-bench-cache-") as tmp:
+                    row["runs"].setdefault("auto", []).append(timed_train(key, epochs, n, "auto", tmp))
+                if warm:   # the object the cc run left in its cache
+                    for b in ("cc", "auto"):
+                        row["runs"].setdefault(b + "_warm", []).append(timed_train(key, epochs, n, b, filled))
+        for b, rs in row["runs"].items():
+            log("  %-8s first step %s s, wall %s s%s" % (
+                b, " ".join("%.3f" % r["first_step"] for r in rs), " ".join("%.2f" % r["wall"] for r in rs),
+                "".join("; cc took over after %d samples, %.2f s into the epoch" % tuple(r["took_over"])
+                        for r in rs if r["took_over"])))
+        out["rows"].append(row)
+    out["seconds"] = time.time() - t0
+    out["load_end"] = os.getloadavg()
+    log("tiers: %.0f s" % out["seconds"])
+    return out
+
+
+def tiers_table(res):
+    """The tiered JIT's table (bench/README.md's "The tiered JIT")."""
+    t = res["tiers"]
+    L = ["### 8. The tiered JIT: time to the first training step and wall time, s (issue 17)", "",
+         "%s; load average (1 min) %.2f at the start of the section, %.2f at the end. `nnc train NET --data D "
+         "--epochs E --limit N --jit=B`, no `--test`; cc and auto start from an empty cache each run (a new user's "
+         "first run), except in the *warm cache* row, which uses the object the cc run left. Medians of the "
+         "repetitions (reps); *est. from S*: tcc trained S samples for one epoch and the whole run is estimated "
+         "from that (bench/README.md). *cc took over*: in auto's run of median wall time, after how many samples "
+         "and how long into the first epoch; \"—\": the run ended before cc's build.%s" % (
+             res["machine"]["cpu"], t["load_start"][0], t["load_end"][0],
+             " **QUICK RUN**: not for quoting." if res["quick"] else ""), "",
+         "| network | epochs × samples | reps | first step: auto | tcc | cc | auto ÷ better | wall: auto | tcc | cc | "
+         "auto ÷ better | auto within 10% | cc took over |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in t["rows"]:
+        runs = row["runs"]
+        for warm in ("", "_warm"):
+            if "auto" + warm not in runs:
+                continue
+            med = {b: {k: median([r[k] for r in runs[b + (warm if b != "tcc" else "")]]) for k in
+                       ("first_step", "wall")} for b in ("auto", "tcc", "cc")}
+            q = {k: med["auto"][k] / min(med["tcc"][k], med["cc"][k]) for k in ("first_step", "wall")}
+            late = [w for k, w in (("first_step", "first step"), ("wall", "wall")) if q[k] > 1.10]
+            est = "est. from %d: " % row["tcc_slice"] if row["tcc_slice"] else ""
+            autos = sorted(runs["auto" + warm], key=lambda r: r["wall"])
+            over = autos[(len(autos) - 1) // 2]["took_over"]
+            L.append("| %s%s | %d × %s | %d | %s | %s | %s | %.2f | %s | %s%s | %s | %.2f | %s | %s |" % (
+                row["net"], ", warm cache" if warm else "", row["epochs"], "{:,}".format(row["samples"]),
+                row["reps"], fmt(med["auto"]["first_step"]), fmt(med["tcc"]["first_step"]),
+                fmt(med["cc"]["first_step"]), q["first_step"], fmt(med["auto"]["wall"]), est,
+                fmt(med["tcc"]["wall"]), fmt(med["cc"]["wall"]), q["wall"],
+                "**no: %s**" % " and ".join(late) if late else "yes",
+                "%s, %s s" % ("{:,}".format(over[0]), fmt(over[1])) if over else
+                "from the cache" if warm else "—"))
+    return "\n".join(L)
 
 
 # ---- checks and tables -----------------------------------------------------------
@@ -971,17 +1143,23 @@ def len_text_windows():
     return (size - int(size * 0.1) - 1) // steps
 
 
-def update_readme(text, res):
+def update_readme(text, res, block="results"):
+    """Replaces bench/README.md's <!-- BLOCK:begin --> ... <!-- BLOCK:end -->
+    with the text: "results", the full run's tables; "tiers", the tiered
+    JIT's table (written by the full run and by --only tiers)."""
     path = os.path.join(BENCH, "README.md")
     body = open(path).read()
-    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    begin, end = "<!-- %s:begin -->" % block, "<!-- %s:end -->" % block
     i, j = body.find(begin), body.find(end)
     if i < 0 or j < 0:
         sys.exit("run.py: bench/README.md has no %s ... %s markers" % (begin, end))
-    cmd = "/usr/bin/python3 bench/run.py" + (" --quick" if res["quick"] else "") + \
+    only = "probes" not in res
+    cmd = "/usr/bin/python3 bench/run.py" + (" --quick" if res["quick"] else "") + (" --only tiers" if only else "") + \
         (" --reps %d" % res["reps"] if res["reps"] != (1 if res["quick"] else 5) else "")
-    new = "%s\n\nMade by `%s` (what `make bench` runs) on %s, in %.0f s.\n\n%s\n\n%s" % (
-        begin, cmd, res["started"][:16].replace("T", " "), res.get("seconds", 0), text, end)
+    took = res["tiers"]["seconds"] if block == "tiers" else res.get("seconds", 0)
+    new = "%s\n\nMade by `%s`%s on %s, in %.0f s%s.\n\n%s\n\n%s" % (
+        begin, cmd, "" if only else " (what `make bench` runs)", res["started"][:16].replace("T", " "), took,
+        " (this section)" if block == "tiers" else "", text, end)
     with open(path, "w") as f:
         f.write(body[:i] + new + body[j + len(end):])
 
@@ -994,6 +1172,8 @@ def main():
     ap.add_argument("--from-json", help="only print the tables of an earlier run's results.json")
     ap.add_argument("--long", choices=["lstm", "gru", "charlm"],
                     help="instead: train that example for all its epochs on nnc and PyTorch, every epoch's figure")
+    ap.add_argument("--only", choices=["tiers"],
+                    help="run only that section (builds ./nnc; writes build/bench/results_SECTION.json)")
     args = ap.parse_args()
     if args.long:
         print(long_run(args.long))
@@ -1003,17 +1183,28 @@ def main():
     if args.from_json:
         res = json.load(open(args.from_json))
     else:
-        res = measure(args)
+        if args.only:   # the section alone: results.json (a full run's) stays as it is
+            build_nnc()
+            res = {"quick": args.quick, "reps": args.reps, "machine": machine(),
+                   "started": datetime.datetime.now().isoformat(), "tiers": tiers(args.quick)}
+        else:
+            res = measure(args)
         res["seconds"] = time.time() - t0
-        with open(os.path.join(OUT, "results.json"), "w") as f:
+        with open(os.path.join(OUT, "results_%s.json" % args.only if args.only else "results.json"), "w") as f:
             json.dump(res, f, indent=1)
-    verify(res)
-    text = tables(res)
-    with open(os.path.join(OUT, "results.md"), "w") as f:
+    full = "probes" in res
+    if full:
+        verify(res)
+    parts = ([tables(res)] if full else []) + ([tiers_table(res)] if "tiers" in res else [])
+    text = "\n\n".join(parts)
+    with open(os.path.join(OUT, "results.md" if full else "results_tiers.md"), "w") as f:
         f.write(text + "\n")
     print(text)
     if args.readme:
-        update_readme(text, res)
+        if full:
+            update_readme(parts[0], res)
+        if "tiers" in res:
+            update_readme(parts[-1], res, "tiers")
     log("done in %.0f s" % res.get("seconds", time.time() - t0))
     return 1 if failures else 0
 
