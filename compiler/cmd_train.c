@@ -98,6 +98,11 @@ typedef struct TrainArgs {
     RtCsvOptions csv;
 } TrainArgs;
 
+/* --jit=auto waits for the optimized build, rather than train on libtcc,
+ * when one libtcc batch would take longer than this (cc builds the biggest
+ * networks in a few seconds). */
+#define TIER_WAIT_BATCH_S 2.0
+
 /* The backend that compiles first: --jit=auto starts on libtcc. */
 static JitBackend first_backend(const TrainArgs *a)
 {
@@ -1054,10 +1059,19 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     }
     const char *compiled_by = first == JIT_TCC ? "libtcc" : "cc";
     bool building = tier != NULL;   /* the optimized build still to come */
+    double tcc_batch = jit_tcc_batch_seconds(n);
     if (tier && jit_tier_cached(tier, 30) && jit_tier_poll(tier, &net, true, diag) == 1) {
         compiled_by = "cc (built before, from the cache)";   /* optimized from the first batch */
         building = false;
         net.init(net.state, net.seed);   /* by its own code: the weights of --jit=cc, bit for bit */
+    } else if (tier && tcc_batch > TIER_WAIT_BATCH_S) {   /* a libtcc batch would outlast the build */
+        fprintf(stderr, "nnc: note: one batch of '%s' on libtcc's code would take about %.0f s: waiting for the "
+                "optimized build\n", n->name, tcc_batch);
+        if (jit_tier_poll(tier, &net, true, diag) == 1) {
+            compiled_by = "cc (waited for)";
+            net.init(net.state, net.seed);
+        }
+        building = false;
     }
     double compile_ms = 1e3 * seconds_since(&t0);
     int status = 1;

@@ -327,6 +327,21 @@ bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs)
     return (double)n->n_params * (double)samples * (double)epochs > 1e9;
 }
 
+double jit_tcc_batch_seconds(const Net *n)
+{
+    double macs = 0;   /* of one sample, forward: each weight once per output position or step */
+    for (int i = 0; i < n->n_layers; i++) {
+        const Layer *l = &n->layers[i];
+        double uses = l->kind == LAYER_CONV && l->units > 0 ? (double)l->n_out / (double)l->units
+                      : l->out.steps > 0 ? (double)l->out.steps : 1.0;
+        macs += (double)l->w_len * uses;
+    }
+    /* training is about 3 forward passes; libtcc's code does about 0.5e9
+     * multiply-adds a second (bench/README.md: a 14.3 M-parameter CNN, 64
+     * samples in 14.5 s, Zen 5) */
+    return 3.0 * macs * (double)n->batch / 0.5e9;
+}
+
 /* In a child: runs argv[0] (found on PATH) with argv, or says why not
  * (unless `quiet`) and exits 127. */
 static void exec_program(char *const argv[], bool quiet)

@@ -568,6 +568,10 @@ const char *jit_cc_target(uint64_t *hash);
  * that libtcc's unoptimized code costs minutes (bench/README.md: cc is
  * 30-45x faster there): the commands then say so. */
 bool jit_tcc_is_slow(const Net *n, int64_t samples, int64_t epochs);
+/* About how long one training batch of n takes on libtcc's code (an
+ * estimate from its multiply-adds): --jit=auto waits for the optimized
+ * build rather than start a batch that would outlast it. */
+double jit_tcc_batch_seconds(const Net *n);
 
 /* ---- pipeline.c: option values, as every command reads them ---- */
 /* Whether s is all of a whole number from lo to hi; *out gets it. */

@@ -26,6 +26,9 @@
 #   ctrl-c     Ctrl-C while the compiler still works stops the run as it
 #              does without a tier (exit 130, the message, the weights
 #              saved), and stops the build: no process or file left
+#   wait       a network whose one batch would take libtcc's code seconds
+#              (by the estimate from its multiply-adds) waits for the
+#              optimized build instead, with a note: --jit=cc's bits
 #   default    without --jit and without NNC_JIT the run is tiered (auto);
 #              NNC_JIT=tcc or cc picks that backend, --jit wins over it, and
 #              another value of NNC_JIT is an error (exit 2) for nnc train
@@ -187,6 +190,29 @@ else
         "exit status $st; still running:$left; temporary files: $tmps" "$(tail -3 "$out/ctrlc.out")" \
         "$(cat "$out/ctrlc.err")"
     for p in $left; do kill "$p" 2>/dev/null; done
+fi
+
+# ---- wait ----
+rm -rf "$out/cache/nnc"
+printf 'network wide {\n    input 784\n    dense 4096 relu\n    dense 4096 relu\n    dense 10 softmax\n    loss cross_entropy\n    batch 256\n}\n' \
+    >"$out/wide.nn"
+# (the data: 256 rows of 784 inputs and a class)
+awk 'BEGIN { s = 7; for (i = 0; i < 256; i++) { line = ""
+    for (j = 0; j < 784; j++) { s = (s * 16807) % 2147483647; line = line sprintf("%.3f,", s / 2147483647) }
+    print line (i % 10) } }' >"$out/wide.csv"
+$NNC train "$out/wide.nn" --data "$out/wide.csv" --header no --epochs 1 --jit=cc --save "$out/wide_cc.nnw" \
+    >"$out/wide_cc.out" 2>&1
+rm -rf "$out/cache/nnc"
+$NNC train "$out/wide.nn" --data "$out/wide.csv" --header no --epochs 1 --jit=auto --save "$out/wide_auto.nnw" \
+    >"$out/wide_auto.out" 2>"$out/wide_auto.err"
+st=$?
+if [ $st -eq 0 ] && grep -q "note: one batch of 'wide' on libtcc's code would take about [0-9]* s: waiting for the optimized build" \
+    "$out/wide_auto.err" && head -1 "$out/wide_auto.out" | grep -q 'compiled by cc (waited for) in' &&
+    cmp -s "$out/wide_auto.nnw" "$out/wide_cc.nnw"; then
+    ok "wait: a network whose libtcc batch would take seconds waits for cc's build, with a note: --jit=cc's bits"
+else
+    fail "wait: a network whose libtcc batch would take seconds waits for cc's build, with a note: --jit=cc's bits" \
+        "exit status $st" "$(cat "$out/wide_auto.out" "$out/wide_auto.err")"
 fi
 
 # ---- default ----
