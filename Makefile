@@ -2,7 +2,9 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild -Iruntime
+# Open MPI's header (runtime/parallel.c; its library is opened at run time)
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c 2>/dev/null)
+CPPFLAGS := -D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild -Iruntime $(MPI_CFLAGS)
 LDLIBS  := -ltcc -ledit -ldl -lz -lm
 
 SRCS := compiler/main.c compiler/arena.c compiler/source.c compiler/diag.c \
@@ -16,7 +18,8 @@ GEN  := build/parser.c build/lexer.c
 OBJS := $(SRCS:compiler/%.c=build/%.o) build/parser.o build/lexer.o
 
 # The runtime: a static library with one public header, runtime/nnc_rt.h.
-RT_SRCS := runtime/buf.c runtime/rng.c runtime/data.c runtime/atomic.c runtime/checkpoint.c runtime/resume.c runtime/train.c runtime/report.c
+RT_SRCS := runtime/buf.c runtime/rng.c runtime/data.c runtime/atomic.c runtime/checkpoint.c runtime/resume.c runtime/train.c runtime/report.c \
+           runtime/parallel.c
 RT_OBJS := $(RT_SRCS:runtime/%.c=build/rt/%.o)
 RT_LIB  := build/libnncrt.a
 
@@ -30,7 +33,7 @@ $(RT_LIB): $(RT_OBJS)
 
 build/rt/%.o: runtime/%.c runtime/nnc_rt.h runtime/rt_internal.h runtime/rt_shared.h | build/.dir
 	@mkdir -p build/rt
-	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) -D_POSIX_C_SOURCE=200809L -Iruntime $(MPI_CFLAGS) $(WARN) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 build/parser.c build/parser.h &: grammar/parser.y | build/.dir
 	bison -Wall -Werror --header=build/parser.h -o build/parser.c grammar/parser.y

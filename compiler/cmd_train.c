@@ -402,11 +402,20 @@ static void say_error(RunCtx *c, const char *msg)
 /* After an epoch, or a stop (`ending`: by a signal or patience): the
  * checkpoint, when one is due (every --checkpoint-every epochs, and at the
  * end). */
+/* The MPI job nnc train runs in (started by mpirun), or NULL: alone. */
+static RtPar *job;
+
+/* Whether this process writes the run's files and lines: rank 0. */
+static bool writes(void)
+{
+    return rt_par_rank(job) == 0;
+}
+
 static void checkpoint_due(RunCtx *c, const RtRun *run, bool ending)
 {
     const TrainArgs *a = c->a;
     c->checkpointed = false;
-    if (!a->checkpoint || (!ending && a->checkpoint_every && run->epoch % a->checkpoint_every != 0))
+    if (!writes() || !a->checkpoint || (!ending && a->checkpoint_every && run->epoch % a->checkpoint_every != 0))
         return;
     RtError err;
     if (!rt_save_checkpoint(a->checkpoint, &c->id, run, c->state, c->arrays, &err))
@@ -418,6 +427,12 @@ static void checkpoint_due(RunCtx *c, const RtRun *run, bool ending)
 static void on_run_state(const RtRun *run, const RtEpoch *e, void *user)
 {
     checkpoint_due(user, run, e->stopped || e->patience_out);
+    /* NNC_PAR_TEST_SKEW (tests only): rank 1's first parameter 0.001 off
+     * after epoch 1, which the ranks' check must catch (one float step
+     * could vanish in a later step's rounding) */
+    RunCtx *c = user;
+    if (c->net && run->epoch == 1 && rt_par_rank(job) == 1 && getenv("NNC_PAR_TEST_SKEW"))
+        c->net->params(c->net->state)[0] += 0.001f;
 }
 
 static void on_best_epoch(const RtEpoch *e, void *user)
@@ -425,7 +440,7 @@ static void on_best_epoch(const RtEpoch *e, void *user)
     RunCtx *c = user;
     RtError err;
     (void)e;
-    if (!rt_save_weights(c->a->save_best, c->net->fingerprint, c->net->params(c->net->state), c->net->n_params,
+    if (writes() && !rt_save_weights(c->a->save_best, c->net->fingerprint, c->net->params(c->net->state), c->net->n_params,
                          &err))
         say_error(c, err.msg);
 }
@@ -834,6 +849,10 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
                    "--judge-weights W.nnw", a->patience ? "--patience" : "--save-best");
         return 2;
     }
+    if (job) {
+        diag_plain(diag, DIAG_ERROR, "gan blocks train in one process for now: run nnc train without mpirun");
+        return 2;
+    }
     if (!check_outputs(a, g->gen->name, g->disc->name, diag))
         return 1;
     struct timespec t0;
@@ -1002,6 +1021,33 @@ done:
     return status;
 }
 
+/* Whether the ranks of the job train the same network, with the same
+ * settings, on the same data (each loaded its own): if not, an error
+ * (rank 0's) that says what differs.  Every rank learns the same answer. */
+static bool ranks_agree(const RtNet *net, const RtCheckpointId *id, const RtData *test, uint64_t seed, int epochs,
+                        Diag *diag)
+{
+    static const char *const what[] = {"the network (its layers)", "the training settings", "the training data",
+                                       "the training data", "the test data", "the seed", "the epochs"};
+    uint64_t mine[] = {net->fingerprint, net->settings, (uint64_t)id->data_n, id->data_hash, (uint64_t)test->n, seed,
+                       (uint64_t)epochs};
+    int differ;
+    if (!rt_par_same(job, mine, (int)(sizeof mine / sizeof mine[0]), &differ)) {
+        if (writes())
+            diag_plain(diag, DIAG_ERROR, "the %d ranks of this mpirun do not agree on %s: give every rank the same "
+                       "network file, options and data", rt_par_size(job), differ >= 0 ? what[differ] : "(MPI failed)");
+        return false;
+    }
+    if (net->batch < rt_par_size(job)) {
+        if (writes())
+            diag_plain(diag, DIAG_ERROR, "batch %lld is smaller than the %d ranks: each batch is split across them, "
+                       "so each needs a sample of it; use a batch of at least %d, or fewer ranks",
+                       (long long)net->batch, rt_par_size(job), rt_par_size(job));
+        return false;
+    }
+    return true;
+}
+
 static int train(const TrainArgs *a, Arena *arena, Diag *diag)
 {
     Source src;
@@ -1039,13 +1085,15 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
                    a->patience ? "--patience" : "--save-best");
         return 2;
     }
-    if (!check_outputs(a, NULL, NULL, diag))
+    if (writes() && !check_outputs(a, NULL, NULL, diag))
         return 1;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtNet net;
-    bool tiered = a->backend == JIT_AUTO;   /* libtcc's build now, the optimized one when it is ready */
-    JitBackend first = first_backend(a);
+    /* libtcc's build now, the optimized one when it is ready; not across
+     * ranks, whose code must round alike: there auto is cc */
+    bool tiered = a->backend == JIT_AUTO && rt_par_size(job) == 1;
+    JitBackend first = a->backend == JIT_AUTO && !tiered ? JIT_CC : first_backend(a);
     JitTier *tier = NULL;
     if (tiered) {   /* started first: the compiler works while libtcc does */
         tier = jit_tier_start(m, n, unroll_for(a, JIT_CC), diag);
@@ -1120,8 +1168,13 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
             goto done;
         }
     }
+    if (job && !ranks_agree(&net, &ctx.id, &test, seed, epochs, diag))
+        goto done;
     printf("network %s: %lld parameters, %zu bytes; compiled by %s in %.1f ms%s\n", n->name, (long long)n->n_params,
            net.size, compiled_by, compile_ms, building ? "; the optimized build (cc) under way" : "");
+    if (job)
+        printf("data-parallel on %d ranks (mpirun): each batch of %lld split across them, their gradients "
+               "summed\n", rt_par_size(job), (long long)net.batch);
     /* tcc compiles in milliseconds but does not optimize: say so when the
      * training is big enough for that to cost minutes (bench/README.md) */
     if ((a->backend == JIT_TCC || (tiered && !tier)) && jit_tcc_is_slow(n, train.n, epochs))
@@ -1140,7 +1193,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         .shuffle_seed = seed,
         .loss = pipeline_rt_loss(n),
         .out = stdout,
-        .progress = isatty(STDOUT_FILENO) != 0,
+        .progress = isatty(STDOUT_FILENO) && !job,   /* (mpirun gives every rank a terminal) */
         .report_every = (int)(a->every ? a->every : (epochs + 19) / 20),
         .stop = &interrupted,
         .on_epoch = on_epoch_figures,
@@ -1154,13 +1207,16 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         .on_best = a->save_best ? on_best_epoch : NULL,
         .swap_code = building ? swap_to_optimized : NULL,
         .swap_at = building ? pipeline_tier_test_at() : 0,
+        .par = job,
     };
     if (a->plot && !a->every)
         opt.report_every = 1;   /* every epoch evaluated, for the chart */
     RtEpoch last;
     bool trained = rt_train(&net, &train, test.n ? &test : NULL, &opt, &last);
-    if (last.diverged) {
-        diag_plain(diag, DIAG_ERROR, "the weights were not saved; try a smaller learning rate (--lr)");
+    if (last.diverged || last.ranks_differ) {
+        if (writes())
+            diag_plain(diag, DIAG_ERROR, "the weights were not saved%s",
+                       last.diverged ? "; try a smaller learning rate (--lr)" : "");
         goto done;
     }
     if (last.stopped && ctx.checkpointed)
@@ -1179,19 +1235,19 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (a->confusion && (test.n ? test.label : train.label) && classes > 1) {
         int64_t *cm = calloc((size_t)(classes * classes), sizeof *cm);
         if (cm) {
-            rt_evaluate(&net, test.n ? &test : &train, pipeline_rt_loss(n), cm);
+            rt_evaluate_par(&net, test.n ? &test : &train, pipeline_rt_loss(n), cm, job);
             print_confusion(cm, classes);
             free(cm);
         }
     }
-    if (a->save) {
+    if (a->save && writes()) {
         if (!rt_save_weights(a->save, net.fingerprint, net.params(net.state), net.n_params, &err)) {
             diag_plain(diag, DIAG_ERROR, "%s", err.msg);
             goto done;
         }
         printf("saved the weights to %s\n", a->save);
     }
-    if (a->plot) {
+    if (a->plot && writes()) {
         char title[160];
         snprintf(title, sizeof title, "%s: %s", n->name, src.name);
         if (!rt_plot_svg(a->plot, ctx.history.e, ctx.history.n, title, &err)) {
@@ -1200,7 +1256,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         }
         printf("wrote %s (loss and accuracy per epoch)\n", a->plot);
     }
-    if (a->pictures && !write_pictures(a->pictures, &net, n, test.n ? &test : &train, a->target_input, diag))
+    if (a->pictures && writes() && !write_pictures(a->pictures, &net, n, test.n ? &test : &train, a->target_input, diag))
         goto done;
     RtEval final = test.n ? last.test : last.train;
     if (a->text)
@@ -1235,9 +1291,21 @@ int cmd_train(int argc, char **argv)
         return usage("%s", msg);
     Diag diag;
     diag_init(&diag, stderr);
+    if (rt_par_launched()) {   /* mpirun -np N nnc train ...: one rank of N */
+        RtError err;
+        if (!(job = rt_par_start(&err))) {
+            diag_plain(&diag, DIAG_ERROR, "%s", err.msg);
+            return 1;
+        }
+        if (!writes() && !freopen("/dev/null", "w", stdout)) {   /* rank 0 says how it goes */
+            rt_par_end(job);
+            return 1;
+        }
+    }
     Arena *arena = arena_new();
     status = train(&a, arena, &diag);
     arena_free(arena);
     fflush(stdout);
+    rt_par_end(job);
     return status;
 }

@@ -135,11 +135,15 @@ static void glue(RtBuf *b, const Net *n)
                "{ %s_forward_batch((%s *)nnc_net, nnc_x, nnc_y, nnc_n); }\n"
                "float nnc_jit_train_step(void *nnc_net, const float *nnc_x, const float *nnc_t, int nnc_n)\n"
                "{ return %s_train_step((%s *)nnc_net, nnc_x, nnc_t, nnc_n); }\n"
+               "float nnc_jit_backward(void *nnc_net, const float *nnc_x, const float *nnc_t, int nnc_n)\n"
+               "{ return %s_backward((%s *)nnc_net, nnc_x, nnc_t, nnc_n); }\n"
+               "void nnc_jit_update(void *nnc_net) { %s_update((%s *)nnc_net); }\n"
+               "float *nnc_jit_grads(void *nnc_net) { return %s_grads((%s *)nnc_net); }\n"
                "float *nnc_jit_params(void *nnc_net) { return %s_params((%s *)nnc_net); }\n"
                "float *nnc_jit_lr(void *nnc_net) { return &((%s *)nnc_net)->lr; }\n"
                "void nnc_jit_schedule(void *nnc_net, int nnc_epoch, int nnc_epochs)\n"
                "{ %s_schedule((%s *)nnc_net, nnc_epoch, nnc_epochs); }\n",
-               N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
+               N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N);
     int i = 0;
     state_glue_open(b, N);
     state_cases(b, n, "nnc_s", "", &i);
@@ -873,12 +877,15 @@ static bool bind_net(Jit *j, const char *name, RtNet *out, Diag *diag)
     BIND(out->forward, "nnc_jit_forward");
     BIND(out->forward_batch, "nnc_jit_forward_batch");
     BIND(out->train_step, "nnc_jit_train_step");
+    BIND(out->backward, "nnc_jit_backward");
+    BIND(out->update, "nnc_jit_update");
+    BIND(out->grads, "nnc_jit_grads");
     BIND(out->params, "nnc_jit_params");
     BIND(out->lr, "nnc_jit_lr");
     BIND(out->arrays, "nnc_jit_state");
     BIND(out->schedule, "nnc_jit_schedule");
-    if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->params || !out->lr ||
-        !out->arrays || !out->schedule) {
+    if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->backward ||
+        !out->update || !out->grads || !out->params || !out->lr || !out->arrays || !out->schedule) {
         diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", name);
         return false;
     }

@@ -247,6 +247,9 @@ typedef struct RtNet {
     void (*forward)(void *net, const float *x, float *y);
     void (*forward_batch)(void *net, const float *x, float *y, int n);   /* n rows, a batch at a time */
     float (*train_step)(void *net, const float *x, const float *t, int n);
+    float (*backward)(void *net, const float *x, const float *t, int n);   /* grads of n samples, their mean */
+    void (*update)(void *net);   /* one optimizer step with the grads */
+    float *(*grads)(void *net);
     float *(*params)(void *net);
     float *(*lr)(void *net);     /* the struct's learning rate field */
     void (*schedule)(void *net, int epoch, int epochs);   /* NAME_schedule: sets lr for an epoch (0-based) */
@@ -272,6 +275,32 @@ typedef struct RtEval {
  * the outputs as the network's loss would (RtLoss).  When `confusion` is not NULL it receives an
  * n_outputs x n_outputs matrix, [true][predicted]. */
 RtEval rt_evaluate(const RtNet *net, const RtData *d, RtLoss loss, int64_t *confusion);
+
+/* ---- parallel.c: the ranks of an MPI job (mpirun -np N nnc train) ---- */
+
+typedef struct RtPar RtPar;
+/* Whether this process was started by mpirun (Open MPI's environment). */
+bool rt_par_launched(void);
+/* Opens Open MPI's library (at run time) and joins the job; NULL, said in
+ * err, when it cannot. */
+RtPar *rt_par_start(RtError *err);
+int rt_par_rank(const RtPar *p);   /* 0 and 1 for NULL: alone */
+int rt_par_size(const RtPar *p);
+/* In place, the sum over the ranks (every rank gets it); false when MPI
+ * failed.  With one rank (or NULL) they do nothing. */
+bool rt_par_sum_floats(const RtPar *p, float *x, int64_t n);
+bool rt_par_sum_doubles(const RtPar *p, double *x, int n);
+/* Whether every rank has the same n (at most 16) values x; if not,
+ * *first_differing is the first that differs (else -1). */
+bool rt_par_same(const RtPar *p, const uint64_t *x, int n, int *first_differing);
+/* Ends the whole job now, with `status` (a rank cannot go on alone). */
+void rt_par_abort(RtPar *p, int status);
+/* Leaves the job (MPI_Finalize) and frees p; NULL is fine. */
+void rt_par_end(RtPar *p);
+
+/* rt_evaluate over the ranks of `par`: each evaluates its share of the
+ * rows, and every rank gets the figures of all of them (NULL: alone). */
+RtEval rt_evaluate_par(const RtNet *net, const RtData *d, RtLoss loss, int64_t *confusion, const RtPar *par);
 
 struct RtEpoch;
 
@@ -302,6 +331,12 @@ typedef struct RtTrainOptions {
      * many batches of the run; 0: by the clock.  NULL: never asked. */
     int (*swap_code)(bool wait, void *user);
     int64_t swap_at;
+    /* The ranks of an MPI job (NULL: alone): each batch is split across
+     * them (rank r takes its share of the same shuffled rows), their
+     * gradients summed (net->backward, net->grads, net->update), and every
+     * rank takes the same step; the evaluations are split and summed.
+     * Only out's owner should pass an `out` (rank 0). */
+    const RtPar *par;
 } RtTrainOptions;
 
 typedef struct RtEpoch {
@@ -314,6 +349,7 @@ typedef struct RtEpoch {
     bool patience_out;           /* stopped by RtTrainOptions' patience */
     bool best;                   /* the best epoch so far (track_best) */
     double lr;                   /* the learning rate it trained at */
+    bool ranks_differ;           /* par: the ranks' parameters were found to differ (said on out) */
 } RtEpoch;
 
 /* Trains for opt->epochs epochs of shuffled mini-batches of net->batch (the

@@ -48,8 +48,15 @@ static void targets_of(const RtData *d, int64_t s, int64_t no, float *t)
 
 RtEval rt_evaluate(const RtNet *net, const RtData *d, RtLoss loss, int64_t *confusion)
 {
+    return rt_evaluate_par(net, d, loss, confusion, NULL);
+}
+
+RtEval rt_evaluate_par(const RtNet *net, const RtData *d, RtLoss loss, int64_t *confusion, const RtPar *par)
+{
     enum { CHUNK = 256 };   /* samples per forward_batch call */
     RtEval e = {0.0, -1.0, d->n};
+    int r = rt_par_rank(par), size = rt_par_size(par);
+    int64_t lo = d->n * r / size, hi = d->n * (r + 1) / size;   /* this rank's rows */
     int64_t no = net->n_outputs, correct = 0;
     /* A sequence output: its loss is the mean over its steps, and each step
      * with a label is one prediction of its k classes. */
@@ -64,11 +71,10 @@ RtEval rt_evaluate(const RtNet *net, const RtData *d, RtLoss loss, int64_t *conf
     if (confusion)
         memset(confusion, 0, (size_t)(k * k) * sizeof *confusion);
     double total = 0;
-    for (int64_t s = 0; s < d->n; s++) {
-        const float *y = ys + s % CHUNK * no;
-        if (s % CHUNK == 0)
-            net->forward_batch(net->state, d->x + s * net->n_inputs, ys,
-                               (int)(d->n - s < CHUNK ? d->n - s : CHUNK));
+    for (int64_t s = lo; s < hi; s++) {
+        const float *y = ys + (s - lo) % CHUNK * no;
+        if ((s - lo) % CHUNK == 0)
+            net->forward_batch(net->state, d->x + s * net->n_inputs, ys, (int)(hi - s < CHUNK ? hi - s : CHUNK));
         targets_of(d, s, no, ts);
         double l = 0;
         for (int64_t j = 0; j < no; j++) {
@@ -92,6 +98,21 @@ RtEval rt_evaluate(const RtNet *net, const RtData *d, RtLoss loss, int64_t *conf
     }
     free(ys);
     free(ts);
+    if (size > 1) {   /* every rank's sums, and its confusion counts */
+        double sums[2] = {total, (double)correct};
+        double *cm = confusion ? malloc((size_t)(k * k) * sizeof *cm) : NULL;   /* (as the memset above) */
+        for (int64_t i = 0; cm && i < k * k; i++)
+            cm[i] = (double)confusion[i];
+        if (!rt_par_sum_doubles(par, sums, 2) || (cm && !rt_par_sum_doubles(par, cm, (int)(k * k)))) {
+            free(cm);
+            e.loss = NAN;
+            return e;
+        }
+        for (int64_t i = 0; cm && i < k * k; i++)
+            confusion[i] = (int64_t)cm[i];
+        free(cm);
+        total = sums[0], correct = (int64_t)sums[1];
+    }
     if (d->n > 0) {
         e.loss = total / (double)d->n;
         if (d->label)
@@ -309,8 +330,68 @@ static void epoch_swap(Swap *sw, int (*swap_code)(bool wait, void *user), int64_
         say_swap(out, progress, sw, t0, t_end, seen_here, epoch);
 }
 
+/* ---- data-parallel steps (RtTrainOptions' par) ---- */
+
+/* One step of the batch of k rows idx[0..k) split across par's ranks:
+ * this rank's share's gradient (net->backward: their mean), weighted by
+ * its share of the batch, summed over the ranks with the loss and the
+ * stop flags; then every rank takes the same optimizer step.  Returns the
+ * batch's mean loss (NaN when MPI failed); *stop: some rank was asked to
+ * stop (so that all stop after the same batch). */
+static float par_step(RtNet *net, const RtData *train, const int64_t *idx, int k, float *xb, float *tb,
+                      const RtPar *par, bool stop_here, bool *stop)
+{
+    int r = rt_par_rank(par), size = rt_par_size(par);
+    int lo = (int)((int64_t)k * r / size), hi = (int)((int64_t)k * (r + 1) / size);
+    int64_t ni = net->n_inputs, no = net->n_outputs, np = net->n_params;
+    for (int s = lo; s < hi; s++) {
+        memcpy(xb + (s - lo) * ni, train->x + idx[s] * ni, (size_t)ni * sizeof *xb);
+        targets_of(train, idx[s], no, tb + (s - lo) * no);
+    }
+    float *g = net->grads(net->state);
+    double sums[2] = {0, stop_here};
+    if (hi > lo) {
+        float loss = net->backward(net->state, xb, tb, hi - lo), w = (float)(hi - lo) / (float)k;
+        for (int64_t i = 0; i < np; i++)
+            g[i] *= w;
+        sums[0] = (double)loss * (hi - lo) / k;
+    } else {
+        memset(g, 0, (size_t)np * sizeof *g);   /* (a last batch of fewer rows than ranks) */
+    }
+    if (!rt_par_sum_floats(par, g, np) || !rt_par_sum_doubles(par, sums, 2)) {
+        *stop = true;
+        return NAN;
+    }
+    *stop = sums[1] > 0;
+    net->update(net->state);
+    return (float)sums[0];
+}
+
+/* Whether opt->stop is set, on any rank when there are several. */
+static bool stop_asked(const RtTrainOptions *opt)
+{
+    double f = opt->stop && *opt->stop;
+    if (rt_par_size(opt->par) > 1 && !rt_par_sum_doubles(opt->par, &f, 1))
+        return true;
+    return f > 0;
+}
+
+/* A hash of the parameters' bits: the ranks compare theirs every epoch. */
+static uint64_t params_hash(const RtNet *net)
+{
+    const float *p = net->params(net->state);
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (int64_t i = 0; i < net->n_params; i++) {
+        uint32_t w;
+        memcpy(&w, p + i, sizeof w);
+        h = (h ^ w) * UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last)
 {
+    const RtPar *par = rt_par_size(opt->par) > 1 ? opt->par : NULL;
     int64_t n = train->n, ni = net->n_inputs, no = net->n_outputs, bs = net->batch;
     RtRun local = {0}, *run = opt->run ? opt->run : &local;
     float *xb = malloc((size_t)(bs * ni) * sizeof *xb);
@@ -335,7 +416,10 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         for (int64_t b = run->pos; b < n; b += bs) {
             int k = (int)(n - b < bs ? n - b : bs);
             float loss;
-            if (k == 1 && train->t) {   /* one row is contiguous already: no copy */
+            bool stop_all = false;   /* (par: some rank is asked to stop) */
+            if (par) {
+                loss = par_step(net, train, idx + b, k, xb, tb, par, opt->stop && *opt->stop, &stop_all);
+            } else if (k == 1 && train->t) {   /* one row is contiguous already: no copy */
                 loss = net->train_step(net->state, train->x + idx[b] * ni, train->t + idx[b] * no, 1);
             } else {
                 for (int s = 0; s < k; s++) {
@@ -359,7 +443,7 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
                 maybe_swap(&sw, opt->swap_code, opt->swap_at, opt->user, seen_here, false);
             if (opt->progress && opt->out)
                 progress_step(opt->out, &pg, epoch, b + k, n, run->sum[0] / (double)run->batches, ep.lr);
-            if (opt->stop && *opt->stop && b + k < n) {
+            if ((par ? stop_all : opt->stop && *opt->stop) && b + k < n) {
                 ep.stopped = true;
                 ok = false;
                 break;
@@ -376,23 +460,33 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
         if (whole) {   /* the epoch is complete */
             run->epoch = epoch;
             run->pos = 0;
-            if (opt->stop && *opt->stop && epoch < opt->epochs)
+            if (stop_asked(opt) && epoch < opt->epochs)
                 ep.stopped = true;   /* stopped in its last batch (or since): at the boundary */
+        }
+        int differ;
+        uint64_t h = par ? params_hash(net) : 0;
+        if (par && !rt_par_same(par, &h, 1, &differ)) {   /* never, unless MPI or the code is wrong */
+            ep.ranks_differ = true;
+            if (opt->out)
+                fprintf(opt->out, "%snnc: error: after epoch %d the ranks' parameters differ (their hashes do); "
+                        "stopping\n", opt->progress ? "\r\033[K" : "", epoch);
+            ok = false;
+            break;
         }
         bool report = opt->report_every <= 1 || epoch % opt->report_every == 0 || epoch == opt->epochs ||
                       ep.stopped || epoch == first;
         bool judge = opt->track_best && test && test->n && whole;
         if (judge) {
-            ep.test = rt_evaluate(net, test, opt->loss, NULL);
+            ep.test = rt_evaluate_par(net, test, opt->loss, NULL, par);
             ep.patience_out = track_best(run, epoch, ep.test.accuracy >= 0 ? ep.test.accuracy : -ep.test.loss,
                                          opt->patience, &ep.best);
             if (ep.best && opt->on_best)
                 opt->on_best(&ep, opt->user);
         }
         if (report || ep.patience_out) {
-            ep.train = rt_evaluate(net, train, opt->loss, NULL);
+            ep.train = rt_evaluate_par(net, train, opt->loss, NULL, par);
             if (test && test->n && !judge)
-                ep.test = rt_evaluate(net, test, opt->loss, NULL);
+                ep.test = rt_evaluate_par(net, test, opt->loss, NULL, par);
             if (opt->on_epoch)
                 opt->on_epoch(&ep, opt->user);
             if (opt->out) {
@@ -422,9 +516,9 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
     if (ok && first > opt->epochs) {   /* nothing left to train: the figures of the run as it is */
         ep.epoch = run->epoch;
         ep.lr = *net->lr(net->state);
-        ep.train = rt_evaluate(net, train, opt->loss, NULL);
+        ep.train = rt_evaluate_par(net, train, opt->loss, NULL, par);
         if (test && test->n)
-            ep.test = rt_evaluate(net, test, opt->loss, NULL);
+            ep.test = rt_evaluate_par(net, test, opt->loss, NULL, par);
     }
     free(xb);
     free(tb);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # setup.sh — installs the Debian packages nnc needs, only those missing.
-#   scripts/setup.sh build   flex, bison, a C compiler, libtcc, zlib, libedit (`make`)
+#   scripts/setup.sh build   flex, bison, a C compiler, libtcc, zlib, libedit, Open MPI
+#                            (its header to build; mpirun to train on many cores) (`make`)
 #   scripts/setup.sh demo    also the Fashion-MNIST data set, Graphviz and Debian's
 #                            fortunes (the character model's text) (`make demo`)
 #   scripts/setup.sh test    also clang, cmocka, valgrind, cppcheck, python3-torch, the
@@ -23,7 +24,7 @@ need() {   # need PACKAGE...: the packages dpkg does not list as installed
     done
 }
 
-need flex bison gcc make tcc libtcc-dev zlib1g-dev libedit-dev
+need flex bison gcc make tcc libtcc-dev zlib1g-dev libedit-dev openmpi-bin libopenmpi-dev
 case $profile in
 demo) need dataset-fashion-mnist graphviz fortunes ;;
 test | bench | all)

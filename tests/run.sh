@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh — runs every test suite and ends with "N passed, N failed".
 #   tests/run.sh [SUITE...]     suites: golden errors names usage unit numeric torch checkpoint data jit
-#                               report fashion mcu quant fuzz robust install docs asan
+#                               mpi report fashion mcu quant fuzz robust install docs asan
 # Each suite prints "ok NAME" or "FAIL NAME" lines; this counts them.  A
 # failure is shown with its details as it happens; passing checks are
 # counted, on a terminal as a counter redrawn in place, elsewhere (a CI log)
@@ -9,7 +9,7 @@
 cd "$(dirname "$0")/.."
 NNC_JIT=${NNC_JIT:-tcc}   # as tests/lib.sh: a command without --jit runs on libtcc alone
 export NNC_JIT
-suites=${*:-"golden errors names usage unit numeric torch checkpoint data jit report fashion mcu quant fuzz robust install docs asan"}
+suites=${*:-"golden errors names usage unit numeric torch checkpoint data jit mpi report fashion mcu quant fuzz robust install docs asan"}
 log=build/test/log.$$
 mkdir -p build/test
 : > "$log"

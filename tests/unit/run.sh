@@ -11,7 +11,9 @@
 out=build/test/unit
 mkdir -p "$out"
 CC=${CC:-cc}
-CPPFLAGS="-D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild -Iruntime"
+# (Open MPI's header as the Makefile finds it: runtime/parallel.c includes it)
+MPI_CFLAGS=$(mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c 2>/dev/null)
+CPPFLAGS="-D_POSIX_C_SOURCE=200809L -Icompiler -Igrammar -Ibuild -Iruntime $MPI_CFLAGS"
 WARN="-std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror"
 SAN="-std=c99 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 LIBS="-lcmocka -ltcc -ledit -ldl -lz -lm"
