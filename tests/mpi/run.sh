@@ -21,6 +21,9 @@
 #   killed      a rank killed with SIGKILL ends the whole job within
 #               seconds (exit status not 0), and the checkpoint rank 0 wrote
 #               after each epoch stays loadable: a run resumes from it
+#   tcp         the spiral run over TCP on loopback (Open MPI's tcp
+#               transport forced, as between machines): the weights of the
+#               shared-memory run, bit for bit
 #   alone       without mpirun nothing of MPI is opened: the run is as before
 . tests/lib.sh
 out=build/test/mpi
@@ -97,6 +100,17 @@ if [ -f "$FM/train-images-idx3-ubyte.gz" ]; then
     done
 else
     fail "same: Fashion-MNIST" "$FM is missing (scripts/setup.sh installs dataset-fashion-mnist)"
+fi
+
+# ---- tcp ----
+mpirun --oversubscribe --bind-to none --mca pml ob1 --mca btl self,tcp --mca btl_tcp_if_include lo -np 2 \
+    $NNC train $sp --save "$out/tcp.nnw" >"$out/tcp.out" 2>"$out/tcp.err"
+st=$?
+if [ $st -eq 0 ] && cmp -s "$out/tcp.nnw" "$out/sp2.nnw"; then
+    ok "tcp: 2 ranks over TCP on loopback save the shared-memory run's weights, bit for bit"
+else
+    fail "tcp: 2 ranks over TCP on loopback save the shared-memory run's weights, bit for bit" "exit status $st" \
+        "$(tail -n 5 "$out/tcp.out" "$out/tcp.err")"
 fi
 
 # ---- checksum ----
