@@ -24,6 +24,9 @@
 #   tcp         the spiral run over TCP on loopback (Open MPI's tcp
 #               transport forced, as between machines): the weights of the
 #               shared-memory run, bit for bit
+#   ctrl-c      Ctrl-C to mpirun stops every rank after the same batch:
+#               rank 0 writes the checkpoint and the weights; resumed on 2
+#               ranks, the run ends with the bits of the run never stopped
 #   alone       without mpirun nothing of MPI is opened: the run is as before
 . tests/lib.sh
 out=build/test/mpi
@@ -186,6 +189,27 @@ else
     fail "killed: SIGKILL to rank 1 ends the job within seconds; rank 0's checkpoint resumes" \
         "rank 1: ${victim:-not found}; exit status $st after $((t1 - t0)) s" "$(tail -n 5 "$out/killed.err")" \
         "$(head -n 3 "$out/resume.out")"
+fi
+
+# ---- ctrl-c ----
+long="examples/spiral.nn --data $out/spiral.csv --epochs 2500 --every 500"
+$MPIRUN $NNC train $long --save "$out/straight.nnw" >"$out/straight.out" 2>&1
+$MPIRUN $NNC train $long --checkpoint "$out/int.nnck" --save "$out/int.nnw" >"$out/int.out" 2>&1 &
+job=$!
+i=0
+while ! grep -q '^epoch 500/' "$out/int.out" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+kill -INT $job
+wait $job
+st=$?
+$MPIRUN $NNC train $long --resume "$out/int.nnck" --save "$out/resumed.nnw" >"$out/resumed.out" 2>&1
+st2=$?
+if [ $st -ne 0 ] && grep -q '(stopped)$' "$out/int.out" && grep -q '^checkpoint written to' "$out/int.out" &&
+    [ "$(grep -c '^saved the weights' "$out/int.out")" = 1 ] && [ $st2 -eq 0 ] &&
+    cmp -s "$out/resumed.nnw" "$out/straight.nnw"; then
+    ok "ctrl-c: SIGINT to mpirun stops both ranks after one batch, checkpoint and weights written; resumed, the straight run's bits"
+else
+    fail "ctrl-c: SIGINT to mpirun stops both ranks after one batch, checkpoint and weights written; resumed, the straight run's bits" \
+        "exit statuses $st $st2" "$(tail -n 4 "$out/int.out" "$out/resumed.out")"
 fi
 
 # ---- alone ----
