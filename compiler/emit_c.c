@@ -530,17 +530,21 @@ static void emit_entry_points(Emitter *e)
 
     for (int step = 0; step < 2 && n->loss != LOSS_NONE; step++) {
         if (!step)
-            emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n)\n{\n", N, N);
+            emit(e, "/* %s_backward of n samples that are a share of a batch of `of` (of >= n): the\n"
+                    " * gradient is their part of the batch's mean, their summed loss over `of`\n"
+                    " * returned (the shares of one batch, summed, make %s_backward of it) */\n"
+                    "static float %s_backward_share(%s *net, const float *x, const float *t, int n, int of)\n{\n",
+                 N, N, N, N);
         else
             emit(e, "/* backward and update in one pass: each layer's step as soon as its gradient\n"
                     " * is complete (the same numbers as %s_backward, then %s_update) */\n"
                     "float %s_train_step(%s *net, const float *x, const float *t, int n)\n{\n", N, N, N, N);
         emit(e, "    float loss, scale;\n\n");
         if (n->batch == 1)
-            emit(e, "    if (n != 1)\n        return NAN;\n");
+            emit(e, "    if (n != 1%s)\n        return NAN;\n", step ? "" : " || of < n");
         else
-            emit(e, "    if (n < 1 || n > %lld)\n        return NAN;\n", (long long)n->batch);
-        emit(e, "    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */\n");
+            emit(e, "    if (n < 1 || n > %lld%s)\n        return NAN;\n", (long long)n->batch, step ? "" : " || of < n");
+        emit(e, "    scale = 1.0f / (float)%s;   /* the loss is the mean over the samples */\n", step ? "n" : "of");
         emit_clear_grads(e, step);
         if (batched(e)) {
             emit(e, "    %s_run(net, x, n%s);\n", N, n->has_dropout ? ", 1" : "");
@@ -553,7 +557,10 @@ static void emit_entry_points(Emitter *e)
             emit(e, "    %s_update(net);   /* clipping needs the whole gradient before any step */\n", N);
         else if (step)
             emit(e, "    net->step++;\n");
-        emit(e, "    return loss / (float)n;\n}\n\n");
+        emit(e, "    return loss / (float)%s;\n}\n\n", step ? "n" : "of");
+        if (!step)
+            emit(e, "float %s_backward(%s *net, const float *x, const float *t, int n)\n{\n"
+                    "    return %s_backward_share(net, x, t, n, n);\n}\n\n", N, N, N);
     }
 
     emit_composing(e);

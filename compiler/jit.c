@@ -135,8 +135,9 @@ static void glue(RtBuf *b, const Net *n)
                "{ %s_forward_batch((%s *)nnc_net, nnc_x, nnc_y, nnc_n); }\n"
                "float nnc_jit_train_step(void *nnc_net, const float *nnc_x, const float *nnc_t, int nnc_n)\n"
                "{ return %s_train_step((%s *)nnc_net, nnc_x, nnc_t, nnc_n); }\n"
-               "float nnc_jit_backward(void *nnc_net, const float *nnc_x, const float *nnc_t, int nnc_n)\n"
-               "{ return %s_backward((%s *)nnc_net, nnc_x, nnc_t, nnc_n); }\n"
+               "float nnc_jit_backward_share(void *nnc_net, const float *nnc_x, const float *nnc_t, int nnc_n, "
+               "int nnc_of)\n"
+               "{ return %s_backward_share((%s *)nnc_net, nnc_x, nnc_t, nnc_n, nnc_of); }\n"
                "void nnc_jit_update(void *nnc_net) { %s_update((%s *)nnc_net); }\n"
                "float *nnc_jit_grads(void *nnc_net) { return %s_grads((%s *)nnc_net); }\n"
                "float *nnc_jit_params(void *nnc_net) { return %s_params((%s *)nnc_net); }\n"
@@ -877,14 +878,14 @@ static bool bind_net(Jit *j, const char *name, RtNet *out, Diag *diag)
     BIND(out->forward, "nnc_jit_forward");
     BIND(out->forward_batch, "nnc_jit_forward_batch");
     BIND(out->train_step, "nnc_jit_train_step");
-    BIND(out->backward, "nnc_jit_backward");
+    BIND(out->backward_share, "nnc_jit_backward_share");
     BIND(out->update, "nnc_jit_update");
     BIND(out->grads, "nnc_jit_grads");
     BIND(out->params, "nnc_jit_params");
     BIND(out->lr, "nnc_jit_lr");
     BIND(out->arrays, "nnc_jit_state");
     BIND(out->schedule, "nnc_jit_schedule");
-    if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->backward ||
+    if (!size || !out->init || !out->forward || !out->forward_batch || !out->train_step || !out->backward_share ||
         !out->update || !out->grads || !out->params || !out->lr || !out->arrays || !out->schedule) {
         diag_plain(diag, DIAG_ERROR, "JIT: an entry point of network '%s' is missing after linking", name);
         return false;

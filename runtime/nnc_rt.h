@@ -247,7 +247,9 @@ typedef struct RtNet {
     void (*forward)(void *net, const float *x, float *y);
     void (*forward_batch)(void *net, const float *x, float *y, int n);   /* n rows, a batch at a time */
     float (*train_step)(void *net, const float *x, const float *t, int n);
-    float (*backward)(void *net, const float *x, const float *t, int n);   /* grads of n samples, their mean */
+    /* grads of n samples that are a share of a batch of `of`: their part of
+     * the batch's mean gradient; returns their summed loss over `of` */
+    float (*backward_share)(void *net, const float *x, const float *t, int n, int of);
     void (*update)(void *net);   /* one optimizer step with the grads */
     float *(*grads)(void *net);
     float *(*params)(void *net);
@@ -333,7 +335,7 @@ typedef struct RtTrainOptions {
     int64_t swap_at;
     /* The ranks of an MPI job (NULL: alone): each batch is split across
      * them (rank r takes its share of the same shuffled rows), their
-     * gradients summed (net->backward, net->grads, net->update), and every
+     * gradients summed (net->backward_share, grads, update), and every
      * rank takes the same step; the evaluations are split and summed.
      * Only out's owner should pass an `out` (rank 0). */
     const RtPar *par;

@@ -333,9 +333,9 @@ static void epoch_swap(Swap *sw, int (*swap_code)(bool wait, void *user), int64_
 /* ---- data-parallel steps (RtTrainOptions' par) ---- */
 
 /* One step of the batch of k rows idx[0..k) split across par's ranks:
- * this rank's share's gradient (net->backward: their mean), weighted by
- * its share of the batch, summed over the ranks with the loss and the
- * stop flags; then every rank takes the same optimizer step.  Returns the
+ * this rank's share's part of the batch's mean gradient
+ * (net->backward_share), summed over the ranks with the loss and the stop
+ * flags; then every rank takes the same optimizer step.  Returns the
  * batch's mean loss (NaN when MPI failed); *stop: some rank was asked to
  * stop (so that all stop after the same batch). */
 static float par_step(RtNet *net, const RtData *train, const int64_t *idx, int k, float *xb, float *tb,
@@ -350,14 +350,10 @@ static float par_step(RtNet *net, const RtData *train, const int64_t *idx, int k
     }
     float *g = net->grads(net->state);
     double sums[2] = {0, stop_here};
-    if (hi > lo) {
-        float loss = net->backward(net->state, xb, tb, hi - lo), w = (float)(hi - lo) / (float)k;
-        for (int64_t i = 0; i < np; i++)
-            g[i] *= w;
-        sums[0] = (double)loss * (hi - lo) / k;
-    } else {
+    if (hi > lo)
+        sums[0] = net->backward_share(net->state, xb, tb, hi - lo, k);
+    else
         memset(g, 0, (size_t)np * sizeof *g);   /* (a last batch of fewer rows than ranks) */
-    }
     if (!rt_par_sum_floats(par, g, np) || !rt_par_sum_doubles(par, sums, 2)) {
         *stop = true;
         return NAN;

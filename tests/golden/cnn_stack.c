@@ -4157,17 +4157,25 @@ void cnn_stack_forward_batch(cnn_stack *net, const float *x, float *y, int n)
     }
 }
 
-float cnn_stack_backward(cnn_stack *net, const float *x, const float *t, int n)
+/* cnn_stack_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make cnn_stack_backward of it) */
+static float cnn_stack_backward_share(cnn_stack *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n < 1 || n > 4)
+    if (n < 1 || n > 4 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cnn_stack_run(net, x, n);
     loss = cnn_stack_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float cnn_stack_backward(cnn_stack *net, const float *x, const float *t, int n)
+{
+    return cnn_stack_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient

@@ -736,17 +736,25 @@ void a_forward_batch(a *net, const float *x, float *y, int n)
         a_forward(net, x, y);
 }
 
-float a_backward(a *net, const float *x, const float *t, int n)
+/* a_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make a_backward of it) */
+static float a_backward_share(a *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n != 1)
+    if (n != 1 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     a_run(net, x);
     loss = a_backward_pass(net, x, t, NULL, NULL, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float a_backward(a *net, const float *x, const float *t, int n)
+{
+    return a_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient

@@ -957,17 +957,25 @@ void leaky_forward_batch(leaky *net, const float *x, float *y, int n)
     }
 }
 
-float leaky_backward(leaky *net, const float *x, const float *t, int n)
+/* leaky_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make leaky_backward of it) */
+static float leaky_backward_share(leaky *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n < 1 || n > 4)
+    if (n < 1 || n > 4 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad + 1002, 0, 26 * sizeof(float));
     leaky_run(net, x, n);
     loss = leaky_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float leaky_backward(leaky *net, const float *x, const float *t, int n)
+{
+    return leaky_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient

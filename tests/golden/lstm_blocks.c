@@ -2602,17 +2602,25 @@ void lstm_blocks_forward_batch(lstm_blocks *net, const float *x, float *y, int n
     }
 }
 
-float lstm_blocks_backward(lstm_blocks *net, const float *x, const float *t, int n)
+/* lstm_blocks_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make lstm_blocks_backward of it) */
+static float lstm_blocks_backward_share(lstm_blocks *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n < 1 || n > 8)
+    if (n < 1 || n > 8 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     lstm_blocks_run(net, x, n);
     loss = lstm_blocks_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float lstm_blocks_backward(lstm_blocks *net, const float *x, const float *t, int n)
+{
+    return lstm_blocks_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient

@@ -493,17 +493,25 @@ void rnn_seq_forward_batch(rnn_seq *net, const float *x, float *y, int n)
     }
 }
 
-float rnn_seq_backward(rnn_seq *net, const float *x, const float *t, int n)
+/* rnn_seq_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make rnn_seq_backward of it) */
+static float rnn_seq_backward_share(rnn_seq *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n < 1 || n > 2)
+    if (n < 1 || n > 2 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     rnn_seq_run(net, x, n);
     loss = rnn_seq_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float rnn_seq_backward(rnn_seq *net, const float *x, const float *t, int n)
+{
+    return rnn_seq_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient

@@ -289,17 +289,25 @@ void warm_cosine_forward_batch(warm_cosine *net, const float *x, float *y, int n
     }
 }
 
-float warm_cosine_backward(warm_cosine *net, const float *x, const float *t, int n)
+/* warm_cosine_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make warm_cosine_backward of it) */
+static float warm_cosine_backward_share(warm_cosine *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n < 1 || n > 4)
+    if (n < 1 || n > 4 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     warm_cosine_run(net, x, n);
     loss = warm_cosine_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float warm_cosine_backward(warm_cosine *net, const float *x, const float *t, int n)
+{
+    return warm_cosine_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient
@@ -495,17 +503,25 @@ void stepped_forward_batch(stepped *net, const float *x, float *y, int n)
         stepped_forward(net, x, y);
 }
 
-float stepped_backward(stepped *net, const float *x, const float *t, int n)
+/* stepped_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make stepped_backward of it) */
+static float stepped_backward_share(stepped *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n != 1)
+    if (n != 1 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     stepped_run(net, x);
     loss = stepped_backward_pass(net, x, t, NULL, NULL, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float stepped_backward(stepped *net, const float *x, const float *t, int n)
+{
+    return stepped_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient
@@ -700,17 +716,25 @@ void growing_forward_batch(growing *net, const float *x, float *y, int n)
         growing_forward(net, x, y);
 }
 
-float growing_backward(growing *net, const float *x, const float *t, int n)
+/* growing_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make growing_backward of it) */
+static float growing_backward_share(growing *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n != 1)
+    if (n != 1 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     growing_run(net, x);
     loss = growing_backward_pass(net, x, t, NULL, NULL, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float growing_backward(growing *net, const float *x, const float *t, int n)
+{
+    return growing_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient

@@ -697,18 +697,26 @@ void sine_forward_batch(sine *net, const float *x, float *y, int n)
     }
 }
 
-float sine_backward(sine *net, const float *x, const float *t, int n)
+/* sine_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make sine_backward of it) */
+static float sine_backward_share(sine *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n < 1 || n > 8)
+    if (n < 1 || n > 8 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad + 0, 0, 32 * sizeof(float));
     memset(net->grad + 304, 0, 17 * sizeof(float));
     sine_run(net, x, n);
     loss = sine_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float sine_backward(sine *net, const float *x, const float *t, int n)
+{
+    return sine_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient

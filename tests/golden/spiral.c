@@ -1089,18 +1089,26 @@ void spiral_forward_batch(spiral *net, const float *x, float *y, int n)
     }
 }
 
-float spiral_backward(spiral *net, const float *x, const float *t, int n)
+/* spiral_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make spiral_backward of it) */
+static float spiral_backward_share(spiral *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n < 1 || n > 16)
+    if (n < 1 || n > 16 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad + 0, 0, 96 * sizeof(float));
     memset(net->grad + 1152, 0, 99 * sizeof(float));
     spiral_run(net, x, n);
     loss = spiral_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float spiral_backward(spiral *net, const float *x, const float *t, int n)
+{
+    return spiral_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient

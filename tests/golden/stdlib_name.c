@@ -4285,17 +4285,25 @@ void abs_forward_batch(abs *net, const float *x, float *y, int n)
     }
 }
 
-float abs_backward(abs *net, const float *x, const float *t, int n)
+/* abs_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make abs_backward of it) */
+static float abs_backward_share(abs *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n < 1 || n > 2)
+    if (n < 1 || n > 2 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     abs_run(net, x, n);
     loss = abs_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float abs_backward(abs *net, const float *x, const float *t, int n)
+{
+    return abs_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient

@@ -187,17 +187,25 @@ void enc_forward_batch(enc *net, const float *x, float *y, int n)
         enc_forward(net, x, y);
 }
 
-float enc_backward(enc *net, const float *x, const float *t, int n)
+/* enc_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make enc_backward of it) */
+static float enc_backward_share(enc *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n != 1)
+    if (n != 1 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     enc_run(net, x);
     loss = enc_backward_pass(net, x, t, NULL, NULL, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float enc_backward(enc *net, const float *x, const float *t, int n)
+{
+    return enc_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient
@@ -522,17 +530,25 @@ void cls_forward_batch(cls *net, const float *x, float *y, int n)
     }
 }
 
-float cls_backward(cls *net, const float *x, const float *t, int n)
+/* cls_backward of n samples that are a share of a batch of `of` (of >= n): the
+ * gradient is their part of the batch's mean, their summed loss over `of`
+ * returned (the shares of one batch, summed, make cls_backward of it) */
+static float cls_backward_share(cls *net, const float *x, const float *t, int n, int of)
 {
     float loss, scale;
 
-    if (n < 1 || n > 2)
+    if (n < 1 || n > 2 || of < n)
         return NAN;
-    scale = 1.0f / (float)n;   /* the loss is the mean over the samples */
+    scale = 1.0f / (float)of;   /* the loss is the mean over the samples */
     memset(net->grad, 0, sizeof net->grad);
     cls_run(net, x, n);
     loss = cls_backward_pass(net, x, t, NULL, NULL, n, scale, 0);
-    return loss / (float)n;
+    return loss / (float)of;
+}
+
+float cls_backward(cls *net, const float *x, const float *t, int n)
+{
+    return cls_backward_share(net, x, t, n, n);
 }
 
 /* backward and update in one pass: each layer's step as soon as its gradient
