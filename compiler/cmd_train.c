@@ -849,8 +849,9 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
                    "--judge-weights W.nnw", a->patience ? "--patience" : "--save-best");
         return 2;
     }
-    if (job) {
-        diag_plain(diag, DIAG_ERROR, "gan blocks train in one process for now: run nnc train without mpirun");
+    if (rt_par_size(job) > 1) {
+        if (writes())
+            diag_plain(diag, DIAG_ERROR, "gan blocks train in one process for now: run nnc train without mpirun");
         return 2;
     }
     if (!check_outputs(a, g->gen->name, g->disc->name, diag))
@@ -1168,11 +1169,11 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
             goto done;
         }
     }
-    if (job && !ranks_agree(&net, &ctx.id, &test, seed, epochs, diag))
+    if (rt_par_size(job) > 1 && !ranks_agree(&net, &ctx.id, &test, seed, epochs, diag))
         goto done;
     printf("network %s: %lld parameters, %zu bytes; compiled by %s in %.1f ms%s\n", n->name, (long long)n->n_params,
            net.size, compiled_by, compile_ms, building ? "; the optimized build (cc) under way" : "");
-    if (job)
+    if (rt_par_size(job) > 1)
         printf("data-parallel on %d ranks (mpirun): each batch of %lld split across them, their gradients "
                "summed\n", rt_par_size(job), (long long)net.batch);
     /* tcc compiles in milliseconds but does not optimize: say so when the

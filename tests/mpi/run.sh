@@ -17,7 +17,8 @@
 #   mismatch    ranks given different network files, or different data,
 #               stop at start-up with an error that says what differs
 #   batch       a batch smaller than the rank count (XOR's batch 1) is an
-#               error that says so
+#               error that says so; so is a gan block (one process for now),
+#               said once
 #   killed      a rank killed with SIGKILL ends the whole job within
 #               seconds (exit status not 0), and the checkpoint rank 0 wrote
 #               after each epoch stays loadable: a run resumes from it
@@ -153,6 +154,15 @@ if [ $st -ne 0 ] && grep -q 'batch 1 is smaller than the 2 ranks: each batch is 
     ok "batch: XOR's batch of 1 on 2 ranks is an error that says so"
 else
     fail "batch: XOR's batch of 1 on 2 ranks is an error that says so" "exit status $st" "$(cat "$out/batch.err")"
+fi
+
+$MPIRUN $NNC train tests/jit/tiny_gan.nn --data "$FM/t10k-images-idx3-ubyte.gz" >"$out/gan.out" 2>"$out/gan.err"
+st=$?
+if [ $st -ne 0 ] && [ "$(grep -c 'error: gan blocks train in one process for now: run nnc train without mpirun' \
+    "$out/gan.err")" = 1 ]; then
+    ok "batch: a gan block on 2 ranks is refused, said once"
+else
+    fail "batch: a gan block on 2 ranks is refused, said once" "exit status $st" "$(cat "$out/gan.err")"
 fi
 
 # ---- killed ----
