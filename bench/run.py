@@ -7,6 +7,7 @@ Run from the repository root (`make bench` does it); builds ./nnc if needed:
   /usr/bin/python3 bench/run.py --quick    # a smoke run (~1.5 minutes): small slices, 1 round
   /usr/bin/python3 bench/run.py --long lstm   # (or gru, charlm) the whole training, nnc and PyTorch
   /usr/bin/python3 bench/run.py --only tiers  # only step 6 below (~5 minutes; --quick ~1.5)
+  /usr/bin/python3 bench/run.py --only mpi    # only step 8 below, after the sgemm probe (~3 minutes; --quick ~0.6)
   options: --reps N (rounds; default 5, --quick 1)
            --readme (write the tables into bench/README.md)
            --from-json FILE (print the tables of an earlier run's results.json)
@@ -34,7 +35,11 @@ The order of things:
   6 the tiered JIT (issue 17): time to the first training step and wall
     time of whole runs under --jit=auto, tcc and cc (tiers(); table 8)
   7 PyTorch on all cores (installed and best kernel), alone, on smaller
-    slices and under a time cap
+    slices and under a time cap; the GAN (bench/gan_twin.py)
+  8 data-parallel training (issue 16): `mpirun --bind-to core -np 1` and
+    `-np N` (N = the cores) of the CNN at batch 32 and 128 and the MLP at
+    128, MPI_Allreduce of the gradient alone (bench/allreduce.c), PyTorch
+    on all cores on the same slices (mpi_section(); table 9)
 Medians everywhere; bench/README.md explains each measurement.
 """
 import argparse
@@ -43,6 +48,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -169,24 +175,39 @@ def build_nnc():
     os.makedirs(OUT, exist_ok=True)
 
 
-def build_all(quick):
-    log("building ./nnc and the helpers in build/bench")
-    build_nnc()
-    native = ["cc", "-O3", "-march=native"]
-    run(native + ["-std=c99", "-ffp-contract=fast", "-pthread", "-o", OUT + "/fma_peak", BENCH + "/fma_peak.c"])
+def build_probes():
+    """bench/fma_peak.c and, with OpenBLAS, bench/sgemm_peak.c (probes())."""
+    run(["cc", "-O3", "-march=native", "-std=c99", "-ffp-contract=fast", "-pthread", "-o", OUT + "/fma_peak",
+         BENCH + "/fma_peak.c"])
     if os.path.exists(OPENBLAS_DIR + "/libopenblas.so"):
         run(["cc", "-std=c99", "-O2", "-I/usr/include/x86_64-linux-gnu/openblas-pthread", "-o", OUT + "/sgemm_peak",
              BENCH + "/sgemm_peak.c", "-L" + OPENBLAS_DIR, "-Wl,-rpath," + OPENBLAS_DIR, "-lopenblas"])
+
+
+def dump_init(nn, name, stem=None):
+    """nnc's starting parameters of the network NAME in the .nn file NN
+    (bench/dump_init.c), into OUT/init_STEM.f32 (STEM: NAME if not given);
+    leaves nnc's training C, OUT/STEM.c and .h, beside it."""
+    stem = stem or name
+    c = "%s/%s.c" % (OUT, stem)
+    run([NNC, nn, "-o", c])
+    run(["cc", "-std=c99", "-O0", "-D_POSIX_C_SOURCE=200809L", "-DNET=" + name, "-include", "%s/%s.h" % (OUT, stem),
+         "-o", "%s/dump_init_%s" % (OUT, stem), BENCH + "/dump_init.c", c, "-lm"])
+    run(["%s/dump_init_%s" % (OUT, stem), "%s/init_%s.f32" % (OUT, stem)])
+    return "%s/init_%s.f32" % (OUT, stem)
+
+
+def build_all(quick):
+    log("building ./nnc and the helpers in build/bench")
+    build_nnc()
+    build_probes()
+    native = ["cc", "-O3", "-march=native"]
     run(native + ["-o", OUT + "/xor_ref", BENCH + "/xor_ref.c", "-lm"])
     run(["cc", "-std=c99", "-O2", "-I" + ROOT + "/runtime", "-o", OUT + "/shuffle_check", BENCH + "/shuffle_check.c",
          ROOT + "/build/libnncrt.a", "-lz", "-lm"])
     # nnc's training C, for the starting weights (and XOR's bare loop)
     for key, (nn, name) in NETS.items():
-        c = "%s/%s.c" % (OUT, name)
-        run([NNC, os.path.join(ROOT, nn), "-o", c])
-        run(["cc", "-std=c99", "-O0", "-D_POSIX_C_SOURCE=200809L", "-DNET=" + name, "-include", "%s/%s.h" % (OUT, name), "-o",
-             "%s/dump_init_%s" % (OUT, name), BENCH + "/dump_init.c", c, "-lm"])
-        run(["%s/dump_init_%s" % (OUT, name), "%s/init_%s.f32" % (OUT, name)])
+        dump_init(os.path.join(ROOT, nn), name)
     # the flags of nnc's cc JIT backend (compiler/jit.c)
     run(["cc"] + JIT_FLAGS + ["-I" + OUT, "-o", OUT + "/xor_direct", BENCH + "/xor_direct.c", OUT + "/xor.c", "-lm"])
     # the character model's corpus: Debian's fortunes, the files that have a
@@ -318,26 +339,46 @@ EPOCH_RE = re.compile(r"^epoch (\d+)/\d+\s+batch loss (\S+)\s+train acc (\S+)%(?
                       r"(?:\s+(?:test|valid) acc (\S+)%)?\s+(\d+) samples/s", re.M)
 
 
-def nnc_train(key, data, epochs, limit=None, test=None, save=None, backend="cc", cache=None):
-    nn, name = NETS[key]
-    cmd = [NNC, "train", os.path.join(ROOT, nn), "--jit=" + backend, "--text" if data == TEXT else "--data", data,
-           "--epochs", str(epochs), "--every", "1"]
+def mpi_env(env):
+    """env for mpirun: Open MPI refuses to run as root unless told."""
+    if os.getuid() == 0:
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    return env
+
+
+def mpirun(ranks):
+    """The launcher of the data-parallel runs: one rank per core, each bound
+    to its core (as bench/README.md's "Every core" says)."""
+    return ["mpirun", "--bind-to", "core", "-np", str(ranks)]
+
+
+def nnc_train(key, data, epochs, limit=None, test=None, save=None, backend="cc", cache=None, nn=None, ranks=0):
+    """`nnc train` of NETS[key] (or of the .nn file nn): its epoch lines,
+    compile time and parameter count; ranks > 0: under `mpirun -np ranks`."""
+    nn = nn or os.path.join(ROOT, NETS[key][0])
+    cmd = (mpirun(ranks) if ranks else []) + [
+        NNC, "train", nn, "--jit=" + backend, "--text" if data == TEXT else "--data", data,
+        "--epochs", str(epochs), "--every", "1"]
     if test:
         cmd += ["--test", test]
     if limit:
         cmd += ["--limit", str(limit)]
     if save:
         cmd += ["--save", save]
-    env = base_env()
+    env = mpi_env(base_env()) if ranks else base_env()
     env["XDG_CACHE_HOME"] = cache or os.path.join(OUT, "cache")
     p = run(cmd, env=env)
+    if ranks and not re.search(r"^data-parallel on %d ranks" % ranks, p.stdout, re.M):
+        sys.exit("run.py: %s did not train on %d ranks:\n%s" % (" ".join(cmd), ranks, p.stdout[-3000:]))
     m = re.search(r"compiled by \S+ in (\S+) ms", p.stdout)
+    params = re.search(r"^network \S+: (\d+) parameters", p.stdout, re.M)
     eps = [{"epoch": int(e), "loss": float(l), "train_acc": float(a) / 100, "valid_nats": float(v) if v else None,
             "test_acc": float(t) / 100 if t else None, "sps": float(s)}
            for e, l, a, v, t, s in EPOCH_RE.findall(p.stdout)]
     if len(eps) != epochs:
         sys.exit("run.py: expected %d epoch lines from %s:\n%s" % (epochs, " ".join(cmd), p.stdout))
-    return {"compile_ms": float(m.group(1)), "epochs": eps, "cmd": " ".join(cmd[1:]).replace(ROOT + "/", "")}
+    return {"compile_ms": float(m.group(1)), "epochs": eps, "params": int(params.group(1)) if params else None,
+            "cmd": " ".join("nnc" if c == NNC else c for c in cmd[0 if ranks else 1:]).replace(ROOT + "/", "")}
 
 
 # ---- PyTorch ---------------------------------------------------------------------
@@ -586,6 +627,8 @@ def measure(args):
     gan_args = ["--epochs", "1", "--limit", "3200"] if quick else ["--epochs", "2", "--limit", "12800"]
     run([PY, os.path.join(BENCH, "gan_twin.py"), "--coretype", "" if best == "auto" else best] + gan_args)
     res["gan"] = json.load(open(os.path.join(OUT, "gan", "results.json")))
+    log("data-parallel training on Open MPI: -np 1 and -np %d, and PyTorch on all cores" % NCPU)
+    res["mpi"] = mpi_section(quick, R, best)
     res["machine"]["load_end"] = os.getloadavg()
     res["finished"] = datetime.datetime.now().isoformat()
     return res
@@ -655,6 +698,14 @@ def timed_train(key, epochs, limit, backend, cache):
     return got
 
 
+def section_done(out, name, t0):
+    """A section's figures out, with its time and the load at its end."""
+    out["seconds"] = time.time() - t0
+    out["load_end"] = os.getloadavg()
+    log("%s: %.0f s" % (name, out["seconds"]))
+    return out
+
+
 def tiers(quick):
     """Issue 17's rows: for each (network, epochs, samples), the time to the
     first training step and the wall time of the whole run under --jit=auto,
@@ -709,10 +760,7 @@ def tiers(quick):
                 "".join("; cc took over after %d samples, %.2f s into the epoch" % tuple(r["took_over"])
                         for r in rs if r["took_over"])))
         out["rows"].append(row)
-    out["seconds"] = time.time() - t0
-    out["load_end"] = os.getloadavg()
-    log("tiers: %.0f s" % out["seconds"])
-    return out
+    return section_done(out, "tiers", t0)
 
 
 def tiers_table(res):
@@ -750,6 +798,167 @@ def tiers_table(res):
                 "**no: %s**" % " and ".join(late) if late else "yes",
                 "%s, %s s" % ("{:,}".format(over[0]), fmt(over[1])) if over else
                 "from the cache" if warm else "—"))
+    return "\n".join(L)
+
+
+# ---- data-parallel training on Open MPI (issue 16) -------------------------------
+
+MPI_WORK = [   # (name in the table, .nn file, batch: None = as written, (limit, epochs), --quick's)
+    ("CNN, batch 32", "examples/fashion_cnn.nn", None, (10000, 3), (3200, 2)),
+    ("CNN, batch 128", "examples/fashion_cnn.nn", 128, (10000, 3), (3200, 2)),
+    ("MLP 784-256-10, batch 128", "examples/fashion_mlp.nn", 128, (60000, 3), (20000, 2)),
+]
+MPI_LOSS_TOL = 1e-2   # the last epoch's loss on N ranks against one process's, relative (bench/README.md)
+MPI_BAR = 1.8         # issue 16: the CNN's samples/s on 2 ranks against 1
+
+
+def with_batch(nn, batch):
+    """The .nn file nn (relative to ROOT), or with batch set: a copy with
+    `batch B` in OUT."""
+    path = os.path.join(ROOT, nn)
+    if batch is None:
+        return path
+    text, k = re.subn(r"^(\s*batch\s+)\d+", r"\g<1>%d" % batch, open(path).read(), flags=re.M)
+    if k != 1:
+        sys.exit("run.py: %s has no single 'batch' line" % nn)
+    copy = os.path.join(OUT, "%s_b%d.nn" % (os.path.basename(nn)[:-3], batch))
+    with open(copy, "w") as f:
+        f.write(text)
+    return copy
+
+
+def allreduce_ms(ranks, count, calls):
+    """bench/allreduce.c: the median ms of MPI_Allreduce of count floats (and
+    of the step's 2 doubles) on ranks ranks."""
+    out = run(mpirun(ranks) + [OUT + "/allreduce", str(count), str(calls), "50"], env=mpi_env(base_env())).stdout
+    m = re.search(r"median_ms=(\S+) min_ms=\S+ doubles_median_ms=(\S+)", out)
+    return float(m.group(1)), float(m.group(2))
+
+
+def mpi_section(quick, R, best):
+    """Issue 16's rows: samples/s of `nnc train NET --jit=cc` under
+    `mpirun --bind-to core -np 1` and `-np N` (N = the cores), the last
+    epoch of each run (the first touches the pages), and of PyTorch with N
+    threads at its best OpenBLAS kernel on the same slice; the cost of the
+    step's allreduce alone (bench/allreduce.c).  Rounds: in each, every
+    workload on -np 1, -np N and PyTorch, then the allreduce, so that a
+    change in the machine's load hits all of them."""
+    out = {"load_start": os.getloadavg(), "ranks": NCPU, "rows": [], "allreduce": {}, "loss_tol": MPI_LOSS_TOL}
+    t0 = time.time()
+    missing = [t for t in ("mpirun", "mpicc") if not shutil.which(t)]
+    if NCPU < 2 or missing:
+        out["skipped"] = "one core" if NCPU < 2 else \
+            "no %s (scripts/setup.sh installs openmpi-bin)" % " or ".join(missing)
+        check(NCPU < 2, "mpi: " + out["skipped"])
+        return out
+    ranks = NCPU
+    run(["mpicc", "-O2", "-std=c99", "-o", OUT + "/allreduce", BENCH + "/allreduce.c"])
+    label, env, threads = [c for c in torch_configs(best) if c[0] == "best-%dt" % NCPU][0]
+    srv = Torch(label, env, threads)
+    out.update(torch=srv.info, torch_label=label, best_core=best, calls=200 if quick else 400)
+    for what, nn, batch, full, q in MPI_WORK:
+        limit, epochs = q if quick else full
+        path = with_batch(nn, batch)
+        name = re.search(r"^\s*network\s+(\w+)", open(path).read(), re.M).group(1)
+        row = {"what": what, "nn": os.path.relpath(path, ROOT), "batch": torch_bench.parse_nn(path)["batch"],
+               "limit": limit, "epochs": epochs, "init": dump_init(path, name, os.path.basename(path)[:-3]),
+               "runs": {}}
+        log("mpi: %s (%s), warm-up on %d ranks" % (what, row["nn"], ranks))
+        row["params"] = nnc_train(None, TRAIN, 1, limit=row["batch"] * 8, nn=path, ranks=ranks)["params"]
+        row["cmd"] = nnc_train(None, TRAIN, 1, limit=row["batch"] * 8, nn=path, ranks=1)["cmd"]
+        out["rows"].append(row)
+    log("mpi: %d rounds, each: every workload on -np 1, -np %d and PyTorch %s, then MPI_Allreduce alone" % (
+        R, ranks, label))
+    for rnd in range(R):
+        for row in out["rows"]:
+            path = os.path.join(ROOT, row["nn"])
+            for n in (1, ranks):
+                r = nnc_train(None, TRAIN, row["epochs"], limit=row["limit"], nn=path, ranks=n)
+                row["runs"].setdefault("np%d" % n, []).append({"sps": r["epochs"][-1]["sps"],
+                                                              "loss": [e["loss"] for e in r["epochs"]]})
+            one, many = row["runs"]["np1"][-1]["loss"], row["runs"]["np%d" % ranks][-1]["loss"]
+            check(abs(many[-1] - one[-1]) <= MPI_LOSS_TOL * abs(one[-1]),
+                  "mpi: %s, last epoch's loss on %d ranks %.6f against %.6f in one process" % (
+                      row["what"], ranks, many[-1], one[-1]))
+            t = srv.call({"kind": "train", "nn": path, "init": row["init"], "epochs": 2, "limit": row["limit"]})
+            check("diverged" not in t, "mpi: PyTorch %s diverged on %s" % (label, row["what"]))
+            if "diverged" not in t:
+                row["runs"].setdefault("torch", []).append({"sps": t["n"] / t["epoch_seconds"][1],
+                                                            "loss": t["epoch_loss"]})
+                # the same batches from the same weights: the first epoch's losses agree (as verify())
+                check(abs(t["epoch_loss"][0] - one[0]) <= 0.05 * abs(one[0]) + 1e-3,
+                      "mpi: %s, epoch-1 training loss nnc %.4f vs PyTorch %s %.4f" % (
+                          row["what"], one[0], label, t["epoch_loss"][0]))
+        for i, count in enumerate(sorted({row["params"] for row in out["rows"]})):
+            ms, dms = allreduce_ms(ranks, count, out["calls"])
+            out["allreduce"].setdefault(str(count), []).append(ms)
+            if i == 0:
+                out["allreduce"].setdefault("2 doubles", []).append(dms)
+        log("  round %d/%d: %s; allreduce %s ms" % (rnd + 1, R, ", ".join(
+            "%s %s → %s samples/s" % (row["what"], fmt(row["runs"]["np1"][-1]["sps"]),
+                                      fmt(row["runs"]["np%d" % ranks][-1]["sps"])) for row in out["rows"]),
+            " ".join(fmt(v[-1]) for k, v in out["allreduce"].items() if k != "2 doubles")))
+    srv.close()
+    return section_done(out, "mpi", t0)
+
+
+def mpi_table(res):
+    """Data-parallel training's table (bench/README.md's "Every core")."""
+    t = res["mpi"]
+    head = "### 9. Data-parallel training: `mpirun -np %d` against `-np 1`, and against PyTorch on all cores " \
+           "(issue 16)" % t["ranks"]
+    if "skipped" in t:
+        return "%s\n\nNot measured: %s." % (head, t["skipped"])
+    N = t["ranks"]
+    A = {k: median(v) for k, v in t["allreduce"].items()}
+    L = [head, "",
+         "%s; load average (1 min) %.2f at the start of the section, %.2f at the end. Samples/s of `mpirun "
+         "--bind-to core -np N nnc train NET --data TRAIN --limit L --epochs E --jit=cc` (warm cache), the last "
+         "epoch's figure, median of %d rounds; PyTorch %s (%d threads, OPENBLAS_CORETYPE=%s) on the same slice "
+         "from the same weights, its second epoch. *step*: batch ÷ samples/s. *allreduce*: MPI_Allreduce of the "
+         "gradient (the parameter count in floats) alone on %d ranks (bench/allreduce.c, median of %d calls a "
+         "round). Loss: the last epoch's mean training loss, one process / %d ranks (must agree to %g relative)."
+         "%s" % (res["machine"]["cpu"], t["load_start"][0], t["load_end"][0], len(t["rows"][0]["runs"]["np1"]),
+                 t["torch"]["torch"], t["torch"]["threads"], t["best_core"], N, t["calls"], N, t["loss_tol"],
+                 " **QUICK RUN**: not for quoting." if res["quick"] else ""), "",
+         "| workload | samples × epochs | -np 1, samples/s | -np %d | speed-up | ≥ %.1f× | step alone, ms | "
+         "step on %d ranks, ms | allreduce, ms | bound: alone ÷ %d + allreduce, ms (speed-up) | PyTorch %d threads, samples/s | "
+         "nnc -np %d ÷ PyTorch | loss -np 1 / -np %d |" % (N, MPI_BAR, N, N, N, N, N),
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for row in t["rows"]:
+        s1, sn = median([r["sps"] for r in row["runs"]["np1"]]), median([r["sps"] for r in row["runs"]["np%d" % N]])
+        st = median([r["sps"] for r in row["runs"].get("torch", [])])
+        b = row["batch"]
+        step1, stepn, ar = 1e3 * b / s1, 1e3 * b / sn, A[str(row["params"])]
+        bound = step1 / N + ar
+        cnn = row["what"].startswith("CNN")
+        L.append("| %s (`%s`, %s parameters) | %s × %d | %s | %s | %.2f× | %s | %.3f | %.3f | %.3f | %.3f (%.2f×) "
+                 "| %s | %s | %.6f / %.6f |" % (
+                     row["what"], row["nn"], "{:,}".format(row["params"]), "{:,}".format(row["limit"]), row["epochs"],
+                     fmt(s1), fmt(sn), sn / s1,
+                     ("yes" if sn / s1 >= MPI_BAR else "**no**") if cnn and N == 2 else "—",
+                     step1, stepn, ar, bound, step1 / bound, fmt(st), ratio(sn / st),
+                     row["runs"]["np1"][-1]["loss"][-1], row["runs"]["np%d" % N][-1]["loss"][-1]))
+        if cnn and sn / s1 >= MPI_BAR:
+            continue
+        why = ("%.2f ms above the bound: the part of the step that does not shrink (every rank takes the whole "
+               "optimizer step over all %s parameters and scales its gradient by its share) and the ranks waiting "
+               "for each other" % (stepn - bound, "{:,}".format(row["params"])) if stepn > bound else
+               "within the bound")
+        notes.append("- **%s**: a step of %d samples takes %.3f ms in one process; summing the %.2f MB gradient "
+                     "takes %.3f ms by itself, %.0f%% of that. With each rank's %d samples computed in exactly half "
+                     "the time, a step on %d ranks would take at least %.3f ms, %.2f× at best%s. Measured %.3f ms "
+                     "(%.2f×), %s." % (
+                         row["what"], b, step1, 4 * row["params"] / 1e6, ar, 100 * ar / step1, b // N, N, bound,
+                         step1 / bound, " (below the %.1f× the issue asks for: the allreduce alone rules it out)" %
+                         MPI_BAR if cnn and step1 / bound < MPI_BAR else "", stepn, sn / s1, why))
+    L += ["", "On %d ranks each rank computes its share of the batch, then the ranks sum their gradients "
+          "(*allreduce*, measured alone; the loss and stop flag's 2 doubles add %.4f ms) and every rank takes the "
+          "same optimizer step. *bound*: the step if computing the batch took exactly 1/%d of the time and the "
+          "allreduce cost what it costs alone." % (N, A["2 doubles"], N)]
+    if notes:
+        L += [""] + notes
     return "\n".join(L)
 
 
@@ -1143,10 +1352,29 @@ def len_text_windows():
     return (size - int(size * 0.1) - 1) // steps
 
 
+SECTIONS = ("tiers", "mpi")   # the sections with a table (and a README block) of their own, in order
+
+
+def section_table(res, name):
+    return {"tiers": tiers_table, "mpi": mpi_table}[name](res)
+
+
+def run_section(name, args):
+    """--only NAME: the section alone (its own figures; PyTorch's kernel
+    chosen by the sgemm probe, as the full run does)."""
+    if name == "tiers":
+        return tiers(args.quick)
+    build_probes()
+    pr, best = probes(args.reps)
+    out = mpi_section(args.quick, args.reps, best)
+    out["probes"] = pr
+    return out
+
+
 def update_readme(text, res, block="results"):
     """Replaces bench/README.md's <!-- BLOCK:begin --> ... <!-- BLOCK:end -->
-    with the text: "results", the full run's tables; "tiers", the tiered
-    JIT's table (written by the full run and by --only tiers)."""
+    with the text: "results", the full run's tables; a section's name
+    (SECTIONS), its table (written by the full run and by --only NAME)."""
     path = os.path.join(BENCH, "README.md")
     body = open(path).read()
     begin, end = "<!-- %s:begin -->" % block, "<!-- %s:end -->" % block
@@ -1154,12 +1382,13 @@ def update_readme(text, res, block="results"):
     if i < 0 or j < 0:
         sys.exit("run.py: bench/README.md has no %s ... %s markers" % (begin, end))
     only = "probes" not in res
-    cmd = "/usr/bin/python3 bench/run.py" + (" --quick" if res["quick"] else "") + (" --only tiers" if only else "") + \
+    cmd = "/usr/bin/python3 bench/run.py" + (" --quick" if res["quick"] else "") + \
+        (" --only %s" % block if only else "") + \
         (" --reps %d" % res["reps"] if res["reps"] != (1 if res["quick"] else 5) else "")
-    took = res["tiers"]["seconds"] if block == "tiers" else res.get("seconds", 0)
+    took = res[block]["seconds"] if block in SECTIONS else res.get("seconds", 0)
     new = "%s\n\nMade by `%s`%s on %s, in %.0f s%s.\n\n%s\n\n%s" % (
         begin, cmd, "" if only else " (what `make bench` runs)", res["started"][:16].replace("T", " "), took,
-        " (this section)" if block == "tiers" else "", text, end)
+        " (this section)" if block in SECTIONS else "", text, end)
     with open(path, "w") as f:
         f.write(body[:i] + new + body[j + len(end):])
 
@@ -1172,7 +1401,7 @@ def main():
     ap.add_argument("--from-json", help="only print the tables of an earlier run's results.json")
     ap.add_argument("--long", choices=["lstm", "gru", "charlm"],
                     help="instead: train that example for all its epochs on nnc and PyTorch, every epoch's figure")
-    ap.add_argument("--only", choices=["tiers"],
+    ap.add_argument("--only", choices=SECTIONS,
                     help="run only that section (builds ./nnc; writes build/bench/results_SECTION.json)")
     args = ap.parse_args()
     if args.long:
@@ -1186,7 +1415,8 @@ def main():
         if args.only:   # the section alone: results.json (a full run's) stays as it is
             build_nnc()
             res = {"quick": args.quick, "reps": args.reps, "machine": machine(),
-                   "started": datetime.datetime.now().isoformat(), "tiers": tiers(args.quick)}
+                   "started": datetime.datetime.now().isoformat()}
+            res[args.only] = run_section(args.only, args)
         else:
             res = measure(args)
         res["seconds"] = time.time() - t0
@@ -1195,16 +1425,17 @@ def main():
     full = "probes" in res
     if full:
         verify(res)
-    parts = ([tables(res)] if full else []) + ([tiers_table(res)] if "tiers" in res else [])
+    sections = [name for name in SECTIONS if name in res]
+    parts = ([tables(res)] if full else []) + [section_table(res, name) for name in sections]
     text = "\n\n".join(parts)
-    with open(os.path.join(OUT, "results.md" if full else "results_tiers.md"), "w") as f:
+    with open(os.path.join(OUT, "results.md" if full else "results_%s.md" % "_".join(sections)), "w") as f:
         f.write(text + "\n")
     print(text)
     if args.readme:
         if full:
             update_readme(parts[0], res)
-        if "tiers" in res:
-            update_readme(parts[-1], res, "tiers")
+        for name, part in zip(sections, parts[1 if full else 0:]):
+            update_readme(part, res, name)
     log("done in %.0f s" % res.get("seconds", time.time() - t0))
     return 1 if failures else 0
 
