@@ -181,8 +181,7 @@ int cmd_generate(int argc, char **argv)
     const Net *n = m ? pipeline_pick_net(m, net_name, "--net NAME", &diag) : NULL;
     if (n && language_model_check(n, "nnc generate needs", false, &diag)) {
         RtNet net;
-        int64_t unroll = backend == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
-        Jit *jit = jit_compile(m, n, backend, unroll, &net, &diag);
+        Jit *jit = jit_compile(m, n, backend, jit_unroll(backend, -1), &net, &diag);
         if (jit) {
             RtError err;
             if (!rt_load_weights(load, net.fingerprint, net.params(net.state), net.n_params, &err))

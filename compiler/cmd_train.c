@@ -98,23 +98,6 @@ typedef struct TrainArgs {
     RtCsvOptions csv;
 } TrainArgs;
 
-/* --jit=auto waits for the optimized build, rather than train on libtcc,
- * when one libtcc batch would take longer than this (cc builds the biggest
- * networks in a few seconds). */
-#define TIER_WAIT_BATCH_S 2.0
-
-/* The backend that compiles first: --jit=auto starts on libtcc. */
-static JitBackend first_backend(const TrainArgs *a)
-{
-    return a->backend == JIT_AUTO ? JIT_TCC : a->backend;
-}
-
-/* --unroll, else backend b's default. */
-static int64_t unroll_for(const TrainArgs *a, JitBackend b)
-{
-    return a->unroll >= 0 ? a->unroll : b == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
-}
-
 static int usage(const char *fmt, const char *arg)
 {
     fputs("nnc train: ", stderr);
@@ -635,12 +618,12 @@ static bool judge_open(Judge *j, const TrainArgs *a, const RtGan *gan, Diag *dia
                    (long long)n->n_inputs, gan->name, (long long)gan->n_sample);
         return false;
     }
-    JitBackend b = first_backend(a);
-    if (a->backend == JIT_AUTO)
-        j->tier = jit_tier_start(m, n, unroll_for(a, JIT_CC), diag);
-    j->jit = jit_compile(m, n, b, unroll_for(a, b), &j->net, diag);
-    if (!j->jit)
+    JitStart js;
+    if (!jit_start(m, n, NULL, a->backend, a->unroll, &j->net, NULL, &js, diag))
         return false;
+    j->jit = js.jit;
+    j->tier = js.tier;
+    j->settled = !js.building;
     j->n = n;
     j->diag = diag;
     RtError err;
@@ -859,22 +842,13 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtGan gan;
-    JitBackend b = first_backend(a);
-    JitTier *tier = NULL;
-    if (a->backend == JIT_AUTO && !(tier = jit_tier_start_gan(m, g, unroll_for(a, JIT_CC), diag)))
-        fprintf(stderr, "nnc: note: no optimized build; training on libtcc's\n");
-    Jit *jit = jit_compile_gan(m, g, b, unroll_for(a, b), &gan, diag);
-    if (!jit) {
-        jit_tier_free(tier);
+    JitStart js;
+    if (!jit_start(m, NULL, g, a->backend, a->unroll, NULL, &gan, &js, diag))
         return 1;
-    }
-    const char *compiled_by = b == JIT_TCC ? "libtcc" : "cc";
-    bool building = tier != NULL;   /* the optimized build still to come */
-    if (tier && jit_tier_cached(tier, 30) && jit_tier_poll_gan(tier, &gan, true, diag) == 1) {
-        compiled_by = "cc (built before, from the cache)";
-        building = false;
-        gan.init(gan.state, gan.seed);   /* by its own code: --jit=cc's weights, bit for bit */
-    }
+    Jit *jit = js.jit;
+    JitTier *tier = js.tier;
+    const char *compiled_by = js.compiled_by;
+    bool building = js.building;   /* the optimized build still to come */
     double compile_ms = 1e3 * seconds_since(&t0);
     int status = 1;
     struct sigaction old[2];
@@ -1093,35 +1067,14 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     RtNet net;
     /* libtcc's build now, the optimized one when it is ready; not across
      * ranks, whose code must round alike: there auto is cc */
-    bool tiered = a->backend == JIT_AUTO && rt_par_size(job) == 1;
-    JitBackend first = a->backend == JIT_AUTO && !tiered ? JIT_CC : first_backend(a);
-    JitTier *tier = NULL;
-    if (tiered) {   /* started first: the compiler works while libtcc does */
-        tier = jit_tier_start(m, n, unroll_for(a, JIT_CC), diag);
-        if (!tier)
-            fprintf(stderr, "nnc: note: no optimized build; training on libtcc's\n");
-    }
-    Jit *jit = jit_compile(m, n, first, unroll_for(a, first), &net, diag);
-    if (!jit) {
-        jit_tier_free(tier);
+    JitStart js;
+    if (!jit_start(m, n, NULL, a->backend == JIT_AUTO && rt_par_size(job) > 1 ? JIT_CC : a->backend, a->unroll,
+                   &net, NULL, &js, diag))
         return 1;
-    }
-    const char *compiled_by = first == JIT_TCC ? "libtcc" : "cc";
-    bool building = tier != NULL;   /* the optimized build still to come */
-    double tcc_batch = jit_tcc_batch_seconds(n);
-    if (tier && jit_tier_cached(tier, 30) && jit_tier_poll(tier, &net, true, diag) == 1) {
-        compiled_by = "cc (built before, from the cache)";   /* optimized from the first batch */
-        building = false;
-        net.init(net.state, net.seed);   /* by its own code: the weights of --jit=cc, bit for bit */
-    } else if (tier && tcc_batch > TIER_WAIT_BATCH_S) {   /* a libtcc batch would outlast the build */
-        fprintf(stderr, "nnc: note: one batch of '%s' on libtcc's code would take about %.0f s: waiting for the "
-                "optimized build\n", n->name, tcc_batch);
-        if (jit_tier_poll(tier, &net, true, diag) == 1) {
-            compiled_by = "cc (waited for)";
-            net.init(net.state, net.seed);
-        }
-        building = false;
-    }
+    Jit *jit = js.jit;
+    JitTier *tier = js.tier;
+    const char *compiled_by = js.compiled_by;
+    bool building = js.building;   /* the optimized build still to come */
     double compile_ms = 1e3 * seconds_since(&t0);
     int status = 1;
     /* Ctrl-C and SIGTERM stop training after the batch in flight; installed
@@ -1178,7 +1131,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
                "summed\n", rt_par_size(job), (long long)net.batch);
     /* tcc compiles in milliseconds but does not optimize: say so when the
      * training is big enough for that to cost minutes (bench/README.md) */
-    if ((a->backend == JIT_TCC || (tiered && !tier)) && jit_tcc_is_slow(n, train.n, epochs))
+    if (strcmp(compiled_by, "libtcc") == 0 && !building && jit_tcc_is_slow(n, train.n, epochs))
         fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
                         "faster (bench/README.md)\n");
     printf("training on %lld %s%s", (long long)train.n, a->text ? "windows of text" : "samples", test.n ? "" : "\n");

@@ -347,6 +347,67 @@ double jit_tcc_batch_seconds(const Net *n)
     return 3.0 * macs * (double)n->batch / 0.5e9;
 }
 
+int64_t jit_unroll(JitBackend b, int64_t unroll)
+{
+    return unroll >= 0 ? unroll : b == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
+}
+
+/* --jit=auto waits for the optimized build, rather than train on libtcc,
+ * when one libtcc batch would take longer than this (cc builds the biggest
+ * networks in a few seconds). */
+#define TIER_WAIT_BATCH_S 2.0
+
+bool jit_start(const Module *m, const Net *net, const Gan *gan, JitBackend backend, int64_t unroll, RtNet *net_out,
+               RtGan *gan_out, JitStart *out, Diag *diag)
+{
+    JitBackend first = backend == JIT_AUTO ? JIT_TCC : backend;
+    *out = (JitStart){.compiled_by = first == JIT_TCC ? "libtcc" : "cc"};
+    if (backend == JIT_AUTO) {   /* started first: the compiler works while libtcc does */
+        out->tier = net ? jit_tier_start(m, net, jit_unroll(JIT_CC, unroll), diag)
+                        : jit_tier_start_gan(m, gan, jit_unroll(JIT_CC, unroll), diag);
+        if (!out->tier)
+            diag_plain(diag, DIAG_NOTE, "no optimized build: libtcc's code runs");
+    }
+    out->jit = net ? jit_compile(m, net, first, jit_unroll(first, unroll), net_out, diag)
+                   : jit_compile_gan(m, gan, first, jit_unroll(first, unroll), gan_out, diag);
+    if (!out->jit) {
+        jit_tier_free(out->tier);
+        out->tier = NULL;
+        return false;
+    }
+    if (!out->tier)
+        return true;
+    out->building = true;
+    JitTier *t = out->tier;
+    /* a gan's step trains the discriminator on real and generated samples
+     * and the generator through it: about its generator's batch and three
+     * of its discriminator's */
+    double batch_s = net ? jit_tcc_batch_seconds(net)
+                         : jit_tcc_batch_seconds(gan->gen) + 3 * jit_tcc_batch_seconds(gan->disc);
+    int got = 0;
+    if (jit_tier_cached(t, 30)) {
+        got = net ? jit_tier_poll(t, net_out, true, diag) : jit_tier_poll_gan(t, gan_out, true, diag);
+        if (got == 1)
+            out->compiled_by = "cc (built before, from the cache)";   /* optimized from the first batch */
+    }
+    if (got != 1 && batch_s > TIER_WAIT_BATCH_S) {   /* a libtcc batch would outlast the build */
+        diag_plain(diag, DIAG_NOTE, "one batch of '%s' on libtcc's code would take about %.0f s: waiting for the "
+                   "optimized build", net ? net->name : gan->name, batch_s);
+        got = net ? jit_tier_poll(t, net_out, true, diag) : jit_tier_poll_gan(t, gan_out, true, diag);
+        if (got == 1)
+            out->compiled_by = "cc (waited for)";
+        out->building = false;
+    }
+    if (got == 1) {   /* by its own code: the weights of --jit=cc, bit for bit */
+        out->building = false;
+        if (net)
+            net_out->init(net_out->state, net_out->seed);
+        else
+            gan_out->init(gan_out->state, gan_out->seed);
+    }
+    return true;
+}
+
 /* In a child: runs argv[0] (found on PATH) with argv, or says why not
  * (unless `quiet`) and exits 127. */
 static void exec_program(char *const argv[], bool quiet)

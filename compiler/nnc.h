@@ -535,6 +535,26 @@ bool jit_tier_cached(JitTier *t, int wait_ms);
  * -1 when it failed (a note on diag says why, once). */
 int jit_tier_poll(JitTier *t, struct RtNet *live, bool wait, Diag *diag);
 int jit_tier_poll_gan(JitTier *t, RtGan *live, bool wait, Diag *diag);
+/* The unroll limit of backend b: `unroll` when it is given (>= 0), else
+ * that backend's default (NNC_TCC_UNROLL, NNC_DEFAULT_UNROLL). */
+int64_t jit_unroll(JitBackend b, int64_t unroll);
+/* What a command's compilation left (jit_start). */
+typedef struct JitStart {
+    Jit *jit;                 /* the code that runs first */
+    JitTier *tier;            /* auto: the optimized build; NULL otherwise */
+    const char *compiled_by;  /* "libtcc", "cc", or how cc's build came: "cc (built before, from the cache)",
+                               * "cc (waited for)" */
+    bool building;            /* the optimized build still to come */
+} JitStart;
+/* Compiles network `net` (or, when it is NULL, gan block `gan`) into
+ * *net_out (*gan_out) as every command does: backend auto starts the
+ * optimized build first, compiles with libtcc meanwhile, takes cc's build
+ * at once when the cache has it, and waits for it when one libtcc batch
+ * would take over 2 s (a note says so); a build taken re-initializes the
+ * weights by its own code (--jit=cc's weights, bit for bit).  unroll: as
+ * jit_unroll's.  False (said on diag) when nothing compiled. */
+bool jit_start(const Module *m, const Net *net, const Gan *gan, JitBackend backend, int64_t unroll,
+               struct RtNet *net_out, RtGan *gan_out, JitStart *out, Diag *diag);
 /* Whether a live network or gan took the optimized build's code. */
 bool jit_tier_taken(const JitTier *t);
 /* Stops a build still running (its temporary file removed) and frees the

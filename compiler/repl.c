@@ -90,44 +90,17 @@ static bool fail(Repl *r, const char *fmt, ...)
 
 /* ---- (re)compiling the network ---- */
 
-/* The backend that compiles first (auto starts on libtcc). */
-static JitBackend first_backend(const Repl *r)
-{
-    return r->backend == JIT_AUTO ? JIT_TCC : r->backend;
-}
-
 static const char *backend_name(JitBackend b)
 {
     return b == JIT_TCC ? "tcc" : b == JIT_CC ? "cc" : "auto";
 }
 
-/* `set unroll`, else backend b's default. */
-static int64_t unroll_for(const Repl *r, JitBackend b)
+/* Compiles network n (or gan block g) of module m with the session's
+ * backend and unroll limit (jit_start: auto starts cc's build too). */
+static bool compile_for(Repl *r, const Module *m, const Net *n, const Gan *g, RtNet *net, RtGan *gan, JitStart *js)
 {
-    return r->unroll >= 0 ? r->unroll : b == JIT_TCC ? NNC_TCC_UNROLL : NNC_DEFAULT_UNROLL;
-}
-
-/* With the backend auto: the optimized build of network n (or gan g)
- * started, as nnc train --jit=auto starts it; NULL otherwise. */
-static JitTier *tier_begin(Repl *r, const Net *n, const Gan *g)
-{
-    if (r->backend != JIT_AUTO)
-        return NULL;
-    JitTier *t = n ? jit_tier_start(r->mod, n, unroll_for(r, JIT_CC), &r->diag)
-                   : jit_tier_start_gan(r->mod, g, unroll_for(r, JIT_CC), &r->diag);
-    if (!t) {
-        fflush(stdout);
-        fprintf(stderr, "note: no optimized build; the session runs libtcc's\n");
-    }
-    return t;
-}
-
-/* A fresh compilation's optimized build, when the cache has it: taken at
- * once (live: the network or gan it compiled); true when it was. */
-static bool tier_cached(Repl *r, JitTier *t, RtNet *net, RtGan *gan)
-{
-    return t && jit_tier_cached(t, 30) &&
-           (net ? jit_tier_poll(t, net, true, &r->diag) : jit_tier_poll_gan(t, gan, true, &r->diag)) == 1;
+    fflush(stdout);   /* (notes go to stderr) */
+    return jit_start(m, n, g, r->backend, r->unroll, net, gan, js, &r->diag);
 }
 
 /* The current compilation's optimized build, if it is ready (with `wait`,
@@ -176,16 +149,9 @@ static void tier_replace(Repl *r, JitTier *t, bool taken)
 static bool rejit(Repl *r, const float *params, float lr)
 {
     RtNet fresh;
-    JitTier *t = tier_begin(r, r->net, NULL);
-    JitBackend b = first_backend(r);
-    Jit *j = jit_compile(r->mod, r->net, b, unroll_for(r, b), &fresh, &r->diag);
-    if (!j) {
-        jit_tier_free(t);
+    JitStart js;
+    if (!compile_for(r, r->mod, r->net, NULL, &fresh, NULL, &js))
         return false;
-    }
-    bool taken = tier_cached(r, t, &fresh, NULL);
-    if (taken)
-        fresh.init(fresh.state, fresh.seed);   /* by its own code: cc's weights, bit for bit */
     if (params)
         memcpy(fresh.params(fresh.state), params, (size_t)fresh.n_params * sizeof(float));
     if (lr > 0)
@@ -194,11 +160,11 @@ static bool rejit(Repl *r, const float *params, float lr)
         jit_free(r->jit, &r->rt);
         tier_replace(r, NULL, false);
     }
-    r->jit = j;
+    r->jit = js.jit;
     r->rt = fresh;
     r->have_net = true;
-    r->tier = t;   /* (use_source frees a previous one) */
-    r->tier_settled = taken;
+    r->tier = js.tier;   /* (use_source frees a previous one) */
+    r->tier_settled = !js.building;
     return true;
 }
 
@@ -344,20 +310,11 @@ static void drop_gan(Repl *r)
 static bool use_gan(Repl *r, Arena *arena, const Source *src, Module *m, const Gan *g)
 {
     RtGan fresh;
-    Module *keep = r->mod;
-    r->mod = m;   /* (tier_begin's) */
-    JitTier *t = tier_begin(r, NULL, g);
-    r->mod = keep;
-    JitBackend b = first_backend(r);
-    Jit *j = jit_compile_gan(m, g, b, unroll_for(r, b), &fresh, &r->diag);
-    if (!j) {
-        jit_tier_free(t);
+    JitStart js;
+    if (!compile_for(r, m, NULL, g, NULL, &fresh, &js)) {
         arena_free(arena);
         return false;
     }
-    bool taken = tier_cached(r, t, NULL, &fresh);
-    if (taken)
-        fresh.init(fresh.state, fresh.seed);
     if (r->have_net) {
         jit_free(r->jit, &r->rt);
         tier_replace(r, NULL, false);
@@ -372,10 +329,10 @@ static bool use_gan(Repl *r, Arena *arena, const Source *src, Module *m, const G
     r->net = NULL;
     r->gan = g;
     r->rg = fresh;
-    r->jit = j;
+    r->jit = js.jit;
     r->have_gan = true;
-    r->tier = t;
-    r->tier_settled = taken;
+    r->tier = js.tier;
+    r->tier_settled = !js.building;
     r->shuffle_seed = fresh.seed;
     r->epochs_done = 0;
     printf("gan %s: generator %s (%lld parameters) and discriminator %s (%lld), %zu bytes (compiled by %s)%s\n",
@@ -924,7 +881,7 @@ static bool do_emit(Repl *r, int argc, char **argv)
     h_path[len - 1] = 'h';
     const char *slash = strrchr(h_path, '/');
     /* The code the session runs, so the file computes exactly what 'predict' shows. */
-    EmitOptions eo = {.unroll = unroll_for(r, running_backend(r)), .header_name = slash ? slash + 1 : h_path};
+    EmitOptions eo = {.unroll = jit_unroll(running_backend(r), r->unroll), .header_name = slash ? slash + 1 : h_path};
     Arena *plan = arena_new();   /* (the inference plan's copy of the module) */
     const Module *m = r->mod;
     if (infer) {
@@ -1181,21 +1138,18 @@ static bool gan_set(Repl *r, int argc, char **argv)
         return fail(r, "usage: set backend tcc|cc|auto (a gan block's other settings are in its networks' "
                     "blocks)");
     RtGan fresh;
+    JitStart js;
     r->backend = b;
-    JitTier *t = tier_begin(r, NULL, r->gan);
-    Jit *j = jit_compile_gan(r->mod, r->gan, first_backend(r), unroll_for(r, first_backend(r)), &fresh, &r->diag);
-    if (!j) {
-        jit_tier_free(t);
+    if (!compile_for(r, r->mod, NULL, r->gan, NULL, &fresh, &js)) {
         r->backend = saved;
         return false;
     }
-    bool taken = tier_cached(r, t, NULL, &fresh);
     memcpy(fresh.state, r->rg.state, fresh.size);
     free(r->rg.state);
     jit_free(r->jit, NULL);
     r->rg = fresh;
-    r->jit = j;
-    tier_replace(r, t, taken);
+    r->jit = js.jit;
+    tier_replace(r, js.tier, !js.building);
     printf("backend %s (compiled again by %s; the weights and the optimizers' state kept)%s\n", argv[2],
            compiled_by(r), tier_note(r));
     return true;

@@ -28,7 +28,8 @@
 #              saved), and stops the build: no process or file left
 #   wait       a network whose one batch would take libtcc's code seconds
 #              (by the estimate from its multiply-adds) waits for the
-#              optimized build instead, with a note: --jit=cc's bits
+#              optimized build instead, with a note: --jit=cc's bits; the
+#              REPL's `load` of it waits alike (the first `show` says cc runs)
 #   default    without --jit and without NNC_JIT the run is tiered (auto);
 #              NNC_JIT=tcc or cc picks that backend, --jit wins over it, and
 #              another value of NNC_JIT is an error (exit 2) for nnc train
@@ -213,6 +214,17 @@ if [ $st -eq 0 ] && grep -q "note: one batch of 'wide' on libtcc's code would ta
 else
     fail "wait: a network whose libtcc batch would take seconds waits for cc's build, with a note: --jit=cc's bits" \
         "exit status $st" "$(cat "$out/wide_auto.out" "$out/wide_auto.err")"
+fi
+rm -rf "$out/cache/nnc"
+printf 'load %s\nshow\n' "$out/wide.nn" | NNC_JIT=auto $NNC repl >"$out/wide_repl.out" 2>&1
+st=$?
+if [ $st -eq 0 ] && grep -q "note: one batch of 'wide' on libtcc's code would take about [0-9]* s: waiting for the optimized build" \
+    "$out/wide_repl.out" && grep -q '(compiled by cc)' "$out/wide_repl.out" &&
+    grep -q 'backend auto, running cc;' "$out/wide_repl.out"; then
+    ok "wait: the REPL's load of that network waits for cc's build too, with the note; show says cc runs"
+else
+    fail "wait: the REPL's load of that network waits for cc's build too, with the note; show says cc runs" \
+        "exit status $st" "$(cat "$out/wide_repl.out")"
 fi
 
 # ---- default ----
