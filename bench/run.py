@@ -6,6 +6,7 @@ Run from the repository root (`make bench` does it); builds ./nnc if needed:
   /usr/bin/python3 bench/run.py            # the full run (6-8 minutes on 2 busy cores)
   /usr/bin/python3 bench/run.py --quick    # a smoke run (~1.5 minutes): small slices, 1 round
   /usr/bin/python3 bench/run.py --long lstm   # (or gru, charlm) the whole training, nnc and PyTorch
+  /usr/bin/python3 bench/run.py --long lstm --seed 2   # the same with `seed 2` in the example
   /usr/bin/python3 bench/run.py --only tiers  # only step 6 below (~5 minutes; --quick ~1.5)
   /usr/bin/python3 bench/run.py --only mpi    # only step 8 below, after the sgemm probe (~3 minutes; --quick ~0.6)
   options: --reps N (rounds; default 5, --quick 1)
@@ -1296,40 +1297,54 @@ def tables(res):
     return "\n".join(L)
 
 
-def long_run(key):
+def long_run(key, seed=None):
     """The whole training of an example (its .nn file's epochs) on nnc and on
     PyTorch (one thread, the installed kernel) from the same weights in the
     same order: every epoch's test accuracy (a character model: held-out
-    nats per character).  Returns the markdown table."""
+    nats per character).  seed: the example with `seed SEED` in place of its
+    own (other starting weights and another order, on both sides).  Returns
+    the markdown table."""
     build_all(True)
-    epochs = int(re.search(r"^\s*epochs\s+(\d+)", open(nnpath(key)).read(), re.M).group(1))
+    nn, name = nnpath(key), NETS[key][1]
+    src = open(nn).read()
+    epochs = int(re.search(r"^\s*epochs\s+(\d+)", src, re.M).group(1))
+    start = init(key)
+    if seed is not None:
+        src, n = re.subn(r"^(\s*)seed\s+\d+", r"\g<1>seed %d" % seed, src, flags=re.M)
+        check(n == 1, "%s has one seed line to replace" % NETS[key][0])
+        nn = os.path.join(OUT, "long_%s_seed%d.nn" % (key, seed))
+        with open(nn, "w") as f:
+            f.write(src)
+        start = dump_init(nn, name, os.path.basename(nn)[:-3])
     label, env, threads = torch_configs("auto")[0]
     srv = Torch(label, env, threads)
     log("%s: %d epochs on nnc" % (key, epochs))
     text = key == "charlm"
-    weights = os.path.join(OUT, "long_%s.nnw" % key)
-    n = nnc_train(key, TEXT if text else TRAIN, epochs, test=None if text else TEST, save=weights)
+    tag = key if seed is None else "%s_seed%d" % (key, seed)
+    weights = os.path.join(OUT, "long_%s.nnw" % tag)
+    n = nnc_train(key, TEXT if text else TRAIN, epochs, test=None if text else TEST, save=weights, nn=nn)
     n["weights"] = os.path.relpath(weights, ROOT)
     if text:                                        # what the trained model writes
-        g = subprocess.run([NNC, "generate", nnpath(key), "--load", weights, "--jit=cc", "--length", "400",
+        g = subprocess.run([NNC, "generate", nn, "--load", weights, "--jit=cc", "--length", "400",
                             "--prime", "The ", "--seed", "1"], capture_output=True, env=base_env())
         check(g.returncode == 0, "nnc generate from the trained %s" % key)
         n["sample"] = g.stdout.decode("utf-8", "replace")   # sampled bytes need not be UTF-8
     log("%s: %d epochs on PyTorch %s" % (key, epochs, label))
     if text:
-        t = srv.call({"kind": "text", "nn": nnpath(key), "init": init(key), "epochs": epochs, "text": TEXT})
+        t = srv.call({"kind": "text", "nn": nn, "init": start, "epochs": epochs, "text": TEXT})
         theirs = t["valid_nats"]
     else:
-        t = srv.call({"kind": "train", "nn": nnpath(key), "init": init(key), "epochs": epochs, "limit": None,
+        t = srv.call({"kind": "train", "nn": nn, "init": start, "epochs": epochs, "limit": None,
                       "test_every": True})
         theirs = t["test_accs"]
     srv.close()
-    res = {"key": key, "machine": machine(), "nnc": n, "torch": t, "torch_info": srv.info}
-    with open(os.path.join(OUT, "long_%s.json" % key), "w") as f:
+    res = {"key": key, "seed": seed, "machine": machine(), "nnc": n, "torch": t, "torch_info": srv.info}
+    with open(os.path.join(OUT, "long_%s.json" % tag), "w") as f:
         json.dump(res, f, indent=1)
     what = "held-out loss, nats per character" if text else "test accuracy"
-    L = ["`%s`, %d epochs, %s (%s; PyTorch %s, %s):" % (NETS[key][0], epochs, what, res["machine"]["cpu"],
-                                                         srv.info["torch"], label), "",
+    L = ["`%s`%s, %d epochs, %s (%s; PyTorch %s, %s):" % (
+        NETS[key][0], "" if seed is None else " with `seed %d`" % seed, epochs, what, res["machine"]["cpu"],
+        srv.info["torch"], label), "",
          "| epoch | nnc | PyTorch | nnc s/epoch | PyTorch s/epoch |", "|---|---|---|---|---|"]
     for i, e in enumerate(n["epochs"]):
         mine = e["valid_nats"] if text else e["test_acc"]
@@ -1340,7 +1355,7 @@ def long_run(key):
             "%.4f" % other if text else "%.2f%%" % (100 * other), fmt(per / e["sps"]), fmt(t["epoch_seconds"][i])))
     if text:
         L += ["", "400 bytes the trained model generated (`nnc generate %s --load %s --jit=cc --length 400 "
-              "--prime \"The \" --seed 1`):" % (NETS[key][0], n["weights"]), "", "```text", n["sample"].rstrip("\n"),
+              "--prime \"The \" --seed 1`):" % (NETS[key][0] if seed is None else nn, n["weights"]), "", "```text", n["sample"].rstrip("\n"),
               "```"]
     return "\n".join(L)
 
@@ -1401,11 +1416,14 @@ def main():
     ap.add_argument("--from-json", help="only print the tables of an earlier run's results.json")
     ap.add_argument("--long", choices=["lstm", "gru", "charlm"],
                     help="instead: train that example for all its epochs on nnc and PyTorch, every epoch's figure")
+    ap.add_argument("--seed", type=int, help="with --long: the example with `seed SEED` instead of its own")
     ap.add_argument("--only", choices=SECTIONS,
                     help="run only that section (builds ./nnc; writes build/bench/results_SECTION.json)")
     args = ap.parse_args()
+    if args.seed is not None and not args.long:
+        ap.error("--seed goes with --long")
     if args.long:
-        print(long_run(args.long))
+        print(long_run(args.long, args.seed))
         return 0
     args.reps = args.reps or (1 if args.quick else 5)
     t0 = time.time()
