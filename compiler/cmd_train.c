@@ -1245,6 +1245,14 @@ int cmd_train(int argc, char **argv)
         return usage("%s", msg);
     Diag diag;
     diag_init(&diag, stderr);
+    const char *foreign = rt_par_foreign_launcher();
+    if (foreign) {   /* each process would train alone, every one writing the same files */
+        diag_plain(&diag, DIAG_ERROR, "started as one of %s processes by a launcher that is not Open MPI's mpirun "
+                   "(%s=%s): data-parallel training needs Open MPI's (mpirun -np N nnc train ...); one process "
+                   "alone: unset %s", getenv(foreign), foreign, getenv(foreign),
+                   foreign);
+        return 1;
+    }
     if (rt_par_launched()) {   /* mpirun -np N nnc train ...: one rank of N */
         RtError err;
         if (!(job = rt_par_start(&err))) {

@@ -283,6 +283,10 @@ RtEval rt_evaluate(const RtNet *net, const RtData *d, RtLoss loss, int64_t *conf
 typedef struct RtPar RtPar;
 /* Whether this process was started by mpirun (Open MPI's environment). */
 bool rt_par_launched(void);
+/* When this process is one of several started by another launcher than
+ * Open MPI's mpirun (MPICH's or Intel MPI's mpiexec): the environment
+ * variable that tells (PMI_SIZE); else NULL. */
+const char *rt_par_foreign_launcher(void);
 /* Opens Open MPI's library (at run time) and joins the job; NULL, said in
  * err, when it cannot. */
 RtPar *rt_par_start(RtError *err);

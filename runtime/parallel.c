@@ -8,7 +8,9 @@
  * handful of calls used are looked up by name; the predefined handles
  * (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, ...) are Open MPI's global objects,
  * which its mpi.h names through macros, so they are looked up too (the
- * types come from mpi.h; the build needs its header, not its library). */
+ * types come from mpi.h; the build needs its header, not its library).
+ * NNC_MPI_LIBRARY names another build of Open MPI's library (default
+ * libmpi.so.40, Debian's). */
 #define _POSIX_C_SOURCE 200809L
 #include "nnc_rt.h"
 
@@ -38,6 +40,13 @@ bool rt_par_launched(void)
     return v && *v;
 }
 
+const char *rt_par_foreign_launcher(void)
+{
+    /* (not Slurm's SLURM_NTASKS: a batch script that runs one nnc has it too) */
+    const char *v = getenv("PMI_SIZE");   /* MPICH's and Intel MPI's mpiexec (Hydra) */
+    return !rt_par_launched() && v && strtol(v, NULL, 10) > 1 ? "PMI_SIZE" : NULL;
+}
+
 /* Symbol `name` of p->lib into *out (a function or an object's address). */
 static bool sym(RtPar *p, const char *name, void *out, RtError *err)
 {
@@ -59,10 +68,11 @@ RtPar *rt_par_start(RtError *err)
     }
     /* RTLD_GLOBAL: Open MPI's own components, which it opens in turn,
      * link against its symbols */
-    p->lib = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
+    const char *lib = getenv("NNC_MPI_LIBRARY");
+    p->lib = dlopen(lib && *lib ? lib : "libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
     if (!p->lib) {
         snprintf(err->msg, sizeof err->msg, "started by mpirun, but Open MPI's library cannot be opened (%s); "
-                 "Debian: apt-get install openmpi-bin", dlerror());
+                 "Debian: apt-get install openmpi-bin (or name the library in NNC_MPI_LIBRARY)", dlerror());
         free(p);
         return NULL;
     }

@@ -29,6 +29,15 @@
 #               rank 0 writes the checkpoint and the weights; resumed on 2
 #               ranks, the run ends with the bits of the run never stopped
 #   alone       without mpirun nothing of MPI is opened: the run is as before
+#   no library  under mpirun, Open MPI's library missing (NNC_MPI_LIBRARY
+#               naming no file): each rank says so and how to install it,
+#               the job ends (exit status not 0), nothing written
+#   init        MPI_Init failing (Open MPI given only its "self" transport,
+#               so the ranks cannot reach each other): the job ends within
+#               the timeout with Open MPI's message, nothing written
+#   foreign     processes started by another MPI's launcher (PMI_SIZE=2, as
+#               MPICH's mpiexec sets it) are refused with a message naming
+#               it, rather than each training alone into the same files
 . tests/lib.sh
 out=build/test/mpi
 rm -rf "$out"
@@ -228,4 +237,39 @@ if env -u OMPI_COMM_WORLD_SIZE LD_DEBUG=libs $NNC train $sp --jit=cc >"$out/alon
     ok "alone: without mpirun Open MPI's library is never opened"
 else
     fail "alone: without mpirun Open MPI's library is never opened" "$(grep libmpi "$out/alone.ld" | head -3)"
+fi
+
+# ---- no library ----
+NNC_MPI_LIBRARY=$PWD/$out/no/libmpi.so.40 timeout 60 $MPIRUN -x NNC_MPI_LIBRARY $NNC train $sp \
+    --save "$out/nolib.nnw" >"$out/nolib.out" 2>&1
+st=$?
+if [ $st -ne 0 ] && [ $st -ne 124 ] && [ ! -e "$out/nolib.nnw" ] &&
+    [ "$(grep -c "nnc: error: started by mpirun, but Open MPI's library cannot be opened (.*no/libmpi.so.40.*); Debian: apt-get install openmpi-bin" "$out/nolib.out")" = 2 ]; then
+    ok "no library: Open MPI's library missing under mpirun: each rank says so and how to install it, nothing written"
+else
+    fail "no library: Open MPI's library missing under mpirun: each rank says so and how to install it, nothing written" \
+        "exit status $st" "$(head -n 8 "$out/nolib.out")"
+fi
+
+# ---- init ----
+timeout 60 $MPIRUN --mca btl self $NNC train $sp --save "$out/init.nnw" >"$out/init.out" 2>&1
+st=$?
+if [ $st -ne 0 ] && [ $st -ne 124 ] && [ ! -e "$out/init.nnw" ] && grep -q 'MPI_Init' "$out/init.out" &&
+    ! grep -q '^epoch' "$out/init.out"; then
+    ok "init: MPI_Init failing ends the job within the timeout with Open MPI's message, nothing written"
+else
+    fail "init: MPI_Init failing ends the job within the timeout with Open MPI's message, nothing written" \
+        "exit status $st" "$(head -n 12 "$out/init.out")"
+fi
+
+# ---- foreign ----
+PMI_SIZE=2 PMI_RANK=0 $NNC train $sp --save "$out/foreign.nnw" >"$out/foreign.out" 2>&1
+st=$?
+if [ $st -eq 1 ] && [ ! -e "$out/foreign.nnw" ] &&
+    grep -q "nnc: error: started as one of 2 processes by a launcher that is not Open MPI's mpirun (PMI_SIZE=2)" \
+        "$out/foreign.out"; then
+    ok "foreign: processes of another MPI's launcher (PMI_SIZE=2) are refused with a message that names it"
+else
+    fail "foreign: processes of another MPI's launcher (PMI_SIZE=2) are refused with a message that names it" \
+        "exit status $st" "$(cat "$out/foreign.out")"
 fi
