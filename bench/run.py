@@ -22,8 +22,10 @@ The order of things:
   1 build: ./nnc, the probes, the C baselines, nnc's starting weights
     (bench/dump_init.c) for the PyTorch side; check that the PyTorch side's
     shuffle is nnc's (bench/shuffle_check.c)
-  2 probes: the FMA peak (bench/fma_peak.c); OpenBLAS sgemm per kernel
-    (bench/sgemm_peak.c), which picks OPENBLAS_CORETYPE for "PyTorch at its best"
+  2 probes: the FMA peak (bench/fma_peak.c); the rate one core reads a
+    block in its L2 (bench/l2_probe.c), the bound of one-sample passes;
+    OpenBLAS sgemm per kernel (bench/sgemm_peak.c), which picks
+    OPENBLAS_CORETYPE for "PyTorch at its best"
   3 accuracy: one epoch of each network on nnc and on PyTorch (1 thread,
     best kernel) from the same weights in the same order, then the test set
   4 speed, in R rounds; each round runs every workload once on nnc (and on
@@ -180,6 +182,7 @@ def build_probes():
     """bench/fma_peak.c and, with OpenBLAS, bench/sgemm_peak.c (probes())."""
     run(["cc", "-O3", "-march=native", "-std=c99", "-ffp-contract=fast", "-pthread", "-o", OUT + "/fma_peak",
          BENCH + "/fma_peak.c"])
+    run(["cc", "-O3", "-march=native", "-std=c99", "-o", OUT + "/l2_probe", BENCH + "/l2_probe.c"])
     if os.path.exists(OPENBLAS_DIR + "/libopenblas.so"):
         run(["cc", "-std=c99", "-O2", "-I/usr/include/x86_64-linux-gnu/openblas-pthread", "-o", OUT + "/sgemm_peak",
              BENCH + "/sgemm_peak.c", "-L" + OPENBLAS_DIR, "-Wl,-rpath," + OPENBLAS_DIR, "-lopenblas"])
@@ -251,6 +254,10 @@ def probes(reps):
         res["fma_%dt" % t] = {"median": float(m.group(1)), "max": float(m.group(2)),
                               "lanes": int(lanes.group(1)) if lanes else 8}
         log("FMA probe, %d thread(s): %s" % (t, out.strip()))
+    out = run([OUT + "/l2_probe", "256", str(max(5, reps * 2 + 1))]).stdout
+    m = re.search(r"median_gbs=(\S+) max_gbs=(\S+)", out)
+    res["l2"] = {"median": float(m.group(1)), "max": float(m.group(2))}
+    log("L2 read probe, one thread: %s" % out.strip())
     if not os.path.exists(OUT + "/sgemm_peak"):
         log("no OpenBLAS (libopenblas-dev): no sgemm probe, PyTorch 'best' = as installed")
         return res, None
@@ -308,6 +315,24 @@ def nnpath(key):
 def init(key):
     """nnc's starting parameters of the network (bench/dump_init.c)."""
     return "%s/init_%s.f32" % (OUT, NETS[key][1])
+
+
+def weight_bytes(key):
+    """The bytes of weights one inference of NETS[key] reads, each once
+    (a recurrent layer's W_ih and W_hh once a step): the memory-bound part
+    of a one-sample pass.  None for a network with convolutions (they use
+    each weight at every position: not bound by reading them)."""
+    spec = torch_bench.parse_nn(nnpath(key))
+    floats = 0
+    for l in spec["layers"]:
+        if l["kind"] == "dense":
+            floats += l["n_in"] * l["out"][-1] + l["out"][-1]
+        elif l["kind"] in ("rnn", "lstm", "gru"):
+            g = {"rnn": 1, "lstm": 4, "gru": 3}[l["kind"]] * l["H"]
+            floats += spec["steps"] * g * (l["in"][-1] + l["H"]) + 2 * g
+        elif l["params"]:
+            return None
+    return 4 * floats
 
 
 def describe(key):
@@ -369,7 +394,7 @@ def nnc_train(key, data, epochs, limit=None, test=None, save=None, backend="cc",
     env = mpi_env(base_env()) if ranks else base_env()
     env["XDG_CACHE_HOME"] = cache or os.path.join(OUT, "cache")
     p = run(cmd, env=env)
-    if ranks and not re.search(r"^data-parallel on %d ranks" % ranks, p.stdout, re.M):
+    if ranks > 1 and not re.search(r"^data-parallel on %d ranks" % ranks, p.stdout, re.M):   # (-np 1: one process)
         sys.exit("run.py: %s did not train on %d ranks:\n%s" % (" ".join(cmd), ranks, p.stdout[-3000:]))
     m = re.search(r"compiled by \S+ in (\S+) ms", p.stdout)
     params = re.search(r"^network \S+: (\d+) parameters", p.stdout, re.M)
@@ -944,7 +969,7 @@ def mpi_table(res):
         if cnn and sn / s1 >= MPI_BAR:
             continue
         why = ("%.2f ms above the bound: the part of the step that does not shrink (every rank takes the whole "
-               "optimizer step over all %s parameters and scales its gradient by its share) and the ranks waiting "
+               "optimizer step over all %s parameters) and the ranks waiting "
                "for each other" % (stepn - bound, "{:,}".format(row["params"])) if stepn > bound else
                "within the bound")
         notes.append("- **%s**: a step of %d samples takes %.3f ms in one process; summing the %.2f MB gradient "
@@ -1151,18 +1176,26 @@ def tables(res):
     # --- inference
     L.append("### 4. One-image inference latency, µs (lower is better)")
     L.append("")
+    l2 = pr.get("l2", {}).get("max")
     L.append("| network | nnc, -O3 -march=native | nnc, the JIT's flags | nnc, --keep-activations | plan ÷ kept | " +
-             " | ".join("PyTorch " + l for l in labels) + " | nnc ÷ PyTorch 1t | nnc ÷ PyTorch at its best |")
-    L.append("|" + "---|" * (7 + len(labels)))
+             " | ".join("PyTorch " + l for l in labels) + " | nnc ÷ PyTorch 1t | nnc ÷ PyTorch at its best | "
+             "weights read, GB/s (% of the L2 probe) |")
+    L.append("|" + "---|" * (8 + len(labels)))
+    bound = {}   # key: the least µs reading the weights at the L2 probe's rate allows
     for key, what in (("infer_mlp", "MLP 784-128-10"), ("infer_cnn", "CNN"), ("infer_lstm", "LSTM 128, 28 steps")):
         if key not in med:
             continue
         t = med[key]
         kept = t.get("nnc_kept")
-        L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        wb = weight_bytes(key[len("infer_"):])
+        gbs = wb / t["nnc"] / 1e3 if wb else None
+        if wb and l2:
+            bound[key] = wb / l2 / 1e3
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             what, fmt(t["nnc"]), fmt(t["nnc_jitflags"]), fmt(kept),
             "%.2f" % (t["nnc"] / kept) if kept else "", " | ".join(fmt(t.get(l)) for l in labels),
-            ratio(up(key, one)), ratio(up(key, labels))))
+            ratio(up(key, one)), ratio(up(key, labels)),
+            "%s (%.0f%%)" % (fmt(gbs), 100 * gbs / l2) if gbs and l2 else "—"))
     L.append("")
     L.append("nnc: `nnc NET.nn --weights W.nnw -o OUT.c` (the weights of the accuracy runs), built with `cc -O3 "
              "-march=native` as the issue says (the ratios use this build) and, for comparison, with the cc JIT "
@@ -1172,6 +1205,15 @@ def tables(res):
              "the same C with every layer's output in a place of its own, the RAM plan's yardstick (plan ÷ kept below "
              "1.10: the plan costs at most 10%% of the speed)." % (
                  " ".join(res.get("jit_flags", JIT_FLAGS)), res["n_img"], res["inf_reps"]))
+    if l2:
+        L.append("")
+        L.append("Weights read: the bytes of the weights one pass reads, each once (the LSTM's W_ih and W_hh once "
+                 "a step: %s MB), over its time, against the L2 probe (bench/l2_probe.c: one core reading a "
+                 "256 KiB block that stays in its L2, %s GB/s best, median %s). A one-sample pass does one "
+                 "multiply-add per weight it reads, so this rate, not the FMA peak, is its bound: at the probe's "
+                 "rate the MLP's pass cannot take less than %s µs and the LSTM's %s µs." % (
+                     fmt(weight_bytes("lstm") / 1e6), fmt(l2), fmt(pr["l2"]["median"]),
+                     fmt(bound.get("infer_mlp")), fmt(bound.get("infer_lstm"))))
     L.append("")
 
     # --- compile
@@ -1287,6 +1329,16 @@ def tables(res):
         L.append("| %s | %s | %s |" % (what, shown, "met" if got >= want else "**not met**"))
     tcc = median(c["cnn_tcc"])
     L.append("| tcc compile < 50 ms for the CNN | %.1f ms | %s |" % (tcc, "met" if tcc < 50 else "**not met**"))
+    limits = []   # the inference bars against what reading the weights from L2 allows
+    for key, what, want in (("infer_mlp", "MLP", 8 if pr["fma_1t"].get("lanes") == 16 else 20),
+                            ("infer_lstm", "LSTM", 10)):
+        if key in med and key in bound:
+            best_t = min(med[key][l] for l in one)
+            limits.append("%s: %s× needs %s µs, the L2 probe's bound is %s µs (at best %s×)" % (
+                what, want, fmt(best_t / want), fmt(bound[key]), "%.1f" % (best_t / bound[key])))
+    if limits:
+        L.append("")
+        L.append("One-image inference against the L2 bound (section 4): " + "; ".join(limits) + ".")
     L.append("")
     if failures:
         L.append("**CHECKS FAILED:** " + "; ".join(failures))
