@@ -382,9 +382,6 @@ static void say_error(RunCtx *c, const char *msg)
     c->failed = true;
 }
 
-/* After an epoch, or a stop (`ending`: by a signal or patience): the
- * checkpoint, when one is due (every --checkpoint-every epochs, and at the
- * end). */
 /* The MPI job nnc train runs in (started by mpirun), or NULL: alone. */
 static RtPar *job;
 
@@ -394,6 +391,9 @@ static bool writes(void)
     return rt_par_rank(job) == 0;
 }
 
+/* After an epoch, or a stop (`ending`: by a signal or patience): the
+ * checkpoint, when one is due (every --checkpoint-every epochs, and at the
+ * end). */
 static void checkpoint_due(RunCtx *c, const RtRun *run, bool ending)
 {
     const TrainArgs *a = c->a;
@@ -1131,7 +1131,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
                "summed\n", rt_par_size(job), (long long)net.batch);
     /* tcc compiles in milliseconds but does not optimize: say so when the
      * training is big enough for that to cost minutes (bench/README.md) */
-    if (strcmp(compiled_by, "libtcc") == 0 && !building && jit_tcc_is_slow(n, train.n, epochs))
+    if (js.runs == JIT_TCC && !building && jit_tcc_is_slow(n, train.n, epochs))
         fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
                         "faster (bench/README.md)\n");
     printf("training on %lld %s%s", (long long)train.n, a->text ? "windows of text" : "samples", test.n ? "" : "\n");
@@ -1247,10 +1247,10 @@ int cmd_train(int argc, char **argv)
     diag_init(&diag, stderr);
     const char *foreign = rt_par_foreign_launcher();
     if (foreign) {   /* each process would train alone, every one writing the same files */
+        const char *count = getenv(foreign);
         diag_plain(&diag, DIAG_ERROR, "started as one of %s processes by a launcher that is not Open MPI's mpirun "
                    "(%s=%s): data-parallel training needs Open MPI's (mpirun -np N nnc train ...); one process "
-                   "alone: unset %s", getenv(foreign), foreign, getenv(foreign),
-                   foreign);
+                   "alone: unset %s", count, foreign, count, foreign);
         return 1;
     }
     if (rt_par_launched()) {   /* mpirun -np N nnc train ...: one rank of N */

@@ -46,6 +46,9 @@ static void block_vec(Emitter *e, const Vec *vec, const MatMul *mm, int64_t R, i
                       int64_t shift, const char *n0, const char *ind)
 {
     int64_t L = vec->lanes;
+    /* vector q's first column in the block, and how many floats a load of it reads */
+#define VEC_AT(q) (L * (q) - ((q) == Q - 1 ? shift : 0))
+#define VEC_READS(q) ((q) == Q - 1 && !shift ? last : L)
     char cm[160], bk[160], v[48], src[200], ind2[128];
     snprintf(ind2, sizeof ind2, "%.100s    ", ind);
     emit(e, "%s{\n", ind);
@@ -58,13 +61,12 @@ static void block_vec(Emitter *e, const Vec *vec, const MatMul *mm, int64_t R, i
         snprintf(cm, sizeof cm, "%s + (m0 + %lld) * %lld + %s", mm->c, (long long)r, (long long)mm->c_ms, n0);
         for (int64_t q = 0; q < Q; q++) {
             snprintf(v, sizeof v, "c%lld_%lld", (long long)r, (long long)q);
-            int64_t at = L * q - (q == Q - 1 ? shift : 0), w = q == Q - 1 && !shift ? last : L;
             if (mm->accumulate)
-                snprintf(src, sizeof src, "%s + %lld", cm, (long long)at);
+                snprintf(src, sizeof src, "%s + %lld", cm, (long long)VEC_AT(q));
             else if (mm->bias)
-                snprintf(src, sizeof src, "%s + %s + %lld", mm->bias, n0, (long long)at);
+                snprintf(src, sizeof src, "%s + %s + %lld", mm->bias, n0, (long long)VEC_AT(q));
             if (mm->accumulate || mm->bias)
-                load_vec(e, vec, ind2, v, src, w);
+                load_vec(e, vec, ind2, v, src, VEC_READS(q));
             else
                 emit(e, "%s    %s = zero;\n", ind, v);
         }
@@ -79,8 +81,8 @@ static void block_vec(Emitter *e, const Vec *vec, const MatMul *mm, int64_t R, i
     snprintf(ind2, sizeof ind2, "%.100s        ", ind);
     for (int64_t q = 0; q < Q; q++) {
         snprintf(v, sizeof v, "b%lld", (long long)q);
-        snprintf(src, sizeof src, "bk + %lld", (long long)(L * q - (q == Q - 1 ? shift : 0)));
-        load_vec(e, vec, ind2, v, src, q == Q - 1 && !shift ? last : L);
+        snprintf(src, sizeof src, "bk + %lld", (long long)VEC_AT(q));
+        load_vec(e, vec, ind2, v, src, VEC_READS(q));
     }
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s        {\n%s            const float a = %s[(m0 + %lld) * %lld + k * %lld];\n", ind, ind, mm->a,
@@ -104,6 +106,8 @@ static void block_vec(Emitter *e, const Vec *vec, const MatMul *mm, int64_t R, i
         emit(e, "\n");
     }
     emit(e, "%s}\n", ind);
+#undef VEC_AT
+#undef VEC_READS
 }
 
 /* All columns of rows m0 .. m0+R-1: whole blocks of Q vectors, then the

@@ -361,7 +361,7 @@ bool jit_start(const Module *m, const Net *net, const Gan *gan, JitBackend backe
                RtGan *gan_out, JitStart *out, Diag *diag)
 {
     JitBackend first = backend == JIT_AUTO ? JIT_TCC : backend;
-    *out = (JitStart){.compiled_by = first == JIT_TCC ? "libtcc" : "cc"};
+    *out = (JitStart){.runs = first, .compiled_by = first == JIT_TCC ? "libtcc" : "cc"};
     if (backend == JIT_AUTO) {   /* started first: the compiler works while libtcc does */
         out->tier = net ? jit_tier_start(m, net, jit_unroll(JIT_CC, unroll), diag)
                         : jit_tier_start_gan(m, gan, jit_unroll(JIT_CC, unroll), diag);
@@ -399,6 +399,7 @@ bool jit_start(const Module *m, const Net *net, const Gan *gan, JitBackend backe
         out->building = false;
     }
     if (got == 1) {   /* by its own code: the weights of --jit=cc, bit for bit */
+        out->runs = JIT_CC;
         out->building = false;
         if (net)
             net_out->init(net_out->state, net_out->seed);

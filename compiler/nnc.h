@@ -542,6 +542,7 @@ int64_t jit_unroll(JitBackend b, int64_t unroll);
 typedef struct JitStart {
     Jit *jit;                 /* the code that runs first */
     JitTier *tier;            /* auto: the optimized build; NULL otherwise */
+    JitBackend runs;          /* whose code runs now: JIT_TCC or JIT_CC */
     const char *compiled_by;  /* "libtcc", "cc", or how cc's build came: "cc (built before, from the cache)",
                                * "cc (waited for)" */
     bool building;            /* the optimized build still to come */

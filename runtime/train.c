@@ -330,6 +330,17 @@ static void epoch_swap(Swap *sw, int (*swap_code)(bool wait, void *user), int64_
         say_swap(out, progress, sw, t0, t_end, seen_here, epoch);
 }
 
+/* The k rows idx[0..k) of train, inputs into xb and targets into tb, one
+ * after the other (a batch as the emitted step takes it). */
+static void gather(const RtNet *net, const RtData *train, const int64_t *idx, int k, float *xb, float *tb)
+{
+    int64_t ni = net->n_inputs, no = net->n_outputs;
+    for (int s = 0; s < k; s++) {
+        memcpy(xb + s * ni, train->x + idx[s] * ni, (size_t)ni * sizeof *xb);
+        targets_of(train, idx[s], no, tb + s * no);
+    }
+}
+
 /* ---- data-parallel steps (RtTrainOptions' par) ---- */
 
 /* One step of the batch of k rows idx[0..k) split across par's ranks:
@@ -343,11 +354,8 @@ static float par_step(RtNet *net, const RtData *train, const int64_t *idx, int k
 {
     int r = rt_par_rank(par), size = rt_par_size(par);
     int lo = (int)((int64_t)k * r / size), hi = (int)((int64_t)k * (r + 1) / size);
-    int64_t ni = net->n_inputs, no = net->n_outputs, np = net->n_params;
-    for (int s = lo; s < hi; s++) {
-        memcpy(xb + (s - lo) * ni, train->x + idx[s] * ni, (size_t)ni * sizeof *xb);
-        targets_of(train, idx[s], no, tb + (s - lo) * no);
-    }
+    int64_t np = net->n_params;
+    gather(net, train, idx + lo, hi - lo, xb, tb);
     float *g = net->grads(net->state);
     double sums[2] = {0, stop_here};
     if (hi > lo)
@@ -372,17 +380,10 @@ static bool stop_asked(const RtTrainOptions *opt)
     return f > 0;
 }
 
-/* A hash of the parameters' bits: the ranks compare theirs every epoch. */
+/* A CRC of the parameters' bits: the ranks compare theirs every epoch. */
 static uint64_t params_hash(const RtNet *net)
 {
-    const float *p = net->params(net->state);
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (int64_t i = 0; i < net->n_params; i++) {
-        uint32_t w;
-        memcpy(&w, p + i, sizeof w);
-        h = (h ^ w) * UINT64_C(0x100000001b3);
-    }
-    return h;
+    return rt_crc32(0, net->params(net->state), (size_t)net->n_params * sizeof(float));
 }
 
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last)
@@ -418,10 +419,7 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
             } else if (k == 1 && train->t) {   /* one row is contiguous already: no copy */
                 loss = net->train_step(net->state, train->x + idx[b] * ni, train->t + idx[b] * no, 1);
             } else {
-                for (int s = 0; s < k; s++) {
-                    memcpy(xb + s * ni, train->x + idx[b + s] * ni, (size_t)ni * sizeof *xb);
-                    targets_of(train, idx[b + s], no, tb + s * no);
-                }
+                gather(net, train, idx + b, k, xb, tb);
                 loss = net->train_step(net->state, xb, tb, k);
             }
             if (!isfinite(loss)) {
