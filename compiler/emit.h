@@ -240,6 +240,15 @@ void emit_loss(Emitter *e);
  * the caller (e->t names the sample's row of dy), for the sample in flight. */
 void emit_output_grad(Emitter *e);
 
+/* ---- emit_dense.c ---- */
+/* Whether the inference-only code bakes dense layer l's weight in panels
+ * (DENSE_PANEL_ROWS outputs' DENSE_PANEL_COLS-float pieces of a row side
+ * by side, one stream for the forward pass to read) rather than row by row. */
+bool dense_panels(const Emitter *e, const Layer *l);
+/* Which of the weight file's elements (o * n_in + i, from the start of the
+ * weight) such a layer bakes at position `at` of its weight. */
+int64_t dense_panel_source(const Layer *l, int64_t at);
+
 /* ---- emit_gan.c ---- */
 /* A gan block's part of the .h (defines, struct, API) and of the .c. */
 void emit_gan_header(Emitter *e, const Gan *g);

@@ -38,6 +38,27 @@ static void emit_layout_line(Emitter *e, const Layer *l)
     }
 }
 
+/* What the inference-only file bakes in another order than the weight
+ * file's (baked_param): the end of a sentence that begins "in PyTorch's
+ * state_dict order". */
+static const char *baked_order_note(const Emitter *e)
+{
+    bool rec = has_recurrent(e->net), panels = false;
+    for (int i = 0; i < e->net->n_layers; i++)
+        panels |= dense_panels(e, &e->net->layers[i]);
+    if (rec && panels)
+        return ", but for the\n * recurrent layers' weight_ih and weight_hh, which are transposed ([F][G*H] and\n"
+               " * [H][G*H]), and the big dense layers' weights, which are in panels (8 rows'\n"
+               " * 16-float pieces side by side) for one stream to read.";
+    if (rec)
+        return " but for the\n * recurrent layers' weight_ih and weight_hh, which are transposed ([F][G*H] and\n"
+               " * [H][G*H]).";
+    if (panels)
+        return ", but for\n * the big dense layers' weights, which are in panels (8 rows' 16-float pieces\n"
+               " * side by side) for one stream to read.";
+    return ".";
+}
+
 static void emit_header_net(Emitter *e)
 {
     const Net *n = e->net;
@@ -144,23 +165,24 @@ static void emit_header_infer(Emitter *e)
     emit(e, "} %s;\n\n", N);
     emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
     emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
-    if (has_recurrent(n))
-        emit(e, "/* The %s_N_PARAMS trained parameters, in PyTorch's state_dict order but for the\n"
-                " * recurrent layers' weight_ih and weight_hh, which are transposed. */\n", N);
-    else
-        emit(e, "/* The %s_N_PARAMS trained parameters, in PyTorch's state_dict order. */\n", N);
+    emit(e, "/* The %s_N_PARAMS trained parameters, in PyTorch's state_dict order%s */\n", N, baked_order_note(e));
     emit(e, "const float *%s_params(void);\n\n", N);
 }
 
-/* The trained parameters as a constant array, eight a line. */
 /* Parameter i of the baked array: the weight file's, but for a recurrent
  * layer's weight_ih and weight_hh, which are baked transposed ([F][G*H]
- * and [H][G*H]) for NAME_forward's products. */
-static float baked_param(const Net *n, const float *w, int64_t i)
+ * and [H][G*H]) for NAME_forward's products, and a big dense layer's
+ * weight, baked in panels (emit_dense.c). */
+static float baked_param(const Emitter *e, const float *w, int64_t i)
 {
+    const Net *n = e->net;
     for (int k = 0; k < n->n_layers; k++) {
         const Layer *l = &n->layers[k];
-        if (!layer_is_recurrent(l) || i < l->w_off || i >= l->w_off + l->w_len)
+        if (i < l->w_off || i >= l->w_off + l->w_len)
+            continue;
+        if (dense_panels(e, l))
+            return w[l->w_off + dense_panel_source(l, i - l->w_off)];
+        if (!layer_is_recurrent(l))
             continue;
         int64_t gh = recurrent_layout(l, 1).g * l->units, f = l->in.c, at = i - l->w_off;
         int64_t base = l->w_off, cols = f;   /* weight_ih [gh][f], then weight_hh [gh][h] */
@@ -172,14 +194,11 @@ static float baked_param(const Net *n, const float *w, int64_t i)
     return w[i];
 }
 
+/* The trained parameters as a constant array, eight a line. */
 void emit_weights(Emitter *e)
 {
     const Net *n = e->net;
-    if (has_recurrent(n))
-        emit(e, "/* The trained parameters (PyTorch's state_dict order; a recurrent layer's\n"
-                " * weight_ih and weight_hh transposed, [F][G*H] and [H][G*H]):\n");
-    else
-        emit(e, "/* The trained parameters (PyTorch's state_dict order):\n");
+    emit(e, "/* The trained parameters, in PyTorch's state_dict order%s\n", baked_order_note(e));
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
         if (l->w_len)
@@ -188,7 +207,7 @@ void emit_weights(Emitter *e)
     emit(e, " */\nstatic const float %s_param[%lld] = {\n", n->name, (long long)n->n_params);
     for (int64_t i = 0; i < n->n_params; i++) {
         char f[32];
-        emit(e, "%s%s,", i % 8 == 0 ? "    " : " ", fmt_float(f, baked_param(n, e->opt->weights, i)));
+        emit(e, "%s%s,", i % 8 == 0 ? "    " : " ", fmt_float(f, baked_param(e, e->opt->weights, i)));
         if (i % 8 == 7 || i + 1 == n->n_params)
             emit(e, "\n");
     }

@@ -40,7 +40,7 @@ typedef float nnc_v16 __attribute__((vector_size(64)));
 
 /* ---- network cnn_q (cnn_q.nn:3), inference only ---- */
 
-/* The trained parameters (PyTorch's state_dict order):
+/* The trained parameters, in PyTorch's state_dict order.
  *   layer 1 conv: weight [4][2][3][3] at 0, bias [4] at 72
  *   layer 3 conv: weight [5][4][2][2] at 76, bias [5] at 156
  *   layer 6 dense: weight [3][5] at 161, bias [3] at 176

@@ -40,7 +40,7 @@ typedef float nnc_v16 __attribute__((vector_size(64)));
 
 /* ---- network cnn (cnn_small.nn:1), inference only ---- */
 
-/* The trained parameters (PyTorch's state_dict order):
+/* The trained parameters, in PyTorch's state_dict order.
  *   layer 1 conv: weight [3][2][3][3] at 0, bias [3] at 54
  *   layer 3 conv: weight [4][3][2][3] at 57, bias [4] at 129
  *   layer 5 dense: weight [3][4] at 133, bias [3] at 145

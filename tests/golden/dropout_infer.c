@@ -40,7 +40,7 @@ typedef float nnc_v16 __attribute__((vector_size(64)));
 
 /* ---- network drop (dropout.nn:2), inference only ---- */
 
-/* The trained parameters (PyTorch's state_dict order):
+/* The trained parameters, in PyTorch's state_dict order.
  *   layer 1 conv: weight [2][1][3][3] at 0, bias [2] at 18
  *   layer 4 dense: weight [8][8] at 20, bias [8] at 84
  *   layer 6 dense: weight [3][8] at 92, bias [3] at 116

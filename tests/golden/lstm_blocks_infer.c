@@ -100,8 +100,9 @@ static inline float nnc_vtanh(float z)
 
 /* ---- network lstm_blocks (lstm_blocks.nn:4), inference only ---- */
 
-/* The trained parameters (PyTorch's state_dict order; a recurrent layer's
- * weight_ih and weight_hh transposed, [F][G*H] and [H][G*H]):
+/* The trained parameters, in PyTorch's state_dict order but for the
+ * recurrent layers' weight_ih and weight_hh, which are transposed ([F][G*H] and
+ * [H][G*H]).
  *   layer 1 lstm: weight_ih [64][8] at 0, weight_hh [64][16] at 512,
  *     bias_ih [64] at 1536, bias_hh [64] at 1600
  *   layer 2 dense: weight [5][16] at 1664, bias [5] at 1744

@@ -20,7 +20,7 @@ static float nnc_relu(float z)
 
 /* ---- network mlp_q (mlp_q.nn:3), inference only ---- */
 
-/* The trained parameters (PyTorch's state_dict order):
+/* The trained parameters, in PyTorch's state_dict order.
  *   layer 1 dense: weight [16][12] at 0, bias [16] at 192
  *   layer 3 dense: weight [8][16] at 208, bias [8] at 336
  *   layer 4 dense: weight [3][8] at 344, bias [3] at 368
