@@ -128,6 +128,7 @@ enum {
     EMIT_NEEDS_VTANH = 16,       /* nnc_vtanh (with nnc_vexp, nnc_vsel): the recurrent cells' */
     EMIT_NEEDS_VSIGMOID = 32,    /* nnc_vsigmoid (with nnc_vexp, nnc_vsel): lstm and gru gates */
     EMIT_NEEDS_SHUFFLE = 64,     /* NNC_SHUFFLE and the integer vectors nnc_v8i, nnc_v16i (max pooling) */
+    EMIT_NEEDS_TRANSPOSE = 128,  /* nnc_transpose8 and nnc_transpose16 (with NNC_SHUFFLE): dense layers' batches */
 };
 
 /* The emitted C's vector type of `lanes` floats (8 or 16; EMIT_NEEDS_V8). */

@@ -210,8 +210,9 @@ void emit_helpers(Emitter *e, unsigned needs)
                 "#endif\n"
                 "#endif\n\n");
     if (needs & EMIT_NEEDS_SHUFFLE)
-        emit(e, "/* Lanes moved across a vector (max pooling's backward): Clang's and GCC's\n"
-                " * (12 on) __builtin_shufflevector; without it, the plain loops. */\n"
+        emit(e, "/* Lanes moved across a vector (max pooling's backward, a batch transposed):\n"
+                " * Clang's and GCC's (12 on) __builtin_shufflevector; without it, the plain\n"
+                " * loops. */\n"
                 "#if defined(NNC_V8) && defined(__has_builtin)\n"
                 "#if __has_builtin(__builtin_shufflevector)\n"
                 "#define NNC_SHUFFLE 1\n"
@@ -223,6 +224,54 @@ void emit_helpers(Emitter *e, unsigned needs)
                 "#endif\n"
                 "#endif\n"
                 "#endif\n\n");
+    if (needs & EMIT_NEEDS_TRANSPOSE) {
+        emit(e, "/* A block of L x L floats transposed in registers: rows src, src + ss, ...\n"
+                " * into rows dst, dst + ds, ... (dst[j][k] = src[k][j]), in log2(L) rounds,\n"
+                " * each pairing the vectors `gap` apart and trading their lanes `gap` apart.\n"
+                " * Moves only: the same floats as the plain loops that copy one by one. */\n"
+                "#if defined(NNC_SHUFFLE)\n");
+        for (int L = 8; L <= 16; L *= 2) {
+            const char *v = vec_type(L);
+            if (L == 16)
+                emit(e, "#if defined(NNC_V16)\n");
+            emit(e, "%sstatic inline __attribute__((unused))\n"
+                    "void nnc_transpose%d(float *dst, int ds, const float *src, int ss)\n{\n",
+                 L == 8 ? "/* (unused where every batch takes 16 lanes) */\n" : "", L);
+            emit(e, "    %s a[%d], b[%d];\n", v, L, L);
+            emit(e, "    for (int k = 0; k < %d; k++)\n        memcpy(&a[k], src + k * ss, sizeof a[k]);\n", L);
+            int round = 0;
+            for (int gap = 1; gap < L; gap *= 2, round++) {   /* vectors gap apart, their lanes gap apart */
+                const char *from = round % 2 ? "b" : "a", *to = round % 2 ? "a" : "b";
+                const char *ind = "        ";
+                if (gap == 1) {
+                    emit(e, "    for (int k = 0; k < %d; k += 2) {\n", L);
+                } else if (2 * gap == L) {
+                    emit(e, "    for (int k = 0; k < %d; k++) {\n", gap);
+                } else {
+                    emit(e, "    for (int k0 = 0; k0 < %d; k0 += %d)\n", L, 2 * gap);
+                    emit(e, "        for (int k = k0; k < k0 + %d; k++) {\n", gap);
+                    ind = "            ";
+                }
+                for (int half = 0; half < 2; half++) {   /* to[k]: lanes c of from[k] with c & gap clear; to[k + gap]: the rest */
+                    char at[16] = "";
+                    if (half)
+                        snprintf(at, sizeof at, " + %d", gap);
+                    emit(e, "%s%s[k%s] = __builtin_shufflevector(%s[k], %s[k + %d]", ind, to, at, from, from, gap);
+                    for (int c = 0; c < L; c++) {
+                        int idx = !half ? ((c & gap) ? L + c - gap : c) : ((c & gap) ? L + c : c + gap);
+                        emit(e, ", %d", idx);
+                    }
+                    emit(e, ");\n");
+                }
+                emit(e, "%s}\n", ind + 4);
+            }
+            emit(e, "    for (int k = 0; k < %d; k++)\n        memcpy(dst + k * ds, &%s[k], sizeof %s[k]);\n}\n", L,
+                 round % 2 ? "b" : "a", round % 2 ? "b" : "a");
+            if (L == 16)
+                emit(e, "#endif\n");
+        }
+        emit(e, "#endif\n\n");
+    }
     if (needs & (EMIT_NEEDS_VTANH | EMIT_NEEDS_VSIGMOID))
         emit(e, "/* e^x, sigmoid and tanh for the recurrent cells, in operations compilers\n"
                 " * vectorize (no library call, no branch), so a cell's loop over its units\n"

@@ -557,6 +557,27 @@ static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64
     emit(e, "            }\n");
 }
 
+/* The forward product's transposition of a whole batch (n == B) in L x L
+ * blocks (nnc_transpose8/16: moves in registers), the inputs past the last
+ * whole block one by one; then "else", for the plain loops' block. */
+static void emit_transpose_blocks(Emitter *e, int L, const char *in, int64_t stride, int64_t ni, int64_t B)
+{
+    int64_t main_i = ni / L * L;
+    emit(e, "        if (n == %lld) {   /* %d x %d blocks transposed in registers */\n", (long long)B, L, L);
+    emit(e, "            for (int i0 = 0; i0 < %lld; i0 += %d)\n", (long long)main_i, L);
+    emit(e, "                for (int s = 0; s < %lld; s += %d)\n", (long long)B, L);
+    emit(e, "                    nnc_transpose%d(xt + i0 * %lld + s, %lld, %s + i0, %lld);\n", L, (long long)B,
+         (long long)B, in, (long long)stride);
+    if (main_i < ni) {
+        emit(e, "            for (int s = 0; s < %lld; s++) {\n", (long long)B);
+        emit(e, "                const float *in = %s;\n", in);
+        emit(e, "                for (int i = %lld; i < %lld; i++)\n                    xt[i * %lld + s] = in[i];\n",
+             (long long)main_i, (long long)ni, (long long)B);
+        emit(e, "            }\n");
+    }
+    emit(e, "        } else\n");
+}
+
 static void emit_gemm_forward(Emitter *e, const Layer *l)
 {
     const Net *n = e->net;
@@ -575,22 +596,35 @@ static void emit_gemm_forward(Emitter *e, const Layer *l)
     emit(e, "        const float *b = net->param + %lld;   /* [%lld] */\n", (long long)l->b_off, (long long)no);
     emit(e, "        float *xt = net->xt;   /* [%lld][%lld]: the inputs transposed, a vector of samples each */\n",
          (long long)ni, (long long)B);
+    bool has16 = B % 16 == 0 && ni >= 16, has8 = B % 8 == 0 && ni >= 8;
+    if (has16 || has8) {   /* a whole batch: blocks transposed in registers, the same floats */
+        emit(e, "#if defined(NNC_SHUFFLE)%s\n", has16 ? " && defined(NNC_V16)" : "");
+        emit_transpose_blocks(e, has16 ? 16 : 8, in, stride, ni, B);
+        if (has16 && has8) {
+            emit(e, "#elif defined(NNC_SHUFFLE)\n");
+            emit_transpose_blocks(e, 8, in, stride, ni, B);
+        }
+        emit(e, "#endif\n        {\n");
+    }
+    const char *ind = has16 || has8 ? "    " : "";
     int64_t ni8 = ni / 8 * 8;
     if (ni8) {   /* 8 inputs at a time: their 8 rows of xt stay in cache while every sample fills them */
-        emit(e, "        for (int i0 = 0; i0 < %lld; i0 += 8)\n", (long long)ni8);
-        emit(e, "            for (int s = 0; s < n; s++) {\n");
-        emit(e, "                const float *in = %s + i0;\n", in);
-        emit(e, "                for (int i = 0; i < 8; i++)\n                    xt[(i0 + i) * %lld + s] = in[i];\n",
-             (long long)B);
-        emit(e, "            }\n");
+        emit(e, "%s        for (int i0 = 0; i0 < %lld; i0 += 8)\n", ind, (long long)ni8);
+        emit(e, "%s            for (int s = 0; s < n; s++) {\n", ind);
+        emit(e, "%s                const float *in = %s + i0;\n", ind, in);
+        emit(e, "%s                for (int i = 0; i < 8; i++)\n%s                    xt[(i0 + i) * %lld + s] = in[i];\n",
+             ind, ind, (long long)B);
+        emit(e, "%s            }\n", ind);
     }
     if (ni8 < ni) {
-        emit(e, "        for (int s = 0; s < n; s++) {\n");
-        emit(e, "            const float *in = %s;\n", in);
-        emit(e, "            for (int i = %lld; i < %lld; i++)\n                xt[i * %lld + s] = in[i];\n",
-             (long long)ni8, (long long)ni, (long long)B);
-        emit(e, "        }\n");
+        emit(e, "%s        for (int s = 0; s < n; s++) {\n", ind);
+        emit(e, "%s            const float *in = %s;\n", ind, in);
+        emit(e, "%s            for (int i = %lld; i < %lld; i++)\n%s                xt[i * %lld + s] = in[i];\n", ind,
+             (long long)ni8, (long long)ni, ind, (long long)B);
+        emit(e, "%s        }\n", ind);
     }
+    if (has16 || has8)
+        emit(e, "        }\n");
     emit(e, "        for (int s = n; s < %lld; s++)   /* samples beyond n: zeros, computed and dropped */\n",
          (long long)B);
     emit(e, "            for (int i = 0; i < %lld; i++)\n                xt[i * %lld + s] = 0.0f;\n", (long long)ni,
@@ -1103,7 +1137,9 @@ static void dense_backward_batch(Emitter *e, const Layer *l, const Layer *prod, 
  * code runs one sample at a time). */
 static unsigned dense_needs(const Emitter *e, const Layer *l)
 {
-    return (l->gemm && e->net->batch > 1 && !e->infer) || (l->in.steps && !e->infer) ? EMIT_NEEDS_V8 : 0;
+    if (l->gemm && e->net->batch > 1 && !e->infer)
+        return EMIT_NEEDS_V8 | (e->net->batch % 8 == 0 && l->n_in >= 8 ? EMIT_NEEDS_SHUFFLE | EMIT_NEEDS_TRANSPOSE : 0);
+    return l->in.steps && !e->infer ? EMIT_NEEDS_V8 : 0;
 }
 
 const LayerEmitter dense_emitter = {

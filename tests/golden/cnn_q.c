@@ -36,8 +36,9 @@ typedef float nnc_v16 __attribute__((vector_size(64)));
 #endif
 #endif
 
-/* Lanes moved across a vector (max pooling's backward): Clang's and GCC's
- * (12 on) __builtin_shufflevector; without it, the plain loops. */
+/* Lanes moved across a vector (max pooling's backward, a batch transposed):
+ * Clang's and GCC's (12 on) __builtin_shufflevector; without it, the plain
+ * loops. */
 #if defined(NNC_V8) && defined(__has_builtin)
 #if __has_builtin(__builtin_shufflevector)
 #define NNC_SHUFFLE 1

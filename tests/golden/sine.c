@@ -31,6 +31,80 @@ typedef float nnc_v16 __attribute__((vector_size(64)));
 #endif
 #endif
 
+/* Lanes moved across a vector (max pooling's backward, a batch transposed):
+ * Clang's and GCC's (12 on) __builtin_shufflevector; without it, the plain
+ * loops. */
+#if defined(NNC_V8) && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define NNC_SHUFFLE 1
+typedef float nnc_v4 __attribute__((vector_size(16)));
+typedef int32_t nnc_v4i __attribute__((vector_size(16)));   /* a comparison's lanes */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));
+#if defined(NNC_V16)
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
+#endif
+#endif
+#endif
+
+/* A block of L x L floats transposed in registers: rows src, src + ss, ...
+ * into rows dst, dst + ds, ... (dst[j][k] = src[k][j]), in log2(L) rounds,
+ * each pairing the vectors `gap` apart and trading their lanes `gap` apart.
+ * Moves only: the same floats as the plain loops that copy one by one. */
+#if defined(NNC_SHUFFLE)
+/* (unused where every batch takes 16 lanes) */
+static inline __attribute__((unused))
+void nnc_transpose8(float *dst, int ds, const float *src, int ss)
+{
+    nnc_v8 a[8], b[8];
+    for (int k = 0; k < 8; k++)
+        memcpy(&a[k], src + k * ss, sizeof a[k]);
+    for (int k = 0; k < 8; k += 2) {
+        b[k] = __builtin_shufflevector(a[k], a[k + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        b[k + 1] = __builtin_shufflevector(a[k], a[k + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    for (int k0 = 0; k0 < 8; k0 += 4)
+        for (int k = k0; k < k0 + 2; k++) {
+            a[k] = __builtin_shufflevector(b[k], b[k + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            a[k + 2] = __builtin_shufflevector(b[k], b[k + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int k = 0; k < 4; k++) {
+        b[k] = __builtin_shufflevector(a[k], a[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        b[k + 4] = __builtin_shufflevector(a[k], a[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+    for (int k = 0; k < 8; k++)
+        memcpy(dst + k * ds, &b[k], sizeof b[k]);
+}
+#if defined(NNC_V16)
+static inline __attribute__((unused))
+void nnc_transpose16(float *dst, int ds, const float *src, int ss)
+{
+    nnc_v16 a[16], b[16];
+    for (int k = 0; k < 16; k++)
+        memcpy(&a[k], src + k * ss, sizeof a[k]);
+    for (int k = 0; k < 16; k += 2) {
+        b[k] = __builtin_shufflevector(a[k], a[k + 1], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+        b[k + 1] = __builtin_shufflevector(a[k], a[k + 1], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    }
+    for (int k0 = 0; k0 < 16; k0 += 4)
+        for (int k = k0; k < k0 + 2; k++) {
+            a[k] = __builtin_shufflevector(b[k], b[k + 2], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+            a[k + 2] = __builtin_shufflevector(b[k], b[k + 2], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+        }
+    for (int k0 = 0; k0 < 16; k0 += 8)
+        for (int k = k0; k < k0 + 4; k++) {
+            b[k] = __builtin_shufflevector(a[k], a[k + 4], 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+            b[k + 4] = __builtin_shufflevector(a[k], a[k + 4], 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+        }
+    for (int k = 0; k < 8; k++) {
+        a[k] = __builtin_shufflevector(b[k], b[k + 8], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        a[k + 8] = __builtin_shufflevector(b[k], b[k + 8], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    }
+    for (int k = 0; k < 16; k++)
+        memcpy(dst + k * ds, &a[k], sizeof a[k]);
+}
+#endif
+#endif
+
 /* splitmix64: the deterministic random numbers of NAME_init */
 static uint64_t nnc_rng_next(uint64_t *state)
 {
@@ -113,12 +187,21 @@ static void sine_run(sine *net, const float *x, int n)
         const float *w = net->param + 32;   /* [16][16] */
         const float *b = net->param + 288;   /* [16] */
         float *xt = net->xt;   /* [16][8]: the inputs transposed, a vector of samples each */
-        for (int i0 = 0; i0 < 16; i0 += 8)
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 33 + i0;
-                for (int i = 0; i < 8; i++)
-                    xt[(i0 + i) * 8 + s] = in[i];
-            }
+#if defined(NNC_SHUFFLE)
+        if (n == 8) {   /* 8 x 8 blocks transposed in registers */
+            for (int i0 = 0; i0 < 16; i0 += 8)
+                for (int s = 0; s < 8; s += 8)
+                    nnc_transpose8(xt + i0 * 8 + s, 8, net->act + s * 33 + i0, 33);
+        } else
+#endif
+        {
+            for (int i0 = 0; i0 < 16; i0 += 8)
+                for (int s = 0; s < n; s++) {
+                    const float *in = net->act + s * 33 + i0;
+                    for (int i = 0; i < 8; i++)
+                        xt[(i0 + i) * 8 + s] = in[i];
+                }
+        }
         for (int s = n; s < 8; s++)   /* samples beyond n: zeros, computed and dropped */
             for (int i = 0; i < 16; i++)
                 xt[i * 8 + s] = 0.0f;
