@@ -249,6 +249,9 @@ bool dense_panels(const Emitter *e, const Layer *l);
 /* Which of the weight file's elements (o * n_in + i, from the start of the
  * weight) such a layer bakes at position `at` of its weight. */
 int64_t dense_panel_source(const Layer *l, int64_t at);
+/* Whether train_step applies the optimizer step of gemm layer l's weights
+ * block by block in its weight-gradient code (its bias after the layer). */
+bool gemm_block_step(const Emitter *e, const Layer *l);
 
 /* ---- emit_gan.c ---- */
 /* A gan block's part of the .h (defines, struct, API) and of the .c. */

@@ -299,7 +299,11 @@ static const Layer *first_layer(const Net *n)
  * gradient code applies it, or clip makes it wait for the whole gradient). */
 static void emit_layer_step(Emitter *e, const Layer *l, bool clip)
 {
-    if (l->w_len && !fused_update(e, l) && !clip)
+    if (l->w_len && gemm_block_step(e, l))
+        emit(e, "    if (update)   /* its weights took their step block by block: now the bias */\n"
+                "        %s_update_params(net, %lld, %lld);\n", e->net->name, (long long)l->b_off,
+             (long long)(l->b_off + l->b_len));
+    else if (l->w_len && !fused_update(e, l) && !clip)
         emit(e, "    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */\n"
                 "        %s_update_params(net, %lld, %lld);\n", e->net->name, (long long)l->w_off,
              (long long)(l->b_off + l->b_len));

@@ -7,7 +7,9 @@
  * on all the samples of a batch at once, as register-blocked matrix
  * products (see "dense layers over a whole batch" below).  The backward
  * pass of batch-1 networks can apply the optimizer step on the spot
- * (fused_update, emit_optim.c). */
+ * (fused_update, emit_optim.c), and that of matrix products block by block
+ * of the weight gradient (gemm_block_step).  The inference-only C bakes big
+ * layers' weights in panels (dense_panels). */
 #include "emit.h"
 
 #include <string.h>
@@ -659,6 +661,36 @@ static void emit_gemm_forward(Emitter *e, const Layer *l)
     }
 }
 
+/* Whether train_step takes the optimizer step of gemm layer l's weights
+ * block by block, as each block of the weight gradient is complete (its
+ * bias after the layer): the gradient stays in registers and L1 instead of
+ * going out to grad[] and coming back in the update's pass (MLP 784-128-10
+ * batch 32, Zen 5: the step 5-9% faster).  Each weight gets the same step
+ * from the same gradient: the same bits.  Not with clip, whose step waits
+ * for the whole gradient's norm. */
+bool gemm_block_step(const Emitter *e, const Layer *l)
+{
+    return !e->infer && l->kind == LAYER_DENSE && l->gemm && e->net->batch > 1 && !l->in.steps &&
+           e->net->optim.clip == 0;
+}
+
+/* The optimizer step of the block's weights, outputs o .. o+R-1 by inputs
+ * i .. i+W-1, from their gradient in g0 .. g<R-1>. */
+static void emit_gemm_block_step(Emitter *e, const Layer *l, int64_t R, int64_t W, const char *ind)
+{
+    char ind2[48], grad[32];
+    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    for (int64_t r = 0; r < R; r++) {
+        emit(e, "%sfor (int k = 0; k < %lld; k++) {\n", ind, (long long)W);
+        char off[32];
+        emit(e, "%s    const int j = (o + %lld) * %lld + i + k%s;\n", ind, (long long)r, (long long)l->n_in,
+             plus(off, l->w_off));
+        snprintf(grad, sizeof grad, "g%lld[k]", (long long)r);
+        emit_update_element(e, ind2, "j", grad);
+        emit(e, "%s}\n", ind);
+    }
+}
+
 /* The vector path of a weight-gradient block, in vectors of L floats. */
 static void emit_gemm_gw_vec(Emitter *e, const Layer *l, int64_t R, int64_t W, const char *in, int64_t dz_off,
                              const char *ind, int64_t L)
@@ -689,13 +721,34 @@ static void emit_gemm_gw_vec(Emitter *e, const Layer *l, int64_t R, int64_t W, c
         emit(e, "\n");
     }
     emit(e, "%s}\n", ind);
+    char ind2[40];
+    const char *st = ind;
+    if (gemm_block_step(e, l)) {   /* the block's gradient into g0.., then its step */
+        snprintf(ind2, sizeof ind2, "%s    ", ind);
+        emit(e, "%sif (update) {\n%s    float g0[%lld]", ind, ind, (long long)W);
+        for (int64_t r = 1; r < R; r++)
+            emit(e, ", g%lld[%lld]", (long long)r, (long long)W);
+        emit(e, ";\n");
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "%s    ", ind);
+            for (int64_t k = 0; k < q; k++)
+                emit(e, "%smemcpy(g%lld + %lld, &v%lld_%lld, %lld);", k ? " " : "", (long long)r, (long long)(L * k),
+                     (long long)r, (long long)k, (long long)(4 * L));
+            emit(e, "\n");
+        }
+        emit_gemm_block_step(e, l, R, W, ind2);
+        emit(e, "%s} else {\n", ind);
+        st = ind2;
+    }
     for (int64_t r = 0; r < R; r++) {
-        emit(e, "%s", ind);
+        emit(e, "%s", st);
         for (int64_t k = 0; k < q; k++)
             emit(e, "%smemcpy(gw + (o + %lld) * %lld + i + %lld, &v%lld_%lld, %lld);", k ? " " : "",
                  (long long)r, (long long)l->n_in, (long long)(L * k), (long long)r, (long long)k, (long long)(4 * L));
         emit(e, "\n");
     }
+    if (st != ind)
+        emit(e, "%s}\n", ind);
 }
 
 /* Which vector paths a weight-gradient block emits: all of them, or, where
@@ -735,11 +788,22 @@ static void emit_gemm_gw_block(Emitter *e, const Layer *l, int64_t R, int64_t W,
     for (int64_t r = 0; r < R; r++)
         emit(e, "%s        g%lld[k] += d%lld * in[k];\n", ind, (long long)r, (long long)r);
     emit(e, "%s    }\n%s}\n", ind, ind);
-    emit(e, "%sfor (int k = 0; k < %lld; k++) {\n", ind, (long long)W);
+    char ind2[40];
+    const char *st = ind;
+    if (gemm_block_step(e, l)) {
+        snprintf(ind2, sizeof ind2, "%s    ", ind);
+        emit(e, "%sif (update) {\n", ind);
+        emit_gemm_block_step(e, l, R, W, ind2);
+        emit(e, "%s} else {\n", ind);
+        st = ind2;
+    }
+    emit(e, "%sfor (int k = 0; k < %lld; k++) {\n", st, (long long)W);
     for (int64_t r = 0; r < R; r++)
-        emit(e, "%s    gw[(o + %lld) * %lld + i + k] = g%lld[k];\n", ind, (long long)r, (long long)l->n_in,
+        emit(e, "%s    gw[(o + %lld) * %lld + i + k] = g%lld[k];\n", st, (long long)r, (long long)l->n_in,
              (long long)r);
-    emit(e, "%s}\n", ind);
+    emit(e, "%s}\n", st);
+    if (st != ind)
+        emit(e, "%s}\n", ind);
     vec_end(e, open);
 }
 
@@ -919,6 +983,14 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
     emit(e, "        float *gw = net->grad + %lld;   /* [%lld][%lld] */\n", (long long)l->w_off, (long long)no,
          (long long)ni);
     emit(e, "        float *gb = net->grad + %lld;\n", (long long)l->b_off);
+    RtBuf code = {0};   /* din first, from the weights before their step; for the first layer only if dx */
+    Emitter sub = *e;
+    sub.out = &code;
+    emit_gemm_din(&sub, l, prod, in, rowlen, dz_off, din_off);
+    emit_din_code(e, prod, &code, "        ");
+    rt_buf_free(&code);
+    if (gemm_block_step(e, l))   /* (train_step: each block's step as it is complete) */
+        emit_update_consts(e, "        ");
     /* gw = dz^T in, in blocks of R outputs x W inputs; with 16 lanes, 32 inputs */
     if (ni >= 2 * GEMM_ARRAY && ni % 16 == 0) {
         emit(e, "#if defined(NNC_V16)\n");
@@ -935,12 +1007,6 @@ static void emit_gemm_backward(Emitter *e, const Layer *l, const Layer *prod, in
     emit(e, "            for (int s = 0; s < n; s++)\n                sum += net->delta[s * %lld%s + o];\n",
          (long long)rowlen, plus(o1, dz_off));
     emit(e, "            gb[o] = sum;\n        }\n");
-    RtBuf code = {0};   /* din, for the first layer only if dx (emit_din_code) */
-    Emitter sub = *e;
-    sub.out = &code;
-    emit_gemm_din(&sub, l, prod, in, rowlen, dz_off, din_off);
-    emit_din_code(e, prod, &code, "        ");
-    rt_buf_free(&code);
 }
 
 /* din = dz w, sample by sample, in blocks of 64 inputs */

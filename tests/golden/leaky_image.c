@@ -469,201 +469,6 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, con
     {
         float *gw = net->grad + 630;   /* [12][30] */
         float *gb = net->grad + 990;
-        for (int o = 0; o < 8; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
-#if defined(NNC_V16)
-            const nnc_v16 zero = {0.0f};
-            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 44 + i;
-                const float *dz = net->delta + s * 60 + 30 + o;
-                nnc_v16 x0;
-                memcpy(&x0, in + 0, sizeof x0);
-                v0_0 += dz[0] * x0;
-                v1_0 += dz[1] * x0;
-                v2_0 += dz[2] * x0;
-                v3_0 += dz[3] * x0;
-                v4_0 += dz[4] * x0;
-                v5_0 += dz[5] * x0;
-                v6_0 += dz[6] * x0;
-                v7_0 += dz[7] * x0;
-            }
-            memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 64);
-            memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 64);
-            memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 64);
-            memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 64);
-            memcpy(gw + (o + 4) * 30 + i + 0, &v4_0, 64);
-            memcpy(gw + (o + 5) * 30 + i + 0, &v5_0, 64);
-            memcpy(gw + (o + 6) * 30 + i + 0, &v6_0, 64);
-            memcpy(gw + (o + 7) * 30 + i + 0, &v7_0, 64);
-#elif defined(NNC_V8)
-            const nnc_v8 zero = {0.0f};
-            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 44 + i;
-                const float *dz = net->delta + s * 60 + 30 + o;
-                nnc_v8 x0, x1;
-                memcpy(&x0, in + 0, sizeof x0);
-                memcpy(&x1, in + 8, sizeof x1);
-                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
-                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
-                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
-                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
-                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
-                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
-                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
-                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
-            }
-            memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 30 + i + 8, &v0_1, 32);
-            memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 30 + i + 8, &v1_1, 32);
-            memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 30 + i + 8, &v2_1, 32);
-            memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 30 + i + 8, &v3_1, 32);
-            memcpy(gw + (o + 4) * 30 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 30 + i + 8, &v4_1, 32);
-            memcpy(gw + (o + 5) * 30 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 30 + i + 8, &v5_1, 32);
-            memcpy(gw + (o + 6) * 30 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 30 + i + 8, &v6_1, 32);
-            memcpy(gw + (o + 7) * 30 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 30 + i + 8, &v7_1, 32);
-#else
-            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 44 + i;
-                const float *dz = net->delta + s * 60 + 30 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
-                for (int k = 0; k < 16; k++) {
-                    g0[k] += d0 * in[k];
-                    g1[k] += d1 * in[k];
-                    g2[k] += d2 * in[k];
-                    g3[k] += d3 * in[k];
-                    g4[k] += d4 * in[k];
-                    g5[k] += d5 * in[k];
-                    g6[k] += d6 * in[k];
-                    g7[k] += d7 * in[k];
-                }
-            }
-            for (int k = 0; k < 16; k++) {
-                gw[(o + 0) * 30 + i + k] = g0[k];
-                gw[(o + 1) * 30 + i + k] = g1[k];
-                gw[(o + 2) * 30 + i + k] = g2[k];
-                gw[(o + 3) * 30 + i + k] = g3[k];
-                gw[(o + 4) * 30 + i + k] = g4[k];
-                gw[(o + 5) * 30 + i + k] = g5[k];
-                gw[(o + 6) * 30 + i + k] = g6[k];
-                gw[(o + 7) * 30 + i + k] = g7[k];
-            }
-#endif
-        }
-        for (int o = 0; o < 8; o += 8) {   /* the last 14 inputs */
-            const int i = 16;
-            float g0[14] = {0.0f}, g1[14] = {0.0f}, g2[14] = {0.0f}, g3[14] = {0.0f}, g4[14] = {0.0f}, g5[14] = {0.0f}, g6[14] = {0.0f}, g7[14] = {0.0f};
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 44 + i;
-                const float *dz = net->delta + s * 60 + 30 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
-                for (int k = 0; k < 14; k++) {
-                    g0[k] += d0 * in[k];
-                    g1[k] += d1 * in[k];
-                    g2[k] += d2 * in[k];
-                    g3[k] += d3 * in[k];
-                    g4[k] += d4 * in[k];
-                    g5[k] += d5 * in[k];
-                    g6[k] += d6 * in[k];
-                    g7[k] += d7 * in[k];
-                }
-            }
-            for (int k = 0; k < 14; k++) {
-                gw[(o + 0) * 30 + i + k] = g0[k];
-                gw[(o + 1) * 30 + i + k] = g1[k];
-                gw[(o + 2) * 30 + i + k] = g2[k];
-                gw[(o + 3) * 30 + i + k] = g3[k];
-                gw[(o + 4) * 30 + i + k] = g4[k];
-                gw[(o + 5) * 30 + i + k] = g5[k];
-                gw[(o + 6) * 30 + i + k] = g6[k];
-                gw[(o + 7) * 30 + i + k] = g7[k];
-            }
-        }
-        for (int i = 0; i < 16; i += 16) {   /* the last 4 outputs */
-            const int o = 8;
-#if defined(NNC_V16)
-            const nnc_v16 zero = {0.0f};
-            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 44 + i;
-                const float *dz = net->delta + s * 60 + 30 + o;
-                nnc_v16 x0;
-                memcpy(&x0, in + 0, sizeof x0);
-                v0_0 += dz[0] * x0;
-                v1_0 += dz[1] * x0;
-                v2_0 += dz[2] * x0;
-                v3_0 += dz[3] * x0;
-            }
-            memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 64);
-            memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 64);
-            memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 64);
-            memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 64);
-#elif defined(NNC_V8)
-            const nnc_v8 zero = {0.0f};
-            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 44 + i;
-                const float *dz = net->delta + s * 60 + 30 + o;
-                nnc_v8 x0, x1;
-                memcpy(&x0, in + 0, sizeof x0);
-                memcpy(&x1, in + 8, sizeof x1);
-                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
-                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
-                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
-                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
-            }
-            memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 30 + i + 8, &v0_1, 32);
-            memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 30 + i + 8, &v1_1, 32);
-            memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 30 + i + 8, &v2_1, 32);
-            memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 30 + i + 8, &v3_1, 32);
-#else
-            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f};
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 44 + i;
-                const float *dz = net->delta + s * 60 + 30 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3];
-                for (int k = 0; k < 16; k++) {
-                    g0[k] += d0 * in[k];
-                    g1[k] += d1 * in[k];
-                    g2[k] += d2 * in[k];
-                    g3[k] += d3 * in[k];
-                }
-            }
-            for (int k = 0; k < 16; k++) {
-                gw[(o + 0) * 30 + i + k] = g0[k];
-                gw[(o + 1) * 30 + i + k] = g1[k];
-                gw[(o + 2) * 30 + i + k] = g2[k];
-                gw[(o + 3) * 30 + i + k] = g3[k];
-            }
-#endif
-        }
-        {   /* the last outputs and inputs */
-            const int o = 8, i = 16;
-            float g0[14] = {0.0f}, g1[14] = {0.0f}, g2[14] = {0.0f}, g3[14] = {0.0f};
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 44 + i;
-                const float *dz = net->delta + s * 60 + 30 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3];
-                for (int k = 0; k < 14; k++) {
-                    g0[k] += d0 * in[k];
-                    g1[k] += d1 * in[k];
-                    g2[k] += d2 * in[k];
-                    g3[k] += d3 * in[k];
-                }
-            }
-            for (int k = 0; k < 14; k++) {
-                gw[(o + 0) * 30 + i + k] = g0[k];
-                gw[(o + 1) * 30 + i + k] = g1[k];
-                gw[(o + 2) * 30 + i + k] = g2[k];
-                gw[(o + 3) * 30 + i + k] = g3[k];
-            }
-        }
-        for (int o = 0; o < 12; o++) {   /* gb = the sum of dz over the samples */
-            float sum = 0.0f;
-            for (int s = 0; s < n; s++)
-                sum += net->delta[s * 60 + 30 + o];
-            gb[o] = sum;
-        }
         const float *w = net->param + 630;
         for (int s = 0; s < n; s++) {   /* din = dz w */
             const float *dz = net->delta + s * 60 + 30;
@@ -686,21 +491,14 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, con
             for (int i = 0; i < 30; i++)   /* through the activation of layer 2 */
                 din[i] *= (in[i] > 0.0f ? 1.0f : 0.2f);
         }
-    }
-    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        leaky_update_params(net, 630, 1002);
-
-    /* layer 2: dense 20 -> 30 leaky_relu(0.2) (leaky_image.nn:7) backward, all samples at once */
-    {
-        float *gw = net->grad + 0;   /* [30][20] */
-        float *gb = net->grad + 600;
-        for (int o = 0; o < 24; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
+        const float lr = net->lr;
+        for (int o = 0; o < 8; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
 #if defined(NNC_V16)
             const nnc_v16 zero = {0.0f};
             nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
             for (int s = 0; s < n; s++) {
-                const float *in = x + s * 20 + i;
-                const float *dz = net->delta + s * 60 + o;
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
                 nnc_v16 x0;
                 memcpy(&x0, in + 0, sizeof x0);
                 v0_0 += dz[0] * x0;
@@ -712,20 +510,80 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, con
                 v6_0 += dz[6] * x0;
                 v7_0 += dz[7] * x0;
             }
-            memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 64);
-            memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 64);
-            memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 64);
-            memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 64);
-            memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 64);
-            memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 64);
-            memcpy(gw + (o + 6) * 20 + i + 0, &v6_0, 64);
-            memcpy(gw + (o + 7) * 20 + i + 0, &v7_0, 64);
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16], g6[16], g7[16];
+                memcpy(g0 + 0, &v0_0, 64);
+                memcpy(g1 + 0, &v1_0, 64);
+                memcpy(g2 + 0, &v2_0, 64);
+                memcpy(g3 + 0, &v3_0, 64);
+                memcpy(g4 + 0, &v4_0, 64);
+                memcpy(g5 + 0, &v5_0, 64);
+                memcpy(g6 + 0, &v6_0, 64);
+                memcpy(g7 + 0, &v7_0, 64);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 30 + i + k + 630;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 30 + i + k + 630;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 30 + i + k + 630;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 30 + i + k + 630;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 30 + i + k + 630;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 30 + i + k + 630;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 30 + i + k + 630;
+                    float g = g6[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 30 + i + k + 630;
+                    float g = g7[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 64);
+                memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 64);
+                memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 64);
+                memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 64);
+                memcpy(gw + (o + 4) * 30 + i + 0, &v4_0, 64);
+                memcpy(gw + (o + 5) * 30 + i + 0, &v5_0, 64);
+                memcpy(gw + (o + 6) * 30 + i + 0, &v6_0, 64);
+                memcpy(gw + (o + 7) * 30 + i + 0, &v7_0, 64);
+            }
 #elif defined(NNC_V8)
             const nnc_v8 zero = {0.0f};
             nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
             for (int s = 0; s < n; s++) {
-                const float *in = x + s * 20 + i;
-                const float *dz = net->delta + s * 60 + o;
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
                 nnc_v8 x0, x1;
                 memcpy(&x0, in + 0, sizeof x0);
                 memcpy(&x1, in + 8, sizeof x1);
@@ -738,19 +596,79 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, con
                 v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
                 v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
             }
-            memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 20 + i + 8, &v0_1, 32);
-            memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 20 + i + 8, &v1_1, 32);
-            memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 20 + i + 8, &v2_1, 32);
-            memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 20 + i + 8, &v3_1, 32);
-            memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 20 + i + 8, &v4_1, 32);
-            memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 20 + i + 8, &v5_1, 32);
-            memcpy(gw + (o + 6) * 20 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 20 + i + 8, &v6_1, 32);
-            memcpy(gw + (o + 7) * 20 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 20 + i + 8, &v7_1, 32);
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16], g6[16], g7[16];
+                memcpy(g0 + 0, &v0_0, 32); memcpy(g0 + 8, &v0_1, 32);
+                memcpy(g1 + 0, &v1_0, 32); memcpy(g1 + 8, &v1_1, 32);
+                memcpy(g2 + 0, &v2_0, 32); memcpy(g2 + 8, &v2_1, 32);
+                memcpy(g3 + 0, &v3_0, 32); memcpy(g3 + 8, &v3_1, 32);
+                memcpy(g4 + 0, &v4_0, 32); memcpy(g4 + 8, &v4_1, 32);
+                memcpy(g5 + 0, &v5_0, 32); memcpy(g5 + 8, &v5_1, 32);
+                memcpy(g6 + 0, &v6_0, 32); memcpy(g6 + 8, &v6_1, 32);
+                memcpy(g7 + 0, &v7_0, 32); memcpy(g7 + 8, &v7_1, 32);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 30 + i + k + 630;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 30 + i + k + 630;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 30 + i + k + 630;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 30 + i + k + 630;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 30 + i + k + 630;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 30 + i + k + 630;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 30 + i + k + 630;
+                    float g = g6[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 30 + i + k + 630;
+                    float g = g7[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 30 + i + 8, &v0_1, 32);
+                memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 30 + i + 8, &v1_1, 32);
+                memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 30 + i + 8, &v2_1, 32);
+                memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 30 + i + 8, &v3_1, 32);
+                memcpy(gw + (o + 4) * 30 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 30 + i + 8, &v4_1, 32);
+                memcpy(gw + (o + 5) * 30 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 30 + i + 8, &v5_1, 32);
+                memcpy(gw + (o + 6) * 30 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 30 + i + 8, &v6_1, 32);
+                memcpy(gw + (o + 7) * 30 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 30 + i + 8, &v7_1, 32);
+            }
 #else
             float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
             for (int s = 0; s < n; s++) {
-                const float *in = x + s * 20 + i;
-                const float *dz = net->delta + s * 60 + o;
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
                 const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
                 for (int k = 0; k < 16; k++) {
                     g0[k] += d0 * in[k];
@@ -763,26 +681,77 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, con
                     g7[k] += d7 * in[k];
                 }
             }
-            for (int k = 0; k < 16; k++) {
-                gw[(o + 0) * 20 + i + k] = g0[k];
-                gw[(o + 1) * 20 + i + k] = g1[k];
-                gw[(o + 2) * 20 + i + k] = g2[k];
-                gw[(o + 3) * 20 + i + k] = g3[k];
-                gw[(o + 4) * 20 + i + k] = g4[k];
-                gw[(o + 5) * 20 + i + k] = g5[k];
-                gw[(o + 6) * 20 + i + k] = g6[k];
-                gw[(o + 7) * 20 + i + k] = g7[k];
+            if (update) {
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 30 + i + k + 630;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 30 + i + k + 630;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 30 + i + k + 630;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 30 + i + k + 630;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 30 + i + k + 630;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 30 + i + k + 630;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 30 + i + k + 630;
+                    float g = g6[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 30 + i + k + 630;
+                    float g = g7[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                for (int k = 0; k < 16; k++) {
+                    gw[(o + 0) * 30 + i + k] = g0[k];
+                    gw[(o + 1) * 30 + i + k] = g1[k];
+                    gw[(o + 2) * 30 + i + k] = g2[k];
+                    gw[(o + 3) * 30 + i + k] = g3[k];
+                    gw[(o + 4) * 30 + i + k] = g4[k];
+                    gw[(o + 5) * 30 + i + k] = g5[k];
+                    gw[(o + 6) * 30 + i + k] = g6[k];
+                    gw[(o + 7) * 30 + i + k] = g7[k];
+                }
             }
 #endif
         }
-        for (int o = 0; o < 24; o += 8) {   /* the last 4 inputs */
+        for (int o = 0; o < 8; o += 8) {   /* the last 14 inputs */
             const int i = 16;
-            float g0[4] = {0.0f}, g1[4] = {0.0f}, g2[4] = {0.0f}, g3[4] = {0.0f}, g4[4] = {0.0f}, g5[4] = {0.0f}, g6[4] = {0.0f}, g7[4] = {0.0f};
+            float g0[14] = {0.0f}, g1[14] = {0.0f}, g2[14] = {0.0f}, g3[14] = {0.0f}, g4[14] = {0.0f}, g5[14] = {0.0f}, g6[14] = {0.0f}, g7[14] = {0.0f};
             for (int s = 0; s < n; s++) {
-                const float *in = x + s * 20 + i;
-                const float *dz = net->delta + s * 60 + o;
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
                 const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
-                for (int k = 0; k < 4; k++) {
+                for (int k = 0; k < 14; k++) {
                     g0[k] += d0 * in[k];
                     g1[k] += d1 * in[k];
                     g2[k] += d2 * in[k];
@@ -793,46 +762,125 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, con
                     g7[k] += d7 * in[k];
                 }
             }
-            for (int k = 0; k < 4; k++) {
-                gw[(o + 0) * 20 + i + k] = g0[k];
-                gw[(o + 1) * 20 + i + k] = g1[k];
-                gw[(o + 2) * 20 + i + k] = g2[k];
-                gw[(o + 3) * 20 + i + k] = g3[k];
-                gw[(o + 4) * 20 + i + k] = g4[k];
-                gw[(o + 5) * 20 + i + k] = g5[k];
-                gw[(o + 6) * 20 + i + k] = g6[k];
-                gw[(o + 7) * 20 + i + k] = g7[k];
+            if (update) {
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 0) * 30 + i + k + 630;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 1) * 30 + i + k + 630;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 2) * 30 + i + k + 630;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 3) * 30 + i + k + 630;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 4) * 30 + i + k + 630;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 5) * 30 + i + k + 630;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 6) * 30 + i + k + 630;
+                    float g = g6[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 7) * 30 + i + k + 630;
+                    float g = g7[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                for (int k = 0; k < 14; k++) {
+                    gw[(o + 0) * 30 + i + k] = g0[k];
+                    gw[(o + 1) * 30 + i + k] = g1[k];
+                    gw[(o + 2) * 30 + i + k] = g2[k];
+                    gw[(o + 3) * 30 + i + k] = g3[k];
+                    gw[(o + 4) * 30 + i + k] = g4[k];
+                    gw[(o + 5) * 30 + i + k] = g5[k];
+                    gw[(o + 6) * 30 + i + k] = g6[k];
+                    gw[(o + 7) * 30 + i + k] = g7[k];
+                }
             }
         }
-        for (int i = 0; i < 16; i += 16) {   /* the last 6 outputs */
-            const int o = 24;
+        for (int i = 0; i < 16; i += 16) {   /* the last 4 outputs */
+            const int o = 8;
 #if defined(NNC_V16)
             const nnc_v16 zero = {0.0f};
-            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero;
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero;
             for (int s = 0; s < n; s++) {
-                const float *in = x + s * 20 + i;
-                const float *dz = net->delta + s * 60 + o;
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
                 nnc_v16 x0;
                 memcpy(&x0, in + 0, sizeof x0);
                 v0_0 += dz[0] * x0;
                 v1_0 += dz[1] * x0;
                 v2_0 += dz[2] * x0;
                 v3_0 += dz[3] * x0;
-                v4_0 += dz[4] * x0;
-                v5_0 += dz[5] * x0;
             }
-            memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 64);
-            memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 64);
-            memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 64);
-            memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 64);
-            memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 64);
-            memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 64);
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16];
+                memcpy(g0 + 0, &v0_0, 64);
+                memcpy(g1 + 0, &v1_0, 64);
+                memcpy(g2 + 0, &v2_0, 64);
+                memcpy(g3 + 0, &v3_0, 64);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 30 + i + k + 630;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 30 + i + k + 630;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 30 + i + k + 630;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 30 + i + k + 630;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 64);
+                memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 64);
+                memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 64);
+                memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 64);
+            }
 #elif defined(NNC_V8)
             const nnc_v8 zero = {0.0f};
-            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero;
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero;
             for (int s = 0; s < n; s++) {
-                const float *in = x + s * 20 + i;
-                const float *dz = net->delta + s * 60 + o;
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
                 nnc_v8 x0, x1;
                 memcpy(&x0, in + 0, sizeof x0);
                 memcpy(&x1, in + 8, sizeof x1);
@@ -840,71 +888,153 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, con
                 v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
                 v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
                 v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
-                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
-                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
             }
-            memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 20 + i + 8, &v0_1, 32);
-            memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 20 + i + 8, &v1_1, 32);
-            memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 20 + i + 8, &v2_1, 32);
-            memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 20 + i + 8, &v3_1, 32);
-            memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 20 + i + 8, &v4_1, 32);
-            memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 20 + i + 8, &v5_1, 32);
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16];
+                memcpy(g0 + 0, &v0_0, 32); memcpy(g0 + 8, &v0_1, 32);
+                memcpy(g1 + 0, &v1_0, 32); memcpy(g1 + 8, &v1_1, 32);
+                memcpy(g2 + 0, &v2_0, 32); memcpy(g2 + 8, &v2_1, 32);
+                memcpy(g3 + 0, &v3_0, 32); memcpy(g3 + 8, &v3_1, 32);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 30 + i + k + 630;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 30 + i + k + 630;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 30 + i + k + 630;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 30 + i + k + 630;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                memcpy(gw + (o + 0) * 30 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 30 + i + 8, &v0_1, 32);
+                memcpy(gw + (o + 1) * 30 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 30 + i + 8, &v1_1, 32);
+                memcpy(gw + (o + 2) * 30 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 30 + i + 8, &v2_1, 32);
+                memcpy(gw + (o + 3) * 30 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 30 + i + 8, &v3_1, 32);
+            }
 #else
-            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f};
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f};
             for (int s = 0; s < n; s++) {
-                const float *in = x + s * 20 + i;
-                const float *dz = net->delta + s * 60 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5];
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3];
                 for (int k = 0; k < 16; k++) {
                     g0[k] += d0 * in[k];
                     g1[k] += d1 * in[k];
                     g2[k] += d2 * in[k];
                     g3[k] += d3 * in[k];
-                    g4[k] += d4 * in[k];
-                    g5[k] += d5 * in[k];
                 }
             }
-            for (int k = 0; k < 16; k++) {
-                gw[(o + 0) * 20 + i + k] = g0[k];
-                gw[(o + 1) * 20 + i + k] = g1[k];
-                gw[(o + 2) * 20 + i + k] = g2[k];
-                gw[(o + 3) * 20 + i + k] = g3[k];
-                gw[(o + 4) * 20 + i + k] = g4[k];
-                gw[(o + 5) * 20 + i + k] = g5[k];
+            if (update) {
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 30 + i + k + 630;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 30 + i + k + 630;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 30 + i + k + 630;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 30 + i + k + 630;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                for (int k = 0; k < 16; k++) {
+                    gw[(o + 0) * 30 + i + k] = g0[k];
+                    gw[(o + 1) * 30 + i + k] = g1[k];
+                    gw[(o + 2) * 30 + i + k] = g2[k];
+                    gw[(o + 3) * 30 + i + k] = g3[k];
+                }
             }
 #endif
         }
         {   /* the last outputs and inputs */
-            const int o = 24, i = 16;
-            float g0[4] = {0.0f}, g1[4] = {0.0f}, g2[4] = {0.0f}, g3[4] = {0.0f}, g4[4] = {0.0f}, g5[4] = {0.0f};
+            const int o = 8, i = 16;
+            float g0[14] = {0.0f}, g1[14] = {0.0f}, g2[14] = {0.0f}, g3[14] = {0.0f};
             for (int s = 0; s < n; s++) {
-                const float *in = x + s * 20 + i;
-                const float *dz = net->delta + s * 60 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5];
-                for (int k = 0; k < 4; k++) {
+                const float *in = net->act + s * 44 + i;
+                const float *dz = net->delta + s * 60 + 30 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3];
+                for (int k = 0; k < 14; k++) {
                     g0[k] += d0 * in[k];
                     g1[k] += d1 * in[k];
                     g2[k] += d2 * in[k];
                     g3[k] += d3 * in[k];
-                    g4[k] += d4 * in[k];
-                    g5[k] += d5 * in[k];
                 }
             }
-            for (int k = 0; k < 4; k++) {
-                gw[(o + 0) * 20 + i + k] = g0[k];
-                gw[(o + 1) * 20 + i + k] = g1[k];
-                gw[(o + 2) * 20 + i + k] = g2[k];
-                gw[(o + 3) * 20 + i + k] = g3[k];
-                gw[(o + 4) * 20 + i + k] = g4[k];
-                gw[(o + 5) * 20 + i + k] = g5[k];
+            if (update) {
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 0) * 30 + i + k + 630;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 1) * 30 + i + k + 630;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 2) * 30 + i + k + 630;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 14; k++) {
+                    const int j = (o + 3) * 30 + i + k + 630;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                for (int k = 0; k < 14; k++) {
+                    gw[(o + 0) * 30 + i + k] = g0[k];
+                    gw[(o + 1) * 30 + i + k] = g1[k];
+                    gw[(o + 2) * 30 + i + k] = g2[k];
+                    gw[(o + 3) * 30 + i + k] = g3[k];
+                }
             }
         }
-        for (int o = 0; o < 30; o++) {   /* gb = the sum of dz over the samples */
+        for (int o = 0; o < 12; o++) {   /* gb = the sum of dz over the samples */
             float sum = 0.0f;
             for (int s = 0; s < n; s++)
-                sum += net->delta[s * 60 + o];
+                sum += net->delta[s * 60 + 30 + o];
             gb[o] = sum;
         }
+    }
+    if (update)   /* its weights took their step block by block: now the bias */
+        leaky_update_params(net, 990, 1002);
+
+    /* layer 2: dense 20 -> 30 leaky_relu(0.2) (leaky_image.nn:7) backward, all samples at once */
+    {
+        float *gw = net->grad + 0;   /* [30][20] */
+        float *gb = net->grad + 600;
         if (dx) {   /* the network's input gradient: only leaky_backward_from asks for it */
             const float *w = net->param + 0;
             for (int s = 0; s < n; s++) {   /* din = dz w */
@@ -926,9 +1056,613 @@ static float leaky_backward_pass(leaky *net, const float *x, const float *t, con
                 }
             }
         }
+        const float lr = net->lr;
+        for (int o = 0; o < 24; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+                v3_0 += dz[3] * x0;
+                v4_0 += dz[4] * x0;
+                v5_0 += dz[5] * x0;
+                v6_0 += dz[6] * x0;
+                v7_0 += dz[7] * x0;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16], g6[16], g7[16];
+                memcpy(g0 + 0, &v0_0, 64);
+                memcpy(g1 + 0, &v1_0, 64);
+                memcpy(g2 + 0, &v2_0, 64);
+                memcpy(g3 + 0, &v3_0, 64);
+                memcpy(g4 + 0, &v4_0, 64);
+                memcpy(g5 + 0, &v5_0, 64);
+                memcpy(g6 + 0, &v6_0, 64);
+                memcpy(g7 + 0, &v7_0, 64);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 20 + i + k;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 20 + i + k;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 20 + i + k;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 20 + i + k;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 20 + i + k;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 20 + i + k;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 20 + i + k;
+                    float g = g6[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 20 + i + k;
+                    float g = g7[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 64);
+                memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 64);
+                memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 64);
+                memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 64);
+                memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 64);
+                memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 64);
+                memcpy(gw + (o + 6) * 20 + i + 0, &v6_0, 64);
+                memcpy(gw + (o + 7) * 20 + i + 0, &v7_0, 64);
+            }
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
+                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16], g6[16], g7[16];
+                memcpy(g0 + 0, &v0_0, 32); memcpy(g0 + 8, &v0_1, 32);
+                memcpy(g1 + 0, &v1_0, 32); memcpy(g1 + 8, &v1_1, 32);
+                memcpy(g2 + 0, &v2_0, 32); memcpy(g2 + 8, &v2_1, 32);
+                memcpy(g3 + 0, &v3_0, 32); memcpy(g3 + 8, &v3_1, 32);
+                memcpy(g4 + 0, &v4_0, 32); memcpy(g4 + 8, &v4_1, 32);
+                memcpy(g5 + 0, &v5_0, 32); memcpy(g5 + 8, &v5_1, 32);
+                memcpy(g6 + 0, &v6_0, 32); memcpy(g6 + 8, &v6_1, 32);
+                memcpy(g7 + 0, &v7_0, 32); memcpy(g7 + 8, &v7_1, 32);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 20 + i + k;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 20 + i + k;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 20 + i + k;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 20 + i + k;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 20 + i + k;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 20 + i + k;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 20 + i + k;
+                    float g = g6[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 20 + i + k;
+                    float g = g7[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 20 + i + 8, &v0_1, 32);
+                memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 20 + i + 8, &v1_1, 32);
+                memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 20 + i + 8, &v2_1, 32);
+                memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 20 + i + 8, &v3_1, 32);
+                memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 20 + i + 8, &v4_1, 32);
+                memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 20 + i + 8, &v5_1, 32);
+                memcpy(gw + (o + 6) * 20 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 20 + i + 8, &v6_1, 32);
+                memcpy(gw + (o + 7) * 20 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 20 + i + 8, &v7_1, 32);
+            }
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            if (update) {
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 20 + i + k;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 20 + i + k;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 20 + i + k;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 20 + i + k;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 20 + i + k;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 20 + i + k;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 20 + i + k;
+                    float g = g6[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 20 + i + k;
+                    float g = g7[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                for (int k = 0; k < 16; k++) {
+                    gw[(o + 0) * 20 + i + k] = g0[k];
+                    gw[(o + 1) * 20 + i + k] = g1[k];
+                    gw[(o + 2) * 20 + i + k] = g2[k];
+                    gw[(o + 3) * 20 + i + k] = g3[k];
+                    gw[(o + 4) * 20 + i + k] = g4[k];
+                    gw[(o + 5) * 20 + i + k] = g5[k];
+                    gw[(o + 6) * 20 + i + k] = g6[k];
+                    gw[(o + 7) * 20 + i + k] = g7[k];
+                }
+            }
+#endif
+        }
+        for (int o = 0; o < 24; o += 8) {   /* the last 4 inputs */
+            const int i = 16;
+            float g0[4] = {0.0f}, g1[4] = {0.0f}, g2[4] = {0.0f}, g3[4] = {0.0f}, g4[4] = {0.0f}, g5[4] = {0.0f}, g6[4] = {0.0f}, g7[4] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 4; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            if (update) {
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 0) * 20 + i + k;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 1) * 20 + i + k;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 2) * 20 + i + k;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 3) * 20 + i + k;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 4) * 20 + i + k;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 5) * 20 + i + k;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 6) * 20 + i + k;
+                    float g = g6[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 7) * 20 + i + k;
+                    float g = g7[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                for (int k = 0; k < 4; k++) {
+                    gw[(o + 0) * 20 + i + k] = g0[k];
+                    gw[(o + 1) * 20 + i + k] = g1[k];
+                    gw[(o + 2) * 20 + i + k] = g2[k];
+                    gw[(o + 3) * 20 + i + k] = g3[k];
+                    gw[(o + 4) * 20 + i + k] = g4[k];
+                    gw[(o + 5) * 20 + i + k] = g5[k];
+                    gw[(o + 6) * 20 + i + k] = g6[k];
+                    gw[(o + 7) * 20 + i + k] = g7[k];
+                }
+            }
+        }
+        for (int i = 0; i < 16; i += 16) {   /* the last 6 outputs */
+            const int o = 24;
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+                v3_0 += dz[3] * x0;
+                v4_0 += dz[4] * x0;
+                v5_0 += dz[5] * x0;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16];
+                memcpy(g0 + 0, &v0_0, 64);
+                memcpy(g1 + 0, &v1_0, 64);
+                memcpy(g2 + 0, &v2_0, 64);
+                memcpy(g3 + 0, &v3_0, 64);
+                memcpy(g4 + 0, &v4_0, 64);
+                memcpy(g5 + 0, &v5_0, 64);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 20 + i + k;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 20 + i + k;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 20 + i + k;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 20 + i + k;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 20 + i + k;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 20 + i + k;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 64);
+                memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 64);
+                memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 64);
+                memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 64);
+                memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 64);
+                memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 64);
+            }
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16];
+                memcpy(g0 + 0, &v0_0, 32); memcpy(g0 + 8, &v0_1, 32);
+                memcpy(g1 + 0, &v1_0, 32); memcpy(g1 + 8, &v1_1, 32);
+                memcpy(g2 + 0, &v2_0, 32); memcpy(g2 + 8, &v2_1, 32);
+                memcpy(g3 + 0, &v3_0, 32); memcpy(g3 + 8, &v3_1, 32);
+                memcpy(g4 + 0, &v4_0, 32); memcpy(g4 + 8, &v4_1, 32);
+                memcpy(g5 + 0, &v5_0, 32); memcpy(g5 + 8, &v5_1, 32);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 20 + i + k;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 20 + i + k;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 20 + i + k;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 20 + i + k;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 20 + i + k;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 20 + i + k;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                memcpy(gw + (o + 0) * 20 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 20 + i + 8, &v0_1, 32);
+                memcpy(gw + (o + 1) * 20 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 20 + i + 8, &v1_1, 32);
+                memcpy(gw + (o + 2) * 20 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 20 + i + 8, &v2_1, 32);
+                memcpy(gw + (o + 3) * 20 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 20 + i + 8, &v3_1, 32);
+                memcpy(gw + (o + 4) * 20 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 20 + i + 8, &v4_1, 32);
+                memcpy(gw + (o + 5) * 20 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 20 + i + 8, &v5_1, 32);
+            }
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                }
+            }
+            if (update) {
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 20 + i + k;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 20 + i + k;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 20 + i + k;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 20 + i + k;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 20 + i + k;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 20 + i + k;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                for (int k = 0; k < 16; k++) {
+                    gw[(o + 0) * 20 + i + k] = g0[k];
+                    gw[(o + 1) * 20 + i + k] = g1[k];
+                    gw[(o + 2) * 20 + i + k] = g2[k];
+                    gw[(o + 3) * 20 + i + k] = g3[k];
+                    gw[(o + 4) * 20 + i + k] = g4[k];
+                    gw[(o + 5) * 20 + i + k] = g5[k];
+                }
+            }
+#endif
+        }
+        {   /* the last outputs and inputs */
+            const int o = 24, i = 16;
+            float g0[4] = {0.0f}, g1[4] = {0.0f}, g2[4] = {0.0f}, g3[4] = {0.0f}, g4[4] = {0.0f}, g5[4] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 20 + i;
+                const float *dz = net->delta + s * 60 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5];
+                for (int k = 0; k < 4; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                }
+            }
+            if (update) {
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 0) * 20 + i + k;
+                    float g = g0[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 1) * 20 + i + k;
+                    float g = g1[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 2) * 20 + i + k;
+                    float g = g2[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 3) * 20 + i + k;
+                    float g = g3[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 4) * 20 + i + k;
+                    float g = g4[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const int j = (o + 5) * 20 + i + k;
+                    float g = g5[k];
+                    g += 0.0005f * net->param[j];   /* weight decay */
+                    net->param[j] -= lr * g;
+                }
+            } else {
+                for (int k = 0; k < 4; k++) {
+                    gw[(o + 0) * 20 + i + k] = g0[k];
+                    gw[(o + 1) * 20 + i + k] = g1[k];
+                    gw[(o + 2) * 20 + i + k] = g2[k];
+                    gw[(o + 3) * 20 + i + k] = g3[k];
+                    gw[(o + 4) * 20 + i + k] = g4[k];
+                    gw[(o + 5) * 20 + i + k] = g5[k];
+                }
+            }
+        }
+        for (int o = 0; o < 30; o++) {   /* gb = the sum of dz over the samples */
+            float sum = 0.0f;
+            for (int s = 0; s < n; s++)
+                sum += net->delta[s * 60 + o];
+            gb[o] = sum;
+        }
     }
-    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        leaky_update_params(net, 0, 630);
+    if (update)   /* its weights took their step block by block: now the bias */
+        leaky_update_params(net, 600, 630);
 
     /* layer 1: flatten 1x4x5 -> 20 (leaky_image.nn:6) backward: nothing to do */
 

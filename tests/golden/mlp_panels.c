@@ -501,193 +501,6 @@ static float mlp_panels_backward_pass(mlp_panels *net, const float *x, const flo
     {
         float *gw = net->grad + 0;   /* [19][37] */
         float *gb = net->grad + 703;
-        for (int o = 0; o < 16; o += 8) for (int i = 0; i < 32; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
-#if defined(NNC_V16)
-            const nnc_v16 zero = {0.0f};
-            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = x + s * 37 + i;
-                const float *dz = net->delta + s * 74 + 37 + o;
-                nnc_v16 x0;
-                memcpy(&x0, in + 0, sizeof x0);
-                v0_0 += dz[0] * x0;
-                v1_0 += dz[1] * x0;
-                v2_0 += dz[2] * x0;
-                v3_0 += dz[3] * x0;
-                v4_0 += dz[4] * x0;
-                v5_0 += dz[5] * x0;
-                v6_0 += dz[6] * x0;
-                v7_0 += dz[7] * x0;
-            }
-            memcpy(gw + (o + 0) * 37 + i + 0, &v0_0, 64);
-            memcpy(gw + (o + 1) * 37 + i + 0, &v1_0, 64);
-            memcpy(gw + (o + 2) * 37 + i + 0, &v2_0, 64);
-            memcpy(gw + (o + 3) * 37 + i + 0, &v3_0, 64);
-            memcpy(gw + (o + 4) * 37 + i + 0, &v4_0, 64);
-            memcpy(gw + (o + 5) * 37 + i + 0, &v5_0, 64);
-            memcpy(gw + (o + 6) * 37 + i + 0, &v6_0, 64);
-            memcpy(gw + (o + 7) * 37 + i + 0, &v7_0, 64);
-#elif defined(NNC_V8)
-            const nnc_v8 zero = {0.0f};
-            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = x + s * 37 + i;
-                const float *dz = net->delta + s * 74 + 37 + o;
-                nnc_v8 x0, x1;
-                memcpy(&x0, in + 0, sizeof x0);
-                memcpy(&x1, in + 8, sizeof x1);
-                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
-                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
-                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
-                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
-                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
-                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
-                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
-                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
-            }
-            memcpy(gw + (o + 0) * 37 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 37 + i + 8, &v0_1, 32);
-            memcpy(gw + (o + 1) * 37 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 37 + i + 8, &v1_1, 32);
-            memcpy(gw + (o + 2) * 37 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 37 + i + 8, &v2_1, 32);
-            memcpy(gw + (o + 3) * 37 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 37 + i + 8, &v3_1, 32);
-            memcpy(gw + (o + 4) * 37 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 37 + i + 8, &v4_1, 32);
-            memcpy(gw + (o + 5) * 37 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 37 + i + 8, &v5_1, 32);
-            memcpy(gw + (o + 6) * 37 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 37 + i + 8, &v6_1, 32);
-            memcpy(gw + (o + 7) * 37 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 37 + i + 8, &v7_1, 32);
-#else
-            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
-            for (int s = 0; s < n; s++) {
-                const float *in = x + s * 37 + i;
-                const float *dz = net->delta + s * 74 + 37 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
-                for (int k = 0; k < 16; k++) {
-                    g0[k] += d0 * in[k];
-                    g1[k] += d1 * in[k];
-                    g2[k] += d2 * in[k];
-                    g3[k] += d3 * in[k];
-                    g4[k] += d4 * in[k];
-                    g5[k] += d5 * in[k];
-                    g6[k] += d6 * in[k];
-                    g7[k] += d7 * in[k];
-                }
-            }
-            for (int k = 0; k < 16; k++) {
-                gw[(o + 0) * 37 + i + k] = g0[k];
-                gw[(o + 1) * 37 + i + k] = g1[k];
-                gw[(o + 2) * 37 + i + k] = g2[k];
-                gw[(o + 3) * 37 + i + k] = g3[k];
-                gw[(o + 4) * 37 + i + k] = g4[k];
-                gw[(o + 5) * 37 + i + k] = g5[k];
-                gw[(o + 6) * 37 + i + k] = g6[k];
-                gw[(o + 7) * 37 + i + k] = g7[k];
-            }
-#endif
-        }
-        for (int o = 0; o < 16; o += 8) {   /* the last 5 inputs */
-            const int i = 32;
-            float g0[5] = {0.0f}, g1[5] = {0.0f}, g2[5] = {0.0f}, g3[5] = {0.0f}, g4[5] = {0.0f}, g5[5] = {0.0f}, g6[5] = {0.0f}, g7[5] = {0.0f};
-            for (int s = 0; s < n; s++) {
-                const float *in = x + s * 37 + i;
-                const float *dz = net->delta + s * 74 + 37 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
-                for (int k = 0; k < 5; k++) {
-                    g0[k] += d0 * in[k];
-                    g1[k] += d1 * in[k];
-                    g2[k] += d2 * in[k];
-                    g3[k] += d3 * in[k];
-                    g4[k] += d4 * in[k];
-                    g5[k] += d5 * in[k];
-                    g6[k] += d6 * in[k];
-                    g7[k] += d7 * in[k];
-                }
-            }
-            for (int k = 0; k < 5; k++) {
-                gw[(o + 0) * 37 + i + k] = g0[k];
-                gw[(o + 1) * 37 + i + k] = g1[k];
-                gw[(o + 2) * 37 + i + k] = g2[k];
-                gw[(o + 3) * 37 + i + k] = g3[k];
-                gw[(o + 4) * 37 + i + k] = g4[k];
-                gw[(o + 5) * 37 + i + k] = g5[k];
-                gw[(o + 6) * 37 + i + k] = g6[k];
-                gw[(o + 7) * 37 + i + k] = g7[k];
-            }
-        }
-        for (int i = 0; i < 32; i += 16) {   /* the last 3 outputs */
-            const int o = 16;
-#if defined(NNC_V16)
-            const nnc_v16 zero = {0.0f};
-            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = x + s * 37 + i;
-                const float *dz = net->delta + s * 74 + 37 + o;
-                nnc_v16 x0;
-                memcpy(&x0, in + 0, sizeof x0);
-                v0_0 += dz[0] * x0;
-                v1_0 += dz[1] * x0;
-                v2_0 += dz[2] * x0;
-            }
-            memcpy(gw + (o + 0) * 37 + i + 0, &v0_0, 64);
-            memcpy(gw + (o + 1) * 37 + i + 0, &v1_0, 64);
-            memcpy(gw + (o + 2) * 37 + i + 0, &v2_0, 64);
-#elif defined(NNC_V8)
-            const nnc_v8 zero = {0.0f};
-            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = x + s * 37 + i;
-                const float *dz = net->delta + s * 74 + 37 + o;
-                nnc_v8 x0, x1;
-                memcpy(&x0, in + 0, sizeof x0);
-                memcpy(&x1, in + 8, sizeof x1);
-                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
-                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
-                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
-            }
-            memcpy(gw + (o + 0) * 37 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 37 + i + 8, &v0_1, 32);
-            memcpy(gw + (o + 1) * 37 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 37 + i + 8, &v1_1, 32);
-            memcpy(gw + (o + 2) * 37 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 37 + i + 8, &v2_1, 32);
-#else
-            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f};
-            for (int s = 0; s < n; s++) {
-                const float *in = x + s * 37 + i;
-                const float *dz = net->delta + s * 74 + 37 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2];
-                for (int k = 0; k < 16; k++) {
-                    g0[k] += d0 * in[k];
-                    g1[k] += d1 * in[k];
-                    g2[k] += d2 * in[k];
-                }
-            }
-            for (int k = 0; k < 16; k++) {
-                gw[(o + 0) * 37 + i + k] = g0[k];
-                gw[(o + 1) * 37 + i + k] = g1[k];
-                gw[(o + 2) * 37 + i + k] = g2[k];
-            }
-#endif
-        }
-        {   /* the last outputs and inputs */
-            const int o = 16, i = 32;
-            float g0[5] = {0.0f}, g1[5] = {0.0f}, g2[5] = {0.0f};
-            for (int s = 0; s < n; s++) {
-                const float *in = x + s * 37 + i;
-                const float *dz = net->delta + s * 74 + 37 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2];
-                for (int k = 0; k < 5; k++) {
-                    g0[k] += d0 * in[k];
-                    g1[k] += d1 * in[k];
-                    g2[k] += d2 * in[k];
-                }
-            }
-            for (int k = 0; k < 5; k++) {
-                gw[(o + 0) * 37 + i + k] = g0[k];
-                gw[(o + 1) * 37 + i + k] = g1[k];
-                gw[(o + 2) * 37 + i + k] = g2[k];
-            }
-        }
-        for (int o = 0; o < 19; o++) {   /* gb = the sum of dz over the samples */
-            float sum = 0.0f;
-            for (int s = 0; s < n; s++)
-                sum += net->delta[s * 74 + 37 + o];
-            gb[o] = sum;
-        }
         if (dx) {   /* the network's input gradient: only mlp_panels_backward_from asks for it */
             const float *w = net->param + 0;
             for (int s = 0; s < n; s++) {   /* din = dz w */
@@ -713,9 +526,559 @@ static float mlp_panels_backward_pass(mlp_panels *net, const float *x, const flo
                 }
             }
         }
+        const float lr = net->lr;
+        const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+        const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
+        const float step_size = (float)((double)lr / bc1);
+        const float bc2_sqrt = (float)sqrt(bc2);
+        for (int o = 0; o < 16; o += 8) for (int i = 0; i < 32; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 37 + i;
+                const float *dz = net->delta + s * 74 + 37 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+                v3_0 += dz[3] * x0;
+                v4_0 += dz[4] * x0;
+                v5_0 += dz[5] * x0;
+                v6_0 += dz[6] * x0;
+                v7_0 += dz[7] * x0;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16], g6[16], g7[16];
+                memcpy(g0 + 0, &v0_0, 64);
+                memcpy(g1 + 0, &v1_0, 64);
+                memcpy(g2 + 0, &v2_0, 64);
+                memcpy(g3 + 0, &v3_0, 64);
+                memcpy(g4 + 0, &v4_0, 64);
+                memcpy(g5 + 0, &v5_0, 64);
+                memcpy(g6 + 0, &v6_0, 64);
+                memcpy(g7 + 0, &v7_0, 64);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 37 + i + k;
+                    float g = g0[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 37 + i + k;
+                    float g = g1[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 37 + i + k;
+                    float g = g2[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 37 + i + k;
+                    float g = g3[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 37 + i + k;
+                    float g = g4[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 37 + i + k;
+                    float g = g5[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 37 + i + k;
+                    float g = g6[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 37 + i + k;
+                    float g = g7[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+            } else {
+                memcpy(gw + (o + 0) * 37 + i + 0, &v0_0, 64);
+                memcpy(gw + (o + 1) * 37 + i + 0, &v1_0, 64);
+                memcpy(gw + (o + 2) * 37 + i + 0, &v2_0, 64);
+                memcpy(gw + (o + 3) * 37 + i + 0, &v3_0, 64);
+                memcpy(gw + (o + 4) * 37 + i + 0, &v4_0, 64);
+                memcpy(gw + (o + 5) * 37 + i + 0, &v5_0, 64);
+                memcpy(gw + (o + 6) * 37 + i + 0, &v6_0, 64);
+                memcpy(gw + (o + 7) * 37 + i + 0, &v7_0, 64);
+            }
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 37 + i;
+                const float *dz = net->delta + s * 74 + 37 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
+                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16], g6[16], g7[16];
+                memcpy(g0 + 0, &v0_0, 32); memcpy(g0 + 8, &v0_1, 32);
+                memcpy(g1 + 0, &v1_0, 32); memcpy(g1 + 8, &v1_1, 32);
+                memcpy(g2 + 0, &v2_0, 32); memcpy(g2 + 8, &v2_1, 32);
+                memcpy(g3 + 0, &v3_0, 32); memcpy(g3 + 8, &v3_1, 32);
+                memcpy(g4 + 0, &v4_0, 32); memcpy(g4 + 8, &v4_1, 32);
+                memcpy(g5 + 0, &v5_0, 32); memcpy(g5 + 8, &v5_1, 32);
+                memcpy(g6 + 0, &v6_0, 32); memcpy(g6 + 8, &v6_1, 32);
+                memcpy(g7 + 0, &v7_0, 32); memcpy(g7 + 8, &v7_1, 32);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 37 + i + k;
+                    float g = g0[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 37 + i + k;
+                    float g = g1[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 37 + i + k;
+                    float g = g2[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 37 + i + k;
+                    float g = g3[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 37 + i + k;
+                    float g = g4[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 37 + i + k;
+                    float g = g5[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 37 + i + k;
+                    float g = g6[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 37 + i + k;
+                    float g = g7[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+            } else {
+                memcpy(gw + (o + 0) * 37 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 37 + i + 8, &v0_1, 32);
+                memcpy(gw + (o + 1) * 37 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 37 + i + 8, &v1_1, 32);
+                memcpy(gw + (o + 2) * 37 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 37 + i + 8, &v2_1, 32);
+                memcpy(gw + (o + 3) * 37 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 37 + i + 8, &v3_1, 32);
+                memcpy(gw + (o + 4) * 37 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 37 + i + 8, &v4_1, 32);
+                memcpy(gw + (o + 5) * 37 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 37 + i + 8, &v5_1, 32);
+                memcpy(gw + (o + 6) * 37 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 37 + i + 8, &v6_1, 32);
+                memcpy(gw + (o + 7) * 37 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 37 + i + 8, &v7_1, 32);
+            }
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 37 + i;
+                const float *dz = net->delta + s * 74 + 37 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            if (update) {
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 37 + i + k;
+                    float g = g0[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 37 + i + k;
+                    float g = g1[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 37 + i + k;
+                    float g = g2[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 37 + i + k;
+                    float g = g3[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 37 + i + k;
+                    float g = g4[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 37 + i + k;
+                    float g = g5[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 37 + i + k;
+                    float g = g6[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 37 + i + k;
+                    float g = g7[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+            } else {
+                for (int k = 0; k < 16; k++) {
+                    gw[(o + 0) * 37 + i + k] = g0[k];
+                    gw[(o + 1) * 37 + i + k] = g1[k];
+                    gw[(o + 2) * 37 + i + k] = g2[k];
+                    gw[(o + 3) * 37 + i + k] = g3[k];
+                    gw[(o + 4) * 37 + i + k] = g4[k];
+                    gw[(o + 5) * 37 + i + k] = g5[k];
+                    gw[(o + 6) * 37 + i + k] = g6[k];
+                    gw[(o + 7) * 37 + i + k] = g7[k];
+                }
+            }
+#endif
+        }
+        for (int o = 0; o < 16; o += 8) {   /* the last 5 inputs */
+            const int i = 32;
+            float g0[5] = {0.0f}, g1[5] = {0.0f}, g2[5] = {0.0f}, g3[5] = {0.0f}, g4[5] = {0.0f}, g5[5] = {0.0f}, g6[5] = {0.0f}, g7[5] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 37 + i;
+                const float *dz = net->delta + s * 74 + 37 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 5; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            if (update) {
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 0) * 37 + i + k;
+                    float g = g0[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 1) * 37 + i + k;
+                    float g = g1[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 2) * 37 + i + k;
+                    float g = g2[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 3) * 37 + i + k;
+                    float g = g3[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 4) * 37 + i + k;
+                    float g = g4[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 5) * 37 + i + k;
+                    float g = g5[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 6) * 37 + i + k;
+                    float g = g6[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 7) * 37 + i + k;
+                    float g = g7[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+            } else {
+                for (int k = 0; k < 5; k++) {
+                    gw[(o + 0) * 37 + i + k] = g0[k];
+                    gw[(o + 1) * 37 + i + k] = g1[k];
+                    gw[(o + 2) * 37 + i + k] = g2[k];
+                    gw[(o + 3) * 37 + i + k] = g3[k];
+                    gw[(o + 4) * 37 + i + k] = g4[k];
+                    gw[(o + 5) * 37 + i + k] = g5[k];
+                    gw[(o + 6) * 37 + i + k] = g6[k];
+                    gw[(o + 7) * 37 + i + k] = g7[k];
+                }
+            }
+        }
+        for (int i = 0; i < 32; i += 16) {   /* the last 3 outputs */
+            const int o = 16;
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 37 + i;
+                const float *dz = net->delta + s * 74 + 37 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16];
+                memcpy(g0 + 0, &v0_0, 64);
+                memcpy(g1 + 0, &v1_0, 64);
+                memcpy(g2 + 0, &v2_0, 64);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 37 + i + k;
+                    float g = g0[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 37 + i + k;
+                    float g = g1[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 37 + i + k;
+                    float g = g2[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+            } else {
+                memcpy(gw + (o + 0) * 37 + i + 0, &v0_0, 64);
+                memcpy(gw + (o + 1) * 37 + i + 0, &v1_0, 64);
+                memcpy(gw + (o + 2) * 37 + i + 0, &v2_0, 64);
+            }
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 37 + i;
+                const float *dz = net->delta + s * 74 + 37 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16];
+                memcpy(g0 + 0, &v0_0, 32); memcpy(g0 + 8, &v0_1, 32);
+                memcpy(g1 + 0, &v1_0, 32); memcpy(g1 + 8, &v1_1, 32);
+                memcpy(g2 + 0, &v2_0, 32); memcpy(g2 + 8, &v2_1, 32);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 37 + i + k;
+                    float g = g0[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 37 + i + k;
+                    float g = g1[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 37 + i + k;
+                    float g = g2[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+            } else {
+                memcpy(gw + (o + 0) * 37 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 37 + i + 8, &v0_1, 32);
+                memcpy(gw + (o + 1) * 37 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 37 + i + 8, &v1_1, 32);
+                memcpy(gw + (o + 2) * 37 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 37 + i + 8, &v2_1, 32);
+            }
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 37 + i;
+                const float *dz = net->delta + s * 74 + 37 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                }
+            }
+            if (update) {
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 37 + i + k;
+                    float g = g0[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 37 + i + k;
+                    float g = g1[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 37 + i + k;
+                    float g = g2[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+            } else {
+                for (int k = 0; k < 16; k++) {
+                    gw[(o + 0) * 37 + i + k] = g0[k];
+                    gw[(o + 1) * 37 + i + k] = g1[k];
+                    gw[(o + 2) * 37 + i + k] = g2[k];
+                }
+            }
+#endif
+        }
+        {   /* the last outputs and inputs */
+            const int o = 16, i = 32;
+            float g0[5] = {0.0f}, g1[5] = {0.0f}, g2[5] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = x + s * 37 + i;
+                const float *dz = net->delta + s * 74 + 37 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2];
+                for (int k = 0; k < 5; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                }
+            }
+            if (update) {
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 0) * 37 + i + k;
+                    float g = g0[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 1) * 37 + i + k;
+                    float g = g1[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+                for (int k = 0; k < 5; k++) {
+                    const int j = (o + 2) * 37 + i + k;
+                    float g = g2[k];
+                    net->adam_m[j] = net->adam_m[j] * 0.9f + g * 0.1f;
+                    net->adam_v[j] = net->adam_v[j] * 0.999f + 0.001f * g * g;
+                    net->param[j] -= step_size * (net->adam_m[j] / (sqrtf(net->adam_v[j]) / bc2_sqrt + 1e-08f));
+                }
+            } else {
+                for (int k = 0; k < 5; k++) {
+                    gw[(o + 0) * 37 + i + k] = g0[k];
+                    gw[(o + 1) * 37 + i + k] = g1[k];
+                    gw[(o + 2) * 37 + i + k] = g2[k];
+                }
+            }
+        }
+        for (int o = 0; o < 19; o++) {   /* gb = the sum of dz over the samples */
+            float sum = 0.0f;
+            for (int s = 0; s < n; s++)
+                sum += net->delta[s * 74 + 37 + o];
+            gb[o] = sum;
+        }
     }
-    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        mlp_panels_update_params(net, 0, 722);
+    if (update)   /* its weights took their step block by block: now the bias */
+        mlp_panels_update_params(net, 703, 722);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

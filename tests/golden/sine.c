@@ -457,93 +457,6 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, const
     {
         float *gw = net->grad + 32;   /* [16][16] */
         float *gb = net->grad + 288;
-        for (int o = 0; o < 16; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
-#if defined(NNC_V16)
-            const nnc_v16 zero = {0.0f};
-            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 33 + i;
-                const float *dz = net->delta + s * 32 + 16 + o;
-                nnc_v16 x0;
-                memcpy(&x0, in + 0, sizeof x0);
-                v0_0 += dz[0] * x0;
-                v1_0 += dz[1] * x0;
-                v2_0 += dz[2] * x0;
-                v3_0 += dz[3] * x0;
-                v4_0 += dz[4] * x0;
-                v5_0 += dz[5] * x0;
-                v6_0 += dz[6] * x0;
-                v7_0 += dz[7] * x0;
-            }
-            memcpy(gw + (o + 0) * 16 + i + 0, &v0_0, 64);
-            memcpy(gw + (o + 1) * 16 + i + 0, &v1_0, 64);
-            memcpy(gw + (o + 2) * 16 + i + 0, &v2_0, 64);
-            memcpy(gw + (o + 3) * 16 + i + 0, &v3_0, 64);
-            memcpy(gw + (o + 4) * 16 + i + 0, &v4_0, 64);
-            memcpy(gw + (o + 5) * 16 + i + 0, &v5_0, 64);
-            memcpy(gw + (o + 6) * 16 + i + 0, &v6_0, 64);
-            memcpy(gw + (o + 7) * 16 + i + 0, &v7_0, 64);
-#elif defined(NNC_V8)
-            const nnc_v8 zero = {0.0f};
-            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 33 + i;
-                const float *dz = net->delta + s * 32 + 16 + o;
-                nnc_v8 x0, x1;
-                memcpy(&x0, in + 0, sizeof x0);
-                memcpy(&x1, in + 8, sizeof x1);
-                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
-                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
-                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
-                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
-                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
-                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
-                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
-                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
-            }
-            memcpy(gw + (o + 0) * 16 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 16 + i + 8, &v0_1, 32);
-            memcpy(gw + (o + 1) * 16 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 16 + i + 8, &v1_1, 32);
-            memcpy(gw + (o + 2) * 16 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 16 + i + 8, &v2_1, 32);
-            memcpy(gw + (o + 3) * 16 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 16 + i + 8, &v3_1, 32);
-            memcpy(gw + (o + 4) * 16 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 16 + i + 8, &v4_1, 32);
-            memcpy(gw + (o + 5) * 16 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 16 + i + 8, &v5_1, 32);
-            memcpy(gw + (o + 6) * 16 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 16 + i + 8, &v6_1, 32);
-            memcpy(gw + (o + 7) * 16 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 16 + i + 8, &v7_1, 32);
-#else
-            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
-            for (int s = 0; s < n; s++) {
-                const float *in = net->act + s * 33 + i;
-                const float *dz = net->delta + s * 32 + 16 + o;
-                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
-                for (int k = 0; k < 16; k++) {
-                    g0[k] += d0 * in[k];
-                    g1[k] += d1 * in[k];
-                    g2[k] += d2 * in[k];
-                    g3[k] += d3 * in[k];
-                    g4[k] += d4 * in[k];
-                    g5[k] += d5 * in[k];
-                    g6[k] += d6 * in[k];
-                    g7[k] += d7 * in[k];
-                }
-            }
-            for (int k = 0; k < 16; k++) {
-                gw[(o + 0) * 16 + i + k] = g0[k];
-                gw[(o + 1) * 16 + i + k] = g1[k];
-                gw[(o + 2) * 16 + i + k] = g2[k];
-                gw[(o + 3) * 16 + i + k] = g3[k];
-                gw[(o + 4) * 16 + i + k] = g4[k];
-                gw[(o + 5) * 16 + i + k] = g5[k];
-                gw[(o + 6) * 16 + i + k] = g6[k];
-                gw[(o + 7) * 16 + i + k] = g7[k];
-            }
-#endif
-        }
-        for (int o = 0; o < 16; o++) {   /* gb = the sum of dz over the samples */
-            float sum = 0.0f;
-            for (int s = 0; s < n; s++)
-                sum += net->delta[s * 32 + 16 + o];
-            gb[o] = sum;
-        }
         const float *w = net->param + 32;
 #if defined(NNC_V16)
         {
@@ -699,9 +612,269 @@ static float sine_backward_pass(sine *net, const float *x, const float *t, const
                 din[i] *= (1.0f - in[i] * in[i]);
         }
 #endif
+        const float lr = net->lr;
+        const int first = net->step == 0;
+        for (int o = 0; o < 16; o += 8) for (int i = 0; i < 16; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
+#if defined(NNC_V16)
+            const nnc_v16 zero = {0.0f};
+            nnc_v16 v0_0 = zero, v1_0 = zero, v2_0 = zero, v3_0 = zero, v4_0 = zero, v5_0 = zero, v6_0 = zero, v7_0 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 33 + i;
+                const float *dz = net->delta + s * 32 + 16 + o;
+                nnc_v16 x0;
+                memcpy(&x0, in + 0, sizeof x0);
+                v0_0 += dz[0] * x0;
+                v1_0 += dz[1] * x0;
+                v2_0 += dz[2] * x0;
+                v3_0 += dz[3] * x0;
+                v4_0 += dz[4] * x0;
+                v5_0 += dz[5] * x0;
+                v6_0 += dz[6] * x0;
+                v7_0 += dz[7] * x0;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16], g6[16], g7[16];
+                memcpy(g0 + 0, &v0_0, 64);
+                memcpy(g1 + 0, &v1_0, 64);
+                memcpy(g2 + 0, &v2_0, 64);
+                memcpy(g3 + 0, &v3_0, 64);
+                memcpy(g4 + 0, &v4_0, 64);
+                memcpy(g5 + 0, &v5_0, 64);
+                memcpy(g6 + 0, &v6_0, 64);
+                memcpy(g7 + 0, &v7_0, 64);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 16 + i + k + 32;
+                    float g = g0[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 16 + i + k + 32;
+                    float g = g1[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 16 + i + k + 32;
+                    float g = g2[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 16 + i + k + 32;
+                    float g = g3[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 16 + i + k + 32;
+                    float g = g4[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 16 + i + k + 32;
+                    float g = g5[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 16 + i + k + 32;
+                    float g = g6[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 16 + i + k + 32;
+                    float g = g7[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+            } else {
+                memcpy(gw + (o + 0) * 16 + i + 0, &v0_0, 64);
+                memcpy(gw + (o + 1) * 16 + i + 0, &v1_0, 64);
+                memcpy(gw + (o + 2) * 16 + i + 0, &v2_0, 64);
+                memcpy(gw + (o + 3) * 16 + i + 0, &v3_0, 64);
+                memcpy(gw + (o + 4) * 16 + i + 0, &v4_0, 64);
+                memcpy(gw + (o + 5) * 16 + i + 0, &v5_0, 64);
+                memcpy(gw + (o + 6) * 16 + i + 0, &v6_0, 64);
+                memcpy(gw + (o + 7) * 16 + i + 0, &v7_0, 64);
+            }
+#elif defined(NNC_V8)
+            const nnc_v8 zero = {0.0f};
+            nnc_v8 v0_0 = zero, v0_1 = zero, v1_0 = zero, v1_1 = zero, v2_0 = zero, v2_1 = zero, v3_0 = zero, v3_1 = zero, v4_0 = zero, v4_1 = zero, v5_0 = zero, v5_1 = zero, v6_0 = zero, v6_1 = zero, v7_0 = zero, v7_1 = zero;
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 33 + i;
+                const float *dz = net->delta + s * 32 + 16 + o;
+                nnc_v8 x0, x1;
+                memcpy(&x0, in + 0, sizeof x0);
+                memcpy(&x1, in + 8, sizeof x1);
+                v0_0 += dz[0] * x0; v0_1 += dz[0] * x1;
+                v1_0 += dz[1] * x0; v1_1 += dz[1] * x1;
+                v2_0 += dz[2] * x0; v2_1 += dz[2] * x1;
+                v3_0 += dz[3] * x0; v3_1 += dz[3] * x1;
+                v4_0 += dz[4] * x0; v4_1 += dz[4] * x1;
+                v5_0 += dz[5] * x0; v5_1 += dz[5] * x1;
+                v6_0 += dz[6] * x0; v6_1 += dz[6] * x1;
+                v7_0 += dz[7] * x0; v7_1 += dz[7] * x1;
+            }
+            if (update) {
+                float g0[16], g1[16], g2[16], g3[16], g4[16], g5[16], g6[16], g7[16];
+                memcpy(g0 + 0, &v0_0, 32); memcpy(g0 + 8, &v0_1, 32);
+                memcpy(g1 + 0, &v1_0, 32); memcpy(g1 + 8, &v1_1, 32);
+                memcpy(g2 + 0, &v2_0, 32); memcpy(g2 + 8, &v2_1, 32);
+                memcpy(g3 + 0, &v3_0, 32); memcpy(g3 + 8, &v3_1, 32);
+                memcpy(g4 + 0, &v4_0, 32); memcpy(g4 + 8, &v4_1, 32);
+                memcpy(g5 + 0, &v5_0, 32); memcpy(g5 + 8, &v5_1, 32);
+                memcpy(g6 + 0, &v6_0, 32); memcpy(g6 + 8, &v6_1, 32);
+                memcpy(g7 + 0, &v7_0, 32); memcpy(g7 + 8, &v7_1, 32);
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 16 + i + k + 32;
+                    float g = g0[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 16 + i + k + 32;
+                    float g = g1[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 16 + i + k + 32;
+                    float g = g2[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 16 + i + k + 32;
+                    float g = g3[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 16 + i + k + 32;
+                    float g = g4[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 16 + i + k + 32;
+                    float g = g5[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 16 + i + k + 32;
+                    float g = g6[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 16 + i + k + 32;
+                    float g = g7[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+            } else {
+                memcpy(gw + (o + 0) * 16 + i + 0, &v0_0, 32); memcpy(gw + (o + 0) * 16 + i + 8, &v0_1, 32);
+                memcpy(gw + (o + 1) * 16 + i + 0, &v1_0, 32); memcpy(gw + (o + 1) * 16 + i + 8, &v1_1, 32);
+                memcpy(gw + (o + 2) * 16 + i + 0, &v2_0, 32); memcpy(gw + (o + 2) * 16 + i + 8, &v2_1, 32);
+                memcpy(gw + (o + 3) * 16 + i + 0, &v3_0, 32); memcpy(gw + (o + 3) * 16 + i + 8, &v3_1, 32);
+                memcpy(gw + (o + 4) * 16 + i + 0, &v4_0, 32); memcpy(gw + (o + 4) * 16 + i + 8, &v4_1, 32);
+                memcpy(gw + (o + 5) * 16 + i + 0, &v5_0, 32); memcpy(gw + (o + 5) * 16 + i + 8, &v5_1, 32);
+                memcpy(gw + (o + 6) * 16 + i + 0, &v6_0, 32); memcpy(gw + (o + 6) * 16 + i + 8, &v6_1, 32);
+                memcpy(gw + (o + 7) * 16 + i + 0, &v7_0, 32); memcpy(gw + (o + 7) * 16 + i + 8, &v7_1, 32);
+            }
+#else
+            float g0[16] = {0.0f}, g1[16] = {0.0f}, g2[16] = {0.0f}, g3[16] = {0.0f}, g4[16] = {0.0f}, g5[16] = {0.0f}, g6[16] = {0.0f}, g7[16] = {0.0f};
+            for (int s = 0; s < n; s++) {
+                const float *in = net->act + s * 33 + i;
+                const float *dz = net->delta + s * 32 + 16 + o;
+                const float d0 = dz[0], d1 = dz[1], d2 = dz[2], d3 = dz[3], d4 = dz[4], d5 = dz[5], d6 = dz[6], d7 = dz[7];
+                for (int k = 0; k < 16; k++) {
+                    g0[k] += d0 * in[k];
+                    g1[k] += d1 * in[k];
+                    g2[k] += d2 * in[k];
+                    g3[k] += d3 * in[k];
+                    g4[k] += d4 * in[k];
+                    g5[k] += d5 * in[k];
+                    g6[k] += d6 * in[k];
+                    g7[k] += d7 * in[k];
+                }
+            }
+            if (update) {
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 0) * 16 + i + k + 32;
+                    float g = g0[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 1) * 16 + i + k + 32;
+                    float g = g1[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 2) * 16 + i + k + 32;
+                    float g = g2[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 3) * 16 + i + k + 32;
+                    float g = g3[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 4) * 16 + i + k + 32;
+                    float g = g4[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 5) * 16 + i + k + 32;
+                    float g = g5[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 6) * 16 + i + k + 32;
+                    float g = g6[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+                for (int k = 0; k < 16; k++) {
+                    const int j = (o + 7) * 16 + i + k + 32;
+                    float g = g7[k];
+                    net->velocity[j] = first ? g : net->velocity[j] * 0.9f + g;
+                    net->param[j] -= lr * net->velocity[j];
+                }
+            } else {
+                for (int k = 0; k < 16; k++) {
+                    gw[(o + 0) * 16 + i + k] = g0[k];
+                    gw[(o + 1) * 16 + i + k] = g1[k];
+                    gw[(o + 2) * 16 + i + k] = g2[k];
+                    gw[(o + 3) * 16 + i + k] = g3[k];
+                    gw[(o + 4) * 16 + i + k] = g4[k];
+                    gw[(o + 5) * 16 + i + k] = g5[k];
+                    gw[(o + 6) * 16 + i + k] = g6[k];
+                    gw[(o + 7) * 16 + i + k] = g7[k];
+                }
+            }
+#endif
+        }
+        for (int o = 0; o < 16; o++) {   /* gb = the sum of dz over the samples */
+            float sum = 0.0f;
+            for (int s = 0; s < n; s++)
+                sum += net->delta[s * 32 + 16 + o];
+            gb[o] = sum;
+        }
     }
-    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        sine_update_params(net, 32, 304);
+    if (update)   /* its weights took their step block by block: now the bias */
+        sine_update_params(net, 288, 304);
 
     /* layer 1: dense 1 -> 16 tanh (sine.nn:4) backward */
     for (int s = 0; s < n; s++) {
