@@ -63,8 +63,8 @@ static void emit_dot_loop(Emitter *e, int64_t n, const char *x, const char *ind)
  * reads every weight once for one multiply-add, so its speed is how fast
  * the weights stream in from the cache: DOT_ROWS rows read side by side are
  * DOT_ROWS streams 4*n_in bytes apart, which a core's prefetchers follow
- * less well than one (MLP 784-128, Zen 5: 3.7 us row by row against 2.8 in
- * panels).  So the block the DOT_ROWS-at-a-time loop reads, rows [0, main_o)
+ * less well than one (MLP 784-128 alone, Zen 5: 3.7 us row by row against
+ * 2.8 in panels).  So the block the DOT_ROWS-at-a-time loop reads, rows [0, main_o)
  * by columns [0, main_len), is baked panel by panel: for each DOT_ROWS
  * outputs, for each DOT_LANES columns, the DOT_ROWS x DOT_LANES piece, row
  * by row; then those rows' last n_in - main_len columns, row by row; then
@@ -100,7 +100,7 @@ int64_t dense_panel_source(const Layer *l, int64_t at)
 
 /* z0 .. z<DOT_ROWS-1> = b[o + r] + w[o + r] . x over n floats (n >= 2
  * DOT_LANES), each as emit_dot_loop sums it: the rows' partial sums side by
- * side in one loop.  `panels`: w is baked as dense_panel_index says, the
+ * side in one loop.  `panels`: w is baked as dense_panel_source says, the
  * main block's rows being main_o. */
 static void emit_dot_rows(Emitter *e, int64_t n, const char *x, const char *ind, bool panels, int64_t main_o)
 {
@@ -665,7 +665,8 @@ static void emit_gemm_forward(Emitter *e, const Layer *l)
  * block by block, as each block of the weight gradient is complete (its
  * bias after the layer): the gradient stays in registers and L1 instead of
  * going out to grad[] and coming back in the update's pass (MLP 784-128-10
- * batch 32, Zen 5: the step 5-9% faster).  Each weight gets the same step
+ * batch 32, Zen 5: the step with its batch gathered 4% faster,
+ * bench/ab_step.sh).  Each weight gets the same step
  * from the same gradient: the same bits.  Not with clip, whose step waits
  * for the whole gradient's norm. */
 bool gemm_block_step(const Emitter *e, const Layer *l)
