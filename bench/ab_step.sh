@@ -10,12 +10,17 @@
 #   sh bench/ab_step.sh /tmp/a.c /tmp/b.c
 set -e
 [ $# -ge 2 ] || { echo "usage: sh bench/ab_step.sh A.c B.c [ROUNDS]" >&2; exit 2; }
+for f in "$1" "${1%.c}.h" "$2"; do
+    [ -f "$f" ] || { echo "ab_step.sh: $f: no such file (A.c and B.c are nnc's training C, A.h beside A.c)" >&2; exit 1; }
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 flags=$("$root/nnc" train --help | sed -n 's/^The cc backend.s flags: \([^(]*\).*/\1/p')
 [ -n "$flags" ] || { echo "ab_step.sh: cannot read the cc backend's flags from nnc train --help" >&2; exit 1; }
 [ -n "$VW" ] && flags=$(echo "$flags" | sed "s/-mprefer-vector-width=[0-9]*/-mprefer-vector-width=$VW/")
 name=$(sed -n 's/^#define \([A-Za-z_][A-Za-z0-9_]*\)_N_INPUTS .*/\1/p' "${1%.c}.h" | head -1)
 [ -n "$name" ] || { echo "ab_step.sh: no network in ${1%.c}.h" >&2; exit 1; }
+grep -q "^#define ${name}_BATCH " "${1%.c}.h" ||
+    { echo "ab_step.sh: ${1%.c}.h is inference-only C (nnc --weights): give the training C (nnc NET.nn -o A.c)" >&2; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # shellcheck disable=SC2086

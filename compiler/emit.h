@@ -243,8 +243,8 @@ void emit_output_grad(Emitter *e);
 
 /* ---- emit_dense.c ---- */
 /* Whether the inference-only code bakes dense layer l's weight in panels
- * (DENSE_PANEL_ROWS outputs' DENSE_PANEL_COLS-float pieces of a row side
- * by side, one stream for the forward pass to read) rather than row by row. */
+ * (8 outputs' 16-float pieces of a row side by side, one stream for the
+ * forward pass to read) rather than row by row. */
 bool dense_panels(const Emitter *e, const Layer *l);
 /* Which of the weight file's elements (o * n_in + i, from the start of the
  * weight) such a layer bakes at position `at` of its weight. */

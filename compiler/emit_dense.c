@@ -63,8 +63,8 @@ static void emit_dot_loop(Emitter *e, int64_t n, const char *x, const char *ind)
  * reads every weight once for one multiply-add, so its speed is how fast
  * the weights stream in from the cache: DOT_ROWS rows read side by side are
  * DOT_ROWS streams 4*n_in bytes apart, which a core's prefetchers follow
- * less well than one (MLP 784-128 alone, Zen 5: 3.7 us row by row against
- * 2.8 in panels).  So the block the DOT_ROWS-at-a-time loop reads, rows [0, main_o)
+ * less well than one (MLP 784-128 alone, Zen 5 family 26 model 2: 3.7 us
+ * row by row against 2.8 in panels).  So the block the DOT_ROWS-at-a-time loop reads, rows [0, main_o)
  * by columns [0, main_len), is baked panel by panel: for each DOT_ROWS
  * outputs, for each DOT_LANES columns, the DOT_ROWS x DOT_LANES piece, row
  * by row; then those rows' last n_in - main_len columns, row by row; then
@@ -559,6 +559,13 @@ static void emit_gemm_forward_block(Emitter *e, const Layer *l, int64_t R, int64
     emit(e, "            }\n");
 }
 
+/* Whether a whole batch of B samples of ni inputs is transposed in L x L
+ * register blocks (L = 8 or 16) before the forward product. */
+static bool transposes_in_blocks(int64_t B, int64_t ni, int L)
+{
+    return B % L == 0 && ni >= L;
+}
+
 /* The forward product's transposition of a whole batch (n == B) in L x L
  * blocks (nnc_transpose8/16: moves in registers), the inputs past the last
  * whole block one by one; then "else", for the plain loops' block. */
@@ -598,7 +605,7 @@ static void emit_gemm_forward(Emitter *e, const Layer *l)
     emit(e, "        const float *b = net->param + %lld;   /* [%lld] */\n", (long long)l->b_off, (long long)no);
     emit(e, "        float *xt = net->xt;   /* [%lld][%lld]: the inputs transposed, a vector of samples each */\n",
          (long long)ni, (long long)B);
-    bool has16 = B % 16 == 0 && ni >= 16, has8 = B % 8 == 0 && ni >= 8;
+    bool has16 = transposes_in_blocks(B, ni, 16), has8 = transposes_in_blocks(B, ni, 8);
     if (has16 || has8) {   /* a whole batch: blocks transposed in registers, the same floats */
         emit(e, "#if defined(NNC_SHUFFLE)%s\n", has16 ? " && defined(NNC_V16)" : "");
         emit_transpose_blocks(e, has16 ? 16 : 8, in, stride, ni, B);
@@ -665,10 +672,10 @@ static void emit_gemm_forward(Emitter *e, const Layer *l)
  * block by block, as each block of the weight gradient is complete (its
  * bias after the layer): the gradient stays in registers and L1 instead of
  * going out to grad[] and coming back in the update's pass (MLP 784-128-10
- * batch 32, Zen 5: the step with its batch gathered 4% faster,
- * bench/ab_step.sh).  Each weight gets the same step
- * from the same gradient: the same bits.  Not with clip, whose step waits
- * for the whole gradient's norm. */
+ * batch 32, Zen 5 family 26 model 2: the step with its batch gathered 4%
+ * faster, bench/ab_step.sh).  Each weight gets the same step from the same
+ * gradient: the same bits.  Not with clip, whose step waits for the whole
+ * gradient's norm. */
 bool gemm_block_step(const Emitter *e, const Layer *l)
 {
     return !e->infer && l->kind == LAYER_DENSE && l->gemm && e->net->batch > 1 && !l->in.steps &&
@@ -1205,7 +1212,8 @@ static void dense_backward_batch(Emitter *e, const Layer *l, const Layer *prod, 
 static unsigned dense_needs(const Emitter *e, const Layer *l)
 {
     if (l->gemm && e->net->batch > 1 && !e->infer)
-        return EMIT_NEEDS_V8 | (e->net->batch % 8 == 0 && l->n_in >= 8 ? EMIT_NEEDS_SHUFFLE | EMIT_NEEDS_TRANSPOSE : 0);
+        return EMIT_NEEDS_V8 | (transposes_in_blocks(e->net->batch, l->n_in, 8)   /* (16 implies 8) */
+                                    ? EMIT_NEEDS_SHUFFLE | EMIT_NEEDS_TRANSPOSE : 0);
     return l->in.steps && !e->infer ? EMIT_NEEDS_V8 : 0;
 }
 
