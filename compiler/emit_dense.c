@@ -682,21 +682,46 @@ bool gemm_block_step(const Emitter *e, const Layer *l)
            e->net->optim.clip == 0;
 }
 
-/* The optimizer step of the block's weights, outputs o .. o+R-1 by inputs
- * i .. i+W-1, from their gradient in g0 .. g<R-1>. */
-static void emit_gemm_block_step(Emitter *e, const Layer *l, int64_t R, int64_t W, const char *ind)
+/* Where gemm_block_step holds, opens `if (update) {` with the optimizer
+ * step of the block's weights, outputs o .. o+R-1 by inputs i .. i+W-1,
+ * from their gradient in g0 .. g<R-1> (spilled first from the vectors
+ * v<r>_<k> of L floats where L is not 0), and then `} else {`, and returns
+ * the indentation inside it (in ind2) for the gradient's stores; the caller
+ * closes the else when the returned indentation is not ind.  Otherwise
+ * emits nothing and returns ind. */
+static const char *emit_gemm_block_step(Emitter *e, const Layer *l, int64_t R, int64_t W, int64_t L, const char *ind,
+                                        char ind2[static 48])
 {
-    char ind2[48], grad[32];
-    snprintf(ind2, sizeof ind2, "%s    ", ind);
+    if (!gemm_block_step(e, l))
+        return ind;
+    char grad[32], off[32];
+    snprintf(ind2, 48, "%s    ", ind);
+    emit(e, "%sif (update) {\n", ind);
+    if (L) {   /* the block's gradient out of the vectors into g0.. */
+        emit(e, "%s    float g0[%lld]", ind, (long long)W);
+        for (int64_t r = 1; r < R; r++)
+            emit(e, ", g%lld[%lld]", (long long)r, (long long)W);
+        emit(e, ";\n");
+        for (int64_t r = 0; r < R; r++) {
+            emit(e, "%s    ", ind);
+            for (int64_t k = 0; k < W / L; k++)
+                emit(e, "%smemcpy(g%lld + %lld, &v%lld_%lld, %lld);", k ? " " : "", (long long)r, (long long)(L * k),
+                     (long long)r, (long long)k, (long long)(4 * L));
+            emit(e, "\n");
+        }
+    }
+    char ind3[56];
+    snprintf(ind3, sizeof ind3, "%s    ", ind2);
     for (int64_t r = 0; r < R; r++) {
-        emit(e, "%sfor (int k = 0; k < %lld; k++) {\n", ind, (long long)W);
-        char off[32];
-        emit(e, "%s    const int j = (o + %lld) * %lld + i + k%s;\n", ind, (long long)r, (long long)l->n_in,
+        emit(e, "%sfor (int k = 0; k < %lld; k++) {\n", ind2, (long long)W);
+        emit(e, "%s    const int j = (o + %lld) * %lld + i + k%s;\n", ind2, (long long)r, (long long)l->n_in,
              plus(off, l->w_off));
         snprintf(grad, sizeof grad, "g%lld[k]", (long long)r);
-        emit_update_element(e, ind2, "j", grad);
-        emit(e, "%s}\n", ind);
+        emit_update_element(e, ind3, "j", grad);
+        emit(e, "%s}\n", ind2);
     }
+    emit(e, "%s} else {\n", ind);
+    return ind2;
 }
 
 /* The vector path of a weight-gradient block, in vectors of L floats. */
@@ -729,25 +754,8 @@ static void emit_gemm_gw_vec(Emitter *e, const Layer *l, int64_t R, int64_t W, c
         emit(e, "\n");
     }
     emit(e, "%s}\n", ind);
-    char ind2[40];
-    const char *st = ind;
-    if (gemm_block_step(e, l)) {   /* the block's gradient into g0.., then its step */
-        snprintf(ind2, sizeof ind2, "%s    ", ind);
-        emit(e, "%sif (update) {\n%s    float g0[%lld]", ind, ind, (long long)W);
-        for (int64_t r = 1; r < R; r++)
-            emit(e, ", g%lld[%lld]", (long long)r, (long long)W);
-        emit(e, ";\n");
-        for (int64_t r = 0; r < R; r++) {
-            emit(e, "%s    ", ind);
-            for (int64_t k = 0; k < q; k++)
-                emit(e, "%smemcpy(g%lld + %lld, &v%lld_%lld, %lld);", k ? " " : "", (long long)r, (long long)(L * k),
-                     (long long)r, (long long)k, (long long)(4 * L));
-            emit(e, "\n");
-        }
-        emit_gemm_block_step(e, l, R, W, ind2);
-        emit(e, "%s} else {\n", ind);
-        st = ind2;
-    }
+    char ind2[48];
+    const char *st = emit_gemm_block_step(e, l, R, W, L, ind, ind2);
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s", st);
         for (int64_t k = 0; k < q; k++)
@@ -796,15 +804,8 @@ static void emit_gemm_gw_block(Emitter *e, const Layer *l, int64_t R, int64_t W,
     for (int64_t r = 0; r < R; r++)
         emit(e, "%s        g%lld[k] += d%lld * in[k];\n", ind, (long long)r, (long long)r);
     emit(e, "%s    }\n%s}\n", ind, ind);
-    char ind2[40];
-    const char *st = ind;
-    if (gemm_block_step(e, l)) {
-        snprintf(ind2, sizeof ind2, "%s    ", ind);
-        emit(e, "%sif (update) {\n", ind);
-        emit_gemm_block_step(e, l, R, W, ind2);
-        emit(e, "%s} else {\n", ind);
-        st = ind2;
-    }
+    char ind2[48];
+    const char *st = emit_gemm_block_step(e, l, R, W, 0, ind, ind2);
     emit(e, "%sfor (int k = 0; k < %lld; k++) {\n", st, (long long)W);
     for (int64_t r = 0; r < R; r++)
         emit(e, "%s    gw[(o + %lld) * %lld + i + k] = g%lld[k];\n", st, (long long)r, (long long)l->n_in,
