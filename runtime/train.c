@@ -331,10 +331,23 @@ static void epoch_swap(Swap *sw, int (*swap_code)(bool wait, void *user), int64_
 }
 
 /* The k rows idx[0..k) of train, inputs into xb and targets into tb, one
- * after the other (a batch as the emitted step takes it). */
+ * after the other (a batch as the emitted step takes it).  The rows lie
+ * anywhere in a data set bigger than the caches, and copied one after the
+ * other, each waited on the memory for its first line before the core's
+ * prefetchers took up the rest: so every row's first and last lines (a row
+ * of 784 floats spans one or two pages) are asked for at once first, and
+ * their waits overlap (bench/README.md: the MLP's step with its gather
+ * about 5% faster). */
 static void gather(const RtNet *net, const RtData *train, const int64_t *idx, int k, float *xb, float *tb)
 {
     int64_t ni = net->n_inputs, no = net->n_outputs;
+#if defined(__GNUC__)
+    for (int s = 0; s < k; s++) {
+        const char *row = (const char *)(train->x + idx[s] * ni);
+        __builtin_prefetch(row);
+        __builtin_prefetch(row + ni * (int64_t)sizeof *xb - 1);
+    }
+#endif
     for (int s = 0; s < k; s++) {
         memcpy(xb + s * ni, train->x + idx[s] * ni, (size_t)ni * sizeof *xb);
         targets_of(train, idx[s], no, tb + s * no);
