@@ -330,30 +330,37 @@ static void epoch_swap(Swap *sw, int (*swap_code)(bool wait, void *user), int64_
         say_swap(out, progress, sw, t0, t_end, seen_here, epoch);
 }
 
-/* The k rows idx[0..k) of train, inputs into xb and targets into tb, one
- * after the other (a batch as the emitted step takes it).  The rows lie
- * anywhere in a data set bigger than the caches, and copied one after the
- * other, each waited on the memory for its first line before the core's
- * prefetchers took up the rest: so every row's first and last lines (a row
- * of 784 floats spans one or two pages) are asked for at once first, and
- * their waits overlap (bench/README.md: on a Zen 5, family 26 model 2,
- * the gather 16.1-16.9 -> 8.9-9.4 us and the MLP 784-128-10's batch-32
- * step with it 0.929-0.960 of before, alternating in one process).
- * rt_train_gan still copies its rows with a loop of its own, without this. */
-static void gather(const RtNet *net, const RtData *train, const int64_t *idx, int k, float *xb, float *tb)
+/* The k rows idx[0..k) of x, `width` floats each, copied one after the
+ * other into dst.  The rows lie anywhere in a data set bigger than the
+ * caches, and copied one after the other, each waited on the memory for its
+ * first line before the core's prefetchers took up the rest: so every row's
+ * first and last lines (a row of 784 floats spans one or two pages) are
+ * asked for at once first, and their waits overlap (bench/README.md: on a
+ * Zen 5, family 26 model 2, the gather 16.1-16.9 -> 8.9-9.4 us and the MLP
+ * 784-128-10's batch-32 step with it 0.929-0.960 of before, alternating in
+ * one process).  nnc train's batches and the GAN's real images both come
+ * through here. */
+static void copy_rows(float *dst, const float *x, int64_t width, const int64_t *idx, int k)
 {
-    int64_t ni = net->n_inputs, no = net->n_outputs;
 #if defined(__GNUC__)
     for (int s = 0; s < k; s++) {
-        const char *row = (const char *)(train->x + idx[s] * ni);
+        const char *row = (const char *)(x + idx[s] * width);
         __builtin_prefetch(row);
-        __builtin_prefetch(row + ni * (int64_t)sizeof *xb - 1);
+        __builtin_prefetch(row + width * (int64_t)sizeof *x - 1);
     }
 #endif
-    for (int s = 0; s < k; s++) {
-        memcpy(xb + s * ni, train->x + idx[s] * ni, (size_t)ni * sizeof *xb);
+    for (int s = 0; s < k; s++)
+        memcpy(dst + s * width, x + idx[s] * width, (size_t)width * sizeof *dst);
+}
+
+/* The k rows idx[0..k) of train, inputs into xb and targets into tb, one
+ * after the other (a batch as the emitted step takes it). */
+static void gather(const RtNet *net, const RtData *train, const int64_t *idx, int k, float *xb, float *tb)
+{
+    int64_t no = net->n_outputs;
+    copy_rows(xb, train->x, net->n_inputs, idx, k);
+    for (int s = 0; s < k; s++)
         targets_of(train, idx[s], no, tb + s * no);
-    }
 }
 
 /* ---- data-parallel steps (RtTrainOptions' par) ---- */
@@ -580,8 +587,7 @@ bool rt_train_gan(RtGan *gan, const RtData *real, const RtGanOptions *opt, RtGan
         ep.lr[1] = *gan->lr(gan->state, 1);
         for (int64_t b = run->pos; b < n; b += bs) {
             int k = (int)(n - b < bs ? n - b : bs);
-            for (int s = 0; s < k; s++)
-                memcpy(xb + s * ns, real->x + run->order[b + s] * ns, (size_t)ns * sizeof *xb);
+            copy_rows(xb, real->x, ns, run->order + b, k);
             float losses[2];
             gan->step(gan->state, xb, k, losses);
             if (!isfinite(losses[0]) || !isfinite(losses[1])) {
