@@ -121,13 +121,13 @@ typedef struct LayerEmitter {
 } LayerEmitter;
 
 enum {
-    EMIT_NEEDS_V8 = 1,           /* the vector types nnc_v8 (NNC_V8) and nnc_v16 (NNC_V16) */
+    EMIT_NEEDS_V8 = 1,           /* the vector types nnc_v8, nnc_v8i (NNC_V8), nnc_v16, nnc_v16i (NNC_V16) */
     EMIT_NEEDS_LANE_SUMS = 2,    /* nnc_lane_sums */
     EMIT_NEEDS_SIGMOID = 4,      /* nnc_sigmoid, whatever the activations (lstm and gru gates) */
     EMIT_NEEDS_RELU = 8,         /* nnc_relu, whatever the activations (rnn relu) */
     EMIT_NEEDS_VTANH = 16,       /* nnc_vtanh (with nnc_vexp, nnc_vsel): the recurrent cells' */
     EMIT_NEEDS_VSIGMOID = 32,    /* nnc_vsigmoid (with nnc_vexp, nnc_vsel): lstm and gru gates */
-    EMIT_NEEDS_SHUFFLE = 64,     /* NNC_SHUFFLE and the integer vectors nnc_v8i, nnc_v16i (max pooling) */
+    EMIT_NEEDS_SHUFFLE = 64,     /* NNC_SHUFFLE and the 4-lane vectors nnc_v4, nnc_v4i (max pooling) */
     EMIT_NEEDS_TRANSPOSE = 128,  /* nnc_transpose8 and nnc_transpose16 (with NNC_SHUFFLE): dense layers' batches */
 };
 

@@ -186,7 +186,7 @@ void emit_helpers(Emitter *e, unsigned needs)
     if (module_uses_act(e, ACT_SIGMOID) || (needs & EMIT_NEEDS_SIGMOID))
         emit(e, "static float nnc_sigmoid(float z)\n{\n    return 1.0f / (1.0f + expf(-z));\n}\n\n");
     if (module_uses_act(e, ACT_RELU) || (needs & EMIT_NEEDS_RELU))
-        emit(e, "static float nnc_relu(float z)\n{\n    return z > 0.0f ? z : 0.0f;\n}\n\n");
+        emit(e, "static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors do every relu */\n{\n    return z > 0.0f ? z : 0.0f;\n}\n\n");
     if (module_uses_act(e, ACT_LEAKY_RELU))
         emit(e, "static float nnc_leaky_relu(float z, float slope)\n{\n    return z > 0.0f ? z : slope * z;\n}\n\n");
     if (needs & EMIT_NEEDS_V8)
@@ -201,12 +201,14 @@ void emit_helpers(Emitter *e, unsigned needs)
                 "#if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)\n"
                 "#define NNC_V8 1\n"
                 "typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */\n"
+                "typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */\n"
                 "#if defined(__AVX512VL__)\n"
                 "#define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */\n"
                 "#endif\n"
                 "#if defined(__AVX512F__) && !defined(NNC_NO_V16)\n"
                 "#define NNC_V16 1\n"
                 "typedef float nnc_v16 __attribute__((vector_size(64)));\n"
+                "typedef int32_t nnc_v16i __attribute__((vector_size(64)));\n"
                 "#endif\n"
                 "#endif\n\n");
     if (needs & EMIT_NEEDS_SHUFFLE)
@@ -218,10 +220,6 @@ void emit_helpers(Emitter *e, unsigned needs)
                 "#define NNC_SHUFFLE 1\n"
                 "typedef float nnc_v4 __attribute__((vector_size(16)));\n"
                 "typedef int32_t nnc_v4i __attribute__((vector_size(16)));   /* a comparison's lanes */\n"
-                "typedef int32_t nnc_v8i __attribute__((vector_size(32)));\n"
-                "#if defined(NNC_V16)\n"
-                "typedef int32_t nnc_v16i __attribute__((vector_size(64)));\n"
-                "#endif\n"
                 "#endif\n"
                 "#endif\n\n");
     if (needs & EMIT_NEEDS_TRANSPOSE) {

@@ -4,6 +4,98 @@
 
 #include <string.h>
 
+/* Max pooling of 2x2 windows of stride 2 that tile the input, 4 or more a
+ * row: the shape whose forward and backward passes have vector paths. */
+static bool maxpool2_tiles(const Layer *l)
+{
+    return l->kind == LAYER_MAXPOOL && l->kh == 2 && l->kw == 2 && l->stride_h == 2 && l->stride_w == 2 &&
+           l->out.h * 2 == l->in.h && l->out.w * 2 == l->in.w && l->out.w >= 4;
+}
+
+/* Opens the chunks of P windows of a row of OW (loop variable o): part 0,
+ * those from the row's start while a whole chunk is left after them (none
+ * if the row is one chunk: returns false); part 1, the last P windows,
+ * which end at the row's end and may overlap the ones before. */
+static bool emit_chunk_open(Emitter *e, int part, int64_t OW, int P)
+{
+    if (part == 0) {
+        if (OW == P)
+            return false;
+        if (OW - P <= P)   /* one block before the last */
+            emit(e, "                {\n                    const int o = 0;\n");
+        else
+            emit(e, "                for (int o = 0; o < %lld; o += %d) {\n", (long long)(OW - P), P);
+    } else
+        emit(e, "                {   /* the last %d windows%s */\n                    const int o = %lld;\n", P,
+             OW % P ? ", some again" : "", (long long)(OW - P));
+    return true;
+}
+
+/* The forward windows in vectors (NNC_SHUFFLE), a pair of input rows at a
+ * time, P = lanes / 2 windows at once: the rows' even and odd lanes taken
+ * apart, then each window's maximum in the plain loops' order (the first
+ * input, then each later one where it is greater: the same bits, NaN
+ * included), by comparison masks.  The last P windows end at the row's end
+ * and may overlap the ones before, which get the same values again. */
+static void emit_maxpool2_fwd_chunks(Emitter *e, const Layer *l, int lanes)
+{
+    int P = lanes / 2;
+    int64_t OW = l->out.w;
+    const char *v = vec_type(lanes), *h = lanes == 16 ? "nnc_v8" : "nnc_v4";
+    char even[96] = "", odd[96] = "";
+    for (int k = 0; k < P; k++) {
+        snprintf(even + strlen(even), sizeof even - strlen(even), ", %d", 2 * k);
+        snprintf(odd + strlen(odd), sizeof odd - strlen(odd), ", %d", 2 * k + 1);
+    }
+    for (int part = 0; part < 2; part++) {
+        if (!emit_chunk_open(e, part, OW, P))
+            continue;
+        emit(e, "                    %s va, vb;\n", v);
+        emit(e, "                    memcpy(&va, r0 + 2 * o, sizeof va);\n");
+        emit(e, "                    memcpy(&vb, r1 + 2 * o, sizeof vb);\n");
+        emit(e, "                    %s mx = __builtin_shufflevector(va, va%s), x;\n", h, even);
+        emit(e, "                    %si gt;\n", h);
+        static const char *const next[3][2] = {{"va", "odd"}, {"vb", "even"}, {"vb", "odd"}};
+        for (int j = 0; j < 3; j++) {
+            emit(e, "                    x = __builtin_shufflevector(%s, %s%s);\n", next[j][0], next[j][0],
+                 next[j][1][0] == 'o' ? odd : even);
+            emit(e, "                    gt = x > mx;\n");
+            emit(e, "                    mx = (%s)(((%si)x & gt) | ((%si)mx & ~gt));\n", h, h, h);
+        }
+        emit(e, "                    memcpy(orow + o, &mx, sizeof mx);\n");
+        emit(e, "                }\n");
+    }
+}
+
+/* Inference code writes a pool's output over its input (plan.c), so a
+ * chunk may not read what an earlier one of the first row pair wrote: P
+ * windows at once fit a row of OW windows when they are the whole row, or
+ * when the last chunk (from OW - P on) reads from 2 (OW - P) on, at or past
+ * the end of what the chunks before it wrote (P, or up to OW - 1). */
+static bool fwd_chunk_fits(int64_t OW, int P)
+{
+    return OW == P || (OW > P && 2 * (OW - P) >= (OW - P <= P ? P : OW - 1));
+}
+
+static void emit_maxpool2_fwd_vectors(Emitter *e, const Layer *l)
+{
+    int64_t C = l->in.c, OH = l->out.h, OW = l->out.w, W = l->in.w;
+    emit(e, "#if defined(NNC_SHUFFLE)\n");
+    emit(e, "        for (int q = 0; q < %lld; q++) {   /* q = c * %lld + oy: a pair of rows in vectors */\n",
+         (long long)(C * OH), (long long)OH);
+    emit(e, "            const float *r0 = in + q * %lld, *r1 = r0 + %lld;\n", (long long)(2 * W), (long long)W);
+    emit(e, "            float *orow = out + q * %lld;\n", (long long)OW);
+    if (fwd_chunk_fits(OW, 8)) {
+        emit(e, "#if defined(NNC_V16)\n");
+        emit_maxpool2_fwd_chunks(e, l, 16);
+        emit(e, "#else\n");
+        emit_maxpool2_fwd_chunks(e, l, 8);
+        emit(e, "#endif\n");
+    } else
+        emit_maxpool2_fwd_chunks(e, l, 8);
+    emit(e, "        }\n#else\n");
+}
+
 static void emit_pool_forward(Emitter *e, const Layer *l, const char *in_ptr)
 {
     bool max = l->kind == LAYER_MAXPOOL;
@@ -15,6 +107,9 @@ static void emit_pool_forward(Emitter *e, const Layer *l, const char *in_ptr)
          (long long)W);
     emit(e, "        float *out = %s + %lld;   /* [%lld][%lld][%lld] */\n", e->act, (long long)l->act_off,
          (long long)l->out.c, (long long)OH, (long long)OW);
+    bool vec = maxpool2_tiles(l) && fwd_chunk_fits(OW, 4);
+    if (vec)
+        emit_maxpool2_fwd_vectors(e, l);
     emit(e, "        for (int c = 0; c < %lld; c++)\n", (long long)l->in.c);
     emit(e, "            for (int oy = 0; oy < %lld; oy++)\n", (long long)OH);
     emit(e, "                for (int ox = 0; ox < %lld; ox++) {\n", (long long)OW);
@@ -34,6 +129,8 @@ static void emit_pool_forward(Emitter *e, const Layer *l, const char *in_ptr)
              fmt_float(inv, 1.0 / (double)(l->kh * l->kw)));
     }
     emit(e, "                }\n");
+    if (vec)
+        emit(e, "#endif\n");
 }
 
 /* Whether max pooling's backward has the vector path: 2x2 windows of
@@ -43,9 +140,7 @@ static bool maxpool2_vectors(const Emitter *e, const Layer *l)
 {
     const Layer *prod = producer(e->net, (int)(l - e->net->layers));
     ActKind act = prod ? prod->act : ACT_LINEAR;
-    return l->kind == LAYER_MAXPOOL && l->kh == 2 && l->kw == 2 && l->stride_h == 2 && l->stride_w == 2 &&
-           l->out.h * 2 == l->in.h && l->out.w * 2 == l->in.w && l->out.w >= 4 &&
-           (!act_info[act].derivative || act == ACT_RELU || act == ACT_LEAKY_RELU);
+    return maxpool2_tiles(l) && (!act_info[act].derivative || act == ACT_RELU || act == ACT_LEAKY_RELU);
 }
 
 /* The 2x2 windows of stride 2 in vectors (NNC_SHUFFLE), a pair of input
@@ -79,16 +174,8 @@ static void emit_maxpool2_chunks(Emitter *e, const Layer *l, const Layer *prod, 
              act == ACT_LEAKY_RELU ? ", slope_h = {" : "", act == ACT_LEAKY_RELU ? slopes : "",
              act == ACT_LEAKY_RELU ? "}" : "", prod->index);
     for (int part = 0; part < 2; part++) {
-        if (part == 0) {
-            if (OW == P)
-                continue;
-            if (OW - P <= P)   /* one block before the last */
-                emit(e, "                {\n                    const int o = 0;\n");
-            else
-                emit(e, "                for (int o = 0; o < %lld; o += %d) {\n", (long long)(OW - P), P);
-        } else
-            emit(e, "                {   /* the last %d windows%s */\n                    const int o = %lld;\n", P,
-                 OW % P ? ", some again" : "", (long long)(OW - P));
+        if (!emit_chunk_open(e, part, OW, P))
+            continue;
         emit(e, "                    %s vm, vg;\n                    %s va, vb, me, ge;\n", h, v);
         emit(e, "                    memcpy(&vm, m + o, sizeof vm);\n");
         emit(e, "                    memcpy(&vg, g + o, sizeof vg);\n");
@@ -254,10 +341,12 @@ static void emit_pool_backward(Emitter *e, const Layer *l, const Layer *prod, in
     emit_din_only(e, l, prod, row, in_ptr, emit_pool_din);
 }
 
-/* The vector types and the lanes' shuffles of max pooling's backward. */
+/* The vector types and the lanes' shuffles of max pooling's forward and
+ * backward passes. */
 static unsigned pool_needs(const Emitter *e, const Layer *l)
 {
-    return !e->infer && maxpool2_vectors(e, l) ? EMIT_NEEDS_V8 | EMIT_NEEDS_SHUFFLE : 0;
+    (void)e;
+    return maxpool2_tiles(l) ? EMIT_NEEDS_V8 | EMIT_NEEDS_SHUFFLE : 0;
 }
 
 const LayerEmitter pool_emitter = {

@@ -11,7 +11,7 @@
 
 /* ---- helpers shared by the networks of this file ---- */
 
-static float nnc_relu(float z)
+static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors do every relu */
 {
     return z > 0.0f ? z : 0.0f;
 }
@@ -27,12 +27,14 @@ static float nnc_relu(float z)
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
 #endif
 #if defined(__AVX512F__) && !defined(NNC_NO_V16)
 #define NNC_V16 1
 typedef float nnc_v16 __attribute__((vector_size(64)));
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
 #endif
 #endif
 
@@ -44,10 +46,6 @@ typedef float nnc_v16 __attribute__((vector_size(64)));
 #define NNC_SHUFFLE 1
 typedef float nnc_v4 __attribute__((vector_size(16)));
 typedef int32_t nnc_v4i __attribute__((vector_size(16)));   /* a comparison's lanes */
-typedef int32_t nnc_v8i __attribute__((vector_size(32)));
-#if defined(NNC_V16)
-typedef int32_t nnc_v16i __attribute__((vector_size(64)));
-#endif
 #endif
 #endif
 
@@ -136,8 +134,7 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                     float *pr = pc + (iy + 1) * 10;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[9 + k] = 0.0f;
-                    for (int ix = 0; ix < 8; ix++)
-                        pr[1 + ix] = in[(c * 8 + iy) * 8 + ix];
+                    memcpy(pr + 1, in + (c * 8 + iy) * 8, 8 * sizeof(float));
                 }
             }
 #if defined(NNC_V16)
@@ -225,6 +222,23 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                         a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
+                    a0_2 = (nnc_v16)((nnc_v16i)a0_2 & (a0_2 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
+                    a1_2 = (nnc_v16)((nnc_v16i)a1_2 & (a1_2 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
+                    a2_2 = (nnc_v16)((nnc_v16i)a2_2 & (a2_2 > zero));
+                    a3_0 += b[f + 3]; a3_1 += b[f + 3]; a3_2 += b[f + 3];
+                    a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
+                    a3_1 = (nnc_v16)((nnc_v16i)a3_1 & (a3_1 > zero));
+                    a3_2 = (nnc_v16)((nnc_v16i)a3_2 & (a3_2 > zero));
                     memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 188 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 188 + i + 32, &a0_2, 64);
                     memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 188 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 188 + i + 32, &a1_2, 64);
                     memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 188 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 188 + i + 32, &a2_2, 64);
@@ -294,6 +308,15 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                         a2_0 += wc[44] * x0;
                         a3_0 += wc[62] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
+                    a3_0 += b[f + 3];
+                    a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
                     memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
                     memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
@@ -364,16 +387,24 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                         a2_0 += wc[44] * x0;
                         a3_0 += wc[62] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
+                    a3_0 += b[f + 3];
+                    a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
                     memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
                     memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
                     memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64);
                 }
             }
-            for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 4; f++)   /* into the compact output */
                 for (int oy = 0; oy < 8; oy++)
-                    for (int ox = 0; ox < 8; ox++)
-                        out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
+                    memcpy(out + (f * 8 + oy) * 8, ow + f * 188 + oy * 10, 8 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
             float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
             for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
@@ -459,6 +490,23 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                         a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                    a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                    a2_2 = (nnc_v8)((nnc_v8i)a2_2 & (a2_2 > zero));
+                    a3_0 += b[f + 3]; a3_1 += b[f + 3]; a3_2 += b[f + 3];
+                    a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
+                    a3_1 = (nnc_v8)((nnc_v8i)a3_1 & (a3_1 > zero));
+                    a3_2 = (nnc_v8)((nnc_v8i)a3_2 & (a3_2 > zero));
                     memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 188 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 188 + i + 16, &a0_2, 32);
                     memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 188 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 188 + i + 16, &a1_2, 32);
                     memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 188 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 188 + i + 16, &a2_2, 32);
@@ -529,16 +577,24 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                         a2_0 += wc[44] * x0;
                         a3_0 += wc[62] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a3_0 += b[f + 3];
+                    a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
                     memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
                     memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
                 }
             }
-            for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 4; f++)   /* into the compact output */
                 for (int oy = 0; oy < 8; oy++)
-                    for (int ox = 0; ox < 8; ox++)
-                        out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
+                    memcpy(out + (f * 8 + oy) * 8, ow + f * 188 + oy * 10, 8 * sizeof(float));
 #elif defined(NNC_V8)
             float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
             for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
@@ -615,6 +671,19 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                         a3_0 += wc[62] * x0; a3_1 += wc[62] * x1;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                    a3_0 += b[f + 3]; a3_1 += b[f + 3];
+                    a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
+                    a3_1 = (nnc_v8)((nnc_v8i)a3_1 & (a3_1 > zero));
                     memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 188 + i + 8, &a0_1, 32);
                     memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 188 + i + 8, &a1_1, 32);
                     memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 188 + i + 8, &a2_1, 32);
@@ -684,6 +753,15 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                         a2_0 += wc[44] * x0;
                         a3_0 += wc[62] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a3_0 += b[f + 3];
+                    a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
                     memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
@@ -754,16 +832,24 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                         a2_0 += wc[44] * x0;
                         a3_0 += wc[62] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a3_0 += b[f + 3];
+                    a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
                     memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
                     memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
                 }
             }
-            for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 4; f++)   /* into the compact output */
                 for (int oy = 0; oy < 8; oy++)
-                    for (int ox = 0; ox < 8; ox++)
-                        out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
+                    memcpy(out + (f * 8 + oy) * 8, ow + f * 188 + oy * 10, 8 * sizeof(float));
 #else
             float *oext = net->pad + 400;   /* [8][10]: one output plane, 10 wide */
             for (int f = 0; f < 4; f++) {
@@ -801,6 +887,30 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
         {
             const float *in = act + 0;   /* [4][8][8] */
             float *out = act + 256;   /* [4][4][4] */
+#if defined(NNC_SHUFFLE)
+            for (int q = 0; q < 16; q++) {   /* q = c * 4 + oy: a pair of rows in vectors */
+                const float *r0 = in + q * 16, *r1 = r0 + 8;
+                float *orow = out + q * 4;
+                    {   /* the last 4 windows */
+                        const int o = 0;
+                        nnc_v8 va, vb;
+                        memcpy(&va, r0 + 2 * o, sizeof va);
+                        memcpy(&vb, r1 + 2 * o, sizeof vb);
+                        nnc_v4 mx = __builtin_shufflevector(va, va, 0, 2, 4, 6), x;
+                        nnc_v4i gt;
+                        x = __builtin_shufflevector(va, va, 1, 3, 5, 7);
+                        gt = x > mx;
+                        mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                        x = __builtin_shufflevector(vb, vb, 0, 2, 4, 6);
+                        gt = x > mx;
+                        mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                        x = __builtin_shufflevector(vb, vb, 1, 3, 5, 7);
+                        gt = x > mx;
+                        mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                        memcpy(orow + o, &mx, sizeof mx);
+                    }
+            }
+#else
             for (int c = 0; c < 4; c++)
                 for (int oy = 0; oy < 4; oy++)
                     for (int ox = 0; ox < 4; ox++) {
@@ -811,6 +921,7 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                                 v = win[ky * 8 + kx] > v ? win[ky * 8 + kx] : v;
                         out[(c * 4 + oy) * 4 + ox] = v;
                     }
+#endif
         }
         /* layer 3: conv 4x4x4 -> 5x2x2 relu (cnn_q.nn:7) */
         {
@@ -919,8 +1030,7 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                 float *pr = pc + (iy + 1) * 10;
                 for (int k = 0; k < 1; k++)
                     pr[k] = pr[9 + k] = 0.0f;
-                for (int ix = 0; ix < 8; ix++)
-                    pr[1 + ix] = in[(c * 8 + iy) * 8 + ix];
+                memcpy(pr + 1, in + (c * 8 + iy) * 8, 8 * sizeof(float));
             }
         }
 #if defined(NNC_V16)
@@ -1008,6 +1118,23 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                     a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
+                a0_2 = (nnc_v16)((nnc_v16i)a0_2 & (a0_2 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
+                a1_2 = (nnc_v16)((nnc_v16i)a1_2 & (a1_2 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
+                a2_2 = (nnc_v16)((nnc_v16i)a2_2 & (a2_2 > zero));
+                a3_0 += b[f + 3]; a3_1 += b[f + 3]; a3_2 += b[f + 3];
+                a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
+                a3_1 = (nnc_v16)((nnc_v16i)a3_1 & (a3_1 > zero));
+                a3_2 = (nnc_v16)((nnc_v16i)a3_2 & (a3_2 > zero));
                 memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 188 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 188 + i + 32, &a0_2, 64);
                 memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 188 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 188 + i + 32, &a1_2, 64);
                 memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 188 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 188 + i + 32, &a2_2, 64);
@@ -1077,6 +1204,15 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                     a2_0 += wc[44] * x0;
                     a3_0 += wc[62] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
+                a3_0 += b[f + 3];
+                a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
                 memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
                 memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
@@ -1147,16 +1283,24 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                     a2_0 += wc[44] * x0;
                     a3_0 += wc[62] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
+                a3_0 += b[f + 3];
+                a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
                 memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
                 memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
                 memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64);
             }
         }
-        for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 4; f++)   /* into the compact output */
             for (int oy = 0; oy < 8; oy++)
-                for (int ox = 0; ox < 8; ox++)
-                    out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
+                memcpy(out + (f * 8 + oy) * 8, ow + f * 188 + oy * 10, 8 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
         float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
         for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
@@ -1242,6 +1386,23 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                     a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                a2_2 = (nnc_v8)((nnc_v8i)a2_2 & (a2_2 > zero));
+                a3_0 += b[f + 3]; a3_1 += b[f + 3]; a3_2 += b[f + 3];
+                a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
+                a3_1 = (nnc_v8)((nnc_v8i)a3_1 & (a3_1 > zero));
+                a3_2 = (nnc_v8)((nnc_v8i)a3_2 & (a3_2 > zero));
                 memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 188 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 188 + i + 16, &a0_2, 32);
                 memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 188 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 188 + i + 16, &a1_2, 32);
                 memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 188 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 188 + i + 16, &a2_2, 32);
@@ -1312,16 +1473,24 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                     a2_0 += wc[44] * x0;
                     a3_0 += wc[62] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a3_0 += b[f + 3];
+                a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
                 memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
                 memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
             }
         }
-        for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 4; f++)   /* into the compact output */
             for (int oy = 0; oy < 8; oy++)
-                for (int ox = 0; ox < 8; ox++)
-                    out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
+                memcpy(out + (f * 8 + oy) * 8, ow + f * 188 + oy * 10, 8 * sizeof(float));
 #elif defined(NNC_V8)
         float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
         for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
@@ -1398,6 +1567,19 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                     a3_0 += wc[62] * x0; a3_1 += wc[62] * x1;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                a3_0 += b[f + 3]; a3_1 += b[f + 3];
+                a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
+                a3_1 = (nnc_v8)((nnc_v8i)a3_1 & (a3_1 > zero));
                 memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 188 + i + 8, &a0_1, 32);
                 memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 188 + i + 8, &a1_1, 32);
                 memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 188 + i + 8, &a2_1, 32);
@@ -1467,6 +1649,15 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                     a2_0 += wc[44] * x0;
                     a3_0 += wc[62] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a3_0 += b[f + 3];
+                a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
                 memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
@@ -1537,16 +1728,24 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                     a2_0 += wc[44] * x0;
                     a3_0 += wc[62] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a3_0 += b[f + 3];
+                a3_0 = (nnc_v8)((nnc_v8i)a3_0 & (a3_0 > zero));
                 memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 32);
                 memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
             }
         }
-        for (int f = 0; f < 4; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 4; f++)   /* into the compact output */
             for (int oy = 0; oy < 8; oy++)
-                for (int ox = 0; ox < 8; ox++)
-                    out[(f * 8 + oy) * 8 + ox] = nnc_relu(ow[f * 188 + oy * 10 + ox] + b[f]);
+                memcpy(out + (f * 8 + oy) * 8, ow + f * 188 + oy * 10, 8 * sizeof(float));
 #else
         float *oext = net->pad + 400;   /* [8][10]: one output plane, 10 wide */
         for (int f = 0; f < 4; f++) {
@@ -1584,6 +1783,30 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
     {
         const float *in = net->act + 0;   /* [4][8][8] */
         float *out = net->act + 256;   /* [4][4][4] */
+#if defined(NNC_SHUFFLE)
+        for (int q = 0; q < 16; q++) {   /* q = c * 4 + oy: a pair of rows in vectors */
+            const float *r0 = in + q * 16, *r1 = r0 + 8;
+            float *orow = out + q * 4;
+                {   /* the last 4 windows */
+                    const int o = 0;
+                    nnc_v8 va, vb;
+                    memcpy(&va, r0 + 2 * o, sizeof va);
+                    memcpy(&vb, r1 + 2 * o, sizeof vb);
+                    nnc_v4 mx = __builtin_shufflevector(va, va, 0, 2, 4, 6), x;
+                    nnc_v4i gt;
+                    x = __builtin_shufflevector(va, va, 1, 3, 5, 7);
+                    gt = x > mx;
+                    mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                    x = __builtin_shufflevector(vb, vb, 0, 2, 4, 6);
+                    gt = x > mx;
+                    mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                    x = __builtin_shufflevector(vb, vb, 1, 3, 5, 7);
+                    gt = x > mx;
+                    mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                    memcpy(orow + o, &mx, sizeof mx);
+                }
+        }
+#else
         for (int c = 0; c < 4; c++)
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++) {
@@ -1594,6 +1817,7 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
                             v = win[ky * 8 + kx] > v ? win[ky * 8 + kx] : v;
                     out[(c * 4 + oy) * 4 + ox] = v;
                 }
+#endif
     }
     /* layer 3: conv 4x4x4 -> 5x2x2 relu (cnn_q.nn:7) */
     {
@@ -1990,8 +2214,7 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
                     float *pr = pc + (iy + 1) * 10;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[9 + k] = 0.0f;
-                    for (int ix = 0; ix < 8; ix++)
-                        pr[1 + ix] = in[(c * 8 + iy) * 8 + ix];
+                    memcpy(pr + 1, in + (c * 8 + iy) * 8, 8 * sizeof(float));
                 }
             }
 #ifdef NNC_V8
@@ -2013,8 +2236,7 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
                 for (int i = 0; i < 22; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 8; oy++) {
-                    for (int ox = 0; ox < 8; ox++)
-                        pf[22 + oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
+                    memcpy(pf + 22 + oy * 10, dz + (f * 8 + oy) * 8, 8 * sizeof(float));
                     for (int ox = 8; ox < 10; ox++)
                         pf[22 + oy * 10 + ox] = 0.0f;
                 }
@@ -2397,8 +2619,7 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
                 for (int i = 0; i < 22; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 8; oy++) {
-                    for (int ox = 0; ox < 8; ox++)
-                        pf[22 + oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
+                    memcpy(pf + 22 + oy * 10, dz + (f * 8 + oy) * 8, 8 * sizeof(float));
                     for (int ox = 8; ox < 10; ox++)
                         pf[22 + oy * 10 + ox] = 0.0f;
                 }
@@ -2658,8 +2879,7 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
                 for (int i = 0; i < 22; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 8; oy++) {
-                    for (int ox = 0; ox < 8; ox++)
-                        pf[22 + oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
+                    memcpy(pf + 22 + oy * 10, dz + (f * 8 + oy) * 8, 8 * sizeof(float));
                     for (int ox = 8; ox < 10; ox++)
                         pf[22 + oy * 10 + ox] = 0.0f;
                 }
@@ -2894,8 +3114,7 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
                 dext[i] = 0.0f;
             for (int f = 0; f < 4; f++) {
                 for (int oy = 0; oy < 8; oy++)
-                    for (int ox = 0; ox < 8; ox++)
-                        dext[oy * 10 + ox] = dz[(f * 8 + oy) * 8 + ox];
+                    memcpy(dext + oy * 10, dz + (f * 8 + oy) * 8, 8 * sizeof(float));
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 100;
                     float *gwc = gw + (f * 2 + c) * 9;

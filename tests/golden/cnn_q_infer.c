@@ -13,7 +13,7 @@
 
 /* ---- helpers shared by the networks of this file ---- */
 
-static float nnc_relu(float z)
+static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors do every relu */
 {
     return z > 0.0f ? z : 0.0f;
 }
@@ -29,12 +29,25 @@ static float nnc_relu(float z)
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
 #endif
 #if defined(__AVX512F__) && !defined(NNC_NO_V16)
 #define NNC_V16 1
 typedef float nnc_v16 __attribute__((vector_size(64)));
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
+#endif
+#endif
+
+/* Lanes moved across a vector (max pooling's backward, a batch transposed):
+ * Clang's and GCC's (12 on) __builtin_shufflevector; without it, the plain
+ * loops. */
+#if defined(NNC_V8) && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define NNC_SHUFFLE 1
+typedef float nnc_v4 __attribute__((vector_size(16)));
+typedef int32_t nnc_v4i __attribute__((vector_size(16)));   /* a comparison's lanes */
 #endif
 #endif
 
@@ -90,8 +103,7 @@ static void cnn_q_run(cnn_q *net, const float *x)
                 float *pr = pc + (iy + 1) * 10;
                 for (int k = 0; k < 1; k++)
                     pr[k] = pr[9 + k] = 0.0f;
-                for (int ix = 0; ix < 8; ix++)
-                    pr[1 + ix] = in[(c * 8 + iy) * 8 + ix];
+                memcpy(pr + 1, in + (c * 8 + iy) * 8, 8 * sizeof(float));
             }
         }
 #if defined(NNC_V16)
@@ -755,6 +767,30 @@ static void cnn_q_run(cnn_q *net, const float *x)
     {
         const float *in = net->act + 0;   /* [4][8][8] */
         float *out = net->act + 0;   /* [4][4][4] */
+#if defined(NNC_SHUFFLE)
+        for (int q = 0; q < 16; q++) {   /* q = c * 4 + oy: a pair of rows in vectors */
+            const float *r0 = in + q * 16, *r1 = r0 + 8;
+            float *orow = out + q * 4;
+                {   /* the last 4 windows */
+                    const int o = 0;
+                    nnc_v8 va, vb;
+                    memcpy(&va, r0 + 2 * o, sizeof va);
+                    memcpy(&vb, r1 + 2 * o, sizeof vb);
+                    nnc_v4 mx = __builtin_shufflevector(va, va, 0, 2, 4, 6), x;
+                    nnc_v4i gt;
+                    x = __builtin_shufflevector(va, va, 1, 3, 5, 7);
+                    gt = x > mx;
+                    mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                    x = __builtin_shufflevector(vb, vb, 0, 2, 4, 6);
+                    gt = x > mx;
+                    mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                    x = __builtin_shufflevector(vb, vb, 1, 3, 5, 7);
+                    gt = x > mx;
+                    mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                    memcpy(orow + o, &mx, sizeof mx);
+                }
+        }
+#else
         for (int c = 0; c < 4; c++)
             for (int oy = 0; oy < 4; oy++)
                 for (int ox = 0; ox < 4; ox++) {
@@ -765,6 +801,7 @@ static void cnn_q_run(cnn_q *net, const float *x)
                             v = win[ky * 8 + kx] > v ? win[ky * 8 + kx] : v;
                     out[(c * 4 + oy) * 4 + ox] = v;
                 }
+#endif
     }
     /* layer 3: conv 4x4x4 -> 5x2x2 relu (cnn_q.nn:7) */
     {

@@ -11,7 +11,7 @@
 
 /* ---- helpers shared by the networks of this file ---- */
 
-static float nnc_relu(float z)
+static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors do every relu */
 {
     return z > 0.0f ? z : 0.0f;
 }
@@ -27,12 +27,14 @@ static float nnc_relu(float z)
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
 #endif
 #if defined(__AVX512F__) && !defined(NNC_NO_V16)
 #define NNC_V16 1
 typedef float nnc_v16 __attribute__((vector_size(64)));
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
 #endif
 #endif
 
@@ -122,8 +124,7 @@ static void cnn_run(cnn *net, const float *x, int n)
                     float *pr = pc + (iy + 1) * 8;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[7 + k] = 0.0f;
-                    for (int ix = 0; ix < 6; ix++)
-                        pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
+                    memcpy(pr + 1, in + (c * 7 + iy) * 6, 6 * sizeof(float));
                 }
             }
 #if defined(NNC_V16)
@@ -201,6 +202,19 @@ static void cnn_run(cnn *net, const float *x, int n)
                         a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
+                    a0_2 = (nnc_v16)((nnc_v16i)a0_2 & (a0_2 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
+                    a1_2 = (nnc_v16)((nnc_v16i)a1_2 & (a1_2 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
+                    a2_2 = (nnc_v16)((nnc_v16i)a2_2 & (a2_2 > zero));
                     memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 156 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 156 + i + 32, &a0_2, 64);
                     memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 156 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 156 + i + 32, &a1_2, 64);
                     memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 156 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 156 + i + 32, &a2_2, 64);
@@ -260,15 +274,21 @@ static void cnn_run(cnn *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64);
                     memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64);
                 }
             }
-            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 3; f++)   /* into the compact output */
                 for (int oy = 0; oy < 7; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+                    memcpy(out + (f * 7 + oy) * 6, ow + f * 156 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
             float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
             for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -344,6 +364,19 @@ static void cnn_run(cnn *net, const float *x, int n)
                         a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                    a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                    a2_2 = (nnc_v8)((nnc_v8i)a2_2 & (a2_2 > zero));
                     memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 156 + i + 16, &a0_2, 32);
                     memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 156 + i + 16, &a1_2, 32);
                     memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 156 + i + 16, &a2_2, 32);
@@ -403,15 +436,21 @@ static void cnn_run(cnn *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
                 }
             }
-            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 3; f++)   /* into the compact output */
                 for (int oy = 0; oy < 7; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+                    memcpy(out + (f * 7 + oy) * 6, ow + f * 156 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8)
             float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
             for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -478,6 +517,16 @@ static void cnn_run(cnn *net, const float *x, int n)
                         a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
                     memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32);
                     memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32);
                     memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32);
@@ -537,15 +586,21 @@ static void cnn_run(cnn *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
                 }
             }
-            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 3; f++)   /* into the compact output */
                 for (int oy = 0; oy < 7; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+                    memcpy(out + (f * 7 + oy) * 6, ow + f * 156 + oy * 8, 6 * sizeof(float));
 #else
             float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
             for (int f = 0; f < 3; f++) {
@@ -710,8 +765,7 @@ static void cnn_run_one(cnn *net, const float *x)
                 float *pr = pc + (iy + 1) * 8;
                 for (int k = 0; k < 1; k++)
                     pr[k] = pr[7 + k] = 0.0f;
-                for (int ix = 0; ix < 6; ix++)
-                    pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
+                memcpy(pr + 1, in + (c * 7 + iy) * 6, 6 * sizeof(float));
             }
         }
 #if defined(NNC_V16)
@@ -789,6 +843,19 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
+                a0_2 = (nnc_v16)((nnc_v16i)a0_2 & (a0_2 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
+                a1_2 = (nnc_v16)((nnc_v16i)a1_2 & (a1_2 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
+                a2_2 = (nnc_v16)((nnc_v16i)a2_2 & (a2_2 > zero));
                 memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 156 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 156 + i + 32, &a0_2, 64);
                 memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 156 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 156 + i + 32, &a1_2, 64);
                 memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 156 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 156 + i + 32, &a2_2, 64);
@@ -848,15 +915,21 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 64);
                 memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 64);
             }
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 3; f++)   /* into the compact output */
             for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+                memcpy(out + (f * 7 + oy) * 6, ow + f * 156 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
         float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -932,6 +1005,19 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                a2_2 = (nnc_v8)((nnc_v8i)a2_2 & (a2_2 > zero));
                 memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 156 + i + 16, &a0_2, 32);
                 memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 156 + i + 16, &a1_2, 32);
                 memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 156 + i + 16, &a2_2, 32);
@@ -991,15 +1077,21 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
             }
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 3; f++)   /* into the compact output */
             for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+                memcpy(out + (f * 7 + oy) * 6, ow + f * 156 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8)
         float *ow = net->pad + 288;   /* [3][156]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -1066,6 +1158,16 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
                 memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 156 + i + 8, &a0_1, 32);
                 memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 156 + i + 8, &a1_1, 32);
                 memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 156 + i + 8, &a2_1, 32);
@@ -1125,15 +1227,21 @@ static void cnn_run_one(cnn *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 156 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 156 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 156 + i + 0, &a2_0, 32);
             }
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 3; f++)   /* into the compact output */
             for (int oy = 0; oy < 7; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 7 + oy) * 6 + ox] = nnc_relu(ow[f * 156 + oy * 8 + ox] + b[f]);
+                memcpy(out + (f * 7 + oy) * 6, ow + f * 156 + oy * 8, 6 * sizeof(float));
 #else
         float *oext = net->pad + 288;   /* [7][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
@@ -1564,8 +1672,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, const f
                     float *pr = pc + (iy + 1) * 8;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[7 + k] = 0.0f;
-                    for (int ix = 0; ix < 6; ix++)
-                        pr[1 + ix] = in[(c * 7 + iy) * 6 + ix];
+                    memcpy(pr + 1, in + (c * 7 + iy) * 6, 6 * sizeof(float));
                 }
             }
 #ifdef NNC_V8
@@ -1589,8 +1696,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, const f
                 for (int i = 0; i < 18; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 7; oy++) {
-                    for (int ox = 0; ox < 6; ox++)
-                        pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                    memcpy(pf + 18 + oy * 8, dz + (f * 7 + oy) * 6, 6 * sizeof(float));
                     for (int ox = 6; ox < 8; ox++)
                         pf[18 + oy * 8 + ox] = 0.0f;
                 }
@@ -1900,8 +2006,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, const f
                 for (int i = 0; i < 18; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 7; oy++) {
-                    for (int ox = 0; ox < 6; ox++)
-                        pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                    memcpy(pf + 18 + oy * 8, dz + (f * 7 + oy) * 6, 6 * sizeof(float));
                     for (int ox = 6; ox < 8; ox++)
                         pf[18 + oy * 8 + ox] = 0.0f;
                 }
@@ -2229,8 +2334,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, const f
                 for (int i = 0; i < 18; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 7; oy++) {
-                    for (int ox = 0; ox < 6; ox++)
-                        pf[18 + oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                    memcpy(pf + 18 + oy * 8, dz + (f * 7 + oy) * 6, 6 * sizeof(float));
                     for (int ox = 6; ox < 8; ox++)
                         pf[18 + oy * 8 + ox] = 0.0f;
                 }
@@ -2467,8 +2571,7 @@ static float cnn_backward_pass(cnn *net, const float *x, const float *t, const f
                 dext[i] = 0.0f;
             for (int f = 0; f < 3; f++) {
                 for (int oy = 0; oy < 7; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        dext[oy * 8 + ox] = dz[(f * 7 + oy) * 6 + ox];
+                    memcpy(dext + oy * 8, dz + (f * 7 + oy) * 6, 6 * sizeof(float));
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 72;
                     float *gwc = gw + (f * 2 + c) * 9;

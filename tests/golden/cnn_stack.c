@@ -11,7 +11,7 @@
 
 /* ---- helpers shared by the networks of this file ---- */
 
-static float nnc_relu(float z)
+static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors do every relu */
 {
     return z > 0.0f ? z : 0.0f;
 }
@@ -27,12 +27,14 @@ static float nnc_relu(float z)
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
 #endif
 #if defined(__AVX512F__) && !defined(NNC_NO_V16)
 #define NNC_V16 1
 typedef float nnc_v16 __attribute__((vector_size(64)));
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
 #endif
 #endif
 
@@ -122,8 +124,7 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     float *pr = pc + (iy + 1) * 8;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[7 + k] = 0.0f;
-                    for (int ix = 0; ix < 6; ix++)
-                        pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                    memcpy(pr + 1, in + (c * 6 + iy) * 6, 6 * sizeof(float));
                 }
             }
 #if defined(NNC_V16)
@@ -173,6 +174,11 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a0_0 += wc[8] * x0;
                         a1_0 += wc[17] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
                 }
@@ -221,14 +227,18 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a0_0 += wc[8] * x0;
                         a1_0 += wc[17] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
                 }
             }
-            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 2; f++)   /* into the compact output */
                 for (int oy = 0; oy < 6; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                    memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
             float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
             for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -294,6 +304,15 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
                         a1_0 += wc[17] * x0; a1_1 += wc[17] * x1; a1_2 += wc[17] * x2;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                    a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
                 }
@@ -341,6 +360,11 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a0_0 += wc[8] * x0;
                         a1_0 += wc[17] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                 }
@@ -389,14 +413,18 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a0_0 += wc[8] * x0;
                         a1_0 += wc[17] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                 }
             }
-            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 2; f++)   /* into the compact output */
                 for (int oy = 0; oy < 6; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                    memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8)
             float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
             for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -453,6 +481,13 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                         a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
                 }
@@ -500,6 +535,11 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a0_0 += wc[8] * x0;
                         a1_0 += wc[17] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                 }
@@ -548,14 +588,18 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a0_0 += wc[8] * x0;
                         a1_0 += wc[17] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                 }
             }
-            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 2; f++)   /* into the compact output */
                 for (int oy = 0; oy < 6; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                    memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #else
             float *oext = net->pad + 128;   /* [6][8]: one output plane, 8 wide */
             for (int f = 0; f < 2; f++) {
@@ -604,8 +648,7 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                     float *pr = pc + (iy + 1) * 8;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[7 + k] = 0.0f;
-                    for (int ix = 0; ix < 6; ix++)
-                        pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                    memcpy(pr + 1, in + (c * 6 + iy) * 6, 6 * sizeof(float));
                 }
             }
 #if defined(NNC_V16)
@@ -665,6 +708,13 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
                     memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
@@ -724,15 +774,21 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
                     memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
                 }
             }
-            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 3; f++)   /* into the compact output */
                 for (int oy = 0; oy < 6; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                    memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
             float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
             for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -808,6 +864,19 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                    a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                    a2_2 = (nnc_v8)((nnc_v8i)a2_2 & (a2_2 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
                     memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 148 + i + 16, &a2_2, 32);
@@ -866,6 +935,13 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
@@ -925,15 +1001,21 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
                 }
             }
-            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 3; f++)   /* into the compact output */
                 for (int oy = 0; oy < 6; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                    memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8)
             float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
             for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -1000,6 +1082,16 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
                     memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32);
@@ -1058,6 +1150,13 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
@@ -1117,15 +1216,21 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
                 }
             }
-            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 3; f++)   /* into the compact output */
                 for (int oy = 0; oy < 6; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                    memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #else
             float *oext = net->pad + 256;   /* [6][8]: one output plane, 8 wide */
             for (int f = 0; f < 3; f++) {
@@ -1229,8 +1334,7 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                 float *pr = pc + (iy + 1) * 8;
                 for (int k = 0; k < 1; k++)
                     pr[k] = pr[7 + k] = 0.0f;
-                for (int ix = 0; ix < 6; ix++)
-                    pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                memcpy(pr + 1, in + (c * 6 + iy) * 6, 6 * sizeof(float));
             }
         }
 #if defined(NNC_V16)
@@ -1280,6 +1384,11 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
             }
@@ -1328,14 +1437,18 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
             }
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 2; f++)   /* into the compact output */
             for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
         float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -1401,6 +1514,15 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1; a1_2 += wc[17] * x2;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
             }
@@ -1448,6 +1570,11 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
@@ -1496,14 +1623,18 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 2; f++)   /* into the compact output */
             for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8)
         float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -1560,6 +1691,13 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
             }
@@ -1607,6 +1745,11 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
@@ -1655,14 +1798,18 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
             }
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 2; f++)   /* into the compact output */
             for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #else
         float *oext = net->pad + 128;   /* [6][8]: one output plane, 8 wide */
         for (int f = 0; f < 2; f++) {
@@ -1711,8 +1858,7 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                 float *pr = pc + (iy + 1) * 8;
                 for (int k = 0; k < 1; k++)
                     pr[k] = pr[7 + k] = 0.0f;
-                for (int ix = 0; ix < 6; ix++)
-                    pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                memcpy(pr + 1, in + (c * 6 + iy) * 6, 6 * sizeof(float));
             }
         }
 #if defined(NNC_V16)
@@ -1772,6 +1918,13 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
                 memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
@@ -1831,15 +1984,21 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
                 memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
             }
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 3; f++)   /* into the compact output */
             for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
         float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -1915,6 +2074,19 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                a2_2 = (nnc_v8)((nnc_v8i)a2_2 & (a2_2 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 148 + i + 16, &a0_2, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 148 + i + 16, &a1_2, 32);
                 memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 148 + i + 16, &a2_2, 32);
@@ -1973,6 +2145,13 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
@@ -2032,15 +2211,21 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 3; f++)   /* into the compact output */
             for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #elif defined(NNC_V8)
         float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -2107,6 +2292,16 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 148 + i + 8, &a0_1, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 148 + i + 8, &a1_1, 32);
                 memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 148 + i + 8, &a2_1, 32);
@@ -2165,6 +2360,13 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
@@ -2224,15 +2426,21 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 32);
             }
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 3; f++)   /* into the compact output */
             for (int oy = 0; oy < 6; oy++)
-                for (int ox = 0; ox < 6; ox++)
-                    out[(f * 6 + oy) * 6 + ox] = nnc_relu(ow[f * 148 + oy * 8 + ox] + b[f]);
+                memcpy(out + (f * 6 + oy) * 6, ow + f * 148 + oy * 8, 6 * sizeof(float));
 #else
         float *oext = net->pad + 256;   /* [6][8]: one output plane, 8 wide */
         for (int f = 0; f < 3; f++) {
@@ -2537,8 +2745,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     float *pr = pc + (iy + 1) * 8;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[7 + k] = 0.0f;
-                    for (int ix = 0; ix < 6; ix++)
-                        pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                    memcpy(pr + 1, in + (c * 6 + iy) * 6, 6 * sizeof(float));
                 }
             }
 #ifdef NNC_V8
@@ -2562,8 +2769,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int i = 0; i < 18; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 6; oy++) {
-                    for (int ox = 0; ox < 6; ox++)
-                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    memcpy(pf + 18 + oy * 8, dz + (f * 6 + oy) * 6, 6 * sizeof(float));
                     for (int ox = 6; ox < 8; ox++)
                         pf[18 + oy * 8 + ox] = 0.0f;
                 }
@@ -2801,8 +3007,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int i = 0; i < 18; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 6; oy++) {
-                    for (int ox = 0; ox < 6; ox++)
-                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    memcpy(pf + 18 + oy * 8, dz + (f * 6 + oy) * 6, 6 * sizeof(float));
                     for (int ox = 6; ox < 8; ox++)
                         pf[18 + oy * 8 + ox] = 0.0f;
                 }
@@ -3128,8 +3333,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int i = 0; i < 18; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 6; oy++) {
-                    for (int ox = 0; ox < 6; ox++)
-                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    memcpy(pf + 18 + oy * 8, dz + (f * 6 + oy) * 6, 6 * sizeof(float));
                     for (int ox = 6; ox < 8; ox++)
                         pf[18 + oy * 8 + ox] = 0.0f;
                 }
@@ -3294,8 +3498,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 dext[i] = 0.0f;
             for (int f = 0; f < 3; f++) {
                 for (int oy = 0; oy < 6; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        dext[oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    memcpy(dext + oy * 8, dz + (f * 6 + oy) * 6, 6 * sizeof(float));
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 64;
                     float *gwc = gw + (f * 2 + c) * 9;
@@ -3425,8 +3628,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                     float *pr = pc + (iy + 1) * 8;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[7 + k] = 0.0f;
-                    for (int ix = 0; ix < 6; ix++)
-                        pr[1 + ix] = in[(c * 6 + iy) * 6 + ix];
+                    memcpy(pr + 1, in + (c * 6 + iy) * 6, 6 * sizeof(float));
                 }
             }
 #ifdef NNC_V8
@@ -3450,8 +3652,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int i = 0; i < 18; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 6; oy++) {
-                    for (int ox = 0; ox < 6; ox++)
-                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    memcpy(pf + 18 + oy * 8, dz + (f * 6 + oy) * 6, 6 * sizeof(float));
                     for (int ox = 6; ox < 8; ox++)
                         pf[18 + oy * 8 + ox] = 0.0f;
                 }
@@ -3614,8 +3815,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int i = 0; i < 18; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 6; oy++) {
-                    for (int ox = 0; ox < 6; ox++)
-                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    memcpy(pf + 18 + oy * 8, dz + (f * 6 + oy) * 6, 6 * sizeof(float));
                     for (int ox = 6; ox < 8; ox++)
                         pf[18 + oy * 8 + ox] = 0.0f;
                 }
@@ -3853,8 +4053,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 for (int i = 0; i < 18; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 6; oy++) {
-                    for (int ox = 0; ox < 6; ox++)
-                        pf[18 + oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    memcpy(pf + 18 + oy * 8, dz + (f * 6 + oy) * 6, 6 * sizeof(float));
                     for (int ox = 6; ox < 8; ox++)
                         pf[18 + oy * 8 + ox] = 0.0f;
                 }
@@ -4010,8 +4209,7 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
                 dext[i] = 0.0f;
             for (int f = 0; f < 2; f++) {
                 for (int oy = 0; oy < 6; oy++)
-                    for (int ox = 0; ox < 6; ox++)
-                        dext[oy * 8 + ox] = dz[(f * 6 + oy) * 6 + ox];
+                    memcpy(dext + oy * 8, dz + (f * 6 + oy) * 6, 6 * sizeof(float));
                 for (int c = 0; c < 1; c++) {
                     const float *pc = pin + c * 64;
                     float *gwc = gw + (f * 1 + c) * 9;

@@ -11,7 +11,7 @@
 
 /* ---- helpers shared by the networks of this file ---- */
 
-static float nnc_relu(float z)
+static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors do every relu */
 {
     return z > 0.0f ? z : 0.0f;
 }
@@ -27,12 +27,14 @@ static float nnc_relu(float z)
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
 #endif
 #if defined(__AVX512F__) && !defined(NNC_NO_V16)
 #define NNC_V16 1
 typedef float nnc_v16 __attribute__((vector_size(64)));
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
 #endif
 #endif
 
@@ -147,6 +149,11 @@ static void drop_run(drop *net, const float *x, int n, int train)
                         a0_0 += wc[8] * x0;
                         a1_0 += wc[17] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                     memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
                 }
@@ -157,14 +164,13 @@ static void drop_run(drop *net, const float *x, int n, int train)
                         for (int c = 0; c < 1; c++)
                             for (int k = 0; k < 9; k++)
                                 z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                        ow[(f + r) * 116 + i] = z;
+                        ow[(f + r) * 116 + i] = nnc_relu(z + b[f + r]);
                     }
                 }
             }
-            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 2; f++)   /* into the compact output */
                 for (int oy = 0; oy < 4; oy++)
-                    for (int ox = 0; ox < 4; ox++)
-                        out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+                    memcpy(out + (f * 4 + oy) * 4, ow + f * 116 + oy * 6, 4 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
             float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
             for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -212,6 +218,11 @@ static void drop_run(drop *net, const float *x, int n, int train)
                         a0_0 += wc[8] * x0;
                         a1_0 += wc[17] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                     memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
                 }
@@ -222,14 +233,13 @@ static void drop_run(drop *net, const float *x, int n, int train)
                         for (int c = 0; c < 1; c++)
                             for (int k = 0; k < 9; k++)
                                 z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                        ow[(f + r) * 116 + i] = z;
+                        ow[(f + r) * 116 + i] = nnc_relu(z + b[f + r]);
                     }
                 }
             }
-            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 2; f++)   /* into the compact output */
                 for (int oy = 0; oy < 4; oy++)
-                    for (int ox = 0; ox < 4; ox++)
-                        out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+                    memcpy(out + (f * 4 + oy) * 4, ow + f * 116 + oy * 6, 4 * sizeof(float));
 #elif defined(NNC_V8)
             float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
             for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -286,6 +296,13 @@ static void drop_run(drop *net, const float *x, int n, int train)
                         a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                         a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
                     memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
                     memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
                 }
@@ -296,14 +313,13 @@ static void drop_run(drop *net, const float *x, int n, int train)
                         for (int c = 0; c < 1; c++)
                             for (int k = 0; k < 9; k++)
                                 z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                        ow[(f + r) * 116 + i] = z;
+                        ow[(f + r) * 116 + i] = nnc_relu(z + b[f + r]);
                     }
                 }
             }
-            for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 2; f++)   /* into the compact output */
                 for (int oy = 0; oy < 4; oy++)
-                    for (int ox = 0; ox < 4; ox++)
-                        out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+                    memcpy(out + (f * 4 + oy) * 4, ow + f * 116 + oy * 6, 4 * sizeof(float));
 #else
             float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
             for (int f = 0; f < 2; f++) {
@@ -509,6 +525,11 @@ static void drop_run_one(drop *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                 memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
             }
@@ -519,14 +540,13 @@ static void drop_run_one(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 116 + i] = z;
+                    ow[(f + r) * 116 + i] = nnc_relu(z + b[f + r]);
                 }
             }
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 2; f++)   /* into the compact output */
             for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+                memcpy(out + (f * 4 + oy) * 4, ow + f * 116 + oy * 6, 4 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
         float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -574,6 +594,11 @@ static void drop_run_one(drop *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
                 memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
@@ -584,14 +609,13 @@ static void drop_run_one(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 116 + i] = z;
+                    ow[(f + r) * 116 + i] = nnc_relu(z + b[f + r]);
                 }
             }
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 2; f++)   /* into the compact output */
             for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+                memcpy(out + (f * 4 + oy) * 4, ow + f * 116 + oy * 6, 4 * sizeof(float));
 #elif defined(NNC_V8)
         float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -648,6 +672,13 @@ static void drop_run_one(drop *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
                 memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
                 memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
             }
@@ -658,14 +689,13 @@ static void drop_run_one(drop *net, const float *x)
                     for (int c = 0; c < 1; c++)
                         for (int k = 0; k < 9; k++)
                             z += wr[c * 9 + k] * pin[c * 36 + k / 3 * 6 + k % 3 + i];
-                    ow[(f + r) * 116 + i] = z;
+                    ow[(f + r) * 116 + i] = nnc_relu(z + b[f + r]);
                 }
             }
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 2; f++)   /* into the compact output */
             for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = nnc_relu(ow[f * 116 + oy * 6 + ox] + b[f]);
+                memcpy(out + (f * 4 + oy) * 4, ow + f * 116 + oy * 6, 4 * sizeof(float));
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -1104,8 +1134,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, const
                 for (int i = 0; i < 14; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 4; oy++) {
-                    for (int ox = 0; ox < 4; ox++)
-                        pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                    memcpy(pf + 14 + oy * 6, dz + (f * 4 + oy) * 4, 4 * sizeof(float));
                     for (int ox = 4; ox < 6; ox++)
                         pf[14 + oy * 6 + ox] = 0.0f;
                 }
@@ -1251,8 +1280,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, const
                 for (int i = 0; i < 14; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 4; oy++) {
-                    for (int ox = 0; ox < 4; ox++)
-                        pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                    memcpy(pf + 14 + oy * 6, dz + (f * 4 + oy) * 4, 4 * sizeof(float));
                     for (int ox = 4; ox < 6; ox++)
                         pf[14 + oy * 6 + ox] = 0.0f;
                 }
@@ -1469,8 +1497,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, const
                 for (int i = 0; i < 14; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 4; oy++) {
-                    for (int ox = 0; ox < 4; ox++)
-                        pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                    memcpy(pf + 14 + oy * 6, dz + (f * 4 + oy) * 4, 4 * sizeof(float));
                     for (int ox = 4; ox < 6; ox++)
                         pf[14 + oy * 6 + ox] = 0.0f;
                 }
@@ -1662,8 +1689,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, const
                 dext[i] = 0.0f;
             for (int f = 0; f < 2; f++) {
                 for (int oy = 0; oy < 4; oy++)
-                    for (int ox = 0; ox < 4; ox++)
-                        dext[oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                    memcpy(dext + oy * 6, dz + (f * 4 + oy) * 4, 4 * sizeof(float));
                 for (int c = 0; c < 1; c++) {
                     const float *pc = pin + c * 36;
                     float *gwc = gw + (f * 1 + c) * 9;

@@ -19,7 +19,7 @@ static float nnc_sigmoid(float z)
     return 1.0f / (1.0f + expf(-z));
 }
 
-static float nnc_relu(float z)
+static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors do every relu */
 {
     return z > 0.0f ? z : 0.0f;
 }

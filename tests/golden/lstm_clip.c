@@ -22,12 +22,14 @@
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
 #endif
 #if defined(__AVX512F__) && !defined(NNC_NO_V16)
 #define NNC_V16 1
 typedef float nnc_v16 __attribute__((vector_size(64)));
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
 #endif
 #endif
 

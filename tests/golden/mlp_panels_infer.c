@@ -13,7 +13,7 @@
 
 /* ---- helpers shared by the networks of this file ---- */
 
-static float nnc_relu(float z)
+static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors do every relu */
 {
     return z > 0.0f ? z : 0.0f;
 }

@@ -25,12 +25,14 @@
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
 #endif
 #if defined(__AVX512F__) && !defined(NNC_NO_V16)
 #define NNC_V16 1
 typedef float nnc_v16 __attribute__((vector_size(64)));
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
 #endif
 #endif
 
@@ -111,8 +113,7 @@ static void a_run(a *net, const float *x)
                 float *pr = pc + (iy + 1) * 6;
                 for (int k = 0; k < 1; k++)
                     pr[k] = pr[5 + k] = 0.0f;
-                for (int ix = 0; ix < 4; ix++)
-                    pr[1 + ix] = in[(c * 4 + iy) * 4 + ix];
+                memcpy(pr + 1, in + (c * 4 + iy) * 4, 4 * sizeof(float));
             }
         }
 #if defined(NNC_V16)
@@ -162,6 +163,9 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias */
+                a0_0 += b[f + 0];
+                a1_0 += b[f + 1];
                 memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
             }
@@ -210,14 +214,16 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias */
+                a0_0 += b[f + 0];
+                a1_0 += b[f + 1];
                 memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 64);
             }
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 2; f++)   /* into the compact output */
             for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = ow[f * 116 + oy * 6 + ox] + b[f];
+                memcpy(out + (f * 4 + oy) * 4, ow + f * 116 + oy * 6, 4 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
         float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -265,6 +271,9 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias */
+                a0_0 += b[f + 0];
+                a1_0 += b[f + 1];
                 memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
@@ -313,14 +322,16 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias */
+                a0_0 += b[f + 0];
+                a1_0 += b[f + 1];
                 memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 2; f++)   /* into the compact output */
             for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = ow[f * 116 + oy * 6 + ox] + b[f];
+                memcpy(out + (f * 4 + oy) * 4, ow + f * 116 + oy * 6, 4 * sizeof(float));
 #elif defined(NNC_V8)
         float *ow = net->pad + 72;   /* [2][116]: each filter's output, 6 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
@@ -377,6 +388,9 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
                     a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
+                /* the bias */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
                 memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 116 + i + 8, &a0_1, 32);
                 memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 116 + i + 8, &a1_1, 32);
             }
@@ -425,14 +439,16 @@ static void a_run(a *net, const float *x)
                     a0_0 += wc[8] * x0;
                     a1_0 += wc[17] * x0;
                 }
+                /* the bias */
+                a0_0 += b[f + 0];
+                a1_0 += b[f + 1];
                 memcpy(ow + (f + 0) * 116 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 116 + i + 0, &a1_0, 32);
             }
         }
-        for (int f = 0; f < 2; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 2; f++)   /* into the compact output */
             for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    out[(f * 4 + oy) * 4 + ox] = ow[f * 116 + oy * 6 + ox] + b[f];
+                memcpy(out + (f * 4 + oy) * 4, ow + f * 116 + oy * 6, 4 * sizeof(float));
 #else
         float *oext = net->pad + 72;   /* [4][6]: one output plane, 6 wide */
         for (int f = 0; f < 2; f++) {
@@ -645,8 +661,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
                 float *pr = pc + (iy + 1) * 6;
                 for (int k = 0; k < 1; k++)
                     pr[k] = pr[5 + k] = 0.0f;
-                for (int ix = 0; ix < 4; ix++)
-                    pr[1 + ix] = in[(c * 4 + iy) * 4 + ix];
+                memcpy(pr + 1, in + (c * 4 + iy) * 4, 4 * sizeof(float));
             }
         }
 #ifdef NNC_V8
@@ -668,8 +683,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
-                for (int ox = 0; ox < 4; ox++)
-                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                memcpy(pf + 14 + oy * 6, dz + (f * 4 + oy) * 4, 4 * sizeof(float));
                 for (int ox = 4; ox < 6; ox++)
                     pf[14 + oy * 6 + ox] = 0.0f;
             }
@@ -834,8 +848,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
-                for (int ox = 0; ox < 4; ox++)
-                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                memcpy(pf + 14 + oy * 6, dz + (f * 4 + oy) * 4, 4 * sizeof(float));
                 for (int ox = 4; ox < 6; ox++)
                     pf[14 + oy * 6 + ox] = 0.0f;
             }
@@ -1009,8 +1022,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
             for (int i = 0; i < 14; i++)
                 pf[i] = 0.0f;
             for (int oy = 0; oy < 4; oy++) {
-                for (int ox = 0; ox < 4; ox++)
-                    pf[14 + oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                memcpy(pf + 14 + oy * 6, dz + (f * 4 + oy) * 4, 4 * sizeof(float));
                 for (int ox = 4; ox < 6; ox++)
                     pf[14 + oy * 6 + ox] = 0.0f;
             }
@@ -1164,8 +1176,7 @@ static float a_backward_pass(a *net, const float *x, const float *t, const float
             dext[i] = 0.0f;
         for (int f = 0; f < 2; f++) {
             for (int oy = 0; oy < 4; oy++)
-                for (int ox = 0; ox < 4; ox++)
-                    dext[oy * 6 + ox] = dz[(f * 4 + oy) * 4 + ox];
+                memcpy(dext + oy * 6, dz + (f * 4 + oy) * 4, 4 * sizeof(float));
             for (int c = 0; c < 1; c++) {
                 const float *pc = pin + c * 36;
                 float *gwc = gw + (f * 1 + c) * 9;

@@ -16,7 +16,7 @@ static float nnc_sigmoid(float z)
     return 1.0f / (1.0f + expf(-z));
 }
 
-static float nnc_relu(float z)
+static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors do every relu */
 {
     return z > 0.0f ? z : 0.0f;
 }
@@ -32,12 +32,14 @@ static float nnc_relu(float z)
 #if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
 #define NNC_V8 1
 typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */
 #if defined(__AVX512VL__)
 #define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
 #endif
 #if defined(__AVX512F__) && !defined(NNC_NO_V16)
 #define NNC_V16 1
 typedef float nnc_v16 __attribute__((vector_size(64)));
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
 #endif
 #endif
 
@@ -127,8 +129,7 @@ static void abs_run(abs *net, const float *x, int n)
                     float *pr = pc + (iy + 1) * 7;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[6 + k] = 0.0f;
-                    for (int ix = 0; ix < 5; ix++)
-                        pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                    memcpy(pr + 1, in + (c * 5 + iy) * 5, 5 * sizeof(float));
                 }
             }
 #if defined(NNC_V16)
@@ -188,6 +189,13 @@ static void abs_run(abs *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
                     memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
@@ -247,15 +255,21 @@ static void abs_run(abs *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
                     memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
                     memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
                 }
             }
-            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 3; f++)   /* into the compact output */
                 for (int oy = 0; oy < 5; oy++)
-                    for (int ox = 0; ox < 5; ox++)
-                        out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+                    memcpy(out + (f * 5 + oy) * 5, ow + f * 131 + oy * 7, 5 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
             float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
             for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -331,6 +345,19 @@ static void abs_run(abs *net, const float *x, int n)
                         a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                    a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                    a2_2 = (nnc_v8)((nnc_v8i)a2_2 & (a2_2 > zero));
                     memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
                     memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
                     memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 131 + i + 16, &a2_2, 32);
@@ -389,6 +416,13 @@ static void abs_run(abs *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
@@ -448,15 +482,21 @@ static void abs_run(abs *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
                 }
             }
-            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 3; f++)   /* into the compact output */
                 for (int oy = 0; oy < 5; oy++)
-                    for (int ox = 0; ox < 5; ox++)
-                        out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+                    memcpy(out + (f * 5 + oy) * 5, ow + f * 131 + oy * 7, 5 * sizeof(float));
 #elif defined(NNC_V8)
             float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
             for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -523,6 +563,16 @@ static void abs_run(abs *net, const float *x, int n)
                         a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                         a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                    a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
                     memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
                     memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
                     memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32);
@@ -582,15 +632,21 @@ static void abs_run(abs *net, const float *x, int n)
                         a1_0 += wc[26] * x0;
                         a2_0 += wc[44] * x0;
                     }
+                    /* the bias, and relu: the lanes above zero */
+                    a0_0 += b[f + 0];
+                    a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                    a1_0 += b[f + 1];
+                    a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                    a2_0 += b[f + 2];
+                    a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                     memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
                     memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
                     memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
                 }
             }
-            for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+            for (int f = 0; f < 3; f++)   /* into the compact output */
                 for (int oy = 0; oy < 5; oy++)
-                    for (int ox = 0; ox < 5; ox++)
-                        out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+                    memcpy(out + (f * 5 + oy) * 5, ow + f * 131 + oy * 7, 5 * sizeof(float));
 #else
             float *oext = net->pad + 196;   /* [5][7]: one output plane, 7 wide */
             for (int f = 0; f < 3; f++) {
@@ -654,8 +710,7 @@ static void abs_run(abs *net, const float *x, int n)
                     float *pr = pc + (iy + 1) * 7;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[6 + k] = 0.0f;
-                    for (int ix = 0; ix < 5; ix++)
-                        pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                    memcpy(pr + 1, in + (c * 5 + iy) * 5, 5 * sizeof(float));
                 }
             }
 #if defined(NNC_V16)
@@ -1141,8 +1196,7 @@ static void abs_run_one(abs *net, const float *x)
                 float *pr = pc + (iy + 1) * 7;
                 for (int k = 0; k < 1; k++)
                     pr[k] = pr[6 + k] = 0.0f;
-                for (int ix = 0; ix < 5; ix++)
-                    pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                memcpy(pr + 1, in + (c * 5 + iy) * 5, 5 * sizeof(float));
             }
         }
 #if defined(NNC_V16)
@@ -1202,6 +1256,13 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
                 memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
@@ -1261,15 +1322,21 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 64);
                 memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 64);
                 memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 64);
             }
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 3; f++)   /* into the compact output */
             for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+                memcpy(out + (f * 5 + oy) * 5, ow + f * 131 + oy * 7, 5 * sizeof(float));
 #elif defined(NNC_V8_WIDE)
         float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -1345,6 +1412,19 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a0_2 = (nnc_v8)((nnc_v8i)a0_2 & (a0_2 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                a1_2 = (nnc_v8)((nnc_v8i)a1_2 & (a1_2 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
+                a2_2 = (nnc_v8)((nnc_v8i)a2_2 & (a2_2 > zero));
                 memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32); memcpy(ow + (f + 0) * 131 + i + 16, &a0_2, 32);
                 memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32); memcpy(ow + (f + 1) * 131 + i + 16, &a1_2, 32);
                 memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32); memcpy(ow + (f + 2) * 131 + i + 16, &a2_2, 32);
@@ -1403,6 +1483,13 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
@@ -1462,15 +1549,21 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
             }
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 3; f++)   /* into the compact output */
             for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+                memcpy(out + (f * 5 + oy) * 5, ow + f * 131 + oy * 7, 5 * sizeof(float));
 #elif defined(NNC_V8)
         float *ow = net->pad + 196;   /* [3][131]: each filter's output, 7 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
@@ -1537,6 +1630,16 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
                     a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a0_1 = (nnc_v8)((nnc_v8i)a0_1 & (a0_1 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a1_1 = (nnc_v8)((nnc_v8i)a1_1 & (a1_1 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
+                a2_1 = (nnc_v8)((nnc_v8i)a2_1 & (a2_1 > zero));
                 memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32); memcpy(ow + (f + 0) * 131 + i + 8, &a0_1, 32);
                 memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32); memcpy(ow + (f + 1) * 131 + i + 8, &a1_1, 32);
                 memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32); memcpy(ow + (f + 2) * 131 + i + 8, &a2_1, 32);
@@ -1596,15 +1699,21 @@ static void abs_run_one(abs *net, const float *x)
                     a1_0 += wc[26] * x0;
                     a2_0 += wc[44] * x0;
                 }
+                /* the bias, and relu: the lanes above zero */
+                a0_0 += b[f + 0];
+                a0_0 = (nnc_v8)((nnc_v8i)a0_0 & (a0_0 > zero));
+                a1_0 += b[f + 1];
+                a1_0 = (nnc_v8)((nnc_v8i)a1_0 & (a1_0 > zero));
+                a2_0 += b[f + 2];
+                a2_0 = (nnc_v8)((nnc_v8i)a2_0 & (a2_0 > zero));
                 memcpy(ow + (f + 0) * 131 + i + 0, &a0_0, 32);
                 memcpy(ow + (f + 1) * 131 + i + 0, &a1_0, 32);
                 memcpy(ow + (f + 2) * 131 + i + 0, &a2_0, 32);
             }
         }
-        for (int f = 0; f < 3; f++)   /* bias and activation, into the compact output */
+        for (int f = 0; f < 3; f++)   /* into the compact output */
             for (int oy = 0; oy < 5; oy++)
-                for (int ox = 0; ox < 5; ox++)
-                    out[(f * 5 + oy) * 5 + ox] = nnc_relu(ow[f * 131 + oy * 7 + ox] + b[f]);
+                memcpy(out + (f * 5 + oy) * 5, ow + f * 131 + oy * 7, 5 * sizeof(float));
 #else
         float *oext = net->pad + 196;   /* [5][7]: one output plane, 7 wide */
         for (int f = 0; f < 3; f++) {
@@ -1668,8 +1777,7 @@ static void abs_run_one(abs *net, const float *x)
                 float *pr = pc + (iy + 1) * 7;
                 for (int k = 0; k < 1; k++)
                     pr[k] = pr[6 + k] = 0.0f;
-                for (int ix = 0; ix < 5; ix++)
-                    pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                memcpy(pr + 1, in + (c * 5 + iy) * 5, 5 * sizeof(float));
             }
         }
 #if defined(NNC_V16)
@@ -2388,8 +2496,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                     float *pr = pc + (iy + 1) * 7;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[6 + k] = 0.0f;
-                    for (int ix = 0; ix < 5; ix++)
-                        pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                    memcpy(pr + 1, in + (c * 5 + iy) * 5, 5 * sizeof(float));
                 }
             }
 #ifdef NNC_V8
@@ -2413,8 +2520,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                 for (int i = 0; i < 16; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 5; oy++) {
-                    for (int ox = 0; ox < 5; ox++)
-                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    memcpy(pf + 16 + oy * 7, dz + (f * 5 + oy) * 5, 5 * sizeof(float));
                     for (int ox = 5; ox < 7; ox++)
                         pf[16 + oy * 7 + ox] = 0.0f;
                 }
@@ -2605,8 +2711,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                 for (int i = 0; i < 16; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 5; oy++) {
-                    for (int ox = 0; ox < 5; ox++)
-                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    memcpy(pf + 16 + oy * 7, dz + (f * 5 + oy) * 5, 5 * sizeof(float));
                     for (int ox = 5; ox < 7; ox++)
                         pf[16 + oy * 7 + ox] = 0.0f;
                 }
@@ -2890,8 +2995,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                 for (int i = 0; i < 16; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 5; oy++) {
-                    for (int ox = 0; ox < 5; ox++)
-                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    memcpy(pf + 16 + oy * 7, dz + (f * 5 + oy) * 5, 5 * sizeof(float));
                     for (int ox = 5; ox < 7; ox++)
                         pf[16 + oy * 7 + ox] = 0.0f;
                 }
@@ -3150,8 +3254,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                 dext[i] = 0.0f;
             for (int f = 0; f < 2; f++) {
                 for (int oy = 0; oy < 5; oy++)
-                    for (int ox = 0; ox < 5; ox++)
-                        dext[oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    memcpy(dext + oy * 7, dz + (f * 5 + oy) * 5, 5 * sizeof(float));
                 for (int c = 0; c < 3; c++) {
                     const float *pc = pin + c * 49;
                     float *gwc = gw + (f * 3 + c) * 9;
@@ -3299,8 +3402,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                     float *pr = pc + (iy + 1) * 7;
                     for (int k = 0; k < 1; k++)
                         pr[k] = pr[6 + k] = 0.0f;
-                    for (int ix = 0; ix < 5; ix++)
-                        pr[1 + ix] = in[(c * 5 + iy) * 5 + ix];
+                    memcpy(pr + 1, in + (c * 5 + iy) * 5, 5 * sizeof(float));
                 }
             }
 #ifdef NNC_V8
@@ -3324,8 +3426,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                 for (int i = 0; i < 16; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 5; oy++) {
-                    for (int ox = 0; ox < 5; ox++)
-                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    memcpy(pf + 16 + oy * 7, dz + (f * 5 + oy) * 5, 5 * sizeof(float));
                     for (int ox = 5; ox < 7; ox++)
                         pf[16 + oy * 7 + ox] = 0.0f;
                 }
@@ -3571,8 +3672,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                 for (int i = 0; i < 16; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 5; oy++) {
-                    for (int ox = 0; ox < 5; ox++)
-                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    memcpy(pf + 16 + oy * 7, dz + (f * 5 + oy) * 5, 5 * sizeof(float));
                     for (int ox = 5; ox < 7; ox++)
                         pf[16 + oy * 7 + ox] = 0.0f;
                 }
@@ -3900,8 +4000,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                 for (int i = 0; i < 16; i++)
                     pf[i] = 0.0f;
                 for (int oy = 0; oy < 5; oy++) {
-                    for (int ox = 0; ox < 5; ox++)
-                        pf[16 + oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    memcpy(pf + 16 + oy * 7, dz + (f * 5 + oy) * 5, 5 * sizeof(float));
                     for (int ox = 5; ox < 7; ox++)
                         pf[16 + oy * 7 + ox] = 0.0f;
                 }
@@ -4138,8 +4237,7 @@ static float abs_backward_pass(abs *net, const float *x, const float *t, const f
                 dext[i] = 0.0f;
             for (int f = 0; f < 3; f++) {
                 for (int oy = 0; oy < 5; oy++)
-                    for (int ox = 0; ox < 5; ox++)
-                        dext[oy * 7 + ox] = dz[(f * 5 + oy) * 5 + ox];
+                    memcpy(dext + oy * 7, dz + (f * 5 + oy) * 5, 5 * sizeof(float));
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 49;
                     float *gwc = gw + (f * 2 + c) * 9;

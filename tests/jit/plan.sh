@@ -7,7 +7,9 @@
 #
 # For networks that reach every case (a padded stride-1 convolution whose
 # filters do not fill the register blocks, an unpadded one, a strided one,
-# max and average pooling, dropout, flatten, dense layers, an LSTM), the
+# max and average pooling, max pooling in vectors of 16 and 8 lanes whose
+# last chunk starts right where the first one's output ends (12 and 6
+# windows a row), dropout, flatten, dense layers, an LSTM), the
 # inference-only C, built with gcc (AVX-512, AVX2 and no vector extension:
 # each of the code's paths), clang and tcc, and once under ASan and UBSan,
 # gives the training code's NAME_forward outputs with the same weights (to
@@ -31,6 +33,19 @@ network convs {
     loss cross_entropy
     optimizer adam lr=0.01
     batch 4
+}
+EOF
+cat >"$out/pools.nn" <<'EOF'
+network pools {
+    input 2x24x24
+    conv 3 3x3 pad 1 relu
+    maxpool 2x2
+    conv 4 3x3 pad 1
+    maxpool 2x2
+    dense 3 softmax
+    loss cross_entropy
+    optimizer sgd lr=0.05
+    batch 2
 }
 EOF
 cat >"$out/strided.nn" <<'EOF'
@@ -97,7 +112,7 @@ EOF
 
 # NAME INPUTS CLASSES, and how the plan compares with keeping every output
 # (the LSTM's two outputs are alive together: nothing to share)
-for spec in "convs 432 5 -lt" "strided 242 3 -lt" "mlp 20 4 -lt" "seq 15 2 -eq"; do
+for spec in "convs 432 5 -lt" "pools 1152 3 -lt" "strided 242 3 -lt" "mlp 20 4 -lt" "seq 15 2 -eq"; do
     # shellcheck disable=SC2086
     set -- $spec
     n=$1 cmp_op=$4
