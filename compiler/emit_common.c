@@ -347,6 +347,22 @@ void emit_helpers(Emitter *e, unsigned needs)
                 "    nnc_v8 hi = __builtin_ia32_haddps256(__builtin_ia32_haddps256(v4, v5), __builtin_ia32_haddps256(v6, v7));\n"
                 "    return __builtin_ia32_vperm2f128_ps256(lo, hi, 0x20) + __builtin_ia32_vperm2f128_ps256(lo, hi, 0x31);\n"
                 "}\n"
+                "#endif\n"
+                "#if defined(NNC_V16) && defined(NNC_SHUFFLE)\n"
+                "/* The same sums of 16 lane groups: v0 .. v7 each hold two filters' 8 lanes,\n"
+                " * [a | b]; each round adds neighbouring lanes of two vectors, so three rounds\n"
+                " * give [the sums of a of v0 .. v7 | those of b], in the plain loops' order. */\n"
+                "static inline nnc_v16 nnc_pair_round(nnc_v16 x, nnc_v16 y)\n"
+                "{\n"
+                "    return __builtin_shufflevector(x, y, 0, 2, 4, 6, 16, 18, 20, 22, 8, 10, 12, 14, 24, 26, 28, 30) +\n"
+                "           __builtin_shufflevector(x, y, 1, 3, 5, 7, 17, 19, 21, 23, 9, 11, 13, 15, 25, 27, 29, 31);\n"
+                "}\n\n"
+                "static nnc_v16 nnc_pair_sums(nnc_v16 v0, nnc_v16 v1, nnc_v16 v2, nnc_v16 v3, nnc_v16 v4, nnc_v16 v5,\n"
+                "                             nnc_v16 v6, nnc_v16 v7)\n"
+                "{\n"
+                "    return nnc_pair_round(nnc_pair_round(nnc_pair_round(v0, v1), nnc_pair_round(v2, v3)),\n"
+                "                          nnc_pair_round(nnc_pair_round(v4, v5), nnc_pair_round(v6, v7)));\n"
+                "}\n"
                 "#endif\n\n");
     if (e->infer)
         return;

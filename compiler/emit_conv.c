@@ -587,10 +587,10 @@ static void emit_conv_gw_step(Emitter *e, const Layer *l, const PlaneGeom *g, co
 /* gw += the lane sums of the block's accumulators a<r>_<tap>: 8 taps of a
  * filter at a time as one vector, the taps left over (KK % 8 per filter)
  * together, lane by lane. */
-static void emit_conv_gw_lane_sums(Emitter *e, const PlaneGeom *g, int64_t R)
+static void emit_conv_gw_lane_sums(Emitter *e, const PlaneGeom *g, int64_t R, bool left_only)
 {
     int64_t KK = g->KK, ckk = g->C * KK, full = KK / 8 * 8;
-    for (int64_t r = 0; r < R; r++)
+    for (int64_t r = 0; r < R && !left_only; r++)
         for (int64_t k0 = 0; k0 < full; k0 += 8) {
             emit(e, "                {   /* taps %lld .. %lld of filter f + %lld */\n", (long long)k0,
                  (long long)(k0 + 7), (long long)r);
@@ -632,7 +632,7 @@ static void emit_conv_gw_sums(Emitter *e, const Layer *l, const PlaneGeom *g, co
     int64_t KK = g->KK, l8 = g->L / 8 * 8;
     bool over = g->PH || g->PW;
     if (conv_gw_lane_sums(l)) {
-        emit_conv_gw_lane_sums(e, g, R);
+        emit_conv_gw_lane_sums(e, g, R, false);
         emit(e, "            }\n");
         return;
     }
@@ -691,7 +691,8 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
  * NNC_SHUFFLE): each vector holds a pair of filters' 8 lanes, [f | f + 1],
  * times the input's 8 positions in both halves, so every lane adds the same
  * products in the same order as the 8-lane block (emit_conv_gw_block), in
- * half the operations; the halves then go through its lane sums. */
+ * half the operations; the sums of 8 taps of a pair come from nnc_pair_sums,
+ * those of the other taps from the halves, through the 8-lane lane sums. */
 static void emit_conv_gw_block16(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t P)
 {
     int64_t KK = g->KK, l8 = g->L / 8 * 8, plane = g->Hp * g->Wp;
@@ -739,13 +740,37 @@ static void emit_conv_gw_block16(Emitter *e, const Layer *l, const PlaneGeom *g,
             }
         emit(e, "                }\n");
     }
-    for (int64_t p = 0; p < P; p++)   /* the halves, as the 8-lane block's accumulators */
-        for (int64_t k = 0; k < KK; k++)
+    /* 8 taps of a pair at a time by nnc_pair_sums, where the lane sums
+     * serve; the other taps' halves as the 8-lane block's accumulators */
+    int64_t full = conv_gw_lane_sums(l) ? KK / 8 * 8 : 0, ckk = g->C * KK;
+    for (int64_t p = 0; p < P; p++)
+        for (int64_t k0 = 0; k0 < full; k0 += 8) {
+            emit(e, "                {   /* taps %lld .. %lld of filters f + %lld and f + %lld */\n", (long long)k0,
+                 (long long)(k0 + 7), (long long)(2 * p), (long long)(2 * p + 1));
+            emit(e, "                    float *g0 = gw + (f + %lld) * %lld + c * %lld + %lld, *g1 = g0 + %lld;\n",
+                 (long long)(2 * p), (long long)ckk, (long long)KK, (long long)k0, (long long)ckk);
+            emit(e, "                    const nnc_v16 sum = nnc_pair_sums(");
+            for (int64_t k = 0; k < 8; k++)
+                emit(e, "%sA%lld_%lld", k ? ", " : "", (long long)p, (long long)(k0 + k));
+            emit(e, ");\n");
+            emit(e, "                    nnc_v8 old0, old1;\n"
+                    "                    memcpy(&old0, g0, 32);\n                    memcpy(&old1, g1, 32);\n"
+                    "                    old0 += __builtin_shufflevector(sum, sum, 0, 1, 2, 3, 4, 5, 6, 7);\n"
+                    "                    old1 += __builtin_shufflevector(sum, sum, 8, 9, 10, 11, 12, 13, 14, 15);\n"
+                    "                    memcpy(g0, &old0, 32);\n                    memcpy(g1, &old1, 32);\n"
+                    "                }\n");
+        }
+    for (int64_t p = 0; p < P; p++)
+        for (int64_t k = full; k < KK; k++)
             emit(e, "                const nnc_v8 a%lld_%lld = __builtin_shufflevector(A%lld_%lld, A%lld_%lld, 0, 1, 2, 3, 4, 5, 6, 7), "
                     "a%lld_%lld = __builtin_shufflevector(A%lld_%lld, A%lld_%lld, 8, 9, 10, 11, 12, 13, 14, 15);\n",
                  (long long)(2 * p), (long long)k, (long long)p, (long long)k, (long long)p, (long long)k,
                  (long long)(2 * p + 1), (long long)k, (long long)p, (long long)k, (long long)p, (long long)k);
-    emit_conv_gw_sums(e, l, g, cb, 2 * P);
+    if (full) {
+        emit_conv_gw_lane_sums(e, g, 2 * P, true);
+        emit(e, "            }\n");
+    } else
+        emit_conv_gw_sums(e, l, g, cb, 2 * P);
 }
 
 /* din for channels c .. c+R-1, positions j .. j+8Q-1 of the padded plane,

@@ -62,6 +62,23 @@ static nnc_v8 nnc_lane_sums(nnc_v8 v0, nnc_v8 v1, nnc_v8 v2, nnc_v8 v3, nnc_v8 v
     return __builtin_ia32_vperm2f128_ps256(lo, hi, 0x20) + __builtin_ia32_vperm2f128_ps256(lo, hi, 0x31);
 }
 #endif
+#if defined(NNC_V16) && defined(NNC_SHUFFLE)
+/* The same sums of 16 lane groups: v0 .. v7 each hold two filters' 8 lanes,
+ * [a | b]; each round adds neighbouring lanes of two vectors, so three rounds
+ * give [the sums of a of v0 .. v7 | those of b], in the plain loops' order. */
+static inline nnc_v16 nnc_pair_round(nnc_v16 x, nnc_v16 y)
+{
+    return __builtin_shufflevector(x, y, 0, 2, 4, 6, 16, 18, 20, 22, 8, 10, 12, 14, 24, 26, 28, 30) +
+           __builtin_shufflevector(x, y, 1, 3, 5, 7, 17, 19, 21, 23, 9, 11, 13, 15, 25, 27, 29, 31);
+}
+
+static nnc_v16 nnc_pair_sums(nnc_v16 v0, nnc_v16 v1, nnc_v16 v2, nnc_v16 v3, nnc_v16 v4, nnc_v16 v5,
+                             nnc_v16 v6, nnc_v16 v7)
+{
+    return nnc_pair_round(nnc_pair_round(nnc_pair_round(v0, v1), nnc_pair_round(v2, v3)),
+                          nnc_pair_round(nnc_pair_round(v4, v5), nnc_pair_round(v6, v7)));
+}
+#endif
 
 /* splitmix64: the deterministic random numbers of NAME_init */
 static uint64_t nnc_rng_next(uint64_t *state)
@@ -2325,52 +2342,30 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
                         x = __builtin_shufflevector(x8, x8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
                         A0_8 += d0 * x; A1_8 += d1 * x;
                     }
-                    const nnc_v8 a0_0 = __builtin_shufflevector(A0_0, A0_0, 0, 1, 2, 3, 4, 5, 6, 7), a1_0 = __builtin_shufflevector(A0_0, A0_0, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a0_1 = __builtin_shufflevector(A0_1, A0_1, 0, 1, 2, 3, 4, 5, 6, 7), a1_1 = __builtin_shufflevector(A0_1, A0_1, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a0_2 = __builtin_shufflevector(A0_2, A0_2, 0, 1, 2, 3, 4, 5, 6, 7), a1_2 = __builtin_shufflevector(A0_2, A0_2, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a0_3 = __builtin_shufflevector(A0_3, A0_3, 0, 1, 2, 3, 4, 5, 6, 7), a1_3 = __builtin_shufflevector(A0_3, A0_3, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a0_4 = __builtin_shufflevector(A0_4, A0_4, 0, 1, 2, 3, 4, 5, 6, 7), a1_4 = __builtin_shufflevector(A0_4, A0_4, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a0_5 = __builtin_shufflevector(A0_5, A0_5, 0, 1, 2, 3, 4, 5, 6, 7), a1_5 = __builtin_shufflevector(A0_5, A0_5, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a0_6 = __builtin_shufflevector(A0_6, A0_6, 0, 1, 2, 3, 4, 5, 6, 7), a1_6 = __builtin_shufflevector(A0_6, A0_6, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a0_7 = __builtin_shufflevector(A0_7, A0_7, 0, 1, 2, 3, 4, 5, 6, 7), a1_7 = __builtin_shufflevector(A0_7, A0_7, 8, 9, 10, 11, 12, 13, 14, 15);
+                    {   /* taps 0 .. 7 of filters f + 0 and f + 1 */
+                        float *g0 = gw + (f + 0) * 18 + c * 9 + 0, *g1 = g0 + 18;
+                        const nnc_v16 sum = nnc_pair_sums(A0_0, A0_1, A0_2, A0_3, A0_4, A0_5, A0_6, A0_7);
+                        nnc_v8 old0, old1;
+                        memcpy(&old0, g0, 32);
+                        memcpy(&old1, g1, 32);
+                        old0 += __builtin_shufflevector(sum, sum, 0, 1, 2, 3, 4, 5, 6, 7);
+                        old1 += __builtin_shufflevector(sum, sum, 8, 9, 10, 11, 12, 13, 14, 15);
+                        memcpy(g0, &old0, 32);
+                        memcpy(g1, &old1, 32);
+                    }
+                    {   /* taps 0 .. 7 of filters f + 2 and f + 3 */
+                        float *g0 = gw + (f + 2) * 18 + c * 9 + 0, *g1 = g0 + 18;
+                        const nnc_v16 sum = nnc_pair_sums(A1_0, A1_1, A1_2, A1_3, A1_4, A1_5, A1_6, A1_7);
+                        nnc_v8 old0, old1;
+                        memcpy(&old0, g0, 32);
+                        memcpy(&old1, g1, 32);
+                        old0 += __builtin_shufflevector(sum, sum, 0, 1, 2, 3, 4, 5, 6, 7);
+                        old1 += __builtin_shufflevector(sum, sum, 8, 9, 10, 11, 12, 13, 14, 15);
+                        memcpy(g0, &old0, 32);
+                        memcpy(g1, &old1, 32);
+                    }
                     const nnc_v8 a0_8 = __builtin_shufflevector(A0_8, A0_8, 0, 1, 2, 3, 4, 5, 6, 7), a1_8 = __builtin_shufflevector(A0_8, A0_8, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a2_0 = __builtin_shufflevector(A1_0, A1_0, 0, 1, 2, 3, 4, 5, 6, 7), a3_0 = __builtin_shufflevector(A1_0, A1_0, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a2_1 = __builtin_shufflevector(A1_1, A1_1, 0, 1, 2, 3, 4, 5, 6, 7), a3_1 = __builtin_shufflevector(A1_1, A1_1, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a2_2 = __builtin_shufflevector(A1_2, A1_2, 0, 1, 2, 3, 4, 5, 6, 7), a3_2 = __builtin_shufflevector(A1_2, A1_2, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a2_3 = __builtin_shufflevector(A1_3, A1_3, 0, 1, 2, 3, 4, 5, 6, 7), a3_3 = __builtin_shufflevector(A1_3, A1_3, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a2_4 = __builtin_shufflevector(A1_4, A1_4, 0, 1, 2, 3, 4, 5, 6, 7), a3_4 = __builtin_shufflevector(A1_4, A1_4, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a2_5 = __builtin_shufflevector(A1_5, A1_5, 0, 1, 2, 3, 4, 5, 6, 7), a3_5 = __builtin_shufflevector(A1_5, A1_5, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a2_6 = __builtin_shufflevector(A1_6, A1_6, 0, 1, 2, 3, 4, 5, 6, 7), a3_6 = __builtin_shufflevector(A1_6, A1_6, 8, 9, 10, 11, 12, 13, 14, 15);
-                    const nnc_v8 a2_7 = __builtin_shufflevector(A1_7, A1_7, 0, 1, 2, 3, 4, 5, 6, 7), a3_7 = __builtin_shufflevector(A1_7, A1_7, 8, 9, 10, 11, 12, 13, 14, 15);
                     const nnc_v8 a2_8 = __builtin_shufflevector(A1_8, A1_8, 0, 1, 2, 3, 4, 5, 6, 7), a3_8 = __builtin_shufflevector(A1_8, A1_8, 8, 9, 10, 11, 12, 13, 14, 15);
-                    {   /* taps 0 .. 7 of filter f + 0 */
-                        float *gk = gw + (f + 0) * 18 + c * 9 + 0;
-                        nnc_v8 old, sum = nnc_lane_sums(a0_0, a0_1, a0_2, a0_3, a0_4, a0_5, a0_6, a0_7);
-                        memcpy(&old, gk, 32);
-                        old += sum;
-                        memcpy(gk, &old, 32);
-                    }
-                    {   /* taps 0 .. 7 of filter f + 1 */
-                        float *gk = gw + (f + 1) * 18 + c * 9 + 0;
-                        nnc_v8 old, sum = nnc_lane_sums(a1_0, a1_1, a1_2, a1_3, a1_4, a1_5, a1_6, a1_7);
-                        memcpy(&old, gk, 32);
-                        old += sum;
-                        memcpy(gk, &old, 32);
-                    }
-                    {   /* taps 0 .. 7 of filter f + 2 */
-                        float *gk = gw + (f + 2) * 18 + c * 9 + 0;
-                        nnc_v8 old, sum = nnc_lane_sums(a2_0, a2_1, a2_2, a2_3, a2_4, a2_5, a2_6, a2_7);
-                        memcpy(&old, gk, 32);
-                        old += sum;
-                        memcpy(gk, &old, 32);
-                    }
-                    {   /* taps 0 .. 7 of filter f + 3 */
-                        float *gk = gw + (f + 3) * 18 + c * 9 + 0;
-                        nnc_v8 old, sum = nnc_lane_sums(a3_0, a3_1, a3_2, a3_3, a3_4, a3_5, a3_6, a3_7);
-                        memcpy(&old, gk, 32);
-                        old += sum;
-                        memcpy(gk, &old, 32);
-                    }
                     {   /* the other taps */
                         float t[8];
                         nnc_v8 sum = nnc_lane_sums(a0_8, a1_8, a2_8, a3_8, zero8, zero8, zero8, zero8);
