@@ -55,14 +55,15 @@ static nnc_v8 nnc_lane_sums(nnc_v8 v0, nnc_v8 v1, nnc_v8 v2, nnc_v8 v3, nnc_v8 v
 /* The same sums of 16 lane groups: v0 .. v7 each hold two filters' 8 lanes,
  * [a | b]; each round adds neighbouring lanes of two vectors, so three rounds
  * give [the sums of a of v0 .. v7 | those of b], in the plain loops' order. */
-static inline nnc_v16 nnc_pair_round(nnc_v16 x, nnc_v16 y)
+static inline __attribute__((unused)) nnc_v16 nnc_pair_round(nnc_v16 x, nnc_v16 y)
 {
     return __builtin_shufflevector(x, y, 0, 2, 4, 6, 16, 18, 20, 22, 8, 10, 12, 14, 24, 26, 28, 30) +
            __builtin_shufflevector(x, y, 1, 3, 5, 7, 17, 19, 21, 23, 9, 11, 13, 15, 25, 27, 29, 31);
 }
 
-static nnc_v16 nnc_pair_sums(nnc_v16 v0, nnc_v16 v1, nnc_v16 v2, nnc_v16 v3, nnc_v16 v4, nnc_v16 v5,
-                             nnc_v16 v6, nnc_v16 v7)
+static __attribute__((unused))   /* where no convolution has 8 taps */
+nnc_v16 nnc_pair_sums(nnc_v16 v0, nnc_v16 v1, nnc_v16 v2, nnc_v16 v3, nnc_v16 v4, nnc_v16 v5, nnc_v16 v6,
+                      nnc_v16 v7)
 {
     return nnc_pair_round(nnc_pair_round(nnc_pair_round(v0, v1), nnc_pair_round(v2, v3)),
                           nnc_pair_round(nnc_pair_round(v4, v5), nnc_pair_round(v6, v7)));
