@@ -158,187 +158,96 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
 #if defined(NNC_V16)
             float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
             for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
-                for (int i = 0; i < 48; i += 48) {   /* 48 positions at a time */
+                for (int i = 0; i < 64; i += 32) {   /* 32 positions at a time */
                     const nnc_v16 zero = {0.0f};
-                    nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-           a1_0 = zero, a1_1 = zero, a1_2 = zero,
-           a2_0 = zero, a2_1 = zero, a2_2 = zero,
-           a3_0 = zero, a3_1 = zero, a3_2 = zero;
+                    nnc_v16 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero,
+           a2_0 = zero, a2_1 = zero,
+           a3_0 = zero, a3_1 = zero;
                     for (int c = 0; c < 2; c++) {
                         const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                        nnc_v16 x0, x1, x2;
+                        nnc_v16 x0, x1;
                         /* tap 0,0 */
                         memcpy(&x0, pc + 0, 64);
                         memcpy(&x1, pc + 16, 64);
-                        memcpy(&x2, pc + 32, 64);
-                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
-                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
-                        a3_0 += wc[54] * x0; a3_1 += wc[54] * x1; a3_2 += wc[54] * x2;
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                        a3_0 += wc[54] * x0; a3_1 += wc[54] * x1;
                         /* tap 0,1 */
                         memcpy(&x0, pc + 1, 64);
                         memcpy(&x1, pc + 17, 64);
-                        memcpy(&x2, pc + 33, 64);
-                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
-                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
-                        a3_0 += wc[55] * x0; a3_1 += wc[55] * x1; a3_2 += wc[55] * x2;
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                        a3_0 += wc[55] * x0; a3_1 += wc[55] * x1;
                         /* tap 0,2 */
                         memcpy(&x0, pc + 2, 64);
                         memcpy(&x1, pc + 18, 64);
-                        memcpy(&x2, pc + 34, 64);
-                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
-                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
-                        a3_0 += wc[56] * x0; a3_1 += wc[56] * x1; a3_2 += wc[56] * x2;
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                        a3_0 += wc[56] * x0; a3_1 += wc[56] * x1;
                         /* tap 1,0 */
                         memcpy(&x0, pc + 10, 64);
                         memcpy(&x1, pc + 26, 64);
-                        memcpy(&x2, pc + 42, 64);
-                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
-                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
-                        a3_0 += wc[57] * x0; a3_1 += wc[57] * x1; a3_2 += wc[57] * x2;
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                        a3_0 += wc[57] * x0; a3_1 += wc[57] * x1;
                         /* tap 1,1 */
                         memcpy(&x0, pc + 11, 64);
                         memcpy(&x1, pc + 27, 64);
-                        memcpy(&x2, pc + 43, 64);
-                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
-                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
-                        a3_0 += wc[58] * x0; a3_1 += wc[58] * x1; a3_2 += wc[58] * x2;
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                        a3_0 += wc[58] * x0; a3_1 += wc[58] * x1;
                         /* tap 1,2 */
                         memcpy(&x0, pc + 12, 64);
                         memcpy(&x1, pc + 28, 64);
-                        memcpy(&x2, pc + 44, 64);
-                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
-                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
-                        a3_0 += wc[59] * x0; a3_1 += wc[59] * x1; a3_2 += wc[59] * x2;
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                        a3_0 += wc[59] * x0; a3_1 += wc[59] * x1;
                         /* tap 2,0 */
                         memcpy(&x0, pc + 20, 64);
                         memcpy(&x1, pc + 36, 64);
-                        memcpy(&x2, pc + 52, 64);
-                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
-                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
-                        a3_0 += wc[60] * x0; a3_1 += wc[60] * x1; a3_2 += wc[60] * x2;
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                        a3_0 += wc[60] * x0; a3_1 += wc[60] * x1;
                         /* tap 2,1 */
                         memcpy(&x0, pc + 21, 64);
                         memcpy(&x1, pc + 37, 64);
-                        memcpy(&x2, pc + 53, 64);
-                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
-                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
-                        a3_0 += wc[61] * x0; a3_1 += wc[61] * x1; a3_2 += wc[61] * x2;
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                        a3_0 += wc[61] * x0; a3_1 += wc[61] * x1;
                         /* tap 2,2 */
                         memcpy(&x0, pc + 22, 64);
                         memcpy(&x1, pc + 38, 64);
-                        memcpy(&x2, pc + 54, 64);
-                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
-                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
-                        a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                        a3_0 += wc[62] * x0; a3_1 += wc[62] * x1;
                     }
                     /* the bias, and relu: the lanes above zero */
-                    a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0];
                     a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
                     a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
-                    a0_2 = (nnc_v16)((nnc_v16i)a0_2 & (a0_2 > zero));
-                    a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1];
                     a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                     a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
-                    a1_2 = (nnc_v16)((nnc_v16i)a1_2 & (a1_2 > zero));
-                    a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2];
                     a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                     a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
-                    a2_2 = (nnc_v16)((nnc_v16i)a2_2 & (a2_2 > zero));
-                    a3_0 += b[f + 3]; a3_1 += b[f + 3]; a3_2 += b[f + 3];
+                    a3_0 += b[f + 3]; a3_1 += b[f + 3];
                     a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
                     a3_1 = (nnc_v16)((nnc_v16i)a3_1 & (a3_1 > zero));
-                    a3_2 = (nnc_v16)((nnc_v16i)a3_2 & (a3_2 > zero));
-                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 188 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 188 + i + 32, &a0_2, 64);
-                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 188 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 188 + i + 32, &a1_2, 64);
-                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 188 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 188 + i + 32, &a2_2, 64);
-                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 188 + i + 16, &a3_1, 64); memcpy(ow + (f + 3) * 188 + i + 32, &a3_2, 64);
-                }
-                for (int i = 48; i < 64; i += 16) {
-                    const nnc_v16 zero = {0.0f};
-                    nnc_v16 a0_0 = zero,
-           a1_0 = zero,
-           a2_0 = zero,
-           a3_0 = zero;
-                    for (int c = 0; c < 2; c++) {
-                        const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                        nnc_v16 x0;
-                        /* tap 0,0 */
-                        memcpy(&x0, pc + 0, 64);
-                        a0_0 += wc[0] * x0;
-                        a1_0 += wc[18] * x0;
-                        a2_0 += wc[36] * x0;
-                        a3_0 += wc[54] * x0;
-                        /* tap 0,1 */
-                        memcpy(&x0, pc + 1, 64);
-                        a0_0 += wc[1] * x0;
-                        a1_0 += wc[19] * x0;
-                        a2_0 += wc[37] * x0;
-                        a3_0 += wc[55] * x0;
-                        /* tap 0,2 */
-                        memcpy(&x0, pc + 2, 64);
-                        a0_0 += wc[2] * x0;
-                        a1_0 += wc[20] * x0;
-                        a2_0 += wc[38] * x0;
-                        a3_0 += wc[56] * x0;
-                        /* tap 1,0 */
-                        memcpy(&x0, pc + 10, 64);
-                        a0_0 += wc[3] * x0;
-                        a1_0 += wc[21] * x0;
-                        a2_0 += wc[39] * x0;
-                        a3_0 += wc[57] * x0;
-                        /* tap 1,1 */
-                        memcpy(&x0, pc + 11, 64);
-                        a0_0 += wc[4] * x0;
-                        a1_0 += wc[22] * x0;
-                        a2_0 += wc[40] * x0;
-                        a3_0 += wc[58] * x0;
-                        /* tap 1,2 */
-                        memcpy(&x0, pc + 12, 64);
-                        a0_0 += wc[5] * x0;
-                        a1_0 += wc[23] * x0;
-                        a2_0 += wc[41] * x0;
-                        a3_0 += wc[59] * x0;
-                        /* tap 2,0 */
-                        memcpy(&x0, pc + 20, 64);
-                        a0_0 += wc[6] * x0;
-                        a1_0 += wc[24] * x0;
-                        a2_0 += wc[42] * x0;
-                        a3_0 += wc[60] * x0;
-                        /* tap 2,1 */
-                        memcpy(&x0, pc + 21, 64);
-                        a0_0 += wc[7] * x0;
-                        a1_0 += wc[25] * x0;
-                        a2_0 += wc[43] * x0;
-                        a3_0 += wc[61] * x0;
-                        /* tap 2,2 */
-                        memcpy(&x0, pc + 22, 64);
-                        a0_0 += wc[8] * x0;
-                        a1_0 += wc[26] * x0;
-                        a2_0 += wc[44] * x0;
-                        a3_0 += wc[62] * x0;
-                    }
-                    /* the bias, and relu: the lanes above zero */
-                    a0_0 += b[f + 0];
-                    a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
-                    a1_0 += b[f + 1];
-                    a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
-                    a2_0 += b[f + 2];
-                    a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
-                    a3_0 += b[f + 3];
-                    a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
-                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
-                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
-                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
-                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64);
+                    memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 188 + i + 16, &a0_1, 64);
+                    memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 188 + i + 16, &a1_1, 64);
+                    memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 188 + i + 16, &a2_1, 64);
+                    memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 188 + i + 16, &a3_1, 64);
                 }
                 {   /* the last 14 positions, in a vector that runs past them */
                     const int i = 64;
@@ -1054,187 +963,96 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
 #if defined(NNC_V16)
         float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
         for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
-            for (int i = 0; i < 48; i += 48) {   /* 48 positions at a time */
+            for (int i = 0; i < 64; i += 32) {   /* 32 positions at a time */
                 const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero,
-       a2_0 = zero, a2_1 = zero, a2_2 = zero,
-       a3_0 = zero, a3_1 = zero, a3_2 = zero;
+                nnc_v16 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero,
+       a2_0 = zero, a2_1 = zero,
+       a3_0 = zero, a3_1 = zero;
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0, x1, x2;
+                    nnc_v16 x0, x1;
                     /* tap 0,0 */
                     memcpy(&x0, pc + 0, 64);
                     memcpy(&x1, pc + 16, 64);
-                    memcpy(&x2, pc + 32, 64);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1; a1_2 += wc[18] * x2;
-                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1; a2_2 += wc[36] * x2;
-                    a3_0 += wc[54] * x0; a3_1 += wc[54] * x1; a3_2 += wc[54] * x2;
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
+                    a3_0 += wc[54] * x0; a3_1 += wc[54] * x1;
                     /* tap 0,1 */
                     memcpy(&x0, pc + 1, 64);
                     memcpy(&x1, pc + 17, 64);
-                    memcpy(&x2, pc + 33, 64);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1; a1_2 += wc[19] * x2;
-                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1; a2_2 += wc[37] * x2;
-                    a3_0 += wc[55] * x0; a3_1 += wc[55] * x1; a3_2 += wc[55] * x2;
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
+                    a3_0 += wc[55] * x0; a3_1 += wc[55] * x1;
                     /* tap 0,2 */
                     memcpy(&x0, pc + 2, 64);
                     memcpy(&x1, pc + 18, 64);
-                    memcpy(&x2, pc + 34, 64);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1; a1_2 += wc[20] * x2;
-                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1; a2_2 += wc[38] * x2;
-                    a3_0 += wc[56] * x0; a3_1 += wc[56] * x1; a3_2 += wc[56] * x2;
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
+                    a3_0 += wc[56] * x0; a3_1 += wc[56] * x1;
                     /* tap 1,0 */
                     memcpy(&x0, pc + 10, 64);
                     memcpy(&x1, pc + 26, 64);
-                    memcpy(&x2, pc + 42, 64);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1; a1_2 += wc[21] * x2;
-                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1; a2_2 += wc[39] * x2;
-                    a3_0 += wc[57] * x0; a3_1 += wc[57] * x1; a3_2 += wc[57] * x2;
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
+                    a3_0 += wc[57] * x0; a3_1 += wc[57] * x1;
                     /* tap 1,1 */
                     memcpy(&x0, pc + 11, 64);
                     memcpy(&x1, pc + 27, 64);
-                    memcpy(&x2, pc + 43, 64);
-                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1; a0_2 += wc[4] * x2;
-                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1; a1_2 += wc[22] * x2;
-                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1; a2_2 += wc[40] * x2;
-                    a3_0 += wc[58] * x0; a3_1 += wc[58] * x1; a3_2 += wc[58] * x2;
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
+                    a3_0 += wc[58] * x0; a3_1 += wc[58] * x1;
                     /* tap 1,2 */
                     memcpy(&x0, pc + 12, 64);
                     memcpy(&x1, pc + 28, 64);
-                    memcpy(&x2, pc + 44, 64);
-                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1; a0_2 += wc[5] * x2;
-                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1; a1_2 += wc[23] * x2;
-                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1; a2_2 += wc[41] * x2;
-                    a3_0 += wc[59] * x0; a3_1 += wc[59] * x1; a3_2 += wc[59] * x2;
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
+                    a3_0 += wc[59] * x0; a3_1 += wc[59] * x1;
                     /* tap 2,0 */
                     memcpy(&x0, pc + 20, 64);
                     memcpy(&x1, pc + 36, 64);
-                    memcpy(&x2, pc + 52, 64);
-                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1; a0_2 += wc[6] * x2;
-                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1; a1_2 += wc[24] * x2;
-                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1; a2_2 += wc[42] * x2;
-                    a3_0 += wc[60] * x0; a3_1 += wc[60] * x1; a3_2 += wc[60] * x2;
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
+                    a3_0 += wc[60] * x0; a3_1 += wc[60] * x1;
                     /* tap 2,1 */
                     memcpy(&x0, pc + 21, 64);
                     memcpy(&x1, pc + 37, 64);
-                    memcpy(&x2, pc + 53, 64);
-                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1; a0_2 += wc[7] * x2;
-                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1; a1_2 += wc[25] * x2;
-                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1; a2_2 += wc[43] * x2;
-                    a3_0 += wc[61] * x0; a3_1 += wc[61] * x1; a3_2 += wc[61] * x2;
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
+                    a3_0 += wc[61] * x0; a3_1 += wc[61] * x1;
                     /* tap 2,2 */
                     memcpy(&x0, pc + 22, 64);
                     memcpy(&x1, pc + 38, 64);
-                    memcpy(&x2, pc + 54, 64);
-                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1; a0_2 += wc[8] * x2;
-                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1; a1_2 += wc[26] * x2;
-                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1; a2_2 += wc[44] * x2;
-                    a3_0 += wc[62] * x0; a3_1 += wc[62] * x1; a3_2 += wc[62] * x2;
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
+                    a3_0 += wc[62] * x0; a3_1 += wc[62] * x1;
                 }
                 /* the bias, and relu: the lanes above zero */
-                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
                 a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
                 a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
-                a0_2 = (nnc_v16)((nnc_v16i)a0_2 & (a0_2 > zero));
-                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
                 a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                 a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
-                a1_2 = (nnc_v16)((nnc_v16i)a1_2 & (a1_2 > zero));
-                a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                a2_0 += b[f + 2]; a2_1 += b[f + 2];
                 a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                 a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
-                a2_2 = (nnc_v16)((nnc_v16i)a2_2 & (a2_2 > zero));
-                a3_0 += b[f + 3]; a3_1 += b[f + 3]; a3_2 += b[f + 3];
+                a3_0 += b[f + 3]; a3_1 += b[f + 3];
                 a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
                 a3_1 = (nnc_v16)((nnc_v16i)a3_1 & (a3_1 > zero));
-                a3_2 = (nnc_v16)((nnc_v16i)a3_2 & (a3_2 > zero));
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 188 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 188 + i + 32, &a0_2, 64);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 188 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 188 + i + 32, &a1_2, 64);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 188 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 188 + i + 32, &a2_2, 64);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 188 + i + 16, &a3_1, 64); memcpy(ow + (f + 3) * 188 + i + 32, &a3_2, 64);
-            }
-            for (int i = 48; i < 64; i += 16) {
-                const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero,
-       a3_0 = zero;
-                for (int c = 0; c < 2; c++) {
-                    const float *pc = pin + c * 100 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0;
-                    /* tap 0,0 */
-                    memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
-                    a3_0 += wc[54] * x0;
-                    /* tap 0,1 */
-                    memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
-                    a3_0 += wc[55] * x0;
-                    /* tap 0,2 */
-                    memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
-                    a3_0 += wc[56] * x0;
-                    /* tap 1,0 */
-                    memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
-                    a3_0 += wc[57] * x0;
-                    /* tap 1,1 */
-                    memcpy(&x0, pc + 11, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
-                    a3_0 += wc[58] * x0;
-                    /* tap 1,2 */
-                    memcpy(&x0, pc + 12, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
-                    a3_0 += wc[59] * x0;
-                    /* tap 2,0 */
-                    memcpy(&x0, pc + 20, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
-                    a3_0 += wc[60] * x0;
-                    /* tap 2,1 */
-                    memcpy(&x0, pc + 21, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
-                    a3_0 += wc[61] * x0;
-                    /* tap 2,2 */
-                    memcpy(&x0, pc + 22, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
-                    a3_0 += wc[62] * x0;
-                }
-                /* the bias, and relu: the lanes above zero */
-                a0_0 += b[f + 0];
-                a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
-                a1_0 += b[f + 1];
-                a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
-                a2_0 += b[f + 2];
-                a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
-                a3_0 += b[f + 3];
-                a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
-                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64);
-                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64);
+                memcpy(ow + (f + 0) * 188 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 188 + i + 16, &a0_1, 64);
+                memcpy(ow + (f + 1) * 188 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 188 + i + 16, &a1_1, 64);
+                memcpy(ow + (f + 2) * 188 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 188 + i + 16, &a2_1, 64);
+                memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 188 + i + 16, &a3_1, 64);
             }
             {   /* the last 14 positions, in a vector that runs past them */
                 const int i = 64;

@@ -148,57 +148,68 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
 #if defined(NNC_V16)
             float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
             for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-                for (int i = 0; i < 32; i += 16) {
+                for (int i = 0; i < 32; i += 32) {   /* 32 positions at a time */
                     const nnc_v16 zero = {0.0f};
-                    nnc_v16 a0_0 = zero,
-           a1_0 = zero;
+                    nnc_v16 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero;
                     for (int c = 0; c < 1; c++) {
                         const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                        nnc_v16 x0;
+                        nnc_v16 x0, x1;
                         /* tap 0,0 */
                         memcpy(&x0, pc + 0, 64);
-                        a0_0 += wc[0] * x0;
-                        a1_0 += wc[9] * x0;
+                        memcpy(&x1, pc + 16, 64);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
                         /* tap 0,1 */
                         memcpy(&x0, pc + 1, 64);
-                        a0_0 += wc[1] * x0;
-                        a1_0 += wc[10] * x0;
+                        memcpy(&x1, pc + 17, 64);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
                         /* tap 0,2 */
                         memcpy(&x0, pc + 2, 64);
-                        a0_0 += wc[2] * x0;
-                        a1_0 += wc[11] * x0;
+                        memcpy(&x1, pc + 18, 64);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
                         /* tap 1,0 */
                         memcpy(&x0, pc + 8, 64);
-                        a0_0 += wc[3] * x0;
-                        a1_0 += wc[12] * x0;
+                        memcpy(&x1, pc + 24, 64);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[12] * x0; a1_1 += wc[12] * x1;
                         /* tap 1,1 */
                         memcpy(&x0, pc + 9, 64);
-                        a0_0 += wc[4] * x0;
-                        a1_0 += wc[13] * x0;
+                        memcpy(&x1, pc + 25, 64);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[13] * x0; a1_1 += wc[13] * x1;
                         /* tap 1,2 */
                         memcpy(&x0, pc + 10, 64);
-                        a0_0 += wc[5] * x0;
-                        a1_0 += wc[14] * x0;
+                        memcpy(&x1, pc + 26, 64);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[14] * x0; a1_1 += wc[14] * x1;
                         /* tap 2,0 */
                         memcpy(&x0, pc + 16, 64);
-                        a0_0 += wc[6] * x0;
-                        a1_0 += wc[15] * x0;
+                        memcpy(&x1, pc + 32, 64);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[15] * x0; a1_1 += wc[15] * x1;
                         /* tap 2,1 */
                         memcpy(&x0, pc + 17, 64);
-                        a0_0 += wc[7] * x0;
-                        a1_0 += wc[16] * x0;
+                        memcpy(&x1, pc + 33, 64);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[16] * x0; a1_1 += wc[16] * x1;
                         /* tap 2,2 */
                         memcpy(&x0, pc + 18, 64);
-                        a0_0 += wc[8] * x0;
-                        a1_0 += wc[17] * x0;
+                        memcpy(&x1, pc + 34, 64);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                     }
                     /* the bias, and relu: the lanes above zero */
-                    a0_0 += b[f + 0];
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0];
                     a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
-                    a1_0 += b[f + 1];
+                    a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1];
                     a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
-                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
-                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                    a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 148 + i + 16, &a0_1, 64);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 148 + i + 16, &a1_1, 64);
                 }
                 {   /* the last 14 positions, in a vector that runs past them */
                     const int i = 32;
@@ -672,70 +683,82 @@ static void cnn_stack_run(cnn_stack *net, const float *x, int n)
 #if defined(NNC_V16)
             float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
             for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-                for (int i = 0; i < 32; i += 16) {
+                for (int i = 0; i < 32; i += 32) {   /* 32 positions at a time */
                     const nnc_v16 zero = {0.0f};
-                    nnc_v16 a0_0 = zero,
-           a1_0 = zero,
-           a2_0 = zero;
+                    nnc_v16 a0_0 = zero, a0_1 = zero,
+           a1_0 = zero, a1_1 = zero,
+           a2_0 = zero, a2_1 = zero;
                     for (int c = 0; c < 2; c++) {
                         const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                        nnc_v16 x0;
+                        nnc_v16 x0, x1;
                         /* tap 0,0 */
                         memcpy(&x0, pc + 0, 64);
-                        a0_0 += wc[0] * x0;
-                        a1_0 += wc[18] * x0;
-                        a2_0 += wc[36] * x0;
+                        memcpy(&x1, pc + 16, 64);
+                        a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                        a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                        a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
                         /* tap 0,1 */
                         memcpy(&x0, pc + 1, 64);
-                        a0_0 += wc[1] * x0;
-                        a1_0 += wc[19] * x0;
-                        a2_0 += wc[37] * x0;
+                        memcpy(&x1, pc + 17, 64);
+                        a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                        a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                        a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
                         /* tap 0,2 */
                         memcpy(&x0, pc + 2, 64);
-                        a0_0 += wc[2] * x0;
-                        a1_0 += wc[20] * x0;
-                        a2_0 += wc[38] * x0;
+                        memcpy(&x1, pc + 18, 64);
+                        a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                        a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                        a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
                         /* tap 1,0 */
                         memcpy(&x0, pc + 8, 64);
-                        a0_0 += wc[3] * x0;
-                        a1_0 += wc[21] * x0;
-                        a2_0 += wc[39] * x0;
+                        memcpy(&x1, pc + 24, 64);
+                        a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                        a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                        a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
                         /* tap 1,1 */
                         memcpy(&x0, pc + 9, 64);
-                        a0_0 += wc[4] * x0;
-                        a1_0 += wc[22] * x0;
-                        a2_0 += wc[40] * x0;
+                        memcpy(&x1, pc + 25, 64);
+                        a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                        a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                        a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
                         /* tap 1,2 */
                         memcpy(&x0, pc + 10, 64);
-                        a0_0 += wc[5] * x0;
-                        a1_0 += wc[23] * x0;
-                        a2_0 += wc[41] * x0;
+                        memcpy(&x1, pc + 26, 64);
+                        a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                        a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                        a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
                         /* tap 2,0 */
                         memcpy(&x0, pc + 16, 64);
-                        a0_0 += wc[6] * x0;
-                        a1_0 += wc[24] * x0;
-                        a2_0 += wc[42] * x0;
+                        memcpy(&x1, pc + 32, 64);
+                        a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                        a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                        a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
                         /* tap 2,1 */
                         memcpy(&x0, pc + 17, 64);
-                        a0_0 += wc[7] * x0;
-                        a1_0 += wc[25] * x0;
-                        a2_0 += wc[43] * x0;
+                        memcpy(&x1, pc + 33, 64);
+                        a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                        a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                        a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
                         /* tap 2,2 */
                         memcpy(&x0, pc + 18, 64);
-                        a0_0 += wc[8] * x0;
-                        a1_0 += wc[26] * x0;
-                        a2_0 += wc[44] * x0;
+                        memcpy(&x1, pc + 34, 64);
+                        a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                        a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                        a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                     }
                     /* the bias, and relu: the lanes above zero */
-                    a0_0 += b[f + 0];
+                    a0_0 += b[f + 0]; a0_1 += b[f + 0];
                     a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
-                    a1_0 += b[f + 1];
+                    a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
+                    a1_0 += b[f + 1]; a1_1 += b[f + 1];
                     a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
-                    a2_0 += b[f + 2];
+                    a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
+                    a2_0 += b[f + 2]; a2_1 += b[f + 2];
                     a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
-                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
-                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
-                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
+                    a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
+                    memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 148 + i + 16, &a0_1, 64);
+                    memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 148 + i + 16, &a1_1, 64);
+                    memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 148 + i + 16, &a2_1, 64);
                 }
                 {   /* the last 14 positions, in a vector that runs past them */
                     const int i = 32;
@@ -1358,57 +1381,68 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
 #if defined(NNC_V16)
         float *ow = net->pad + 128;   /* [2][148]: each filter's output, 8 wide */
         for (int f = 0; f < 2; f += 2) {   /* 2 filters at a time */
-            for (int i = 0; i < 32; i += 16) {
+            for (int i = 0; i < 32; i += 32) {   /* 32 positions at a time */
                 const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero;
+                nnc_v16 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero;
                 for (int c = 0; c < 1; c++) {
                     const float *pc = pin + c * 64 + i, *wc = w + f * 9 + c * 9;
-                    nnc_v16 x0;
+                    nnc_v16 x0, x1;
                     /* tap 0,0 */
                     memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[9] * x0;
+                    memcpy(&x1, pc + 16, 64);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
                     /* tap 0,1 */
                     memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[10] * x0;
+                    memcpy(&x1, pc + 17, 64);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
                     /* tap 0,2 */
                     memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[11] * x0;
+                    memcpy(&x1, pc + 18, 64);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
                     /* tap 1,0 */
                     memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[12] * x0;
+                    memcpy(&x1, pc + 24, 64);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[12] * x0; a1_1 += wc[12] * x1;
                     /* tap 1,1 */
                     memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[13] * x0;
+                    memcpy(&x1, pc + 25, 64);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[13] * x0; a1_1 += wc[13] * x1;
                     /* tap 1,2 */
                     memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[14] * x0;
+                    memcpy(&x1, pc + 26, 64);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[14] * x0; a1_1 += wc[14] * x1;
                     /* tap 2,0 */
                     memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[15] * x0;
+                    memcpy(&x1, pc + 32, 64);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[15] * x0; a1_1 += wc[15] * x1;
                     /* tap 2,1 */
                     memcpy(&x0, pc + 17, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[16] * x0;
+                    memcpy(&x1, pc + 33, 64);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[16] * x0; a1_1 += wc[16] * x1;
                     /* tap 2,2 */
                     memcpy(&x0, pc + 18, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[17] * x0;
+                    memcpy(&x1, pc + 34, 64);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[17] * x0; a1_1 += wc[17] * x1;
                 }
                 /* the bias, and relu: the lanes above zero */
-                a0_0 += b[f + 0];
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
                 a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
-                a1_0 += b[f + 1];
+                a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
                 a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
+                a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 148 + i + 16, &a0_1, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 148 + i + 16, &a1_1, 64);
             }
             {   /* the last 14 positions, in a vector that runs past them */
                 const int i = 32;
@@ -1882,70 +1916,82 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
 #if defined(NNC_V16)
         float *ow = net->pad + 256;   /* [3][148]: each filter's output, 8 wide */
         for (int f = 0; f < 3; f += 3) {   /* 3 filters at a time */
-            for (int i = 0; i < 32; i += 16) {
+            for (int i = 0; i < 32; i += 32) {   /* 32 positions at a time */
                 const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero,
-       a1_0 = zero,
-       a2_0 = zero;
+                nnc_v16 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero,
+       a2_0 = zero, a2_1 = zero;
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 64 + i, *wc = w + f * 18 + c * 9;
-                    nnc_v16 x0;
+                    nnc_v16 x0, x1;
                     /* tap 0,0 */
                     memcpy(&x0, pc + 0, 64);
-                    a0_0 += wc[0] * x0;
-                    a1_0 += wc[18] * x0;
-                    a2_0 += wc[36] * x0;
+                    memcpy(&x1, pc + 16, 64);
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[18] * x0; a1_1 += wc[18] * x1;
+                    a2_0 += wc[36] * x0; a2_1 += wc[36] * x1;
                     /* tap 0,1 */
                     memcpy(&x0, pc + 1, 64);
-                    a0_0 += wc[1] * x0;
-                    a1_0 += wc[19] * x0;
-                    a2_0 += wc[37] * x0;
+                    memcpy(&x1, pc + 17, 64);
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[19] * x0; a1_1 += wc[19] * x1;
+                    a2_0 += wc[37] * x0; a2_1 += wc[37] * x1;
                     /* tap 0,2 */
                     memcpy(&x0, pc + 2, 64);
-                    a0_0 += wc[2] * x0;
-                    a1_0 += wc[20] * x0;
-                    a2_0 += wc[38] * x0;
+                    memcpy(&x1, pc + 18, 64);
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[20] * x0; a1_1 += wc[20] * x1;
+                    a2_0 += wc[38] * x0; a2_1 += wc[38] * x1;
                     /* tap 1,0 */
                     memcpy(&x0, pc + 8, 64);
-                    a0_0 += wc[3] * x0;
-                    a1_0 += wc[21] * x0;
-                    a2_0 += wc[39] * x0;
+                    memcpy(&x1, pc + 24, 64);
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[21] * x0; a1_1 += wc[21] * x1;
+                    a2_0 += wc[39] * x0; a2_1 += wc[39] * x1;
                     /* tap 1,1 */
                     memcpy(&x0, pc + 9, 64);
-                    a0_0 += wc[4] * x0;
-                    a1_0 += wc[22] * x0;
-                    a2_0 += wc[40] * x0;
+                    memcpy(&x1, pc + 25, 64);
+                    a0_0 += wc[4] * x0; a0_1 += wc[4] * x1;
+                    a1_0 += wc[22] * x0; a1_1 += wc[22] * x1;
+                    a2_0 += wc[40] * x0; a2_1 += wc[40] * x1;
                     /* tap 1,2 */
                     memcpy(&x0, pc + 10, 64);
-                    a0_0 += wc[5] * x0;
-                    a1_0 += wc[23] * x0;
-                    a2_0 += wc[41] * x0;
+                    memcpy(&x1, pc + 26, 64);
+                    a0_0 += wc[5] * x0; a0_1 += wc[5] * x1;
+                    a1_0 += wc[23] * x0; a1_1 += wc[23] * x1;
+                    a2_0 += wc[41] * x0; a2_1 += wc[41] * x1;
                     /* tap 2,0 */
                     memcpy(&x0, pc + 16, 64);
-                    a0_0 += wc[6] * x0;
-                    a1_0 += wc[24] * x0;
-                    a2_0 += wc[42] * x0;
+                    memcpy(&x1, pc + 32, 64);
+                    a0_0 += wc[6] * x0; a0_1 += wc[6] * x1;
+                    a1_0 += wc[24] * x0; a1_1 += wc[24] * x1;
+                    a2_0 += wc[42] * x0; a2_1 += wc[42] * x1;
                     /* tap 2,1 */
                     memcpy(&x0, pc + 17, 64);
-                    a0_0 += wc[7] * x0;
-                    a1_0 += wc[25] * x0;
-                    a2_0 += wc[43] * x0;
+                    memcpy(&x1, pc + 33, 64);
+                    a0_0 += wc[7] * x0; a0_1 += wc[7] * x1;
+                    a1_0 += wc[25] * x0; a1_1 += wc[25] * x1;
+                    a2_0 += wc[43] * x0; a2_1 += wc[43] * x1;
                     /* tap 2,2 */
                     memcpy(&x0, pc + 18, 64);
-                    a0_0 += wc[8] * x0;
-                    a1_0 += wc[26] * x0;
-                    a2_0 += wc[44] * x0;
+                    memcpy(&x1, pc + 34, 64);
+                    a0_0 += wc[8] * x0; a0_1 += wc[8] * x1;
+                    a1_0 += wc[26] * x0; a1_1 += wc[26] * x1;
+                    a2_0 += wc[44] * x0; a2_1 += wc[44] * x1;
                 }
                 /* the bias, and relu: the lanes above zero */
-                a0_0 += b[f + 0];
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
                 a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
-                a1_0 += b[f + 1];
+                a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
                 a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
-                a2_0 += b[f + 2];
+                a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
+                a2_0 += b[f + 2]; a2_1 += b[f + 2];
                 a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
-                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64);
-                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64);
-                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64);
+                a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
+                memcpy(ow + (f + 0) * 148 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 148 + i + 16, &a0_1, 64);
+                memcpy(ow + (f + 1) * 148 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 148 + i + 16, &a1_1, 64);
+                memcpy(ow + (f + 2) * 148 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 148 + i + 16, &a2_1, 64);
             }
             {   /* the last 14 positions, in a vector that runs past them */
                 const int i = 32;

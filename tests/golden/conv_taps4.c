@@ -153,111 +153,99 @@ static void conv_taps4_run(conv_taps4 *net, const float *x, int n)
 #if defined(NNC_V16)
         float *ow = net->pad + 784;   /* [8][276]: each filter's output, 14 wide */
         for (int f = 0; f < 8; f += 8) {   /* 8 filters at a time */
-            for (int i = 0; i < 144; i += 48) {   /* 48 positions at a time */
+            for (int i = 0; i < 160; i += 32) {   /* 32 positions at a time */
                 const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero,
-       a2_0 = zero, a2_1 = zero, a2_2 = zero,
-       a3_0 = zero, a3_1 = zero, a3_2 = zero,
-       a4_0 = zero, a4_1 = zero, a4_2 = zero,
-       a5_0 = zero, a5_1 = zero, a5_2 = zero,
-       a6_0 = zero, a6_1 = zero, a6_2 = zero,
-       a7_0 = zero, a7_1 = zero, a7_2 = zero;
+                nnc_v16 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero,
+       a2_0 = zero, a2_1 = zero,
+       a3_0 = zero, a3_1 = zero,
+       a4_0 = zero, a4_1 = zero,
+       a5_0 = zero, a5_1 = zero,
+       a6_0 = zero, a6_1 = zero,
+       a7_0 = zero, a7_1 = zero;
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 196 + i, *wc = w + f * 8 + c * 4;
-                    nnc_v16 x0, x1, x2;
+                    nnc_v16 x0, x1;
                     /* tap 0,0 */
                     memcpy(&x0, pc + 0, 64);
                     memcpy(&x1, pc + 16, 64);
-                    memcpy(&x2, pc + 32, 64);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[8] * x0; a1_1 += wc[8] * x1; a1_2 += wc[8] * x2;
-                    a2_0 += wc[16] * x0; a2_1 += wc[16] * x1; a2_2 += wc[16] * x2;
-                    a3_0 += wc[24] * x0; a3_1 += wc[24] * x1; a3_2 += wc[24] * x2;
-                    a4_0 += wc[32] * x0; a4_1 += wc[32] * x1; a4_2 += wc[32] * x2;
-                    a5_0 += wc[40] * x0; a5_1 += wc[40] * x1; a5_2 += wc[40] * x2;
-                    a6_0 += wc[48] * x0; a6_1 += wc[48] * x1; a6_2 += wc[48] * x2;
-                    a7_0 += wc[56] * x0; a7_1 += wc[56] * x1; a7_2 += wc[56] * x2;
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[8] * x0; a1_1 += wc[8] * x1;
+                    a2_0 += wc[16] * x0; a2_1 += wc[16] * x1;
+                    a3_0 += wc[24] * x0; a3_1 += wc[24] * x1;
+                    a4_0 += wc[32] * x0; a4_1 += wc[32] * x1;
+                    a5_0 += wc[40] * x0; a5_1 += wc[40] * x1;
+                    a6_0 += wc[48] * x0; a6_1 += wc[48] * x1;
+                    a7_0 += wc[56] * x0; a7_1 += wc[56] * x1;
                     /* tap 0,1 */
                     memcpy(&x0, pc + 1, 64);
                     memcpy(&x1, pc + 17, 64);
-                    memcpy(&x2, pc + 33, 64);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1; a1_2 += wc[9] * x2;
-                    a2_0 += wc[17] * x0; a2_1 += wc[17] * x1; a2_2 += wc[17] * x2;
-                    a3_0 += wc[25] * x0; a3_1 += wc[25] * x1; a3_2 += wc[25] * x2;
-                    a4_0 += wc[33] * x0; a4_1 += wc[33] * x1; a4_2 += wc[33] * x2;
-                    a5_0 += wc[41] * x0; a5_1 += wc[41] * x1; a5_2 += wc[41] * x2;
-                    a6_0 += wc[49] * x0; a6_1 += wc[49] * x1; a6_2 += wc[49] * x2;
-                    a7_0 += wc[57] * x0; a7_1 += wc[57] * x1; a7_2 += wc[57] * x2;
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
+                    a2_0 += wc[17] * x0; a2_1 += wc[17] * x1;
+                    a3_0 += wc[25] * x0; a3_1 += wc[25] * x1;
+                    a4_0 += wc[33] * x0; a4_1 += wc[33] * x1;
+                    a5_0 += wc[41] * x0; a5_1 += wc[41] * x1;
+                    a6_0 += wc[49] * x0; a6_1 += wc[49] * x1;
+                    a7_0 += wc[57] * x0; a7_1 += wc[57] * x1;
                     /* tap 1,0 */
                     memcpy(&x0, pc + 14, 64);
                     memcpy(&x1, pc + 30, 64);
-                    memcpy(&x2, pc + 46, 64);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1; a1_2 += wc[10] * x2;
-                    a2_0 += wc[18] * x0; a2_1 += wc[18] * x1; a2_2 += wc[18] * x2;
-                    a3_0 += wc[26] * x0; a3_1 += wc[26] * x1; a3_2 += wc[26] * x2;
-                    a4_0 += wc[34] * x0; a4_1 += wc[34] * x1; a4_2 += wc[34] * x2;
-                    a5_0 += wc[42] * x0; a5_1 += wc[42] * x1; a5_2 += wc[42] * x2;
-                    a6_0 += wc[50] * x0; a6_1 += wc[50] * x1; a6_2 += wc[50] * x2;
-                    a7_0 += wc[58] * x0; a7_1 += wc[58] * x1; a7_2 += wc[58] * x2;
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
+                    a2_0 += wc[18] * x0; a2_1 += wc[18] * x1;
+                    a3_0 += wc[26] * x0; a3_1 += wc[26] * x1;
+                    a4_0 += wc[34] * x0; a4_1 += wc[34] * x1;
+                    a5_0 += wc[42] * x0; a5_1 += wc[42] * x1;
+                    a6_0 += wc[50] * x0; a6_1 += wc[50] * x1;
+                    a7_0 += wc[58] * x0; a7_1 += wc[58] * x1;
                     /* tap 1,1 */
                     memcpy(&x0, pc + 15, 64);
                     memcpy(&x1, pc + 31, 64);
-                    memcpy(&x2, pc + 47, 64);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1; a1_2 += wc[11] * x2;
-                    a2_0 += wc[19] * x0; a2_1 += wc[19] * x1; a2_2 += wc[19] * x2;
-                    a3_0 += wc[27] * x0; a3_1 += wc[27] * x1; a3_2 += wc[27] * x2;
-                    a4_0 += wc[35] * x0; a4_1 += wc[35] * x1; a4_2 += wc[35] * x2;
-                    a5_0 += wc[43] * x0; a5_1 += wc[43] * x1; a5_2 += wc[43] * x2;
-                    a6_0 += wc[51] * x0; a6_1 += wc[51] * x1; a6_2 += wc[51] * x2;
-                    a7_0 += wc[59] * x0; a7_1 += wc[59] * x1; a7_2 += wc[59] * x2;
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
+                    a2_0 += wc[19] * x0; a2_1 += wc[19] * x1;
+                    a3_0 += wc[27] * x0; a3_1 += wc[27] * x1;
+                    a4_0 += wc[35] * x0; a4_1 += wc[35] * x1;
+                    a5_0 += wc[43] * x0; a5_1 += wc[43] * x1;
+                    a6_0 += wc[51] * x0; a6_1 += wc[51] * x1;
+                    a7_0 += wc[59] * x0; a7_1 += wc[59] * x1;
                 }
                 /* the bias, and relu: the lanes above zero */
-                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
                 a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
                 a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
-                a0_2 = (nnc_v16)((nnc_v16i)a0_2 & (a0_2 > zero));
-                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
                 a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                 a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
-                a1_2 = (nnc_v16)((nnc_v16i)a1_2 & (a1_2 > zero));
-                a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                a2_0 += b[f + 2]; a2_1 += b[f + 2];
                 a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                 a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
-                a2_2 = (nnc_v16)((nnc_v16i)a2_2 & (a2_2 > zero));
-                a3_0 += b[f + 3]; a3_1 += b[f + 3]; a3_2 += b[f + 3];
+                a3_0 += b[f + 3]; a3_1 += b[f + 3];
                 a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
                 a3_1 = (nnc_v16)((nnc_v16i)a3_1 & (a3_1 > zero));
-                a3_2 = (nnc_v16)((nnc_v16i)a3_2 & (a3_2 > zero));
-                a4_0 += b[f + 4]; a4_1 += b[f + 4]; a4_2 += b[f + 4];
+                a4_0 += b[f + 4]; a4_1 += b[f + 4];
                 a4_0 = (nnc_v16)((nnc_v16i)a4_0 & (a4_0 > zero));
                 a4_1 = (nnc_v16)((nnc_v16i)a4_1 & (a4_1 > zero));
-                a4_2 = (nnc_v16)((nnc_v16i)a4_2 & (a4_2 > zero));
-                a5_0 += b[f + 5]; a5_1 += b[f + 5]; a5_2 += b[f + 5];
+                a5_0 += b[f + 5]; a5_1 += b[f + 5];
                 a5_0 = (nnc_v16)((nnc_v16i)a5_0 & (a5_0 > zero));
                 a5_1 = (nnc_v16)((nnc_v16i)a5_1 & (a5_1 > zero));
-                a5_2 = (nnc_v16)((nnc_v16i)a5_2 & (a5_2 > zero));
-                a6_0 += b[f + 6]; a6_1 += b[f + 6]; a6_2 += b[f + 6];
+                a6_0 += b[f + 6]; a6_1 += b[f + 6];
                 a6_0 = (nnc_v16)((nnc_v16i)a6_0 & (a6_0 > zero));
                 a6_1 = (nnc_v16)((nnc_v16i)a6_1 & (a6_1 > zero));
-                a6_2 = (nnc_v16)((nnc_v16i)a6_2 & (a6_2 > zero));
-                a7_0 += b[f + 7]; a7_1 += b[f + 7]; a7_2 += b[f + 7];
+                a7_0 += b[f + 7]; a7_1 += b[f + 7];
                 a7_0 = (nnc_v16)((nnc_v16i)a7_0 & (a7_0 > zero));
                 a7_1 = (nnc_v16)((nnc_v16i)a7_1 & (a7_1 > zero));
-                a7_2 = (nnc_v16)((nnc_v16i)a7_2 & (a7_2 > zero));
-                memcpy(ow + (f + 0) * 276 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 276 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 276 + i + 32, &a0_2, 64);
-                memcpy(ow + (f + 1) * 276 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 276 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 276 + i + 32, &a1_2, 64);
-                memcpy(ow + (f + 2) * 276 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 276 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 276 + i + 32, &a2_2, 64);
-                memcpy(ow + (f + 3) * 276 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 276 + i + 16, &a3_1, 64); memcpy(ow + (f + 3) * 276 + i + 32, &a3_2, 64);
-                memcpy(ow + (f + 4) * 276 + i + 0, &a4_0, 64); memcpy(ow + (f + 4) * 276 + i + 16, &a4_1, 64); memcpy(ow + (f + 4) * 276 + i + 32, &a4_2, 64);
-                memcpy(ow + (f + 5) * 276 + i + 0, &a5_0, 64); memcpy(ow + (f + 5) * 276 + i + 16, &a5_1, 64); memcpy(ow + (f + 5) * 276 + i + 32, &a5_2, 64);
-                memcpy(ow + (f + 6) * 276 + i + 0, &a6_0, 64); memcpy(ow + (f + 6) * 276 + i + 16, &a6_1, 64); memcpy(ow + (f + 6) * 276 + i + 32, &a6_2, 64);
-                memcpy(ow + (f + 7) * 276 + i + 0, &a7_0, 64); memcpy(ow + (f + 7) * 276 + i + 16, &a7_1, 64); memcpy(ow + (f + 7) * 276 + i + 32, &a7_2, 64);
+                memcpy(ow + (f + 0) * 276 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 276 + i + 16, &a0_1, 64);
+                memcpy(ow + (f + 1) * 276 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 276 + i + 16, &a1_1, 64);
+                memcpy(ow + (f + 2) * 276 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 276 + i + 16, &a2_1, 64);
+                memcpy(ow + (f + 3) * 276 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 276 + i + 16, &a3_1, 64);
+                memcpy(ow + (f + 4) * 276 + i + 0, &a4_0, 64); memcpy(ow + (f + 4) * 276 + i + 16, &a4_1, 64);
+                memcpy(ow + (f + 5) * 276 + i + 0, &a5_0, 64); memcpy(ow + (f + 5) * 276 + i + 16, &a5_1, 64);
+                memcpy(ow + (f + 6) * 276 + i + 0, &a6_0, 64); memcpy(ow + (f + 6) * 276 + i + 16, &a6_1, 64);
+                memcpy(ow + (f + 7) * 276 + i + 0, &a7_0, 64); memcpy(ow + (f + 7) * 276 + i + 16, &a7_1, 64);
             }
-            for (int i = 144; i < 176; i += 16) {
+            for (int i = 160; i < 176; i += 16) {
                 const nnc_v16 zero = {0.0f};
                 nnc_v16 a0_0 = zero,
        a1_0 = zero,
@@ -1016,111 +1004,99 @@ static void conv_taps4_run_one(conv_taps4 *net, const float *x)
 #if defined(NNC_V16)
         float *ow = net->pad + 784;   /* [8][276]: each filter's output, 14 wide */
         for (int f = 0; f < 8; f += 8) {   /* 8 filters at a time */
-            for (int i = 0; i < 144; i += 48) {   /* 48 positions at a time */
+            for (int i = 0; i < 160; i += 32) {   /* 32 positions at a time */
                 const nnc_v16 zero = {0.0f};
-                nnc_v16 a0_0 = zero, a0_1 = zero, a0_2 = zero,
-       a1_0 = zero, a1_1 = zero, a1_2 = zero,
-       a2_0 = zero, a2_1 = zero, a2_2 = zero,
-       a3_0 = zero, a3_1 = zero, a3_2 = zero,
-       a4_0 = zero, a4_1 = zero, a4_2 = zero,
-       a5_0 = zero, a5_1 = zero, a5_2 = zero,
-       a6_0 = zero, a6_1 = zero, a6_2 = zero,
-       a7_0 = zero, a7_1 = zero, a7_2 = zero;
+                nnc_v16 a0_0 = zero, a0_1 = zero,
+       a1_0 = zero, a1_1 = zero,
+       a2_0 = zero, a2_1 = zero,
+       a3_0 = zero, a3_1 = zero,
+       a4_0 = zero, a4_1 = zero,
+       a5_0 = zero, a5_1 = zero,
+       a6_0 = zero, a6_1 = zero,
+       a7_0 = zero, a7_1 = zero;
                 for (int c = 0; c < 2; c++) {
                     const float *pc = pin + c * 196 + i, *wc = w + f * 8 + c * 4;
-                    nnc_v16 x0, x1, x2;
+                    nnc_v16 x0, x1;
                     /* tap 0,0 */
                     memcpy(&x0, pc + 0, 64);
                     memcpy(&x1, pc + 16, 64);
-                    memcpy(&x2, pc + 32, 64);
-                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1; a0_2 += wc[0] * x2;
-                    a1_0 += wc[8] * x0; a1_1 += wc[8] * x1; a1_2 += wc[8] * x2;
-                    a2_0 += wc[16] * x0; a2_1 += wc[16] * x1; a2_2 += wc[16] * x2;
-                    a3_0 += wc[24] * x0; a3_1 += wc[24] * x1; a3_2 += wc[24] * x2;
-                    a4_0 += wc[32] * x0; a4_1 += wc[32] * x1; a4_2 += wc[32] * x2;
-                    a5_0 += wc[40] * x0; a5_1 += wc[40] * x1; a5_2 += wc[40] * x2;
-                    a6_0 += wc[48] * x0; a6_1 += wc[48] * x1; a6_2 += wc[48] * x2;
-                    a7_0 += wc[56] * x0; a7_1 += wc[56] * x1; a7_2 += wc[56] * x2;
+                    a0_0 += wc[0] * x0; a0_1 += wc[0] * x1;
+                    a1_0 += wc[8] * x0; a1_1 += wc[8] * x1;
+                    a2_0 += wc[16] * x0; a2_1 += wc[16] * x1;
+                    a3_0 += wc[24] * x0; a3_1 += wc[24] * x1;
+                    a4_0 += wc[32] * x0; a4_1 += wc[32] * x1;
+                    a5_0 += wc[40] * x0; a5_1 += wc[40] * x1;
+                    a6_0 += wc[48] * x0; a6_1 += wc[48] * x1;
+                    a7_0 += wc[56] * x0; a7_1 += wc[56] * x1;
                     /* tap 0,1 */
                     memcpy(&x0, pc + 1, 64);
                     memcpy(&x1, pc + 17, 64);
-                    memcpy(&x2, pc + 33, 64);
-                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1; a0_2 += wc[1] * x2;
-                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1; a1_2 += wc[9] * x2;
-                    a2_0 += wc[17] * x0; a2_1 += wc[17] * x1; a2_2 += wc[17] * x2;
-                    a3_0 += wc[25] * x0; a3_1 += wc[25] * x1; a3_2 += wc[25] * x2;
-                    a4_0 += wc[33] * x0; a4_1 += wc[33] * x1; a4_2 += wc[33] * x2;
-                    a5_0 += wc[41] * x0; a5_1 += wc[41] * x1; a5_2 += wc[41] * x2;
-                    a6_0 += wc[49] * x0; a6_1 += wc[49] * x1; a6_2 += wc[49] * x2;
-                    a7_0 += wc[57] * x0; a7_1 += wc[57] * x1; a7_2 += wc[57] * x2;
+                    a0_0 += wc[1] * x0; a0_1 += wc[1] * x1;
+                    a1_0 += wc[9] * x0; a1_1 += wc[9] * x1;
+                    a2_0 += wc[17] * x0; a2_1 += wc[17] * x1;
+                    a3_0 += wc[25] * x0; a3_1 += wc[25] * x1;
+                    a4_0 += wc[33] * x0; a4_1 += wc[33] * x1;
+                    a5_0 += wc[41] * x0; a5_1 += wc[41] * x1;
+                    a6_0 += wc[49] * x0; a6_1 += wc[49] * x1;
+                    a7_0 += wc[57] * x0; a7_1 += wc[57] * x1;
                     /* tap 1,0 */
                     memcpy(&x0, pc + 14, 64);
                     memcpy(&x1, pc + 30, 64);
-                    memcpy(&x2, pc + 46, 64);
-                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1; a0_2 += wc[2] * x2;
-                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1; a1_2 += wc[10] * x2;
-                    a2_0 += wc[18] * x0; a2_1 += wc[18] * x1; a2_2 += wc[18] * x2;
-                    a3_0 += wc[26] * x0; a3_1 += wc[26] * x1; a3_2 += wc[26] * x2;
-                    a4_0 += wc[34] * x0; a4_1 += wc[34] * x1; a4_2 += wc[34] * x2;
-                    a5_0 += wc[42] * x0; a5_1 += wc[42] * x1; a5_2 += wc[42] * x2;
-                    a6_0 += wc[50] * x0; a6_1 += wc[50] * x1; a6_2 += wc[50] * x2;
-                    a7_0 += wc[58] * x0; a7_1 += wc[58] * x1; a7_2 += wc[58] * x2;
+                    a0_0 += wc[2] * x0; a0_1 += wc[2] * x1;
+                    a1_0 += wc[10] * x0; a1_1 += wc[10] * x1;
+                    a2_0 += wc[18] * x0; a2_1 += wc[18] * x1;
+                    a3_0 += wc[26] * x0; a3_1 += wc[26] * x1;
+                    a4_0 += wc[34] * x0; a4_1 += wc[34] * x1;
+                    a5_0 += wc[42] * x0; a5_1 += wc[42] * x1;
+                    a6_0 += wc[50] * x0; a6_1 += wc[50] * x1;
+                    a7_0 += wc[58] * x0; a7_1 += wc[58] * x1;
                     /* tap 1,1 */
                     memcpy(&x0, pc + 15, 64);
                     memcpy(&x1, pc + 31, 64);
-                    memcpy(&x2, pc + 47, 64);
-                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1; a0_2 += wc[3] * x2;
-                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1; a1_2 += wc[11] * x2;
-                    a2_0 += wc[19] * x0; a2_1 += wc[19] * x1; a2_2 += wc[19] * x2;
-                    a3_0 += wc[27] * x0; a3_1 += wc[27] * x1; a3_2 += wc[27] * x2;
-                    a4_0 += wc[35] * x0; a4_1 += wc[35] * x1; a4_2 += wc[35] * x2;
-                    a5_0 += wc[43] * x0; a5_1 += wc[43] * x1; a5_2 += wc[43] * x2;
-                    a6_0 += wc[51] * x0; a6_1 += wc[51] * x1; a6_2 += wc[51] * x2;
-                    a7_0 += wc[59] * x0; a7_1 += wc[59] * x1; a7_2 += wc[59] * x2;
+                    a0_0 += wc[3] * x0; a0_1 += wc[3] * x1;
+                    a1_0 += wc[11] * x0; a1_1 += wc[11] * x1;
+                    a2_0 += wc[19] * x0; a2_1 += wc[19] * x1;
+                    a3_0 += wc[27] * x0; a3_1 += wc[27] * x1;
+                    a4_0 += wc[35] * x0; a4_1 += wc[35] * x1;
+                    a5_0 += wc[43] * x0; a5_1 += wc[43] * x1;
+                    a6_0 += wc[51] * x0; a6_1 += wc[51] * x1;
+                    a7_0 += wc[59] * x0; a7_1 += wc[59] * x1;
                 }
                 /* the bias, and relu: the lanes above zero */
-                a0_0 += b[f + 0]; a0_1 += b[f + 0]; a0_2 += b[f + 0];
+                a0_0 += b[f + 0]; a0_1 += b[f + 0];
                 a0_0 = (nnc_v16)((nnc_v16i)a0_0 & (a0_0 > zero));
                 a0_1 = (nnc_v16)((nnc_v16i)a0_1 & (a0_1 > zero));
-                a0_2 = (nnc_v16)((nnc_v16i)a0_2 & (a0_2 > zero));
-                a1_0 += b[f + 1]; a1_1 += b[f + 1]; a1_2 += b[f + 1];
+                a1_0 += b[f + 1]; a1_1 += b[f + 1];
                 a1_0 = (nnc_v16)((nnc_v16i)a1_0 & (a1_0 > zero));
                 a1_1 = (nnc_v16)((nnc_v16i)a1_1 & (a1_1 > zero));
-                a1_2 = (nnc_v16)((nnc_v16i)a1_2 & (a1_2 > zero));
-                a2_0 += b[f + 2]; a2_1 += b[f + 2]; a2_2 += b[f + 2];
+                a2_0 += b[f + 2]; a2_1 += b[f + 2];
                 a2_0 = (nnc_v16)((nnc_v16i)a2_0 & (a2_0 > zero));
                 a2_1 = (nnc_v16)((nnc_v16i)a2_1 & (a2_1 > zero));
-                a2_2 = (nnc_v16)((nnc_v16i)a2_2 & (a2_2 > zero));
-                a3_0 += b[f + 3]; a3_1 += b[f + 3]; a3_2 += b[f + 3];
+                a3_0 += b[f + 3]; a3_1 += b[f + 3];
                 a3_0 = (nnc_v16)((nnc_v16i)a3_0 & (a3_0 > zero));
                 a3_1 = (nnc_v16)((nnc_v16i)a3_1 & (a3_1 > zero));
-                a3_2 = (nnc_v16)((nnc_v16i)a3_2 & (a3_2 > zero));
-                a4_0 += b[f + 4]; a4_1 += b[f + 4]; a4_2 += b[f + 4];
+                a4_0 += b[f + 4]; a4_1 += b[f + 4];
                 a4_0 = (nnc_v16)((nnc_v16i)a4_0 & (a4_0 > zero));
                 a4_1 = (nnc_v16)((nnc_v16i)a4_1 & (a4_1 > zero));
-                a4_2 = (nnc_v16)((nnc_v16i)a4_2 & (a4_2 > zero));
-                a5_0 += b[f + 5]; a5_1 += b[f + 5]; a5_2 += b[f + 5];
+                a5_0 += b[f + 5]; a5_1 += b[f + 5];
                 a5_0 = (nnc_v16)((nnc_v16i)a5_0 & (a5_0 > zero));
                 a5_1 = (nnc_v16)((nnc_v16i)a5_1 & (a5_1 > zero));
-                a5_2 = (nnc_v16)((nnc_v16i)a5_2 & (a5_2 > zero));
-                a6_0 += b[f + 6]; a6_1 += b[f + 6]; a6_2 += b[f + 6];
+                a6_0 += b[f + 6]; a6_1 += b[f + 6];
                 a6_0 = (nnc_v16)((nnc_v16i)a6_0 & (a6_0 > zero));
                 a6_1 = (nnc_v16)((nnc_v16i)a6_1 & (a6_1 > zero));
-                a6_2 = (nnc_v16)((nnc_v16i)a6_2 & (a6_2 > zero));
-                a7_0 += b[f + 7]; a7_1 += b[f + 7]; a7_2 += b[f + 7];
+                a7_0 += b[f + 7]; a7_1 += b[f + 7];
                 a7_0 = (nnc_v16)((nnc_v16i)a7_0 & (a7_0 > zero));
                 a7_1 = (nnc_v16)((nnc_v16i)a7_1 & (a7_1 > zero));
-                a7_2 = (nnc_v16)((nnc_v16i)a7_2 & (a7_2 > zero));
-                memcpy(ow + (f + 0) * 276 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 276 + i + 16, &a0_1, 64); memcpy(ow + (f + 0) * 276 + i + 32, &a0_2, 64);
-                memcpy(ow + (f + 1) * 276 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 276 + i + 16, &a1_1, 64); memcpy(ow + (f + 1) * 276 + i + 32, &a1_2, 64);
-                memcpy(ow + (f + 2) * 276 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 276 + i + 16, &a2_1, 64); memcpy(ow + (f + 2) * 276 + i + 32, &a2_2, 64);
-                memcpy(ow + (f + 3) * 276 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 276 + i + 16, &a3_1, 64); memcpy(ow + (f + 3) * 276 + i + 32, &a3_2, 64);
-                memcpy(ow + (f + 4) * 276 + i + 0, &a4_0, 64); memcpy(ow + (f + 4) * 276 + i + 16, &a4_1, 64); memcpy(ow + (f + 4) * 276 + i + 32, &a4_2, 64);
-                memcpy(ow + (f + 5) * 276 + i + 0, &a5_0, 64); memcpy(ow + (f + 5) * 276 + i + 16, &a5_1, 64); memcpy(ow + (f + 5) * 276 + i + 32, &a5_2, 64);
-                memcpy(ow + (f + 6) * 276 + i + 0, &a6_0, 64); memcpy(ow + (f + 6) * 276 + i + 16, &a6_1, 64); memcpy(ow + (f + 6) * 276 + i + 32, &a6_2, 64);
-                memcpy(ow + (f + 7) * 276 + i + 0, &a7_0, 64); memcpy(ow + (f + 7) * 276 + i + 16, &a7_1, 64); memcpy(ow + (f + 7) * 276 + i + 32, &a7_2, 64);
+                memcpy(ow + (f + 0) * 276 + i + 0, &a0_0, 64); memcpy(ow + (f + 0) * 276 + i + 16, &a0_1, 64);
+                memcpy(ow + (f + 1) * 276 + i + 0, &a1_0, 64); memcpy(ow + (f + 1) * 276 + i + 16, &a1_1, 64);
+                memcpy(ow + (f + 2) * 276 + i + 0, &a2_0, 64); memcpy(ow + (f + 2) * 276 + i + 16, &a2_1, 64);
+                memcpy(ow + (f + 3) * 276 + i + 0, &a3_0, 64); memcpy(ow + (f + 3) * 276 + i + 16, &a3_1, 64);
+                memcpy(ow + (f + 4) * 276 + i + 0, &a4_0, 64); memcpy(ow + (f + 4) * 276 + i + 16, &a4_1, 64);
+                memcpy(ow + (f + 5) * 276 + i + 0, &a5_0, 64); memcpy(ow + (f + 5) * 276 + i + 16, &a5_1, 64);
+                memcpy(ow + (f + 6) * 276 + i + 0, &a6_0, 64); memcpy(ow + (f + 6) * 276 + i + 16, &a6_1, 64);
+                memcpy(ow + (f + 7) * 276 + i + 0, &a7_0, 64); memcpy(ow + (f + 7) * 276 + i + 16, &a7_1, 64);
             }
-            for (int i = 144; i < 176; i += 16) {
+            for (int i = 160; i < 176; i += 16) {
                 const nnc_v16 zero = {0.0f};
                 nnc_v16 a0_0 = zero,
        a1_0 = zero,
