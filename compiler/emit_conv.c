@@ -399,9 +399,6 @@ static void emit_conv_fwd_block(Emitter *e, const Layer *l, const PlaneGeom *g, 
 static void emit_wide_to_out(Emitter *e, const Layer *l, const PlaneGeom *g, const char *ind, const char *k,
                              int64_t count, const char *fo, int64_t stride)
 {
-    const ActInfo *a = &act_info[l->act];
-    char slope[32], z[128];
-    act_param_str(slope, l);
     if (conv_act_in_block(e, l)) {
         emit(e, "%sfor (int %s = 0; %s < %lld; %s++)   /* into the compact output */\n", ind, k, k, (long long)count,
              k);
@@ -410,6 +407,9 @@ static void emit_wide_to_out(Emitter *e, const Layer *l, const PlaneGeom *g, con
              ind, fo, (long long)g->OH, (long long)g->OW, k, (long long)stride, (long long)g->Wp, (long long)g->OW);
         return;
     }
+    const ActInfo *a = &act_info[l->act];
+    char slope[32], z[128];
+    act_param_str(slope, l);
     emit(e, "%sfor (int %s = 0; %s < %lld; %s++)   /* bias and activation, into the compact output */\n", ind, k, k,
          (long long)count, k);
     emit(e, "%s    for (int oy = 0; oy < %lld; oy++)\n", ind, (long long)g->OH);
@@ -589,14 +589,15 @@ static void emit_conv_gw_step(Emitter *e, const Layer *l, const PlaneGeom *g, co
         }
 }
 
-/* gw += the lane sums of the block's accumulators a<r>_<tap>: 8 taps of a
- * filter at a time as one vector, the taps left over (KK % 8 per filter)
- * together, lane by lane. */
-static void emit_conv_gw_lane_sums(Emitter *e, const PlaneGeom *g, int64_t R, bool left_only)
+/* gw += the lane sums of the block's accumulators a<r>_<tap>, for the taps
+ * from `done` on (0, or a multiple of 8 the caller has added up itself):
+ * 8 taps of a filter at a time as one vector, the taps left over (KK % 8
+ * per filter) together, lane by lane. */
+static void emit_conv_gw_lane_sums(Emitter *e, const PlaneGeom *g, int64_t R, int64_t done)
 {
     int64_t KK = g->KK, ckk = g->C * KK, full = KK / 8 * 8;
-    for (int64_t r = 0; r < R && !left_only; r++)
-        for (int64_t k0 = 0; k0 < full; k0 += 8) {
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t k0 = done; k0 < full; k0 += 8) {
             emit(e, "                {   /* taps %lld .. %lld of filter f + %lld */\n", (long long)k0,
                  (long long)(k0 + 7), (long long)r);
             emit(e, "                    float *gk = gw + (f + %lld) * %lld + c * %lld + %lld;\n", (long long)r,
@@ -632,12 +633,13 @@ static void emit_conv_gw_lane_sums(Emitter *e, const PlaneGeom *g, int64_t R, bo
 
 /* gw += the block's accumulators a<r>_<tap> (R filters, 8 lanes each),
  * and the channel loop's end. */
-static void emit_conv_gw_sums(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R)
+static void emit_conv_gw_sums(Emitter *e, const Layer *l, const PlaneGeom *g, const ConvBack *cb, int64_t R,
+                              int64_t done)
 {
     int64_t KK = g->KK, l8 = g->L / 8 * 8;
     bool over = g->PH || g->PW;
     if (conv_gw_lane_sums(l)) {
-        emit_conv_gw_lane_sums(e, g, R, false);
+        emit_conv_gw_lane_sums(e, g, R, done);
         emit(e, "            }\n");
         return;
     }
@@ -689,7 +691,7 @@ static void emit_conv_gw_block(Emitter *e, const Layer *l, const PlaneGeom *g, c
         emit_conv_gw_step(e, l, g, cb, R);
         emit(e, "                }\n");
     }
-    emit_conv_gw_sums(e, l, g, cb, R);
+    emit_conv_gw_sums(e, l, g, cb, R, 0);
 }
 
 /* The weight gradient of 2P filters in 16-lane vectors (NNC_V16 with
@@ -771,11 +773,7 @@ static void emit_conv_gw_block16(Emitter *e, const Layer *l, const PlaneGeom *g,
                     "a%lld_%lld = __builtin_shufflevector(A%lld_%lld, A%lld_%lld, 8, 9, 10, 11, 12, 13, 14, 15);\n",
                  (long long)(2 * p), (long long)k, (long long)p, (long long)k, (long long)p, (long long)k,
                  (long long)(2 * p + 1), (long long)k, (long long)p, (long long)k, (long long)p, (long long)k);
-    if (full) {
-        emit_conv_gw_lane_sums(e, g, 2 * P, true);
-        emit(e, "            }\n");
-    } else
-        emit_conv_gw_sums(e, l, g, cb, 2 * P);
+    emit_conv_gw_sums(e, l, g, cb, 2 * P, full);
 }
 
 /* din for channels c .. c+R-1, positions j .. j+8Q-1 of the padded plane,

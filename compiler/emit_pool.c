@@ -55,10 +55,9 @@ static void emit_maxpool2_fwd_chunks(Emitter *e, const Layer *l, int lanes)
         emit(e, "                    memcpy(&vb, r1 + 2 * o, sizeof vb);\n");
         emit(e, "                    %s mx = __builtin_shufflevector(va, va%s), x;\n", h, even);
         emit(e, "                    %si gt;\n", h);
-        static const char *const next[3][2] = {{"va", "odd"}, {"vb", "even"}, {"vb", "odd"}};
+        const char *const row[3] = {"va", "vb", "vb"}, *const pick[3] = {odd, even, odd};   /* the window's order */
         for (int j = 0; j < 3; j++) {
-            emit(e, "                    x = __builtin_shufflevector(%s, %s%s);\n", next[j][0], next[j][0],
-                 next[j][1][0] == 'o' ? odd : even);
+            emit(e, "                    x = __builtin_shufflevector(%s, %s%s);\n", row[j], row[j], pick[j]);
             emit(e, "                    gt = x > mx;\n");
             emit(e, "                    mx = (%s)(((%si)x & gt) | ((%si)mx & ~gt));\n", h, h, h);
         }
