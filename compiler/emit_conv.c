@@ -318,9 +318,10 @@ void conv_infer_needs(const Layer *l, int64_t *pin, int64_t *spill)
  * activation before they store a block (no activation, or relu: a vector's
  * lanes ANDed with the mask of those above zero, the bits of nnc_relu, NaN
  * and -0 included), so that the wide rows go to the compact output as plain
- * copies.  Measured on the CNN of examples/ (Zen 5, 16 lanes): 0.955-0.979
- * of the step's time, the forward pass 0.960, where the pass over the
- * output to add and clip took 3% of the step.  Inference code moves its
+ * copies.  Measured on the CNN of examples/ (Zen 5, family 26 model 2, 16
+ * lanes): 0.955-0.979 of the step's time, the forward pass 0.960, where
+ * the pass over the output to add and clip took 3% of the step (its share
+ * of the FMA peak: bench/README.md, 4 December).  Inference code moves its
  * rows down over themselves (emit_conv_forward_vec) and keeps the pass. */
 static bool conv_act_in_block(const Emitter *e, const Layer *l)
 {
