@@ -247,7 +247,6 @@ NNC_MPI_LIBRARY=$PWD/$out/no/libmpi.so.40 timeout 60 $MPIRUN -x NNC_MPI_LIBRARY 
     --save "$out/nolib.nnw" >"$out/nolib.out" 2>&1
 st=$?
 if [ $st -ne 0 ] && [ $st -ne 124 ] && [ ! -e "$out/nolib.nnw" ] &&
-    grep -q '^nnc: error: ' "$out/nolib.out" &&
     [ "$(grep -o "started by mpirun, but Open MPI's library cannot be opened ([^)]*no/libmpi.so.40[^)]*); Debian: apt-get install openmpi-bin" "$out/nolib.out" | wc -l)" = 2 ]; then
     ok "no library: Open MPI's library missing under mpirun: each rank says so and how to install it, nothing written"
 else
