@@ -241,8 +241,9 @@ fi
 
 # ---- no library ----
 # Both ranks' messages are counted, not lines: mpirun forwards each rank's
-# stderr as it reads it, so the two can interleave ("nnc: error: nnc: error:
-# started by ..." was seen in a CI run).
+# stderr as it reads it, so the two can interleave at any byte ("nnc: error:
+# nnc: error: started by ..." and "nnc: nnc: error: started by ..." were seen
+# in CI runs): only the message's body after the prefix is matched.
 NNC_MPI_LIBRARY=$PWD/$out/no/libmpi.so.40 timeout 60 $MPIRUN -x NNC_MPI_LIBRARY $NNC train $sp \
     --save "$out/nolib.nnw" >"$out/nolib.out" 2>&1
 st=$?
