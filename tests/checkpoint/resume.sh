@@ -9,7 +9,7 @@
 # Adam, both with dropout, Adam with a step schedule, a GRU, and a gan block
 # (both networks' weight files).
 . tests/lib.sh
-out=build/test/checkpoint/resume
+out=${NNC_TEST_DIR:-build/test}/checkpoint/resume
 rm -rf "$out"
 mkdir -p "$out"
 NNC=${NNC:-./nnc}

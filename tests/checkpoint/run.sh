@@ -10,7 +10,7 @@
 # docs/weights-format.md against a file the tests wrote.  PATTERN (cmocka's
 # filter, * and ?) runs a subset.
 . tests/lib.sh
-out=build/test/checkpoint
+out=${NNC_TEST_DIR:-build/test}/checkpoint
 mkdir -p "$out"
 CC=${CC:-cc}
 CPPFLAGS="-D_POSIX_C_SOURCE=200809L -Iruntime"

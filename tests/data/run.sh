@@ -11,7 +11,7 @@
 # installed) is "ok data NAME (skipped: WHY)".  PATTERN (cmocka's filter, *
 # and ?) runs a subset.  The tests work in a temporary directory of their own.
 . tests/lib.sh
-out=build/test/data
+out=${NNC_TEST_DIR:-build/test}/data
 mkdir -p "$out"
 CC=${CC:-cc}
 CPPFLAGS="-D_POSIX_C_SOURCE=200809L -Iruntime"

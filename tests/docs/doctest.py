@@ -52,7 +52,7 @@ import sys
 import time
 
 ROOT = os.getcwd()
-SCRATCH = os.path.join(ROOT, "build", "test", "docs")
+SCRATCH = os.path.join(ROOT, os.environ.get("NNC_TEST_DIR") or os.path.join("build", "test"), "docs")
 TIMEOUT = 300          # seconds a command may take
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")

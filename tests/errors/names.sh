@@ -14,7 +14,7 @@
 #      -Werror, and train through the libtcc JIT, among them one spelled like
 #      the header guard an older nnc emitted (XOR_H_INCLUDED, for xor.h).
 . tests/lib.sh
-out=build/test/names
+out=${NNC_TEST_DIR:-build/test}/names
 mkdir -p "$out"
 printf '#include <math.h>\n#include <string.h>\n#include <stdint.h>\n#include <stddef.h>\n' >"$out/hdr.c"
 : >"$out/all"

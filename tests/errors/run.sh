@@ -3,7 +3,7 @@
 # standard error.  nnc must exit with status 1 and write no output file.
 # Usage errors (exit status 2) are checked in usage.sh.
 . tests/lib.sh
-out=build/test/errors
+out=${NNC_TEST_DIR:-build/test}/errors
 mkdir -p "$out"
 for nn in tests/errors/*.nn; do
     name=$(basename "$nn" .nn)

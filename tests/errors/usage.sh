@@ -1,7 +1,7 @@
 #!/bin/sh
 # Usage errors: exit status 2, a message naming the problem, nothing written.
 . tests/lib.sh
-out=build/test/usage
+out=${NNC_TEST_DIR:-build/test}/usage
 mkdir -p "$out"
 usage() {   # usage NAME EXPECTED-MESSAGE-PART ARGS...
     name=$1 want=$2; shift 2

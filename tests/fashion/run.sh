@@ -5,7 +5,7 @@
 # `make demo` and `make demo-cnn`, not tests.
 . tests/lib.sh
 FM=${NNC_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
-out=build/test/fashion
+out=${NNC_TEST_DIR:-build/test}/fashion
 mkdir -p "$out"
 if [ ! -f "$FM/train-images-idx3-ubyte.gz" ]; then
     ok "fashion-mnist slices (skipped: $FM is missing; the Debian package dataset-fashion-mnist could not be installed)"

@@ -10,7 +10,7 @@
 # (libFuzzer); without them every target is FAIL with the reason.
 . tests/lib.sh
 targets=${*:-"frontend repl csv idx weights checkpoint text"}
-out=build/test/fuzz
+out=${NNC_TEST_DIR:-build/test}/fuzz
 rm -rf "$out/tmp"
 mkdir -p "$out/tmp"
 # the targets' private directories (a crashed run cannot remove its own)

@@ -7,7 +7,7 @@
 # unless NO_COMPILE is set, each expected .c is also compiled with gcc, clang
 # and tcc under the strict flags.  `make golden` regenerates the expectations.
 . tests/lib.sh
-out=build/test/golden
+out=${NNC_TEST_DIR:-build/test}/golden
 mkdir -p "$out"
 # sizeof_matches NAME IR HEADER: the IR's "sizeof(NET) = N bytes" lines (the
 # training IR's total, the inference IR's RAM) are the real sizeof of the

@@ -8,7 +8,7 @@
 # PREFIX checks that the man page names it.  Prints "ok install NAME" or
 # "FAIL install NAME" lines.
 . tests/lib.sh
-out=build/test/install
+out=${NNC_TEST_DIR:-build/test}/install
 root=$out/root
 prefix=/usr/local
 rm -rf "$out"

@@ -30,7 +30,7 @@
 # with it the source and the key, may change from one run to the next.)
 # shellcheck disable=SC2086
 . tests/lib.sh
-out=build/test/jit/cache_sh
+out=${NNC_TEST_DIR:-build/test}/jit/cache_sh
 XDG_CACHE_HOME=$PWD/$out/xdg   # (absolute: one check runs nnc from /)
 export XDG_CACHE_HOME
 unset NNC_CACHE_TARGET_TEST

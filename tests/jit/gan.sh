@@ -26,7 +26,7 @@
 #             data for a gan: each refused with its message
 # shellcheck disable=SC2086
 . tests/lib.sh
-out=build/test/jit/gan
+out=${NNC_TEST_DIR:-build/test}/jit/gan
 rm -rf "$out"
 mkdir -p "$out"
 DATA=/usr/share/datasets/fashion-mnist

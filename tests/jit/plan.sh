@@ -16,7 +16,7 @@
 # 1e-5 relative), and its plan is smaller than keeping every output where
 # any buffers take turns.
 . tests/lib.sh
-out=build/test/jit/plan
+out=${NNC_TEST_DIR:-build/test}/jit/plan
 rm -rf "$out"
 mkdir -p "$out"
 NNC=${NNC:-./nnc}

@@ -28,7 +28,7 @@
 #             predict outputs (to float rounding)
 # shellcheck disable=SC2086
 . tests/lib.sh
-out=build/test/jit/recurrent
+out=${NNC_TEST_DIR:-build/test}/jit/recurrent
 rm -rf "$out"
 mkdir -p "$out"
 

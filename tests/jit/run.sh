@@ -66,7 +66,7 @@
 #                build/asan/nnc (the JIT-compiled code itself is not
 #                instrumented: libtcc and cc build it without sanitizers)
 . tests/lib.sh
-out=build/test/jit
+out=${NNC_TEST_DIR:-build/test}/jit
 ASAN_NNC=build/asan/nnc
 XDG_CACHE_HOME=$out/cache   # the cc backend caches here, never in ~/.cache
 export XDG_CACHE_HOME

@@ -22,7 +22,7 @@
 # `<FILE` would make it the regular file.  ($NNC is unquoted, as in run.sh.)
 # shellcheck disable=SC2002,SC2086
 . tests/lib.sh
-out=build/test/jit/stream
+out=${NNC_TEST_DIR:-build/test}/jit/stream
 FM=${NNC_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 IM=$FM/t10k-images-idx3-ubyte.gz
 LB=$FM/t10k-labels-idx1-ubyte.gz

@@ -42,7 +42,7 @@
 #              `show` then says cc runs; between commands the session takes
 #              the build once it is ready (a `show` some seconds later)
 . tests/lib.sh
-out=build/test/jit/tier
+out=${NNC_TEST_DIR:-build/test}/jit/tier
 rm -rf "$out"
 mkdir -p "$out/cache" "$out/bin"
 XDG_CACHE_HOME=$PWD/$out/cache
@@ -297,7 +297,7 @@ rm -rf "$out/cache/nnc"
 (
     echo 'load examples/spiral.nn'
     i=0
-    while [ $i -lt 60 ] && ! grep -q 'running cc;' "$out/repl_wait.out"; do   # up to 30 s for the build
+    while [ $i -lt 60 ] && ! grep -q 'running cc;' "$out/repl_wait.out" 2>/dev/null; do   # up to 30 s for the build
         sleep 0.5
         echo show
         i=$((i + 1))

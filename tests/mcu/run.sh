@@ -42,7 +42,7 @@
 # images, one epoch, the cc JIT (a second each, 3 more when the JIT's cache
 # is cold).  XOR trains on its 4 rows as its file says.
 . tests/lib.sh
-out=build/test/mcu
+out=${NNC_TEST_DIR:-build/test}/mcu
 mkdir -p "$out"
 PY=${PYTHON:-/usr/bin/python3}
 FM=/usr/share/datasets/fashion-mnist

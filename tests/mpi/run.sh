@@ -39,7 +39,7 @@
 #               MPICH's mpiexec sets it) are refused with a message naming
 #               it, rather than each training alone into the same files
 . tests/lib.sh
-out=build/test/mpi
+out=${NNC_TEST_DIR:-build/test}/mpi
 rm -rf "$out"
 mkdir -p "$out/cache"
 XDG_CACHE_HOME=$PWD/$out/cache

@@ -35,7 +35,7 @@
 # sanitizer programs (JOBS=N sets the number of parallel jobs).
 . tests/lib.sh
 src=tests/numeric
-out=build/test/numeric
+out=${NNC_TEST_DIR:-build/test}/numeric
 CC=gcc
 # -fno-var-tracking: with -g, gcc's variable tracking takes minutes on the
 # long straight-line functions of unrolled code under the sanitizers.

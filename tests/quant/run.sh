@@ -19,7 +19,7 @@
 #   errors     a layer int8 cannot run (named, located), calibration data of
 #              another shape, and the options' misuses: each its message
 . tests/lib.sh
-out=build/test/quant
+out=${NNC_TEST_DIR:-build/test}/quant
 rm -rf "$out"
 mkdir -p "$out"
 NNC=${NNC:-./nnc}

@@ -13,7 +13,7 @@
 # the digraphs' nodes and edges against `nnc --emit=ir`, and through `dot -Tsvg`
 # when Graphviz is installed.  Prints "ok report NAME" / "FAIL report NAME".
 . tests/lib.sh
-out=build/test/report
+out=${NNC_TEST_DIR:-build/test}/report
 files=$out/files
 rm -rf "$files"
 mkdir -p "$files"

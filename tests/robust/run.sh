@@ -21,7 +21,7 @@
 # repeats a run's kill times (it is printed).
 # shellcheck disable=SC2086   # $SPIRAL, $NNC and file lists split on purpose
 . tests/lib.sh
-T=build/test/robust
+T=${NNC_TEST_DIR:-build/test}/robust
 rm -rf "$T"
 mkdir -p "$T"
 runs=${ROBUST_RUNS:-40}

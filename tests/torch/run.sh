@@ -23,7 +23,7 @@
 PY=${TORCH_PYTHON:-/usr/bin/python3}
 CC=${CC:-cc}
 src=tests/torch
-out=build/test/torch
+out=${NNC_TEST_DIR:-build/test}/torch
 rm -rf "$out"
 mkdir -p "$out"
 

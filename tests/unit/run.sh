@@ -8,7 +8,7 @@
 # Prints "ok unit NAME" / "FAIL unit NAME" per test function (details of a
 # failure follow, indented).  PATTERN (cmocka's filter, * and ?) runs a subset.
 . tests/lib.sh
-out=build/test/unit
+out=${NNC_TEST_DIR:-build/test}/unit
 mkdir -p "$out"
 CC=${CC:-cc}
 # (Open MPI's header as the Makefile finds it: runtime/parallel.c includes it)

@@ -35,7 +35,7 @@
 PY=${TORCH_PYTHON:-/usr/bin/python3}
 CC=${CC:-cc}
 src=tests/torch/compose
-out=build/test/torch_compose
+out=${NNC_TEST_DIR:-build/test}/torch_compose
 rm -rf "$out"
 mkdir -p "$out"
 

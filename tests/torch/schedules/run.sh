@@ -21,7 +21,7 @@
 PY=${TORCH_PYTHON:-/usr/bin/python3}
 CC=${CC:-cc}
 src=tests/torch/schedules
-out=build/test/torch_schedules
+out=${NNC_TEST_DIR:-build/test}/torch_schedules
 rm -rf "$out"
 mkdir -p "$out"
 names=
