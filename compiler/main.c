@@ -297,6 +297,13 @@ static int compile(const Options *o, Arena *arena, Diag *diag)
 
 int main(int argc, char **argv)
 {
+    /* Each line of stderr leaves in one write, not in the pieces a message
+     * is printed in ("nnc: ", "error: ", the text): under mpirun, which
+     * forwards every rank's stderr as it reads it, two ranks' messages then
+     * no longer come out mixed within a line.  (A static buffer: no malloc,
+     * which out of memory could fail.) */
+    static char stderr_line[BUFSIZ];
+    setvbuf(stderr, stderr_line, _IOLBF, sizeof stderr_line);
     /* A file-size limit (ulimit -f) must give "File too large" errors, which
      * nnc reports with the old file intact, not kill it mid-write. */
     signal(SIGXFSZ, SIG_IGN);
