@@ -227,7 +227,7 @@ static bool is_act_name(const char *word)
 }
 
 /* An activation: a word (`relu`) or a call (`leaky_relu(0.2)`). */
-static bool read_activation(Checker *c, const Arg *a, Layer *l)
+static bool read_activation_arg(Checker *c, const Arg *a, Layer *l)
 {
     if (a->kind != ARG_WORD && a->kind != ARG_CALL) {
         error_at(c, a->loc, "unexpected %s '%s' after the arguments of '%s'", describe(a), a->text, c->rule->keyword);
@@ -269,6 +269,16 @@ static bool read_activation(Checker *c, const Arg *a, Layer *l)
         error_at(c, a->loc, "unknown activation '%s'; expected linear, sigmoid, tanh, relu, leaky_relu or softmax",
                  a->text);
     return false;
+}
+
+/* read_activation_arg, marking the layer when it fails: the loss's checks
+ * of the output layer's activation then say nothing more about it (the
+ * error already did). */
+static bool read_activation(Checker *c, const Arg *a, Layer *l)
+{
+    bool ok = read_activation_arg(c, a, l);
+    l->act_invalid = !ok;
+    return ok;
 }
 
 static void extra_args(Checker *c, const Arg *a)
@@ -1026,7 +1036,7 @@ static void check_whole_net(Checker *c, const NetDecl *d)
     }
     if (n->has_loss && n->loss == LOSS_BCE && n->n_layers > 0) {
         const Layer *last = &n->layers[n->n_layers - 1];
-        if (last->kind != LAYER_DENSE || last->act != ACT_SIGMOID) {
+        if ((last->kind != LAYER_DENSE || last->act != ACT_SIGMOID) && !last->act_invalid) {
             error_at(c, n->loss_loc, "bce needs a sigmoid output layer ('dense N sigmoid'), but the last layer is %s %s",
                      layer_info[last->kind].keyword, act_info[last->act].keyword);
             diag_at(c->diag, DIAG_NOTE, last->loc, "bce reads the pre-activations of a dense sigmoid layer, for the "
@@ -1035,7 +1045,7 @@ static void check_whole_net(Checker *c, const NetDecl *d)
     }
     if (n->has_loss && n->loss == LOSS_CROSS_ENTROPY && n->n_layers > 0) {
         const Layer *last = &n->layers[n->n_layers - 1];
-        if (last->act != ACT_SOFTMAX) {
+        if (last->act != ACT_SOFTMAX && !last->act_invalid) {
             if (last->kind == LAYER_DENSE || last->kind == LAYER_CONV)
                 error_at(c, n->loss_loc, "cross_entropy needs a softmax output layer, but the last layer is %s %s",
                          layer_info[last->kind].keyword, act_info[last->act].keyword);

@@ -229,6 +229,7 @@ typedef struct Layer {
     int64_t stride_h, stride_w;
     int64_t pad_h, pad_w;
     ActKind act;
+    bool act_invalid;            /* its activation was in error: the loss's checks of it are skipped */
     double act_param;            /* leaky_relu slope */
     double rate;                 /* dropout probability */
     int64_t vocab;               /* embed: the number of ids V (units is D) */
