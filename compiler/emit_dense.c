@@ -16,6 +16,7 @@
 
 enum { DOT_LANES = 16 };         /* partial sums per dot product of a dense layer, one sample at a time */
 enum { DOT_ROWS = 8 };           /* its outputs' dot products side by side */
+enum { BLOCK_IND = 48 };         /* room for the indentation inside a gemm block's `if (update) {` */
 
 static bool unrolled(const Emitter *e, const Layer *l)
 {
@@ -690,12 +691,12 @@ bool gemm_block_step(const Emitter *e, const Layer *l)
  * closes the else when the returned indentation is not ind.  Otherwise
  * emits nothing and returns ind. */
 static const char *emit_gemm_block_step(Emitter *e, const Layer *l, int64_t R, int64_t W, int64_t L, const char *ind,
-                                        char ind2[static 48])
+                                        char ind2[static BLOCK_IND])
 {
     if (!gemm_block_step(e, l))
         return ind;
     char grad[32], off[32];
-    snprintf(ind2, 48, "%s    ", ind);
+    snprintf(ind2, BLOCK_IND, "%s    ", ind);
     emit(e, "%sif (update) {\n", ind);
     if (L) {   /* the block's gradient out of the vectors into g0.. */
         emit(e, "%s    float g0[%lld]", ind, (long long)W);
@@ -754,7 +755,7 @@ static void emit_gemm_gw_vec(Emitter *e, const Layer *l, int64_t R, int64_t W, c
         emit(e, "\n");
     }
     emit(e, "%s}\n", ind);
-    char ind2[48];
+    char ind2[BLOCK_IND];
     const char *st = emit_gemm_block_step(e, l, R, W, L, ind, ind2);
     for (int64_t r = 0; r < R; r++) {
         emit(e, "%s", st);
@@ -804,7 +805,7 @@ static void emit_gemm_gw_block(Emitter *e, const Layer *l, int64_t R, int64_t W,
     for (int64_t r = 0; r < R; r++)
         emit(e, "%s        g%lld[k] += d%lld * in[k];\n", ind, (long long)r, (long long)r);
     emit(e, "%s    }\n%s}\n", ind, ind);
-    char ind2[48];
+    char ind2[BLOCK_IND];
     const char *st = emit_gemm_block_step(e, l, R, W, 0, ind, ind2);
     emit(e, "%sfor (int k = 0; k < %lld; k++) {\n", st, (long long)W);
     for (int64_t r = 0; r < R; r++)
