@@ -26,8 +26,9 @@ rm -rf "$dir"
 mkdir -p "$dir"
 log=$dir/log
 : > "$log"
-tty=0
+tty=0 every=100   # passing checks: a counter redrawn in place, or a line every 100 (0: none)
 [ -t 1 ] && [ "$jobs" = 1 ] && tty=1
+[ "$jobs" = 1 ] || every=0   # (a suite shown whole at its end: its counts say it)
 
 # suite NAME: runs one suite, its lines on stdout
 suite() (   # (a subshell: asan's NNC_TEST_DIR stays in it)
@@ -46,9 +47,9 @@ suite() (   # (a subshell: asan's NNC_TEST_DIR stays in it)
 )
 # progress LOG: passes a suite's lines to LOG, shows what is not "ok", then the counts
 progress() {
-    awk -v logf="$1" -v tty=$tty -v t0="$(date +%s)" '
+    awk -v logf="$1" -v tty=$tty -v every=$every -v t0="$(date +%s)" '
         { print >> logf; fflush(logf) }
-        /^ok / { n++; if (tty) printf "\r   %d ok", n; else if (n % 100 == 0) printf "   ... %d ok\n", n; fflush(); next }
+        /^ok / { n++; if (tty) printf "\r   %d ok", n; else if (every && n % every == 0) printf "   ... %d ok\n", n; fflush(); next }
         /^FAIL / { f++ }
         { if (tty && n) printf "\r\033[K"; print; fflush() }
         END { "date +%s" | getline t1; if (tty) printf "\r\033[K"
@@ -60,19 +61,16 @@ locked() {
     "$@"
     rmdir "$dir/lock"
 }
-pop() {   # the queue's first suite into $dir/next.$1, and off the queue
-    head -n 1 "$dir/queue" >"$dir/next.$1"
+pop() {   # prints the queue's first suite and takes it off
+    head -n 1 "$dir/queue"
     sed -i 1d "$dir/queue"
 }
 show() {   # a finished suite's block
     echo "== $1"
-    grep -v '^   \.\.\. [0-9]* ok$' "$dir/$1.shown"
+    cat "$dir/$1.shown"
 }
 worker() {
-    while :; do
-        locked pop "$1"
-        s=$(cat "$dir/next.$1")
-        [ -n "$s" ] || return 0
+    while s=$(locked pop) && [ -n "$s" ]; do
         suite "$s" | progress "$dir/$s.log" >"$dir/$s.shown"
         locked show "$s"
     done
@@ -85,9 +83,9 @@ if [ "$jobs" = 1 ]; then
     done
 else
     for s in $suites; do echo "$s"; done >"$dir/queue"
-    w=1
-    while [ $w -le "$jobs" ]; do
-        worker $w &
+    w=0
+    while [ $w -lt "$jobs" ]; do
+        worker &
         w=$((w + 1))
     done
     wait
