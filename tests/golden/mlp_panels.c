@@ -222,8 +222,8 @@ static void mlp_panels_run_one(mlp_panels *net, const float *x)
         float *out = net->act + 0;
         for (int o = 0; o < 16; o += 8) {   /* 8 outputs at a time */
             const float *wo = w + o * 37;
-            float acc[8][16] = {{0.0f}};   /* 16 partial sums a row */
             float z0, z1, z2, z3, z4, z5, z6, z7;
+            float acc[8][16] = {{0.0f}};   /* 16 partial sums a row */
             for (int i = 0; i < 32; i += 16)
                 for (int k = 0; k < 16; k++) {
                     const float xk = in[i + k];

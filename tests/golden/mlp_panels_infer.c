@@ -18,6 +18,28 @@ static __attribute__((unused)) float nnc_relu(float z)   /* unused where vectors
     return z > 0.0f ? z : 0.0f;
 }
 
+/* Batched dense layers, matrix products and convolutions keep their sums in
+ * vectors where the compiler has them (GCC's and Clang's vector extension):
+ * registers, which plain arrays of accumulators are not always given.  8
+ * floats where the target has AVX (-march=native on most x86-64, -mavx2);
+ * 16 where it has AVX-512 (NNC_V16; -DNNC_NO_V16 keeps all at 8, as suits
+ * CPUs that split a 512-bit operation in two).  Elsewhere (tcc, other
+ * targets, -DNNC_PLAIN_C) the same
+ * sums, in the same order, are plain loops: every path gives the same bits. */
+#if defined(__GNUC__) && !defined(__TINYC__) && defined(__AVX__) && !defined(NNC_PLAIN_C)
+#define NNC_V8 1
+typedef float nnc_v8 __attribute__((vector_size(32)));   /* moved with memcpy: any alignment */
+typedef int32_t nnc_v8i __attribute__((vector_size(32)));   /* a comparison's lanes */
+#if defined(__AVX512VL__)
+#define NNC_V8_WIDE 1   /* 32 vector registers: the convolutions' larger register blocks */
+#endif
+#if defined(__AVX512F__) && !defined(NNC_NO_V16)
+#define NNC_V16 1
+typedef float nnc_v16 __attribute__((vector_size(64)));
+typedef int32_t nnc_v16i __attribute__((vector_size(64)));
+#endif
+#endif
+
 /* ---- network mlp_panels (mlp_panels.nn:4), inference only ---- */
 
 /* The trained parameters, in PyTorch's state_dict order, but for
@@ -140,8 +162,43 @@ static void mlp_panels_run(mlp_panels *net, const float *x)
         for (int o = 0; o < 16; o += 8) {   /* 8 outputs at a time */
             const float *wo = w + o * 32;   /* 8 rows' 16-float pieces side by side */
             const float *wt = w + 512 + o * 5;   /* the rows' last 5 */
-            float acc[8][16] = {{0.0f}};   /* 16 partial sums a row */
             float z0, z1, z2, z3, z4, z5, z6, z7;
+#if defined(NNC_V16)
+            float acc[8][16];   /* 16 partial sums a row */
+            {
+                nnc_v16 xv, wv,
+                    v0 = {0.0f}, v1 = {0.0f}, v2 = {0.0f}, v3 = {0.0f},
+                    v4 = {0.0f}, v5 = {0.0f}, v6 = {0.0f}, v7 = {0.0f};
+                for (int i = 0; i < 32; i += 16) {
+                    memcpy(&xv, in + i, sizeof xv);
+                    memcpy(&wv, wo + i * 8 + 0, sizeof wv);
+                    v0 += wv * xv;
+                    memcpy(&wv, wo + i * 8 + 16, sizeof wv);
+                    v1 += wv * xv;
+                    memcpy(&wv, wo + i * 8 + 32, sizeof wv);
+                    v2 += wv * xv;
+                    memcpy(&wv, wo + i * 8 + 48, sizeof wv);
+                    v3 += wv * xv;
+                    memcpy(&wv, wo + i * 8 + 64, sizeof wv);
+                    v4 += wv * xv;
+                    memcpy(&wv, wo + i * 8 + 80, sizeof wv);
+                    v5 += wv * xv;
+                    memcpy(&wv, wo + i * 8 + 96, sizeof wv);
+                    v6 += wv * xv;
+                    memcpy(&wv, wo + i * 8 + 112, sizeof wv);
+                    v7 += wv * xv;
+                }
+                memcpy(acc[0], &v0, sizeof v0);
+                memcpy(acc[1], &v1, sizeof v1);
+                memcpy(acc[2], &v2, sizeof v2);
+                memcpy(acc[3], &v3, sizeof v3);
+                memcpy(acc[4], &v4, sizeof v4);
+                memcpy(acc[5], &v5, sizeof v5);
+                memcpy(acc[6], &v6, sizeof v6);
+                memcpy(acc[7], &v7, sizeof v7);
+            }
+#else
+            float acc[8][16] = {{0.0f}};   /* 16 partial sums a row */
             for (int i = 0; i < 32; i += 16)
                 for (int k = 0; k < 16; k++) {
                     const float xk = in[i + k];
@@ -154,6 +211,7 @@ static void mlp_panels_run(mlp_panels *net, const float *x)
                     acc[6][k] += wo[i * 8 + 96 + k] * xk;
                     acc[7][k] += wo[i * 8 + 112 + k] * xk;
                 }
+#endif
             for (int r = 0; r < 8; r++) {   /* added up pairwise */
                 for (int k = 0; k < 8; k++)
                     acc[r][k] += acc[r][k + 8];

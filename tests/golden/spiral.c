@@ -441,8 +441,8 @@ static void spiral_run_one(spiral *net, const float *x)
         float *out = net->act + 32;
         for (int o = 0; o < 32; o += 8) {   /* 8 outputs at a time */
             const float *wo = w + o * 32;
-            float acc[8][16] = {{0.0f}};   /* 16 partial sums a row */
             float z0, z1, z2, z3, z4, z5, z6, z7;
+            float acc[8][16] = {{0.0f}};   /* 16 partial sums a row */
             for (int i = 0; i < 32; i += 16)
                 for (int k = 0; k < 16; k++) {
                     const float xk = in[i + k];

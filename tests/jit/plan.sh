@@ -13,8 +13,8 @@
 # inference-only C, built with gcc (AVX-512, AVX2 and no vector extension:
 # each of the code's paths), clang and tcc, and once under ASan and UBSan,
 # gives the training code's NAME_forward outputs with the same weights (to
-# 1e-5 relative), and its plan is smaller than keeping every output where
-# any buffers take turns.
+# 1e-5 relative; gcc's paths and tcc the same bits), and its plan is
+# smaller than keeping every output where any buffers take turns.
 . tests/lib.sh
 out=${NNC_TEST_DIR:-build/test}/jit/plan
 rm -rf "$out"
@@ -63,7 +63,7 @@ EOF
 cat >"$out/mlp.nn" <<'EOF'
 network mlp {
     input 20
-    dense 33 relu
+    dense 57 relu
     dropout 0.5
     dense 17 tanh
     dense 4 softmax
@@ -151,6 +151,20 @@ for spec in "convs 432 5 -lt" "pools 1152 3 -lt" "strided 242 3 -lt" "mlp 20 4 -
                 "inference:" "$(cat "$out/$n.$tag.out")" "training code:" "$(cat "$out/$n.want")"
         fi
     done
+    # gcc's three paths (16 lanes where the machine has AVX-512, 8, plain
+    # loops) and tcc's: the same sums in the same order, so the same bits
+    # (clang contracts a * b + c into one rounding where gcc -std=c99 does not)
+    same=1
+    for cfg in "gcc -O2 -mavx2 -mfma -mno-avx512f" "gcc -O2 -mno-avx" "tcc"; do
+        tag=infer.$(printf '%s' "$cfg" | tr -c 'a-zA-Z0-9\n' '_')
+        cmp -s "$out/$n.infer.gcc__O2__march_native.out" "$out/$n.$tag.out" || same=0
+    done
+    if [ $same = 1 ] && [ -s "$out/$n.infer.gcc__O2__march_native.out" ]; then
+        ok "plan $n: the inference-only C gives the same bits on gcc's vector paths, its plain loops and tcc"
+    else
+        fail "plan $n: the inference-only C gives the same bits on gcc's vector paths, its plain loops and tcc" \
+            "$(head -n 3 "$out/$n".infer.*.out)"
+    fi
     planned=$("$NNC" --emit=ir "$out/$n.nn" --weights "$out/$n.nnw" |
         sed -n 's/^  plan .*(\([0-9]*\) floats; with every output kept, \([0-9]*\))$/\1 \2/p')
     # shellcheck disable=SC2086
