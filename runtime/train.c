@@ -353,6 +353,24 @@ static void copy_rows(float *dst, const float *x, int64_t width, const int64_t *
         memcpy(dst + s * width, x + idx[s] * width, (size_t)width * sizeof *dst);
 }
 
+/* Asks for every line of a row of `width` floats, to be in the cache when a
+ * step reads it: a batch-1 step reads its row in place, and asked for one
+ * step ahead (about 15 us for the MLP 784-128-10), the row no longer waits on
+ * the memory in the step's first layer (`nnc train bench/mlp_b1.nn --limit
+ * 20000 --epochs 2`, the second epoch: 61,700 -> 63,900 samples/s, medians
+ * of 10 alternating runs, 9 of the 10 pairs faster; Zen 5 family 26 model
+ * 2). */
+static void prefetch_row(const float *row, int64_t width)
+{
+#if defined(__GNUC__)
+    uintptr_t line = (uintptr_t)row & ~(uintptr_t)63, end = (uintptr_t)(row + width);
+    for (; line < end; line += 64)
+        __builtin_prefetch((const void *)line);
+#else
+    (void)row, (void)width;
+#endif
+}
+
 /* The k rows idx[0..k) of train, inputs into xb and targets into tb, one
  * after the other (a batch as the emitted step takes it). */
 static void gather(const RtNet *net, const RtData *train, const int64_t *idx, int k, float *xb, float *tb)
@@ -439,6 +457,8 @@ bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrain
             if (par) {
                 loss = par_step(net, train, idx + b, k, xb, tb, par, opt->stop && *opt->stop, &stop_all);
             } else if (k == 1 && train->t) {   /* one row is contiguous already: no copy */
+                if (b + 1 < n)
+                    prefetch_row(train->x + idx[b + 1] * ni, ni);
                 loss = net->train_step(net->state, train->x + idx[b] * ni, train->t + idx[b] * no, 1);
             } else {
                 gather(net, train, idx + b, k, xb, tb);
