@@ -99,24 +99,74 @@ int64_t dense_panel_source(const Layer *l, int64_t at)
     return o * n + i;
 }
 
-/* The panels' loop in 16-lane vectors where the target has them (NNC_V16):
- * acc[r][k] gets the same products in the same order as in the plain loop
- * that follows it under #else, whose `#if` this opens.  Written out, the sums
- * stay in registers: GCC 12 (-O3 -march=native, Zen 5) made the plain loop
- * into one that copied an accumulator register to another and back every
- * round, and the MLP's one-image pass took 1/0.84 of the time. */
-static void emit_dot_panel_v16(Emitter *e, int64_t main_len, const char *x, const char *ind)
+/* `decl` (a type and its first variables, indented by `ind` and 4), then the
+ * sums <prefix>0 .. <prefix><count-1> of each of the `n` prefixes, set to
+ * zero, four a line. */
+static void emit_zero_sums(Emitter *e, const char *ind, const char *decl, const char *const *prefix, int n, int count)
 {
+    emit(e, "%s    %s", ind, decl);
+    for (int p = 0; p < n; p++)
+        for (int r = 0; r < count; r++) {
+            if (r % 4 == 0)
+                emit(e, ",\n%s       ", ind);
+            else
+                emit(e, ",");
+            emit(e, " %s%d = {0.0f}", prefix[p], r);
+        }
+    emit(e, ";\n");
+}
+
+/* The panels' loop in 8-lane vectors, `rows` rows' sums at a time (all
+ * DOT_ROWS, or half of them in two passes): lanes 0-7 of a row's 16 sums in
+ * lo<r>, 8-15 in hi<r>. */
+static void emit_dot_panel_v8(Emitter *e, int64_t main_len, const char *x, const char *ind, int rows)
+{
+    static const char *const lohi[] = {"lo", "hi"};
+    const char *h = rows < DOT_ROWS ? "h + " : "", *hp = rows < DOT_ROWS ? "h * " : "";
+    char hl[16] = "";
+    if (rows < DOT_ROWS)
+        snprintf(hl, sizeof hl, "%d + ", DOT_LANES);
+    emit(e, "%sfloat acc[%d][%d];   /* %d partial sums a row: lanes 0-7 in lo, 8-15 in hi */\n", ind, DOT_ROWS,
+         DOT_LANES, DOT_LANES);
+    if (rows < DOT_ROWS)
+        emit(e, "%sfor (int h = 0; h < %d; h += %d) {   /* %d rows at a time */\n", ind, DOT_ROWS, rows, rows);
+    else
+        emit(e, "%s{\n", ind);
+    emit_zero_sums(e, ind, "nnc_v8 xlo, xhi, wv", lohi, 2, rows);
+    emit(e, "%s    for (int i = 0; i < %lld; i += %d) {\n", ind, (long long)main_len, DOT_LANES);
+    emit(e, "%s        memcpy(&xlo, %s + i, sizeof xlo);\n", ind, x);
+    emit(e, "%s        memcpy(&xhi, %s + i + 8, sizeof xhi);\n", ind, x);
+    for (int r = 0; r < rows; r++)
+        for (int half = 0; half < 2; half++)
+            emit(e, "%s        memcpy(&wv, wo + i * %d + %s%s%d, sizeof wv);\n%s        %s%d += wv * %s;\n", ind,
+                 DOT_ROWS, hp, rows < DOT_ROWS ? hl : "", r * DOT_LANES + 8 * half, ind, lohi[half], r,
+                 half ? "xhi" : "xlo");
+    emit(e, "%s    }\n", ind);
+    for (int r = 0; r < rows; r++)
+        emit(e, "%s    memcpy(acc[%s%d], &lo%d, sizeof lo%d);\n%s    memcpy(acc[%s%d] + 8, &hi%d, sizeof hi%d);\n",
+             ind, h, r, r, r, ind, h, r, r, r);
+    emit(e, "%s}\n", ind);
+}
+
+/* The panels' loop in vectors where the target has them: acc[r][k] gets the
+ * same products in the same order as in the plain loop that follows under
+ * #else, whose `#if` this opens.  Written out, the sums stay in registers.
+ * GCC 12 (-O3, the MLP's one-image pass on a Zen 5, family 26 model 2) had
+ * made the plain loop into one that copied a sum from one register to
+ * another and back every round (AVX-512, 16 lanes: the written-out loop
+ * takes 0.83 of the time; 8 lanes with AVX-512's 32 registers,
+ * -DNNC_NO_V16 -mprefer-vector-width=256: 0.91-0.95) or, with AVX2's 16
+ * registers for the 16 vectors of sums, kept two of them on the stack
+ * (-march=znver3 or haswell, on the same machine: 4 rows at a time, in two
+ * passes, 0.91-0.92; all 8 rows in one pass with 32 registers, 0.91-0.95,
+ * where two passes took 1.18). */
+static void emit_dot_panel_vectors(Emitter *e, int64_t main_len, const char *x, const char *ind)
+{
+    static const char *const v[] = {"v"};
     emit(e, "#if defined(NNC_V16)\n");
     emit(e, "%sfloat acc[%d][%d];   /* %d partial sums a row */\n", ind, DOT_ROWS, DOT_LANES, DOT_LANES);
     emit(e, "%s{\n", ind);
-    emit(e, "%s    nnc_v16 xv, wv", ind);
-    for (int r = 0; r < DOT_ROWS; r++) {   /* four a line */
-        if (r % 4 == 0)
-            emit(e, ",\n%s       ", ind);
-        emit(e, " v%d = {0.0f}%s", r, r % 4 == 3 || r == DOT_ROWS - 1 ? "" : ",");
-    }
-    emit(e, ";\n");
+    emit_zero_sums(e, ind, "nnc_v16 xv, wv", v, 1, DOT_ROWS);
     emit(e, "%s    for (int i = 0; i < %lld; i += %d) {\n", ind, (long long)main_len, DOT_LANES);
     emit(e, "%s        memcpy(&xv, %s + i, sizeof xv);\n", ind, x);
     for (int r = 0; r < DOT_ROWS; r++)
@@ -126,6 +176,10 @@ static void emit_dot_panel_v16(Emitter *e, int64_t main_len, const char *x, cons
     for (int r = 0; r < DOT_ROWS; r++)
         emit(e, "%s    memcpy(acc[%d], &v%d, sizeof v%d);\n", ind, r, r, r);
     emit(e, "%s}\n", ind);
+    emit(e, "#elif defined(NNC_V8_WIDE)\n");
+    emit_dot_panel_v8(e, main_len, x, ind, DOT_ROWS);
+    emit(e, "#elif defined(NNC_V8)\n");
+    emit_dot_panel_v8(e, main_len, x, ind, DOT_ROWS / 2);
     emit(e, "#else\n");
 }
 
@@ -150,7 +204,7 @@ static void emit_dot_rows(Emitter *e, int64_t n, const char *x, const char *ind,
         emit(e, ", z%d", r);
     emit(e, ";\n");
     if (panels)
-        emit_dot_panel_v16(e, main_len, x, ind);
+        emit_dot_panel_vectors(e, main_len, x, ind);
     emit(e, "%sfloat acc[%d][%d] = {{0.0f}};   /* %d partial sums a row */\n", ind, DOT_ROWS, DOT_LANES, DOT_LANES);
     emit(e, "%sfor (int i = 0; i < %lld; i += %d)\n", ind, (long long)main_len, DOT_LANES);
     emit(e, "%s    for (int k = 0; k < %d; k++) {\n", ind, DOT_LANES);
@@ -1251,7 +1305,7 @@ static unsigned dense_needs(const Emitter *e, const Layer *l)
         return EMIT_NEEDS_V8 | (transposes_in_blocks(e->net->batch, l->n_in, 8)   /* (16 implies 8) */
                                     ? EMIT_NEEDS_SHUFFLE | EMIT_NEEDS_TRANSPOSE : 0);
     if (dense_panels(e, l))
-        return EMIT_NEEDS_V8;   /* emit_dot_panel_v16 */
+        return EMIT_NEEDS_V8;   /* emit_dot_panel_vectors */
     return l->in.steps && !e->infer ? EMIT_NEEDS_V8 : 0;
 }
 

@@ -197,6 +197,102 @@ static void mlp_panels_run(mlp_panels *net, const float *x)
                 memcpy(acc[6], &v6, sizeof v6);
                 memcpy(acc[7], &v7, sizeof v7);
             }
+#elif defined(NNC_V8_WIDE)
+            float acc[8][16];   /* 16 partial sums a row: lanes 0-7 in lo, 8-15 in hi */
+            {
+                nnc_v8 xlo, xhi, wv,
+                    lo0 = {0.0f}, lo1 = {0.0f}, lo2 = {0.0f}, lo3 = {0.0f},
+                    lo4 = {0.0f}, lo5 = {0.0f}, lo6 = {0.0f}, lo7 = {0.0f},
+                    hi0 = {0.0f}, hi1 = {0.0f}, hi2 = {0.0f}, hi3 = {0.0f},
+                    hi4 = {0.0f}, hi5 = {0.0f}, hi6 = {0.0f}, hi7 = {0.0f};
+                for (int i = 0; i < 32; i += 16) {
+                    memcpy(&xlo, in + i, sizeof xlo);
+                    memcpy(&xhi, in + i + 8, sizeof xhi);
+                    memcpy(&wv, wo + i * 8 + 0, sizeof wv);
+                    lo0 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + 8, sizeof wv);
+                    hi0 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + 16, sizeof wv);
+                    lo1 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + 24, sizeof wv);
+                    hi1 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + 32, sizeof wv);
+                    lo2 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + 40, sizeof wv);
+                    hi2 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + 48, sizeof wv);
+                    lo3 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + 56, sizeof wv);
+                    hi3 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + 64, sizeof wv);
+                    lo4 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + 72, sizeof wv);
+                    hi4 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + 80, sizeof wv);
+                    lo5 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + 88, sizeof wv);
+                    hi5 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + 96, sizeof wv);
+                    lo6 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + 104, sizeof wv);
+                    hi6 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + 112, sizeof wv);
+                    lo7 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + 120, sizeof wv);
+                    hi7 += wv * xhi;
+                }
+                memcpy(acc[0], &lo0, sizeof lo0);
+                memcpy(acc[0] + 8, &hi0, sizeof hi0);
+                memcpy(acc[1], &lo1, sizeof lo1);
+                memcpy(acc[1] + 8, &hi1, sizeof hi1);
+                memcpy(acc[2], &lo2, sizeof lo2);
+                memcpy(acc[2] + 8, &hi2, sizeof hi2);
+                memcpy(acc[3], &lo3, sizeof lo3);
+                memcpy(acc[3] + 8, &hi3, sizeof hi3);
+                memcpy(acc[4], &lo4, sizeof lo4);
+                memcpy(acc[4] + 8, &hi4, sizeof hi4);
+                memcpy(acc[5], &lo5, sizeof lo5);
+                memcpy(acc[5] + 8, &hi5, sizeof hi5);
+                memcpy(acc[6], &lo6, sizeof lo6);
+                memcpy(acc[6] + 8, &hi6, sizeof hi6);
+                memcpy(acc[7], &lo7, sizeof lo7);
+                memcpy(acc[7] + 8, &hi7, sizeof hi7);
+            }
+#elif defined(NNC_V8)
+            float acc[8][16];   /* 16 partial sums a row: lanes 0-7 in lo, 8-15 in hi */
+            for (int h = 0; h < 8; h += 4) {   /* 4 rows at a time */
+                nnc_v8 xlo, xhi, wv,
+                    lo0 = {0.0f}, lo1 = {0.0f}, lo2 = {0.0f}, lo3 = {0.0f},
+                    hi0 = {0.0f}, hi1 = {0.0f}, hi2 = {0.0f}, hi3 = {0.0f};
+                for (int i = 0; i < 32; i += 16) {
+                    memcpy(&xlo, in + i, sizeof xlo);
+                    memcpy(&xhi, in + i + 8, sizeof xhi);
+                    memcpy(&wv, wo + i * 8 + h * 16 + 0, sizeof wv);
+                    lo0 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + h * 16 + 8, sizeof wv);
+                    hi0 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + h * 16 + 16, sizeof wv);
+                    lo1 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + h * 16 + 24, sizeof wv);
+                    hi1 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + h * 16 + 32, sizeof wv);
+                    lo2 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + h * 16 + 40, sizeof wv);
+                    hi2 += wv * xhi;
+                    memcpy(&wv, wo + i * 8 + h * 16 + 48, sizeof wv);
+                    lo3 += wv * xlo;
+                    memcpy(&wv, wo + i * 8 + h * 16 + 56, sizeof wv);
+                    hi3 += wv * xhi;
+                }
+                memcpy(acc[h + 0], &lo0, sizeof lo0);
+                memcpy(acc[h + 0] + 8, &hi0, sizeof hi0);
+                memcpy(acc[h + 1], &lo1, sizeof lo1);
+                memcpy(acc[h + 1] + 8, &hi1, sizeof hi1);
+                memcpy(acc[h + 2], &lo2, sizeof lo2);
+                memcpy(acc[h + 2] + 8, &hi2, sizeof hi2);
+                memcpy(acc[h + 3], &lo3, sizeof lo3);
+                memcpy(acc[h + 3] + 8, &hi3, sizeof hi3);
+            }
 #else
             float acc[8][16] = {{0.0f}};   /* 16 partial sums a row */
             for (int i = 0; i < 32; i += 16)

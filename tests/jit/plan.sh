@@ -10,8 +10,9 @@
 # max and average pooling, max pooling in vectors of 16 and 8 lanes whose
 # last chunk starts right where the first one's output ends (12 and 6
 # windows a row), dropout, flatten, dense layers, an LSTM), the
-# inference-only C, built with gcc (AVX-512, AVX2 and no vector extension:
-# each of the code's paths), clang and tcc, and once under ASan and UBSan,
+# inference-only C, built with gcc (AVX-512 at 16 lanes and at 8, AVX2, no
+# vector extension: each of the code's paths), clang and tcc, and once under
+# ASan and UBSan,
 # gives the training code's NAME_forward outputs with the same weights (to
 # 1e-5 relative; gcc's paths and tcc the same bits), and its plan is
 # smaller than keeping every output where any buffers take turns.
@@ -129,7 +130,8 @@ for spec in "convs 432 5 -lt" "pools 1152 3 -lt" "strided 242 3 -lt" "mlp 20 4 -
     # shellcheck disable=SC2046
     "$out/$n.drv" predict "$out/$n.nnw" $(cat "$out/$n.samples") >"$out/$n.want" 2>&1
     # each build: the plan's C (infer) with each compiler and path, --keep-activations' (kept) twice
-    for build in "infer gcc -O2 -march=native" "infer gcc -O2 -mavx2 -mfma -mno-avx512f" "infer gcc -O2 -mno-avx" \
+    for build in "infer gcc -O2 -march=native" "infer gcc -O2 -march=native -DNNC_NO_V16" \
+        "infer gcc -O2 -mavx2 -mfma -mno-avx512f" "infer gcc -O2 -mno-avx" \
         "infer clang -O2 -march=native" "infer tcc" "infer gcc -O1 -fsanitize=address,undefined -fno-sanitize-recover=all" \
         "kept gcc -O2 -march=native" "kept gcc -O1 -fsanitize=address,undefined -fno-sanitize-recover=all"; do
         v=${build%% *} cfg=${build#* }
@@ -151,11 +153,12 @@ for spec in "convs 432 5 -lt" "pools 1152 3 -lt" "strided 242 3 -lt" "mlp 20 4 -
                 "inference:" "$(cat "$out/$n.$tag.out")" "training code:" "$(cat "$out/$n.want")"
         fi
     done
-    # gcc's three paths (16 lanes where the machine has AVX-512, 8, plain
-    # loops) and tcc's: the same sums in the same order, so the same bits
-    # (clang contracts a * b + c into one rounding where gcc -std=c99 does not)
+    # gcc's paths (16 lanes where the machine has AVX-512, 8 with its 32
+    # registers, 8 with AVX2's 16, plain loops) and tcc's: the same sums in
+    # the same order, so the same bits (clang contracts a * b + c into one
+    # rounding where gcc -std=c99 does not)
     same=1
-    for cfg in "gcc -O2 -mavx2 -mfma -mno-avx512f" "gcc -O2 -mno-avx" "tcc"; do
+    for cfg in "gcc -O2 -march=native -DNNC_NO_V16" "gcc -O2 -mavx2 -mfma -mno-avx512f" "gcc -O2 -mno-avx" "tcc"; do
         tag=infer.$(printf '%s' "$cfg" | tr -c 'a-zA-Z0-9\n' '_')
         cmp -s "$out/$n.infer.gcc__O2__march_native.out" "$out/$n.$tag.out" || same=0
     done
