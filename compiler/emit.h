@@ -170,6 +170,8 @@ const char *fmt_float(char out[32], double v);
 const char *fmt_double(char out[32], double v);
 /* `text` as a block comment at column 0, its words wrapped to 79 columns. */
 void emit_comment(Emitter *e, const char *text);
+/* The same, left open: the caller adds lines and closes it. */
+void emit_comment_open(Emitter *e, const char *text);
 /* The init layer l gets (the network's `init` statement, or its default);
  * true when that is PyTorch's default for the layer (rnn, lstm, gru:
  * uniform(-1/sqrt(H), 1/sqrt(H)) for weights and biases; embed: normal(0, 1)),

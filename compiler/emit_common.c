@@ -483,9 +483,10 @@ const char *fmt_double(char out[32], double v)
     return out;
 }
 
-/* `text` as a block comment at column 0, its words wrapped so that no line
- * passes column 79 (a longer word stands alone on its line). */
-void emit_comment(Emitter *e, const char *text)
+/* `text` as the start of a block comment at column 0, its words wrapped so
+ * that no line passes column 79 (a longer word stands alone on its line),
+ * left open: the caller adds lines of its own and closes it. */
+void emit_comment_open(Emitter *e, const char *text)
 {
     enum { WIDTH = 79 };
     int col = 2;   /* after the opening slash and star, or the leading " *" */
@@ -504,5 +505,11 @@ void emit_comment(Emitter *e, const char *text)
         col += 1 + (int)len;
         p += len;
     }
+}
+
+/* `text` as a block comment at column 0, wrapped as emit_comment_open does. */
+void emit_comment(Emitter *e, const char *text)
+{
+    emit_comment_open(e, text);
     emit(e, " */\n");
 }

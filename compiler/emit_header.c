@@ -38,25 +38,26 @@ static void emit_layout_line(Emitter *e, const Layer *l)
     }
 }
 
-/* What the inference-only file bakes in another order than the weight
- * file's (baked_param): the end of a sentence that begins "in PyTorch's
- * state_dict order". */
-static const char *baked_order_note(const Emitter *e)
+/* "The <what> trained parameters, in PyTorch's state_dict order", and what
+ * the inference-only file bakes in another order than the weight file's
+ * (baked_param), as one sentence into b (whose oom the caller checks). */
+static void baked_order_sentence(const Emitter *e, const char *what, RtBuf *b)
 {
     bool rec = has_recurrent(e->net), panels = false;
     for (int i = 0; i < e->net->n_layers; i++)
         panels |= dense_panels(e, &e->net->layers[i]);
-    if (rec && panels)
-        return ", but for the\n * recurrent layers' weight_ih and weight_hh, which are transposed ([F][G*H] and\n"
-               " * [H][G*H]), and the big dense layers' weights, which are in panels (8 rows'\n"
-               " * 16-float pieces side by side) for one stream to read.";
+    rt_buf_printf(b, "The %strained parameters, in PyTorch's state_dict order", what);
+    if (rec || panels)
+        rt_buf_puts(b, ", but for ");
     if (rec)
-        return " but for the\n * recurrent layers' weight_ih and weight_hh, which are transposed ([F][G*H] and\n"
-               " * [H][G*H]).";
+        rt_buf_puts(b, "the recurrent layers' weight_ih and weight_hh, which are transposed ([F][G*H] and "
+                       "[H][G*H])");
+    if (rec && panels)
+        rt_buf_puts(b, ", and ");
     if (panels)
-        return ", but for\n * the big dense layers' weights, which are in panels (8 rows' 16-float pieces\n"
-               " * side by side) for one stream to read.";
-    return ".";
+        rt_buf_puts(b, "the big dense layers' weights, which are in panels (8 rows' 16-float pieces side by side) "
+                       "for one stream to read");
+    rt_buf_puts(b, ".");
 }
 
 static void emit_header_net(Emitter *e)
@@ -165,7 +166,12 @@ static void emit_header_infer(Emitter *e)
     emit(e, "} %s;\n\n", N);
     emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
     emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
-    emit(e, "/* The %s_N_PARAMS trained parameters, in PyTorch's state_dict order%s */\n", N, baked_order_note(e));
+    RtBuf what = {0}, sentence = {0};
+    rt_buf_printf(&what, "%s_N_PARAMS ", N);
+    baked_order_sentence(e, what.oom ? "" : what.data, &sentence);
+    emit_comment(e, sentence.oom ? "" : sentence.data);
+    rt_buf_free(&what);
+    rt_buf_free(&sentence);
     emit(e, "const float *%s_params(void);\n\n", N);
 }
 
@@ -198,7 +204,11 @@ static float baked_param(const Emitter *e, const float *w, int64_t i)
 void emit_weights(Emitter *e)
 {
     const Net *n = e->net;
-    emit(e, "/* The trained parameters, in PyTorch's state_dict order%s\n", baked_order_note(e));
+    RtBuf sentence = {0};
+    baked_order_sentence(e, "", &sentence);
+    emit_comment_open(e, sentence.oom ? "" : sentence.data);
+    emit(e, "\n");
+    rt_buf_free(&sentence);
     for (int i = 0; i < n->n_layers; i++) {
         const Layer *l = &n->layers[i];
         if (l->w_len)

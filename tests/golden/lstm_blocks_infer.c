@@ -102,8 +102,8 @@ static inline float nnc_vtanh(float z)
 
 /* ---- network lstm_blocks (lstm_blocks.nn:4), inference only ---- */
 
-/* The trained parameters, in PyTorch's state_dict order but for the
- * recurrent layers' weight_ih and weight_hh, which are transposed ([F][G*H] and
+/* The trained parameters, in PyTorch's state_dict order, but for the recurrent
+ * layers' weight_ih and weight_hh, which are transposed ([F][G*H] and
  * [H][G*H]).
  *   layer 1 lstm: weight_ih [64][8] at 0, weight_hh [64][16] at 512,
  *     bias_ih [64] at 1536, bias_hh [64] at 1600

@@ -32,9 +32,9 @@ typedef struct lstm_blocks {
 
 /* Runs one sample x[lstm_blocks_N_INPUTS] through the network into y[lstm_blocks_N_OUTPUTS]. */
 void lstm_blocks_forward(lstm_blocks *net, const float *x, float *y);
-/* The lstm_blocks_N_PARAMS trained parameters, in PyTorch's state_dict order but for the
- * recurrent layers' weight_ih and weight_hh, which are transposed ([F][G*H] and
- * [H][G*H]). */
+/* The lstm_blocks_N_PARAMS trained parameters, in PyTorch's state_dict order,
+ * but for the recurrent layers' weight_ih and weight_hh, which are transposed
+ * ([F][G*H] and [H][G*H]). */
 const float *lstm_blocks_params(void);
 
 #ifdef __cplusplus

@@ -42,9 +42,9 @@ typedef int32_t nnc_v16i __attribute__((vector_size(64)));
 
 /* ---- network mlp_panels (mlp_panels.nn:4), inference only ---- */
 
-/* The trained parameters, in PyTorch's state_dict order, but for
- * the big dense layers' weights, which are in panels (8 rows' 16-float pieces
- * side by side) for one stream to read.
+/* The trained parameters, in PyTorch's state_dict order, but for the big dense
+ * layers' weights, which are in panels (8 rows' 16-float pieces side by side)
+ * for one stream to read.
  *   layer 1 dense: weight [19][37] at 0, bias [19] at 703
  *   layer 2 dense: weight [3][19] at 722, bias [3] at 779
  */

@@ -31,9 +31,9 @@ typedef struct mlp_panels {
 
 /* Runs one sample x[mlp_panels_N_INPUTS] through the network into y[mlp_panels_N_OUTPUTS]. */
 void mlp_panels_forward(mlp_panels *net, const float *x, float *y);
-/* The mlp_panels_N_PARAMS trained parameters, in PyTorch's state_dict order, but for
- * the big dense layers' weights, which are in panels (8 rows' 16-float pieces
- * side by side) for one stream to read. */
+/* The mlp_panels_N_PARAMS trained parameters, in PyTorch's state_dict order,
+ * but for the big dense layers' weights, which are in panels (8 rows' 16-float
+ * pieces side by side) for one stream to read. */
 const float *mlp_panels_params(void);
 
 #ifdef __cplusplus
