@@ -122,10 +122,10 @@ static void emit_zero_sums(Emitter *e, const char *ind, const char *decl, const 
 static void emit_dot_panel_v8(Emitter *e, int64_t main_len, const char *x, const char *ind, int rows)
 {
     static const char *const lohi[] = {"lo", "hi"};
-    const char *h = rows < DOT_ROWS ? "h + " : "", *hp = rows < DOT_ROWS ? "h * " : "";
-    char hl[16] = "";
+    const char *h = rows < DOT_ROWS ? "h + " : "";   /* the pass's first row, h */
+    char h_at[24] = "";                               /* and where its pieces start */
     if (rows < DOT_ROWS)
-        snprintf(hl, sizeof hl, "%d + ", DOT_LANES);
+        snprintf(h_at, sizeof h_at, "h * %d + ", DOT_LANES);
     emit(e, "%sfloat acc[%d][%d];   /* %d partial sums a row: lanes 0-7 in lo, 8-15 in hi */\n", ind, DOT_ROWS,
          DOT_LANES, DOT_LANES);
     if (rows < DOT_ROWS)
@@ -138,9 +138,8 @@ static void emit_dot_panel_v8(Emitter *e, int64_t main_len, const char *x, const
     emit(e, "%s        memcpy(&xhi, %s + i + 8, sizeof xhi);\n", ind, x);
     for (int r = 0; r < rows; r++)
         for (int half = 0; half < 2; half++)
-            emit(e, "%s        memcpy(&wv, wo + i * %d + %s%s%d, sizeof wv);\n%s        %s%d += wv * %s;\n", ind,
-                 DOT_ROWS, hp, rows < DOT_ROWS ? hl : "", r * DOT_LANES + 8 * half, ind, lohi[half], r,
-                 half ? "xhi" : "xlo");
+            emit(e, "%s        memcpy(&wv, wo + i * %d + %s%d, sizeof wv);\n%s        %s%d += wv * %s;\n", ind,
+                 DOT_ROWS, h_at, r * DOT_LANES + 8 * half, ind, lohi[half], r, half ? "xhi" : "xlo");
     emit(e, "%s    }\n", ind);
     for (int r = 0; r < rows; r++)
         emit(e, "%s    memcpy(acc[%s%d], &lo%d, sizeof lo%d);\n%s    memcpy(acc[%s%d] + 8, &hi%d, sizeof hi%d);\n",
@@ -151,15 +150,17 @@ static void emit_dot_panel_v8(Emitter *e, int64_t main_len, const char *x, const
 /* The panels' loop in vectors where the target has them: acc[r][k] gets the
  * same products in the same order as in the plain loop that follows under
  * #else, whose `#if` this opens.  Written out, the sums stay in registers.
- * GCC 12 (-O3, the MLP's one-image pass on a Zen 5, family 26 model 2) had
- * made the plain loop into one that copied a sum from one register to
- * another and back every round (AVX-512, 16 lanes: the written-out loop
- * takes 0.83 of the time; 8 lanes with AVX-512's 32 registers,
- * -DNNC_NO_V16 -mprefer-vector-width=256: 0.91-0.95) or, with AVX2's 16
- * registers for the 16 vectors of sums, kept two of them on the stack
- * (-march=znver3 or haswell, on the same machine: 4 rows at a time, in two
- * passes, 0.91-0.92; all 8 rows in one pass with 32 registers, 0.91-0.95,
- * where two passes took 1.18). */
+ * From the plain loop, GCC 12 (-O3) made one that copied a sum from one
+ * register to another and back every round, or, with AVX2's 16 registers
+ * for the 16 vectors of sums, kept two of them on the stack.  The written-
+ * out loops' time against the plain loop's (the MLP's one-image pass on a
+ * Zen 5, family 26 model 2, alternating in one process):
+ *   16 lanes (NNC_V16)                                  0.83
+ *   8 lanes, 32 registers (NNC_V8_WIDE: -DNNC_NO_V16
+ *     -mprefer-vector-width=256), all 8 rows at once    0.91-0.95
+ *     (4 rows at a time, in two passes: 1.18)
+ *   8 lanes, 16 registers (-march=znver3 or haswell),
+ *     4 rows at a time, in two passes                   0.91-0.92 */
 static void emit_dot_panel_vectors(Emitter *e, int64_t main_len, const char *x, const char *ind)
 {
     static const char *const v[] = {"v"};
