@@ -66,6 +66,9 @@ for nn in tests/golden/*.nn; do
                 grep -q 'defined(NNC_V16)' "${exp}_infer.c" &&
                     check "compile ${name}_infer.c with $cc -mavx512f -mfma" $cc $STRICT -mavx512f -mfma \
                         -c "${exp}_infer.c" -o "$out/${name}_infer.$cc.avx512.o"
+                grep -q 'defined(NNC_V8_WIDE)' "${exp}_infer.c" &&
+                    check "compile ${name}_infer.c with $cc -mavx512vl -mfma -DNNC_NO_V16" $cc $STRICT -mavx512f \
+                        -mavx512vl -mfma -DNNC_NO_V16 -c "${exp}_infer.c" -o "$out/${name}_infer.$cc.avx512vl.o"
             done
         fi
     fi
@@ -109,5 +112,9 @@ for nn in tests/golden/*.nn; do
         command -v $cc >/dev/null && grep -q 'defined(NNC_V16)' "$exp.c" &&
             check "compile $name.c with $cc -mavx512f -mfma" $cc $STRICT -mavx512f -mfma -c "$exp.c" \
                 -o "$out/$name.$cc.avx512.o"
+        # and its 8-lane path with AVX-512's 32 registers (NNC_V8_WIDE), as -DNNC_NO_V16 builds it
+        command -v $cc >/dev/null && grep -q 'defined(NNC_V8_WIDE)' "$exp.c" &&
+            check "compile $name.c with $cc -mavx512vl -mfma -DNNC_NO_V16" $cc $STRICT -mavx512f -mavx512vl -mfma \
+                -DNNC_NO_V16 -c "$exp.c" -o "$out/$name.$cc.avx512vl.o"
     done
 done
