@@ -99,51 +99,51 @@ int64_t dense_panel_source(const Layer *l, int64_t at)
     return o * n + i;
 }
 
-/* `decl` (a type and its first variables, indented by `ind` and 4), then the
- * sums <prefix>0 .. <prefix><count-1> of each of the `n` prefixes, set to
- * zero, four a line. */
-static void emit_zero_sums(Emitter *e, const char *ind, const char *decl, const char *const *prefix, int n, int count)
+/* The panels' loop in vectors of `lanes` floats (16 or 8), `rows` rows'
+ * sums at a time (all DOT_ROWS, or half of them in two passes).  With 16
+ * lanes a row's 16 sums are one vector, v<r>; with 8, lanes 0-7 are lo<r>
+ * and 8-15 hi<r>. */
+static void emit_dot_panel_vec(Emitter *e, int64_t main_len, const char *x, const char *ind, int lanes, int rows)
 {
-    emit(e, "%s    %s", ind, decl);
-    for (int p = 0; p < n; p++)
-        for (int r = 0; r < count; r++) {
-            if (r % 4 == 0)
-                emit(e, ",\n%s       ", ind);
-            else
-                emit(e, ",");
-            emit(e, " %s%d = {0.0f}", prefix[p], r);
-        }
-    emit(e, ";\n");
-}
-
-/* The panels' loop in 8-lane vectors, `rows` rows' sums at a time (all
- * DOT_ROWS, or half of them in two passes): lanes 0-7 of a row's 16 sums in
- * lo<r>, 8-15 in hi<r>. */
-static void emit_dot_panel_v8(Emitter *e, int64_t main_len, const char *x, const char *ind, int rows)
-{
-    static const char *const lohi[] = {"lo", "hi"};
+    static const char *const one[] = {"v"}, *const one_x[] = {"xv"};
+    static const char *const two[] = {"lo", "hi"}, *const two_x[] = {"xlo", "xhi"};
+    int parts = DOT_LANES / lanes;
+    const char *const *sum = parts == 1 ? one : two, *const *xs = parts == 1 ? one_x : two_x;
     const char *h = rows < DOT_ROWS ? "h + " : "";   /* the pass's first row, h */
     char h_at[24] = "";                               /* and where its pieces start */
     if (rows < DOT_ROWS)
         snprintf(h_at, sizeof h_at, "h * %d + ", DOT_LANES);
-    emit(e, "%sfloat acc[%d][%d];   /* %d partial sums a row: lanes 0-7 in lo, 8-15 in hi */\n", ind, DOT_ROWS,
-         DOT_LANES, DOT_LANES);
+    emit(e, "%sfloat acc[%d][%d];   /* %d partial sums a row%s */\n", ind, DOT_ROWS, DOT_LANES, DOT_LANES,
+         parts == 1 ? "" : ": lanes 0-7 in lo, 8-15 in hi");
     if (rows < DOT_ROWS)
         emit(e, "%sfor (int h = 0; h < %d; h += %d) {   /* %d rows at a time */\n", ind, DOT_ROWS, rows, rows);
     else
         emit(e, "%s{\n", ind);
-    emit_zero_sums(e, ind, "nnc_v8 xlo, xhi, wv", lohi, 2, rows);
+    emit(e, "%s    %s ", ind, vec_type(lanes));
+    for (int p = 0; p < parts; p++)
+        emit(e, "%s, ", xs[p]);
+    emit(e, "wv");
+    for (int p = 0; p < parts; p++)   /* the sums, four a line */
+        for (int r = 0; r < rows; r++) {
+            if (r % 4 == 0)
+                emit(e, ",\n%s       ", ind);
+            else
+                emit(e, ",");
+            emit(e, " %s%d = {0.0f}", sum[p], r);
+        }
+    emit(e, ";\n");
     emit(e, "%s    for (int i = 0; i < %lld; i += %d) {\n", ind, (long long)main_len, DOT_LANES);
-    emit(e, "%s        memcpy(&xlo, %s + i, sizeof xlo);\n", ind, x);
-    emit(e, "%s        memcpy(&xhi, %s + i + 8, sizeof xhi);\n", ind, x);
+    for (int p = 0; p < parts; p++)
+        emit(e, "%s        memcpy(&%s, %s + i%s, sizeof %s);\n", ind, xs[p], x, p ? " + 8" : "", xs[p]);
     for (int r = 0; r < rows; r++)
-        for (int half = 0; half < 2; half++)
+        for (int p = 0; p < parts; p++)
             emit(e, "%s        memcpy(&wv, wo + i * %d + %s%d, sizeof wv);\n%s        %s%d += wv * %s;\n", ind,
-                 DOT_ROWS, h_at, r * DOT_LANES + 8 * half, ind, lohi[half], r, half ? "xhi" : "xlo");
+                 DOT_ROWS, h_at, r * DOT_LANES + lanes * p, ind, sum[p], r, xs[p]);
     emit(e, "%s    }\n", ind);
     for (int r = 0; r < rows; r++)
-        emit(e, "%s    memcpy(acc[%s%d], &lo%d, sizeof lo%d);\n%s    memcpy(acc[%s%d] + 8, &hi%d, sizeof hi%d);\n",
-             ind, h, r, r, r, ind, h, r, r, r);
+        for (int p = 0; p < parts; p++)
+            emit(e, "%s    memcpy(acc[%s%d]%s, &%s%d, sizeof %s%d);\n", ind, h, r, p ? " + 8" : "", sum[p], r, sum[p],
+                 r);
     emit(e, "%s}\n", ind);
 }
 
@@ -163,24 +163,12 @@ static void emit_dot_panel_v8(Emitter *e, int64_t main_len, const char *x, const
  *     4 rows at a time, in two passes                   0.91-0.92 */
 static void emit_dot_panel_vectors(Emitter *e, int64_t main_len, const char *x, const char *ind)
 {
-    static const char *const v[] = {"v"};
     emit(e, "#if defined(NNC_V16)\n");
-    emit(e, "%sfloat acc[%d][%d];   /* %d partial sums a row */\n", ind, DOT_ROWS, DOT_LANES, DOT_LANES);
-    emit(e, "%s{\n", ind);
-    emit_zero_sums(e, ind, "nnc_v16 xv, wv", v, 1, DOT_ROWS);
-    emit(e, "%s    for (int i = 0; i < %lld; i += %d) {\n", ind, (long long)main_len, DOT_LANES);
-    emit(e, "%s        memcpy(&xv, %s + i, sizeof xv);\n", ind, x);
-    for (int r = 0; r < DOT_ROWS; r++)
-        emit(e, "%s        memcpy(&wv, wo + i * %d + %d, sizeof wv);\n%s        v%d += wv * xv;\n", ind, DOT_ROWS,
-             r * DOT_LANES, ind, r);
-    emit(e, "%s    }\n", ind);
-    for (int r = 0; r < DOT_ROWS; r++)
-        emit(e, "%s    memcpy(acc[%d], &v%d, sizeof v%d);\n", ind, r, r, r);
-    emit(e, "%s}\n", ind);
+    emit_dot_panel_vec(e, main_len, x, ind, 16, DOT_ROWS);
     emit(e, "#elif defined(NNC_V8_WIDE)\n");
-    emit_dot_panel_v8(e, main_len, x, ind, DOT_ROWS);
+    emit_dot_panel_vec(e, main_len, x, ind, 8, DOT_ROWS);
     emit(e, "#elif defined(NNC_V8)\n");
-    emit_dot_panel_v8(e, main_len, x, ind, DOT_ROWS / 2);
+    emit_dot_panel_vec(e, main_len, x, ind, 8, DOT_ROWS / 2);
     emit(e, "#else\n");
 }
 

@@ -38,15 +38,17 @@ static void emit_layout_line(Emitter *e, const Layer *l)
     }
 }
 
-/* "The <what> trained parameters, in PyTorch's state_dict order", and what
- * the inference-only file bakes in another order than the weight file's
- * (baked_param), as one sentence into b (whose oom the caller checks). */
-static void baked_order_sentence(const Emitter *e, const char *what, RtBuf *b)
+/* "The [NAME_N_PARAMS] trained parameters, in PyTorch's state_dict order"
+ * (`count`: with the macro's name), and what the inference-only file bakes
+ * in another order than the weight file's (baked_param), as one sentence
+ * into b (whose oom the caller checks). */
+static void baked_order_sentence(const Emitter *e, bool count, RtBuf *b)
 {
     bool rec = has_recurrent(e->net), panels = false;
     for (int i = 0; i < e->net->n_layers; i++)
         panels |= dense_panels(e, &e->net->layers[i]);
-    rt_buf_printf(b, "The %strained parameters, in PyTorch's state_dict order", what);
+    rt_buf_printf(b, "The %s%strained parameters, in PyTorch's state_dict order", count ? e->net->name : "",
+                  count ? "_N_PARAMS " : "");
     if (rec || panels)
         rt_buf_puts(b, ", but for ");
     if (rec)
@@ -166,11 +168,9 @@ static void emit_header_infer(Emitter *e)
     emit(e, "} %s;\n\n", N);
     emit(e, "/* Runs one sample x[%s_N_INPUTS] through the network into y[%s_N_OUTPUTS]. */\n", N, N);
     emit(e, "void %s_forward(%s *net, const float *x, float *y);\n", N, N);
-    RtBuf what = {0}, sentence = {0};
-    rt_buf_printf(&what, "%s_N_PARAMS ", N);
-    baked_order_sentence(e, what.oom ? "" : what.data, &sentence);
+    RtBuf sentence = {0};
+    baked_order_sentence(e, true, &sentence);
     emit_comment(e, sentence.oom ? "" : sentence.data);
-    rt_buf_free(&what);
     rt_buf_free(&sentence);
     emit(e, "const float *%s_params(void);\n\n", N);
 }
@@ -205,7 +205,7 @@ void emit_weights(Emitter *e)
 {
     const Net *n = e->net;
     RtBuf sentence = {0};
-    baked_order_sentence(e, "", &sentence);
+    baked_order_sentence(e, false, &sentence);
     emit_comment_open(e, sentence.oom ? "" : sentence.data);
     emit(e, "\n");
     rt_buf_free(&sentence);
