@@ -16,7 +16,15 @@
  * itself: B / A 0.989 to 0.997): A goes first in even rounds, B in odd
  * ones.  Prints the median and best microseconds a step of each, B / A,
  * and whether the two trained to the same losses (the bits: a change that
- * should keep them must print "same"). */
+ * should keep them must print "same").
+ *
+ *   ./ab_step A.so B.so rounds IMAGES
+ *
+ * takes the rows from an IDX image file instead (MNIST's format, gzip or
+ * not; its labels file beside it by MNIST's naming, one-hot targets), the
+ * pixels scaled by 1/255 as `nnc train` scales them: what a change does on
+ * real images, whose zeros and small values (subnormal moments, dead
+ * units) random rows do not have. */
 /* (_POSIX_C_SOURCE comes from the command line: the -include'd header is read first) */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -24,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
@@ -61,11 +70,80 @@ static uint64_t next(void)
     return rng;
 }
 
+/* Reads n bytes of f into buf; false (with a message naming path) if the
+ * file ends or fails first. */
+static int read_all(gzFile f, void *buf, unsigned n, const char *path)
+{
+    if (gzread(f, buf, n) == (int)n)
+        return 1;
+    fprintf(stderr, "ab_step: %s: truncated or unreadable\n", path);
+    return 0;
+}
+
+static unsigned be32(const unsigned char *b)
+{
+    return (unsigned)b[0] << 24 | (unsigned)b[1] << 16 | (unsigned)b[2] << 8 | b[3];
+}
+
+/* Fills ROWS rows of x (NI floats) and t (NO one-hot floats) from the IDX
+ * images at path and their labels (path with "images-idx3" made
+ * "labels-idx1"), the file's rows in order, again from the start if it has
+ * fewer than ROWS.  False, with a message, on any mismatch. */
+static int load_idx(const char *path, float *x, float *t)
+{
+    char lpath[4096];
+    const char *at = strstr(path, "images-idx3");
+    if (!at || strlen(path) >= sizeof lpath) {
+        fprintf(stderr, "ab_step: %s: not named like MNIST's images (...images-idx3...), so no labels file\n", path);
+        return 0;
+    }
+    memcpy(lpath, path, strlen(path) + 1);
+    memcpy(lpath + (at - path), "labels-idx1", 11);
+    gzFile fi = gzopen(path, "rb"), fl = gzopen(lpath, "rb");
+    unsigned char hi[16], hl[8], *px = malloc(NI), lb;
+    int ok = fi && fl && px;
+    if (!ok)
+        fprintf(stderr, "ab_step: cannot open %s\n", !fi ? path : !fl ? lpath : "(out of memory)");
+    ok = ok && read_all(fi, hi, 16, path) && read_all(fl, hl, 8, lpath);
+    unsigned n = ok ? be32(hi + 4) : 0;
+    if (ok && (be32(hi) != 0x803 || be32(hl) != 0x801 || be32(hl + 4) != n || n == 0)) {
+        fprintf(stderr, "ab_step: %s and %s are not IDX images and their labels\n", path, lpath);
+        ok = 0;
+    }
+    if (ok && (long)be32(hi + 8) * be32(hi + 12) != NI) {
+        fprintf(stderr, "ab_step: %s: images of %u x %u pixels, the network takes %d inputs\n", path,
+                be32(hi + 8), be32(hi + 12), NI);
+        ok = 0;
+    }
+    for (long r = 0; ok && r < ROWS; r++) {
+        if (r > 0 && r % n == 0) {   /* fewer rows than ROWS: from the start again */
+            ok = gzseek(fi, 16, SEEK_SET) == 16 && gzseek(fl, 8, SEEK_SET) == 8;
+            if (!ok)
+                fprintf(stderr, "ab_step: cannot rewind %s\n", path);
+        }
+        ok = ok && read_all(fi, px, NI, path) && read_all(fl, &lb, 1, lpath);
+        if (ok && lb >= NO) {
+            fprintf(stderr, "ab_step: %s: label %d, the network has %d outputs\n", lpath, lb, NO);
+            ok = 0;
+        }
+        for (int i = 0; ok && i < NI; i++)
+            x[r * NI + i] = px[i] / 255.0f;
+        if (ok)
+            t[r * NO + lb] = 1.0f;
+    }
+    if (fi)
+        gzclose(fi);
+    if (fl)
+        gzclose(fl);
+    free(px);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     int rounds = argc > 3 ? atoi(argv[3]) : 15;
-    if (argc < 3 || rounds < 1 || rounds > 1000) {
-        fprintf(stderr, "usage: ab_step A.so B.so [rounds]\n");
+    if (argc < 3 || argc > 5 || rounds < 1 || rounds > 1000) {
+        fprintf(stderr, "usage: ab_step A.so B.so [rounds [IMAGES]]\n");
         return 2;
     }
     float *x = malloc(sizeof(float) * (size_t)ROWS * NI), *t = calloc((size_t)ROWS * NO, sizeof(float));
@@ -79,10 +157,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "ab_step: out of memory\n");
         return 1;
     }
-    for (long i = 0; i < (long)ROWS * NI; i++)
-        x[i] = (float)(next() >> 40) / (float)(1 << 24);
-    for (long r = 0; r < ROWS; r++)
-        t[r * NO + (long)(next() % NO)] = 1.0f;
+    if (argc > 4) {
+        if (!load_idx(argv[4], x, t))
+            return 1;
+    } else {
+        for (long i = 0; i < (long)ROWS * NI; i++)
+            x[i] = (float)(next() >> 40) / (float)(1 << 24);
+        for (long r = 0; r < ROWS; r++)
+            t[r * NO + (long)(next() % NO)] = 1.0f;
+    }
     for (long i = 0; i < ROWS; i++)
         idx[i] = i;
     for (long i = ROWS - 1; i > 0; i--) {
@@ -115,6 +198,11 @@ int main(int argc, char **argv)
             for (int s = 0; s < STEPS; s++) {
                 if (p + BS > ROWS)
                     p = 0;
+                for (int k = 0; k < BS; k++) {   /* each row's first and last lines asked for at once, */
+                    const char *row = (const char *)(x + idx[p + k] * NI);   /* as runtime/train.c's copy_rows */
+                    __builtin_prefetch(row);
+                    __builtin_prefetch(row + sizeof(float) * NI - 1);
+                }
                 for (int k = 0; k < BS; k++) {
                     memcpy(xb + k * NI, x + idx[p + k] * NI, sizeof(float) * NI);
                     memcpy(tb + k * NO, t + idx[p + k] * NO, sizeof(float) * NO);

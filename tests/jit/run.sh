@@ -62,6 +62,10 @@
 #                build still running, and Ctrl-C stops run and build;
 #                auto is the default (NNC_JIT picks another); gan blocks and
 #                the REPL move alike (the REPL's switch: nnc train's bits)
+#  15 ab_step    tests/jit/ab_step.sh: bench/ab_step.sh's verdict on the
+#                bits fails both ways, on random rows and IDX images, and
+#                bad images are refused (not again under the sanitizers:
+#                the tool does not run nnc's code, only its emitted C)
 #   asan         XOR training, the REPL transcript and Ctrl-C again under
 #                build/asan/nnc (the JIT-compiled code itself is not
 #                instrumented: libtcc and cc build it without sanitizers)
@@ -466,6 +470,7 @@ NNC=$NNC sh tests/jit/gan.sh
 NNC=$NNC sh tests/jit/plan.sh
 NNC=$NNC sh tests/jit/cache.sh
 NNC=$NNC sh tests/jit/tier.sh
+case $NNC in */asan/*) ;; *) NNC=$NNC sh tests/jit/ab_step.sh ;; esac
 
 # ---- the built programs ----
 wait
