@@ -261,8 +261,15 @@ void emit_gan_header(Emitter *e, const Gan *g);
 void emit_gan(Emitter *e, const Gan *g);
 
 /* ---- emit_optim.c ---- */
-/* The optimizer's constants for one step, as locals. */
+/* The optimizer's constants for one step, as locals (none for Adam: see
+ * emit_adam_bias_call). */
 void emit_update_consts(Emitter *e, const char *ind);
+/* Adam: the locals step_size and bc2_sqrt, this step's bias corrections,
+ * from NAME_adam_bias when `cond` (a C expression; NULL: always). */
+void emit_adam_bias_call(Emitter *e, const char *ind, const char *cond);
+/* The arguments NAME_update_params takes after lo and hi: Adam's
+ * ", step_size, bc2_sqrt", or none. */
+const char *update_params_args(const Emitter *e);
 /* One parameter's optimizer step: parameter `i` (an expression) with
  * gradient `grad` (an expression). */
 void emit_update_element(Emitter *e, const char *ind, const char *i, const char *grad);

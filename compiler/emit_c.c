@@ -301,12 +301,12 @@ static void emit_layer_step(Emitter *e, const Layer *l, bool clip)
 {
     if (l->w_len && gemm_block_step(e, l))
         emit(e, "    if (update)   /* its weights took their step block by block: now the bias */\n"
-                "        %s_update_params(net, %lld, %lld);\n", e->net->name, (long long)l->b_off,
-             (long long)(l->b_off + l->b_len));
+                "        %s_update_params(net, %lld, %lld%s);\n", e->net->name, (long long)l->b_off,
+             (long long)(l->b_off + l->b_len), update_params_args(e));
     else if (l->w_len && !fused_update(e, l) && !clip)
         emit(e, "    if (update)   /* its gradient is complete: the optimizer step, while it is in cache */\n"
-                "        %s_update_params(net, %lld, %lld);\n", e->net->name, (long long)l->w_off,
-             (long long)(l->b_off + l->b_len));
+                "        %s_update_params(net, %lld, %lld%s);\n", e->net->name, (long long)l->w_off,
+             (long long)(l->b_off + l->b_len), update_params_args(e));
 }
 
 static void emit_backward_pass(Emitter *e)
@@ -336,6 +336,8 @@ static void emit_backward_pass(Emitter *e)
     emit(e, "    float loss = 0.0f;\n");
     if (clip)
         emit(e, "    (void)update;   /* with clip, the update waits for the whole gradient */\n");
+    else if (n->optim.kind == OPTIM_ADAM && n->n_params > 0)
+        emit_adam_bias_call(e, "    ", "update");
     /* A network that starts with a pooling or dropout layer reads x going
      * backward only for dx; a recurrent layer reads its own copy. */
     if (first && !first->w_len)

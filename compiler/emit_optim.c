@@ -5,20 +5,51 @@
 
 #include <string.h>
 
-/* The optimizer's constants for one step, as locals. */
+/* The optimizer's constants for one step, as locals.  Adam's bias
+ * corrections are not among them: the function that takes the step works
+ * them out once (emit_adam_bias_call) and has them as step_size and
+ * bc2_sqrt. */
 void emit_update_consts(Emitter *e, const char *ind)
 {
     const Optim *o = &e->net->optim;
+    if (o->kind == OPTIM_ADAM)
+        return;
     emit(e, "%sconst float lr = net->lr;\n", ind);
-    if (o->kind == OPTIM_ADAM) {
-        emit(e, "%sconst double bc1 = 1.0 - pow(%.17g, (double)(net->step + 1));   /* bias corrections */\n", ind,
-             o->beta1);
-        emit(e, "%sconst double bc2 = 1.0 - pow(%.17g, (double)(net->step + 1));\n", ind, o->beta2);
-        emit(e, "%sconst float step_size = (float)((double)lr / bc1);\n", ind);
-        emit(e, "%sconst float bc2_sqrt = (float)sqrt(bc2);\n", ind);
-    } else if (o->momentum != 0) {
+    if (o->momentum != 0)
         emit(e, "%sconst int first = net->step == 0;\n", ind);
-    }
+}
+
+/* NAME_adam_bias: Adam's bias corrections of the coming step as
+ * torch.optim.Adam computes them, in double.  Called once a step by the
+ * functions that take it, not once per layer: pow in double is a library
+ * routine in software where the FPU has single precision only (a
+ * Cortex-M4F). */
+static void emit_adam_bias_fn(Emitter *e)
+{
+    const Net *n = e->net;
+    emit(e, "/* Adam's bias corrections for the coming step t = net->step + 1, as\n"
+            " * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and\n"
+            " * sqrt(1 - beta2^t).  Once a step, for all its layers. */\n");
+    emit(e, "static void %s_adam_bias(const %s *net, float *step_size, float *bc2_sqrt)\n{\n", n->name, n->name);
+    emit(e, "    const double bc1 = 1.0 - pow(%.17g, (double)(net->step + 1));\n", n->optim.beta1);
+    emit(e, "    const double bc2 = 1.0 - pow(%.17g, (double)(net->step + 1));\n", n->optim.beta2);
+    emit(e, "    *step_size = (float)((double)net->lr / bc1);\n");
+    emit(e, "    *bc2_sqrt = (float)sqrt(bc2);\n}\n\n");
+}
+
+void emit_adam_bias_call(Emitter *e, const char *ind, const char *cond)
+{
+    const char *N = e->net->name;
+    emit(e, "%sfloat step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */\n", ind);
+    if (cond)
+        emit(e, "%sif (%s)\n%s    %s_adam_bias(net, &step_size, &bc2_sqrt);\n", ind, cond, ind, N);
+    else
+        emit(e, "%s%s_adam_bias(net, &step_size, &bc2_sqrt);\n", ind, N);
+}
+
+const char *update_params_args(const Emitter *e)
+{
+    return e->net->optim.kind == OPTIM_ADAM ? ", step_size, bc2_sqrt" : "";
 }
 
 /* One parameter's optimizer step: parameter `i` (an expression) with
@@ -59,11 +90,16 @@ void emit_update(Emitter *e)
 {
     const Net *n = e->net;
     const Optim *o = &n->optim;
-    emit(e, "/* One optimizer step over parameters lo .. hi-1, as torch.optim.%s does it;\n"
-            " * the caller counts the step. */\n", o->kind == OPTIM_SGD ? "SGD" : "Adam");
-    emit(e, "static void %s_update_params(%s *net, int lo, int hi)\n{\n", n->name, n->name);
+    bool adam = o->kind == OPTIM_ADAM;
+    if (adam)
+        emit_adam_bias_fn(e);
+    emit(e, "/* One optimizer step over parameters lo .. hi-1, as torch.optim.%s does it%s;\n"
+            " * the caller counts the step. */\n", o->kind == OPTIM_SGD ? "SGD" : "Adam",
+         o->kind == OPTIM_ADAM ? " (the\n * step's bias corrections from the caller)" : "");
+    emit(e, "static void %s_update_params(%s *net, int lo, int hi%s)\n{\n", n->name, n->name,
+         adam ? ", float step_size, float bc2_sqrt" : "");
     emit_update_consts(e, "    ");
-    emit(e, "\n    for (int i = lo; i < hi; i++) {\n");
+    emit(e, "%s    for (int i = lo; i < hi; i++) {\n", adam ? "" : "\n");
     emit_update_element(e, "        ", "i", "net->grad[i]");
     emit(e, "    }\n}\n\n");
     if (o->clip != 0) {
@@ -77,11 +113,17 @@ void emit_update(Emitter *e)
         emit(e, "    coef = (float)(%s / (sqrt(sq) + 1e-6));\n", fmt_float(c, o->clip));
         emit(e, "    if (coef < 1.0f)\n        for (int i = 0; i < %lld; i++)\n            net->grad[i] *= coef;\n",
              (long long)n->n_params);
-        emit(e, "    %s_update_params(net, 0, %lld);\n    net->step++;\n}\n\n", n->name, (long long)n->n_params);
+        if (adam)
+            emit_adam_bias_call(e, "    ", NULL);
+        emit(e, "    %s_update_params(net, 0, %lld%s);\n    net->step++;\n}\n\n", n->name, (long long)n->n_params,
+             update_params_args(e));
         return;
     }
-    emit(e, "void %s_update(%s *net)\n{\n    %s_update_params(net, 0, %lld);\n    net->step++;\n}\n\n", n->name,
-         n->name, n->name, (long long)n->n_params);
+    emit(e, "void %s_update(%s *net)\n{\n", n->name, n->name);
+    if (adam)
+        emit_adam_bias_call(e, "    ", NULL);
+    emit(e, "    %s_update_params(net, 0, %lld%s);\n    net->step++;\n}\n\n", n->name, (long long)n->n_params,
+         update_params_args(e));
 }
 
 /* ---- the learning-rate schedule ----

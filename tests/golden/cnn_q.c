@@ -1741,16 +1741,22 @@ static void cnn_q_run_one(cnn_q *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void cnn_q_update_params(cnn_q *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void cnn_q_adam_bias(const cnn_q *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void cnn_q_update_params(cnn_q *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
@@ -1761,7 +1767,9 @@ static void cnn_q_update_params(cnn_q *net, int lo, int hi)
 
 void cnn_q_update(cnn_q *net)
 {
-    cnn_q_update_params(net, 0, 179);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    cnn_q_adam_bias(net, &step_size, &bc2_sqrt);
+    cnn_q_update_params(net, 0, 179, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -1773,6 +1781,9 @@ void cnn_q_update(cnn_q *net)
 static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        cnn_q_adam_bias(net, &step_size, &bc2_sqrt);
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         for (int s = 0; s < n; s++) {
@@ -1853,7 +1864,7 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
         din[4] = (w[4] * dz[0] + w[9] * dz[1] + w[14] * dz[2]);
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cnn_q_update_params(net, 161, 179);
+        cnn_q_update_params(net, 161, 179, step_size, bc2_sqrt);
 
     /* layer 5: flatten 5x1x1 -> 5 (cnn_q.nn:9) backward: nothing to do */
 
@@ -3043,9 +3054,9 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cnn_q_update_params(net, 76, 161);
+        cnn_q_update_params(net, 76, 161, step_size, bc2_sqrt);
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cnn_q_update_params(net, 0, 76);
+        cnn_q_update_params(net, 0, 76, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

@@ -2589,16 +2589,22 @@ static void cnn_stack_run_one(cnn_stack *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void cnn_stack_update_params(cnn_stack *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void cnn_stack_adam_bias(const cnn_stack *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void cnn_stack_update_params(cnn_stack *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
@@ -2609,7 +2615,9 @@ static void cnn_stack_update_params(cnn_stack *net, int lo, int hi)
 
 void cnn_stack_update(cnn_stack *net)
 {
-    cnn_stack_update_params(net, 0, 133);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    cnn_stack_adam_bias(net, &step_size, &bc2_sqrt);
+    cnn_stack_update_params(net, 0, 133, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -2621,6 +2629,9 @@ void cnn_stack_update(cnn_stack *net)
 static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        cnn_stack_adam_bias(net, &step_size, &bc2_sqrt);
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         for (int s = 0; s < n; s++) {
@@ -4388,11 +4399,11 @@ static float cnn_stack_backward_pass(cnn_stack *net, const float *x, const float
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cnn_stack_update_params(net, 77, 133);
+        cnn_stack_update_params(net, 77, 133, step_size, bc2_sqrt);
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cnn_stack_update_params(net, 20, 77);
+        cnn_stack_update_params(net, 20, 77, step_size, bc2_sqrt);
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cnn_stack_update_params(net, 0, 20);
+        cnn_stack_update_params(net, 0, 20, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

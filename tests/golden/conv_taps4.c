@@ -1814,16 +1814,22 @@ static void conv_taps4_run_one(conv_taps4 *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void conv_taps4_update_params(conv_taps4 *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void conv_taps4_adam_bias(const conv_taps4 *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void conv_taps4_update_params(conv_taps4 *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
@@ -1834,7 +1840,9 @@ static void conv_taps4_update_params(conv_taps4 *net, int lo, int hi)
 
 void conv_taps4_update(conv_taps4 *net)
 {
-    conv_taps4_update_params(net, 0, 4131);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    conv_taps4_adam_bias(net, &step_size, &bc2_sqrt);
+    conv_taps4_update_params(net, 0, 4131, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -1846,6 +1854,9 @@ void conv_taps4_update(conv_taps4 *net)
 static float conv_taps4_backward_pass(conv_taps4 *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        conv_taps4_adam_bias(net, &step_size, &bc2_sqrt);
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         for (int s = 0; s < n; s++) {
@@ -2105,11 +2116,6 @@ static float conv_taps4_backward_pass(conv_taps4 *net, const float *x, const flo
                 din[i] *= (in[i] > 0.0f ? 1.0f : 0.0f);
         }
 #endif
-        const float lr = net->lr;
-        const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
-        const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-        const float step_size = (float)((double)lr / bc1);
-        const float bc2_sqrt = (float)sqrt(bc2);
         for (int o = 0; o < 3; o += 3) for (int i = 0; i < 1344; i += 16) {   /* gw = dz^T in, 3 outputs x 16 inputs at a time */
 #if defined(NNC_V16)
             const nnc_v16 zero = {0.0f};
@@ -2337,7 +2343,7 @@ static float conv_taps4_backward_pass(conv_taps4 *net, const float *x, const flo
         }
     }
     if (update)   /* its weights took their step block by block: now the bias */
-        conv_taps4_update_params(net, 4128, 4131);
+        conv_taps4_update_params(net, 4128, 4131, step_size, bc2_sqrt);
 
     /* layer 1: conv 2x12x12 -> 8x13x13 relu (conv_taps4.nn:6) backward */
     for (int s = 0; s < n; s++) {
@@ -2961,7 +2967,7 @@ static float conv_taps4_backward_pass(conv_taps4 *net, const float *x, const flo
 #endif
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        conv_taps4_update_params(net, 0, 72);
+        conv_taps4_update_params(net, 0, 72, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

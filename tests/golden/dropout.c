@@ -818,16 +818,22 @@ static void drop_run_one(drop *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void drop_update_params(drop *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void drop_adam_bias(const drop *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void drop_update_params(drop *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
@@ -838,7 +844,9 @@ static void drop_update_params(drop *net, int lo, int hi)
 
 void drop_update(drop *net)
 {
-    drop_update_params(net, 0, 119);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    drop_adam_bias(net, &step_size, &bc2_sqrt);
+    drop_update_params(net, 0, 119, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -850,6 +858,9 @@ void drop_update(drop *net)
 static float drop_backward_pass(drop *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        drop_adam_bias(net, &step_size, &bc2_sqrt);
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         for (int s = 0; s < n; s++) {
@@ -942,7 +953,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, const
         din[7] = (w[7] * dz[0] + w[15] * dz[1] + w[23] * dz[2]);
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        drop_update_params(net, 92, 119);
+        drop_update_params(net, 92, 119, step_size, bc2_sqrt);
 
     /* layer 5: dropout 8 -> 8 p=0.5 (dropout.nn:8) backward */
     for (int s = 0; s < n; s++) {
@@ -1059,7 +1070,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, const
                    + w[39] * dz[4] + w[47] * dz[5] + w[55] * dz[6] + w[63] * dz[7]);
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        drop_update_params(net, 20, 92);
+        drop_update_params(net, 20, 92, step_size, bc2_sqrt);
 
     /* layer 3: dropout 2x2x2 -> 2x2x2 p=0.25 (dropout.nn:6) backward */
     for (int s = 0; s < n; s++) {
@@ -1804,7 +1815,7 @@ static float drop_backward_pass(drop *net, const float *x, const float *t, const
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        drop_update_params(net, 0, 20);
+        drop_update_params(net, 0, 20, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

@@ -334,16 +334,22 @@ static void gen_run_one(gen *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void gen_update_params(gen *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void gen_adam_bias(const gen *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.5, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.5, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void gen_update_params(gen *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.5f + g * 0.5f;
@@ -354,7 +360,9 @@ static void gen_update_params(gen *net, int lo, int hi)
 
 void gen_update(gen *net)
 {
-    gen_update_params(net, 0, 348);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    gen_adam_bias(net, &step_size, &bc2_sqrt);
+    gen_update_params(net, 0, 348, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -366,6 +374,9 @@ void gen_update(gen *net)
 static float gen_backward_pass(gen *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        gen_adam_bias(net, &step_size, &bc2_sqrt);
     (void)t, (void)scale;   /* loss none: no targets, dy is the gradient */
 
     /* dLoss/dz of the output layer, from dLoss/dy */
@@ -834,9 +845,9 @@ static float gen_backward_pass(gen *net, const float *x, const float *t, const f
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        gen_update_params(net, 144, 348);
+        gen_update_params(net, 144, 348, step_size, bc2_sqrt);
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        gen_update_params(net, 0, 144);
+        gen_update_params(net, 0, 144, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

@@ -1384,16 +1384,22 @@ static void lstm_blocks_run_one(lstm_blocks *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void lstm_blocks_update_params(lstm_blocks *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void lstm_blocks_adam_bias(const lstm_blocks *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void lstm_blocks_update_params(lstm_blocks *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
@@ -1404,7 +1410,9 @@ static void lstm_blocks_update_params(lstm_blocks *net, int lo, int hi)
 
 void lstm_blocks_update(lstm_blocks *net)
 {
-    lstm_blocks_update_params(net, 0, 1749);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    lstm_blocks_adam_bias(net, &step_size, &bc2_sqrt);
+    lstm_blocks_update_params(net, 0, 1749, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -1416,6 +1424,9 @@ void lstm_blocks_update(lstm_blocks *net)
 static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        lstm_blocks_adam_bias(net, &step_size, &bc2_sqrt);
     (void)x;   /* the first layer kept its copy of the input in net->seq */
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
@@ -1507,7 +1518,7 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        lstm_blocks_update_params(net, 1664, 1749);
+        lstm_blocks_update_params(net, 1664, 1749, step_size, bc2_sqrt);
 
     /* layer 1: lstm [4][8] -> [4][16] (lstm_blocks.nn:6) backward, all samples at once */
     {
@@ -2577,7 +2588,7 @@ static float lstm_blocks_backward_pass(lstm_blocks *net, const float *x, const f
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        lstm_blocks_update_params(net, 0, 1664);
+        lstm_blocks_update_params(net, 0, 1664, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

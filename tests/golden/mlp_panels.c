@@ -329,16 +329,22 @@ static void mlp_panels_run_one(mlp_panels *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void mlp_panels_update_params(mlp_panels *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void mlp_panels_adam_bias(const mlp_panels *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void mlp_panels_update_params(mlp_panels *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
@@ -349,7 +355,9 @@ static void mlp_panels_update_params(mlp_panels *net, int lo, int hi)
 
 void mlp_panels_update(mlp_panels *net)
 {
-    mlp_panels_update_params(net, 0, 782);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    mlp_panels_adam_bias(net, &step_size, &bc2_sqrt);
+    mlp_panels_update_params(net, 0, 782, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -361,6 +369,9 @@ void mlp_panels_update(mlp_panels *net)
 static float mlp_panels_backward_pass(mlp_panels *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        mlp_panels_adam_bias(net, &step_size, &bc2_sqrt);
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         for (int s = 0; s < n; s++) {
@@ -497,7 +508,7 @@ static float mlp_panels_backward_pass(mlp_panels *net, const float *x, const flo
         din[18] = (w[18] * dz[0] + w[37] * dz[1] + w[56] * dz[2]) * ((in[18] > 0.0f ? 1.0f : 0.0f));
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        mlp_panels_update_params(net, 722, 782);
+        mlp_panels_update_params(net, 722, 782, step_size, bc2_sqrt);
 
     /* layer 1: dense 37 -> 19 relu (mlp_panels.nn:6) backward, all samples at once */
     {
@@ -528,11 +539,6 @@ static float mlp_panels_backward_pass(mlp_panels *net, const float *x, const flo
                 }
             }
         }
-        const float lr = net->lr;
-        const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
-        const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-        const float step_size = (float)((double)lr / bc1);
-        const float bc2_sqrt = (float)sqrt(bc2);
         for (int o = 0; o < 16; o += 8) for (int i = 0; i < 32; i += 16) {   /* gw = dz^T in, 8 outputs x 16 inputs at a time */
 #if defined(NNC_V16)
             const nnc_v16 zero = {0.0f};
@@ -1080,7 +1086,7 @@ static float mlp_panels_backward_pass(mlp_panels *net, const float *x, const flo
         }
     }
     if (update)   /* its weights took their step block by block: now the bias */
-        mlp_panels_update_params(net, 703, 722);
+        mlp_panels_update_params(net, 703, 722, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

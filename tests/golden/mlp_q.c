@@ -400,16 +400,22 @@ static void mlp_q_run_one(mlp_q *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void mlp_q_update_params(mlp_q *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void mlp_q_adam_bias(const mlp_q *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void mlp_q_update_params(mlp_q *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
@@ -420,7 +426,9 @@ static void mlp_q_update_params(mlp_q *net, int lo, int hi)
 
 void mlp_q_update(mlp_q *net)
 {
-    mlp_q_update_params(net, 0, 371);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    mlp_q_adam_bias(net, &step_size, &bc2_sqrt);
+    mlp_q_update_params(net, 0, 371, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -432,6 +440,9 @@ void mlp_q_update(mlp_q *net)
 static float mlp_q_backward_pass(mlp_q *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        mlp_q_adam_bias(net, &step_size, &bc2_sqrt);
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         for (int s = 0; s < n; s++) {
@@ -704,9 +715,9 @@ static float mlp_q_backward_pass(mlp_q *net, const float *x, const float *t, con
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        mlp_q_update_params(net, 344, 371);
+        mlp_q_update_params(net, 344, 371, step_size, bc2_sqrt);
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        mlp_q_update_params(net, 208, 344);
+        mlp_q_update_params(net, 208, 344, step_size, bc2_sqrt);
 
     /* layer 2: dropout 16 -> 16 p=0.2 (mlp_q.nn:6) backward */
     for (int s = 0; s < n; s++) {
@@ -993,7 +1004,7 @@ static float mlp_q_backward_pass(mlp_q *net, const float *x, const float *t, con
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        mlp_q_update_params(net, 0, 208);
+        mlp_q_update_params(net, 0, 208, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

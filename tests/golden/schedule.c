@@ -135,16 +135,22 @@ static void warm_cosine_run_one(warm_cosine *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void warm_cosine_update_params(warm_cosine *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void warm_cosine_adam_bias(const warm_cosine *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void warm_cosine_update_params(warm_cosine *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
@@ -155,7 +161,9 @@ static void warm_cosine_update_params(warm_cosine *net, int lo, int hi)
 
 void warm_cosine_update(warm_cosine *net)
 {
-    warm_cosine_update_params(net, 0, 26);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    warm_cosine_adam_bias(net, &step_size, &bc2_sqrt);
+    warm_cosine_update_params(net, 0, 26, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -167,6 +175,9 @@ void warm_cosine_update(warm_cosine *net)
 static float warm_cosine_backward_pass(warm_cosine *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        warm_cosine_adam_bias(net, &step_size, &bc2_sqrt);
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         for (int s = 0; s < n; s++) {
@@ -260,9 +271,9 @@ static float warm_cosine_backward_pass(warm_cosine *net, const float *x, const f
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        warm_cosine_update_params(net, 16, 26);
+        warm_cosine_update_params(net, 16, 26, step_size, bc2_sqrt);
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        warm_cosine_update_params(net, 0, 16);
+        warm_cosine_update_params(net, 0, 16, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

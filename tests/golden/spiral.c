@@ -528,16 +528,22 @@ static void spiral_run_one(spiral *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void spiral_update_params(spiral *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void spiral_adam_bias(const spiral *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void spiral_update_params(spiral *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         net->adam_m[i] = net->adam_m[i] * 0.9f + g * 0.1f;
@@ -548,7 +554,9 @@ static void spiral_update_params(spiral *net, int lo, int hi)
 
 void spiral_update(spiral *net)
 {
-    spiral_update_params(net, 0, 1251);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    spiral_adam_bias(net, &step_size, &bc2_sqrt);
+    spiral_update_params(net, 0, 1251, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -560,6 +568,9 @@ void spiral_update(spiral *net)
 static float spiral_backward_pass(spiral *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        spiral_adam_bias(net, &step_size, &bc2_sqrt);
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         for (int s = 0; s < n; s++) {
@@ -748,7 +759,7 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, c
         din[31] = (w[31] * dz[0] + w[63] * dz[1] + w[95] * dz[2]) * ((in[31] > 0.0f ? 1.0f : 0.0f));
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        spiral_update_params(net, 1152, 1251);
+        spiral_update_params(net, 1152, 1251, step_size, bc2_sqrt);
 
     /* layer 2: dense 32 -> 32 relu (spiral.nn:6) backward, all samples at once */
     {
@@ -927,11 +938,6 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, c
                 din[i] *= (1.0f - in[i] * in[i]);
         }
 #endif
-        const float lr = net->lr;
-        const double bc1 = 1.0 - pow(0.90000000000000002, (double)(net->step + 1));   /* bias corrections */
-        const double bc2 = 1.0 - pow(0.999, (double)(net->step + 1));
-        const float step_size = (float)((double)lr / bc1);
-        const float bc2_sqrt = (float)sqrt(bc2);
 #if defined(NNC_V16)
         for (int o = 0; o < 32; o += 8) for (int i = 0; i < 32; i += 32) {   /* gw = dz^T in, 8 outputs x 32 inputs at a time */
             const nnc_v16 zero = {0.0f};
@@ -1221,7 +1227,7 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, c
         }
     }
     if (update)   /* its weights took their step block by block: now the bias */
-        spiral_update_params(net, 1120, 1152);
+        spiral_update_params(net, 1120, 1152, step_size, bc2_sqrt);
 
     /* layer 1: dense 2 -> 32 tanh (spiral.nn:5) backward */
     for (int s = 0; s < n; s++) {
@@ -1349,7 +1355,7 @@ static float spiral_backward_pass(spiral *net, const float *x, const float *t, c
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        spiral_update_params(net, 0, 96);
+        spiral_update_params(net, 0, 96, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)

@@ -368,16 +368,22 @@ static void cls_run_one(cls *net, const float *x)
     }
 }
 
-/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it;
- * the caller counts the step. */
-static void cls_update_params(cls *net, int lo, int hi)
+/* Adam's bias corrections for the coming step t = net->step + 1, as
+ * torch.optim.Adam computes them: the step size lr / (1 - beta1^t) and
+ * sqrt(1 - beta2^t).  Once a step, for all its layers. */
+static void cls_adam_bias(const cls *net, float *step_size, float *bc2_sqrt)
 {
-    const float lr = net->lr;
-    const double bc1 = 1.0 - pow(0.80000000000000004, (double)(net->step + 1));   /* bias corrections */
+    const double bc1 = 1.0 - pow(0.80000000000000004, (double)(net->step + 1));
     const double bc2 = 1.0 - pow(0.98999999999999999, (double)(net->step + 1));
-    const float step_size = (float)((double)lr / bc1);
-    const float bc2_sqrt = (float)sqrt(bc2);
+    *step_size = (float)((double)net->lr / bc1);
+    *bc2_sqrt = (float)sqrt(bc2);
+}
 
+/* One optimizer step over parameters lo .. hi-1, as torch.optim.Adam does it (the
+ * step's bias corrections from the caller);
+ * the caller counts the step. */
+static void cls_update_params(cls *net, int lo, int hi, float step_size, float bc2_sqrt)
+{
     for (int i = lo; i < hi; i++) {
         float g = net->grad[i];
         g += 0.01f * net->param[i];   /* weight decay */
@@ -389,7 +395,9 @@ static void cls_update_params(cls *net, int lo, int hi)
 
 void cls_update(cls *net)
 {
-    cls_update_params(net, 0, 22);
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    cls_adam_bias(net, &step_size, &bc2_sqrt);
+    cls_update_params(net, 0, 22, step_size, bc2_sqrt);
     net->step++;
 }
 
@@ -401,6 +409,9 @@ void cls_update(cls *net)
 static float cls_backward_pass(cls *net, const float *x, const float *t, const float *dy, float *dx, int n, float scale, int update)
 {
     float loss = 0.0f;
+    float step_size = 0.0f, bc2_sqrt = 0.0f;   /* Adam's bias corrections: once a step */
+    if (update)
+        cls_adam_bias(net, &step_size, &bc2_sqrt);
 
     if (dy) {   /* dLoss/dz of the output layer, from dLoss/dy */
         for (int s = 0; s < n; s++) {
@@ -501,9 +512,9 @@ static float cls_backward_pass(cls *net, const float *x, const float *t, const f
         }
     }
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cls_update_params(net, 12, 22);
+        cls_update_params(net, 12, 22, step_size, bc2_sqrt);
     if (update)   /* its gradient is complete: the optimizer step, while it is in cache */
-        cls_update_params(net, 0, 12);
+        cls_update_params(net, 0, 12, step_size, bc2_sqrt);
 
     if (dx)   /* dLoss/dx: the first layer's din */
         for (int s = 0; s < n; s++)
