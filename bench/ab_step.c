@@ -2,7 +2,8 @@
  * each other in one process: the way to see a change of a few percent on a
  * machine whose load moves whole runs by more than that.
  *
- *   cc -O2 -D_POSIX_C_SOURCE=200809L -DNET=name -include A.h -o ab_step bench/ab_step.c -ldl
+ *   cc -O2 -D_POSIX_C_SOURCE=200809L -DNET=name -include A.h -Iruntime -o ab_step bench/ab_step.c \
+ *       build/libnncrt.a -ldl -lz -lm
  *   ./ab_step A.so B.so [rounds]
  *
  * A.so and B.so are the emitted training C of the same network (the same
@@ -21,8 +22,8 @@
  *   ./ab_step A.so B.so rounds IMAGES
  *
  * takes the rows from an IDX image file instead (MNIST's format, gzip or
- * not; its labels file beside it by MNIST's naming, one-hot targets), the
- * pixels scaled by 1/255 as `nnc train` scales them: what a change does on
+ * not; its labels file beside it by MNIST's naming, one-hot targets), read
+ * by the runtime's loader (build/libnncrt.a) as `nnc train` reads them: what a change does on
  * real images, whose zeros and small values (subnormal moments, dead
  * units) random rows do not have. */
 /* (_POSIX_C_SOURCE comes from the command line: the -include'd header is read first) */
@@ -32,7 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
+
+#include "nnc_rt.h"
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
@@ -70,72 +72,27 @@ static uint64_t next(void)
     return rng;
 }
 
-/* Reads n bytes of f into buf; false (with a message naming path) if the
- * file ends or fails first. */
-static int read_all(gzFile f, void *buf, unsigned n, const char *path)
-{
-    if (gzread(f, buf, n) == (int)n)
-        return 1;
-    fprintf(stderr, "ab_step: %s: truncated or unreadable\n", path);
-    return 0;
-}
-
-static unsigned be32(const unsigned char *b)
-{
-    return (unsigned)b[0] << 24 | (unsigned)b[1] << 16 | (unsigned)b[2] << 8 | b[3];
-}
-
 /* Fills ROWS rows of x (NI floats) and t (NO one-hot floats) from the IDX
- * images at path and their labels (path with "images-idx3" made
- * "labels-idx1"), the file's rows in order, again from the start if it has
- * fewer than ROWS.  False, with a message, on any mismatch. */
+ * images at path and their labels beside them (MNIST's naming), read by
+ * the runtime's loader as `nnc train` reads them: the file's rows in
+ * order, again from the start if it has fewer than ROWS.  False, with a
+ * message, when they cannot be read or do not fit the network. */
 static int load_idx(const char *path, float *x, float *t)
 {
-    char lpath[4096];
-    const char *at = strstr(path, "images-idx3");
-    if (!at || strlen(path) >= sizeof lpath) {
+    RtData d = {0};
+    RtError err = {{0}};
+    char *labels = rt_idx_labels_path(path);
+    int ok = labels && rt_load_idx(path, labels, NI, NO, &d, &err);
+    if (!labels)
         fprintf(stderr, "ab_step: %s: not named like MNIST's images (...images-idx3...), so no labels file\n", path);
-        return 0;
-    }
-    memcpy(lpath, path, strlen(path) + 1);
-    memcpy(lpath + (at - path), "labels-idx1", 11);
-    gzFile fi = gzopen(path, "rb"), fl = gzopen(lpath, "rb");
-    unsigned char hi[16], hl[8], *px = malloc(NI), lb;
-    int ok = fi && fl && px;
-    if (!ok)
-        fprintf(stderr, "ab_step: cannot open %s\n", !fi ? path : !fl ? lpath : "(out of memory)");
-    ok = ok && read_all(fi, hi, 16, path) && read_all(fl, hl, 8, lpath);
-    unsigned n = ok ? be32(hi + 4) : 0;
-    if (ok && (be32(hi) != 0x803 || be32(hl) != 0x801 || be32(hl + 4) != n || n == 0)) {
-        fprintf(stderr, "ab_step: %s and %s are not IDX images and their labels\n", path, lpath);
-        ok = 0;
-    }
-    if (ok && (long)be32(hi + 8) * be32(hi + 12) != NI) {
-        fprintf(stderr, "ab_step: %s: images of %u x %u pixels, the network takes %d inputs\n", path,
-                be32(hi + 8), be32(hi + 12), NI);
-        ok = 0;
-    }
+    else if (!ok)
+        fprintf(stderr, "ab_step: %s\n", err.msg);
     for (long r = 0; ok && r < ROWS; r++) {
-        if (r > 0 && r % n == 0) {   /* fewer rows than ROWS: from the start again */
-            ok = gzseek(fi, 16, SEEK_SET) == 16 && gzseek(fl, 8, SEEK_SET) == 8;
-            if (!ok)
-                fprintf(stderr, "ab_step: cannot rewind %s\n", path);
-        }
-        ok = ok && read_all(fi, px, NI, path) && read_all(fl, &lb, 1, lpath);
-        if (ok && lb >= NO) {
-            fprintf(stderr, "ab_step: %s: label %d, the network has %d outputs\n", lpath, lb, NO);
-            ok = 0;
-        }
-        for (int i = 0; ok && i < NI; i++)
-            x[r * NI + i] = px[i] / 255.0f;
-        if (ok)
-            t[r * NO + lb] = 1.0f;
+        memcpy(x + r * NI, d.x + r % d.n * NI, sizeof(float) * NI);
+        memcpy(t + r * NO, d.t + r % d.n * NO, sizeof(float) * NO);
     }
-    if (fi)
-        gzclose(fi);
-    if (fl)
-        gzclose(fl);
-    free(px);
+    free(labels);
+    rt_data_free(&d);
     return ok;
 }
 

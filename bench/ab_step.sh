@@ -18,19 +18,16 @@ for f in "$1" "${1%.c}.h" "$2"; do
 done
 [ -z "$4" ] || [ -f "$4" ] || { echo "ab_step.sh: $4: no such file (IMAGES: an IDX image file, its labels beside it)" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
-flags=$("$root/nnc" train --help | sed -n 's/^The cc backend.s flags: \([^(]*\).*/\1/p')
-[ -n "$flags" ] || { echo "ab_step.sh: cannot read the cc backend's flags from nnc train --help" >&2; exit 1; }
-[ -n "$VW" ] && flags=$(echo "$flags" | sed "s/-mprefer-vector-width=[0-9]*/-mprefer-vector-width=$VW/")
-name=$(sed -n 's/^#define \([A-Za-z_][A-Za-z0-9_]*\)_N_INPUTS .*/\1/p' "${1%.c}.h" | head -1)
-[ -n "$name" ] || { echo "ab_step.sh: no network in ${1%.c}.h" >&2; exit 1; }
-grep -q "^#define ${name}_BATCH " "${1%.c}.h" ||
-    { echo "ab_step.sh: ${1%.c}.h is inference-only C (nnc --weights): give the training C (nnc NET.nn -o A.c)" >&2; exit 1; }
+tool=ab_step.sh
+. "$root/bench/step_lib.sh"
+flags=$(step_flags)
+name=$(step_net "${1%.c}.h" "${1%.c}.h")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # shellcheck disable=SC2086
 cc $flags -shared -fPIC -o "$out/A.so" "$1" -lm
 # shellcheck disable=SC2086
 cc $flags -shared -fPIC -o "$out/B.so" "$2" -lm
-cc -std=c99 -Wall -Wextra -Wpedantic -O2 -D_POSIX_C_SOURCE=200809L -DNET="$name" -include "${1%.c}.h" -o "$out/ab_step" "$root/bench/ab_step.c" -ldl -lz
+step_driver "${1%.c}.h" "$name" "$out/ab_step"
 echo "$name, $flags:"
 "$out/ab_step" "$out/A.so" "$out/B.so" ${3:+"$3"} ${4:+"$4"}

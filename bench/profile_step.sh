@@ -20,19 +20,16 @@ if [ $# -lt 1 ] || [ $# -gt 3 ]; then echo "usage: sh bench/profile_step.sh NET.
 [ -z "$3" ] || [ -f "$3" ] || { echo "profile_step.sh: $3: no such file" >&2; exit 1; }
 command -v perf >/dev/null || { echo "profile_step.sh: no perf (Debian: apt-get install linux-perf)" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
-flags=$("$root/nnc" train --help | sed -n 's/^The cc backend.s flags: \([^(]*\).*/\1/p')
-[ -n "$flags" ] || { echo "profile_step.sh: cannot read the cc backend's flags from nnc train --help" >&2; exit 1; }
-[ -n "$VW" ] && flags=$(echo "$flags" | sed "s/-mprefer-vector-width=[0-9]*/-mprefer-vector-width=$VW/")
+tool=profile_step.sh
+. "$root/bench/step_lib.sh"
+flags=$(step_flags)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$root/nnc" "$1" -o "$out/net.c"
-name=$(sed -n 's/^#define \([A-Za-z_][A-Za-z0-9_]*\)_N_INPUTS .*/\1/p' "$out/net.h" | head -1)
-grep -q "^#define ${name}_BATCH " "$out/net.h" ||
-    { echo "profile_step.sh: $1 emits no training step" >&2; exit 1; }
+name=$(step_net "$out/net.h" "$1")
 # shellcheck disable=SC2086
 cc $flags -g -shared -fPIC -o "$out/net.so" "$out/net.c" -lm
-cc -std=c99 -O2 -D_POSIX_C_SOURCE=200809L -DNET="$name" -include "$out/net.h" -o "$out/ab_step" \
-    "$root/bench/ab_step.c" -ldl -lz
+step_driver "$out/net.h" "$name" "$out/ab_step"
 echo "$name, $flags -g:"
 perf record -q -o "$out/perf.data" "$out/ab_step" "$out/net.so" "$out/net.so" "${2:-10}" ${3:+"$3"} >/dev/null
 inside=$(perf report -i "$out/perf.data" --no-children --sort dso --stdio 2>/dev/null |

@@ -94,8 +94,8 @@ void emit_update(Emitter *e)
     if (adam)
         emit_adam_bias_fn(e);
     emit(e, "/* One optimizer step over parameters lo .. hi-1, as torch.optim.%s does it%s;\n"
-            " * the caller counts the step. */\n", o->kind == OPTIM_SGD ? "SGD" : "Adam",
-         o->kind == OPTIM_ADAM ? " (the\n * step's bias corrections from the caller)" : "");
+            " * the caller counts the step. */\n", adam ? "Adam" : "SGD",
+         adam ? " (the\n * step's bias corrections from the caller)" : "");
     emit(e, "static void %s_update_params(%s *net, int lo, int hi%s)\n{\n", n->name, n->name,
          adam ? ", float step_size, float bc2_sqrt" : "");
     emit_update_consts(e, "    ");

@@ -85,6 +85,6 @@ refused() {
         fail "$1" "want exit 1 and \"$3\", got exit $_st:" "$_o"
     fi
 }
-refused "ab_step: images of another size" "$out/wide-images-idx3-ubyte.gz" "images of 5 x 5 pixels, the network takes 16 inputs"
-refused "ab_step: no labels file" "$out/alone-images-idx3-ubyte.gz" "cannot open $out/alone-labels-idx1-ubyte.gz"
+refused "ab_step: images of another size" "$out/wide-images-idx3-ubyte.gz" "the images are 5x5 (25 values), but the network has 16 inputs"
+refused "ab_step: no labels file" "$out/alone-images-idx3-ubyte.gz" "$out/alone-labels-idx1-ubyte.gz: cannot open"
 refused "ab_step: no such file" "$out/none-images-idx3-ubyte.gz" "ab_step.sh: $out/none-images-idx3-ubyte.gz: no such file"
