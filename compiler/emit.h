@@ -255,6 +255,26 @@ int64_t dense_panel_source(const Layer *l, int64_t at);
  * block by block in its weight-gradient code (its bias after the layer). */
 bool gemm_block_step(const Emitter *e, const Layer *l);
 
+/* ---- emit_conv.c and emit_pool.c: a convolution's rows into max pooling ----
+ * In training code's passes over a batch (not NAME_run_one, which keeps
+ * every output for NAME_forward's callers to read), 2x2 max pooling of stride 2 right after a stride-1
+ * convolution whose register blocks finish its outputs (no activation, or
+ * relu) takes its windows, under NNC_SHUFFLE, straight from the wide rows
+ * the convolution leaves in the scratch, which then copies none of them to
+ * its compact output; and on every path the pooling keeps each window's
+ * first maximum (0 to 3, as a float, in scan order) in the convolution's
+ * place in act, where its backward pass finds it without comparing. */
+/* The convolution whose wide rows max pooling layer `pool` reads, or NULL. */
+const Layer *pool_wide_conv(const Emitter *e, const Layer *pool);
+/* Whether convolution l's outputs go to such a pooling layer. */
+bool conv_feeds_pool(const Emitter *e, const Layer *l);
+/* Where training code's stride-1 convolution l leaves its wide rows: from
+ * net->pad + *off, a row *row floats apart and a filter's plane *plane. */
+void conv_wide_rows(const Layer *l, int64_t *off, int64_t *row, int64_t *plane);
+/* Whether the training code's register blocks add convolution l's bias and
+ * apply its activation before they store a block. */
+bool conv_act_in_block(const Emitter *e, const Layer *l);
+
 /* ---- emit_gan.c ---- */
 /* A gan block's part of the .h (defines, struct, API) and of the .c. */
 void emit_gan_header(Emitter *e, const Gan *g);

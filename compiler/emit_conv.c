@@ -323,7 +323,7 @@ void conv_infer_needs(const Layer *l, int64_t *pin, int64_t *spill)
  * the pass over the output to add and clip took 3% of the step (its share
  * of the FMA peak: bench/README.md, 4 December).  Inference code moves its
  * rows down over themselves (emit_conv_forward_vec) and keeps the pass. */
-static bool conv_act_in_block(const Emitter *e, const Layer *l)
+bool conv_act_in_block(const Emitter *e, const Layer *l)
 {
     const ActInfo *a = &act_info[l->act];
     return !e->infer && (l->act == ACT_RELU || !a->forward || strcmp(a->forward, "$") == 0);
@@ -480,8 +480,23 @@ static void emit_conv_forward_vec(Emitter *e, const Layer *l, const PlaneGeom *g
             emit_wide_to_out(e, l, g, "            ", "r", r, "(f + r)", wide_stride(e, l));
         emit(e, "        }\n");
     }
-    if (!e->infer)
-        emit_wide_to_out(e, l, g, "        ", "f", g->F, "f", l->dx_stride);
+    if (e->infer)
+        return;
+    bool pooled = conv_feeds_pool(e, l);
+    if (pooled)   /* (emit.h: the pooling reads the wide rows) */
+        emit(e, "#if !defined(NNC_SHUFFLE)   /* otherwise layer %d takes its windows from the wide rows */\n",
+             l->index + 1);
+    emit_wide_to_out(e, l, g, "        ", "f", g->F, "f", l->dx_stride);
+    if (pooled)
+        emit(e, "#endif\n");
+}
+
+void conv_wide_rows(const Layer *l, int64_t *off, int64_t *row, int64_t *plane)
+{
+    PlaneGeom g = plane_geom(l);
+    *off = 2 * g.C * g.Hp * g.Wp;   /* (emit_conv_forward_vec's ow) */
+    *row = g.Wp;
+    *plane = l->dx_stride;
 }
 
 static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
@@ -496,6 +511,8 @@ static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
          (long long)g.W);
     emit(e, "        float *out = %s + %lld;   /* [%lld][%lld][%lld] */\n", e->act, (long long)l->act_off, (long long)g.F,
          (long long)g.OH, (long long)g.OW);
+    if (conv_feeds_pool(e, l))
+        emit(e, "        (void)out;   /* (under NNC_SHUFFLE, layer %d reads the wide rows instead) */\n", l->index + 1);
     emit_padded_input(e, &g);
     for (int p = 0; p < 3; p++) {
         emit(e, "%s", conv_path_if[p]);

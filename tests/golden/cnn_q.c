@@ -143,6 +143,7 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
             const float *b = net->param + 72;   /* [4] */
             const float *in = xs;   /* [2][8][8] */
             float *out = act + 0;   /* [4][8][8] */
+            (void)out;   /* (under NNC_SHUFFLE, layer 2 reads the wide rows instead) */
             float *pin = net->pad;   /* [2][10][10]: the input inside a zero border */
             for (int c = 0; c < 2; c++) {   /* each float once: the border's zeros, the input */
                 float *pc = pin + c * 100;
@@ -329,9 +330,11 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                     memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 64);
                 }
             }
+#if !defined(NNC_SHUFFLE)   /* otherwise layer 2 takes its windows from the wide rows */
             for (int f = 0; f < 4; f++)   /* into the compact output */
                 for (int oy = 0; oy < 8; oy++)
                     memcpy(out + (f * 8 + oy) * 8, ow + f * 188 + oy * 10, 8 * sizeof(float));
+#endif
 #elif defined(NNC_V8_WIDE)
             float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
             for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
@@ -519,9 +522,11 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                     memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
                 }
             }
+#if !defined(NNC_SHUFFLE)   /* otherwise layer 2 takes its windows from the wide rows */
             for (int f = 0; f < 4; f++)   /* into the compact output */
                 for (int oy = 0; oy < 8; oy++)
                     memcpy(out + (f * 8 + oy) * 8, ow + f * 188 + oy * 10, 8 * sizeof(float));
+#endif
 #elif defined(NNC_V8)
             float *ow = net->pad + 400;   /* [4][188]: each filter's output, 10 wide */
             for (int f = 0; f < 4; f += 4) {   /* 4 filters at a time */
@@ -774,9 +779,11 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                     memcpy(ow + (f + 3) * 188 + i + 0, &a3_0, 32);
                 }
             }
+#if !defined(NNC_SHUFFLE)   /* otherwise layer 2 takes its windows from the wide rows */
             for (int f = 0; f < 4; f++)   /* into the compact output */
                 for (int oy = 0; oy < 8; oy++)
                     memcpy(out + (f * 8 + oy) * 8, ow + f * 188 + oy * 10, 8 * sizeof(float));
+#endif
 #else
             float *oext = net->pad + 400;   /* [8][10]: one output plane, 10 wide */
             for (int f = 0; f < 4; f++) {
@@ -814,9 +821,12 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
         {
             const float *in = act + 0;   /* [4][8][8] */
             float *out = act + 256;   /* [4][4][4] */
+            float *where = act + 0;   /* [4][4][4]: each window's first maximum, 0 to 3, in layer 1's place */
+            (void)in;   /* (under NNC_SHUFFLE, the windows come from layer 1's wide rows) */
 #if defined(NNC_SHUFFLE)
             for (int q = 0; q < 16; q++) {   /* q = c * 4 + oy: a pair of rows in vectors */
-                const float *r0 = in + q * 16, *r1 = r0 + 8;
+                const float *r0 = net->pad + 400 + q / 4 * 188 + q % 4 * 20, *r1 = r0 + 10;   /* layer 1's wide rows */
+                float *arow = where + q * 4;
                 float *orow = out + q * 4;
                     {   /* the last 4 windows */
                         const int o = 0;
@@ -825,16 +835,21 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                         memcpy(&vb, r1 + 2 * o, sizeof vb);
                         nnc_v4 mx = __builtin_shufflevector(va, va, 0, 2, 4, 6), x;
                         nnc_v4i gt;
+                        nnc_v4 at = {0.0f}, at1 = {1.0f, 1.0f, 1.0f, 1.0f}, at2 = {2.0f, 2.0f, 2.0f, 2.0f}, at3 = {3.0f, 3.0f, 3.0f, 3.0f};   /* which input is the maximum */
                         x = __builtin_shufflevector(va, va, 1, 3, 5, 7);
                         gt = x > mx;
                         mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                        at = (nnc_v4)(((nnc_v4i)at1 & gt) | ((nnc_v4i)at & ~gt));
                         x = __builtin_shufflevector(vb, vb, 0, 2, 4, 6);
                         gt = x > mx;
                         mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                        at = (nnc_v4)(((nnc_v4i)at2 & gt) | ((nnc_v4i)at & ~gt));
                         x = __builtin_shufflevector(vb, vb, 1, 3, 5, 7);
                         gt = x > mx;
                         mx = (nnc_v4)(((nnc_v4i)x & gt) | ((nnc_v4i)mx & ~gt));
+                        at = (nnc_v4)(((nnc_v4i)at3 & gt) | ((nnc_v4i)at & ~gt));
                         memcpy(orow + o, &mx, sizeof mx);
+                        memcpy(arow + o, &at, sizeof at);
                     }
             }
 #else
@@ -842,11 +857,15 @@ static void cnn_q_run(cnn_q *net, const float *x, int n)
                 for (int oy = 0; oy < 4; oy++)
                     for (int ox = 0; ox < 4; ox++) {
                         const float *win = in + c * 64 + (oy * 2) * 8 + (ox * 2);
-                        float v = win[0];
+                        float v = win[0], at = 0.0f;
                         for (int ky = 0; ky < 2; ky++)
-                            for (int kx = 0; kx < 2; kx++)
-                                v = win[ky * 8 + kx] > v ? win[ky * 8 + kx] : v;
+                            for (int kx = 0; kx < 2; kx++) {
+                                const float x = win[ky * 8 + kx];
+                                at = x > v ? (float)(ky * 2 + kx) : at;
+                                v = x > v ? x : v;
+                            }
                         out[(c * 4 + oy) * 4 + ox] = v;
+                        where[(c * 4 + oy) * 4 + ox] = at;   /* over an input read already */
                     }
 #endif
         }
@@ -1988,32 +2007,27 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
         /* layer 2: maxpool 4x8x8 -> 4x4x4 (cnn_q.nn:6) backward */
         {
             const float *dz = delta + 256;
-            const float *in = act + 0;
+            const float *where = act + 0;   /* each window's first maximum, 0 to 3 (the forward pass) */
             const float *out = act + 256;
             float *din = delta + 0;   /* [4][8][8] */
 #if defined(NNC_SHUFFLE)
             for (int q = 0; q < 16; q++) {   /* q = c * 4 + oy: a pair of rows in vectors */
                 const float *m = out + q * 4, *g = dz + q * 4;
-                const float *r0 = in + q * 16, *r1 = r0 + 8;
+                const float *ar = where + q * 4;
                 float *d0 = din + q * 16, *d1 = d0 + 8;
-                    const nnc_v8i odd = {0, -1, 0, -1, 0, -1, 0, -1};   /* the second lane of each window's pair */
+                    const nnc_v8 row0 = {0.0f, 1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 0.0f, 1.0f}, row1 = {2.0f, 3.0f, 2.0f, 3.0f, 2.0f, 3.0f, 2.0f, 3.0f};
                     const nnc_v4 zero_h = {0.0f}, one_h = {1.0f, 1.0f, 1.0f, 1.0f};   /* layer 1's derivative */
                     {   /* the last 4 windows */
                         const int o = 0;
-                        nnc_v4 vm, vg;
-                        nnc_v8 va, vb, me, ge;
+                        nnc_v4 vm, vg, va;
+                        nnc_v8 ge;
                         memcpy(&vm, m + o, sizeof vm);
                         memcpy(&vg, g + o, sizeof vg);
                         vg = vg * (nnc_v4)((nnc_v4i)one_h & (vm > zero_h));
-                        memcpy(&va, r0 + 2 * o, sizeof va);
-                        memcpy(&vb, r1 + 2 * o, sizeof vb);
-                        me = __builtin_shufflevector(vm, vm, 0, 0, 1, 1, 2, 2, 3, 3);   /* each window's over its two lanes */
-                        ge = __builtin_shufflevector(vg, vg, 0, 0, 1, 1, 2, 2, 3, 3);
-                        const nnc_v8i ea = va == me, eb = vb == me;
-                        const nnc_v8i pa = __builtin_shufflevector(ea, ea, 0, 0, 2, 2, 4, 4, 6, 6);   /* the pair's first lane */
-                        const nnc_v8i qa = __builtin_shufflevector(ea, ea, 1, 1, 3, 3, 5, 5, 7, 7);   /* and its second */
-                        const nnc_v8i pb = __builtin_shufflevector(eb, eb, 0, 0, 2, 2, 4, 4, 6, 6);
-                        const nnc_v8i ha = ea & ~(odd & pa), hb = eb & ~(pa | qa) & ~(odd & pb);
+                        memcpy(&va, ar + o, sizeof va);
+                        ge = __builtin_shufflevector(vg, vg, 0, 0, 1, 1, 2, 2, 3, 3);   /* each window's over its two lanes */
+                        const nnc_v8 at = __builtin_shufflevector(va, va, 0, 0, 1, 1, 2, 2, 3, 3);
+                        const nnc_v8i ha = at == row0, hb = at == row1;
                         const nnc_v8 oa = (nnc_v8)((nnc_v8i)ge & ha), ob = (nnc_v8)((nnc_v8i)ge & hb);
                         memcpy(d0 + 2 * o, &oa, sizeof oa);
                         memcpy(d1 + 2 * o, &ob, sizeof ob);
@@ -2023,25 +2037,16 @@ static float cnn_q_backward_pass(cnn_q *net, const float *x, const float *t, con
             for (int c = 0; c < 4; c++)   /* the windows tile the input */
                 for (int oy = 0; oy < 4; oy++) {
                     const float *m = out + (c * 4 + oy) * 4, *g = dz + (c * 4 + oy) * 4;
-                    const float *r0 = in + c * 64 + oy * 16 + 0;
-                    const float *r1 = in + c * 64 + oy * 16 + 8;
+                    const float *ar = where + (c * 4 + oy) * 4;
                     float *d0 = din + c * 64 + oy * 16 + 0;
                     float *d1 = din + c * 64 + oy * 16 + 8;
                     for (int ox = 0; ox < 4; ox++) {
-                        const float mx = m[ox], gv = g[ox] * ((mx > 0.0f ? 1.0f : 0.0f));
-                        const float v0 = r0[ox * 2], v1 = r0[ox * 2 + 1], v2 = r1[ox * 2], v3 = r1[ox * 2 + 1];
-                        int left, h0, h1, h2, h3;   /* the first maximum, in PyTorch's order */
-                        h0 = v0 == mx;
-                        left = !h0;
-                        h1 = left & (v1 == mx);
-                        left &= !h1;
-                        h2 = left & (v2 == mx);
-                        left &= !h2;
-                        h3 = left & (v3 == mx);
-                        d0[ox * 2] = h0 ? gv : 0.0f;
-                        d0[ox * 2 + 1] = h1 ? gv : 0.0f;
-                        d1[ox * 2] = h2 ? gv : 0.0f;
-                        d1[ox * 2 + 1] = h3 ? gv : 0.0f;
+                        const float gv = g[ox] * ((m[ox] > 0.0f ? 1.0f : 0.0f));
+                        const float a = ar[ox];
+                        d0[ox * 2] = a == 0.0f ? gv : 0.0f;
+                        d0[ox * 2 + 1] = a == 1.0f ? gv : 0.0f;
+                        d1[ox * 2] = a == 2.0f ? gv : 0.0f;
+                        d1[ox * 2 + 1] = a == 3.0f ? gv : 0.0f;
                     }
                 }
 #endif

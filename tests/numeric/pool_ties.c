@@ -9,7 +9,11 @@
  * three or four equal maxima.  NAME_backward_from gives dx for a random dy;
  * this checks dx against the windows worked out here, and prints dx's bits
  * (one hex word a line) for the caller to compare between the vector paths
- * and the plain loops.  Exit 1 on a wrong gradient. */
+ * and the plain loops.  Exit 1 on a wrong gradient.  With -DPASS_CONV the
+ * network starts with a 1x1 convolution of as many filters as channels,
+ * which this sets to pass its input through unchanged (weight 1 from its
+ * own channel, 0 from the others, bias 0), so that its outputs tie where
+ * the inputs do and dx is the pooling's gradient as before. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +39,16 @@ int main(void)
     enum { NI = API(_N_INPUTS), NO = API(_N_OUTPUTS), NB = API(_BATCH) };
     static float x[NB * NI], dy[NB * NO], dx[NB * NI], y[NB * NO];
     API(_init)(&net, 7);
+    /* The window geometry from the sizes: C channels of H x W, 2x2 windows. */
+    const int W = POOL_W, H = POOL_H, C = NI / (H * W);
+#ifdef PASS_CONV
+    float *p = API(_params)(&net);   /* the convolution's weight [C][C][1][1], then its bias [C] */
+    for (int f = 0; f < C; f++) {
+        for (int c = 0; c < C; c++)
+            p[f * C + c] = f == c ? 1.0f : 0.0f;
+        p[C * C + f] = 0.0f;
+    }
+#endif
     for (int i = 0; i < NB * NI; i++)
         x[i] = (float)(rng_next() % 3);
     for (int i = 0; i < NB * NO; i++)
@@ -43,8 +57,6 @@ int main(void)
         fprintf(stderr, "pool_ties: the calls failed\n");
         return 1;
     }
-    /* The window geometry from the sizes: C channels of H x W, 2x2 windows. */
-    const int W = POOL_W, H = POOL_H, C = NI / (H * W);
     int bad = 0, ties = 0, nonzero = 0;
     for (int s = 0; s < NB; s++)
         for (int c = 0; c < C; c++)

@@ -310,13 +310,18 @@ fi
 # Max pooling where windows tie (pool_ties.nn, pool_ties.c): the gradient
 # goes to each window's first maximum on the 16-lane path, both 8-lane ones,
 # the plain loops, Clang's build and under the sanitizers, with the same
-# bits; and a mutant of the vector code (the lower row tests the upper
-# row's matches with & for |) must be caught.
+# bits, pooling the input and pooling a convolution's output (which keeps
+# each window's choice); and a mutant of the vector code must be caught
+# (pooling the input: the lower row tests the upper row's matches with &
+# for |; after a convolution: the kept choice is the last of equal maxima,
+# >= for >).
 pt=$out/pool_ties
 mkdir -p "$pt"
-pool_ties() {   # pool_ties NET H W
+pool_ties() {   # pool_ties NET H W [-DPASS_CONV]
     _net=$1
-    _d="-DNET=$_net -DPOOL_H=$2 -DPOOL_W=$3 -include $pt/ties.h"
+    _d="-DNET=$_net -DPOOL_H=$2 -DPOOL_W=$3 $4 -include $pt/ties.h"
+    _mutant="the lower row tests the upper row's matches with & for |"
+    [ -n "$4" ] && _mutant="the kept choice is the last of equal maxima, >= for >"
     _details=
     for _b in "v16:gcc -O2 -march=native" "v8wide:gcc -O2 -march=native -DNNC_NO_V16" \
               "narrow:gcc -O2 -march=native -mno-avx512f" "plain:gcc -O2 -DNNC_PLAIN_C" \
@@ -333,7 +338,7 @@ pool_ties() {   # pool_ties NET H W
         fi
         if [ $_k = mutant ]; then
             "$pt/$_net.$_k" >/dev/null 2>&1 &&
-                _details="${_details}the mutant (the lower row tests the upper row's matches with & for |) passed
+                _details="${_details}the mutant ($_mutant) passed
 "
             continue
         fi
@@ -354,12 +359,19 @@ pool_ties() {   # pool_ties NET H W
     else fail "max pooling gives a tied window's gradient to its first maximum on every path ($_net)" "$_details"; fi
 }
 if $NNC tests/numeric/pool_ties.nn -o "$pt/ties.c" 2>"$pt/nnc.log"; then
-    sed "s/hb = eb & ~(pa | qa)/hb = eb \& ~(pa \& qa)/" "$pt/ties.c" >"$pt/ties_mutant.c"
-    if cmp -s "$pt/ties.c" "$pt/ties_mutant.c"; then
-        fail "pool ties: the mutant" "the vector code no longer has the line the mutant changes"
+    # (each mutation changes only its own networks' results: with >= the
+    # forward pass's maxima keep their values)
+    sed -e "s/hb = eb & ~(pa | qa)/hb = eb \& ~(pa \& qa)/" -e "s/gt = x > mx;/gt = x >= mx;/" \
+        "$pt/ties.c" >"$pt/ties_mutant.c"
+    if ! grep -q "hb = eb & ~(pa | qa)" "$pt/ties.c" || ! grep -q "gt = x > mx;" "$pt/ties.c"; then
+        fail "pool ties: the mutants" "the vector code no longer has the lines the mutants change"
+    elif [ "$(grep -c "each window's first maximum, 0 to 3" "$pt/ties.c")" -lt 4 ]; then
+        fail "pool ties: the conv networks" "their pooling does not keep its choice (no \"each window's first maximum\" in both functions of both)"
     else
         pool_ties ties10 4 20
         pool_ties ties5 6 10
+        pool_ties convties12 4 24 -DPASS_CONV
+        pool_ties convties6 6 12 -DPASS_CONV
     fi
 else
     fail "pool ties: nnc pool_ties.nn" "$(cat "$pt/nnc.log")"
