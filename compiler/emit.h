@@ -256,14 +256,15 @@ int64_t dense_panel_source(const Layer *l, int64_t at);
 bool gemm_block_step(const Emitter *e, const Layer *l);
 
 /* ---- emit_conv.c and emit_pool.c: a convolution's rows into max pooling ----
- * In training code's passes over a batch (not NAME_run_one, which keeps
- * every output for NAME_forward's callers to read), 2x2 max pooling of stride 2 right after a stride-1
- * convolution whose register blocks finish its outputs (no activation, or
- * relu) takes its windows, under NNC_SHUFFLE, straight from the wide rows
- * the convolution leaves in the scratch, which then copies none of them to
- * its compact output; and on every path the pooling keeps each window's
- * first maximum (0 to 3, as a float, in scan order) in the convolution's
- * place in act, where its backward pass finds it without comparing. */
+ * In training code (but not NAME_run_one, the one-sample pass of a batched
+ * network, which keeps every output for NAME_forward's callers to read),
+ * 2x2 max pooling of stride 2 right after a stride-1 convolution whose
+ * register blocks finish its outputs (no activation, or relu) takes its
+ * windows, under NNC_SHUFFLE, straight from the wide rows the convolution
+ * leaves in the scratch, which then copies none of them to its compact
+ * output; and on every path the pooling keeps each window's first maximum
+ * (0 to 3, as a float, in scan order) in the convolution's place in act,
+ * where its backward pass finds it without comparing. */
 /* The convolution whose wide rows max pooling layer `pool` reads, or NULL. */
 const Layer *pool_wide_conv(const Emitter *e, const Layer *pool);
 /* Whether convolution l's outputs go to such a pooling layer. */

@@ -293,6 +293,14 @@ int64_t conv_infer_stride(const Layer *l)
     return (g.L + 15) / 16 * 16;
 }
 
+/* Where training code's wide planes (a filter's output going forward, its
+ * dz going backward) start in net->pad: after the zero-bordered input and,
+ * on the plain path, that input's gradient. */
+static int64_t wide_off(const PlaneGeom *g)
+{
+    return 2 * g->C * g->Hp * g->Wp;
+}
+
 static int64_t wide_stride(const Emitter *e, const Layer *l)
 {
     return e->infer ? conv_infer_stride(l) : l->dx_stride;
@@ -435,7 +443,7 @@ static void emit_conv_forward_vec(Emitter *e, const Layer *l, const PlaneGeom *g
 {
     if (!e->infer)
         emit(e, "        float *ow = net->pad + %lld;   /* [%lld][%lld]: each filter's output, %lld wide */\n",
-             (long long)(2 * g->C * g->Hp * g->Wp), (long long)g->F, (long long)l->dx_stride, (long long)g->Wp);
+             (long long)wide_off(g), (long long)g->F, (long long)l->dx_stride, (long long)g->Wp);
     int64_t R = g->F < cbk->filters ? g->F : cbk->filters, f_main = g->F / R * R;
     /* With a zero border, pin is scratch with room after it: the last vector
      * may read up to lanes - 1 floats past the plane, into the scratch that
@@ -494,7 +502,7 @@ static void emit_conv_forward_vec(Emitter *e, const Layer *l, const PlaneGeom *g
 void conv_wide_rows(const Layer *l, int64_t *off, int64_t *row, int64_t *plane)
 {
     PlaneGeom g = plane_geom(l);
-    *off = 2 * g.C * g.Hp * g.Wp;   /* (emit_conv_forward_vec's ow) */
+    *off = wide_off(&g);
     *row = g.Wp;
     *plane = l->dx_stride;
 }
@@ -521,7 +529,7 @@ static void emit_conv_forward_s1(Emitter *e, const Layer *l, const char *in_ptr)
     emit(e, "#else\n");
     if (!e->infer)
         emit(e, "        float *oext = net->pad + %lld;   /* [%lld][%lld]: one output plane, %lld wide */\n",
-             (long long)(2 * g.C * g.Hp * g.Wp), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
+             (long long)wide_off(&g), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
     emit(e, "        for (int f = 0; f < %lld; f++) {\n", (long long)g.F);
     if (e->infer)   /* over the output, from this filter's place (see emit_conv_forward_vec) */
         emit(e, "            float *oext = out + f * %lld;   /* [%lld][%lld]: its output plane, %lld wide */\n",
@@ -862,13 +870,12 @@ static void emit_conv_backward_vec(Emitter *e, const Layer *l, const Layer *prod
                                   const ConvBlocks *cbk)
 {
     ConvBack cb = conv_back(g, l);
-    int64_t plane = g->C * g->Hp * g->Wp;
     if (cbk->lanes == 16)
         emit(e, "        const nnc_v16 zero16 = {0.0f};\n");
     else
         emit(e, "        const nnc_v8 zero = {0.0f};\n");
     emit(e, "        float *dzp = net->pad + %lld;   /* [%lld][%lld]: dz of each filter, %lld wide, zeros around */\n",
-         (long long)(2 * plane), (long long)g->F, (long long)cb.PS, (long long)g->Wp);
+         (long long)wide_off(g), (long long)g->F, (long long)cb.PS, (long long)g->Wp);
     emit_conv_bias_grad(e, g->F, g->OH * g->OW);
     emit(e, "        for (int f = 0; f < %lld; f++) {   /* each float once: dz, zeros in the gaps and margins */\n",
          (long long)g->F);
@@ -965,7 +972,7 @@ static void emit_conv_backward_s1(Emitter *e, const Layer *l, const Layer *prod,
     }
     emit(e, "#endif\n#else\n");
     emit(e, "        float *dext = net->pad + %lld;   /* [%lld][%lld]: dz of one filter, %lld wide, zeros beyond */\n",
-         (long long)(2 * plane), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
+         (long long)wide_off(&g), (long long)g.OH, (long long)g.Wp, (long long)g.Wp);
     emit(e, "        const float *w = net->param + %lld;\n", (long long)l->w_off);
     emit(e, "        float *dpin = net->pad + %lld;   /* [%lld][%lld][%lld]: gradient of pin */\n",
          (long long)plane, (long long)g.C, (long long)g.Hp, (long long)g.Wp);

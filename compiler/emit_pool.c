@@ -225,7 +225,7 @@ static void emit_maxpool2_chunks(Emitter *e, const Layer *l, const Layer *prod, 
     for (int part = 0; part < 2; part++) {
         if (!emit_chunk_open(e, part, OW, P))
             continue;
-        bool vm = !kept || act == ACT_RELU || act == ACT_LEAKY_RELU;   /* the maxima's lanes, needed */
+        bool vm = !kept || through_act(prod);   /* the maxima's lanes, needed */
         emit(e, "                    %s %svg%s;\n                    %s %sge;\n", h, vm ? "vm, " : "", kept ? ", va" : "",
              v, kept ? "" : "va, vb, me, ");
         if (vm)
@@ -269,8 +269,7 @@ static void emit_maxpool2_din_vectors(Emitter *e, const Layer *l, const Layer *p
     emit(e, "#if defined(NNC_SHUFFLE)\n");
     emit(e, "        for (int q = 0; q < %lld; q++) {   /* q = c * %lld + oy: a pair of rows in vectors */\n",
          (long long)(C * OH), (long long)OH);
-    bool deriv = prod && act_info[prod->act].derivative;
-    if (!kept || deriv)
+    if (!kept || through_act(prod))
         emit(e, "            const float *m = out + q * %lld, *g = dz + q * %lld;\n", (long long)OW, (long long)OW);
     else
         emit(e, "            const float *g = dz + q * %lld;\n", (long long)OW);
@@ -298,7 +297,7 @@ static void emit_pool_din(Emitter *e, const Layer *l, const Layer *prod, int row
     char iy[96], ix[96];
     index_expr(iy, sizeof iy, "oy", l->stride_h, 0);
     index_expr(ix, sizeof ix, "ox", l->stride_w, 0);
-    bool kept = pool_wide_conv(e, l) != NULL, deriv = prod && act_info[prod->act].derivative;
+    bool kept = pool_wide_conv(e, l) != NULL, deriv = through_act(prod);
     emit(e, "        const float *dz = %s + %lld;\n", e->delta, (long long)(row * n->max_width));
     if (kept)
         emit(e, "        const float *where = %s;   /* each window's first maximum, 0 to 3 (the forward pass) */\n",
