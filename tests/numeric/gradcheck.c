@@ -159,6 +159,7 @@ static int follow_layers(const char *path)
 {
     static char lines[64][NN_LINE];
     int n = nn_statements(path, NET_NAME, lines, 64), c = 0, h = 1, w = 1, off = 0, prev = -1;
+    int prev_conv = 0;   /* the layer before was a convolution */
     int steps = 0;   /* of the tensor in flight: a sequence of `steps` steps of c features */
 
     if (n < 0) {
@@ -213,6 +214,7 @@ static int follow_layers(const char *path)
             /* An rnn relu's kinks are its steps' states: seen when it returns them all. */
             memset(kinked + off, relu && all, (size_t)size);
             prev = off;
+            prev_conv = 0;
             off += size;
             continue;
         }
@@ -254,6 +256,16 @@ static int follow_layers(const char *path)
                     failf("%s has more than %d maxpool layers", NET_NAME, MAX_POOLS);
                     return 0;
                 }
+                /* A batch-1 network's NAME_forward is its training pass: 2x2
+                 * max pooling after a convolution may keep each window's
+                 * choice in the convolution's place in net->act instead of
+                 * its outputs (docs/emitted-api.md), which the kinks need. */
+                if (NB == 1 && prev_conv && kh == 2 && kwid == 2 && sh == 2 && sw == 2) {
+                    failf("%s: %s has batch 1 and 2x2 max pooling after a convolution: net->act may hold the "
+                          "windows' choices, not the convolution's outputs the kink check reads; give it batch 2 "
+                          "or more", path, NET_NAME);
+                    return 0;
+                }
                 *p = (struct Pool){prev, off, c, h, w, kh, kwid, sh, sw, (h - kh) / sh + 1, (w - kwid) / sw + 1};
                 n_pools++;
             }
@@ -270,6 +282,7 @@ static int follow_layers(const char *path)
         }
         memset(kinked + off, kink, (size_t)size);
         prev = off;
+        prev_conv = is_conv;
         off += size;
     }
     if (off != NA) {

@@ -12,6 +12,8 @@
 #              worked by hand (bit-identical as of nnc 0.1.0)     xor_hand.c
 #   pool_ties  max pooling where windows tie: the first maximum gets the
 #              gradient on every path, same bits    pool_ties.c
+#   batch1     a batch-1 network trains to the same bits as its twin at
+#              batch 2, and gradcheck refuses it (kinks)          batch1.c
 #   paths      the vector paths (NNC_V16 where the CPU has AVX-512F,
 #              NNC_V8 with 32 and with 16 registers) and the plain loops
 #              (-DNNC_PLAIN_C) of every network of gradcheck.nn,
@@ -375,4 +377,75 @@ if $NNC tests/numeric/pool_ties.nn -o "$pt/ties.c" 2>"$pt/nnc.log"; then
     fi
 else
     fail "pool ties: nnc pool_ties.nn" "$(cat "$pt/nnc.log")"
+fi
+
+# A batch-1 network against its twin at batch 2 (batch1.nn, batch1.c): fed
+# one sample a step, the two train to the same bits, on the vector path
+# -march=native takes, the plain loops and under the sanitizers.  The batch-1
+# network's own code (its NAME_forward is its training pass: 2x2 max pooling
+# after a convolution keeps each window's choice in net->act) is checked
+# that way; the twin's gradient by gradcheck.c, which must refuse the batch-1
+# network (its kink check reads the convolution's outputs in net->act).  A
+# mutant of the batch-1 network's plain pooling backward (the lower row's
+# two choices swapped) must be caught.
+b1=$out/batch1
+mkdir -p "$b1"
+batch1_build() {   # batch1_build NAME SOURCE FLAGS...: builds $b1/NAME, its log on failure
+    _n=$1 _s=$2
+    shift 2
+    $CC $STRICT "$@" -I"$b1" -o "$b1/$_n" tests/numeric/batch1.c "$_s" -lm >"$b1/$_n.log" 2>&1 ||
+        echo "$_n: does not build: $(head -5 "$b1/$_n.log")"
+}
+batch1_gradcheck() {   # batch1_gradcheck NET: gradcheck.c on that network of batch1.nn
+    $CC $STRICT -O2 -march=native -DNET=$1 -include "$b1/batch1.h" -o "$b1/gradcheck.$1" \
+        tests/numeric/gradcheck.c "$b1/batch1.c" -lm >"$b1/gradcheck.$1.log" 2>&1 ||
+        echo "gradcheck.c for $1: does not build: $(head -5 "$b1/gradcheck.$1.log")"
+}
+if $NNC tests/numeric/batch1.nn -o "$b1/batch1.c" 2>"$b1/nnc.log"; then
+    _m='d1\[ox \* 2\] = a == 2.0f ? gv : 0.0f;' _m1='d1\[ox \* 2 + 1\] = a == 3.0f ? gv : 0.0f;'
+    sed -e "0,/$_m/s//d1[ox * 2] = a == 3.0f ? gv : 0.0f;/" \
+        -e "0,/$_m1/s//d1[ox * 2 + 1] = a == 2.0f ? gv : 0.0f;/" "$b1/batch1.c" >"$b1/mutant.c"
+    if cmp -s "$b1/batch1.c" "$b1/mutant.c"; then
+        fail "batch 1: the mutant" "the plain pooling backward no longer has the lines the mutant changes"
+    elif [ "$(grep -c "each window's first maximum, 0 to 3" "$b1/batch1.c")" -lt 8 ]; then
+        fail "batch 1: the networks" "their pooling does not keep its choices (fewer than 8 \"each window's first maximum\" in batch1.c)"
+    else
+        batch1_build native "$b1/batch1.c" -O2 -march=native >"$b1/native.err" &
+        batch1_build plain "$b1/batch1.c" -O2 -DNNC_PLAIN_C >"$b1/plain.err" &
+        wait
+        batch1_build san "$b1/batch1.c" $SAN_V8 >"$b1/san.err" &
+        batch1_build mutant "$b1/mutant.c" -O2 -DNNC_PLAIN_C >"$b1/mutant.err" &
+        wait
+        batch1_gradcheck twin >"$b1/gc_twin.err" &
+        batch1_gradcheck one >"$b1/gc_one.err" &
+        wait
+        _details=$(cat "$b1/native.err" "$b1/plain.err" "$b1/san.err" "$b1/mutant.err")
+        for _k in native plain san; do
+            [ -x "$b1/$_k" ] && ! "$b1/$_k" >"$b1/$_k.out" 2>&1 && _details="$_details
+$_k: $(head -3 "$b1/$_k.out")"
+        done
+        [ -x "$b1/mutant" ] && "$b1/mutant" >/dev/null 2>&1 && _details="$_details
+the mutant (the lower row's two choices swapped in the batch-1 pooling backward) passed"
+        if [ -z "$_details" ]; then
+            ok "a batch-1 network trains to the same bits as its twin at batch 2 (vector path, plain loops, sanitizers; a mutant caught)"
+        else
+            fail "a batch-1 network trains to the same bits as its twin at batch 2 (vector path, plain loops, sanitizers; a mutant caught)" "$_details"
+        fi
+        _e=$(cat "$b1/gc_twin.err")
+        [ -z "$_e" ] && ! _e=$("$b1/gradcheck.twin" tests/numeric/batch1.nn 2>&1) && _e="${_e:-failed}"
+        if [ -z "$_e" ]; then ok "gradcheck twin (batch1.nn: the batched code of the batch-1 network's layers)"
+        else fail "gradcheck twin (batch1.nn: the batched code of the batch-1 network's layers)" "$_e"; fi
+        _e=$(cat "$b1/gc_one.err")
+        if [ -n "$_e" ]; then
+            fail "gradcheck refuses the batch-1 network whose act holds pooling choices" "$_e"
+        elif _o=$("$b1/gradcheck.one" tests/numeric/batch1.nn 2>&1); then
+            fail "gradcheck refuses the batch-1 network whose act holds pooling choices" "it ran: $_o"
+        else
+            _c=$(printf '%s\n' "$_o" | grep -c "has batch 1 and 2x2 max pooling after a convolution")
+            if [ "$_c" = 1 ]; then ok "gradcheck refuses the batch-1 network whose act holds pooling choices, saying why"
+            else fail "gradcheck refuses the batch-1 network whose act holds pooling choices" "not the expected message: $_o"; fi
+        fi
+    fi
+else
+    fail "batch 1: nnc batch1.nn" "$(cat "$b1/nnc.log")"
 fi
