@@ -470,6 +470,7 @@ NNC=$NNC sh tests/jit/gan.sh
 NNC=$NNC sh tests/jit/plan.sh
 NNC=$NNC sh tests/jit/cache.sh
 NNC=$NNC sh tests/jit/tier.sh
+NNC=$NNC sh tests/jit/subnormals.sh
 case $NNC in */asan/*) ;; *) NNC=$NNC sh tests/jit/ab_step.sh ;; esac
 
 # ---- the built programs ----
