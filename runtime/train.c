@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #if defined(__SSE2__) || defined(__x86_64__)
+#define HAVE_MXCSR 1   /* x86's SSE control register: flush_subnormals() */
 #include <xmmintrin.h>
 #endif
 
@@ -427,17 +428,18 @@ static bool stop_asked(const RtTrainOptions *opt)
 
 /* Training runs with subnormal numbers flushed to zero (x86's MXCSR: FTZ,
  * results; DAZ, inputs), the setting restored after; NNC_KEEP_SUBNORMALS=1
- * in the environment keeps them.  A weight whose input is always 0 (the
- * border pixels of Fashion-MNIST's images) or whose unit stays off gets no
- * gradient, so its momentum decays by 0.9 a step into the subnormal range
- * and stays at the smallest subnormal for good (0.9 of it rounds back up);
- * arithmetic on subnormals is slow on the x86 cores measured (bench/README.md:
- * the MLP 784-128-10 at batch 1, 49,500 -> 61,000-69,000 samples/s on a
- * Zen 5), and a subnormal step is below half an ulp of any weight it could
- * change, so the weights come out the same bits (checked after two epochs
- * of it; tests/jit/subnormals.sh).  What differs is the optimizer's state:
- * those momenta and moments are 0 instead of subnormal.  The emitted C
- * sets nothing: a program that embeds it chooses for itself. */
+ * in the environment keeps them.  A weight whose input is almost always 0
+ * (the border pixels of Fashion-MNIST's images) or whose unit stays off
+ * gets no gradient for long stretches, so its momentum decays by 0.9 a step
+ * into the subnormal range and stops at a few times the smallest subnormal
+ * (0.9 of it rounds back up); arithmetic on subnormals is slow on the x86
+ * cores measured (bench/README.md, "Subnormal numbers flushed while
+ * training": the MLP 784-128-10 at batch 1 about a quarter faster on a
+ * Zen 5).  A subnormal step is below half an ulp of any weight it could
+ * move, so the weights came out the same bits (tests/jit/subnormals.sh);
+ * what differs is the optimizer's state: those momenta and moments are 0
+ * instead of subnormal.  The emitted C sets nothing: a program that embeds
+ * it chooses for itself. */
 typedef struct FpMode {
     unsigned csr;
     bool set;
@@ -446,7 +448,7 @@ typedef struct FpMode {
 static FpMode flush_subnormals(void)
 {
     FpMode m = {0, false};
-#if defined(__SSE2__) || defined(__x86_64__)
+#if HAVE_MXCSR
     const char *keep = getenv("NNC_KEEP_SUBNORMALS");
     if (keep && *keep && strcmp(keep, "0") != 0)
         return m;
@@ -459,7 +461,7 @@ static FpMode flush_subnormals(void)
 
 static void restore_subnormals(FpMode m)
 {
-#if defined(__SSE2__) || defined(__x86_64__)
+#if HAVE_MXCSR
     if (m.set)
         _mm_setcsr(m.csr);
 #else
