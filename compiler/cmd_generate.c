@@ -149,6 +149,8 @@ int cmd_generate(int argc, char **argv)
         } else if (IS("--jit")) {
             if (!parse_jit_backend(v, &backend))
                 return usage("unknown JIT backend '%s'; expected tcc or cc", v);
+            if (backend == JIT_AUTO)   /* the tiered JIT is training's: a text is made in well under a second */
+                return usage("--jit=%s moves training from tcc to cc; nnc generate runs one of them: tcc or cc", v);
         } else if (IS("--length")) {
             long long x;
             if (!parse_whole(v, 0, 100000000, &x))

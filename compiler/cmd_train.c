@@ -64,7 +64,8 @@ static const char train_usage[] =
     "                     a first row with a non-numeric field is a header)\n"
     "  --label-col N      CSV column of the class label, 0-based (default: last)\n"
     "  --target input     train each sample to reproduce itself (an autoencoder;\n"
-    "                     IDX images; the network needs as many outputs as inputs)\n"
+    "                     IDX images; the network needs as many outputs as inputs);\n"
+    "                     --target labels, the default, trains to the data's labels\n"
     "  --confusion        print the confusion matrix of the last evaluation\n"
     "  --plot FILE.svg    draw the loss and accuracy per epoch (evaluates every epoch)\n"
     "  --pictures FILE.pgm  a classifier: misclassified test images (.png: as PNG); with --target\n"
@@ -219,7 +220,7 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
             char *end;
             a->lr = strtod(v, &end);
             if (!*v || *end || !(a->lr > 0) || a->lr > 1e6)
-                return usage("--lr needs a number > 0, not '%s'", v);
+                return usage("--lr needs a number > 0 and at most 1e6, not '%s'", v);
         END_VALUE
         else if (o[0] == '-' && o[1])
             return usage("unknown option '%s'", o);
@@ -248,9 +249,9 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
                      a->has_seed ? "--seed" : "--lr");
     if (a->checkpoint_every && !a->checkpoint)
         return usage("--checkpoint-every needs --checkpoint FILE%s", "");
-    if (a->text && (a->data || a->test || a->labels || a->target_input))
+    if (a->text && (a->data || a->test || a->labels || a->test_labels || a->target_input))
         return usage("--text is the whole data set (the last 10%% held out): it goes without --data, --test, "
-                     "--labels and --target%s", "");
+                     "--labels, --test-labels and --target input%s", "");
     return -1;
 }
 

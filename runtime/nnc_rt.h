@@ -363,7 +363,11 @@ typedef struct RtEpoch {
  * epoch's figures.  With opt->run, epochs already completed (run->epoch) and
  * the samples of a stopped epoch (run->pos) are skipped: the run goes on as
  * if it had not stopped.  Returns false when training diverged or was
- * stopped through `stop` (not when patience ran out). */
+ * stopped through `stop` (not when patience ran out).  On x86 it trains with
+ * subnormal numbers flushed to zero (MXCSR's FTZ and DAZ, the caller's
+ * setting restored on return), unless the environment variable
+ * NNC_KEEP_SUBNORMALS is set to something other than "" and "0";
+ * rt_train_gan does the same. */
 bool rt_train(RtNet *net, const RtData *train, const RtData *test, const RtTrainOptions *opt, RtEpoch *last);
 
 /* ---- train.c: gan blocks ---- */

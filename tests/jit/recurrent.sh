@@ -115,6 +115,8 @@ error() {
 }
 error "generate: without --load, a usage error" 2 "no weights: give --load W.nnw" \
     $NNC generate "$out/tiny.nn"
+error "generate: --jit=auto, training's tiered JIT, is a usage error" 2 "nnc generate runs one of them: tcc or cc" \
+    $NNC generate "$out/tiny.nn" --jit=auto
 error "generate: a network that is no language model is refused" 1 "nnc generate needs a language model" \
     $NNC generate examples/xor.nn --load "$out/tiny.nnw"
 error "generate: a --seed beyond 64-bit signed is a usage error, not clamped" 2 "--seed needs a whole number from 0 to" \
@@ -140,6 +142,8 @@ error "text: a network that does not start with embed is refused" 1 "--text trai
     $NNC train examples/xor.nn --text "$out/rhyme.txt"
 error "text: --text and --data together are a usage error" 2 "--text is the whole data set" \
     $NNC train "$out/tiny.nn" --text "$out/rhyme.txt" --data examples/xor.csv
+error "text: --text and --test-labels together are a usage error" 2 "goes without .*--test-labels" \
+    $NNC train "$out/tiny.nn" --text "$out/rhyme.txt" --test-labels examples/xor.csv
 printf 'the cat\n' >"$out/short.txt"
 error "text: a text too short for one window is refused" 1 "too short for windows of 16 steps" \
     $NNC train "$out/tiny.nn" --text "$out/short.txt"
