@@ -157,10 +157,8 @@ int cmd_generate(int argc, char **argv)
                 return usage("--length needs a whole number from 0 to 100000000, not '%s'", v);
             o.length = x;
         } else if (IS("--seed")) {
-            long long x;
-            if (!parse_whole(v, 0, INT64_MAX, &x))
-                return usage("--seed needs a whole number from 0 to 9223372036854775807, not '%s'", v);
-            o.seed = (uint64_t)x;
+            if (!parse_seed(v, &o.seed))
+                return usage("--seed needs a whole number from 0 to 18446744073709551615, not '%s'", v);
         } else {
             char *end;
             double x = strtod(v, &end);

@@ -33,7 +33,7 @@ static const char train_usage[] =
     "  --data FILE        training data (this, or --text)\n"
     "  --text FILE        a text file for a language model: windows of the input's\n"
     "                     steps, each byte an id, the next byte the target; the last\n"
-    "                     10%% is held out for validation (reported as the test set)\n"
+    "                     10% is held out for validation (reported as the test set)\n"
     "  --labels FILE      the labels of an IDX --data file, if not found by name\n"
     "  --test FILE        test data, evaluated after each epoch\n"
     "  --test-labels FILE the labels of an IDX --test file\n"
@@ -108,6 +108,25 @@ static int usage(const char *fmt, const char *arg)
 }
 
 /* Returns -1 to go on, or the exit status. */
+/* The extension of a file name that is some picture format's, in lower
+ * case ("svg", "png", ...); NULL for any other name (or NULL). */
+static const char *image_extension(const char *path)
+{
+    static const char *const known[] = {"svg", "png", "pgm", "ppm", "pbm", "jpg", "jpeg", "gif", "bmp", "tif",
+                                        "tiff", "webp", "pdf", "eps"};
+    const char *dot = path ? strrchr(path, '.') : NULL;
+    if (!dot || strchr(dot, '/'))
+        return NULL;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        size_t n = strlen(known[i]), k = 0;
+        while (k < n && dot[1 + k] && (dot[1 + k] | 0x20) == known[i][k])
+            k++;
+        if (k == n && !dot[1 + n])
+            return known[i];
+    }
+    return NULL;
+}
+
 static int parse_train_args(int argc, char **argv, TrainArgs *a)
 {
     a->unroll = -1;   /* the backend's default */
@@ -209,11 +228,10 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
                 return usage("--header takes yes, no or auto, not '%s'", v);
         END_VALUE
         else TAKES_VALUE("--seed")
-            char *end;
-            errno = 0;
-            a->seed = strtoull(v, &end, 10);
-            if (!*v || *end || errno || v[0] == '-')
-                return usage("--seed needs a whole number from 0, not '%s'", v);
+            uint64_t seed;
+            if (!parse_seed(v, &seed))
+                return usage("--seed needs a whole number from 0 to 18446744073709551615, not '%s'", v);
+            a->seed = seed;
             a->has_seed = true;
         END_VALUE
         else TAKES_VALUE("--lr")
@@ -252,6 +270,14 @@ static int parse_train_args(int argc, char **argv, TrainArgs *a)
     if (a->text && (a->data || a->test || a->labels || a->test_labels || a->target_input))
         return usage("--text is the whole data set (the last 10%% held out): it goes without --data, --test, "
                      "--labels, --test-labels and --target input%s", "");
+    const char *ext = image_extension(a->plot);
+    if (ext && strcmp(ext, "svg") != 0)
+        return usage("--plot draws an SVG chart; '%s' would hold SVG under another picture format's name: name "
+                     "it FILE.svg", a->plot);
+    ext = image_extension(a->pictures);
+    if (ext && strcmp(ext, "pgm") != 0 && strcmp(ext, "png") != 0)
+        return usage("--pictures writes PGM, or PNG for a name ending in .png; '%s' would hold PGM under another "
+                     "picture format's name", a->pictures);
     return -1;
 }
 
@@ -525,26 +551,85 @@ static const char *signal_name(int sig)
     return sig == SIGTERM ? "SIGTERM" : "Ctrl-C";
 }
 
+/* The folder of `path`, whose name starts at `base`: "." for a bare name. */
+static bool folder_of(const char *path, const char *base, char *out, size_t size)
+{
+    size_t len = (size_t)(base - path);   /* up to and with the last '/' */
+    if (len >= size)
+        return false;
+    if (len == 0)
+        snprintf(out, size, ".");
+    else   /* without the '/', but "/" itself for the root */
+        snprintf(out, size, "%.*s", len == 1 ? 1 : (int)(len - 1), path);
+    return true;
+}
+
+/* Whether two paths name the same file: for files that exist, the same
+ * regular file (devices such as /dev/null may take several outputs); for a
+ * file still to be written, the same name in the same folder. */
+static bool same_file(const char *x, const char *y)
+{
+    struct stat sx, sy;
+    bool hx = stat(x, &sx) == 0, hy = stat(y, &sy) == 0;
+    if (hx && hy)
+        return S_ISREG(sx.st_mode) && S_ISREG(sy.st_mode) && sx.st_dev == sy.st_dev && sx.st_ino == sy.st_ino;
+    if (hx != hy)
+        return false;
+    const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
+    bx = bx ? bx + 1 : x, by = by ? by + 1 : y;
+    if (strcmp(bx, by) != 0)
+        return false;
+    char dx[4096], dy[4096];
+    if (!folder_of(x, bx, dx, sizeof dx) || !folder_of(y, by, dy, sizeof dy))
+        return strcmp(x, y) == 0;
+    return stat(dx, &sx) == 0 && stat(dy, &sy) == 0 && sx.st_dev == sy.st_dev && sx.st_ino == sy.st_ino;
+}
+
 /* Every file the run will write, checked before any work: a typo in a path
- * must not cost a run.  A gan's --save names two files. */
+ * must not cost a run.  No two outputs may be one file, and no output may be
+ * one of the run's inputs (the network, its data), which the run would
+ * replace: only weights may go back where they came from (--save or
+ * --save-best over --load) and a checkpoint over the one resumed.  A gan's
+ * --save names two files. */
 static bool check_outputs(const TrainArgs *a, const char *gen, const char *disc, Diag *diag)
 {
-    const char *const opt[] = {"--save", "--plot", "--pictures", "--checkpoint", "--save-best"};
-    const char *const path[] = {a->save, a->plot, a->pictures, a->checkpoint, a->save_best};
-    for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
+    enum { SAVE, PLOT, PICTURES, CHECKPOINT, SAVE_BEST, N_OUT };
+    const char *const opt[N_OUT] = {"--save", "--plot", "--pictures", "--checkpoint", "--save-best"};
+    const char *const path[N_OUT] = {a->save, a->plot, a->pictures, a->checkpoint, a->save_best};
+    const char *const in_opt[] = {"the network file", "--data", "--labels", "--test", "--test-labels", "--load",
+                                  "--resume", "--text", "--judge", "--judge-weights"};
+    const char *const in_path[] = {a->net_path, a->data, a->labels, a->test, a->test_labels, a->load,
+                                   a->resume, a->text, a->judge, a->judge_weights};
+    char buf[N_OUT][2][4096];
+    const char *p[N_OUT][2] = {{NULL}};
+    for (int i = 0; i < N_OUT; i++) {
         if (!path[i])
             continue;
-        char buf[2][4096];
-        const char *p[2] = {path[i], NULL};
-        if (gen && (i == 0 || i == 4)) {   /* a gan's --save and --save-best */
-            if (!pipeline_gan_weights_path(buf[0], sizeof buf[0], path[i], gen, diag) ||
-                !pipeline_gan_weights_path(buf[1], sizeof buf[1], path[i], disc, diag))
+        p[i][0] = path[i];
+        if (gen && (i == SAVE || i == SAVE_BEST)) {   /* a gan's --save and --save-best */
+            if (!pipeline_gan_weights_path(buf[i][0], sizeof buf[i][0], path[i], gen, diag) ||
+                !pipeline_gan_weights_path(buf[i][1], sizeof buf[i][1], path[i], disc, diag))
                 return false;
-            p[0] = buf[0], p[1] = buf[1];
+            p[i][0] = buf[i][0], p[i][1] = buf[i][1];
         }
-        for (int k = 0; k < 2 && p[k]; k++) {
+        for (int k = 0; k < 2 && p[i][k]; k++) {
+            for (int j = 0; j < i; j++)
+                for (int l = 0; l < 2 && p[j][l]; l++)
+                    if (same_file(p[i][k], p[j][l])) {
+                        diag_plain(diag, DIAG_ERROR, "%s and %s both write %s: nothing trained; give them "
+                                   "different names", opt[j], opt[i], p[i][k]);
+                        return false;
+                    }
+            for (size_t j = 0; j < sizeof in_opt / sizeof in_opt[0]; j++) {
+                bool back = (j == 5 && (i == SAVE || i == SAVE_BEST)) || (j == 6 && i == CHECKPOINT);
+                if (in_path[j] && !back && same_file(p[i][k], in_path[j])) {
+                    diag_plain(diag, DIAG_ERROR, "%s %s: nothing trained: it is %s%s, which the run reads; "
+                               "writing it would replace it", opt[i], p[i][k], j ? "the file of " : "", in_opt[j]);
+                    return false;
+                }
+            }
             RtError err;
-            if (!rt_check_writable(p[k], &err)) {
+            if (!rt_check_writable(p[i][k], &err)) {
                 diag_plain(diag, DIAG_ERROR, "%s %s: nothing trained: %s", opt[i], path[i], err.msg);
                 return false;
             }
@@ -1063,6 +1148,11 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     }
     if (writes() && !check_outputs(a, NULL, NULL, diag))
         return 1;
+    if (a->pictures && !n->input.image) {
+        diag_plain(diag, DIAG_ERROR, "--pictures needs an image input (CxHxW); this network's input is a vector: "
+                   "nothing trained");
+        return 1;
+    }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     RtNet net;

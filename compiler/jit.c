@@ -834,7 +834,13 @@ static bool write_source(const RtBuf *source, uint64_t key, const char *c_path, 
 static bool object_temp(RtTempFile *t, const char *so_path, Diag *diag)
 {
     const char *what = "cannot create it";
-    if (!rt_temp_open(t, so_path) || !rt_temp_finish(t, &what)) {   /* (empty, the usual mode: cc writes it) */
+    bool opened = rt_temp_open(t, so_path);
+    if (opened && t->direct) {   /* (only a hand-made file in the cache can be one) */
+        diag_plain(diag, DIAG_ERROR, "JIT (cc): %s is not a regular file; remove it", so_path);
+        rt_temp_discard(t);
+        return false;
+    }
+    if (!opened || !rt_temp_finish(t, &what)) {   /* (empty, the usual mode: cc writes it) */
         diag_plain(diag, DIAG_ERROR, "JIT (cc): a temporary file beside %s: %s: %s", so_path, what,
                    strerror(errno));
         rt_temp_discard(t);

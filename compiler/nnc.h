@@ -598,6 +598,9 @@ double jit_tcc_batch_seconds(const Net *n);
 /* ---- pipeline.c: option values, as every command reads them ---- */
 /* Whether s is all of a whole number from lo to hi; *out gets it. */
 bool parse_whole(const char *s, long long lo, long long hi, long long *out);
+/* Whether s is all of a whole number from 0 to 2^64 - 1, as a .nn file's
+ * seed may be; *out gets it. */
+bool parse_seed(const char *s, uint64_t *out);
 /* "tcc", "cc" or "auto" into *out; false for another name. */
 bool parse_jit_backend(const char *s, JitBackend *out);
 /* The backend when none is asked for: $NNC_JIT if set (tcc, cc or auto),

@@ -85,6 +85,17 @@ bool parse_whole(const char *s, long long lo, long long hi, long long *out)
     return true;
 }
 
+bool parse_seed(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end || errno)   /* (strtoull takes spaces, signs and wraps "-1") */
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
 bool parse_jit_backend(const char *s, JitBackend *out)
 {
     if (strcmp(s, "tcc") != 0 && strcmp(s, "cc") != 0 && strcmp(s, "auto") != 0)

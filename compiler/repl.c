@@ -556,6 +556,13 @@ static bool parse_count(Repl *r, const char *s, long long lo, long long hi, long
     return true;
 }
 
+static bool parse_repl_seed(Repl *r, const char *s, uint64_t *out)
+{
+    if (!parse_seed(s, out))
+        return fail(r, "the seed must be a whole number from 0 to 18446744073709551615, not '%s'", s);
+    return true;
+}
+
 /* Ctrl-C stops training at the next batch while it is caught: *old gets
  * the handler to put back. */
 static void catch_sigint(struct sigaction *old)
@@ -788,12 +795,13 @@ static bool do_set(Repl *r, int argc, char **argv)
         return true;
     }
     if (strcmp(k, "seed") == 0) {
-        if (!parse_count(r, v, 0, INT64_MAX, &n, "the seed"))
+        uint64_t seed;
+        if (!parse_repl_seed(r, v, &seed))
             return false;
-        r->shuffle_seed = r->net->seed = (uint64_t)n;
+        r->shuffle_seed = r->net->seed = seed;
         r->net->has_seed = true;
         r->epochs_done = 0;
-        printf("seed = %lld (for shuffling, and for 'init')\n", n);
+        printf("seed = %llu (for shuffling, and for 'init')\n", (unsigned long long)seed);
         return true;
     }
     if (strcmp(k, "momentum") == 0) {
@@ -835,19 +843,18 @@ static bool do_set(Repl *r, int argc, char **argv)
 
 static bool do_init(Repl *r, int argc, char **argv)
 {
-    long long seed;
     if (argc > 2)
         return fail(r, "usage: init [SEED]");
     if (!need_net(r))
         return false;
-    seed = (long long)r->net->seed;
-    if (argc == 2 && !parse_count(r, argv[1], 0, INT64_MAX, &seed, "the seed"))
+    uint64_t seed = r->net->seed;
+    if (argc == 2 && !parse_repl_seed(r, argv[1], &seed))
         return false;
     float lr = *r->rt.lr(r->rt.state);
-    r->rt.init(r->rt.state, (uint64_t)seed);
+    r->rt.init(r->rt.state, seed);
     *r->rt.lr(r->rt.state) = lr;
     r->epochs_done = 0;
-    printf("weights initialized from seed %lld\n", seed);
+    printf("weights initialized from seed %llu\n", (unsigned long long)seed);
     return true;
 }
 
@@ -1052,14 +1059,14 @@ static bool gan_generate(Repl *r, int argc, char **argv)
 
 static bool gan_init(Repl *r, int argc, char **argv)
 {
-    long long seed = (long long)r->rg.seed;
+    uint64_t seed = r->rg.seed;
     if (argc > 2)
         return fail(r, "usage: init [SEED]");
-    if (argc == 2 && !parse_count(r, argv[1], 0, INT64_MAX, &seed, "the seed"))
+    if (argc == 2 && !parse_repl_seed(r, argv[1], &seed))
         return false;
-    r->rg.init(r->rg.state, (uint64_t)seed);
+    r->rg.init(r->rg.state, seed);
     r->epochs_done = 0;
-    printf("both networks initialized from seed %lld\n", seed);
+    printf("both networks initialized from seed %llu\n", (unsigned long long)seed);
     return true;
 }
 

@@ -86,6 +86,15 @@ bool rt_temp_open(RtTempFile *f, const char *path)
 {
     f->path = path;
     f->fd = -1;
+    f->tmp = NULL;
+    struct stat st;
+    f->direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+    if (f->direct) {   /* renaming over /dev/null would make it a regular file */
+        do
+            f->fd = open(path, O_WRONLY | O_TRUNC);
+        while (f->fd < 0 && errno == EINTR);
+        return f->fd >= 0;
+    }
     size_t len = strlen(path);
     f->tmp = malloc(len + sizeof ".tmp.XXXXXX");
     if (!f->tmp) {
@@ -111,8 +120,8 @@ bool rt_temp_finish(RtTempFile *f, const char **what)
 {
     /* mkstemp makes 0600 files; give the file the usual mode. */
     *what = "cannot set the file's mode";
-    bool ok = fchmod(f->fd, 0666 & ~current_umask()) == 0;
-    if (ok) {
+    bool ok = f->direct || fchmod(f->fd, 0666 & ~current_umask()) == 0;
+    if (ok && !f->direct) {
         *what = "cannot write it to disk (fsync)";
         int r;
         while ((r = fsync(f->fd)) != 0 && errno == EINTR)
@@ -135,6 +144,8 @@ bool rt_temp_finish(RtTempFile *f, const char **what)
 
 bool rt_temp_commit(RtTempFile *f)
 {
+    if (f->direct)
+        return true;
     if (rename(f->tmp, f->path) != 0)
         return false;
     free(f->tmp);

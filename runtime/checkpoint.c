@@ -233,7 +233,9 @@ bool rt_load_weights(const char *path, uint64_t fingerprint, float *params, int6
     /* The magic is judged on what there is of it: a text file of three
      * bytes is not a weight file, an empty one is a truncated one. */
     if (memcmp(head, MAGIC, (size_t)got < 4 ? (size_t)got : 4) != 0) {
-        rt_fail(err, "%s: not an nnc weight file", path);
+        bool checkpoint = got >= 4 && memcmp(head, "NNCK", 4) == 0;
+        rt_fail(err, "%s: not an nnc weight file%s", path,
+                checkpoint ? " (it is a checkpoint, a whole training state: nnc train --resume continues its run)" : "");
         goto done;
     }
     /* The version comes before any size check: another version may have

@@ -46,9 +46,14 @@ typedef struct RtTempFile {
     const char *path;            /* the target */
     char *tmp;                   /* "PATH.tmp.XXXXXX", malloc'ed; NULL when none exists */
     int fd;                      /* open while being written, else -1 */
+    bool direct;                 /* the target is no regular file (/dev/null, a pipe): written in place */
 } RtTempFile;
 /* Creates the temporary file beside `path`, open for writing in f->fd.
- * False with errno set (ENOMEM when out of memory), and nothing created. */
+ * False with errno set (ENOMEM when out of memory), and nothing created.
+ * When `path` exists and is neither a regular file nor a directory (a
+ * device such as /dev/null or /dev/stdout, a FIFO), there is nothing to
+ * replace: it is opened for writing itself (f->direct, f->tmp NULL), and
+ * finish and commit neither change its mode nor rename anything. */
 bool rt_temp_open(RtTempFile *f, const char *path);
 /* Gives it the umask's mode, flushes it to disk and closes it.  False with
  * errno set and `*what` saying which step failed ("cannot write it to disk

@@ -184,6 +184,8 @@ refused "a flipped bit" "corrupt or truncated: checksum mismatch" 1 \
     "$out/adam.nn" --data "$out/train.csv" --epochs 3 --resume "$out/flip.nnck"
 refused "a weight file as a checkpoint" "it is a weight file: start from it with --load" 1 \
     "$out/adam.nn" --data "$out/train.csv" --epochs 3 --resume "$out/adam.full.nnw"
+refused "a checkpoint as weights (--load)" "it is a checkpoint, a whole training state: nnc train --resume" 1 \
+    "$out/adam.nn" --data "$out/train.csv" --epochs 3 --load "$ck"
 refused "an empty file" "not an nnc checkpoint" 1 \
     "$out/adam.nn" --data "$out/train.csv" --epochs 3 --resume /dev/null
 refused "--resume with --load" "give one of them" 2 \

@@ -119,7 +119,7 @@ error "generate: --jit=auto, training's tiered JIT, is a usage error" 2 "nnc gen
     $NNC generate "$out/tiny.nn" --jit=auto
 error "generate: a network that is no language model is refused" 1 "nnc generate needs a language model" \
     $NNC generate examples/xor.nn --load "$out/tiny.nnw"
-error "generate: a --seed beyond 64-bit signed is a usage error, not clamped" 2 "--seed needs a whole number from 0 to" \
+error "generate: a --seed beyond 64 bits is a usage error, not clamped" 2 "--seed needs a whole number from 0 to" \
     $NNC generate "$out/tiny.nn" --load "$out/tiny.nnw" --seed 99999999999999999999
 error "generate: a --length with trailing junk is a usage error" 2 "--length needs a whole number" \
     $NNC generate "$out/tiny.nn" --load "$out/tiny.nnw" --length 12x

@@ -315,6 +315,18 @@ else
     fail "repl: load of another network reads the data again by data's rule" "exit $st" \
         "$(cat "$out/refit.out" "$out/refit.err")"
 fi
+# Seeds go to 2^64 - 1 in the REPL as in a .nn file and nnc train; -1 and
+# 2^64 are errors (strtoull would take "-1" as 2^64 - 1).
+printf 'load examples/xor.nn\nset seed 18446744073709551615\ninit 18446744073709551615\ninit -1\ninit 18446744073709551616\n' \
+    >"$out/seed.repl"
+st=$(run_status "$out/seed.out" "$out/seed.err" $NNC repl <"$out/seed.repl")
+if [ "$st" = 1 ] && grep -q "^seed = 18446744073709551615 " "$out/seed.out" &&
+        grep -q "initialized from seed 18446744073709551615$" "$out/seed.out" &&
+        [ "$(grep -c "the seed must be a whole number from 0 to 18446744073709551615, not '" "$out/seed.err")" = 2 ]; then
+    ok "repl: seeds up to 2^64 - 1, and -1 and 2^64 refused"
+else
+    fail "repl: seeds up to 2^64 - 1, and -1 and 2^64 refused" "exit $st" "$(cat "$out/seed.out" "$out/seed.err")"
+fi
 st=$(run_status "$out/repl_usage.out" "$out/repl_usage.err" $NNC repl --bogus)
 if [ "$st" = 2 ] && grep -q -- "--bogus" "$out/repl_usage.err"; then
     ok "repl: an unknown option exits 2"

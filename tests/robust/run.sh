@@ -14,6 +14,11 @@
 #                      17 MB .nn file, an IDX header promising 2^21 images, a
 #                      weight file claiming 2^62 parameters) are refused
 #                      within 20 s and 2 GiB of address space
+#   outputs            an output onto an input (the network, the data) or
+#                      onto another output is refused before training, the
+#                      file unchanged; weights over --load and a checkpoint
+#                      over --resume's are allowed; a FIFO stays a FIFO;
+#                      SIGTERM during nnc -o leaves no temporary file
 #   emitted C          tests/golden/*.c under clang --analyze and cppcheck:
 #                      no findings
 #   sh tests/robust/run.sh             from the repository root
@@ -227,6 +232,78 @@ bounded "an IDX header promising 2^21 images" "x-images-idx3-ubyte" \
 printf 'NNCW\001\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\100' >"$T/huge.nnw"
 head -c 64 /dev/zero >>"$T/huge.nnw"
 bounded "a weight file claiming 2^62 parameters" "huge.nnw" $NNC examples/spiral.nn --weights "$T/huge.nnw" --emit=c
+
+# ---- outputs that would replace an input or each other ----
+O=$T/outputs
+mkdir -p "$O"
+cp examples/xor.nn examples/xor.csv "$O/"
+XOR="$O/xor.nn --data $O/xor.csv --epochs 2"
+refused() {   # refused NAME STATUS PATTERN FILE CMD...: exit STATUS, PATTERN said, nothing trained, FILE unchanged
+    _n=$1 _s=$2 _p=$3 _f=$4
+    shift 4
+    cp "$_f" "$O/before"
+    "$@" >"$O/r.out" 2>"$O/r.err"
+    _st=$?
+    if [ $_st = "$_s" ] && grep -q -- "$_p" "$O/r.err" && ! grep -q epoch "$O/r.out" && cmp -s "$_f" "$O/before"; then
+        ok "robust outputs: $_n"
+    else
+        fail "robust outputs: $_n" "status $_st (wanted $_s), wanted '$_p' and no epoch; $_f $(cmp -s "$_f" "$O/before" && echo unchanged || echo CHANGED)" "$(cat "$O/r.out" "$O/r.err")"
+    fi
+}
+refused "--save onto the network file" 1 "--save $O/xor.nn: nothing trained: it is the network file" "$O/xor.nn" \
+    $NNC train $XOR --save "$O/xor.nn"
+refused "--save-best onto --data, named another way" 1 "it is the file of --data" "$O/xor.csv" \
+    $NNC train $XOR --test "$O/xor.csv" --save-best "$O/../outputs/xor.csv"
+refused "--plot onto --test" 1 "it is the file of --test" "$O/xor.csv" \
+    $NNC train "$O/xor.nn" --data examples/xor.csv --test "$O/xor.csv" --epochs 2 --plot "$O/xor.csv"
+$NNC train $XOR --save "$O/w.nnw" >/dev/null 2>&1
+refused "--save and --checkpoint one file" 1 "--save and --checkpoint both write" "$O/w.nnw" \
+    $NNC train $XOR --save "$O/w.nnw" --checkpoint "$O/./w.nnw"
+refused "--pictures of a vector input, before training" 1 "--pictures needs an image input" "$O/xor.nn" \
+    $NNC train $XOR --pictures "$O/p.pgm"
+refused "--plot under a PNG name" 2 "--plot draws an SVG chart" "$O/xor.nn" \
+    $NNC train $XOR --plot "$O/p.PNG"
+if $NNC train $XOR --load "$O/w.nnw" --save "$O/w.nnw" >/dev/null 2>"$O/e" &&
+   $NNC train $XOR --checkpoint "$O/c.nnck" >/dev/null 2>>"$O/e" &&
+   $NNC train "$O/xor.nn" --data "$O/xor.csv" --epochs 3 --resume "$O/c.nnck" --checkpoint "$O/c.nnck" >/dev/null 2>>"$O/e"; then
+    ok "robust outputs: weights saved over --load, a checkpoint over the one resumed"
+else
+    fail "robust outputs: weights saved over --load, a checkpoint over the one resumed" "$(cat "$O/e")"
+fi
+# a FIFO is written in place: renaming a file over it would replace it
+rm -f "$O/fifo" "$O/got"
+mkfifo "$O/fifo"
+timeout 20 cat "$O/fifo" >"$O/got" &   # (a regression that never opens the FIFO must not hang the suite)
+reader=$!
+timeout 20 $NNC train $XOR --plot "$O/fifo" >/dev/null 2>"$O/e"
+st=$?
+wait $reader
+if [ $st = 0 ] && [ -p "$O/fifo" ] && grep -q '<svg' "$O/got" && [ -z "$(temps "$O/fifo")" ]; then
+    ok "robust outputs: --plot into a FIFO writes through it and leaves it a FIFO"
+else
+    fail "robust outputs: --plot into a FIFO writes through it and leaves it a FIFO" "status $st; $(ls -l "$O/fifo") $(head -c 80 "$O/got")" "$(cat "$O/e")"
+fi
+# SIGTERM while nnc -o writes: its .h a FIFO nobody reads, so the .c's
+# temporary file exists while the process waits to open the .h
+rm -f "$O"/net.*
+mkfifo "$O/net.h"
+$NNC "$O/xor.nn" -o "$O/net.c" 2>/dev/null &
+pid=$!
+i=0
+while [ -z "$(temps "$O/net.c")" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+had=$(temps "$O/net.c")
+kill -TERM $pid
+(sleep 20; kill -KILL $pid 2>/dev/null) &   # a regression that ignores SIGTERM must not hang the suite
+watchdog=$!
+wait $pid 2>/dev/null   # (no "Terminated" from the shell)
+st=$?
+kill $watchdog 2>/dev/null
+if [ -n "$had" ] && [ $st = 143 ] && [ -z "$(temps "$O/net.c")" ] && [ ! -e "$O/net.c" ]; then
+    ok "robust outputs: SIGTERM during nnc -o removes its temporary files"
+else
+    fail "robust outputs: SIGTERM during nnc -o removes its temporary files" "status $st, temporary file while writing: '$had', after: '$(temps "$O/net.c")'; $(ls "$O")"
+fi
+rm -f "$O/net.h"
 
 # ---- the emitted C under static analyzers ----
 golden=$(ls tests/golden/*.c)
