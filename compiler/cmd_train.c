@@ -1277,7 +1277,7 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
         printf(a->save_best ? ", its weights saved to %s\n" : "\n", a->save_best);
     }
     int64_t classes = net.n_outputs / net.out_steps;   /* of one step */
-    if (a->confusion && (test.n ? test.label : train.label) && classes > 1) {
+    if (a->confusion && !last.stopped && (test.n ? test.label : train.label) && classes > 1) {
         int64_t *cm = calloc((size_t)(classes * classes), sizeof *cm);
         if (cm) {
             rt_evaluate_par(&net, test.n ? &test : &train, pipeline_rt_loss(n), cm, job);
@@ -1304,7 +1304,9 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (a->pictures && writes() && !write_pictures(a->pictures, &net, n, test.n ? &test : &train, a->target_input, diag))
         goto done;
     RtEval final = test.n ? last.test : last.train;
-    if (a->text)
+    if (last.stopped)
+        ;   /* (stopped: not evaluated, so that Ctrl-C ends the run at once) */
+    else if (a->text)
         printf("final validation loss: %.4f nats per character (perplexity %.2f), accuracy of the next byte %.2f%%\n",
                final.loss, exp(final.loss), 100.0 * final.accuracy);
     else if (final.accuracy >= 0)

@@ -348,7 +348,8 @@ typedef struct RtTrainOptions {
 typedef struct RtEpoch {
     int epoch;
     double loss;                 /* mean training loss over the epoch's batches */
-    RtEval train, test;          /* test.n == 0 when there is no test set */
+    RtEval train, test;          /* test.n == 0 when there is no test set; both .n == 0 (not
+                                    evaluated) in an epoch that stopped through `stop` */
     double samples_per_sec;
     bool diverged;               /* the loss became NaN or infinite */
     bool stopped;                /* stopped early through `stop` */

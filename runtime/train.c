@@ -569,16 +569,24 @@ static bool train_loop(RtNet *net, const RtData *train, const RtData *test, cons
                 opt->on_best(&ep, opt->user);
         }
         if (report || ep.patience_out) {
-            ep.train = rt_evaluate_par(net, train, opt->loss, NULL, par);
-            if (test && test->n && !judge)
-                ep.test = rt_evaluate_par(net, test, opt->loss, NULL, par);
-            if (opt->on_epoch)
-                opt->on_epoch(&ep, opt->user);
+            /* A stop asked for (Ctrl-C, SIGTERM) means now: no pass over the
+             * data sets, which takes seconds on big ones (all ranks alike:
+             * they stop after the same batch). */
+            if (ep.stopped) {
+                ep.train = ep.test = (RtEval){NAN, -1, 0};
+            } else {
+                ep.train = rt_evaluate_par(net, train, opt->loss, NULL, par);
+                if (test && test->n && !judge)
+                    ep.test = rt_evaluate_par(net, test, opt->loss, NULL, par);
+                if (opt->on_epoch)
+                    opt->on_epoch(&ep, opt->user);
+            }
             if (opt->out) {
                 fprintf(opt->out, "%sepoch %d/%d  batch loss %.6f", opt->progress ? "\r\033[K" : "", epoch,
                         opt->epochs, ep.loss);
-                print_eval(opt->out, "train", ep.train, false);
-                if (test && test->n)
+                if (!ep.stopped)
+                    print_eval(opt->out, "train", ep.train, false);
+                if (test && test->n && !ep.stopped)
                     print_eval(opt->out, opt->test_name ? opt->test_name : "test", ep.test, opt->test_loss);
                 if (net->has_schedule)
                     fprintf(opt->out, "  lr %.3g", ep.lr);

@@ -432,8 +432,9 @@ ctrl_c() {
     printf 'load examples/spiral.nn\nload %s\n' "$_p.nnw" >"$_p.repl"
     if [ "$_st" = 130 ] && grep -q '^nnc: stopped by Ctrl-C in epoch [0-9]*$' "$_p.err" &&
         grep -q '^epoch [0-9]*/100000 .*(stopped)$' "$_p.out" && grep -q "^saved the weights to $_p.nnw$" "$_p.out" &&
+        ! grep -q 'acc.*(stopped)$' "$_p.out" && ! grep -q '^final ' "$_p.out" &&
         $_nnc repl <"$_p.repl" >"$_p.load" 2>&1 && grep -q "^loaded 1251 weights from $_p.nnw$" "$_p.load"; then
-        ok "${_tag}ctrl-c: SIGINT stops nnc train: exit 130, the message, a loadable --save file"
+        ok "${_tag}ctrl-c: SIGINT stops nnc train: exit 130, the message, no evaluation after, a loadable --save file"
     else
         fail "${_tag}ctrl-c: SIGINT stops nnc train: exit 130, the message, a loadable --save file" "exit $_st" \
             "$(tail -n 5 "$_p.out")" "$(cat "$_p.err" "$_p.load" 2>/dev/null)"
@@ -463,7 +464,7 @@ repl_ctrl_c() {
     kill -0 $_pid 2>/dev/null && kill -KILL $_pid
     wait $_pid
     _st=$?
-    if [ "$_st" = 0 ] && grep -q '^epoch [0-9]*/100000 .*(stopped)$' "$_p.out" &&
+    if [ "$_st" = 0 ] && grep -q '^epoch [0-9]*/100000 .*(stopped)$' "$_p.out" && ! grep -q 'acc.*(stopped)$' "$_p.out" &&
         grep -q '^stopped in epoch [0-9]*; the weights are kept$' "$_p.out" &&
         grep -q '^training (300 samples): loss [0-9.e-]*, accuracy [0-9.]*%$' "$_p.out" &&
         [ "$(tail -n 1 "$_p.out")" = "nnc> quit" ]; then
