@@ -981,9 +981,9 @@ static int train_gan(const TrainArgs *a, const Module *m, const Gan *g, Diag *di
         fprintf(stderr, "nnc: note: --jit=tcc does not optimize; --jit=cc trains networks of this size about 30-45x "
                         "faster (bench/README.md)\n");
     printf("training gan %s (generator %s, %lld parameters; discriminator %s, %lld parameters) on %lld samples, "
-           "batch %lld, %d epochs (compiled in %.0f ms by %s%s)\n", g->name, gan.gen_name,
+           "batch %lld, %d epoch%s (compiled in %.0f ms by %s%s)\n", g->name, gan.gen_name,
            (long long)gan.gen_n_params, gan.disc_name, (long long)gan.disc_n_params, (long long)real.n,
-           (long long)gan.batch, epochs, compile_ms, compiled_by,
+           (long long)gan.batch, epochs, epochs == 1 ? "" : "s", compile_ms, compiled_by,
            building ? "; the optimized build (cc) under way" : "");
     if (a->resume)
         say_resuming(a->resume, &run);
@@ -1151,6 +1151,11 @@ static int train(const TrainArgs *a, Arena *arena, Diag *diag)
     if (a->pictures && !n->input.image) {
         diag_plain(diag, DIAG_ERROR, "--pictures needs an image input (CxHxW); this network's input is a vector: "
                    "nothing trained");
+        return 1;
+    }
+    if (a->confusion && n->n_outputs / n->out_steps < 2) {
+        diag_plain(diag, DIAG_ERROR, "--confusion needs an output per class (two or more); network '%s' has one "
+                   "output: nothing trained", n->name);
         return 1;
     }
     struct timespec t0;

@@ -62,6 +62,8 @@ static void quote_line(Diag *d, Loc loc)
 {
     const char *line;
     size_t len;
+    if (d->src && d->src->len == 0)   /* nothing to show (a binary file's error stands in an empty one) */
+        return;
     if (!find_line(d->src, loc.first_line, &line, &len))
         return;
     size_t col = loc.first_column > 0 ? (size_t)loc.first_column - 1 : 0;

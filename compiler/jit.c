@@ -989,7 +989,8 @@ Jit *jit_compile(const Module *m, const Net *net, JitBackend backend, int64_t un
     if (net->loss == LOSS_NONE) {
         diag_plain(diag, DIAG_ERROR, "network '%s' has no loss of its own (loss none): it trains only "
                 "from a gradient given at its outputs, %s", net->name,
-                m->n_gans ? "as a gan's generator; train the gan (without --net)" :
+                m->n_gans ? "as a gan's generator; train the gan (nnc train without --net, or the REPL's "
+                            "load of the file without a network's name)" :
                 "through the emitted C's NAME_backward_from (docs/emitted-api.md)");
         return NULL;
     }

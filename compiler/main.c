@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage_text[] =
     "usage: nnc [options] FILE.nn\n"
@@ -315,6 +316,17 @@ int main(int argc, char **argv)
         return cmd_generate(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "cache") == 0)
         return cmd_cache(argc - 1, argv + 1);
+    /* "nnc trian net.nn": a first word that is no file (nor names one: no
+     * '.' or '/'), close to a command */
+    static const char *const commands[] = {"train", "repl", "generate", "cache"};
+    const char *hint = argc > 1 && argv[1][0] != '-' && !strpbrk(argv[1], "./") && access(argv[1], F_OK) != 0
+                           ? suggest_word(argv[1], commands, sizeof commands / sizeof commands[0])
+                           : NULL;
+    if (hint) {
+        fprintf(stderr, "nnc: unknown command '%s' (did you mean 'nnc %s'?)\n"
+                        "Try 'nnc --help' for more information.\n", argv[1], hint);
+        return 2;
+    }
     Options o = {0};
     int status = parse_args(argc, argv, &o);
     if (status >= 0)

@@ -89,6 +89,8 @@ bool source_load(Source *src, const char *path, Arena *arena, Diag *diag)
         return false;
     }
     text[len] = '\0';
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)   /* a UTF-8 byte-order mark (some editors write one) */
+        text += 3, len -= 3;                                  /* is no part of the text: lines and columns after it */
     source_from_string(src, path, text, len);
     const char *nul = memchr(text, '\0', len);
     if (nul) {

@@ -42,6 +42,15 @@ usage cache-clear-then-action "nnc cache: unknown action 'all'" cache clear all
 usage train-jit "unknown JIT backend 'fast'; expected auto, tcc or cc" train examples/xor.nn --jit=fast
 usage train-jit-empty "unknown JIT backend ''; expected auto, tcc or cc" train examples/xor.nn --jit=
 
+# A misspelt command is named, with the one meant; a missing file that looks
+# like one (repl.nn) is not taken for it.
+usage command-typo "unknown command 'trian' (did you mean 'nnc train'?)" trian examples/xor.nn --data examples/xor.csv
+usage command-typo-generate "did you mean 'nnc generate'?" genrate
+file_error_early() { $NNC "$@" >"$out/stdout" 2>"$out/stderr"; echo $?; }
+st=$(file_error_early repl.nn -o "$out/x.c")
+if [ "$st" = 1 ] && grep -qF "cannot open 'repl.nn'" "$out/stderr"; then ok "usage a missing repl.nn is a missing file"
+else fail "usage a missing repl.nn is a missing file" "exit $st" "$(cat "$out/stderr")"; fi
+
 # --help and --version succeed and print to stdout.
 check "help" sh -c "$NNC --help | grep -q 'usage: nnc'"
 check "help names nnc cache" sh -c "$NNC --help | grep -q 'nnc cache \[clear\]'"
@@ -60,6 +69,8 @@ file_error missing "cannot open 'no/such.nn'" no/such.nn -o "$out/x.c"
 file_error directory "is a directory" tests -o "$out/x.c"
 printf 'network a {\n  input 2\000\n}\n' > "$out/nul.nn"
 file_error binary "nul.nn:2:10: error: file contains a NUL byte" "$out/nul.nn" -o "$out/x.c"
+# (one line: a binary file's line is not quoted, nor an empty one in its place)
+check "file binary: the message alone" sh -c "[ \"\$($NNC $out/nul.nn -o $out/x.c 2>&1 | wc -l)\" = 1 ]"
 file_error unwritable "cannot create 'no/such/dir/x.c'" examples/xor.nn -o no/such/dir/x.c
 
 # An existing output is left untouched when compilation fails.
@@ -76,3 +87,12 @@ file_error train-labels-not-found "pixels.idx: cannot tell where its labels are"
     train examples/xor.nn --data "$out/pixels.idx" --epochs 1
 file_error train-target-input-shape "--target input needs a network with as many outputs as inputs" \
     train examples/xor.nn --data "$out/pixels.idx" --target input --epochs 1
+file_error train-confusion-one-output "--confusion needs an output per class (two or more); network 'xor' has one output" \
+    train examples/xor.nn --data examples/xor.csv --confusion
+# ...and on a classifier of 3 classes, a 3x3 matrix whose counts add up to the 600 samples
+$NNC train examples/spiral.nn --data examples/spiral.csv --epochs 1 --confusion >"$out/cm.out" 2>&1
+if [ "$(grep -A4 '^confusion matrix' "$out/cm.out" | awk 'NR > 2 { s += $2 + $3 + $4 } END { print s }')" = 600 ]; then
+    ok "file train-confusion-matrix"
+else
+    fail "file train-confusion-matrix" "$(cat "$out/cm.out")"
+fi

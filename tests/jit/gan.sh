@@ -185,7 +185,7 @@ expect() {
         fail "gan: $_n" "exit $_st (expected $_s), expected the message: $_m" "$(cat "$out/$_n.err")"
     fi
 }
-expect net_generator 1 "network 'gen' has no loss of its own (loss none): it trains only from a gradient given at its outputs, as a gan's generator; train the gan (without --net)" \
+expect net_generator 1 "network 'gen' has no loss of its own (loss none): it trains only from a gradient given at its outputs, as a gan's generator; train the gan (nnc train without --net" \
     $NNC train "$out/g.nn" --net gen --data "$TRAIN" --limit 16
 expect lr 2 "--lr is not for a gan block" $NNC train "$out/g.nn" --data "$TRAIN" --lr 0.1
 expect judge_alone 2 "--judge NET.nn and --judge-weights W.nnw go together" \
