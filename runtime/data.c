@@ -665,6 +665,13 @@ static bool csv_from(In *in, const RtCsvOptions *opt, int64_t n_inputs, int64_t 
             line += 3;
             len -= 3;
         }
+        const char *nul = memchr(line, '\0', len);
+        if (nul) {
+            rt_fail(err, "%s:%" PRId64 ":%zu: a NUL byte: this is no CSV text (a binary file?), nor an IDX file, "
+                    "whose first bytes are 00 00, a type code and its number of dimensions",
+                    path, c.line, (size_t)(nul - line) + 1);
+            goto done;
+        }
         size_t k = 0;
         while (k < len && (is_blank(line[k]) || line[k] == '\r'))
             k++;
@@ -682,6 +689,13 @@ static bool csv_from(In *in, const RtCsvOptions *opt, int64_t n_inputs, int64_t 
         if (mode == MODE_UNKNOWN) {
             if (cols == n_inputs + n_outputs) {
                 mode = MODE_TARGETS;
+                if (opt->label_col >= 0) {   /* a column named that this file's rows do not have */
+                    rt_fail(err, "%s:%" PRId64 ": --label-col %d is for rows of inputs and one class label; these "
+                            "rows hold the network's %" PRId64 " inputs and its %" PRId64 " target value%s, which "
+                            "come last: drop --label-col",
+                            path, c.line, opt->label_col, n_inputs, n_outputs, n_outputs == 1 ? "" : "s");
+                    goto done;
+                }
             } else if (label_allowed && cols == n_inputs + steps) {
                 mode = MODE_LABEL;
                 label_at = opt->label_col < 0 ? cols - steps : opt->label_col;
@@ -1259,6 +1273,10 @@ bool rt_load_data(const char *path, const char *labels_path, const RtCsvOptions 
     bool ok;
     if (!rt_data_is_idx(f))
         ok = rt_data_read_csv(f, opt, n_inputs, n_outputs, classify, out, err);
+    else if (opt && (opt->label_col >= 0 || opt->header != RT_HEADER_AUTO))   /* (said, not ignored) */
+        ok = rt_fail(err, "%s: an IDX file: %s", path,
+                     opt->label_col >= 0 ? "--label-col is for CSV files (IDX labels are a file of their own)"
+                                         : "--header is for CSV files (IDX files have no header row)");
     else if (labels_path)
         ok = rt_data_read_idx(f, labels_path, n_inputs, n_outputs, out, err);
     else if ((guess = rt_idx_labels_path(path)) != NULL)

@@ -422,8 +422,13 @@ static void bad_shape(void **state)
 static void control_bytes_and_long_fields_shown(void **state)
 {
     (void)state;
+    write_file("bad.csv", "1,2,3\n4,a\x02" "b\x01,6\n", 15);
+    expect_csv_error("bad.csv", &AUTO, 2, 1, false, "bad.csv:2:3: 'a\\x02b\\x01' is not a number");
+    /* A NUL byte: no text (a binary file given as data), said where it is. */
     write_file("bad.csv", "1,2,3\n4,a\0b\x01,6\n", 16);
-    expect_csv_error("bad.csv", &AUTO, 2, 1, false, "bad.csv:2:3: 'a\\x00b\\x01' is not a number");
+    expect_csv_error("bad.csv", &AUTO, 2, 1, false,
+                     "bad.csv:2:4: a NUL byte: this is no CSV text (a binary file?), nor an IDX file, whose first "
+                     "bytes are 00 00, a type code and its number of dimensions");
     write_text("bad.csv", "1,2,3\n4,5,12345678901234567890123456789012345678901234567890x\n");
     expect_csv_error("bad.csv", &AUTO, 2, 1, false,
                      "bad.csv:2:5: '1234567890123456789012345678901234567890...' is not a number");

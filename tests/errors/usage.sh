@@ -96,3 +96,14 @@ if [ "$(grep -A4 '^confusion matrix' "$out/cm.out" | awk 'NR > 2 { s += $2 + $3 
 else
     fail "file train-confusion-matrix" "$(cat "$out/cm.out")"
 fi
+# --label-col and --header said where they cannot apply, not ignored
+file_error train-label-col-targets "xor.csv:2: --label-col 5 is for rows of inputs and one class label; these rows hold the network's 2 inputs and its 1 target value" \
+    train examples/xor.nn --data examples/xor.csv --label-col 5
+file_error train-label-col-idx "pixels.idx: an IDX file: --label-col is for CSV files" \
+    train examples/xor.nn --data "$out/pixels.idx" --label-col 0
+file_error train-header-idx "pixels.idx: an IDX file: --header is for CSV files" \
+    train examples/xor.nn --data "$out/pixels.idx" --header yes
+# a binary file given as data: neither CSV nor IDX, said at its first NUL byte
+printf '1,2,3\n4,\000,5\n' >"$out/binary.csv"
+file_error train-binary-data "binary.csv:2:3: a NUL byte: this is no CSV text (a binary file?), nor an IDX file" \
+    train examples/xor.nn --data "$out/binary.csv"
