@@ -107,3 +107,5 @@ file_error train-header-idx "pixels.idx: an IDX file: --header is for CSV files"
 printf '1,2,3\n4,\000,5\n' >"$out/binary.csv"
 file_error train-binary-data "binary.csv:2:3: a NUL byte: this is no CSV text (a binary file?), nor an IDX file" \
     train examples/xor.nn --data "$out/binary.csv"
+file_error train-labels-with-csv "xor.csv: a CSV file, whose rows hold their labels: a labels file (no/such/labels) is for IDX images" \
+    train examples/xor.nn --data examples/xor.csv --labels no/such/labels
