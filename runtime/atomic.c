@@ -3,7 +3,7 @@
  * it (rename is atomic on POSIX file systems).  Weight files and pictures
  * are written this way (rt_write_atomic), and so are the compiler's .c and
  * .h (compiler/output.c, with the RtTempFile steps). */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700   /* POSIX 2008 with realpath (XSI) */
 #include "rt_internal.h"
 
 #include <errno.h>
@@ -87,6 +87,7 @@ bool rt_temp_open(RtTempFile *f, const char *path)
     f->path = path;
     f->fd = -1;
     f->tmp = NULL;
+    f->real = NULL;
     struct stat st;
     f->direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
     if (f->direct) {   /* renaming over /dev/null would make it a regular file */
@@ -95,9 +96,14 @@ bool rt_temp_open(RtTempFile *f, const char *path)
         while (f->fd < 0 && errno == EINTR);
         return f->fd >= 0;
     }
+    struct stat lst;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && (f->real = realpath(path, NULL)) != NULL)
+        path = f->path = f->real;   /* a link's file is replaced, the link kept (/dev/stdout is one) */
     size_t len = strlen(path);
     f->tmp = malloc(len + sizeof ".tmp.XXXXXX");
     if (!f->tmp) {
+        free(f->real);
+        f->real = NULL;
         errno = ENOMEM;
         return false;
     }
@@ -110,6 +116,8 @@ bool rt_temp_open(RtTempFile *f, const char *path)
         int saved = errno;
         free(f->tmp);
         f->tmp = NULL;
+        free(f->real);
+        f->real = NULL;
         errno = saved;
         return false;
     }
@@ -151,12 +159,16 @@ bool rt_temp_commit(RtTempFile *f)
     free(f->tmp);
     f->tmp = NULL;
     sync_dir(f->path);
+    free(f->real);
+    f->real = NULL;
     return true;
 }
 
 bool rt_temp_discard(RtTempFile *f)
 {
     bool ok = true;
+    free(f->real);
+    f->real = NULL;
     if (f->fd >= 0) {
         close(f->fd);
         f->fd = -1;

@@ -47,6 +47,7 @@ typedef struct RtTempFile {
     char *tmp;                   /* "PATH.tmp.XXXXXX", malloc'ed; NULL when none exists */
     int fd;                      /* open while being written, else -1 */
     bool direct;                 /* the target is no regular file (/dev/null, a pipe): written in place */
+    char *real;                  /* a symbolic link's target, malloc'ed (path then points to it), else NULL */
 } RtTempFile;
 /* Creates the temporary file beside `path`, open for writing in f->fd.
  * False with errno set (ENOMEM when out of memory), and nothing created.

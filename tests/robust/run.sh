@@ -17,7 +17,8 @@
 #   outputs            an output onto an input (the network, the data) or
 #                      onto another output is refused before training, the
 #                      file unchanged; weights over --load and a checkpoint
-#                      over --resume's are allowed; a FIFO stays a FIFO;
+#                      over --resume's are allowed; a FIFO stays a FIFO, a
+#                      symbolic link a link (its file written);
 #                      SIGTERM during nnc -o leaves no temporary file
 #   emitted C          tests/golden/*.c under clang --analyze and cppcheck:
 #                      no findings
@@ -282,6 +283,16 @@ if [ $st = 0 ] && [ -p "$O/fifo" ] && grep -q '<svg' "$O/got" && [ -z "$(temps "
     ok "robust outputs: --plot into a FIFO writes through it and leaves it a FIFO"
 else
     fail "robust outputs: --plot into a FIFO writes through it and leaves it a FIFO" "status $st; $(ls -l "$O/fifo") $(head -c 80 "$O/got")" "$(cat "$O/e")"
+fi
+# a symbolic link: its file gets the weights, the link stays a link
+rm -f "$O/real.nnw" "$O/link.nnw"
+echo old >"$O/real.nnw"
+ln -s real.nnw "$O/link.nnw"
+if $NNC train $XOR --save "$O/link.nnw" >/dev/null 2>"$O/e" && [ -L "$O/link.nnw" ] &&
+   [ "$(head -c 4 "$O/real.nnw")" = NNCW ] && [ -z "$(temps "$O/real.nnw")" ]; then
+    ok "robust outputs: --save through a symbolic link writes its file and keeps the link"
+else
+    fail "robust outputs: --save through a symbolic link writes its file and keeps the link" "$(ls -l "$O/link.nnw" "$O/real.nnw")" "$(cat "$O/e")"
 fi
 # SIGTERM while nnc -o writes: its .h a FIFO nobody reads, so the .c's
 # temporary file exists while the process waits to open the .h
