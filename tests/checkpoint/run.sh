@@ -68,7 +68,7 @@ run() {
         if grep -Fqx "[       OK ] $name" "$log"; then
             ok "${prefix}checkpoint $name"
         elif grep -Fqx "[  SKIPPED ] $name" "$log"; then
-            ok "${prefix}checkpoint $name (skipped: $(details "$log" "$name" | tr '\n' ' '))"
+            fail "${prefix}checkpoint $name (not run: skipped: $(details "$log" "$name" | tr '\n' ' '))"   # a skip is no pass
         else
             failed=$((failed + 1))
             d=$(details "$log" "$name")
@@ -90,7 +90,7 @@ run "$out/checkpoint-asan" "asan " "$asan_status" "$out/build-asan.log"
 [ -f "$sample" ] || exit 0          # filtered out, or the test failed (reported above)
 PY=${PYTHON:-/usr/bin/python3}
 if ! "$PY" -c 'import numpy' >/dev/null 2>&1; then
-    ok "checkpoint python snippet (skipped: no numpy for $PY)"
+    fail "checkpoint python snippet (not run: no numpy for $PY; scripts/setup.sh test installs python3-torch, which brings it)"
     exit 0
 fi
 awk '/<!-- read_nnw:/ { want = 1; next }

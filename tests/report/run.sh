@@ -65,7 +65,7 @@ else
     if [ -x "$PY" ]; then
         "$PY" tests/report/check_pictures.py charts "$files"
     else
-        ok "report svg and pgm contents (skipped: no $PY)"
+        fail "report svg and pgm contents (not run: no $PY)"
     fi
 fi
 
@@ -132,7 +132,7 @@ for nn in $NETS; do
     # Graphviz itself, when installed: the text is valid DOT, and the SVG it
     # draws has the nodes and edges.
     if [ "$have_dot" = no ]; then
-        ok "report dot $base: dot -Tsvg (skipped: graphviz not installed)"
+        fail "report dot $base: dot -Tsvg (not run: graphviz not installed; scripts/setup.sh test installs it)"
     elif dot_err=$(dot -Tsvg "$g" -o "$files/$base.dot.svg" 2>&1) && [ -z "$dot_err" ]; then
         if [ -x "$PY" ]; then
             "$PY" tests/report/check_pictures.py dotsvg "$files/$base.dot.svg" "$nodes" "$edges"
