@@ -107,7 +107,6 @@ static int usage(const char *fmt, const char *arg)
     return 2;
 }
 
-/* Returns -1 to go on, or the exit status. */
 /* The extension of a file name that is some picture format's, in lower
  * case ("svg", "png", ...); NULL for any other name (or NULL). */
 static const char *image_extension(const char *path)
@@ -127,6 +126,7 @@ static const char *image_extension(const char *path)
     return NULL;
 }
 
+/* Returns -1 to go on, or the exit status. */
 static int parse_train_args(int argc, char **argv, TrainArgs *a)
 {
     a->unroll = -1;   /* the backend's default */
@@ -551,36 +551,21 @@ static const char *signal_name(int sig)
     return sig == SIGTERM ? "SIGTERM" : "Ctrl-C";
 }
 
-/* The folder of `path`, whose name starts at `base`: "." for a bare name. */
-static bool folder_of(const char *path, const char *base, char *out, size_t size)
-{
-    size_t len = (size_t)(base - path);   /* up to and with the last '/' */
-    if (len >= size)
-        return false;
-    if (len == 0)
-        snprintf(out, size, ".");
-    else   /* without the '/', but "/" itself for the root */
-        snprintf(out, size, "%.*s", len == 1 ? 1 : (int)(len - 1), path);
-    return true;
-}
-
 /* Whether two paths name the same file: for files that exist, the same
- * regular file (devices such as /dev/null may take several outputs); for a
- * file still to be written, the same name in the same folder. */
+ * regular file (devices such as /dev/null may take several outputs); for
+ * files still to be written, the same name in the same folder. */
 static bool same_file(const char *x, const char *y)
 {
     struct stat sx, sy;
     bool hx = stat(x, &sx) == 0, hy = stat(y, &sy) == 0;
-    if (hx && hy)
-        return S_ISREG(sx.st_mode) && S_ISREG(sy.st_mode) && sx.st_dev == sy.st_dev && sx.st_ino == sy.st_ino;
-    if (hx != hy)
-        return false;
+    if (hx || hy)
+        return hx && hy && S_ISREG(sx.st_mode) && S_ISREG(sy.st_mode) && sx.st_dev == sy.st_dev &&
+               sx.st_ino == sy.st_ino;
     const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
-    bx = bx ? bx + 1 : x, by = by ? by + 1 : y;
-    if (strcmp(bx, by) != 0)
+    if (strcmp(bx ? bx + 1 : x, by ? by + 1 : y) != 0)
         return false;
     char dx[4096], dy[4096];
-    if (!folder_of(x, bx, dx, sizeof dx) || !folder_of(y, by, dy, sizeof dy))
+    if (!rt_path_folder(x, dx, sizeof dx) || !rt_path_folder(y, dy, sizeof dy))
         return strcmp(x, y) == 0;
     return stat(dx, &sx) == 0 && stat(dy, &sy) == 0 && sx.st_dev == sy.st_dev && sx.st_ino == sy.st_ino;
 }
@@ -596,10 +581,12 @@ static bool check_outputs(const TrainArgs *a, const char *gen, const char *disc,
     enum { SAVE, PLOT, PICTURES, CHECKPOINT, SAVE_BEST, N_OUT };
     const char *const opt[N_OUT] = {"--save", "--plot", "--pictures", "--checkpoint", "--save-best"};
     const char *const path[N_OUT] = {a->save, a->plot, a->pictures, a->checkpoint, a->save_best};
-    const char *const in_opt[] = {"the network file", "--data", "--labels", "--test", "--test-labels", "--load",
-                                  "--resume", "--text", "--judge", "--judge-weights"};
-    const char *const in_path[] = {a->net_path, a->data, a->labels, a->test, a->test_labels, a->load,
-                                   a->resume, a->text, a->judge, a->judge_weights};
+    enum { IN_NET, IN_DATA, IN_LABELS, IN_TEST, IN_TEST_LABELS, IN_LOAD, IN_RESUME, IN_TEXT, IN_JUDGE,
+           IN_JUDGE_WEIGHTS, N_IN };
+    const char *const in_opt[N_IN] = {"the network file", "--data", "--labels", "--test", "--test-labels",
+                                      "--load", "--resume", "--text", "--judge", "--judge-weights"};
+    const char *const in_path[N_IN] = {a->net_path, a->data, a->labels, a->test, a->test_labels, a->load,
+                                       a->resume, a->text, a->judge, a->judge_weights};
     char buf[N_OUT][2][4096];
     const char *p[N_OUT][2] = {{NULL}};
     for (int i = 0; i < N_OUT; i++) {
@@ -620,11 +607,12 @@ static bool check_outputs(const TrainArgs *a, const char *gen, const char *disc,
                                    "different names", opt[j], opt[i], p[i][k]);
                         return false;
                     }
-            for (size_t j = 0; j < sizeof in_opt / sizeof in_opt[0]; j++) {
-                bool back = (j == 5 && (i == SAVE || i == SAVE_BEST)) || (j == 6 && i == CHECKPOINT);
+            for (int j = 0; j < N_IN; j++) {
+                bool back = (j == IN_LOAD && (i == SAVE || i == SAVE_BEST)) || (j == IN_RESUME && i == CHECKPOINT);
                 if (in_path[j] && !back && same_file(p[i][k], in_path[j])) {
                     diag_plain(diag, DIAG_ERROR, "%s %s: nothing trained: it is %s%s, which the run reads; "
-                               "writing it would replace it", opt[i], p[i][k], j ? "the file of " : "", in_opt[j]);
+                               "writing it would replace it", opt[i], p[i][k], j == IN_NET ? "" : "the file of ",
+                               in_opt[j]);
                     return false;
                 }
             }

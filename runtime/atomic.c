@@ -57,21 +57,8 @@ static mode_t current_umask(void)
  * Best effort: the new file is complete either way. */
 static void sync_dir(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash)
-        dir = strdup(".");
-    else if (slash == path)
-        dir = strdup("/");
-    else {
-        size_t n = (size_t)(slash - path);
-        dir = malloc(n + 1);
-        if (dir) {
-            memcpy(dir, path, n);
-            dir[n] = '\0';
-        }
-    }
-    if (!dir)
+    char dir[4096];
+    if (!rt_path_folder(path, dir, sizeof dir))
         return;
     int fd = open(dir, O_RDONLY);
     if (fd >= 0) {
@@ -79,7 +66,23 @@ static void sync_dir(const char *path)
             ;
         close(fd);
     }
-    free(dir);
+}
+
+bool rt_path_folder(const char *path, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
+    if (n >= size)
+        return false;
+    memcpy(out, slash ? path : ".", n);
+    out[n] = '\0';
+    return true;
+}
+
+bool rt_written_in_place(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
 bool rt_temp_open(RtTempFile *f, const char *path)
@@ -88,8 +91,7 @@ bool rt_temp_open(RtTempFile *f, const char *path)
     f->fd = -1;
     f->tmp = NULL;
     f->real = NULL;
-    struct stat st;
-    f->direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+    f->direct = rt_written_in_place(path);
     if (f->direct) {   /* renaming over /dev/null would make it a regular file */
         do
             f->fd = open(path, O_WRONLY | O_TRUNC);

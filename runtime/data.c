@@ -1271,10 +1271,11 @@ bool rt_load_data(const char *path, const char *labels_path, const RtCsvOptions 
     const char *hint = labels_hint ? labels_hint : "give the labels file";
     char *guess = NULL;
     bool ok;
-    if (!rt_data_is_idx(f) && labels_path)   /* (said, not ignored) */
+    bool idx = rt_data_is_idx(f);
+    if (!idx && labels_path)   /* (said, not ignored) */
         ok = rt_fail(err, "%s: a CSV file, whose rows hold their labels: a labels file (%s) is for IDX images", path,
                      labels_path);
-    else if (!rt_data_is_idx(f))
+    else if (!idx)
         ok = rt_data_read_csv(f, opt, n_inputs, n_outputs, classify, out, err);
     else if (opt && (opt->label_col >= 0 || opt->header != RT_HEADER_AUTO))   /* (said, not ignored) */
         ok = rt_fail(err, "%s: an IDX file: %s", path,

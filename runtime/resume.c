@@ -445,10 +445,9 @@ bool rt_check_writable(const char *path, RtError *err)
     if (!*path)
         return rt_fail(err, "(empty file name): no file name");
     struct stat st;
-    bool exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode))
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return rt_fail(err, "%s: cannot be written: it is a directory", path);
-    if (exists && !S_ISREG(st.st_mode))   /* a device or a FIFO, written in place: opening a FIFO would wait */
+    if (rt_written_in_place(path))   /* a device or a FIFO: opening a FIFO would wait for a reader */
         return access(path, W_OK) == 0 ? true : rt_fail(err, "%s: cannot be written: %s", path, strerror(errno));
     RtTempFile f;
     if (!rt_temp_open(&f, path))

@@ -49,6 +49,12 @@ typedef struct RtTempFile {
     bool direct;                 /* the target is no regular file (/dev/null, a pipe): written in place */
     char *real;                  /* a symbolic link's target, malloc'ed (path then points to it), else NULL */
 } RtTempFile;
+/* The folder of `path` into out: "." for a bare name, "/" for one in the
+ * root; false when it does not fit in `size` bytes. */
+bool rt_path_folder(const char *path, char *out, size_t size);
+/* Whether `path` exists and is neither a regular file nor a directory (a
+ * device, a FIFO): written in place, since a rename would replace it. */
+bool rt_written_in_place(const char *path);
 /* Creates the temporary file beside `path`, open for writing in f->fd.
  * False with errno set (ENOMEM when out of memory), and nothing created.
  * When `path` exists and is neither a regular file nor a directory (a

@@ -584,10 +584,11 @@ static bool train_loop(RtNet *net, const RtData *train, const RtData *test, cons
             if (opt->out) {
                 fprintf(opt->out, "%sepoch %d/%d  batch loss %.6f", opt->progress ? "\r\033[K" : "", epoch,
                         opt->epochs, ep.loss);
-                if (!ep.stopped)
+                if (!ep.stopped) {   /* (not evaluated) */
                     print_eval(opt->out, "train", ep.train, false);
-                if (test && test->n && !ep.stopped)
-                    print_eval(opt->out, opt->test_name ? opt->test_name : "test", ep.test, opt->test_loss);
+                    if (test && test->n)
+                        print_eval(opt->out, opt->test_name ? opt->test_name : "test", ep.test, opt->test_loss);
+                }
                 if (net->has_schedule)
                     fprintf(opt->out, "  lr %.3g", ep.lr);
                 fprintf(opt->out, "  %.0f samples/s%s%s\n", ep.samples_per_sec, ep.stopped ? "  (stopped)" : "",
